@@ -16,6 +16,7 @@ __all__ = [
     "FrameShapeError",
     "OutputError",
     "ModelError",
+    "VismicWarning",
 ]
 
 
@@ -49,3 +50,7 @@ class OutputError(VismicError, OSError):
 
 class ModelError(VismicError, ValueError):
     """A model or weights file cannot be loaded or used."""
+
+
+class VismicWarning(UserWarning):
+    """Something looks wrong but vismic can go on (e.g. a playback rate given as capture rate)."""
