@@ -1,0 +1,25 @@
+"""Reading high-speed video and writing frames and sound.
+
+- :func:`open_video` streams a video file, frame folder, multi-page TIFF or
+  array as :class:`~vismic.data.FrameBatch` objects (capture rate given by hand);
+  :func:`read_frames` and :func:`frame_count` are conveniences around it.
+- :func:`write_video` writes frames losslessly (FFV1) or as a PNG folder.
+- :func:`write_wav` writes sound at a standard rate; :func:`resample` and
+  :func:`standard_rate` are the pieces it uses.
+"""
+
+from .video import VideoSource, frame_count, open_video, read_frames, write_video
+from .wav import STANDARD_RATES, WavInfo, resample, standard_rate, write_wav
+
+__all__ = [
+    "VideoSource",
+    "open_video",
+    "read_frames",
+    "frame_count",
+    "write_video",
+    "STANDARD_RATES",
+    "WavInfo",
+    "standard_rate",
+    "resample",
+    "write_wav",
+]

@@ -1,0 +1,409 @@
+"""Frame readers behind :func:`vismic.io.open_video`.
+
+Each reader knows one kind of source (a video file, a folder of images, a
+multi-page TIFF, a numpy array) and yields grey frames one at a time, already
+cropped to the region of interest, as float32 in the source's own grey units.
+Readers open their source again on every call to :meth:`frames`, so a
+:class:`~vismic.io.VideoSource` can be iterated any number of times without
+ever holding more than the frame being converted.
+
+Also here: the small validation helpers for ``fps``, ``roi`` and
+``downsample`` and the block-average downsampling.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import re
+from pathlib import Path
+from typing import Iterator, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from ..errors import FrameShapeError, ParameterError, VideoError, VideoNotFoundError
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg", ".pgm", ".ppm", ".webp")
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+#: Luma weights (ITU-R BT.601), the ones ``cv2.cvtColor(..., COLOR_*2GRAY)`` uses.
+LUMA_WEIGHTS_RGB = (0.299, 0.587, 0.114)
+
+# FourCCs OpenCV reports (CAP_PROP_CODEC_PIXEL_FORMAT) for single-plane grey streams:
+# 8-bit ('Y800', 'GREY') and FFmpeg's raw tags for 9-16 bit grey ('Y1' 0 bits).
+_GREY8_TAGS = ("Y800", "GREY", "Y8  ")
+
+#: Pages of a multi-page TIFF decoded per call to ``cv2.imreadmulti``.
+_TIFF_PAGES_PER_READ = 16
+
+Roi = Tuple[int, int, int, int]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def check_fps(fps) -> float:
+    """The capture rate as a positive float, or :class:`ParameterError`."""
+    hint = (
+        "the capture rate fps is required (frames per second of the camera, e.g. fps=2200); "
+        "a video container usually stores only a playback rate"
+    )
+    if fps is None or isinstance(fps, bool) or not isinstance(fps, numbers.Real):
+        raise ParameterError(f"{hint}, given fps={fps!r}")
+    value = float(fps)
+    if not np.isfinite(value) or value <= 0:
+        raise ParameterError(f"{hint}; it must be a positive number, given fps={fps!r}")
+    return value
+
+
+def check_positive_int(value, name: str, *, allow_none: bool = False) -> Optional[int]:
+    """``value`` as an int >= 1 (bools and non-integral numbers refused)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ParameterError(f"{name} must be an integer >= 1, given {name}={value!r}")
+    return int(value)
+
+
+def parse_roi(roi) -> Optional[Roi]:
+    """Check the form of ``roi=(x, y, w, h)``: four integers, x, y >= 0 and w, h >= 1."""
+    if roi is None:
+        return None
+    message = (
+        "roi must be (x, y, width, height): four integers in pixels of the full frame, "
+        f"x, y >= 0 and width, height >= 1, given roi={roi!r}"
+    )
+    if isinstance(roi, (str, bytes)):
+        raise ParameterError(message)
+    try:
+        values = tuple(roi)
+    except TypeError:
+        raise ParameterError(message) from None
+    if len(values) != 4 or any(
+        isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in values
+    ):
+        raise ParameterError(message)
+    x, y, w, h = (int(v) for v in values)
+    if x < 0 or y < 0 or w < 1 or h < 1:
+        raise ParameterError(message)
+    return (x, y, w, h)
+
+
+def fit_roi(roi: Optional[Roi], full_shape: Tuple[int, int]) -> Roi:
+    """The ROI checked against the full frame ``(height, width)`` (whole frame when None)."""
+    height, width = full_shape
+    if roi is None:
+        return (0, 0, width, height)
+    x, y, w, h = roi
+    if x + w > width or y + h > height:
+        raise ParameterError(
+            f"roi={roi} (x, y, width, height) lies outside the frame of width {width} and "
+            f"height {height} pixels: it needs x + width <= {width} and y + height <= {height}"
+        )
+    return roi
+
+
+def check_downsample(downsample, roi: Roi) -> int:
+    """An integer factor >= 1 no larger than the (cropped) frame."""
+    factor = check_positive_int(downsample, "downsample")
+    _, _, w, h = roi
+    if factor > min(w, h):
+        raise ParameterError(
+            f"downsample={factor} is larger than the frame of width {w} and height {h} "
+            "(after the roi); it must be at most the smaller side"
+        )
+    return factor
+
+
+def downsampled_shape(roi: Roi, factor: int) -> Tuple[int, int]:
+    """``(height, width)`` of a frame cropped to ``roi`` and block-averaged by ``factor``."""
+    _, _, w, h = roi
+    return (h // factor, w // factor)
+
+
+def block_mean(frame: np.ndarray, factor: int) -> np.ndarray:
+    """Average ``factor x factor`` blocks of a 2-D frame (a trailing partial block is dropped).
+
+    Block averaging is a box low-pass filter followed by decimation, so it does
+    not alias the way taking every ``factor``-th pixel would.
+    """
+    if factor == 1:
+        return frame
+    h, w = frame.shape[0] // factor, frame.shape[1] // factor
+    # For an integer factor cv2's INTER_AREA is exactly the block mean, ~100x faster
+    # than numpy's reshape-mean over strided axes.
+    cropped = np.ascontiguousarray(frame[: h * factor, : w * factor], dtype=np.float32)
+    return cv2.resize(cropped, (w, h), interpolation=cv2.INTER_AREA)
+
+
+# --------------------------------------------------------------------------- grey conversion
+
+
+def to_grey(frame: np.ndarray, *, channel_order: str, roi: Roi, where: str) -> np.ndarray:
+    """Crop one decoded frame to ``roi`` and make it grey float32.
+
+    ``channel_order`` is ``'BGR'`` for frames from OpenCV and ``'RGB'`` for user
+    arrays; a fourth (alpha) channel is ignored.
+    """
+    x, y, w, h = roi
+    crop = frame[y : y + h, x : x + w]
+    if crop.ndim == 2:
+        return crop.astype(np.float32)
+    if crop.ndim == 3 and crop.shape[2] == 1:
+        return crop[..., 0].astype(np.float32)
+    if crop.ndim == 3 and crop.shape[2] in (3, 4):
+        # Always convert BGR order, so that one colour gives the very same float32 luma
+        # whether it came from a file (BGR) or from an array (RGB).
+        bgr = crop[..., :3] if channel_order == "BGR" else crop[..., 2::-1]
+        return cv2.cvtColor(np.ascontiguousarray(bgr, dtype=np.float32), cv2.COLOR_BGR2GRAY)
+    raise FrameShapeError(
+        f"{where}: cannot make a grey frame from an image of shape {frame.shape}; "
+        "expected (height, width), (height, width, 3) or (height, width, 4)"
+    )
+
+
+def _check_frame_shape(shape, full_shape, index: int, where: str) -> None:
+    if tuple(shape[:2]) != tuple(full_shape):
+        raise FrameShapeError(
+            f"{where}: frame {index} has size {shape[1]}x{shape[0]} (width x height) but frame 0 "
+            f"has size {full_shape[1]}x{full_shape[0]}; all frames of a video must have one size"
+        )
+
+
+# --------------------------------------------------------------------------- natural sort
+
+
+def natural_key(name: str):
+    """Sort key that orders ``frame2`` before ``frame10`` (digit runs compare as numbers)."""
+    parts = re.split(r"(\d+)", name)
+    return ([int(p) if i % 2 else p.lower() for i, p in enumerate(parts)], name)
+
+
+# --------------------------------------------------------------------------- readers
+
+
+class FileReader:
+    """A video file decoded by OpenCV (FFmpeg backend first)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.where = f"video {str(path)!r}"
+        capture, self.native_grey = self._open(use_native_grey=None)
+        try:
+            fps = capture.get(cv2.CAP_PROP_FPS)
+            self.container_fps = float(fps) if np.isfinite(fps) and fps > 0 else None
+            count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+            self.count_hint = int(count) if np.isfinite(count) and count > 0 else None
+            ok, frame = capture.read()
+            if ok and self.native_grey and not _is_grey_plane(frame, capture):
+                # The backend did not hand out a plain grey plane: fall back to BGR.
+                capture.release()
+                capture, self.native_grey = self._open(use_native_grey=False)
+                ok, frame = capture.read()
+            if not ok or frame is None or frame.size == 0:
+                raise VideoError(
+                    f"cannot decode video {str(self.path)!r}: OpenCV opened it but decoded no frames"
+                )
+            self.full_shape = tuple(frame.shape[:2])
+        finally:
+            capture.release()
+
+    def _open(self, *, use_native_grey):
+        path = str(self.path)
+        capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+        if not capture.isOpened():
+            capture.release()
+            capture = cv2.VideoCapture(path)
+        if not capture.isOpened():
+            capture.release()
+            raise VideoError(
+                f"cannot decode video {path!r}: OpenCV cannot open it (not a video, a damaged "
+                "file, or a codec this OpenCV build lacks)"
+            )
+        if use_native_grey is None:
+            use_native_grey = _grey_pixel_format(capture)
+        if use_native_grey:
+            # Keep the stream's own grey plane (8 or 16 bit) instead of a BGR copy.
+            capture.set(cv2.CAP_PROP_CONVERT_RGB, 0)
+        return capture, use_native_grey
+
+    def frames(self, roi: Roi) -> Iterator[np.ndarray]:
+        capture, _ = self._open(use_native_grey=self.native_grey)
+        try:
+            index = 0
+            while True:
+                ok, frame = capture.read()
+                if not ok or frame is None:
+                    return
+                _check_frame_shape(frame.shape, self.full_shape, index, self.where)
+                yield to_grey(frame, channel_order="BGR", roi=roi, where=self.where)
+                index += 1
+        finally:
+            capture.release()
+
+    def count(self) -> int:
+        capture, _ = self._open(use_native_grey=self.native_grey)
+        try:
+            n = 0
+            while capture.grab():
+                n += 1
+            return n
+        finally:
+            capture.release()
+
+
+def _grey_pixel_format(capture) -> bool:
+    value = capture.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT)
+    if not np.isfinite(value) or value <= 0:
+        return False
+    code = int(value)
+    tag = bytes((code >> (8 * i)) & 0xFF for i in range(4))
+    if tag.decode("latin-1") in _GREY8_TAGS:
+        return True
+    # FFmpeg's raw tags for little-endian grey of 9..16 bits: 'Y1', 0, bits.
+    return tag[:3] == b"Y1\x00" and 9 <= tag[3] <= 16
+
+
+def _is_grey_plane(frame, capture) -> bool:
+    if frame is None or frame.ndim != 2 or frame.dtype not in (np.uint8, np.uint16):
+        return False
+    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    return frame.shape == (height, width)
+
+
+def _read_image(path: Path) -> np.ndarray:
+    """One image at full precision (8/16 bit, 1/3/4 channels), or VideoError naming the file."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as error:
+        raise VideoError(f"cannot read image frame {str(path)!r}: {error}") from None
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None or image.size == 0:
+        raise VideoError(f"cannot decode image frame {str(path)!r} (empty, damaged or not an image)")
+    return image
+
+
+class FolderReader:
+    """A folder of image files, one frame each, in natural order of their names."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.where = f"frame folder {str(path)!r}"
+        try:
+            names = [
+                entry.name
+                for entry in os.scandir(path)
+                if entry.is_file()
+                and not entry.name.startswith(".")
+                and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES
+            ]
+        except OSError as error:
+            raise VideoError(f"cannot list frame folder {str(path)!r}: {error}") from None
+        if not names:
+            raise VideoError(
+                f"frame folder {str(path)!r} holds no image frames "
+                f"(looked for {', '.join(IMAGE_SUFFIXES)})"
+            )
+        self.files = [path / name for name in sorted(names, key=natural_key)]
+        self.container_fps = None
+        self.count_hint = len(self.files)
+        self.full_shape = tuple(_read_image(self.files[0]).shape[:2])
+
+    def frames(self, roi: Roi) -> Iterator[np.ndarray]:
+        for index, file in enumerate(self.files):
+            image = _read_image(file)
+            if tuple(image.shape[:2]) != self.full_shape:
+                raise FrameShapeError(
+                    f"{self.where}: frame {index} ({file.name!r}) has size "
+                    f"{image.shape[1]}x{image.shape[0]} (width x height) but frame 0 "
+                    f"({self.files[0].name!r}) has size {self.full_shape[1]}x{self.full_shape[0]}"
+                )
+            yield to_grey(image, channel_order="BGR", roi=roi, where=f"image {str(file)!r}")
+
+    def count(self) -> int:
+        return len(self.files)
+
+
+class TiffReader:
+    """A multi-page TIFF file, read a few pages at a time."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.where = f"TIFF file {str(path)!r}"
+        self.container_fps = None
+        self.count_hint = self.count()
+        if self.count_hint < 1:
+            raise VideoError(f"cannot decode video {str(path)!r}: the TIFF file holds no pages")
+        self.full_shape = tuple(self._pages(0, 1)[0].shape[:2])
+
+    def _pages(self, start: int, count: int):
+        ok, pages = cv2.imreadmulti(str(self.path), start, count, flags=cv2.IMREAD_UNCHANGED)
+        if not ok:
+            raise VideoError(f"cannot decode pages {start}..{start + count - 1} of {self.where}")
+        return pages
+
+    def frames(self, roi: Roi) -> Iterator[np.ndarray]:
+        total = self.count()
+        for start in range(0, total, _TIFF_PAGES_PER_READ):
+            pages = self._pages(start, min(_TIFF_PAGES_PER_READ, total - start))
+            for offset, page in enumerate(pages):
+                _check_frame_shape(page.shape, self.full_shape, start + offset, self.where)
+                yield to_grey(page, channel_order="BGR", roi=roi, where=self.where)
+
+    def count(self) -> int:
+        try:
+            return int(cv2.imcount(str(self.path), cv2.IMREAD_UNCHANGED))
+        except cv2.error:
+            return 0
+
+
+class ArrayReader:
+    """Frames already in memory: ``(n, h, w)`` grey or ``(n, h, w, 3)`` RGB."""
+
+    def __init__(self, frames: np.ndarray):
+        if frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[3] != 3):
+            raise FrameShapeError(
+                "a frame array must have shape (n, height, width) for grey or "
+                f"(n, height, width, 3) for RGB, given shape={frames.shape}"
+            )
+        if not (np.issubdtype(frames.dtype, np.integer) or np.issubdtype(frames.dtype, np.floating)
+                or frames.dtype == np.bool_):
+            raise VideoError(f"a frame array must hold real numbers, given dtype={frames.dtype}")
+        if frames.shape[0] == 0:
+            raise VideoError(f"the frame array holds no frames, given shape={frames.shape}")
+        if frames.shape[1] == 0 or frames.shape[2] == 0:
+            raise FrameShapeError(f"frames must not be empty, given shape={frames.shape}")
+        self.array = frames
+        self.path = None
+        self.where = "frame array"
+        self.container_fps = None
+        self.count_hint = frames.shape[0]
+        self.full_shape = tuple(frames.shape[1:3])
+
+    def frames(self, roi: Roi) -> Iterator[np.ndarray]:
+        for frame in self.array:
+            yield to_grey(frame, channel_order="RGB", roi=roi, where=self.where)
+
+    def count(self) -> int:
+        return self.array.shape[0]
+
+
+def make_reader(source):
+    """The reader for ``source``: a path (file, folder, multi-page TIFF) or an array."""
+    if isinstance(source, np.ndarray):
+        return ArrayReader(source)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise VideoNotFoundError(f"video file or frame folder not found: {str(path)!r}")
+        if path.is_dir():
+            return FolderReader(path)
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            return TiffReader(path)
+        return FileReader(path)
+    raise ParameterError(
+        "source must be a path to a video file or frame folder, or a numpy array of frames, "
+        f"given an object of type {type(source).__name__}"
+    )

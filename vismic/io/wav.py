@@ -1,0 +1,253 @@
+"""Write recovered sound as a WAV file, resampled to a rate players accept.
+
+Recovered audio comes at the camera's capture rate (e.g. 2200 Hz), which many
+players refuse; :func:`write_wav` resamples it to the nearest standard rate at
+or above it by default.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from fractions import Fraction
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import scipy.signal
+import soundfile
+
+from ..errors import FrameShapeError, OutputError, ParameterError, VismicWarning
+from ._atomic import check_destination, temporary_file
+
+__all__ = ["STANDARD_RATES", "WavInfo", "standard_rate", "resample", "write_wav"]
+
+#: Sample rates (Hz) that audio players and tools accept everywhere.
+STANDARD_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 96000)
+
+SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+
+#: Peak level after normalisation, as a fraction of full scale.
+PEAK_LEVEL = 0.99
+
+#: Largest denominator of the up/down ratio handed to ``resample_poly``.
+MAX_RATIO_DENOMINATOR = 1000
+
+
+class WavInfo(NamedTuple):
+    """What :func:`write_wav` wrote."""
+
+    path: Path
+    sr: int
+    n_samples: int
+    subtype: str
+
+
+def _check_sr(sr, name: str = "sr") -> float:
+    if isinstance(sr, bool) or not isinstance(sr, numbers.Real) or not np.isfinite(sr) or sr <= 0:
+        raise ParameterError(f"{name} must be a positive sample rate in Hz, given {name}={sr!r}")
+    return float(sr)
+
+
+def _check_samples(samples) -> np.ndarray:
+    samples = np.asarray(samples)
+    if samples.dtype == np.bool_ or not np.issubdtype(samples.dtype, np.number) or np.iscomplexobj(samples):
+        raise ParameterError(f"audio samples must be real numbers, given dtype={samples.dtype}")
+    samples = samples.astype(np.float64)
+    if samples.ndim not in (1, 2):
+        raise FrameShapeError(
+            f"audio samples must have shape (n,) or (n_channels, n), given shape={samples.shape}"
+        )
+    if samples.shape[-1] == 0 or samples.shape[0] == 0:
+        raise ParameterError(f"audio samples are empty, given shape={samples.shape}")
+    return samples
+
+
+def standard_rate(sr: float) -> int:
+    """The smallest standard sample rate at or above ``sr`` (96000 for anything above it).
+
+    Parameters
+    ----------
+    sr : float
+        Sample rate in Hz.
+
+    Returns
+    -------
+    int
+        One of :data:`STANDARD_RATES`.
+
+    Examples
+    --------
+    >>> standard_rate(2200)
+    8000
+    >>> standard_rate(44100)
+    44100
+    >>> standard_rate(200000)
+    96000
+    """
+    sr = _check_sr(sr)
+    for rate in STANDARD_RATES:
+        if rate >= sr:
+            return rate
+    return STANDARD_RATES[-1]
+
+
+def resample(samples: np.ndarray, *, sr: float, target_sr: float) -> np.ndarray:
+    """Resample along the last axis with a polyphase filter (``scipy.signal.resample_poly``).
+
+    The ratio ``target_sr / sr`` is replaced by the nearest fraction ``up/down``
+    with ``down <= 1000`` (exact for integer rates such as 2200 -> 8000 = 40/11).
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,) or (n_channels, n)]
+    sr : float
+        Rate of ``samples`` in Hz.
+    target_sr : float
+        Wanted rate in Hz.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_out,) or (n_channels, n_out)], float64
+        ``n_out = ceil(n * up / down)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.sin(2 * np.pi * 100 * np.arange(2200) / 2200)
+    >>> resample(y, sr=2200, target_sr=8000).shape
+    (8000,)
+    """
+    sr = _check_sr(sr)
+    target_sr = _check_sr(target_sr, "target_sr")
+    samples = _check_samples(samples)
+    ratio = (Fraction(target_sr) / Fraction(sr)).limit_denominator(MAX_RATIO_DENOMINATOR)
+    if ratio == 0:
+        raise ParameterError(
+            f"target_sr={target_sr:g} is too small next to sr={sr:g} to resample"
+        )
+    if ratio == 1:
+        return samples.copy()
+    return scipy.signal.resample_poly(samples, ratio.numerator, ratio.denominator, axis=-1)
+
+
+def write_wav(
+    path,
+    samples: np.ndarray,
+    *,
+    sr: float,
+    target_sr="auto",
+    subtype: str = "PCM_16",
+    normalize: bool = True,
+) -> WavInfo:
+    """Write audio samples as a WAV file, atomically.
+
+    The file is written under a temporary name in the same folder and then
+    moved onto ``path``: an existing file is replaced whole, never truncated,
+    and a failure leaves it (and the folder) as it was.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination; its folder must exist.
+    samples : np.ndarray [shape=(n,) or (n_channels, n)]
+        Audio, time on the last axis; several rows are written as channels.
+    sr : float
+        Sample rate of ``samples`` in Hz (the capture rate for recovered sound).
+    target_sr : 'auto', None or int, default 'auto'
+        'auto' resamples to :func:`standard_rate` ``(sr)`` when ``sr`` is not a
+        standard rate; None keeps ``sr`` (it must then be a whole number); an
+        integer resamples to that rate.
+    subtype : {'PCM_16', 'PCM_24', 'FLOAT'}, default 'PCM_16'
+    normalize : bool, default True
+        Scale so that the peak is 0.99 of full scale. Without it, PCM samples
+        beyond [-1, 1] are clipped (with a warning).
+
+    Returns
+    -------
+    WavInfo
+        ``(path, sr, n_samples, subtype)`` of the file written.
+
+    Raises
+    ------
+    ParameterError
+        Silent (with ``normalize``), empty or non-finite samples; bad ``sr``,
+        ``target_sr`` or ``subtype``. No file is written.
+    OutputError
+        The folder does not exist or cannot be written.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> y = np.sin(2 * np.pi * 110 * np.arange(2200) / 2200)
+    >>> info = write_wav(os.path.join(tempfile.mkdtemp(), "out.wav"), y, sr=2200)
+    >>> info.sr, info.n_samples, info.subtype
+    (8000, 8000, 'PCM_16')
+    """
+    sr = _check_sr(sr)
+    samples = _check_samples(samples)
+    if samples.ndim == 2 and samples.shape[0] > samples.shape[1]:
+        raise FrameShapeError(
+            f"audio samples must have shape (n_channels, n) with time on the last axis, given "
+            f"shape={samples.shape} ({samples.shape[0]} channels of {samples.shape[1]} samples); "
+            "pass samples.T"
+        )
+    subtype_name = subtype.upper() if isinstance(subtype, str) else subtype
+    if subtype_name not in SUBTYPES:
+        raise ParameterError(f"subtype must be one of {', '.join(SUBTYPES)}, given subtype={subtype!r}")
+    out_sr = _output_rate(sr, target_sr)
+    bad = ~np.isfinite(samples)
+    if bad.any():
+        first = np.argwhere(bad)[0]
+        raise ParameterError(
+            f"audio samples contain NaN or infinite values (first at index {tuple(int(i) for i in first)}); "
+            "no file was written"
+        )
+    path = check_destination(path, what="WAV file")
+
+    if out_sr != sr:
+        samples = resample(samples, sr=sr, target_sr=out_sr)
+    if normalize:
+        peak = float(np.max(np.abs(samples)))
+        if peak == 0:
+            raise ParameterError("audio samples are silent (all zero); cannot normalize, no file was written")
+        samples = samples * (PEAK_LEVEL / peak)
+    elif subtype_name != "FLOAT" and np.max(np.abs(samples)) > 1:
+        warnings.warn(
+            f"audio samples exceed full scale (peak {np.max(np.abs(samples)):.3g}) and are clipped "
+            f"to [-1, 1] in {subtype_name}; pass normalize=True to scale them instead",
+            VismicWarning,
+            stacklevel=2,
+        )
+        samples = np.clip(samples, -1.0, 1.0)
+
+    data = samples.T if samples.ndim == 2 else samples
+    with temporary_file(path, what="WAV file") as temporary:
+        try:
+            soundfile.write(str(temporary), data, out_sr, subtype=subtype_name, format="WAV")
+        except RuntimeError as error:  # libsndfile errors
+            raise OutputError(f"cannot write WAV file {str(path)!r}: {error}") from error
+    return WavInfo(path, out_sr, int(samples.shape[-1]), subtype_name)
+
+
+def _output_rate(sr: float, target_sr) -> int:
+    if isinstance(target_sr, str) and target_sr == "auto":
+        return int(sr) if sr in STANDARD_RATES else standard_rate(sr)
+    if target_sr is None:
+        if not float(sr).is_integer():
+            raise ParameterError(
+                f"a WAV file stores a whole-number sample rate, given sr={sr:g} with target_sr=None; "
+                "pass target_sr='auto' or an integer rate to resample"
+            )
+        return int(sr)
+    if (
+        isinstance(target_sr, bool)
+        or not isinstance(target_sr, numbers.Real)
+        or not np.isfinite(target_sr)
+        or not float(target_sr).is_integer()
+        or target_sr <= 0
+    ):
+        raise ParameterError(
+            f"target_sr must be 'auto', None or a positive whole number of Hz, given target_sr={target_sr!r}"
+        )
+    return int(target_sr)
