@@ -152,8 +152,9 @@ class MagNet(nn.Module):
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def extra_repr(self) -> str:
-        return f"config={self.config!r}, n_parameters={self.n_parameters()}"
+    def __repr__(self) -> str:
+        # short, so that stages holding a model print readably; print(model.encoder) shows layers
+        return f"MagNet({self.config!r})"
 
 
 def _as_alpha(alpha, like):

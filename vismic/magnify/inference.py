@@ -1,0 +1,424 @@
+"""Magnifying videos with a MagNet: :func:`magnify` (frames in, frames out) and the :class:`Magnify` stage.
+
+Modes (Oh et al. 2018, section 4):
+
+``static``
+    Motion relative to the first frame: ``out[t] = MagNet(frame[0], frame[t], alpha)``.
+``dynamic``
+    Motion between consecutive frames: ``out[t] = MagNet(frame[t-1], frame[t], alpha)``.
+``temporal``
+    The shape code is band-passed over time (``fl_hz``-``fh_hz`` at capture
+    rate ``fps``) and the band ``F`` is magnified:
+    ``shape_out = shape - F + h(alpha * g(F))``; the filters are causal
+    (Butterworth ``"butter"``, windowed ``"fir"`` or difference of first-order
+    low-passes ``"diff_iir"``), so streaming in batches gives the same result
+    as the whole video at once.
+
+Grayscale models (``in_channels=1``, the shipped one) magnify each colour
+channel of RGB frames separately; RGB models (the published network and the
+public port's weights) see grayscale frames as three equal channels and return
+their mean. RGB frames are expected in RGB order (convert OpenCV's BGR first).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from numbers import Real
+
+import numpy as np
+
+from ..data import FrameBatch
+from ..errors import FrameShapeError, ParameterError, VismicWarning
+from ..pipeline import Stage
+from .weights import DEFAULT_WEIGHTS, load_model, require_torch
+
+__all__ = ["magnify", "Magnify", "MODES", "FILTERS", "MAX_ALPHA"]
+
+MODES = ("static", "dynamic", "temporal")
+FILTERS = ("butter", "fir", "diff_iir")
+#: Above this factor a VismicWarning says that blur and artefacts grow.
+MAX_ALPHA = 100.0
+
+_cache_lock = threading.Lock()
+_default_models = {}
+
+
+# -- argument checks ------------------------------------------------------------
+def _check_alpha(alpha) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not math.isfinite(alpha) or alpha <= 0:
+        raise ParameterError(f"alpha must be a positive number, given alpha={alpha!r}")
+    alpha = float(alpha)
+    if alpha > MAX_ALPHA:
+        warnings.warn(f"alpha={alpha:g} is above {MAX_ALPHA:g}: blur and artefacts grow with the factor",
+                      VismicWarning, stacklevel=3)
+    return alpha
+
+
+def _check_positive_int(value, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ParameterError(f"{name} must be an integer >= {minimum}, given {name}={value!r}")
+    return int(value)
+
+
+def _check_mode(mode, fl_hz, fh_hz, fps, filter):
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {', '.join(MODES)}, given mode={mode!r}")
+    if mode != "temporal":
+        return None
+    if filter not in FILTERS:
+        raise ParameterError(f"filter must be one of {', '.join(FILTERS)}, given filter={filter!r}")
+    values = {"fl_hz": fl_hz, "fh_hz": fh_hz, "fps": fps}
+    for name, value in values.items():
+        if value is None:
+            raise ParameterError(f"mode='temporal' needs fl_hz, fh_hz and fps; {name} is missing")
+        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
+            raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
+    if not fl_hz < fh_hz < fps / 2:
+        raise ParameterError(
+            f"need 0 < fl_hz < fh_hz < fps / 2, given fl_hz={fl_hz!r}, fh_hz={fh_hz!r}, fps={fps!r}")
+    return float(fl_hz), float(fh_hz), float(fps)
+
+
+def _check_tile(tile):
+    if tile is None:
+        return None
+    tile = _check_positive_int(tile, "tile", minimum=32)
+    return tile - tile % 4
+
+
+def _value_range(frames, value_range):
+    if value_range is not None:
+        low, high = (float(v) for v in value_range)
+        if not high > low:
+            raise ParameterError(f"value_range must be (low, high) with high > low, given {value_range!r}")
+        return low, high
+    if frames.dtype == np.uint8:
+        return 0.0, 255.0
+    if frames.dtype == np.uint16:
+        return 0.0, 65535.0
+    if np.issubdtype(frames.dtype, np.floating) or np.issubdtype(frames.dtype, np.integer):
+        return 0.0, 255.0
+    raise ParameterError(f"frames must hold numbers, given dtype={frames.dtype}")
+
+
+def _as_frames(frames) -> np.ndarray:
+    if isinstance(frames, (list, tuple)):
+        shapes = {np.shape(f) for f in frames}
+        if len(shapes) > 1:
+            raise FrameShapeError(f"all frames must have the same size, given shapes {sorted(shapes)}")
+    frames = np.asarray(frames)
+    if frames.dtype == object:
+        raise FrameShapeError("all frames must have the same size")
+    if frames.ndim == 4 and frames.shape[-1] == 1:
+        frames = frames[..., 0]
+    if not (frames.ndim == 3 or (frames.ndim == 4 and frames.shape[-1] == 3)):
+        raise FrameShapeError(
+            f"frames must have shape (n, height, width) or (n, height, width, 3), given shape={frames.shape}")
+    if frames.shape[0] < 1 or frames.shape[1] < 4 or frames.shape[2] < 4:
+        raise FrameShapeError(f"need at least one frame of at least 4x4 pixels, given shape={frames.shape}")
+    return frames
+
+
+def _check_device(device):
+    torch = require_torch()
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ParameterError(f"unknown device {device!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(f"device={str(device)!r} asked for but CUDA is not available")
+    return device
+
+
+def _get_model(model, device):
+    if model is None:
+        key = str(device)
+        with _cache_lock:
+            if key not in _default_models:
+                _default_models[key] = load_model(DEFAULT_WEIGHTS, device=device)
+            return _default_models[key]
+    return load_model(model, device=device)
+
+
+# -- temporal filters ---------------------------------------------------------
+class _TemporalFilter:
+    """Causal band-pass along axis 0 of arrays, with state kept between calls."""
+
+    def __init__(self, kind, fl_hz, fh_hz, fps):
+        from scipy import signal
+
+        self.kind = kind
+        self.state = None
+        if kind == "butter":
+            self.sos = signal.butter(2, [fl_hz, fh_hz], btype="bandpass", fs=fps, output="sos")
+        elif kind == "fir":
+            taps = int(min(63, max(7, round(2 * fps / fl_hz))))
+            taps += 1 - taps % 2
+            self.b = signal.firwin(taps, [fl_hz, fh_hz], pass_zero=False, fs=fps)
+        else:  # difference of first-order IIR low-passes (Wadhwa et al.)
+            self.rates = (1 - math.exp(-2 * math.pi * fh_hz / fps), 1 - math.exp(-2 * math.pi * fl_hz / fps))
+
+    def __call__(self, x):
+        from scipy import signal
+
+        x = np.asarray(x, dtype=np.float64)
+        tail = (slice(None),) + (None,) * (x.ndim - 1)
+        if self.kind == "butter":
+            if self.state is None:
+                self.state = signal.sosfilt_zi(self.sos)[:, :, None] * x[0].reshape(1, 1, -1)
+                self.state = self.state.reshape((self.sos.shape[0], 2) + x.shape[1:])
+            y, self.state = signal.sosfilt(self.sos, x, axis=0, zi=self.state)
+            return y
+        if self.kind == "fir":
+            if self.state is None:
+                self.state = signal.lfilter_zi(self.b, [1.0])[tail] * x[0][None]
+            y, self.state = signal.lfilter(self.b, [1.0], x, axis=0, zi=self.state)
+            return y
+        if self.state is None:
+            self.state = [x[0].copy(), x[0].copy()]
+        out = np.empty_like(x)
+        high, low = self.state
+        for t in range(x.shape[0]):
+            high += self.rates[0] * (x[t] - high)
+            low += self.rates[1] * (x[t] - low)
+            out[t] = high - low
+        return out
+
+
+# -- the streaming core -------------------------------------------------------
+class _Region:
+    """State of one tile (or of the whole frame): reference / previous shape codes, filter state."""
+
+    def __init__(self, temporal):
+        self.reference = None
+        self.filter = _TemporalFilter(*temporal) if temporal is not None else None
+
+
+class _Magnifier:
+    """Magnifies chunks of frames in order, keeping what dynamic and temporal modes need between chunks."""
+
+    def __init__(self, model, *, alpha, mode, temporal, device, batch_size, tile, value_range, frame_shape):
+        self.torch = require_torch()
+        self.model = model
+        self.alpha = alpha
+        self.mode = mode
+        self.temporal = temporal
+        self.device = device
+        self.batch_size = batch_size
+        self.low, self.high = value_range
+        self.frame_shape = tuple(frame_shape)  # (h, w) or (h, w, 3)
+        height, width = self.frame_shape[:2]
+        self.padded = (height + (-height) % 4, width + (-width) % 4)
+        self.boxes = _tiles(self.padded, tile)
+        self.regions = [_Region(temporal) for _ in self.boxes]
+        self.windows = [_window(box, self.padded, tile) for box in self.boxes]
+        colour = len(self.frame_shape) == 3
+        channels = model.config.in_channels
+        # planes: independent images per frame fed to the network as batch items
+        self.planes = 3 if (colour and channels == 1) else 1
+        self.replicate = (not colour) and channels == 3
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        if tuple(frames.shape[1:]) != self.frame_shape:
+            raise FrameShapeError(
+                f"frames changed size: expected {self.frame_shape}, given {tuple(frames.shape[1:])}")
+        torch = self.torch
+        height, width = self.frame_shape[:2]
+        x = (np.asarray(frames, dtype=np.float32) - self.low) * (2.0 / (self.high - self.low)) - 1.0
+        if x.ndim == 4:  # (n, h, w, 3) -> (n, 3, h, w)
+            x = np.moveaxis(x, -1, 1)
+        else:
+            x = x[:, None]
+        pad = ((0, 0), (0, 0), (0, self.padded[0] - height), (0, self.padded[1] - width))
+        if any(p[1] for p in pad):
+            x = np.pad(x, pad, mode="symmetric")
+        out = np.zeros_like(x)
+        weight = np.zeros(self.padded, dtype=np.float32)
+        for box, region, window in zip(self.boxes, self.regions, self.windows):
+            (top, bottom), (left, right) = box
+            part = x[:, :, top:bottom, left:right]
+            result = np.empty_like(part)
+            for start in range(0, part.shape[0], self.batch_size):
+                chunk = part[start:start + self.batch_size]
+                result[start:start + self.batch_size] = self._run(torch.from_numpy(np.ascontiguousarray(chunk)), region)
+            out[:, :, top:bottom, left:right] += result * window
+            weight[top:bottom, left:right] += window
+        out = out / weight
+        out = out[:, :, :height, :width]
+        out = np.moveaxis(out, 1, -1) if len(self.frame_shape) == 3 else out[:, 0]
+        return (np.clip(out, -1.0, 1.0) + 1.0) * ((self.high - self.low) / 2.0) + self.low
+
+    def _run(self, chunk, region):
+        """Chunk (n, k, h, w) in [-1, 1] -> magnified, same shape."""
+        torch = self.torch
+        n, k, h, w = chunk.shape
+        if self.planes == 3:
+            images = chunk.reshape(n * k, 1, h, w)
+        elif self.replicate:
+            images = chunk.expand(n, 3, h, w)
+        else:
+            images = chunk
+        with torch.no_grad():
+            images = images.to(self.device, torch.float32)
+            texture, shape = self.model.encoder(images)
+            shape = shape.reshape((n, -1) + tuple(shape.shape[1:]))  # (n, planes, C, h/2, w/2)
+            if self.mode == "temporal":
+                band = region.filter(shape.cpu().numpy())
+                difference = torch.from_numpy(band.astype(np.float32)).to(self.device)
+            else:
+                if self.mode == "static":
+                    if region.reference is None:
+                        region.reference = shape[:1].clone()
+                    reference = region.reference.expand_as(shape)
+                else:
+                    previous = shape[:1].clone() if region.reference is None else region.reference
+                    reference = torch.cat([previous, shape[:-1]], 0)
+                    region.reference = shape[-1:].clone()
+                difference = shape - reference
+            flat_shape = shape.flatten(0, 1)
+            flat_difference = difference.flatten(0, 1)
+            manipulator = self.model.manipulator
+            magnified = flat_shape + manipulator.change(flat_difference, self.alpha)
+            if manipulator.mode == "paper":
+                magnified = magnified - flat_difference
+            result = self.model.decoder(texture, magnified).float().cpu()
+        if self.planes == 3:
+            return result.reshape(n, k, h, w).numpy()
+        if self.replicate:
+            return result.mean(1, keepdim=True).numpy()
+        return result.numpy()
+
+
+def _tiles(padded, tile):
+    def spans(size):
+        if tile is None or size <= tile:
+            return [(0, size)]
+        overlap = max(8, (tile // 4) - (tile // 4) % 4)
+        starts = list(range(0, size - tile, tile - overlap)) + [size - tile]
+        return [(s, s + tile) for s in sorted(set(starts))]
+
+    return [(rows, cols) for rows in spans(padded[0]) for cols in spans(padded[1])]
+
+
+def _window(box, padded, tile):
+    """Blending weights of a tile: linear ramps where it overlaps a neighbour, 1 elsewhere."""
+    ramps = []
+    for (start, stop), size in zip(box, padded):
+        length = stop - start
+        ramp = np.ones(length, dtype=np.float32)
+        if tile is not None and size > tile:
+            overlap = max(8, (tile // 4) - (tile // 4) % 4)
+            rise = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+            if start > 0:
+                ramp[:overlap] = np.minimum(ramp[:overlap], rise)
+            if stop < size:
+                ramp[-overlap:] = np.minimum(ramp[-overlap:], rise[::-1])
+        ramps.append(ramp)
+    return np.outer(ramps[0], ramps[1])
+
+
+# -- public API ---------------------------------------------------------------
+def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, filter="butter", model=None,
+            device="cpu", batch_size=8, tile=None, value_range=None):
+    """Magnify small motions in a video with MagNet.
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n, height, width) or (n, height, width, 3)]
+        Grayscale or RGB (RGB order) frames; uint8, uint16 or float grey levels.
+    alpha : float
+        Magnification factor, > 0; above 100 a :class:`~vismic.errors.VismicWarning`.
+    mode : {"static", "dynamic", "temporal"}
+        See the module documentation.
+    fl_hz, fh_hz, fps : float
+        Pass band and capture rate of the temporal mode.
+    filter : {"butter", "fir", "diff_iir"}
+        Temporal filter.
+    model : None, path, dict or MagNet
+        Weights (:func:`~vismic.magnify.load_model`); the shipped model by default.
+    device : str
+        ``"cpu"`` or ``"cuda"``...
+    batch_size : int
+        Frames per network call.
+    tile : int, optional
+        Process frames in tiles of this size (with overlap and blending) to bound memory.
+    value_range : (low, high), optional
+        Range of the grey levels: (0, 255) for uint8 and floats, (0, 65535) for uint16.
+
+    Returns
+    -------
+    np.ndarray
+        Magnified frames with the input's shape and dtype.
+
+    Examples
+    --------
+    >>> from vismic.magnify import magnify
+    >>> out = magnify(frames, alpha=10)  # doctest: +SKIP
+    """
+    alpha = _check_alpha(alpha)
+    temporal = _check_mode(mode, fl_hz, fh_hz, fps, filter)
+    temporal = None if temporal is None else (filter,) + temporal
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    tile = _check_tile(tile)
+    frames = _as_frames(frames)
+    low_high = _value_range(frames, value_range)
+    device = _check_device(device)
+    network = _get_model(model, device)
+    core = _Magnifier(network, alpha=alpha, mode=mode, temporal=temporal, device=device, batch_size=batch_size,
+                      tile=tile, value_range=low_high, frame_shape=frames.shape[1:])
+    out = core(frames)
+    if np.issubdtype(frames.dtype, np.integer):
+        return np.round(out).astype(frames.dtype)
+    return out.astype(frames.dtype if np.issubdtype(frames.dtype, np.floating) else np.float64)
+
+
+class Magnify(Stage):
+    """Streaming stage: MagNet motion magnification of :class:`~vismic.data.FrameBatch` es.
+
+    Place it before the decomposition. State (the reference frame's shape code,
+    the previous frame's, the temporal filter) is kept across batches until
+    :meth:`reset`. The capture rate of the temporal mode is the batches' ``fps``.
+    Parameters are those of :func:`magnify`.
+
+    Examples
+    --------
+    >>> from vismic.magnify import Magnify
+    >>> stage = Magnify(alpha=20, mode="temporal", fl_hz=100, fh_hz=500)
+    """
+
+    streaming = True
+
+    def __init__(self, alpha=10.0, mode="static", fl_hz=None, fh_hz=None, filter="butter", model=None,
+                 device="cpu", batch_size=8, tile=None, value_range=(0.0, 255.0)):
+        self.alpha = alpha
+        self.mode = mode
+        self.fl_hz = fl_hz
+        self.fh_hz = fh_hz
+        self.filter = filter
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.tile = tile
+        self.value_range = value_range
+        self._core = None
+
+    def reset(self) -> None:
+        self._core = None
+
+    def transform(self, batch: FrameBatch) -> FrameBatch:
+        if not isinstance(batch, FrameBatch):
+            raise ParameterError(f"Magnify takes FrameBatch objects, given {type(batch).__name__}")
+        if self._core is None:
+            alpha = _check_alpha(self.alpha)
+            temporal = _check_mode(self.mode, self.fl_hz, self.fh_hz, batch.fps, self.filter)
+            temporal = None if temporal is None else (self.filter,) + temporal
+            device = _check_device(self.device)
+            low_high = _value_range(batch.frames, self.value_range)
+            self._core = _Magnifier(
+                _get_model(self.model, device), alpha=alpha, mode=self.mode, temporal=temporal, device=device,
+                batch_size=_check_positive_int(self.batch_size, "batch_size"), tile=_check_tile(self.tile),
+                value_range=low_high, frame_shape=batch.frames.shape[1:])
+        frames = self._core(batch.frames)
+        return FrameBatch(frames.astype(batch.frames.dtype, copy=False), batch.start, batch.fps)
