@@ -1,0 +1,135 @@
+"""Command-line pieces for ``vismic magnify`` and ``vismic train-magnet``.
+
+The main command line (:mod:`vismic.cli`) adds these sub-commands with
+:func:`add_magnify_parser` / :func:`add_train_parser` and calls
+:func:`run_magnify` / :func:`run_train`; errors are raised as vismic errors,
+which it prints as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterError, VismicWarning
+from .inference import FILTERS, MODES
+
+__all__ = ["add_magnify_parser", "add_train_parser", "run_magnify", "run_train"]
+
+
+def add_magnify_parser(subparsers) -> argparse.ArgumentParser:
+    """``vismic magnify VIDEO -o OUT.avi --alpha A [--mode ...] [--fl HZ --fh HZ --fps HZ]``."""
+    parser = subparsers.add_parser(
+        "magnify",
+        help="magnify small motions in a video with MagNet (learning-based motion magnification)",
+        description="Write VIDEO with its motions magnified by ALPHA, frame for frame, same size "
+                    "(grayscale, lossless). Needs PyTorch (pip install torch).",
+    )
+    parser.add_argument("video", metavar="VIDEO", help="video file or frame folder")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.avi",
+                        help="output video (.avi/.mkv, lossless) or a folder for PNG frames")
+    parser.add_argument("--alpha", type=float, required=True, help="magnification factor (> 0; above 100 warns)")
+    parser.add_argument("--mode", choices=MODES, default="static",
+                        help="static: against the first frame; dynamic: between consecutive frames; "
+                             "temporal: band-pass --fl..--fh of the shape code (needs --fps)")
+    parser.add_argument("--fl", type=float, default=None, metavar="HZ", help="low cut-off (temporal mode)")
+    parser.add_argument("--fh", type=float, default=None, metavar="HZ", help="high cut-off (temporal mode)")
+    parser.add_argument("--fps", type=float, default=None, metavar="HZ",
+                        help="capture rate of the camera (needed by the temporal mode)")
+    parser.add_argument("--filter", choices=FILTERS, default="butter", help="temporal filter")
+    parser.add_argument("--weights", default=None, metavar="PATH",
+                        help="model file (vismic .pt, or a state dict of the public PyTorch port); "
+                             "default: the model shipped with vismic")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    parser.add_argument("--batch-size", type=int, default=8, help="frames per network call")
+    parser.add_argument("--tile", type=int, default=None, metavar="PX",
+                        help="process frames in overlapping tiles of this size (bounds memory)")
+    parser.add_argument("--playback-fps", type=float, default=None, metavar="HZ",
+                        help="rate stored in the output (default: the input's, or 30)")
+    parser.set_defaults(func=run_magnify)
+    return parser
+
+
+def add_train_parser(subparsers) -> argparse.ArgumentParser:
+    """``vismic train-magnet RUN_DIR [--hours H | --steps N] ...``."""
+    parser = subparsers.add_parser(
+        "train-magnet",
+        help="train a MagNet on procedurally generated examples (resumes RUN_DIR)",
+        description="Train MagNet with the paper's loss on generated examples with exact sub-pixel motion. "
+                    "Checkpoints go to RUN_DIR; running again on the same folder resumes.",
+    )
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="folder of the run (checkpoints, history, models)")
+    parser.add_argument("--config", choices=("light", "published"), default="light",
+                        help="network sizes: the CPU configuration or the published one (grayscale)")
+    parser.add_argument("--steps", type=int, default=None, help="stop after this many steps in total")
+    parser.add_argument("--hours", type=float, default=None, help="stop after this much training time in total")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--patch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epoch-samples", type=int, default=2000, help="examples between validations")
+    parser.add_argument("--validation-samples", type=int, default=128, help="size of the held-out set")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--export", default=None, metavar="PATH",
+                        help="copy the best model (by validation SSIM) here at the end")
+    parser.set_defaults(func=run_train)
+    return parser
+
+
+def run_magnify(args) -> int:
+    """Run ``vismic magnify`` from parsed arguments; returns the exit code."""
+    from ..io import open_video, write_video
+    from .inference import Magnify
+
+    if args.mode == "temporal" and (args.fl is None or args.fh is None or args.fps is None):
+        raise ParameterError("--mode temporal needs --fl, --fh and --fps")
+    with warnings.catch_warnings():
+        if args.fps is None:  # the capture rate only matters to the temporal mode
+            warnings.simplefilter("ignore", VismicWarning)
+        video = open_video(args.video, fps=args.fps if args.fps is not None else 30.0, batch_size=args.batch_size)
+    stage = None
+    parts = []
+    sixteen_bit = False
+    for batch in video:
+        if stage is None:  # 16-bit frame folders keep their range
+            sixteen_bit = float(np.max(batch.frames)) > 255.0
+            stage = Magnify(alpha=args.alpha, mode=args.mode, fl_hz=args.fl, fh_hz=args.fh, filter=args.filter,
+                            model=args.weights, device=args.device, batch_size=args.batch_size, tile=args.tile,
+                            value_range=(0.0, 65535.0) if sixteen_bit else (0.0, 255.0))
+            stage.reset()
+        out = stage.transform(batch).frames
+        parts.append(np.round(out).astype(np.uint16 if sixteen_bit else np.uint8))
+    if not parts:
+        raise ParameterError(f"no frames in {args.video!r}")
+    playback = args.playback_fps
+    if playback is None:
+        playback = video.container_fps if video.container_fps and video.container_fps <= 1000 else 30.0
+    path = write_video(args.output, np.concatenate(parts), playback_fps=playback)
+    print(f"wrote {sum(len(p) for p in parts)} frames to {path}", file=sys.stderr)
+    return 0
+
+
+def run_train(args) -> int:
+    """Run ``vismic train-magnet`` from parsed arguments; returns the exit code."""
+    from .train import train
+
+    if args.steps is None and args.hours is None:
+        raise ParameterError("give --steps or --hours to bound the training")
+
+    def log(line):
+        print(line, flush=True)
+
+    train(args.run_dir, config=args.config, steps=args.steps, hours=args.hours, batch_size=args.batch_size,
+          patch_size=args.patch_size, learning_rate=args.lr, seed=args.seed, epoch_samples=args.epoch_samples,
+          n_validation=args.validation_samples, threads=args.threads, device=args.device, log=log)
+    if args.export:
+        best = Path(args.run_dir) / "best.pt"
+        shutil.copyfile(best if best.is_file() else Path(args.run_dir) / "model.pt", args.export)
+        print(f"exported {args.export}", flush=True)
+    return 0
