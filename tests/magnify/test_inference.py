@@ -1,0 +1,140 @@
+import warnings
+
+import numpy as np
+import pytest
+
+from vismic.data import FrameBatch
+from vismic.errors import FrameShapeError, ParameterError, VismicWarning
+from vismic.magnify import Magnify, magnify
+from vismic.pipeline import Pipeline
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_shapes_and_dtypes(tiny_model, frames_u8, mode):
+    out = magnify(frames_u8, alpha=3, mode=mode, model=tiny_model)
+    assert out.shape == frames_u8.shape and out.dtype == np.uint8
+    out = magnify(frames_u8.astype(np.float32), alpha=3, mode=mode, model=tiny_model)
+    assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 255
+    rgb = np.stack([frames_u8, frames_u8[::-1], frames_u8], -1)
+    out = magnify(rgb, alpha=3, mode=mode, model=tiny_model)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    # a grayscale model treats channels independently: equal channels stay equal
+    assert np.array_equal(out[..., 0], out[..., 2])
+
+
+def test_value_range(tiny_model, frames_u8):
+    unit = frames_u8.astype(np.float64) / 255
+    a = magnify(unit, alpha=2, model=tiny_model, value_range=(0, 1))
+    b = magnify(frames_u8.astype(np.float64), alpha=2, model=tiny_model)
+    assert np.allclose(a * 255, b, atol=1e-3)
+
+
+@pytest.mark.parametrize("mode,filter", [("static", "butter"), ("dynamic", "butter"), ("temporal", "butter"),
+                                         ("temporal", "fir"), ("temporal", "diff_iir")])
+def test_stage_streams_like_whole_video(tiny_model, mode, filter):
+    frames = np.random.default_rng(1).uniform(0, 255, (7, 24, 28)).astype(np.float32)
+    kwargs = dict(alpha=4, mode=mode, model=tiny_model)
+    if mode == "temporal":
+        kwargs.update(fl_hz=20, fh_hz=80, filter=filter)
+        whole = magnify(frames, fps=400, **kwargs)
+    else:
+        whole = magnify(frames, **kwargs)
+    stage = Magnify(**kwargs)
+    stage.reset()
+    parts = [stage.transform(FrameBatch(frames[i:i + 3], i, 400.0)) for i in range(0, 7, 3)]
+    assert [p.start for p in parts] == [0, 3, 6]
+    assert np.allclose(np.concatenate([p.frames for p in parts]), whole, atol=1e-3)
+    stage.reset()
+    again = stage.transform(FrameBatch(frames[:3], 0, 400.0)).frames
+    assert np.allclose(again, whole[:3], atol=1e-3)
+
+
+def test_stage_in_pipeline(tiny_model):
+    class Mean:
+        streaming = True
+
+        def reset(self):
+            pass
+
+        def transform(self, batch):
+            return FrameBatch(batch.frames.mean(axis=(1, 2))[:, None, None], batch.start, batch.fps)
+
+    pipe = Pipeline([("magnify", Magnify(alpha=2, model=tiny_model)), ("mean", Mean())])
+    frames = np.random.default_rng(2).uniform(0, 255, (6, 16, 16))
+    out = pipe.run([FrameBatch(frames[:4], 0, 1000), FrameBatch(frames[4:], 4, 1000)])
+    assert out.frames.shape == (6, 1, 1)
+    assert "alpha=2" in repr(pipe["magnify"])
+    pipe.set_params(magnify__alpha=5)
+    assert pipe["magnify"].alpha == 5
+
+
+def test_bad_inputs(tiny_model, frames_u8):
+    for alpha in (0, -1, float("nan"), "3", None):
+        with pytest.raises(ParameterError, match="alpha"):
+            magnify(frames_u8, alpha=alpha, model=tiny_model)
+    with pytest.warns(VismicWarning, match="alpha"):
+        magnify(frames_u8[:2], alpha=150, model=tiny_model)
+    with pytest.raises(FrameShapeError, match="same size"):
+        magnify([frames_u8[0], frames_u8[1, :30]], alpha=2, model=tiny_model)
+    with pytest.raises(FrameShapeError):
+        magnify(frames_u8[0], alpha=2, model=tiny_model)
+    with pytest.raises(ParameterError, match="mode"):
+        magnify(frames_u8, alpha=2, mode="spatial", model=tiny_model)
+    with pytest.raises(ParameterError, match="fps"):
+        magnify(frames_u8, alpha=2, mode="temporal", fl_hz=1, fh_hz=2, model=tiny_model)
+    with pytest.raises(ParameterError, match="fl_hz"):
+        magnify(frames_u8, alpha=2, mode="temporal", fl_hz=5, fh_hz=2, fps=30, model=tiny_model)
+    with pytest.raises(ParameterError, match="filter"):
+        magnify(frames_u8, alpha=2, mode="temporal", fl_hz=1, fh_hz=2, fps=30, filter="kalman", model=tiny_model)
+    with pytest.raises(ParameterError, match="batch_size"):
+        magnify(frames_u8, alpha=2, batch_size=0, model=tiny_model)
+    stage = Magnify(alpha=2, model=tiny_model)
+    stage.transform(FrameBatch(frames_u8[:2], 0, 100))
+    with pytest.raises(FrameShapeError, match="changed size"):
+        stage.transform(FrameBatch(frames_u8[2:, :30], 2, 100))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        magnify(frames_u8[:2], alpha=100, model=tiny_model)
+
+
+def test_tiles_have_no_seams(shipped_model):
+    from vismic.magnify.data import render_pair
+
+    frame_a, frame_b, _ = render_pair(0.3, 5, size=160, seed=3)
+    frames = np.stack([frame_a, frame_b]).astype(np.float32)
+    whole = magnify(frames, alpha=5, model=shipped_model)
+    tiled = magnify(frames, alpha=5, model=shipped_model, tile=96)
+    difference = np.abs(whole - tiled)
+    assert difference.mean() < 1.0
+    assert difference.max() < 12.0
+
+
+def test_static_alpha_one_returns_input(shipped_model):
+    from vismic.magnify.data import render_pair
+
+    frame_a, frame_b, _ = render_pair(0.5, 1, size=96, seed=5)
+    frames = np.stack([frame_a, frame_b, frame_a]).astype(np.float32)
+    out = magnify(frames, alpha=1, model=shipped_model)
+    error = np.abs(out - frames)[:, 8:-8, 8:-8]
+    assert error.mean() < 4.0, error.mean()
+
+
+def _shift(reference, moved):
+    """Global displacement (rows, cols) of ``moved`` against ``reference`` from the phase of the cross-spectrum."""
+    from skimage.registration import phase_cross_correlation
+
+    shift, _, _ = phase_cross_correlation(moved, reference, upsample_factor=100, normalization=None)
+    return -np.asarray(shift)
+
+
+@pytest.mark.parametrize("delta,alpha", [(0.2, 10), (0.5, 4)])
+def test_magnified_motion_measured_by_phase(shipped_model, delta, alpha):
+    from vismic.magnify.data import render_pair
+
+    frame_a, frame_b, truth = render_pair(delta, alpha, size=128, seed=11, n_objects=0)
+    assert np.allclose(_shift(frame_a, truth)[1], alpha * delta, atol=0.05)
+    out = magnify(np.stack([frame_a, frame_b]), alpha=alpha, model=shipped_model)
+    crop = (slice(16, -16), slice(16, -16))
+    measured = _shift(out[0][crop], out[1][crop])
+    assert abs(measured[1] - alpha * delta) < 0.3 * alpha * delta, measured
+    assert abs(measured[0]) < 0.3, measured
