@@ -13,13 +13,13 @@ batch in the whole video.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from .errors import FrameShapeError, ParameterError
 
-__all__ = ["FrameBatch", "PyramidBatch", "PhaseBatch", "BandSignals", "Audio"]
+__all__ = ["FrameBatch", "Reference", "PyramidBatch", "PhaseBatch", "BandSignals", "Audio"]
 
 
 def _check_rate(value: float, name: str) -> float:
@@ -76,6 +76,35 @@ class FrameBatch:
 
 
 @dataclass
+class Reference:
+    """DTCWT of the reference frame and of its spatial derivatives.
+
+    Attributes
+    ----------
+    highpasses : tuple of np.ndarray [shape=(height_l, width_l, n_orientations)], complex
+    gradient_x, gradient_y : tuple of np.ndarray, same shapes, optional
+        DTCWT of the reference frame's derivative along x (columns) and y (rows),
+        per pixel. The transform is linear, so these are the exact derivatives of
+        the coefficients with respect to a shift of the image.
+    """
+
+    highpasses: tuple
+    gradient_x: Optional[tuple] = None
+    gradient_y: Optional[tuple] = None
+
+    def __post_init__(self):
+        self.highpasses = tuple(np.asarray(h) for h in self.highpasses)
+        for name in ("gradient_x", "gradient_y"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            value = tuple(np.asarray(g) for g in value)
+            if [g.shape for g in value] != [h.shape for h in self.highpasses]:
+                raise FrameShapeError(f"{name} shapes do not match the reference highpasses")
+            setattr(self, name, value)
+
+
+@dataclass
 class PyramidBatch:
     """DTCWT sub-bands of consecutive frames.
 
@@ -88,12 +117,16 @@ class PyramidBatch:
         Residual lowpass image of each frame.
     start, fps
         As in :class:`FrameBatch`.
+    reference : Reference, optional
+        The reference frame's pyramid (and derivatives) when the decomposition
+        stage chose one; otherwise the local-phase stage uses the first frame.
     """
 
     highpasses: tuple
     lowpass: np.ndarray
     start: int
     fps: float
+    reference: Optional[Reference] = None
 
     def __post_init__(self):
         self.highpasses = tuple(np.asarray(h) for h in self.highpasses)
@@ -123,34 +156,48 @@ class PyramidBatch:
 
 @dataclass
 class PhaseBatch:
-    """Local phase of each sub-band coefficient relative to a reference frame.
+    """Local phase and log-amplitude of each coefficient relative to a reference frame.
+
+    A shift ``d`` (px, 2-vector x, y) of the image changes a coefficient's phase by
+    ``-frequency . d`` and its log-amplitude by ``-amplitude_gradient . d``.
 
     Attributes
     ----------
-    phase : tuple of np.ndarray [shape=(n, height_l, width_l, n_orientations)]
+    phase : tuple of np.ndarray [shape=(n, height_l, width_l, n_orientations)], float32
         Phase difference in radians, wrapped to (-pi, pi], one array per level.
+    log_amplitude : tuple of np.ndarray [shape=(n, height_l, width_l, n_orientations)], float32
+        ``log(|c| / |c_reference|)``.
     amplitude : tuple of np.ndarray [shape=(height_l, width_l, n_orientations)]
-        Amplitude of the reference frame's coefficients, one array per level.
+        Amplitude of the reference frame's coefficients.
+    frequency : tuple of np.ndarray [shape=(height_l, width_l, n_orientations, 2)], optional
+        Local spatial frequency (rad/px, x then y) of each reference coefficient.
+    amplitude_gradient : tuple of np.ndarray [shape=(height_l, width_l, n_orientations, 2)], optional
+        Gradient of the log-amplitude (1/px, x then y).
     start, fps
         As in :class:`FrameBatch`.
     """
 
     phase: tuple
+    log_amplitude: tuple
     amplitude: tuple
     start: int
     fps: float
+    frequency: Optional[tuple] = None
+    amplitude_gradient: Optional[tuple] = None
 
     def __post_init__(self):
         self.phase = tuple(np.asarray(p) for p in self.phase)
+        self.log_amplitude = tuple(np.asarray(p) for p in self.log_amplitude)
         self.amplitude = tuple(np.asarray(a) for a in self.amplitude)
-        if len(self.phase) != len(self.amplitude):
+        if not len(self.phase) == len(self.amplitude) == len(self.log_amplitude):
             raise FrameShapeError(
-                f"phase has {len(self.phase)} levels but amplitude has {len(self.amplitude)}"
+                f"phase, log_amplitude and amplitude have {len(self.phase)}, "
+                f"{len(self.log_amplitude)} and {len(self.amplitude)} levels"
             )
-        for level, (p, a) in enumerate(zip(self.phase, self.amplitude)):
-            if p.shape[1:] != a.shape:
+        for level, (p, la, a) in enumerate(zip(self.phase, self.log_amplitude, self.amplitude)):
+            if p.shape[1:] != a.shape or la.shape != p.shape:
                 raise FrameShapeError(
-                    f"level {level}: phase shape {p.shape} does not match amplitude shape {a.shape}"
+                    f"level {level}: phase {p.shape}, log_amplitude {la.shape} and amplitude {a.shape} disagree"
                 )
         self.start = int(self.start)
         self.fps = _check_rate(self.fps, "fps")
@@ -161,50 +208,71 @@ class PhaseBatch:
 
 @dataclass
 class BandSignals:
-    """One motion signal per band and region: ``values[level, orientation, region, time]``.
+    """Motion evidence per band and region, small enough to hold for the whole video.
+
+    For band ``b`` (level, orientation, region) the least-squares displacement
+    estimate of frame ``t`` in px is ``solve(information[b], scores[b, :, t])``;
+    pooling bands means adding their scores and informations.
 
     Attributes
     ----------
-    values : np.ndarray [shape=(n_levels, n_orientations, n_regions, n)]
-        Amplitude-weighted mean phase of each band (and spatial region).
-    weights : np.ndarray [shape=(n_levels, n_orientations, n_regions)]
-        Total weight behind each signal (larger means more reliable).
+    scores : np.ndarray [shape=(n_levels, n_orientations, n_regions, 2, n)]
+        Amplitude^2-weighted sums of ``frequency * phase`` (x, y components).
+    information : np.ndarray [shape=(n_levels, n_orientations, n_regions, 2, 2)]
+        Amplitude^2-weighted sums of ``frequency frequency^T``: the Fisher
+        information of the band up to the (unknown) noise variance.
     start, fps
         As in :class:`FrameBatch`.
     """
 
-    values: np.ndarray
-    weights: np.ndarray
+    scores: np.ndarray
+    information: np.ndarray
     start: int
     fps: float
 
     def __post_init__(self):
-        self.values = np.asarray(self.values, dtype=np.float64)
-        self.weights = np.asarray(self.weights, dtype=np.float64)
-        if self.values.ndim != 4:
+        self.scores = np.asarray(self.scores, dtype=np.float64)
+        self.information = np.asarray(self.information, dtype=np.float64)
+        if self.scores.ndim != 5 or self.scores.shape[3] != 2:
             raise FrameShapeError(
-                "values must have shape (n_levels, n_orientations, n_regions, n), "
-                f"given shape={self.values.shape}"
+                "scores must have shape (n_levels, n_orientations, n_regions, 2, n), "
+                f"given shape={self.scores.shape}"
             )
-        if self.weights.shape != self.values.shape[:3]:
+        if self.information.shape != self.scores.shape[:3] + (2, 2):
             raise FrameShapeError(
-                f"weights shape {self.weights.shape} does not match values shape {self.values.shape}"
+                f"information shape {self.information.shape} does not match scores shape {self.scores.shape}"
             )
         self.start = int(self.start)
         self.fps = _check_rate(self.fps, "fps")
 
     def __len__(self) -> int:
-        return self.values.shape[-1]
+        return self.scores.shape[-1]
+
+    @property
+    def n_regions(self) -> int:
+        return self.scores.shape[2]
 
     @classmethod
     def concat(cls, parts: Sequence["BandSignals"]) -> "BandSignals":
         parts = list(parts)
         return cls(
-            np.concatenate([p.values for p in parts], axis=-1),
-            parts[0].weights,
+            np.concatenate([p.scores for p in parts], axis=-1),
+            parts[0].information,
             parts[0].start,
             parts[0].fps,
         )
+
+    def displacement(self) -> np.ndarray:
+        """Per-band least-squares displacement (px), shape ``(n_levels, n_orientations, n_regions, 2, n)``.
+
+        Directions a band cannot see (tiny information) are regularised towards zero.
+        """
+        info = self.information
+        scale = np.trace(info, axis1=-2, axis2=-1)[..., None, None]
+        regularised = info + 1e-6 * scale * np.eye(2) + np.finfo(float).tiny * np.eye(2)
+        return np.linalg.solve(regularised[..., None, :, :], np.moveaxis(self.scores, -1, -2)[..., None])[
+            ..., 0
+        ].swapaxes(-1, -2)
 
 
 @dataclass

@@ -1,0 +1,145 @@
+"""Per-band, per-region least-squares motion evidence from local phase."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data import BandSignals, PhaseBatch
+from ..decompose import DTCWT_ORIENTATIONS_DEGREES
+from ..errors import ParameterError
+from ..pipeline import Stage
+
+
+def _check_grid(grid) -> tuple:
+    try:
+        rows, cols = (int(g) for g in grid)
+    except (TypeError, ValueError):
+        raise ParameterError(f"grid must be (rows, cols), given grid={grid!r}") from None
+    if rows < 1 or cols < 1:
+        raise ParameterError(f"grid must be (rows, cols) of positive integers, given grid={grid!r}")
+    return rows, cols
+
+
+def region_labels(height: int, width: int, grid) -> np.ndarray:
+    """Region index of every coefficient of a ``height x width`` level, shape (height, width)."""
+    rows, cols = _check_grid(grid)
+    i = np.arange(height)[:, None]
+    j = np.arange(width)[None, :]
+    return (i * rows // height) * cols + (j * cols // width)
+
+
+def nominal_frequency(level: int, shape, n_orientations: int = 6) -> np.ndarray:
+    """Centre frequency (rad/px, x and y) of each DTCWT band, for pyramids without derivative maps."""
+    radius = 0.75 * np.pi / 2**level
+    angles = np.deg2rad(np.asarray(DTCWT_ORIENTATIONS_DEGREES[:n_orientations]))
+    # Image y points down, so a band at +theta on screen has frequency (cos, -sin).
+    k = radius * np.stack([np.cos(angles), -np.sin(angles)], axis=-1)
+    return np.broadcast_to(k, tuple(shape) + (n_orientations, 2))
+
+
+def band_signals(
+    phase,
+    amplitude,
+    *,
+    log_amplitude=None,
+    frequency=None,
+    amplitude_gradient=None,
+    grid=(1, 1),
+):
+    """Least-squares motion evidence of every band and region, per frame.
+
+    Every coefficient says ``phase ~ -frequency . d`` and
+    ``log_amplitude ~ -amplitude_gradient . d`` for a shift ``d`` of the image,
+    with noise variance proportional to ``1 / amplitude^2``. Summing the
+    weighted normal equations over the coefficients of a band and region gives
+    its score (2-vector per frame) and information (2x2 matrix).
+
+    Parameters
+    ----------
+    phase : sequence of np.ndarray [shape=(n, height_l, width_l, n_orientations)]
+    amplitude : sequence of np.ndarray [shape=(height_l, width_l, n_orientations)]
+    log_amplitude : sequence of np.ndarray, same shapes as ``phase``, optional
+        Used together with ``amplitude_gradient``; amplitude changes carry
+        motion evidence too (about 0.5 dB more SNR on textured scenes).
+    frequency, amplitude_gradient : sequence of np.ndarray [shape=(height_l, width_l, n_orientations, 2)], optional
+        See :func:`vismic.phase.local_frequency`. Without ``frequency``, each
+        band's nominal centre frequency is used.
+    grid : (rows, cols)
+        Split each band into this many regions (the same regions at every level).
+
+    Returns
+    -------
+    scores : np.ndarray [shape=(n_levels, n_orientations, n_regions, 2, n)]
+    information : np.ndarray [shape=(n_levels, n_orientations, n_regions, 2, 2)]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = np.zeros((8, 8, 6, 2)); k[..., 0] = 1.0          # every band sees x only
+    >>> phase = [np.full((3, 8, 8, 6), -0.05, np.float32)]   # a shift of +0.05 px along x
+    >>> scores, information = band_signals(phase, [np.ones((8, 8, 6))], frequency=[k])
+    >>> d = scores[0, 0, 0, :, 0] / information[0, 0, 0, 0, 0]
+    >>> np.round(d, 6).tolist()
+    [0.05, 0.0]
+    """
+    rows, cols = _check_grid(grid)
+    n_regions = rows * cols
+    n = phase[0].shape[0]
+    n_orientations = phase[0].shape[-1]
+    n_levels = len(phase)
+    scores = np.zeros((n_levels, n_orientations, n_regions, 2, n))
+    information = np.zeros((n_levels, n_orientations, n_regions, 2, 2))
+    use_amplitude = log_amplitude is not None and amplitude_gradient is not None
+    for level in range(n_levels):
+        a2 = np.asarray(amplitude[level], dtype=np.float64) ** 2
+        height, width = a2.shape[:2]
+        k = frequency[level] if frequency is not None else nominal_frequency(level + 1, (height, width), n_orientations)
+        onehot = np.zeros((height * width, n_regions), dtype=np.float32)
+        onehot[np.arange(height * width), region_labels(height, width, (rows, cols)).ravel()] = 1.0
+        terms = [(phase[level], k)]
+        if use_amplitude:
+            terms.append((log_amplitude[level], amplitude_gradient[level]))
+        for observed, slope in terms:
+            weight = (a2[..., None] * slope).reshape(height * width, n_orientations, 2)
+            flat = np.asarray(observed, dtype=np.float32).reshape(n, height * width, n_orientations)
+            # -sum over the coefficients p of each region r of observed * A^2 * slope
+            scores[level] -= np.einsum("tpo,poc,pr->orct", flat, weight.astype(np.float32), onehot, optimize=True)
+            outer = a2[..., None, None] * slope[..., :, None] * slope[..., None, :]
+            information[level] += np.einsum(
+                "poij,pr->orij", outer.reshape(height * width, n_orientations, 2, 2), onehot.astype(np.float64)
+            )
+    return scores, information
+
+
+class BandSum(Stage):
+    """Stage: :class:`~vismic.data.PhaseBatch` -> :class:`~vismic.data.BandSignals`.
+
+    The end of the streaming part of a pipeline: from here on the data is a few
+    numbers per band, region and frame.
+
+    Parameters
+    ----------
+    grid : (rows, cols)
+        Regions per band; the combination weighs regions by how strongly they
+        carry the common signal, so objects over a background and parts that
+        move with opposite signs need a grid.
+    use_amplitude : bool
+        Also use the change of coefficient amplitude as motion evidence.
+    """
+
+    streaming = True
+
+    def __init__(self, grid=(1, 1), use_amplitude: bool = True):
+        self.grid = grid
+        self.use_amplitude = use_amplitude
+
+    def transform(self, batch: PhaseBatch) -> BandSignals:
+        scores, information = band_signals(
+            batch.phase,
+            batch.amplitude,
+            log_amplitude=batch.log_amplitude if self.use_amplitude else None,
+            frequency=batch.frequency,
+            amplitude_gradient=batch.amplitude_gradient if self.use_amplitude else None,
+            grid=self.grid,
+        )
+        return BandSignals(scores, information, batch.start, batch.fps)

@@ -1,0 +1,6 @@
+"""Decomposition of frames into complex DTCWT sub-bands (levels x 6 orientations)."""
+
+from ._dtcwt import DTCWT_ORIENTATIONS_DEGREES, Decompose, decompose, max_levels, reference_pyramid
+from ._gradient import image_gradient
+
+__all__ = ["decompose", "Decompose", "reference_pyramid", "image_gradient", "max_levels", "DTCWT_ORIENTATIONS_DEGREES"]

@@ -1,0 +1,159 @@
+"""Dual-tree complex wavelet transform of frame stacks (the ``dtcwt`` package)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..data import FrameBatch, PyramidBatch, Reference
+from ..errors import FrameShapeError, ParameterError
+from ..pipeline import Stage
+from ._gradient import image_gradient
+
+#: Approximate orientation of the six DTCWT sub-bands, in the order ``dtcwt`` returns them
+#: (degrees from the horizontal axis of the image; positive is counter-clockwise on screen).
+DTCWT_ORIENTATIONS_DEGREES = (15.0, 45.0, 75.0, -75.0, -45.0, -15.0)
+
+_transforms: dict = {}
+
+
+def _transform(biort: str, qshift: str):
+    key = (biort, qshift)
+    if key not in _transforms:
+        import dtcwt
+
+        try:
+            _transforms[key] = dtcwt.Transform2d(biort=biort, qshift=qshift)
+        except (ValueError, IOError, KeyError) as exc:
+            raise ParameterError(f"unknown DTCWT filters biort={biort!r}, qshift={qshift!r}: {exc}") from None
+    return _transforms[key]
+
+
+def max_levels(shape) -> int:
+    """Largest useful number of levels for frames of ``shape=(height, width)``.
+
+    The coarsest level keeps at least 4 coefficients along the smaller side.
+    """
+    smallest = min(shape)
+    levels = 0
+    while smallest // 2 ** (levels + 1) >= 4:
+        levels += 1
+    return levels
+
+
+def decompose(frames, *, n_levels: int = 4, biort: str = "near_sym_a", qshift: str = "qshift_a"):
+    """DTCWT of each frame.
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n, height, width)]
+        Grayscale frames.
+    n_levels : int
+        Number of decomposition levels.
+    biort, qshift : str
+        Filter names understood by the ``dtcwt`` package.
+
+    Returns
+    -------
+    highpasses : tuple of np.ndarray [shape=(n, height_l, width_l, 6)], complex128
+        One array per level, finest first.
+    lowpass : np.ndarray [shape=(n, height_L, width_L)]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> highpasses, lowpass = decompose(np.zeros((2, 64, 64)), n_levels=3)
+    >>> [h.shape for h in highpasses]
+    [(2, 32, 32, 6), (2, 16, 16, 6), (2, 8, 8, 6)]
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 3:
+        raise FrameShapeError(f"frames must have shape (n, height, width), given shape={frames.shape}")
+    n_levels = _check_levels(n_levels, frames.shape[1:])
+    transform = _transform(biort, qshift)
+    levels = [[] for _ in range(n_levels)]
+    lowpasses = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for frame in frames:
+            pyramid = transform.forward(np.asarray(frame, dtype=np.float64), nlevels=n_levels)
+            for level, h in enumerate(pyramid.highpasses):
+                levels[level].append(h)
+            lowpasses.append(pyramid.lowpass)
+    if len(frames) == 0:
+        raise FrameShapeError("cannot decompose an empty stack of frames")
+    return tuple(np.stack(level) for level in levels), np.stack(lowpasses)
+
+
+def _check_levels(n_levels, shape) -> int:
+    limit = max_levels(shape)
+    if isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer)) or n_levels < 1:
+        raise ParameterError(f"n_levels must be a positive integer, given n_levels={n_levels!r}")
+    if n_levels > limit:
+        raise ParameterError(
+            f"n_levels={n_levels} is too many for frames of size {shape[1]}x{shape[0]}: at most {limit}"
+        )
+    return int(n_levels)
+
+
+def reference_pyramid(frame, *, n_levels: int = 4, biort: str = "near_sym_a", qshift: str = "qshift_a"):
+    """DTCWT of a reference frame and of its spatial derivatives.
+
+    Parameters
+    ----------
+    frame : np.ndarray [shape=(height, width)]
+
+    Returns
+    -------
+    Reference
+        ``highpasses``, ``gradient_x`` and ``gradient_y``, each a tuple with one
+        ``(height_l, width_l, 6)`` complex array per level.
+    """
+    frame = np.asarray(frame, dtype=np.float64)
+    gx, gy = image_gradient(frame)
+    highpasses, _ = decompose(np.stack([frame, gx, gy]), n_levels=n_levels, biort=biort, qshift=qshift)
+    return Reference(
+        tuple(h[0] for h in highpasses),
+        tuple(h[1] for h in highpasses),
+        tuple(h[2] for h in highpasses),
+    )
+
+
+class Decompose(Stage):
+    """Stage: :class:`~vismic.data.FrameBatch` -> :class:`~vismic.data.PyramidBatch`.
+
+    Parameters
+    ----------
+    n_levels : int or None
+        ``None`` picks ``min(4, max_levels(frame size))``.
+    biort, qshift : str
+        DTCWT filters.
+    n_reference_frames : int
+        The reference frame is the mean of the video's first ``n_reference_frames``
+        frames; its pyramid and derivative pyramids ride along with every batch.
+    """
+
+    streaming = True
+
+    def __init__(self, n_levels=None, biort: str = "near_sym_a", qshift: str = "qshift_a", n_reference_frames: int = 1):
+        self.n_levels = n_levels
+        self.biort = biort
+        self.qshift = qshift
+        self.n_reference_frames = n_reference_frames
+        self._reference = None
+
+    def reset(self) -> None:
+        self._reference = None
+
+    def transform(self, batch: FrameBatch) -> PyramidBatch:
+        levels = self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
+        if self._reference is None:
+            k = self.n_reference_frames
+            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+                raise ParameterError(f"n_reference_frames must be a positive integer, given {k!r}")
+            self._reference = reference_pyramid(
+                batch.frames[:k].mean(axis=0), n_levels=levels, biort=self.biort, qshift=self.qshift
+            )
+        highpasses, lowpass = decompose(batch.frames, n_levels=levels, biort=self.biort, qshift=self.qshift)
+        return PyramidBatch(highpasses, lowpass, batch.start, batch.fps, self._reference)
