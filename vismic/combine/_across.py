@@ -111,7 +111,63 @@ def combine_regions(displacement, covariance, *, fps: float, highpass_hz=20.0):
     return motion, weights.reshape(n_regions, 2), details
 
 
-def combine_bands(bands: BandSignals, *, method: str = "optimal", highpass_hz=20.0) -> Audio:
+def pool_regions(bands: BandSignals, grid, factor: int) -> BandSignals:
+    """Merge ``factor x factor`` neighbouring regions of a ``grid`` (scores and information add up)."""
+    rows, cols = grid
+    new_rows, new_cols = -(-rows // factor), -(-cols // factor)
+    target = np.array([(r // factor) * new_cols + (c // factor) for r in range(rows) for c in range(cols)])
+    onehot = np.zeros((rows * cols, new_rows * new_cols))
+    onehot[np.arange(rows * cols), target] = 1.0
+    scores = np.einsum("lorct,rs->losct", bands.scores, onehot)
+    information = np.einsum("lorij,rs->losij", bands.information, onehot)
+    return BandSignals(scores, information, bands.start, bands.fps)
+
+
+def _held_out_gain(displacement, covariance, *, fps, highpass_hz, n_chunks=8) -> float:
+    """Signal-to-noise ratio (up to the common noise scale) of weights fitted on other time chunks.
+
+    Weights fitted and scored on the same frames adapt to their noise; scoring
+    them on frames they did not see measures what a region split really gains.
+    """
+    n_regions, _, n = displacement.shape
+    y = highpass_for_statistics(displacement.reshape(2 * n_regions, n), fps=fps, cutoff_hz=highpass_hz)
+    noise = linalg.block_diag(*covariance)
+    ridge = 1e-9 * np.trace(noise) / noise.shape[0] * np.eye(noise.shape[0])
+    chunk = np.arange(n) * n_chunks // n % 2  # alternate chunks of frames
+    ratio = 0.0
+    for fit in (0, 1):
+        train, test = y[:, chunk == fit], y[:, chunk != fit]
+        _, vectors = linalg.eigh(train @ train.T / train.shape[1] + ridge, noise + ridge)
+        w = vectors[:, -1]
+        ratio += float(w @ (test @ test.T / test.shape[1]) @ w) / float(w @ noise @ w)
+    return ratio / 2
+
+
+def choose_grid(bands: BandSignals, grid, *, highpass_hz=20.0):
+    """The coarsest-to-finest pooling of ``grid`` whose weights generalise best to unseen frames.
+
+    Returns the pooled :class:`BandSignals`, its grid and the held-out score of every grid tried.
+    """
+    rows, cols = grid
+    factors = [1]
+    while factors[-1] * 2 <= max(rows, cols):
+        factors.append(factors[-1] * 2)
+    factors.append(max(rows, cols))
+    scored = {}
+    best = None
+    for factor in sorted(set(factors), reverse=True):
+        pooled = pool_regions(bands, grid, factor) if factor > 1 else bands
+        pooled_grid = (-(-rows // factor), -(-cols // factor))
+        displacement, covariance = region_displacements(pooled)
+        score = _held_out_gain(displacement, covariance, fps=bands.fps, highpass_hz=highpass_hz)
+        scored[pooled_grid] = score
+        # a finer grid must earn its extra weights
+        if best is None or score > best[0] * 1.02:
+            best = (score, pooled, pooled_grid)
+    return best[1], best[2], scored
+
+
+def combine_bands(bands: BandSignals, *, method: str = "optimal", grid=None, highpass_hz=20.0) -> Audio:
     """Merge the motion evidence of every band and region into one signal.
 
     Parameters
@@ -120,9 +176,13 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", highpass_hz=20
         Scores and informations for the whole video.
     method : {'optimal', 'rigid'}
         ``'optimal'`` weighs regions by how much common signal each carries
-        (see :func:`combine_regions`); ``'rigid'`` pools every region as one
-        rigid object (the least-squares shift of the whole frame) and projects
-        it on its main direction.
+        (see :func:`combine_regions`), on the region grid (``grid`` pooled by
+        2, 4, ... ) whose weights hold best on frames they were not fitted to;
+        ``'rigid'`` pools every region as one rigid object (the least-squares
+        shift of the whole frame) and projects it on its main direction.
+    grid : (rows, cols), optional
+        The layout of ``bands``' regions; needed to pool neighbours. Without it
+        the regions are used as they are.
     highpass_hz : float
         Slow drift below this frequency does not influence the weights.
 
@@ -130,8 +190,8 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", highpass_hz=20
     -------
     Audio
         ``samples`` of shape (n,), the motion in px, at ``sr = bands.fps``;
-        ``info`` holds ``snr_estimate_db``, ``direction_degrees``,
-        ``region_gain`` and ``region_weights``.
+        ``info`` holds ``snr_estimate_db``, ``direction_degrees``, ``grid``,
+        ``region_gain`` and ``region_weights`` (per region of ``grid``).
 
     Examples
     --------
@@ -151,23 +211,33 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", highpass_hz=20
     n = len(bands)
     if n < MIN_FRAMES:
         raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {n}")
-    displacement, covariance = region_displacements(bands)
+    info = {"method": method}
     if method == "rigid":
-        information = bands.information.sum(axis=(0, 1, 2))[None]
-        scores = bands.scores.sum(axis=(0, 1, 2))[None]
-        covariance = _regularised_inverse(information)
-        displacement = np.einsum("rij,rjt->rit", covariance, scores)
+        bands = pool_regions(bands, (1, bands.n_regions), bands.n_regions)
+        info["grid"] = (1, 1)
+    elif grid is not None and bands.n_regions > 1:
+        if grid[0] * grid[1] != bands.n_regions:
+            raise ParameterError(f"grid={grid!r} does not match the {bands.n_regions} regions of the band signals")
+        bands, info["grid"], info["grid_scores"] = choose_grid(bands, tuple(grid), highpass_hz=highpass_hz)
+    else:
+        info["grid"] = grid
+    displacement, covariance = region_displacements(bands)
     motion, weights, details = combine_regions(displacement, covariance, fps=bands.fps, highpass_hz=highpass_hz)
-    info = {"method": method, "region_weights": weights, **details}
+    info.update(region_weights=weights, **details)
     return Audio(motion, bands.fps, info)
 
 
 class Combine(Stage):
-    """Stage: :class:`~vismic.data.BandSignals` -> :class:`~vismic.data.Audio` (motion in px)."""
+    """Stage: :class:`~vismic.data.BandSignals` -> :class:`~vismic.data.Audio` (motion in px).
 
-    def __init__(self, method: str = "optimal", highpass_hz: float = 20.0):
+    Give ``grid`` (the band stage's region grid) to let the combination pool
+    neighbouring regions when that generalises better.
+    """
+
+    def __init__(self, method: str = "optimal", grid=None, highpass_hz: float = 20.0):
         self.method = method
+        self.grid = grid
         self.highpass_hz = highpass_hz
 
     def transform(self, bands: BandSignals) -> Audio:
-        return combine_bands(bands, method=self.method, highpass_hz=self.highpass_hz)
+        return combine_bands(bands, method=self.method, grid=self.grid, highpass_hz=self.highpass_hz)

@@ -1,0 +1,265 @@
+"""The ``vismic`` command line: ``recover``, ``demo``, ``magnify``, ``train-magnet``.
+
+Errors reach the user as one line on stderr and a non-zero exit code, never
+as a traceback; no partial output file is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+from .errors import OutputError, ParameterError, VismicError
+
+__all__ = ["main"]
+
+EXIT_ERROR = 2
+
+
+def _floats(text: str, count: int, name: str):
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ParameterError(f"{name} must be {count} comma-separated numbers, given {text!r}") from None
+    if len(values) != count:
+        raise ParameterError(f"{name} must be {count} comma-separated numbers, given {text!r}")
+    return values
+
+
+def _ints(text: str, count: int, name: str):
+    values = _floats(text, count, name)
+    if any(v != int(v) for v in values):
+        raise ParameterError(f"{name} must be {count} comma-separated integers, given {text!r}")
+    return tuple(int(v) for v in values)
+
+
+def _rate(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ParameterError(f"--fps must be a number (frames per second), given {text!r}") from None
+
+
+def _target_sr(text: str):
+    if text in ("auto", None):
+        return "auto"
+    if text == "none":
+        return None
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise ParameterError(f"--resample must be 'auto', 'none' or a rate in Hz, given {text!r}") from None
+    if value <= 0:
+        raise ParameterError(f"--resample must be a positive rate in Hz, given {text!r}")
+    return value
+
+
+def check_writable(path) -> Path:
+    """Fail before any work when ``path`` cannot be written."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"output path {str(path)!r} is a folder, not a file")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} is not writable")
+    return path
+
+
+class _Progress:
+    def __init__(self, total, enabled: bool, desc: str):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="frame", desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def __call__(self, n: int):
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _add_recover_parser(subparsers):
+    p = subparsers.add_parser(
+        "recover",
+        help="recover sound from a high-speed video",
+        description="Recover the sound that made the filmed object vibrate and write it as a WAV file.",
+    )
+    p.add_argument("video", metavar="VIDEO", help="video file (AVI, MKV, MP4...), frame folder or multi-page TIFF")
+    p.add_argument("--fps", required=True, type=str, metavar="HZ",
+                   help="capture rate of the camera in frames per second (not the file's playback rate)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help="WAV file to write")
+    p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
+    p.add_argument("--downsample", type=int, default=1, metavar="N", help="spatial block-average factor")
+    p.add_argument("--levels", type=int, default=None, metavar="N", help="DTCWT levels (default: up to 4)")
+    p.add_argument("--grid", default="8,8", metavar="ROWS,COLS",
+                   help="finest grid of regions weighed by how strongly they carry the sound (default 8,8)")
+    p.add_argument("--denoise", default="wiener", metavar="METHOD",
+                   help="wiener (default), mmse_lsa, mmse_stsa, spectral_subtraction or none")
+    p.add_argument("--highpass", type=float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20)")
+    p.add_argument("--band", metavar="LOW,HIGH", help="keep only this band of the sound, in Hz")
+    p.add_argument("--resample", default="auto", metavar="HZ",
+                   help="output rate: auto (nearest standard rate, default), none, or a rate in Hz")
+    p.add_argument("--float", action="store_true", help="write 32-bit float samples instead of 16-bit PCM")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=run_recover)
+
+
+def run_recover(args) -> int:
+    from .io import open_video
+    from .recover import recover_sound
+
+    fps = _rate(args.fps)
+    output = check_writable(args.output)
+    roi = _ints(args.roi, 4, "--roi") if args.roi else None
+    grid = _ints(args.grid, 2, "--grid")
+    low_hz = high_hz = None
+    if args.band:
+        low_hz, high_hz = _floats(args.band, 2, "--band")
+    target_sr = _target_sr(args.resample)
+    denoise = None if args.denoise == "none" else args.denoise
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        source = open_video(args.video, fps=fps, roi=roi, downsample=args.downsample, max_frames=args.max_frames)
+    for w in caught:
+        print(f"vismic: warning: {w.message}", file=sys.stderr)
+    total = source.frame_count_hint
+    if args.max_frames is not None and total is not None:
+        total = min(total, args.max_frames)
+    progress = _Progress(total, not args.quiet, "recovering")
+    try:
+        rec = recover_sound(source, fps=fps, n_levels=args.levels, grid=grid, highpass_hz=args.highpass,
+                            low_hz=low_hz, high_hz=high_hz, denoise=denoise, progress=progress)
+    finally:
+        progress.close()
+    info = rec.to_wav(output, target_sr=target_sr, subtype="FLOAT" if args.float else "PCM_16")
+    if not args.quiet:
+        print(
+            f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps -> {rec.duration_seconds:.2f} s "
+            f"at {info.sr} Hz); estimated SNR {rec.info.get('snr_estimate_db', float('nan')):.1f} dB, "
+            f"motion direction {rec.info.get('direction_degrees', float('nan')):.0f} deg",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _add_demo_parser(subparsers):
+    p = subparsers.add_parser(
+        "demo",
+        help="render a built-in scene, recover its sound and score it against the physical limit",
+        description="Render a silent high-speed video of a photograph vibrating with a known sound, write it "
+                    "as a lossless AVI, recover the sound from the file, write the WAV and print its scores "
+                    "against the Cramer-Rao bound and the published method.",
+    )
+    p.add_argument("-o", "--output", default="vismic_demo.wav", metavar="OUT.wav", help="recovered sound")
+    p.add_argument("--texture", default="brick", help="texture name (see vismic.synth.TEXTURES)")
+    p.add_argument("--audio", default="music", choices=("music", "speech"), help="the sound to hide")
+    p.add_argument("--amplitude", type=float, default=0.05, metavar="PX", help="peak motion in pixels")
+    p.add_argument("--direction", type=float, default=30.0, metavar="DEG", help="motion direction")
+    p.add_argument("--noise", type=float, default=2.0, metavar="GREY", help="sensor noise, grey levels")
+    p.add_argument("--size", type=int, default=128, metavar="PX", help="frame size")
+    p.add_argument("--seconds", type=float, default=1.5, help="duration")
+    p.add_argument("--fps", type=float, default=2200.0, help="capture rate")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=run_demo)
+
+
+def run_demo(args) -> int:
+    import numpy as np
+
+    from . import metrics, synth
+    from .combine import davis_baseline
+    from .denoise import highpass
+    from .io import open_video
+    from .data import Audio
+    from .denoise import Denoise
+    from .recover import Recovery, recover_sound
+
+    output = check_writable(args.output)
+    if args.texture not in synth.TEXTURES:
+        raise ParameterError(f"unknown texture {args.texture!r}; choose from {', '.join(synth.TEXTURES)}")
+    make = synth.music if args.audio == "music" else synth.speech
+    audio = make(duration_seconds=args.seconds, sr=args.fps)
+    scene = synth.render_scene(
+        synth.texture(args.texture, size=(args.size, args.size)),
+        synth.make_displacement(audio, amplitude_px=args.amplitude),
+        direction_degrees=args.direction, noise_std=args.noise, fps=args.fps,
+    )
+    reference = highpass(scene.displacement_px, sr=args.fps)
+    bound = metrics.scene_bound(scene)
+    with tempfile.TemporaryDirectory() as folder:
+        video_path = scene.write_video(Path(folder) / "scene.avi")
+        progress = _Progress(len(scene), not args.quiet, "recovering")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = recover_sound(video_path, fps=args.fps, denoise=None, progress=progress)
+            progress.close()
+            baseline = davis_baseline(open_video(video_path, fps=args.fps))
+    denoised = Denoise().transform(Audio(raw.audio, raw.sr))
+    rec = Recovery(denoised.samples, raw.sr, raw.info)
+    info = rec.to_wav(output)
+    rows = [("Cramer-Rao bound", bound.snr_db, None, None)]
+    for name, samples in (("published method (Davis et al.)", baseline.samples),
+                          ("vismic, no denoising", raw.audio), ("vismic (default)", rec.audio)):
+        rows.append((name, metrics.si_snr(samples, reference),
+                     metrics.segmental_snr(samples, reference, sr=args.fps),
+                     metrics.stoi(samples, reference, sr=args.fps)))
+    print(f"scene: {args.texture} {args.size}x{args.size}, {args.audio}, {args.amplitude:g} px peak at "
+          f"{args.direction:g} deg, noise {args.noise:g} grey levels, {len(scene)} frames at {args.fps:g} fps")
+    print(f"{'':34s} {'SI-SNR dB':>10s} {'to bound':>9s} {'segSNR dB':>10s} {'STOI':>6s}")
+    for name, si, seg, st in rows:
+        if seg is None:
+            print(f"{name:34s} {si:10.1f}")
+        else:
+            print(f"{name:34s} {si:10.1f} {si - bound.snr_db:+9.1f} {seg:10.1f} {st:6.3f}")
+    print(f"estimated SNR from the video alone: {raw.info['snr_estimate_db']:.1f} dB; "
+          f"direction {raw.info['direction_degrees']:.0f} deg")
+    print(f"wrote {info.path} at {info.sr} Hz")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vismic", description="Recover sound from silent high-speed video (the visual microphone)."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    _add_recover_parser(subparsers)
+    _add_demo_parser(subparsers)
+    from .magnify.cli import add_magnify_parser, add_train_parser
+
+    add_magnify_parser(subparsers)
+    add_train_parser(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("vismic: interrupted", file=sys.stderr)
+        return 130
+    except (VismicError, ImportError, MemoryError) as exc:
+        print(f"vismic: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"vismic: error: {exc.strerror or exc} ({exc.filename})" if exc.filename else f"vismic: error: {exc}",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

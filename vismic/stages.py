@@ -1,0 +1,21 @@
+"""Every built-in stage, in pipeline order.
+
+Frame stages (streaming): :class:`Magnify` (needs torch), :class:`Decompose`,
+:class:`LocalPhase`, :class:`BandSum`. Whole-signal stages: :class:`Combine`,
+:class:`HighPass`, :class:`BandLimit`, :class:`Denoise`.
+"""
+
+from .combine import BandSum, Combine
+from .decompose import Decompose
+from .denoise import BandLimit, Denoise, HighPass
+from .phase import LocalPhase
+
+__all__ = ["Magnify", "Decompose", "LocalPhase", "BandSum", "Combine", "HighPass", "BandLimit", "Denoise"]
+
+
+def __getattr__(name):
+    if name == "Magnify":
+        from .magnify import Magnify
+
+        return Magnify
+    raise AttributeError(f"module 'vismic.stages' has no attribute {name!r}")
