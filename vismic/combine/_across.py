@@ -26,9 +26,12 @@ def highpass_for_statistics(x: np.ndarray, *, fps: float, cutoff_hz) -> np.ndarr
 
 
 def _regularised_inverse(information: np.ndarray) -> np.ndarray:
-    scale = np.trace(information, axis1=-2, axis2=-1)[..., None, None]
+    # Regions without texture have no information: regularise against the best
+    # region so that they get a large but finite noise (and so no weight).
+    scale = float(np.max(np.trace(information, axis1=-2, axis2=-1), initial=0.0))
+    scale = scale if scale > 0 else 1.0
     eye = np.eye(information.shape[-1])
-    return np.linalg.inv(information + (1e-6 * scale + 1e-300) * eye)
+    return np.linalg.inv(information + 1e-6 * scale * eye)
 
 
 def region_displacements(bands: BandSignals):

@@ -28,6 +28,23 @@ def region_labels(height: int, width: int, grid) -> np.ndarray:
     return (i * rows // height) * cols + (j * cols // width)
 
 
+def _region_sums(values: np.ndarray, grid, *, axes) -> np.ndarray:
+    """Sum ``values`` over the blocks of a ``grid`` laid on two of its axes (rows, then columns)."""
+    rows, cols = grid
+    height, width = values.shape[axes[0]], values.shape[axes[1]]
+    row_starts = np.unique(-(-np.arange(rows) * height // rows)) if height >= rows else None
+    col_starts = np.unique(-(-np.arange(cols) * width // cols)) if width >= cols else None
+    if row_starts is None or col_starts is None or len(row_starts) < rows or len(col_starts) < cols:
+        # fewer coefficients than regions: place each coefficient in its region explicitly
+        labels = region_labels(height, width, grid).ravel()
+        moved = np.moveaxis(values, axes, (0, 1)).reshape((height * width,) + values.shape[:axes[0]] + values.shape[axes[1] + 1:])
+        out = np.zeros((rows * cols,) + moved.shape[1:], dtype=np.float64)
+        np.add.at(out, labels, moved)
+        return np.moveaxis(out.reshape((rows, cols) + moved.shape[1:]), (0, 1), axes)
+    summed = np.add.reduceat(values, row_starts, axis=axes[0], dtype=np.float64)
+    return np.add.reduceat(summed, col_starts, axis=axes[1], dtype=np.float64)
+
+
 def nominal_frequency(level: int, shape, n_orientations: int = 6) -> np.ndarray:
     """Centre frequency (rad/px, x and y) of each DTCWT band, for pyramids without derivative maps."""
     radius = 0.75 * np.pi / 2**level
@@ -94,20 +111,20 @@ def band_signals(
         a2 = np.asarray(amplitude[level], dtype=np.float64) ** 2
         height, width = a2.shape[:2]
         k = frequency[level] if frequency is not None else nominal_frequency(level + 1, (height, width), n_orientations)
-        onehot = np.zeros((height * width, n_regions), dtype=np.float32)
-        onehot[np.arange(height * width), region_labels(height, width, (rows, cols)).ravel()] = 1.0
         terms = [(phase[level], k)]
         if use_amplitude:
             terms.append((log_amplitude[level], amplitude_gradient[level]))
         for observed, slope in terms:
-            weight = (a2[..., None] * slope).reshape(height * width, n_orientations, 2)
-            flat = np.asarray(observed, dtype=np.float32).reshape(n, height * width, n_orientations)
-            # -sum over the coefficients p of each region r of observed * A^2 * slope
-            scores[level] -= np.einsum("tpo,poc,pr->orct", flat, weight.astype(np.float32), onehot, optimize=True)
+            weight = (a2[..., None] * slope).astype(np.float32)  # (h, w, o, 2)
+            observed = np.asarray(observed, dtype=np.float32)
+            for component in range(2):
+                # -sum over the coefficients of each region of observed * A^2 * slope
+                per_region = _region_sums(observed * weight[..., component], (rows, cols), axes=(1, 2))
+                scores[level, :, :, component] -= per_region.reshape(n, n_regions, n_orientations).transpose(2, 1, 0)
             outer = a2[..., None, None] * slope[..., :, None] * slope[..., None, :]
-            information[level] += np.einsum(
-                "poij,pr->orij", outer.reshape(height * width, n_orientations, 2, 2), onehot.astype(np.float64)
-            )
+            information[level] += _region_sums(outer, (rows, cols), axes=(0, 1)).reshape(
+                n_regions, n_orientations, 2, 2
+            ).transpose(1, 0, 2, 3)
     return scores, information
 
 

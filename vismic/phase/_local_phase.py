@@ -43,10 +43,12 @@ def local_phase(highpasses, reference):
             raise FrameShapeError(
                 f"level {level}: coefficients of shape {h.shape[1:]} do not match the reference {r.shape}"
             )
-        ratio = h * (np.conj(r) / np.maximum(np.abs(r), tiny) ** 2)
-        phases.append(np.angle(ratio).astype(np.float32))
-        log_amplitudes.append(np.log(np.maximum(np.abs(ratio), tiny)).astype(np.float32))
-        amplitudes.append(np.abs(r))
+        amplitude = np.abs(r)
+        phases.append(np.angle(h * np.conj(r)).astype(np.float32))
+        # where either coefficient is zero the change is meaningless; its weight (amplitude^2) is zero too
+        log_ratio = np.log(np.maximum(np.abs(h), tiny)) - np.log(np.maximum(amplitude, tiny))
+        log_amplitudes.append(np.where(amplitude > 0, log_ratio, 0.0).astype(np.float32))
+        amplitudes.append(amplitude)
     return tuple(phases), tuple(log_amplitudes), tuple(amplitudes)
 
 
