@@ -111,17 +111,23 @@ def _add_recover_parser(subparsers):
     p.add_argument("--resample", default="auto", metavar="HZ",
                    help="output rate: auto (nearest standard rate, default), none, or a rate in Hz")
     p.add_argument("--float", action="store_true", help="write 32-bit float samples instead of 16-bit PCM")
+    p.add_argument("--sources", type=int, default=1, metavar="N",
+                   help="separate N signals carried by different regions into N channels (default 1)")
+    p.add_argument("--plot", metavar="PNG", help="also save the sound map and spectrogram as an image")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run_recover)
 
 
 def run_recover(args) -> int:
+    import numpy as np
+
     from .io import open_video
     from .recover import recover_sound
 
     fps = _rate(args.fps)
     output = check_writable(args.output)
+    plot_path = check_writable(args.plot) if args.plot else None
     roi = _ints(args.roi, 4, "--roi") if args.roi else None
     grid = _ints(args.grid, 2, "--grid")
     low_hz = high_hz = None
@@ -140,15 +146,22 @@ def run_recover(args) -> int:
     progress = _Progress(total, not args.quiet, "recovering")
     try:
         rec = recover_sound(source, fps=fps, n_levels=args.levels, grid=grid, highpass_hz=args.highpass,
-                            low_hz=low_hz, high_hz=high_hz, denoise=denoise, progress=progress)
+                            low_hz=low_hz, high_hz=high_hz, denoise=denoise, n_sources=args.sources,
+                            progress=progress)
     finally:
         progress.close()
     info = rec.to_wav(output, target_sr=target_sr, subtype="FLOAT" if args.float else "PCM_16")
+    if plot_path is not None:
+        from .plot import plot_recovery
+
+        plot_recovery(rec).savefig(plot_path, dpi=100)
     if not args.quiet:
+        snr = np.atleast_1d(rec.info.get("snr_estimate_db", np.nan))
+        direction = np.atleast_1d(rec.info.get("direction_degrees", np.nan))
         print(
             f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps -> {rec.duration_seconds:.2f} s "
-            f"at {info.sr} Hz); estimated SNR {rec.info.get('snr_estimate_db', float('nan')):.1f} dB, "
-            f"motion direction {rec.info.get('direction_degrees', float('nan')):.0f} deg",
+            f"at {info.sr} Hz); estimated SNR {', '.join(f'{v:.1f}' for v in snr)} dB, "
+            f"motion direction {', '.join(f'{v:.0f}' for v in direction)} deg",
             file=sys.stderr,
         )
     return 0

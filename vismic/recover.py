@@ -35,7 +35,9 @@ class Recovery:
     info : dict
         What the stages report: ``snr_estimate_db`` (estimated from the video
         alone), ``direction_degrees`` of the motion (x right, y down),
-        ``region_gain`` and ``region_weights`` per region, ``n_frames``.
+        ``region_gain`` and ``region_weights`` per region, ``sound_map`` (how
+        strongly each region of the grid carries the sound, 0-1),
+        ``reference_frame`` (the first frame, for plots), ``n_frames``.
     """
 
     audio: np.ndarray
@@ -80,6 +82,7 @@ def default_pipeline(
     high_hz: Optional[float] = None,
     denoise: Optional[str] = "wiener",
     magnify=None,
+    n_sources: int = 1,
 ) -> Pipeline:
     """The pipeline :func:`recover_sound` runs.
 
@@ -102,6 +105,8 @@ def default_pipeline(
         One of :data:`vismic.denoise.DENOISE_METHODS`, or None.
     magnify : Stage, optional
         A frame stage (e.g. :class:`vismic.magnify.Magnify`) run before the decomposition.
+    n_sources : int
+        Separate this many signals carried by different regions (channels of the output).
     """
     steps = []
     if magnify is not None:
@@ -110,7 +115,7 @@ def default_pipeline(
         ("decompose", Decompose(n_levels=n_levels)),
         ("phase", LocalPhase()),
         ("bands", BandSum(grid=grid)),
-        ("combine", Combine(grid=grid, highpass_hz=highpass_hz)),
+        ("combine", Combine(grid=grid, highpass_hz=highpass_hz, n_sources=n_sources)),
         ("highpass", HighPass(cutoff_hz=highpass_hz)),
     ]
     if low_hz is not None or high_hz is not None:
@@ -134,6 +139,7 @@ def recover_sound(
     low_hz: Optional[float] = None,
     high_hz: Optional[float] = None,
     denoise: Optional[str] = "wiener",
+    n_sources: int = 1,
     pipeline: Optional[Pipeline] = None,
     batch_size: int = 64,
     max_frames: Optional[int] = None,
@@ -152,7 +158,7 @@ def recover_sound(
         Region of interest in pixels.
     downsample : int
         Spatial block-averaging factor, applied after the ROI.
-    n_levels, grid, highpass_hz, low_hz, high_hz, denoise
+    n_levels, grid, highpass_hz, low_hz, high_hz, denoise, n_sources
         See :func:`default_pipeline`.
     pipeline : Pipeline, optional
         Run this pipeline instead of the default one (the other stage
@@ -181,12 +187,16 @@ def recover_sound(
     >>> rec.audio.shape, rec.sr
     ((220,), 2200.0)
     """
-    from .io import open_video
+    from .io import VideoSource, open_video
 
-    source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size, max_frames=max_frames)
+    if isinstance(video, VideoSource):
+        source = video
+    else:
+        source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size, max_frames=max_frames)
     if pipeline is None:
         pipeline = default_pipeline(
-            n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise
+            n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,
+            n_sources=n_sources,
         )
     counted = [0]
 
@@ -200,7 +210,15 @@ def recover_sound(
         raise ParameterError("the pipeline has no streaming stage to read frames")
     streaming = Pipeline(pipeline.steps[: bands_step + 1])
     rest = pipeline.steps[bands_step + 1 :]
-    data = streaming.run(source, progress=count)
+    first = {}
+
+    def batches():
+        for batch in source:
+            if not first:
+                first["frame"] = np.array(batch.frames[0], dtype=np.float32)
+            yield batch
+
+    data = streaming.run(batches(), progress=count)
     if counted[0] < MIN_FRAMES:
         raise TooFewFramesError(
             f"{_describe(video)} has {counted[0]} frames; vismic needs at least {MIN_FRAMES}"
@@ -209,6 +227,7 @@ def recover_sound(
         data = stage.transform(data)
     info = dict(getattr(data, "info", {}))
     info["n_frames"] = counted[0]
+    info["reference_frame"] = first.get("frame")
     info["fps"] = float(fps)
     samples = getattr(data, "samples", data)
     return Recovery(np.asarray(samples, dtype=np.float64), float(fps), info)

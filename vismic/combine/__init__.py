@@ -11,6 +11,7 @@ as a baseline.
 from ._across import COMBINE_METHODS, Combine, combine_bands, combine_regions, region_displacements
 from ._bands import BandSum, band_signals, region_labels
 from ._davis import davis_baseline
+from ._sources import separate_sources, sound_map
 
 __all__ = [
     "band_signals",
@@ -22,4 +23,6 @@ __all__ = [
     "Combine",
     "COMBINE_METHODS",
     "davis_baseline",
+    "sound_map",
+    "separate_sources",
 ]

@@ -193,8 +193,10 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", grid=None, hig
     -------
     Audio
         ``samples`` of shape (n,), the motion in px, at ``sr = bands.fps``;
-        ``info`` holds ``snr_estimate_db``, ``direction_degrees``, ``grid``,
-        ``region_gain`` and ``region_weights`` (per region of ``grid``).
+        ``info`` holds ``snr_estimate_db``, ``direction_degrees``, ``grid``
+        (the one chosen), ``region_gain`` and ``region_weights`` (per region of
+        the chosen grid) and ``sound_map`` (per region of ``grid``, see
+        :func:`vismic.combine.sound_map`).
 
     Examples
     --------
@@ -215,6 +217,7 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", grid=None, hig
     if n < MIN_FRAMES:
         raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {n}")
     info = {"method": method}
+    fine = bands
     if method == "rigid":
         bands = pool_regions(bands, (1, bands.n_regions), bands.n_regions)
         info["grid"] = (1, 1)
@@ -227,6 +230,10 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", grid=None, hig
     displacement, covariance = region_displacements(bands)
     motion, weights, details = combine_regions(displacement, covariance, fps=bands.fps, highpass_hz=highpass_hz)
     info.update(region_weights=weights, **details)
+    if grid is not None and fine.n_regions == grid[0] * grid[1]:
+        from ._sources import sound_map
+
+        info["sound_map"] = sound_map(fine, motion, grid=tuple(grid), highpass_hz=highpass_hz)
     return Audio(motion, bands.fps, info)
 
 
@@ -234,13 +241,21 @@ class Combine(Stage):
     """Stage: :class:`~vismic.data.BandSignals` -> :class:`~vismic.data.Audio` (motion in px).
 
     Give ``grid`` (the band stage's region grid) to let the combination pool
-    neighbouring regions when that generalises better.
+    neighbouring regions when that generalises better and to get a sound map.
+    ``n_sources > 1`` separates regions that carry different signals into
+    channels (see :func:`vismic.combine.separate_sources`).
     """
 
-    def __init__(self, method: str = "optimal", grid=None, highpass_hz: float = 20.0):
+    def __init__(self, method: str = "optimal", grid=None, highpass_hz: float = 20.0, n_sources: int = 1):
         self.method = method
         self.grid = grid
         self.highpass_hz = highpass_hz
+        self.n_sources = n_sources
 
     def transform(self, bands: BandSignals) -> Audio:
+        if self.n_sources != 1:
+            from ._sources import separate_sources
+
+            grid = self.grid if self.grid is not None else (1, bands.n_regions)
+            return separate_sources(bands, n_sources=self.n_sources, grid=tuple(grid), highpass_hz=self.highpass_hz)
         return combine_bands(bands, method=self.method, grid=self.grid, highpass_hz=self.highpass_hz)

@@ -6,11 +6,11 @@ import numpy as np
 from scipy import signal
 
 from ..data import Audio
-from ..decompose import decompose
+from ..decompose import decompose, max_levels
 from ..phase import local_phase
 
 
-def davis_baseline(batches, *, n_levels: int = 4, highpass_hz: float = 20.0) -> Audio:
+def davis_baseline(batches, *, n_levels=None, highpass_hz: float = 20.0) -> Audio:
     """Recover motion as the published method does.
 
     Per band, the amplitude^2-weighted sum of local phase (amplitude of the
@@ -22,7 +22,8 @@ def davis_baseline(batches, *, n_levels: int = 4, highpass_hz: float = 20.0) -> 
     Parameters
     ----------
     batches : iterable of FrameBatch
-    n_levels : int
+    n_levels : int, optional
+        Default: up to 4, as many as the frame size allows.
 
     Returns
     -------
@@ -33,7 +34,8 @@ def davis_baseline(batches, *, n_levels: int = 4, highpass_hz: float = 20.0) -> 
     sums, fps = [], None
     for batch in batches:
         fps = batch.fps
-        highpasses, _ = decompose(batch.frames, n_levels=n_levels)
+        levels = n_levels if n_levels is not None else min(4, max_levels(batch.shape))
+        highpasses, _ = decompose(batch.frames, n_levels=levels)
         if reference is None:
             reference = [h[0] for h in highpasses]
         phase, _, _ = local_phase(highpasses, reference)

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from vismic import synth
+from vismic.cli import main
+
+FPS = 2200.0
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    sound = synth.tone(330.0, duration_seconds=0.2, sr=FPS)
+    scene = synth.render_scene(synth.texture("brick", size=(64, 64)), synth.make_displacement(sound, amplitude_px=0.1),
+                               noise_std=1, fps=FPS)
+    return scene.write_video(tmp_path_factory.mktemp("v") / "scene.avi")
+
+
+def test_recover_writes_a_standard_rate_wav(video, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    assert main(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet"]) == 0
+    data, sr = sf.read(out)
+    assert sr == 8000 and data.ndim == 1 and np.abs(data).max() > 0.9
+    # the 330 Hz tone is what it recovered
+    spectrum = np.abs(np.fft.rfft(data))
+    assert abs(np.fft.rfftfreq(len(data), 1 / sr)[np.argmax(spectrum)] - 330) < 10
+
+
+def test_recover_options(video, tmp_path):
+    out = tmp_path / "out.wav"
+    assert main(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", "--roi", "8,8,48,48",
+                 "--levels", "3", "--denoise", "none", "--resample", "none", "--float", "--band", "100,800"]) == 0
+    info = sf.info(out)
+    assert info.samplerate == 2200 and info.subtype == "FLOAT"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.avi", "--fps", "2200"], "not found"),
+        (["{video}", "--fps", "0"], "fps"),
+        (["{video}", "--fps", "-5"], "fps"),
+        (["{video}", "--fps", "abc"], "--fps"),
+        (["{video}", "--fps", "2200", "--roi", "50,50,40,40"], "roi"),
+        (["{video}", "--fps", "2200", "--roi", "1,2,3"], "--roi"),
+        (["{video}", "--fps", "2200", "--denoise", "magic"], "denoise"),
+        (["{video}", "--fps", "2200", "--max-frames", "10"], "frames"),
+    ],
+)
+def test_bad_input_gives_one_line_and_no_file(video, tmp_path, capsys, args, message):
+    out = tmp_path / "out.wav"
+    args = [a.replace("{video}", str(video)) for a in args]
+    assert main(["recover", *args, "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("vismic: error:") and message in err[-1]
+    assert "Traceback" not in "\n".join(err)
+    assert not out.exists()
+
+
+def test_unwritable_output_fails_before_work(video, tmp_path, capsys):
+    assert main(["recover", str(video), "--fps", "2200", "-o", str(tmp_path / "no" / "out.wav")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_existing_output_is_kept_on_failure(video, tmp_path):
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"old")
+    assert main(["recover", str(video), "--fps", "2200", "--max-frames", "5", "-o", str(out), "--quiet"]) == 2
+    assert out.read_bytes() == b"old"
+
+
+def test_frame_folder_with_mixed_sizes(tmp_path, capsys):
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(40):
+        cv2.imwrite(str(folder / f"f{i}.png"), np.full((32 if i < 20 else 34, 32), 100, np.uint8))
+    assert main(["recover", str(folder), "--fps", "1000", "-o", str(tmp_path / "o.wav"), "--quiet"]) == 2
+    assert "size" in capsys.readouterr().err
+
+
+def test_demo_runs(tmp_path, capsys):
+    out = tmp_path / "demo.wav"
+    assert main(["demo", "-o", str(out), "--size", "48", "--seconds", "0.3", "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "Cramer-Rao bound" in text and "vismic" in text and out.exists()

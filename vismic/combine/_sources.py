@@ -1,0 +1,128 @@
+"""Where the sound is (per-region coherence) and separation of several sources."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+from ..data import Audio, BandSignals
+from ..errors import ParameterError
+from ._across import combine_regions, highpass_for_statistics, region_displacements
+
+
+def sound_map(bands: BandSignals, motion, *, grid, highpass_hz=20.0) -> np.ndarray:
+    """How strongly each region carries a recovered signal.
+
+    Parameters
+    ----------
+    bands : BandSignals
+        Band evidence on a ``grid`` of regions.
+    motion : np.ndarray [shape=(n,)]
+        The recovered signal.
+    grid : (rows, cols)
+
+    Returns
+    -------
+    np.ndarray [shape=(rows, cols)]
+        Coherence in [0, 1]: the fraction of each region's motion (above
+        ``highpass_hz``) that the recovered signal explains. Regions that do not
+        move with the sound, or have no texture to show it, are near 0.
+    """
+    displacement, _ = region_displacements(bands)
+    n_regions, _, n = displacement.shape
+    if grid[0] * grid[1] != n_regions:
+        raise ParameterError(f"grid={grid!r} does not match the {n_regions} regions of the band signals")
+    y = highpass_for_statistics(displacement.reshape(2 * n_regions, n), fps=bands.fps, cutoff_hz=highpass_hz)
+    s = highpass_for_statistics(np.asarray(motion, dtype=np.float64)[None], fps=bands.fps, cutoff_hz=highpass_hz)[0]
+    y = y.reshape(n_regions, 2, n)
+    # fraction of each region's motion energy that lies along the output
+    along = y @ s / max(float(s @ s), 1e-300)  # (R, 2)
+    explained = np.sum(along**2, axis=1) * float(s @ s)
+    energy = np.sum(y**2, axis=(1, 2))
+    coherence = np.divide(explained, energy, out=np.zeros(n_regions), where=energy > 0)
+    return np.clip(coherence, 0.0, 1.0).reshape(grid)
+
+
+def separate_sources(bands: BandSignals, *, n_sources: int, grid, highpass_hz=20.0) -> Audio:
+    """Recover several signals carried by different regions (one channel each).
+
+    The regions' motions span an ``n_sources``-dimensional signal subspace
+    (top generalised eigenvectors of their covariance against their noise).
+    Each region's loading on that subspace points towards the source that
+    moves it; regions are grouped by that direction, strongest first, and each
+    group is combined on its own as in :func:`~vismic.combine.combine_regions`.
+
+    Parameters
+    ----------
+    bands : BandSignals
+        Band evidence on a ``grid`` of regions (a finer grid separates better).
+    n_sources : int
+    grid : (rows, cols)
+
+    Returns
+    -------
+    Audio
+        ``samples`` of shape (n_sources, n), strongest source first; ``info``
+        has ``source_of_region`` (rows, cols; -1 for regions given to no
+        source) and per-source ``snr_estimate_db`` and ``direction_degrees``.
+    """
+    if isinstance(n_sources, bool) or not isinstance(n_sources, (int, np.integer)) or n_sources < 1:
+        raise ParameterError(f"n_sources must be a positive integer, given n_sources={n_sources!r}")
+    displacement, covariance = region_displacements(bands)
+    n_regions, _, n = displacement.shape
+    if grid[0] * grid[1] != n_regions:
+        raise ParameterError(f"grid={grid!r} does not match the {n_regions} regions of the band signals")
+    if n_sources > n_regions:
+        raise ParameterError(f"cannot separate n_sources={n_sources} with only {n_regions} regions; use a finer grid")
+    y = highpass_for_statistics(displacement.reshape(2 * n_regions, n), fps=bands.fps, cutoff_hz=highpass_hz)
+    total = y @ y.T / n
+    noise = linalg.block_diag(*covariance)
+    ridge = 1e-9 * np.trace(noise) / noise.shape[0] * np.eye(noise.shape[0])
+    eigenvalues, vectors = linalg.eigh(total + ridge, noise + ridge)
+    noise_scale = float(np.median(eigenvalues[:-n_sources])) if len(eigenvalues) > n_sources else 1e-300
+    top = vectors[:, -n_sources:][:, ::-1]
+    loading = ((total - noise_scale * noise) @ top).reshape(n_regions, 2, n_sources)
+    # per region: direction in source space and strength (its signal power seen by the subspace)
+    directions = np.zeros((n_regions, n_sources))
+    strength = np.zeros(n_regions)
+    for r in range(n_regions):
+        u, sv, vt = np.linalg.svd(loading[r], full_matrices=False)
+        directions[r], strength[r] = vt[0], sv[0] / np.sqrt(max(np.trace(covariance[r]), 1e-300))
+    centres = []
+    order = np.argsort(strength)[::-1]
+    for r in order:
+        if len(centres) == n_sources:
+            break
+        if all(abs(directions[r] @ c) < 0.7 for c in centres):
+            centres.append(directions[r])
+    while len(centres) < n_sources:  # fewer distinct directions than sources: split what is there
+        centres.append(np.eye(n_sources)[len(centres)])
+    centres = np.array(centres)
+    similarity = np.abs(directions @ centres.T)  # (R, k)
+    assignment = np.argmax(similarity, axis=1)
+    weak = strength < 0.05 * strength.max()
+    assignment[weak] = -1
+    channels, snrs, angles = [], [], []
+    for k in range(n_sources):
+        members = np.flatnonzero(assignment == k)
+        if members.size == 0:
+            channels.append(np.zeros(n))
+            snrs.append(float("-inf"))
+            angles.append(float("nan"))
+            continue
+        motion, _, details = combine_regions(displacement[members], covariance[members], fps=bands.fps,
+                                             highpass_hz=highpass_hz)
+        channels.append(motion)
+        snrs.append(details["snr_estimate_db"])
+        angles.append(details["direction_degrees"])
+    order = np.argsort(snrs)[::-1]
+    remap = {int(old): new for new, old in enumerate(order)}
+    source_of_region = np.array([remap.get(int(a), -1) if a >= 0 else -1 for a in assignment]).reshape(grid)
+    info = {
+        "method": "sources",
+        "source_of_region": source_of_region,
+        "snr_estimate_db": [snrs[i] for i in order],
+        "direction_degrees": [angles[i] for i in order],
+        "grid": tuple(grid),
+    }
+    return Audio(np.stack([channels[i] for i in order]), bands.fps, info)

@@ -1,0 +1,107 @@
+"""Plots: where the sound is, and what it sounds like (needs matplotlib: ``pip install 'vismic[plot]'``).
+
+>>> import vismic, vismic.plot                                  # doctest: +SKIP
+>>> rec = vismic.recover_sound("bag.avi", fps=2200)              # doctest: +SKIP
+>>> vismic.plot.plot_recovery(rec).savefig("bag.png")            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_recovery", "plot_sound_map", "plot_spectrogram"]
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        if not matplotlib.get_backend() or "inline" not in matplotlib.get_backend():
+            import os
+
+            if not os.environ.get("DISPLAY") and os.name != "nt":
+                matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ImportError("vismic.plot needs matplotlib: pip install matplotlib (or pip install 'vismic[plot]')") from None
+    return plt
+
+
+def plot_sound_map(sound_map, *, frame=None, ax=None, alpha: float = 0.5):
+    """Show how strongly each region carries the sound, over the video's first frame.
+
+    Parameters
+    ----------
+    sound_map : np.ndarray [shape=(rows, cols)]
+        Coherence per region in [0, 1] (``rec.info['sound_map']``).
+    frame : np.ndarray [shape=(height, width)], optional
+        Background image (``rec.info['reference_frame']``).
+    ax : matplotlib Axes, optional
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    sound_map = np.asarray(sound_map, dtype=float)
+    if frame is not None:
+        height, width = np.asarray(frame).shape[:2]
+        ax.imshow(frame, cmap="gray")
+        extent = (-0.5, width - 0.5, height - 0.5, -0.5)
+        image = ax.imshow(sound_map, cmap="inferno", vmin=0, vmax=1, alpha=alpha, extent=extent, interpolation="nearest")
+    else:
+        image = ax.imshow(sound_map, cmap="inferno", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title("where the sound is (coherence with the output)")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    return ax
+
+
+def plot_spectrogram(audio, *, sr: float, ax=None, max_db_range: float = 60.0):
+    """Spectrogram of a recovered signal.
+
+    Parameters
+    ----------
+    audio : np.ndarray [shape=(n,)]
+    sr : float
+    ax : matplotlib Axes, optional
+    """
+    from scipy import signal
+
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    audio = np.asarray(audio, dtype=float)
+    nperseg = int(min(len(audio), 2 ** int(np.round(np.log2(max(sr * 0.03, 32))))))
+    freqs, times, power = signal.spectrogram(audio, fs=sr, nperseg=nperseg, noverlap=nperseg * 3 // 4)
+    db = 10 * np.log10(power + 1e-30)
+    mesh = ax.pcolormesh(times, freqs, db, shading="auto", vmin=db.max() - max_db_range, vmax=db.max(), cmap="magma")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    ax.set_title("recovered sound")
+    ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04, label="dB")
+    return ax
+
+
+def plot_recovery(recovery, *, channel: int = 0):
+    """Sound map next to the spectrogram of a :class:`~vismic.recover.Recovery`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    audio = recovery.audio if recovery.audio.ndim == 1 else recovery.audio[channel]
+    info = recovery.info
+    if info.get("sound_map") is not None:
+        plot_sound_map(info["sound_map"], frame=info.get("reference_frame"), ax=left)
+    elif info.get("source_of_region") is not None:
+        left.imshow(info["source_of_region"], cmap="tab10", interpolation="nearest")
+        left.set_title("source of each region")
+    else:
+        left.set_axis_off()
+    plot_spectrogram(audio, sr=recovery.sr, ax=right)
+    snr = info.get("snr_estimate_db")
+    if isinstance(snr, (int, float)):
+        right.set_title(f"recovered sound (estimated SNR {snr:.1f} dB)")
+    return figure
