@@ -122,6 +122,22 @@ def _minimum_bias(window_frames: int, n_frames: int) -> float:
     return float(1.0 / np.mean(np.concatenate(ratios)))
 
 
+def _spectral_floor(bin_power: np.ndarray, quantile: float = 0.25) -> np.ndarray:
+    """A low running quantile across frequency.
+
+    Sustained notes hold a bin for longer than any minimum-search window, so the
+    time-minimum mistakes them for noise; but they are narrow in frequency, while
+    the noise of a motion estimate is smooth across it. Sound-free neighbours set
+    the floor; the refinement that follows lifts it back to the noise level in
+    bins that are really noise.
+    """
+    n_freqs = bin_power.shape[-1]
+    half = max(2, n_freqs // 8)
+    padded = np.concatenate([bin_power[..., half:0:-1], bin_power, bin_power[..., -2:-half - 2:-1]], axis=-1)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=-1)
+    return np.quantile(windows, quantile, axis=-1)
+
+
 def _refine(power: np.ndarray, noise: np.ndarray, threshold: float, max_iterations: int = 30) -> np.ndarray:
     """Iterated trimmed mean: mean of the periodogram below ``threshold`` x the noise, unbiased.
 
@@ -214,6 +230,7 @@ def estimate_noise_psd(x, *, sr: float, frame_seconds: float = DEFAULT_FRAME_SEC
         window_frames = min(window_frames, n_frames)
         short = n_frames if n_frames < 2 * window_frames else 0
         bin_power = _minimum_track(power, window_frames) * _minimum_bias(window_frames, short)
+    bin_power = np.minimum(bin_power, _spectral_floor(bin_power))
     if refine_threshold is not None:
         bin_power = _refine(power, bin_power, refine_threshold)
     density = bin_power_to_density(bin_power, sr=sr, n_fft=n_fft)
