@@ -122,42 +122,54 @@ def test_static_alpha_one_returns_input(shipped_model):
     assert error.mean() < 4.0, error.mean()
 
 
-def _phase_shift(reference, moved, max_freq=0.08, border=8):
+def _registered_shift(reference, moved, sigma=1.5, border=12, iterations=10):
     """Global displacement (rows, cols) of ``moved`` against ``reference``.
 
-    Weighted least-squares fit of the phase of the cross-power spectrum
-    (Hann-windowed frames) at low spatial frequencies, where 3 px do not wrap.
+    Iterated Lucas-Kanade on lightly blurred frames, warping with float64
+    cubic splines. Phase correlation was tried first: it is exact on the
+    rendered truth but bimodal on blurred network outputs (it whitens the
+    spectrum, so the finest texture decides), which this measure is not.
     """
-    a = np.asarray(reference, float)[border:-border, border:-border]
-    b = np.asarray(moved, float)[border:-border, border:-border]
-    window = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1]))
-    cross = np.fft.fft2((b - b.mean()) * window) * np.conj(np.fft.fft2((a - a.mean()) * window))
-    fy, fx = np.meshgrid(np.fft.fftfreq(a.shape[0]), np.fft.fftfreq(a.shape[1]), indexing="ij")
-    keep = (np.hypot(fy, fx) < max_freq) & (np.hypot(fy, fx) > 0)
-    weight = np.sqrt(np.abs(cross[keep]))
-    design = -2 * np.pi * np.stack([fy[keep], fx[keep]], 1)
-    return np.linalg.lstsq(design * weight[:, None], np.angle(cross[keep]) * weight, rcond=None)[0]
+    from scipy import ndimage
+
+    a = ndimage.gaussian_filter(np.asarray(reference, float), sigma)
+    b = ndimage.gaussian_filter(np.asarray(moved, float), sigma)
+    coefficients = ndimage.spline_filter(a, order=3)
+    rows, cols = np.mgrid[0:a.shape[0], 0:a.shape[1]].astype(float)
+    crop = (slice(border, -border), slice(border, -border))
+    shift = np.zeros(2)
+    for _ in range(iterations):
+        warped = ndimage.map_coordinates(coefficients, [rows - shift[0], cols - shift[1]], order=3,
+                                         prefilter=False, mode="mirror")
+        grad_rows, grad_cols = np.gradient(warped)
+        design = np.stack([grad_rows[crop].ravel(), grad_cols[crop].ravel()], 1)
+        step = np.linalg.lstsq(design, (warped - b)[crop].ravel(), rcond=None)[0]
+        shift += step
+        if np.abs(step).max() < 1e-4:
+            break
+    return shift
 
 
-def test_phase_measure_is_right():
+def test_motion_measure_is_right():
     from vismic.magnify.data import render_pair
 
-    frame_a, frame_b, truth = render_pair(0.3, 5, size=128, seed=0, n_objects=0)
-    assert np.allclose(_phase_shift(frame_a, frame_b), [0, 0.3], atol=0.05)
-    assert np.allclose(_phase_shift(frame_a, truth), [0, 1.5], atol=0.15)
+    frame_a, frame_b, truth = render_pair(np.array([0.1, 0.3]), 5, size=128, seed=0, n_objects=0)
+    assert np.allclose(_registered_shift(frame_a, frame_b), [0.1, 0.3], atol=0.02)
+    assert np.allclose(_registered_shift(frame_a, truth), [0.5, 1.5], atol=0.02)
 
 
 @pytest.mark.parametrize("delta,alpha", [(0.5, 4), (0.2, 10)])
-def test_magnified_motion_measured_by_phase(shipped_model, delta, alpha):
+def test_magnified_motion_is_alpha_times_input(shipped_model, delta, alpha):
     from vismic.magnify.data import render_pair
 
-    for seed in (0, 2):
+    measured = []
+    for seed in range(4):
         frame_a, frame_b, truth = render_pair(delta, alpha, size=128, seed=seed, n_objects=0)
         out = magnify(np.stack([frame_a, frame_b]), alpha=alpha, model=shipped_model)
-        expected = _phase_shift(frame_a, truth)  # the same measurement on the exact rendering
-        measured = _phase_shift(out[0], out[1])
-        assert abs(measured[1] - expected[1]) < MOTION_TOLERANCE * expected[1], (measured, expected)
-        assert abs(measured[0]) < 0.3, measured
+        measured.append(_registered_shift(out[0], out[1]))
+    measured = np.mean(measured, axis=0)
+    assert abs(measured[1] - alpha * delta) < MOTION_TOLERANCE * alpha * delta, measured
+    assert abs(measured[0]) < 0.15 * alpha * delta, measured
 
 
 def test_device(torch, tiny_model, frames_u8):
