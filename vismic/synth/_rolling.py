@@ -1,0 +1,408 @@
+"""Rolling-shutter scenes: every row of a frame is exposed at its own instant.
+
+An ordinary (CMOS) camera reads its rows one after another: row ``y`` of frame
+``t`` sees the scene at ``t / fps + y * line_delay_seconds``, and after the last
+row the sensor waits for the next frame (the blanking interval). Rows are
+therefore samples of the motion at the *line rate* ``1 / line_delay_seconds``,
+with a gap of ``1 / fps - n_rows * line_delay_seconds`` between frames.
+
+Row ``y`` of frame ``t`` is rendered as row ``y`` of the band-limited texture
+(the cosine series of :mod:`._fourier`, the same image :func:`render_scene`
+moves) shifted by ``s(t / fps + y * line_delay_seconds) * u``, exactly, for any
+sub-pixel or larger motion: horizontal motion is a per-row DCT shift along x;
+motion with a vertical part first evaluates the series along y at the row's
+displaced position, then shifts along x.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional, Union
+
+import numpy as np
+import scipy.fft
+import scipy.interpolate
+
+from ..data import FrameBatch
+from ..errors import FrameShapeError, ParameterError
+from ._checks import check_direction, check_non_negative, check_positive, check_texture, unit_vector
+
+__all__ = ["RollingShutterScene", "render_rolling_shutter", "rolling_row_times", "check_line_delay"]
+
+#: Frames rendered (and noise draws made) at once.
+_BATCH = 16
+
+
+def check_line_delay(line_delay_seconds, *, fps, n_rows: int) -> float:
+    """Check a rolling shutter's line delay against the frame rate.
+
+    Parameters
+    ----------
+    line_delay_seconds : float
+        Time between the exposure of consecutive rows (> 0).
+    fps : float
+        Frame rate.
+    n_rows : int
+        Rows read out per frame (the sensor's, not a crop's).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    vismic.errors.ParameterError
+        ``line_delay_seconds <= 0``, or ``line_delay_seconds * n_rows`` longer
+        than the frame period ``1 / fps`` (the rows of consecutive frames would
+        overlap).
+
+    Examples
+    --------
+    >>> check_line_delay(1e-4, fps=60.0, n_rows=100)
+    0.0001
+    """
+    fps = check_positive(fps, "fps")
+    try:
+        delay = float(line_delay_seconds)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"line_delay_seconds must be a positive number, given line_delay_seconds={line_delay_seconds!r}"
+        ) from None
+    if not np.isfinite(delay) or delay <= 0:
+        raise ParameterError(
+            f"line_delay_seconds must be a positive number, given line_delay_seconds={line_delay_seconds!r}"
+        )
+    readout = delay * n_rows
+    if readout > (1.0 + 1e-9) / fps:
+        raise ParameterError(
+            f"line_delay_seconds={delay!r} x {n_rows} rows = {readout:.6g} s is longer than the frame period "
+            f"1/fps = {1.0 / fps:.6g} s (fps={fps!r}): rows of consecutive frames would overlap; "
+            f"the line delay can be at most {1.0 / (fps * n_rows):.6g} s"
+        )
+    return delay
+
+
+def rolling_row_times(n_frames: int, n_rows: int, *, fps: float, line_delay_seconds: float,
+                      first_row: float = 0.0, row_step: float = 1.0) -> np.ndarray:
+    """Exposure instant of every row of every frame, in seconds.
+
+    ``t / fps + (first_row + row_step * y) * line_delay_seconds``; ``first_row``
+    and ``row_step`` place the rows of a crop (first sensor row) or of a
+    block-averaged video (``row_step`` = the block size, ``first_row`` = the
+    crop's first row + ``(row_step - 1) / 2``: a block's time is the mean of its
+    rows' times).
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames, n_rows)], float64
+
+    Examples
+    --------
+    >>> rolling_row_times(2, 3, fps=10.0, line_delay_seconds=0.01)
+    array([[0.  , 0.01, 0.02],
+           [0.1 , 0.11, 0.12]])
+    """
+    frames = np.arange(int(n_frames))[:, None] / float(fps)
+    rows = (float(first_row) + float(row_step) * np.arange(int(n_rows)))[None, :]
+    return frames + rows * float(line_delay_seconds)
+
+
+def line_rate_samples(last_time_seconds: float, sr: float) -> int:
+    """Samples ``m / sr`` (m = 0, 1, ...) from 0 up to ``last_time_seconds`` included."""
+    return int(np.floor(last_time_seconds * sr + 1e-6)) + 1
+
+
+@dataclass
+class RollingShutterScene:
+    """A rendered rolling-shutter video and the ground truth behind it.
+
+    Attributes
+    ----------
+    frames : np.ndarray [shape=(n, height, width)]
+        uint8 when quantized, else float32 grey levels.
+    row_times_seconds : np.ndarray [shape=(n, height)], float64
+        Exposure instant of each row, ``t / fps + y * line_delay_seconds``.
+    row_displacement_px : np.ndarray [shape=(n, height)], float64
+        The motion ``s`` each row saw.
+    displacement_px : np.ndarray [shape=(m,)], float64
+        The motion sampled at the line rate, ``s(j / sr)`` for
+        ``j = 0 .. m - 1`` up to the last row of the last frame: the reference
+        for :func:`vismic.rolling.recover_rolling_shutter`'s output.
+    sr : float
+        The line rate ``1 / line_delay_seconds`` in Hz.
+    fps, line_delay_seconds, direction_degrees : float
+    texture : np.ndarray [shape=(height, width)], float64
+    noise_std : float
+    quantization_step : float
+        1.0 when frames were rounded to 8 bits, else 0.0.
+    """
+
+    frames: np.ndarray
+    row_times_seconds: np.ndarray
+    row_displacement_px: np.ndarray
+    displacement_px: np.ndarray
+    sr: float
+    fps: float
+    line_delay_seconds: float
+    direction_degrees: float
+    texture: np.ndarray
+    noise_std: float
+    quantization_step: float
+
+    def __post_init__(self):
+        self.frames = np.asarray(self.frames)
+        if self.frames.ndim != 3:
+            raise FrameShapeError(f"frames must have shape (n, height, width), given shape={self.frames.shape}")
+        for name in ("row_times_seconds", "row_displacement_px"):
+            value = np.asarray(getattr(self, name), dtype=np.float64)
+            if value.shape != self.frames.shape[:2]:
+                raise FrameShapeError(f"{name} shape {value.shape} does not match frames {self.frames.shape[:2]}")
+            setattr(self, name, value)
+
+    def __len__(self) -> int:
+        return self.frames.shape[0]
+
+    @property
+    def shape(self) -> tuple:
+        """Frame size ``(height, width)``."""
+        return self.frames.shape[1:]
+
+    @property
+    def gap_fraction(self) -> float:
+        """Share of each frame period spent between the last row and the next frame."""
+        return 1.0 - self.frames.shape[1] * self.line_delay_seconds * self.fps
+
+    def batches(self, batch_size: int = 64) -> Iterator[FrameBatch]:
+        """The frames as consecutive :class:`~vismic.data.FrameBatch` objects (float32 copies)."""
+        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+            raise ParameterError(f"batch_size must be a positive integer, given batch_size={batch_size!r}")
+        for start in range(0, len(self), int(batch_size)):
+            yield FrameBatch(self.frames[start : start + int(batch_size)].astype(np.float32), start, self.fps)
+
+
+def _motion_function(displacement, sr, n_frames) -> tuple:
+    """``(function of time, n_frames or None, last valid time or None)`` from a callable or an array."""
+    if callable(displacement):
+        if sr is not None:
+            raise ParameterError("sr is the rate of a displacement array; a displacement function takes no sr")
+        if n_frames is None:
+            raise ParameterError("n_frames is required when the displacement is a function of time")
+
+        def evaluate(times):
+            values = np.asarray(displacement(np.asarray(times, dtype=np.float64)), dtype=np.float64)
+            if values.shape != np.shape(times):
+                raise ParameterError(
+                    f"the displacement function must return one value per time, shape {np.shape(times)}, "
+                    f"got shape {values.shape}"
+                )
+            if not np.all(np.isfinite(values)):
+                raise ParameterError("the displacement function returned NaN or infinite values")
+            return values
+
+        return evaluate, None
+    array = np.asarray(displacement, dtype=np.float64)
+    if array.ndim != 1 or array.size < 4:
+        raise ParameterError(
+            f"displacement must be a function of time or an array of shape (n >= 4,), given shape={array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ParameterError("displacement contains NaN or infinite values")
+    if sr is None:
+        raise ParameterError("sr (the rate of the displacement array, Hz) is required for an array")
+    sr = check_positive(sr, "sr")
+    spline = scipy.interpolate.CubicSpline(np.arange(array.size) / sr, array)
+    return (lambda times: spline(times)), (array.size - 1) / sr
+
+
+def _check_n_frames(n_frames) -> int:
+    if isinstance(n_frames, bool) or int(n_frames) != n_frames or n_frames < 1:
+        raise ParameterError(f"n_frames must be a positive integer, given n_frames={n_frames!r}")
+    return int(n_frames)
+
+
+def _row_shifted(row_coefficients: np.ndarray, shifts_px: np.ndarray) -> np.ndarray:
+    """Synthesise rows along x from their DCT-II coefficients, each row shifted by its own amount.
+
+    ``row_coefficients`` (..., w) and ``shifts_px`` (...) broadcast; the cosine
+    series ``sum_k a_k cos(pi k (x - s + 1/2) / w)`` split into cosine and sine
+    parts (an inverse DCT and an inverse DST, as in :mod:`._fourier`).
+    """
+    width = row_coefficients.shape[-1]
+    angles = np.pi * shifts_px[..., None] * np.arange(width) / width
+    cos_part = row_coefficients * np.cos(angles)
+    sin_part = np.zeros(np.broadcast_shapes(row_coefficients.shape, angles.shape))
+    sin_part[..., :-1] = row_coefficients[..., 1:] * np.sin(angles[..., 1:])
+    out = scipy.fft.idct(cos_part, type=2, axis=-1, workers=-1)
+    out += scipy.fft.idst(sin_part, type=2, axis=-1, workers=-1)
+    return out
+
+
+class _RowRenderer:
+    """Renders ``T(x - s[t, y] u)`` at row ``y`` of frame ``t``."""
+
+    def __init__(self, texture: np.ndarray, direction_degrees: float):
+        self.height, self.width = texture.shape
+        self.ux, self.uy = unit_vector(direction_degrees)
+        self.along_x = scipy.fft.dct(texture, type=2, axis=1, workers=-1)  # (h, w)
+        self.both = scipy.fft.dct(self.along_x, type=2, axis=0, workers=-1) if self.uy != 0.0 else None
+
+    def __call__(self, shifts_px: np.ndarray) -> np.ndarray:
+        """Float64 frames ``(n, h, w)`` for per-row shifts ``(n, h)``."""
+        if self.uy == 0.0:  # horizontal motion: each row is a 1-D shift of the texture's row
+            return _row_shifted(self.along_x[None], shifts_px * self.ux)
+        # vertical part: evaluate the cosine series along y at each row's displaced position
+        # (inverse unnormalised DCT-II: (1/N) [X_0 / 2 + sum_k X_k cos(pi k (y + 1/2) / N)])
+        k = np.arange(self.height)
+        positions = np.arange(self.height)[None, :] - shifts_px * self.uy + 0.5  # (n, h)
+        basis = np.cos(np.pi * positions[..., None] * k / self.height) / self.height  # (n, h, H)
+        basis[..., 0] *= 0.5
+        rows = basis @ self.both  # (n, h, w): each row's coefficients along x
+        return _row_shifted(rows, shifts_px * self.ux)
+
+
+def render_rolling_shutter(
+    texture,
+    displacement: Union[Callable, np.ndarray],
+    *,
+    fps: float,
+    line_delay_seconds: float,
+    n_frames: Optional[int] = None,
+    sr: Optional[float] = None,
+    direction_degrees: float = 0.0,
+    noise_std: float = 0.0,
+    quantize: bool = True,
+    seed: int = 0,
+) -> RollingShutterScene:
+    """Render a rolling-shutter video of a texture moving by a known continuous-time signal.
+
+    Row ``y`` of frame ``t`` is exposed at ``t / fps + y * line_delay_seconds``
+    and shows the band-limited texture shifted by the motion at that instant
+    (exact sub-pixel rendering, see the module notes), so a video at 60 fps
+    holds motion sampled at the line rate (tens of kHz for real sensors),
+    with a gap between frames. Then Gaussian sensor noise (seeded) and, when
+    ``quantize``, 8-bit rounding, as :func:`vismic.synth.render_scene` does.
+
+    Parameters
+    ----------
+    texture : np.ndarray [shape=(height, width)] or str
+        Grey levels, or a name of :data:`vismic.synth.TEXTURES`.
+    displacement : callable or np.ndarray [shape=(n,)]
+        Motion in px: a vectorised function of time in seconds
+        (``lambda t: 0.05 * np.sin(2 * np.pi * 440 * t)``), or samples at
+        ``sr`` Hz starting at t = 0, evaluated between samples with a cubic
+        spline (give a rate several times the highest frequency, e.g. the line
+        rate or more).
+    fps : float
+        Frame rate.
+    line_delay_seconds : float
+        Time between consecutive rows; ``height * line_delay_seconds`` must not
+        exceed ``1 / fps``. Typical: ``1 / (fps * height * 1.2)``.
+    n_frames : int, optional
+        Frames to render; required for a function, else as many as the array
+        covers (the last row of the last frame inside it).
+    sr : float, optional
+        Rate of a displacement array in Hz.
+    direction_degrees : float
+        Direction of motion, image coordinates (x right, y down).
+    noise_std : float
+        Sensor noise in grey levels.
+    quantize : bool
+        Round and clip to uint8 (else float32 frames).
+    seed : int
+        Seed of the sensor noise.
+
+    Returns
+    -------
+    RollingShutterScene
+        Frames, each row's time and motion, and the motion at the line rate
+        (``scene.displacement_px`` at ``scene.sr = 1 / line_delay_seconds``).
+
+    Raises
+    ------
+    vismic.errors.ParameterError
+        Bad rates, a line delay that does not fit the frame period, a
+        displacement array too short for one frame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vismic import synth
+    >>> scene = synth.render_rolling_shutter(
+    ...     synth.texture("noise", size=(32, 32)), lambda t: 0.05 * np.sin(2 * np.pi * 440 * t),
+    ...     fps=60.0, line_delay_seconds=1 / (60 * 32 * 1.2), n_frames=6, noise_std=1.0)
+    >>> scene.frames.shape, round(scene.sr), scene.displacement_px.shape
+    ((6, 32, 32), 2304, (224,))
+    """
+    if isinstance(texture, str):
+        from ._texture import texture as make_texture
+
+        texture = make_texture(texture)
+    texture = check_texture(texture)
+    height = texture.shape[0]
+    fps = check_positive(fps, "fps")
+    line_delay_seconds = check_line_delay(line_delay_seconds, fps=fps, n_rows=height)
+    direction_degrees = check_direction(direction_degrees)
+    noise_std = check_non_negative(noise_std, "noise_std")
+    motion, last_valid = _motion_function(displacement, sr, n_frames)
+    readout = (height - 1) * line_delay_seconds
+    if n_frames is None:
+        n_frames = int(np.floor((last_valid - readout) * fps + 1e-9)) + 1
+        if n_frames < 1:
+            raise ParameterError(
+                f"the displacement array lasts {last_valid:.6g} s at sr={sr!r}, shorter than one frame's "
+                f"readout {readout:.6g} s"
+            )
+    n_frames = _check_n_frames(n_frames)
+    line_rate = 1.0 / line_delay_seconds
+    last_time = (n_frames - 1) / fps + readout
+    if last_valid is not None and last_time > last_valid + 1e-9:
+        raise ParameterError(
+            f"n_frames={n_frames} needs motion up to {last_time:.6g} s but the displacement array "
+            f"(sr={sr!r}) ends at {last_valid:.6g} s"
+        )
+    times = rolling_row_times(n_frames, height, fps=fps, line_delay_seconds=line_delay_seconds)
+    row_shift = motion(times)
+    truth = motion(np.arange(line_rate_samples(last_time, line_rate)) / line_rate)
+
+    renderer = _RowRenderer(texture, direction_degrees)
+    rng = np.random.Generator(np.random.SFC64(seed))
+    frames = np.empty((n_frames,) + texture.shape, dtype=np.uint8 if quantize else np.float32)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # noise for the next batch is drawn in the background, in order, from one generator
+        pending = deque()
+        starts = iter(range(0, n_frames, _BATCH))
+
+        def draw_ahead():
+            while noise_std > 0 and len(pending) < 2:
+                start = next(starts, None)
+                if start is None:
+                    return
+                size = (min(_BATCH, n_frames - start),) + texture.shape
+                pending.append(pool.submit(rng.standard_normal, size, dtype=np.float32))
+
+        draw_ahead()
+        for start in range(0, n_frames, _BATCH):
+            batch = renderer(row_shift[start : start + _BATCH])
+            if noise_std > 0:
+                noise = pending.popleft().result()
+                draw_ahead()
+                batch += noise_std * noise
+            if quantize:
+                np.rint(batch, out=batch)
+                np.clip(batch, 0.0, 255.0, out=batch)
+            frames[start : start + batch.shape[0]] = batch
+    return RollingShutterScene(
+        frames=frames,
+        row_times_seconds=times,
+        row_displacement_px=row_shift,
+        displacement_px=truth,
+        sr=line_rate,
+        fps=fps,
+        line_delay_seconds=line_delay_seconds,
+        direction_degrees=direction_degrees,
+        texture=texture,
+        noise_std=noise_std,
+        quantization_step=1.0 if quantize else 0.0,
+    )
