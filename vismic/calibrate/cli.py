@@ -1,0 +1,126 @@
+"""``vismic calibrate``: measure a set-up's frequency response from one calibration video.
+
+The main command line adds the sub-command with :func:`add_calibrate_parser`; its
+``func`` default is :func:`run_calibrate`::
+
+    vismic calibrate VIDEO --fps HZ --played SOUND.wav -o RESPONSE.npz [--roi X,Y,W,H]
+
+recovers the motion (no denoising: the estimator needs the raw signal and noise),
+estimates the response against the played sound, writes it atomically and prints a
+short summary. ``vismic recover --equalise RESPONSE.npz`` then undoes the response
+with :class:`vismic.calibrate.Equalise`.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterError
+
+__all__ = ["add_calibrate_parser", "run_calibrate", "read_played"]
+
+
+def add_calibrate_parser(subparsers):
+    """Add the ``calibrate`` sub-command to an ``argparse`` sub-parser collection.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``parser.add_subparsers()`` returned.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The new sub-parser (``func`` set to :func:`run_calibrate`).
+    """
+    p = subparsers.add_parser(
+        "calibrate",
+        help="measure how the filmed object filters sound, from a video of it with a known sound playing",
+        description="Recover the motion of a calibration video filmed while a known sound (a sweep or noise) "
+                    "played, estimate the set-up's frequency response against that sound, and write it as an "
+                    ".npz file for 'vismic recover --equalise'.",
+    )
+    p.add_argument("video", metavar="VIDEO", help="video file (AVI, MKV, MP4...), frame folder or multi-page TIFF")
+    p.add_argument("--fps", required=True, type=str, metavar="HZ",
+                   help="capture rate of the camera in frames per second (not the file's playback rate)")
+    p.add_argument("--played", required=True, metavar="SOUND.wav",
+                   help="the sound played while filming (any rate; resampled to the capture rate)")
+    p.add_argument("-o", "--output", required=True, metavar="RESPONSE.npz", help="response file to write")
+    p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
+    p.add_argument("--downsample", type=int, default=1, metavar="N", help="spatial block-average factor")
+    p.add_argument("--highpass", type=float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20)")
+    p.add_argument("--n-fft", type=int, default=None, metavar="N",
+                   help="Welch segment length (default about 0.1 s, shorter for short videos)")
+    p.add_argument("--smoothing", type=float, default=1 / 6, metavar="OCTAVES",
+                   help="fractional-octave smoothing of the spectra (default 1/6; 0 for none)")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=run_calibrate)
+    return p
+
+
+def read_played(path) -> tuple:
+    """Read the played sound: ``(samples mixed to mono, sample rate in Hz)``.
+
+    Raises
+    ------
+    ParameterError
+        The file is missing or not a sound file.
+    """
+    import soundfile
+
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"--played sound file {str(path)!r} does not exist")
+    try:
+        samples, sr = soundfile.read(str(path), dtype="float64", always_2d=True)
+    except (RuntimeError, OSError, ValueError) as error:  # soundfile.LibsndfileError is a RuntimeError
+        raise ParameterError(f"cannot read --played sound file {str(path)!r}: {error}") from None
+    if samples.shape[0] == 0:
+        raise ParameterError(f"--played sound file {str(path)!r} holds no samples")
+    return samples.mean(axis=1), float(sr)
+
+
+def run_calibrate(args) -> int:
+    """Carry out ``vismic calibrate`` for parsed ``args`` (see :func:`add_calibrate_parser`)."""
+    from ..cli import _ints, _Progress, _rate, check_writable
+    from ..io import open_video
+    from ..recover import recover_sound
+    from ._response import estimate_response
+
+    fps = _rate(args.fps)
+    output = check_writable(args.output)
+    roi = _ints(args.roi, 4, "--roi") if args.roi else None
+    played, played_sr = read_played(args.played)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        source = open_video(args.video, fps=fps, roi=roi, downsample=args.downsample, max_frames=args.max_frames)
+    for w in caught:
+        print(f"vismic: warning: {w.message}", file=sys.stderr)
+    total = source.frame_count_hint
+    if args.max_frames is not None and total is not None:
+        total = min(total, args.max_frames)
+    progress = _Progress(total, not args.quiet, "recovering")
+    try:
+        rec = recover_sound(source, fps=fps, highpass_hz=args.highpass, denoise=None, progress=progress)
+    finally:
+        progress.close()
+    samples = np.asarray(rec.audio)
+    if samples.ndim != 1:
+        raise ParameterError(f"calibration needs one channel of sound, the recovery gave shape {samples.shape}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        response = estimate_response(samples, played, sr=rec.sr, played_sr=played_sr, n_fft=args.n_fft,
+                                     smoothing_octaves=args.smoothing)
+    for w in caught:
+        print(f"vismic: warning: {w.message}", file=sys.stderr)
+    path = response.save(output)
+    if not args.quiet:
+        print(f"wrote {path} from {rec.info.get('n_frames', len(samples))} frames at {fps:g} fps "
+              f"(estimated SNR {rec.info.get('snr_estimate_db', float('nan')):.1f} dB)", file=sys.stderr)
+        print(response.summary(), file=sys.stderr)
+    return 0
