@@ -188,7 +188,9 @@ def fill_gaps(
         # prior shaped like the signal's own spectrum, re-estimated from the previous solution
         solution = np.interp(np.arange(n_grid), positions, values, left=0.0, right=0.0)
         z = None
-        ridge = (regularization if regularization is not None else noise2 / signal2) + 1e-9
+        # x = G z with z white of unit variance and G scaled to the signal's power: the MAP ridge is the
+        # noise variance itself
+        ridge = (regularization if regularization is not None else noise2) + 1e-12 * signal2
         for _ in range(_SPECTRAL_PASSES):
             power = _smoothed_power(solution, rate=rate, frequencies=frequencies) * in_band
             mean_power = 2.0 * power.sum() / n_grid  # variance of G z for white z of unit variance
