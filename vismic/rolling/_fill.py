@@ -229,18 +229,19 @@ def _smoothed_power(x: np.ndarray, *, rate: float, frequencies: np.ndarray) -> n
 
 
 def _noise_and_signal(values: np.ndarray, w: np.ndarray):
-    """Noise variance at weight 1 and signal variance of time-sorted observations.
+    """Noise variance at weight 1 and signal variance of time-sorted observations (weights of mean 1).
 
     Noise from the robust spread of second differences of consecutive
     observations (close in time, so the signal mostly cancels); the signal is
-    what remains of the observations' power.
+    what remains of the observations' weighted power (whose noise part is
+    ``sum w (noise / w) / sum w``, the noise variance at weight 1).
     """
-    inverse = 1.0 / w
-    total = float(np.mean((values - np.average(values, weights=w)) ** 2))
+    total = float(np.average((values - np.average(values, weights=w)) ** 2, weights=w))
     if values.size < 8 or total == 0:
         return 1e-6 * max(total, 1e-30), max(total, 1e-30)
+    inverse = 1.0 / w
     second = values[2:] - 2.0 * values[1:-1] + values[:-2]
     spread = inverse[2:] + 4.0 * inverse[1:-1] + inverse[:-2]
     noise2 = float(np.median(second**2 / spread)) / 0.4549  # median of chi-square(1)
-    signal2 = max(total - noise2 * float(np.mean(inverse)), 1e-6 * total)
+    signal2 = max(total - noise2, 1e-3 * total)
     return max(noise2, 1e-12 * total), signal2
