@@ -62,6 +62,7 @@ def band_signals(
     frequency=None,
     amplitude_gradient=None,
     grid=(1, 1),
+    linear=True,
 ):
     """Least-squares motion evidence of every band and region, per frame.
 
@@ -83,6 +84,11 @@ def band_signals(
         band's nominal centre frequency is used.
     grid : (rows, cols)
         Split each band into this many regions (the same regions at every level).
+    linear : bool
+        Use ``Im`` and ``Re`` of ``c / c_ref - 1`` (needs ``log_amplitude``)
+        instead of the wrapped phase and log-amplitude: identical for small
+        motions, but without phase wrapping where a coefficient's amplitude is
+        comparable to the noise, which keeps low-contrast scenes near the bound.
 
     Returns
     -------
@@ -111,9 +117,18 @@ def band_signals(
         a2 = np.asarray(amplitude[level], dtype=np.float64) ** 2
         height, width = a2.shape[:2]
         k = frequency[level] if frequency is not None else nominal_frequency(level + 1, (height, width), n_orientations)
-        terms = [(phase[level], k)]
+        if linear and log_amplitude is not None:
+            # Im and Re of c / c_ref - 1: linear in the coefficient, so low-amplitude
+            # coefficients add Gaussian noise instead of wrapped, heavy-tailed phase.
+            ratio = np.exp(np.asarray(log_amplitude[level], dtype=np.float32))
+            phase_term = ratio * np.sin(phase[level])
+            amplitude_term = ratio * np.cos(phase[level]) - 1.0
+        else:
+            phase_term = phase[level]
+            amplitude_term = log_amplitude[level] if log_amplitude is not None else None
+        terms = [(phase_term, k)]
         if use_amplitude:
-            terms.append((log_amplitude[level], amplitude_gradient[level]))
+            terms.append((amplitude_term, amplitude_gradient[level]))
         for observed, slope in terms:
             weight = (a2[..., None] * slope).astype(np.float32)  # (h, w, o, 2)
             observed = np.asarray(observed, dtype=np.float32)
@@ -146,17 +161,19 @@ class BandSum(Stage):
 
     streaming = True
 
-    def __init__(self, grid=(1, 1), use_amplitude: bool = True):
+    def __init__(self, grid=(1, 1), use_amplitude: bool = True, linear: bool = True):
         self.grid = grid
         self.use_amplitude = use_amplitude
+        self.linear = linear
 
     def transform(self, batch: PhaseBatch) -> BandSignals:
         scores, information = band_signals(
             batch.phase,
             batch.amplitude,
-            log_amplitude=batch.log_amplitude if self.use_amplitude else None,
+            log_amplitude=batch.log_amplitude if (self.use_amplitude or self.linear) else None,
             frequency=batch.frequency,
             amplitude_gradient=batch.amplitude_gradient if self.use_amplitude else None,
             grid=self.grid,
+            linear=self.linear,
         )
         return BandSignals(scores, information, batch.start, batch.fps)
