@@ -110,7 +110,7 @@ def analyse(samples, clip: Clip):
     return in_band, overall[0] if overall else None, targets
 
 
-def _timed(make, n_of):
+def _timed(make):
     """Run ``make()``; return (output, seconds, error text or None)."""
     start = time.perf_counter()
     try:
@@ -130,10 +130,10 @@ def run_clip(path: Path, clip: Clip, *, downsample: int, max_frames: Optional[in
         warnings.simplefilter("ignore")  # the container's playback rate warning
         raw, raw_seconds, raw_error = _timed(
             lambda: vismic.recover_sound(path, fps=clip.fps, denoise=None, downsample=downsample,
-                                         max_frames=max_frames), None)
+                                         max_frames=max_frames))
         baseline, davis_seconds, davis_error = _timed(
             lambda: davis_baseline(open_video(path, fps=clip.fps, downsample=downsample, max_frames=max_frames),
-                                   highpass_hz=HIGHPASS_HZ), None)
+                                   highpass_hz=HIGHPASS_HZ))
         source = open_video(path, fps=clip.fps, downsample=downsample, max_frames=max_frames)
         n = sum(len(batch) for batch in source) if raw is None else raw.info["n_frames"]
         results = [("davis", None if baseline is None else baseline.samples, n / davis_seconds, None, None,
@@ -149,6 +149,25 @@ def run_clip(path: Path, clip: Clip, *, downsample: int, max_frames: Optional[in
     results.append(("vismic none", raw.audio, n / raw_seconds, snr, direction, None))
     results.append(("vismic lsa", denoised, n / lsa_seconds, snr, direction, None))
     return n, results
+
+
+def code_version() -> str:
+    """The commit of the vismic being measured, and whether vismic/ has uncommitted changes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "vismic"],
+                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "vismic: version unknown (no git)"
+    changed = [line[3:] for line in dirty if line.strip()]
+    text = f"vismic {vismic.__version__ if hasattr(vismic, '__version__') else ''} at commit {head or '?'}".replace("  ", " ")
+    if changed:
+        text += f", uncommitted changes in {', '.join(changed[:6])}" + (" ..." if len(changed) > 6 else "")
+    return text
 
 
 def fmt_peaks(peaks):
@@ -167,6 +186,7 @@ def main(argv=None) -> int:
         print(f"footage folder {args.footage} is absent: skipping the real-footage benchmark")
         return 0
     print(f"machine: {platform.platform()}, os.cpu_count()={os.cpu_count()}, python {platform.python_version()}")
+    print(code_version())
     print("peaks: frequency and power over the median of the spectrum above 20 Hz (dB); Welch, ~4 Hz segments")
     print(f"{'clip':22s} {'method':12s} {'fr/s':>5s} {'SNRest':>6s} {'dir':>5s}  "
           f"{'strongest peaks in range':44s} {'strongest >20 Hz':18s} targets")

@@ -325,6 +325,25 @@ def summary(rows) -> str:
     return "\n".join(lines)
 
 
+def code_version() -> str:
+    """The commit of the vismic being measured, and whether vismic/ has uncommitted changes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "vismic"],
+                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "vismic: version unknown (no git)"
+    changed = [line[3:] for line in dirty if line.strip()]
+    text = f"vismic {vismic.__version__ if hasattr(vismic, '__version__') else ''} at commit {head or '?'}".replace("  ", " ")
+    if changed:
+        text += f", uncommitted changes in {', '.join(changed[:6])}" + (" ..." if len(changed) > 6 else "")
+    return text
+
+
 def machine() -> str:
     return (
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
@@ -348,6 +367,7 @@ def main(argv=None) -> int:
     csv_path = args.csv or RESULTS / ("bench_recover_quick.csv" if args.quick else "bench_recover.csv")
 
     print(machine())
+    print(code_version())
     print(
         f"{len(specs)} scenes, {args.size}x{args.size} px, {seconds:g} s at {args.fps:g} fps "
         f"({int(round(seconds * args.fps))} frames), 8-bit; reference: true displacement high-passed at "
