@@ -54,7 +54,7 @@ def fill_gaps(
     method: str = "spectral",
     regularization: float = None,
     max_iterations: int = 300,
-    tolerance: float = 1e-7,
+    tolerance: float = 1e-5,
 ) -> np.ndarray:
     """Uniform samples ``y(j / sr)`` of a signal observed at irregular times (rows with gaps between frames).
 
