@@ -1,4 +1,4 @@
-"""The ``vismic`` command line: ``recover``, ``demo``, ``magnify``, ``train-magnet``.
+"""The ``vismic`` command line: ``recover``, ``demo``, ``calibrate``, ``magnify``, ``train-magnet``.
 
 Errors reach the user as one line on stderr and a non-zero exit code, never
 as a traceback; no partial output file is left behind.
@@ -111,6 +111,12 @@ def _add_recover_parser(subparsers):
     p.add_argument("--resample", default="auto", metavar="HZ",
                    help="output rate: auto (nearest standard rate, default), none, or a rate in Hz")
     p.add_argument("--float", action="store_true", help="write 32-bit float samples instead of 16-bit PCM")
+    p.add_argument("--equalise", metavar="RESPONSE.npz",
+                   help="undo the object's frequency response measured by 'vismic calibrate'")
+    p.add_argument("--rolling-shutter", action="store_true",
+                   help="ordinary (rolling-shutter) camera: read rows as samples at the line rate")
+    p.add_argument("--line-delay", type=float, default=None, metavar="SECONDS",
+                   help="time between the exposure of consecutive rows (with --rolling-shutter)")
     p.add_argument("--sources", type=int, default=1, metavar="N",
                    help="separate N signals carried by different regions into N channels (default 1)")
     p.add_argument("--plot", metavar="PNG", help="also save the sound map and spectrogram as an image")
@@ -143,13 +149,37 @@ def run_recover(args) -> int:
     total = source.frame_count_hint
     if args.max_frames is not None and total is not None:
         total = min(total, args.max_frames)
+    if args.rolling_shutter and args.line_delay is None:
+        raise ParameterError("--rolling-shutter needs --line-delay SECONDS (the time between two rows' exposures)")
+    if args.line_delay is not None and not args.rolling_shutter:
+        raise ParameterError("--line-delay only applies with --rolling-shutter")
+    equaliser = None
+    if args.equalise:
+        from .calibrate import Equalise, load_response
+
+        equaliser = Equalise(load_response(args.equalise))
     progress = _Progress(total, not args.quiet, "recovering")
     try:
-        rec = recover_sound(source, fps=fps, n_levels=args.levels, grid=grid, highpass_hz=args.highpass,
-                            low_hz=low_hz, high_hz=high_hz, denoise=denoise, n_sources=args.sources,
-                            progress=progress)
+        if args.rolling_shutter:
+            from .rolling import recover_rolling_shutter_video
+
+            rec = recover_rolling_shutter_video(
+                args.video, fps=fps, line_delay_seconds=args.line_delay, roi=roi, downsample=args.downsample,
+                n_levels=args.levels, highpass_hz=args.highpass, denoise=denoise, max_frames=args.max_frames,
+                progress=progress,
+            )
+        else:
+            rec = recover_sound(source, fps=fps, n_levels=args.levels, grid=grid, highpass_hz=args.highpass,
+                                low_hz=low_hz, high_hz=high_hz, denoise=denoise, n_sources=args.sources,
+                                progress=progress)
     finally:
         progress.close()
+    if equaliser is not None:
+        from .data import Audio
+        from .recover import Recovery
+
+        equalised = equaliser.transform(Audio(rec.audio, rec.sr, dict(rec.info)))
+        rec = Recovery(equalised.samples, rec.sr, rec.info)
     info = rec.to_wav(output, target_sr=target_sr, subtype="FLOAT" if args.float else "PCM_16")
     if plot_path is not None:
         from .plot import plot_recovery
@@ -250,8 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     _add_recover_parser(subparsers)
     _add_demo_parser(subparsers)
+    from .calibrate.cli import add_calibrate_parser
     from .magnify.cli import add_magnify_parser, add_train_parser
 
+    add_calibrate_parser(subparsers)
     add_magnify_parser(subparsers)
     add_train_parser(subparsers)
     return parser
