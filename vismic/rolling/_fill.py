@@ -53,7 +53,7 @@ def fill_gaps(
     max_frequency_hz: float = None,
     method: str = "spectral",
     regularization: float = None,
-    max_iterations: int = 300,
+    max_iterations: int = 100,
     tolerance: float = 1e-5,
 ) -> np.ndarray:
     """Uniform samples ``y(j / sr)`` of a signal observed at irregular times (rows with gaps between frames).
@@ -101,6 +101,8 @@ def fill_gaps(
         noise variance for ``'spectral'``, ``noise / signal variance x 2 B /
         grid rate`` for ``'bandlimited'``.
     max_iterations : int
+        Conjugate-gradient iterations per solve at most (100 reach the SI-SNR
+        of 300 on the benchmark's scenes; each costs two FFTs of the grid).
     tolerance : float
         Relative residual at which the conjugate gradients stop.
 

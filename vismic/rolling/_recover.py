@@ -274,7 +274,7 @@ def recover_rolling_shutter_video(
     from ..recover import Recovery
 
     source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size, max_frames=max_frames)
-    roi_x, roi_y, _, _ = source.roi
+    _, roi_y, _, _ = source.roi
     factor = int(source.downsample)
     first_row = roi_y + (factor - 1) / 2.0
     line_delay_seconds = check_line_delay(line_delay_seconds, fps=source.fps, n_rows=source.full_shape[0])
