@@ -62,3 +62,25 @@ def test_cli_rejects_a_missing_played_file(tmp_path):
     with pytest.raises(ParameterError, match="no.wav"):
         run_calibrate(args)
     assert not (tmp_path / "r.npz").exists()
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--fps", "fast"], "--fps must be a positive number"),
+    (["--fps", "2200", "--roi", "1,2,3"], "--roi must be 4"),
+])
+def test_cli_rejects_bad_options(tmp_path, extra, message):
+    played = tmp_path / "sweep.wav"
+    soundfile.write(str(played), np.zeros(100), 8000)
+    args = _parser().parse_args(["calibrate", "video.avi", "--played", str(played), "-o", str(tmp_path / "r.npz")]
+                                + extra)
+    with pytest.raises(ParameterError, match=message):
+        run_calibrate(args)
+
+
+def test_cli_rejects_an_unwritable_output(tmp_path):
+    from vismic.errors import OutputError
+
+    args = _parser().parse_args(["calibrate", "video.avi", "--fps", "2200", "--played", "x.wav",
+                                 "-o", str(tmp_path / "missing" / "r.npz")])
+    with pytest.raises(OutputError, match="does not exist"):
+        run_calibrate(args)

@@ -119,3 +119,26 @@ def test_stage_in_a_pipeline_keeps_rate_and_info(response, tmp_path):
     np.testing.assert_allclose(out.samples, equalise(audio.samples, response))
     with pytest.raises(ParameterError, match="Audio"):
         Equalise(response).transform(np.zeros(100))
+
+
+def test_minimum_phase_beats_magnitude_only(response):
+    clean = synth.music(duration_seconds=2.0, sr=SR, seed=4)
+    filtered = object_filter(clean)
+    minimum = metrics.si_snr(equalise(filtered, response), clean)
+    zero = metrics.si_snr(equalise(filtered, response, phase="zero"), clean)
+    assert minimum > zero + 3.0, (minimum, zero)
+
+
+def test_a_flat_set_up_is_left_alone():
+    from vismic.calibrate import estimate_response
+    from vismic.denoise import highpass
+
+    rng = np.random.default_rng(9)
+    played = synth.chirp(f0_hz=40.0, f1_hz=1050.0, duration_seconds=1.0, sr=SR, method="logarithmic")
+    recorded = highpass(played, sr=SR) + 0.03 * rng.standard_normal(played.size)
+    response = estimate_response(recorded, played, sr=SR)
+    clean = synth.speech(duration_seconds=2.0, sr=SR, seed=2)
+    reference = highpass(clean, sr=SR)
+    noisy = reference + 0.03 * np.std(reference) * rng.standard_normal(clean.size)
+    before = metrics.si_snr(noisy, reference)
+    assert metrics.si_snr(equalise(noisy, response), reference) > before - 0.3

@@ -163,3 +163,13 @@ def test_response_validates_its_fields():
         Response(np.linspace(0, 800, 3), np.ones(3), np.ones(3), sr=1000.0)
     with pytest.raises(ParameterError, match="sr="):
         Response(np.linspace(0, 500, 3), np.ones(3), np.ones(3), sr=0)
+
+
+def test_audio_input_and_its_rate(calibration):
+    from vismic.data import Audio
+
+    recorded, played = calibration
+    response = estimate_response(Audio(recorded, SR), played, sr=SR)
+    assert response.sr == SR
+    with pytest.raises(ParameterError, match=r"sr=2200 Hz but sr=8000 Hz"):
+        estimate_response(Audio(recorded, SR), played, sr=8000.0)

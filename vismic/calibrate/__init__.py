@@ -6,8 +6,8 @@ a known signal plays (a sweep or noise), estimate ``H`` with
 :func:`estimate_response` (Welch cross-spectra, the H1 estimator, with coherence), keep
 it (:meth:`Response.save`, :func:`load_response`), and equalise later recoveries from
 the same set-up with :func:`equalise` or the :class:`Equalise` stage (a regularised
-inverse filter, minimum phase by default, whose boosts are limited where the
-calibration saw little).
+inverse filter that also undoes the object's minimum phase by default, whose boosts
+are limited where the calibration saw little).
 
 On the command line: ``vismic calibrate VIDEO --fps HZ --played SOUND.wav -o
 RESPONSE.npz`` (see :mod:`vismic.calibrate.cli`).
@@ -26,7 +26,7 @@ True
 >>> flat = calibrate.equalise(signal.lfilter(b, a, synth.music(duration_seconds=1, sr=sr)), response)
 """
 
-from ._equalise import Equalise, equalise, inverse_filter, inverse_gain
+from ._equalise import PHASES, Equalise, equalise, inverse_filter, inverse_gain, object_minimum_phase
 from ._response import (
     MIN_SEGMENTS,
     Response,
@@ -46,6 +46,8 @@ __all__ = [
     "equalise",
     "inverse_gain",
     "inverse_filter",
+    "object_minimum_phase",
+    "PHASES",
     "Equalise",
     "find_lag",
     "smooth_octaves",

@@ -15,7 +15,9 @@ while filming measures ``H`` once for a set-up:
 4. the spectra are smoothed over a fraction of an octave first (frequency averaging:
    fewer wiggles, the same expected values), and ``S_xx`` is floored at
    ``regularisation * max(S_xx)`` so frequencies the played signal never reached give
-   a small gain with low coherence instead of a division by nothing.
+   a finite gain instead of a division by nothing; their coherence is set to 0
+   (played power below :data:`PLAYED_FLOOR` of its mean: only leakage is seen there,
+   which looks coherent but measures nothing).
 """
 
 from __future__ import annotations
@@ -42,11 +44,17 @@ __all__ = [
     "smooth_octaves",
     "default_n_fft",
     "MIN_SEGMENTS",
+    "PLAYED_FLOOR",
 ]
 
 #: Fewest Welch segments (with 50 % overlap) a calibration must hold: fewer and the
 #: coherence is meaningless (it is 1 for a single segment).
 MIN_SEGMENTS = 4
+
+#: Frequencies where the played signal's power is below this fraction of its mean
+#: power over all frequencies (-20 dB) count as not measured (coherence 0): there only
+#: leakage from other frequencies is seen, which looks coherent but says nothing.
+PLAYED_FLOOR = 0.01
 
 #: Format version written into saved responses.
 FILE_VERSION = 1
@@ -156,6 +164,12 @@ class Response:
 
     def __len__(self) -> int:
         return self.freqs_hz.size
+
+    def __repr__(self) -> str:
+        peak = self.peak_hz()
+        peak_text = f", peak_hz={peak:.1f}" if peak is not None else ""
+        return (f"Response(n_freqs={len(self)}, sr={self.sr:g}, n_fft={self.n_fft}, "
+                f"lag_seconds={self.lag_seconds:.4f}{peak_text})")
 
     @property
     def magnitude(self) -> np.ndarray:
@@ -461,7 +475,7 @@ def estimate_response(
     played_sr: Optional[float] = None,
     n_fft: Optional[int] = None,
     smoothing_octaves: float = 1 / 6,
-    regularisation: float = 1e-4,
+    regularisation: float = 1e-6,
     max_lag_seconds: Optional[float] = None,
 ) -> Response:
     """Estimate the filmed object's frequency response from one calibration recording.
@@ -488,7 +502,9 @@ def estimate_response(
         Width of the fractional-octave smoothing of the spectra (0: none).
     regularisation : float
         Floor of the played signal's power spectrum, relative to its maximum; keeps
-        the gain finite at frequencies the played signal does not contain.
+        the gain finite at frequencies the played signal does not contain (where the
+        coherence is set to 0 anyway: below :data:`PLAYED_FLOOR` of its mean power).
+        Larger values bias the gain low near the edges of the played band.
     max_lag_seconds : float, optional
         Largest time offset searched when aligning the signals (default: any).
 
@@ -526,6 +542,9 @@ def estimate_response(
     (True, True)
     """
     sr = _check_rate(sr, "sr")
+    audio_sr = getattr(recovered, "sr", None)
+    if audio_sr is not None and not math.isclose(float(audio_sr), sr, rel_tol=1e-9):
+        raise ParameterError(f"recovered is Audio at sr={float(audio_sr):g} Hz but sr={sr:g} Hz was given")
     recovered = _check_1d(recovered, "recovered")
     played = _check_1d(played, "played")
     if played_sr is not None:
@@ -594,6 +613,9 @@ def estimate_response(
         coherence = np.abs(pxy) ** 2 / ((pxx + floor) * pyy)
     coherence = np.nan_to_num(np.clip(coherence, 0.0, 1.0))
     coherence[0] = 0.0  # the mean is removed: nothing is measured at 0 Hz
+    # Where the played signal only leaks in (through the window's side lobes, or its
+    # onset), both spectra are the same leak and look coherent: nothing is measured.
+    coherence[pxx < PLAYED_FLOOR * np.mean(pxx)] = 0.0
     return Response(
         freqs_hz=freqs,
         gain=gain,
