@@ -78,6 +78,7 @@ def _finish(row_displacement, information, *, fps, line_delay_seconds, first_row
         samples = run_denoise(samples, sr=sr, method=denoise)
     info = {
         "method": "rolling_shutter",
+        "direction_degrees": 0.0,  # rows measure horizontal motion only
         "fps": float(fps),
         "line_delay_seconds": float(line_delay_seconds),
         "line_rate_hz": line_rate,
@@ -163,7 +164,8 @@ def recover_rolling_shutter(
     vismic.data.Audio
         Motion in px at ``sr``, from the first row of the first frame to the
         last row of the last frame: sample ``j`` is at ``j / sr`` seconds.
-        ``info`` holds ``line_rate_hz``, ``gap_fraction``, each row's time
+        ``info`` holds ``line_rate_hz``, ``gap_fraction``,
+        ``direction_degrees`` (0: horizontal motion), each row's time
         (``row_times_seconds``), measured shift (``row_displacement_px``) and
         weight (``row_information``).
 
