@@ -104,8 +104,8 @@ def _add_recover_parser(subparsers):
     p.add_argument("--levels", type=int, default=None, metavar="N", help="DTCWT levels (default: up to 4)")
     p.add_argument("--grid", default="8,8", metavar="ROWS,COLS",
                    help="finest grid of regions weighed by how strongly they carry the sound (default 8,8)")
-    p.add_argument("--denoise", default="wiener", metavar="METHOD",
-                   help="wiener (default), mmse_lsa, mmse_stsa, spectral_subtraction or none")
+    p.add_argument("--denoise", default="mmse_lsa", metavar="METHOD",
+                   help="mmse_lsa (default), wiener, mmse_stsa, spectral_subtraction or none")
     p.add_argument("--highpass", type=float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20)")
     p.add_argument("--band", metavar="LOW,HIGH", help="keep only this band of the sound, in Hz")
     p.add_argument("--resample", default="auto", metavar="HZ",

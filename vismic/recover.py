@@ -80,7 +80,7 @@ def default_pipeline(
     highpass_hz: float = 20.0,
     low_hz: Optional[float] = None,
     high_hz: Optional[float] = None,
-    denoise: Optional[str] = "wiener",
+    denoise: Optional[str] = "mmse_lsa",
     magnify=None,
     n_sources: int = 1,
 ) -> Pipeline:
@@ -138,7 +138,7 @@ def recover_sound(
     highpass_hz: float = 20.0,
     low_hz: Optional[float] = None,
     high_hz: Optional[float] = None,
-    denoise: Optional[str] = "wiener",
+    denoise: Optional[str] = "mmse_lsa",
     n_sources: int = 1,
     pipeline: Optional[Pipeline] = None,
     batch_size: int = 64,

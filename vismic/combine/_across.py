@@ -76,9 +76,11 @@ def combine_regions(displacement, covariance, *, fps: float, highpass_hz=20.0):
         Common motion in px along its main direction (exact for rigid motion).
     weights : np.ndarray [shape=(n_regions, 2)]
     details : dict
-        ``snr_estimate_db``, ``direction_degrees`` (x right, y down) and
+        ``snr_estimate_db``, ``direction_degrees`` (x right, y down),
         ``region_gain`` (n_regions, 2), the estimated motion of each region per
-        px of common motion.
+        px of common motion, ``noise_std_px`` and ``noise_psd`` (one-sided,
+        px^2/Hz, flat: the output's estimation noise, which
+        :class:`vismic.denoise.Denoise` uses).
     """
     n_regions, _, n = displacement.shape
     y = displacement.reshape(2 * n_regions, n)
@@ -104,10 +106,15 @@ def combine_regions(displacement, covariance, *, fps: float, highpass_hz=20.0):
     if direction[0] < -1e-9 or (abs(direction[0]) <= 1e-9 and direction[1] < 0):
         direction = -direction
     px_per_unit = float(direction @ per_region[strongest])
-    motion = (weights @ (y - y.mean(axis=-1, keepdims=True))) / (weights @ gain) * px_per_unit
+    to_px = px_per_unit / (weights @ gain)
+    motion = (weights @ (y - y.mean(axis=-1, keepdims=True))) * to_px
     region_gain = per_region / px_per_unit if px_per_unit != 0 else per_region
+    # frames carry independent sensor noise, so the output's noise is white
+    noise_variance = noise_scale * float(weights @ noise @ weights) * to_px**2
     details = {
         "snr_estimate_db": float(10 * np.log10(snr)),
+        "noise_std_px": float(np.sqrt(noise_variance)),
+        "noise_psd": np.full(2, 2.0 * noise_variance / fps),
         "direction_degrees": float(np.degrees(np.arctan2(direction[1], direction[0]))),
         "region_gain": region_gain,
     }

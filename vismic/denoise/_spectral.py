@@ -389,6 +389,10 @@ class Denoise(Stage):
         kwargs = dict(self.options or {})
         if self.noise_psd is not None:
             kwargs["noise_psd"] = self.noise_psd
+        elif audio.info.get("noise_psd") is not None and self.method != "none":
+            # the combination measured the noise from the video itself: more exact than
+            # any estimate from the sound, which mistakes sustained notes for noise
+            kwargs["noise_psd"] = audio.info["noise_psd"]
         if self.frame_seconds is not None:
             kwargs["frame_seconds"] = self.frame_seconds
         samples = denoise(audio.samples, sr=audio.sr, method=self.method, **kwargs)
