@@ -226,8 +226,7 @@ def run_demo(args) -> int:
     from .denoise import highpass
     from .io import open_video
     from .data import Audio
-    from .denoise import Denoise
-    from .recover import Recovery, recover_sound
+    from .recover import Recovery, default_pipeline, recover_sound
 
     output = check_writable(args.output)
     if args.texture not in synth.TEXTURES:
@@ -249,7 +248,7 @@ def run_demo(args) -> int:
             raw = recover_sound(video_path, fps=args.fps, denoise=None, progress=progress)
             progress.close()
             baseline = davis_baseline(open_video(video_path, fps=args.fps))
-    denoised = Denoise().transform(Audio(raw.audio, raw.sr))
+    denoised = default_pipeline()["denoise"].transform(Audio(raw.audio, raw.sr, raw.info))
     rec = Recovery(denoised.samples, raw.sr, raw.info)
     info = rec.to_wav(output)
     rows = [("Cramer-Rao bound", bound.snr_db, None, None)]
