@@ -394,7 +394,7 @@ def output_shapes(shape, n_levels: int):
     return highs, (n, rows, cols)
 
 
-def forward(frames, n_levels: int, biort, qshift, *, block_frames: int | None = None):
+def forward(frames, n_levels: int, biort, qshift, *, block_frames: int | None = None, workers: int = 1):
     """Forward 2-D DTCWT of every frame of ``frames`` (n, H, W), float64.
 
     Parameters
@@ -408,6 +408,9 @@ def forward(frames, n_levels: int, biort, qshift, *, block_frames: int | None = 
         ``(h0a, h0b, g0a, g0b, h1a, h1b, g1a, g1b[, h2a, h2b, g2a, g2b])``.
     block_frames : int, optional
         Frames transformed together; default picks about 128k samples per block.
+    workers : int
+        Threads transforming blocks of frames concurrently (BLAS and numpy release
+        the GIL).  The result does not depend on it, bit for bit.
 
     Returns
     -------
@@ -429,11 +432,24 @@ def forward(frames, n_levels: int, biort, qshift, *, block_frames: int | None = 
     if block_frames is None:
         block_frames = max(1, _BLOCK_SAMPLES // max(1, rows * cols))
     plan, ops = _plan(biort, qshift)
-    for start in range(0, n, block_frames):
+
+    def run(start):
         stop = min(n, start + block_frames)
         _forward_block(
             frames[start:stop], n_levels, plan, ops, tuple(h[start:stop] for h in highpasses), lowpass[start:stop]
         )
+
+    starts = list(range(0, n, block_frames))
+    if workers > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        run(starts[0])  # builds (and caches) the operators before the threads share them
+        with ThreadPoolExecutor(min(int(workers), len(starts) - 1)) as pool:
+            for _ in pool.map(run, starts[1:]):
+                pass
+    else:
+        for start in starts:
+            run(start)
     return highpasses, lowpass
 
 
