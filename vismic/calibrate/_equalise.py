@@ -21,7 +21,7 @@ recoveries from the same set-up are divided by it:
   delayed, no forward-backward pass is needed.
 
 Measured by ``benchmarks/bench_calibrate.py`` (recovered from rendered scenes, three
-simulated objects, music and speech): minimum-phase equalisation gains 7.7-26.4 dB
+simulated objects, music and speech): minimum-phase equalisation gains 8.0-26.5 dB
 SI-SNR and leaves a flat set-up unchanged; magnitude-only equalisation ranges from
 -14.1 to +16.2 dB, as it leaves the resonances' phase shifts in place.
 """
