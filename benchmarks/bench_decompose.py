@@ -12,10 +12,8 @@ Options: ``--sizes 128 256``, ``--frames 64``, ``--repeats 5``, ``--levels 4``,
 ``--biort``/``--qshift``, ``--workers 2`` (threads for the batched transform; the
 default 1 is what ``vismic.decompose.decompose`` uses).
 
-The batched transform runs on BLAS: the header names the kernels numpy's OpenBLAS
-picked.  If it says a generic core (e.g. ``Prescott`` on a CPU OpenBLAS does not
-recognise), ``OPENBLAS_CORETYPE=Haswell`` or ``SkylakeX`` (whichever the CPU supports)
-makes the batched numbers faster still.
+The batched transform's matrix products use scipy's BLAS (``scipy.linalg.blas.dgemm``);
+the header names the kernels numpy's and scipy's bundled OpenBLAS picked on this CPU.
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import scipy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -55,19 +54,20 @@ def batched(frames, n_levels, transform, workers=1):
     return forward(frames, n_levels, transform.biort, transform.qshift, workers=workers)
 
 
-def openblas_core() -> str:
-    """Name of the kernels numpy's bundled OpenBLAS uses ('unknown' if it cannot tell)."""
-    for path in glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "libopenblas*")):
+def openblas_core(package) -> str:
+    """Name of the kernels the OpenBLAS bundled with ``package`` (numpy or scipy) uses, or '?'."""
+    for path in glob.glob(os.path.join(os.path.dirname(package.__file__) + ".libs", "*openblas*")):
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for name in ("openblas_get_corename64_", "openblas_get_corename"):
+        for name in ("openblas_get_corename64_", "openblas_get_corename", "scipy_openblas_get_corename64_",
+                     "scipy_openblas_get_corename"):
             function = getattr(lib, name, None)
             if function is not None:
                 function.restype = ctypes.c_char_p
                 return function().decode()
-    return "unknown"
+    return "?"
 
 
 def _timed(fn, *args):
@@ -96,7 +96,7 @@ def main(argv=None):
         f"{args.frames} frames per batch, {args.levels} levels, {args.biort}/{args.qshift}, "
         f"batched with {args.workers} thread(s), "
         f"median of {args.repeats} runs (frames/s from wall-clock time; CPU time in brackets); "
-        f"OpenBLAS core: {openblas_core()}"
+        f"OpenBLAS kernels: numpy {openblas_core(np)}, scipy {openblas_core(scipy)}"
     )
     header = f"{'size':>9} | {'dtcwt loop fps':>20} | {'batched fps':>20} | {'speed-up':>14} | {'max |diff|':>10}"
     print(header)

@@ -26,24 +26,24 @@ banded ``(r_out, r)`` matrix whose edges hold the folded-in symmetric extension.
 The matrices are built once per filter set and size (cached) as impulse responses of
 two small reference implementations of the 1-D steps here (:func:`_filter` and
 :func:`_qfilter`, with :mod:`scipy.ndimage`), then cut into blocks of 16 output
-samples, each needing only a narrow window of the input; a block is one matrix
-product over all frames and the other axis at once.  Along the image's rows two
-filters share one product.  The ``1/sqrt(2)`` is folded into the last filter, and the
-quads are read as complex numbers (``a + jb`` and ``c + jd`` are the even and odd rows
-of a band image viewed as complex128) so each complex sub-band is one add.
+samples, each needing only a narrow window of the input; a block is one small matrix
+product (``dgemm``) over the other image axis.  Along the image's rows two filters
+share one product.  The ``1/sqrt(2)`` is folded into the last filter, and the quads
+are read as complex numbers (``a + jb`` and ``c + jd`` are the even and odd rows of
+a band image viewed as complex128) so each complex sub-band is one add.
+
+The products go through :func:`scipy.linalg.blas.dgemm` rather than ``numpy.matmul``:
+scipy's bundled OpenBLAS recognises more CPUs, where numpy's may fall back to generic
+kernels (``Prescott``) that are 2-3x slower for these small products.
 
 The filters themselves come from the ``dtcwt`` package (:mod:`dtcwt.coeffs`).
-
-Note: on CPUs that OpenBLAS does not recognise it falls back to generic kernels
-(``OPENBLAS_VERBOSE=2`` prints the core it picked); setting ``OPENBLAS_CORETYPE``
-(e.g. ``Haswell`` or ``SkylakeX``) before numpy is imported then makes this another
-1.5-2x faster.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
+from scipy.linalg.blas import dgemm as _dgemm
 
 __all__ = ["forward", "supported_filters"]
 
@@ -136,7 +136,8 @@ def _interleave(first, second, axis: int) -> np.ndarray:
 def _store(out, bands) -> None:
     """Form the complex sub-band pairs of ``bands`` and write them into ``out`` (n, h, w, 6).
 
-    ``bands`` holds ``(y, pair)``: a real band image ``y`` (n, 2h, 2w), already scaled by
+    ``bands`` holds ``(y, pair)``: a real band image ``y`` (blocks, n, 2h, 2w/blocks; see
+    :class:`_StackedColumns`), already scaled by
     ``sqrt(1/2)`` (folded into its last filter), and the two orientations it gives.  With
     the corners ``a b / c d`` of each 2x2 quad, ``P = a + jb`` and ``Q = c + jd`` are
     just the even and odd rows of ``y`` read as complex numbers, and the two sub-bands
@@ -150,12 +151,14 @@ def _store(out, bands) -> None:
         bottom = min(h, top + step)
         rows = out[:, top:bottom]
         for y, (first, second) in bands:
-            y = y[:, 2 * top : 2 * bottom]
-            p = y[:, 0::2].view(np.complex128)
+            blocks, half = y.shape[0], y.shape[3] // 2
+            y = y[:, :, 2 * top : 2 * bottom]
+            p = y[:, :, 0::2].view(np.complex128)
             jq = buffer[: p.size].reshape(p.shape)
-            np.multiply(y[:, 1::2].view(np.complex128), 1j, out=jq)
-            np.add(p, jq, out=rows[..., first].reshape(p.shape))
-            np.subtract(p, jq, out=rows[..., second].reshape(p.shape))
+            np.multiply(y[:, :, 1::2].view(np.complex128), 1j, out=jq)
+            shape = (n, bottom - top, blocks, half)
+            np.add(p, jq, out=rows[..., first].reshape(shape).transpose(2, 0, 1, 3))
+            np.subtract(p, jq, out=rows[..., second].reshape(shape).transpose(2, 0, 1, 3))
 
 
 #: Orientation indices (in the package's order) of the sub-band pair each band gives.
@@ -182,12 +185,24 @@ class _Plan:
             self.q2_s = _QFilter(qshift[9], qshift[8], _SQRT_HALF)
 
 
+def _gemm(a, b, c) -> None:
+    """``c[...] = a @ b`` for Fortran-ordered 2-D float64 arrays, with scipy's BLAS.
+
+    scipy's bundled OpenBLAS (rather than numpy's ``matmul``) because it often picks
+    faster kernels: numpy's copy falls back to generic ones on CPUs it does not
+    recognise.
+    """
+    result = _dgemm(1.0, a, b, beta=0.0, c=c, overwrite_c=1)
+    if result.ctypes.data != c.ctypes.data:  # not written in place (cannot happen with our layouts)
+        c[...] = result
+
+
 class _BandedOperator:
     """A linear map along one axis, ``y = A @ x``, with ``A`` banded, applied block by block with BLAS.
 
     The rows of ``A`` are cut into blocks; each block only needs a window of the input
     (its band, boundary reflections included), so each block is one small matrix
-    product over all frames and the other image axis at once.
+    product over the other image axis.
     """
 
     def __init__(self, matrix, block: int):
@@ -205,24 +220,26 @@ class _BandedOperator:
         self.blocks = []
         for start, stop, lo, _ in spans:
             lo = min(lo, self.n_in - width)
-            sub = matrix[start:stop, lo:lo + width]
-            self.blocks.append((start, stop, lo, lo + width, sub, np.ascontiguousarray(sub.T)))
+            sub = np.ascontiguousarray(matrix[start:stop, lo : lo + width])
+            self.blocks.append((start, stop, lo, lo + width, sub))
 
     def rows(self, x):
-        """Apply along axis 1 of ``x`` (n, n_in, W)."""
+        """Apply along axis 1 of ``x`` (n, n_in, W), C-contiguous."""
         out = np.empty((x.shape[0], self.n_out, x.shape[2]))
-        for start, stop, lo, hi, sub, _ in self.blocks:
-            np.matmul(sub, x[:, lo:hi, :], out=out[:, start:stop, :])
+        for frame, result in zip(x, out):
+            for start, stop, lo, hi, sub in self.blocks:
+                # (sub @ x)^T = x^T @ sub^T, all Fortran-ordered views of C-ordered blocks.
+                _gemm(frame[lo:hi].T, sub.T, result[start:stop].T)
         return out
 
     def cols(self, x):
-        """Apply along axis 2 of ``x`` (n, H, n_in)."""
+        """Apply along axis 2 of ``x`` (n, H, n_in); the result is ``(1, n, H, n_out)``."""
         n, h = x.shape[:2]
         flat = np.ascontiguousarray(x).reshape(n * h, self.n_in)
         out = np.empty((n * h, self.n_out))
-        for start, stop, lo, hi, _, sub_t in self.blocks:
-            np.matmul(flat[:, lo:hi], sub_t, out=out[:, start:stop])
-        return out.reshape(n, h, self.n_out)
+        for start, stop, lo, hi, sub in self.blocks:
+            np.matmul(flat[:, lo:hi], sub.T, out=out[:, start:stop])
+        return out.reshape(1, n, h, self.n_out)
 
 
 class _StackedColumns:
@@ -231,7 +248,7 @@ class _StackedColumns:
     The output samples are cut into blocks of ``block`` (which divides ``n_out``); for
     each block one matrix product takes the input window shared by all the maps and
     gives that block of every map's output.  The result for map ``i`` is a strided
-    view of shape ``(n, H, n_out // block, block)``.
+    view of shape ``(n_out // block, n, H, block)``: block, frame, row, sample.
     """
 
     def __init__(self, matrices, block: int):
@@ -241,24 +258,28 @@ class _StackedColumns:
         nonzero = np.logical_or.reduce([m != 0 for m in matrices])
         spans = []
         for start in range(0, self.n_out, block):
-            cols = np.flatnonzero(nonzero[start:start + block].any(axis=0))
+            cols = np.flatnonzero(nonzero[start : start + block].any(axis=0))
             spans.append((start, cols[0] if cols.size else 0, cols[-1] + 1 if cols.size else 1))
         width = max(hi - lo for _, lo, hi in spans)
         self.blocks = []
         for start, lo, _ in spans:
             lo = min(lo, self.n_in - width)
-            stacked = np.concatenate([m[start:start + block, lo:lo + width] for m in matrices])
+            stacked = np.concatenate([m[start : start + block, lo : lo + width] for m in matrices])
             self.blocks.append((start // block, lo, lo + width, np.ascontiguousarray(stacked.T)))
 
     def cols(self, x):
         n, h = x.shape[:2]
         flat = np.ascontiguousarray(x).reshape(n * h, self.n_in)
         n_blocks = self.n_out // self.block
-        out = np.empty((n * h, n_blocks, self.k * self.block))
+        out = np.empty((n_blocks, n * h, self.k * self.block))
         for j, lo, hi, stacked_t in self.blocks:
-            np.matmul(flat[:, lo:hi], stacked_t, out=out[:, j])
-        out = out.reshape(n, h, n_blocks, self.k, self.block)
-        return [out[:, :, :, i] for i in range(self.k)]
+            window = flat if hi - lo == self.n_in else np.ascontiguousarray(flat[:, lo:hi])
+            # (window @ stacked_t)^T = stacked_t^T @ window^T, Fortran-ordered views.
+            _gemm(stacked_t.T, window.T, out[j].T)
+        return [
+            out[:, :, i * self.block : (i + 1) * self.block].reshape(n_blocks, n, h, self.block)
+            for i in range(self.k)
+        ]
 
 
 def _stack_block(n_out: int, n_in: int):
@@ -272,8 +293,9 @@ def _stack_block(n_out: int, n_in: int):
 
 
 def _natural(y) -> np.ndarray:
-    """``(n, H, blocks, block)`` output of :class:`_StackedColumns` as a contiguous ``(n, H, W)`` array."""
-    return np.ascontiguousarray(y).reshape(y.shape[0], y.shape[1], -1)
+    """A ``(blocks, n, H, block)`` band image as a contiguous ``(n, H, W)`` array."""
+    blocks, n, h, block = y.shape
+    return np.ascontiguousarray(y.transpose(1, 2, 0, 3)).reshape(n, h, blocks * block)
 
 
 def _impulses(size: int) -> np.ndarray:
