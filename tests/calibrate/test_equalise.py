@@ -142,3 +142,13 @@ def test_a_flat_set_up_is_left_alone():
     noisy = reference + 0.03 * np.std(reference) * rng.standard_normal(clean.size)
     before = metrics.si_snr(noisy, reference)
     assert metrics.si_snr(equalise(noisy, response), reference) > before - 0.3
+
+
+def test_add_equaliser_goes_before_denoising(response):
+    import vismic
+    from vismic.calibrate import add_equaliser
+
+    names = [n for n, _ in add_equaliser(vismic.default_pipeline(), response).steps]
+    assert names[-3:] == ["highpass", "equalise", "denoise"]
+    plain = add_equaliser(vismic.default_pipeline(denoise=None), response, max_gain_db=10.0)
+    assert plain.steps[-1][0] == "equalise" and plain["equalise"].max_gain_db == 10.0

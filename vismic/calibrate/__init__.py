@@ -10,7 +10,9 @@ inverse filter that also undoes the object's minimum phase by default, whose boo
 are limited where the calibration saw little).
 
 On the command line: ``vismic calibrate VIDEO --fps HZ --played SOUND.wav -o
-RESPONSE.npz`` (see :mod:`vismic.calibrate.cli`).
+RESPONSE.npz`` (see :mod:`vismic.calibrate.cli`). In a pipeline,
+:func:`add_equaliser` puts the :class:`Equalise` step after drift removal and before
+denoising.
 
 Examples
 --------
@@ -26,7 +28,7 @@ True
 >>> flat = calibrate.equalise(signal.lfilter(b, a, synth.music(duration_seconds=1, sr=sr)), response)
 """
 
-from ._equalise import PHASES, Equalise, equalise, inverse_filter, inverse_gain, object_minimum_phase
+from ._equalise import PHASES, Equalise, add_equaliser, equalise, inverse_filter, inverse_gain, object_minimum_phase
 from ._response import (
     MIN_SEGMENTS,
     Response,
@@ -49,6 +51,7 @@ __all__ = [
     "object_minimum_phase",
     "PHASES",
     "Equalise",
+    "add_equaliser",
     "find_lag",
     "smooth_octaves",
     "default_n_fft",

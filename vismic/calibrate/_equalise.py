@@ -49,7 +49,7 @@ from ._response import Response, load_response, smooth_octaves
 PHASE_SMOOTHING_OCTAVES = 0.0
 
 
-__all__ = ["inverse_gain", "inverse_filter", "object_minimum_phase", "equalise", "Equalise", "PHASES"]
+__all__ = ["inverse_gain", "inverse_filter", "object_minimum_phase", "equalise", "Equalise", "add_equaliser", "PHASES"]
 
 
 def _as_response(response) -> Response:
@@ -388,3 +388,38 @@ class Equalise(Stage):
         info = dict(audio.info)
         info["equalised"] = True
         return Audio(samples, audio.sr, info)
+
+
+def add_equaliser(pipeline, response, *, name: str = "equalise", **options):
+    """A copy of ``pipeline`` with an :class:`Equalise` step where it belongs.
+
+    The step goes before the ``denoise`` step when there is one (the denoiser then
+    sees the noise floor the equaliser shaped), else at the end.
+
+    Parameters
+    ----------
+    pipeline : vismic.Pipeline
+        E.g. :func:`vismic.default_pipeline`.
+    response : Response or str or Path
+    name : str
+        Name of the new step.
+    **options
+        Further :class:`Equalise` parameters (``max_gain_db``, ``min_coherence``, ``phase``).
+
+    Returns
+    -------
+    vismic.Pipeline
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import vismic
+    >>> flat = Response(np.linspace(0, 1100, 129), np.ones(129), np.ones(129), sr=2200.0)
+    >>> [n for n, _ in add_equaliser(vismic.default_pipeline(), flat).steps][-3:]
+    ['highpass', 'equalise', 'denoise']
+    """
+    stage = Equalise(response, **options)
+    names = [n for n, _ in pipeline.steps]
+    if "denoise" in names:
+        return pipeline.insert("denoise", name, stage)
+    return pipeline.append(name, stage)
