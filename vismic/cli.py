@@ -7,42 +7,17 @@ as a traceback; no partial output file is left behind.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
-from .errors import OutputError, ParameterError, VismicError
+from ._cli_helpers import Progress, check_writable, open_source, parse_floats, parse_ints, parse_rate
+from .errors import ParameterError, VismicError
 
 __all__ = ["main"]
 
 EXIT_ERROR = 2
-
-
-def _floats(text: str, count: int, name: str):
-    parts = text.split(",")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise ParameterError(f"{name} must be {count} comma-separated numbers, given {text!r}") from None
-    if len(values) != count:
-        raise ParameterError(f"{name} must be {count} comma-separated numbers, given {text!r}")
-    return values
-
-
-def _ints(text: str, count: int, name: str):
-    values = _floats(text, count, name)
-    if any(v != int(v) for v in values):
-        raise ParameterError(f"{name} must be {count} comma-separated integers, given {text!r}")
-    return tuple(int(v) for v in values)
-
-
-def _rate(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ParameterError(f"--fps must be a number (frames per second), given {text!r}") from None
 
 
 def _target_sr(text: str):
@@ -57,36 +32,6 @@ def _target_sr(text: str):
     if value <= 0:
         raise ParameterError(f"--resample must be a positive rate in Hz, given {text!r}")
     return value
-
-
-def check_writable(path) -> Path:
-    """Fail before any work when ``path`` cannot be written."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OutputError(f"output path {str(path)!r} is a folder, not a file")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} is not writable")
-    return path
-
-
-class _Progress:
-    def __init__(self, total, enabled: bool, desc: str):
-        self.bar = None
-        if enabled:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="frame", desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
-
-    def __call__(self, n: int):
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _add_recover_parser(subparsers):
@@ -128,27 +73,19 @@ def _add_recover_parser(subparsers):
 def run_recover(args) -> int:
     import numpy as np
 
-    from .io import open_video
     from .recover import recover_sound
 
-    fps = _rate(args.fps)
+    fps = parse_rate(args.fps)
     output = check_writable(args.output)
     plot_path = check_writable(args.plot) if args.plot else None
-    roi = _ints(args.roi, 4, "--roi") if args.roi else None
-    grid = _ints(args.grid, 2, "--grid")
+    roi = parse_ints(args.roi, 4, "--roi") if args.roi else None
+    grid = parse_ints(args.grid, 2, "--grid")
     low_hz = high_hz = None
     if args.band:
-        low_hz, high_hz = _floats(args.band, 2, "--band")
+        low_hz, high_hz = parse_floats(args.band, 2, "--band")
     target_sr = _target_sr(args.resample)
     denoise = None if args.denoise == "none" else args.denoise
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        source = open_video(args.video, fps=fps, roi=roi, downsample=args.downsample, max_frames=args.max_frames)
-    for w in caught:
-        print(f"vismic: warning: {w.message}", file=sys.stderr)
-    total = source.frame_count_hint
-    if args.max_frames is not None and total is not None:
-        total = min(total, args.max_frames)
+    source, total = open_source(args, fps, roi)
     if args.rolling_shutter and args.line_delay is None:
         raise ParameterError("--rolling-shutter needs --line-delay SECONDS (the time between two rows' exposures)")
     if args.line_delay is not None and not args.rolling_shutter:
@@ -158,7 +95,7 @@ def run_recover(args) -> int:
         from .calibrate import Equalise, load_response
 
         equaliser = Equalise(load_response(args.equalise))
-    progress = _Progress(total, not args.quiet, "recovering")
+    progress = Progress(total, not args.quiet, "recovering")
     try:
         if args.rolling_shutter:
             from .rolling import recover_rolling_shutter_video
@@ -219,8 +156,6 @@ def _add_demo_parser(subparsers):
 
 
 def run_demo(args) -> int:
-    import numpy as np
-
     from . import metrics, synth
     from .combine import davis_baseline
     from .denoise import highpass
@@ -242,7 +177,7 @@ def run_demo(args) -> int:
     bound = metrics.scene_bound(scene)
     with tempfile.TemporaryDirectory() as folder:
         video_path = scene.write_video(Path(folder) / "scene.avi")
-        progress = _Progress(len(scene), not args.quiet, "recovering")
+        progress = Progress(len(scene), not args.quiet, "recovering")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             raw = recover_sound(video_path, fps=args.fps, denoise=None, progress=progress)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import OutputError, ParameterError
+from .._cli_helpers import Progress, check_writable, open_source, parse_ints, parse_rate, print_warnings
+from ..errors import ParameterError
 
 __all__ = ["add_calibrate_parser", "run_calibrate", "read_played"]
 
@@ -85,83 +86,21 @@ def read_played(path) -> tuple:
     return samples.mean(axis=1), float(sr)
 
 
-def _rate(text) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"--fps must be a positive number (frames per second), given {text!r}")
-    return value
-
-
-def _roi(text):
-    parts = text.split(",")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) != 4 or any(v != int(v) for v in values):
-        raise ParameterError(f"--roi must be 4 comma-separated integers x,y,width,height, given {text!r}")
-    return tuple(int(v) for v in values)
-
-
-def _check_output(path) -> Path:
-    """Fail before any work when ``path`` cannot be written."""
-    import os
-
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OutputError(f"output path {str(path)!r} is a folder, not a file")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} is not writable")
-    return path
-
-
-class _Progress:
-    def __init__(self, total, enabled: bool):
-        self.bar = None
-        if enabled:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="frame", desc="recovering", file=sys.stderr, leave=False,
-                            dynamic_ncols=True)
-
-    def __call__(self, n: int):
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run_calibrate(args) -> int:
     """Carry out ``vismic calibrate`` for parsed ``args`` (see :func:`add_calibrate_parser`).
 
     Returns 0; errors are raised as :class:`~vismic.errors.VismicError` for the main
     command line to report.
     """
-    from ..io import open_video
     from ..recover import recover_sound
     from ._response import estimate_response
 
-    fps = _rate(args.fps)
-    output = _check_output(args.output)
-    roi = _roi(args.roi) if args.roi else None
+    fps = parse_rate(args.fps)
+    output = check_writable(args.output)
+    roi = parse_ints(args.roi, 4, "--roi") if args.roi else None
     played, played_sr = read_played(args.played)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        source = open_video(args.video, fps=fps, roi=roi, downsample=args.downsample, max_frames=args.max_frames)
-    for w in caught:
-        print(f"vismic: warning: {w.message}", file=sys.stderr)
-    total = source.frame_count_hint
-    if args.max_frames is not None and total is not None:
-        total = min(total, args.max_frames)
-    progress = _Progress(total, not args.quiet)
+    source, total = open_source(args, fps, roi)
+    progress = Progress(total, not args.quiet)
     try:
         rec = recover_sound(source, fps=fps, highpass_hz=args.highpass, denoise=None, progress=progress)
     finally:
@@ -173,8 +112,7 @@ def run_calibrate(args) -> int:
         warnings.simplefilter("always")
         response = estimate_response(samples, played, sr=rec.sr, played_sr=played_sr, n_fft=args.n_fft,
                                      smoothing_octaves=args.smoothing)
-    for w in caught:
-        print(f"vismic: warning: {w.message}", file=sys.stderr)
+    print_warnings(caught)
     path = response.save(output)
     if not args.quiet:
         print(f"wrote {path} from {rec.info.get('n_frames', len(samples))} frames at {fps:g} fps "

@@ -47,4 +47,6 @@ __all__ = [
     "object_mask",
     "directional_derivative",
     "write_video",
+    "render_rolling_shutter",
+    "RollingShutterScene",
 ]

@@ -1,0 +1,90 @@
+"""Pieces every ``vismic`` sub-command shares: argument parsing, output checks, progress."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import OutputError, ParameterError
+
+
+def parse_floats(text: str, count: int, name: str) -> list:
+    try:
+        values = [float(p) for p in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != count:
+        raise ParameterError(f"{name} must be {count} comma-separated numbers, given {text!r}")
+    return values
+
+
+def parse_ints(text: str, count: int, name: str) -> tuple:
+    values = parse_floats(text, count, name)
+    if any(v != int(v) for v in values):
+        raise ParameterError(f"{name} must be {count} comma-separated integers, given {text!r}")
+    return tuple(int(v) for v in values)
+
+
+def parse_rate(text: str, name: str = "--fps") -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value) or value <= 0:
+        raise ParameterError(f"{name} must be a positive number (frames per second), given {text!r}")
+    return value
+
+
+def check_writable(path) -> Path:
+    """Fail before any work when ``path`` cannot be written."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"output path {str(path)!r} is a folder, not a file")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} is not writable")
+    return path
+
+
+def print_warnings(caught) -> None:
+    for w in caught:
+        print(f"vismic: warning: {w.message}", file=sys.stderr)
+
+
+def open_source(args, fps: float, roi):
+    """Open ``args.video`` (printing vismic's warnings as lines) and the number of frames to expect."""
+    from .io import open_video
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        source = open_video(args.video, fps=fps, roi=roi, downsample=args.downsample, max_frames=args.max_frames)
+    print_warnings(caught)
+    total = source.frame_count_hint
+    if args.max_frames is not None and total is not None:
+        total = min(total, args.max_frames)
+    return source, total
+
+
+class Progress:
+    """A tqdm bar on stderr (or nothing), called with the frames of each batch."""
+
+    def __init__(self, total, enabled: bool, desc: str = "recovering"):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="frame", desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def __call__(self, n: int):
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
