@@ -9,7 +9,8 @@ Quick start
 Subpackages, one per stage: :mod:`vismic.io` (video in, WAV out),
 :mod:`vismic.magnify` (MagNet, needs torch), :mod:`vismic.decompose` (DTCWT),
 :mod:`vismic.phase` (local phase), :mod:`vismic.combine` (bands to one
-signal), :mod:`vismic.denoise`; and :mod:`vismic.synth` (synthetic scenes),
+signal), :mod:`vismic.denoise`, :mod:`vismic.calibrate` (object response,
+equalisation), :mod:`vismic.rolling` (rolling-shutter cameras); and :mod:`vismic.synth` (synthetic scenes),
 :mod:`vismic.metrics` (quality and the Cramér-Rao bound), :mod:`vismic.plot`,
 :mod:`vismic.testing` (``check_stage``). Names import lazily, so
 ``import vismic`` stays light.
@@ -23,8 +24,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "io", "magnify", "decompose", "phase", "combine", "denoise", "synth", "metrics",
-    "plot", "testing", "stages", "errors", "data", "pipeline", "recover", "cli", "regions",
-    "calibrate",
+    "plot", "testing", "stages", "errors", "data", "pipeline", "recover", "cli", "calibrate",
+    "rolling",
 }
 _NAMES = {
     "recover_sound": "recover",
