@@ -98,6 +98,12 @@ def test_decompose_uses_the_same_transform_as_the_package():
         _assert_same(ours, _package(frames.astype(np.float64), 3, biort, qshift))
 
 
+def test_decompose_of_a_non_contiguous_stack():
+    frames = np.random.default_rng(9).random((3, 48, 70)).transpose(0, 2, 1)[:, ::-1]
+    ours = decompose(frames, n_levels=3)
+    _assert_same(ours, _package(np.ascontiguousarray(frames), 3, "near_sym_a", "qshift_a"))
+
+
 def test_decompose_of_integer_frames_and_a_single_frame():
     frames = np.random.default_rng(8).integers(0, 255, (1, 64, 80), dtype=np.uint8)
     ours = decompose(frames, n_levels=4)
