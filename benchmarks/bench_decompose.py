@@ -9,8 +9,7 @@ a shared machine), the speed-up, and the largest difference between the two
 outputs (highpasses and lowpass).
 
 Options: ``--sizes 128 256``, ``--frames 64``, ``--repeats 5``, ``--levels 4``,
-``--biort``/``--qshift``, ``--workers 2`` (threads for the batched transform; the
-default 1 is what ``vismic.decompose.decompose`` uses).
+``--biort``/``--qshift``.
 
 The batched transform's matrix products use scipy's BLAS (``scipy.linalg.blas.dgemm``);
 the header names the kernels numpy's and scipy's bundled OpenBLAS picked on this CPU.
@@ -50,8 +49,8 @@ def package_loop(frames, n_levels, transform):
     return tuple(np.stack(level) for level in levels), np.stack(lows)
 
 
-def batched(frames, n_levels, transform, workers=1):
-    return forward(frames, n_levels, transform.biort, transform.qshift, workers=workers)
+def batched(frames, n_levels, transform):
+    return forward(frames, n_levels, transform.biort, transform.qshift)
 
 
 def openblas_core(package) -> str:
@@ -84,7 +83,6 @@ def main(argv=None):
     parser.add_argument("--levels", type=int, default=4)
     parser.add_argument("--biort", default="near_sym_a")
     parser.add_argument("--qshift", default="qshift_a")
-    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
 
     import dtcwt
@@ -94,7 +92,6 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     print(
         f"{args.frames} frames per batch, {args.levels} levels, {args.biort}/{args.qshift}, "
-        f"batched with {args.workers} thread(s), "
         f"median of {args.repeats} runs (frames/s from wall-clock time; CPU time in brackets); "
         f"OpenBLAS kernels: numpy {openblas_core(np)}, scipy {openblas_core(scipy)}"
     )
@@ -110,7 +107,7 @@ def main(argv=None):
             ref, wall, cpu = _timed(package_loop, frames, args.levels, transform)
             times["package"][0].append(wall)
             times["package"][1].append(cpu)
-            ours, wall, cpu = _timed(batched, frames, args.levels, transform, args.workers)
+            ours, wall, cpu = _timed(batched, frames, args.levels, transform)
             times["batched"][0].append(wall)
             times["batched"][1].append(cpu)
             for a, b in zip(ours[0] + (ours[1],), ref[0] + (ref[1],)):

@@ -80,17 +80,6 @@ def test_block_size_does_not_change_the_result(block_frames):
     np.testing.assert_array_equal(low, reference[1])
 
 
-def test_threads_give_the_same_bits():
-    import dtcwt
-
-    frames = np.random.default_rng(4).standard_normal((6, 34, 40))
-    transform = dtcwt.Transform2d(biort="near_sym_b", qshift="qshift_b")
-    one = forward(frames, 3, transform.biort, transform.qshift, block_frames=1)
-    two = forward(frames, 3, transform.biort, transform.qshift, block_frames=1, workers=2)
-    for a, b in zip(one[0] + (one[1],), two[0] + (two[1],)):
-        np.testing.assert_array_equal(a, b)
-
-
 def test_decompose_uses_the_same_transform_as_the_package():
     frames = np.random.default_rng(7).random((4, 70, 54)).astype(np.float32)
     for biort, qshift in [("near_sym_a", "qshift_a"), ("near_sym_b", "qshift_b")]:
