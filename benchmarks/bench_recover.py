@@ -199,7 +199,7 @@ def run_scene(spec: SceneSpec, *, size: int, seconds: float, fps: float) -> dict
         outputs = {"davis": (baseline.samples, davis_seconds), "none": (raw.audio, raw_seconds)}
         for key, method in DENOISERS.items():
             start = time.perf_counter()
-            denoised = Denoise(method=method).transform(Audio(raw.audio, raw.sr)).samples
+            denoised = Denoise(method=method).transform(Audio(raw.audio, raw.sr, raw.info)).samples  # as recover_sound
             outputs[key] = (denoised, raw_seconds + time.perf_counter() - start)
     for key in METHODS:
         samples, seconds_taken = outputs[key]
