@@ -143,7 +143,7 @@ def run_clip(path: Path, clip: Clip, *, downsample: int, max_frames: Optional[in
             results.append(("vismic lsa", None, n / raw_seconds, None, None, raw_error))
             return n, results
         start = time.perf_counter()
-        denoised = Denoise(method="mmse_lsa").transform(Audio(raw.audio, raw.sr)).samples
+        denoised = Denoise(method="mmse_lsa").transform(Audio(raw.audio, raw.sr, raw.info)).samples  # as recover_sound
         lsa_seconds = raw_seconds + time.perf_counter() - start
     snr, direction = raw.info.get("snr_estimate_db"), raw.info.get("direction_degrees")
     results.append(("vismic none", raw.audio, n / raw_seconds, snr, direction, None))

@@ -15,7 +15,8 @@ the bound), the segmental SNR (dB), STOI and the frames per second of the
 recovery (wall clock of the recover call; the denoised rows add the denoiser's
 time). Every measure compares against the true displacement high-passed at
 20 Hz, as ``vismic demo`` does. The denoised rows apply the ``Denoise`` stage to
-the ``denoise=None`` output, which is what the default pipeline's last step does.
+the ``denoise=None`` output with its ``info`` (the measured noise), which is
+exactly what the default pipeline's last step does.
 
 Run::
 
