@@ -180,7 +180,7 @@ def print_table(results, *, kinds=KINDS, rates=RATES, snrs_db=SNRS_DB, title="")
         for name, res in results.items():
             cells = "".join(f"{res[(kind, sr, s)][0]:8.1f} /{res[(kind, sr, s)][1]:4.2f}" for s in snrs_db)
             print(f"{name:<{width}}{cells}")
-    print(f"\nmean over signals and rates: SI-SNR out (dB) / STOI, columns = input SNR")
+    print("\nmean over signals and rates: SI-SNR out (dB) / STOI, columns = input SNR")
     print(" " * width + "".join(f"{snr:>14d}" for snr in snrs_db) + "       mean")
     for name, res in results.items():
         cells, both = "", []
