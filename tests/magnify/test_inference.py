@@ -9,7 +9,7 @@ from vismic.magnify import Magnify, magnify
 from vismic.pipeline import Pipeline
 
 #: Relative error allowed between the magnified motion and alpha times the input motion.
-MOTION_TOLERANCE = 0.35
+MOTION_TOLERANCE = 0.25
 
 
 @pytest.mark.parametrize("mode", ["static", "dynamic"])
@@ -119,7 +119,7 @@ def test_static_alpha_one_returns_input(shipped_model):
     frames = np.stack([frame_a, frame_b, frame_a]).astype(np.float32)
     out = magnify(frames, alpha=1, model=shipped_model)
     error = np.abs(out - frames)[:, 8:-8, 8:-8]
-    assert error.mean() < 4.0, error.mean()
+    assert error.mean() < 5.0, error.mean()  # the shipped model: 3.98 grey levels
 
 
 def _registered_shift(reference, moved, sigma=1.5, border=12, iterations=10):
