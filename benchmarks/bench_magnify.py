@@ -220,8 +220,8 @@ def main(argv=None):
                 sweep(rows, n_scenes, args.size, model))
 
     if args.sound:
-        print(f"\nSound SNR (dB, si_snr against the true motion) with MagNet before the DTCWT; "
-              f"64x64, 440 frames at 2200 fps, music, 0.05 px peak, noise 2 grey levels")
+        print("\nSound SNR (dB, si_snr against the true motion) with MagNet before the DTCWT; "
+              "64x64, 440 frames at 2200 fps, music, 0.05 px peak, noise 2 grey levels")
         header = ["scene", "bound", "no MagNet"] + [f"MagNet x{a:g}" for a in SOUND_ALPHAS]
         print("  ".join(h.ljust(16) for h in header))
         for name, bound, snrs in sound_snr(model):
