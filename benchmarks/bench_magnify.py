@@ -132,19 +132,17 @@ def sound_snr(model, *, n_frames=440, size=64, amplitude_px=0.05, noise_std=2.0)
     """SNR of the recovered sound with and without MagNet before the DTCWT, per scene, against the bound.
 
     Scenes from :mod:`vismic.synth` (music at 2200 fps, ``amplitude_px`` peak
-    motion, sensor noise); the sound pipeline is Decompose -> LocalPhase ->
-    BandSum -> Combine with their defaults, optionally preceded by
-    ``Magnify(alpha, mode="static")``. SNR is scale-invariant (``si_snr``
-    against the true displacement), so magnification can only help by
-    lowering the noise relative to the motion.
+    motion, sensor noise); the sound pipeline is vismic's default without
+    denoising (``default_pipeline(denoise=None)``), optionally with
+    ``Magnify(alpha, mode="static")`` inserted before the decomposition. SNR is
+    scale-invariant (``si_snr`` against the true displacement, high-passed like
+    the output), so magnification can only help by lowering the noise relative
+    to the motion.
     """
-    from vismic import metrics, synth
-    from vismic.combine import BandSum, Combine
+    from vismic import default_pipeline, metrics, synth
     from vismic.data import FrameBatch
-    from vismic.decompose import Decompose
+    from vismic.denoise import highpass
     from vismic.magnify import Magnify
-    from vismic.phase import LocalPhase
-    from vismic.pipeline import Pipeline
 
     fps = 2200.0
     audio = synth.music(duration_seconds=n_frames / fps, sr=fps)
@@ -157,13 +155,15 @@ def sound_snr(model, *, n_frames=440, size=64, amplitude_px=0.05, noise_std=2.0)
         bound = metrics.bound_snr_db(scene)
         batches = [FrameBatch(scene.frames[i:i + 64].astype(np.float32), i, fps)
                    for i in range(0, len(scene), 64)]
-        steps = [("decompose", Decompose()), ("phase", LocalPhase()), ("bands", BandSum()), ("combine", Combine())]
+        reference = highpass(scene.displacement_px, sr=fps)
         snrs = {}
         for alpha in (None,) + SOUND_ALPHAS:
-            pipe = Pipeline(steps if alpha is None else [("magnify", Magnify(alpha=alpha, model=model))] + steps)
+            pipe = default_pipeline(denoise=None)
+            if alpha is not None:
+                pipe = pipe.insert("decompose", "magnify", Magnify(alpha=alpha, model=model))
             recovered = pipe.run(batches).samples
             recovered = recovered if recovered.ndim == 1 else recovered[0]
-            snrs[alpha] = metrics.si_snr(recovered, scene.displacement_px)
+            snrs[alpha] = metrics.si_snr(recovered, reference)
         rows.append((f"{name}{' (object)' if kind else ''}", bound, snrs))
     return rows
 
@@ -195,6 +195,7 @@ def main(argv=None):
     parser.add_argument("--sound", action="store_true",
                         help="also measure the recovered sound's SNR with and without MagNet (slow)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--sound-only", action="store_true", help="only the sound table (implies --sound)")
     args = parser.parse_args(argv)
 
     import torch
@@ -211,15 +212,16 @@ def main(argv=None):
     print(f"{n_scenes} scenes per row, {args.size}x{args.size} px, SSIM against the exactly rendered truth "
           f"(* best)")
 
-    rows = [(f"{m:g} px x {MAGNIFIED_PX / m:g}", m, MAGNIFIED_PX / m, 0.0) for m in MOTIONS_PX]
-    print_table(f"Sub-pixel sweep: alpha x motion = {MAGNIFIED_PX:g} px, no noise", "motion x alpha",
-                sweep(rows, n_scenes, args.size, model))
-    alpha = MAGNIFIED_PX / NOISE_MOTION_PX
-    rows = [(f"sigma {s:g}", NOISE_MOTION_PX, alpha, s) for s in NOISE_LEVELS]
-    print_table(f"Noise sweep: {NOISE_MOTION_PX:g} px x {alpha:g}, noise sigma in grey levels", "noise",
-                sweep(rows, n_scenes, args.size, model))
+    if not args.sound_only:
+        rows = [(f"{m:g} px x {MAGNIFIED_PX / m:g}", m, MAGNIFIED_PX / m, 0.0) for m in MOTIONS_PX]
+        print_table(f"Sub-pixel sweep: alpha x motion = {MAGNIFIED_PX:g} px, no noise", "motion x alpha",
+                    sweep(rows, n_scenes, args.size, model))
+        alpha = MAGNIFIED_PX / NOISE_MOTION_PX
+        rows = [(f"sigma {s:g}", NOISE_MOTION_PX, alpha, s) for s in NOISE_LEVELS]
+        print_table(f"Noise sweep: {NOISE_MOTION_PX:g} px x {alpha:g}, noise sigma in grey levels", "noise",
+                    sweep(rows, n_scenes, args.size, model))
 
-    if args.sound:
+    if args.sound or args.sound_only:
         print("\nSound SNR (dB, si_snr against the true motion) with MagNet before the DTCWT; "
               "64x64, 440 frames at 2200 fps, music, 0.05 px peak, noise 2 grey levels")
         header = ["scene", "bound", "no MagNet"] + [f"MagNet x{a:g}" for a in SOUND_ALPHAS]
@@ -228,6 +230,8 @@ def main(argv=None):
             cells = [name, f"{bound:.1f}"] + [f"{snrs[a]:.1f}" for a in (None,) + SOUND_ALPHAS]
             print("  ".join(c.ljust(16) for c in cells))
 
+    if args.sound_only:
+        return
     print(f"\nInference speed, static mode, CPU, {torch.get_num_threads()} torch threads (frames/s)")
     published = MagNet(MagNetConfig.published(in_channels=1)).eval()
     sizes = (256,) if args.quick else (256, 512)
