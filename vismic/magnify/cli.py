@@ -84,6 +84,7 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
 
 def run_magnify(args) -> int:
     """Run ``vismic magnify`` from parsed arguments; returns the exit code."""
+    from .._cli_helpers import Progress
     from ..io import open_video, write_video
     from .inference import Magnify
 
@@ -96,15 +97,20 @@ def run_magnify(args) -> int:
     stage = None
     parts = []
     sixteen_bit = False
-    for batch in video:
-        if stage is None:  # 16-bit frame folders keep their range
-            sixteen_bit = float(np.max(batch.frames)) > 255.0
-            stage = Magnify(alpha=args.alpha, mode=args.mode, fl_hz=args.fl, fh_hz=args.fh, filter=args.filter,
-                            model=args.weights, device=args.device, batch_size=args.batch_size, tile=args.tile,
-                            value_range=(0.0, 65535.0) if sixteen_bit else (0.0, 255.0))
-            stage.reset()
-        out = stage.transform(batch).frames
-        parts.append(np.round(out).astype(np.uint16 if sixteen_bit else np.uint8))
+    progress = Progress(video.frame_count_hint, True, "magnifying")
+    try:
+        for batch in video:
+            if stage is None:  # 16-bit frame folders keep their range
+                sixteen_bit = float(np.max(batch.frames)) > 255.0
+                stage = Magnify(alpha=args.alpha, mode=args.mode, fl_hz=args.fl, fh_hz=args.fh, filter=args.filter,
+                                model=args.weights, device=args.device, batch_size=args.batch_size, tile=args.tile,
+                                value_range=(0.0, 65535.0) if sixteen_bit else (0.0, 255.0))
+                stage.reset()
+            out = stage.transform(batch).frames
+            parts.append(np.round(out).astype(np.uint16 if sixteen_bit else np.uint8))
+            progress(len(batch))
+    finally:
+        progress.close()
     if not parts:
         raise ParameterError(f"no frames in {args.video!r}")
     playback = args.playback_fps
