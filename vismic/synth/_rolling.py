@@ -16,8 +16,6 @@ displaced position, then shifts along x.
 
 from __future__ import annotations
 
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Union
 
@@ -27,6 +25,7 @@ import scipy.interpolate
 
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
+from ._sensor import sense
 from ._checks import check_direction, check_non_negative, check_positive, check_texture, unit_vector
 
 __all__ = ["RollingShutterScene", "render_rolling_shutter", "rolling_row_times", "check_line_delay"]
@@ -367,32 +366,10 @@ def render_rolling_shutter(
     truth = motion(np.arange(line_rate_samples(last_time, line_rate)) / line_rate)
 
     renderer = _RowRenderer(texture, direction_degrees)
-    rng = np.random.Generator(np.random.SFC64(seed))
-    frames = np.empty((n_frames,) + texture.shape, dtype=np.uint8 if quantize else np.float32)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # noise for the next batch is drawn in the background, in order, from one generator
-        pending = deque()
-        starts = iter(range(0, n_frames, _BATCH))
-
-        def draw_ahead():
-            while noise_std > 0 and len(pending) < 2:
-                start = next(starts, None)
-                if start is None:
-                    return
-                size = (min(_BATCH, n_frames - start),) + texture.shape
-                pending.append(pool.submit(rng.standard_normal, size, dtype=np.float32))
-
-        draw_ahead()
-        for start in range(0, n_frames, _BATCH):
-            batch = renderer(row_shift[start : start + _BATCH])
-            if noise_std > 0:
-                noise = pending.popleft().result()
-                draw_ahead()
-                batch += noise_std * noise
-            if quantize:
-                np.rint(batch, out=batch)
-                np.clip(batch, 0.0, 255.0, out=batch)
-            frames[start : start + batch.shape[0]] = batch
+    frames = sense(
+        ((start, renderer(row_shift[start : start + _BATCH])) for start in range(0, n_frames, _BATCH)),
+        n_frames=n_frames, shape=texture.shape, batch_size=_BATCH, noise_std=noise_std, quantize=quantize, seed=seed,
+    )
     return RollingShutterScene(
         frames=frames,
         row_times_seconds=times,

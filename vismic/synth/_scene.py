@@ -18,8 +18,6 @@ positions to 1/32 px; cubic splines differ from the band-limited image by
 
 from __future__ import annotations
 
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
@@ -27,6 +25,7 @@ import numpy as np
 
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
+from ._sensor import sense
 from ._checks import (
     check_direction,
     check_non_negative,
@@ -311,36 +310,11 @@ def render_scene(
     mode_shape = _check_mode_shape(mode_shape, texture.shape)
     noise_std = check_non_negative(noise_std, "noise_std")
     fps = check_positive(fps, "fps")
-    rng = np.random.Generator(np.random.SFC64(seed))  # ~1.5x faster normals than PCG64
-    dtype = np.uint8 if quantize else np.float32
     n = displacement_px.shape[0]
-    frames = np.empty((n,) + texture.shape, dtype=dtype)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Noise for the next batches is drawn in a background thread while the
-        # current one renders (numpy releases the GIL); one worker draws them in
-        # order from one generator, so the noise does not depend on timing.
-        pending = deque()
-        starts = iter(range(0, n, _BATCH))
-
-        def draw_ahead():
-            while noise_std > 0 and len(pending) < 2:
-                start = next(starts, None)
-                if start is None:
-                    return
-                size = (min(_BATCH, n - start),) + texture.shape
-                pending.append(pool.submit(rng.standard_normal, size, dtype=np.float32))
-
-        draw_ahead()
-        for start, batch in _frame_batches(texture, displacement_px, direction_degrees, mode_shape):
-            if noise_std > 0:
-                noise = pending.popleft().result()
-                draw_ahead()
-                noise *= noise_std
-                batch += noise
-            if quantize:
-                np.rint(batch, out=batch)
-                np.clip(batch, 0.0, 255.0, out=batch)
-            frames[start : start + batch.shape[0]] = batch
+    frames = sense(
+        _frame_batches(texture, displacement_px, direction_degrees, mode_shape),
+        n_frames=n, shape=texture.shape, batch_size=_BATCH, noise_std=noise_std, quantize=quantize, seed=seed,
+    )
     return Scene(
         frames=frames,
         displacement_px=displacement_px,
