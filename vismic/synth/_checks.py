@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .._checks import check_signal  # noqa: F401  (re-exported for the synth modules)
 from ..errors import FrameShapeError, ParameterError
 
 
@@ -76,19 +77,6 @@ def check_shape(shape, name: str = "shape") -> tuple:
     if not exact or height < 1 or width < 1:
         raise ParameterError(f"{name} must be two positive integers (height, width), given {name}={shape!r}")
     return height, width
-
-
-def check_signal(values, name: str) -> np.ndarray:
-    """A finite, non-empty 1-D float64 array."""
-    values = getattr(values, "samples", values)  # vismic.data.Audio
-    array = np.asarray(values, dtype=np.float64)
-    if array.ndim != 1:
-        raise ParameterError(f"{name} must have shape (n,), given {name}.shape={array.shape}")
-    if array.size == 0:
-        raise ParameterError(f"{name} is empty (shape={array.shape})")
-    if not np.all(np.isfinite(array)):
-        raise ParameterError(f"{name} contains NaN or infinite values")
-    return array
 
 
 def n_samples(duration_seconds, sr) -> int:
