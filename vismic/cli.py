@@ -231,7 +231,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("vismic: interrupted", file=sys.stderr)
         return 130
-    except (VismicError, ImportError, MemoryError) as exc:
+    except (VismicError, ValueError, ImportError, MemoryError) as exc:
         print(f"vismic: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
