@@ -39,11 +39,22 @@ def parse_rate(text: str, name: str = "--fps") -> float:
     return value
 
 
-def check_writable(path) -> Path:
-    """Fail before any work when ``path`` cannot be written."""
+def check_writable(path, inputs=(), *, folder: bool = False, overwrite: bool = False) -> Path:
+    """Fail before any work when ``path`` cannot be written or would destroy one of ``inputs``.
+
+    ``folder=True`` is for frame-folder outputs: an existing non-empty folder that
+    vismic did not write is refused unless ``overwrite``.
+    """
+    from .io._atomic import check_not_input, check_replaceable_folder
+
     path = Path(path)
+    check_not_input(path, inputs, what="output")
     parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise OutputError(f"output folder {str(path)!r} is a file, not a folder")
+        check_replaceable_folder(path, what="output folder", overwrite=overwrite)
+    elif path.is_dir():
         raise OutputError(f"output path {str(path)!r} is a folder, not a file")
     if not parent.is_dir():
         raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")

@@ -76,8 +76,8 @@ def run_recover(args) -> int:
     from .recover import recover_sound
 
     fps = parse_rate(args.fps)
-    output = check_writable(args.output)
-    plot_path = check_writable(args.plot) if args.plot else None
+    output = check_writable(args.output, [args.video, args.equalise])
+    plot_path = check_writable(args.plot, [args.video, args.equalise, output]) if args.plot else None
     roi = parse_ints(args.roi, 4, "--roi") if args.roi else None
     grid = parse_ints(args.grid, 2, "--grid")
     low_hz = high_hz = None

@@ -37,7 +37,9 @@ class Recovery:
         alone), ``direction_degrees`` of the motion (x right, y down),
         ``region_gain`` and ``region_weights`` per region, ``sound_map`` (how
         strongly each region of the grid carries the sound, 0-1),
-        ``reference_frame`` (the first frame, for plots), ``n_frames``.
+        ``reference_frame`` (the first frame, for plots), ``n_frames``,
+        ``source_path`` (the video read, when it was a file or folder:
+        :meth:`to_wav` refuses to write over it).
     """
 
     audio: np.ndarray
@@ -64,7 +66,9 @@ class Recovery:
         vismic.io.WavInfo
         """
         from .io import write_wav
+        from .io._atomic import check_not_input
 
+        check_not_input(path, [self.info.get("source_path")], what="WAV file")
         return write_wav(path, self.audio, sr=self.sr, target_sr=target_sr, subtype=subtype)
 
     def __repr__(self) -> str:
@@ -229,6 +233,8 @@ def recover_sound(
     info["n_frames"] = counted[0]
     info["reference_frame"] = first.get("frame")
     info["fps"] = float(fps)
+    if source.path is not None:
+        info["source_path"] = str(source.path)
     samples = getattr(data, "samples", data)
     return Recovery(np.asarray(samples, dtype=np.float64), float(fps), info)
 

@@ -63,7 +63,7 @@ def test_png_folder_round_trip_is_exact(tmp_path, rng, dtype):
     frames = rng.integers(0, np.iinfo(dtype).max + 1, (11, 10, 14), dtype=dtype)
     folder = write_video(tmp_path / "frames", frames)
     names = sorted(os.listdir(folder))
-    assert names[0] == "frame_000000.png" and len(names) == 11
+    assert names == [".vismic-frames"] + [f"frame_{i:06d}.png" for i in range(11)]
     back = read_frames(folder)
     np.testing.assert_array_equal(back, frames)
     assert frame_count(folder) == 11
@@ -71,11 +71,11 @@ def test_png_folder_round_trip_is_exact(tmp_path, rng, dtype):
     assert video.container_fps is None and video.frame_count_hint == 11
 
 
-def test_png_folder_replaces_existing_folder(tmp_path, rng):
+def test_png_folder_replaces_a_folder_vismic_wrote(tmp_path, rng):
     write_video(tmp_path / "frames", _frames_u8(rng, n=5))
     frames = _frames_u8(rng, n=3)
     write_video(tmp_path / "frames", frames)
-    assert len(os.listdir(tmp_path / "frames")) == 3
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 3
     np.testing.assert_array_equal(read_frames(tmp_path / "frames"), frames)
     assert _leftovers(tmp_path) == []
 

@@ -96,7 +96,7 @@ def run_calibrate(args) -> int:
     from ._response import estimate_response
 
     fps = parse_rate(args.fps)
-    output = check_writable(args.output)
+    output = check_writable(args.output, [args.video, args.played])
     roi = parse_ints(args.roi, 4, "--roi") if args.roi else None
     played, played_sr = read_played(args.played)
     source, total = open_source(args, fps, roi)

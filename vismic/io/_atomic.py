@@ -29,6 +29,64 @@ def check_destination(path, *, what: str, folder: bool = False) -> Path:
     return path
 
 
+#: Written into every frame folder vismic creates; only such a folder is replaced without ``overwrite``.
+FOLDER_MARK = ".vismic-frames"
+
+
+def _real(path) -> str:
+    return os.path.realpath(os.fspath(path))
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_not_input(output, inputs, *, what: str) -> None:
+    """Refuse an ``output`` that would overwrite or delete one of ``inputs``.
+
+    The output may not resolve (through symbolic links, or as a hard link) to an
+    input file or folder, lie inside an input folder, or be a folder that holds
+    an input. ``inputs`` entries that are None are skipped.
+
+    Raises
+    ------
+    OutputError
+        Naming the output and the input it would destroy.
+    """
+    out = _real(output)
+    for source in inputs:
+        if source is None or not isinstance(source, (str, os.PathLike)):
+            continue
+        real = _real(source)
+        if _inside(out, real) or _inside(real, out) or _same_file(output, source):
+            raise OutputError(
+                f"refusing to write {what} {os.fspath(output)!r}: it would overwrite the input "
+                f"{os.fspath(source)!r}; choose another output path"
+            )
+
+
+def check_replaceable_folder(path: Path, *, what: str, overwrite: bool) -> None:
+    """Refuse to replace an existing non-empty folder that vismic did not write, unless ``overwrite``."""
+    if overwrite or not path.is_dir():
+        return
+    try:
+        entries = [entry.name for entry in os.scandir(path)]
+    except OSError as error:
+        raise OutputError(f"cannot write {what} {str(path)!r}: {error.strerror}") from None
+    if entries and FOLDER_MARK not in entries:
+        raise OutputError(
+            f"refusing to replace {what} {str(path)!r}: the folder exists, is not empty and was not "
+            "written by vismic; choose a new or empty folder (or pass --overwrite to replace it)"
+        )
+
+
 def _temporary_name(path: Path) -> Path:
     # Keep the suffix: OpenCV and soundfile choose the container from it.
     return path.with_name(f".{path.stem}.vismic-tmp-{secrets.token_hex(4)}{path.suffix}")
@@ -66,8 +124,14 @@ def temporary_file(path: Path, *, what: str):
 
 
 @contextlib.contextmanager
-def temporary_folder(path: Path, *, what: str):
-    """Like :func:`temporary_file` for a folder; an existing folder at ``path`` is replaced."""
+def temporary_folder(path: Path, *, what: str, overwrite: bool = False):
+    """Like :func:`temporary_file` for a folder.
+
+    An existing folder at ``path`` is replaced only when it is empty, was written
+    by vismic (holds :data:`FOLDER_MARK`), or ``overwrite`` is true; otherwise
+    :class:`OutputError` is raised before anything is written.
+    """
+    check_replaceable_folder(path, what=what, overwrite=overwrite)
     for _ in range(100):
         temporary = _temporary_name(path)
         try:

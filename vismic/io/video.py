@@ -25,7 +25,7 @@ import numpy as np
 from ..data import FrameBatch
 from ..errors import FrameShapeError, OutputError, ParameterError, VideoError, VismicWarning
 from . import _frames
-from ._atomic import check_destination, temporary_file, temporary_folder
+from ._atomic import FOLDER_MARK, check_destination, temporary_file, temporary_folder
 
 __all__ = ["VideoSource", "open_video", "read_frames", "frame_count", "write_video"]
 
@@ -276,7 +276,7 @@ def frame_count(source) -> int:
 # --------------------------------------------------------------------------- writing
 
 
-def write_video(path, frames, *, playback_fps: float = 30.0, codec: str = "FFV1") -> Path:
+def write_video(path, frames, *, playback_fps: float = 30.0, codec: str = "FFV1", overwrite: bool = False) -> Path:
     """Write frames as a video file, or as a folder of PNG frames when ``path`` has no suffix.
 
     The file is written under a temporary name in the same folder, checked
@@ -302,6 +302,10 @@ def write_video(path, frames, *, playback_fps: float = 30.0, codec: str = "FFV1"
         container, 'Y800'/'HFYU' (grey) or 'HFYU'/'RGBA' (colour), also
         lossless, are tried. Lossy codecs ('MJPG', 'mp4v') are allowed but
         destroy sub-pixel motion.
+    overwrite : bool, default False
+        Frame folders only: replace an existing non-empty folder that vismic did
+        not write. Without it such a folder is refused (an empty folder, or one
+        vismic wrote, is always replaced). Files are always replaced atomically.
 
     Returns
     -------
@@ -339,7 +343,7 @@ def write_video(path, frames, *, playback_fps: float = 30.0, codec: str = "FFV1"
     if not isinstance(path, (str, os.PathLike)):
         raise OutputError(f"the video path must be a string or path, given {path!r}")
     if Path(path).suffix == "":
-        return _write_folder(check_destination(path, what="frame folder", folder=True), frames)
+        return _write_folder(check_destination(path, what="frame folder", folder=True), frames, overwrite)
     path = check_destination(path, what="video", folder=False)
     colour = frames.ndim == 4
     if frames.dtype == np.uint16 and (colour or codec.upper() != "FFV1"):
@@ -413,10 +417,11 @@ def _open_writer(path: Path, codecs, frames: np.ndarray, playback_fps: float):
     return None, None
 
 
-def _write_folder(path: Path, frames: np.ndarray) -> Path:
+def _write_folder(path: Path, frames: np.ndarray, overwrite: bool) -> Path:
     digits = max(6, len(str(frames.shape[0] - 1)))
     colour = frames.ndim == 4
-    with temporary_folder(path, what="frame folder") as temporary:
+    with temporary_folder(path, what="frame folder", overwrite=overwrite) as temporary:
+        (Path(temporary) / FOLDER_MARK).write_text("frames written by vismic; vismic may replace this folder\n")
         for index, frame in enumerate(frames):
             ok, data = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if colour else frame)
             if not ok:

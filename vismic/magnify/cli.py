@@ -33,6 +33,8 @@ def add_magnify_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("video", metavar="VIDEO", help="video file or frame folder")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.avi",
                         help="output video (.avi/.mkv, lossless) or a folder for PNG frames")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing non-empty output folder that vismic did not write")
     parser.add_argument("--alpha", type=float, required=True, help="magnification factor (> 0; above 100 warns)")
     parser.add_argument("--mode", choices=MODES, default="static",
                         help="static: against the first frame; dynamic: between consecutive frames; "
@@ -84,10 +86,12 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
 
 def run_magnify(args) -> int:
     """Run ``vismic magnify`` from parsed arguments; returns the exit code."""
-    from .._cli_helpers import Progress
+    from .._cli_helpers import Progress, check_writable
     from ..io import open_video, write_video
     from .inference import Magnify
 
+    output = check_writable(args.output, [args.video, args.weights], folder=Path(args.output).suffix == "",
+                            overwrite=args.overwrite)
     if args.mode == "temporal" and (args.fl is None or args.fh is None or args.fps is None):
         raise ParameterError("--mode temporal needs --fl, --fh and --fps")
     with warnings.catch_warnings():
@@ -116,15 +120,19 @@ def run_magnify(args) -> int:
     playback = args.playback_fps
     if playback is None:
         playback = video.container_fps if video.container_fps and video.container_fps <= 1000 else 30.0
-    path = write_video(args.output, np.concatenate(parts), playback_fps=playback)
+    path = write_video(output, np.concatenate(parts), playback_fps=playback, overwrite=args.overwrite)
     print(f"wrote {sum(len(p) for p in parts)} frames to {path}", file=sys.stderr)
     return 0
 
 
 def run_train(args) -> int:
     """Run ``vismic train-magnet`` from parsed arguments; returns the exit code."""
+    from .._cli_helpers import check_writable
     from .train import train
 
+    if args.export:
+        run_dir = Path(args.run_dir)
+        check_writable(args.export, [run_dir / "best.pt", run_dir / "model.pt"])
     if args.steps is None and args.hours is None:
         raise ParameterError("give --steps or --hours to bound the training")
 
