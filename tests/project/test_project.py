@@ -1,0 +1,67 @@
+"""The fused projection equals the stage-by-stage band evidence."""
+
+import numpy as np
+import pytest
+
+from vismic import synth
+from vismic.combine import BandSum
+from vismic.data import FrameBatch
+from vismic.decompose import Decompose
+from vismic.decompose._dtcwt import _transform
+from vismic.decompose._fast import forward
+from vismic.phase import LocalPhase
+from vismic.project import Project, make_templates, project
+from vismic.project._adjoint import adjoint
+
+
+@pytest.mark.parametrize("shape, n_levels", [((64, 64), 3), ((37, 51), 2), ((66, 94), 4)])
+def test_adjoint_is_exact(shape, n_levels):
+    rng = np.random.default_rng(1)
+    transform = _transform("near_sym_a", "qshift_a")
+    x = rng.standard_normal((1,) + shape)
+    highpasses, _ = forward(x, n_levels, transform.biort, transform.qshift)
+    weights = [rng.standard_normal((2,) + h.shape[1:]) + 1j * rng.standard_normal((2,) + h.shape[1:]) for h in highpasses]
+    images = adjoint(weights, shape, transform.biort, transform.qshift)
+    for t in range(2):
+        direct = sum(np.real(np.sum(w[t] * h[0])) for w, h in zip(weights, highpasses))
+        assert np.sum(images[t] * x[0]) == pytest.approx(direct, rel=1e-12)
+
+
+def _stage_path(frames, n_levels, grid):
+    batch = FrameBatch(frames, 0, 2200.0)
+    return BandSum(grid=grid).transform(LocalPhase().transform(Decompose(n_levels=n_levels).transform(batch)))
+
+
+@pytest.mark.parametrize("texture, size, n_levels, grid, direction", [
+    ("brick", (64, 64), 3, (4, 4), 30.0),
+    ("gravel", (72, 96), 4, (8, 8), 100.0),
+    ("noise", (48, 64), 2, (1, 1), 0.0),
+])
+def test_projection_matches_stages(texture, size, n_levels, grid, direction):
+    sound = synth.tone(330.0, duration_seconds=0.02, sr=2200.0)
+    scene = synth.render_scene(synth.texture(texture, size=size), synth.make_displacement(sound, amplitude_px=0.3),
+                               direction_degrees=direction, noise_std=2.0, fps=2200.0)
+    frames = scene.frames.astype(np.float32)
+    expected = _stage_path(frames, n_levels, grid)
+    templates = make_templates(frames[:16].mean(axis=0), n_levels=n_levels, grid=grid)
+    scores = project(frames, templates)
+    scale = np.abs(expected.scores).max()
+    np.testing.assert_allclose(scores, expected.scores[0, 0], atol=2e-6 * scale)
+    np.testing.assert_allclose(templates.information, expected.information[0, 0], rtol=1e-10)
+
+
+def test_project_stage_does_not_depend_on_batches():
+    sound = synth.tone(200.0, duration_seconds=0.03, sr=2200.0)
+    scene = synth.render_scene(synth.texture("brick", size=(48, 48)), synth.make_displacement(sound, amplitude_px=0.1),
+                               fps=2200.0)
+    frames = scene.frames.astype(np.float32)
+    results = []
+    for size in (5, 16, 66):
+        stage = Project(n_levels=3, grid=(2, 2))
+        parts = [stage.transform(FrameBatch(frames[i:i + size], i, 2200.0)) for i in range(0, len(frames), size)]
+        parts = [p for p in parts if p is not None]
+        results.append(np.concatenate([p.scores for p in parts], axis=-1))
+        assert parts[0].start == 0 and results[-1].shape[-1] == len(frames)
+    scale = np.abs(results[0]).max()  # the same to float32 rounding (BLAS blocks sums by batch size)
+    np.testing.assert_allclose(results[1], results[0], atol=1e-6 * scale)
+    np.testing.assert_allclose(results[2], results[0], atol=1e-6 * scale)

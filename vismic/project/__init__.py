@@ -1,0 +1,14 @@
+"""The streaming half as one projection: ``scores = templates @ (frame - reference)``.
+
+With linear evidence, decomposition -> local phase -> band evidence -> region sums
+is an affine function of the frame's pixels; :func:`make_templates` computes its
+images once per reference (with the exact adjoint of the batched DTCWT) and
+:func:`project` applies them to a batch of frames in one matrix product. The
+:class:`Project` stage gives the same :class:`~vismic.data.BandSignals` as the
+stage-by-stage path to float32 rounding.
+"""
+
+from ._stage import Project
+from ._templates import Templates, make_templates, project
+
+__all__ = ["Project", "Templates", "make_templates", "project"]

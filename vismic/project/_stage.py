@@ -1,0 +1,83 @@
+"""The fused streaming stage: frames in, pooled band evidence out."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..data import BandSignals, FrameBatch
+from ..decompose import max_levels
+from ..errors import ParameterError
+from ..pipeline import Stage
+from ._templates import Templates, make_templates, project
+
+
+class Project(Stage):
+    """Stage: :class:`~vismic.data.FrameBatch` -> pooled :class:`~vismic.data.BandSignals`.
+
+    The same evidence as ``Decompose -> LocalPhase -> BandSum`` with their defaults
+    (linear evidence, amplitude used, bands pooled per region), to float32
+    rounding, computed as one matrix product per batch (see :func:`make_templates`).
+
+    Parameters
+    ----------
+    n_levels : int or None
+        DTCWT levels; None picks ``min(4, max_levels(frame size))``.
+    grid : (rows, cols)
+    n_reference_frames : int
+        The reference is the mean of the first frames of the video; frames are
+        held back until that many have arrived, so the result does not depend on
+        how the video is split into batches.
+    biort, qshift : str
+        DTCWT filters.
+    """
+
+    streaming = True
+
+    def __init__(self, n_levels=None, grid=(8, 8), n_reference_frames: int = 16, biort: str = "near_sym_a",
+                 qshift: str = "qshift_a"):
+        self.n_levels = n_levels
+        self.grid = grid
+        self.n_reference_frames = n_reference_frames
+        self.biort = biort
+        self.qshift = qshift
+        self.reset()
+
+    def reset(self) -> None:
+        self.templates: Optional[Templates] = None
+        self._held: list = []
+
+    def _check(self) -> int:
+        k = self.n_reference_frames
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ParameterError(f"n_reference_frames must be a positive integer, given {k!r}")
+        return int(k)
+
+    def transform(self, batch: FrameBatch):
+        if self.templates is None:
+            self._held.append(batch)
+            held = sum(len(b) for b in self._held)
+            if held < self._check():
+                return None
+            batch = FrameBatch.concat(self._held) if len(self._held) > 1 else batch
+            self._held = []
+            levels = self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
+            reference = batch.frames[: self.n_reference_frames].astype(np.float32).mean(axis=0)
+            self.templates = make_templates(reference, n_levels=levels, grid=self.grid, biort=self.biort,
+                                            qshift=self.qshift)
+        scores = project(batch.frames, self.templates)
+        return BandSignals(scores[None, None], self.templates.information[None, None], batch.start, batch.fps)
+
+    def flush(self):
+        """Frames still held back when the video ended before ``n_reference_frames`` (fewer frames)."""
+        if not self._held:
+            return None
+        batch = FrameBatch.concat(self._held)
+        self._held = []
+        k = self.n_reference_frames
+        self.n_reference_frames, saved = len(batch), k
+        try:
+            return self.transform(batch)
+        finally:
+            self.n_reference_frames = saved

@@ -1,0 +1,116 @@
+"""Band evidence of a frame as one projection: ``scores = templates @ (frame - reference)``.
+
+With the default linear evidence, region ``r``'s score along axis ``i`` (x or y) is
+``-Re sum conj(G_i) (c - c_ref)`` over the region's coefficients of every level and
+orientation, where ``c`` are the frame's DTCWT coefficients, ``c_ref`` the
+reference's and ``G_i`` the DTCWT of the reference's spatial derivative along ``i``
+(``conj(c_ref) (rho_i - j k_i) = conj(G_i)`` for the local frequency ``k`` and
+amplitude gradient ``rho`` that :func:`vismic.phase.local_frequency` gives). The
+DTCWT is linear, so that score is ``sum(T_ri * (frame - reference))`` for a fixed
+image ``T_ri = -Re W^T (mask_r conj(G_i))``, the adjoint transform ``W^T`` of the
+masked weights; the information matrix is ``sum Re(conj(G_i) G_j)``. Computed once
+per reference, the templates turn decomposition, local phase and region sums into
+one matrix product per batch of frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..combine._bands import region_labels
+from ..decompose import image_gradient
+from ..decompose._dtcwt import _check_levels, _transform
+from ..decompose._fast import forward
+from ._adjoint import adjoint
+
+__all__ = ["Templates", "make_templates", "project"]
+
+
+@dataclass(frozen=True)
+class Templates:
+    """What a worker needs to turn frames into band evidence.
+
+    Attributes
+    ----------
+    reference : np.ndarray [shape=(height, width)], float32
+        The reference frame (frames are projected as ``frame - reference``).
+    matrix : np.ndarray [shape=(height * width, n_regions * 2)], float32
+        Column ``2 r + i`` is region ``r``'s template along axis ``i`` (x, y), flattened.
+    information : np.ndarray [shape=(n_regions, 2, 2)], float64
+        Fisher information of each region's evidence (up to the noise variance).
+    grid : (rows, cols)
+    """
+
+    reference: np.ndarray
+    matrix: np.ndarray
+    information: np.ndarray
+    grid: tuple
+
+    @property
+    def n_regions(self) -> int:
+        return self.information.shape[0]
+
+    @property
+    def shape(self) -> tuple:
+        return self.reference.shape
+
+
+def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "near_sym_a",
+                   qshift: str = "qshift_a") -> Templates:
+    """Templates of the pooled linear band evidence for a reference frame.
+
+    Parameters
+    ----------
+    reference : np.ndarray [shape=(height, width)]
+    n_levels : int
+        DTCWT levels.
+    grid : (rows, cols)
+        Regions, laid on every level's coefficients as :func:`vismic.combine.band_signals` does.
+    biort, qshift : str
+        DTCWT filters.
+
+    Returns
+    -------
+    Templates
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    n_levels = _check_levels(n_levels, reference.shape)
+    rows, cols = (int(g) for g in grid)
+    transform = _transform(biort, qshift)
+    gx, gy = image_gradient(reference)
+    gradients, _ = forward(np.stack([gx, gy]), n_levels, transform.biort, transform.qshift)
+    n_regions = rows * cols
+    information = np.zeros((n_regions, 2, 2))
+    weights = []
+    for g in gradients:  # (2, h, w, 6)
+        labels = region_labels(g.shape[1], g.shape[2], (rows, cols))
+        masks = labels[None] == np.arange(n_regions)[:, None, None]  # (R, h, w)
+        # weights[r, i] = -mask_r conj(G_i)
+        weights.append(-(masks[:, None, :, :, None] * np.conj(g)[None]).reshape(2 * n_regions, *g.shape[1:]))
+        cross = np.real(np.conj(g)[:, None] * g[None, :]).sum(axis=-1)  # (2, 2, h, w)
+        for r in range(n_regions):
+            information[r] += cross[:, :, masks[r]].sum(axis=-1)
+    images = adjoint(weights, reference.shape, transform.biort, transform.qshift)  # (2R, h, w)
+    matrix = np.ascontiguousarray(images.reshape(2 * n_regions, -1).T, dtype=np.float32)
+    return Templates(reference.astype(np.float32), matrix, information, (rows, cols))
+
+
+def project(frames, templates: Templates) -> np.ndarray:
+    """Band evidence of each frame: ``scores[r, i, t]`` as :class:`vismic.data.BandSignals` holds it pooled.
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n, height, width)]
+    templates : Templates
+
+    Returns
+    -------
+    np.ndarray [shape=(n_regions, 2, n)], float64
+    """
+    frames = np.asarray(frames)
+    n = frames.shape[0]
+    difference = frames.astype(np.float32) - templates.reference  # the difference keeps float32 precision
+    scores = difference.reshape(n, -1) @ templates.matrix  # (n, 2R)
+    return scores.reshape(n, templates.n_regions, 2).transpose(1, 2, 0).astype(np.float64)
