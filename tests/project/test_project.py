@@ -65,3 +65,26 @@ def test_project_stage_does_not_depend_on_batches():
     scale = np.abs(results[0]).max()  # the same to float32 rounding (BLAS blocks sums by batch size)
     np.testing.assert_allclose(results[1], results[0], atol=1e-6 * scale)
     np.testing.assert_allclose(results[2], results[0], atol=1e-6 * scale)
+
+
+def test_torch_cpu_matches_numpy():
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 256, (20, 40, 48)).astype(np.uint8)
+    templates = make_templates(frames[:16].astype(np.float32).mean(axis=0), n_levels=3, grid=(2, 3))
+    expected = project(frames, templates)
+    got = project(frames, templates, device="cpu")
+    np.testing.assert_allclose(got, expected, atol=1e-5 * np.abs(expected).max())
+
+
+def test_bad_device_is_one_clear_error():
+    pytest.importorskip("torch")
+    import torch
+
+    templates = make_templates(np.zeros((32, 32)), n_levels=2, grid=(1, 1))
+    frames = np.zeros((2, 32, 32), np.uint8)
+    with pytest.raises(ValueError, match="device"):
+        project(frames, templates, device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            project(frames, templates, device="cuda")

@@ -31,17 +31,20 @@ class Project(Stage):
         how the video is split into batches.
     biort, qshift : str
         DTCWT filters.
+    device : str, optional
+        None: numpy; ``'cpu'``/``'cuda'``: torch on that device (see :func:`project`).
     """
 
     streaming = True
 
     def __init__(self, n_levels=None, grid=(8, 8), n_reference_frames: int = 16, biort: str = "near_sym_a",
-                 qshift: str = "qshift_a"):
+                 qshift: str = "qshift_a", device=None):
         self.n_levels = n_levels
         self.grid = grid
         self.n_reference_frames = n_reference_frames
         self.biort = biort
         self.qshift = qshift
+        self.device = device
         self.reset()
 
     def reset(self) -> None:
@@ -66,7 +69,7 @@ class Project(Stage):
             reference = batch.frames[: self.n_reference_frames].astype(np.float32).mean(axis=0)
             self.templates = make_templates(reference, n_levels=levels, grid=self.grid, biort=self.biort,
                                             qshift=self.qshift)
-        scores = project(batch.frames, self.templates)
+        scores = project(batch.frames, self.templates, device=self.device)
         return BandSignals(scores[None, None], self.templates.information[None, None], batch.start, batch.fps)
 
     def flush(self):

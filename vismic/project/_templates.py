@@ -23,6 +23,7 @@ from ..combine._bands import region_labels
 from ..decompose import image_gradient
 from ..decompose._dtcwt import _check_levels, _transform
 from ..decompose._fast import forward
+from ..errors import FrameShapeError
 from ._adjoint import adjoint
 
 __all__ = ["Templates", "make_templates", "project"]
@@ -97,13 +98,16 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     return Templates(reference.astype(np.float32), matrix, information, (rows, cols))
 
 
-def project(frames, templates: Templates) -> np.ndarray:
+def project(frames, templates: Templates, *, device=None) -> np.ndarray:
     """Band evidence of each frame: ``scores[r, i, t]`` as :class:`vismic.data.BandSignals` holds it pooled.
 
     Parameters
     ----------
     frames : np.ndarray [shape=(n, height, width)]
     templates : Templates
+    device : str, optional
+        None (default) computes with numpy; ``'cpu'`` or ``'cuda[:index]'`` with
+        torch on that device (float32 either way).
 
     Returns
     -------
@@ -111,6 +115,13 @@ def project(frames, templates: Templates) -> np.ndarray:
     """
     frames = np.asarray(frames)
     n = frames.shape[0]
-    difference = frames.astype(np.float32) - templates.reference  # the difference keeps float32 precision
-    scores = difference.reshape(n, -1) @ templates.matrix  # (n, 2R)
+    if frames.shape[1:] != templates.shape:
+        raise FrameShapeError(f"frames of size {frames.shape[1:]} do not match templates for {templates.shape}")
+    if device is not None:
+        from ._torch import project_torch
+
+        scores = project_torch(frames, templates, device)
+    else:
+        difference = frames.astype(np.float32) - templates.reference  # the difference keeps float32 precision
+        scores = difference.reshape(n, -1) @ templates.matrix  # (n, 2R)
     return scores.reshape(n, templates.n_regions, 2).transpose(1, 2, 0).astype(np.float64)

@@ -1,0 +1,59 @@
+"""The projection on torch tensors (CPU or CUDA), for :func:`vismic.project.project`'s ``device``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError
+
+_cache: dict = {}
+
+
+def torch_device(device):
+    """``torch.device`` for ``device`` ('cpu', 'cuda', 'cuda:1'...), or a clear error."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(
+            f"device={device!r} needs PyTorch: pip install torch (or pip install 'vismic[torch]')"
+        ) from None
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise ParameterError(f"unknown device {device!r}: {error}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError(f"device={str(device)!r} asked for, but this machine has no CUDA GPU (use 'cpu')")
+    if resolved.type not in ("cpu", "cuda"):
+        raise ParameterError(f"device must be 'cpu' or 'cuda[:index]', given device={device!r}")
+    return resolved
+
+
+def _on_device(templates, device):
+    import torch
+
+    key = (id(templates), str(device))
+    entry = _cache.get(key)
+    if entry is None or entry[0] is not templates:
+        if len(_cache) >= 4:
+            _cache.clear()
+        entry = (templates, torch.from_numpy(templates.matrix).to(device),
+                 torch.from_numpy(templates.reference).to(device))
+        _cache[key] = entry
+    return entry[1], entry[2]
+
+
+def project_torch(frames: np.ndarray, templates, device) -> np.ndarray:
+    """Scores ``(n, 2 * n_regions)`` float32 as numpy, computed on ``device``.
+
+    Integer frames travel as they are (uint8 is a quarter of float32's bytes) and
+    are converted on the device.
+    """
+    import torch
+
+    device = torch_device(device)
+    matrix, reference = _on_device(templates, device)
+    with torch.inference_mode():
+        data = torch.from_numpy(np.ascontiguousarray(frames)).to(device, non_blocking=True)
+        difference = data.to(torch.float32) - reference
+        scores = difference.reshape(difference.shape[0], -1) @ matrix
+    return scores.cpu().numpy()
