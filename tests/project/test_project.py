@@ -88,3 +88,59 @@ def test_bad_device_is_one_clear_error():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             project(frames, templates, device="cuda")
+
+
+def _scene_batches(n_frames=90, size=(40, 48), batch=16):
+    sound = synth.tone(250.0, duration_seconds=n_frames / 2200.0, sr=2200.0)
+    scene = synth.render_scene(synth.texture("gravel", size=size), synth.make_displacement(sound, amplitude_px=0.1),
+                               fps=2200.0)
+    frames = scene.frames.astype(np.float32)
+    return [FrameBatch(frames[i:i + batch], i, 2200.0) for i in range(0, len(frames), batch)]
+
+
+def _joined(parts):
+    return np.concatenate([p.scores for p in parts], axis=-1), [p.start for p in parts]
+
+
+def test_process_pool_gives_the_serial_result():
+    from concurrent.futures import ProcessPoolExecutor
+
+    from vismic.project import project_batches
+
+    batches = _scene_batches()
+    serial, starts = _joined(project_batches(Project(n_levels=3, grid=(2, 2)), batches))
+    with ProcessPoolExecutor(2) as pool:
+        parallel, parallel_starts = _joined(project_batches(Project(n_levels=3, grid=(2, 2)), batches, pool))
+    assert parallel_starts == starts
+    np.testing.assert_allclose(parallel, serial, atol=1e-6 * np.abs(serial).max())
+
+
+def test_a_dead_worker_is_one_clear_error():
+    from concurrent.futures import ProcessPoolExecutor
+
+    from vismic.project import WorkerError, map_ordered
+
+    with ProcessPoolExecutor(1) as pool:
+        with pytest.raises(WorkerError, match="worker failed"):
+            list(map_ordered(_die, [(0, 1), (1, 2)], pool))
+
+
+def _die(_):
+    import os
+
+    os._exit(3)
+
+
+def test_dask_local_cluster_gives_the_serial_result():
+    distributed = pytest.importorskip("distributed")
+
+    from vismic.project import project_batches
+
+    batches = _scene_batches(n_frames=70)
+    serial, _ = _joined(project_batches(Project(n_levels=3, grid=(2, 2)), batches))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            parts = list(project_batches(Project(n_levels=3, grid=(2, 2)), batches, client.get_executor()))
+    remote, starts = _joined(parts)
+    assert starts == [b.start for b in batches]
+    np.testing.assert_allclose(remote, serial, atol=1e-6 * np.abs(serial).max())

@@ -69,8 +69,19 @@ class Project(Stage):
             reference = batch.frames[: self.n_reference_frames].astype(np.float32).mean(axis=0)
             self.templates = make_templates(reference, n_levels=levels, grid=self.grid, biort=self.biort,
                                             qshift=self.qshift)
+            self._template_params = (levels, self.grid, self.biort, self.qshift)
         scores = project(batch.frames, self.templates, device=self.device)
         return BandSignals(scores[None, None], self.templates.information[None, None], batch.start, batch.fps)
+
+    def parallel_task(self):
+        """A picklable function of a batch's frames giving its scores, once the reference is known (else None)."""
+        if self.templates is None:
+            return None
+        from ._parallel import ProjectTask
+
+        n_levels, grid, biort, qshift = self._template_params
+        return ProjectTask(self.templates.reference, n_levels=n_levels, grid=grid, biort=biort, qshift=qshift,
+                           device=self.device, templates=self.templates)
 
     def flush(self):
         """Frames still held back when the video ended before ``n_reference_frames`` (fewer frames)."""

@@ -1,0 +1,144 @@
+"""Frame batches projected by workers of any ``concurrent.futures``-style executor.
+
+A task carries the reference frame and the transform's parameters, never the
+templates: each worker process builds the templates of a reference once and keeps
+them (a few hundred MB at most) for every later batch, so the same code runs on a
+process pool, a thread pool or a Dask cluster (``client.get_executor()``), with
+only frames and the 1-MB reference crossing the wire. Results come back in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import VismicError
+from ._templates import Templates, make_templates, project
+
+__all__ = ["ProjectTask", "map_ordered", "project_batches", "WorkerError"]
+
+#: Templates kept in each worker process, by reference digest and parameters.
+_WORKER_TEMPLATES: dict = {}
+
+
+class WorkerError(VismicError, RuntimeError):
+    """A worker died or failed while projecting frames."""
+
+
+class ProjectTask:
+    """Picklable ``task(frames) -> scores (n_regions, 2, n)`` for one reference.
+
+    Parameters
+    ----------
+    reference : np.ndarray [shape=(height, width)], float32
+    n_levels, grid, biort, qshift
+        As for :func:`make_templates`.
+    device : str, optional
+        As for :func:`project`.
+    templates : Templates, optional
+        Already built (kept by the process that built them; not pickled).
+    """
+
+    def __init__(self, reference, *, n_levels, grid, biort, qshift, device=None, templates=None):
+        self.reference = np.ascontiguousarray(reference, dtype=np.float32)
+        self.params = (int(n_levels), tuple(int(g) for g in grid), str(biort), str(qshift))
+        self.device = device
+        self.key = (hashlib.sha1(self.reference.tobytes()).hexdigest(), self.reference.shape) + self.params
+        if templates is not None:
+            _remember(self.key, templates)
+
+    def templates(self) -> Templates:
+        found = _WORKER_TEMPLATES.get(self.key)
+        if found is None:
+            n_levels, grid, biort, qshift = self.params
+            found = _remember(self.key, make_templates(self.reference, n_levels=n_levels, grid=grid, biort=biort,
+                                                       qshift=qshift))
+        return found
+
+    def __call__(self, frames) -> np.ndarray:
+        return project(frames, self.templates(), device=self.device)
+
+
+def _remember(key, templates: Templates) -> Templates:
+    if len(_WORKER_TEMPLATES) >= 2:  # keyframe references arrive in order: keep the newest
+        _WORKER_TEMPLATES.pop(next(iter(_WORKER_TEMPLATES)))
+    _WORKER_TEMPLATES[key] = templates
+    return templates
+
+
+def _max_pending(executor) -> int:
+    workers = getattr(executor, "_max_workers", None)
+    if not workers:
+        try:  # a Dask ClientExecutor
+            workers = sum(executor._client.nthreads().values())
+        except Exception:  # noqa: BLE001 - any executor without a worker count
+            workers = 2
+    return 2 * max(1, int(workers))
+
+
+def map_ordered(task, items: Iterable, executor, *, max_pending=None) -> Iterator:
+    """``(label, task(payload))`` for each ``(label, payload)`` of ``items``, computed on ``executor``.
+
+    Results are yielded in order, with at most ``max_pending`` in flight; only the
+    payload travels to the worker.
+
+    Keeps memory bounded however long the input: a new item is read only when an
+    earlier result has been taken. A failed or dead worker raises
+    :class:`WorkerError` naming the cause; the remaining work is cancelled.
+    """
+    limit = max_pending or _max_pending(executor)
+    pending: deque = deque()
+    try:
+        for label, payload in items:
+            pending.append((label, executor.submit(task, payload)))
+            while len(pending) >= limit:
+                label, future = pending.popleft()
+                yield label, _result(future)
+        while pending:
+            label, future = pending.popleft()
+            yield label, _result(future)
+    finally:
+        for _, future in pending:
+            future.cancel()
+
+
+def _result(future):
+    try:
+        return future.result()
+    except VismicError:
+        raise
+    except Exception as error:  # noqa: BLE001 - BrokenProcessPool, a killed Dask worker, ...
+        raise WorkerError(f"a worker failed while projecting frames: {type(error).__name__}: {error}") from error
+
+
+def project_batches(stage, batches: Iterable, executor=None) -> Iterator:
+    """The :class:`~vismic.project.Project` stage's outputs for ``batches``, in order.
+
+    Without an executor this is ``stage.transform`` batch by batch. With one, the
+    batches that set the reference are projected here, and every later batch by a
+    worker; the outputs are the same (to float32 rounding) either way.
+    """
+    from ..data import BandSignals
+
+    batches = iter(batches)
+    if executor is None:
+        for batch in batches:
+            out = stage.transform(batch)
+            if out is not None:
+                yield out
+        return
+    for batch in batches:
+        out = stage.transform(batch)
+        if out is not None:
+            yield out
+            break
+    task = stage.parallel_task()
+    if task is None:
+        return
+    information = stage.templates.information[None, None]
+    labelled = (((batch.start, batch.fps), batch.frames) for batch in batches)
+    for (start, fps), scores in map_ordered(task, labelled, executor):
+        yield BandSignals(scores[None, None], information, start, fps)
