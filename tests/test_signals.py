@@ -1,0 +1,37 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+SCRIPT = r"""
+import sys, time
+from pathlib import Path
+from vismic._signals import terminate_as_interrupt
+from vismic.io._atomic import temporary_file
+out = Path(sys.argv[1])
+try:
+    with terminate_as_interrupt():
+        with temporary_file(out, what="WAV file") as temporary:
+            temporary.write_bytes(b"partial")
+            print("ready", flush=True)
+            time.sleep(30)
+except KeyboardInterrupt as stop:
+    print("stopped", stop, flush=True)
+    sys.exit(128 + getattr(stop, "signum", 2))
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, getattr(signal, "SIGHUP", 1)])
+def test_termination_leaves_no_temporary_file(tmp_path, signum):
+    out = tmp_path / "out.wav"
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(out)], stdout=subprocess.PIPE, text=True,
+                               cwd=os.getcwd())
+    assert process.stdout.readline().strip() == "ready"
+    process.send_signal(signum)
+    process.wait(timeout=20)
+    assert process.returncode == 128 + signum
+    assert list(tmp_path.iterdir()) == []
