@@ -314,7 +314,10 @@ def _spectrogram(signal, sr):
     hop = max(nperseg // 4, int(np.ceil(n / MAX_COLUMNS)))
     freqs, times, power = scipy.signal.spectrogram(signal, fs=sr, nperseg=nperseg,
                                                    noverlap=max(nperseg - hop, 0))
-    return freqs, times, 10 * np.log10(power + 1e-30)
+    # Each column is drawn over the stretch of time around its segment's centre.
+    half_hop = (hop if len(times) > 1 else nperseg) / (2 * sr)
+    extent = (max(times[0] - half_hop, 0.0), times[-1] + half_hop, 0.0, sr / 2)
+    return extent, 10 * np.log10(power + 1e-30)
 
 
 def _draw_spectrogram(channels, sr, max_db_range: float = 60.0) -> bytes:
@@ -324,10 +327,11 @@ def _draw_spectrogram(channels, sr, max_db_range: float = 60.0) -> bytes:
     def draw(figure):
         axes = figure.subplots(len(shown), 1, sharex=True, squeeze=False)[:, 0]
         for index, (ax, signal) in enumerate(zip(axes, shown)):
-            freqs, times, db = _spectrogram(signal, sr)
+            extent, db = _spectrogram(signal, sr)
             top = db.max()
             image = ax.imshow(db, origin="lower", aspect="auto", cmap="magma", vmin=top - max_db_range, vmax=top,
-                              extent=(0, duration, 0, sr / 2), interpolation="nearest")
+                              extent=extent, interpolation="nearest")
+            ax.set_xlim(0, duration)
             ax.set_ylabel("frequency (Hz)")
             if len(shown) > 1:
                 ax.set_title(f"channel {index}")
