@@ -47,7 +47,7 @@ def _wait(driver, script, *, timeout_seconds=30.0):
         time.sleep(0.05)
 
 
-def test_report_renders_in_chromium(tmp_path, recovery, browser):
+def test_report_renders_in_chromium(browser, tmp_path, recovery):
     rec, pipeline = recovery
     wav = rec.to_wav(tmp_path / "out.wav")
     page = write_report(tmp_path / "report.html", rec, wav_path=wav.path, params=pipeline)
