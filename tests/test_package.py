@@ -112,6 +112,8 @@ def test_verbose_flag_parses_and_counts():
     assert parser.parse_args(["recover", "x.avi", "--fps", "1", "-o", "y.wav"]).verbosity == 0
     assert parser.parse_args(["-vv", "recover", "x.avi", "--fps", "1", "-o", "y.wav"]).verbosity == 2
     assert parser.parse_args(["-q", "demo"]).verbosity == -1
+    assert parser.parse_args(["demo", "-q"]).verbosity == -1
+    assert parser.parse_args(["-v", "recover", "x.avi", "--fps", "1", "-o", "y.wav", "-v"]).verbosity >= 1
 
 
 def test_other_packages_warnings_become_debug_lines(capsys):

@@ -228,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_calibrate_parser(subparsers)
     add_magnify_parser(subparsers)
     add_train_parser(subparsers)
+    # -v/-q also after the command (vismic recover ... -q); SUPPRESS keeps the global value otherwise.
+    for sub in subparsers.choices.values():
+        if not {"-v", "--verbose"} & set(sub._option_string_actions):
+            sub.add_argument("-v", "--verbose", dest="verbosity", action="count", default=argparse.SUPPRESS,
+                             help="say more (-vv: debug lines)")
+        if "-q" not in sub._option_string_actions:
+            sub.add_argument("-q", dest="verbosity", action="store_const", const=-1, default=argparse.SUPPRESS,
+                             help="errors only (implies --quiet where the command has it)")
     return parser
 
 
