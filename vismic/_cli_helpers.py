@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
@@ -64,8 +65,9 @@ def check_writable(path, inputs=(), *, folder: bool = False, overwrite: bool = F
 
 
 def print_warnings(caught) -> None:
+    # Through the "vismic" logger, so -q hides them; the CLI's handler writes "vismic: warning: ...".
     for w in caught:
-        print(f"vismic: warning: {w.message}", file=sys.stderr)
+        logging.getLogger("vismic").warning("%s", w.message)
 
 
 def open_source(args, fps: float, roi):

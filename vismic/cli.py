@@ -207,9 +207,17 @@ def run_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ._version import __version__
+
     parser = argparse.ArgumentParser(
         prog="vismic", description="Recover sound from silent high-speed video (the visual microphone)."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    # dest "verbosity", not "quiet": a sub-command's own --quiet would overwrite it.
+    parser.add_argument("-v", "--verbose", dest="verbosity", action="count", default=0,
+                        help="say more: -v informational lines, -vv debug lines and OpenCV's own output")
+    parser.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1,
+                        help="errors only: no warnings, progress bar or summary")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     _add_recover_parser(subparsers)
@@ -220,12 +228,27 @@ def build_parser() -> argparse.ArgumentParser:
     add_calibrate_parser(subparsers)
     add_magnify_parser(subparsers)
     add_train_parser(subparsers)
+    # -v/-q also after the command (vismic recover ... -q); SUPPRESS keeps the global value otherwise.
+    for sub in subparsers.choices.values():
+        if not {"-v", "--verbose"} & set(sub._option_string_actions):
+            sub.add_argument("-v", "--verbose", dest="verbosity", action="count", default=argparse.SUPPRESS,
+                             help="say more (-vv: debug lines)")
+        if "-q" not in sub._option_string_actions:
+            sub.add_argument("-q", dest="verbosity", action="store_const", const=-1, default=argparse.SUPPRESS,
+                             help="errors only (implies --quiet where the command has it)")
     return parser
 
 
 def main(argv=None) -> int:
+    from ._logging import configure
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Before any reader imports cv2, so OpenCV's and FFmpeg's own lines stay off stderr.
+    logger = configure(args.verbosity)
+    if args.verbosity < 0 and hasattr(args, "quiet"):
+        args.quiet = True
+    logger.debug("%s", " ".join(sys.argv[:1] + list(sys.argv[1:] if argv is None else argv)))
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
