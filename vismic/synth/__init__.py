@@ -20,7 +20,7 @@ Examples
 """
 
 from ._audio import chirp, espeak_speech, load_audio, music, resample, tone
-from ._fourier import directional_derivative
+from ..decompose._gradient import directional_derivative
 from ._rolling import RollingShutterScene, render_rolling_shutter
 from ._scene import Scene, make_displacement, membrane_mode, object_mask, render_frames, render_scene
 from ._speech import speech
