@@ -242,8 +242,10 @@ def check_array(
         raise shape_error(
             f"{name} must have at least {min_size} elements along every axis, given {name}.shape={array.shape}"
         )
-    if not np.all(np.isfinite(array)):
-        raise ParameterError(f"{name} contains NaN or infinite values")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ParameterError(f"{name} contains NaN or infinite values (first at index {first})")
     return array
 
 

@@ -193,9 +193,9 @@ def stoi(estimate, reference, *, sr: float) -> float:
         raise ImportError("vismic.metrics.stoi needs pystoi: pip install pystoi") from None
     fitted, reference = _fit(estimate, reference)
     if sr != round(sr):  # pystoi's polyphase resampler needs an integer rate
-        from ..synth import resample
+        from ..io.wav import resample
 
-        fitted = resample(fitted, sr_in=sr, sr_out=10000.0)
-        reference = resample(reference, sr_in=sr, sr_out=10000.0)
+        fitted = resample(fitted, sr=sr, target_sr=10000.0)
+        reference = resample(reference, sr=sr, target_sr=10000.0)
         sr = 10000.0
     return float(pystoi.stoi(reference, fitted, int(round(sr)), extended=False))

@@ -19,7 +19,7 @@ Examples
 (440, (64, 64))
 """
 
-from ._audio import chirp, espeak_speech, load_audio, music, resample, tone
+from ._audio import chirp, espeak_speech, load_audio, music, tone
 from ..decompose._gradient import directional_derivative
 from ._rolling import RollingShutterScene, render_rolling_shutter
 from ._scene import Scene, make_displacement, membrane_mode, object_mask, render_frames, render_scene
@@ -34,7 +34,6 @@ __all__ = [
     "speech",
     "load_audio",
     "espeak_speech",
-    "resample",
     "TEXTURES",
     "texture",
     "noise_texture",

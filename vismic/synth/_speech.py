@@ -14,7 +14,7 @@ import numpy as np
 import scipy.signal
 
 from ..errors import ParameterError
-from ._audio import resample
+from ..io.wav import resample
 from ._checks import check_positive, n_samples
 
 __all__ = ["speech"]
@@ -287,7 +287,7 @@ def speech(*, duration_seconds: float, sr: float, seed: int = 0) -> np.ndarray:
     voice /= max(np.max(np.abs(voice)), 1e-12)
     signal = voice + tracks.frication
     signal = scipy.signal.sosfilt(scipy.signal.butter(2, 60.0, btype="highpass", fs=_SR, output="sos"), signal)
-    out = resample(signal[:n], sr_in=_SR, sr_out=sr)[:n_out]
+    out = resample(signal[:n], sr=_SR, target_sr=sr)[:n_out]
     if out.shape[0] < n_out:
         out = np.concatenate([out, np.zeros(n_out - out.shape[0])])
     peak = np.max(np.abs(out))
