@@ -25,7 +25,6 @@ from ._rolling import RollingShutterScene, render_rolling_shutter
 from ._scene import Scene, make_displacement, membrane_mode, object_mask, render_frames, render_scene
 from ._speech import speech
 from ._texture import TEXTURES, noise_texture, stripes, texture
-from ._video import write_video
 
 __all__ = [
     "tone",
@@ -45,7 +44,6 @@ __all__ = [
     "membrane_mode",
     "object_mask",
     "directional_derivative",
-    "write_video",
     "render_rolling_shutter",
     "RollingShutterScene",
 ]

@@ -132,13 +132,14 @@ class Scene:
             yield FrameBatch(chunk, start, self.fps)
 
     def write_video(self, path, *, playback_fps: float = 30.0):
-        """Write the frames losslessly: grayscale AVI (FFV1, else raw Y800) or a PNG folder.
+        """Write the frames losslessly (grey FFV1 ``.avi``/``.mkv``, or a PNG folder without suffix).
 
-        See :func:`vismic.synth.write_video`.
+        The container stores ``playback_fps``; keep the capture rate (``self.fps``)
+        separately. See :func:`vismic.io.write_video`, which this calls.
         """
-        from ._video import write_video
+        from ..io import write_video
 
-        return write_video(self.frames, path, playback_fps=playback_fps)
+        return write_video(path, self.frames, playback_fps=playback_fps)
 
 
 def _check_displacement(displacement_px) -> np.ndarray:
