@@ -32,7 +32,7 @@ import numpy as np
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
-from .weights import DEFAULT_WEIGHTS, load_model, require_torch
+from ._weights import DEFAULT_WEIGHTS, load_model, require_torch
 
 __all__ = ["magnify", "Magnify", "MODES", "FILTERS", "MAX_ALPHA"]
 
