@@ -106,7 +106,7 @@ def test_messages_name_the_parameter_the_value_and_what_is_allowed():
         check_int(True, "order", minimum=1, maximum=20)
     with pytest.raises(ParameterError, match=r"mode must be one of 'a', 'b', given mode='c'"):
         check_choice("c", "mode", ("a", "b"))
-    with pytest.raises(ParameterError, match=r"grid must be two integers >= 1 \(rows, cols\), given grid=\(0, 2\)"):
+    with pytest.raises(ParameterError, match=r"grid must be 2 integers >= 1 \(rows, cols\), given grid=\(0, 2\)"):
         check_grid((0, 2))
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "check_int",
     "check_positive_int",
     "check_choice",
+    "check_int_tuple",
     "check_pair",
     "check_shape",
     "check_grid",
@@ -169,19 +170,32 @@ def check_choice(value, name: str, choices: Sequence):
     )
 
 
-def check_pair(value, name: str, *, what: str = "(first, second)") -> Tuple[int, int]:
-    """Two integers >= 1, e.g. a shape or a grid; integral floats such as ``4.0`` accepted."""
-    message = f"{name} must be two integers >= 1 {what}, given {name}={value!r}"
-    if isinstance(value, (str, bytes)):
+def check_int_tuple(value, name: str, *, length: int, minimum: int = 1, what: str = "") -> Tuple[int, ...]:
+    """``length`` integers >= ``minimum`` (integral floats such as ``4.0`` accepted), as a tuple of int.
+
+    >>> check_int_tuple((0, 2.0, 5), "origin", length=3, minimum=0)
+    (0, 2, 5)
+    """
+    message = f"{name} must be {length} integers >= {minimum}{' ' + what if what else ''}, given {name}={value!r}"
+    items = None if isinstance(value, (str, bytes)) else _as_tuple(value)
+    if items is None or len(items) != length:
         raise ParameterError(message)
-    try:
-        items = tuple(value)
-    except TypeError:
-        raise ParameterError(message) from None
     numbers_ = [as_number(v) for v in items]
-    if len(items) != 2 or any(n is None or not math.isfinite(n) or n != int(n) or n < 1 for n in numbers_):
+    if any(n is None or not math.isfinite(n) or n != int(n) or n < minimum for n in numbers_):
         raise ParameterError(message)
-    return int(numbers_[0]), int(numbers_[1])
+    return tuple(int(n) for n in numbers_)
+
+
+def _as_tuple(value) -> Optional[tuple]:
+    try:
+        return tuple(value)
+    except TypeError:
+        return None
+
+
+def check_pair(value, name: str, *, what: str = "(first, second)") -> Tuple[int, int]:
+    """Two integers >= 1, e.g. a shape or a grid."""
+    return check_int_tuple(value, name, length=2, minimum=1, what=what)
 
 
 def check_shape(shape, name: str = "shape") -> Tuple[int, int]:

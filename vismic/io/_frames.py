@@ -13,7 +13,6 @@ Also here: the small validation helpers for ``fps``, ``roi`` and
 
 from __future__ import annotations
 
-import numbers
 import os
 import re
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Iterator, Optional, Tuple
 import cv2
 import numpy as np
 
-from .._checks import check_positive_int, check_rate  # noqa: F401  (check_positive_int: for video.py)
+from .._checks import check_int_tuple, check_positive_int, check_rate  # noqa: F401  (check_positive_int: for video.py)
 from ..errors import FrameShapeError, ParameterError, VideoError, VideoNotFoundError
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg", ".pgm", ".ppm", ".webp")
@@ -63,18 +62,11 @@ def parse_roi(roi) -> Optional[Roi]:
         "roi must be (x, y, width, height): four integers in pixels of the full frame, "
         f"x, y >= 0 and width, height >= 1, given roi={roi!r}"
     )
-    if isinstance(roi, (str, bytes)):
-        raise ParameterError(message)
     try:
-        values = tuple(roi)
-    except TypeError:
+        x, y, w, h = check_int_tuple(roi, "roi", length=4, minimum=0)
+    except ParameterError:
         raise ParameterError(message) from None
-    if len(values) != 4 or any(
-        isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in values
-    ):
-        raise ParameterError(message)
-    x, y, w, h = (int(v) for v in values)
-    if x < 0 or y < 0 or w < 1 or h < 1:
+    if w < 1 or h < 1:
         raise ParameterError(message)
     return (x, y, w, h)
 

@@ -171,7 +171,7 @@ def bound_snr_db(scene, *, reference=None) -> float:
     Returns
     -------
     float
-        dB.
+        The bound on the SNR, in dB (-inf when the scene does not move).
 
     Examples
     --------

@@ -131,6 +131,7 @@ def music(*, duration_seconds: float, sr: float, seed: int = 0) -> np.ndarray:
     Returns
     -------
     np.ndarray [shape=(round(duration_seconds * sr),)], float64
+        Peak 1.
 
     Examples
     --------

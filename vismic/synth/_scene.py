@@ -35,17 +35,11 @@ from ._checks import (
     check_texture,
     unit_vector,
 )
+from .._checks import check_positive_int, check_rate
 from ._fourier import _Shifter
 from ._warp import _TAYLOR_LIMIT_PX, _Warper
 
-__all__ = [
-    "Scene",
-    "render_scene",
-    "render_frames",
-    "make_displacement",
-    "membrane_mode",
-    "object_mask",
-]
+__all__ = ["Scene", "render_scene", "render_frames", "make_displacement", "membrane_mode", "object_mask"]
 
 #: Frames rendered at once (per DCT batch or spline call), and per noise draw.
 _BATCH = 16
@@ -101,7 +95,7 @@ class Scene:
                     f"{name} shape {value.shape} does not match frame shape {self.frames.shape[1:]}"
                 )
             setattr(self, name, value)
-        self.fps = check_positive(self.fps, "fps")
+        self.fps = check_rate(self.fps, "fps")
 
     def __len__(self) -> int:
         return self.frames.shape[0]
@@ -124,9 +118,7 @@ class Scene:
         >>> [len(b) for b in scene.batches(4)]
         [4, 4, 2]
         """
-        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-            raise ParameterError(f"batch_size must be a positive integer, given batch_size={batch_size!r}")
-        batch_size = int(batch_size)
+        batch_size = check_positive_int(batch_size, "batch_size")
         for start in range(0, len(self), batch_size):
             chunk = self.frames[start : start + batch_size].astype(np.float32)
             yield FrameBatch(chunk, start, self.fps)
@@ -310,7 +302,7 @@ def render_scene(
     direction_degrees = check_direction(direction_degrees)
     mode_shape = _check_mode_shape(mode_shape, texture.shape)
     noise_std = check_non_negative(noise_std, "noise_std")
-    fps = check_positive(fps, "fps")
+    fps = check_rate(fps, "fps")
     n = displacement_px.shape[0]
     frames = sense(
         _frame_batches(texture, displacement_px, direction_degrees, mode_shape),

@@ -82,6 +82,7 @@ def noise_texture(shape, *, seed: int = 0, cutoff_cycles_per_px: float = 0.25) -
     Returns
     -------
     np.ndarray [shape=(height, width)], float64
+        Grey levels from about 20 to 235.
 
     Examples
     --------
