@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FrameShapeError, ParameterError, VismicWarning
-from .._checks import check_image, check_non_negative, check_number
+from .._checks import check_image, check_non_negative, check_number, check_signal
 from ..decompose._gradient import directional_derivative
 
 __all__ = ["Bound", "cramer_rao_bound", "bound_snr_db", "scene_bound", "gap_to_bound_db"]
@@ -140,9 +140,7 @@ def _scene_parts(scene, reference):
         quantization_step=scene.quantization_step,
     )
     motion = scene.displacement_px if reference is None else reference
-    motion = np.asarray(motion, dtype=np.float64)
-    if motion.ndim != 1 or motion.size == 0:
-        raise ParameterError(f"reference must have shape (n,) with n > 0, given shape={motion.shape}")
+    motion = check_signal(motion, "reference")
     std = float(np.std(motion))
     return crb, std
 
