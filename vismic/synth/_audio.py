@@ -12,7 +12,7 @@ import scipy.signal
 
 from ..errors import ParameterError
 from ..io.wav import resample
-from ._checks import check_positive, n_samples
+from ._checks import check_positive, length_and_rate, n_samples
 
 __all__ = ["tone", "chirp", "music", "load_audio", "espeak_speech"]
 
@@ -139,10 +139,7 @@ def music(*, duration_seconds: float, sr: float, seed: int = 0) -> np.ndarray:
     >>> y.shape, float(np.max(np.abs(y)))
     ((2200,), 1.0)
     """
-    n = n_samples(duration_seconds, sr)
-    sr = float(sr)
-    if sr < 200.0:
-        raise ParameterError(f"sr={sr!r} is too low for music with fundamentals above 80 Hz; use sr >= 200")
+    n, sr = length_and_rate(duration_seconds, sr, min_sr=200.0, what="music with fundamentals above 80 Hz")
     rng = np.random.default_rng(seed)
     out = np.zeros(n)
     start = 0

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_image, check_non_negative, check_number, check_positive, check_shape, check_signal
+from .._checks import (
+    check_image,
+    check_non_negative,
+    check_number,
+    check_positive,
+    check_rate,
+    check_shape,
+    check_signal,
+)
 from ..decompose._gradient import unit_vector
 from ..errors import FrameShapeError, ParameterError
 
@@ -22,6 +30,7 @@ __all__ = [
     "check_texture",
     "unit_vector",
     "n_samples",
+    "length_and_rate",
 ]
 
 
@@ -45,3 +54,12 @@ def n_samples(duration_seconds, sr) -> int:
             f"duration_seconds={duration_seconds!r} at sr={sr!r} gives no sample; make it longer"
         )
     return n
+
+
+def length_and_rate(duration_seconds, sr, *, min_sr: float, what: str):
+    """``(n_samples, sr)`` of a sound that needs a rate of at least ``min_sr`` Hz (for ``what``)."""
+    n = n_samples(duration_seconds, sr)
+    sr = check_rate(sr, "sr")
+    if sr < min_sr:
+        raise ParameterError(f"sr={sr!r} is too low for {what}; use sr >= {min_sr:g}")
+    return n, sr

@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-from ..errors import ParameterError
 from ..io.wav import resample
-from ._checks import check_positive, n_samples
+from ._checks import length_and_rate
 
 __all__ = ["speech"]
 
@@ -247,10 +246,7 @@ def speech(*, duration_seconds: float, sr: float, seed: int = 0) -> np.ndarray:
     >>> y.shape, float(np.max(np.abs(y)))
     ((16000,), 1.0)
     """
-    n_out = n_samples(duration_seconds, sr)
-    sr = check_positive(sr, "sr")
-    if sr < 100.0:
-        raise ParameterError(f"sr={sr!r} is too low for a speech signal; use sr >= 100")
+    n_out, sr = length_and_rate(duration_seconds, sr, min_sr=100.0, what="a speech signal")
     rng = np.random.default_rng(seed)
     n = int(np.ceil(n_out * _SR / sr))
     tracks = _Tracks(n + int(_SR))  # room for the last syllable to finish
