@@ -3,7 +3,6 @@ import os
 import numpy as np
 import pytest
 
-from vismic import synth
 from vismic.calibrate import (
     Response,
     ResponseNotFoundError,

@@ -57,7 +57,6 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage, signal
 
-from ..errors import ParameterError  # noqa: F401  (raised by estimate_noise_psd via the checks)
 from .._checks import check_choice, check_positive, check_range, check_rate
 from ._common import (
     DEFAULT_FRAME_SECONDS,

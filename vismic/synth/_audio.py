@@ -8,7 +8,6 @@ import subprocess
 import tempfile
 
 import numpy as np
-import scipy.signal
 
 from ..errors import ParameterError
 from ..io.wav import resample
