@@ -5,7 +5,7 @@ docs/magnet.md (``--quick`` for a smaller run). The classes follow asv's
 conventions (``time_*``) for the speed figures.
 
 Quality, as in Oh et al. (2018, section 5.1): pairs (A, B) rendered with exact
-sub-pixel motion (``vismic.magnify.data.render_pair``: photographs never used
+sub-pixel motion (``vismic.magnify.render_pair``: photographs never used
 in training, one moving object over a moving background, both moving by the
 same displacement) and the ground truth rendered at ``alpha`` times the motion.
 SSIM (data range 255, 8-pixel border left out) of:
@@ -82,7 +82,7 @@ def score_pair(frame_a, frame_b, truth, alpha, model):
 
 
 def _pairs(motion_px, alpha, noise, n_scenes, size):
-    from vismic.magnify.data import render_pair
+    from vismic.magnify import render_pair
 
     for seed in range(n_scenes):
         angle = np.random.default_rng([seed, 31]).uniform(0, 2 * np.pi)
@@ -201,7 +201,7 @@ def main(argv=None):
     import torch
 
     from vismic.magnify import load_model
-    from vismic.magnify.model import MagNet, MagNetConfig
+    from vismic.magnify import MagNet, MagNetConfig
 
     torch.set_num_threads(args.threads)
     model = load_model(args.weights)

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vismic import metrics, synth  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
+from vismic.io import resample  # noqa: E402
 from vismic.rolling import recover_rolling_shutter  # noqa: E402
 
 FPS = 60.0
@@ -75,7 +76,7 @@ def motion(signal: str, amplitude_px: float, *, line_rate: float, rows_per_frame
     music_sr = 0.8 * FPS * rows_per_frame
     audio = synth.music(duration_seconds=seconds + 0.05, sr=music_sr, seed=seed)
     sr = 4.0 * line_rate
-    audio = synth.resample(audio, sr_in=music_sr, sr_out=sr)
+    audio = resample(audio, sr=music_sr, target_sr=sr)
     return synth.make_displacement(audio, amplitude_px=amplitude_px), sr
 
 

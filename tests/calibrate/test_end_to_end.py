@@ -11,6 +11,7 @@ from vismic import synth
 from vismic.calibrate import estimate_response, load_response
 from vismic.calibrate.cli import add_calibrate_parser, run_calibrate
 from vismic.errors import ParameterError
+from vismic.io import resample
 
 from .conftest import SR, object_filter, sweep, true_peak_hz
 
@@ -42,7 +43,7 @@ def _parser():
 def test_cli_writes_the_response(tmp_path, capsys):
     played = sweep(0.4, f0_hz=40.0, f1_hz=1050.0)
     video = _scene(played, size=32).write_video(tmp_path / "calibration.avi")
-    played_44k = synth.resample(played, sr_in=SR, sr_out=44100.0)
+    played_44k = resample(played, sr=SR, target_sr=44100.0)
     soundfile.write(str(tmp_path / "sweep.wav"), played_44k, 44100, subtype="FLOAT")
     output = tmp_path / "response.npz"
     args = _parser().parse_args(["calibrate", str(video), "--fps", "2200", "--played", str(tmp_path / "sweep.wav"),

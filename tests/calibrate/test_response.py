@@ -3,7 +3,6 @@ import os
 import numpy as np
 import pytest
 
-from vismic import synth
 from vismic.calibrate import (
     Response,
     ResponseNotFoundError,
@@ -13,6 +12,7 @@ from vismic.calibrate import (
     smooth_octaves,
 )
 from vismic.errors import OutputError, ParameterError, VismicWarning
+from vismic.io import resample
 
 from .conftest import SR, object_filter, sweep, true_magnitude_db, true_peak_hz
 
@@ -51,7 +51,7 @@ def test_noise_excitation_works_too():
 def test_played_at_another_rate_is_resampled():
     played_sr = 16000.0
     played = sweep(sr=played_sr, f0_hz=30.0, f1_hz=1080.0)
-    heard = synth.resample(played, sr_in=played_sr, sr_out=SR)
+    heard = resample(played, sr=played_sr, target_sr=SR)
     recorded = object_filter(heard)
     response = estimate_response(recorded, played, sr=SR, played_sr=played_sr)
     mask = _band(response)

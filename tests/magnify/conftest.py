@@ -10,7 +10,7 @@ def torch():
 @pytest.fixture
 def tiny_model(torch):
     """An untrained light MagNet (fast, deterministic)."""
-    from vismic.magnify.model import MagNet, MagNetConfig
+    from vismic.magnify import MagNet, MagNetConfig
 
     torch.manual_seed(0)
     return MagNet(MagNetConfig.light(n_decoder_blocks=1, n_shape_blocks=1)).eval()

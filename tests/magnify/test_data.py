@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from vismic.errors import ParameterError
-from vismic.magnify.data import HELD_OUT_PHOTOS, TRAIN_PHOTOS, SampleGenerator, render_pair
+from vismic.magnify import HELD_OUT_PHOTOS, TRAIN_PHOTOS, SampleGenerator, render_pair
 
 
 def test_examples_are_reproducible():

@@ -101,7 +101,7 @@ def test_bad_inputs(tiny_model, frames_u8):
 
 
 def test_tiles_have_no_seams(shipped_model):
-    from vismic.magnify.data import render_pair
+    from vismic.magnify import render_pair
 
     frame_a, frame_b, _ = render_pair(0.3, 5, size=160, seed=3)
     frames = np.stack([frame_a, frame_b]).astype(np.float32)
@@ -113,7 +113,7 @@ def test_tiles_have_no_seams(shipped_model):
 
 
 def test_static_alpha_one_returns_input(shipped_model):
-    from vismic.magnify.data import render_pair
+    from vismic.magnify import render_pair
 
     frame_a, frame_b, _ = render_pair(0.5, 1, size=96, seed=5)
     frames = np.stack([frame_a, frame_b, frame_a]).astype(np.float32)
@@ -151,7 +151,7 @@ def _registered_shift(reference, moved, sigma=1.5, border=12, iterations=10):
 
 
 def test_motion_measure_is_right():
-    from vismic.magnify.data import render_pair
+    from vismic.magnify import render_pair
 
     frame_a, frame_b, truth = render_pair(np.array([0.1, 0.3]), 5, size=128, seed=0, n_objects=0)
     assert np.allclose(_registered_shift(frame_a, frame_b), [0.1, 0.3], atol=0.02)
@@ -160,7 +160,7 @@ def test_motion_measure_is_right():
 
 @pytest.mark.parametrize("delta,alpha", [(0.5, 4), (0.2, 10)])
 def test_magnified_motion_is_alpha_times_input(shipped_model, delta, alpha):
-    from vismic.magnify.data import render_pair
+    from vismic.magnify import render_pair
 
     measured = []
     for seed in range(4):

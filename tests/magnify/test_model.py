@@ -5,7 +5,7 @@ from vismic.magnify import MagNetConfig
 
 
 def test_published_parameter_count(torch):
-    from vismic.magnify.model import MagNet
+    from vismic.magnify import MagNet
 
     model = MagNet(MagNetConfig.published())
     # the published network: about 0.9 M parameters, no biases, reflect padding
@@ -18,14 +18,14 @@ def test_published_parameter_count(torch):
 
 
 def test_light_is_smaller(torch):
-    from vismic.magnify.model import MagNet
+    from vismic.magnify import MagNet
 
     assert MagNet(MagNetConfig.light()).n_parameters() < 500_000
 
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_shapes(torch, channels):
-    from vismic.magnify.model import MagNet
+    from vismic.magnify import MagNet
 
     model = MagNet(MagNetConfig.light(in_channels=channels, n_decoder_blocks=1))
     x = torch.zeros(2, channels, 48, 64)

@@ -9,7 +9,7 @@ from vismic.errors import ParameterError
 
 def test_train_and_resume(torch, tmp_path):
     from vismic.magnify import load_model
-    from vismic.magnify.train import train
+    from vismic.magnify import train
 
     config_kwargs = dict(patch_size=32, batch_size=2, epoch_samples=4, n_validation=2, log=lambda line: None)
     history = train(tmp_path, steps=2, **config_kwargs)

@@ -71,3 +71,22 @@ def test_directional_derivative_checks_input():
         synth.directional_derivative(np.zeros(5), direction_degrees=0.0)
     with pytest.raises(ParameterError, match="direction_degrees"):
         synth.directional_derivative(np.zeros((4, 4)), direction_degrees=float("inf"))
+
+
+def test_colour_photographs_use_the_library_grey_conversion():
+    import skimage.data
+
+    from vismic.io import read_frames
+
+    rgb = skimage.data.coffee()
+    expected = read_frames(rgb[None])[0]  # BT.601 luma, as for video frames
+    got = synth.texture("coffee", size=rgb.shape[:2])
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_noise_texture_is_the_library_power_law_noise():
+    from vismic._procedural import power_law_noise
+
+    field = power_law_noise((24, 40), np.random.default_rng(5), cutoff_cycles_per_px=0.2)
+    expected = 20.0 + 215.0 * (field - field.min()) / (field.max() - field.min())
+    np.testing.assert_array_equal(synth.noise_texture((24, 40), seed=5, cutoff_cycles_per_px=0.2), expected)

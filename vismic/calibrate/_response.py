@@ -23,7 +23,6 @@ while filming measures ``H`` once for a set-up:
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Optional
 import numpy as np
 from scipy import signal
 
+from .._checks import check_int, check_non_negative, check_rate, check_signal
 from ..errors import ParameterError, VismicWarning
 
 __all__ = [
@@ -66,32 +66,6 @@ WEAK_CORRELATION = 0.1
 
 class ResponseNotFoundError(ParameterError, FileNotFoundError):
     """The response file does not exist."""
-
-
-def _check_rate(value, name: str) -> float:
-    if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"{name} must be a positive sample rate in Hz, given {name}={value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
-        raise ParameterError(f"{name} must be a positive sample rate in Hz, given {name}={value!r}")
-    return value
-
-
-def _check_1d(values, name: str) -> np.ndarray:
-    values = getattr(values, "samples", values)
-    if np.iscomplexobj(values):
-        raise ParameterError(f"{name} must be real, given dtype={np.asarray(values).dtype}")
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be an array of numbers, given {type(values).__name__}") from None
-    if array.ndim != 1:
-        raise ParameterError(f"{name} must be one channel of shape (n,), given {name}.shape={array.shape}")
-    if array.size == 0:
-        raise ParameterError(f"{name} is empty, given {name}.shape={array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ParameterError(f"{name} contains NaN or infinite values")
-    return array
 
 
 @dataclass
@@ -135,7 +109,7 @@ class Response:
     info: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
-        self.sr = _check_rate(self.sr, "sr")
+        self.sr = check_rate(self.sr, "sr")
         self.freqs_hz = np.asarray(self.freqs_hz, dtype=np.float64)
         self.gain = np.asarray(self.gain, dtype=np.complex128)
         self.coherence = np.asarray(self.coherence, dtype=np.float64)
@@ -541,14 +515,53 @@ def estimate_response(
     >>> abs(r.lag_seconds * sr - 50) < 5, abs(r.peak_hz() - 300) < 10
     (True, True)
     """
-    sr = _check_rate(sr, "sr")
+    recovered, played, sr = _check_pair(recovered, played, sr=sr, played_sr=played_sr)
+    smoothing_octaves = check_non_negative(smoothing_octaves, "smoothing_octaves")
+    regularisation = check_non_negative(regularisation, "regularisation")
+    max_lag = None
+    if max_lag_seconds is not None:
+        max_lag = int(round(check_non_negative(max_lag_seconds, "max_lag_seconds") * sr))
+
+    lag, correlation = find_lag(recovered, played, max_lag=max_lag)
+    start = max(lag, 0)
+    stop = min(recovered.size, lag + played.size)
+    y = recovered[start:stop]
+    x = played[start - lag : stop - lag]
+    overlap = y.size
+    n_fft = default_n_fft(overlap, sr=sr) if n_fft is None else check_int(n_fft, "n_fft", minimum=8)
+    n_segments = _count_segments(overlap, n_fft, sr=sr, sizes=(recovered.size, played.size), lag=lag)
+    if abs(correlation) < WEAK_CORRELATION:
+        warnings.warn(
+            f"the played signal barely correlates with the recording (peak normalised correlation "
+            f"{abs(correlation):.3f} at lag {lag}): check that the right sound was given",
+            VismicWarning,
+            stacklevel=2,
+        )
+    freqs, gain, coherence = _transfer_function(
+        x, y, sr=sr, n_fft=n_fft, smoothing_octaves=smoothing_octaves, regularisation=regularisation
+    )
+    return Response(
+        freqs_hz=freqs,
+        gain=gain,
+        coherence=coherence,
+        sr=sr,
+        lag_seconds=lag / sr,
+        n_fft=n_fft,
+        smoothing_octaves=smoothing_octaves,
+        info={"correlation": correlation, "overlap_samples": overlap, "n_segments": n_segments},
+    )
+
+
+def _check_pair(recovered, played, *, sr, played_sr):
+    """Both signals checked, ``played`` at ``sr``; lengths far apart without ``played_sr`` refused."""
+    sr = check_rate(sr, "sr")
     audio_sr = getattr(recovered, "sr", None)
     if audio_sr is not None and not math.isclose(float(audio_sr), sr, rel_tol=1e-9):
         raise ParameterError(f"recovered is Audio at sr={float(audio_sr):g} Hz but sr={sr:g} Hz was given")
-    recovered = _check_1d(recovered, "recovered")
-    played = _check_1d(played, "played")
+    recovered = check_signal(recovered, "recovered")
+    played = check_signal(played, "played")
     if played_sr is not None:
-        played_sr = _check_rate(played_sr, "played_sr")
+        played_sr = check_rate(played_sr, "played_sr")
         if played_sr != sr:
             from ..io import resample
 
@@ -565,42 +578,25 @@ def estimate_response(
         raise ParameterError("played is constant (silent): it cannot excite the object")
     if np.ptp(recovered) == 0:
         raise ParameterError("recovered is constant (silent): nothing was recovered from the video")
-    smoothing_octaves = _check_non_negative(smoothing_octaves, "smoothing_octaves")
-    regularisation = _check_non_negative(regularisation, "regularisation")
-    max_lag = None
-    if max_lag_seconds is not None:
-        max_lag = int(round(_check_non_negative(max_lag_seconds, "max_lag_seconds") * sr))
+    return recovered, played, sr
 
-    lag, correlation = find_lag(recovered, played, max_lag=max_lag)
-    start = max(lag, 0)
-    stop = min(recovered.size, lag + played.size)
-    y = recovered[start:stop]
-    x = played[start - lag : stop - lag]
-    overlap = y.size
 
-    if n_fft is None:
-        n_fft = default_n_fft(overlap, sr=sr)
-    else:
-        if isinstance(n_fft, bool) or not isinstance(n_fft, numbers.Integral) or n_fft < 8:
-            raise ParameterError(f"n_fft must be an integer >= 8, given n_fft={n_fft!r}")
-        n_fft = int(n_fft)
+def _count_segments(overlap: int, n_fft: int, *, sr: float, sizes: tuple, lag: int) -> int:
+    """Welch segments (half overlap) in the aligned overlap; too few refused."""
     hop = n_fft // 2
     n_segments = (overlap - n_fft) // hop + 1 if overlap >= n_fft else 0
     if n_segments < MIN_SEGMENTS:
         raise ParameterError(
             f"the signals overlap by {overlap} samples ({overlap / sr:.3g} s at sr={sr:g} Hz) after alignment "
-            f"(recovered has {recovered.size}, played {played.size} samples, lag {lag}): too short for "
+            f"(recovered has {sizes[0]}, played {sizes[1]} samples, lag {lag}): too short for "
             f"{MIN_SEGMENTS} segments of n_fft={n_fft}; record a longer calibration or lower n_fft"
         )
-    if abs(correlation) < WEAK_CORRELATION:
-        warnings.warn(
-            f"the played signal barely correlates with the recording (peak normalised correlation "
-            f"{abs(correlation):.3f} at lag {lag}): check that the right sound was given",
-            VismicWarning,
-            stacklevel=2,
-        )
+    return n_segments
 
-    welch = dict(fs=sr, window="hann", nperseg=n_fft, noverlap=hop, detrend="constant")
+
+def _transfer_function(x, y, *, sr, n_fft, smoothing_octaves, regularisation):
+    """Frequencies, H1 gain ``Pxy / Pxx`` and coherence of aligned played ``x`` and recorded ``y``."""
+    welch = dict(fs=sr, window="hann", nperseg=n_fft, noverlap=n_fft // 2, detrend="constant")
     freqs, pxx = signal.welch(x, **welch)
     _, pyy = signal.welch(y, **welch)
     _, pxy = signal.csd(x, y, **welch)
@@ -616,23 +612,4 @@ def estimate_response(
     # Where the played signal only leaks in (through the window's side lobes, or its
     # onset), both spectra are the same leak and look coherent: nothing is measured.
     coherence[pxx < PLAYED_FLOOR * np.mean(pxx)] = 0.0
-    return Response(
-        freqs_hz=freqs,
-        gain=gain,
-        coherence=coherence,
-        sr=sr,
-        lag_seconds=lag / sr,
-        n_fft=n_fft,
-        smoothing_octaves=smoothing_octaves,
-        info={"correlation": correlation, "overlap_samples": overlap, "n_segments": n_segments},
-    )
-
-
-def _check_non_negative(value, name: str) -> float:
-    try:
-        number = float(value) if not isinstance(value, (str, bytes, bool)) else math.nan
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or number < 0:
-        raise ParameterError(f"{name} must be a non-negative number, given {name}={value!r}")
-    return number
+    return freqs, gain, coherence

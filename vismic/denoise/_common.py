@@ -1,4 +1,4 @@
-"""Helpers shared by the denoise modules: argument checks, frame length, STFT, PSD units.
+"""Helpers shared by the denoise modules: frame length, STFT, PSD units (checks from :mod:`vismic._checks`).
 
 Units of a noise PSD
 --------------------
@@ -12,11 +12,11 @@ and :func:`bin_power_to_density` convert between the two.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy import signal
 
+from .. import _checks
+from .._checks import check_int, check_positive, check_range, check_rate  # noqa: F401  (used by the denoise modules)
 from ..errors import ParameterError
 
 #: Default analysis frame length in seconds: 64 ms beat 16 and 32 ms by 2.3 and 1.4 dB
@@ -28,55 +28,12 @@ MIN_FRAME_LENGTH = 64
 
 def check_signal(x, name: str = "x") -> np.ndarray:
     """``x`` as a float64 array of shape (n,) or (n_channels, n), finite and not empty."""
-    if np.iscomplexobj(x):
-        raise ParameterError(f"{name} must be real, given dtype={np.asarray(x).dtype}")
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be an array of numbers, given {type(x).__name__}") from None
-    if arr.ndim not in (1, 2):
-        raise ParameterError(f"{name} must have shape (n,) or (n_channels, n), given {name}.shape={arr.shape}")
-    if arr.size == 0:
-        raise ParameterError(f"{name} is empty, given {name}.shape={arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ParameterError(f"{name} contains NaN or infinite values")
-    return arr
-
-
-def check_positive(value, name: str) -> float:
-    """``value`` as a finite float > 0."""
-    try:
-        number = float(value) if not isinstance(value, (str, bytes, bool)) else np.nan
-    except (TypeError, ValueError):
-        number = np.nan
-    if not np.isfinite(number) or number <= 0:
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
-    return number
-
-
-def check_range(value, name: str, low: float, high: float, *, include_low=True, include_high=True) -> float:
-    """``value`` as a float within ``[low, high]`` (ends open where asked)."""
-    try:
-        number = float(value) if not isinstance(value, (str, bytes, bool)) else np.nan
-    except (TypeError, ValueError):
-        number = np.nan
-    ok = (
-        np.isfinite(number)
-        and (number >= low if include_low else number > low)
-        and (number <= high if include_high else number < high)
-    )
-    if not ok:
-        lb = "[" if include_low else "("
-        hb = "]" if include_high else ")"
-        raise ParameterError(f"{name} must lie in {lb}{low:g}, {high:g}{hb}, given {name}={value!r}")
-    return number
+    return _checks.check_signal(x, name, channels=True)
 
 
 def check_order(order, name: str = "order") -> int:
     """A filter order: an integer from 1 to 20."""
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or not 1 <= order <= 20:
-        raise ParameterError(f"{name} must be an integer from 1 to 20, given {name}={order!r}")
-    return int(order)
+    return check_int(order, name, minimum=1, maximum=20)
 
 
 def frame_length(*, sr: float, frame_seconds: float = DEFAULT_FRAME_SECONDS) -> int:
@@ -101,7 +58,7 @@ def frame_length(*, sr: float, frame_seconds: float = DEFAULT_FRAME_SECONDS) -> 
     >>> frame_length(sr=2200, frame_seconds=0.064), frame_length(sr=8000, frame_seconds=0.064)
     (128, 512)
     """
-    sr = check_positive(sr, "sr")
+    sr = check_rate(sr, "sr")
     frame_seconds = check_positive(frame_seconds, "frame_seconds")
     exponent = int(np.round(np.log2(frame_seconds * sr)))
     return int(max(MIN_FRAME_LENGTH, 2 ** max(exponent, 0)))

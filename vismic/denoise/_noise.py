@@ -57,12 +57,10 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage, signal
 
-from ..errors import ParameterError
+from .._checks import check_choice, check_positive, check_range, check_rate
 from ._common import (
     DEFAULT_FRAME_SECONDS,
     bin_power_to_density,
-    check_positive,
-    check_range,
     check_signal,
     fit_frame_length,
     frame_length,
@@ -212,9 +210,8 @@ def estimate_noise_psd(x, *, sr: float, frame_seconds: float = DEFAULT_FRAME_SEC
     True
     """
     arr = check_signal(x)
-    sr = check_positive(sr, "sr")
-    if method not in NOISE_METHODS:
-        raise ParameterError(f"unknown noise estimation method={method!r}; valid: {', '.join(NOISE_METHODS)}")
+    sr = check_rate(sr, "sr")
+    method = check_choice(method, "method", NOISE_METHODS)
     window_seconds = check_positive(window_seconds, "window_seconds")
     quantile = check_range(quantile, "quantile", 0.0, 1.0, include_low=False, include_high=False)
     if refine_threshold is not None:

@@ -13,7 +13,6 @@ Also here: the small validation helpers for ``fps``, ``roi`` and
 
 from __future__ import annotations
 
-import numbers
 import os
 import re
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Iterator, Optional, Tuple
 import cv2
 import numpy as np
 
+from .._checks import check_int_tuple, check_positive_int, check_rate  # noqa: F401  (check_positive_int: for video.py)
 from ..errors import FrameShapeError, ParameterError, VideoError, VideoNotFoundError
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg", ".pgm", ".ppm", ".webp")
@@ -44,26 +44,14 @@ Roi = Tuple[int, int, int, int]
 
 
 def check_fps(fps) -> float:
-    """The capture rate as a positive float, or :class:`ParameterError`."""
-    hint = (
-        "the capture rate fps is required (frames per second of the camera, e.g. fps=2200); "
-        "a video container usually stores only a playback rate"
-    )
-    if fps is None or isinstance(fps, bool) or not isinstance(fps, numbers.Real):
-        raise ParameterError(f"{hint}, given fps={fps!r}")
-    value = float(fps)
-    if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"{hint}; it must be a positive number, given fps={fps!r}")
-    return value
-
-
-def check_positive_int(value, name: str, *, allow_none: bool = False) -> Optional[int]:
-    """``value`` as an int >= 1 (bools and non-integral numbers refused)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ParameterError(f"{name} must be an integer >= 1, given {name}={value!r}")
-    return int(value)
+    """The capture rate as a positive float, or :class:`ParameterError` saying why it is needed."""
+    try:
+        return check_rate(fps, "fps")
+    except ParameterError:
+        raise ParameterError(
+            "the capture rate fps is required (frames per second of the camera, e.g. fps=2200) and "
+            f"must be a positive number; a video container usually stores only a playback rate, given fps={fps!r}"
+        ) from None
 
 
 def parse_roi(roi) -> Optional[Roi]:
@@ -74,18 +62,11 @@ def parse_roi(roi) -> Optional[Roi]:
         "roi must be (x, y, width, height): four integers in pixels of the full frame, "
         f"x, y >= 0 and width, height >= 1, given roi={roi!r}"
     )
-    if isinstance(roi, (str, bytes)):
-        raise ParameterError(message)
     try:
-        values = tuple(roi)
-    except TypeError:
+        x, y, w, h = check_int_tuple(roi, "roi", length=4, minimum=0)
+    except ParameterError:
         raise ParameterError(message) from None
-    if len(values) != 4 or any(
-        isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in values
-    ):
-        raise ParameterError(message)
-    x, y, w, h = (int(v) for v in values)
-    if x < 0 or y < 0 or w < 1 or h < 1:
+    if w < 1 or h < 1:
         raise ParameterError(message)
     return (x, y, w, h)
 
@@ -140,8 +121,42 @@ def block_mean(frame: np.ndarray, factor: int) -> np.ndarray:
 # --------------------------------------------------------------------------- grey conversion
 
 
+def luma(image: np.ndarray, *, channel_order: str = "RGB") -> np.ndarray:
+    """Grey levels of a colour image: ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B``.
+
+    vismic's one grey conversion (video frames, the test bed's photographs, MagNet's
+    training data): the weights OpenCV's ``cvtColor(..., COLOR_*2GRAY)`` uses, computed
+    by OpenCV in float32, in the image's own units.
+
+    Parameters
+    ----------
+    image : np.ndarray [shape=(..., height, width, 3 or 4)]
+        A fourth (alpha) channel is ignored.
+    channel_order : {'RGB', 'BGR'}
+        ``'BGR'`` for frames decoded by OpenCV.
+
+    Returns
+    -------
+    np.ndarray [shape=(..., height, width)], float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(luma(np.array([[[255, 0, 0]]], dtype=np.uint8))[0, 0]), 3)  # pure red
+    76.245
+    """
+    image = np.asarray(image)
+    # Always convert BGR order, so that one colour gives the very same float32 luma
+    # whether it came from a file (BGR) or from an array (RGB).
+    bgr = image[..., :3] if channel_order == "BGR" else image[..., 2::-1]
+    bgr = np.ascontiguousarray(bgr, dtype=np.float32)
+    # cvtColor works per pixel: any stack of images is one tall image to it
+    rows = bgr.reshape(-1, bgr.shape[-2], 3)
+    return cv2.cvtColor(rows, cv2.COLOR_BGR2GRAY).reshape(bgr.shape[:-1])
+
+
 def to_grey(frame: np.ndarray, *, channel_order: str, roi: Roi, where: str) -> np.ndarray:
-    """Crop one decoded frame to ``roi`` and make it grey float32.
+    """Crop one decoded frame to ``roi`` and make it grey float32 (colour through :func:`luma`).
 
     ``channel_order`` is ``'BGR'`` for frames from OpenCV and ``'RGB'`` for user
     arrays; a fourth (alpha) channel is ignored.
@@ -153,10 +168,7 @@ def to_grey(frame: np.ndarray, *, channel_order: str, roi: Roi, where: str) -> n
     if crop.ndim == 3 and crop.shape[2] == 1:
         return crop[..., 0].astype(np.float32)
     if crop.ndim == 3 and crop.shape[2] in (3, 4):
-        # Always convert BGR order, so that one colour gives the very same float32 luma
-        # whether it came from a file (BGR) or from an array (RGB).
-        bgr = crop[..., :3] if channel_order == "BGR" else crop[..., 2::-1]
-        return cv2.cvtColor(np.ascontiguousarray(bgr, dtype=np.float32), cv2.COLOR_BGR2GRAY)
+        return luma(crop, channel_order=channel_order)
     raise FrameShapeError(
         f"{where}: cannot make a grey frame from an image of shape {frame.shape}; "
         "expected (height, width), (height, width, 3) or (height, width, 4)"

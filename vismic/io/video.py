@@ -13,7 +13,6 @@ their clips with a playback rate (24-30 fps) in the container.
 
 from __future__ import annotations
 
-import numbers
 import os
 import warnings
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Iterator, Optional, Tuple
 import cv2
 import numpy as np
 
+from .._checks import check_range
 from ..data import FrameBatch
 from ..errors import FrameShapeError, OutputError, ParameterError, VideoError, VismicWarning
 from . import _frames
@@ -330,21 +330,27 @@ def write_video(path, frames, *, playback_fps: float = 30.0, codec: str = "FFV1"
     True
     """
     frames = _frames_to_write(frames)
-    if isinstance(playback_fps, bool) or not isinstance(playback_fps, numbers.Real) or not (
-        np.isfinite(playback_fps) and 0 < playback_fps <= MAX_PLAYBACK_FPS
-    ):
-        raise ParameterError(
-            f"playback_fps must be a number in (0, {MAX_PLAYBACK_FPS:g}] (OpenCV's writer drops "
-            f"frames above about 1000 fps; store a playback rate such as 30), "
-            f"given playback_fps={playback_fps!r}"
-        )
+    playback_fps = _check_playback_fps(playback_fps)
     if not isinstance(codec, str) or len(codec) != 4:
         raise ParameterError(f"codec must be a four-character FourCC such as 'FFV1', given codec={codec!r}")
     if not isinstance(path, (str, os.PathLike)):
         raise OutputError(f"the video path must be a string or path, given {path!r}")
     if Path(path).suffix == "":
         return _write_folder(check_destination(path, what="frame folder", folder=True), frames, overwrite)
-    path = check_destination(path, what="video", folder=False)
+    return _write_file(check_destination(path, what="video", folder=False), frames, codec, playback_fps)
+
+
+def _check_playback_fps(playback_fps) -> float:
+    try:
+        return check_range(playback_fps, "playback_fps", 0.0, MAX_PLAYBACK_FPS, include_low=False)
+    except ParameterError as error:
+        raise ParameterError(
+            f"{error} (OpenCV's writer drops frames above about 1000 fps; store a playback rate such as 30)"
+        ) from None
+
+
+def _write_file(path: Path, frames: np.ndarray, codec: str, playback_fps: float) -> Path:
+    """Write a video file through a temporary name, count its frames, then move it onto ``path``."""
     colour = frames.ndim == 4
     if frames.dtype == np.uint16 and (colour or codec.upper() != "FFV1"):
         raise ParameterError(
@@ -357,7 +363,7 @@ def write_video(path, frames, *, playback_fps: float = 30.0, codec: str = "FFV1"
     else:
         candidates = (codec,)
     with temporary_file(path, what="video") as temporary:
-        writer, used = _open_writer(temporary, candidates, frames, float(playback_fps))
+        writer, used = _open_writer(temporary, candidates, frames, playback_fps)
         if writer is None:
             raise OutputError(
                 f"cannot write video {str(path)!r}: OpenCV has no writer for codec "

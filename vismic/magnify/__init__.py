@@ -5,16 +5,20 @@
 - :func:`load_model` the shipped model (trained here on CPU, grayscale), a
   vismic model file, or a state dict saved by the public PyTorch port.
 - :class:`MagNetConfig` (``published()``, ``light()``), :class:`MagNet`.
-- :func:`train` and :mod:`vismic.magnify.data` to train one.
+- :func:`train` (and :func:`validate`) to train one on the procedural examples of
+  :class:`SampleGenerator`; :func:`render_pair` renders one moved pair of
+  photographs never trained on (:data:`HELD_OUT_PHOTOS`) and its exact magnification.
 
+The code lives in private modules (``_inference``, ``_weights``, ``_model``,
+``_data``, ``_train``); ``vismic.magnify.cli`` is the command line.
 ``import vismic.magnify`` does not import torch; it is loaded when a model is
 built or run. Install it with ``pip install torch`` (or the ``vismic[torch]``
 extra).
 """
 
 from ._config import MagNetConfig
-from .inference import FILTERS, MAX_ALPHA, MODES, Magnify, magnify
-from .weights import DEFAULT_WEIGHTS, convert_port_state_dict, load_model, port_key_to_vismic, save_model
+from ._inference import FILTERS, MAX_ALPHA, MODES, Magnify, magnify
+from ._weights import DEFAULT_WEIGHTS, convert_port_state_dict, load_model, port_key_to_vismic, save_model
 
 __all__ = [
     "magnify",
@@ -26,20 +30,37 @@ __all__ = [
     "port_key_to_vismic",
     "convert_port_state_dict",
     "train",
+    "validate",
+    "SampleGenerator",
+    "render_pair",
+    "TRAIN_PHOTOS",
+    "HELD_OUT_PHOTOS",
     "DEFAULT_WEIGHTS",
     "MODES",
     "FILTERS",
     "MAX_ALPHA",
 ]
 
+# Names whose modules import torch (_model, _train) or the training data's
+# dependencies (_data): loaded on first use so that ``import vismic.magnify`` stays light.
+_LAZY = {
+    "MagNet": "._model",
+    "train": "._train",
+    "validate": "._train",
+    "SampleGenerator": "._data",
+    "render_pair": "._data",
+    "TRAIN_PHOTOS": "._data",
+    "HELD_OUT_PHOTOS": "._data",
+}
+
 
 def __getattr__(name):
-    if name == "MagNet":
-        from .model import MagNet
+    if name in _LAZY:
+        import importlib
 
-        return MagNet
-    if name == "train":
-        from .train import train
-
-        return train
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     raise AttributeError(f"module 'vismic.magnify' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

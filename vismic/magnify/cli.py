@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError, VismicWarning
-from .inference import FILTERS, MODES
+from ._inference import FILTERS, MODES
 
 __all__ = ["add_magnify_parser", "add_train_parser", "run_magnify", "run_train"]
 
@@ -88,7 +88,7 @@ def run_magnify(args) -> int:
     """Run ``vismic magnify`` from parsed arguments; returns the exit code."""
     from .._cli_helpers import Progress, check_writable
     from ..io import open_video, write_video
-    from .inference import Magnify
+    from ._inference import Magnify
 
     output = check_writable(args.output, [args.video, args.weights], folder=Path(args.output).suffix == "",
                             overwrite=args.overwrite)
@@ -128,7 +128,7 @@ def run_magnify(args) -> int:
 def run_train(args) -> int:
     """Run ``vismic train-magnet`` from parsed arguments; returns the exit code."""
     from .._cli_helpers import check_writable
-    from .train import train
+    from ._train import train
 
     if args.export:
         run_dir = Path(args.run_dir)

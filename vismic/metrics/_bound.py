@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FrameShapeError, ParameterError, VismicWarning
-from ..synth._checks import check_direction, check_non_negative, check_texture
-from ..synth._fourier import directional_derivative
+from .._checks import check_image, check_non_negative, check_number, check_signal
+from ..decompose._gradient import directional_derivative
 
 __all__ = ["Bound", "cramer_rao_bound", "bound_snr_db", "scene_bound", "gap_to_bound_db"]
 
@@ -99,8 +99,8 @@ def cramer_rao_bound(
     >>> cramer_rao_bound(texture, direction_degrees=90.0, noise_std=2.0)
     inf
     """
-    texture = check_texture(texture)
-    direction_degrees = check_direction(direction_degrees)
+    texture = check_image(texture, "texture", shape_error=FrameShapeError)
+    direction_degrees = check_number(direction_degrees, "direction_degrees")
     noise_std = check_non_negative(noise_std, "noise_std")
     quantization_step = check_non_negative(quantization_step, "quantization_step")
     derivative = directional_derivative(texture, direction_degrees=direction_degrees)
@@ -140,9 +140,7 @@ def _scene_parts(scene, reference):
         quantization_step=scene.quantization_step,
     )
     motion = scene.displacement_px if reference is None else reference
-    motion = np.asarray(motion, dtype=np.float64)
-    if motion.ndim != 1 or motion.size == 0:
-        raise ParameterError(f"reference must have shape (n,) with n > 0, given shape={motion.shape}")
+    motion = check_signal(motion, "reference")
     std = float(np.std(motion))
     return crb, std
 
@@ -171,7 +169,7 @@ def bound_snr_db(scene, *, reference=None) -> float:
     Returns
     -------
     float
-        dB.
+        The bound on the SNR, in dB (-inf when the scene does not move).
 
     Examples
     --------

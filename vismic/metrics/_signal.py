@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .._checks import check_positive, check_rate
 from .._checks import check_signal as _signal
 from ..errors import ParameterError
 
@@ -27,16 +28,6 @@ def _pair(estimate, reference):
             f"and reference.shape={reference.shape}"
         )
     return estimate, reference
-
-
-def _check_positive(value, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
-    return number
 
 
 def _fit(estimate: np.ndarray, reference: np.ndarray):
@@ -134,14 +125,14 @@ def segmental_snr(
     35.0
     """
     estimate, reference = _pair(estimate, reference)
-    sr = _check_positive(sr, "sr")
+    sr = check_rate(sr, "sr")
     try:
         low, high = (float(v) for v in clamp_db)
     except (TypeError, ValueError):
         raise ParameterError(f"clamp_db must be (low, high) in dB, given clamp_db={clamp_db!r}") from None
     if not low < high:
         raise ParameterError(f"clamp_db must be (low, high) with low < high, given clamp_db={clamp_db!r}")
-    frame_seconds = _check_positive(frame_seconds, "frame_seconds")
+    frame_seconds = check_positive(frame_seconds, "frame_seconds")
     frame = int(round(frame_seconds * sr))
     if frame < 1:
         raise ParameterError(f"frame_seconds={frame_seconds!r} at sr={sr!r} gives frames of no sample")
@@ -195,16 +186,16 @@ def stoi(estimate, reference, *, sr: float) -> float:
     1.0
     """
     estimate, reference = _pair(estimate, reference)
-    sr = _check_positive(sr, "sr")
+    sr = check_rate(sr, "sr")
     try:
         import pystoi
     except ImportError:
         raise ImportError("vismic.metrics.stoi needs pystoi: pip install pystoi") from None
     fitted, reference = _fit(estimate, reference)
     if sr != round(sr):  # pystoi's polyphase resampler needs an integer rate
-        from ..synth import resample
+        from ..io.wav import resample
 
-        fitted = resample(fitted, sr_in=sr, sr_out=10000.0)
-        reference = resample(reference, sr_in=sr, sr_out=10000.0)
+        fitted = resample(fitted, sr=sr, target_sr=10000.0)
+        reference = resample(reference, sr=sr, target_sr=10000.0)
         sr = 10000.0
     return float(pystoi.stoi(reference, fitted, int(round(sr)), extended=False))

@@ -19,13 +19,12 @@ Examples
 (440, (64, 64))
 """
 
-from ._audio import chirp, espeak_speech, load_audio, music, resample, tone
-from ._fourier import directional_derivative
+from ._audio import chirp, espeak_speech, load_audio, music, tone
+from ..decompose._gradient import directional_derivative
 from ._rolling import RollingShutterScene, render_rolling_shutter
 from ._scene import Scene, make_displacement, membrane_mode, object_mask, render_frames, render_scene
 from ._speech import speech
 from ._texture import TEXTURES, noise_texture, stripes, texture
-from ._video import write_video
 
 __all__ = [
     "tone",
@@ -34,7 +33,6 @@ __all__ = [
     "speech",
     "load_audio",
     "espeak_speech",
-    "resample",
     "TEXTURES",
     "texture",
     "noise_texture",
@@ -46,7 +44,6 @@ __all__ = [
     "membrane_mode",
     "object_mask",
     "directional_derivative",
-    "write_video",
     "render_rolling_shutter",
     "RollingShutterScene",
 ]

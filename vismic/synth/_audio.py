@@ -6,15 +6,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from fractions import Fraction
 
 import numpy as np
-import scipy.signal
 
 from ..errors import ParameterError
-from ._checks import check_positive, n_samples
+from ..io.wav import resample
+from ._checks import check_positive, length_and_rate, n_samples
 
-__all__ = ["tone", "chirp", "music", "load_audio", "espeak_speech", "resample"]
+__all__ = ["tone", "chirp", "music", "load_audio", "espeak_speech"]
 
 
 def _check_below_nyquist(freq_hz, name: str, sr: float) -> float:
@@ -22,43 +21,6 @@ def _check_below_nyquist(freq_hz, name: str, sr: float) -> float:
     if freq_hz >= sr / 2:
         raise ParameterError(f"{name}={freq_hz!r} is not below the Nyquist frequency {sr / 2!r} Hz (sr={sr!r})")
     return freq_hz
-
-
-def resample(audio, *, sr_in: float, sr_out: float) -> np.ndarray:
-    """Resample with a polyphase anti-aliasing filter (``scipy.signal.resample_poly``).
-
-    The rate ratio is approximated by a fraction with a denominator of at most
-    1000 (exact for the usual integer rates); the output has
-    ``round(n * sr_out / sr_in)`` samples.
-
-    Parameters
-    ----------
-    audio : np.ndarray [shape=(n,)]
-    sr_in, sr_out : float
-        Rates in Hz.
-
-    Returns
-    -------
-    np.ndarray [shape=(round(n * sr_out / sr_in),)], float64
-
-    Examples
-    --------
-    >>> resample(np.ones(441), sr_in=44100, sr_out=2200).shape
-    (22,)
-    """
-    audio = np.asarray(audio, dtype=np.float64)
-    sr_in = check_positive(sr_in, "sr_in")
-    sr_out = check_positive(sr_out, "sr_out")
-    if sr_in == sr_out:
-        return audio.copy()
-    n_out = int(round(audio.shape[-1] * sr_out / sr_in))
-    ratio = (Fraction(sr_out).limit_denominator(1000) / Fraction(sr_in).limit_denominator(1000)).limit_denominator(
-        1000
-    )
-    out = scipy.signal.resample_poly(audio, ratio.numerator, ratio.denominator, axis=-1)
-    if out.shape[-1] >= n_out:
-        return out[..., :n_out]
-    return np.concatenate([out, np.zeros(out.shape[:-1] + (n_out - out.shape[-1],))], axis=-1)
 
 
 def tone(freq_hz: float, *, duration_seconds: float, sr: float) -> np.ndarray:
@@ -168,6 +130,7 @@ def music(*, duration_seconds: float, sr: float, seed: int = 0) -> np.ndarray:
     Returns
     -------
     np.ndarray [shape=(round(duration_seconds * sr),)], float64
+        Peak 1.
 
     Examples
     --------
@@ -175,10 +138,7 @@ def music(*, duration_seconds: float, sr: float, seed: int = 0) -> np.ndarray:
     >>> y.shape, float(np.max(np.abs(y)))
     ((2200,), 1.0)
     """
-    n = n_samples(duration_seconds, sr)
-    sr = float(sr)
-    if sr < 200.0:
-        raise ParameterError(f"sr={sr!r} is too low for music with fundamentals above 80 Hz; use sr >= 200")
+    n, sr = length_and_rate(duration_seconds, sr, min_sr=200.0, what="music with fundamentals above 80 Hz")
     rng = np.random.default_rng(seed)
     out = np.zeros(n)
     start = 0
@@ -228,7 +188,7 @@ def load_audio(path, *, sr: float) -> np.ndarray:
         raise ParameterError(f"cannot read audio file path={str(path)!r}: {exc}") from None
     if samples.shape[0] == 0:
         raise ParameterError(f"audio file path={str(path)!r} holds no samples")
-    return resample(samples.mean(axis=1), sr_in=file_sr, sr_out=sr)
+    return resample(samples.mean(axis=1), sr=file_sr, target_sr=sr)
 
 
 def espeak_speech(text: str, *, sr: float, voice: str = "en-us", words_per_minute: int = 150) -> np.ndarray:

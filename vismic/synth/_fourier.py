@@ -13,7 +13,8 @@ cosine series of the DCT-II,
 inverse DCT and one inverse DST per axis, exact to rounding (~1e-13 grey
 levels) for any shift; the derivative is the sine series with weights
 ``-pi k / N``. It equals a Fourier shift of the 2N x 2N mirrored image, with a
-quarter of its cost.
+quarter of its cost. The derivative of the same series, which the library
+needs too, lives in :mod:`vismic.decompose._gradient`.
 """
 
 from __future__ import annotations
@@ -21,29 +22,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from ._checks import check_direction, check_texture, unit_vector
-
-__all__ = ["directional_derivative"]
-
-
-def _coefficients(texture: np.ndarray, axes=(0, 1)) -> np.ndarray:
-    """DCT-II (unnormalised) of the texture along ``axes``."""
-    return scipy.fft.dctn(texture, type=2, axes=axes, workers=-1)
-
-
-def _sine_synthesis(coefficients: np.ndarray, axis: int) -> np.ndarray:
-    """``sum_k b_k sin(pi k (x + 1/2) / N)`` along ``axis`` for coefficients ``b_k``.
-
-    The inverse DST-II (a DST-III) starts at frequency 1, so the coefficients
-    move down by one index; ``b_0`` multiplies ``sin(0) = 0`` and drops out.
-    """
-    moved = np.zeros_like(coefficients)
-    source = [slice(None)] * coefficients.ndim
-    target = [slice(None)] * coefficients.ndim
-    source[axis] = slice(1, None)
-    target[axis] = slice(None, -1)
-    moved[tuple(target)] = coefficients[tuple(source)]
-    return scipy.fft.idst(moved, type=2, axis=axis, workers=-1, overwrite_x=True)
+from ..decompose._gradient import cosine_coefficients as _coefficients
 
 
 def _shifted_synthesis(coefficients: np.ndarray, shifts_px: np.ndarray, axis: int) -> np.ndarray:
@@ -124,46 +103,3 @@ class _Shifter:
             self._both = _coefficients(self.texture)
         rows = _shifted_synthesis(self._both[None], shifts_y_px, axis=1)
         return _shifted_synthesis(rows, shifts_x_px, axis=2)
-
-
-def directional_derivative(texture, *, direction_degrees: float) -> np.ndarray:
-    """Exact derivative of a texture along a direction, in grey levels per px.
-
-    The derivative of the band-limited, half-sample symmetric extension of the
-    texture (a spectral derivative), i.e. of exactly the image that
-    :func:`vismic.synth.render_scene` translates rigidly. ``np.gradient``
-    would be off by up to a factor of two at high spatial frequencies.
-
-    Parameters
-    ----------
-    texture : np.ndarray [shape=(height, width)]
-        Grey levels.
-    direction_degrees : float
-        Direction ``u = (cos θ, sin θ)`` in image coordinates (x to the right,
-        y down, so positive angles turn clockwise on screen).
-
-    Returns
-    -------
-    np.ndarray [shape=(height, width)], float64
-        ``grad T . u``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.arange(64) + 0.5
-    >>> texture = np.tile(np.cos(np.pi * 8 * x / 64), (32, 1))
-    >>> derivative = directional_derivative(texture, direction_degrees=0.0)
-    >>> bool(np.allclose(derivative, -np.pi * 8 / 64 * np.sin(np.pi * 8 * x / 64)))
-    True
-    """
-    texture = check_texture(texture)
-    ux, uy = unit_vector(check_direction(direction_degrees))
-    height, width = texture.shape
-    derivative = np.zeros((height, width))
-    if ux != 0.0:
-        along_x = _coefficients(texture, axes=(1,)) * (-np.pi * np.arange(width) / width)
-        derivative += ux * _sine_synthesis(along_x, axis=1)
-    if uy != 0.0:
-        along_y = _coefficients(texture, axes=(0,)) * (-np.pi * np.arange(height) / height)[:, None]
-        derivative += uy * _sine_synthesis(along_y, axis=0)
-    return derivative

@@ -35,17 +35,11 @@ from ._checks import (
     check_texture,
     unit_vector,
 )
+from .._checks import check_array, check_choice, check_positive_int, check_range, check_rate
 from ._fourier import _Shifter
 from ._warp import _TAYLOR_LIMIT_PX, _Warper
 
-__all__ = [
-    "Scene",
-    "render_scene",
-    "render_frames",
-    "make_displacement",
-    "membrane_mode",
-    "object_mask",
-]
+__all__ = ["Scene", "render_scene", "render_frames", "make_displacement", "membrane_mode", "object_mask"]
 
 #: Frames rendered at once (per DCT batch or spline call), and per noise draw.
 _BATCH = 16
@@ -101,7 +95,7 @@ class Scene:
                     f"{name} shape {value.shape} does not match frame shape {self.frames.shape[1:]}"
                 )
             setattr(self, name, value)
-        self.fps = check_positive(self.fps, "fps")
+        self.fps = check_rate(self.fps, "fps")
 
     def __len__(self) -> int:
         return self.frames.shape[0]
@@ -124,34 +118,24 @@ class Scene:
         >>> [len(b) for b in scene.batches(4)]
         [4, 4, 2]
         """
-        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-            raise ParameterError(f"batch_size must be a positive integer, given batch_size={batch_size!r}")
-        batch_size = int(batch_size)
+        batch_size = check_positive_int(batch_size, "batch_size")
         for start in range(0, len(self), batch_size):
             chunk = self.frames[start : start + batch_size].astype(np.float32)
             yield FrameBatch(chunk, start, self.fps)
 
     def write_video(self, path, *, playback_fps: float = 30.0):
-        """Write the frames losslessly: grayscale AVI (FFV1, else raw Y800) or a PNG folder.
+        """Write the frames losslessly (grey FFV1 ``.avi``/``.mkv``, or a PNG folder without suffix).
 
-        See :func:`vismic.synth.write_video`.
+        The container stores ``playback_fps``; keep the capture rate (``self.fps``)
+        separately. See :func:`vismic.io.write_video`, which this calls.
         """
-        from ._video import write_video
+        from ..io import write_video
 
-        return write_video(self.frames, path, playback_fps=playback_fps)
+        return write_video(path, self.frames, playback_fps=playback_fps)
 
 
 def _check_displacement(displacement_px) -> np.ndarray:
-    array = np.asarray(displacement_px, dtype=np.float64)
-    if array.ndim != 1:
-        raise ParameterError(
-            f"displacement_px must have shape (n_frames,), given displacement_px.shape={array.shape}"
-        )
-    if array.size == 0:
-        raise ParameterError("displacement_px is empty: a scene needs at least one frame")
-    if not np.all(np.isfinite(array)):
-        raise ParameterError("displacement_px contains NaN or infinite values")
-    return array
+    return check_signal(displacement_px, "displacement_px")
 
 
 def _check_mode_shape(mode_shape, shape) -> Optional[np.ndarray]:
@@ -162,9 +146,7 @@ def _check_mode_shape(mode_shape, shape) -> Optional[np.ndarray]:
         raise FrameShapeError(
             f"mode_shape shape {array.shape} does not match texture shape {tuple(shape)}"
         )
-    if not np.all(np.isfinite(array)):
-        raise ParameterError("mode_shape contains NaN or infinite values")
-    return array
+    return check_array(array, "mode_shape", ndim=(2,))
 
 
 def _frame_batches(texture, displacement_px, direction_degrees, mode_shape):
@@ -309,7 +291,7 @@ def render_scene(
     direction_degrees = check_direction(direction_degrees)
     mode_shape = _check_mode_shape(mode_shape, texture.shape)
     noise_std = check_non_negative(noise_std, "noise_std")
-    fps = check_positive(fps, "fps")
+    fps = check_rate(fps, "fps")
     n = displacement_px.shape[0]
     frames = sense(
         _frame_batches(texture, displacement_px, direction_degrees, mode_shape),
@@ -376,9 +358,7 @@ def membrane_mode(shape, *, m: int = 1, n: int = 1) -> np.ndarray:
     True
     """
     height, width = check_shape(shape)
-    for name, value in (("m", m), ("n", n)):
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ParameterError(f"{name} must be a positive integer, given {name}={value!r}")
+    m, n = check_positive_int(m, "m"), check_positive_int(n, "n")
     x = (np.arange(width) + 0.5) / width
     y = (np.arange(height) + 0.5) / height
     return np.sin(n * np.pi * y)[:, None] * np.sin(m * np.pi * x)[None, :]
@@ -409,9 +389,7 @@ def object_mask(shape, *, kind: str = "disk", fraction: float = 0.5, soft_px: fl
     (1.0, 0.0)
     """
     height, width = check_shape(shape)
-    fraction = check_positive(fraction, "fraction")
-    if fraction > 1:
-        raise ParameterError(f"fraction must be in (0, 1], given fraction={fraction!r}")
+    fraction = check_range(fraction, "fraction", 0.0, 1.0, include_low=False)
     soft_px = check_non_negative(soft_px, "soft_px")
     y = np.arange(height)[:, None] - (height - 1) / 2.0
     x = np.arange(width)[None, :] - (width - 1) / 2.0
@@ -420,7 +398,7 @@ def object_mask(shape, *, kind: str = "disk", fraction: float = 0.5, soft_px: fl
     elif kind == "rectangle":
         inside = np.minimum(fraction * height / 2.0 - np.abs(y), fraction * width / 2.0 - np.abs(x))
     else:
-        raise ParameterError(f"kind must be 'disk' or 'rectangle', given kind={kind!r}")
+        check_choice(kind, "kind", ("disk", "rectangle"))
     if soft_px == 0:
         return (inside >= 0).astype(np.float64)
     ramp = np.clip(inside / soft_px + 0.5, 0.0, 1.0)

@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.signal
 
-from ..errors import ParameterError
-from ._audio import resample
-from ._checks import check_positive, n_samples
+from ..io.wav import resample
+from ._checks import length_and_rate
 
 __all__ = ["speech"]
 
@@ -243,14 +242,11 @@ def speech(*, duration_seconds: float, sr: float, seed: int = 0) -> np.ndarray:
 
     Examples
     --------
-    >>> y = speech(duration_seconds=2.0, sr=8000.0)
-    >>> y.shape, float(np.max(np.abs(y)))
-    ((16000,), 1.0)
+    >>> y = speech(duration_seconds=2.0, sr=8000.0)  # 2 s at 8 kHz, normalised to peak 1
+    >>> len(y) == 16000 and bool(np.isclose(np.abs(y).max(), 1.0))
+    True
     """
-    n_out = n_samples(duration_seconds, sr)
-    sr = check_positive(sr, "sr")
-    if sr < 100.0:
-        raise ParameterError(f"sr={sr!r} is too low for a speech signal; use sr >= 100")
+    n_out, sr = length_and_rate(duration_seconds, sr, min_sr=100.0, what="a speech signal")
     rng = np.random.default_rng(seed)
     n = int(np.ceil(n_out * _SR / sr))
     tracks = _Tracks(n + int(_SR))  # room for the last syllable to finish
@@ -287,7 +283,7 @@ def speech(*, duration_seconds: float, sr: float, seed: int = 0) -> np.ndarray:
     voice /= max(np.max(np.abs(voice)), 1e-12)
     signal = voice + tracks.frication
     signal = scipy.signal.sosfilt(scipy.signal.butter(2, 60.0, btype="highpass", fs=_SR, output="sos"), signal)
-    out = resample(signal[:n], sr_in=_SR, sr_out=sr)[:n_out]
+    out = resample(signal[:n], sr=_SR, target_sr=sr)[:n_out]
     if out.shape[0] < n_out:
         out = np.concatenate([out, np.zeros(n_out - out.shape[0])])
     peak = np.max(np.abs(out))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 
+from .._procedural import power_law_noise
 from ..errors import ParameterError
-from ._checks import check_direction, check_positive, check_shape, unit_vector
+from ..io._frames import luma
+from .._checks import check_range, check_shape
+from ._checks import check_direction, unit_vector
 
 __all__ = ["TEXTURES", "texture", "noise_texture", "stripes"]
 
@@ -29,12 +31,11 @@ TEXTURES = _PHOTOGRAPHS + ("noise", "stripes")
 
 
 def _photograph(name: str) -> np.ndarray:
-    import skimage.color
     import skimage.data
 
     image = getattr(skimage.data, name)()
     if image.ndim == 3:
-        image = skimage.color.rgb2gray(image[..., :3]) * 255.0
+        image = luma(image)  # ITU-R BT.601, as video frames
     return image.astype(np.float64)
 
 
@@ -66,9 +67,10 @@ def _crop_and_resize(image: np.ndarray, shape, rng) -> np.ndarray:
 def noise_texture(shape, *, seed: int = 0, cutoff_cycles_per_px: float = 0.25) -> np.ndarray:
     """Band-limited random texture with a natural (1/f) spectrum.
 
-    White Gaussian noise shaped by ``1/f`` and a smooth low-pass that reaches
-    zero at ``cutoff_cycles_per_px`` (so no energy near Nyquist, which makes
-    Fourier and spline rendering agree), scaled linearly to about 20-235.
+    :func:`vismic._procedural.power_law_noise` (white Gaussian noise shaped by
+    ``1/f`` and a smooth low-pass that reaches zero at ``cutoff_cycles_per_px``, so
+    no energy near Nyquist, which makes Fourier and spline rendering agree),
+    scaled linearly to about 20-235.
 
     Parameters
     ----------
@@ -80,6 +82,7 @@ def noise_texture(shape, *, seed: int = 0, cutoff_cycles_per_px: float = 0.25) -
     Returns
     -------
     np.ndarray [shape=(height, width)], float64
+        Grey levels from about 20 to 235.
 
     Examples
     --------
@@ -88,18 +91,8 @@ def noise_texture(shape, *, seed: int = 0, cutoff_cycles_per_px: float = 0.25) -
     ((32, 48), True)
     """
     height, width = check_shape(shape)
-    cutoff = check_positive(cutoff_cycles_per_px, "cutoff_cycles_per_px")
-    if cutoff > 0.5:
-        raise ParameterError(f"cutoff_cycles_per_px must be <= 0.5, given cutoff_cycles_per_px={cutoff!r}")
-    rng = np.random.default_rng(seed)
-    white = rng.standard_normal((height, width))
-    fy = scipy.fft.fftfreq(height)[:, None]
-    fx = scipy.fft.rfftfreq(width)[None, :]
-    radius = np.hypot(fx, fy)
-    low_pass = np.where(radius < cutoff, np.cos(0.5 * np.pi * radius / cutoff) ** 2, 0.0)
-    gain = low_pass / np.maximum(radius, 1.0 / max(height, width))
-    gain[0, 0] = 0.0
-    field = scipy.fft.irfft2(scipy.fft.rfft2(white) * gain, s=(height, width))
+    cutoff = check_range(cutoff_cycles_per_px, "cutoff_cycles_per_px", 0.0, 0.5, include_low=False)
+    field = power_law_noise((height, width), np.random.default_rng(seed), cutoff_cycles_per_px=cutoff)
     span = field.max() - field.min()
     if span == 0:
         return np.full((height, width), 127.5)
@@ -137,9 +130,7 @@ def stripes(
     True
     """
     height, width = check_shape(shape)
-    period_px = check_positive(period_px, "period_px")
-    if period_px < 2:
-        raise ParameterError(f"period_px must be >= 2 (Nyquist), given period_px={period_px!r}")
+    period_px = check_range(period_px, "period_px", 2.0, np.inf)
     ux, uy = unit_vector(check_direction(orientation_degrees))
     y = np.arange(height)[:, None]
     x = np.arange(width)[None, :]

@@ -13,11 +13,11 @@ they load into the published configuration with the port's manipulator
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 from ..errors import ModelError
+from ..io._atomic import temporary_file
 from ._config import MagNetConfig
 
 __all__ = [
@@ -86,16 +86,15 @@ def convert_port_state_dict(state_dict) -> dict:
 
 
 def save_model(model, path, *, info=None) -> Path:
-    """Write ``model`` (a :class:`~vismic.magnify.model.MagNet`) as a vismic model file."""
+    """Write ``model`` (a :class:`~vismic.magnify.MagNet`) as a vismic model file."""
     torch = require_torch()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu", torch.float32).clone() for k, v in model.state_dict().items()}
     payload = {"format": FORMAT, "version": 1, "config": model.config.to_dict(),
                "state_dict": state, "info": dict(info or {})}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with temporary_file(path, what="model file") as temporary:
+        torch.save(payload, temporary)
     return path
 
 
@@ -128,7 +127,7 @@ def load_model(weights=None, *, device="cpu"):
         The file is missing or unreadable, or its parameters do not fit.
     """
     torch = require_torch()
-    from .model import MagNet
+    from ._model import MagNet
 
     if isinstance(weights, MagNet):
         return weights.to(device).eval()

@@ -33,7 +33,9 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
+from .._procedural import random_texture
 from ..errors import ParameterError
+from ..io._frames import luma
 
 __all__ = [
     "TRAIN_PHOTOS",
@@ -70,7 +72,7 @@ def _gray(image) -> np.ndarray:
         if image.max() > 1.5:
             image = image / 255.0
     if image.ndim == 3:
-        image = image[..., :3] @ np.array([0.299, 0.587, 0.114])
+        image = luma(image).astype(np.float64)
     return image
 
 
@@ -85,46 +87,8 @@ def _photo_coefficients(name: str) -> np.ndarray:
 
 
 def _procedural_texture(rng: np.random.Generator, size: int = 160) -> np.ndarray:
-    kind = rng.integers(4)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    if kind == 0:  # 1/f^beta noise
-        beta = rng.uniform(1.0, 2.5)
-        fy = np.fft.fftfreq(size)[:, None]
-        fx = np.fft.rfftfreq(size)[None, :]
-        radius = np.sqrt(fx ** 2 + fy ** 2)
-        radius[0, 0] = 1.0
-        spectrum = (rng.standard_normal(radius.shape) + 1j * rng.standard_normal(radius.shape))
-        spectrum *= radius ** (-beta / 1.0) * np.exp(-(radius / 0.35) ** 2)
-        spectrum[0, 0] = 0
-        image = np.fft.irfft2(spectrum, s=(size, size))
-    elif kind == 1:  # sum of gratings
-        image = np.zeros((size, size))
-        for _ in range(rng.integers(1, 4)):
-            theta = rng.uniform(0, np.pi)
-            freq = rng.uniform(0.02, 0.22)
-            image += rng.uniform(0.3, 1) * np.sin(
-                2 * np.pi * freq * (np.cos(theta) * xx + np.sin(theta) * yy) + rng.uniform(0, 2 * np.pi))
-    elif kind == 2:  # blurred checkers / stripes
-        period = rng.uniform(4, 24)
-        theta = rng.uniform(0, np.pi)
-        u = np.cos(theta) * xx + np.sin(theta) * yy
-        v = -np.sin(theta) * xx + np.cos(theta) * yy
-        image = np.sign(np.sin(np.pi * u / period))
-        if rng.random() < 0.6:
-            image = image * np.sign(np.sin(np.pi * v / period))
-        image = ndimage.gaussian_filter(image, rng.uniform(0.8, 2.0), mode="wrap")
-    else:  # random discs
-        image = np.full((size, size), rng.uniform())
-        for _ in range(rng.integers(10, 60)):
-            cy, cx = rng.uniform(0, size, 2)
-            r = rng.uniform(2, 18)
-            image[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.uniform()
-        image = ndimage.gaussian_filter(image, rng.uniform(0.8, 1.5))
-    image = image - image.min()
-    image = image / max(image.max(), 1e-9)
-    low = rng.uniform(0, 0.4)
-    image = low + image * rng.uniform(0.3, 1.0 - low)
-    return ndimage.spline_filter(image, order=3, mode="mirror")
+    """Cubic-spline coefficients of one random procedural texture (0-1)."""
+    return ndimage.spline_filter(random_texture(rng, size), order=3, mode="mirror")
 
 
 def _smoothstep(x):

@@ -25,14 +25,14 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from numbers import Real
 
 import numpy as np
 
+from .._checks import check_choice, check_int, check_positive, check_positive_int, check_rate
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
-from .weights import DEFAULT_WEIGHTS, load_model, require_torch
+from ._weights import DEFAULT_WEIGHTS, load_model, require_torch
 
 __all__ = ["magnify", "Magnify", "MODES", "FILTERS", "MAX_ALPHA"]
 
@@ -47,44 +47,33 @@ _default_models = {}
 
 # -- argument checks ------------------------------------------------------------
 def _check_alpha(alpha) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not math.isfinite(alpha) or alpha <= 0:
-        raise ParameterError(f"alpha must be a positive number, given alpha={alpha!r}")
-    alpha = float(alpha)
+    alpha = check_positive(alpha, "alpha")
     if alpha > MAX_ALPHA:
         warnings.warn(f"alpha={alpha:g} is above {MAX_ALPHA:g}: blur and artefacts grow with the factor",
                       VismicWarning, stacklevel=3)
     return alpha
 
 
-def _check_positive_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, given {name}={value!r}")
-    return int(value)
-
-
 def _check_mode(mode, fl_hz, fh_hz, fps, filter):
-    if mode not in MODES:
-        raise ParameterError(f"mode must be one of {', '.join(MODES)}, given mode={mode!r}")
+    check_choice(mode, "mode", MODES)
     if mode != "temporal":
         return None
-    if filter not in FILTERS:
-        raise ParameterError(f"filter must be one of {', '.join(FILTERS)}, given filter={filter!r}")
+    check_choice(filter, "filter", FILTERS)
     values = {"fl_hz": fl_hz, "fh_hz": fh_hz, "fps": fps}
     for name, value in values.items():
         if value is None:
             raise ParameterError(f"mode='temporal' needs fl_hz, fh_hz and fps; {name} is missing")
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value) or value <= 0:
-            raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
+    fl_hz, fh_hz, fps = (check_rate(value, name) for name, value in values.items())
     if not fl_hz < fh_hz < fps / 2:
         raise ParameterError(
             f"need 0 < fl_hz < fh_hz < fps / 2, given fl_hz={fl_hz!r}, fh_hz={fh_hz!r}, fps={fps!r}")
-    return float(fl_hz), float(fh_hz), float(fps)
+    return fl_hz, fh_hz, fps
 
 
 def _check_tile(tile):
     if tile is None:
         return None
-    tile = _check_positive_int(tile, "tile", minimum=32)
+    tile = check_int(tile, "tile", minimum=32)
     return tile - tile % 4
 
 
@@ -360,7 +349,7 @@ def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, f
     alpha = _check_alpha(alpha)
     temporal = _check_mode(mode, fl_hz, fh_hz, fps, filter)
     temporal = None if temporal is None else (filter,) + temporal
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch_size")
     tile = _check_tile(tile)
     frames = _as_frames(frames)
     low_high = _value_range(frames, value_range)
@@ -418,7 +407,7 @@ class Magnify(Stage):
             low_high = _value_range(batch.frames, self.value_range)
             self._core = _Magnifier(
                 _get_model(self.model, device), alpha=alpha, mode=self.mode, temporal=temporal, device=device,
-                batch_size=_check_positive_int(self.batch_size, "batch_size"), tile=_check_tile(self.tile),
+                batch_size=check_positive_int(self.batch_size, "batch_size"), tile=_check_tile(self.tile),
                 value_range=low_high, frame_shape=batch.frames.shape[1:])
         frames = self._core(batch.frames)
         return FrameBatch(frames.astype(batch.frames.dtype, copy=False), batch.start, batch.fps)

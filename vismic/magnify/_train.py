@@ -1,0 +1,278 @@
+"""Training MagNet on procedurally generated examples (``vismic train-magnet``).
+
+The loss is the paper's: L1 between the output and the magnified target plus
+0.1 times the L1 regularisation that makes the texture codes of A and C and of
+B and the target, and the shape codes of B and C, equal. Adam at 1e-4.
+
+A run lives in one folder: ``checkpoint.pt`` (model, optimiser, step, history;
+written atomically every epoch and every ``checkpoint_minutes``), ``model.pt``
+(the latest weights in the shippable format), ``best.pt`` (best validation
+SSIM) and ``history.json``. Calling :func:`train` again on the same folder
+resumes. Example ``i`` of the stream depends only on ``(seed, i)``, so a
+resumed run sees the same data as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..io._atomic import temporary_file
+from ._config import MagNetConfig
+from ._data import HELD_OUT_PHOTOS, TRAIN_PHOTOS, SampleGenerator
+from ._weights import require_torch, save_model
+
+__all__ = ["train", "validate", "REGULARISATION_WEIGHT"]
+
+REGULARISATION_WEIGHT = 0.1
+
+
+def _to_tensor(torch, frames, device):
+    """Grey levels (n, h, w) -> (n, 1, h, w) in [-1, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32) / 127.5 - 1.0)[:, None].to(device)
+
+
+def _expand(torch, x, channels):
+    return x if channels == 1 else x.expand(-1, channels, -1, -1)
+
+
+def validate(model, generator, n_samples, *, device="cpu", batch_size=16):
+    """Mean SSIM (grey levels, data range 255) and L1 of ``model`` on examples ``0 .. n_samples - 1``.
+
+    Also returns the SSIM of frame B itself against the target (what no
+    magnification scores), for comparison.
+    """
+    torch = require_torch()
+    from skimage.metrics import structural_similarity
+
+    model.eval()
+    scores, baseline, l1 = [], [], []
+    channels = model.config.in_channels
+    with torch.no_grad():
+        for start in range(0, n_samples, batch_size):
+            count = min(batch_size, n_samples - start)
+            frame_a, frame_b, _, target, alpha = generator.batch(start, count)
+            out = model(_expand(torch, _to_tensor(torch, frame_a, device), channels),
+                        _expand(torch, _to_tensor(torch, frame_b, device), channels),
+                        torch.from_numpy(alpha).to(device))
+            out = ((out.mean(1).clamp(-1, 1) + 1) * 127.5).cpu().numpy().astype(np.float64)
+            for y, t, b in zip(out, target, frame_b):
+                scores.append(structural_similarity(y, t.astype(np.float64), data_range=255.0))
+                baseline.append(structural_similarity(b.astype(np.float64), t.astype(np.float64), data_range=255.0))
+                l1.append(np.abs(y - t).mean())
+    return {"ssim": float(np.mean(scores)), "ssim_no_magnification": float(np.mean(baseline)),
+            "l1_grey_levels": float(np.mean(l1))}
+
+
+def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, patch_size=64,
+          learning_rate=1e-4, seed=0, epoch_samples=2000, n_validation=128, max_magnified_px=6.0,
+          max_noise=4.0, threads=1, device="cpu", checkpoint_minutes=5.0, log=print):
+    """Train (or resume training) a MagNet.
+
+    Parameters
+    ----------
+    output_dir : str or Path
+        Folder of the run; an existing ``checkpoint.pt`` there is resumed.
+    config : "light", "published" or MagNetConfig
+        Network sizes (ignored when resuming: the checkpoint's are used).
+    steps : int, optional
+        Stop after this many optimiser steps in total.
+    hours : float, optional
+        Stop after this much training time in total (across resumes).
+    batch_size, patch_size : int
+        Examples per step and their size in pixels.
+    learning_rate : float
+        Adam's learning rate (1e-4 in the paper).
+    seed : int
+        Seed of the initial weights and of the training stream; the
+        validation set uses ``seed + 1`` and photographs never trained on.
+    epoch_samples : int
+        Examples between two validations/checkpoints.
+    n_validation : int
+        Size of the held-out validation set.
+    threads : int
+        torch CPU threads.
+    log : callable
+        Receives progress lines.
+
+    Returns
+    -------
+    dict
+        The history: one entry per epoch with losses, validation SSIM, time.
+    """
+    torch = require_torch()
+    if steps is None and hours is None:
+        raise ParameterError("give steps= or hours= (or both) to bound the training")
+    if batch_size < 1 or patch_size < 8 or patch_size % 4:
+        raise ParameterError(f"batch_size must be >= 1 and patch_size a multiple of 4 >= 8, "
+                             f"given batch_size={batch_size!r}, patch_size={patch_size!r}")
+    if threads:
+        torch.set_num_threads(int(threads))
+    settings = dict(batch_size=int(batch_size), patch_size=int(patch_size), learning_rate=float(learning_rate),
+                    seed=int(seed), epoch_samples=int(epoch_samples), n_validation=int(n_validation),
+                    max_magnified_px=float(max_magnified_px), max_noise=float(max_noise))
+    run = _Run(Path(output_dir), config, settings, device=device, log=log)
+    common = dict(max_magnified_px=run.settings["max_magnified_px"], max_noise=run.settings["max_noise"])
+    stream = SampleGenerator(run.settings["patch_size"], seed=run.settings["seed"], photos=TRAIN_PHOTOS, **common)
+    held_out = SampleGenerator(run.settings["patch_size"], seed=run.settings["seed"] + 1, photos=HELD_OUT_PHOTOS,
+                               **common)
+    bs = run.settings["batch_size"]
+    steps_per_epoch = max(1, run.settings["epoch_samples"] // bs)
+
+    def done():
+        return (steps is not None and run.step >= steps) or (hours is not None and run.elapsed >= hours * 3600)
+
+    last_save = time.time()
+    losses = _LossMeter()
+    while not done():
+        losses.add(run.train_step(stream))
+        end_of_epoch = run.step % steps_per_epoch == 0
+        if run.step % 50 == 0 or end_of_epoch:
+            log(f"step {run.step} samples {run.step * bs} {losses.line()} "
+                f"{run.step * bs / max(run.elapsed, 1e-9):.1f} samples/s, {run.elapsed / 3600:.2f} h")
+        if end_of_epoch or done():
+            run.end_epoch(held_out, losses)
+            last_save = time.time()
+        elif time.time() - last_save > checkpoint_minutes * 60:
+            run.save_checkpoint()
+            last_save = time.time()
+    run.save_checkpoint()
+    log(f"finished at step {run.step} ({run.elapsed / 3600:.2f} h)")
+    return run.history
+
+
+def _model_config(config) -> MagNetConfig:
+    if not isinstance(config, str):
+        return config
+    if config not in ("light", "published"):
+        raise ParameterError(f"config must be 'light', 'published' or a MagNetConfig, given {config!r}")
+    return MagNetConfig.light() if config == "light" else MagNetConfig.published(in_channels=1)
+
+
+class _LossMeter:
+    """Running means of the five loss terms between two reports."""
+
+    NAMES = ("loss", "y", "texAC", "texBM", "shapeBC")
+
+    def __init__(self):
+        self.sums = np.zeros(len(self.NAMES))
+        self.count = 0
+
+    def add(self, values):
+        self.sums += values
+        self.count += 1
+
+    def means(self):
+        return self.sums / max(self.count, 1)
+
+    def line(self) -> str:
+        m = self.means()
+        return (f"loss {m[0]:.4f} (y {m[1]:.4f} texAC {m[2]:.4f} texBM {m[3]:.4f} shapeBC {m[4]:.4f})")
+
+    def reset(self):
+        self.sums[:] = 0
+        self.count = 0
+
+
+class _Run:
+    """One training run in its folder: model, optimiser, progress; resumed from ``checkpoint.pt`` if there."""
+
+    def __init__(self, output_dir: Path, config, settings: dict, *, device, log):
+        torch = require_torch()
+        from ._model import MagNet
+
+        self.torch, self.device, self.log = torch, device, log
+        self.output_dir = output_dir
+        output_dir.mkdir(parents=True, exist_ok=True)
+        self.checkpoint_path = output_dir / "checkpoint.pt"
+        checkpoint = None
+        if self.checkpoint_path.is_file():
+            checkpoint = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+            self.config = MagNetConfig.from_dict(checkpoint["config"])
+            self.settings = checkpoint["settings"]
+            log(f"resuming {self.checkpoint_path} at step {checkpoint['step']}")
+        else:
+            self.config = _model_config(config)
+            self.settings = settings
+        torch.manual_seed(self.settings["seed"])
+        self.model = MagNet(self.config).to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.settings["learning_rate"])
+        self.step, self.elapsed, self.history, self.best = 0, 0.0, [], -1.0
+        if checkpoint is not None:
+            self.model.load_state_dict(checkpoint["model"])
+            self.optimizer.load_state_dict(checkpoint["optimizer"])
+            self.step, self.elapsed = checkpoint["step"], checkpoint["elapsed_seconds"]
+            self.history = checkpoint["history"]
+            self.best = max([h["validation"]["ssim"] for h in self.history], default=-1.0)
+            torch.set_rng_state(checkpoint["torch_rng"])
+        bs = self.settings["batch_size"]
+        log(f"MagNet {self.config} with {self.model.n_parameters()} parameters; batch {bs}, "
+            f"patch {self.settings['patch_size']}, lr {self.settings['learning_rate']}, seed {self.settings['seed']}")
+
+    def train_step(self, stream) -> list:
+        """One optimiser step on the next batch of ``stream``; the five loss terms.
+
+        The time spent making the batch counts as training time, as the throughput reports it.
+        """
+        torch, model = self.torch, self.model
+        model.train()
+        tick = time.time()
+        bs = self.settings["batch_size"]
+        frame_a, frame_b, frame_c, target, alpha = stream.batch(self.step * bs, bs)
+        channels = self.config.in_channels
+        a, b, c, m = (_expand(torch, _to_tensor(torch, f, self.device), channels)
+                      for f in (frame_a, frame_b, frame_c, target))
+        texture_a, shape_a = model.encoder(a)
+        texture_b, shape_b = model.encoder(b)
+        texture_c, shape_c = model.encoder(c)
+        texture_m, _ = model.encoder(m)
+        shape = model.manipulator(shape_a, shape_b, torch.from_numpy(alpha).to(self.device).view(-1, 1, 1, 1))
+        output = model.decoder(texture_b, shape)
+        loss_y = (output - m).abs().mean()
+        loss_ac = (texture_a - texture_c).abs().mean()
+        loss_bm = (texture_b - texture_m).abs().mean()
+        loss_bc = (shape_b - shape_c).abs().mean()
+        loss = loss_y + REGULARISATION_WEIGHT * (loss_ac + loss_bm + loss_bc)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        self.elapsed += time.time() - tick
+        return [loss.item(), loss_y.item(), loss_ac.item(), loss_bm.item(), loss_bc.item()]
+
+    def end_epoch(self, held_out, losses: _LossMeter) -> None:
+        """Validate, record the epoch, save the checkpoint (and ``best.pt`` when it improved)."""
+        scores = validate(self.model, held_out, self.settings["n_validation"], device=self.device)
+        means = losses.means()
+        bs = self.settings["batch_size"]
+        self.history.append({"epoch": len(self.history) + 1, "step": self.step, "samples": self.step * bs,
+                             "hours": round(self.elapsed / 3600, 4), "loss": float(means[0]),
+                             "loss_y": float(means[1]), "validation": scores})
+        losses.reset()
+        self.log(f"epoch {len(self.history)} step {self.step}: validation SSIM {scores['ssim']:.4f} "
+                 f"(no magnification {scores['ssim_no_magnification']:.4f}), L1 {scores['l1_grey_levels']:.2f}")
+        self.save_checkpoint()
+        if scores["ssim"] > self.best:
+            self.best = scores["ssim"]
+            save_model(self.model, self.output_dir / "best.pt", info=self.info())
+
+    def info(self) -> dict:
+        bs = self.settings["batch_size"]
+        return {"steps": self.step, "samples": self.step * bs, "training_hours": round(self.elapsed / 3600, 3),
+                "settings": self.settings,
+                "last_validation": self.history[-1]["validation"] if self.history else None,
+                "data": "vismic.magnify.SampleGenerator (procedural, exact sub-pixel motion)"}
+
+    def save_checkpoint(self) -> None:
+        """``checkpoint.pt`` (atomically), ``model.pt`` and ``history.json``."""
+        payload = {"config": self.config.to_dict(), "settings": self.settings, "model": self.model.state_dict(),
+                   "optimizer": self.optimizer.state_dict(), "step": self.step, "elapsed_seconds": self.elapsed,
+                   "history": self.history, "torch_rng": self.torch.get_rng_state()}
+        with temporary_file(self.checkpoint_path, what="checkpoint") as temporary:
+            self.torch.save(payload, temporary)
+        save_model(self.model, self.output_dir / "model.pt", info=self.info())
+        (self.output_dir / "history.json").write_text(json.dumps(self.history, indent=1))
