@@ -53,8 +53,12 @@ def _check_levels(n_levels, width: int) -> int:
 
 
 def _as_bands(highpasses):
-    """Row coefficients ``(..., height, width_l)`` per level as images with one orientation."""
-    return tuple(h[..., None] for h in highpasses)
+    """Row coefficients ``(..., height, width_l)`` per level as ``(..., width_l, height, 1)`` images.
+
+    One orientation; x comes first so that a grid of ``(1, height)`` regions
+    (one per row) first sums along x, leaving little to split by row.
+    """
+    return tuple(np.swapaxes(h, -1, -2)[..., None] for h in highpasses)
 
 
 class RowReference:
@@ -63,10 +67,10 @@ class RowReference:
     Attributes
     ----------
     reference : vismic.data.Reference
-        Per level, the rows' coefficients as a ``(height, width_l, 1)`` image
+        Per level, the rows' coefficients as a ``(width_l, height, 1)`` image
         and those of the rows' x-derivative (``gradient_y`` is zero: rows are
         transformed along x only).
-    frequency, amplitude_gradient : tuple of np.ndarray [shape=(height, width_l, 1, 2)]
+    frequency, amplitude_gradient : tuple of np.ndarray [shape=(width_l, height, 1, 2)]
         Local frequency (rad/px) and log-amplitude gradient (1/px) of each
         coefficient, x then y (y is 0); see :func:`vismic.phase.local_frequency`.
     shape : (height, width)
@@ -156,7 +160,7 @@ def row_evidence(frames, reference: RowReference):
         part, information_part = band_signals(
             phase, amplitude, log_amplitude=log_amplitude, frequency=reference.frequency,
             amplitude_gradient=reference.amplitude_gradient if reference.use_amplitude else None,
-            grid=(height, 1), linear=False,
+            grid=(1, height), linear=False,
         )
         scores[..., start : start + len(phase[0])] = part.sum(axis=(0, 1), keepdims=True)
         information = information_part.sum(axis=(0, 1), keepdims=True)
