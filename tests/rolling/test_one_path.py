@@ -106,11 +106,13 @@ def run_cli(video_path, out, *options):
                  "--line-delay", repr(DELAY), "--quiet", "--resample", "none", *options])
 
 
-def test_cli_recovers_and_honours_band(video_path, tmp_path, scene):
+def test_cli_recovers_and_honours_band_and_plot(video_path, tmp_path, scene):
     import soundfile
 
     assert run_cli(video_path, tmp_path / "all.wav", "--denoise", "none", "--float") == 0
-    assert run_cli(video_path, tmp_path / "band.wav", "--denoise", "none", "--float", "--band", "300,700") == 0
+    assert run_cli(video_path, tmp_path / "band.wav", "--denoise", "none", "--float", "--band", "300,700",
+                   "--plot", str(tmp_path / "band.png")) == 0
+    assert (tmp_path / "band.png").stat().st_size > 0
     full, sr = soundfile.read(tmp_path / "all.wav")
     banded, _ = soundfile.read(tmp_path / "band.wav")
     assert sr == round(1 / DELAY) and full.size == scene.displacement_px.size
