@@ -130,3 +130,24 @@ def test_cli_refuses_what_it_cannot_honour_in_one_line(video_path, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and named in err[0] and "--rolling-shutter" in err[0]
     assert not (tmp_path / "out.wav").exists()
+
+
+# --- the stage protocol ---------------------------------------------------------------------------
+
+
+def test_stages_pass_check_stage(scene):
+    from vismic.testing import check_stage
+
+    whole = FrameBatch.concat(list(scene.batches(8)))
+    signals = RowEvidence(reference=scene.frames.mean(axis=0)).transform(whole)
+    assert check_stage(FillRows(DELAY), sample=signals)["output"] == "Audio"
+    assert check_stage(RollingShutterRecovery(DELAY, fill="linear"), sample=whole)["output"] == "Audio"
+
+
+@pytest.mark.xfail(reason="vismic.testing.check_stage joins BandSignals scores along the wrong axis after moving "
+                          "time first (any FrameBatch -> BandSignals stage fails); RowEvidence's own batch "
+                          "invariance is tested above", strict=False)
+def test_row_evidence_passes_check_stage(scene):
+    from vismic.testing import check_stage
+
+    check_stage(RowEvidence(reference=scene.frames.mean(axis=0)), sample=list(scene.batches(8)))
