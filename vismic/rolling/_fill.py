@@ -9,6 +9,7 @@ import scipy.sparse.linalg
 import scipy.signal
 
 from ..errors import FrameShapeError, ParameterError
+from ._timing import check_positive, line_rate_samples
 
 __all__ = ["fill_gaps", "FILL_METHODS"]
 
@@ -123,9 +124,9 @@ def fill_gaps(
     times, values, weights = _observations(times_seconds, values, weights)
     if method not in FILL_METHODS:
         raise ParameterError(f"method must be one of {FILL_METHODS}, given method={method!r}")
-    sr = check_sr(sr)
+    sr = check_positive(sr, "sr")
     if n_samples is None:
-        n_samples = int(np.floor(times[-1] * sr + 1e-6)) + 1
+        n_samples = line_rate_samples(times[-1], sr)
     n_samples = int(n_samples)
     if n_samples < 1:
         raise ParameterError(f"n_samples must be positive, given n_samples={n_samples!r}")
@@ -165,19 +166,6 @@ def _observations(times_seconds, values, weights):
         raise ParameterError("fewer than two observations carry weight: nothing to interpolate")
     order = np.argsort(times[used], kind="stable")
     return times[used][order], values[used][order], weights[used][order]
-
-
-def check_sr(sr) -> float:
-    """A finite output rate > 0 in Hz (booleans and strings refused)."""
-    if isinstance(sr, (bool, str, bytes)):
-        raise ParameterError(f"sr must be a positive number, given sr={sr!r}")
-    try:
-        sr = float(sr)
-    except (TypeError, ValueError):
-        raise ParameterError(f"sr must be a positive number, given sr={sr!r}") from None
-    if not np.isfinite(sr) or sr <= 0:
-        raise ParameterError(f"sr must be a positive number, given sr={sr!r}")
-    return sr
 
 
 def _band_limit(max_frequency_hz, times: np.ndarray, sr: float) -> float:

@@ -19,9 +19,9 @@ from ..data import MIN_FRAMES, Audio, BandSignals, FrameBatch
 from ..denoise import BandLimit, Denoise, HighPass
 from ..errors import ParameterError, TooFewFramesError
 from ..pipeline import Pipeline, Stage
-from ._fill import FILL_METHODS, check_sr, fill_gaps
+from ._fill import FILL_METHODS, fill_gaps
 from ._motion import RowEvidence, pooled_displacement
-from ._timing import check_line_delay, line_rate_samples, rolling_row_times, row_geometry
+from ._timing import check_line_delay, check_positive, line_rate_samples, rolling_row_times, row_geometry
 
 __all__ = [
     "recover_rolling_shutter",
@@ -75,7 +75,7 @@ def rows_to_samples(row_displacement, information, *, fps: float, line_delay_sec
     n_frames, n_rows = row_displacement.shape
     times = rolling_row_times(n_frames, n_rows, fps=fps, line_delay_seconds=line_delay_seconds,
                               first_row=first_row, row_step=row_step)
-    sr = check_sr(1.0 / line_delay_seconds if sr is None else sr)
+    sr = check_positive(1.0 / line_delay_seconds if sr is None else sr, "sr")
     if not np.any(information > 0):
         raise ParameterError("no row of the reference has texture along x: no horizontal motion can be measured")
     weights = np.broadcast_to(information, row_displacement.shape)
@@ -187,7 +187,7 @@ def _recover(source, *, described: str, line_delay_seconds, first_row, row_step,
     # options the last stages read are checked now, not after the whole video has streamed
     _check_fill(options["fill"])
     if options["sr"] is not None:
-        check_sr(options["sr"])
+        check_positive(options["sr"], "sr")
     if reference is None:
         reference = _mean_frame(source, described)
     pipeline = rolling_pipeline(line_delay_seconds=line_delay_seconds, reference=reference, first_row=first_row,

@@ -18,7 +18,7 @@ from ..errors import ParameterError
 __all__ = ["check_line_delay", "rolling_row_times", "line_rate_samples", "row_geometry"]
 
 
-def _positive(value, name: str) -> float:
+def check_positive(value, name: str) -> float:
     """A finite number > 0 (booleans and strings refused)."""
     if isinstance(value, (bool, str, bytes)):
         raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
@@ -59,8 +59,8 @@ def check_line_delay(line_delay_seconds, *, fps, n_rows: int) -> float:
     >>> check_line_delay(1e-4, fps=60.0, n_rows=100)
     0.0001
     """
-    fps = _positive(fps, "fps")
-    delay = _positive(line_delay_seconds, "line_delay_seconds")
+    fps = check_positive(fps, "fps")
+    delay = check_positive(line_delay_seconds, "line_delay_seconds")
     readout = delay * n_rows
     if readout > (1.0 + 1e-9) / fps:
         raise ParameterError(
@@ -127,7 +127,7 @@ def row_geometry(first_row, row_step, sensor_rows, n_rows: int):
             or not math.isfinite(first_row) or first_row < 0:
         raise ParameterError(f"first_row must be a number >= 0, given first_row={first_row!r}")
     first_row = float(first_row)
-    row_step = _positive(row_step, "row_step")
+    row_step = check_positive(row_step, "row_step")
     covered = int(np.ceil(first_row + row_step * (n_rows - 1) + 0.5 * (row_step - 1) + 1 - 1e-9))
     if sensor_rows is None:
         sensor_rows = covered
