@@ -20,10 +20,17 @@ and of the truth (Hz; the frame rate's Nyquist limit is 30 Hz), how far the
 output's spectral peak stands above everything outside its main lobe (dB), and
 the wall-clock time of the recovery.
 
+``--speed`` times the row measurement alone instead (the reference from the
+mean frame, then every row's shift: :func:`vismic.rolling.row_reference` and
+:func:`vismic.rolling.row_motion`, best of 3 after a warm-up) at 128, 256 and
+512 px, in frames per second; it uses only those two public functions, so the
+same script measures older versions of the package too.
+
 Run::
 
     nice python benchmarks/bench_rolling.py             # 128 x 128 frames, 1 s at 60 fps
     nice python benchmarks/bench_rolling.py --quick     # 64 x 64, 0.5 s
+    nice python benchmarks/bench_rolling.py --speed     # row measurement, frames/s
     nice python benchmarks/bench_rolling.py --csv benchmarks/results/bench_rolling.csv
 """
 
@@ -44,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vismic import metrics, synth  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 from vismic.io import resample  # noqa: E402
-from vismic.rolling import recover_rolling_shutter  # noqa: E402
+from vismic.rolling import recover_rolling_shutter, row_motion, row_reference  # noqa: E402
 
 FPS = 60.0
 GAP = 1.2  # frame period / readout time
@@ -131,13 +138,37 @@ def run(size: int, seconds: float):
     return rows
 
 
+def speed(sizes=(128, 256, 512), n_frames: int = 30, repeats: int = 3):
+    """Frames per second of the row measurement (reference + every row's shift) at each frame size."""
+    print(f"{'frames':<12} {'seconds':>8} {'frames/s':>9}")
+    for size in sizes:
+        delay = 1.0 / (FPS * size * GAP)
+        scene = synth.render_rolling_shutter(
+            synth.texture("brick", size=(size, size)), lambda t: 0.05 * np.sin(2 * np.pi * 440 * t),
+            fps=FPS, line_delay_seconds=delay, n_frames=n_frames, noise_std=1.0,
+        )
+        frames = scene.frames.astype(np.float32)
+        row_motion(frames[:2], row_reference(frames[0]))  # warm-up: filters, cached operators
+        best = np.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            row_motion(frames, row_reference(frames.mean(axis=0, dtype=np.float64)))
+            best = min(best, time.perf_counter() - start)
+        print(f"{f'{n_frames}x{size}x{size}':<12} {best:>8.3f} {n_frames / best:>9.0f}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="64 x 64 frames, 0.5 s")
     parser.add_argument("--size", type=int, default=None, help="frame height and width (default 128)")
     parser.add_argument("--seconds", type=float, default=None, help="video length (default 1.0)")
     parser.add_argument("--csv", default=None, help="also write the table as CSV here")
+    parser.add_argument("--speed", action="store_true", help="time the row measurement alone (128-512 px)")
     args = parser.parse_args(argv)
+    if args.speed:
+        print(f"# {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}")
+        speed()
+        return
     size = args.size or (64 if args.quick else 128)
     seconds = args.seconds or (0.5 if args.quick else 1.0)
     delay = 1.0 / (FPS * size * GAP)

@@ -98,13 +98,15 @@ def run_recover(args) -> int:
     progress = Progress(total, not args.quiet, "recovering")
     try:
         if args.rolling_shutter:
-            from .rolling import recover_rolling_shutter_video
+            from .recover import Recovery
+            from .rolling import check_cli_options, recover_rolling_shutter_video
 
-            rec = recover_rolling_shutter_video(
-                args.video, fps=fps, line_delay_seconds=args.line_delay, roi=roi, downsample=args.downsample,
-                n_levels=args.levels, highpass_hz=args.highpass, denoise=denoise, max_frames=args.max_frames,
-                progress=progress,
+            check_cli_options(args)
+            audio = recover_rolling_shutter_video(
+                source, fps=fps, line_delay_seconds=args.line_delay, n_levels=args.levels, highpass_hz=args.highpass,
+                low_hz=low_hz, high_hz=high_hz, denoise=denoise, progress=progress,
             )
+            rec = Recovery(audio.samples, audio.sr, audio.info)
         else:
             rec = recover_sound(source, fps=fps, n_levels=args.levels, grid=grid, highpass_hz=args.highpass,
                                 low_hz=low_hz, high_hz=high_hz, denoise=denoise, n_sources=args.sources,

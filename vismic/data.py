@@ -20,6 +20,7 @@ import numpy as np
 from .errors import FrameShapeError, ParameterError
 
 __all__ = ["FrameBatch", "Reference", "PyramidBatch", "PhaseBatch", "BandSignals", "Audio"]
+MIN_FRAMES = 32  # fewest frames vismic recovers sound from, rolling shutter included
 
 
 def _check_rate(value: float, name: str) -> float:

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 
 from vismic import Pipeline, metrics, synth
-from vismic.data import Audio
+from vismic.data import MIN_FRAMES, Audio
 from vismic.denoise import highpass
 from vismic.errors import FrameShapeError, ParameterError, TooFewFramesError
-from vismic.recover import Recovery
 from vismic.rolling import (
     RollingShutterRecovery,
     fill_gaps,
@@ -30,7 +29,7 @@ def tone_px(freq_hz, amplitude_px):
 def tone_scene():
     return synth.render_rolling_shutter(
         synth.texture("brick", size=(ROWS, 64)), tone_px(440.0, 0.03),
-        fps=FPS, line_delay_seconds=DELAY, n_frames=30, noise_std=2.0, seed=3,
+        fps=FPS, line_delay_seconds=DELAY, n_frames=MIN_FRAMES, noise_std=2.0, seed=3,
     )
 
 
@@ -67,8 +66,8 @@ def test_truth_is_the_motion_at_the_line_rate_up_to_the_last_row(tone_scene):
     assert scene.displacement_px.size == int(np.floor(last * scene.sr + 1e-6)) + 1
     np.testing.assert_allclose(scene.displacement_px, tone_px(440.0, 0.03)(np.arange(scene.displacement_px.size) / scene.sr))
     assert scene.gap_fraction == pytest.approx(1 / 6)
-    assert scene.frames.dtype == np.uint8 and len(scene) == 30
-    assert [len(b) for b in scene.batches(12)] == [12, 12, 6]
+    assert scene.frames.dtype == np.uint8 and len(scene) == 32
+    assert [len(b) for b in scene.batches(12)] == [12, 12, 8]
 
 
 def test_an_array_displacement_sets_the_number_of_frames():
@@ -169,7 +168,7 @@ def test_a_440_hz_tone_filmed_at_60_fps_is_recovered(tone_scene):
     reference = highpass(tone_scene.displacement_px, sr=tone_scene.sr, cutoff_hz=20.0)
     assert metrics.si_snr(audio.samples, reference) > 10.0  # benchmark: ~20 dB
     assert audio.info["gap_fraction"] == pytest.approx(1 / 6)
-    assert audio.info["row_displacement_px"].shape == (30, ROWS)
+    assert audio.info["row_displacement_px"].shape == (32, ROWS)
 
 
 def test_linear_filling_is_the_weaker_choice(tone_scene):
@@ -189,22 +188,22 @@ def test_video_entry_point_times_a_cropped_and_downsampled_video():
         # 'noise' is band-limited to 0.25 cycles/px: 2x2 block means do not alias it (a photograph's
         # finest detail would alias and move backwards)
         synth.texture("noise", size=(height, 96)), tone_px(440.0, 0.06),
-        fps=FPS, line_delay_seconds=delay, n_frames=24, noise_std=1.0, seed=2,
+        fps=FPS, line_delay_seconds=delay, n_frames=32, noise_std=1.0, seed=2,
     )
-    rec = recover_rolling_shutter_video(scene.frames, fps=FPS, line_delay_seconds=delay,
-                                        roi=(8, 32, 80, 64), downsample=2, batch_size=10)
-    assert isinstance(rec, Recovery)
-    assert rec.info["n_frames"] == 24 and rec.info["roi"] == (8, 32, 80, 64)
+    audio = recover_rolling_shutter_video(scene.frames, fps=FPS, line_delay_seconds=delay,
+                                          roi=(8, 32, 80, 64), downsample=2, batch_size=10)
+    assert isinstance(audio, Audio)
+    assert audio.info["n_frames"] == 32 and audio.info["roi"] == (8, 32, 80, 64)
     # rows 32..95 (blocks of 2, each at its rows' mean time): output runs to the last block's time
-    last = 23 / FPS + (32 + 0.5 + 2 * 31) * delay
-    assert rec.audio.size == int(np.floor(last / delay + 1e-6)) + 1
-    reference = highpass(scene.displacement_px[: rec.audio.size], sr=scene.sr, cutoff_hz=20.0)
-    assert metrics.si_snr(rec.audio, reference) > 10.0
+    last = 31 / FPS + (32 + 0.5 + 2 * 31) * delay
+    assert audio.samples.size == int(np.floor(last / delay + 1e-6)) + 1
+    reference = highpass(scene.displacement_px[: audio.samples.size], sr=scene.sr, cutoff_hz=20.0)
+    assert metrics.si_snr(audio.samples, reference) > 10.0
     # the same rows with the block averaging ignored (one line per row instead of two) are far worse
-    blocks = scene.frames[:, 32:, 8:88].reshape(24, 32, 2, 40, 2).mean(axis=(2, 4))
+    blocks = scene.frames[:, 32:, 8:88].reshape(32, 32, 2, 40, 2).mean(axis=(2, 4))
     right = recover_rolling_shutter(blocks, fps=FPS, line_delay_seconds=delay, first_row=32.5, row_step=2,
                                     sensor_rows=height)
-    np.testing.assert_allclose(right.samples, rec.audio, atol=1e-6)
+    np.testing.assert_allclose(right.samples, audio.samples, atol=1e-6)
     wrong = recover_rolling_shutter(blocks, fps=FPS, line_delay_seconds=delay, first_row=32.5, sensor_rows=height)
     assert metrics.si_snr(wrong.samples, reference[: wrong.samples.size]) < 0.0
 
@@ -219,10 +218,13 @@ def test_recovery_errors_name_the_values(tone_scene):
         recover_rolling_shutter(frames, fps=FPS, line_delay_seconds=DELAY, sensor_rows=200)
     with pytest.raises(ParameterError, match="fill"):
         recover_rolling_shutter(frames, fps=FPS, line_delay_seconds=DELAY, fill="zeros")
-    with pytest.raises(TooFewFramesError, match="3 frames"):
+    with pytest.raises(TooFewFramesError, match=f"3 frames; rolling-shutter recovery needs at least {MIN_FRAMES}"):
         recover_rolling_shutter(frames[:3], fps=FPS, line_delay_seconds=DELAY)
     with pytest.raises(ParameterError, match=r"x 96 rows"):  # the video entry point checks the full frame
         recover_rolling_shutter_video(np.zeros((8, 96, 32), np.uint8), fps=FPS, line_delay_seconds=DELAY, roi=(0, 0, 32, 32))
+    # options the last stages read fail before any frame is measured
+    with pytest.raises(ParameterError, match="sr=-1"):
+        recover_rolling_shutter(np.zeros((2, ROWS, 32)), fps=FPS, line_delay_seconds=DELAY, sr=-1)
 
 
 def test_stage_runs_in_a_pipeline(tone_scene):

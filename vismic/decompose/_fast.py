@@ -45,7 +45,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.linalg.blas import dgemm as _dgemm
 
-__all__ = ["forward", "supported_filters"]
+from ..errors import FrameShapeError, ParameterError
+
+__all__ = ["forward", "supported_filters", "forward_rows", "decompose_rows", "max_row_levels", "load_filters"]
 
 _SQRT_HALF = np.sqrt(0.5)
 
@@ -522,3 +524,148 @@ def _plan(biort, qshift):
         plan = _Plan(biort, qshift)
         _PLANS[key] = (plan, _Operators(plan))
     return _PLANS[key]
+
+
+_FILTERS: dict = {}
+
+
+def load_filters(biort: str, qshift: str):
+    """Filter tuples ``(biort, qshift)`` of the ``dtcwt`` package's filter names (kept across calls).
+
+    Raises
+    ------
+    vismic.errors.ParameterError
+        A name the ``dtcwt`` package does not know.
+    """
+    key = (biort, qshift)
+    if key not in _FILTERS:
+        try:
+            import dtcwt.coeffs
+
+            _FILTERS[key] = (dtcwt.coeffs.biort(biort), dtcwt.coeffs.qshift(qshift))
+        except (ValueError, IOError, KeyError, TypeError) as exc:
+            raise ParameterError(f"unknown DTCWT filters biort={biort!r}, qshift={qshift!r}: {exc}") from None
+    return _FILTERS[key]
+
+
+def _rows_block(x, n_levels: int, plan: _Plan, ops: _Operators, highpasses, lowpass) -> None:
+    """1-D transform of the rows of ``x`` (1, m, w), float64, C-contiguous, into the given output slices.
+
+    Each level is one stacked product along the rows giving the lowpass and the
+    highpass together; a highpass's even and odd samples are the real and imaginary
+    parts of its complex coefficients, so it is read as complex128 as it stands.
+    """
+    lo, hi = (_natural(y) for y in ops.columns((plan.h0o, plan.h1o), x.shape[2])(x))
+    highpasses[0][...] = hi[0].view(np.complex128)
+    for level in range(1, n_levels):
+        lo, hi = (_natural(y) for y in ops.columns((plan.q0, plan.q1), lo.shape[2])(lo))
+        highpasses[level][...] = hi[0].view(np.complex128)
+    lowpass[...] = lo[0]
+
+
+def row_output_widths(width: int, n_levels: int):
+    """Widths ``(highpass widths, lowpass width)`` of :func:`forward_rows` for rows of ``width`` samples."""
+    size = width + width % 2
+    highs = [size // 2]
+    for _ in range(1, n_levels):
+        size = (size + (2 if size % 4 else 0)) // 2
+        highs.append(size // 2)
+    return highs, size
+
+
+def forward_rows(rows, n_levels: int, biort, qshift):
+    """Forward 1-D DTCWT of every row (last axis) of ``rows``, float64.
+
+    The same coefficients as ``dtcwt.Transform1d().forward`` gives for each row
+    taken as a column (to rounding, about 1e-15 for unit-scale rows), computed
+    for all rows at once with the banded matrix products of the 2-D transform.
+    Rows of odd length get their last sample repeated (as the 2-D transform
+    does; the package refuses them).
+
+    Parameters
+    ----------
+    rows : array_like [shape=(..., width)]
+    n_levels : int
+        Number of levels, at least 1.
+    biort, qshift : sequences of arrays
+        Filter tuples (see :func:`load_filters`); a third biorthogonal or
+        q-shift filter, if any, is not used by the 1-D transform.
+
+    Returns
+    -------
+    highpasses : tuple of np.ndarray [shape=(..., width_l)], complex128
+        Finest level first.
+    lowpass : np.ndarray [shape=(..., width_L)], float64
+    """
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    if rows.ndim < 1 or rows.shape[-1] < 2:
+        raise ValueError(f"rows must have shape (..., width >= 2), given shape={rows.shape}")
+    if n_levels < 1:
+        raise ValueError("n_levels must be at least 1")
+    if not supported_filters(biort, qshift):
+        raise ValueError("unsupported filter tuples")
+    lead, width = rows.shape[:-1], rows.shape[-1]
+    flat = rows.reshape(1, -1, width)
+    m = flat.shape[1]
+    high_widths, low_width = row_output_widths(width, n_levels)
+    highpasses = tuple(np.empty((m, w), dtype=np.complex128) for w in high_widths)
+    lowpass = np.empty((m, low_width))
+    step = max(1, _BLOCK_SAMPLES // width)
+    plan, ops = _plan(biort, qshift)
+    with _single_threaded_blas():
+        for start in range(0, m, step):
+            stop = min(m, start + step)
+            _rows_block(flat[:, start:stop], n_levels, plan, ops,
+                        tuple(h[start:stop] for h in highpasses), lowpass[start:stop])
+    return tuple(h.reshape(lead + h.shape[-1:]) for h in highpasses), lowpass.reshape(lead + lowpass.shape[-1:])
+
+
+def max_row_levels(width: int) -> int:
+    """Largest number of 1-D DTCWT levels for rows of ``width`` px (the coarsest keeps >= 4 coefficients).
+
+    Examples
+    --------
+    >>> max_row_levels(64)
+    4
+    """
+    levels = 0
+    while width // 2 ** (levels + 1) >= 4:
+        levels += 1
+    return levels
+
+
+def decompose_rows(rows, *, n_levels: int, biort: str = "near_sym_a", qshift: str = "qshift_a"):
+    """1-D DTCWT along the last axis of every row: what rolling-shutter recovery measures each row with.
+
+    Parameters
+    ----------
+    rows : np.ndarray [shape=(..., width)]
+        E.g. frames ``(n, height, width)``: every row of every frame.
+    n_levels : int
+        From 1 to :func:`max_row_levels` ``(width)``.
+    biort, qshift : str
+        Filter names of the ``dtcwt`` package.
+
+    Returns
+    -------
+    highpasses : tuple of np.ndarray [shape=(..., width_l)], complex128
+        One array per level, finest first (``width_l = width / 2^l``, rounded
+        up to what the transform's extensions give).
+    lowpass : np.ndarray [shape=(..., width_L)], float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> highpasses, lowpass = decompose_rows(np.zeros((2, 16, 64)), n_levels=3)
+    >>> [h.shape for h in highpasses], lowpass.shape
+    ([(2, 16, 32), (2, 16, 16), (2, 16, 8)], (2, 16, 16))
+    """
+    rows = np.asarray(rows)
+    if rows.ndim < 1 or rows.size == 0:
+        raise FrameShapeError(f"rows must have shape (..., width) and hold samples, given shape={rows.shape}")
+    limit = max_row_levels(rows.shape[-1])
+    if isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer)) or not 1 <= n_levels <= limit:
+        raise ParameterError(
+            f"n_levels must be an integer from 1 to {limit} for rows of {rows.shape[-1]} px, given n_levels={n_levels!r}"
+        )
+    return forward_rows(rows, int(n_levels), *load_filters(biort, qshift))

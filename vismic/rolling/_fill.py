@@ -9,6 +9,7 @@ import scipy.sparse.linalg
 import scipy.signal
 
 from ..errors import FrameShapeError, ParameterError
+from ._timing import check_positive, line_rate_samples
 
 __all__ = ["fill_gaps", "FILL_METHODS"]
 
@@ -120,6 +121,35 @@ def fill_gaps(
     >>> bool(np.abs(y - np.sin(2 * np.pi * 50 * t))[50:-50].max() < 1e-3)
     True
     """
+    times, values, weights = _observations(times_seconds, values, weights)
+    if method not in FILL_METHODS:
+        raise ParameterError(f"method must be one of {FILL_METHODS}, given method={method!r}")
+    sr = check_positive(sr, "sr")
+    if n_samples is None:
+        n_samples = line_rate_samples(times[-1], sr)
+    n_samples = int(n_samples)
+    if n_samples < 1:
+        raise ParameterError(f"n_samples must be positive, given n_samples={n_samples!r}")
+    output_times = np.arange(n_samples) / sr
+    if method == "linear":
+        return np.interp(output_times, times, values)
+    max_frequency_hz = _band_limit(max_frequency_hz, times, sr)
+    if regularization is not None:
+        regularization = float(regularization)
+        if not np.isfinite(regularization) or regularization < 0:
+            raise ParameterError(f"regularization must be a number >= 0, given regularization={regularization!r}")
+    grid = _Grid(times, output_times, sr)
+    problem = _Problem(grid, values, weights, tolerance=tolerance, max_iterations=int(max_iterations))
+    in_band = (grid.frequencies <= max_frequency_hz).astype(np.float64)
+    if method == "bandlimited":
+        solution = _fill_bandlimited(problem, in_band, max_frequency_hz, regularization)
+    else:
+        solution = _fill_spectral(problem, in_band, regularization)
+    return solution[grid.margin : grid.margin + _OVERSAMPLE * n_samples : _OVERSAMPLE][:n_samples]
+
+
+def _observations(times_seconds, values, weights):
+    """Checked observations that carry weight, sorted by time: ``(times, values, weights)``."""
     times = np.asarray(times_seconds, dtype=np.float64).ravel()
     values = np.asarray(values, dtype=np.float64).ravel()
     if times.shape != values.shape:
@@ -131,87 +161,89 @@ def fill_gaps(
         raise ParameterError("times, values and weights must be finite")
     if np.any(weights < 0) or np.any(times < 0):
         raise ParameterError("times and weights must be >= 0")
-    if method not in FILL_METHODS:
-        raise ParameterError(f"method must be one of {FILL_METHODS}, given method={method!r}")
-    try:
-        sr = float(sr)
-    except (TypeError, ValueError):
-        raise ParameterError(f"sr must be a positive number, given sr={sr!r}") from None
-    if not np.isfinite(sr) or sr <= 0:
-        raise ParameterError(f"sr must be a positive number, given sr={sr!r}")
     used = weights > 0
     if np.count_nonzero(used) < 2:
         raise ParameterError("fewer than two observations carry weight: nothing to interpolate")
-    times, values, weights = times[used], values[used], weights[used]
-    order = np.argsort(times, kind="stable")
-    times, values, weights = times[order], values[order], weights[order]
-    if n_samples is None:
-        n_samples = int(np.floor(times[-1] * sr + 1e-6)) + 1
-    n_samples = int(n_samples)
-    if n_samples < 1:
-        raise ParameterError(f"n_samples must be positive, given n_samples={n_samples!r}")
-    output_times = np.arange(n_samples) / sr
-    if method == "linear":
-        return np.interp(output_times, times, values)
+    order = np.argsort(times[used], kind="stable")
+    return times[used][order], values[used][order], weights[used][order]
 
-    span = max(times[-1] - times[0], 1e-12)
-    mean_rate = (times.size - 1) / span
+
+def _band_limit(max_frequency_hz, times: np.ndarray, sr: float) -> float:
+    """The band limit ``B``: as given, or 0.4 x the mean observation rate (at most 0.45 sr)."""
     if max_frequency_hz is None:
+        mean_rate = (times.size - 1) / max(times[-1] - times[0], 1e-12)
         max_frequency_hz = min(0.4 * mean_rate, 0.45 * sr)
     max_frequency_hz = float(max_frequency_hz)
     if not np.isfinite(max_frequency_hz) or not 0 < max_frequency_hz < sr / 2:
         raise ParameterError(
             f"max_frequency_hz must be in (0, sr/2 = {sr / 2:g}) Hz, given max_frequency_hz={max_frequency_hz!r}"
         )
+    return max_frequency_hz
 
-    # Grid 4x finer than the output, with margins so that the FFT's wrap-around does not tie the ends.
-    rate = _OVERSAMPLE * sr
-    last = max(times[-1], output_times[-1])
-    margin = max(64, int(0.05 * last * rate))
-    n_grid = scipy.fft.next_fast_len(int(np.ceil(last * rate)) + 2 * margin + 4, real=True)
-    positions = times * rate + margin
-    sample = _sampling_matrix(positions, n_grid)
-    frequencies = scipy.fft.rfftfreq(n_grid, d=1.0 / rate)
-    in_band = (frequencies <= max_frequency_hz).astype(np.float64)
-    w = weights / weights.mean()
-    noise2, signal2 = _noise_and_signal(values, w)
 
-    def filtered(x, gain):
-        return scipy.fft.irfft(scipy.fft.rfft(x) * gain, n=n_grid)
+class _Grid:
+    """The fine grid the solution lives on: ``_OVERSAMPLE x sr``, with margins so that the FFT's
+    wrap-around does not tie the ends, and the sparse map from it to the observation times."""
 
-    def solve(gain, ridge):
-        """Minimise sum w (S G z - v)^2 + ridge |z|^2 over z; return G z."""
+    def __init__(self, times: np.ndarray, output_times: np.ndarray, sr: float):
+        self.rate = _OVERSAMPLE * sr
+        last = max(times[-1], output_times[-1])
+        self.margin = max(64, int(0.05 * last * self.rate))
+        self.size = scipy.fft.next_fast_len(int(np.ceil(last * self.rate)) + 2 * self.margin + 4, real=True)
+        self.positions = times * self.rate + self.margin
+        self.sample = _sampling_matrix(self.positions, self.size)
+        self.frequencies = scipy.fft.rfftfreq(self.size, d=1.0 / self.rate)
+
+    def filtered(self, x: np.ndarray, gain) -> np.ndarray:
+        """``x`` filtered by the zero-phase frequency response ``gain`` (one value per rfft bin)."""
+        return scipy.fft.irfft(scipy.fft.rfft(x) * gain, n=self.size)
+
+
+class _Problem:
+    """Weighted observations on a grid, and the ridge-regularised solve every method shares."""
+
+    def __init__(self, grid: _Grid, values: np.ndarray, weights: np.ndarray, *, tolerance: float,
+                 max_iterations: int):
+        self.grid, self.values = grid, values
+        self.w = weights / weights.mean()
+        self.noise2, self.signal2 = _noise_and_signal(values, self.w)
+        self.tolerance, self.max_iterations = tolerance, max_iterations
+
+    def solve(self, gain, ridge: float) -> np.ndarray:
+        """Minimise ``sum w (S G z - v)^2 + ridge |z|^2`` over ``z``; return ``G z`` on the grid."""
+        grid, sample, w = self.grid, self.grid.sample, self.w
 
         def apply(z):
-            return filtered(sample.T @ (w * (sample @ filtered(z, gain))), gain) + ridge * z
+            return grid.filtered(sample.T @ (w * (sample @ grid.filtered(z, gain))), gain) + ridge * z
 
-        operator = scipy.sparse.linalg.LinearOperator((n_grid, n_grid), matvec=apply, dtype=np.float64)
-        rhs = filtered(sample.T @ (w * values), gain)
-        z = _cg(operator, rhs, tolerance=tolerance, max_iterations=int(max_iterations))
-        return filtered(z, gain)
+        operator = scipy.sparse.linalg.LinearOperator((grid.size, grid.size), matvec=apply, dtype=np.float64)
+        rhs = grid.filtered(sample.T @ (w * self.values), gain)
+        return grid.filtered(_cg(operator, rhs, tolerance=self.tolerance, max_iterations=self.max_iterations), gain)
 
-    if regularization is not None:
-        regularization = float(regularization)
-        if not np.isfinite(regularization) or regularization < 0:
-            raise ParameterError(f"regularization must be a number >= 0, given regularization={regularization!r}")
-    if method == "bandlimited":
-        # white prior in the band: x = P z, variance p^2 per grid sample spread over the band's share
-        ridge = regularization if regularization is not None else noise2 / signal2 * (2.0 * max_frequency_hz / rate)
-        solution = solve(in_band, ridge + 1e-9)
-    else:
-        # prior shaped like the signal's own spectrum, re-estimated from the previous solution
-        solution = np.interp(np.arange(n_grid), positions, values, left=0.0, right=0.0)
-        # x = G z with z white of unit variance and G scaled to the signal's power: the MAP ridge is the
-        # noise variance itself
-        ridge = (regularization if regularization is not None else noise2) + 1e-12 * signal2
-        for _ in range(_SPECTRAL_PASSES):
-            power = _smoothed_power(solution, rate=rate, frequencies=frequencies) * in_band
-            mean_power = 2.0 * power.sum() / n_grid  # variance of G z for white z of unit variance
-            if mean_power <= 0:
-                break
-            gain = np.sqrt(power * (signal2 / mean_power))
-            solution = solve(gain, ridge)
-    return solution[margin : margin + _OVERSAMPLE * n_samples : _OVERSAMPLE][:n_samples]
+
+def _fill_bandlimited(problem: _Problem, in_band: np.ndarray, max_frequency_hz: float, regularization):
+    """White prior in the band: variance per grid sample spread over the band's share of the grid."""
+    if regularization is None:
+        regularization = problem.noise2 / problem.signal2 * (2.0 * max_frequency_hz / problem.grid.rate)
+    return problem.solve(in_band, regularization + 1e-9)
+
+
+def _fill_spectral(problem: _Problem, in_band: np.ndarray, regularization):
+    """Prior shaped like the signal's own spectrum, re-estimated from the previous solution.
+
+    The signal is ``G z`` with ``z`` white of unit variance and ``G`` scaled to
+    the signal's power, so the MAP ridge is the noise variance itself.
+    """
+    grid = problem.grid
+    solution = np.interp(np.arange(grid.size), grid.positions, problem.values, left=0.0, right=0.0)
+    ridge = (regularization if regularization is not None else problem.noise2) + 1e-12 * problem.signal2
+    for _ in range(_SPECTRAL_PASSES):
+        power = _smoothed_power(solution, rate=grid.rate, frequencies=grid.frequencies) * in_band
+        mean_power = 2.0 * power.sum() / grid.size  # variance of G z for white z of unit variance
+        if mean_power <= 0:
+            break
+        solution = problem.solve(np.sqrt(power * (problem.signal2 / mean_power)), ridge)
+    return solution
 
 
 def _cg(operator, rhs, *, tolerance: float, max_iterations: int) -> np.ndarray:

@@ -1,95 +1,201 @@
-"""Sound from rolling-shutter video: rows are samples at the line rate."""
+"""Sound from rolling-shutter video: rows are samples at the line rate.
+
+Every entry point opens the frames with :func:`vismic.io.open_video`, takes the
+mean frame as the reference (one pass), and runs one :class:`~vismic.Pipeline`
+(:func:`rolling_pipeline`) over the batches: :class:`RowEvidence` (streaming,
+one region per row) -> :class:`FillRows` (row shifts at their instants ->
+uniform samples at the line rate) -> the main path's
+:class:`~vismic.denoise.HighPass`, [:class:`~vismic.denoise.BandLimit`],
+[:class:`~vismic.denoise.Denoise`].
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
-from ..data import Audio, FrameBatch
-from ..errors import FrameShapeError, ParameterError, TooFewFramesError
-from ..pipeline import Stage
-from ..synth._rolling import check_line_delay, line_rate_samples, rolling_row_times
+from ..data import MIN_FRAMES, Audio, BandSignals, FrameBatch
+from ..denoise import BandLimit, Denoise, HighPass
+from ..errors import ParameterError, TooFewFramesError
+from ..pipeline import Pipeline, Stage
 from ._fill import FILL_METHODS, fill_gaps
-from ._motion import row_motion, row_reference
+from ._motion import RowEvidence, pooled_displacement
+from ._timing import check_line_delay, check_positive, line_rate_samples, rolling_row_times, row_geometry
 
-__all__ = ["recover_rolling_shutter", "recover_rolling_shutter_video", "RollingShutterRecovery", "MIN_FRAMES"]
+__all__ = [
+    "recover_rolling_shutter",
+    "recover_rolling_shutter_video",
+    "rolling_pipeline",
+    "RollingShutterRecovery",
+    "FillRows",
+    "rows_to_samples",
+]
 
-#: Fewest frames a rolling-shutter recovery accepts (the mean-frame reference needs several).
-MIN_FRAMES = 4
+
+def _check_fill(fill) -> str:
+    if fill not in FILL_METHODS:
+        raise ParameterError(f"fill must be one of {', '.join(map(repr, FILL_METHODS))}, given fill={fill!r}")
+    return fill
 
 
-def _check_row_geometry(first_row, row_step, sensor_rows, n_rows: int):
-    try:
-        first_row = float(first_row)
-        row_step = float(row_step)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"first_row and row_step must be numbers, given first_row={first_row!r}, row_step={row_step!r}"
-        ) from None
-    if not np.isfinite(first_row) or first_row < 0:
-        raise ParameterError(f"first_row must be a number >= 0, given first_row={first_row!r}")
-    if not np.isfinite(row_step) or row_step <= 0:
-        raise ParameterError(f"row_step must be a positive number, given row_step={row_step!r}")
-    covered = int(np.ceil(first_row + row_step * (n_rows - 1) + 0.5 * (row_step - 1) + 1 - 1e-9))
-    if sensor_rows is None:
-        sensor_rows = covered
-    if isinstance(sensor_rows, bool) or int(sensor_rows) != sensor_rows or sensor_rows < covered:
-        raise ParameterError(
-            f"sensor_rows must be an integer >= the {covered} rows the frames span, given sensor_rows={sensor_rows!r}"
+def _check_frame_count(n_frames: int, described: str = "the video") -> None:
+    if n_frames < MIN_FRAMES:
+        raise TooFewFramesError(
+            f"{described} has {n_frames} frames; rolling-shutter recovery needs at least {MIN_FRAMES}"
         )
-    return first_row, row_step, int(sensor_rows)
 
 
-def _check_choice(value, name: str, choices) -> str:
-    if value not in choices:
-        raise ParameterError(f"{name} must be one of {', '.join(map(repr, choices))}, given {name}={value!r}")
-    return value
+def rows_to_samples(row_displacement, information, *, fps: float, line_delay_seconds: float,
+                    first_row: float = 0.0, row_step: float = 1.0, sr: Optional[float] = None,
+                    max_frequency_hz: Optional[float] = None, fill: str = "spectral"):
+    """Row shifts at their exposure instants -> uniform samples from t = 0 to the last row.
 
+    Parameters
+    ----------
+    row_displacement : np.ndarray [shape=(n_frames, n_rows)]
+        Shift of each row of each frame (px).
+    information : np.ndarray [shape=(n_rows,)]
+        Each row's weight (inverse variance up to a common factor; 0: unused).
+    fps, line_delay_seconds, first_row, row_step
+        Where the rows lie in time (see :func:`rolling_row_times`).
+    sr : float, optional
+        Output rate; default the line rate ``1 / line_delay_seconds``.
+    max_frequency_hz, fill
+        See :func:`fill_gaps`.
 
-def _finish(row_displacement, information, *, fps, line_delay_seconds, first_row, row_step, sr,
-            max_frequency_hz, fill, highpass_hz, denoise) -> Audio:
-    """Row estimates -> uniformly sampled, drift-free signal (the shared second half of both entry points)."""
+    Returns
+    -------
+    samples : np.ndarray [shape=(m,)]
+        Sample ``j`` at ``j / sr`` seconds, up to the last row of the last frame.
+    sr : float
+    times : np.ndarray [shape=(n_frames, n_rows)]
+        Each row's instant.
+    """
     n_frames, n_rows = row_displacement.shape
     times = rolling_row_times(n_frames, n_rows, fps=fps, line_delay_seconds=line_delay_seconds,
                               first_row=first_row, row_step=row_step)
-    line_rate = 1.0 / line_delay_seconds
-    sr = line_rate if sr is None else sr
-    try:
-        sr = float(sr)
-    except (TypeError, ValueError):
-        raise ParameterError(f"sr must be a positive number, given sr={sr!r}") from None
-    if not np.isfinite(sr) or sr <= 0:
-        raise ParameterError(f"sr must be a positive number, given sr={sr!r}")
+    sr = check_positive(1.0 / line_delay_seconds if sr is None else sr, "sr")
     if not np.any(information > 0):
         raise ParameterError("no row of the reference has texture along x: no horizontal motion can be measured")
     weights = np.broadcast_to(information, row_displacement.shape)
-    n_out = line_rate_samples(float(times[-1, -1]), sr)
     samples = fill_gaps(times.ravel(), row_displacement.ravel(), weights=weights.ravel(), sr=sr,
-                        n_samples=n_out, max_frequency_hz=max_frequency_hz, method=fill)
+                        n_samples=line_rate_samples(float(times[-1, -1]), sr),
+                        max_frequency_hz=max_frequency_hz, method=fill)
+    return samples, sr, times
+
+
+class FillRows(Stage):
+    """Stage: row evidence (:class:`~vismic.data.BandSignals`, one band, a region per row) -> :class:`~vismic.data.Audio`.
+
+    Each row's least-squares shift (:meth:`~vismic.data.BandSignals.displacement`)
+    is placed at its exposure instant and the blanking gaps are filled
+    (:func:`rows_to_samples`). Parameters as :func:`recover_rolling_shutter`.
+    ``info`` reports ``line_rate_hz``, ``gap_fraction``, ``fill``,
+    ``direction_degrees`` (0: rows measure horizontal motion), ``n_frames``,
+    ``fps``, ``line_delay_seconds`` and each row's time, shift and weight
+    (``row_times_seconds``, ``row_displacement_px``, ``row_information``).
+    """
+
+    streaming = False
+
+    def __init__(self, line_delay_seconds: float, first_row: float = 0.0, row_step: float = 1.0, sr=None,
+                 max_frequency_hz=None, fill: str = "spectral"):
+        self.line_delay_seconds = line_delay_seconds
+        self.first_row = first_row
+        self.row_step = row_step
+        self.sr = sr
+        self.max_frequency_hz = max_frequency_hz
+        self.fill = fill
+
+    def transform(self, signals: BandSignals) -> Audio:
+        if not isinstance(signals, BandSignals) or signals.scores.shape[:2] != (1, 1):
+            raise ParameterError("FillRows expects one-band BandSignals with a region per row (from RowEvidence)")
+        _check_frame_count(len(signals))
+        n_rows = signals.n_regions
+        first_row, row_step, sensor_rows = row_geometry(self.first_row, self.row_step, None, n_rows)
+        delay = check_line_delay(self.line_delay_seconds, fps=signals.fps, n_rows=sensor_rows)
+        fill = _check_fill(self.fill)
+        displacement, information = pooled_displacement(signals)
+        samples, sr, times = rows_to_samples(
+            displacement, information, fps=signals.fps, line_delay_seconds=delay, first_row=first_row,
+            row_step=row_step, sr=self.sr, max_frequency_hz=self.max_frequency_hz, fill=fill,
+        )
+        info = {
+            "method": "rolling_shutter",
+            "direction_degrees": 0.0,  # rows measure horizontal motion only
+            "fps": signals.fps,
+            "line_delay_seconds": delay,
+            "line_rate_hz": 1.0 / delay,
+            "gap_fraction": 1.0 - (row_step * n_rows) * delay * signals.fps,
+            "n_frames": len(signals),
+            "fill": fill,
+            "row_times_seconds": times,
+            "row_displacement_px": displacement,
+            "row_information": information,
+        }
+        return Audio(samples, sr, info)
+
+
+def rolling_pipeline(*, line_delay_seconds: float, reference=None, n_levels: Optional[int] = None,
+                     use_amplitude: bool = True, first_row: float = 0.0, row_step: float = 1.0,
+                     sr: Optional[float] = None, max_frequency_hz: Optional[float] = None, fill: str = "spectral",
+                     highpass_hz: Optional[float] = 20.0, low_hz: Optional[float] = None,
+                     high_hz: Optional[float] = None, denoise: Optional[str] = None) -> Pipeline:
+    """The pipeline the rolling-shutter entry points run.
+
+    Steps: ``rows -> fill -> [highpass] -> [bandlimit] -> [denoise]``, the last
+    three the main path's stages; set the reference with
+    ``pipe.set_params(rows__reference=mean_frame)``.
+
+    Examples
+    --------
+    >>> pipe = rolling_pipeline(line_delay_seconds=1e-4, low_hz=100.0, denoise="wiener")
+    >>> [name for name, _ in pipe.steps]
+    ['rows', 'fill', 'highpass', 'bandlimit', 'denoise']
+    """
+    steps = [
+        ("rows", RowEvidence(reference, n_levels=n_levels, use_amplitude=use_amplitude)),
+        ("fill", FillRows(line_delay_seconds, first_row=first_row, row_step=row_step, sr=sr,
+                          max_frequency_hz=max_frequency_hz, fill=fill)),
+    ]
     if highpass_hz is not None:
-        from ..denoise import highpass
-
-        samples = highpass(samples, sr=sr, cutoff_hz=highpass_hz)
+        steps.append(("highpass", HighPass(cutoff_hz=highpass_hz)))
+    if low_hz is not None or high_hz is not None:
+        steps.append(("bandlimit", BandLimit(low_hz=low_hz, high_hz=high_hz)))
     if denoise is not None and denoise != "none":
-        from ..denoise import denoise as run_denoise
+        steps.append(("denoise", Denoise(method=denoise)))
+    return Pipeline(steps)
 
-        samples = run_denoise(samples, sr=sr, method=denoise)
-    info = {
-        "method": "rolling_shutter",
-        "direction_degrees": 0.0,  # rows measure horizontal motion only
-        "fps": float(fps),
-        "line_delay_seconds": float(line_delay_seconds),
-        "line_rate_hz": line_rate,
-        "gap_fraction": 1.0 - (row_step * n_rows) * line_delay_seconds * fps,
-        "n_frames": int(n_frames),
-        "fill": fill,
-        "row_times_seconds": times,
-        "row_displacement_px": row_displacement,
-        "row_information": information,
-    }
-    return Audio(samples, sr, info)
+
+def _mean_frame(source, described: str) -> np.ndarray:
+    """Mean of every frame of ``source`` (float64), after checking there are enough of them."""
+    total, n_frames = None, 0
+    for batch in source:
+        summed = batch.frames.sum(axis=0, dtype=np.float64)
+        total = summed if total is None else total + summed
+        n_frames += len(batch)
+    _check_frame_count(n_frames, described)
+    return total / n_frames
+
+
+def _recover(source, *, described: str, line_delay_seconds, first_row, row_step, sensor_rows, reference,
+             progress, **options) -> Audio:
+    """Check the timing, take the mean frame as reference (unless given) and run :func:`rolling_pipeline`."""
+    first_row, row_step, sensor_rows = row_geometry(first_row, row_step, sensor_rows, source.frame_shape[0])
+    line_delay_seconds = check_line_delay(line_delay_seconds, fps=source.fps, n_rows=sensor_rows)
+    # options the last stages read are checked now, not after the whole video has streamed
+    _check_fill(options["fill"])
+    if options["sr"] is not None:
+        check_positive(options["sr"], "sr")
+    if reference is None:
+        reference = _mean_frame(source, described)
+    pipeline = rolling_pipeline(line_delay_seconds=line_delay_seconds, reference=reference, first_row=first_row,
+                                row_step=row_step, **options)
+    audio = pipeline.run(source, progress=progress)
+    if source.path is not None:
+        audio.info["source_path"] = str(source.path)
+    return audio
 
 
 def recover_rolling_shutter(
@@ -102,6 +208,8 @@ def recover_rolling_shutter(
     max_frequency_hz: Optional[float] = None,
     fill: str = "spectral",
     highpass_hz: Optional[float] = 20.0,
+    low_hz: Optional[float] = None,
+    high_hz: Optional[float] = None,
     denoise: Optional[str] = None,
     reference=None,
     first_row: float = 0.0,
@@ -119,12 +227,13 @@ def recover_rolling_shutter(
     weighted by amplitude^2, local frequency from the reference's derivative).
     The rows form a signal at the line rate with a gap after every frame (the
     blanking interval), which :func:`fill_gaps` turns into uniform samples;
-    drift below ``highpass_hz`` is removed last.
+    then the main path's stages remove drift below ``highpass_hz``, keep the
+    band ``low_hz``-``high_hz`` and denoise (:func:`rolling_pipeline`).
 
     Parameters
     ----------
-    frames : np.ndarray [shape=(n, height, width)]
-        Grey frames, row 0 read first.
+    frames : np.ndarray [shape=(n, height, width) or (n, height, width, 3)]
+        Frames, row 0 read first (colour becomes grey as in :func:`vismic.io.open_video`).
     fps : float
         Frame rate.
     line_delay_seconds : float
@@ -143,9 +252,11 @@ def recover_rolling_shutter(
         which carries tones across the gaps; ``'linear'`` joins rows with
         straight lines (simplest, weakest).
     highpass_hz : float or None
-        Drift removal cut-off (zero-phase Butterworth); None keeps the drift.
+        Drift removal cut-off (:class:`vismic.denoise.HighPass`); None keeps the drift.
+    low_hz, high_hz : float, optional
+        Keep only this band (:class:`vismic.denoise.BandLimit`).
     denoise : str, optional
-        One of :data:`vismic.denoise.DENOISE_METHODS` to run on the result.
+        One of :data:`vismic.denoise.DENOISE_METHODS` (:class:`vismic.denoise.Denoise`).
     reference : np.ndarray [shape=(height, width)], optional
         Image of the scene without its motion; default the mean frame.
     first_row, row_step : float
@@ -164,10 +275,7 @@ def recover_rolling_shutter(
     vismic.data.Audio
         Motion in px at ``sr``, from the first row of the first frame to the
         last row of the last frame: sample ``j`` is at ``j / sr`` seconds.
-        ``info`` holds ``line_rate_hz``, ``gap_fraction``,
-        ``direction_degrees`` (0: horizontal motion), each row's time
-        (``row_times_seconds``), measured shift (``row_displacement_px``) and
-        weight (``row_information``).
+        ``info`` as :class:`FillRows` reports it.
 
     Raises
     ------
@@ -175,7 +283,7 @@ def recover_rolling_shutter(
         ``line_delay_seconds <= 0`` or too long for the frame rate (the
         message names both), bad ``fill``, ``sr``, ``max_frequency_hz``.
     vismic.errors.TooFewFramesError
-        Fewer than 4 frames.
+        Fewer than :data:`vismic.data.MIN_FRAMES` frames.
 
     Examples
     --------
@@ -185,28 +293,18 @@ def recover_rolling_shutter(
     >>> delay = 1 / (60 * 32 * 1.2)
     >>> scene = synth.render_rolling_shutter(
     ...     synth.texture("noise", size=(32, 64)), lambda t: 0.1 * np.sin(2 * np.pi * 440 * t),
-    ...     fps=60.0, line_delay_seconds=delay, n_frames=12)
+    ...     fps=60.0, line_delay_seconds=delay, n_frames=32)
     >>> audio = recover_rolling_shutter(scene.frames, fps=60.0, line_delay_seconds=delay)
     >>> round(audio.sr), audio.samples.shape == scene.displacement_px.shape
     (2304, True)
     """
-    frames = np.asarray(frames)
-    if frames.ndim != 3:
-        raise FrameShapeError(f"frames must have shape (n, height, width), given shape={frames.shape}")
-    n_frames, height, _ = frames.shape
-    first_row, row_step, sensor_rows = _check_row_geometry(first_row, row_step, sensor_rows, height)
-    line_delay_seconds = check_line_delay(line_delay_seconds, fps=fps, n_rows=sensor_rows)
-    fps = float(fps)
-    fill = _check_choice(fill, "fill", FILL_METHODS)
-    if n_frames < MIN_FRAMES:
-        raise TooFewFramesError(f"the video has {n_frames} frames; rolling-shutter recovery needs at least {MIN_FRAMES}")
-    if reference is None:
-        reference = frames.mean(axis=0, dtype=np.float64)
-    ref = row_reference(reference, n_levels=n_levels, use_amplitude=use_amplitude)
-    displacement, information = row_motion(frames, ref)
-    return _finish(displacement, information, fps=fps, line_delay_seconds=line_delay_seconds,
-                   first_row=first_row, row_step=row_step, sr=sr, max_frequency_hz=max_frequency_hz,
-                   fill=fill, highpass_hz=highpass_hz, denoise=denoise)
+    from ..io import open_video
+
+    source = open_video(frames, fps=fps)
+    return _recover(source, described="the video", line_delay_seconds=line_delay_seconds, first_row=first_row,
+                    row_step=row_step, sensor_rows=sensor_rows, reference=reference, progress=None,
+                    n_levels=n_levels, use_amplitude=use_amplitude, sr=sr, max_frequency_hz=max_frequency_hz,
+                    fill=fill, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise)
 
 
 def recover_rolling_shutter_video(
@@ -221,16 +319,18 @@ def recover_rolling_shutter_video(
     max_frequency_hz: Optional[float] = None,
     fill: str = "spectral",
     highpass_hz: Optional[float] = 20.0,
+    low_hz: Optional[float] = None,
+    high_hz: Optional[float] = None,
     denoise: Optional[str] = None,
     batch_size: int = 64,
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], object]] = None,
-):
+) -> Audio:
     """:func:`recover_rolling_shutter` on a video file, frame folder or array, streamed in batches.
 
     The video is decoded twice (:func:`vismic.io.open_video` re-reads it):
     once for the mean frame (the reference), once to measure every row, so
-    memory holds one batch of frames plus one number per row and frame. The
+    memory holds one batch of frames plus a few numbers per row and frame. The
     rows' times account for the crop and the block averaging: row ``y`` of
     the output frames is sensor rows ``roi_y + downsample * y ...`` (their mean
     time), and the line delay is checked against the full frame's height.
@@ -238,7 +338,7 @@ def recover_rolling_shutter_video(
 
     Parameters
     ----------
-    video : str, Path or np.ndarray [shape=(n, height, width) or (n, height, width, 3)]
+    video : str, Path, np.ndarray [shape=(n, height, width) or (n, height, width, 3)] or vismic.io.VideoSource
     fps : float
         Frame rate of the camera.
     line_delay_seconds : float
@@ -246,19 +346,19 @@ def recover_rolling_shutter_video(
     roi : (x, y, width, height), optional
     downsample : int
         Block-averaging factor after the crop.
-    n_levels, sr, max_frequency_hz, fill, highpass_hz, denoise
+    n_levels, sr, max_frequency_hz, fill, highpass_hz, low_hz, high_hz, denoise
         See :func:`recover_rolling_shutter`.
     batch_size, max_frames
-        See :func:`vismic.io.open_video`.
+        See :func:`vismic.io.open_video` (ignored for a ``VideoSource``).
     progress : callable, optional
         Called with the number of frames of each batch of the measuring pass.
 
     Returns
     -------
-    vismic.recover.Recovery
-        ``audio`` (motion in px at ``sr``, by default the line rate), ``sr``,
-        ``info`` (``line_rate_hz``, ``gap_fraction``, ``n_frames``, ``fps``,
-        ``line_delay_seconds``, ``roi``).
+    vismic.data.Audio
+        Motion in px at ``sr`` (by default the line rate); ``info`` as
+        :func:`recover_rolling_shutter`'s, with ``roi`` and, for a file or
+        folder, ``source_path``.
 
     Examples
     --------
@@ -267,44 +367,28 @@ def recover_rolling_shutter_video(
     >>> delay = 1 / (60 * 32 * 1.2)
     >>> scene = synth.render_rolling_shutter(
     ...     synth.texture("noise", size=(32, 64)), lambda t: 0.1 * np.sin(2 * np.pi * 440 * t),
-    ...     fps=60.0, line_delay_seconds=delay, n_frames=12)
-    >>> rec = recover_rolling_shutter_video(scene.frames, fps=60.0, line_delay_seconds=delay, batch_size=5)
-    >>> rec.audio.shape == scene.displacement_px.shape, rec.info["n_frames"]
-    (True, 12)
+    ...     fps=60.0, line_delay_seconds=delay, n_frames=32)
+    >>> audio = recover_rolling_shutter_video(scene.frames, fps=60.0, line_delay_seconds=delay, batch_size=5)
+    >>> audio.samples.shape == scene.displacement_px.shape, audio.info["n_frames"]
+    (True, 32)
     """
-    from ..io import open_video
-    from ..recover import Recovery
+    from ..io import VideoSource, open_video
 
-    source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size, max_frames=max_frames)
+    if isinstance(video, VideoSource):
+        source = video
+    else:
+        source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
+                            max_frames=max_frames)
     _, roi_y, _, _ = source.roi
     factor = int(source.downsample)
-    first_row = roi_y + (factor - 1) / 2.0
-    line_delay_seconds = check_line_delay(line_delay_seconds, fps=source.fps, n_rows=source.full_shape[0])
-    fill = _check_choice(fill, "fill", FILL_METHODS)
-
-    total = None
-    n_frames = 0
-    for batch in source:
-        summed = batch.frames.sum(axis=0, dtype=np.float64)
-        total = summed if total is None else total + summed
-        n_frames += len(batch)
-    if n_frames < MIN_FRAMES:
-        described = str(video) if isinstance(video, (str, Path)) else "the video"
-        raise TooFewFramesError(f"{described} has {n_frames} frames; rolling-shutter recovery needs at least {MIN_FRAMES}")
-    ref = row_reference(total / n_frames, n_levels=n_levels)
-    parts = []
-    for batch in source:
-        displacement, information = row_motion(batch.frames, ref)
-        parts.append(displacement)
-        if progress is not None:
-            progress(len(batch))
-    displacement = np.concatenate(parts)
-    audio = _finish(displacement, information, fps=source.fps, line_delay_seconds=line_delay_seconds,
-                    first_row=first_row, row_step=factor, sr=sr, max_frequency_hz=max_frequency_hz,
-                    fill=fill, highpass_hz=highpass_hz, denoise=denoise)
-    info = {key: value for key, value in audio.info.items() if not key.startswith("row_")}
-    info["roi"] = tuple(int(v) for v in source.roi)
-    return Recovery(audio.samples, audio.sr, info)
+    described = str(source.path) if source.path is not None else "the video"
+    audio = _recover(source, described=described, line_delay_seconds=line_delay_seconds,
+                     first_row=roi_y + (factor - 1) / 2.0, row_step=factor, sensor_rows=source.full_shape[0],
+                     reference=None, progress=progress, n_levels=n_levels, sr=sr,
+                     max_frequency_hz=max_frequency_hz, fill=fill, highpass_hz=highpass_hz, low_hz=low_hz,
+                     high_hz=high_hz, denoise=denoise)
+    audio.info["roi"] = tuple(int(v) for v in source.roi)
+    return audio
 
 
 class RollingShutterRecovery(Stage):
@@ -321,7 +405,7 @@ class RollingShutterRecovery(Stage):
     >>> delay = 1 / (60 * 32 * 1.2)
     >>> scene = synth.render_rolling_shutter(
     ...     synth.texture("noise", size=(32, 64)), lambda t: 0.1 * np.sin(2 * np.pi * 440 * t),
-    ...     fps=60.0, line_delay_seconds=delay, n_frames=12)
+    ...     fps=60.0, line_delay_seconds=delay, n_frames=32)
     >>> audio = Pipeline([("rolling", RollingShutterRecovery(line_delay_seconds=delay))]).run(list(scene.batches(5)))
     >>> round(audio.sr)
     2304
@@ -330,14 +414,16 @@ class RollingShutterRecovery(Stage):
     streaming = False
 
     def __init__(self, line_delay_seconds: float, n_levels=None, sr=None, max_frequency_hz=None,
-                 fill: str = "spectral", highpass_hz=20.0, denoise=None, first_row: float = 0.0,
-                 row_step: float = 1.0, sensor_rows=None):
+                 fill: str = "spectral", highpass_hz=20.0, low_hz=None, high_hz=None, denoise=None,
+                 first_row: float = 0.0, row_step: float = 1.0, sensor_rows=None):
         self.line_delay_seconds = line_delay_seconds
         self.n_levels = n_levels
         self.sr = sr
         self.max_frequency_hz = max_frequency_hz
         self.fill = fill
         self.highpass_hz = highpass_hz
+        self.low_hz = low_hz
+        self.high_hz = high_hz
         self.denoise = denoise
         self.first_row = first_row
         self.row_step = row_step
@@ -349,6 +435,4 @@ class RollingShutterRecovery(Stage):
             if not batches or not all(isinstance(b, FrameBatch) for b in batches):
                 raise ParameterError("RollingShutterRecovery takes a FrameBatch or an iterable of FrameBatch")
             data = FrameBatch.concat(batches)
-        return recover_rolling_shutter(
-            data.frames, fps=data.fps, **self.get_params(),
-        )
+        return recover_rolling_shutter(data.frames, fps=data.fps, **self.get_params())

@@ -25,92 +25,14 @@ import scipy.interpolate
 
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
+from ..rolling._timing import check_line_delay, line_rate_samples, rolling_row_times
 from ._sensor import sense
 from ._checks import check_direction, check_non_negative, check_positive, check_texture, unit_vector
 
-__all__ = ["RollingShutterScene", "render_rolling_shutter", "rolling_row_times", "check_line_delay"]
+__all__ = ["RollingShutterScene", "render_rolling_shutter"]
 
 #: Frames rendered (and noise draws made) at once.
 _BATCH = 16
-
-
-def check_line_delay(line_delay_seconds, *, fps, n_rows: int) -> float:
-    """Check a rolling shutter's line delay against the frame rate.
-
-    Parameters
-    ----------
-    line_delay_seconds : float
-        Time between the exposure of consecutive rows (> 0).
-    fps : float
-        Frame rate.
-    n_rows : int
-        Rows read out per frame (the sensor's, not a crop's).
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    vismic.errors.ParameterError
-        ``line_delay_seconds <= 0``, or ``line_delay_seconds * n_rows`` longer
-        than the frame period ``1 / fps`` (the rows of consecutive frames would
-        overlap).
-
-    Examples
-    --------
-    >>> check_line_delay(1e-4, fps=60.0, n_rows=100)
-    0.0001
-    """
-    fps = check_positive(fps, "fps")
-    try:
-        delay = float(line_delay_seconds)
-    except (TypeError, ValueError):
-        raise ParameterError(
-            f"line_delay_seconds must be a positive number, given line_delay_seconds={line_delay_seconds!r}"
-        ) from None
-    if not np.isfinite(delay) or delay <= 0:
-        raise ParameterError(
-            f"line_delay_seconds must be a positive number, given line_delay_seconds={line_delay_seconds!r}"
-        )
-    readout = delay * n_rows
-    if readout > (1.0 + 1e-9) / fps:
-        raise ParameterError(
-            f"line_delay_seconds={delay!r} x {n_rows} rows = {readout:.6g} s is longer than the frame period "
-            f"1/fps = {1.0 / fps:.6g} s (fps={fps!r}): rows of consecutive frames would overlap; "
-            f"the line delay can be at most {1.0 / (fps * n_rows):.6g} s"
-        )
-    return delay
-
-
-def rolling_row_times(n_frames: int, n_rows: int, *, fps: float, line_delay_seconds: float,
-                      first_row: float = 0.0, row_step: float = 1.0) -> np.ndarray:
-    """Exposure instant of every row of every frame, in seconds.
-
-    ``t / fps + (first_row + row_step * y) * line_delay_seconds``; ``first_row``
-    and ``row_step`` place the rows of a crop (first sensor row) or of a
-    block-averaged video (``row_step`` = the block size, ``first_row`` = the
-    crop's first row + ``(row_step - 1) / 2``: a block's time is the mean of its
-    rows' times).
-
-    Returns
-    -------
-    np.ndarray [shape=(n_frames, n_rows)], float64
-
-    Examples
-    --------
-    >>> rolling_row_times(2, 3, fps=10.0, line_delay_seconds=0.01)
-    array([[0.  , 0.01, 0.02],
-           [0.1 , 0.11, 0.12]])
-    """
-    frames = np.arange(int(n_frames))[:, None] / float(fps)
-    rows = (float(first_row) + float(row_step) * np.arange(int(n_rows)))[None, :]
-    return frames + rows * float(line_delay_seconds)
-
-
-def line_rate_samples(last_time_seconds: float, sr: float) -> int:
-    """Samples ``m / sr`` (m = 0, 1, ...) from 0 up to ``last_time_seconds`` included."""
-    return int(np.floor(last_time_seconds * sr + 1e-6)) + 1
 
 
 @dataclass
@@ -182,7 +104,7 @@ class RollingShutterScene:
 
 
 def _motion_function(displacement, sr, n_frames) -> tuple:
-    """``(function of time, n_frames or None, last valid time or None)`` from a callable or an array."""
+    """``(function of time, last valid time or None)`` from a callable or an array."""
     if callable(displacement):
         if sr is not None:
             raise ParameterError("sr is the rate of a displacement array; a displacement function takes no sr")
@@ -215,10 +137,40 @@ def _motion_function(displacement, sr, n_frames) -> tuple:
     return (lambda times: spline(times)), (array.size - 1) / sr
 
 
-def _check_n_frames(n_frames) -> int:
+def _frames_covered(n_frames, last_valid, *, fps: float, line_delay_seconds: float, n_rows: int, sr) -> int:
+    """The number of frames: as given, or as many as a displacement array lasting to ``last_valid`` covers.
+
+    Raises when the frames' last row would need motion after the array's end.
+    """
+    readout = (n_rows - 1) * line_delay_seconds
+    if n_frames is None:
+        n_frames = int(np.floor((last_valid - readout) * fps + 1e-9)) + 1
+        if n_frames < 1:
+            raise ParameterError(
+                f"the displacement array lasts {last_valid:.6g} s at sr={sr!r}, shorter than one frame's "
+                f"readout {readout:.6g} s"
+            )
     if isinstance(n_frames, bool) or int(n_frames) != n_frames or n_frames < 1:
         raise ParameterError(f"n_frames must be a positive integer, given n_frames={n_frames!r}")
-    return int(n_frames)
+    n_frames = int(n_frames)
+    last_time = (n_frames - 1) / fps + readout
+    if last_valid is not None and last_time > last_valid + 1e-9:
+        raise ParameterError(
+            f"n_frames={n_frames} needs motion up to {last_time:.6g} s but the displacement array "
+            f"(sr={sr!r}) ends at {last_valid:.6g} s"
+        )
+    return n_frames
+
+
+def _render_frames(texture: np.ndarray, row_shift: np.ndarray, *, direction_degrees: float, noise_std: float,
+                   quantize: bool, seed: int) -> np.ndarray:
+    """Frames whose row ``y`` of frame ``t`` is the texture moved by ``row_shift[t, y]``, through the sensor model."""
+    renderer = _RowRenderer(texture, direction_degrees)
+    n_frames = row_shift.shape[0]
+    return sense(
+        ((start, renderer(row_shift[start : start + _BATCH])) for start in range(0, n_frames, _BATCH)),
+        n_frames=n_frames, shape=texture.shape, batch_size=_BATCH, noise_std=noise_std, quantize=quantize, seed=seed,
+    )
 
 
 def _row_shifted(row_coefficients: np.ndarray, shifts_px: np.ndarray) -> np.ndarray:
@@ -345,31 +297,15 @@ def render_rolling_shutter(
     direction_degrees = check_direction(direction_degrees)
     noise_std = check_non_negative(noise_std, "noise_std")
     motion, last_valid = _motion_function(displacement, sr, n_frames)
-    readout = (height - 1) * line_delay_seconds
-    if n_frames is None:
-        n_frames = int(np.floor((last_valid - readout) * fps + 1e-9)) + 1
-        if n_frames < 1:
-            raise ParameterError(
-                f"the displacement array lasts {last_valid:.6g} s at sr={sr!r}, shorter than one frame's "
-                f"readout {readout:.6g} s"
-            )
-    n_frames = _check_n_frames(n_frames)
+    n_frames = _frames_covered(n_frames, last_valid, fps=fps, line_delay_seconds=line_delay_seconds,
+                               n_rows=height, sr=sr)
     line_rate = 1.0 / line_delay_seconds
-    last_time = (n_frames - 1) / fps + readout
-    if last_valid is not None and last_time > last_valid + 1e-9:
-        raise ParameterError(
-            f"n_frames={n_frames} needs motion up to {last_time:.6g} s but the displacement array "
-            f"(sr={sr!r}) ends at {last_valid:.6g} s"
-        )
+    last_time = (n_frames - 1) / fps + (height - 1) * line_delay_seconds
     times = rolling_row_times(n_frames, height, fps=fps, line_delay_seconds=line_delay_seconds)
     row_shift = motion(times)
     truth = motion(np.arange(line_rate_samples(last_time, line_rate)) / line_rate)
-
-    renderer = _RowRenderer(texture, direction_degrees)
-    frames = sense(
-        ((start, renderer(row_shift[start : start + _BATCH])) for start in range(0, n_frames, _BATCH)),
-        n_frames=n_frames, shape=texture.shape, batch_size=_BATCH, noise_std=noise_std, quantize=quantize, seed=seed,
-    )
+    frames = _render_frames(texture, row_shift, direction_degrees=direction_degrees, noise_std=noise_std,
+                            quantize=quantize, seed=seed)
     return RollingShutterScene(
         frames=frames,
         row_times_seconds=times,
