@@ -40,9 +40,10 @@ class TiffStackReader:
                 if n_pages < 1:
                     raise VideoError(f"cannot decode video {str(path)!r}: the TIFF file holds no pages")
                 first = pages.first
-                self.full_shape = tuple(first.shape[:2])
                 self.page_shape = tuple(first.shape)
-                self.channels = first.shape[2] if len(first.shape) == 3 else 1
+                # Colour samples in separate planes come as (samples, h, w): moved last on reading.
+                self.planar = len(first.shape) == 3 and first.planarconfig == 2
+                self.full_shape = tuple(first.shape[1:3] if self.planar else first.shape[:2])
                 self.bigtiff = tif.is_bigtiff
                 self.layout = self._contiguous_layout(tif, n_pages)
                 self.use_opencv = False
@@ -83,6 +84,10 @@ class TiffStackReader:
 
     def read(self, start: int, count: int) -> np.ndarray:
         """Pages ``start .. start + count - 1`` as stored, ``(count, h, w[, channels])``."""
+        pages = self._read(start, count)
+        return np.moveaxis(pages, 1, -1) if self.planar else pages
+
+    def _read(self, start: int, count: int) -> np.ndarray:
         stack = self._pages_array()
         if stack is not None:
             return np.asarray(stack[start : start + count]).astype(stack.dtype.newbyteorder("="), copy=False)
@@ -112,7 +117,7 @@ class TiffStackReader:
         return self._stack(out, start, count)
 
     def _check_size(self, page: np.ndarray, index: int) -> None:
-        if tuple(page.shape[:2]) != self.full_shape:
+        if tuple(page.shape[1:3] if self.planar else page.shape[:2]) != self.full_shape:
             raise FrameShapeError(
                 f"{self.where}: frame {index} has size {page.shape[1]}x{page.shape[0]} (width x "
                 f"height) but frame 0 has size {self.full_shape[1]}x{self.full_shape[0]}; all "
