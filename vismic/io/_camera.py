@@ -81,6 +81,28 @@ class CameraHeader:
 # --------------------------------------------------------------------------- bit unpacking
 
 
+def _big_endian_pairs(packed: np.ndarray, group: int, n_pairs: int):
+    """For each ``group``-byte group, the big-endian 16-bit words starting at bytes 0..n_pairs-1.
+
+    Reading two bytes at a time as one big-endian word puts a packed pixel's
+    bits (most significant first) in one integer, so each pixel is a shift and
+    a mask of one strided view, with no per-byte arithmetic.
+    """
+    flat = np.ascontiguousarray(packed).reshape(packed.shape[:-1] + (-1,))
+    groups = flat.shape[-1] // group
+    lead = int(np.prod(flat.shape[:-1], dtype=np.int64))
+    row = flat.shape[-1]
+    buffer = flat.reshape(-1)
+    if buffer.size == 0:
+        return [np.zeros(flat.shape[:-1] + (groups,), np.uint16) for _ in range(n_pairs)]
+    # Word k spans bytes k and k + 1 of its group: inside the group for k < group - 1.
+    return [
+        np.ndarray(shape=(lead, groups), dtype=">u2", buffer=buffer, offset=k, strides=(row, group))
+        .reshape(flat.shape[:-1] + (groups,))
+        for k in range(n_pairs)
+    ]
+
+
 def unpack_10bit(packed: np.ndarray) -> np.ndarray:
     """Unpack 10-bit pixels, 4 in 5 bytes, most significant bits first.
 
@@ -98,13 +120,12 @@ def unpack_10bit(packed: np.ndarray) -> np.ndarray:
     >>> unpack_10bit(np.array([0xFF, 0xC0, 0x00, 0x00, 0x01], dtype=np.uint8)).tolist()
     [1023, 0, 0, 1]
     """
-    groups = packed.reshape(packed.shape[:-1] + (-1, 5)).astype(np.uint16)
-    b0, b1, b2, b3, b4 = (groups[..., i] for i in range(5))
-    out = np.empty(groups.shape[:-1] + (4,), dtype=np.uint16)
-    out[..., 0] = (b0 << 2) | (b1 >> 6)
-    out[..., 1] = ((b1 & 0x3F) << 4) | (b2 >> 4)
-    out[..., 2] = ((b2 & 0x0F) << 6) | (b3 >> 2)
-    out[..., 3] = ((b3 & 0x03) << 8) | b4
+    w0, w1, w2, w3 = _big_endian_pairs(packed, 5, 4)
+    out = np.empty(w0.shape + (4,), dtype=np.uint16)
+    np.right_shift(w0, 6, out=out[..., 0])
+    np.bitwise_and(np.right_shift(w1, 4), 0x3FF, out=out[..., 1])
+    np.bitwise_and(np.right_shift(w2, 2), 0x3FF, out=out[..., 2])
+    np.bitwise_and(w3, 0x3FF, out=out[..., 3])
     return out.reshape(packed.shape[:-1] + (-1,))
 
 
@@ -125,10 +146,10 @@ def unpack_12bit(packed: np.ndarray) -> np.ndarray:
     >>> unpack_12bit(np.array([0xAB, 0xC1, 0x23], dtype=np.uint8)).tolist()  # 0xABC, 0x123
     [2748, 291]
     """
-    groups = packed.reshape(packed.shape[:-1] + (-1, 3)).astype(np.uint16)
-    out = np.empty(groups.shape[:-1] + (2,), dtype=np.uint16)
-    out[..., 0] = (groups[..., 0] << 4) | (groups[..., 1] >> 4)
-    out[..., 1] = ((groups[..., 1] & 0x0F) << 8) | groups[..., 2]
+    w0, w1 = _big_endian_pairs(packed, 3, 2)
+    out = np.empty(w0.shape + (2,), dtype=np.uint16)
+    np.right_shift(w0, 4, out=out[..., 0])
+    np.bitwise_and(w1, 0xFFF, out=out[..., 1])
     return out.reshape(packed.shape[:-1] + (-1,))
 
 
@@ -214,8 +235,7 @@ class FrameStore:
         elif self.packing == "p12":
             frames = unpack_12bit(raw).reshape(count, h, w)
         elif self.packing == "u16le":
-            rows = np.ascontiguousarray(raw).reshape(count, h, -1)
-            frames = rows.view("<u2")[:, :, :w]
+            frames = raw.view("<u2").reshape(count, h, -1)[:, :, :w]
         else:
             frames = raw.reshape(count, h, -1)[:, :, :w]
         if self.bottom_up:
