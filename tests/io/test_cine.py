@@ -90,6 +90,10 @@ def test_frame_ranges_batches_roi_and_downsample_match_the_array(tmp_path, rng):
     assert len(video.read(20, 50)) == 3  # cut at the end
     with pytest.raises(ParameterError, match="past the last frame"):
         video.read(23, 1)
+    with pytest.raises(ParameterError, match="start=-1"):
+        video.read(-1, 2)
+    with pytest.raises(ParameterError, match="count=0"):
+        video.read(0, 0)
     assert len(list(open_video(path, max_frames=5).frames())) == 5
 
 

@@ -67,3 +67,13 @@ def test_sources_without_a_capture_rate_need_fps(tmp_path, rng):
         open_video(avi)
     assert open_video(avi, fps=30).fps_source == "argument"
     np.testing.assert_array_equal(read_frames(tiff), frames)  # read_frames needs no rate
+
+
+def test_frame_range_of_a_decoded_video(tmp_path, rng):
+    frames = rng.integers(0, 256, (9, 8, 8)).astype(np.uint8)
+    video = open_video(write_video(tmp_path / "clip.avi", frames, playback_fps=30), fps=30)
+    assert not video.random_access
+    part = video.read(3, 4)
+    assert part.start == 3
+    np.testing.assert_array_equal(part.frames, frames[3:7])
+    assert len(video.read(7, 10)) == 2

@@ -158,7 +158,9 @@ class VideoSource:
         >>> batch.start, len(batch), float(batch.frames[0, 0, 0])
         (6, 3, 96.0)
         """
-        start = _frames.check_positive_int(start + 1, "start + 1") - 1
+        if isinstance(start, bool) or not isinstance(start, numbers.Integral) or start < 0:
+            raise ParameterError(f"start must be a frame index (an integer >= 0), given start={start!r}")
+        start = int(start)
         count = _frames.check_positive_int(count, "count")
         if self.random_access:
             stop = min(start + count, self._stop())
