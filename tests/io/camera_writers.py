@@ -24,24 +24,26 @@ def pack_msb_first(values: np.ndarray, bits: int) -> bytes:
     return np.packbits(bit_array).tobytes()
 
 
-def _cine_pixels(frame: np.ndarray, packing: str, bottom_up: bool) -> bytes:
+def _cine_pixels(frame: np.ndarray, packing: str, bottom_up: bool, pad_rows: bool) -> bytes:
     rows = frame[::-1] if bottom_up else frame
-    if packing == "u8":
-        return rows.astype(np.uint8).tobytes()
-    if packing == "u16":
-        return rows.astype("<u2").tobytes()
+    if packing in ("u8", "u16"):
+        data = rows.astype(np.uint8 if packing == "u8" else "<u2").view(np.uint8).reshape(len(rows), -1)
+        if pad_rows:  # Windows DIB rows: padded to a multiple of 4 bytes
+            data = np.pad(data, ((0, 0), (0, -data.shape[1] % 4)), constant_values=0xEE)
+        return data.tobytes()
     return pack_msb_first(rows, {"p10": 10, "p12": 12}[packing])
 
 
 def write_cine(path, frames, *, packing="u8", fps=2200, real_bpp=None, first_image_no=0,
                flip_v=0, annotation_bytes=8, uneven=False, frame_rate16=None,
-               bi_bit_count=None, bi_compression=None, image_size=None, compression=0):
+               bi_bit_count=None, bi_compression=None, image_size=None, compression=0, pad_rows=False):
     """Write ``frames`` (n, h, w) as a Phantom cine file; returns the path.
 
     ``packing`` is 'u8', 'u16' (unpacked), 'p10' or 'p12' (packed). Unpacked
     frames are stored bottom row first unless ``flip_v``; packed ones top row
     first unless ``flip_v`` (what vismic's reader expects). ``uneven`` puts
-    annotation blocks of different sizes before the images.
+    annotation blocks of different sizes before the images; ``pad_rows`` pads
+    unpacked rows to 4 bytes as a Windows DIB does.
     """
     frames = np.asarray(frames)
     n, h, w = frames.shape
@@ -53,6 +55,8 @@ def write_cine(path, frames, *, packing="u8", fps=2200, real_bpp=None, first_ima
     if real_bpp is None:
         real_bpp = {"u8": 8, "u16": 12, "p10": 10, "p12": 12}[packing]
     frame_bytes = w * h * bits // 8
+    if pad_rows:
+        frame_bytes = h * ((w * bits // 8 + 3) // 4 * 4)
     bottom_up = (packing in ("u8", "u16")) != bool(flip_v)
 
     off_bitmap, off_setup = 44, 84
@@ -61,7 +65,7 @@ def write_cine(path, frames, *, packing="u8", fps=2200, real_bpp=None, first_ima
     blobs, offsets, position = [], [], images_start
     for index, frame in enumerate(frames):
         annotation = annotation_bytes + (4 * (index % 3) if uneven else 0)
-        pixels = _cine_pixels(frame, packing, bottom_up)
+        pixels = _cine_pixels(frame, packing, bottom_up, pad_rows)
         size_field = frame_bytes if image_size is None else image_size
         blob = struct.pack("<I", annotation) + bytes(annotation - 8) + struct.pack("<I", size_field) + pixels
         offsets.append(position)

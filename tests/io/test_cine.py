@@ -39,6 +39,13 @@ def test_vertical_flip_flag_is_honoured(tmp_path, rng, packing):
     assert open_video(path).header.details["bottom_up"] == (packing in ("p10", "p12"))
 
 
+@pytest.mark.parametrize("packing", ["u8", "u16"])
+def test_rows_padded_to_four_bytes(tmp_path, rng, packing):
+    frames = _frames(rng, packing, n=4, h=5, w=13)
+    path = write_cine(tmp_path / "padded.cine", frames, packing=packing, pad_rows=True)
+    np.testing.assert_array_equal(read_frames(path), frames)
+
+
 def test_16bit_keeps_values_above_12_bits(tmp_path, rng):
     frames = rng.integers(0, 65536, (4, 8, 8)).astype(np.uint16)
     path = write_cine(tmp_path / "deep.cine", frames, packing="u16", real_bpp=16)

@@ -185,7 +185,8 @@ class FrameStore:
     bottom_up : bool
         Rows are stored bottom row first (they are returned top row first).
     row_bytes : int, optional
-        Bytes per stored row when rows are padded (unpacked layouts only).
+        Bytes per stored row when rows are padded (unpacked layouts only;
+        the padding is dropped on reading).
     """
 
     def __init__(self, path: Path, data_offsets: np.ndarray, *, width: int, height: int,
@@ -195,10 +196,6 @@ class FrameStore:
         self.width, self.height = width, height
         self.packing = packing
         self.bottom_up = bottom_up
-        pixel_bytes = {"u8": 1, "u16le": 2}.get(packing)
-        if row_bytes is None or pixel_bytes is None:
-            row_bytes = None
-        self.row_bytes = row_bytes
         self.frame_bytes = height * row_bytes if row_bytes else image_bytes(width, height, packing)
         self.dtype = np.uint8 if packing == "u8" else np.uint16
         steps = np.diff(self.offsets)

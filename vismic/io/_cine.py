@@ -114,13 +114,14 @@ class CineReader(CameraReader):
             height, bottom_up = -height, not bottom_up
 
         frame_bytes = image_bytes(width, height, packing)
-        row_bytes = None
+        row_bytes = padded = None
         if packing in ("u8", "u16le"):
-            padded = (width * stored_bits // 8 + 3) // 4 * 4
+            # Rows of a Windows DIB may be padded to 4 bytes: accepted when the image sizes say so.
             row_bytes = width * stored_bits // 8
+            padded = (row_bytes + 3) // 4 * 4
         data_offsets, readable = self._frame_layout(offsets, size, frame_bytes)
         if readable:
-            sizes = self._image_sizes(offsets[:readable], data_offsets[:readable])
+            sizes = self._image_sizes(data_offsets[:readable])
             if row_bytes is not None and np.all(sizes == padded * height) and padded != row_bytes:
                 row_bytes, frame_bytes = padded, padded * height
                 readable = readable_frames(size, data_offsets, frame_bytes)
@@ -167,7 +168,8 @@ class CineReader(CameraReader):
         data_offsets[head_ok:] = size + 1  # unreadable
         return data_offsets, readable_frames(size, data_offsets, frame_bytes)
 
-    def _image_sizes(self, offsets: np.ndarray, data_offsets: np.ndarray) -> np.ndarray:
+    def _image_sizes(self, data_offsets: np.ndarray) -> np.ndarray:
+        """The 32-bit image size that ends each frame's annotation block."""
         data = np.memmap(self.path, dtype=np.uint8, mode="r")
         return data[(data_offsets - 4)[:, None] + np.arange(4)].view("<u4")[:, 0].astype(np.int64)
 
