@@ -298,6 +298,18 @@ def open_video(
         (<= 60 fps) by more than 1 %: the usual sign of a high-speed export with
         a playback rate.
 
+    Notes
+    -----
+    Camera files are memory-mapped and never decoded by OpenCV. Phantom cine:
+    8/16-bit, 10-bit packed (P10, returned as the stored 10-bit codes, not
+    Phantom's 12-bit linearisation, which moves with the image and so leaves
+    the motion unchanged) and 12-bit packed (P12L); rate from
+    ``SETUP.FrameRate``. Photron MRAW: 8/12/16-bit; rate = ``Record Rate`` /
+    ``Save Step`` (the file holds every Save-Step-th recorded frame). A camera
+    file shorter than its header promises is refused rather than read up to the
+    damage. See ``vismic/io/_cine.py`` and ``vismic/io/_photron.py`` for the
+    layouts and their sources.
+
     Examples
     --------
     >>> import numpy as np
