@@ -12,6 +12,7 @@ __all__ = [
     "ParameterError",
     "VideoError",
     "VideoNotFoundError",
+    "CorruptVideoError",
     "TooFewFramesError",
     "FrameShapeError",
     "OutputError",
@@ -34,6 +35,11 @@ class VideoError(VismicError, ValueError):
 
 class VideoNotFoundError(VideoError, FileNotFoundError):
     """The video file or frame folder does not exist."""
+
+
+class CorruptVideoError(VideoError):
+    """A camera file is damaged or inconsistent: shorter than its header promises, a header
+    that contradicts its data, a bit depth vismic does not know, or a header without its data file."""
 
 
 class TooFewFramesError(VideoError):

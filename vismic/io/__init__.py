@@ -1,18 +1,21 @@
 """Reading high-speed video and writing frames and sound.
 
-- :func:`open_video` streams a video file, frame folder, multi-page TIFF or
-  array as :class:`~vismic.data.FrameBatch` objects (capture rate given by hand);
+- :func:`open_video` streams a camera file (Phantom ``.cine``, Photron
+  ``.cih``/``.cihx`` + ``.mraw``), TIFF stack, video file, frame folder or
+  array as :class:`~vismic.data.FrameBatch` objects, with the capture rate read
+  from camera files (:class:`CameraHeader`) and given by hand otherwise;
   :func:`read_frames` and :func:`frame_count` are conveniences around it.
 - :func:`write_video` writes frames losslessly (FFV1) or as a PNG folder.
 - :func:`write_wav` writes sound at a standard rate; :func:`resample` and
   :func:`standard_rate` are the pieces it uses.
 """
 
-from .video import VideoSource, frame_count, open_video, read_frames, write_video
+from .video import CameraHeader, VideoSource, frame_count, open_video, read_frames, write_video
 from .wav import STANDARD_RATES, WavInfo, resample, standard_rate, write_wav
 
 __all__ = [
     "VideoSource",
+    "CameraHeader",
     "open_video",
     "read_frames",
     "frame_count",

@@ -1,11 +1,16 @@
 """Frame readers behind :func:`vismic.io.open_video`.
 
 Each reader knows one kind of source (a video file, a folder of images, a
-multi-page TIFF, a numpy array) and yields grey frames one at a time, already
+numpy array here; Phantom cine, Photron MRAW and TIFF stacks in
+``_cine``/``_photron``/``_tiff``) and yields grey frames one at a time, already
 cropped to the region of interest, as float32 in the source's own grey units.
 Readers open their source again on every call to :meth:`frames`, so a
 :class:`~vismic.io.VideoSource` can be iterated any number of times without
 ever holding more than the frame being converted.
+
+Readers that reach any frame range directly also have ``read(start, count)``,
+returning full frames in their stored type (uint8/uint16 for camera files);
+camera readers add ``header``, ``capture_fps`` and ``capture_fps_source``.
 
 Also here: the small validation helpers for ``fps``, ``roi`` and
 ``downsample`` and the block-average downsampling.
@@ -26,6 +31,8 @@ from ..errors import FrameShapeError, ParameterError, VideoError, VideoNotFoundE
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg", ".pgm", ".ppm", ".webp")
 TIFF_SUFFIXES = (".tif", ".tiff")
+CINE_SUFFIXES = (".cine",)
+PHOTRON_SUFFIXES = (".cih", ".cihx", ".mraw")
 
 #: Luma weights (ITU-R BT.601), the ones ``cv2.cvtColor(..., COLOR_*2GRAY)`` uses.
 LUMA_WEIGHTS_RGB = (0.299, 0.587, 0.114)
@@ -33,9 +40,6 @@ LUMA_WEIGHTS_RGB = (0.299, 0.587, 0.114)
 # FourCCs OpenCV reports (CAP_PROP_CODEC_PIXEL_FORMAT) for single-plane grey streams:
 # 8-bit ('Y800', 'GREY') and FFmpeg's raw tags for 9-16 bit grey ('Y1' 0 bits).
 _GREY8_TAGS = ("Y800", "GREY", "Y8  ")
-
-#: Pages of a multi-page TIFF decoded per call to ``cv2.imreadmulti``.
-_TIFF_PAGES_PER_READ = 16
 
 Roi = Tuple[int, int, int, int]
 
@@ -338,39 +342,6 @@ class FolderReader:
         return len(self.files)
 
 
-class TiffReader:
-    """A multi-page TIFF file, read a few pages at a time."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.where = f"TIFF file {str(path)!r}"
-        self.container_fps = None
-        self.count_hint = self.count()
-        if self.count_hint < 1:
-            raise VideoError(f"cannot decode video {str(path)!r}: the TIFF file holds no pages")
-        self.full_shape = tuple(self._pages(0, 1)[0].shape[:2])
-
-    def _pages(self, start: int, count: int):
-        ok, pages = cv2.imreadmulti(str(self.path), start, count, flags=cv2.IMREAD_UNCHANGED)
-        if not ok:
-            raise VideoError(f"cannot decode pages {start}..{start + count - 1} of {self.where}")
-        return pages
-
-    def frames(self, roi: Roi) -> Iterator[np.ndarray]:
-        total = self.count()
-        for start in range(0, total, _TIFF_PAGES_PER_READ):
-            pages = self._pages(start, min(_TIFF_PAGES_PER_READ, total - start))
-            for offset, page in enumerate(pages):
-                _check_frame_shape(page.shape, self.full_shape, start + offset, self.where)
-                yield to_grey(page, channel_order="BGR", roi=roi, where=self.where)
-
-    def count(self) -> int:
-        try:
-            return int(cv2.imcount(str(self.path), cv2.IMREAD_UNCHANGED))
-        except cv2.error:
-            return 0
-
-
 class ArrayReader:
     """Frames already in memory: ``(n, h, w)`` grey or ``(n, h, w, 3)`` RGB."""
 
@@ -398,12 +369,20 @@ class ArrayReader:
         for frame in self.array:
             yield to_grey(frame, channel_order="RGB", roi=roi, where=self.where)
 
+    def read(self, start: int, count: int) -> np.ndarray:
+        return self.array[start : start + count]
+
     def count(self) -> int:
         return self.array.shape[0]
 
 
 def make_reader(source):
-    """The reader for ``source``: a path (file, folder, multi-page TIFF) or an array."""
+    """The reader for ``source``: a path (file, folder, camera file, TIFF stack) or an array.
+
+    Camera files are recognised by their suffix: ``.cine`` (Phantom), ``.cih``,
+    ``.cihx`` or ``.mraw`` (Photron); ``.tif``/``.tiff`` files are TIFF stacks;
+    any other file goes to OpenCV.
+    """
     if isinstance(source, np.ndarray):
         return ArrayReader(source)
     if isinstance(source, (str, os.PathLike)):
@@ -412,10 +391,34 @@ def make_reader(source):
             raise VideoNotFoundError(f"video file or frame folder not found: {str(path)!r}")
         if path.is_dir():
             return FolderReader(path)
-        if path.suffix.lower() in TIFF_SUFFIXES:
-            return TiffReader(path)
+        suffix = path.suffix.lower()
+        if suffix in CINE_SUFFIXES:
+            from ._cine import CineReader
+
+            return CineReader(path)
+        if suffix in PHOTRON_SUFFIXES:
+            from ._photron import PhotronReader
+
+            return PhotronReader(path)
+        if suffix in TIFF_SUFFIXES:
+            from ._tiff import TiffStackReader
+
+            return TiffStackReader(path)
+        _check_opencv_path(path)
         return FileReader(path)
     raise ParameterError(
         "source must be a path to a video file or frame folder, or a numpy array of frames, "
         f"given an object of type {type(source).__name__}"
     )
+
+
+def _check_opencv_path(path: Path) -> None:
+    """Refuse a file name OpenCV would crash on (bytes that are not UTF-8)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise VideoError(
+            f"cannot open video {str(path)!r} with OpenCV: its name is not valid UTF-8, which "
+            "crashes OpenCV's reader; rename the file (or convert it to a TIFF stack, which vismic "
+            "reads itself)"
+        ) from None

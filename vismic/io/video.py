@@ -1,14 +1,16 @@
 """Read high-speed video as a stream of grey frame batches, and write frames as video.
 
-A video here is a file OpenCV decodes (AVI, MKV, MP4, MOV...), a folder of
-image frames (PNG, TIFF, BMP, JPEG; 8 or 16 bit), a multi-page TIFF, or a
-numpy array. :func:`open_video` returns a :class:`VideoSource` that yields
-:class:`~vismic.data.FrameBatch` objects of grey float32 frames, in the
-source's own grey units (0-255 for 8-bit video, 0-65535 for 16-bit), decoding
-only one batch at a time.
+A video here is a high-speed camera file (Phantom ``.cine``, Photron
+``.cih``/``.cihx`` + ``.mraw``), a multi-page or BigTIFF stack, a file OpenCV
+decodes (AVI, MKV, MP4, MOV...), a folder of image frames (PNG, TIFF, BMP,
+JPEG; 8 or 16 bit), or a numpy array. :func:`open_video` returns a
+:class:`VideoSource` that yields :class:`~vismic.data.FrameBatch` objects of
+grey float32 frames, in the source's own grey units (0-255 for 8-bit video,
+0-4095 for 12-bit, 0-65535 for 16-bit), decoding only one batch at a time.
 
-The capture rate ``fps`` must be given by hand: high-speed cameras export
-their clips with a playback rate (24-30 fps) in the container.
+The capture rate comes from the file when its format stores one (cine, cih):
+``VideoSource.fps_source`` says where it came from. Other containers store a
+playback rate (24-30 fps for high-speed exports), so ``fps`` must be given.
 """
 
 from __future__ import annotations
@@ -25,15 +27,22 @@ from .._checks import check_range
 from ..data import FrameBatch
 from ..errors import FrameShapeError, OutputError, ParameterError, VideoError, VismicWarning
 from . import _frames
+from ._camera import CameraHeader, check_complete
 from ._atomic import FOLDER_MARK, check_destination, temporary_file, temporary_folder
 
-__all__ = ["VideoSource", "open_video", "read_frames", "frame_count", "write_video"]
+__all__ = ["VideoSource", "CameraHeader", "open_video", "read_frames", "frame_count", "write_video"]
 
 #: Above this playback rate OpenCV's writer silently drops frames and rewrites the rate.
 MAX_PLAYBACK_FPS = 1000.0
 
 #: Container rates at or below this look like a playback rate rather than a capture rate.
 PLAYBACK_FPS_LIMIT = 60.0
+
+#: A given fps further than this (relative) from the rate a camera file stores is warned about.
+FPS_TOLERANCE = 1e-3
+
+#: ``VideoSource.fps_source`` when the rate came from the ``fps`` argument.
+FPS_FROM_ARGUMENT = "argument"
 
 # Lossless codecs to try, in order, when codec='FFV1' (the default) cannot be written.
 _LOSSLESS_GREY = ("FFV1", "Y800", "HFYU")
@@ -46,15 +55,22 @@ class VideoSource:
 
     Made by :func:`open_video`; see there for the parameters. Each iteration
     decodes the source again from its first frame, one batch at a time, and
-    reads until the stream ends (the container's frame count is never trusted).
+    reads until the stream ends (a container's frame count is never trusted;
+    a camera file's count is checked against its size when it is opened).
 
     Attributes
     ----------
     fps : float
-        Capture rate in frames per second (as given).
+        Capture rate in frames per second.
+    fps_source : str
+        Where ``fps`` came from: ``'argument'`` or the file header field, e.g.
+        ``'file header (SETUP.FrameRate)'``.
+    header : CameraHeader or None
+        What a camera file's header says (rate, bit depth, frame range,
+        trigger); None for other sources.
     container_fps : float or None
-        Rate stored in the video file (usually a playback rate); None for
-        folders, TIFF files and arrays.
+        Rate stored in a video container (usually a playback rate); None for
+        camera files, folders, TIFF files and arrays.
     frame_shape : tuple of int
         ``(height, width)`` of the frames yielded, after ``roi`` and ``downsample``.
     full_shape : tuple of int
@@ -62,32 +78,113 @@ class VideoSource:
     path : pathlib.Path or None
         The file or folder read (None for an array).
     frame_count_hint : int or None
-        Number of frames the container or folder claims (capped by
+        Number of frames the container, header or folder claims (capped by
         ``max_frames``); use :func:`frame_count` for the decoded count.
+    random_access : bool
+        Whether :meth:`read` reaches a frame range without decoding the frames
+        before it (camera files, uncompressed TIFF stacks, arrays).
     roi : tuple of int
         ``(x, y, width, height)`` actually used (the full frame when none was given).
     downsample, batch_size, max_frames
         As given.
     """
 
-    def __init__(self, reader, *, fps, roi, downsample, batch_size, max_frames):
+    def __init__(self, reader, *, fps, roi, downsample, batch_size, max_frames, fps_source=FPS_FROM_ARGUMENT):
         self._reader = reader
         self.fps = fps
+        self.fps_source = fps_source
         self.roi = roi
         self.downsample = downsample
         self.batch_size = batch_size
         self.max_frames = max_frames
         self.path = getattr(reader, "path", None)
+        self.header = getattr(reader, "header", None)
         self.container_fps = reader.container_fps
         self.full_shape = reader.full_shape
         self.frame_shape = _frames.downsampled_shape(roi, downsample)
+        self.random_access = hasattr(reader, "read")
         hint = reader.count_hint
         if hint is not None and max_frames is not None:
             hint = min(hint, max_frames)
         self.frame_count_hint = hint
 
+    def _convert(self, raw: np.ndarray) -> np.ndarray:
+        """Frames as read (full size, stored type) -> float32 grey after roi and downsample."""
+        x, y, w, h = self.roi
+        where = self._reader.where
+        out = np.empty((raw.shape[0],) + self.frame_shape, dtype=np.float32)
+        if raw.ndim == 3:
+            crop = raw[:, y : y + h, x : x + w]
+            if self.downsample == 1:
+                if crop.flags.c_contiguous:
+                    out[...] = crop
+                elif crop.strides[1] < 0:
+                    # Rows stored bottom up: numpy casts from (or into) reversed rows ~3x slower
+                    # than OpenCV flips the rows in file order and numpy casts the result.
+                    for i, frame in enumerate(crop):
+                        out[i] = cv2.flip(frame[::-1], 0)
+                else:
+                    # Frame by frame: numpy casts a strided 3-D block through a slow buffered loop.
+                    for i, frame in enumerate(crop):
+                        out[i] = frame
+                return out
+            for i, frame in enumerate(crop):
+                out[i] = _frames.block_mean(frame.astype(np.float32), self.downsample)
+            return out
+        order = "RGB"
+        for i, frame in enumerate(raw):
+            out[i] = _frames.block_mean(_frames.to_grey(frame, channel_order=order, roi=self.roi, where=where),
+                                        self.downsample)
+        return out
+
+    def _stop(self) -> int:
+        total = self._reader.count_hint
+        return total if self.max_frames is None else min(total, self.max_frames)
+
+    def read(self, start: int, count: int) -> FrameBatch:
+        """Frames ``start .. start + count - 1`` as one :class:`~vismic.data.FrameBatch`.
+
+        Camera files, uncompressed TIFF stacks and arrays reach the range
+        directly (for workers that each read their own range); other sources
+        decode and drop the frames before it. The range is cut at the end of
+        the video (and at ``max_frames``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from vismic.io import open_video
+        >>> video = open_video(np.arange(10 * 4 * 4).reshape(10, 4, 4), fps=1000)
+        >>> batch = video.read(6, 3)
+        >>> batch.start, len(batch), float(batch.frames[0, 0, 0])
+        (6, 3, 96.0)
+        """
+        if isinstance(start, bool) or not isinstance(start, numbers.Integral) or start < 0:
+            raise ParameterError(f"start must be a frame index (an integer >= 0), given start={start!r}")
+        start = int(start)
+        count = _frames.check_positive_int(count, "count")
+        if self.random_access:
+            stop = min(start + count, self._stop())
+            if start >= stop:
+                raise ParameterError(
+                    f"start={start} is past the last frame ({self._stop() - 1}) of {self._describe()}"
+                )
+            return FrameBatch(self._convert(self._reader.read(start, stop - start)), start, self.fps)
+        frames = []
+        for index, frame in enumerate(self.frames()):
+            if index >= start + count:
+                break
+            if index >= start:
+                frames.append(frame)
+        if not frames:
+            raise ParameterError(f"start={start} is past the last frame of {self._describe()}")
+        return FrameBatch(np.stack(frames), start, self.fps)
+
     def frames(self) -> Iterator[np.ndarray]:
         """Yield single frames ``(height, width)`` float32 (after roi and downsample)."""
+        if self.random_access:
+            for batch in self:
+                yield from batch.frames
+            return
         n = 0
         for frame in self._reader.frames(self.roi):
             if self.max_frames is not None and n >= self.max_frames:
@@ -96,6 +193,12 @@ class VideoSource:
             n += 1
 
     def __iter__(self) -> Iterator[FrameBatch]:
+        if self.random_access:
+            stop = self._stop()
+            for start in range(0, stop, self.batch_size):
+                raw = self._reader.read(start, min(self.batch_size, stop - start))
+                yield FrameBatch(self._convert(raw), start, self.fps)
+            return
         height, width = self.frame_shape
         buffer = None
         filled = 0
@@ -112,6 +215,9 @@ class VideoSource:
         if filled:
             yield FrameBatch(buffer[:filled].copy(), start, self.fps)
 
+    def _describe(self) -> str:
+        return repr(str(self.path)) if self.path is not None else "the frame array"
+
     def __repr__(self) -> str:
         source = str(self.path) if self.path is not None else "array"
         return (
@@ -123,28 +229,32 @@ class VideoSource:
 def open_video(
     source,
     *,
-    fps,
+    fps=None,
     roi: Optional[Tuple[int, int, int, int]] = None,
     downsample: int = 1,
     batch_size: int = 64,
     max_frames: Optional[int] = None,
 ) -> VideoSource:
-    """Open a video, frame folder or frame array as a stream of grey frame batches.
+    """Open a video, camera file, frame folder or frame array as a stream of grey frame batches.
 
     Parameters
     ----------
     source : str, os.PathLike or np.ndarray
-        A video file OpenCV decodes (AVI, MKV, MP4, MOV, ...), a folder of image
-        frames (png, tif/tiff, bmp, jpg; in natural order of their names, so
-        ``frame2`` comes before ``frame10``; 8- and 16-bit kept at full
-        precision), a multi-page TIFF file, or an array of shape ``(n, h, w)``
-        (grey) or ``(n, h, w, 3)`` (RGB).
-    fps : float
-        Capture rate of the camera in frames per second. Required: a video
-        container stores a playback rate, not the capture rate.
+        A Phantom ``.cine`` file; a Photron ``.cih`` or ``.cihx`` header or its
+        ``.mraw`` data file (the other one is found beside it); a multi-page
+        or BigTIFF stack (``.tif``, ``.tiff``); a video file OpenCV decodes
+        (AVI, MKV, MP4, MOV, ...); a folder of image frames (png, tif/tiff,
+        bmp, jpg; in natural order of their names, so ``frame2`` comes before
+        ``frame10``); or an array of shape ``(n, h, w)`` (grey) or
+        ``(n, h, w, 3)`` (RGB). 8-, 10-, 12- and 16-bit data keep their values.
+    fps : float, optional
+        Capture rate of the camera in frames per second. Camera files (cine,
+        cih/cihx) store it, and it is read from them when ``fps`` is left out;
+        every other source needs it (a video container stores a playback rate,
+        not the capture rate). A given ``fps`` is always used.
     roi : (x, y, width, height), optional
-        Region to keep, in pixels of the full frame. Checked against the first
-        frame before anything else is decoded.
+        Region to keep, in pixels of the full frame (top row is y = 0). Checked
+        against the first frame before anything else is decoded.
     downsample : int, default 1
         Integer factor; ``downsample x downsample`` blocks are averaged (after
         the roi), which low-passes before decimating.
@@ -159,25 +269,46 @@ def open_video(
         Iterating it yields :class:`~vismic.data.FrameBatch` objects with
         ``frames`` of shape ``(<= batch_size, height, width)``, float32, in the
         source's grey units (colour becomes luma 0.299 R + 0.587 G + 0.114 B).
+        ``fps_source`` says where the rate came from; ``header`` holds a camera
+        file's header; :meth:`VideoSource.read` reads any frame range.
 
     Raises
     ------
     ParameterError
-        ``fps`` missing or not a positive number; bad ``roi``, ``downsample``,
-        ``batch_size`` or ``max_frames``.
+        ``fps`` missing for a source that stores no capture rate, or not a
+        positive number; bad ``roi``, ``downsample``, ``batch_size`` or ``max_frames``.
     VideoNotFoundError
         The path does not exist.
+    CorruptVideoError
+        A camera file shorter than its header promises (unless ``max_frames``
+        asks only for the whole frames it holds: the message gives that number),
+        a header that contradicts its data, an unknown bit depth, a Photron
+        header without its ``.mraw`` (or the reverse).
     VideoError
         The file cannot be decoded or decodes no frames; a folder without image
-        frames or with an unreadable image.
+        frames or with an unreadable image; a colour camera file.
     FrameShapeError
         Frames of different sizes; an array of the wrong shape.
 
     Warns
     -----
     VismicWarning
-        When the file's container rate (<= 60 fps) differs from ``fps`` by more
-        than 1 %: the usual sign of a high-speed export with a playback rate.
+        When a given ``fps`` differs from the capture rate a camera file stores
+        (by more than 0.1 %; ``fps`` is used), or from a container rate
+        (<= 60 fps) by more than 1 %: the usual sign of a high-speed export with
+        a playback rate.
+
+    Notes
+    -----
+    Camera files are memory-mapped and never decoded by OpenCV. Phantom cine:
+    8/16-bit, 10-bit packed (P10, returned as the stored 10-bit codes, not
+    Phantom's 12-bit linearisation, which moves with the image and so leaves
+    the motion unchanged) and 12-bit packed (P12L); rate from
+    ``SETUP.FrameRate``. Photron MRAW: 8/12/16-bit; rate = ``Record Rate`` /
+    ``Save Step`` (the file holds every Save-Step-th recorded frame). A camera
+    file shorter than its header promises is refused rather than read up to the
+    damage. See ``vismic/io/_cine.py`` and ``vismic/io/_photron.py`` for the
+    layouts and their sources.
 
     Examples
     --------
@@ -185,31 +316,57 @@ def open_video(
     >>> from vismic.io import open_video
     >>> frames = np.zeros((100, 48, 64), dtype=np.uint8)
     >>> video = open_video(frames, fps=2200, roi=(0, 0, 32, 32), downsample=2, batch_size=40)
-    >>> video.frame_shape
-    (16, 16)
+    >>> video.frame_shape, video.fps_source
+    ((16, 16), 'argument')
     >>> [(len(batch), batch.start) for batch in video]
     [(40, 0), (40, 40), (20, 80)]
     """
-    fps = _frames.check_fps(fps)
+    if fps is not None:
+        fps = _frames.check_fps(fps)
     return _open(source, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
-                 max_frames=max_frames, stacklevel=3)
+                 max_frames=max_frames, stacklevel=3, require_fps=True)
 
 
-def _open(source, *, fps, roi, downsample, batch_size, max_frames, stacklevel) -> VideoSource:
+def _open(source, *, fps, roi, downsample, batch_size, max_frames, stacklevel, require_fps=False) -> VideoSource:
     roi = _frames.parse_roi(roi)
     _frames.check_positive_int(downsample, "downsample")
     batch_size = _frames.check_positive_int(batch_size, "batch_size")
     max_frames = _frames.check_positive_int(max_frames, "max_frames", allow_none=True)
     reader = _frames.make_reader(source)
+    if hasattr(reader, "store"):
+        check_complete(reader, max_frames)
     roi = _frames.fit_roi(roi, reader.full_shape)
     downsample = _frames.check_downsample(downsample, roi)
+    fps, fps_source = _choose_fps(reader, fps, require=require_fps, stacklevel=stacklevel + 1)
+    return VideoSource(reader, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
+                       max_frames=max_frames, fps_source=fps_source)
+
+
+def _choose_fps(reader, fps, *, require: bool, stacklevel: int):
+    """The capture rate to use and where it came from (warning when sources disagree)."""
+    name = repr(str(reader.path)) if getattr(reader, "path", None) is not None else "the frame array"
+    stored = getattr(reader, "capture_fps", None)
+    if fps is None:
+        if stored is not None:
+            return stored, reader.capture_fps_source
+        if not require:
+            return 1.0, "none (no capture rate given)"
+        container = reader.container_fps
+        why = (f"{name} stores only a playback rate ({container:g} fps), not the camera's capture rate"
+               if container is not None else f"{name} stores no capture rate")
+        raise ParameterError(
+            f"the capture rate fps is required: {why}; pass it with --fps on the command line or "
+            f"fps= in Python (frames per second of the camera, e.g. fps=2200), given fps=None"
+        )
+    if stored is not None and abs(stored - fps) > FPS_TOLERANCE * stored:
+        warnings.warn(
+            f"fps={fps:g} contradicts the capture rate of {stored:g} fps that {name} stores in its "
+            f"{reader.capture_fps_source}; vismic uses the given fps={fps:g}",
+            VismicWarning,
+            stacklevel=stacklevel,
+        )
     container_fps = reader.container_fps
-    if (
-        fps is not None
-        and container_fps is not None
-        and container_fps <= PLAYBACK_FPS_LIMIT
-        and abs(container_fps - fps) > 0.01 * fps
-    ):
+    if container_fps is not None and container_fps <= PLAYBACK_FPS_LIMIT and abs(container_fps - fps) > 0.01 * fps:
         warnings.warn(
             f"{str(reader.path)!r} stores a rate of {container_fps:g} fps, which looks like a "
             "playback rate: high-speed cameras export clips at a playback rate of 24-30 fps. "
@@ -217,8 +374,7 @@ def _open(source, *, fps, roi, downsample, batch_size, max_frames, stacklevel) -
             VismicWarning,
             stacklevel=stacklevel,
         )
-    return VideoSource(reader, fps=fps if fps is not None else 1.0, roi=roi,
-                       downsample=downsample, batch_size=batch_size, max_frames=max_frames)
+    return fps, FPS_FROM_ARGUMENT
 
 
 def read_frames(
@@ -233,7 +389,8 @@ def read_frames(
     """Read all frames of a source into one array (for short clips and tests).
 
     Parameters are those of :func:`open_video`, except that ``fps`` may be left
-    out (it is then only used to check for a playback rate when given).
+    out for any source (it is then only used to check the rate a file stores
+    when given).
 
     Returns
     -------
@@ -256,7 +413,11 @@ def read_frames(
 
 
 def frame_count(source) -> int:
-    """Number of frames a source really holds, counted by decoding (not from the header).
+    """Number of frames a source really holds.
+
+    Video files are counted by decoding (their container's count is not
+    trusted); camera files and TIFF stacks by their header once their size is
+    checked (a truncated camera file raises :class:`~vismic.errors.CorruptVideoError`).
 
     Parameters
     ----------

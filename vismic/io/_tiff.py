@@ -1,0 +1,141 @@
+"""Multi-page and BigTIFF stacks, read with tifffile.
+
+Uncompressed stacks whose pages lie back to back (what cameras, ImageJ and
+``tifffile.imwrite`` write) are memory-mapped and read any frame range at a
+time; other stacks (compressed, scattered pages) are decoded page by page, by
+tifffile or, for compressions it needs the optional ``imagecodecs`` package
+for (LZW, as OpenCV writes), by OpenCV.
+Pixels keep their stored type (8, 12 or 16 bit in uint8/uint16). TIFF holds no
+capture rate that vismic trusts, so ``fps`` must be given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+
+from ..errors import FrameShapeError, VideoError
+from ._camera import STREAM_FRAMES
+
+
+class TiffStackReader:
+    """A multi-page (or BigTIFF) file; frames are its pages (grey or RGB)."""
+
+    container_fps = None
+    capture_fps = None
+    capture_fps_source = None
+    header = None
+
+    def __init__(self, path: Path):
+        import tifffile
+
+        self.path = path
+        self.where = f"TIFF file {str(path)!r}"
+        try:
+            with tifffile.TiffFile(path) as tif:
+                pages = tif.pages
+                n_pages = len(pages)
+                if n_pages < 1:
+                    raise VideoError(f"cannot decode video {str(path)!r}: the TIFF file holds no pages")
+                first = pages.first
+                self.page_shape = tuple(first.shape)
+                # Colour samples in separate planes come as (samples, h, w): moved last on reading.
+                self.planar = len(first.shape) == 3 and first.planarconfig == 2
+                self.full_shape = tuple(first.shape[1:3] if self.planar else first.shape[:2])
+                self.bigtiff = tif.is_bigtiff
+                self.layout = self._contiguous_layout(tif, n_pages)
+                self.use_opencv = False
+                if self.layout is None:
+                    try:
+                        first.asarray()
+                    except ValueError:  # a codec tifffile lacks without imagecodecs
+                        self.use_opencv = True
+        except (tifffile.TiffFileError, ValueError, OSError) as error:
+            if isinstance(error, VideoError):
+                raise
+            raise VideoError(f"cannot decode video {str(path)!r}: not a readable TIFF file ({error})") from None
+        self.count_hint = n_pages
+        self._map = None
+
+    def _contiguous_layout(self, tif, n_pages: int):
+        """``(offset, dtype, shape)`` when every page lies uncompressed back to back, else None."""
+        series = tif.series
+        if len(series) != 1:
+            return None
+        one = series[0]
+        offset = one.dataoffset
+        shape = tuple(one.shape)
+        if offset is None or int(np.prod(shape[:-len(self.page_shape)] or (1,))) != n_pages:
+            return None
+        if tuple(shape[-len(self.page_shape):]) != self.page_shape:
+            return None
+        dtype = np.dtype(one.dtype).newbyteorder(tif.byteorder)
+        return offset, dtype, (n_pages,) + self.page_shape
+
+    def _pages_array(self) -> Optional[np.ndarray]:
+        if self.layout is None:
+            return None
+        if self._map is None:
+            offset, dtype, shape = self.layout
+            self._map = np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=shape)
+        return self._map
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        """Pages ``start .. start + count - 1`` as stored, ``(count, h, w[, channels])``."""
+        pages = self._read(start, count)
+        return np.moveaxis(pages, 1, -1) if self.planar else pages
+
+    def _read(self, start: int, count: int) -> np.ndarray:
+        stack = self._pages_array()
+        if stack is not None:
+            return np.asarray(stack[start : start + count]).astype(stack.dtype.newbyteorder("="), copy=False)
+        if self.use_opencv:
+            return self._read_opencv(start, count)
+        import tifffile
+
+        with tifffile.TiffFile(self.path) as tif:
+            out = []
+            for index in range(start, start + count):
+                page = tif.pages[index].asarray()
+                self._check_size(page, index)
+                out.append(page)
+        return self._stack(out, start, count)
+
+    def _read_opencv(self, start: int, count: int) -> np.ndarray:
+        import cv2
+
+        ok, pages = cv2.imreadmulti(str(self.path), start, count, flags=cv2.IMREAD_UNCHANGED)
+        if not ok or len(pages) != count:
+            raise VideoError(f"cannot decode pages {start}..{start + count - 1} of {self.where}")
+        out = []
+        for index, page in enumerate(pages, start):
+            self._check_size(page, index)
+            # OpenCV hands out BGR(A); this reader's frames are RGB(A) like tifffile's.
+            out.append(page[..., [2, 1, 0] + ([3] if page.shape[2] == 4 else [])] if page.ndim == 3 else page)
+        return self._stack(out, start, count)
+
+    def _check_size(self, page: np.ndarray, index: int) -> None:
+        if tuple(page.shape[1:3] if self.planar else page.shape[:2]) != self.full_shape:
+            raise FrameShapeError(
+                f"{self.where}: frame {index} has size {page.shape[1]}x{page.shape[0]} (width x "
+                f"height) but frame 0 has size {self.full_shape[1]}x{self.full_shape[0]}; all "
+                "frames of a video must have one size"
+            )
+
+    def _stack(self, out, start: int, count: int) -> np.ndarray:
+        try:
+            return np.stack(out)
+        except ValueError:
+            raise FrameShapeError(f"{self.where}: pages {start}..{start + count - 1} differ in layout") from None
+
+    def frames(self, roi) -> Iterator[np.ndarray]:
+        from ._frames import to_grey
+
+        for start in range(0, self.count_hint, STREAM_FRAMES):
+            for page in self.read(start, min(STREAM_FRAMES, self.count_hint - start)):
+                yield to_grey(page, channel_order="RGB", roi=roi, where=self.where)
+
+    def count(self) -> int:
+        return self.count_hint
