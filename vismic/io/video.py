@@ -15,6 +15,7 @@ playback rate (24-30 fps for high-speed exports), so ``fps`` must be given.
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 from pathlib import Path
