@@ -56,7 +56,7 @@ def _add_recover_parser(subparsers):
                    help="finest grid of regions weighed by how strongly they carry the sound (default 8,8)")
     p.add_argument("--denoise", default="mmse_lsa", metavar="METHOD",
                    help="mmse_lsa (default), wiener, mmse_stsa, spectral_subtraction or none")
-    p.add_argument("--highpass", type=float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20)")
+    p.add_argument("--highpass", type=float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20; 0 keeps the drift)")
     p.add_argument("--band", metavar="LOW,HIGH", help="keep only this band of the sound, in Hz")
     p.add_argument("--resample", default="auto", metavar="HZ",
                    help="output rate: auto (nearest standard rate, default), none, or a rate in Hz")
