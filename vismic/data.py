@@ -335,11 +335,11 @@ class NoiseSpectrum:
     --------
     >>> import numpy as np
     >>> noise = NoiseSpectrum.white(1e-4, sr=2000.0)
-    >>> float(noise.density[1]), noise.freqs_hz[-1]
-    (1e-07, 1000.0)
+    >>> round(float(noise.density[1]) * 1e7, 9), float(noise.freqs_hz[-1])    # 2 * variance / sr
+    (1.0, 1000.0)
     >>> halved = noise.filtered(0.5)                # a gain of 0.5 quarters the power
-    >>> float(halved.density[1])
-    2.5e-08
+    >>> round(float(halved.density[1] / noise.density[1]), 9)
+    0.25
     """
 
     density: np.ndarray
@@ -361,7 +361,7 @@ class NoiseSpectrum:
     def white(cls, variance, *, sr: float, n_freqs: int = NOISE_GRID_POINTS) -> "NoiseSpectrum":
         """White noise of ``variance`` per sample (a float, or one per channel)."""
         variance = np.asarray(variance, dtype=np.float64)[..., None]
-        return cls(2.0 * variance / float(sr) * _edge_factor(n_freqs) / 2.0 * np.ones(n_freqs), sr)
+        return cls(variance / float(sr) * _edge_factor(n_freqs), sr)
 
     @property
     def freqs_hz(self) -> np.ndarray:
