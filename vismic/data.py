@@ -304,7 +304,7 @@ class BandSignals:
 
 #: What :meth:`Audio.filtered` accepts as a filter's response: a constant gain, or a
 #: function of frequency (Hz, an array) returning the complex or real amplitude gain.
-Response = Union[float, Callable[[np.ndarray], np.ndarray]]
+FilterResponse = Union[float, Callable[[np.ndarray], np.ndarray]]
 
 #: Points of the frequency grid a :class:`NoiseSpectrum` starts on: fine enough to
 #: follow a 20 Hz high-pass or a resonance at 0.3 Hz per point at 2200 Hz.
@@ -368,7 +368,7 @@ class NoiseSpectrum:
         """``np.linspace(0, sr / 2, n_freqs)``."""
         return np.linspace(0.0, self.sr / 2.0, self.density.shape[-1])
 
-    def filtered(self, response: Response) -> "NoiseSpectrum":
+    def filtered(self, response: FilterResponse) -> "NoiseSpectrum":
         """The noise after a linear filter: the density times ``|H(f)|^2``.
 
         Parameters
@@ -486,7 +486,7 @@ class Audio:
         """The same array as :attr:`samples` (the name ``rec.audio`` of earlier versions)."""
         return self.samples
 
-    def filtered(self, samples, *, response: Optional[Response], **info) -> "Audio":
+    def filtered(self, samples, *, response: Optional[FilterResponse], **info) -> "Audio":
         """This audio after a linear filter: new ``samples``, the noise spectrum carried through.
 
         The one line a filtering stage needs to keep the noise spectrum right:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import MIN_FRAMES, Audio, BandSignals, NoiseSpectrum
+from ..denoise import HighPass
 from ..errors import ParameterError, TooFewFramesError
 from ..pipeline import Stage
 from ._maxsnr import combine_regions, max_snr_directions, region_displacements, region_statistics
@@ -167,8 +168,6 @@ class Combine(Stage):
             audio = combine_bands(bands, method=self.method, highpass_hz=cutoff)
         if cutoff is None:
             return audio
-        from ..denoise import HighPass
-
         return HighPass(cutoff_hz=cutoff).transform(audio)
 
 
