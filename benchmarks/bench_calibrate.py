@@ -138,8 +138,8 @@ def run(*, calibration_seconds: float, sound_seconds: float, objects, sounds):
                 "zero": equalise(recovered, measured, phase="zero"),
                 "true": equalise(recovered, truth),
             }
-            outputs["denoised"] = denoise(recovered, sr=SR)
-            outputs["eq+denoised"] = denoise(outputs["minimum"], sr=SR)
+            outputs["denoised"] = denoise(recovered, sr=SR, method="wiener")
+            outputs["eq+denoised"] = denoise(outputs["minimum"], sr=SR, method="wiener")
             scores = {k: metrics.si_snr(v, reference) for k, v in outputs.items()}
             stoi = {}
             if sound == "speech":

@@ -53,7 +53,6 @@ sys.path.insert(0, str(ROOT))
 
 import vismic  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
-from vismic.data import Audio  # noqa: E402
 from vismic.denoise import Denoise  # noqa: E402
 from vismic.io import open_video  # noqa: E402
 
@@ -143,7 +142,7 @@ def run_clip(path: Path, clip: Clip, *, downsample: int, max_frames: Optional[in
             results.append(("vismic lsa", None, n / raw_seconds, None, None, raw_error))
             return n, results
         start = time.perf_counter()
-        denoised = Denoise(method="mmse_lsa").transform(Audio(raw.audio, raw.sr, raw.info)).samples  # as recover_sound
+        denoised = Denoise(method="mmse_lsa").transform(raw).samples  # as recover_sound: with the measured noise
         lsa_seconds = raw_seconds + time.perf_counter() - start
     snr, direction = raw.info.get("snr_estimate_db"), raw.info.get("direction_degrees")
     results.append(("vismic none", raw.audio, n / raw_seconds, snr, direction, None))

@@ -15,7 +15,7 @@ the bound), the segmental SNR (dB), STOI and the frames per second of the
 recovery (wall clock of the recover call; the denoised rows add the denoiser's
 time). Every measure compares against the true displacement high-passed at
 20 Hz, as ``vismic demo`` does. The denoised rows apply the ``Denoise`` stage to
-the ``denoise=None`` output with its ``info`` (the measured noise), which is
+the ``denoise=None`` output with its ``noise`` (the measured noise spectrum), which is
 exactly what the default pipeline's last step does.
 
 Run::
@@ -53,7 +53,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import vismic  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
-from vismic.data import Audio  # noqa: E402
 from vismic.denoise import Denoise, highpass  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -200,7 +199,7 @@ def run_scene(spec: SceneSpec, *, size: int, seconds: float, fps: float) -> dict
         outputs = {"davis": (baseline.samples, davis_seconds), "none": (raw.audio, raw_seconds)}
         for key, method in DENOISERS.items():
             start = time.perf_counter()
-            denoised = Denoise(method=method).transform(Audio(raw.audio, raw.sr, raw.info)).samples  # as recover_sound
+            denoised = Denoise(method=method).transform(raw).samples  # as recover_sound: with the measured noise
             outputs[key] = (denoised, raw_seconds + time.perf_counter() - start)
     for key in METHODS:
         samples, seconds_taken = outputs[key]

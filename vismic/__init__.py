@@ -30,6 +30,8 @@ _SUBMODULES = {
 _NAMES = {
     "recover_sound": "recover",
     "Recovery": "recover",
+    "Audio": "data",
+    "MIN_FRAMES": "data",
     "default_pipeline": "recover",
     "Pipeline": "pipeline",
     "Stage": "pipeline",

@@ -1,7 +1,10 @@
 """The ``vismic`` command line: ``recover``, ``demo``, ``calibrate``, ``magnify``, ``train-magnet``.
 
-Errors reach the user as one line on stderr and a non-zero exit code, never
-as a traceback; no partial output file is left behind.
+User errors (a :class:`~vismic.errors.VismicError`, a file that cannot be
+opened, a missing optional package) reach the user as one line on stderr and
+exit code 2, never as a traceback; no partial output file is left behind.
+Anything else is a bug in vismic: its traceback is printed with a line asking
+to report it, and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import traceback
 import warnings
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from .errors import ParameterError, VismicError
 __all__ = ["main"]
 
 EXIT_ERROR = 2
+EXIT_BUG = 1
 
 
 def _target_sr(text: str):
@@ -51,7 +56,7 @@ def _add_recover_parser(subparsers):
                    help="finest grid of regions weighed by how strongly they carry the sound (default 8,8)")
     p.add_argument("--denoise", default="mmse_lsa", metavar="METHOD",
                    help="mmse_lsa (default), wiener, mmse_stsa, spectral_subtraction or none")
-    p.add_argument("--highpass", type=float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20)")
+    p.add_argument("--highpass", type=float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20; 0 keeps the drift)")
     p.add_argument("--band", metavar="LOW,HIGH", help="keep only this band of the sound, in Hz")
     p.add_argument("--resample", default="auto", metavar="HZ",
                    help="output rate: auto (nearest standard rate, default), none, or a rate in Hz")
@@ -73,7 +78,7 @@ def _add_recover_parser(subparsers):
 def run_recover(args) -> int:
     import numpy as np
 
-    from .recover import recover_sound
+    from .recover import default_pipeline, recover_sound
 
     fps = parse_rate(args.fps)
     output = check_writable(args.output, [args.video, args.equalise])
@@ -85,40 +90,39 @@ def run_recover(args) -> int:
         low_hz, high_hz = parse_floats(args.band, 2, "--band")
     target_sr = _target_sr(args.resample)
     denoise = None if args.denoise == "none" else args.denoise
-    source, total = open_source(args, fps, roi)
     if args.rolling_shutter and args.line_delay is None:
         raise ParameterError("--rolling-shutter needs --line-delay SECONDS (the time between two rows' exposures)")
     if args.line_delay is not None and not args.rolling_shutter:
         raise ParameterError("--line-delay only applies with --rolling-shutter")
+    # every stage is built (and checks its options) before the video is read
+    pipeline = default_pipeline(n_levels=args.levels, grid=grid, highpass_hz=args.highpass, low_hz=low_hz,
+                                high_hz=high_hz, denoise=denoise, n_sources=args.sources)
     equaliser = None
     if args.equalise:
-        from .calibrate import Equalise, load_response
+        from .calibrate import Equalise, add_equaliser, load_response
 
-        equaliser = Equalise(load_response(args.equalise))
+        response = load_response(args.equalise)
+        equaliser = Equalise(response)
+        pipeline = add_equaliser(pipeline, response)  # before denoising: the denoiser sees the noise it shaped
+    source, total = open_source(args, fps, roi)
     progress = Progress(total, not args.quiet, "recovering")
     try:
         if args.rolling_shutter:
-            from .recover import Recovery
             from .rolling import check_cli_options, recover_rolling_shutter_video
 
             check_cli_options(args)
-            audio = recover_rolling_shutter_video(
+            rec = recover_rolling_shutter_video(
                 source, fps=fps, line_delay_seconds=args.line_delay, n_levels=args.levels, highpass_hz=args.highpass,
-                low_hz=low_hz, high_hz=high_hz, denoise=denoise, progress=progress,
+                low_hz=low_hz, high_hz=high_hz, denoise=None if equaliser else denoise, progress=progress,
             )
-            rec = Recovery(audio.samples, audio.sr, audio.info)
+            if equaliser is not None:  # same order as the pipeline: equalise, then denoise
+                rec = equaliser.transform(rec)
+                if denoise is not None:
+                    rec = pipeline["denoise"].transform(rec)
         else:
-            rec = recover_sound(source, fps=fps, n_levels=args.levels, grid=grid, highpass_hz=args.highpass,
-                                low_hz=low_hz, high_hz=high_hz, denoise=denoise, n_sources=args.sources,
-                                progress=progress)
+            rec = recover_sound(source, fps=fps, pipeline=pipeline, progress=progress)
     finally:
         progress.close()
-    if equaliser is not None:
-        from .data import Audio
-        from .recover import Recovery
-
-        equalised = equaliser.transform(Audio(rec.audio, rec.sr, dict(rec.info)))
-        rec = Recovery(equalised.samples, rec.sr, rec.info)
     info = rec.to_wav(output, target_sr=target_sr, subtype="FLOAT" if args.float else "PCM_16")
     if plot_path is not None:
         from .plot import plot_recovery
@@ -158,14 +162,20 @@ def _add_demo_parser(subparsers):
 
 
 def run_demo(args) -> int:
+    import numpy as np
+
     from . import metrics, synth
     from .combine import davis_baseline
     from .denoise import highpass
     from .io import open_video
-    from .data import Audio
-    from .recover import Recovery, default_pipeline, recover_sound
+    from .recover import default_pipeline, recover_sound
 
     output = check_writable(args.output)
+    for name in ("amplitude", "noise", "size", "seconds", "fps"):
+        value = getattr(args, name)
+        if not np.isfinite(value) or value < 0 or (value == 0 and name not in ("amplitude", "noise")):
+            raise ParameterError(f"--{name} must be a {'non-negative' if name in ('amplitude', 'noise') else 'positive'} "
+                                 f"number, given {value!r}")
     if args.texture not in synth.TEXTURES:
         raise ParameterError(f"unknown texture {args.texture!r}; choose from {', '.join(synth.TEXTURES)}")
     make = synth.music if args.audio == "music" else synth.speech
@@ -185,8 +195,7 @@ def run_demo(args) -> int:
             raw = recover_sound(video_path, fps=args.fps, denoise=None, progress=progress)
             progress.close()
             baseline = davis_baseline(open_video(video_path, fps=args.fps))
-    denoised = default_pipeline()["denoise"].transform(Audio(raw.audio, raw.sr, raw.info))
-    rec = Recovery(denoised.samples, raw.sr, raw.info)
+    rec = default_pipeline()["denoise"].transform(raw)  # the default pipeline's last step, on the same run
     info = rec.to_wav(output)
     rows = [("Cramer-Rao bound", bound.snr_db, None, None)]
     for name, samples in (("published method (Davis et al.)", baseline.samples),
@@ -256,13 +265,29 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("vismic: interrupted", file=sys.stderr)
         return 130
-    except (VismicError, ValueError, ImportError, MemoryError) as exc:
+    except VismicError as exc:
         print(f"vismic: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
-        print(f"vismic: error: {exc.strerror or exc} ({exc.filename})" if exc.filename else f"vismic: error: {exc}",
-              file=sys.stderr)
+        if exc.filename is None:
+            return _report_bug()
+        print(f"vismic: error: {exc.strerror or exc} ({exc.filename})", file=sys.stderr)
         return EXIT_ERROR
+    except ImportError as exc:  # an optional package is missing: the message names what to install
+        print(f"vismic: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except MemoryError:
+        print("vismic: error: out of memory; try a smaller --roi, --downsample or --max-frames", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception:  # noqa: BLE001 - anything else is a bug: show it as one
+        return _report_bug()
+
+
+def _report_bug() -> int:
+    traceback.print_exc()
+    print("vismic: this is a bug in vismic, not a problem with your input: please report it to the "
+          "vismic maintainers with the traceback above and the command you ran", file=sys.stderr)
+    return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

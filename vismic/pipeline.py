@@ -2,13 +2,16 @@
 
 A stage is a thin object around a pure function. Streaming stages
 (``streaming = True``) see the video one batch at a time, in order, after
-``reset()``; the pipeline concatenates what the last streaming stage returns
-(it must have a ``concat`` class method, e.g. :class:`vismic.data.BandSignals`)
-and hands the whole, now small, signal to the remaining stages.
+``reset()``; a streaming stage may hold frames back (return None) and hand
+them on later or from ``flush()`` at the end of the video. The pipeline
+concatenates what the last streaming stage returns (it must have a ``concat``
+class method, e.g. :class:`vismic.data.BandSignals`) and hands the whole, now
+small, signal to the remaining stages.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 from typing import Any, Callable, Iterable, Optional
 
@@ -23,6 +26,30 @@ class Stage:
     Subclasses store their ``__init__`` arguments unchanged as attributes of
     the same name (so that ``get_params``, ``set_params`` and ``repr`` work)
     and implement :meth:`transform`.
+
+    A stage that changes :class:`~vismic.data.Audio` returns a new one. A
+    linear filter keeps the noise spectrum right in one line,
+    ``return audio.filtered(new_samples, response=H)`` with ``H`` its amplitude
+    response (a number, or a function of frequency in Hz; see
+    :meth:`vismic.data.Audio.filtered`), so a denoiser after it removes the
+    noise that is really there. A stage that is not a linear filter passes
+    ``response=None`` (the noise becomes unknown, and the denoiser estimates it
+    from the sound).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vismic import Stage
+    >>> from vismic.data import Audio, NoiseSpectrum
+    >>> class Gain(Stage):
+    ...     def __init__(self, gain=2.0):
+    ...         self.gain = gain
+    ...     def transform(self, audio):
+    ...         return audio.filtered(audio.samples * self.gain, response=self.gain)
+    >>> audio = Audio(np.ones(64), sr=1000.0, noise=NoiseSpectrum.white(1.0, sr=1000.0))
+    >>> out = Gain(3.0).transform(audio)
+    >>> float(out.samples[0]), round(float(out.noise.density[1] / audio.noise.density[1]), 6)
+    (3.0, 9.0)
     """
 
     #: True when :meth:`transform` is called once per frame batch.
@@ -33,6 +60,10 @@ class Stage:
 
     def reset(self) -> None:
         """Forget any state kept between batches (called before each video)."""
+
+    def flush(self):
+        """What a streaming stage still holds at the end of the video (None: nothing)."""
+        return None
 
     def __call__(self, data):
         return self.transform(data)
@@ -131,22 +162,35 @@ class Pipeline:
         self[name]
         return [n for n, _ in self.steps].index(name)
 
+    def _copied_steps(self) -> list:
+        # the new pipeline must not share stages with this one: set_params on one
+        # would change the other
+        return [(n, copy.deepcopy(stage)) for n, stage in self.steps]
+
     def insert(self, before: str, name: str, stage) -> "Pipeline":
-        """A new pipeline with ``stage`` inserted before the step called ``before``."""
-        steps = list(self.steps)
+        """A new pipeline with ``stage`` inserted before the step called ``before``.
+
+        Like :meth:`append`, :meth:`replace` and :meth:`remove`, it leaves this
+        pipeline unchanged and gives the new one copies of its stages (``stage``
+        itself goes in as given).
+        """
+        steps = self._copied_steps()
         steps.insert(self._index(before), (name, stage))
         return Pipeline(steps)
 
     def append(self, name: str, stage) -> "Pipeline":
-        return Pipeline(list(self.steps) + [(name, stage)])
+        """A new pipeline with ``stage`` added at the end (see :meth:`insert`)."""
+        return Pipeline(self._copied_steps() + [(name, stage)])
 
     def replace(self, name: str, stage) -> "Pipeline":
-        steps = list(self.steps)
+        """A new pipeline with the step called ``name`` replaced by ``stage`` (see :meth:`insert`)."""
+        steps = self._copied_steps()
         steps[self._index(name)] = (name, stage)
         return Pipeline(steps)
 
     def remove(self, name: str) -> "Pipeline":
-        steps = list(self.steps)
+        """A new pipeline without the step called ``name`` (see :meth:`insert`)."""
+        steps = self._copied_steps()
         del steps[self._index(name)]
         return Pipeline(steps)
 
@@ -191,15 +235,18 @@ class Pipeline:
                 stage.reset()
             parts = []
             for batch in batches:
-                data = batch
-                for _, stage in streaming:
-                    data = stage.transform(data)
-                    if data is None:
-                        break
+                data = _through(batch, streaming)
                 if data is not None:
                     parts.append(data)
                 if progress is not None:
                     progress(len(batch))
+            # what stages held back, in order: each flushed part still runs through the later stages
+            for index, (_, stage) in enumerate(streaming):
+                flush = getattr(stage, "flush", None)
+                held = flush() if flush is not None else None
+                data = _through(held, streaming[index + 1:]) if held is not None else None
+                if data is not None:
+                    parts.append(data)
             if not parts:
                 raise ParameterError("the pipeline received no frames")
             data = type(parts[0]).concat(parts) if len(parts) > 1 else parts[0]
@@ -211,6 +258,20 @@ class Pipeline:
 
     __call__ = run
 
+    @property
+    def streaming_steps(self) -> list:
+        """The leading ``(name, stage)`` steps that see the video batch by batch."""
+        return self._split()[0]
+
     def __repr__(self) -> str:
         inner = ",\n ".join(f"({name!r}, {stage!r})" for name, stage in self.steps)
         return f"Pipeline([{inner}])"
+
+
+def _through(data, steps):
+    """``data`` run through ``steps`` in order (None as soon as one holds it back)."""
+    for _, stage in steps:
+        data = stage.transform(data)
+        if data is None:
+            return None
+    return data

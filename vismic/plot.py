@@ -12,19 +12,13 @@ import numpy as np
 __all__ = ["plot_recovery", "plot_sound_map", "plot_spectrogram"]
 
 
-def _pyplot():
+def _figure(figsize, **options):
+    """A new figure of its own: never pyplot, so the user's backend and figure list are left alone."""
     try:
-        import matplotlib
-
-        if not matplotlib.get_backend() or "inline" not in matplotlib.get_backend():
-            import os
-
-            if not os.environ.get("DISPLAY") and os.name != "nt":
-                matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("vismic.plot needs matplotlib: pip install matplotlib (or pip install 'vismic[plot]')") from None
-    return plt
+    return Figure(figsize=figsize, **options)
 
 
 def plot_sound_map(sound_map, *, frame=None, ax=None, alpha: float = 0.5):
@@ -38,9 +32,8 @@ def plot_sound_map(sound_map, *, frame=None, ax=None, alpha: float = 0.5):
         Background image (``rec.info['reference_frame']``).
     ax : matplotlib Axes, optional
     """
-    plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4))
+        ax = _figure((5, 4)).subplots()
     sound_map = np.asarray(sound_map, dtype=float)
     if frame is not None:
         height, width = np.asarray(frame).shape[:2]
@@ -67,9 +60,8 @@ def plot_spectrogram(audio, *, sr: float, ax=None, max_db_range: float = 60.0):
     """
     from scipy import signal
 
-    plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+        ax = _figure((6, 4)).subplots()
     audio = np.asarray(audio, dtype=float)
     nperseg = int(min(len(audio), 2 ** int(np.round(np.log2(max(sr * 0.03, 32))))))
     freqs, times, power = signal.spectrogram(audio, fs=sr, nperseg=nperseg, noverlap=nperseg * 3 // 4)
@@ -83,15 +75,18 @@ def plot_spectrogram(audio, *, sr: float, ax=None, max_db_range: float = 60.0):
 
 
 def plot_recovery(recovery, *, channel: int = 0):
-    """Sound map next to the spectrogram of a :class:`~vismic.recover.Recovery`.
+    """Sound map next to the spectrogram of a recovery (:class:`~vismic.data.Audio`).
 
     Returns
     -------
     matplotlib.figure.Figure
+        A figure of its own, not registered with pyplot (the matplotlib backend
+        is left as it is): ``figure.savefig(path)`` writes it, a notebook shows it.
     """
-    plt = _pyplot()
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    audio = recovery.audio if recovery.audio.ndim == 1 else recovery.audio[channel]
+    figure = _figure((11, 4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    samples = recovery.samples
+    audio = samples if samples.ndim == 1 else samples[channel]
     info = recovery.info
     if info.get("sound_map") is not None:
         plot_sound_map(info["sound_map"], frame=info.get("reference_frame"), ax=left)

@@ -2,79 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from .combine import BandSum, Combine
+from .data import MIN_FRAMES, Audio
 from .decompose import Decompose
-from .denoise import DENOISE_METHODS, BandLimit, Denoise, HighPass
+from .denoise import DENOISE_METHODS, BandLimit, Denoise
 from .errors import ParameterError, TooFewFramesError
 from .phase import LocalPhase
 from .pipeline import Pipeline
 
 __all__ = ["Recovery", "default_pipeline", "recover_sound", "MIN_FRAMES"]
 
-#: Fewest frames vismic recovers sound from (a few periods of a 100 Hz tone at 1 kHz).
-MIN_FRAMES = 32
-
-
-@dataclass
-class Recovery:
-    """Recovered sound.
-
-    Attributes
-    ----------
-    audio : np.ndarray [shape=(n,) or (n_channels, n)], float64
-        The recovered signal at the capture rate (motion in px, before any
-        normalisation; :meth:`to_wav` normalises).
-    sr : float
-        Sample rate in Hz (the capture rate).
-    info : dict
-        What the stages report: ``snr_estimate_db`` (estimated from the video
-        alone), ``direction_degrees`` of the motion (x right, y down),
-        ``region_gain`` and ``region_weights`` per region, ``sound_map`` (how
-        strongly each region of the grid carries the sound, 0-1),
-        ``reference_frame`` (the first frame, for plots), ``n_frames``,
-        ``source_path`` (the video read, when it was a file or folder:
-        :meth:`to_wav` refuses to write over it).
-    """
-
-    audio: np.ndarray
-    sr: float
-    info: dict = field(default_factory=dict)
-
-    @property
-    def duration_seconds(self) -> float:
-        return self.audio.shape[-1] / self.sr
-
-    def to_wav(self, path, *, target_sr="auto", subtype: str = "PCM_16"):
-        """Write a WAV file (normalised without clipping, atomically).
-
-        Parameters
-        ----------
-        path : str or Path
-        target_sr : 'auto', int or None
-            ``'auto'`` resamples to the smallest standard rate at or above ``sr``
-            (players refuse odd rates such as 2200 Hz); None keeps ``sr``.
-        subtype : {'PCM_16', 'PCM_24', 'FLOAT'}
-
-        Returns
-        -------
-        vismic.io.WavInfo
-        """
-        from .io import write_wav
-        from .io._atomic import check_not_input
-
-        check_not_input(path, [self.info.get("source_path")], what="WAV file")
-        return write_wav(path, self.audio, sr=self.sr, target_sr=target_sr, subtype=subtype)
-
-    def __repr__(self) -> str:
-        snr = self.info.get("snr_estimate_db")
-        snr_text = f", snr_estimate_db={snr:.1f}" if snr is not None else ""
-        return f"Recovery(n={self.audio.shape[-1]}, sr={self.sr:g}, duration_seconds={self.duration_seconds:.3f}{snr_text})"
+#: What :func:`recover_sound` returns: the pipeline's own :class:`~vismic.data.Audio`
+#: (``samples`` or ``audio``, ``sr``, ``info``, ``noise``, ``to_wav``). Kept as a
+#: name for code written against earlier versions.
+Recovery = Audio
 
 
 def default_pipeline(
@@ -90,10 +36,15 @@ def default_pipeline(
 ) -> Pipeline:
     """The pipeline :func:`recover_sound` runs.
 
-    Steps: ``[magnify] -> decompose -> phase -> bands -> combine -> highpass
-    -> [bandlimit] -> [denoise]``. Change a step with ``set_params``
-    (``pipe.set_params(decompose__n_levels=3)``), ``replace``, ``insert`` or
-    ``remove``.
+    Steps: ``[magnify] -> decompose -> phase -> bands -> combine ->
+    [bandlimit] -> [denoise]``; the combination removes drift. Change a step
+    with ``set_params`` (``pipe.set_params(decompose__n_levels=3)``),
+    ``replace``, ``insert`` or ``remove``; put an equaliser in with
+    :func:`vismic.calibrate.add_equaliser` (before denoising).
+
+    Each parameter is set in one place: the region grid in ``bands__grid``
+    (the band signals carry it to the combination), the drift cut-off in
+    ``combine__highpass_hz``.
 
     Parameters
     ----------
@@ -101,8 +52,8 @@ def default_pipeline(
         DTCWT levels; None picks up to 4 from the frame size.
     grid : (rows, cols)
         Regions weighed separately by the combination (see :class:`vismic.combine.BandSum`).
-    highpass_hz : float
-        Drift removal cut-off.
+    highpass_hz : float or None
+        Drift removal cut-off (see :class:`vismic.combine.Combine`).
     low_hz, high_hz : float, optional
         Extra band limits of the output.
     denoise : str or None
@@ -119,8 +70,7 @@ def default_pipeline(
         ("decompose", Decompose(n_levels=n_levels)),
         ("phase", LocalPhase()),
         ("bands", BandSum(grid=grid)),
-        ("combine", Combine(grid=grid, highpass_hz=highpass_hz, n_sources=n_sources)),
-        ("highpass", HighPass(cutoff_hz=highpass_hz)),
+        ("combine", Combine(highpass_hz=highpass_hz, n_sources=n_sources)),
     ]
     if low_hz is not None or high_hz is not None:
         steps.append(("bandlimit", BandLimit(low_hz=low_hz, high_hz=high_hz)))
@@ -177,8 +127,17 @@ def recover_sound(
 
     Returns
     -------
-    Recovery
-        ``rec.audio``, ``rec.sr``, ``rec.info``; ``rec.to_wav(path)`` writes it.
+    vismic.data.Audio
+        ``rec.samples`` (also ``rec.audio``), ``rec.sr`` (the rate of the
+        frames), ``rec.info``; ``rec.to_wav(path)`` writes it. ``info`` adds
+        ``n_frames``, ``fps``, ``reference_frame`` (the first frame, for plots)
+        and ``source_path`` (when read from a file or folder: :meth:`to_wav`
+        refuses to write over it) to what the stages report.
+
+    Raises
+    ------
+    TooFewFramesError
+        Fewer than :data:`vismic.data.MIN_FRAMES` frames.
 
     Examples
     --------
@@ -188,7 +147,7 @@ def recover_sound(
     >>> scene = synth.render_scene(synth.texture("brick", size=(64, 64)),
     ...                            synth.make_displacement(audio, amplitude_px=0.1), fps=2200.0)
     >>> rec = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None)
-    >>> rec.audio.shape, rec.sr
+    >>> rec.samples.shape, rec.sr
     ((220,), 2200.0)
     """
     from .io import VideoSource, open_video
@@ -202,50 +161,38 @@ def recover_sound(
             n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,
             n_sources=n_sources,
         )
-    counted = [0]
-
-    def count(n):
-        counted[0] += n
-        if progress is not None:
-            progress(n)
-
-    bands_step = _last_streaming_step(pipeline)
-    if bands_step is None:
+    if not pipeline.streaming_steps:
         raise ParameterError("the pipeline has no streaming stage to read frames")
-    streaming = Pipeline(pipeline.steps[: bands_step + 1])
-    rest = pipeline.steps[bands_step + 1 :]
-    first = {}
+    seen = {"n_frames": 0, "reference_frame": None}
 
     def batches():
         for batch in source:
-            if not first:
-                first["frame"] = np.array(batch.frames[0], dtype=np.float32)
+            if seen["reference_frame"] is None:
+                seen["reference_frame"] = np.array(batch.frames[0], dtype=np.float32)
             yield batch
 
-    data = streaming.run(batches(), progress=count)
-    if counted[0] < MIN_FRAMES:
+    def count(n):
+        seen["n_frames"] += n
+        if progress is not None:
+            progress(n)
+
+    try:
+        audio = pipeline.run(batches(), progress=count)
+    except TooFewFramesError:
+        if seen["n_frames"] >= MIN_FRAMES:
+            raise
+        audio = None
+    if audio is None or seen["n_frames"] < MIN_FRAMES:
         raise TooFewFramesError(
-            f"{_describe(video)} has {counted[0]} frames; vismic needs at least {MIN_FRAMES}"
+            f"{_describe(video)} has {seen['n_frames']} frames; vismic needs at least {MIN_FRAMES}"
         )
-    for _, stage in rest:
-        data = stage.transform(data)
-    info = dict(getattr(data, "info", {}))
-    info["n_frames"] = counted[0]
-    info["reference_frame"] = first.get("frame")
-    info["fps"] = float(fps)
+    if not isinstance(audio, Audio):
+        raise ParameterError(f"the pipeline's last stage must return vismic.data.Audio, it gave {type(audio).__name__}")
+    info = dict(audio.info)
+    info.update(seen, fps=audio.sr)
     if source.path is not None:
         info["source_path"] = str(source.path)
-    samples = getattr(data, "samples", data)
-    return Recovery(np.asarray(samples, dtype=np.float64), float(fps), info)
-
-
-def _last_streaming_step(pipeline: Pipeline):
-    last = None
-    for index, (_, stage) in enumerate(pipeline.steps):
-        if not getattr(stage, "streaming", False):
-            break
-        last = index
-    return last
+    return Audio(audio.samples, audio.sr, info, audio.noise)
 
 
 def _describe(video) -> str:

@@ -1,8 +1,10 @@
 """Every built-in stage, in pipeline order.
 
 Frame stages (streaming): :class:`Magnify` (needs torch), :class:`Decompose`,
-:class:`LocalPhase`, :class:`BandSum`. Whole-signal stages: :class:`Combine`,
-:class:`HighPass`, :class:`BandLimit`, :class:`Denoise`.
+:class:`LocalPhase`, :class:`BandSum`. Whole-signal stages: :class:`Combine`
+(which also removes drift), then optionally :class:`BandLimit`,
+:class:`vismic.calibrate.Equalise`, :class:`Denoise`. :class:`HighPass` is the
+same drift removal as a stage of its own, for pipelines that need it elsewhere.
 """
 
 from .combine import BandSum, Combine

@@ -149,6 +149,6 @@ def test_add_equaliser_goes_before_denoising(response):
     from vismic.calibrate import add_equaliser
 
     names = [n for n, _ in add_equaliser(vismic.default_pipeline(), response).steps]
-    assert names[-3:] == ["highpass", "equalise", "denoise"]
+    assert names[-3:] == ["combine", "equalise", "denoise"]
     plain = add_equaliser(vismic.default_pipeline(denoise=None), response, max_gain_db=10.0)
     assert plain.steps[-1][0] == "equalise" and plain["equalise"].max_gain_db == 10.0

@@ -55,10 +55,12 @@ def test_params_and_repr():
     stage = Denoise(method="mmse_lsa", options={"min_gain_db": -15.0})
     assert stage.get_params() == {"method": "mmse_lsa", "noise_psd": None, "frame_seconds": None,
                                   "options": {"min_gain_db": -15.0}}
-    assert repr(stage) == "Denoise(method='mmse_lsa', options={'min_gain_db': -15.0})"
+    assert repr(stage) == "Denoise(options={'min_gain_db': -15.0})"
     assert repr(HighPass()) == "HighPass()"
     stage.set_params(method="wiener")
     assert stage.method == "wiener"
+    assert repr(stage) == "Denoise(method='wiener', options={'min_gain_db': -15.0})"
+    stage.set_params(method="mmse_lsa")  # the default (the pipeline's too) is not shown
     assert repr(stage) == "Denoise(options={'min_gain_db': -15.0})"
     assert not HighPass.streaming and not BandLimit.streaming and not Denoise.streaming
 
@@ -84,3 +86,21 @@ def test_errors(notes):
         Denoise(options=[("min_gain_db", -10)]).transform(_audio(notes))
     with pytest.raises(ParameterError, match="no parameter"):
         Denoise().set_params(min_gain_db=-10)
+
+
+def test_filters_carry_the_noise_spectrum_and_denoise_uses_it(notes):
+    from vismic.data import NoiseSpectrum
+
+    audio = Audio(add_white_noise(notes, 5.0)[0], SR, noise=NoiseSpectrum.white(0.01, sr=SR))
+    high = HighPass(cutoff_hz=100.0).transform(audio)
+    freqs = high.noise.freqs_hz
+    assert high.noise.density[freqs < 20].max() < 1e-6 * audio.noise.density[1]
+    np.testing.assert_allclose(high.noise.density[freqs > 400], audio.noise.density[freqs > 400], rtol=1e-3)
+    limited = BandLimit(high_hz=500.0).transform(audio)
+    assert limited.noise.density[freqs > 900].max() < 1e-6 * audio.noise.density[1]
+    assumed = Denoise().assumed_noise_psd(high)
+    assert assumed.shape == (65,) and assumed[0] < 1e-3 * assumed[-10]  # 64 ms at 2200 Hz: 128-sample frames
+    assert Denoise(noise_psd=np.ones(3)).assumed_noise_psd(high).tolist() == [1.0, 1.0, 1.0]
+    assert Denoise().assumed_noise_psd(Audio(notes, SR)) is None  # estimated from the recording
+    assert Denoise().transform(high).noise is None
+    np.testing.assert_allclose(Denoise(method="none").transform(high).noise.density, high.noise.density)

@@ -11,8 +11,9 @@ are limited where the calibration saw little).
 
 On the command line: ``vismic calibrate VIDEO --fps HZ --played SOUND.wav -o
 RESPONSE.npz`` (see :mod:`vismic.calibrate.cli`). In a pipeline,
-:func:`add_equaliser` puts the :class:`Equalise` step after drift removal and before
-denoising.
+:func:`add_equaliser` puts the :class:`Equalise` step after the combination (which
+removes drift) and before denoising: the equaliser reshapes the noise spectrum the
+audio carries, and the denoiser removes that shape.
 
 Examples
 --------

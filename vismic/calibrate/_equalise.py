@@ -302,11 +302,24 @@ def equalise(
     >>> bool(after > before + 5)
     True
     """
+    response = _as_response(response)
+    samples = _check_samples(audio_samples, response, sr)
+    taps = inverse_filter(response, max_gain_db=max_gain_db, min_coherence=min_coherence,
+                          phase=_check_phase(phase), n_taps=n_taps)
+    return _convolve_centred(samples, taps)
+
+
+def _convolve_centred(samples: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    taps = taps.reshape((1,) * (samples.ndim - 1) + taps.shape)
+    return signal.fftconvolve(samples, taps, mode="same", axes=-1)  # centred on tap n_taps // 2
+
+
+def _check_samples(audio_samples, response: Response, sr) -> np.ndarray:
+    """The samples as float64 (n,) or (n_channels, n), at the response's rate."""
     if isinstance(audio_samples, Audio):
         if sr is None:
             sr = audio_samples.sr
         audio_samples = audio_samples.samples
-    response = _as_response(response)
     if np.iscomplexobj(audio_samples):
         raise ParameterError("audio_samples must be real")
     try:
@@ -333,19 +346,17 @@ def equalise(
                 f"the audio's sample rate sr={rate:g} Hz differs from the response's sr={response.sr:g} Hz: "
                 "calibrate at the capture rate of the recordings to equalise (or resample them first)"
             )
-    phase = _check_phase(phase)
-    taps = inverse_filter(response, max_gain_db=max_gain_db, min_coherence=min_coherence, phase=phase,
-                          n_taps=n_taps)
-    taps = taps.reshape((1,) * (samples.ndim - 1) + taps.shape)
-    return signal.fftconvolve(samples, taps, mode="same", axes=-1)  # centred on tap n_taps // 2
+    return samples
 
 
 class Equalise(Stage):
     """Stage: recovered :class:`~vismic.data.Audio` -> equalised :class:`~vismic.data.Audio` (see :func:`equalise`).
 
     Whole-signal (``streaming = False``); keeps the sample rate, which must be the
-    response's. Put it after drift removal and before denoising, so the denoiser
-    sees the noise floor the equaliser shaped.
+    response's. It passes its filter on to the audio's noise spectrum
+    (:meth:`vismic.data.Audio.filtered`), so a :class:`vismic.denoise.Denoise`
+    after it removes the noise as the equaliser shaped it: equalise before
+    denoising (:func:`add_equaliser` does).
 
     Parameters
     ----------
@@ -383,18 +394,25 @@ class Equalise(Stage):
         if not isinstance(audio, Audio):
             raise ParameterError(f"Equalise expects vismic.data.Audio, given {type(audio).__name__}")
         response = _as_response(self.response)
-        samples = equalise(audio.samples, response, sr=audio.sr, max_gain_db=self.max_gain_db,
-                           min_coherence=self.min_coherence, phase=self.phase)
-        info = dict(audio.info)
-        info["equalised"] = True
-        return Audio(samples, audio.sr, info)
+        samples = _check_samples(audio, response, None)
+        taps = inverse_filter(response, max_gain_db=self.max_gain_db, min_coherence=self.min_coherence,
+                              phase=_check_phase(self.phase))
+
+        def gain(freqs_hz):  # what the centred FIR does to the noise (its delay does not matter)
+            return signal.freqz(taps, worN=np.asarray(freqs_hz, dtype=np.float64), fs=audio.sr)[1]
+
+        return audio.filtered(_convolve_centred(samples, taps), response=gain, equalised=True)
 
 
 def add_equaliser(pipeline, response, *, name: str = "equalise", **options):
     """A copy of ``pipeline`` with an :class:`Equalise` step where it belongs.
 
-    The step goes before the ``denoise`` step when there is one (the denoiser then
-    sees the noise floor the equaliser shaped), else at the end.
+    The step goes before the ``denoise`` step when there is one, else at the end:
+    the equaliser reshapes the noise (boosted where the object was weak, cut at its
+    resonances) and passes that shape on in ``audio.noise``, so the denoiser
+    removes the noise that is really there; denoising first would leave the
+    equaliser to boost what the denoiser could not see. The stages already in
+    ``pipeline`` are copied (see :meth:`vismic.Pipeline.insert`).
 
     Parameters
     ----------
@@ -416,7 +434,7 @@ def add_equaliser(pipeline, response, *, name: str = "equalise", **options):
     >>> import vismic
     >>> flat = Response(np.linspace(0, 1100, 129), np.ones(129), np.ones(129), sr=2200.0)
     >>> [n for n, _ in add_equaliser(vismic.default_pipeline(), flat).steps][-3:]
-    ['highpass', 'equalise', 'denoise']
+    ['combine', 'equalise', 'denoise']
     """
     stage = Equalise(response, **options)
     names = [n for n, _ in pipeline.steps]

@@ -8,9 +8,10 @@ aligned on noise). :func:`davis_baseline` is the published combination, kept
 as a baseline.
 """
 
-from ._across import COMBINE_METHODS, Combine, combine_bands, combine_regions, region_displacements
+from ._across import COMBINE_METHODS, Combine, combine_bands
 from ._bands import BandSum, band_signals, region_labels
 from ._davis import davis_baseline
+from ._maxsnr import combine_regions, region_displacements
 from ._sources import separate_sources, sound_map
 
 __all__ = [

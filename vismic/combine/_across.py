@@ -3,122 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, signal
 
-from ..data import Audio, BandSignals
+from ..data import MIN_FRAMES, Audio, BandSignals, NoiseSpectrum
+from ..denoise import HighPass
 from ..errors import ParameterError, TooFewFramesError
 from ..pipeline import Stage
+from ._maxsnr import combine_regions, max_snr_directions, region_displacements, region_statistics
+from ._sources import separate_sources, sound_map
 
 COMBINE_METHODS = ("optimal", "rigid")
-
-#: Fewest frames for which band statistics mean anything.
-MIN_FRAMES = 16
-
-
-def highpass_for_statistics(x: np.ndarray, *, fps: float, cutoff_hz) -> np.ndarray:
-    """Zero-phase high-pass used only to measure statistics (drift must not choose weights)."""
-    x = x - x.mean(axis=-1, keepdims=True)
-    if cutoff_hz is None or cutoff_hz <= 0 or x.shape[-1] < 40:
-        return x
-    cutoff = min(float(cutoff_hz), 0.45 * fps)
-    sos = signal.butter(2, cutoff, btype="highpass", fs=fps, output="sos")
-    return signal.sosfiltfilt(sos, x, axis=-1)
-
-
-def _regularised_inverse(information: np.ndarray) -> np.ndarray:
-    # Regions without texture have no information: regularise against the best
-    # region so that they get a large but finite noise (and so no weight).
-    scale = float(np.max(np.trace(information, axis1=-2, axis2=-1), initial=0.0))
-    scale = scale if scale > 0 else 1.0
-    eye = np.eye(information.shape[-1])
-    return np.linalg.inv(information + 1e-6 * scale * eye)
-
-
-def region_displacements(bands: BandSignals):
-    """Pool all levels and orientations of each region into one 2-D displacement (px).
-
-    Returns
-    -------
-    displacement : np.ndarray [shape=(n_regions, 2, n)]
-        Least-squares (x, y) shift of each region per frame.
-    covariance : np.ndarray [shape=(n_regions, 2, 2)]
-        Noise covariance of each region's estimate, up to the common noise variance.
-    """
-    scores = bands.scores.sum(axis=(0, 1))  # (R, 2, n)
-    information = bands.information.sum(axis=(0, 1))  # (R, 2, 2)
-    covariance = _regularised_inverse(information)
-    return np.einsum("rij,rjt->rit", covariance, scores), covariance
-
-
-def combine_regions(displacement, covariance, *, fps: float, highpass_hz=20.0):
-    """Maximum-SNR linear combination of per-region 2-D displacements.
-
-    Every region's motion is one common signal times an unknown 2-D gain
-    (direction, sign and size: a rigid object gives every region the same gain,
-    a vibrating membrane gives its parts opposite signs, the static background
-    none). The noise covariance is known up to one scale from the Fisher
-    information of each region. The weights that maximise output SNR are the
-    top generalised eigenvector of (covariance of the estimates, noise
-    covariance); the other eigenvalues measure the noise scale, which gives an
-    SNR estimate without any reference.
-
-    Parameters
-    ----------
-    displacement : np.ndarray [shape=(n_regions, 2, n)]
-    covariance : np.ndarray [shape=(n_regions, 2, 2)]
-    fps : float
-    highpass_hz : float
-        Statistics are measured above this frequency.
-
-    Returns
-    -------
-    motion : np.ndarray [shape=(n,)]
-        Common motion in px along its main direction (exact for rigid motion).
-    weights : np.ndarray [shape=(n_regions, 2)]
-    details : dict
-        ``snr_estimate_db``, ``direction_degrees`` (x right, y down),
-        ``region_gain`` (n_regions, 2), the estimated motion of each region per
-        px of common motion, ``noise_std_px`` and ``noise_psd`` (one-sided,
-        px^2/Hz, flat: the output's estimation noise, which
-        :class:`vismic.denoise.Denoise` uses).
-    """
-    n_regions, _, n = displacement.shape
-    y = displacement.reshape(2 * n_regions, n)
-    yf = highpass_for_statistics(y, fps=fps, cutoff_hz=highpass_hz)
-    total = yf @ yf.T / n
-    noise = linalg.block_diag(*covariance)
-    scale = np.trace(noise) / noise.shape[0]
-    ridge = 1e-9 * scale * np.eye(noise.shape[0])
-    eigenvalues, eigenvectors = linalg.eigh(total + ridge, noise + ridge)
-    weights = eigenvectors[:, -1]
-    # The other eigenvalues are the noise scale (only one direction holds signal).
-    noise_scale = float(np.median(eigenvalues[:-1])) if len(eigenvalues) > 1 else 0.0
-    noise_scale = max(noise_scale, 1e-300)
-    snr = max(eigenvalues[-1] / noise_scale - 1.0, 1e-12)
-    signal_cov = total - noise_scale * noise
-    gain = signal_cov @ weights
-    gain_norm = np.sqrt(max(float(weights @ gain), 1e-300))
-    gain = gain / gain_norm  # loading of a unit-variance common signal
-    # Express the output in px along the direction of the region with the most signal.
-    per_region = gain.reshape(n_regions, 2)
-    strongest = int(np.argmax(np.linalg.norm(per_region, axis=1)))
-    direction = per_region[strongest] / max(np.linalg.norm(per_region[strongest]), 1e-300)
-    if direction[0] < -1e-9 or (abs(direction[0]) <= 1e-9 and direction[1] < 0):
-        direction = -direction
-    px_per_unit = float(direction @ per_region[strongest])
-    to_px = px_per_unit / (weights @ gain)
-    motion = (weights @ (y - y.mean(axis=-1, keepdims=True))) * to_px
-    region_gain = per_region / px_per_unit if px_per_unit != 0 else per_region
-    # frames carry independent sensor noise, so the output's noise is white
-    noise_variance = noise_scale * float(weights @ noise @ weights) * to_px**2
-    details = {
-        "snr_estimate_db": float(10 * np.log10(snr)),
-        "noise_std_px": float(np.sqrt(noise_variance)),
-        "noise_psd": np.full(2, 2.0 * noise_variance / fps),
-        "direction_degrees": float(np.degrees(np.arctan2(direction[1], direction[0]))),
-        "region_gain": region_gain,
-    }
-    return motion, weights.reshape(n_regions, 2), details
 
 
 def pool_regions(bands: BandSignals, grid, factor: int) -> BandSignals:
@@ -130,7 +23,7 @@ def pool_regions(bands: BandSignals, grid, factor: int) -> BandSignals:
     onehot[np.arange(rows * cols), target] = 1.0
     scores = np.einsum("lorct,rs->losct", bands.scores, onehot)
     information = np.einsum("lorij,rs->losij", bands.information, onehot)
-    return BandSignals(scores, information, bands.start, bands.fps)
+    return BandSignals(scores, information, bands.start, bands.fps, (new_rows, new_cols))
 
 
 def _held_out_gain(displacement, covariance, *, fps, highpass_hz, n_chunks=8) -> float:
@@ -139,25 +32,25 @@ def _held_out_gain(displacement, covariance, *, fps, highpass_hz, n_chunks=8) ->
     Weights fitted and scored on the same frames adapt to their noise; scoring
     them on frames they did not see measures what a region split really gains.
     """
-    n_regions, _, n = displacement.shape
-    y = highpass_for_statistics(displacement.reshape(2 * n_regions, n), fps=fps, cutoff_hz=highpass_hz)
-    noise = linalg.block_diag(*covariance)
-    ridge = 1e-9 * np.trace(noise) / noise.shape[0] * np.eye(noise.shape[0])
+    n = displacement.shape[-1]
+    y, noise = region_statistics(displacement, covariance, fps=fps, highpass_hz=highpass_hz)
     chunk = np.arange(n) * n_chunks // n % 2  # alternate chunks of frames
     ratio = 0.0
     for fit in (0, 1):
         train, test = y[:, chunk == fit], y[:, chunk != fit]
-        _, vectors = linalg.eigh(train @ train.T / train.shape[1] + ridge, noise + ridge)
+        _, vectors = max_snr_directions(train @ train.T / train.shape[1], noise)
         w = vectors[:, -1]
         ratio += float(w @ (test @ test.T / test.shape[1]) @ w) / float(w @ noise @ w)
     return ratio / 2
 
 
-def choose_grid(bands: BandSignals, grid, *, highpass_hz=20.0):
-    """The coarsest-to-finest pooling of ``grid`` whose weights generalise best to unseen frames.
+def choose_grid(bands: BandSignals, *, highpass_hz=20.0):
+    """The coarsest-to-finest pooling of ``bands.grid`` whose weights generalise best to unseen frames.
 
-    Returns the pooled :class:`BandSignals`, its grid and the held-out score of every grid tried.
+    Returns the pooled :class:`BandSignals` (its ``grid`` the one chosen) and the
+    held-out score of every grid tried.
     """
+    grid = bands.grid
     rows, cols = grid
     factors = [1]
     while factors[-1] * 2 <= max(rows, cols):
@@ -173,36 +66,37 @@ def choose_grid(bands: BandSignals, grid, *, highpass_hz=20.0):
         scored[pooled_grid] = score
         # a finer grid must earn its extra weights
         if best is None or score > best[0] * 1.02:
-            best = (score, pooled, pooled_grid)
-    return best[1], best[2], scored
+            best = (score, pooled)
+    return best[1], scored
 
 
-def combine_bands(bands: BandSignals, *, method: str = "optimal", grid=None, highpass_hz=20.0) -> Audio:
+def combine_bands(bands: BandSignals, *, method: str = "optimal", highpass_hz=20.0) -> Audio:
     """Merge the motion evidence of every band and region into one signal.
 
     Parameters
     ----------
     bands : BandSignals
-        Scores and informations for the whole video.
+        Scores and informations for the whole video; ``bands.grid`` (set by
+        :class:`~vismic.combine.BandSum`) lets the combination pool neighbouring
+        regions and draw a sound map. Without it the regions are used as they are.
     method : {'optimal', 'rigid'}
         ``'optimal'`` weighs regions by how much common signal each carries
-        (see :func:`combine_regions`), on the region grid (``grid`` pooled by
-        2, 4, ... ) whose weights hold best on frames they were not fitted to;
+        (see :func:`combine_regions`), on the region grid (``bands.grid`` pooled
+        by 2, 4, ... ) whose weights hold best on frames they were not fitted to;
         ``'rigid'`` pools every region as one rigid object (the least-squares
         shift of the whole frame) and projects it on its main direction.
-    grid : (rows, cols), optional
-        The layout of ``bands``' regions; needed to pool neighbours. Without it
-        the regions are used as they are.
-    highpass_hz : float
-        Slow drift below this frequency does not influence the weights.
+    highpass_hz : float or None
+        Slow drift below this frequency does not influence the weights (the
+        samples returned are not high-passed: :class:`Combine` does that).
 
     Returns
     -------
     Audio
         ``samples`` of shape (n,), the motion in px, at ``sr = bands.fps``;
+        ``noise`` the white estimation noise the combination measured;
         ``info`` holds ``snr_estimate_db``, ``direction_degrees``, ``grid``
         (the one chosen), ``region_gain`` and ``region_weights`` (per region of
-        the chosen grid) and ``sound_map`` (per region of ``grid``, see
+        the chosen grid) and ``sound_map`` (per region of ``bands.grid``, see
         :func:`vismic.combine.sound_map`).
 
     Examples
@@ -227,42 +121,68 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", grid=None, hig
     fine = bands
     if method == "rigid":
         bands = pool_regions(bands, (1, bands.n_regions), bands.n_regions)
-        info["grid"] = (1, 1)
-    elif grid is not None and bands.n_regions > 1:
-        if grid[0] * grid[1] != bands.n_regions:
-            raise ParameterError(f"grid={grid!r} does not match the {bands.n_regions} regions of the band signals")
-        bands, info["grid"], info["grid_scores"] = choose_grid(bands, tuple(grid), highpass_hz=highpass_hz)
-    else:
-        info["grid"] = grid
+    elif bands.grid is not None and bands.n_regions > 1:
+        bands, info["grid_scores"] = choose_grid(bands, highpass_hz=highpass_hz)
+    info["grid"] = bands.grid
     displacement, covariance = region_displacements(bands)
     motion, weights, details = combine_regions(displacement, covariance, fps=bands.fps, highpass_hz=highpass_hz)
-    info.update(region_weights=weights, **details)
-    if grid is not None and fine.n_regions == grid[0] * grid[1]:
-        from ._sources import sound_map
-
-        info["sound_map"] = sound_map(fine, motion, grid=tuple(grid), highpass_hz=highpass_hz)
-    return Audio(motion, bands.fps, info)
+    noise_std = details.pop("noise_std_px")
+    info.update(region_weights=weights, noise_std_px=noise_std, **details)
+    if fine.grid is not None:
+        info["sound_map"] = sound_map(fine, motion, highpass_hz=highpass_hz)
+    return Audio(motion, bands.fps, info, NoiseSpectrum.white(noise_std**2, sr=bands.fps))
 
 
 class Combine(Stage):
-    """Stage: :class:`~vismic.data.BandSignals` -> :class:`~vismic.data.Audio` (motion in px).
+    """Stage: :class:`~vismic.data.BandSignals` -> :class:`~vismic.data.Audio` (motion in px, drift removed).
 
-    Give ``grid`` (the band stage's region grid) to let the combination pool
-    neighbouring regions when that generalises better and to get a sound map.
-    ``n_sources > 1`` separates regions that carry different signals into
-    channels (see :func:`vismic.combine.separate_sources`).
+    The region grid comes with the band signals (``BandSum(grid=...)``), so it
+    is set in one place. ``n_sources > 1`` separates regions that carry
+    different signals into channels (see :func:`vismic.combine.separate_sources`).
+
+    Parameters
+    ----------
+    method : {'optimal', 'rigid'}
+        See :func:`combine_bands`.
+    highpass_hz : float or None
+        The one drift cut-off of the pipeline: the combination's statistics are
+        measured above it, and the output is high-passed at it
+        (:func:`vismic.denoise.highpass`, zero phase, 4th order; the noise
+        spectrum follows). None or 0 keeps the drift.
+    n_sources : int
+        Channels to separate.
     """
 
-    def __init__(self, method: str = "optimal", grid=None, highpass_hz: float = 20.0, n_sources: int = 1):
+    def __init__(self, method: str = "optimal", highpass_hz: float = 20.0, n_sources: int = 1):
         self.method = method
-        self.grid = grid
         self.highpass_hz = highpass_hz
         self.n_sources = n_sources
 
     def transform(self, bands: BandSignals) -> Audio:
+        if not isinstance(bands, BandSignals):
+            raise ParameterError(f"Combine expects vismic.data.BandSignals, given {type(bands).__name__}")
+        cutoff = _check_cutoff(self.highpass_hz, bands.fps)
         if self.n_sources != 1:
-            from ._sources import separate_sources
+            audio = separate_sources(bands, n_sources=self.n_sources, highpass_hz=cutoff)
+        else:
+            audio = combine_bands(bands, method=self.method, highpass_hz=cutoff)
+        if cutoff is None:
+            return audio
+        return HighPass(cutoff_hz=cutoff).transform(audio)
 
-            grid = self.grid if self.grid is not None else (1, bands.n_regions)
-            return separate_sources(bands, n_sources=self.n_sources, grid=tuple(grid), highpass_hz=self.highpass_hz)
-        return combine_bands(bands, method=self.method, grid=self.grid, highpass_hz=self.highpass_hz)
+
+def _check_cutoff(highpass_hz, fps: float):
+    if highpass_hz is None:
+        return None
+    if isinstance(highpass_hz, (bool, str, bytes)):
+        raise ParameterError(f"highpass_hz must be a number of Hz or None, given highpass_hz={highpass_hz!r}")
+    try:
+        cutoff = float(highpass_hz)
+    except (TypeError, ValueError):
+        raise ParameterError(f"highpass_hz must be a number of Hz or None, given highpass_hz={highpass_hz!r}") from None
+    if not np.isfinite(cutoff) or cutoff < 0 or cutoff >= fps / 2:
+        raise ParameterError(
+            f"highpass_hz must lie in [0, fps/2={fps / 2:g}) Hz (0 or None: no drift removal), "
+            f"given highpass_hz={highpass_hz!r}"
+        )
+    return cutoff if cutoff > 0 else None

@@ -154,7 +154,8 @@ class BandSum(Stage):
     grid : (rows, cols)
         Regions per band; the combination weighs regions by how strongly they
         carry the common signal, so objects over a background and parts that
-        move with opposite signs need a grid.
+        move with opposite signs need a grid. The band signals carry it on
+        (``BandSignals.grid``): the combination reads it there.
     use_amplitude : bool
         Also use the change of coefficient amplitude as motion evidence.
     linear : bool
@@ -186,4 +187,4 @@ class BandSum(Stage):
         if self.pool_bands:
             scores = scores.sum(axis=(0, 1), keepdims=True)
             information = information.sum(axis=(0, 1), keepdims=True)
-        return BandSignals(scores, information, batch.start, batch.fps)
+        return BandSignals(scores, information, batch.start, batch.fps, _check_grid(self.grid))

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
 
 from ..data import Audio, BandSignals
 from ..errors import ParameterError
-from ._across import combine_regions, highpass_for_statistics, region_displacements
+from ._maxsnr import combine_regions, highpass_for_statistics, max_snr_directions, region_displacements, region_statistics
 
 
-def sound_map(bands: BandSignals, motion, *, grid, highpass_hz=20.0) -> np.ndarray:
+def _grid(bands: BandSignals) -> tuple:
+    return bands.grid if bands.grid is not None else (1, bands.n_regions)
+
+
+def sound_map(bands: BandSignals, motion, *, highpass_hz=20.0) -> np.ndarray:
     """How strongly each region carries a recovered signal.
 
     Parameters
     ----------
     bands : BandSignals
-        Band evidence on a ``grid`` of regions.
+        Band evidence on a grid of regions (``bands.grid``; one row of regions
+        when it is None).
     motion : np.ndarray [shape=(n,)]
         The recovered signal.
-    grid : (rows, cols)
 
     Returns
     -------
@@ -28,10 +31,9 @@ def sound_map(bands: BandSignals, motion, *, grid, highpass_hz=20.0) -> np.ndarr
         ``highpass_hz``) that the recovered signal explains. Regions that do not
         move with the sound, or have no texture to show it, are near 0.
     """
+    grid = _grid(bands)
     displacement, _ = region_displacements(bands)
     n_regions, _, n = displacement.shape
-    if grid[0] * grid[1] != n_regions:
-        raise ParameterError(f"grid={grid!r} does not match the {n_regions} regions of the band signals")
     y = highpass_for_statistics(displacement.reshape(2 * n_regions, n), fps=bands.fps, cutoff_hz=highpass_hz)
     s = highpass_for_statistics(np.asarray(motion, dtype=np.float64)[None], fps=bands.fps, cutoff_hz=highpass_hz)[0]
     y = y.reshape(n_regions, 2, n)
@@ -43,7 +45,7 @@ def sound_map(bands: BandSignals, motion, *, grid, highpass_hz=20.0) -> np.ndarr
     return np.clip(coherence, 0.0, 1.0).reshape(grid)
 
 
-def separate_sources(bands: BandSignals, *, n_sources: int, grid, highpass_hz=20.0) -> Audio:
+def separate_sources(bands: BandSignals, *, n_sources: int, highpass_hz=20.0) -> Audio:
     """Recover several signals carried by different regions (one channel each).
 
     The regions' motions span an ``n_sources``-dimensional signal subspace
@@ -55,9 +57,8 @@ def separate_sources(bands: BandSignals, *, n_sources: int, grid, highpass_hz=20
     Parameters
     ----------
     bands : BandSignals
-        Band evidence on a ``grid`` of regions (a finer grid separates better).
+        Band evidence on a grid of regions (``bands.grid``; a finer grid separates better).
     n_sources : int
-    grid : (rows, cols)
 
     Returns
     -------
@@ -68,17 +69,14 @@ def separate_sources(bands: BandSignals, *, n_sources: int, grid, highpass_hz=20
     """
     if isinstance(n_sources, bool) or not isinstance(n_sources, (int, np.integer)) or n_sources < 1:
         raise ParameterError(f"n_sources must be a positive integer, given n_sources={n_sources!r}")
+    grid = _grid(bands)
     displacement, covariance = region_displacements(bands)
     n_regions, _, n = displacement.shape
-    if grid[0] * grid[1] != n_regions:
-        raise ParameterError(f"grid={grid!r} does not match the {n_regions} regions of the band signals")
     if n_sources > n_regions:
         raise ParameterError(f"cannot separate n_sources={n_sources} with only {n_regions} regions; use a finer grid")
-    y = highpass_for_statistics(displacement.reshape(2 * n_regions, n), fps=bands.fps, cutoff_hz=highpass_hz)
+    y, noise = region_statistics(displacement, covariance, fps=bands.fps, highpass_hz=highpass_hz)
     total = y @ y.T / n
-    noise = linalg.block_diag(*covariance)
-    ridge = 1e-9 * np.trace(noise) / noise.shape[0] * np.eye(noise.shape[0])
-    eigenvalues, vectors = linalg.eigh(total + ridge, noise + ridge)
+    eigenvalues, vectors = max_snr_directions(total, noise)
     noise_scale = float(np.median(eigenvalues[:-n_sources])) if len(eigenvalues) > n_sources else 1e-300
     top = vectors[:, -n_sources:][:, ::-1]
     loading = ((total - noise_scale * noise) @ top).reshape(n_regions, 2, n_sources)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Optional
 
 import numpy as np
 
@@ -136,10 +137,11 @@ class Decompose(Stage):
         DTCWT filters.
     n_reference_frames : int
         The reference frame is the mean of the video's first ``n_reference_frames``
-        frames (at most the first batch); its pyramid and derivative pyramids ride
-        along with every batch. Averaging removes the reference's own sensor noise,
-        which otherwise costs up to 2 dB on noisy, low-contrast scenes (1 frame:
-        -2.1 dB from the bound, 16 frames: -0.1 dB; see benchmarks/bench_recover.py).
+        frames; its pyramid and derivative pyramids ride along with every batch.
+        Averaging removes the reference's own sensor noise, which otherwise costs
+        up to 2 dB on noisy, low-contrast scenes. The stage holds frames back
+        until it has them all (or the video ends, see :meth:`flush`), so the
+        result does not depend on how the video is split into batches.
     """
 
     streaming = True
@@ -149,19 +151,40 @@ class Decompose(Stage):
         self.biort = biort
         self.qshift = qshift
         self.n_reference_frames = n_reference_frames
-        self._reference = None
+        self.reset()
 
     def reset(self) -> None:
         self._reference = None
+        self._held = []
 
-    def transform(self, batch: FrameBatch) -> PyramidBatch:
-        levels = self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
-        if self._reference is None:
-            k = self.n_reference_frames
-            if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-                raise ParameterError(f"n_reference_frames must be a positive integer, given {k!r}")
-            self._reference = reference_pyramid(
-                batch.frames[:k].mean(axis=0), n_levels=levels, biort=self.biort, qshift=self.qshift
-            )
-        highpasses, lowpass = decompose(batch.frames, n_levels=levels, biort=self.biort, qshift=self.qshift)
+    def _levels(self, batch: FrameBatch) -> int:
+        return self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
+
+    def _decompose(self, batch: FrameBatch) -> PyramidBatch:
+        highpasses, lowpass = decompose(batch.frames, n_levels=self._levels(batch), biort=self.biort, qshift=self.qshift)
         return PyramidBatch(highpasses, lowpass, batch.start, batch.fps, self._reference)
+
+    def _start(self) -> PyramidBatch:
+        """Choose the reference from the frames held back, and decompose them."""
+        held = FrameBatch.concat(self._held) if len(self._held) > 1 else self._held[0]
+        self._held = []
+        self._reference = reference_pyramid(
+            held.frames[: self.n_reference_frames].mean(axis=0), n_levels=self._levels(held),
+            biort=self.biort, qshift=self.qshift,
+        )
+        return self._decompose(held)
+
+    def transform(self, batch: FrameBatch) -> Optional[PyramidBatch]:
+        if self._reference is not None:
+            return self._decompose(batch)
+        k = self.n_reference_frames
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ParameterError(f"n_reference_frames must be a positive integer, given {k!r}")
+        self._held.append(batch)
+        if sum(len(b) for b in self._held) < k:
+            return None
+        return self._start()
+
+    def flush(self) -> Optional[PyramidBatch]:
+        """The frames held back when the video is shorter than ``n_reference_frames``."""
+        return self._start() if self._held else None

@@ -3,11 +3,12 @@
 The motion signal recovered from video is sampled at the capture rate, carries strong
 low-frequency drift and roughly white estimation noise. :func:`highpass` (or
 :func:`bandlimit`) removes the drift without shifting the sound in time; the STFT
-denoisers (:func:`wiener` with a decision-directed a priori SNR by default,
-:func:`mmse_lsa`, :func:`mmse_stsa`, :func:`spectral_subtraction`, all through
-:func:`denoise`) then lower the noise floor, estimated from the recording itself by
-:func:`estimate_noise_psd`. Defaults and their measurements (benchmarks/bench_denoise.py)
-are in the docstrings of ``vismic.denoise._spectral`` and ``vismic.denoise._noise``. All functions take
+denoisers (:func:`mmse_lsa`, the default, :func:`wiener`, :func:`mmse_stsa`,
+:func:`spectral_subtraction`, all through :func:`denoise`) then lower the noise floor:
+the one the audio carries (``Audio.noise``, measured from the video and updated by
+every filter since) or else one estimated from the recording itself by
+:func:`estimate_noise_psd`. ``benchmarks/bench_denoise.py`` prints how each method
+and default scores. All functions take
 arrays of shape ``(n,)`` or ``(n_channels, n)``; :class:`HighPass`, :class:`BandLimit`
 and :class:`Denoise` are the matching pipeline stages on :class:`~vismic.data.Audio`.
 

@@ -6,6 +6,11 @@ time: a Butterworth filter in second-order sections run forwards and backwards
 (:func:`scipy.signal.sosfiltfilt`), so its magnitude response is squared and its
 phase is zero. Signals shorter than the filter's usual edge padding are padded as far
 as they allow instead of failing.
+
+The stages :class:`HighPass` and :class:`BandLimit` pass the filter's power response
+``|H(f)|^2`` (squared again by the forward-backward pass) on to the audio's noise
+spectrum (:meth:`vismic.data.Audio.filtered`), so the denoiser sees the noise that is
+left.
 """
 
 from __future__ import annotations
@@ -20,7 +25,20 @@ from ..errors import ParameterError, VismicWarning
 from ..pipeline import Stage
 from ._common import check_order, check_positive, check_signal
 
-__all__ = ["highpass", "bandlimit", "HighPass", "BandLimit"]
+__all__ = ["highpass", "bandlimit", "HighPass", "BandLimit", "zero_phase_response"]
+
+
+def zero_phase_response(sos: np.ndarray, *, sr: float):
+    """Amplitude response of ``sos`` run forwards and backwards, as a function of frequency (Hz).
+
+    What :meth:`vismic.data.Audio.filtered` takes as ``response``.
+    """
+
+    def response(freqs_hz):
+        _, h = signal.sosfreqz(sos, worN=np.asarray(freqs_hz, dtype=np.float64), fs=sr)
+        return np.abs(h) ** 2
+
+    return response
 
 
 def _edge_level(edge: np.ndarray) -> np.ndarray:
@@ -87,6 +105,11 @@ def highpass(x, *, sr: float, cutoff_hz: float = 20.0, order: int = 4) -> np.nda
     True
     """
     arr = check_signal(x)
+    sos, sr, cutoff_hz = _highpass_design(sr, cutoff_hz, order)
+    return _filtfilt(sos, arr, sr=sr, edge_hz=cutoff_hz)
+
+
+def _highpass_design(sr, cutoff_hz, order):
     sr = check_positive(sr, "sr")
     cutoff_hz = check_positive(cutoff_hz, "cutoff_hz")
     order = check_order(order)
@@ -94,8 +117,7 @@ def highpass(x, *, sr: float, cutoff_hz: float = 20.0, order: int = 4) -> np.nda
         raise ParameterError(
             f"cutoff_hz must be below the Nyquist frequency sr/2={sr / 2:g} Hz, given cutoff_hz={cutoff_hz:g}"
         )
-    sos = signal.butter(order, cutoff_hz, btype="highpass", fs=sr, output="sos")
-    return _filtfilt(sos, arr, sr=sr, edge_hz=cutoff_hz)
+    return signal.butter(order, cutoff_hz, btype="highpass", fs=sr, output="sos"), sr, cutoff_hz
 
 
 def bandlimit(x, *, sr: float, low_hz: float | None = None, high_hz: float | None = None,
@@ -140,6 +162,15 @@ def bandlimit(x, *, sr: float, low_hz: float | None = None, high_hz: float | Non
     True
     """
     arr = check_signal(x)
+    design = _bandlimit_design(sr, low_hz, high_hz, order)
+    if design is None:
+        return arr.copy()
+    sos, sr, edge = design
+    return _filtfilt(sos, arr, sr=sr, edge_hz=edge)
+
+
+def _bandlimit_design(sr, low_hz, high_hz, order):
+    """``(sos, sr, edge_hz)`` of :func:`bandlimit`, or None when neither edge applies."""
     sr = check_positive(sr, "sr")
     order = check_order(order)
     nyquist = sr / 2
@@ -156,13 +187,13 @@ def bandlimit(x, *, sr: float, low_hz: float | None = None, high_hz: float | Non
                 f"high_hz={high_hz:g} is at or above the Nyquist frequency sr/2={nyquist:g} Hz: "
                 "no low-pass applied",
                 VismicWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             high_hz = None
     if low_hz is not None and high_hz is not None and low_hz >= high_hz:
         raise ParameterError(f"low_hz must be below high_hz, given low_hz={low_hz:g}, high_hz={high_hz:g}")
     if low_hz is None and high_hz is None:
-        return arr.copy()
+        return None
     if low_hz is not None and high_hz is not None:
         # Two cascaded filters rather than one band-pass: each edge keeps its own
         # order and narrow bands stay numerically well-behaved.
@@ -177,7 +208,7 @@ def bandlimit(x, *, sr: float, low_hz: float | None = None, high_hz: float | Non
     else:
         sos = signal.butter(order, high_hz, btype="lowpass", fs=sr, output="sos")
         edge = high_hz
-    return _filtfilt(sos, arr, sr=sr, edge_hz=edge)
+    return sos, sr, edge
 
 
 def _check_audio(audio, stage: str) -> Audio:
@@ -206,8 +237,9 @@ class HighPass(Stage):
 
     def transform(self, audio: Audio) -> Audio:
         audio = _check_audio(audio, "HighPass")
-        samples = highpass(audio.samples, sr=audio.sr, cutoff_hz=self.cutoff_hz, order=self.order)
-        return Audio(samples, audio.sr, dict(audio.info))
+        sos, sr, cutoff_hz = _highpass_design(audio.sr, self.cutoff_hz, self.order)
+        samples = _filtfilt(sos, check_signal(audio.samples), sr=sr, edge_hz=cutoff_hz)
+        return audio.filtered(samples, response=zero_phase_response(sos, sr=sr))
 
 
 class BandLimit(Stage):
@@ -231,5 +263,9 @@ class BandLimit(Stage):
 
     def transform(self, audio: Audio) -> Audio:
         audio = _check_audio(audio, "BandLimit")
-        samples = bandlimit(audio.samples, sr=audio.sr, low_hz=self.low_hz, high_hz=self.high_hz, order=self.order)
-        return Audio(samples, audio.sr, dict(audio.info))
+        samples = check_signal(audio.samples)
+        design = _bandlimit_design(audio.sr, self.low_hz, self.high_hz, self.order)
+        if design is None:
+            return audio.filtered(samples.copy(), response=1.0)
+        sos, sr, edge = design
+        return audio.filtered(_filtfilt(sos, samples, sr=sr, edge_hz=edge), response=zero_phase_response(sos, sr=sr))

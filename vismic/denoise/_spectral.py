@@ -16,46 +16,11 @@ When no noise PSD is given it is estimated from the recording
   estimator (1985) ``G = xi / (1 + xi) * exp(E1(v) / 2)``, ``v = xi * gamma / (1 + xi)``.
   The gain applied is clipped to ``[10^(min_gain_db / 20), 1]``.
 
-Measured by benchmarks/bench_denoise.py: white noise added at -5 to 20 dB to synthetic
-speech-like (formant vowels, pitch 90-200 Hz, pauses) and music-like (harmonic notes
-80-600 Hz) sound at sr 2200 and 8000 Hz; output SI-SNR (dB) / STOI, median over 3
-seeds, mean over the 4 signal-rate pairs, each method with its defaults and the noise
-PSD estimated from the recording:
-
-=====================  ==========  ==========  ==========  ==========  ==========
-input SNR (dB)         -5          0           5           10          20
-=====================  ==========  ==========  ==========  ==========  ==========
-none                   -5.0 / .40   0.0 / .52   5.0 / .66  10.1 / .77  20.1 / .89
-spectral_subtraction    5.0 / .46   9.4 / .61  13.4 / .74  17.7 / .83  26.5 / .93
-wiener (default)        5.7 / .50   9.8 / .63  13.7 / .75  17.8 / .83  26.1 / .92
-mmse_stsa               4.3 / .49   8.8 / .61  12.9 / .73  16.9 / .81  25.0 / .91
-mmse_lsa                4.5 / .50   9.1 / .63  13.3 / .74  17.4 / .83  25.8 / .91
-wiener, true noise PSD  5.9 / .50  10.0 / .63  13.9 / .75  17.9 / .83  26.2 / .92
-=====================  ==========  ==========  ==========  ==========  ==========
-
-Defaults chosen from the benchmark's sweeps (mean output SI-SNR over the 20 conditions;
-the mean STOI of every chosen value is within 0.01 of the best value tried):
-
-* method ``"wiener"``: best SI-SNR and STOI at every input SNR but 20 dB (where
-  spectral subtraction leads by 0.4 dB and 0.01); MMSE-LSA is 0.6 dB behind on
-  average, MMSE-STSA 1.0 dB. SI-SNR and STOI do not score musical noise; try ``"mmse_lsa"``
-  when the residual noise sounds warbly.
-* ``frame_seconds=0.064`` (:data:`~vismic.denoise.DEFAULT_FRAME_SECONDS`): Wiener
-  12.3 / 13.2 / 14.6 / 14.9 dB at 16 / 32 / 64 / 128 ms (STOI .68 / .70 / .72 / .73).
-  128 ms wins by 0.3 dB on these slowly gliding synthetic signals but smears the
-  onsets of real speech; 64 ms is the usual upper end for speech enhancement.
-* ``snr_smoothing``: 0.95 for Wiener (14.5 / 14.6 / 13.8 / 12.8 dB at 0.9 / 0.95 /
-  0.98 / 0.99) and MMSE-LSA (13.5 / 14.0 / 13.8 / 13.1); 0.98 for MMSE-STSA (13.6
-  against 13.2 at 0.95).
-* ``min_gain_db=-25``: Wiener 12.3 / 13.8 / 14.4 / 14.6 / 14.7 dB at -10 / -15 / -20 /
-  -25 / -30; going below -25 dB buys 0.1 dB while deeper floors make the residual
-  noise more audible.
-* ``min_prior_snr_db=-25``: no measurable effect from -35 to -25 (MMSE-LSA 13.8 dB at -15).
-* spectral subtraction ``over_subtraction=4, floor=0.002``: 14.4 dB, against 11.8 for
-  the textbook 2 / 0.05, 14.2 for 4 / 0.01 and 13.8 for 6 / 0.002.
-
-Time for 6 s of sound at 8000 Hz on one core: Wiener ~45 ms, MMSE-LSA ~70 ms, of which
-estimating the noise PSD ~25 ms.
+The default is MMSE-LSA (``method="mmse_lsa"``): inside vismic the noise level is
+known from the video, where it is slightly ahead. How each method and each default
+(frame length, ``snr_smoothing``, gain and prior floors, over-subtraction) scores on
+speech-like and music-like signals at -5 to 20 dB input SNR is printed by
+``benchmarks/bench_denoise.py``.
 """
 
 from __future__ import annotations
@@ -303,7 +268,7 @@ _FUNCTIONS = {
 }
 
 
-def denoise(x, *, sr: float, method: str = "wiener", **kwargs) -> np.ndarray:
+def denoise(x, *, sr: float, method: str = "mmse_lsa", **kwargs) -> np.ndarray:
     """Denoise with the method named (see :data:`DENOISE_METHODS`).
 
     Parameters
@@ -312,7 +277,7 @@ def denoise(x, *, sr: float, method: str = "wiener", **kwargs) -> np.ndarray:
         Noisy signal, time on the last axis.
     sr : float
         Sample rate in Hz.
-    method : {"wiener", "mmse_lsa", "mmse_stsa", "spectral_subtraction", "none"}
+    method : {"mmse_lsa", "wiener", "mmse_stsa", "spectral_subtraction", "none"}
         ``"none"`` returns a copy of ``x`` (and ignores ``kwargs``).
     **kwargs
         Keyword arguments of the chosen function (e.g. ``noise_psd``, ``frame_seconds``).
@@ -351,13 +316,20 @@ def denoise(x, *, sr: float, method: str = "wiener", **kwargs) -> np.ndarray:
 class Denoise(Stage):
     """Stage: noisy :class:`~vismic.data.Audio` -> denoised :class:`~vismic.data.Audio` (see :func:`denoise`).
 
+    The noise it removes is, in this order: ``noise_psd`` when given; else the
+    audio's own noise spectrum (``audio.noise``, measured from the video by the
+    combination and carried through every filter since, see
+    :meth:`assumed_noise_psd`); else an estimate from the recording. The output's
+    ``noise`` is None (what is left is no longer a linear function of the noise),
+    except for ``method="none"``.
+
     Parameters
     ----------
     method : str
-        One of :data:`DENOISE_METHODS`.
+        One of :data:`DENOISE_METHODS` (default ``"mmse_lsa"``).
     noise_psd : np.ndarray or None
-        Noise PSD (see :func:`~vismic.denoise.estimate_noise_psd`); ``None`` estimates it
-        from each recording.
+        Noise PSD (see :func:`~vismic.denoise.estimate_noise_psd`); ``None`` uses the
+        audio's noise spectrum or estimates it from each recording.
     frame_seconds : float or None
         Analysis frame duration; ``None`` takes the method's default.
     options : dict or None
@@ -375,25 +347,48 @@ class Denoise(Stage):
 
     streaming = False
 
-    def __init__(self, method: str = "wiener", noise_psd=None, frame_seconds: float | None = None,
+    def __init__(self, method: str = "mmse_lsa", noise_psd=None, frame_seconds: float | None = None,
                  options: dict | None = None):
         self.method = method
         self.noise_psd = noise_psd
         self.frame_seconds = frame_seconds
         self.options = options
 
-    def transform(self, audio: Audio) -> Audio:
-        audio = _check_audio(audio, "Denoise")
+    def _options(self) -> dict:
         if self.options is not None and not isinstance(self.options, dict):
             raise ParameterError(f"options must be a dict or None, given options={self.options!r}")
         kwargs = dict(self.options or {})
-        if self.noise_psd is not None:
-            kwargs["noise_psd"] = self.noise_psd
-        elif audio.info.get("noise_psd") is not None and self.method != "none":
-            # the combination measured the noise from the video itself: more exact than
-            # any estimate from the sound, which mistakes sustained notes for noise
-            kwargs["noise_psd"] = audio.info["noise_psd"]
         if self.frame_seconds is not None:
             kwargs["frame_seconds"] = self.frame_seconds
+        return kwargs
+
+    def assumed_noise_psd(self, audio: Audio):
+        """The noise PSD this stage removes from ``audio``, on the denoiser's STFT bins.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_fft // 2 + 1,) or (n_channels, n_fft // 2 + 1)] or None
+            One-sided density on ``np.linspace(0, sr / 2, n_fft // 2 + 1)`` for the
+            analysis frame ``n_fft``: ``noise_psd`` when given, else what a Welch
+            average with the denoiser's own frames measures of ``audio.noise``
+            (leakage included); None when the stage estimates it from the recording.
+        """
+        audio = _check_audio(audio, "Denoise")
+        if self.noise_psd is not None:
+            return self.noise_psd
+        if audio.noise is None or self.method == "none":
+            return None
+        frame_seconds = self._options().get("frame_seconds", DEFAULT_FRAME_SECONDS)
+        n_fft = fit_frame_length(frame_length(sr=audio.sr, frame_seconds=frame_seconds), len(audio))
+        # the combination measured the noise from the video itself: more exact than
+        # any estimate from the sound, which mistakes sustained notes for noise
+        return audio.noise.welch_density(n_fft)
+
+    def transform(self, audio: Audio) -> Audio:
+        audio = _check_audio(audio, "Denoise")
+        kwargs = self._options()
+        noise_psd = self.assumed_noise_psd(audio)
+        if noise_psd is not None:
+            kwargs["noise_psd"] = noise_psd
         samples = denoise(audio.samples, sr=audio.sr, method=self.method, **kwargs)
-        return Audio(samples, audio.sr, dict(audio.info))
+        return audio.filtered(samples, response=1.0 if self.method == "none" else None)

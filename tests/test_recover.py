@@ -1,4 +1,4 @@
-"""Quality against the Cramér-Rao bound on small scenes (the benchmark runs big ones)."""
+"""recover_sound: quality against the Cramér-Rao bound on small scenes (the benchmark runs big ones), its result."""
 
 import warnings
 
@@ -80,3 +80,28 @@ def test_default_denoising_helps_speech():
     assert metrics.scene_bound(scene).snr_db > 10
     assert metrics.si_snr(clean.audio, reference) > metrics.si_snr(raw.audio, reference) + 1.0
     assert metrics.stoi(clean.audio, reference, sr=FPS) >= max(0.85, metrics.stoi(raw.audio, reference, sr=FPS) - 0.01)
+
+
+def test_one_result_type_with_the_rate_from_the_data():
+    from vismic.data import MIN_FRAMES, Audio
+    from vismic.io import open_video
+
+    scene = _scene(0.0, seconds=0.1)
+    assert vismic.Recovery is Audio and vismic.MIN_FRAMES == MIN_FRAMES == 32
+    source = open_video(scene.frames, fps=FPS)
+    rec = vismic.recover_sound(source, fps=1.0)  # a VideoSource knows its rate: the argument is not used
+    assert isinstance(rec, Audio) and rec.sr == FPS and rec.info["fps"] == FPS
+    assert rec.audio is rec.samples and rec.duration_seconds == pytest.approx(len(scene) / FPS)
+    assert rec.info["n_frames"] == len(scene) and rec.info["reference_frame"].shape == scene.frames.shape[1:]
+    for key in ("snr_estimate_db", "direction_degrees", "sound_map", "region_gain", "region_weights"):
+        assert key in rec.info
+    assert rec.noise is None  # denoised: what noise is left is unknown
+    assert vismic.recover_sound(scene.frames, fps=FPS, denoise=None).noise is not None
+
+
+def test_too_few_frames_names_the_video():
+    from vismic.errors import TooFewFramesError
+
+    scene = _scene(0.0, seconds=0.1)
+    with pytest.raises(TooFewFramesError, match="the video has 31 frames; vismic needs at least 32"):
+        vismic.recover_sound(scene.frames[:31], fps=FPS)

@@ -42,22 +42,20 @@ def test_gradient_of_a_smooth_image_is_exact():
     np.testing.assert_allclose(gx[inner], (-2 * np.pi / 16 * np.sin(2 * np.pi * x / 16) * np.cos(2 * np.pi * y / 32))[inner], atol=2e-3)
 
 
-def test_phase_of_a_shift_matches_local_frequency():
-    """A tiny shift changes phase by -frequency . d, exactly as the reference derivatives predict."""
-    texture = synth.texture("gravel", size=(64, 64))
-    d = np.array([0.03, -0.02])
-    shifted = synth.render_frames(texture, np.array([np.hypot(*d)]), direction_degrees=np.degrees(np.arctan2(d[1], d[0])))
-    reference = reference_pyramid(texture, n_levels=3)
-    frequency, _ = local_frequency(reference)
-    highpasses, _ = decompose(shifted, n_levels=3)
-    phase, log_amplitude, amplitude = local_phase(highpasses, reference.highpasses)
-    for p, k, a in zip(phase, frequency, amplitude):
-        strong = a > np.percentile(a, 50)
-        predicted = -(k @ d)
-        assert np.corrcoef(p[0][strong], predicted[strong])[0, 1] > 0.99
-        assert np.median(np.abs(p[0][strong] - predicted[strong])) < 0.1 * np.median(np.abs(predicted[strong]))
+def test_decompose_stage_holds_frames_until_it_has_its_reference():
+    from vismic.data import FrameBatch
+    from vismic.decompose import Decompose
 
-
-def test_local_phase_errors():
-    with pytest.raises(FrameShapeError):
-        local_phase([np.zeros((2, 4, 4, 6), complex)], [np.zeros((4, 5, 6), complex)])
+    frames = np.random.default_rng(0).random((20, 32, 32))
+    stage = Decompose(n_levels=2, n_reference_frames=8)
+    stage.reset()
+    outputs = [stage.transform(FrameBatch(frames[i:i + 5], i, 1000.0)) for i in range(0, 20, 5)]
+    assert outputs[0] is None  # 5 of the 8 reference frames
+    assert [(o.start, len(o)) for o in outputs[1:]] == [(0, 10), (10, 5), (15, 5)]
+    expected = reference_pyramid(frames[:8].mean(axis=0), n_levels=2)
+    np.testing.assert_allclose(outputs[1].reference.highpasses[0], expected.highpasses[0])
+    # a video shorter than the reference frames comes out of flush()
+    stage.reset()
+    assert stage.transform(FrameBatch(frames[:3], 0, 1000.0)) is None
+    held = stage.flush()
+    assert (held.start, len(held)) == (0, 3) and stage.flush() is None

@@ -42,14 +42,3 @@ def test_sound_map_marks_the_moving_object():
     sound_map = rec.info["sound_map"]
     assert sound_map.shape == (8, 8)
     assert sound_map[:, :3].mean() > 0.5 > 0.2 > sound_map[:, 5:].mean()
-
-
-def test_plot_recovery(tmp_path):
-    pytest.importorskip("matplotlib")
-    import vismic.plot
-
-    frames, _, _ = _two_objects()
-    rec = vismic.recover_sound(frames[:200], fps=FPS, denoise=None)
-    figure = vismic.plot.plot_recovery(rec)
-    figure.savefig(tmp_path / "rec.png")
-    assert (tmp_path / "rec.png").stat().st_size > 1000

@@ -85,3 +85,60 @@ def test_demo_runs(tmp_path, capsys):
     assert main(["demo", "-o", str(out), "--size", "48", "--seconds", "0.3", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "Cramer-Rao bound" in text and "vismic" in text and out.exists()
+
+
+def test_a_bug_shows_as_a_bug(video, tmp_path, capsys, monkeypatch):
+    import vismic.recover
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal mistake")
+
+    monkeypatch.setattr(vismic.recover, "recover_sound", broken)
+    assert main(["recover", str(video), "--fps", "2200", "-o", str(tmp_path / "out.wav"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "an internal mistake" in err and "bug in vismic" in err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--grid", "0,4"], "grid"),
+        (["--levels", "0"], "n_levels"),
+        (["--sources", "0"], "n_sources"),
+        (["--highpass", "5000"], "highpass"),
+        (["--band", "900,100"], "low_hz"),
+        (["--downsample", "0"], "downsample"),
+    ],
+)
+def test_bad_options_are_user_errors(video, tmp_path, capsys, args, message):
+    out = tmp_path / "out.wav"
+    assert main(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("vismic: error:") and message in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_equalise_runs_before_denoising(video, tmp_path, monkeypatch):
+    import numpy as np
+
+    import vismic.recover
+    from vismic.calibrate import Response
+
+    flat = Response(np.linspace(0, 1100, 129), np.ones(129), np.ones(129), sr=FPS, n_fft=256)
+    path = flat.save(tmp_path / "flat.npz")
+    seen = {}
+    original = vismic.recover.recover_sound
+
+    def spy(*args, pipeline=None, **kwargs):
+        seen["steps"] = [n for n, _ in pipeline.steps]
+        return original(*args, pipeline=pipeline, **kwargs)
+
+    monkeypatch.setattr(vismic.recover, "recover_sound", spy)
+    assert main(["recover", str(video), "--fps", "2200", "-o", str(tmp_path / "o.wav"), "--quiet",
+                 "--equalise", str(path)]) == 0
+    assert seen["steps"][-2:] == ["equalise", "denoise"]
+
+
+@pytest.mark.parametrize("args", [["--size", "0"], ["--seconds", "-1"], ["--fps", "0"]])
+def test_demo_bad_options(tmp_path, capsys, args):
+    assert main(["demo", "-o", str(tmp_path / "d.wav"), "--quiet", *args]) == 2
+    assert "Traceback" not in capsys.readouterr().err

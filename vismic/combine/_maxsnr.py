@@ -1,0 +1,142 @@
+"""The maximum-SNR combination of region motions: one generalised eigenproblem, one ridge.
+
+Every region's 2-D displacement estimate is a common signal times an unknown gain,
+plus noise whose covariance is known (up to one scale) from the Fisher information.
+The weights that maximise the output's SNR are the top generalised eigenvectors of
+(covariance of the estimates, noise covariance); :func:`combine_regions`,
+:func:`vismic.combine.separate_sources`, :func:`vismic.combine.sound_map` and the
+grid choice all build on the pieces here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg, signal
+
+from ..data import BandSignals
+
+#: Relative ridge added to both matrices of the eigenproblem (regions without
+#: texture have no information; the ridge keeps the problem well posed).
+RIDGE = 1e-9
+
+
+def highpass_for_statistics(x: np.ndarray, *, fps: float, cutoff_hz) -> np.ndarray:
+    """Zero-phase high-pass used only to measure statistics (drift must not choose weights)."""
+    x = x - x.mean(axis=-1, keepdims=True)
+    if cutoff_hz is None or cutoff_hz <= 0 or x.shape[-1] < 40:
+        return x
+    cutoff = min(float(cutoff_hz), 0.45 * fps)
+    sos = signal.butter(2, cutoff, btype="highpass", fs=fps, output="sos")
+    return signal.sosfiltfilt(sos, x, axis=-1)
+
+
+def _regularised_inverse(information: np.ndarray) -> np.ndarray:
+    # Regions without texture have no information: regularise against the best
+    # region so that they get a large but finite noise (and so no weight).
+    scale = float(np.max(np.trace(information, axis1=-2, axis2=-1), initial=0.0))
+    scale = scale if scale > 0 else 1.0
+    eye = np.eye(information.shape[-1])
+    return np.linalg.inv(information + 1e-6 * scale * eye)
+
+
+def region_displacements(bands: BandSignals):
+    """Pool all levels and orientations of each region into one 2-D displacement (px).
+
+    Returns
+    -------
+    displacement : np.ndarray [shape=(n_regions, 2, n)]
+        Least-squares (x, y) shift of each region per frame.
+    covariance : np.ndarray [shape=(n_regions, 2, 2)]
+        Noise covariance of each region's estimate, up to the common noise variance.
+    """
+    scores = bands.scores.sum(axis=(0, 1))  # (R, 2, n)
+    information = bands.information.sum(axis=(0, 1))  # (R, 2, 2)
+    covariance = _regularised_inverse(information)
+    return np.einsum("rij,rjt->rit", covariance, scores), covariance
+
+
+def region_statistics(displacement, covariance, *, fps: float, highpass_hz):
+    """The two matrices of the eigenproblem.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(2 * n_regions, n)]
+        The displacements, high-passed for statistics.
+    noise : np.ndarray [shape=(2 * n_regions, 2 * n_regions)]
+        Block-diagonal noise covariance.
+    """
+    n_regions, _, n = displacement.shape
+    y = highpass_for_statistics(displacement.reshape(2 * n_regions, n), fps=fps, cutoff_hz=highpass_hz)
+    return y, linalg.block_diag(*covariance)
+
+
+def max_snr_directions(total: np.ndarray, noise: np.ndarray):
+    """Generalised eigenvalues (ascending) and eigenvectors of ``(total, noise)``, with the one ridge."""
+    ridge = RIDGE * np.trace(noise) / noise.shape[0] * np.eye(noise.shape[0])
+    return linalg.eigh(total + ridge, noise + ridge)
+
+
+def combine_regions(displacement, covariance, *, fps: float, highpass_hz=20.0):
+    """Maximum-SNR linear combination of per-region 2-D displacements.
+
+    Every region's motion is one common signal times an unknown 2-D gain
+    (direction, sign and size: a rigid object gives every region the same gain,
+    a vibrating membrane gives its parts opposite signs, the static background
+    none). The noise covariance is known up to one scale from the Fisher
+    information of each region. The weights that maximise output SNR are the
+    top generalised eigenvector of (covariance of the estimates, noise
+    covariance); the other eigenvalues measure the noise scale, which gives an
+    SNR estimate without any reference.
+
+    Parameters
+    ----------
+    displacement : np.ndarray [shape=(n_regions, 2, n)]
+    covariance : np.ndarray [shape=(n_regions, 2, 2)]
+    fps : float
+    highpass_hz : float or None
+        Statistics are measured above this frequency.
+
+    Returns
+    -------
+    motion : np.ndarray [shape=(n,)]
+        Common motion in px along its main direction (exact for rigid motion).
+    weights : np.ndarray [shape=(n_regions, 2)]
+    details : dict
+        ``snr_estimate_db``, ``direction_degrees`` (x right, y down),
+        ``region_gain`` (n_regions, 2), the estimated motion of each region per
+        px of common motion, and ``noise_std_px``: the standard deviation of the
+        output's estimation noise, which is white (frames carry independent
+        sensor noise).
+    """
+    n_regions, _, n = displacement.shape
+    y = displacement.reshape(2 * n_regions, n)
+    yf, noise = region_statistics(displacement, covariance, fps=fps, highpass_hz=highpass_hz)
+    total = yf @ yf.T / n
+    eigenvalues, eigenvectors = max_snr_directions(total, noise)
+    weights = eigenvectors[:, -1]
+    # The other eigenvalues are the noise scale (only one direction holds signal).
+    noise_scale = float(np.median(eigenvalues[:-1])) if len(eigenvalues) > 1 else 0.0
+    noise_scale = max(noise_scale, 1e-300)
+    snr = max(eigenvalues[-1] / noise_scale - 1.0, 1e-12)
+    signal_cov = total - noise_scale * noise
+    gain = signal_cov @ weights
+    gain_norm = np.sqrt(max(float(weights @ gain), 1e-300))
+    gain = gain / gain_norm  # loading of a unit-variance common signal
+    # Express the output in px along the direction of the region with the most signal.
+    per_region = gain.reshape(n_regions, 2)
+    strongest = int(np.argmax(np.linalg.norm(per_region, axis=1)))
+    direction = per_region[strongest] / max(np.linalg.norm(per_region[strongest]), 1e-300)
+    if direction[0] < -1e-9 or (abs(direction[0]) <= 1e-9 and direction[1] < 0):
+        direction = -direction
+    px_per_unit = float(direction @ per_region[strongest])
+    to_px = px_per_unit / (weights @ gain)
+    motion = (weights @ (y - y.mean(axis=-1, keepdims=True))) * to_px
+    region_gain = per_region / px_per_unit if px_per_unit != 0 else per_region
+    noise_variance = noise_scale * float(weights @ noise @ weights) * to_px**2
+    details = {
+        "snr_estimate_db": float(10 * np.log10(snr)),
+        "noise_std_px": float(np.sqrt(noise_variance)),
+        "direction_degrees": float(np.degrees(np.arctan2(direction[1], direction[0]))),
+        "region_gain": region_gain,
+    }
+    return motion, weights.reshape(n_regions, 2), details
