@@ -70,13 +70,17 @@ def print_warnings(caught) -> None:
         logging.getLogger("vismic").warning("%s", w.message)
 
 
-def open_source(args, fps: float, roi):
-    """Open ``args.video`` (printing vismic's warnings as lines) and the number of frames to expect."""
+def open_source(args, fps, roi, *, video=None):
+    """Open ``video`` (default ``args.video``; vismic's warnings printed as lines) and the number of frames to expect.
+
+    ``fps`` None takes the capture rate a camera file stores.
+    """
     from .io import open_video
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        source = open_video(args.video, fps=fps, roi=roi, downsample=args.downsample, max_frames=args.max_frames)
+        source = open_video(args.video if video is None else video, fps=fps, roi=roi, downsample=args.downsample,
+                            max_frames=args.max_frames)
     print_warnings(caught)
     total = source.frame_count_hint
     if args.max_frames is not None and total is not None:

@@ -10,13 +10,22 @@ to report it, and the exit code is 1.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 import traceback
 import warnings
 from pathlib import Path
 
-from ._cli_helpers import Progress, check_writable, open_source, parse_floats, parse_ints, parse_rate
+from ._cli_helpers import (
+    Progress,
+    check_writable,
+    open_source,
+    parse_floats,
+    parse_ints,
+    parse_rate,
+    print_warnings,
+)
 from .errors import ParameterError, VismicError
 
 __all__ = ["main"]
@@ -45,10 +54,25 @@ def _add_recover_parser(subparsers):
         help="recover sound from a high-speed video",
         description="Recover the sound that made the filmed object vibrate and write it as a WAV file.",
     )
-    p.add_argument("video", metavar="VIDEO", help="video file (AVI, MKV, MP4...), frame folder or multi-page TIFF")
-    p.add_argument("--fps", required=True, type=str, metavar="HZ",
-                   help="capture rate of the camera in frames per second (not the file's playback rate)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help="WAV file to write")
+    p.add_argument("video", metavar="VIDEO", nargs="+",
+                   help="video file (AVI, MKV, MP4, Phantom .cine, Photron .cih/.mraw...), frame folder or TIFF "
+                        "stack; several (or a quoted glob) with -o OUTDIR/ for one WAV each")
+    p.add_argument("--fps", type=str, default=None, metavar="HZ",
+                   help="capture rate of the camera in frames per second (not the file's playback rate); "
+                        "camera files (.cine, .cih) store it")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.wav",
+                   help="WAV file to write, or a folder (OUTDIR/) for one WAV per input")
+    p.add_argument("--no-sidecar", action="store_true",
+                   help="do not write OUT.json (provenance: input, rate, pipeline, SNR, warnings, timings)")
+    p.add_argument("--save-motion", metavar="OUT.npz|OUT.csv",
+                   help="also save the motion in pixels with its time axis, region gains and sound map")
+    p.add_argument("--report", metavar="OUT.html", help="also write a self-contained HTML report")
+    p.add_argument("--device", default=None, metavar="DEVICE",
+                   help="compute the projection with torch on cpu or cuda[:N] (default: numpy)")
+    p.add_argument("--workers", type=str, default=None, metavar="N",
+                   help="project frame batches on N worker processes")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="project frame batches on a Dask cluster (tcp://host:8786; needs vismic[distributed])")
     p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
     p.add_argument("--downsample", type=int, default=1, metavar="N", help="spatial block-average factor")
     p.add_argument("--levels", type=int, default=None, metavar="N", help="DTCWT levels (default: up to 4)")
@@ -76,25 +100,73 @@ def _add_recover_parser(subparsers):
 
 
 def run_recover(args) -> int:
-    import numpy as np
+    """``vismic recover``: one WAV (with its sidecar) per input; with several inputs, a failure does not stop the rest."""
+    import contextlib
 
-    from .recover import default_pipeline, recover_sound
+    options = _recover_options(args)
+    jobs = _recover_jobs(args)
+    with contextlib.ExitStack() as stack:
+        executor = None
+        if args.scheduler:
+            from .project import dask_executor
 
-    fps = parse_rate(args.fps)
-    output = check_writable(args.output, [args.video, args.equalise])
-    plot_path = check_writable(args.plot, [args.video, args.equalise, output]) if args.plot else None
+            executor = stack.enter_context(dask_executor(args.scheduler))
+        elif options["workers"] is not None:
+            from .project import process_pool
+
+            executor = stack.enter_context(process_pool(options["workers"]))
+        options["executor"] = executor
+        if len(jobs) == 1:
+            _recover_one(args, options, *jobs[0])
+            return 0
+        failed = 0
+        for video, output in jobs:
+            try:
+                _recover_one(args, options, video, output)
+            except VismicError as error:
+                failed += 1
+                print(f"vismic: error: {video}: {error}", file=sys.stderr)
+            except OSError as error:
+                failed += 1
+                print(f"vismic: error: {video}: {error.strerror or error}", file=sys.stderr)
+    if not args.quiet or failed:
+        print(f"vismic: recovered {len(jobs) - failed} of {len(jobs)} videos", file=sys.stderr)
+    return EXIT_ERROR if failed else 0
+
+
+def _recover_options(args) -> dict:
+    """Every option checked, and every stage built, before any video is read."""
+    from .recover import default_pipeline
+
+    fps = parse_rate(args.fps) if args.fps is not None else None
     roi = parse_ints(args.roi, 4, "--roi") if args.roi else None
     grid = parse_ints(args.grid, 2, "--grid")
     low_hz = high_hz = None
     if args.band:
         low_hz, high_hz = parse_floats(args.band, 2, "--band")
-    target_sr = _target_sr(args.resample)
+    workers = None
+    if args.workers is not None:
+        workers = parse_ints(args.workers, 1, "--workers")[0]
+        if workers < 1:
+            raise ParameterError(f"--workers must be a positive integer, given {args.workers!r}")
+    if workers is not None and args.scheduler:
+        raise ParameterError("give --workers or --scheduler, not both")
+    if args.device is not None:
+        from .project._torch import torch_device
+
+        torch_device(args.device)
     denoise = None if args.denoise == "none" else args.denoise
     if args.rolling_shutter and args.line_delay is None:
         raise ParameterError("--rolling-shutter needs --line-delay SECONDS (the time between two rows' exposures)")
     if args.line_delay is not None and not args.rolling_shutter:
         raise ParameterError("--line-delay only applies with --rolling-shutter")
-    # every stage is built (and checks its options) before the video is read
+    if args.rolling_shutter and (args.device or workers or args.scheduler):
+        raise ParameterError("--device, --workers and --scheduler apply to global-shutter recovery, "
+                             "not --rolling-shutter")
+    if args.plot:
+        _require_matplotlib("--plot")
+    if args.report:
+        _require_matplotlib("--report")
     pipeline = default_pipeline(n_levels=args.levels, grid=grid, highpass_hz=args.highpass, low_hz=low_hz,
                                 high_hz=high_hz, denoise=denoise, n_sources=args.sources)
     equaliser = None
@@ -104,40 +176,131 @@ def run_recover(args) -> int:
         response = load_response(args.equalise)
         equaliser = Equalise(response)
         pipeline = add_equaliser(pipeline, response)  # before denoising: the denoiser sees the noise it shaped
-    source, total = open_source(args, fps, roi)
-    progress = Progress(total, not args.quiet, "recovering")
-    try:
-        if args.rolling_shutter:
-            from .rolling import check_cli_options, recover_rolling_shutter_video
+    return dict(fps=fps, roi=roi, low_hz=low_hz, high_hz=high_hz, workers=workers, denoise=denoise,
+                pipeline=pipeline, equaliser=equaliser, target_sr=_target_sr(args.resample))
 
-            check_cli_options(args)
-            rec = recover_rolling_shutter_video(
-                source, fps=fps, line_delay_seconds=args.line_delay, n_levels=args.levels, highpass_hz=args.highpass,
-                low_hz=low_hz, high_hz=high_hz, denoise=None if equaliser else denoise, progress=progress,
-            )
-            if equaliser is not None:  # same order as the pipeline: equalise, then denoise
-                rec = equaliser.transform(rec)
-                if denoise is not None:
-                    rec = pipeline["denoise"].transform(rec)
-        else:
-            rec = recover_sound(source, fps=fps, pipeline=pipeline, progress=progress)
-    finally:
-        progress.close()
-    info = rec.to_wav(output, target_sr=target_sr, subtype="FLOAT" if args.float else "PCM_16")
-    if plot_path is not None:
+
+def _require_matplotlib(option: str) -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError(f"{option} needs matplotlib: pip install matplotlib (or pip install 'vismic[plot]')") from None
+
+
+def _recover_jobs(args) -> list:
+    """``(video, output WAV)`` pairs: one video to ``-o OUT.wav``, or every video into ``-o OUTDIR/``."""
+    import glob
+
+    videos = []
+    for pattern in args.video:
+        matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") and not Path(pattern).exists() \
+            else [pattern]
+        if not matches:
+            raise ParameterError(f"no file matches {pattern!r}")
+        videos.extend(matches)
+    output = Path(args.output)
+    to_folder = len(videos) > 1 or output.is_dir() or args.output.endswith(("/", "\\"))
+    if not to_folder:
+        return [(videos[0], args.output)]
+    if args.save_motion or args.report or args.plot:
+        raise ParameterError("--save-motion, --report and --plot name one file: give one video to use them")
+    if not output.is_dir():
+        if output.exists():
+            raise ParameterError(f"several videos need -o to be a folder, and {args.output!r} is a file")
+        if not output.parent.is_dir():
+            raise ParameterError(f"cannot create the output folder {args.output!r}: "
+                                 f"{str(output.parent)!r} does not exist")
+        output.mkdir()
+    jobs, seen = [], {}
+    for video in videos:
+        wav = output / (Path(video.rstrip("/\\")).stem + ".wav")
+        if wav in seen:
+            raise ParameterError(f"{video!r} and {seen[wav]!r} would both be written to {str(wav)!r}: rename one")
+        seen[wav] = video
+        jobs.append((video, str(wav)))
+    return jobs
+
+
+def _recover_one(args, options: dict, video: str, output_name: str) -> None:
+    import time
+
+    import numpy as np
+
+    from .recover import recover_sound
+
+    inputs = [video, args.equalise]
+    output = check_writable(output_name, inputs)
+    sidecar = None
+    if not args.no_sidecar:
+        from .report import sidecar_path
+
+        sidecar = check_writable(sidecar_path(output), inputs + [output])
+    extras = {}
+    for name in ("plot", "save_motion", "report"):
+        if getattr(args, name):
+            extras[name] = check_writable(getattr(args, name), inputs + [output, sidecar] + list(extras.values()))
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        source, total = open_source(args, options["fps"], options["roi"], video=video)
+        fps = source.fps
+        logging.getLogger("vismic").info("capture rate %g fps (%s)", fps, getattr(source, "fps_source", "argument"))
+        progress = Progress(total, not args.quiet, "recovering")
+        try:
+            if args.rolling_shutter:
+                rec = _recover_rolling(args, options, source, fps, progress)
+            else:
+                rec = recover_sound(source, pipeline=options["pipeline"], progress=progress, device=args.device,
+                                    executor=options["executor"])
+        finally:
+            progress.close()
+    print_warnings(caught)
+    recovered = time.perf_counter()
+    info = rec.to_wav(output, target_sr=options["target_sr"], subtype="FLOAT" if args.float else "PCM_16")
+    if sidecar is not None:
+        from .report import write_sidecar
+
+        write_sidecar(sidecar, rec, source=source, pipeline=options["pipeline"], wav_info=info, warnings=caught,
+                      timings={"recover": recovered - started, "write": time.perf_counter() - recovered})
+    if "plot" in extras:
         from .plot import plot_recovery
 
-        plot_recovery(rec).savefig(plot_path, dpi=100)
+        plot_recovery(rec).savefig(extras["plot"], dpi=100)
+    if "save_motion" in extras:
+        from .report import save_motion
+
+        save_motion(extras["save_motion"], rec)
+    if "report" in extras:
+        from .report import write_report
+
+        write_report(extras["report"], rec, wav_path=info.path, params=options["pipeline"], warnings=caught)
     if not args.quiet:
         snr = np.atleast_1d(rec.info.get("snr_estimate_db", np.nan))
         direction = np.atleast_1d(rec.info.get("direction_degrees", np.nan))
         print(
-            f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps -> {rec.duration_seconds:.2f} s "
-            f"at {info.sr} Hz); estimated SNR {', '.join(f'{v:.1f}' for v in snr)} dB, "
+            f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps "
+            f"[{getattr(source, 'fps_source', 'argument')}] -> {rec.duration_seconds:.2f} s at {info.sr} Hz); "
+            f"estimated SNR {', '.join(f'{v:.1f}' for v in snr)} dB, "
             f"motion direction {', '.join(f'{v:.0f}' for v in direction)} deg",
             file=sys.stderr,
         )
-    return 0
+
+
+def _recover_rolling(args, options, source, fps, progress):
+    from .rolling import check_cli_options, recover_rolling_shutter_video
+
+    check_cli_options(args)
+    equaliser, denoise = options["equaliser"], options["denoise"]
+    rec = recover_rolling_shutter_video(
+        source, fps=fps, line_delay_seconds=args.line_delay, n_levels=args.levels, highpass_hz=args.highpass,
+        low_hz=options["low_hz"], high_hz=options["high_hz"], denoise=None if equaliser else denoise,
+        progress=progress,
+    )
+    if equaliser is not None:  # same order as the pipeline: equalise, then denoise
+        rec = equaliser.transform(rec)
+        if denoise is not None:
+            rec = options["pipeline"]["denoise"].transform(rec)
+    return rec
 
 
 def _add_demo_parser(subparsers):
@@ -260,8 +423,14 @@ def main(argv=None) -> int:
     if args.verbosity < 0 and hasattr(args, "quiet"):
         args.quiet = True
     logger.debug("%s", " ".join(sys.argv[:1] + list(sys.argv[1:] if argv is None else argv)))
+    from ._signals import Terminated, terminate_as_interrupt
+
     try:
-        return int(args.func(args) or 0)
+        with terminate_as_interrupt():  # SIGTERM/SIGHUP unwind too: no temporary file is left behind
+            return int(args.func(args) or 0)
+    except Terminated as stop:
+        print(f"vismic: stopped by {stop}", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("vismic: interrupted", file=sys.stderr)
         return 130

@@ -84,7 +84,7 @@ def default_pipeline(
 def recover_sound(
     video,
     *,
-    fps: float,
+    fps: Optional[float] = None,
     roi=None,
     downsample: int = 1,
     n_levels: Optional[int] = None,
@@ -98,6 +98,10 @@ def recover_sound(
     batch_size: int = 64,
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], object]] = None,
+    device: Optional[str] = None,
+    workers: Optional[int] = None,
+    executor=None,
+    fuse: bool = True,
 ) -> Recovery:
     """Recover the sound that made an object in a silent high-speed video vibrate.
 
@@ -106,8 +110,10 @@ def recover_sound(
     video : str, Path, np.ndarray [shape=(n, height, width) or (n, height, width, 3)] or VideoSource
         A video file OpenCV reads, a folder of frames (PNG, TIFF, 8 or 16 bit),
         or an array of frames.
-    fps : float
+    fps : float, optional
         Capture rate in frames per second (not the container's playback rate).
+        Camera files that store it (Phantom ``.cine``, Photron ``.cih``/``.mraw``)
+        need none; ``info["fps_source"]`` says where the rate came from.
     roi : (x, y, width, height), optional
         Region of interest in pixels.
     downsample : int
@@ -124,6 +130,19 @@ def recover_sound(
         Stop after this many frames.
     progress : callable, optional
         Called with the number of frames after each batch.
+    device : str, optional
+        ``'cpu'`` or ``'cuda[:index]'``: project the frames with torch on that
+        device (see :class:`vismic.project.Project`); default numpy.
+    workers : int, optional
+        Project frame batches on this many worker processes (a process pool);
+        the result equals the serial one.
+    executor : concurrent.futures.Executor, optional
+        Any executor instead of ``workers``, e.g. a Dask client's
+        ``client.get_executor()`` for a cluster.
+    fuse : bool
+        Run the built-in streaming steps as one projection (default; the same
+        band evidence to float32 rounding). ``False`` runs decompose, phase and
+        bands stage by stage.
 
     Returns
     -------
@@ -151,7 +170,10 @@ def recover_sound(
     ((220,), 2200.0)
     """
     from .io import VideoSource, open_video
+    from .io._prefetch import prefetch
 
+    if workers is not None and executor is not None:
+        raise ParameterError("give workers= or executor=, not both")
     if isinstance(video, VideoSource):
         source = video
     else:
@@ -166,7 +188,7 @@ def recover_sound(
     seen = {"n_frames": 0, "reference_frame": None}
 
     def batches():
-        for batch in source:
+        for batch in prefetch(source):  # the next batches decode while this one is processed
             if seen["reference_frame"] is None:
                 seen["reference_frame"] = np.array(batch.frames[0], dtype=np.float32)
             yield batch
@@ -176,12 +198,20 @@ def recover_sound(
         if progress is not None:
             progress(n)
 
+    pool = None
+    if workers is not None:
+        from .project import process_pool
+
+        pool = executor = process_pool(workers)
     try:
-        audio = pipeline.run(batches(), progress=count)
+        audio = pipeline.run(batches(), progress=count, fuse=fuse, device=device, executor=executor)
     except TooFewFramesError:
         if seen["n_frames"] >= MIN_FRAMES:
             raise
         audio = None
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if audio is None or seen["n_frames"] < MIN_FRAMES:
         raise TooFewFramesError(
             f"{_describe(video)} has {seen['n_frames']} frames; vismic needs at least {MIN_FRAMES}"
@@ -189,7 +219,7 @@ def recover_sound(
     if not isinstance(audio, Audio):
         raise ParameterError(f"the pipeline's last stage must return vismic.data.Audio, it gave {type(audio).__name__}")
     info = dict(audio.info)
-    info.update(seen, fps=audio.sr)
+    info.update(seen, fps=audio.sr, fps_source=getattr(source, "fps_source", "argument"))
     if source.path is not None:
         info["source_path"] = str(source.path)
     return Audio(audio.samples, audio.sr, info, audio.noise)

@@ -84,7 +84,7 @@ def _arrays(obj):
 
 
 def _time_arrays(obj):
-    """Arrays whose last (or first, for frames) axis is time, for batch-split comparisons."""
+    """Arrays whose first axis is time, for batch-split comparisons."""
     if isinstance(obj, FrameBatch):
         return [obj.frames]
     if isinstance(obj, PyramidBatch):
@@ -183,9 +183,8 @@ def _check_numbering(value, output) -> list:
 
 
 def _joined(pieces) -> list:
-    """The time arrays of consecutive outputs, concatenated along time."""
-    axis = -1 if isinstance(pieces[0], BandSignals) else 0
-    return [np.concatenate(parts, axis=axis) for parts in zip(*[_time_arrays(p) for p in pieces])]
+    """The time arrays of consecutive outputs, concatenated along time (their first axis)."""
+    return [np.concatenate(parts, axis=0) for parts in zip(*[_time_arrays(p) for p in pieces])]
 
 
 def _check_batching(stage, value, output) -> list:

@@ -144,3 +144,52 @@ def test_dask_local_cluster_gives_the_serial_result():
     remote, starts = _joined(parts)
     assert starts == [b.start for b in batches]
     np.testing.assert_allclose(remote, serial, atol=1e-6 * np.abs(serial).max())
+
+
+def _scene_frames(n_frames=120, size=(48, 56)):
+    sound = synth.music(duration_seconds=n_frames / 2200.0, sr=2200.0)
+    scene = synth.render_scene(synth.texture("brick", size=size), synth.make_displacement(sound, amplitude_px=0.05),
+                               direction_degrees=30.0, noise_std=2.0, fps=2200.0)
+    return scene.frames
+
+
+def test_recover_sound_fused_equals_stage_by_stage():
+    import vismic
+
+    frames = _scene_frames()
+    fused = vismic.recover_sound(frames, fps=2200.0, denoise=None, grid=(4, 4))
+    staged = vismic.recover_sound(frames, fps=2200.0, denoise=None, grid=(4, 4), fuse=False)
+    spread = np.std(staged.samples)
+    np.testing.assert_allclose(fused.samples, staged.samples, atol=1e-4 * spread)
+    assert fused.info["snr_estimate_db"] == pytest.approx(staged.info["snr_estimate_db"], abs=0.01)
+
+
+def test_recover_sound_on_workers_and_torch_equals_serial():
+    import vismic
+
+    frames = _scene_frames()
+    serial = vismic.recover_sound(frames, fps=2200.0, denoise=None, grid=(2, 2), batch_size=16)
+    pooled = vismic.recover_sound(frames, fps=2200.0, denoise=None, grid=(2, 2), batch_size=16, workers=2)
+    np.testing.assert_array_equal(pooled.samples, serial.samples)
+    if pytest.importorskip("torch"):
+        on_torch = vismic.recover_sound(frames, fps=2200.0, denoise=None, grid=(2, 2), device="cpu")
+        np.testing.assert_allclose(on_torch.samples, serial.samples, atol=1e-4 * np.std(serial.samples))
+
+
+def test_workers_and_device_need_the_fused_path():
+    import vismic
+    from vismic import Pipeline, stages
+
+    frames = _scene_frames(n_frames=40, size=(32, 32))
+    with pytest.raises(ValueError, match="workers"):
+        vismic.recover_sound(frames, fps=2200.0, workers=0)
+    custom = Pipeline([("decompose", stages.Decompose()), ("phase", stages.LocalPhase()),
+                       ("bands", stages.BandSum(linear=False)), ("combine", stages.Combine())])
+    with pytest.raises(ValueError, match="fused projection"):
+        vismic.recover_sound(frames, fps=2200.0, pipeline=custom, device="cpu")
+
+
+def test_project_passes_check_stage():
+    from vismic.testing import check_stage
+
+    assert check_stage(Project(n_levels=2, grid=(2, 2)))["output"] == "BandSignals"

@@ -144,9 +144,6 @@ def test_stages_pass_check_stage(scene):
     assert check_stage(RollingShutterRecovery(DELAY, fill="linear"), sample=whole)["output"] == "Audio"
 
 
-@pytest.mark.xfail(reason="vismic.testing.check_stage joins BandSignals scores along the wrong axis after moving "
-                          "time first (any FrameBatch -> BandSignals stage fails); RowEvidence's own batch "
-                          "invariance is tested above", strict=False)
 def test_row_evidence_passes_check_stage(scene):
     from vismic.testing import check_stage
 

@@ -46,8 +46,9 @@ def add_calibrate_parser(subparsers):
                     ".npz file for 'vismic recover --equalise'.",
     )
     p.add_argument("video", metavar="VIDEO", help="video file (AVI, MKV, MP4...), frame folder or multi-page TIFF")
-    p.add_argument("--fps", required=True, type=str, metavar="HZ",
-                   help="capture rate of the camera in frames per second (not the file's playback rate)")
+    p.add_argument("--fps", type=str, default=None, metavar="HZ",
+                   help="capture rate of the camera in frames per second (not the file's playback rate); "
+                        "camera files (.cine, .cih) store it")
     p.add_argument("--played", required=True, metavar="SOUND.wav",
                    help="the sound played while filming (any rate; resampled to the capture rate)")
     p.add_argument("-o", "--output", required=True, metavar="RESPONSE.npz", help="response file to write")
@@ -95,7 +96,7 @@ def run_calibrate(args) -> int:
     from ..recover import recover_sound
     from ._response import estimate_response
 
-    fps = parse_rate(args.fps)
+    fps = parse_rate(args.fps) if args.fps is not None else None
     output = check_writable(args.output, [args.video, args.played])
     roi = parse_ints(args.roi, 4, "--roi") if args.roi else None
     played, played_sr = read_played(args.played)
@@ -115,7 +116,7 @@ def run_calibrate(args) -> int:
     print_warnings(caught)
     path = response.save(output)
     if not args.quiet:
-        print(f"wrote {path} from {rec.info.get('n_frames', len(samples))} frames at {fps:g} fps "
+        print(f"wrote {path} from {rec.info.get('n_frames', len(samples))} frames at {rec.sr:g} fps "
               f"(estimated SNR {rec.info.get('snr_estimate_db', float('nan')):.1f} dB)", file=sys.stderr)
         print(response.summary(), file=sys.stderr)
     return 0

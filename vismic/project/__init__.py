@@ -8,9 +8,9 @@ images once per reference (with the exact adjoint of the batched DTCWT) and
 stage-by-stage path to float32 rounding.
 """
 
-from ._parallel import ProjectTask, WorkerError, map_ordered, project_batches
+from ._parallel import ProjectTask, WorkerError, dask_executor, map_ordered, process_pool, project_batches
 from ._stage import Project
 from ._templates import Templates, make_templates, project
 
 __all__ = ["Project", "Templates", "make_templates", "project", "project_batches", "ProjectTask", "map_ordered",
-           "WorkerError"]
+           "WorkerError", "process_pool", "dask_executor"]

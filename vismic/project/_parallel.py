@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import VismicError
 from ._templates import Templates, make_templates, project
 
-__all__ = ["ProjectTask", "map_ordered", "project_batches", "WorkerError"]
+__all__ = ["ProjectTask", "map_ordered", "project_batches", "WorkerError", "process_pool", "dask_executor"]
 
 #: Templates kept in each worker process, by reference digest and parameters.
 _WORKER_TEMPLATES: dict = {}
@@ -121,24 +121,91 @@ def project_batches(stage, batches: Iterable, executor=None) -> Iterator:
     batches that set the reference are projected here, and every later batch by a
     worker; the outputs are the same (to float32 rounding) either way.
     """
-    from ..data import BandSignals
-
     batches = iter(batches)
     if executor is None:
         for batch in batches:
             out = stage.transform(batch)
             if out is not None:
                 yield out
-        return
-    for batch in batches:
-        out = stage.transform(batch)
-        if out is not None:
-            yield out
-            break
-    task = stage.parallel_task()
-    if task is None:
-        return
-    information = stage.templates.information[None, None]
-    labelled = (((batch.start, batch.fps), batch.frames) for batch in batches)
-    for (start, fps), scores in map_ordered(task, labelled, executor):
-        yield BandSignals(scores[None, None], information, start, fps)
+    else:
+        for batch in batches:
+            out = stage.transform(batch)
+            if out is not None:
+                yield out
+                break
+        task = stage.parallel_task()
+        if task is not None:
+            labelled = (((batch.start, batch.fps), batch.frames) for batch in batches)
+            for (start, fps), scores in map_ordered(task, labelled, executor):
+                yield stage.band_signals(scores, start, fps)
+    held = stage.flush()
+    if held is not None:
+        yield held
+
+
+def _one_blas_thread() -> None:
+    """Worker initializer: one BLAS thread per worker process (the workers share the cores)."""
+    import ctypes
+    import glob
+    import os
+
+    import numpy
+    import scipy
+
+    for package in (numpy, scipy):
+        for path in glob.glob(os.path.join(os.path.dirname(package.__file__) + ".libs", "*openblas*")):
+            try:
+                library = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for name in ("openblas_set_num_threads", "openblas_set_num_threads64_",
+                         "scipy_openblas_set_num_threads64_"):
+                setter = getattr(library, name, None)
+                if setter is not None:
+                    setter(1)
+                    break
+
+
+def process_pool(workers):
+    """A process pool of ``workers`` single-threaded workers (spawned: no fork of a threaded process)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .._checks import check_positive_int
+
+    workers = check_positive_int(workers, "workers")
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_blas_thread)
+
+
+class dask_executor:
+    """``with dask_executor("tcp://host:8786") as executor:`` a Dask client's executor, closed afterwards.
+
+    Raises
+    ------
+    ImportError
+        ``dask.distributed`` is not installed (``pip install 'vismic[distributed]'``).
+    WorkerError
+        The scheduler does not answer within ``timeout_seconds``.
+    """
+
+    def __init__(self, address: str, *, timeout_seconds: float = 10.0):
+        self.address = address
+        self.timeout_seconds = timeout_seconds
+        self.client = None
+
+    def __enter__(self):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ImportError("a Dask scheduler needs dask.distributed: pip install 'vismic[distributed]'") from None
+        try:
+            self.client = Client(self.address, timeout=self.timeout_seconds)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise WorkerError(f"the Dask scheduler at {self.address!r} did not answer within "
+                              f"{self.timeout_seconds:g} s ({type(error).__name__}: {error})") from None
+        return self.client.get_executor()
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        return False

@@ -65,13 +65,21 @@ class Project(Stage):
                 return None
             batch = FrameBatch.concat(self._held) if len(self._held) > 1 else batch
             self._held = []
-            levels = self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
-            reference = batch.frames[: self.n_reference_frames].astype(np.float32).mean(axis=0)
-            self.templates = make_templates(reference, n_levels=levels, grid=self.grid, biort=self.biort,
-                                            qshift=self.qshift)
-            self._template_params = (levels, self.grid, self.biort, self.qshift)
-        scores = project(batch.frames, self.templates, device=self.device)
-        return BandSignals(scores[None, None], self.templates.information[None, None], batch.start, batch.fps)
+            self._start(batch)
+        return self.band_signals(project(batch.frames, self.templates, device=self.device), batch.start, batch.fps)
+
+    def band_signals(self, scores, start: int, fps: float) -> BandSignals:
+        """Pooled :class:`~vismic.data.BandSignals` from projected ``scores`` (n_regions, 2, n)."""
+        return BandSignals(scores[None, None], self.templates.information[None, None], start, fps,
+                           grid=self.templates.grid)
+
+    def _start(self, batch: FrameBatch) -> None:
+        """Templates for the reference: the mean of the first ``n_reference_frames`` frames of ``batch``."""
+        levels = self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
+        reference = batch.frames[: self.n_reference_frames].astype(np.float32).mean(axis=0)
+        self.templates = make_templates(reference, n_levels=levels, grid=self.grid, biort=self.biort,
+                                        qshift=self.qshift)
+        self._template_params = (levels, self.grid, self.biort, self.qshift)
 
     def parallel_task(self):
         """A picklable function of a batch's frames giving its scores, once the reference is known (else None)."""
@@ -84,14 +92,10 @@ class Project(Stage):
                            device=self.device, templates=self.templates)
 
     def flush(self):
-        """Frames still held back when the video ended before ``n_reference_frames`` (fewer frames)."""
+        """The frames held back when the video is shorter than ``n_reference_frames``."""
         if not self._held:
             return None
-        batch = FrameBatch.concat(self._held)
+        batch = FrameBatch.concat(self._held) if len(self._held) > 1 else self._held[0]
         self._held = []
-        k = self.n_reference_frames
-        self.n_reference_frames, saved = len(batch), k
-        try:
-            return self.transform(batch)
-        finally:
-            self.n_reference_frames = saved
+        self._start(batch)
+        return self.transform(batch)

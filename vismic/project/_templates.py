@@ -28,6 +28,11 @@ from ._adjoint import adjoint
 
 __all__ = ["Templates", "make_templates", "project"]
 
+#: Frames per matrix product. Fixed, so that a frame's scores come out of the same
+#: BLAS computation whatever the batch it arrived in: results are bit-identical for
+#: every batch size (a product's rounding depends on its shape, not on a row's place).
+CHUNK_FRAMES = 16
+
 
 @dataclass(frozen=True)
 class Templates:
@@ -122,6 +127,21 @@ def project(frames, templates: Templates, *, device=None) -> np.ndarray:
 
         scores = project_torch(frames, templates, device)
     else:
-        difference = frames.astype(np.float32) - templates.reference  # the difference keeps float32 precision
-        scores = difference.reshape(n, -1) @ templates.matrix  # (n, 2R)
+        scores = _project_chunks(frames, templates)
     return scores.reshape(n, templates.n_regions, 2).transpose(1, 2, 0).astype(np.float64)
+
+
+def _project_chunks(frames: np.ndarray, templates: Templates) -> np.ndarray:
+    n = frames.shape[0]
+    pixels = templates.matrix.shape[0]
+    scores = np.empty((n, templates.matrix.shape[1]), dtype=np.float32)
+    chunk = np.empty((CHUNK_FRAMES, pixels), dtype=np.float32)
+    for start in range(0, n, CHUNK_FRAMES):
+        stop = min(n, start + CHUNK_FRAMES)
+        rows = chunk[: stop - start].reshape(stop - start, *templates.shape)
+        # the difference keeps float32 precision (the raw frames would cancel the signal)
+        np.subtract(frames[start:stop], templates.reference, out=rows, casting="unsafe")
+        if stop - start < CHUNK_FRAMES:
+            chunk[stop - start:] = 0.0
+        scores[start:stop] = (chunk @ templates.matrix)[: stop - start]
+    return scores

@@ -1,0 +1,241 @@
+"""End-to-end speed: how close the recovery comes to the rate frames can be read.
+
+Run ``python benchmarks/bench_speed.py`` (``--quick`` for one small size). For each
+frame size (128x128, 512x512, 1024x1024, 1280x800; 4 levels, default 8x8 grid) a
+synthetic clip (a textured scene moving by 0.05 px) is written as raw ``Y800`` AVI,
+FFV1 AVI and an uncompressed TIFF stack, and the table gives frames per second
+(median of ``--repeats`` runs, all methods interleaved so load from other
+processes hits them alike) of:
+
+* decoding alone, for each format (``open_video`` batches, nothing else);
+* the ``dtcwt`` package's forward transform frame by frame (the per-frame
+  loop of a plain Davis-style implementation; transform only, on frames in memory);
+* the whole recovery (``recover_sound(..., denoise=None)`` from the raw AVI):
+  stage by stage (``fuse=False``), the fused numpy projection (the default), the
+  fused torch CPU projection, 1 and 2 worker processes, a Dask ``LocalCluster``
+  with 2 single-thread workers, and CUDA when a GPU is present;
+* the projection alone (frames in memory, templates built): numpy, torch CPU, and
+  torch CUDA when present.
+
+Template building (once per reference) is part of every end-to-end time; its own
+time is printed per size. Peak memory: ``--memory`` runs ``recover_sound`` on
+10,000 and 100,000 synthetic frames of 512x512 in subprocesses and prints max RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import vismic  # noqa: E402
+from vismic import synth  # noqa: E402
+from vismic.io import open_video, write_video  # noqa: E402
+from vismic.project import make_templates, project  # noqa: E402
+
+SIZES = {"128x128": (128, 128), "512x512": (512, 512), "1024x1024": (1024, 1024), "1280x800": (800, 1280)}
+FPS = 2200.0
+
+
+def scene_frames(shape, n_frames, seed=0):
+    height, width = shape
+    texture = synth.texture("gravel", size=(height, width))
+    sound = synth.music(duration_seconds=n_frames / FPS, sr=FPS, seed=seed)
+    scene = synth.render_scene(texture, synth.make_displacement(sound, amplitude_px=0.05), noise_std=2.0, fps=FPS)
+    return scene.frames[:n_frames]
+
+
+def write_inputs(frames, folder: Path) -> dict:
+    import tifffile
+
+    paths = {"raw AVI": write_video(folder / "raw.avi", frames, codec="Y800"),
+             "FFV1 AVI": write_video(folder / "ffv1.avi", frames)}
+    tiff = folder / "stack.tif"
+    tifffile.imwrite(tiff, frames, contiguous=True)
+    paths["TIFF stack"] = tiff
+    return paths
+
+
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def decode_all(path):
+    n = 0
+    for batch in open_video(path, fps=FPS):
+        n += len(batch)
+    return n
+
+
+def dtcwt_loop(frames, n_levels=4):
+    import dtcwt
+
+    transform = dtcwt.Transform2d()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for frame in frames:
+            transform.forward(frame.astype(np.float64), nlevels=n_levels)
+
+
+def recover(path, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return vismic.recover_sound(path, fps=FPS, denoise=None, **options)
+
+
+def has_torch():
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def has_cuda():
+    if not has_torch():
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def measure_size(name, shape, n_frames, repeats, cluster_executor):
+    from vismic.project import process_pool
+
+    frames = scene_frames(shape, n_frames)
+    rows = {}
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_inputs(frames, Path(folder))
+        raw = paths["raw AVI"]
+        methods = {f"decode {k}": (lambda p=p: decode_all(p)) for k, p in paths.items()}
+        small = frames[: min(len(frames), 64 if shape[0] <= 512 else 16)]
+        methods["dtcwt package, per frame (transform only)"] = (lambda: dtcwt_loop(small), len(small))
+        methods["recovery, stage by stage"] = lambda: recover(raw, fuse=False)
+        methods["recovery, fused numpy (default)"] = lambda: recover(raw)
+        if has_torch():
+            methods["recovery, fused torch CPU"] = lambda: recover(raw, device="cpu")
+        pools = {1: process_pool(1), 2: process_pool(2)}
+        for n, pool in pools.items():
+            pool.submit(int, 0).result()  # workers started outside the timing
+            methods[f"recovery, {n} worker process{'es' if n > 1 else ''}"] = (lambda pool=pool: recover(raw, executor=pool))
+        if cluster_executor is not None:
+            methods["recovery, Dask LocalCluster (2x1)"] = lambda: recover(raw, executor=cluster_executor)
+        if has_cuda():
+            methods["recovery, fused torch CUDA"] = lambda: recover(raw, device="cuda")
+        reference = frames[:16].astype(np.float32).mean(axis=0)
+        template_seconds = timed(lambda: make_templates(reference, n_levels=4, grid=(8, 8)))
+        templates = make_templates(reference, n_levels=4, grid=(8, 8))
+        chunk = frames[:64]
+        methods["projection alone, numpy"] = (lambda: project(chunk, templates), len(chunk))
+        if has_torch():
+            methods["projection alone, torch CPU"] = (lambda: project(chunk, templates, device="cpu"), len(chunk))
+        if has_cuda():
+            methods["projection alone, torch CUDA"] = (lambda: project(chunk, templates, device="cuda"), len(chunk))
+        times = {k: [] for k in methods}
+        for _ in range(repeats):
+            for key, method in methods.items():
+                function, count = method if isinstance(method, tuple) else (method, len(frames))
+                try:
+                    times[key].append((timed(function), count))
+                except Exception as error:  # noqa: BLE001 - a method that fails is reported, not fatal
+                    times[key].append((float("nan"), count))
+                    print(f"  {name}: {key} failed: {type(error).__name__}: {error}", file=sys.stderr)
+        for pool in pools.values():
+            pool.shutdown()
+    for key, runs in times.items():
+        seconds = np.median([t for t, _ in runs])
+        rows[key] = runs[0][1] / seconds
+    return rows, template_seconds
+
+
+def peak_memory(n_frames, shape):
+    code = f"""
+import resource, sys, warnings
+import numpy as np
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+import vismic
+from vismic.io import open_video
+from vismic.io._frames import ArrayReader
+from vismic.io.video import VideoSource
+base = np.random.default_rng(0).integers(0, 256, (64, {shape[0]}, {shape[1]}), dtype=np.uint8)
+
+class Looped(ArrayReader):
+    def __init__(self):
+        super().__init__(base)
+        self.count_hint = {n_frames}
+    def frames(self, roi):
+        for i in range({n_frames}):
+            yield base[i % 64].astype(np.float32)
+
+source = VideoSource(Looped(), fps=2200.0, roi=(0, 0, {shape[1]}, {shape[0]}), downsample=1, batch_size=64,
+                     max_frames=None)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    vismic.recover_sound(source, denoise=None)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode:
+        return f"failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}"
+    return f"{float(out.stdout.strip().splitlines()[-1]):.0f} MB"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--frames", type=int, default=440, help="frames per clip (default 440 = 0.2 s)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="128x128 and 512x512, 2 repeats")
+    parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--memory", action="store_true", help="also peak RSS at 10,000 and 100,000 frames")
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.repeats = ["128x128", "512x512"], 2
+    import subprocess as sp
+
+    commit = sp.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                    cwd=Path(__file__).parent).stdout.strip()
+    print(f"vismic {vismic.__version__} at {commit}; {os.cpu_count()} CPUs; torch: {has_torch()}, CUDA: {has_cuda()}")
+    cluster = client = executor = None
+    if not args.no_dask:
+        try:
+            from distributed import Client, LocalCluster
+
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+            executor = client.get_executor()
+        except ImportError:
+            print("(dask.distributed not installed: no Dask row)")
+    results = {}
+    for name in args.sizes:
+        results[name], template_seconds = measure_size(name, SIZES[name], args.frames, args.repeats, executor)
+        print(f"{name}: templates built in {template_seconds:.2f} s (once per reference)", flush=True)
+    if client is not None:
+        client.close()
+        cluster.close()
+    keys = list(next(iter(results.values())))
+    width = max(len(k) for k in keys)
+    print()
+    print(f"{'frames/s (median)':{width}s} " + " ".join(f"{n:>10s}" for n in results))
+    for key in keys:
+        print(f"{key:{width}s} " + " ".join(f"{results[n].get(key, float('nan')):10.0f}" for n in results))
+    if args.memory:
+        print()
+        for n in (10_000, 100_000):
+            print(f"peak RSS, recover_sound on {n} frames of 512x512: {peak_memory(n, (512, 512))}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
