@@ -1,0 +1,15 @@
+"""Recovery that survives real recordings: slow camera motion, changing light, lossy codecs.
+
+:class:`Stabilise` is a streaming frame stage that removes motion below the
+sound band (drift, sway, shake of any size: measured on block means, low-passed,
+removed by an exact sub-pixel shift) and per-frame light gain and offset
+(flicker, exposure steps, fades) before the evidence is measured. Use it with
+``vismic.default_pipeline().insert("decompose", "stabilise", Stabilise())``.
+"""
+
+from ._shift import shift_frames, spectral_gradient
+from ._stage import Stabilise, StabiliseReport, stabilise_frames
+from ._track import fit_light, measure_shift, smooth_track, taper, track_kernel
+
+__all__ = ["Stabilise", "StabiliseReport", "stabilise_frames", "shift_frames", "spectral_gradient",
+           "measure_shift", "smooth_track", "track_kernel", "fit_light", "taper"]
