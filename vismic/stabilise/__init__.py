@@ -7,9 +7,19 @@ removed by an exact sub-pixel shift) and per-frame light gain and offset
 ``vismic.default_pipeline().insert("decompose", "stabilise", Stabilise())``.
 """
 
+from ._confidence import (
+    MOTION_TOLERANCE_PX,
+    codec_innovation,
+    consistency_snr_db,
+    region_groups,
+    reliability_flags,
+    snr_estimate,
+)
 from ._shift import shift_frames, spectral_gradient
 from ._stage import Stabilise, StabiliseReport, stabilise_frames
 from ._track import fit_light, measure_shift, smooth_track, taper, track_kernel
 
 __all__ = ["Stabilise", "StabiliseReport", "stabilise_frames", "shift_frames", "spectral_gradient",
-           "measure_shift", "smooth_track", "track_kernel", "fit_light", "taper"]
+           "measure_shift", "smooth_track", "track_kernel", "fit_light", "taper",
+           "consistency_snr_db", "region_groups", "reliability_flags",
+           "snr_estimate", "codec_innovation", "MOTION_TOLERANCE_PX"]

@@ -32,6 +32,10 @@ class StabiliseReport:
         Light gain and offset removed from each frame (1 and 0 when ``light`` is off).
     saturated_fraction, black_fraction : np.ndarray [shape=(n,)]
         Fraction of pixels at the top / bottom grey level of each input frame.
+    difference_power : np.ndarray [shape=(n,)]
+        Mean squared difference of each input frame to the one before (grey levels^2; the
+        first frame's is NaN). Steady for sensors and intra-frame codecs; an inter-frame codec
+        (MPEG-4, H.264) makes it collapse between key frames.
     texture_rms : float
         RMS gradient of the reference (grey levels per px): ~0 means no texture to track.
     """
@@ -43,6 +47,7 @@ class StabiliseReport:
     offset: np.ndarray
     saturated_fraction: np.ndarray
     black_fraction: np.ndarray
+    difference_power: np.ndarray
     texture_rms: float
 
 
@@ -116,6 +121,8 @@ class Stabilise(Stage):
         self._saturated: list = []
         self._black: list = []
         self._strip = np.zeros(2)
+        self._difference: list = []
+        self._previous = None
 
     # ------------------------------------------------------------------ sizes
     def _block(self) -> int:
@@ -153,6 +160,7 @@ class Stabilise(Stage):
             block_centres=np.array(self._centres, dtype=np.float64),
             gain=np.array(self._gain), offset=np.array(self._offset),
             saturated_fraction=np.array(self._saturated), black_fraction=np.array(self._black),
+            difference_power=np.array(self._difference),
             texture_rms=float(np.sqrt(np.mean(self._model._regressors[2:] ** 2) * 2)) if self._model else 0.0,
         )
 
@@ -198,6 +206,13 @@ class Stabilise(Stage):
         self._released += count
         self._saturated.extend(np.mean(frames >= 255.0, axis=(1, 2)))
         self._black.extend(np.mean(frames <= 0.0, axis=(1, 2)))
+        previous = frames[:1] if self._previous is None else self._previous
+        steps = np.diff(np.concatenate([previous, frames]).astype(np.float64), axis=0)
+        power = np.mean(steps ** 2, axis=(1, 2))
+        if self._previous is None:
+            power[0] = np.nan
+        self._difference.extend(power)
+        self._previous = frames[-1:].copy()
         index = np.arange(start, start + count, dtype=np.float64)
         out = frames.astype(np.float64)
         motion = self._track(index, final) if self.motion else np.zeros((count, 2))
