@@ -85,6 +85,13 @@ class Stabilise(Stage):
         Length of the low-pass kernel; its transition band is ~3.6 / kernel_seconds Hz.
     block_seconds : float
         Length of the blocks whose means are measured.
+    tolerance_px : float
+        Motions well below this are left alone (the evidence is linear there, and a track
+        of a few hundredths of a px is mostly the sound's own low end): the shift removed is
+        ``d (1 - exp(-(|d| / tolerance_px)^2))``, which leaves at most ``0.43 tolerance_px``.
+    fill_border : bool
+        Replace the strips along the sides that the shift filled with mirrored content
+        (which moves the wrong way) by the static reference.
     motion, light : bool
         Remove slow motion / light changes.
 
@@ -99,10 +106,12 @@ class Stabilise(Stage):
     streaming = True
 
     def __init__(self, cutoff_hz: float = 15.0, kernel_seconds: float = 0.4, block_seconds: float = 0.005,
-                 motion: bool = True, light: bool = True):
+                 tolerance_px: float = 0.05, fill_border: bool = True, motion: bool = True, light: bool = True):
         self.cutoff_hz = cutoff_hz
         self.kernel_seconds = kernel_seconds
         self.block_seconds = block_seconds
+        self.tolerance_px = tolerance_px
+        self.fill_border = fill_border
         self.motion = motion
         self.light = light
         self.reset()
@@ -216,13 +225,15 @@ class Stabilise(Stage):
         index = np.arange(start, start + count, dtype=np.float64)
         out = frames.astype(np.float64)
         motion = self._track(index, final) if self.motion else np.zeros((count, 2))
+        motion = soft_compensation(motion, self.tolerance_px)
         if np.any(motion):
             out = shift_frames(out, -motion[:, 0], -motion[:, 1])
             # The strip follows the running maximum of the motion: a smooth (C1) width, so the blend
             # adds nothing in the sound band (|d(t)| itself has kinks at every zero crossing of a sway).
             strip = np.maximum.accumulate(np.vstack([self._strip[None], np.abs(motion)]), axis=0)[1:]
             self._strip = strip[-1]
-            out = _fill_border(out, strip, self._model.reference)
+            if self.fill_border:
+                out = _fill_border(out, strip, self._model.reference)
         self._motion.extend(motion)
         if self.light:
             gain, offset = fit_light(out, self._model)
@@ -233,6 +244,21 @@ class Stabilise(Stage):
         self._gain.extend(gain)
         self._offset.extend(offset)
         return FrameBatch(out.astype(np.float32), self._first + start, self._fps)
+
+
+def soft_compensation(motion_px, tolerance_px: float) -> np.ndarray:
+    """The part of a slow motion to remove: ``d (1 - exp(-(|d| / tolerance)^2))`` (smooth in ``d``).
+
+    Examples
+    --------
+    >>> soft_compensation(np.array([[0.01, 0.0], [2.0, 0.0]]), 0.05).round(4)
+    array([[0.0004, 0.    ],
+           [2.    , 0.    ]])
+    """
+    motion_px = np.asarray(motion_px, dtype=np.float64)
+    tolerance_px = _check_positive(tolerance_px, "tolerance_px")
+    size = np.hypot(motion_px[:, 0], motion_px[:, 1])[:, None]
+    return motion_px * -np.expm1(-((size / tolerance_px) ** 2))
 
 
 def border_weights(shape, motion_px) -> np.ndarray:
