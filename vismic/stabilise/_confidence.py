@@ -118,7 +118,7 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
     y = displacement.reshape(2 * n_units, n)
     y = y - y.mean(axis=-1, keepdims=True)
     y_raw = y
-    slow_px = _slow_motion_px(displacement, covariance, bands.fps, highpass_hz)
+    slow_px, rigid_power = _rigid_px(displacement, covariance, bands.fps, highpass_hz)
     if highpass_hz and n > 40:
         y = highpass(y, sr=bands.fps, cutoff_hz=highpass_hz)
     noise = linalg.block_diag(*covariance)
@@ -167,23 +167,24 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
         "agreement": float(np.mean(correlation[np.triu_indices(k, 1)])),
         "leak_fraction": leak_power / max(final_power, 1e-300),
         "slow_motion_px": slow_px,
+        "rigid_power_px2": rigid_power,
     }
 
 
-def _slow_motion_px(displacement, covariance, fps, highpass_hz) -> float:
-    """Largest slow (below ``highpass_hz``) excursion of the frame from the reference, px.
+def _rigid_px(displacement, covariance, fps, highpass_hz):
+    """The rigid least-squares (x, y) shift of all regions: slow part's largest excursion, and sound-band power.
 
-    The rigid least-squares shift of all regions, low-passed. The linear
-    evidence saturates beyond about a quarter wavelength, so large motions
-    read smaller than they are; that is still far above what the evidence
-    tolerates.
+    The linear evidence saturates beyond about a quarter wavelength, so large
+    motions read smaller than they are; that is still far above what the
+    evidence tolerates.
     """
     information = np.linalg.inv(covariance)
     total = np.linalg.pinv(information.sum(axis=0))
     rigid = total @ np.einsum("rij,rjt->it", information, displacement)
-    if highpass_hz and rigid.shape[-1] > 40:
-        rigid = rigid - highpass(rigid, sr=fps, cutoff_hz=highpass_hz)
-    return float(np.max(np.hypot(*rigid)))
+    rigid = rigid - rigid.mean(axis=-1, keepdims=True)
+    fast = highpass(rigid, sr=fps, cutoff_hz=highpass_hz) if highpass_hz and rigid.shape[-1] > 40 else rigid
+    slow = rigid - fast
+    return float(np.max(np.hypot(*slow))), float(np.sum(np.mean(fast ** 2, axis=-1)))
 
 
 def _combined(y, noise, weights, chunk) -> np.ndarray:
@@ -282,7 +283,8 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
     :func:`consistency_snr_db`); a cap for a broken linearisation,
     ``-40 log10(slow / 0.2 px) - 10`` dB once the slow excursion of the frame
     from the reference exceeds :data:`MOTION_TOLERANCE_PX` (distortion grows
-    as the square of the phase error); and, when ``report`` shows an
+    as the square of the phase error); with ``report``, the motion the stabiliser
+    removed in the sound band counted as noise (a track error); and, when ``report`` shows an
     inter-frame codec, ``10 log10(innovation)`` dB.
 
     Parameters
@@ -311,6 +313,16 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
         flags["large_motion"] = (f"the frames moved {slow:.2f} px (or more) from the reference below the sound band: "
                                  "the sound is distorted or lost; remove slow motion first "
                                  "(vismic.stabilise.Stabilise)")
+    if report is not None and report.motion_px.shape[0] == len(bands) and len(bands) > 40:
+        # What the stabiliser removed in the sound band: for a well-tracked slow motion almost
+        # nothing, so whatever is there is the track's error (mostly at the clip's ends), added to
+        # the output. Counted as noise, against the signal in px of the rigid estimate.
+        removed = highpass(report.motion_px.T, sr=bands.fps, cutoff_hz=highpass_hz)
+        injected = float(np.sum(np.mean(removed ** 2, axis=-1)))
+        signal_px = measured["rigid_power_px2"] * (1.0 - 1.0 / (1.0 + 10 ** (estimate / 10)))
+        if injected > 0 and signal_px > 0:
+            noise_px = signal_px / 10 ** (estimate / 10) + injected
+            estimate = 10 * math.log10(max(signal_px / noise_px, 1e-6))
     innovation = codec_innovation(report.difference_power) if report is not None else 1.0
     if innovation < 0.5:
         estimate = min(estimate, 10.0 * math.log10(max(innovation, 1e-6)))

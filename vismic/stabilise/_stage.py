@@ -251,9 +251,8 @@ def soft_compensation(motion_px, tolerance_px: float) -> np.ndarray:
 
     Examples
     --------
-    >>> soft_compensation(np.array([[0.01, 0.0], [2.0, 0.0]]), 0.05).round(4)
-    array([[0.0004, 0.    ],
-           [2.    , 0.    ]])
+    >>> soft_compensation(np.array([[0.01, 0.0], [2.0, 0.0]]), 0.05).round(4).tolist()
+    [[0.0004, 0.0], [2.0, 0.0]]
     """
     motion_px = np.asarray(motion_px, dtype=np.float64)
     tolerance_px = _check_positive(tolerance_px, "tolerance_px")

@@ -42,7 +42,8 @@ def _phase_correlation(image, reference, window) -> tuple:
     a = scipy.fft.rfft2((image - np.sum(image * window) / np.sum(window)) * window, workers=-1)
     b = scipy.fft.rfft2((reference - np.sum(reference * window) / np.sum(window)) * window, workers=-1)
     cross = a * np.conj(b)
-    cross /= np.abs(cross) + 1e-12 * np.max(np.abs(cross))
+    scale = np.abs(cross)
+    cross /= scale + (1e-12 * np.max(scale) or 1.0)  # a flat (black, textureless) image has no phase
     surface = scipy.fft.irfft2(cross, s=image.shape, workers=-1)
     row, col = np.unravel_index(int(np.argmax(surface)), surface.shape)
     offsets = []
