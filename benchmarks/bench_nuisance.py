@@ -24,7 +24,7 @@ undenoised stabilised output: the combination's own ``snr_estimate_db`` and
 
 Run::
 
-    nice python benchmarks/bench_nuisance.py            # 4 scenes x 9 conditions, 96x96, 0.6 s
+    nice python benchmarks/bench_nuisance.py            # 4 scenes x 9 conditions, 96x96, 1 s
     nice python benchmarks/bench_nuisance.py --quick    # 2 scenes, 5 conditions, 0.4 s
 
 The table is also written as CSV (``benchmarks/results/bench_nuisance.csv``, or
@@ -206,10 +206,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 scenes, 5 conditions, 0.4 s")
     parser.add_argument("--size", type=int, default=96, help="frame size in px (square), default 96")
-    parser.add_argument("--seconds", type=float, default=None, help="clip length (default 0.6, 0.4 with --quick)")
+    parser.add_argument("--seconds", type=float, default=None, help="clip length (default 1.0, 0.4 with --quick)")
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
-    seconds = args.seconds if args.seconds is not None else (0.4 if args.quick else 0.6)
+    seconds = args.seconds if args.seconds is not None else (0.4 if args.quick else 1.0)
     specs = quick_scenes() if args.quick else full_scenes()
     nuisances = QUICK_NUISANCES if args.quick else NUISANCES
     csv_path = args.csv or RESULTS / ("bench_nuisance_quick.csv" if args.quick else "bench_nuisance.csv")

@@ -317,7 +317,8 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
         # What the stabiliser removed in the sound band: for a well-tracked slow motion almost
         # nothing, so whatever is there is the track's error (mostly at the clip's ends), added to
         # the output. Counted as noise, against the signal in px of the rigid estimate.
-        removed = highpass(report.motion_px.T, sr=bands.fps, cutoff_hz=highpass_hz)
+        # (above twice the cut-off: the kernel stops everything there, real slow motion included)
+        removed = highpass(report.motion_px.T, sr=bands.fps, cutoff_hz=min(2 * highpass_hz, 0.4 * bands.fps))
         injected = float(np.sum(np.mean(removed ** 2, axis=-1)))
         signal_px = measured["rigid_power_px2"] * (1.0 - 1.0 / (1.0 + 10 ** (estimate / 10)))
         if injected > 0 and signal_px > 0:

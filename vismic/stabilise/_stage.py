@@ -86,9 +86,9 @@ class Stabilise(Stage):
     block_seconds : float
         Length of the blocks whose means are measured.
     tolerance_px : float
-        Motions well below this are left alone (the evidence is linear there, and a track
-        of a few hundredths of a px is mostly the sound's own low end): the shift removed is
-        ``d (1 - exp(-(|d| / tolerance_px)^2))``, which leaves at most ``0.43 tolerance_px``.
+        Videos whose slow motion stays well below this are left alone (the evidence is
+        linear there, and such a track is mostly the sound's own low end): the share of the
+        motion removed is ``1 - exp(-(m / tolerance_px)^2)``, ``m`` the largest size so far.
     fill_border : bool
         Replace the strips along the sides that the shift filled with mirrored content
         (which moves the wrong way) by the static reference.
@@ -130,6 +130,7 @@ class Stabilise(Stage):
         self._saturated: list = []
         self._black: list = []
         self._strip = np.zeros(2)
+        self._largest = 0.0
         self._difference: list = []
         self._previous = None
 
@@ -225,7 +226,11 @@ class Stabilise(Stage):
         index = np.arange(start, start + count, dtype=np.float64)
         out = frames.astype(np.float64)
         motion = self._track(index, final) if self.motion else np.zeros((count, 2))
-        motion = soft_compensation(motion, self.tolerance_px)
+        # The share removed follows the running maximum of the motion's size (smooth and monotone):
+        # a share that followed |d(t)| itself would pulse at every zero crossing of a sway, in the sound band.
+        size = np.maximum.accumulate(np.r_[self._largest, np.hypot(motion[:, 0], motion[:, 1])])[1:]
+        self._largest = size[-1] if size.size else self._largest
+        motion = motion * compensated_share(size, self.tolerance_px)[:, None]
         if np.any(motion):
             out = shift_frames(out, -motion[:, 0], -motion[:, 1])
             # The strip follows the running maximum of the motion: a smooth (C1) width, so the blend
@@ -246,18 +251,21 @@ class Stabilise(Stage):
         return FrameBatch(out.astype(np.float32), self._first + start, self._fps)
 
 
-def soft_compensation(motion_px, tolerance_px: float) -> np.ndarray:
-    """The part of a slow motion to remove: ``d (1 - exp(-(|d| / tolerance)^2))`` (smooth in ``d``).
+def compensated_share(largest_px, tolerance_px: float) -> np.ndarray:
+    """Share of the slow motion to remove, ``1 - exp(-(largest / tolerance)^2)``, from the largest size so far.
+
+    A video whose slow track stays within a few hundredths of a px (the evidence is
+    linear there, and such a track is mostly the sound's own low end) is left alone;
+    once the motion has exceeded the tolerance it is removed in full.
 
     Examples
     --------
-    >>> soft_compensation(np.array([[0.01, 0.0], [2.0, 0.0]]), 0.05).round(4).tolist()
-    [[0.0004, 0.0], [2.0, 0.0]]
+    >>> compensated_share(np.array([0.01, 0.2]), 0.05).round(4).tolist()
+    [0.0392, 1.0]
     """
-    motion_px = np.asarray(motion_px, dtype=np.float64)
+    largest_px = np.asarray(largest_px, dtype=np.float64)
     tolerance_px = _check_positive(tolerance_px, "tolerance_px")
-    size = np.hypot(motion_px[:, 0], motion_px[:, 1])[:, None]
-    return motion_px * -np.expm1(-((size / tolerance_px) ** 2))
+    return -np.expm1(-((largest_px / tolerance_px) ** 2))
 
 
 def border_weights(shape, motion_px) -> np.ndarray:
