@@ -153,6 +153,10 @@ class Stabilise(Stage):
         block = self._block()
         next_centre = len(self._centres) * block + (block - 1) / 2.0
         ready = int(np.floor(next_centre - self._half_frames())) + 1 - self._released
+        # Near the start the reflected blocks reach as far as 2 c0 - t + half: wait for them too.
+        first_centre = (block - 1) / 2.0
+        if 2 * first_centre - self._released + self._half_frames() >= next_centre:
+            ready = 0
         return self._release(min(ready, self._frames.shape[0]), final=False)
 
     def flush(self):
@@ -231,7 +235,7 @@ class Stabilise(Stage):
         # every zero crossing of a sway, and one that grew with the motion would ramp in the sound band.
         values = np.array(self._values).reshape(-1, 2)
         largest = np.maximum.accumulate(np.hypot(values[:, 0], values[:, 1]))
-        ahead = np.searchsorted(np.array(self._centres), index + self._half_frames(), side="right") - 1
+        ahead = np.searchsorted(np.array(self._centres), index + self._half_frames(), side="left") - 1
         motion = motion * compensated_share(largest[np.clip(ahead, 0, None)], self.tolerance_px)[:, None]
         if np.any(motion):
             out = shift_frames(out, -motion[:, 0], -motion[:, 1])
