@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "io", "magnify", "decompose", "phase", "combine", "denoise", "synth", "metrics",
     "plot", "testing", "stages", "errors", "data", "pipeline", "recover", "cli", "calibrate",
-    "rolling",
+    "rolling", "stabilise",
 }
 _NAMES = {
     "recover_sound": "recover",

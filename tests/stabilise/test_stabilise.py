@@ -109,3 +109,19 @@ def test_bad_parameters_raise_parameter_errors():
         stabilise_frames(frames, fps=FPS, kernel_seconds=0.0)
     with pytest.raises(ParameterError, match="cutoff_hz"):
         stabilise_frames(frames, fps=FPS, cutoff_hz=-1.0)
+
+
+def test_stabilised_source_gives_every_frame_to_recover_sound():
+    from vismic.io import open_video
+    from vismic.stabilise import stabilise_source
+
+    scene = _drift_scene(total_px=2.0, seconds=0.4)
+    source = stabilise_source(open_video(scene.frames, fps=FPS, batch_size=50))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(source, fps=FPS, denoise=None)
+    assert rec.audio.shape == (len(scene),)
+    assert metrics.si_snr(rec.audio, highpass(scene.displacement_px, sr=FPS)) > 15.0
+    assert source.stage.report().motion_px.shape == (len(scene), 2)
+    with pytest.raises(ParameterError, match="VideoSource"):
+        stabilise_source(scene.frames)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Optional
 
@@ -333,3 +334,53 @@ def stabilise_frames(frames, *, fps: float, batch_size: int = 64, **params):
     if tail is not None:
         parts.append(tail.frames)
     return np.concatenate(parts), stage.report()
+
+
+def stabilise_source(source, **params):
+    """A :class:`~vismic.io.VideoSource` whose batches come out of :class:`Stabilise` (flushed at the end).
+
+    Usable with :func:`vismic.recover_sound` today, while the pipeline runner
+    does not yet call a streaming stage's ``flush`` (a ``Stabilise`` step inside
+    the pipeline would lose the last ``kernel_seconds / 2`` of frames). The
+    stage is ``source.stage``; ``source.stage.report()`` holds what it measured
+    after a run.
+
+    Examples
+    --------
+    >>> import vismic
+    >>> from vismic.io import open_video
+    >>> frames = np.random.default_rng(0).integers(0, 256, (300, 32, 32), dtype=np.uint8)
+    >>> source = stabilise_source(open_video(frames, fps=2200.0))
+    >>> rec = vismic.recover_sound(source, fps=2200.0, denoise=None)
+    >>> rec.audio.shape, source.stage.report().motion_px.shape
+    ((300,), (300, 2))
+    """
+    from ..io import VideoSource
+
+    if not isinstance(source, VideoSource):
+        raise ParameterError(f"source must be a vismic.io.VideoSource (from open_video), given {type(source).__name__}")
+    return _stabilised_source_class()(source, Stabilise(**params))
+
+
+@functools.lru_cache(maxsize=None)
+def _stabilised_source_class():
+    # built on first use: vismic.io (and its video backends) stay out of `import vismic.stabilise`
+    from ..io import VideoSource
+
+    class StabilisedSource(VideoSource):
+        def __init__(self, source, stage):  # noqa: D401 - shares the wrapped source's attributes
+            self.__dict__.update(source.__dict__)
+            self._wrapped = source
+            self.stage = stage
+
+        def __iter__(self):
+            self.stage.reset()
+            for batch in self._wrapped:
+                out = self.stage.transform(batch)
+                if out is not None:
+                    yield out
+            tail = self.stage.flush()
+            if tail is not None:
+                yield tail
+
+    return StabilisedSource
