@@ -21,6 +21,17 @@ Examples
 
 from ._audio import chirp, espeak_speech, load_audio, music, tone
 from ..decompose._gradient import directional_derivative
+from ._nuisance import (
+    CODECS,
+    compress,
+    drift_motion,
+    exposure_steps,
+    fade_gain,
+    flicker_gain,
+    render_nuisance_scene,
+    shake_motion,
+    sway_motion,
+)
 from ._rolling import RollingShutterScene, render_rolling_shutter
 from ._scene import Scene, make_displacement, membrane_mode, object_mask, render_frames, render_scene
 from ._speech import speech
@@ -46,4 +57,13 @@ __all__ = [
     "directional_derivative",
     "render_rolling_shutter",
     "RollingShutterScene",
+    "render_nuisance_scene",
+    "shake_motion",
+    "sway_motion",
+    "drift_motion",
+    "flicker_gain",
+    "exposure_steps",
+    "fade_gain",
+    "compress",
+    "CODECS",
 ]

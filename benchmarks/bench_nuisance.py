@@ -1,0 +1,243 @@
+"""Sound from scenes with the nuisances of real recordings, with and without :mod:`vismic.stabilise`.
+
+Per scene of :mod:`vismic.synth` (a texture moving by a known sub-pixel
+displacement proportional to music or speech, sensor noise, 8-bit frames) this
+renders the clean scene and the same scene under each nuisance of
+:func:`vismic.synth.render_nuisance_scene` / :func:`vismic.synth.compress`:
+
+* ``drift4``  -- a smooth drift of 4 px over the clip (x 3.5 px, y 2 px),
+* ``sway2``   -- a 2 px sway at 2 Hz (along 60 degrees),
+* ``shake4``  -- random camera shake, flat 0.5-10 Hz, 4 px peak on x and on y,
+* ``flick120``-- mains flicker, ±5 % at 120 Hz with a 2nd harmonic of 0.3,
+* ``flick100``-- ±5 % at 100 Hz,
+* ``expo``    -- an auto-exposure step (+15 % at 40 % of the clip) and a fade to 90 %,
+* ``mjpg``, ``mp4v`` -- OpenCV's MJPG and MPEG-4 part 2 encoders at their default quality,
+
+and prints for each: the Cramér-Rao bound of the clean scene
+(:func:`vismic.metrics.scene_bound`), the SI-SNR (dB, against the true
+displacement high-passed at 20 Hz) of the Davis-style baseline
+(:func:`vismic.combine.davis_baseline`), of vismic's default pipeline and of the
+same pipeline after :class:`vismic.stabilise.Stabilise`, each without
+denoising and with the default ``mmse_lsa``; then the SNR estimates of the
+undenoised stabilised output: the combination's own ``snr_estimate_db`` and
+:func:`vismic.stabilise.snr_estimate`, next to the truth.
+
+Run::
+
+    nice python benchmarks/bench_nuisance.py            # 4 scenes x 9 conditions, 96x96, 1 s
+    nice python benchmarks/bench_nuisance.py --quick    # 2 scenes, 5 conditions, 0.4 s
+
+The table is also written as CSV (``benchmarks/results/bench_nuisance.csv``, or
+``bench_nuisance_quick.csv`` with ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import vismic  # noqa: E402
+from vismic import metrics, synth  # noqa: E402
+from vismic.combine import davis_baseline  # noqa: E402
+from vismic.data import FrameBatch  # noqa: E402
+from vismic.denoise import highpass  # noqa: E402
+from vismic.pipeline import Pipeline  # noqa: E402
+from vismic.stabilise import snr_estimate, stabilise_frames  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+GRID = (8, 8)
+NUISANCES = ("clean", "drift4", "sway2", "shake4", "flick120", "flick100", "expo", "mjpg", "mp4v")
+QUICK_NUISANCES = ("clean", "drift4", "shake4", "flick120", "mjpg")
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    texture: str
+    direction_degrees: float
+    amplitude_px: float
+    noise_std: float
+    audio: str
+    fps: float
+    seed: int = 0
+
+    def describe(self) -> str:
+        return (f"{self.texture} {self.direction_degrees:g}deg {self.amplitude_px:g}px n{self.noise_std:g} "
+                f"{self.audio} {self.fps:g}fps")
+
+
+def full_scenes():
+    return [
+        SceneSpec("brick", 45, 0.05, 2, "music", 2200.0, 0),
+        SceneSpec("gravel", 90, 0.05, 2, "speech", 2200.0, 1),
+        SceneSpec("camera", 0, 0.08, 1, "music", 6000.0, 2),
+        SceneSpec("coffee", 135, 0.05, 2, "speech", 4000.0, 3),
+    ]
+
+
+def quick_scenes():
+    return [SceneSpec("brick", 45, 0.05, 2, "music", 2200.0, 0), SceneSpec("gravel", 90, 0.05, 2, "speech", 2200.0, 1)]
+
+
+def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float):
+    """The scene's frames under one nuisance, and the clean scene (for the bound)."""
+    fps = spec.fps
+    n = int(round(seconds * fps))
+    make = synth.music if spec.audio == "music" else synth.speech
+    sound = synth.make_displacement(make(duration_seconds=n / fps, sr=fps, seed=spec.seed), amplitude_px=spec.amplitude_px)
+    texture = synth.texture(spec.texture, size=(size, size))
+    extra = {}
+    if nuisance == "drift4":
+        drift = synth.drift_motion(n, total_px=4.0)
+        extra = dict(shift_x_px=drift * 0.875, shift_y_px=drift * 0.5)
+    elif nuisance == "sway2":
+        sway = synth.sway_motion(n, fps=fps, peak_px=2.0, frequency_hz=2.0, phase_degrees=30.0)
+        extra = dict(shift_x_px=sway * 0.5, shift_y_px=sway * math.sqrt(3) / 2)
+    elif nuisance == "shake4":
+        extra = dict(shift_x_px=synth.shake_motion(n, fps=fps, peak_px=4.0, low_hz=0.5, high_hz=10.0, seed=spec.seed),
+                     shift_y_px=synth.shake_motion(n, fps=fps, peak_px=4.0, low_hz=0.5, high_hz=10.0,
+                                                   seed=spec.seed + 100))
+    elif nuisance == "flick120":
+        extra = dict(gain=synth.flicker_gain(n, fps=fps, frequency_hz=120.0, depth=0.05, harmonics=(1.0, 0.3)))
+    elif nuisance == "flick100":
+        extra = dict(gain=synth.flicker_gain(n, fps=fps, frequency_hz=100.0, depth=0.05))
+    elif nuisance == "expo":
+        extra = dict(gain=synth.exposure_steps(n, fps=fps, times_seconds=[0.4 * n / fps], gains=[1.15])
+                     * synth.fade_gain(n, end_gain=0.9))
+    scene = synth.render_nuisance_scene(texture, sound, direction_degrees=spec.direction_degrees,
+                                        noise_std=spec.noise_std, seed=spec.seed, fps=fps, **extra)
+    if nuisance in ("mjpg", "mp4v"):
+        scene.frames = synth.compress(scene.frames, codec={"mjpg": "MJPG", "mp4v": "mp4v"}[nuisance])
+    return scene
+
+
+def recover(frames, fps):
+    """Default pipeline without denoising, split where the evidence is whole: (bands, raw audio, denoised)."""
+    pipe = vismic.default_pipeline()
+    names = list(pipe.named_steps)
+    cut = names.index("combine")
+    bands = Pipeline(pipe.steps[:cut]).run(
+        FrameBatch(np.asarray(frames[i:i + 64], dtype=np.float32), i, fps) for i in range(0, len(frames), 64))
+    audio = bands
+    denoised = None
+    for name, stage in pipe.steps[cut:]:
+        audio_in = audio
+        audio = stage.transform(audio)
+        if name == "denoise":
+            denoised, audio = audio, audio_in
+    return bands, audio, denoised
+
+
+def run(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, bound: float) -> dict:
+    scene = render(spec, nuisance, size=size, seconds=seconds)
+    fps = spec.fps
+    truth = highpass(scene.displacement_px, sr=fps)
+    row = {"scene": spec.describe(), "nuisance": nuisance, "bound_db": bound}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row["davis"] = metrics.si_snr(davis_baseline(scene.batches()).samples, truth)
+        _, raw, denoised = recover(scene.frames, fps)
+        row["default_none"] = metrics.si_snr(raw.samples, truth)
+        row["default_lsa"] = metrics.si_snr(denoised.samples, truth)
+        row["default_estimate_db"] = raw.info.get("snr_estimate_db", math.nan)
+        started = time.perf_counter()
+        stable, report = stabilise_frames(scene.frames, fps=fps)
+        row["stabilise_fps"] = len(scene) / (time.perf_counter() - started)
+        bands, raw, denoised = recover(stable, fps)
+        row["stable_none"] = metrics.si_snr(raw.samples, truth)
+        row["stable_lsa"] = metrics.si_snr(denoised.samples, truth)
+        row["stable_old_estimate_db"] = raw.info.get("snr_estimate_db", math.nan)
+        estimate = snr_estimate(bands, grid=GRID, report=report)
+        row["stable_estimate_db"] = estimate["snr_estimate_db"]
+        row["flags"] = ",".join(sorted(estimate["flags"]))
+    row["estimate_error_db"] = row["stable_estimate_db"] - row["stable_none"]
+    return row
+
+
+HEADER = (f"{'scene':36s} {'nuisance':8s} {'bound':>6s} | {'davis':>6s} | {'default':>6s} {'+lsa':>6s} | "
+          f"{'stable':>6s} {'+lsa':>6s} {'loss':>5s} | {'est.old':>7s} {'est.new':>7s} {'err':>5s}  flags")
+
+
+def format_row(row, clean) -> str:
+    loss = row["stable_none"] - clean["stable_none"] if clean else 0.0
+    return (f"{row['scene']:36s} {row['nuisance']:8s} {row['bound_db']:6.1f} | {row['davis']:6.1f} | "
+            f"{row['default_none']:6.1f} {row['default_lsa']:6.1f} | {row['stable_none']:6.1f} {row['stable_lsa']:6.1f} "
+            f"{loss:+5.1f} | {row['stable_old_estimate_db']:7.1f} {row['stable_estimate_db']:7.1f} "
+            f"{row['estimate_error_db']:+5.1f}  {row['flags']}")
+
+
+def summary(rows) -> str:
+    lines = ["", "Summary (loss = stabilised SI-SNR minus the same scene's clean stabilised SI-SNR)"]
+    clean = {r["scene"]: r for r in rows if r["nuisance"] == "clean"}
+    for nuisance in NUISANCES:
+        of = [r for r in rows if r["nuisance"] == nuisance]
+        if not of:
+            continue
+        loss_none = [r["stable_none"] - clean[r["scene"]]["stable_none"] for r in of]
+        loss_lsa = [r["stable_lsa"] - clean[r["scene"]]["stable_lsa"] for r in of]
+        loss_default = [r["default_none"] - clean[r["scene"]]["default_none"] for r in of]
+        margin = [r["stable_none"] - r["davis"] for r in of]
+        errors = [r["estimate_error_db"] for r in of]
+        lines.append(
+            f"{nuisance:8s} stabilised loss: none {np.median(loss_none):+5.1f} (worst {min(loss_none):+5.1f}), "
+            f"lsa {np.median(loss_lsa):+5.1f} (worst {min(loss_lsa):+5.1f}); default {np.median(loss_default):+6.1f}; "
+            f"over baseline {np.median(margin):+5.1f}; estimate error {min(errors):+5.1f} to {max(errors):+5.1f} dB"
+        )
+    clean_cost = [r["stable_none"] - r["default_none"] for r in rows if r["nuisance"] == "clean"]
+    lines.append(f"stabiliser on clean scenes vs default: {min(clean_cost):+.2f} to {max(clean_cost):+.2f} dB")
+    errors = np.array([r["estimate_error_db"] for r in rows])
+    old = np.array([r["stable_old_estimate_db"] - r["stable_none"] for r in rows])
+    lines.append(f"estimate within 3 dB of the truth: new {int(np.sum(np.abs(errors) <= 3))}/{len(rows)} "
+                 f"(never > 3 dB optimistic: {int(np.sum(errors <= 3))}/{len(rows)}); "
+                 f"old {int(np.sum(np.abs(old) <= 3))}/{len(rows)} ({int(np.sum(old <= 3))}/{len(rows)})")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 scenes, 5 conditions, 0.4 s")
+    parser.add_argument("--size", type=int, default=96, help="frame size in px (square), default 96")
+    parser.add_argument("--seconds", type=float, default=None, help="clip length (default 1.0, 0.4 with --quick)")
+    parser.add_argument("--csv", type=Path, default=None)
+    args = parser.parse_args(argv)
+    seconds = args.seconds if args.seconds is not None else (0.4 if args.quick else 1.0)
+    specs = quick_scenes() if args.quick else full_scenes()
+    nuisances = QUICK_NUISANCES if args.quick else NUISANCES
+    csv_path = args.csv or RESULTS / ("bench_nuisance_quick.csv" if args.quick else "bench_nuisance.csv")
+    print(f"{len(specs)} scenes x {len(nuisances)} conditions, {args.size}x{args.size} px, {seconds:g} s, 8-bit; "
+          "SI-SNR (dB) against the true displacement high-passed at 20 Hz; bound: Cramer-Rao SNR of the clean scene; "
+          "loss: stabilised minus clean stabilised; est.old: the combination's snr_estimate_db, est.new: "
+          "vismic.stabilise.snr_estimate, err: est.new minus the true stabilised SI-SNR (no denoising)")
+    print(HEADER, flush=True)
+    rows = []
+    started = time.perf_counter()
+    for spec in specs:
+        clean_scene = render(spec, "clean", size=args.size, seconds=seconds)
+        bound = metrics.scene_bound(clean_scene).snr_db
+        clean = None
+        for nuisance in nuisances:
+            row = run(spec, nuisance, size=args.size, seconds=seconds, bound=bound)
+            clean = row if nuisance == "clean" else clean
+            rows.append(row)
+            print(format_row(row, clean), flush=True)
+            csv_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(csv_path, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+    print(summary(rows))
+    print(f"\n{len(rows)} rows in {time.perf_counter() - started:.0f} s; CSV: {csv_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The honest SNR estimate and the reliability flags."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import vismic
+from vismic import metrics, synth
+from vismic.data import BandSignals, FrameBatch
+from vismic.denoise import highpass
+from vismic.pipeline import Pipeline
+from vismic.stabilise import (
+    codec_innovation,
+    consistency_snr_db,
+    region_groups,
+    reliability_flags,
+    snr_estimate,
+    stabilise_frames,
+)
+
+FPS = 2200.0
+
+
+def _bands(frames):
+    pipe = vismic.default_pipeline(denoise=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bands = Pipeline(pipe.steps[:3]).run(
+            FrameBatch(np.asarray(frames[i:i + 64], np.float32), i, FPS) for i in range(0, len(frames), 64))
+        audio = bands
+        for _, stage in pipe.steps[3:]:
+            audio = stage.transform(audio)
+    return bands, audio
+
+
+def _scene(drift_px=0.0, amplitude_px=0.08):
+    n = int(0.3 * FPS)
+    sound = synth.make_displacement(synth.music(duration_seconds=n / FPS, sr=FPS, seed=1), amplitude_px=amplitude_px)
+    drift = synth.drift_motion(n, total_px=drift_px) if drift_px else None
+    return synth.render_nuisance_scene(synth.texture("gravel", size=(64, 64)), sound, direction_degrees=30.0,
+                                       shift_x_px=drift, noise_std=2.0, fps=FPS)
+
+
+def test_region_groups_interleave_cells_of_regions():
+    labels = region_groups((8, 8)).reshape(8, 8)
+    assert sorted(np.unique(labels).tolist()) == [0, 1, 2, 3]
+    assert all(np.sum(labels == g) == 16 for g in range(4))
+
+
+def test_consistency_estimate_matches_a_known_snr():
+    rng = np.random.default_rng(2)
+    n = 6000
+    signal = np.sin(np.arange(n) * 0.2) * 0.3
+    scores = rng.standard_normal((1, 1, 16, 2, n))
+    scores[0, 0, :, 1] += signal  # SNR per region 0.045, 16 regions: 0.72 -> -1.4 dB
+    information = np.broadcast_to(np.eye(2), (1, 1, 16, 2, 2))
+    result = consistency_snr_db(BandSignals(scores, information, 0, FPS), grid=(4, 4))
+    assert result["snr_db"] == pytest.approx(10 * np.log10(16 * 0.045), abs=1.0)
+
+
+def test_estimate_tracks_the_truth_on_a_clean_scene():
+    scene = _scene()
+    bands, audio = _bands(scene.frames)
+    truth = metrics.si_snr(audio.samples, highpass(scene.displacement_px, sr=FPS))
+    estimate = snr_estimate(bands, grid=(8, 8))
+    assert abs(estimate["snr_estimate_db"] - truth) < 3.0
+    assert estimate["flags"] == {}
+
+
+def test_drift_that_breaks_the_evidence_is_flagged_not_trusted():
+    scene = _scene(drift_px=3.0)
+    bands, audio = _bands(scene.frames)
+    truth = metrics.si_snr(audio.samples, highpass(scene.displacement_px, sr=FPS))
+    estimate = snr_estimate(bands, grid=(8, 8))
+    assert "large_motion" in estimate["flags"]
+    assert estimate["snr_estimate_db"] < truth + 3.0
+    # after stabilisation the same scene is trusted again, and rightly
+    stable, report = stabilise_frames(scene.frames, fps=FPS)
+    bands, audio = _bands(stable)
+    truth = metrics.si_snr(audio.samples, highpass(scene.displacement_px, sr=FPS))
+    estimate = snr_estimate(bands, grid=(8, 8), report=report)
+    assert "large_motion" not in estimate["flags"]
+    assert abs(estimate["snr_estimate_db"] - truth) < 3.0
+
+
+def test_inter_frame_codec_is_detected_from_frame_differences():
+    steady = np.r_[np.nan, np.full(100, 8.0) + np.random.default_rng(0).normal(0, 0.2, 100)]
+    gop = np.r_[np.nan, np.tile([1.0] * 11 + [12.0], 9)]
+    assert codec_innovation(steady) > 0.9
+    assert codec_innovation(gop) < 0.2
+
+
+def test_reliability_flags_name_the_problem():
+    scene = _scene()
+    frames = scene.frames.copy()
+    frames[:, :20] = 255  # a saturated band across every frame
+    _, report = stabilise_frames(frames, fps=FPS, motion=False)
+    flags = reliability_flags(report, snr_db=-5.0)
+    assert set(flags) == {"saturated", "low_snr"}
+    flat = np.full((40, 32, 32), 120, np.uint8)
+    _, report = stabilise_frames(flat, fps=FPS)
+    assert "no_texture" in reliability_flags(report)
+    _, report = stabilise_frames(np.zeros((40, 32, 32), np.uint8), fps=FPS)
+    assert "black" in reliability_flags(report)

@@ -1,0 +1,85 @@
+"""Renderers of real-recording nuisances: exact camera motion, light, codecs."""
+
+import numpy as np
+import pytest
+
+from vismic import synth
+from vismic.errors import ParameterError
+
+FPS = 2200.0
+
+
+def test_camera_motion_is_rendered_exactly_at_the_total_displacement():
+    texture = synth.texture("brick", size=(32, 40))
+    sound = 0.05 * np.sin(np.arange(20) * 0.7)
+    drift = np.linspace(0.0, 3.3, 20)
+    scene = synth.render_nuisance_scene(texture, sound, shift_x_px=drift, quantize=False, fps=FPS)
+    expected = synth.render_frames(texture, sound + drift)
+    assert np.max(np.abs(scene.frames - expected)) < 1e-3  # float32 frames of exact float64 renders
+    np.testing.assert_array_equal(scene.displacement_px, sound)  # the truth is the sound alone
+
+
+def test_whole_pixel_drift_moves_the_texture_by_whole_pixels():
+    texture = synth.texture("gravel", size=(24, 24))
+    scene = synth.render_nuisance_scene(texture, np.zeros(2), shift_y_px=np.array([0.0, 2.0]), quantize=False)
+    np.testing.assert_allclose(scene.frames[1][2:], texture[:-2], atol=1e-3)
+
+
+def test_light_gain_and_offset_multiply_the_clean_radiance():
+    texture = synth.texture("noise", size=(16, 16))
+    gain = np.array([1.0, 1.1, 0.9])
+    scene = synth.render_nuisance_scene(texture, np.zeros(3), gain=gain, offset=2.0, quantize=False)
+    np.testing.assert_allclose(scene.frames, gain[:, None, None] * texture + 2.0, atol=1e-3)
+
+
+def test_flicker_has_its_frequency_depth_and_harmonics():
+    n = 2200
+    gain = synth.flicker_gain(n, fps=FPS, frequency_hz=100.0, depth=0.05, harmonics=(1.0, 0.5))
+    spectrum = np.abs(np.fft.rfft(gain - 1.0)) * 2 / n
+    frequencies = np.fft.rfftfreq(n, 1 / FPS)
+    assert spectrum[frequencies == 100.0][0] == pytest.approx(0.05 / 1.5, rel=1e-6)
+    assert spectrum[frequencies == 200.0][0] == pytest.approx(0.025 / 1.5, rel=1e-6)
+    others = np.ones_like(spectrum, dtype=bool)
+    others[np.isin(frequencies, (100.0, 200.0))] = False
+    assert spectrum[others].max() < 1e-9
+    assert np.max(np.abs(gain - 1.0)) <= 0.05 + 1e-12
+
+
+def test_shake_is_band_limited_and_scaled_to_its_peak():
+    motion = synth.shake_motion(4400, fps=FPS, peak_px=4.0, low_hz=3.0, high_hz=7.0, seed=3)
+    assert np.max(np.abs(motion)) == pytest.approx(4.0)
+    spectrum = np.abs(np.fft.rfft(motion))
+    frequencies = np.fft.rfftfreq(4400, 1 / FPS)
+    outside = (frequencies < 3.0) | (frequencies > 7.0)
+    assert spectrum[outside].max() < 1e-9 * spectrum.max()
+
+
+def test_drift_sway_exposure_and_fade_values():
+    assert synth.drift_motion(5, total_px=2.0)[[0, -1]].tolist() == [0.0, 2.0]
+    sway = synth.sway_motion(2200, fps=FPS, peak_px=2.0, frequency_hz=2.0)
+    assert np.max(np.abs(sway)) == pytest.approx(2.0, rel=1e-3)
+    steps = synth.exposure_steps(10, fps=10.0, times_seconds=[0.2, 0.5], gains=[1.2, 0.8])
+    assert steps.tolist() == [1.0, 1.0, 1.2, 1.2, 1.2, 0.8, 0.8, 0.8, 0.8, 0.8]
+    assert synth.fade_gain(5, end_gain=0.6)[-1] == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("codec", ["MJPG", "mp4v"])
+def test_compression_round_trips_through_a_real_lossy_encoder(codec):
+    frames = synth.render_scene(synth.texture("brick", size=(32, 32)), np.zeros(12), noise_std=2.0).frames
+    decoded = synth.compress(frames, codec=codec)
+    assert decoded.shape == frames.shape and decoded.dtype == np.uint8
+    error = np.abs(decoded.astype(float) - frames).mean()
+    assert 0.1 < error < 30.0  # lossy, but the same picture
+
+
+def test_bad_nuisance_arguments_raise_parameter_errors():
+    with pytest.raises(ParameterError, match="codec"):
+        synth.compress(np.zeros((2, 8, 8), np.uint8), codec="H264")
+    with pytest.raises(ParameterError, match="uint8"):
+        synth.compress(np.zeros((2, 8, 8)), codec="MJPG")
+    with pytest.raises(ParameterError, match="depth"):
+        synth.flicker_gain(10, fps=FPS, depth=1.5)
+    with pytest.raises(ParameterError, match="shift_x_px"):
+        synth.render_nuisance_scene(np.ones((8, 8)), np.zeros(4), shift_x_px=np.zeros(3))
+    with pytest.raises(ParameterError, match="low_hz"):
+        synth.shake_motion(100, fps=FPS, peak_px=1.0, low_hz=8.0, high_hz=7.0)

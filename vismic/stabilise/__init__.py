@@ -1,0 +1,31 @@
+"""Recovery that survives real recordings: slow camera motion, changing light, lossy codecs.
+
+:class:`Stabilise` is a streaming frame stage that removes motion below the
+sound band (drift, sway, shake of any size: measured on block means, low-passed,
+removed by an exact sub-pixel shift) and per-frame light gain and offset
+(flicker, exposure steps, fades) before the evidence is measured.
+:func:`snr_estimate` gives an SNR estimate the data must earn (agreement of
+disjoint region groups, slow-motion leak, distortion and codec checks) with
+named reliability flags.
+
+Use it today with ``vismic.recover_sound(stabilise_source(open_video(path, fps=...)), fps=...)``;
+as a pipeline step (``default_pipeline().insert("decompose", "stabilise", Stabilise())``)
+once the runner calls streaming stages' ``flush()`` at the end of the video.
+"""
+
+from ._confidence import (
+    MOTION_TOLERANCE_PX,
+    codec_innovation,
+    consistency_snr_db,
+    region_groups,
+    reliability_flags,
+    snr_estimate,
+)
+from ._shift import shift_frames, spectral_gradient
+from ._stage import Stabilise, StabiliseReport, compensated_share, stabilise_frames, stabilise_source
+from ._track import fit_light, measure_shift, smooth_track, taper, track_kernel
+
+__all__ = ["Stabilise", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share", "shift_frames", "spectral_gradient",
+           "measure_shift", "smooth_track", "track_kernel", "fit_light", "taper",
+           "consistency_snr_db", "region_groups", "reliability_flags",
+           "snr_estimate", "codec_innovation", "MOTION_TOLERANCE_PX"]
