@@ -230,9 +230,10 @@ class Pipeline:
         progress : callable, optional
             Called with the number of frames of each batch once it has been processed.
         fuse : bool
-            When the streaming steps are the built-in ``Decompose -> LocalPhase ->
-            BandSum`` with linear, pooled evidence (the default pipeline's), run them
-            as one projection (:class:`vismic.project.Project`): the same band
+            When the streaming steps end with the built-in ``Decompose -> LocalPhase ->
+            BandSum`` with linear, pooled evidence (the default pipeline's), run those
+            three as one projection (frame stages before them, e.g. ``Stabilise``,
+            still run batch by batch) (:class:`vismic.project.Project`): the same band
             evidence to float32 rounding, many times faster. ``False`` runs the
             stages one by one.
         device : str, optional
@@ -245,16 +246,19 @@ class Pipeline:
         """
         streaming, whole = self._split()
         if streaming:
-            fused = None
+            head, fused = streaming, None
             if fuse or device is not None or executor is not None:
-                from .project._fuse import describe_unfusable, fused_stage
+                from .project._fuse import describe_unfusable, split_fusable
 
-                fused = fused_stage(streaming, device=device)
+                head, fused = split_fusable(streaming, device=device)
                 if fused is None and (device is not None or executor is not None):
                     raise ParameterError(f"device= and executor= need the fused projection, but "
                                          f"{describe_unfusable(streaming)}")
-            parts = list(self._stream_fused(fused, batches, executor, progress) if fused is not None
-                         else self._stream(streaming, batches, progress))
+            if fused is None:
+                parts = list(self._stream(streaming, batches, progress))
+            else:
+                frames = self._stream(head, batches, None) if head else batches
+                parts = list(self._stream_fused(fused, frames, executor, progress))
             if not parts:
                 raise ParameterError("the pipeline received no frames")
             data = type(parts[0]).concat(parts) if len(parts) > 1 else parts[0]

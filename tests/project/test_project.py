@@ -193,3 +193,15 @@ def test_project_passes_check_stage():
     from vismic.testing import check_stage
 
     assert check_stage(Project(n_levels=2, grid=(2, 2)))["output"] == "BandSignals"
+
+
+def test_frame_stages_before_the_fused_three_still_run():
+    import vismic
+    from vismic.stabilise import Stabilise
+
+    frames = _scene_frames(n_frames=300)
+    pipe = vismic.default_pipeline(denoise=None, grid=(2, 2)).insert("decompose", "stabilise", Stabilise())
+    fused = vismic.recover_sound(frames, fps=2200.0, pipeline=pipe)
+    staged = vismic.recover_sound(frames, fps=2200.0, pipeline=pipe, fuse=False)
+    assert len(fused.samples) == len(frames)
+    np.testing.assert_allclose(fused.samples, staged.samples, atol=1e-4 * np.std(staged.samples))

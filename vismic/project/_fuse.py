@@ -21,7 +21,7 @@ def fused_stage(streaming_steps, *, device=None):
     from ._stage import Project
 
     stages = [stage for _, stage in streaming_steps]
-    if [type(s) for s in stages] != [Decompose, LocalPhase, BandSum]:
+    if len(stages) != 3 or [type(s) for s in stages] != [Decompose, LocalPhase, BandSum]:
         return None
     decompose, _, bands = stages
     if not (bands.linear is True and bands.use_amplitude is True and bands.pool_bands is True):
@@ -36,10 +36,21 @@ def fused_stage(streaming_steps, *, device=None):
                    biort=decompose.biort, qshift=decompose.qshift, device=device)
 
 
+def split_fusable(streaming_steps, *, device=None):
+    """``(frame steps, Project)`` when the streaming steps end with the built-in three, else ``(steps, None)``.
+
+    Frame stages before them (``Magnify``, ``Stabilise``) keep running batch by
+    batch; only the last three become the projection.
+    """
+    head, tail = list(streaming_steps[:-3]), streaming_steps[-3:]
+    fused = fused_stage(tail, device=device) if len(tail) == 3 else None
+    return (head, fused) if fused is not None else (list(streaming_steps), None)
+
+
 def describe_unfusable(streaming_steps) -> Optional[str]:
     """Why ``streaming_steps`` cannot run as a projection (for error messages)."""
-    if fused_stage(streaming_steps) is not None:
+    if split_fusable(streaming_steps)[1] is not None:
         return None
     names = " -> ".join(f"{name} ({type(stage).__name__})" for name, stage in streaming_steps)
-    return (f"the streaming steps {names} are not the built-in decompose -> phase -> bands with linear, "
+    return (f"the streaming steps {names} do not end with the built-in decompose -> phase -> bands with linear, "
             "pooled evidence")
