@@ -21,7 +21,8 @@ from ..errors import ParameterError, TooFewFramesError
 from ..pipeline import Pipeline, Stage
 from ._fill import FILL_METHODS, fill_gaps
 from ._motion import RowEvidence, pooled_displacement
-from ._timing import check_line_delay, check_positive, line_rate_samples, rolling_row_times, row_geometry
+from .._checks import check_positive
+from ._timing import check_line_delay, line_rate_samples, rolling_row_times, row_geometry
 
 __all__ = [
     "recover_rolling_shutter",
