@@ -103,6 +103,19 @@ def _big_endian_pairs(packed: np.ndarray, group: int, n_pairs: int):
     ]
 
 
+def _unpack(packed: np.ndarray, *, bits: int, n_pixels: int) -> np.ndarray:
+    """Unpack ``n_pixels`` pixels of ``bits`` bits from each group of ``bits * n_pixels / 8`` bytes.
+
+    Pixel ``k`` of a group starts in byte ``k`` (true of the 10- and 12-bit layouts),
+    at bit ``(k * bits) % 8`` of it, counted from the most significant.
+    """
+    words = _big_endian_pairs(packed, bits * n_pixels // 8, n_pixels)
+    out = np.empty(words[0].shape + (n_pixels,), dtype=np.uint16)
+    for k, word in enumerate(words):
+        np.bitwise_and(np.right_shift(word, 16 - bits - (k * bits) % 8), (1 << bits) - 1, out=out[..., k])
+    return out.reshape(packed.shape[:-1] + (-1,))
+
+
 def unpack_10bit(packed: np.ndarray) -> np.ndarray:
     """Unpack 10-bit pixels, 4 in 5 bytes, most significant bits first.
 
@@ -120,13 +133,7 @@ def unpack_10bit(packed: np.ndarray) -> np.ndarray:
     >>> unpack_10bit(np.array([0xFF, 0xC0, 0x00, 0x00, 0x01], dtype=np.uint8)).tolist()
     [1023, 0, 0, 1]
     """
-    w0, w1, w2, w3 = _big_endian_pairs(packed, 5, 4)
-    out = np.empty(w0.shape + (4,), dtype=np.uint16)
-    np.right_shift(w0, 6, out=out[..., 0])
-    np.bitwise_and(np.right_shift(w1, 4), 0x3FF, out=out[..., 1])
-    np.bitwise_and(np.right_shift(w2, 2), 0x3FF, out=out[..., 2])
-    np.bitwise_and(w3, 0x3FF, out=out[..., 3])
-    return out.reshape(packed.shape[:-1] + (-1,))
+    return _unpack(packed, bits=10, n_pixels=4)
 
 
 def unpack_12bit(packed: np.ndarray) -> np.ndarray:
@@ -146,11 +153,7 @@ def unpack_12bit(packed: np.ndarray) -> np.ndarray:
     >>> unpack_12bit(np.array([0xAB, 0xC1, 0x23], dtype=np.uint8)).tolist()  # 0xABC, 0x123
     [2748, 291]
     """
-    w0, w1 = _big_endian_pairs(packed, 3, 2)
-    out = np.empty(w0.shape + (2,), dtype=np.uint16)
-    np.right_shift(w0, 4, out=out[..., 0])
-    np.bitwise_and(w1, 0xFFF, out=out[..., 1])
-    return out.reshape(packed.shape[:-1] + (-1,))
+    return _unpack(packed, bits=12, n_pixels=2)
 
 
 def image_bytes(width: int, height: int, packing: str) -> int:
