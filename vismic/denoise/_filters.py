@@ -23,7 +23,7 @@ from scipy import signal
 from ..data import Audio
 from ..errors import ParameterError, VismicWarning
 from ..pipeline import Stage
-from ._common import check_order, check_positive, check_signal
+from ._common import check_order, check_positive, check_signal, fill_doc
 
 __all__ = ["highpass", "bandlimit", "HighPass", "BandLimit", "zero_phase_response"]
 
@@ -70,24 +70,20 @@ def _filtfilt(sos: np.ndarray, x: np.ndarray, *, sr: float, edge_hz: float) -> n
     return signal.sosfiltfilt(sos, extended, axis=-1, padlen=0)[..., padlen: padlen + n]
 
 
+@fill_doc
 def highpass(x, *, sr: float, cutoff_hz: float = 20.0, order: int = 4) -> np.ndarray:
     """Remove drift below ``cutoff_hz`` with a zero-phase Butterworth high-pass.
 
     Parameters
     ----------
-    x : np.ndarray [shape=(n,) or (n_channels, n)]
-        Signal, time on the last axis; channels are filtered independently.
-    sr : float
-        Sample rate in Hz.
+    %(signal)s
     cutoff_hz : float
         -3 dB frequency of one pass (-6 dB after the forward-backward pass). Must be
         below the Nyquist frequency ``sr / 2``.
     order : int
         Butterworth order of one pass (the effective order is twice this).
 
-    Returns
-    -------
-    y : np.ndarray [shape=x.shape], float64
+    %(returns)s
 
     Raises
     ------
@@ -120,16 +116,14 @@ def _highpass_design(sr, cutoff_hz, order):
     return signal.butter(order, cutoff_hz, btype="highpass", fs=sr, output="sos"), sr, cutoff_hz
 
 
+@fill_doc
 def bandlimit(x, *, sr: float, low_hz: float | None = None, high_hz: float | None = None,
               order: int = 4) -> np.ndarray:
     """Zero-phase Butterworth band-pass, high-pass or low-pass, as the edges given.
 
     Parameters
     ----------
-    x : np.ndarray [shape=(n,) or (n_channels, n)]
-        Signal, time on the last axis; channels are filtered independently.
-    sr : float
-        Sample rate in Hz.
+    %(signal)s
     low_hz : float or None
         Lower edge (high-pass part); ``None`` keeps everything down to 0 Hz. Must be
         below ``sr / 2``.
@@ -140,9 +134,7 @@ def bandlimit(x, *, sr: float, low_hz: float | None = None, high_hz: float | Non
     order : int
         Butterworth order of one pass (per edge).
 
-    Returns
-    -------
-    y : np.ndarray [shape=x.shape], float64
+    %(returns)s
         A filtered copy; a plain copy when neither edge applies.
 
     Raises
