@@ -17,6 +17,7 @@ from scipy import signal
 
 from .. import _checks
 from .._checks import check_int, check_positive, check_range, check_rate  # noqa: F401  (used by the denoise modules)
+from ..data import Audio
 from ..errors import ParameterError
 
 #: Default analysis frame length in seconds: 64 ms beat 16 and 32 ms by 2.3 and 1.4 dB
@@ -57,6 +58,13 @@ def fill_fragments(text):
     for name, fragment in DOC_FRAGMENTS.items():
         text = text.replace(f"%({name})s", fragment)
     return text
+
+
+def check_audio(audio, stage: str) -> Audio:
+    """``audio`` if it is :class:`~vismic.data.Audio`, the input of every audio stage; the message names ``stage``."""
+    if not isinstance(audio, Audio):
+        raise ParameterError(f"{stage} expects vismic.data.Audio, given {type(audio).__name__}")
+    return audio
 
 
 def check_signal(x, name: str = "x") -> np.ndarray:

@@ -23,7 +23,7 @@ from scipy import signal
 from ..data import Audio
 from ..errors import ParameterError, VismicWarning
 from ..pipeline import Stage
-from ._common import check_order, check_positive, check_signal, fill_doc
+from ._common import check_audio, check_order, check_positive, check_signal, fill_doc
 
 __all__ = ["highpass", "bandlimit", "HighPass", "BandLimit", "zero_phase_response"]
 
@@ -203,12 +203,6 @@ def _bandlimit_design(sr, low_hz, high_hz, order):
     return sos, sr, edge
 
 
-def _check_audio(audio, stage: str) -> Audio:
-    if not isinstance(audio, Audio):
-        raise ParameterError(f"{stage} expects vismic.data.Audio, given {type(audio).__name__}")
-    return audio
-
-
 class HighPass(Stage):
     """Stage: :class:`~vismic.data.Audio` -> drift-free :class:`~vismic.data.Audio` (see :func:`highpass`).
 
@@ -228,7 +222,7 @@ class HighPass(Stage):
         self.order = order
 
     def transform(self, audio: Audio) -> Audio:
-        audio = _check_audio(audio, "HighPass")
+        audio = check_audio(audio, "HighPass")
         sos, sr, cutoff_hz = _highpass_design(audio.sr, self.cutoff_hz, self.order)
         samples = _filtfilt(sos, check_signal(audio.samples), sr=sr, edge_hz=cutoff_hz)
         return audio.filtered(samples, response=zero_phase_response(sos, sr=sr))
@@ -254,7 +248,7 @@ class BandLimit(Stage):
         self.order = order
 
     def transform(self, audio: Audio) -> Audio:
-        audio = _check_audio(audio, "BandLimit")
+        audio = check_audio(audio, "BandLimit")
         samples = check_signal(audio.samples)
         design = _bandlimit_design(audio.sr, self.low_hz, self.high_hz, self.order)
         if design is None:

@@ -35,6 +35,7 @@ from ..errors import ParameterError
 from ..pipeline import Stage
 from ._common import (
     DEFAULT_FRAME_SECONDS,
+    check_audio,
     fill_doc,
     fill_fragments,
     check_positive,
@@ -47,7 +48,6 @@ from ._common import (
     match_noise_psd,
     stft,
 )
-from ._filters import _check_audio
 from ._noise import estimate_noise_psd
 
 __all__ = [
@@ -353,7 +353,7 @@ class Denoise(Stage):
             average with the denoiser's own frames measures of ``audio.noise``
             (leakage included); None when the stage estimates it from the recording.
         """
-        audio = _check_audio(audio, "Denoise")
+        audio = check_audio(audio, "Denoise")
         if self.noise_psd is not None:
             return self.noise_psd
         if audio.noise is None or self.method == "none":
@@ -365,7 +365,7 @@ class Denoise(Stage):
         return audio.noise.welch_density(n_fft)
 
     def transform(self, audio: Audio) -> Audio:
-        audio = _check_audio(audio, "Denoise")
+        audio = check_audio(audio, "Denoise")
         kwargs = self._options()
         noise_psd = self.assumed_noise_psd(audio)
         if noise_psd is not None:
