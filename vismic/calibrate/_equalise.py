@@ -177,6 +177,8 @@ def inverse_filter(
     Returns
     -------
     np.ndarray [shape=(n_taps,)], float64
+        The taps, centred on tap ``n_taps // 2`` (time 0): apply them with a
+        centred convolution (``scipy.signal.fftconvolve(x, taps, mode="same")``).
 
     Examples
     --------

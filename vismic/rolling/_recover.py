@@ -298,6 +298,10 @@ def recover_rolling_shutter(
     >>> audio = recover_rolling_shutter(scene.frames, fps=60.0, line_delay_seconds=delay)
     >>> round(audio.sr), audio.samples.shape == scene.displacement_px.shape
     (2304, True)
+    >>> spectrum = np.abs(np.fft.rfft(audio.samples))
+    >>> peak_hz = np.fft.rfftfreq(len(audio), 1 / audio.sr)[np.argmax(spectrum)]
+    >>> bool(abs(peak_hz - 440) < 3)   # 15 times the frame rate's Nyquist limit
+    True
     """
     from ..io import open_video
 
