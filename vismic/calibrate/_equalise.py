@@ -37,6 +37,7 @@ import numpy as np
 from scipy import signal
 
 from ..data import Audio
+from ..denoise._common import check_audio
 from ..errors import ParameterError
 from ..pipeline import Stage
 from ._response import Response, load_response, smooth_octaves
@@ -176,6 +177,8 @@ def inverse_filter(
     Returns
     -------
     np.ndarray [shape=(n_taps,)], float64
+        The taps, centred on tap ``n_taps // 2`` (time 0): apply them with a
+        centred convolution (``scipy.signal.fftconvolve(x, taps, mode="same")``).
 
     Examples
     --------
@@ -302,11 +305,16 @@ def equalise(
     >>> bool(after > before + 5)
     True
     """
+    samples, taps = _samples_and_taps(audio_samples, response, sr, max_gain_db=max_gain_db,
+                                      min_coherence=min_coherence, phase=phase, n_taps=n_taps)
+    return _convolve_centred(samples, taps)
+
+
+def _samples_and_taps(audio_samples, response, sr, **filter_options):
+    """The checked samples and the equaliser's taps (:func:`inverse_filter` with ``filter_options``)."""
     response = _as_response(response)
     samples = _check_samples(audio_samples, response, sr)
-    taps = inverse_filter(response, max_gain_db=max_gain_db, min_coherence=min_coherence,
-                          phase=_check_phase(phase), n_taps=n_taps)
-    return _convolve_centred(samples, taps)
+    return samples, inverse_filter(response, **filter_options)
 
 
 def _convolve_centred(samples: np.ndarray, taps: np.ndarray) -> np.ndarray:
@@ -391,12 +399,9 @@ class Equalise(Stage):
         self.phase = phase
 
     def transform(self, audio: Audio) -> Audio:
-        if not isinstance(audio, Audio):
-            raise ParameterError(f"Equalise expects vismic.data.Audio, given {type(audio).__name__}")
-        response = _as_response(self.response)
-        samples = _check_samples(audio, response, None)
-        taps = inverse_filter(response, max_gain_db=self.max_gain_db, min_coherence=self.min_coherence,
-                              phase=_check_phase(self.phase))
+        samples, taps = _samples_and_taps(check_audio(audio, "Equalise"), self.response, None,
+                                          max_gain_db=self.max_gain_db, min_coherence=self.min_coherence,
+                                          phase=self.phase)
 
         def gain(freqs_hz):  # what the centred FIR does to the noise (its delay does not matter)
             return signal.freqz(taps, worN=np.asarray(freqs_hz, dtype=np.float64), fs=audio.sr)[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import as_number
 from ..data import MIN_FRAMES, Audio, BandSignals, NoiseSpectrum
 from ..denoise import HighPass
 from ..errors import ParameterError, TooFewFramesError
@@ -174,12 +175,9 @@ class Combine(Stage):
 def _check_cutoff(highpass_hz, fps: float):
     if highpass_hz is None:
         return None
-    if isinstance(highpass_hz, (bool, str, bytes)):
+    cutoff = as_number(highpass_hz)
+    if cutoff is None:
         raise ParameterError(f"highpass_hz must be a number of Hz or None, given highpass_hz={highpass_hz!r}")
-    try:
-        cutoff = float(highpass_hz)
-    except (TypeError, ValueError):
-        raise ParameterError(f"highpass_hz must be a number of Hz or None, given highpass_hz={highpass_hz!r}") from None
     if not np.isfinite(cutoff) or cutoff < 0 or cutoff >= fps / 2:
         raise ParameterError(
             f"highpass_hz must lie in [0, fps/2={fps / 2:g}) Hz (0 or None: no drift removal), "

@@ -126,6 +126,35 @@ def reference_pyramid(frame, *, n_levels: int = 4, biort: str = "near_sym_a", qs
     )
 
 
+class HeldFrames:
+    """Batches held back until the first ``n_reference_frames`` frames of the video have arrived.
+
+    For stages whose reference is the mean of the video's first frames
+    (:class:`Decompose`, :class:`vismic.project.Project`): holding the batches
+    makes the result independent of how the video is split into batches.
+    """
+
+    def __init__(self):
+        self._batches = []
+
+    def add(self, batch: FrameBatch, n_reference_frames) -> Optional[FrameBatch]:
+        """Hold ``batch``; once ``n_reference_frames`` frames are held, release them all (else None)."""
+        k = n_reference_frames
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ParameterError(f"n_reference_frames must be a positive integer, given {k!r}")
+        self._batches.append(batch)
+        if sum(len(b) for b in self._batches) < k:
+            return None
+        return self.release()
+
+    def release(self) -> Optional[FrameBatch]:
+        """Every frame held, as one batch (None when none is), and hold nothing more."""
+        if not self._batches:
+            return None
+        batches, self._batches = self._batches, []
+        return FrameBatch.concat(batches) if len(batches) > 1 else batches[0]
+
+
 class Decompose(Stage):
     """Stage: :class:`~vismic.data.FrameBatch` -> :class:`~vismic.data.PyramidBatch`.
 
@@ -155,7 +184,7 @@ class Decompose(Stage):
 
     def reset(self) -> None:
         self._reference = None
-        self._held = []
+        self._held = HeldFrames()
 
     def _levels(self, batch: FrameBatch) -> int:
         return self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
@@ -164,10 +193,10 @@ class Decompose(Stage):
         highpasses, lowpass = decompose(batch.frames, n_levels=self._levels(batch), biort=self.biort, qshift=self.qshift)
         return PyramidBatch(highpasses, lowpass, batch.start, batch.fps, self._reference)
 
-    def _start(self) -> PyramidBatch:
+    def _start(self, held: Optional[FrameBatch]) -> Optional[PyramidBatch]:
         """Choose the reference from the frames held back, and decompose them."""
-        held = FrameBatch.concat(self._held) if len(self._held) > 1 else self._held[0]
-        self._held = []
+        if held is None:
+            return None
         self._reference = reference_pyramid(
             held.frames[: self.n_reference_frames].mean(axis=0), n_levels=self._levels(held),
             biort=self.biort, qshift=self.qshift,
@@ -177,14 +206,8 @@ class Decompose(Stage):
     def transform(self, batch: FrameBatch) -> Optional[PyramidBatch]:
         if self._reference is not None:
             return self._decompose(batch)
-        k = self.n_reference_frames
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ParameterError(f"n_reference_frames must be a positive integer, given {k!r}")
-        self._held.append(batch)
-        if sum(len(b) for b in self._held) < k:
-            return None
-        return self._start()
+        return self._start(self._held.add(batch, self.n_reference_frames))
 
     def flush(self) -> Optional[PyramidBatch]:
         """The frames held back when the video is shorter than ``n_reference_frames``."""
-        return self._start() if self._held else None
+        return self._start(self._held.release())

@@ -418,40 +418,36 @@ class _Operators:
 
 def _forward_block(x, n_levels: int, plan: _Plan, ops: _Operators, highpasses, lowpass) -> None:
     """Transform one block of frames ``x`` (n, H, W), float64, C-contiguous, into the given output slices."""
-    rows, cols = x.shape[1:]
     # Level 1: odd-length biorthogonal filters, no decimation; every filtering is a
     # banded matrix product (BLAS), two filters at a time along the image's rows.
-    lo = ops.level1(plan.h0o, rows).rows(x)
-    hi = ops.level1(plan.h1o, rows).rows(x)
-    lolo, vertical = ops.columns((plan.h0o, plan.h1o_s), cols)(lo)
-    del lo
-    if plan.h2o is not None:
-        (horizontal,) = ops.columns((plan.h0o_s,), cols)(hi)
-        (diagonal,) = ops.columns((plan.h2o_s,), cols)(ops.level1(plan.h2o, rows).rows(x))
-    else:
-        horizontal, diagonal = ops.columns((plan.h0o_s, plan.h1o_s), cols)(hi)
-    del hi
-    _store(highpasses[0], [(horizontal, _HORIZONTAL), (vertical, _VERTICAL), (diagonal, _DIAGONAL)])
-    del horizontal, vertical, diagonal
-    lolo = _natural(lolo)
-
+    lolo = _level(x, lambda h: ops.level1(h, x.shape[1]), ops, highpasses[0],
+                  (plan.h0o, plan.h1o, plan.h2o, plan.h0o_s, plan.h1o_s, plan.h2o_s))
+    qshift = (plan.q0, plan.q1, plan.q2, plan.q0_s, plan.q1_s, plan.q2_s)
     for level in range(1, n_levels):
-        rows, cols = lolo.shape[1:]
-        lo = ops.qshift(plan.q0, rows).rows(lolo)
-        hi = ops.qshift(plan.q1, rows).rows(lolo)
-        if plan.q2 is not None:
-            (horizontal,) = ops.columns((plan.q0_s,), cols)(hi)
-            (diagonal,) = ops.columns((plan.q2_s,), cols)(ops.qshift(plan.q2, rows).rows(lolo))
-        else:
-            horizontal, diagonal = ops.columns((plan.q0_s, plan.q1_s), cols)(hi)
-        del hi
-        lolo, vertical = ops.columns((plan.q0, plan.q1_s), cols)(lo)
-        del lo
-        _store(highpasses[level], [(horizontal, _HORIZONTAL), (vertical, _VERTICAL), (diagonal, _DIAGONAL)])
-        del horizontal, vertical, diagonal
-        lolo = _natural(lolo)
-
+        rows = lolo.shape[1]
+        lolo = _level(lolo, lambda f: ops.qshift(f, rows), ops, highpasses[level], qshift)
     lowpass[...] = lolo
+
+
+def _level(x, along_rows, ops: _Operators, highpass, filters):
+    """One level of the transform of ``x`` (n, H, W): its six subbands into ``highpass``, its lowpass returned.
+
+    ``along_rows(f)`` is the operator filtering ``x`` with ``f`` along its rows (level 1's
+    filters or the decimating q-shift ones); ``filters`` is ``(f0, f1, f2, f0_s, f1_s, f2_s)``,
+    the ``_s`` ones scaled by ``sqrt(1/2)``, ``f2`` and ``f2_s`` None for two-filter sets.
+    """
+    f0, f1, f2, f0_s, f1_s, f2_s = filters
+    cols = x.shape[2]
+    lolo, vertical = ops.columns((f0, f1_s), cols)(along_rows(f0).rows(x))
+    hi = along_rows(f1).rows(x)
+    if f2 is not None:
+        (horizontal,) = ops.columns((f0_s,), cols)(hi)
+        (diagonal,) = ops.columns((f2_s,), cols)(along_rows(f2).rows(x))
+    else:
+        horizontal, diagonal = ops.columns((f0_s, f1_s), cols)(hi)
+    del hi
+    _store(highpass, [(horizontal, _HORIZONTAL), (vertical, _VERTICAL), (diagonal, _DIAGONAL)])
+    return _natural(lolo)
 
 
 def output_shapes(shape, n_levels: int):

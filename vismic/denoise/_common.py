@@ -17,6 +17,7 @@ from scipy import signal
 
 from .. import _checks
 from .._checks import check_int, check_positive, check_range, check_rate  # noqa: F401  (used by the denoise modules)
+from ..data import Audio
 from ..errors import ParameterError
 
 #: Default analysis frame length in seconds: 64 ms beat 16 and 32 ms by 2.3 and 1.4 dB
@@ -24,6 +25,46 @@ from ..errors import ParameterError
 DEFAULT_FRAME_SECONDS = 0.064
 #: Shortest frame a default may turn into, in samples.
 MIN_FRAME_LENGTH = 64
+
+
+#: Docstring fragments of the functions of this package, put in by :func:`fill_doc`
+#: (indented for a function's docstring; the placeholder stands at 4 spaces).
+DOC_FRAGMENTS = {
+    "signal": """x : np.ndarray [shape=(n,) or (n_channels, n)]
+        Signal, time on the last axis; channels are processed independently.
+    sr : float
+        Sample rate in Hz.""",
+    "noise_psd": """noise_psd : np.ndarray [shape=(n_freqs,) or (n_channels, n_freqs)] or None
+        One-sided noise PSD on ``np.linspace(0, sr / 2, n_freqs)`` (any ``n_freqs >= 2``;
+        see :func:`~vismic.denoise.estimate_noise_psd`); ``None`` estimates it from ``x``.""",
+    "frame_seconds": """frame_seconds : float
+        Analysis frame duration (:func:`~vismic.denoise.frame_length`).""",
+    "returns": """Returns
+    -------
+    y : np.ndarray [shape=x.shape], float64""",
+}
+
+
+def fill_doc(function):
+    """Decorator: each ``%(name)s`` in the docstring becomes the fragment ``DOC_FRAGMENTS[name]``."""
+    function.__doc__ = fill_fragments(function.__doc__)
+    return function
+
+
+def fill_fragments(text):
+    """``text`` with each ``%(name)s`` replaced by ``DOC_FRAGMENTS[name]`` (None stays None, as under ``-OO``)."""
+    if text is None:
+        return None
+    for name, fragment in DOC_FRAGMENTS.items():
+        text = text.replace(f"%({name})s", fragment)
+    return text
+
+
+def check_audio(audio, stage: str) -> Audio:
+    """``audio`` if it is :class:`~vismic.data.Audio`, the input of every audio stage; the message names ``stage``."""
+    if not isinstance(audio, Audio):
+        raise ParameterError(f"{stage} expects vismic.data.Audio, given {type(audio).__name__}")
+    return audio
 
 
 def check_signal(x, name: str = "x") -> np.ndarray:

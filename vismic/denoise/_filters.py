@@ -23,7 +23,7 @@ from scipy import signal
 from ..data import Audio
 from ..errors import ParameterError, VismicWarning
 from ..pipeline import Stage
-from ._common import check_order, check_positive, check_signal
+from ._common import check_audio, check_order, check_positive, check_signal, fill_doc
 
 __all__ = ["highpass", "bandlimit", "HighPass", "BandLimit", "zero_phase_response"]
 
@@ -70,24 +70,20 @@ def _filtfilt(sos: np.ndarray, x: np.ndarray, *, sr: float, edge_hz: float) -> n
     return signal.sosfiltfilt(sos, extended, axis=-1, padlen=0)[..., padlen: padlen + n]
 
 
+@fill_doc
 def highpass(x, *, sr: float, cutoff_hz: float = 20.0, order: int = 4) -> np.ndarray:
     """Remove drift below ``cutoff_hz`` with a zero-phase Butterworth high-pass.
 
     Parameters
     ----------
-    x : np.ndarray [shape=(n,) or (n_channels, n)]
-        Signal, time on the last axis; channels are filtered independently.
-    sr : float
-        Sample rate in Hz.
+    %(signal)s
     cutoff_hz : float
         -3 dB frequency of one pass (-6 dB after the forward-backward pass). Must be
         below the Nyquist frequency ``sr / 2``.
     order : int
         Butterworth order of one pass (the effective order is twice this).
 
-    Returns
-    -------
-    y : np.ndarray [shape=x.shape], float64
+    %(returns)s
 
     Raises
     ------
@@ -120,16 +116,14 @@ def _highpass_design(sr, cutoff_hz, order):
     return signal.butter(order, cutoff_hz, btype="highpass", fs=sr, output="sos"), sr, cutoff_hz
 
 
+@fill_doc
 def bandlimit(x, *, sr: float, low_hz: float | None = None, high_hz: float | None = None,
               order: int = 4) -> np.ndarray:
     """Zero-phase Butterworth band-pass, high-pass or low-pass, as the edges given.
 
     Parameters
     ----------
-    x : np.ndarray [shape=(n,) or (n_channels, n)]
-        Signal, time on the last axis; channels are filtered independently.
-    sr : float
-        Sample rate in Hz.
+    %(signal)s
     low_hz : float or None
         Lower edge (high-pass part); ``None`` keeps everything down to 0 Hz. Must be
         below ``sr / 2``.
@@ -140,9 +134,7 @@ def bandlimit(x, *, sr: float, low_hz: float | None = None, high_hz: float | Non
     order : int
         Butterworth order of one pass (per edge).
 
-    Returns
-    -------
-    y : np.ndarray [shape=x.shape], float64
+    %(returns)s
         A filtered copy; a plain copy when neither edge applies.
 
     Raises
@@ -211,12 +203,6 @@ def _bandlimit_design(sr, low_hz, high_hz, order):
     return sos, sr, edge
 
 
-def _check_audio(audio, stage: str) -> Audio:
-    if not isinstance(audio, Audio):
-        raise ParameterError(f"{stage} expects vismic.data.Audio, given {type(audio).__name__}")
-    return audio
-
-
 class HighPass(Stage):
     """Stage: :class:`~vismic.data.Audio` -> drift-free :class:`~vismic.data.Audio` (see :func:`highpass`).
 
@@ -236,7 +222,7 @@ class HighPass(Stage):
         self.order = order
 
     def transform(self, audio: Audio) -> Audio:
-        audio = _check_audio(audio, "HighPass")
+        audio = check_audio(audio, "HighPass")
         sos, sr, cutoff_hz = _highpass_design(audio.sr, self.cutoff_hz, self.order)
         samples = _filtfilt(sos, check_signal(audio.samples), sr=sr, edge_hz=cutoff_hz)
         return audio.filtered(samples, response=zero_phase_response(sos, sr=sr))
@@ -262,7 +248,7 @@ class BandLimit(Stage):
         self.order = order
 
     def transform(self, audio: Audio) -> Audio:
-        audio = _check_audio(audio, "BandLimit")
+        audio = check_audio(audio, "BandLimit")
         samples = check_signal(audio.samples)
         design = _bandlimit_design(audio.sr, self.low_hz, self.high_hz, self.order)
         if design is None:

@@ -35,6 +35,9 @@ from ..errors import ParameterError
 from ..pipeline import Stage
 from ._common import (
     DEFAULT_FRAME_SECONDS,
+    check_audio,
+    fill_doc,
+    fill_fragments,
     check_positive,
     check_range,
     check_signal,
@@ -45,7 +48,6 @@ from ._common import (
     match_noise_psd,
     stft,
 )
-from ._filters import _check_audio
 from ._noise import estimate_noise_psd
 
 __all__ = [
@@ -134,6 +136,24 @@ def _decision_directed(spectra: _Spectra, gain_rule, snr_smoothing, min_prior_sn
     return np.maximum(gains, min_gain)
 
 
+#: The example of every denoiser's docstring: a gated tone in white noise, error
+#: below ``bound`` (the noisy signal's error is ``noisy_error``).
+_EXAMPLE = """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sr = 2200
+    >>> t = np.arange(4 * sr) / sr
+    >>> clean = np.sin(2 * np.pi * 200 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
+    >>> noisy = clean + 0.3 * np.random.default_rng(0).standard_normal(t.size)
+    >>> noisy_error = np.mean((noisy - clean) ** 2)
+    >>> y = {name}(noisy, sr=sr)
+    >>> bool(np.mean((y - clean) ** 2) < {bound})
+    True
+"""
+
+
+@fill_doc
 def spectral_subtraction(x, *, sr: float, noise_psd=None, over_subtraction: float = 4.0,
                          floor: float = 0.002, frame_seconds: float = DEFAULT_FRAME_SECONDS) -> np.ndarray:
     """Power spectral subtraction with over-subtraction and a spectral floor.
@@ -142,34 +162,15 @@ def spectral_subtraction(x, *, sr: float, noise_psd=None, over_subtraction: floa
 
     Parameters
     ----------
-    x : np.ndarray [shape=(n,) or (n_channels, n)]
-        Noisy signal, time on the last axis; channels are processed independently.
-    sr : float
-        Sample rate in Hz.
-    noise_psd : np.ndarray [shape=(n_freqs,) or (n_channels, n_freqs)] or None
-        One-sided noise PSD on ``np.linspace(0, sr / 2, n_freqs)`` (any ``n_freqs >= 2``;
-        see :func:`~vismic.denoise.estimate_noise_psd`); ``None`` estimates it from ``x``.
+    %(signal)s
+    %(noise_psd)s
     over_subtraction : float
         Factor (> 0) on the noise power subtracted.
     floor : float
         Power kept where the subtraction goes below it, as a fraction (>= 0) of the noise.
-    frame_seconds : float
-        Analysis frame duration (:func:`~vismic.denoise.frame_length`).
+    %(frame_seconds)s
 
-    Returns
-    -------
-    y : np.ndarray [shape=x.shape], float64
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> sr = 2200
-    >>> t = np.arange(4 * sr) / sr
-    >>> clean = np.sin(2 * np.pi * 200 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
-    >>> noisy = clean + 0.3 * np.random.default_rng(0).standard_normal(t.size)
-    >>> y = spectral_subtraction(noisy, sr=sr)
-    >>> bool(np.mean((y - clean) ** 2) < np.mean((noisy - clean) ** 2))
-    True
+    %(returns)s
     """
     over_subtraction = check_positive(over_subtraction, "over_subtraction")
     floor = check_range(floor, "floor", 0.0, 1e6)
@@ -177,6 +178,10 @@ def spectral_subtraction(x, *, sr: float, noise_psd=None, over_subtraction: floa
     clean_power = np.maximum(spectra.power - over_subtraction * spectra.noise, floor * spectra.noise)
     gain = np.sqrt(np.minimum(clean_power / np.maximum(spectra.power, 1e-300), 1.0))
     return spectra.apply(gain)
+
+
+spectral_subtraction.__doc__ = (spectral_subtraction.__doc__ or "") + _EXAMPLE.format(
+    name="spectral_subtraction", bound="noisy_error")
 
 
 def _dd_denoiser(gain_rule):
@@ -187,16 +192,11 @@ def _dd_denoiser(gain_rule):
     return run
 
 
-_DD_PARAMETERS = """
+_DD_PARAMETERS = fill_fragments("""
     Parameters
     ----------
-    x : np.ndarray [shape=(n,) or (n_channels, n)]
-        Noisy signal, time on the last axis; channels are processed independently.
-    sr : float
-        Sample rate in Hz.
-    noise_psd : np.ndarray [shape=(n_freqs,) or (n_channels, n_freqs)] or None
-        One-sided noise PSD on ``np.linspace(0, sr / 2, n_freqs)`` (any ``n_freqs >= 2``;
-        see :func:`~vismic.denoise.estimate_noise_psd`); ``None`` estimates it from ``x``.
+    %(signal)s
+    %(noise_psd)s
     snr_smoothing : float
         Weight ``a`` in [0, 1) of the previous frame's estimate in the decision-directed
         a priori SNR (larger: less musical noise, slower onsets).
@@ -204,13 +204,10 @@ _DD_PARAMETERS = """
         Lower bound of the a priori SNR in dB.
     min_gain_db : float
         Lower bound of the gain in dB (how much noise is left, as a floor).
-    frame_seconds : float
-        Analysis frame duration (:func:`~vismic.denoise.frame_length`).
+    %(frame_seconds)s
 
-    Returns
-    -------
-    y : np.ndarray [shape=x.shape], float64
-"""
+    %(returns)s
+""")
 
 
 def wiener(x, *, sr: float, noise_psd=None, snr_smoothing: float = 0.95,
@@ -231,32 +228,19 @@ def mmse_lsa(x, *, sr: float, noise_psd=None, snr_smoothing: float = 0.95,
     return _dd_denoiser(_lsa_gain)(x, sr, noise_psd, snr_smoothing, min_prior_snr_db, min_gain_db, frame_seconds)
 
 
-_EXAMPLE = """
-    Examples
-    --------
-    >>> import numpy as np
-    >>> sr = 2200
-    >>> t = np.arange(4 * sr) / sr
-    >>> clean = np.sin(2 * np.pi * 200 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
-    >>> noisy = clean + 0.3 * np.random.default_rng(0).standard_normal(t.size)
-    >>> y = {name}(noisy, sr=sr)
-    >>> bool(np.mean((y - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2))
-    True
-"""
-
 wiener.__doc__ = (
     "Wiener filter ``G = xi / (1 + xi)`` with the decision-directed a priori SNR ``xi``.\n"
-    + _DD_PARAMETERS + _EXAMPLE.format(name="wiener")
+    + _DD_PARAMETERS + _EXAMPLE.format(name="wiener", bound="0.5 * noisy_error")
 )
 mmse_stsa.__doc__ = (
     "Ephraim-Malah (1984) MMSE short-time spectral amplitude estimator, decision-directed a priori SNR.\n"
-    + _DD_PARAMETERS + _EXAMPLE.format(name="mmse_stsa")
+    + _DD_PARAMETERS + _EXAMPLE.format(name="mmse_stsa", bound="0.5 * noisy_error")
 )
 mmse_lsa.__doc__ = (
     "Ephraim-Malah (1985) MMSE log-spectral amplitude estimator, decision-directed a priori SNR.\n\n"
     "    ``G = xi / (1 + xi) * exp(E1(v) / 2)`` with ``v = xi * gamma / (1 + xi)``; the\n"
     "    exponential integral ``E1`` is :func:`scipy.special.exp1`.\n"
-    + _DD_PARAMETERS + _EXAMPLE.format(name="mmse_lsa")
+    + _DD_PARAMETERS + _EXAMPLE.format(name="mmse_lsa", bound="0.5 * noisy_error")
 )
 
 
@@ -268,23 +252,19 @@ _FUNCTIONS = {
 }
 
 
+@fill_doc
 def denoise(x, *, sr: float, method: str = "mmse_lsa", **kwargs) -> np.ndarray:
     """Denoise with the method named (see :data:`DENOISE_METHODS`).
 
     Parameters
     ----------
-    x : np.ndarray [shape=(n,) or (n_channels, n)]
-        Noisy signal, time on the last axis.
-    sr : float
-        Sample rate in Hz.
+    %(signal)s
     method : {"mmse_lsa", "wiener", "mmse_stsa", "spectral_subtraction", "none"}
         ``"none"`` returns a copy of ``x`` (and ignores ``kwargs``).
     **kwargs
         Keyword arguments of the chosen function (e.g. ``noise_psd``, ``frame_seconds``).
 
-    Returns
-    -------
-    y : np.ndarray [shape=x.shape], float64
+    %(returns)s
 
     Raises
     ------
@@ -373,7 +353,7 @@ class Denoise(Stage):
             average with the denoiser's own frames measures of ``audio.noise``
             (leakage included); None when the stage estimates it from the recording.
         """
-        audio = _check_audio(audio, "Denoise")
+        audio = check_audio(audio, "Denoise")
         if self.noise_psd is not None:
             return self.noise_psd
         if audio.noise is None or self.method == "none":
@@ -385,7 +365,7 @@ class Denoise(Stage):
         return audio.noise.welch_density(n_fft)
 
     def transform(self, audio: Audio) -> Audio:
-        audio = _check_audio(audio, "Denoise")
+        audio = check_audio(audio, "Denoise")
         kwargs = self._options()
         noise_psd = self.assumed_noise_psd(audio)
         if noise_psd is not None:

@@ -6,8 +6,8 @@ the pieces both readers use:
 
 - :class:`CameraHeader`, what vismic learnt from a file's header (capture
   rate and where it came from, bit depth, frame range, trigger);
-- :func:`unpack_10bit` and :func:`unpack_12bit`, the packed pixel layouts
-  (most significant bits first, the layout both vendors use);
+- :func:`unpack`, the packed 10- and 12-bit pixel layouts (most
+  significant bits first, the layout both vendors use);
 - :class:`FrameStore`, frames read straight from a memory map of the file, any
   frame range at a time, at the file's own bit depth;
 - :class:`CameraReader`, the reader protocol of :mod:`vismic.io._frames` on top
@@ -103,53 +103,38 @@ def _big_endian_pairs(packed: np.ndarray, group: int, n_pairs: int):
     ]
 
 
-def unpack_10bit(packed: np.ndarray) -> np.ndarray:
-    """Unpack 10-bit pixels, 4 in 5 bytes, most significant bits first.
+#: Pixels per byte group of the packed layouts, by bits per pixel: 4 in 5 bytes, 2 in 3.
+_GROUP_PIXELS = {10: 4, 12: 2}
+
+
+def unpack(packed: np.ndarray, bits: int) -> np.ndarray:
+    """Unpack 10-bit (4 in 5 bytes) or 12-bit (2 in 3 bytes) pixels, most significant bits first.
+
+    Pixel ``k`` of a group starts in byte ``k`` (true of both layouts), at bit
+    ``(k * bits) % 8`` of it, counted from the most significant.
 
     Parameters
     ----------
-    packed : np.ndarray [shape=(..., 5 * k)], uint8
+    packed : np.ndarray [shape=(..., 5 * k) for 10 bits, (..., 3 * k) for 12], uint8
+    bits : {10, 12}
 
     Returns
     -------
-    np.ndarray [shape=(..., 4 * k)], uint16
+    np.ndarray [shape=(..., 4 * k) for 10 bits, (..., 2 * k) for 12], uint16
 
     Examples
     --------
     >>> import numpy as np
-    >>> unpack_10bit(np.array([0xFF, 0xC0, 0x00, 0x00, 0x01], dtype=np.uint8)).tolist()
+    >>> unpack(np.array([0xFF, 0xC0, 0x00, 0x00, 0x01], dtype=np.uint8), 10).tolist()
     [1023, 0, 0, 1]
-    """
-    w0, w1, w2, w3 = _big_endian_pairs(packed, 5, 4)
-    out = np.empty(w0.shape + (4,), dtype=np.uint16)
-    np.right_shift(w0, 6, out=out[..., 0])
-    np.bitwise_and(np.right_shift(w1, 4), 0x3FF, out=out[..., 1])
-    np.bitwise_and(np.right_shift(w2, 2), 0x3FF, out=out[..., 2])
-    np.bitwise_and(w3, 0x3FF, out=out[..., 3])
-    return out.reshape(packed.shape[:-1] + (-1,))
-
-
-def unpack_12bit(packed: np.ndarray) -> np.ndarray:
-    """Unpack 12-bit pixels, 2 in 3 bytes, most significant bits first.
-
-    Parameters
-    ----------
-    packed : np.ndarray [shape=(..., 3 * k)], uint8
-
-    Returns
-    -------
-    np.ndarray [shape=(..., 2 * k)], uint16
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> unpack_12bit(np.array([0xAB, 0xC1, 0x23], dtype=np.uint8)).tolist()  # 0xABC, 0x123
+    >>> unpack(np.array([0xAB, 0xC1, 0x23], dtype=np.uint8), 12).tolist()  # 0xABC, 0x123
     [2748, 291]
     """
-    w0, w1 = _big_endian_pairs(packed, 3, 2)
-    out = np.empty(w0.shape + (2,), dtype=np.uint16)
-    np.right_shift(w0, 4, out=out[..., 0])
-    np.bitwise_and(w1, 0xFFF, out=out[..., 1])
+    n_pixels = _GROUP_PIXELS[bits]
+    words = _big_endian_pairs(packed, bits * n_pixels // 8, n_pixels)
+    out = np.empty(words[0].shape + (n_pixels,), dtype=np.uint16)
+    for k, word in enumerate(words):
+        np.bitwise_and(np.right_shift(word, 16 - bits - (k * bits) % 8), (1 << bits) - 1, out=out[..., k])
     return out.reshape(packed.shape[:-1] + (-1,))
 
 
@@ -160,7 +145,7 @@ def image_bytes(width: int, height: int, packing: str) -> int:
 
 def check_packable(width: int, height: int, packing: str, where: str) -> None:
     """Refuse frame sizes a packed layout cannot hold as whole pixel groups."""
-    group = {"p10": 4, "p12": 2}.get(packing, 1)
+    group = _GROUP_PIXELS.get(PACKINGS.get(packing), 1)
     if (width * height) % group:
         raise CorruptVideoError(
             f"{where}: a {width}x{height} frame is not a whole number of {PACKINGS[packing]}-bit "
@@ -227,10 +212,8 @@ class FrameStore:
         """Frames ``start .. start + count - 1``, shape ``(count, height, width)``, uint8 or uint16."""
         raw = self._raw(start, count)
         h, w = self.height, self.width
-        if self.packing == "p10":
-            frames = unpack_10bit(raw).reshape(count, h, w)
-        elif self.packing == "p12":
-            frames = unpack_12bit(raw).reshape(count, h, w)
+        if self.packing in ("p10", "p12"):
+            frames = unpack(raw, PACKINGS[self.packing]).reshape(count, h, w)
         elif self.packing == "u16le":
             frames = raw.view("<u2").reshape(count, h, -1)[:, :, :w]
         else:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..data import BandSignals, FrameBatch
 from ..decompose import max_levels
-from ..errors import ParameterError
+from ..decompose._dtcwt import HeldFrames
 from ..pipeline import Stage
 from ._templates import Templates, make_templates, project
 
@@ -49,22 +49,13 @@ class Project(Stage):
 
     def reset(self) -> None:
         self.templates: Optional[Templates] = None
-        self._held: list = []
-
-    def _check(self) -> int:
-        k = self.n_reference_frames
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ParameterError(f"n_reference_frames must be a positive integer, given {k!r}")
-        return int(k)
+        self._held = HeldFrames()
 
     def transform(self, batch: FrameBatch):
         if self.templates is None:
-            self._held.append(batch)
-            held = sum(len(b) for b in self._held)
-            if held < self._check():
+            batch = self._held.add(batch, self.n_reference_frames)
+            if batch is None:
                 return None
-            batch = FrameBatch.concat(self._held) if len(self._held) > 1 else batch
-            self._held = []
             self._start(batch)
         return self.band_signals(project(batch.frames, self.templates, device=self.device), batch.start, batch.fps)
 
@@ -93,9 +84,8 @@ class Project(Stage):
 
     def flush(self):
         """The frames held back when the video is shorter than ``n_reference_frames``."""
-        if not self._held:
+        batch = self._held.release()
+        if batch is None:
             return None
-        batch = FrameBatch.concat(self._held) if len(self._held) > 1 else self._held[0]
-        self._held = []
         self._start(batch)
         return self.transform(batch)

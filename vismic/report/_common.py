@@ -17,6 +17,27 @@ from ..errors import FrameShapeError, ParameterError
 MAX_LISTED_ELEMENTS = 4096
 
 
+#: The end of every file writer's docstring (:func:`writer_doc`): what it returns and
+#: when it refuses; the writer finishes the sentence with what it has done by then.
+_WRITER_RETURNS = """Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    OutputError
+        The folder does not exist or cannot be written, or ``path`` is the
+        input video or the WAV"""
+
+
+def writer_doc(function):
+    """Decorator: ``%(writer_returns)s`` in the docstring becomes the writers' Returns and Raises."""
+    if function.__doc__ is not None:
+        function.__doc__ = function.__doc__.replace("%(writer_returns)s", _WRITER_RETURNS)
+    return function
+
+
 def version() -> str:
     from .. import __version__
 

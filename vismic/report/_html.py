@@ -41,6 +41,7 @@ img { max-width: 100%; height: auto; } .note { color: #666; font-style: italic; 
 """
 
 
+@_common.writer_doc
 def write_report(path, rec, *, wav_path=None, params=None, title=None, warnings=()) -> Path:
     """Write one self-contained HTML page about a recovery, atomically.
 
@@ -65,16 +66,7 @@ def write_report(path, rec, *, wav_path=None, params=None, title=None, warnings=
     warnings : sequence of str or warnings.WarningMessage
         Shown in a list.
 
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-
-    Raises
-    ------
-    OutputError
-        The folder does not exist or cannot be written, or ``path`` is the
-        input video or the WAV; checked before anything is drawn.
+    %(writer_returns)s; checked before anything is drawn.
     ImportError
         matplotlib is missing (``pip install 'vismic[plot]'``).
 

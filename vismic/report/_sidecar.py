@@ -65,6 +65,7 @@ def sidecar_dict(rec, *, source=None, pipeline=None, wav_info=None, warnings=(),
     return _common.json_safe(described)
 
 
+@_common.writer_doc
 def write_sidecar(path, rec, *, source=None, pipeline=None, wav_info=None, warnings=(), timings=None, extra=None) -> Path:
     """Write the provenance of a recovery as strict JSON, atomically.
 
@@ -92,16 +93,7 @@ def write_sidecar(path, rec, *, source=None, pipeline=None, wav_info=None, warni
     extra : dict, optional
         Anything else to record (made JSON-safe).
 
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-
-    Raises
-    ------
-    OutputError
-        The folder does not exist or cannot be written, or ``path`` is the
-        input video or the WAV; nothing is written.
+    %(writer_returns)s; nothing is written.
 
     Notes
     -----

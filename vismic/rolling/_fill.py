@@ -9,7 +9,8 @@ import scipy.sparse.linalg
 import scipy.signal
 
 from ..errors import FrameShapeError, ParameterError
-from ._timing import check_positive, line_rate_samples
+from .._checks import check_positive
+from ._timing import line_rate_samples
 
 __all__ = ["fill_gaps", "FILL_METHODS"]
 

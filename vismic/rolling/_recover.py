@@ -21,7 +21,8 @@ from ..errors import ParameterError, TooFewFramesError
 from ..pipeline import Pipeline, Stage
 from ._fill import FILL_METHODS, fill_gaps
 from ._motion import RowEvidence, pooled_displacement
-from ._timing import check_line_delay, check_positive, line_rate_samples, rolling_row_times, row_geometry
+from .._checks import check_positive
+from ._timing import check_line_delay, line_rate_samples, rolling_row_times, row_geometry
 
 __all__ = [
     "recover_rolling_shutter",
@@ -297,6 +298,10 @@ def recover_rolling_shutter(
     >>> audio = recover_rolling_shutter(scene.frames, fps=60.0, line_delay_seconds=delay)
     >>> round(audio.sr), audio.samples.shape == scene.displacement_px.shape
     (2304, True)
+    >>> spectrum = np.abs(np.fft.rfft(audio.samples))
+    >>> peak_hz = np.fft.rfftfreq(len(audio), 1 / audio.sr)[np.argmax(spectrum)]
+    >>> bool(abs(peak_hz - 440) < 3)   # 15 times the frame rate's Nyquist limit
+    True
     """
     from ..io import open_video
 

@@ -13,22 +13,10 @@ import math
 
 import numpy as np
 
+from .._checks import check_positive
 from ..errors import ParameterError
 
 __all__ = ["check_line_delay", "rolling_row_times", "line_rate_samples", "row_geometry"]
-
-
-def check_positive(value, name: str) -> float:
-    """A finite number > 0 (booleans and strings refused)."""
-    if isinstance(value, (bool, str, bytes)):
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
-    return number
 
 
 def check_line_delay(line_delay_seconds, *, fps, n_rows: int) -> float:

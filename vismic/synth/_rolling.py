@@ -17,15 +17,15 @@ displaced position, then shifts along x.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 import scipy.fft
 import scipy.interpolate
 
-from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
 from ..rolling._timing import check_line_delay, line_rate_samples, rolling_row_times
+from ._scene import _RenderedVideo
 from ._sensor import sense
 from ._checks import check_direction, check_non_negative, check_positive, check_texture, unit_vector
 
@@ -36,7 +36,7 @@ _BATCH = 16
 
 
 @dataclass
-class RollingShutterScene:
+class RollingShutterScene(_RenderedVideo):
     """A rendered rolling-shutter video and the ground truth behind it.
 
     Attributes
@@ -82,25 +82,10 @@ class RollingShutterScene:
                 raise FrameShapeError(f"{name} shape {value.shape} does not match frames {self.frames.shape[:2]}")
             setattr(self, name, value)
 
-    def __len__(self) -> int:
-        return self.frames.shape[0]
-
-    @property
-    def shape(self) -> tuple:
-        """Frame size ``(height, width)``."""
-        return self.frames.shape[1:]
-
     @property
     def gap_fraction(self) -> float:
         """Share of each frame period spent between the last row and the next frame."""
         return 1.0 - self.frames.shape[1] * self.line_delay_seconds * self.fps
-
-    def batches(self, batch_size: int = 64) -> Iterator[FrameBatch]:
-        """The frames as consecutive :class:`~vismic.data.FrameBatch` objects (float32 copies)."""
-        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-            raise ParameterError(f"batch_size must be a positive integer, given batch_size={batch_size!r}")
-        for start in range(0, len(self), int(batch_size)):
-            yield FrameBatch(self.frames[start : start + int(batch_size)].astype(np.float32), start, self.fps)
 
 
 def _motion_function(displacement, sr, n_frames) -> tuple:

@@ -45,8 +45,34 @@ __all__ = ["Scene", "render_scene", "render_frames", "make_displacement", "membr
 _BATCH = 16
 
 
+class _RenderedVideo:
+    """What every rendered video offers: its ``frames`` (n, height, width) at ``fps``, counted and batched."""
+
+    def __len__(self) -> int:
+        return self.frames.shape[0]
+
+    @property
+    def shape(self) -> tuple:
+        """Frame size ``(height, width)``."""
+        return self.frames.shape[1:]
+
+    def batches(self, batch_size: int = 64) -> Iterator[FrameBatch]:
+        """The frames as consecutive :class:`~vismic.data.FrameBatch` objects (float32 copies).
+
+        Examples
+        --------
+        >>> scene = render_scene(np.random.default_rng(0).uniform(0, 255, (16, 16)), np.zeros(10))
+        >>> [len(b) for b in scene.batches(4)]
+        [4, 4, 2]
+        """
+        batch_size = check_positive_int(batch_size, "batch_size")
+        for start in range(0, len(self), batch_size):
+            chunk = self.frames[start : start + batch_size].astype(np.float32)
+            yield FrameBatch(chunk, start, self.fps)
+
+
 @dataclass
-class Scene:
+class Scene(_RenderedVideo):
     """A rendered synthetic video and the ground truth behind it.
 
     Attributes
@@ -97,31 +123,9 @@ class Scene:
             setattr(self, name, value)
         self.fps = check_rate(self.fps, "fps")
 
-    def __len__(self) -> int:
-        return self.frames.shape[0]
-
-    @property
-    def shape(self) -> tuple:
-        """Frame size ``(height, width)``."""
-        return self.frames.shape[1:]
-
     @property
     def duration_seconds(self) -> float:
         return len(self) / self.fps
-
-    def batches(self, batch_size: int = 64) -> Iterator[FrameBatch]:
-        """The frames as consecutive :class:`~vismic.data.FrameBatch` objects (float32 copies).
-
-        Examples
-        --------
-        >>> scene = render_scene(np.random.default_rng(0).uniform(0, 255, (16, 16)), np.zeros(10))
-        >>> [len(b) for b in scene.batches(4)]
-        [4, 4, 2]
-        """
-        batch_size = check_positive_int(batch_size, "batch_size")
-        for start in range(0, len(self), batch_size):
-            chunk = self.frames[start : start + batch_size].astype(np.float32)
-            yield FrameBatch(chunk, start, self.fps)
 
     def write_video(self, path, *, playback_fps: float = 30.0):
         """Write the frames losslessly (grey FFV1 ``.avi``/``.mkv``, or a PNG folder without suffix).
