@@ -21,6 +21,7 @@ Examples
 
 from ._audio import chirp, espeak_speech, load_audio, music, tone
 from ..decompose._gradient import directional_derivative
+from ._nuisance import __all__ as _nuisance_names
 from ._nuisance import (
     CODECS,
     compress,
@@ -57,13 +58,5 @@ __all__ = [
     "directional_derivative",
     "render_rolling_shutter",
     "RollingShutterScene",
-    "render_nuisance_scene",
-    "shake_motion",
-    "sway_motion",
-    "drift_motion",
-    "flicker_gain",
-    "exposure_steps",
-    "fade_gain",
-    "compress",
-    "CODECS",
 ]
+__all__ += _nuisance_names

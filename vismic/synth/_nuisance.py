@@ -255,6 +255,8 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
     Returns
     -------
     Scene
+        ``displacement_px`` is the sound's motion alone (what a recovery should
+        give back); the camera motion and light changes are in the frames only.
 
     Examples
     --------
