@@ -33,6 +33,10 @@ __all__ = ["Templates", "make_templates", "project"]
 #: every batch size (a product's rounding depends on its shape, not on a row's place).
 CHUNK_FRAMES = 16
 
+#: Regions whose templates are computed in one adjoint pass (bounds memory: each
+#: template's intermediates are full-size float64 images).
+_REGIONS_PER_PASS = 8
+
 
 @dataclass(frozen=True)
 class Templates:
@@ -88,18 +92,24 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     gx, gy = image_gradient(reference)
     gradients, _ = forward(np.stack([gx, gy]), n_levels, transform.biort, transform.qshift)
     n_regions = rows * cols
+    labels = [region_labels(g.shape[1], g.shape[2], (rows, cols)) for g in gradients]
     information = np.zeros((n_regions, 2, 2))
-    weights = []
-    for g in gradients:  # (2, h, w, 6)
-        labels = region_labels(g.shape[1], g.shape[2], (rows, cols))
-        masks = labels[None] == np.arange(n_regions)[:, None, None]  # (R, h, w)
-        # weights[r, i] = -mask_r conj(G_i)
-        weights.append(-(masks[:, None, :, :, None] * np.conj(g)[None]).reshape(2 * n_regions, *g.shape[1:]))
+    for g, label in zip(gradients, labels):
         cross = np.real(np.conj(g)[:, None] * g[None, :]).sum(axis=-1)  # (2, 2, h, w)
-        for r in range(n_regions):
-            information[r] += cross[:, :, masks[r]].sum(axis=-1)
-    images = adjoint(weights, reference.shape, transform.biort, transform.qshift)  # (2R, h, w)
-    matrix = np.ascontiguousarray(images.reshape(2 * n_regions, -1).T, dtype=np.float32)
+        for i in range(2):
+            for j in range(2):
+                information[:, i, j] += np.bincount(label.ravel(), cross[i, j].ravel(), minlength=n_regions)
+    matrix = np.empty((reference.size, 2 * n_regions), dtype=np.float32)
+    # A few regions at a time: the adjoint's intermediates are full-size images per template.
+    for first in range(0, n_regions, _REGIONS_PER_PASS):
+        regions = np.arange(first, min(n_regions, first + _REGIONS_PER_PASS))
+        weights = []
+        for g, label in zip(gradients, labels):
+            masks = label[None] == regions[:, None, None]  # (r, h, w)
+            # weights[r, i] = -mask_r conj(G_i)
+            weights.append(-(masks[:, None, :, :, None] * np.conj(g)[None]).reshape(2 * len(regions), *g.shape[1:]))
+        images = adjoint(weights, reference.shape, transform.biort, transform.qshift)  # (2r, h, w)
+        matrix[:, 2 * first: 2 * first + images.shape[0]] = images.reshape(images.shape[0], -1).T
     return Templates(reference.astype(np.float32), matrix, information, (rows, cols))
 
 
