@@ -22,6 +22,7 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from ._checks import MAX_RATE_HZ, check_finite_frames
 from .errors import FrameShapeError, ParameterError
 
 __all__ = [
@@ -38,8 +39,8 @@ def _check_rate(value: float, name: str) -> float:
         value = float(value)
     except (TypeError, ValueError):
         raise ParameterError(f"{name} must be a positive number, given {name}={value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
+    if not np.isfinite(value) or value <= 0 or value > MAX_RATE_HZ:
+        raise ParameterError(f"{name} must be a positive number of at most {MAX_RATE_HZ:g}, given {name}={value!r}")
     return value
 
 
@@ -70,6 +71,7 @@ class FrameBatch:
         if not np.issubdtype(self.frames.dtype, np.floating):
             self.frames = self.frames.astype(np.float32)
         self.start = int(self.start)
+        check_finite_frames(self.frames, start=self.start)
         self.fps = _check_rate(self.fps, "fps")
 
     def __len__(self) -> int:

@@ -18,6 +18,7 @@ __all__ = [
     "OutputError",
     "ModelError",
     "VismicWarning",
+    "DamagedVideoWarning",
 ]
 
 
@@ -60,3 +61,28 @@ class ModelError(VismicError, ValueError):
 
 class VismicWarning(UserWarning):
     """Something looks wrong but vismic can go on (e.g. a playback rate given as capture rate)."""
+
+
+class DamagedVideoWarning(VismicWarning):
+    """A video decoded to fewer frames than its container promises, or with frames missing.
+
+    Attributes
+    ----------
+    expected : int or None
+        Frames the container or header promises (None when it promises none).
+    decoded : int
+        Frames actually decoded.
+    filled : tuple of int
+        Indices (in the time axis vismic yields) of frames that were missing and were
+        filled by repeating the frame before them, so that the time axis stays right.
+    first_missing : int or None
+        Index of the first missing frame where it is known.
+    """
+
+    def __init__(self, message: str, *, expected=None, decoded: int = 0, filled=(), first_missing=None):
+        super().__init__(message)
+        self.expected = expected
+        self.decoded = decoded
+        self.filled = tuple(filled)
+        self.first_missing = first_missing
+

@@ -41,6 +41,15 @@ class TiffStackReader:
                     raise VideoError(f"cannot decode video {str(path)!r}: the TIFF file holds no pages")
                 first = pages.first
                 self.page_shape = tuple(first.shape)
+                from ._frames import MAX_FRAME_BYTES
+
+                page_bytes = int(np.prod(self.page_shape)) * np.dtype(first.dtype or np.uint8).itemsize
+                if page_bytes > MAX_FRAME_BYTES:
+                    raise VideoError(
+                        f"{self.where}: its header declares pages of shape {self.page_shape} "
+                        f"({page_bytes / 2**30:.1f} GiB each), more than the {MAX_FRAME_BYTES / 2**30:g} GiB "
+                        "vismic reads per frame; the file is damaged or not a video"
+                    )
                 # Colour samples in separate planes come as (samples, h, w): moved last on reading.
                 self.planar = len(first.shape) == 3 and first.planarconfig == 2
                 self.full_shape = tuple(first.shape[1:3] if self.planar else first.shape[:2])
@@ -106,7 +115,13 @@ class TiffStackReader:
     def _read_opencv(self, start: int, count: int) -> np.ndarray:
         import cv2
 
-        ok, pages = cv2.imreadmulti(str(self.path), start, count, flags=cv2.IMREAD_UNCHANGED)
+        from ._frames import opencv_path
+
+        with opencv_path(self.path) as name:
+            try:
+                ok, pages = cv2.imreadmulti(name, start, count, flags=cv2.IMREAD_UNCHANGED)
+            except cv2.error:
+                ok, pages = False, []
         if not ok or len(pages) != count:
             raise VideoError(f"cannot decode pages {start}..{start + count - 1} of {self.where}")
         out = []
