@@ -75,14 +75,20 @@ class DamagedVideoWarning(VismicWarning):
     filled : tuple of int
         Indices (in the time axis vismic yields) of frames that were missing and were
         filled by repeating the frame before them, so that the time axis stays right.
+    missing : int
+        Frames the container promises beyond those yielded (filled ones included);
+        where they were lost is unknown (the end of a truncated file, or a gap no
+        time stamp shows).
     first_missing : int or None
-        Index of the first missing frame where it is known.
+        Index of the first filled frame, when any.
     """
 
-    def __init__(self, message: str, *, expected=None, decoded: int = 0, filled=(), first_missing=None):
+    def __init__(self, message: str, *, expected=None, decoded: int = 0, filled=(), missing: int = 0,
+                 first_missing=None):
         super().__init__(message)
         self.expected = expected
         self.decoded = decoded
         self.filled = tuple(filled)
+        self.missing = missing
         self.first_missing = first_missing
 

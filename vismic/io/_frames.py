@@ -409,10 +409,10 @@ class FileReader:
             )
         if short:
             parts.append(
-                f"the stream ended after {length} frames but the container promises {expected}: "
-                f"{expected - length} frame(s) from index {length} on are missing (a truncated or "
-                "damaged file; frames lost inside the stream without a time-stamp gap cannot be "
-                "located, so the result may be shifted)"
+                f"the stream holds {length} frames but the container promises {expected}: "
+                f"{expected - length} frame(s) are missing, at the end if the file was truncated, or "
+                "somewhere inside it where no time stamp shows the gap (then every frame after the "
+                "loss is early, which shifts the sound)"
             )
         message = f"{self.where} is damaged: " + "; ".join(parts)
         if self.strict:
@@ -421,7 +421,8 @@ class FileReader:
             DamagedVideoWarning(
                 message + "; pass strict=True to refuse such a file",
                 expected=expected, decoded=decoded, filled=filled,
-                first_missing=filled[0] if filled else (length if short else None),
+                missing=(expected - length) if short else 0,
+                first_missing=filled[0] if filled else None,
             ),
             stacklevel=4,
         )
