@@ -29,8 +29,13 @@ import warnings
 from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
-import cv2
-import numpy as np
+# FFmpeg's own log lines (e.g. "Truncating packet of size ...") would reach the terminal
+# before vismic's one clear message about the same damage; keep FFmpeg quiet unless the
+# user asked otherwise. Read by OpenCV when it first starts FFmpeg.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 from .._checks import check_finite_frames, check_int_tuple, check_positive_int, check_rate  # noqa: F401
 from ..errors import (
@@ -119,6 +124,21 @@ def opencv_path(path: Path):
         yield alias
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def quiet_opencv():
+    """Keep OpenCV's warnings off the terminal while it probes a file (vismic says what failed)."""
+    get, set_ = getattr(cv2, "getLogLevel", None), getattr(cv2, "setLogLevel", None)
+    if get is None or set_ is None:
+        yield
+        return
+    previous = get()
+    set_(min(previous, 2))  # errors only
+    try:
+        yield
+    finally:
+        set_(previous)
 
 
 def check_frame_bytes(width: int, height: int, bytes_per_pixel: int, where: str) -> None:
@@ -329,10 +349,11 @@ class FileReader:
                 capture.release()
 
     def _open(self, name: str, *, use_native_grey):
-        capture = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
-        if not capture.isOpened():
-            capture.release()
-            capture = cv2.VideoCapture(name)
+        with quiet_opencv():
+            capture = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
+            if not capture.isOpened():
+                capture.release()
+                capture = cv2.VideoCapture(name)
         if not capture.isOpened():
             capture.release()
             raise VideoError(

@@ -199,6 +199,8 @@ def write_wav(
     (8000, 8000, 'PCM_16')
     """
     sr = check_rate(sr)
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise ParameterError(f"normalize must be True or False, given normalize={normalize!r}")
     samples = _check_samples(samples)
     if samples.ndim == 2 and samples.shape[0] > samples.shape[1]:
         raise FrameShapeError(
