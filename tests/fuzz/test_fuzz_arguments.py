@@ -22,7 +22,7 @@ from vismic.data import Audio, FrameBatch
 from vismic.errors import VismicError
 from vismic.io import open_video, write_video, write_wav
 
-EXAMPLES = int(os.environ.get("VISMIC_FUZZ_EXAMPLES", "12")) * 4
+EXAMPLES = int(os.environ.get("VISMIC_FUZZ_EXAMPLES", "40")) * 4
 
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])

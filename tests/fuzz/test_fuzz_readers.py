@@ -42,7 +42,7 @@ from vismic.io import open_video, write_video
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "io"))
 from camera_writers import write_cine, write_photron  # noqa: E402
 
-EXAMPLES = int(os.environ.get("VISMIC_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("VISMIC_FUZZ_EXAMPLES", "40"))
 #: Seconds one example may take before it counts as a hang.
 EXAMPLE_TIMEOUT = int(os.environ.get("VISMIC_FUZZ_TIMEOUT", "30"))
 

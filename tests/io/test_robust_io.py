@@ -21,7 +21,7 @@ from vismic.errors import (
 from vismic.io import open_video, read_frames, write_video, write_wav
 from vismic.io.video import auto_batch_size
 
-from camera_writers import write_cine
+from camera_writers import write_cine, write_photron
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*looks like a playback rate")
 
@@ -107,6 +107,16 @@ def test_frame_folder_mixing_bit_depths_names_the_first_odd_file(tmp_path, rng):
         list(open_video(folder, fps=1000))
 
 
+def test_undecodable_image_names_its_frame(tmp_path, rng):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index in range(4):
+        cv2.imwrite(str(folder / f"f{index}.png"), rng.integers(0, 256, (8, 8)).astype(np.uint8))
+    (folder / "f2.png").write_bytes(b"not an image")
+    with pytest.raises(VideoError, match=r"frame 2: cannot decode image frame .*f2.png"):
+        list(open_video(folder, fps=1000))
+
+
 def test_frame_folder_mixing_colour_types_is_refused(tmp_path, rng):
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -171,6 +181,13 @@ def test_non_utf8_names_are_read_everywhere(tmp_path, rng):
     np.testing.assert_array_equal(read_frames(folder), frames)
     cine = write_cine(tmp_path / os.fsdecode(b"c\xff.cine"), frames)
     np.testing.assert_array_equal(read_frames(cine), frames)
+    header, _ = write_photron(tmp_path / os.fsdecode(b"p\xff"), frames, bits=8)
+    np.testing.assert_array_equal(read_frames(header), frames)
+    tiff = tmp_path / os.fsdecode(b"t\xff.tif")
+    import tifffile
+
+    tifffile.imwrite(tiff, frames, photometric="minisblack", compression="zlib")
+    np.testing.assert_array_equal(read_frames(tiff), frames)
     avi = write_video(folder / os.fsdecode(b"v\xff.avi"), frames)  # writer and reader
     np.testing.assert_array_equal(read_frames(avi), frames)
 

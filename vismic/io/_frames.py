@@ -576,7 +576,10 @@ class FolderReader:
 
     def frames(self, roi: Roi) -> Iterator[np.ndarray]:
         for index, file in enumerate(self.files):
-            image = _read_image(file)
+            try:
+                image = _read_image(file)
+            except VideoError as error:
+                raise type(error)(f"{self.where}: frame {index}: {error}") from None
             if tuple(image.shape[:2]) != self.full_shape:
                 raise FrameShapeError(
                     f"{self.where}: frame {index} ({file.name!r}) has size "

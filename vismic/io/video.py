@@ -62,8 +62,10 @@ class VideoSource:
 
     Made by :func:`open_video`; see there for the parameters. Each iteration
     decodes the source again from its first frame, one batch at a time, and
-    reads until the stream ends (a container's frame count is never trusted;
-    a camera file's count is checked against its size when it is opened).
+    reads until the stream ends. A video file's stream is checked against its
+    container while it is read (frames missing between time stamps are filled
+    and named, a stream shorter than the container's count is reported, see
+    ``strict``); a camera file's count is checked against its size when it is opened.
 
     Attributes
     ----------
