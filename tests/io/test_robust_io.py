@@ -162,7 +162,7 @@ def test_device_is_refused():
 
 def test_batches_are_sized_in_bytes():
     assert auto_batch_size((128, 128)) == 64
-    assert auto_batch_size((1024, 1024)) == 16
+    assert auto_batch_size((1024, 1024)) == 4
     assert auto_batch_size((4096, 4096)) == 1
     video = open_video(np.zeros((40, 64, 64), np.uint8), fps=1000, max_batch_bytes=64 * 64 * 4 * 10)
     assert video.batch_size == 10 and [len(b) for b in video] == [10, 10, 10, 10]

@@ -31,7 +31,8 @@ from . import _frames
 from ._camera import CameraHeader, check_complete
 from ._atomic import FOLDER_MARK, check_destination, temporary_file, temporary_folder
 
-__all__ = ["VideoSource", "CameraHeader", "open_video", "read_frames", "frame_count", "write_video"]
+__all__ = ["VideoSource", "CameraHeader", "open_video", "read_frames", "frame_count", "write_video",
+           "auto_batch_size", "BATCH_BYTES"]
 
 #: Above this playback rate OpenCV's writer silently drops frames and rewrites the rate.
 MAX_PLAYBACK_FPS = 1000.0
@@ -42,8 +43,10 @@ PLAYBACK_FPS_LIMIT = 60.0
 #: A given fps further than this (relative) from the rate a camera file stores is warned about.
 FPS_TOLERANCE = 1e-3
 
-#: Bytes of float32 frames one batch holds at most when ``batch_size=None`` (the default).
-BATCH_BYTES = 64 * 2**20
+#: Bytes of float32 frames one batch holds at most when ``batch_size=None`` (the default). The
+#: default pipeline holds ~20-40x a batch's bytes (complex pyramids, phases): 16 MiB keeps a
+#: 512x512 recovery near 0.5 GB (1.4 GB with 64-frame batches; benchmarks/bench_memory.py).
+BATCH_BYTES = 16 * 2**20
 
 #: Most frames in one batch when ``batch_size=None``: small frames gain nothing from longer batches.
 MAX_AUTO_BATCH = 64
@@ -278,11 +281,13 @@ def open_video(
     batch_size : int, optional
         Frames per :class:`~vismic.data.FrameBatch`. By default (None) as many
         as fit in ``max_batch_bytes`` of float32 frames (after roi and
-        downsample), at least 1 and at most 64: 64 frames up to 512x512,
-        16 at 1024x1024.
+        downsample), at least 1 and at most 64: 64 frames up to 256x256,
+        16 at 512x512, 4 at 1024x1024. The stages after the reader hold
+        about 20-40 times a batch's bytes, so this bounds the memory of a
+        recovery whatever the frame size.
     max_frames : int, optional
         Stop after this many frames.
-    max_batch_bytes : int, default 64 MiB
+    max_batch_bytes : int, default 16 MiB
         Bound on one batch of float32 frames when ``batch_size`` is None.
     strict : bool, default False
         Refuse a damaged video file (:class:`~vismic.errors.CorruptVideoError`)
@@ -364,8 +369,10 @@ def auto_batch_size(frame_shape: Tuple[int, int], max_batch_bytes: int = BATCH_B
 
     Examples
     --------
-    >>> auto_batch_size((512, 512)), auto_batch_size((1024, 1024)), auto_batch_size((8192, 8192))
-    (64, 16, 1)
+    >>> auto_batch_size((256, 256)), auto_batch_size((512, 512)), auto_batch_size((1024, 1024))
+    (64, 16, 4)
+    >>> auto_batch_size((4096, 4096))
+    1
     """
     frame_bytes = 4 * int(frame_shape[0]) * int(frame_shape[1])
     return int(max(1, min(MAX_AUTO_BATCH, max_batch_bytes // max(frame_bytes, 1))))
