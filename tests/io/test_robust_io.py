@@ -190,6 +190,8 @@ def test_non_utf8_names_are_read_everywhere(tmp_path, rng):
     np.testing.assert_array_equal(read_frames(tiff), frames)
     avi = write_video(folder / os.fsdecode(b"v\xff.avi"), frames)  # writer and reader
     np.testing.assert_array_equal(read_frames(avi), frames)
+    wav = write_wav(folder / os.fsdecode(b"s\xfe.wav"), np.sin(np.arange(3000) / 3.0), sr=2200)
+    assert wav.path.stat().st_size > 10000
 
 
 def test_long_output_names_fail_before_work_and_temporary_names_are_short(tmp_path):

@@ -236,7 +236,9 @@ def write_wav(
     data = samples.T if samples.ndim == 2 else samples
     with temporary_file(path, what="WAV file") as temporary:
         try:
-            soundfile.write(str(temporary), data, out_sr, subtype=subtype_name, format="WAV")
+            # Through a Python file object: libsndfile cannot take a name whose bytes are not UTF-8.
+            with open(temporary, "wb") as file:
+                soundfile.write(file, data, out_sr, subtype=subtype_name, format="WAV")
         except RuntimeError as error:  # libsndfile errors
             raise OutputError(f"cannot write WAV file {str(path)!r}: {error}") from error
     return WavInfo(path, out_sr, int(samples.shape[-1]), subtype_name)
