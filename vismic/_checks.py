@@ -37,6 +37,7 @@ __all__ = [
     "check_non_negative",
     "check_range",
     "check_rate",
+    "check_finite_frames",
     "check_int",
     "check_positive_int",
     "check_choice",
@@ -115,12 +116,51 @@ def check_range(
     return number
 
 
+#: Highest sample or frame rate vismic accepts (Hz): above the fastest high-speed cameras
+#: (a few million frames per second), and low enough that a second of signal fits in memory.
+MAX_RATE_HZ = 1e7
+
+
 def check_rate(value, name: str = "sr") -> float:
-    """A sample or frame rate: a finite real number of Hz > 0."""
+    """A sample or frame rate: a finite real number of Hz, 0 < rate <= :data:`MAX_RATE_HZ`.
+
+    >>> check_rate(1e300, "fps")
+    Traceback (most recent call last):
+    ...
+    vismic.errors.ParameterError: fps must be a positive rate in Hz of at most 1e+07, given fps=1e+300
+    """
     number = as_number(value)
     if number is None or not math.isfinite(number) or number <= 0:
         raise ParameterError(f"{name} must be a positive rate in Hz, given {name}={value!r}")
+    if number > MAX_RATE_HZ:
+        raise ParameterError(f"{name} must be a positive rate in Hz of at most {MAX_RATE_HZ:g}, given {name}={value!r}")
     return number
+
+
+def check_finite_frames(frames: np.ndarray, name: str = "frames", *, start: int = 0) -> None:
+    """Raise :class:`ParameterError` naming the first frame (``start`` + index) holding NaN or inf.
+
+    ``frames`` has time on its first axis; integer arrays are always finite.
+
+    >>> check_finite_frames(np.array([[0.0], [np.nan]]), start=10)
+    Traceback (most recent call last):
+    ...
+    vismic.errors.ParameterError: frames: frame 11 contains NaN or infinite pixels; replace them (e.g. np.nan_to_num) or drop that frame
+    """
+    if frames.dtype.kind not in "fc" or frames.size == 0:
+        return
+    # One reduction per frame in the frames' own type (the fastest pass): a sum is finite
+    # when every term is; a sum that overflows only sends its frame to the exact check.
+    per_frame = frames.reshape(frames.shape[0], -1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        totals = per_frame.sum(axis=1)
+    suspect = np.flatnonzero(~np.isfinite(totals))
+    for index in suspect:
+        if not np.isfinite(per_frame[index]).all():
+            raise ParameterError(
+                f"{name}: frame {start + int(index)} contains NaN or infinite pixels; replace them "
+                "(e.g. np.nan_to_num) or drop that frame"
+            )
 
 
 def check_int(value, name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:

@@ -22,6 +22,7 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from ._checks import MAX_RATE_HZ, check_finite_frames, check_int
 from .errors import FrameShapeError, ParameterError
 
 __all__ = [
@@ -38,8 +39,8 @@ def _check_rate(value: float, name: str) -> float:
         value = float(value)
     except (TypeError, ValueError):
         raise ParameterError(f"{name} must be a positive number, given {name}={value!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
+    if not np.isfinite(value) or value <= 0 or value > MAX_RATE_HZ:
+        raise ParameterError(f"{name} must be a positive number of at most {MAX_RATE_HZ:g}, given {name}={value!r}")
     return value
 
 
@@ -69,7 +70,8 @@ class FrameBatch:
             )
         if not np.issubdtype(self.frames.dtype, np.floating):
             self.frames = self.frames.astype(np.float32)
-        self.start = int(self.start)
+        self.start = check_int(self.start, "start", minimum=0)
+        check_finite_frames(self.frames, start=self.start)
         self.fps = _check_rate(self.fps, "fps")
 
     def __len__(self) -> int:
@@ -150,7 +152,7 @@ class PyramidBatch:
                     f"highpasses[{level}] must have shape (n={n}, height, width, orientations), "
                     f"given shape={h.shape}"
                 )
-        self.start = int(self.start)
+        self.start = check_int(self.start, "start", minimum=0)
         self.fps = _check_rate(self.fps, "fps")
 
     def __len__(self) -> int:
@@ -210,7 +212,7 @@ class PhaseBatch:
                 raise FrameShapeError(
                     f"level {level}: phase {p.shape}, log_amplitude {la.shape} and amplitude {a.shape} disagree"
                 )
-        self.start = int(self.start)
+        self.start = check_int(self.start, "start", minimum=0)
         self.fps = _check_rate(self.fps, "fps")
 
     def __len__(self) -> int:
@@ -258,7 +260,7 @@ class BandSignals:
             raise FrameShapeError(
                 f"information shape {self.information.shape} does not match scores shape {self.scores.shape}"
             )
-        self.start = int(self.start)
+        self.start = check_int(self.start, "start", minimum=0)
         self.fps = _check_rate(self.fps, "fps")
         if self.grid is not None:
             try:

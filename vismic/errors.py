@@ -18,6 +18,7 @@ __all__ = [
     "OutputError",
     "ModelError",
     "VismicWarning",
+    "DamagedVideoWarning",
 ]
 
 
@@ -60,3 +61,34 @@ class ModelError(VismicError, ValueError):
 
 class VismicWarning(UserWarning):
     """Something looks wrong but vismic can go on (e.g. a playback rate given as capture rate)."""
+
+
+class DamagedVideoWarning(VismicWarning):
+    """A video decoded to fewer frames than its container promises, or with frames missing.
+
+    Attributes
+    ----------
+    expected : int or None
+        Frames the container or header promises (None when it promises none).
+    decoded : int
+        Frames actually decoded.
+    filled : tuple of int
+        Indices (in the time axis vismic yields) of frames that were missing and were
+        filled by repeating the frame before them, so that the time axis stays right.
+    missing : int
+        Frames the container promises beyond those yielded (filled ones included);
+        where they were lost is unknown (the end of a truncated file, or a gap no
+        time stamp shows).
+    first_missing : int or None
+        Index of the first filled frame, when any.
+    """
+
+    def __init__(self, message: str, *, expected=None, decoded: int = 0, filled=(), missing: int = 0,
+                 first_missing=None):
+        super().__init__(message)
+        self.expected = expected
+        self.decoded = decoded
+        self.filled = tuple(filled)
+        self.missing = missing
+        self.first_missing = first_missing
+

@@ -82,14 +82,12 @@ def test_frame_range_of_a_decoded_video(tmp_path, rng):
 def test_opencv_is_never_given_a_non_utf8_file_name(tmp_path, rng):
     import os
 
-    from vismic.errors import VideoError
-
     frames = rng.integers(0, 256, (3, 8, 8)).astype(np.uint8)
     avi = write_video(tmp_path / "clip.avi", frames, playback_fps=30)
     odd = tmp_path / os.fsdecode(b"clip-\xff.avi")
     os.rename(avi, odd)
-    with pytest.raises(VideoError, match="not valid UTF-8"):
-        open_video(odd, fps=30)
+    # read through a link with a plain name, which OpenCV takes
+    np.testing.assert_array_equal(read_frames(odd, fps=30), frames)
     tiff = tmp_path / os.fsdecode(b"stack-\xff.tif")
     tifffile.imwrite(tiff, frames, photometric="minisblack")
     np.testing.assert_array_equal(read_frames(tiff), frames)

@@ -4,13 +4,23 @@
   ``.cih``/``.cihx`` + ``.mraw``), TIFF stack, video file, frame folder or
   array as :class:`~vismic.data.FrameBatch` objects, with the capture rate read
   from camera files (:class:`CameraHeader`) and given by hand otherwise;
-  :func:`read_frames` and :func:`frame_count` are conveniences around it.
+  :func:`read_frames` and :func:`frame_count` are conveniences around it;
+  batches are sized in bytes (:func:`auto_batch_size`, :data:`BATCH_BYTES`).
 - :func:`write_video` writes frames losslessly (FFV1) or as a PNG folder.
 - :func:`write_wav` writes sound at a standard rate; :func:`resample` and
   :func:`standard_rate` are the pieces it uses.
 """
 
-from .video import CameraHeader, VideoSource, frame_count, open_video, read_frames, write_video
+from .video import (
+    BATCH_BYTES,
+    CameraHeader,
+    VideoSource,
+    auto_batch_size,
+    frame_count,
+    open_video,
+    read_frames,
+    write_video,
+)
 from .wav import STANDARD_RATES, WavInfo, resample, standard_rate, write_wav
 
 __all__ = [
@@ -19,6 +29,8 @@ __all__ = [
     "open_video",
     "read_frames",
     "frame_count",
+    "auto_batch_size",
+    "BATCH_BYTES",
     "write_video",
     "STANDARD_RATES",
     "WavInfo",

@@ -21,12 +21,27 @@ def check_destination(path, *, what: str, folder: bool = False) -> Path:
         raise OutputError(
             f"cannot write {what} {str(path)!r}: the folder {str(parent)!r} does not exist"
         )
+    _check_name_length(path, what)
     if folder:
         if path.exists() and not path.is_dir():
             raise OutputError(f"cannot write {what} {str(path)!r}: a file of that name exists")
     elif path.is_dir():
         raise OutputError(f"cannot write {what} {str(path)!r}: it is a folder")
     return path
+
+
+def _check_name_length(path: Path, what: str) -> None:
+    """Refuse a name the file system cannot hold, before any work is done."""
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    length = len(os.fsencode(path.name))
+    if length > limit:
+        raise OutputError(
+            f"cannot write {what} {str(path)!r}: its name is {length} bytes long and this file system "
+            f"allows {limit}; choose a shorter name"
+        )
 
 
 #: Written into every frame folder vismic creates; only such a folder is replaced without ``overwrite``.
@@ -88,8 +103,11 @@ def check_replaceable_folder(path: Path, *, what: str, overwrite: bool) -> None:
 
 
 def _temporary_name(path: Path) -> Path:
-    # Keep the suffix: OpenCV and soundfile choose the container from it.
-    return path.with_name(f".{path.stem}.vismic-tmp-{secrets.token_hex(4)}{path.suffix}")
+    # Short whatever the output's name (a legal 250-byte name must not overflow the file
+    # system's limit), ASCII (OpenCV crashes on names that are not UTF-8), and keeping the
+    # suffix, from which OpenCV and soundfile choose the container.
+    suffix = path.suffix if path.suffix.isascii() and len(path.suffix) <= 16 else ""
+    return path.with_name(f".vismic-tmp-{secrets.token_hex(4)}{suffix}")
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ Damaged files raise :class:`~vismic.errors.CorruptVideoError`; see
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, Optional, Tuple
@@ -27,6 +28,9 @@ from typing import Dict, Iterator, Optional, Tuple
 import numpy as np
 
 from ..errors import CorruptVideoError
+
+#: Largest decoded frame (bytes) a camera header may declare (as ``_frames.MAX_FRAME_BYTES``).
+MAX_FRAME_BYTES = 1 << 30
 
 #: Frames a reader decodes per read while streaming single frames.
 STREAM_FRAMES = 16
@@ -145,6 +149,13 @@ def image_bytes(width: int, height: int, packing: str) -> int:
 
 def check_packable(width: int, height: int, packing: str, where: str) -> None:
     """Refuse frame sizes a packed layout cannot hold as whole pixel groups."""
+    # Unpacked frames are uint16 in memory whatever the packing (10/12/16 bit).
+    decoded = width * height * (1 if packing == "u8" else 2)
+    if width < 1 or height < 1 or decoded > MAX_FRAME_BYTES:
+        raise CorruptVideoError(
+            f"{where}: the header declares frames of {width}x{height} pixels; vismic reads frames of "
+            f"at least 1x1 and at most {MAX_FRAME_BYTES // 2**20} MiB decoded: the header is damaged"
+        )
     group = _GROUP_PIXELS.get(PACKINGS.get(packing), 1)
     if (width * height) % group:
         raise CorruptVideoError(
@@ -306,6 +317,10 @@ def check_complete(reader, max_frames: Optional[int]) -> None:
 
 def file_size(path: Path, where: str) -> int:
     try:
-        return os.stat(path).st_size
+        info = os.stat(path)
     except OSError as error:
         raise CorruptVideoError(f"cannot read {where}: {error.strerror or error}") from None
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO, socket or device would block or never end when opened.
+        raise CorruptVideoError(f"cannot read {where}: {str(path)!r} is not a regular file")
+    return info.st_size

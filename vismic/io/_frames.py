@@ -18,16 +18,35 @@ Also here: the small validation helpers for ``fps``, ``roi`` and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
+import stat
+import struct
+import tempfile
+import warnings
 from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
-import cv2
-import numpy as np
+# FFmpeg's own log lines (e.g. "Truncating packet of size ...") would reach the terminal
+# before vismic's one clear message about the same damage; keep FFmpeg quiet unless the
+# user asked otherwise. Read by OpenCV when it first starts FFmpeg.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from .._checks import check_int_tuple, check_positive_int, check_rate  # noqa: F401  (check_positive_int: for video.py)
-from ..errors import FrameShapeError, ParameterError, VideoError, VideoNotFoundError
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .._checks import check_finite_frames, check_int_tuple, check_positive_int, check_rate  # noqa: F401
+from ..errors import (
+    CorruptVideoError,
+    DamagedVideoWarning,
+    FrameShapeError,
+    ParameterError,
+    VideoError,
+    VideoNotFoundError,
+)
+from ._camera import MAX_FRAME_BYTES  # one limit on a decoded frame for every reader
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg", ".pgm", ".ppm", ".webp")
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -42,6 +61,95 @@ LUMA_WEIGHTS_RGB = (0.299, 0.587, 0.114)
 _GREY8_TAGS = ("Y800", "GREY", "Y8  ")
 
 Roi = Tuple[int, int, int, int]
+
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def check_readable_path(path: Path, what: str = "video file or frame folder") -> os.stat_result:
+    """``os.stat`` of an input that exists and is a regular file or folder.
+
+    FIFOs, sockets and devices are refused before anything opens them: opening a FIFO
+    nobody writes to would wait forever, and a device never ends.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise VideoNotFoundError(f"{what} not found: {str(path)!r}") from None
+    except OSError as error:
+        raise VideoError(f"cannot read {what} {str(path)!r}: {error.strerror or error}") from None
+    mode = info.st_mode
+    for test, kind in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            raise VideoError(
+                f"cannot read {what} {str(path)!r}: it is {kind}, not a file; vismic reads regular "
+                "files and folders only (save the stream to a file first)"
+            )
+    return info
+
+
+def is_utf8_path(path) -> bool:
+    """Whether OpenCV can be handed ``path`` (its bytes are valid UTF-8)."""
+    try:
+        os.fspath(path).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+@contextlib.contextmanager
+def opencv_path(path: Path):
+    """A name for ``path`` that OpenCV can take: itself, or an ASCII symbolic link to it.
+
+    OpenCV crashes the process on file names that are not valid UTF-8 (which any POSIX
+    file system allows); such files are reached through a link in a private temporary
+    folder (removed on leaving), which keeps the suffix OpenCV chooses the container by.
+    """
+    if is_utf8_path(path):
+        yield str(path)
+        return
+    folder = tempfile.mkdtemp(prefix="vismic-")
+    try:
+        alias = os.path.join(folder, "link" + path.suffix.encode("ascii", "replace").decode("ascii"))
+        try:
+            os.symlink(os.path.abspath(os.fspath(path)), alias)
+        except OSError as error:
+            raise VideoError(
+                f"cannot open {str(path)!r} with OpenCV: its name is not valid UTF-8, which crashes "
+                f"OpenCV, and no link with a plain name could be made ({error.strerror or error}); "
+                "rename the file"
+            ) from None
+        yield alias
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def quiet_opencv():
+    """Keep OpenCV's warnings off the terminal while it probes a file (vismic says what failed)."""
+    get, set_ = getattr(cv2, "getLogLevel", None), getattr(cv2, "setLogLevel", None)
+    if get is None or set_ is None:
+        yield
+        return
+    previous = get()
+    set_(min(previous, 2))  # errors only
+    try:
+        yield
+    finally:
+        set_(previous)
+
+
+def check_frame_bytes(width: int, height: int, bytes_per_pixel: int, where: str) -> None:
+    """Refuse a frame whose header declares more than :data:`MAX_FRAME_BYTES`."""
+    size = int(width) * int(height) * int(bytes_per_pixel)
+    if size > MAX_FRAME_BYTES:
+        raise VideoError(
+            f"{where}: its header declares a frame of {width}x{height} pixels ({size / 2**30:.1f} GiB "
+            f"decoded), more than the {MAX_FRAME_BYTES / 2**30:g} GiB vismic reads per frame; the "
+            "file is damaged or not a video frame (crop or downscale it first)"
+        )
 
 
 # --------------------------------------------------------------------------- validation
@@ -200,41 +308,56 @@ def natural_key(name: str):
 
 
 class FileReader:
-    """A video file decoded by OpenCV (FFmpeg backend first)."""
+    """A video file decoded by OpenCV (FFmpeg backend first).
+
+    The container's frame count and each frame's time stamp are checked while
+    decoding: frames missing inside the stream (a time stamp that jumps by more
+    than one frame period) are filled by repeating the frame before them, so the
+    time axis stays right; a stream that ends before the count the container
+    promises is reported. Both warn with :class:`~vismic.errors.DamagedVideoWarning`,
+    or raise :class:`~vismic.errors.CorruptVideoError` when ``strict`` is set.
+    """
+
+    strict = False
 
     def __init__(self, path: Path):
         self.path = path
         self.where = f"video {str(path)!r}"
-        capture, self.native_grey = self._open(use_native_grey=None)
-        try:
-            fps = capture.get(cv2.CAP_PROP_FPS)
-            self.container_fps = float(fps) if np.isfinite(fps) and fps > 0 else None
-            count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
-            self.count_hint = int(count) if np.isfinite(count) and count > 0 else None
-            ok, frame = capture.read()
-            if ok and self.native_grey and not _is_grey_plane(frame, capture):
-                # The backend did not hand out a plain grey plane: fall back to BGR.
+        with opencv_path(path) as name:
+            capture, self.native_grey = self._open(name, use_native_grey=None)
+            try:
+                fps = capture.get(cv2.CAP_PROP_FPS)
+                self.container_fps = float(fps) if np.isfinite(fps) and 0 < fps <= 1e7 else None
+                count = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+                self.count_hint = int(count) if np.isfinite(count) and 0 < count < 2**40 else None
+                width = capture.get(cv2.CAP_PROP_FRAME_WIDTH)
+                height = capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
+                if np.isfinite(width) and np.isfinite(height):
+                    check_frame_bytes(int(width), int(height), 6, self.where)
+                ok, frame = self._read(capture, 0)
+                if ok and self.native_grey and not _is_grey_plane(frame, capture):
+                    # The backend did not hand out a plain grey plane: fall back to BGR.
+                    capture.release()
+                    capture, self.native_grey = self._open(name, use_native_grey=False)
+                    ok, frame = self._read(capture, 0)
+                if not ok or frame is None or frame.size == 0:
+                    raise VideoError(
+                        f"cannot decode video {str(self.path)!r}: OpenCV opened it but decoded no frames"
+                    )
+                self.full_shape = tuple(frame.shape[:2])
+            finally:
                 capture.release()
-                capture, self.native_grey = self._open(use_native_grey=False)
-                ok, frame = capture.read()
-            if not ok or frame is None or frame.size == 0:
-                raise VideoError(
-                    f"cannot decode video {str(self.path)!r}: OpenCV opened it but decoded no frames"
-                )
-            self.full_shape = tuple(frame.shape[:2])
-        finally:
-            capture.release()
 
-    def _open(self, *, use_native_grey):
-        path = str(self.path)
-        capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
-        if not capture.isOpened():
-            capture.release()
-            capture = cv2.VideoCapture(path)
+    def _open(self, name: str, *, use_native_grey):
+        with quiet_opencv():
+            capture = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
+            if not capture.isOpened():
+                capture.release()
+                capture = cv2.VideoCapture(name)
         if not capture.isOpened():
             capture.release()
             raise VideoError(
-                f"cannot decode video {path!r}: OpenCV cannot open it (not a video, a damaged "
+                f"cannot decode video {str(self.path)!r}: OpenCV cannot open it (not a video, a damaged "
                 "file, or a codec this OpenCV build lacks)"
             )
         if use_native_grey is None:
@@ -244,29 +367,97 @@ class FileReader:
             capture.set(cv2.CAP_PROP_CONVERT_RGB, 0)
         return capture, use_native_grey
 
-    def frames(self, roi: Roi) -> Iterator[np.ndarray]:
-        capture, _ = self._open(use_native_grey=self.native_grey)
+    def _read(self, capture, index: int):
         try:
-            index = 0
-            while True:
-                ok, frame = capture.read()
-                if not ok or frame is None:
-                    return
-                _check_frame_shape(frame.shape, self.full_shape, index, self.where)
-                yield to_grey(frame, channel_order="BGR", roi=roi, where=self.where)
-                index += 1
-        finally:
-            capture.release()
+            return capture.read()
+        except cv2.error as error:
+            raise CorruptVideoError(
+                f"{self.where}: cannot decode frame {index}: {str(error).strip().splitlines()[-1]}"
+            ) from None
+
+    def frames(self, roi: Roi) -> Iterator[np.ndarray]:
+        with opencv_path(self.path) as name:
+            capture, _ = self._open(name, use_native_grey=self.native_grey)
+            try:
+                yield from self._frames(capture, roi)
+            finally:
+                capture.release()
+
+    def _frames(self, capture, roi: Roi) -> Iterator[np.ndarray]:
+        period_ms = 1000.0 / self.container_fps if self.container_fps else None
+        index = 0  # frames yielded, filled ones included: the time axis
+        decoded = 0
+        filled = []
+        previous = previous_ms = None
+        while True:
+            ok, frame = self._read(capture, index)
+            if not ok or frame is None:
+                break
+            _check_frame_shape(frame.shape, self.full_shape, index, self.where)
+            grey = to_grey(frame, channel_order="BGR", roi=roi, where=self.where)
+            time_ms = capture.get(cv2.CAP_PROP_POS_MSEC) if period_ms else None
+            if previous is not None and time_ms is not None and np.isfinite(time_ms) and previous_ms is not None:
+                missing = int(round((time_ms - previous_ms) / period_ms)) - 1
+                if missing > 0:
+                    if self.strict:
+                        raise CorruptVideoError(
+                            f"{self.where}: {missing} frame(s) missing before decoded frame {decoded} "
+                            f"(time stamp {time_ms:.3f} ms follows {previous_ms:.3f} ms at "
+                            f"{self.container_fps:g} fps); the file is damaged"
+                        )
+                    for _ in range(missing):
+                        filled.append(index)
+                        yield previous
+                        index += 1
+            previous, previous_ms = grey, time_ms
+            yield grey
+            index += 1
+            decoded += 1
+        self._report(index, decoded, filled)
+
+    def _report(self, length: int, decoded: int, filled) -> None:
+        """Say how the stream differed from what the container promised."""
+        expected = self.count_hint
+        short = expected is not None and length < expected
+        if not filled and not short:
+            return
+        parts = []
+        if filled:
+            shown = ", ".join(str(i) for i in filled[:10]) + (", ..." if len(filled) > 10 else "")
+            parts.append(
+                f"{len(filled)} missing frame(s) were filled by repeating the frame before them, "
+                f"at time-axis indices {shown}"
+            )
+        if short:
+            parts.append(
+                f"the stream holds {length} frames but the container promises {expected}: "
+                f"{expected - length} frame(s) are missing, at the end if the file was truncated, or "
+                "somewhere inside it where no time stamp shows the gap (then every frame after the "
+                "loss is early, which shifts the sound)"
+            )
+        message = f"{self.where} is damaged: " + "; ".join(parts)
+        if self.strict:
+            raise CorruptVideoError(message + " (strict=True refuses damaged videos)")
+        warnings.warn(
+            DamagedVideoWarning(
+                message + "; pass strict=True to refuse such a file",
+                expected=expected, decoded=decoded, filled=filled,
+                missing=(expected - length) if short else 0,
+                first_missing=filled[0] if filled else None,
+            ),
+            stacklevel=4,
+        )
 
     def count(self) -> int:
-        capture, _ = self._open(use_native_grey=self.native_grey)
-        try:
-            n = 0
-            while capture.grab():
-                n += 1
-            return n
-        finally:
-            capture.release()
+        with opencv_path(self.path) as name:
+            capture, _ = self._open(name, use_native_grey=self.native_grey)
+            try:
+                n = 0
+                while capture.grab():
+                    n += 1
+                return n
+            finally:
+                capture.release()
 
 
 def _grey_pixel_format(capture) -> bool:
@@ -289,16 +480,70 @@ def _is_grey_plane(frame, capture) -> bool:
     return frame.shape == (height, width)
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# PNG colour type -> channels (greyscale, RGB, palette, grey + alpha, RGBA).
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _check_image_header(data: np.ndarray, path: Path) -> None:
+    """Refuse an image whose header declares an absurd size, before it is decoded.
+
+    PNG headers are read here (the IHDR chunk); TIFF by tifffile; other formats rely on
+    OpenCV's own limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, 2^30 pixels by default).
+    """
+    head = data[:33].tobytes()
+    where = f"image frame {str(path)!r}"
+    if head.startswith(_PNG_SIGNATURE):
+        if len(head) < 33 or head[12:16] != b"IHDR":
+            raise VideoError(f"cannot decode {where}: a PNG without its IHDR header (damaged file)")
+        width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+        if width == 0 or height == 0 or depth not in (1, 2, 4, 8, 16) or colour not in _PNG_CHANNELS:
+            raise VideoError(
+                f"cannot decode {where}: its PNG header declares {width}x{height} pixels, bit depth "
+                f"{depth}, colour type {colour} (damaged file)"
+            )
+        check_frame_bytes(width, height, _PNG_CHANNELS[colour] * (2 if depth == 16 else 1), where)
+    elif head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        import io
+
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(io.BytesIO(data.tobytes())) as tif:
+                page = tif.pages.first
+                shape, itemsize = page.shape, np.dtype(page.dtype).itemsize if page.dtype else 1
+        except Exception as error:  # tifffile raises many kinds on damaged files
+            raise VideoError(f"cannot decode {where}: not a readable TIFF ({type(error).__name__})") from None
+        size = int(np.prod(shape)) * itemsize
+        if size > MAX_FRAME_BYTES:
+            raise VideoError(
+                f"{where}: its TIFF header declares a page of shape {tuple(shape)} ({size / 2**30:.1f} GiB "
+                f"decoded), more than the {MAX_FRAME_BYTES / 2**30:g} GiB vismic reads per frame"
+            )
+
+
 def _read_image(path: Path) -> np.ndarray:
     """One image at full precision (8/16 bit, 1/3/4 channels), or VideoError naming the file."""
     try:
+        check_readable_path(path, "image frame")
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as error:
         raise VideoError(f"cannot read image frame {str(path)!r}: {error}") from None
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if data.size:
+        _check_image_header(data, path)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error as error:
+        raise VideoError(f"cannot decode image frame {str(path)!r}: {str(error).strip().splitlines()[-1]}") from None
     if image is None or image.size == 0:
         raise VideoError(f"cannot decode image frame {str(path)!r} (empty, damaged or not an image)")
     return image
+
+
+def _image_kind(image: np.ndarray) -> str:
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    names = {1: "grey", 2: "grey + alpha", 3: "colour", 4: "colour + alpha"}
+    return f"{image.dtype.itemsize * 8}-bit {names.get(channels, f'{channels}-channel')}"
 
 
 class FolderReader:
@@ -325,16 +570,30 @@ class FolderReader:
         self.files = [path / name for name in sorted(names, key=natural_key)]
         self.container_fps = None
         self.count_hint = len(self.files)
-        self.full_shape = tuple(_read_image(self.files[0]).shape[:2])
+        first = _read_image(self.files[0])
+        self.full_shape = tuple(first.shape[:2])
+        self.kind = _image_kind(first)
 
     def frames(self, roi: Roi) -> Iterator[np.ndarray]:
         for index, file in enumerate(self.files):
-            image = _read_image(file)
+            try:
+                image = _read_image(file)
+            except VideoError as error:
+                raise type(error)(f"{self.where}: frame {index}: {error}") from None
             if tuple(image.shape[:2]) != self.full_shape:
                 raise FrameShapeError(
                     f"{self.where}: frame {index} ({file.name!r}) has size "
                     f"{image.shape[1]}x{image.shape[0]} (width x height) but frame 0 "
                     f"({self.files[0].name!r}) has size {self.full_shape[1]}x{self.full_shape[0]}"
+                )
+            kind = _image_kind(image)
+            if kind != self.kind:
+                # Mixed bit depths or colour types are different grey scales: read as one
+                # video they make steps a thousand times the motion.
+                raise VideoError(
+                    f"{self.where}: frame {index} ({file.name!r}) is a {kind} image but frame 0 "
+                    f"({self.files[0].name!r}) is {self.kind}; all frames of a video must have one "
+                    "bit depth and colour type (convert them alike, or remove the odd files)"
                 )
             yield to_grey(image, channel_order="BGR", roi=roi, where=f"image {str(file)!r}")
 
@@ -358,6 +617,7 @@ class ArrayReader:
             raise VideoError(f"the frame array holds no frames, given shape={frames.shape}")
         if frames.shape[1] == 0 or frames.shape[2] == 0:
             raise FrameShapeError(f"frames must not be empty, given shape={frames.shape}")
+        check_finite_frames(frames, "the frame array")
         self.array = frames
         self.path = None
         self.where = "frame array"
@@ -387,9 +647,8 @@ def make_reader(source):
         return ArrayReader(source)
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.exists():
-            raise VideoNotFoundError(f"video file or frame folder not found: {str(path)!r}")
-        if path.is_dir():
+        info = check_readable_path(path)
+        if stat.S_ISDIR(info.st_mode):
             return FolderReader(path)
         suffix = path.suffix.lower()
         if suffix in CINE_SUFFIXES:
@@ -404,21 +663,8 @@ def make_reader(source):
             from ._tiff import TiffStackReader
 
             return TiffStackReader(path)
-        _check_opencv_path(path)
         return FileReader(path)
     raise ParameterError(
         "source must be a path to a video file or frame folder, or a numpy array of frames, "
         f"given an object of type {type(source).__name__}"
     )
-
-
-def _check_opencv_path(path: Path) -> None:
-    """Refuse a file name OpenCV would crash on (bytes that are not UTF-8)."""
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        raise VideoError(
-            f"cannot open video {str(path)!r} with OpenCV: its name is not valid UTF-8, which "
-            "crashes OpenCV's reader; rename the file (or convert it to a TIFF stack, which vismic "
-            "reads itself)"
-        ) from None

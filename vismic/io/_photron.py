@@ -87,6 +87,7 @@ def _sibling(path: Path, suffixes) -> Optional[Path]:
 
 def read_cih(path: Path) -> Dict[str, str]:
     """The ``Key : Value`` fields of a ``.cih`` text header (first occurrence of each key)."""
+    file_size(path, f"Photron header {str(path)!r}")
     try:
         text = path.read_bytes().decode("utf-8", errors="replace")
     except OSError as error:
@@ -104,6 +105,7 @@ def read_cih(path: Path) -> Dict[str, str]:
 
 def read_cihx(path: Path) -> Dict[str, str]:
     """The fields of a ``.cihx`` header, under their ``.cih`` names."""
+    file_size(path, f"Photron header {str(path)!r}")
     try:
         data = path.read_bytes()
     except OSError as error:

@@ -11,13 +11,39 @@ capture rate that vismic trusts, so ``fps`` must be given.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 from typing import Iterator, Optional
 
 import numpy as np
 
-from ..errors import FrameShapeError, VideoError
-from ._camera import STREAM_FRAMES
+from ..errors import CorruptVideoError, FrameShapeError, VideoError, VismicError
+from ._camera import MAX_FRAME_BYTES, STREAM_FRAMES
+
+
+@contextlib.contextmanager
+def _tifffile_guard(where: str, what: str):
+    """Turn whatever tifffile raises on a damaged file into one :class:`CorruptVideoError`.
+
+    tifffile parses untrusted bytes with many kinds of failure (``struct.error``,
+    ``zlib.error``, ``IndexError``, ...), and logs what it skips: both are kept off
+    the user's screen, replaced by one message naming the file and what was read.
+    """
+    logger = logging.getLogger("tifffile")
+    disabled = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    except (VismicError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as error:
+        raise CorruptVideoError(
+            f"cannot decode {what} of {where}: the file is damaged or not a TIFF it can read "
+            f"({type(error).__name__}: {str(error)[:200]})"
+        ) from None
+    finally:
+        logger.disabled = disabled
 
 
 class TiffStackReader:
@@ -33,29 +59,35 @@ class TiffStackReader:
 
         self.path = path
         self.where = f"TIFF file {str(path)!r}"
-        try:
-            with tifffile.TiffFile(path) as tif:
-                pages = tif.pages
-                n_pages = len(pages)
-                if n_pages < 1:
-                    raise VideoError(f"cannot decode video {str(path)!r}: the TIFF file holds no pages")
-                first = pages.first
-                self.page_shape = tuple(first.shape)
-                # Colour samples in separate planes come as (samples, h, w): moved last on reading.
-                self.planar = len(first.shape) == 3 and first.planarconfig == 2
-                self.full_shape = tuple(first.shape[1:3] if self.planar else first.shape[:2])
-                self.bigtiff = tif.is_bigtiff
-                self.layout = self._contiguous_layout(tif, n_pages)
-                self.use_opencv = False
-                if self.layout is None:
-                    try:
-                        first.asarray()
-                    except ValueError:  # a codec tifffile lacks without imagecodecs
-                        self.use_opencv = True
-        except (tifffile.TiffFileError, ValueError, OSError) as error:
-            if isinstance(error, VideoError):
-                raise
-            raise VideoError(f"cannot decode video {str(path)!r}: not a readable TIFF file ({error})") from None
+        with _tifffile_guard(self.where, "the header"), tifffile.TiffFile(path) as tif:
+            pages = tif.pages
+            n_pages = len(pages)
+            if n_pages < 1:
+                raise VideoError(f"cannot decode video {str(path)!r}: the TIFF file holds no pages")
+            first = pages.first
+            self.page_shape = tuple(first.shape)
+            if len(self.page_shape) not in (2, 3) or min(self.page_shape) < 1:
+                raise VideoError(f"{self.where}: its first page has shape {self.page_shape}, not an image")
+            page_bytes = int(np.prod(self.page_shape)) * np.dtype(first.dtype or np.uint8).itemsize
+            if page_bytes > MAX_FRAME_BYTES:
+                raise VideoError(
+                    f"{self.where}: its header declares pages of shape {self.page_shape} "
+                    f"({page_bytes / 2**30:.1f} GiB each), more than the {MAX_FRAME_BYTES / 2**30:g} GiB "
+                    "vismic reads per frame; the file is damaged or not a video"
+                )
+            # Colour samples in separate planes come as (samples, h, w): moved last on reading.
+            self.planar = len(first.shape) == 3 and first.planarconfig == 2
+            self.full_shape = tuple(first.shape[1:3] if self.planar else first.shape[:2])
+            self.bigtiff = tif.is_bigtiff
+            self.layout = self._contiguous_layout(tif, n_pages)
+            if self.layout is not None:
+                self._check_size_on_disk(n_pages)
+            self.use_opencv = False
+            if self.layout is None:
+                try:
+                    first.asarray()
+                except ValueError:  # a codec tifffile lacks without imagecodecs
+                    self.use_opencv = True
         self.count_hint = n_pages
         self._map = None
 
@@ -73,6 +105,21 @@ class TiffStackReader:
             return None
         dtype = np.dtype(one.dtype).newbyteorder(tif.byteorder)
         return offset, dtype, (n_pages,) + self.page_shape
+
+    def _check_size_on_disk(self, n_pages: int) -> None:
+        """Refuse a stack shorter than its pages need (a truncated file), as camera files are."""
+        import os
+
+        offset, dtype, shape = self.layout
+        need = offset + int(np.prod(shape)) * dtype.itemsize
+        size = os.stat(self.path).st_size
+        if size < need:
+            page_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+            whole = max(0, (size - offset) // page_bytes)
+            raise CorruptVideoError(
+                f"{self.where} holds {size} bytes but its {n_pages} pages need {need}: the file is "
+                f"truncated and holds only {whole} whole page(s); vismic does not read a damaged stack"
+            )
 
     def _pages_array(self) -> Optional[np.ndarray]:
         if self.layout is None:
@@ -95,7 +142,8 @@ class TiffStackReader:
             return self._read_opencv(start, count)
         import tifffile
 
-        with tifffile.TiffFile(self.path) as tif:
+        where = f"pages {start}..{start + count - 1}"
+        with _tifffile_guard(self.where, where), tifffile.TiffFile(self.path) as tif:
             out = []
             for index in range(start, start + count):
                 page = tif.pages[index].asarray()
@@ -106,7 +154,13 @@ class TiffStackReader:
     def _read_opencv(self, start: int, count: int) -> np.ndarray:
         import cv2
 
-        ok, pages = cv2.imreadmulti(str(self.path), start, count, flags=cv2.IMREAD_UNCHANGED)
+        from ._frames import opencv_path
+
+        with opencv_path(self.path) as name:
+            try:
+                ok, pages = cv2.imreadmulti(name, start, count, flags=cv2.IMREAD_UNCHANGED)
+            except cv2.error:
+                ok, pages = False, []
         if not ok or len(pages) != count:
             raise VideoError(f"cannot decode pages {start}..{start + count - 1} of {self.where}")
         out = []

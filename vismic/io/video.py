@@ -31,7 +31,8 @@ from . import _frames
 from ._camera import CameraHeader, check_complete
 from ._atomic import FOLDER_MARK, check_destination, temporary_file, temporary_folder
 
-__all__ = ["VideoSource", "CameraHeader", "open_video", "read_frames", "frame_count", "write_video"]
+__all__ = ["VideoSource", "CameraHeader", "open_video", "read_frames", "frame_count", "write_video",
+           "auto_batch_size", "BATCH_BYTES"]
 
 #: Above this playback rate OpenCV's writer silently drops frames and rewrites the rate.
 MAX_PLAYBACK_FPS = 1000.0
@@ -41,6 +42,14 @@ PLAYBACK_FPS_LIMIT = 60.0
 
 #: A given fps further than this (relative) from the rate a camera file stores is warned about.
 FPS_TOLERANCE = 1e-3
+
+#: Bytes of float32 frames one batch holds at most when ``batch_size=None`` (the default). The
+#: default pipeline holds ~20-40x a batch's bytes (complex pyramids, phases): 16 MiB keeps a
+#: 512x512 recovery near 0.5 GB (1.4 GB with 64-frame batches; benchmarks/bench_memory.py).
+BATCH_BYTES = 16 * 2**20
+
+#: Most frames in one batch when ``batch_size=None``: small frames gain nothing from longer batches.
+MAX_AUTO_BATCH = 64
 
 #: ``VideoSource.fps_source`` when the rate came from the ``fps`` argument.
 FPS_FROM_ARGUMENT = "argument"
@@ -56,8 +65,10 @@ class VideoSource:
 
     Made by :func:`open_video`; see there for the parameters. Each iteration
     decodes the source again from its first frame, one batch at a time, and
-    reads until the stream ends (a container's frame count is never trusted;
-    a camera file's count is checked against its size when it is opened).
+    reads until the stream ends. A video file's stream is checked against its
+    container while it is read (frames missing between time stamps are filled
+    and named, a stream shorter than the container's count is reported, see
+    ``strict``); a camera file's count is checked against its size when it is opened.
 
     Attributes
     ----------
@@ -86,12 +97,18 @@ class VideoSource:
         before it (camera files, uncompressed TIFF stacks, arrays).
     roi : tuple of int
         ``(x, y, width, height)`` actually used (the full frame when none was given).
-    downsample, batch_size, max_frames
+    batch_size : int
+        Frames per batch: as given, or chosen from ``max_batch_bytes`` when None was given.
+    downsample, max_frames, strict
         As given.
     """
 
-    def __init__(self, reader, *, fps, roi, downsample, batch_size, max_frames, fps_source=FPS_FROM_ARGUMENT):
+    def __init__(self, reader, *, fps, roi, downsample, batch_size, max_frames, fps_source=FPS_FROM_ARGUMENT,
+                 strict=False):
         self._reader = reader
+        self.strict = bool(strict)
+        if hasattr(reader, "strict"):
+            reader.strict = self.strict
         self.fps = fps
         self.fps_source = fps_source
         self.roi = roi
@@ -233,8 +250,10 @@ def open_video(
     fps=None,
     roi: Optional[Tuple[int, int, int, int]] = None,
     downsample: int = 1,
-    batch_size: int = 64,
+    batch_size: Optional[int] = None,
     max_frames: Optional[int] = None,
+    max_batch_bytes: int = BATCH_BYTES,
+    strict: bool = False,
 ) -> VideoSource:
     """Open a video, camera file, frame folder or frame array as a stream of grey frame batches.
 
@@ -259,10 +278,21 @@ def open_video(
     downsample : int, default 1
         Integer factor; ``downsample x downsample`` blocks are averaged (after
         the roi), which low-passes before decimating.
-    batch_size : int, default 64
-        Frames per :class:`~vismic.data.FrameBatch`.
+    batch_size : int, optional
+        Frames per :class:`~vismic.data.FrameBatch`. By default (None) as many
+        as fit in ``max_batch_bytes`` of float32 frames (after roi and
+        downsample), at least 1 and at most 64: 64 frames up to 256x256,
+        16 at 512x512, 4 at 1024x1024. The stages after the reader hold
+        about 20-40 times a batch's bytes, so this bounds the memory of a
+        recovery whatever the frame size.
     max_frames : int, optional
         Stop after this many frames.
+    max_batch_bytes : int, default 16 MiB
+        Bound on one batch of float32 frames when ``batch_size`` is None.
+    strict : bool, default False
+        Refuse a damaged video file (:class:`~vismic.errors.CorruptVideoError`)
+        instead of warning: frames missing inside the stream, or fewer frames
+        than the container promises.
 
     Returns
     -------
@@ -281,7 +311,8 @@ def open_video(
     VideoNotFoundError
         The path does not exist.
     CorruptVideoError
-        A camera file shorter than its header promises (unless ``max_frames``
+        With ``strict``, a damaged video file (raised while iterating); a frame
+        that fails to decode (names its index); a camera file shorter than its header promises (unless ``max_frames``
         asks only for the whole frames it holds: the message gives that number),
         a header that contradicts its data, an unknown bit depth, a Photron
         header without its ``.mraw`` (or the reverse).
@@ -293,6 +324,10 @@ def open_video(
 
     Warns
     -----
+    DamagedVideoWarning
+        While iterating a video file whose time stamps jump (the missing frames
+        are filled by repeating the frame before them, at the indices the warning
+        lists) or that ends before the frame count its container promises.
     VismicWarning
         When a given ``fps`` differs from the capture rate a camera file stores
         (by more than 0.1 %; ``fps`` is used), or from a container rate
@@ -325,22 +360,43 @@ def open_video(
     if fps is not None:
         fps = _frames.check_fps(fps)
     return _open(source, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
-                 max_frames=max_frames, stacklevel=3, require_fps=True)
+                 max_frames=max_frames, stacklevel=3, require_fps=True, max_batch_bytes=max_batch_bytes,
+                 strict=strict)
 
 
-def _open(source, *, fps, roi, downsample, batch_size, max_frames, stacklevel, require_fps=False) -> VideoSource:
+def auto_batch_size(frame_shape: Tuple[int, int], max_batch_bytes: int = BATCH_BYTES) -> int:
+    """Frames of ``frame_shape`` (float32) in one batch of at most ``max_batch_bytes`` (1 to 64).
+
+    Examples
+    --------
+    >>> auto_batch_size((256, 256)), auto_batch_size((512, 512)), auto_batch_size((1024, 1024))
+    (64, 16, 4)
+    >>> auto_batch_size((4096, 4096))
+    1
+    """
+    frame_bytes = 4 * int(frame_shape[0]) * int(frame_shape[1])
+    return int(max(1, min(MAX_AUTO_BATCH, max_batch_bytes // max(frame_bytes, 1))))
+
+
+def _open(source, *, fps, roi, downsample, batch_size, max_frames, stacklevel, require_fps=False,
+          max_batch_bytes=BATCH_BYTES, strict=False) -> VideoSource:
     roi = _frames.parse_roi(roi)
     _frames.check_positive_int(downsample, "downsample")
-    batch_size = _frames.check_positive_int(batch_size, "batch_size")
+    batch_size = _frames.check_positive_int(batch_size, "batch_size", allow_none=True)
     max_frames = _frames.check_positive_int(max_frames, "max_frames", allow_none=True)
+    max_batch_bytes = _frames.check_positive_int(max_batch_bytes, "max_batch_bytes")
+    if not isinstance(strict, (bool, np.bool_)):
+        raise ParameterError(f"strict must be True or False, given strict={strict!r}")
     reader = _frames.make_reader(source)
     if hasattr(reader, "store"):
         check_complete(reader, max_frames)
     roi = _frames.fit_roi(roi, reader.full_shape)
     downsample = _frames.check_downsample(downsample, roi)
     fps, fps_source = _choose_fps(reader, fps, require=require_fps, stacklevel=stacklevel + 1)
+    if batch_size is None:
+        batch_size = auto_batch_size(_frames.downsampled_shape(roi, downsample), max_batch_bytes)
     return VideoSource(reader, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
-                       max_frames=max_frames, fps_source=fps_source)
+                       max_frames=max_frames, fps_source=fps_source, strict=strict)
 
 
 def _choose_fps(reader, fps, *, require: bool, stacklevel: int):
@@ -384,8 +440,9 @@ def read_frames(
     fps=None,
     roi: Optional[Tuple[int, int, int, int]] = None,
     downsample: int = 1,
-    batch_size: int = 64,
+    batch_size: Optional[int] = None,
     max_frames: Optional[int] = None,
+    strict: bool = False,
 ) -> np.ndarray:
     """Read all frames of a source into one array (for short clips and tests).
 
@@ -408,7 +465,7 @@ def read_frames(
     if fps is not None:
         fps = _frames.check_fps(fps)
     video = _open(source, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
-                  max_frames=max_frames, stacklevel=3)
+                  max_frames=max_frames, stacklevel=3, strict=strict)
     frames = list(video.frames())
     return np.stack(frames) if frames else np.empty((0,) + video.frame_shape, np.float32)
 
@@ -524,8 +581,8 @@ def _write_file(path: Path, frames: np.ndarray, codec: str, playback_fps: float)
         candidates = _LOSSLESS_COLOUR if colour else _LOSSLESS_GREY
     else:
         candidates = (codec,)
-    with temporary_file(path, what="video") as temporary:
-        writer, used = _open_writer(temporary, candidates, frames, playback_fps)
+    with temporary_file(path, what="video") as temporary, _frames.opencv_path(temporary) as name:
+        writer, used = _open_writer(name, candidates, frames, playback_fps)
         if writer is None:
             raise OutputError(
                 f"cannot write video {str(path)!r}: OpenCV has no writer for codec "
@@ -568,7 +625,7 @@ def _frames_to_write(frames) -> np.ndarray:
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
 
 
-def _open_writer(path: Path, codecs, frames: np.ndarray, playback_fps: float):
+def _open_writer(path: str, codecs, frames: np.ndarray, playback_fps: float):
     height, width = frames.shape[1:3]
     colour = frames.ndim == 4
     for codec in codecs:
@@ -576,7 +633,7 @@ def _open_writer(path: Path, codecs, frames: np.ndarray, playback_fps: float):
         if frames.dtype == np.uint16:
             params += [cv2.VIDEOWRITER_PROP_DEPTH, cv2.CV_16U]
         writer = cv2.VideoWriter(
-            str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*codec), playback_fps,
+            path, cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*codec), playback_fps,
             (width, height), params,
         )
         if writer.isOpened():

@@ -30,6 +30,17 @@ SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 #: Peak level after normalisation, as a fraction of full scale.
 PEAK_LEVEL = 0.99
 
+#: Output rates a WAV file may have (Hz): below 1 kHz no player plays it, above 768 kHz no
+#: converter exists, and ``target_sr=10**12`` would try to allocate hundreds of GiB.
+MIN_WAV_RATE, MAX_WAV_RATE = 1000, 768000
+
+#: A peak below this (in the samples' own units) is numerical dust, not sound: normalising
+#: it to full scale would turn rounding errors into a confident-looking recording.
+SILENCE_FLOOR = 1e-12
+
+#: Most samples :func:`resample` makes (per channel): about 6 hours at 96 kHz.
+MAX_SAMPLES = 2**31
+
 #: Largest denominator of the up/down ratio handed to ``resample_poly``.
 MAX_RATIO_DENOMINATOR = 1000
 
@@ -119,6 +130,11 @@ def resample(samples: np.ndarray, *, sr: float, target_sr: float) -> np.ndarray:
     if ratio == 1:
         return samples.copy()
     n_out = int(round(samples.shape[-1] * target_sr / sr))
+    if n_out > MAX_SAMPLES:
+        raise ParameterError(
+            f"resampling {samples.shape[-1]} samples from sr={sr:g} to target_sr={target_sr:g} would make "
+            f"{n_out} samples, more than the {MAX_SAMPLES} vismic allows; choose a lower target_sr"
+        )
     out = scipy.signal.resample_poly(samples, ratio.numerator, ratio.denominator, axis=-1)
     if out.shape[-1] >= n_out:
         return out[..., :n_out]
@@ -153,9 +169,12 @@ def write_wav(
         standard rate; None keeps ``sr`` (it must then be a whole number); an
         integer resamples to that rate.
     subtype : {'PCM_16', 'PCM_24', 'FLOAT'}, default 'PCM_16'
+        The rate written must lie in [1000, 768000] Hz.
     normalize : bool, default True
         Scale so that the peak is 0.99 of full scale. Without it, PCM samples
-        beyond [-1, 1] are clipped (with a warning).
+        beyond [-1, 1] are clipped (with a warning). Samples whose peak is below
+        :data:`SILENCE_FLOOR` (1e-12, numerical dust such as what 300 identical
+        frames give) are refused rather than blown up to full scale.
 
     Returns
     -------
@@ -165,8 +184,9 @@ def write_wav(
     Raises
     ------
     ParameterError
-        Silent (with ``normalize``), empty or non-finite samples; bad ``sr``,
-        ``target_sr`` or ``subtype``. No file is written.
+        Silent or dust-level (with ``normalize``), empty or non-finite samples;
+        bad ``sr``, ``target_sr`` (an output rate outside [1000, 768000] Hz) or
+        ``subtype``. No file is written.
     OutputError
         The folder does not exist or cannot be written.
 
@@ -179,6 +199,8 @@ def write_wav(
     (8000, 8000, 'PCM_16')
     """
     sr = check_rate(sr)
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise ParameterError(f"normalize must be True or False, given normalize={normalize!r}")
     samples = _check_samples(samples)
     if samples.ndim == 2 and samples.shape[0] > samples.shape[1]:
         raise FrameShapeError(
@@ -196,6 +218,11 @@ def write_wav(
         peak = float(np.max(np.abs(samples)))
         if peak == 0:
             raise ParameterError("audio samples are silent (all zero); cannot normalize, no file was written")
+        if peak < SILENCE_FLOOR:
+            raise ParameterError(
+                f"audio samples hold only numerical dust (peak {peak:.3g} < {SILENCE_FLOOR:g}): there is no "
+                "sound to normalize (the video shows no motion vismic can measure); no file was written"
+            )
         samples = samples * (PEAK_LEVEL / peak)
     elif subtype_name != "FLOAT" and np.max(np.abs(samples)) > 1:
         warnings.warn(
@@ -209,7 +236,9 @@ def write_wav(
     data = samples.T if samples.ndim == 2 else samples
     with temporary_file(path, what="WAV file") as temporary:
         try:
-            soundfile.write(str(temporary), data, out_sr, subtype=subtype_name, format="WAV")
+            # Through a Python file object: libsndfile cannot take a name whose bytes are not UTF-8.
+            with open(temporary, "wb") as file:
+                soundfile.write(file, data, out_sr, subtype=subtype_name, format="WAV")
         except RuntimeError as error:  # libsndfile errors
             raise OutputError(f"cannot write WAV file {str(path)!r}: {error}") from error
     return WavInfo(path, out_sr, int(samples.shape[-1]), subtype_name)
@@ -224,10 +253,17 @@ def _output_rate(sr: float, target_sr) -> int:
                 f"a WAV file stores a whole-number sample rate, given sr={sr:g} with target_sr=None; "
                 "pass target_sr='auto' or an integer rate to resample"
             )
+        if not MIN_WAV_RATE <= sr <= MAX_WAV_RATE:
+            raise ParameterError(
+                f"sr={sr:g} with target_sr=None would write a WAV at {sr:g} Hz, outside the audio rates "
+                f"{MIN_WAV_RATE}..{MAX_WAV_RATE} Hz; pass target_sr='auto' to resample to a standard rate"
+            )
         return int(sr)
     number = as_number(target_sr)
-    if number is None or not np.isfinite(number) or not number.is_integer() or number <= 0:
+    if (number is None or not np.isfinite(number) or not number.is_integer()
+            or not MIN_WAV_RATE <= number <= MAX_WAV_RATE):
         raise ParameterError(
-            f"target_sr must be 'auto', None or a positive whole number of Hz, given target_sr={target_sr!r}"
+            f"target_sr must be 'auto', None or a whole number of Hz from {MIN_WAV_RATE} to {MAX_WAV_RATE} "
+            f"(e.g. 44100), given target_sr={target_sr!r}"
         )
-    return int(target_sr)
+    return int(number)
