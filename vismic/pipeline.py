@@ -262,6 +262,7 @@ class Pipeline:
             if not parts:
                 raise ParameterError("the pipeline received no frames")
             data = type(parts[0]).concat(parts) if len(parts) > 1 else parts[0]
+            del parts  # the whole-signal stages below need only the joined copy
         else:
             data = batches
         for _, stage in whole:
