@@ -167,9 +167,31 @@ class Combine(Stage):
             audio = separate_sources(bands, n_sources=self.n_sources, highpass_hz=cutoff)
         else:
             audio = combine_bands(bands, method=self.method, highpass_hz=cutoff)
+            audio = _honest_estimate(audio, bands, cutoff)
         if cutoff is None:
             return audio
         return HighPass(cutoff_hz=cutoff).transform(audio)
+
+
+def _honest_estimate(audio: Audio, bands: BandSignals, cutoff) -> Audio:
+    """``snr_estimate_db`` the data must earn (region groups agreeing on held-out frames, slow-motion checks).
+
+    The model estimate (from the combination's noise eigenvalues) trusts the
+    regions' Fisher information and stays confident when motion, light or a codec
+    break it; it is kept as ``snr_model_db``. Reliability findings go to
+    ``info["reliability"]`` (name -> message).
+    """
+    from ._confidence import snr_estimate
+
+    if bands.grid is None or len(bands) < 64:
+        return audio
+    estimate = snr_estimate(bands, grid=bands.grid, highpass_hz=cutoff if cutoff is not None else 20.0)
+    info = dict(audio.info)
+    info["snr_model_db"] = info.get("snr_estimate_db")
+    if np.isfinite(estimate["snr_estimate_db"]):
+        info["snr_estimate_db"] = float(estimate["snr_estimate_db"])
+    info["reliability"] = dict(estimate["flags"])
+    return Audio(audio.samples, audio.sr, info, audio.noise)
 
 
 def _check_cutoff(highpass_hz, fps: float):

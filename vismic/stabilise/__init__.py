@@ -13,7 +13,7 @@ as a pipeline step (``default_pipeline().insert("decompose", "stabilise", Stabil
 once the runner calls streaming stages' ``flush()`` at the end of the video.
 """
 
-from ._confidence import (
+from ..combine._confidence import (
     MOTION_TOLERANCE_PX,
     codec_innovation,
     consistency_snr_db,

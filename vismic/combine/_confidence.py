@@ -1,6 +1,6 @@
 """An SNR estimate that the data must earn: agreement between disjoint parts of the frame.
 
-The combination's own estimate (:func:`vismic.combine.combine_regions`) reads
+The combination's model estimate (:func:`vismic.combine.combine_regions`) reads
 the noise scale from the non-signal eigenvalues, assuming the regions' noise is
 what their Fisher information says: junk the model does not know (a linearisation
 broken by motion, flicker, codec blocks) is then taken for signal. Here the
@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 from scipy import linalg
 
-from ..combine import region_displacements
+from ._maxsnr import region_displacements
 from ..data import BandSignals
 from ..denoise import highpass
 from ..errors import ParameterError
