@@ -12,7 +12,7 @@ from vismic import synth
 from vismic.cli import main
 
 sys.path.insert(0, str(Path(__file__).parent / "io"))
-from camera_writers import write_cine  # noqa: E402
+from camera_writers import write_cine, write_photron  # noqa: E402
 
 FPS = 2200.0
 
@@ -42,6 +42,15 @@ def test_cine_needs_no_fps_and_the_sidecar_names_the_rate(frames, tmp_path, caps
     sidecar = json.loads((tmp_path / "out.json").read_text())
     assert sidecar["input"]["fps"] == 2200 and "SETUP.FrameRate" in sidecar["input"]["fps_source"]
     assert sidecar["pipeline"] and sidecar["wav"]["sr"] == sf.info(out).samplerate
+
+
+def test_photron_needs_no_fps_and_the_save_step_sets_the_rate(frames, tmp_path):
+    header, _ = write_photron(tmp_path / "shot", np.round(frames).astype(np.uint16) * 16, bits=16,
+                              record_rate=8800, save_step=4)
+    out = tmp_path / "out.wav"
+    assert main(["recover", str(header), "-o", str(out), "--quiet"]) == 0
+    sidecar = json.loads((tmp_path / "out.json").read_text())
+    assert sidecar["input"]["fps"] == 2200 and "Save Step" in sidecar["input"]["fps_source"]
 
 
 def test_a_playback_rate_only_file_still_asks_for_fps(videos, tmp_path, capsys):
