@@ -18,6 +18,7 @@ __all__ = [
     "OutputError",
     "ModelError",
     "VismicWarning",
+    "UnreliableRecoveryWarning",
 ]
 
 
@@ -60,3 +61,7 @@ class ModelError(VismicError, ValueError):
 
 class VismicWarning(UserWarning):
     """Something looks wrong but vismic can go on (e.g. a playback rate given as capture rate)."""
+
+
+class UnreliableRecoveryWarning(VismicWarning):
+    """A recovery finished but should not be trusted: no motion, no texture, noise-dominated, distorted or clipped."""
