@@ -47,7 +47,6 @@ __all__ = [
     "check_array",
     "check_signal",
     "check_image",
-    "largest_grid",
     "check_grid_fits",
 ]
 
