@@ -247,6 +247,10 @@ def recover_sound(
     return Audio(audio.samples, audio.sr, info, audio.noise)
 
 
+#: The lowest filter cut-off :func:`default_pipeline` accepts, in Hz (0 means no filter).
+MIN_CUTOFF_HZ = 0.01
+
+
 def _check_pipeline_args(*, n_levels, grid, highpass_hz, low_hz, high_hz, n_sources) -> None:
     """The numbers of :func:`default_pipeline`, checked where the user gave them (the stages check them again)."""
     from ._checks import check_grid, check_int, check_non_negative, check_positive
@@ -254,12 +258,13 @@ def _check_pipeline_args(*, n_levels, grid, highpass_hz, low_hz, high_hz, n_sour
     if n_levels is not None:
         check_int(n_levels, "n_levels", minimum=1)
     check_grid(grid)
-    if highpass_hz is not None:
-        check_non_negative(highpass_hz, "highpass_hz")
-    if low_hz is not None:
-        check_non_negative(low_hz, "low_hz")
-    if high_hz is not None:
-        check_positive(high_hz, "high_hz")
+    for name, value in (("highpass_hz", highpass_hz), ("low_hz", low_hz), ("high_hz", high_hz)):
+        if value is None:
+            continue
+        hz = check_non_negative(value, name) if name != "high_hz" else check_positive(value, name)
+        # A cut-off of 1e-300 Hz makes the filter design singular; none that low acts within a video.
+        if 0 < hz < MIN_CUTOFF_HZ:
+            raise ParameterError(f"{name} must be 0 (no filter) or at least {MIN_CUTOFF_HZ:g} Hz, given {name}={value!r}")
     if low_hz is not None and high_hz is not None and low_hz >= high_hz:
         raise ParameterError(f"low_hz must be below high_hz, given low_hz={low_hz!r}, high_hz={high_hz!r}")
     check_int(n_sources, "n_sources", minimum=1)

@@ -3,7 +3,7 @@
 Every numeric option of ``recover``, ``calibrate``, ``magnify`` and ``train-magnet`` gets random
 strings and numbers (NaN, infinities, huge, negative, words) on a tiny valid video. A traceback,
 exit code 1, a second error line or an example running past its time limit fails the test.
-``VISMIC_FUZZ_EXAMPLES`` sets the examples per command (default 12; e.g. 500 for a long run).
+``VISMIC_FUZZ_EXAMPLES`` sets the examples per command (default 8; e.g. 500 for a long run).
 """
 
 import contextlib
@@ -21,7 +21,7 @@ from hypothesis import strategies as st  # noqa: E402
 from vismic import synth  # noqa: E402
 from vismic.cli import main  # noqa: E402
 
-EXAMPLES = int(os.environ.get("VISMIC_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("VISMIC_FUZZ_EXAMPLES", "8"))
 SECONDS_PER_EXAMPLE = 60
 FPS = 2200.0
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
