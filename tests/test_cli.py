@@ -103,10 +103,10 @@ def test_a_bug_shows_as_a_bug(video, tmp_path, capsys, monkeypatch):
     "args, message",
     [
         (["--grid", "0,4"], "grid"),
-        (["--levels", "0"], "n_levels"),
-        (["--sources", "0"], "n_sources"),
+        (["--levels", "0"], "--levels"),
+        (["--sources", "0"], "--sources"),
         (["--highpass", "5000"], "highpass"),
-        (["--band", "900,100"], "low_hz"),
+        (["--band", "900,100"], "--band"),
         (["--downsample", "0"], "downsample"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -13,21 +14,104 @@ import numpy as np
 from .errors import OutputError, ParameterError
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with vismic's one-line errors (no usage block) and option values that start with '-'.
+
+    Sub-parsers are made of the same class, so every sub-command behaves alike.
+    """
+
+    def error(self, message):
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        hint = f"; see 'vismic {command} --help'" if command else "; see 'vismic --help'"
+        self.exit(2, f"vismic: error: {message}{hint}\n")
+
+    def parse_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        return super().parse_args(join_negative_values(self, args), namespace)
+
+
+def _value_options(parser: argparse.ArgumentParser) -> set:
+    """Option strings, of ``parser`` and its sub-parsers, that take exactly one value."""
+    options = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                options |= _value_options(sub)
+        elif action.option_strings and action.nargs is None and isinstance(action, argparse._StoreAction):
+            options |= set(action.option_strings)
+    return options
+
+
+def join_negative_values(parser: argparse.ArgumentParser, argv: list) -> list:
+    """``--roi -5,0,10,10`` as ``--roi=-5,0,10,10``: argparse would take the value for an unknown option.
+
+    >>> import argparse
+    >>> p = argparse.ArgumentParser(); _ = p.add_argument("--roi")
+    >>> join_negative_values(p, ["--roi", "-5,0,10,10"])
+    ['--roi=-5,0,10,10']
+    """
+    takes_value = _value_options(parser)
+    known = set()
+    stack = [parser]
+    while stack:
+        current = stack.pop()
+        known |= set(current._option_string_actions)
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+    out, i = [], 0
+    while i < len(argv):
+        token = argv[i]
+        if (token in takes_value and i + 1 < len(argv) and argv[i + 1].startswith("-")
+                and argv[i + 1] not in known and argv[i + 1] != "--"):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+def finite_float(text: str) -> float:
+    """argparse ``type=`` for a finite number (``float`` alone takes 'nan' and 'inf')."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, given {text!r}")
+    return value
+
+
 def parse_floats(text: str, count: int, name: str) -> list:
     try:
         values = [float(p) for p in text.split(",")]
     except ValueError:
         values = []
-    if len(values) != count:
-        raise ParameterError(f"{name} must be {count} comma-separated numbers, given {text!r}")
+    if len(values) != count or not all(np.isfinite(v) for v in values):
+        raise ParameterError(f"{name} must be {count} comma-separated finite numbers, given {text!r}")
     return values
 
 
-def parse_ints(text: str, count: int, name: str) -> tuple:
+def parse_ints(text: str, count: int, name: str, *, minimum=None) -> tuple:
     values = parse_floats(text, count, name)
-    if any(v != int(v) for v in values):
-        raise ParameterError(f"{name} must be {count} comma-separated integers, given {text!r}")
+    if any(v != int(v) for v in values) or (minimum is not None and any(v < minimum for v in values)):
+        floor = f" >= {minimum}" if minimum is not None else ""
+        raise ParameterError(f"{name} must be {count} comma-separated integers{floor}, given {text!r}")
     return tuple(int(v) for v in values)
+
+
+def check_option(value, name: str, *, minimum=None, maximum=None, positive=False, integer=False):
+    """An option's parsed number in range, or a ParameterError that names the option and says what to give."""
+    if value is None:
+        return None
+    if positive and not (np.isfinite(value) and value > 0):
+        raise ParameterError(f"{name} must be a positive {'integer' if integer else 'number'}, given {value!r}")
+    if minimum is not None and value < minimum:
+        raise ParameterError(f"{name} must be >= {minimum:g}, given {value!r}")
+    if maximum is not None and value > maximum:
+        raise ParameterError(f"{name} must be <= {maximum:g}, given {value!r}")
+    return value
 
 
 def parse_rate(text: str, name: str = "--fps") -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import tempfile
 import traceback
@@ -18,8 +19,11 @@ import warnings
 from pathlib import Path
 
 from ._cli_helpers import (
+    ArgumentParser,
     Progress,
+    check_option,
     check_writable,
+    finite_float,
     open_source,
     parse_floats,
     parse_ints,
@@ -28,10 +32,18 @@ from ._cli_helpers import (
 )
 from .errors import ParameterError, VismicError
 
+
+class UnreliableRecoveryError(VismicError):
+    """``vismic recover --strict`` found a reason not to trust the recovery (exit code 2, nothing written)."""
+
 __all__ = ["main"]
 
 EXIT_ERROR = 2
 EXIT_BUG = 1
+
+
+#: Output rates ``--resample`` accepts, in Hz: below this a WAV holds almost nothing, above it no player reads it.
+RESAMPLE_RANGE_HZ = (1000, 768000)
 
 
 def _target_sr(text: str):
@@ -39,13 +51,15 @@ def _target_sr(text: str):
         return "auto"
     if text == "none":
         return None
+    low, high = RESAMPLE_RANGE_HZ
     try:
-        value = int(float(text))
+        value = float(text)
     except ValueError:
-        raise ParameterError(f"--resample must be 'auto', 'none' or a rate in Hz, given {text!r}") from None
-    if value <= 0:
-        raise ParameterError(f"--resample must be a positive rate in Hz, given {text!r}")
-    return value
+        value = float("nan")
+    if not (math.isfinite(value) and value == int(value) and low <= value <= high):
+        raise ParameterError(f"--resample must be 'auto', 'none' or a whole audio rate in Hz from {low} to {high} "
+                             f"(e.g. 8000, 44100), given {text!r}")
+    return int(value)
 
 
 def _add_recover_parser(subparsers):
@@ -75,12 +89,15 @@ def _add_recover_parser(subparsers):
                    help="project frame batches on a Dask cluster (tcp://host:8786; needs vismic[distributed])")
     p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
     p.add_argument("--downsample", type=int, default=1, metavar="N", help="spatial block-average factor")
+    p.add_argument("--strict", action="store_true",
+                   help="exit with code 2, writing nothing, when the recovery looks unreliable "
+                        "(no motion, no texture, an estimate below the floor, motion too large, clipped frames)")
     p.add_argument("--levels", type=int, default=None, metavar="N", help="DTCWT levels (default: up to 4)")
     p.add_argument("--grid", default="8,8", metavar="ROWS,COLS",
                    help="finest grid of regions weighed by how strongly they carry the sound (default 8,8)")
     p.add_argument("--denoise", default="mmse_lsa", metavar="METHOD",
                    help="mmse_lsa (default), wiener, mmse_stsa, spectral_subtraction or none")
-    p.add_argument("--highpass", type=float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20; 0 keeps the drift)")
+    p.add_argument("--highpass", type=finite_float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20; 0 keeps the drift)")
     p.add_argument("--band", metavar="LOW,HIGH", help="keep only this band of the sound, in Hz")
     p.add_argument("--resample", default="auto", metavar="HZ",
                    help="output rate: auto (nearest standard rate, default), none, or a rate in Hz")
@@ -89,7 +106,7 @@ def _add_recover_parser(subparsers):
                    help="undo the object's frequency response measured by 'vismic calibrate'")
     p.add_argument("--rolling-shutter", action="store_true",
                    help="ordinary (rolling-shutter) camera: read rows as samples at the line rate")
-    p.add_argument("--line-delay", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--line-delay", type=finite_float, default=None, metavar="SECONDS",
                    help="time between the exposure of consecutive rows (with --rolling-shutter)")
     p.add_argument("--sources", type=int, default=1, metavar="N",
                    help="separate N signals carried by different regions into N channels (default 1)")
@@ -139,11 +156,19 @@ def _recover_options(args) -> dict:
     from .recover import default_pipeline
 
     fps = parse_rate(args.fps) if args.fps is not None else None
-    roi = parse_ints(args.roi, 4, "--roi") if args.roi else None
-    grid = parse_ints(args.grid, 2, "--grid")
+    roi = parse_ints(args.roi, 4, "--roi", minimum=0) if args.roi else None
+    grid = parse_ints(args.grid, 2, "--grid", minimum=1)
+    check_option(args.downsample, "--downsample", positive=True, integer=True)
+    check_option(args.levels, "--levels", positive=True, integer=True)
+    check_option(args.sources, "--sources", positive=True, integer=True)
+    check_option(args.max_frames, "--max-frames", positive=True, integer=True)
+    check_option(args.highpass, "--highpass", minimum=0)
+    check_option(args.line_delay, "--line-delay", positive=True)
     low_hz = high_hz = None
     if args.band:
         low_hz, high_hz = parse_floats(args.band, 2, "--band")
+        if not 0 <= low_hz < high_hz:
+            raise ParameterError(f"--band must be LOW,HIGH in Hz with 0 <= LOW < HIGH, given {args.band!r}")
     workers = None
     if args.workers is not None:
         workers = parse_ints(args.workers, 1, "--workers")[0]
@@ -173,11 +198,23 @@ def _recover_options(args) -> dict:
     if args.equalise:
         from .calibrate import Equalise, add_equaliser, load_response
 
-        response = load_response(args.equalise)
+        response = _load_equaliser(load_response, args.equalise)
         equaliser = Equalise(response)
         pipeline = add_equaliser(pipeline, response)  # before denoising: the denoiser sees the noise it shaped
     return dict(fps=fps, roi=roi, low_hz=low_hz, high_hz=high_hz, workers=workers, denoise=denoise,
                 pipeline=pipeline, equaliser=equaliser, target_sr=_target_sr(args.resample))
+
+
+def _load_equaliser(load_response, path: str):
+    """``load_response``, with a damaged file (a zip that is not one, a truncated array) one clear error."""
+    import pickle
+    import zipfile
+
+    try:
+        return load_response(path)
+    except (zipfile.BadZipFile, EOFError, pickle.UnpicklingError, KeyError) as error:
+        raise ParameterError(f"--equalise file {path!r} is damaged or not a vismic response file "
+                             f"({type(error).__name__}: {error}); write a new one with 'vismic calibrate'") from None
 
 
 def _require_matplotlib(option: str) -> None:
@@ -255,6 +292,9 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
         finally:
             progress.close()
     print_warnings(caught)
+    if args.strict and rec.info.get("warnings"):
+        raise UnreliableRecoveryError(f"{video}: the recovery looks unreliable ({len(rec.info['warnings'])} "
+                                      f"warning(s) above); nothing written (drop --strict to write it anyway)")
     recovered = time.perf_counter()
     info = rec.to_wav(output, target_sr=options["target_sr"], subtype="FLOAT" if args.float else "PCM_16")
     if sidecar is not None:
@@ -314,12 +354,12 @@ def _add_demo_parser(subparsers):
     p.add_argument("-o", "--output", default="vismic_demo.wav", metavar="OUT.wav", help="recovered sound")
     p.add_argument("--texture", default="brick", help="texture name (see vismic.synth.TEXTURES)")
     p.add_argument("--audio", default="music", choices=("music", "speech"), help="the sound to hide")
-    p.add_argument("--amplitude", type=float, default=0.05, metavar="PX", help="peak motion in pixels")
-    p.add_argument("--direction", type=float, default=30.0, metavar="DEG", help="motion direction")
-    p.add_argument("--noise", type=float, default=2.0, metavar="GREY", help="sensor noise, grey levels")
+    p.add_argument("--amplitude", type=finite_float, default=0.05, metavar="PX", help="peak motion in pixels")
+    p.add_argument("--direction", type=finite_float, default=30.0, metavar="DEG", help="motion direction")
+    p.add_argument("--noise", type=finite_float, default=2.0, metavar="GREY", help="sensor noise, grey levels")
     p.add_argument("--size", type=int, default=128, metavar="PX", help="frame size")
-    p.add_argument("--seconds", type=float, default=1.5, help="duration")
-    p.add_argument("--fps", type=float, default=2200.0, help="capture rate")
+    p.add_argument("--seconds", type=finite_float, default=1.5, help="duration")
+    p.add_argument("--fps", type=finite_float, default=2200.0, help="capture rate")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run_demo)
 
@@ -359,6 +399,8 @@ def run_demo(args) -> int:
             progress.close()
             baseline = davis_baseline(open_video(video_path, fps=args.fps))
     rec = default_pipeline()["denoise"].transform(raw)  # the default pipeline's last step, on the same run
+    for finding in raw.info.get("warnings", []):
+        logging.getLogger("vismic").warning("%s", finding)
     info = rec.to_wav(output)
     rows = [("Cramer-Rao bound", bound.snr_db, None, None)]
     for name, samples in (("published method (Davis et al.)", baseline.samples),
@@ -383,7 +425,7 @@ def run_demo(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from ._version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="vismic", description="Recover sound from silent high-speed video (the visual microphone)."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

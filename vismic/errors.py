@@ -19,6 +19,7 @@ __all__ = [
     "ModelError",
     "VismicWarning",
     "DamagedVideoWarning",
+    "UnreliableRecoveryWarning",
 ]
 
 
@@ -92,3 +93,6 @@ class DamagedVideoWarning(VismicWarning):
         self.missing = missing
         self.first_missing = first_missing
 
+
+class UnreliableRecoveryWarning(VismicWarning):
+    """A recovery finished but should not be trusted: no motion, no texture, noise-dominated, distorted or clipped."""

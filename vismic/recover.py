@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -11,7 +12,7 @@ from .combine import BandSum, Combine
 from .data import MIN_FRAMES, Audio
 from .decompose import Decompose
 from .denoise import DENOISE_METHODS, BandLimit, Denoise
-from .errors import ParameterError, TooFewFramesError
+from .errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning
 from .phase import LocalPhase
 from .pipeline import Pipeline
 
@@ -63,6 +64,8 @@ def default_pipeline(
     n_sources : int
         Separate this many signals carried by different regions (channels of the output).
     """
+    _check_pipeline_args(n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz,
+                         n_sources=n_sources)
     steps = []
     if magnify is not None:
         steps.append(("magnify", magnify))
@@ -151,7 +154,11 @@ def recover_sound(
         frames), ``rec.info``; ``rec.to_wav(path)`` writes it. ``info`` adds
         ``n_frames``, ``fps``, ``reference_frame`` (the first frame, for plots)
         and ``source_path`` (when read from a file or folder: :meth:`to_wav`
-        refuses to write over it) to what the stages report.
+        refuses to write over it) to what the stages report, and ``warnings``:
+        one sentence per reason not to trust the result (no motion, no stable
+        texture, an SNR estimate below 0 dB, motion too large to linearise,
+        clipped frames; see :mod:`vismic._reliability`), each also emitted as an
+        :class:`~vismic.errors.UnreliableRecoveryWarning`.
 
     Raises
     ------
@@ -169,11 +176,20 @@ def recover_sound(
     >>> rec.samples.shape, rec.sr
     ((220,), 2200.0)
     """
+    from ._checks import check_int
+    from ._reliability import batch_statistics, findings, merge_statistics
     from .io import VideoSource, open_video
     from .io._prefetch import prefetch
 
     if workers is not None and executor is not None:
         raise ParameterError("give workers= or executor=, not both")
+    check_int(batch_size, "batch_size", minimum=1)
+    if max_frames is not None:
+        check_int(max_frames, "max_frames", minimum=1)
+    if workers is not None:
+        check_int(workers, "workers", minimum=1)
+    if progress is not None and not callable(progress):
+        raise ParameterError(f"progress must be a callable taking a number of frames, given {progress!r}")
     if isinstance(video, VideoSource):
         source = video
     else:
@@ -185,12 +201,15 @@ def recover_sound(
         )
     if not pipeline.streaming_steps:
         raise ParameterError("the pipeline has no streaming stage to read frames")
+    _check_grid_fits(pipeline, source)
     seen = {"n_frames": 0, "reference_frame": None}
+    statistics = []
 
     def batches():
         for batch in prefetch(source):  # the next batches decode while this one is processed
             if seen["reference_frame"] is None:
                 seen["reference_frame"] = np.array(batch.frames[0], dtype=np.float32)
+            statistics.append(batch_statistics(batch.frames))  # a few numbers per batch, for the findings
             yield batch
 
     def count(n):
@@ -222,7 +241,45 @@ def recover_sound(
     info.update(seen, fps=audio.sr, fps_source=getattr(source, "fps_source", "argument"))
     if source.path is not None:
         info["source_path"] = str(source.path)
+    info["warnings"] = list(info.get("warnings", [])) + findings(audio.samples, info, merge_statistics(statistics))
+    for finding in info["warnings"]:
+        warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
     return Audio(audio.samples, audio.sr, info, audio.noise)
+
+
+#: The lowest filter cut-off :func:`default_pipeline` accepts, in Hz (0 means no filter).
+MIN_CUTOFF_HZ = 0.01
+
+
+def _check_pipeline_args(*, n_levels, grid, highpass_hz, low_hz, high_hz, n_sources) -> None:
+    """The numbers of :func:`default_pipeline`, checked where the user gave them (the stages check them again)."""
+    from ._checks import check_grid, check_int, check_non_negative, check_positive
+
+    if n_levels is not None:
+        check_int(n_levels, "n_levels", minimum=1)
+    check_grid(grid)
+    for name, value in (("highpass_hz", highpass_hz), ("low_hz", low_hz), ("high_hz", high_hz)):
+        if value is None:
+            continue
+        hz = check_non_negative(value, name) if name != "high_hz" else check_positive(value, name)
+        # A cut-off of 1e-300 Hz makes the filter design singular; none that low acts within a video.
+        if 0 < hz < MIN_CUTOFF_HZ:
+            raise ParameterError(f"{name} must be 0 (no filter) or at least {MIN_CUTOFF_HZ:g} Hz, given {name}={value!r}")
+    if low_hz is not None and high_hz is not None and low_hz >= high_hz:
+        raise ParameterError(f"low_hz must be below high_hz, given low_hz={low_hz!r}, high_hz={high_hz!r}")
+    check_int(n_sources, "n_sources", minimum=1)
+
+
+def _check_grid_fits(pipeline: Pipeline, source) -> None:
+    """Refuse, before reading, a region grid finer than the frames (it would take all memory)."""
+    from ._checks import check_grid_fits
+
+    shape = getattr(source, "frame_shape", None)
+    if shape is None or len(shape) < 2:
+        return
+    for _, stage in pipeline.steps:
+        if isinstance(stage, BandSum):
+            check_grid_fits(stage.grid, shape[:2], "grid")
 
 
 def _describe(video) -> str:

@@ -19,7 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .._cli_helpers import Progress, check_writable, open_source, parse_ints, parse_rate, print_warnings
+from .._cli_helpers import (
+    Progress,
+    check_option,
+    check_writable,
+    finite_float,
+    open_source,
+    parse_ints,
+    parse_rate,
+    print_warnings,
+)
 from ..errors import ParameterError
 
 __all__ = ["add_calibrate_parser", "run_calibrate", "read_played"]
@@ -54,10 +63,10 @@ def add_calibrate_parser(subparsers):
     p.add_argument("-o", "--output", required=True, metavar="RESPONSE.npz", help="response file to write")
     p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
     p.add_argument("--downsample", type=int, default=1, metavar="N", help="spatial block-average factor")
-    p.add_argument("--highpass", type=float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20; 0 keeps the drift)")
+    p.add_argument("--highpass", type=finite_float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20; 0 keeps the drift)")
     p.add_argument("--n-fft", type=int, default=None, metavar="N",
                    help="Welch segment length (default about 0.1 s, shorter for short videos)")
-    p.add_argument("--smoothing", type=float, default=1 / 6, metavar="OCTAVES",
+    p.add_argument("--smoothing", type=finite_float, default=1 / 6, metavar="OCTAVES",
                    help="fractional-octave smoothing of the spectra (default 1/6; 0 for none)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -98,14 +107,22 @@ def run_calibrate(args) -> int:
 
     fps = parse_rate(args.fps) if args.fps is not None else None
     output = check_writable(args.output, [args.video, args.played])
-    roi = parse_ints(args.roi, 4, "--roi") if args.roi else None
+    roi = parse_ints(args.roi, 4, "--roi", minimum=0) if args.roi else None
+    check_option(args.downsample, "--downsample", positive=True, integer=True)
+    check_option(args.highpass, "--highpass", minimum=0)
+    check_option(args.n_fft, "--n-fft", minimum=8)
+    check_option(args.smoothing, "--smoothing", minimum=0)
+    check_option(args.max_frames, "--max-frames", positive=True, integer=True)
     played, played_sr = read_played(args.played)
     source, total = open_source(args, fps, roi)
     progress = Progress(total, not args.quiet)
     try:
-        rec = recover_sound(source, fps=fps, highpass_hz=args.highpass, denoise=None, progress=progress)
+        with warnings.catch_warnings(record=True) as found:
+            warnings.simplefilter("always")
+            rec = recover_sound(source, fps=fps, highpass_hz=args.highpass, denoise=None, progress=progress)
     finally:
         progress.close()
+    print_warnings(found)
     samples = np.asarray(rec.audio)
     if samples.ndim != 1:
         raise ParameterError(f"calibration needs one channel of sound, the recovery gave shape {samples.shape}")

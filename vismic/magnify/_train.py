@@ -105,11 +105,10 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
         The history: one entry per epoch with losses, validation SSIM, time.
     """
     torch = require_torch()
-    if steps is None and hours is None:
-        raise ParameterError("give steps= or hours= (or both) to bound the training")
-    if batch_size < 1 or patch_size < 8 or patch_size % 4:
-        raise ParameterError(f"batch_size must be >= 1 and patch_size a multiple of 4 >= 8, "
-                             f"given batch_size={batch_size!r}, patch_size={patch_size!r}")
+    _check_train_args(steps=steps, hours=hours, batch_size=batch_size, patch_size=patch_size,
+                      learning_rate=learning_rate, epoch_samples=epoch_samples, n_validation=n_validation,
+                      threads=threads, checkpoint_minutes=checkpoint_minutes)
+    _check_device(torch, device)
     if threads:
         torch.set_num_threads(int(threads))
     settings = dict(batch_size=int(batch_size), patch_size=int(patch_size), learning_rate=float(learning_rate),
@@ -143,6 +142,55 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     run.save_checkpoint()
     log(f"finished at step {run.step} ({run.elapsed / 3600:.2f} h)")
     return run.history
+
+
+def _check_train_args(*, steps, hours, batch_size, patch_size, learning_rate, epoch_samples, n_validation,
+                      threads, checkpoint_minutes) -> None:
+    """Refuse, before any work, every bound that would train nothing or never stop."""
+    from .._checks import check_int, check_positive
+
+    if steps is None and hours is None:
+        raise ParameterError("give steps= or hours= (or both) to bound the training")
+    if steps is not None:
+        check_int(steps, "steps", minimum=1)
+    if hours is not None:
+        check_positive(hours, "hours")
+    check_int(batch_size, "batch_size", minimum=1)
+    if check_int(patch_size, "patch_size", minimum=8) % 4:
+        raise ParameterError(f"patch_size must be a multiple of 4 >= 8, given patch_size={patch_size!r}")
+    check_positive(learning_rate, "learning_rate")
+    check_int(epoch_samples, "epoch_samples", minimum=1)
+    check_int(n_validation, "n_validation", minimum=1)
+    if threads is not None:
+        check_int(threads, "threads", minimum=0)
+    check_positive(checkpoint_minutes, "checkpoint_minutes")
+
+
+def _check_device(torch, device) -> None:
+    """One clear error for a device this machine does not have (torch's own is a long RuntimeError)."""
+    try:
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError, ValueError, TypeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ParameterError(f"device={device!r} cannot be used here ({first}); use device='cpu' "
+                             f"or a device this machine has") from None
+
+
+def _load_checkpoint(torch, path: Path) -> dict:
+    """The checkpoint of an interrupted run, or a ModelError naming the file when it is damaged."""
+    from ..errors import ModelError
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        if not isinstance(checkpoint, dict):
+            raise TypeError(f"a {type(checkpoint).__name__}, not a dict")
+        for key in ("config", "settings", "step"):
+            if key not in checkpoint:
+                raise KeyError(key)
+    except Exception as error:  # noqa: BLE001 - pickle, zip and torch raise many kinds for a damaged file
+        raise ModelError(f"cannot resume from {str(path)!r}: the checkpoint is damaged ({type(error).__name__}); "
+                         f"delete it to start again, or give another RUN_DIR") from None
+    return checkpoint
 
 
 def _model_config(config) -> MagNetConfig:
@@ -191,7 +239,7 @@ class _Run:
         self.checkpoint_path = output_dir / "checkpoint.pt"
         checkpoint = None
         if self.checkpoint_path.is_file():
-            checkpoint = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+            checkpoint = _load_checkpoint(torch, self.checkpoint_path)
             self.config = MagNetConfig.from_dict(checkpoint["config"])
             self.settings = checkpoint["settings"]
             log(f"resuming {self.checkpoint_path} at step {checkpoint['step']}")

@@ -9,6 +9,7 @@ which it prints as one line.
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import warnings
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._cli_helpers import check_option, finite_float
 from ..errors import ParameterError, VismicWarning
 from ._inference import FILTERS, MODES
 
@@ -35,13 +37,13 @@ def add_magnify_parser(subparsers) -> argparse.ArgumentParser:
                         help="output video (.avi/.mkv, lossless) or a folder for PNG frames")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing non-empty output folder that vismic did not write")
-    parser.add_argument("--alpha", type=float, required=True, help="magnification factor (> 0; above 100 warns)")
+    parser.add_argument("--alpha", type=finite_float, required=True, help="magnification factor (> 0; above 100 warns)")
     parser.add_argument("--mode", choices=MODES, default="static",
                         help="static: against the first frame; dynamic: between consecutive frames; "
                              "temporal: band-pass --fl..--fh of the shape code (needs --fps)")
-    parser.add_argument("--fl", type=float, default=None, metavar="HZ", help="low cut-off (temporal mode)")
-    parser.add_argument("--fh", type=float, default=None, metavar="HZ", help="high cut-off (temporal mode)")
-    parser.add_argument("--fps", type=float, default=None, metavar="HZ",
+    parser.add_argument("--fl", type=finite_float, default=None, metavar="HZ", help="low cut-off (temporal mode)")
+    parser.add_argument("--fh", type=finite_float, default=None, metavar="HZ", help="high cut-off (temporal mode)")
+    parser.add_argument("--fps", type=finite_float, default=None, metavar="HZ",
                         help="capture rate of the camera (needed by the temporal mode)")
     parser.add_argument("--filter", choices=FILTERS, default="butter", help="temporal filter")
     parser.add_argument("--weights", default=None, metavar="PATH",
@@ -51,7 +53,7 @@ def add_magnify_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=8, help="frames per network call")
     parser.add_argument("--tile", type=int, default=None, metavar="PX",
                         help="process frames in overlapping tiles of this size (bounds memory)")
-    parser.add_argument("--playback-fps", type=float, default=None, metavar="HZ",
+    parser.add_argument("--playback-fps", type=finite_float, default=None, metavar="HZ",
                         help="rate stored in the output (default: the input's, or 30)")
     parser.set_defaults(func=run_magnify)
     return parser
@@ -69,10 +71,10 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--config", choices=("light", "published"), default="light",
                         help="network sizes: the CPU configuration or the published one (grayscale)")
     parser.add_argument("--steps", type=int, default=None, help="stop after this many steps in total")
-    parser.add_argument("--hours", type=float, default=None, help="stop after this much training time in total")
+    parser.add_argument("--hours", type=finite_float, default=None, help="stop after this much training time in total")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--patch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
+    parser.add_argument("--lr", type=finite_float, default=1e-4, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epoch-samples", type=int, default=2000, help="examples between validations")
     parser.add_argument("--validation-samples", type=int, default=128, help="size of the held-out set")
@@ -84,6 +86,16 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def _as_options(message: str) -> str:
+    """train()'s parameter names as ``train-magnet``'s options."""
+    for name, option in (("learning_rate", "--lr"), ("n_validation", "--validation-samples"),
+                         ("epoch_samples", "--epoch-samples"), ("batch_size", "--batch-size"),
+                         ("patch_size", "--patch-size"), ("steps", "--steps"), ("hours", "--hours"),
+                         ("threads", "--threads")):
+        message = re.sub(rf"(?<![\w-]){name}\b(=?)", lambda m, o=option: o + (" " if m.group(1) else ""), message)
+    return message
+
+
 def run_magnify(args) -> int:
     """Run ``vismic magnify`` from parsed arguments; returns the exit code."""
     from .._cli_helpers import Progress, check_writable
@@ -92,8 +104,7 @@ def run_magnify(args) -> int:
 
     output = check_writable(args.output, [args.video, args.weights], folder=Path(args.output).suffix == "",
                             overwrite=args.overwrite)
-    if args.mode == "temporal" and (args.fl is None or args.fh is None or args.fps is None):
-        raise ParameterError("--mode temporal needs --fl, --fh and --fps")
+    _check_magnify_args(args)
     with warnings.catch_warnings():
         if args.fps is None:  # the capture rate only matters to the temporal mode
             warnings.simplefilter("ignore", VismicWarning)
@@ -125,10 +136,34 @@ def run_magnify(args) -> int:
     return 0
 
 
+def _check_magnify_args(args) -> None:
+    """Every number of ``vismic magnify`` in range before the video is opened."""
+    check_option(args.alpha, "--alpha", positive=True)
+    check_option(args.batch_size, "--batch-size", positive=True, integer=True)
+    check_option(args.tile, "--tile", minimum=16)
+    for name in ("fl", "fh", "fps", "playback_fps"):
+        check_option(getattr(args, name), f"--{name.replace('_', '-')}", positive=True)
+    if args.mode == "temporal":
+        if args.fl is None or args.fh is None or args.fps is None:
+            raise ParameterError("--mode temporal needs --fl, --fh and --fps")
+        if not args.fl < args.fh < args.fps / 2:
+            raise ParameterError(f"--mode temporal needs --fl < --fh < --fps/2 (Nyquist), given --fl {args.fl:g} "
+                                 f"--fh {args.fh:g} --fps {args.fps:g}")
+
+
 def run_train(args) -> int:
     """Run ``vismic train-magnet`` from parsed arguments; returns the exit code."""
     from .._cli_helpers import check_writable
-    from ._train import train
+    from ._train import _check_train_args, train
+
+    if args.steps is None and args.hours is None:
+        raise ParameterError("give --steps or --hours to bound the training")
+    try:
+        _check_train_args(steps=args.steps, hours=args.hours, batch_size=args.batch_size, patch_size=args.patch_size,
+                          learning_rate=args.lr, epoch_samples=args.epoch_samples,
+                          n_validation=args.validation_samples, threads=args.threads, checkpoint_minutes=5.0)
+    except ParameterError as error:  # the same check as train(), named as the options the user typed
+        raise ParameterError(_as_options(str(error))) from None
 
     if args.export:
         run_dir = Path(args.run_dir)

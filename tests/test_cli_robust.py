@@ -1,0 +1,176 @@
+"""Every number of the command line checked before any work, as one ``vismic: error:`` line; --strict."""
+
+import numpy as np
+import pytest
+
+from vismic import synth
+from vismic.cli import main
+from vismic.io import write_video
+
+FPS = 2200.0
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    sound = synth.tone(330.0, duration_seconds=0.1, sr=FPS)
+    scene = synth.render_scene(synth.texture("brick", size=(64, 64)), synth.make_displacement(sound, amplitude_px=0.1),
+                               noise_std=1, fps=FPS)
+    return scene.write_video(tmp_path_factory.mktemp("v") / "scene.avi")
+
+
+@pytest.fixture(scope="module")
+def still(tmp_path_factory):
+    frame = np.round(synth.texture("brick", size=(64, 64))).astype(np.uint8)
+    return write_video(tmp_path_factory.mktemp("s") / "still.avi", np.repeat(frame[None], 120, 0), playback_fps=30)
+
+
+def run(argv) -> int:
+    """main's exit code, also where argparse itself stops (it exits with SystemExit(2))."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("vismic: error:")]
+    assert len(errors) == 1 and "Traceback" not in "\n".join(err) and "usage:" not in "\n".join(err), err
+    return errors[0]
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--roi", "inf,0,10,10"], "--roi"),
+        (["--roi", "-5,0,10,10"], ">= 0"),
+        (["--grid", "inf,1"], "--grid"),
+        (["--grid", "1000,1000"], "largest grid allowed is (8, 8)"),
+        (["--grid", "64,64"], "largest grid allowed"),
+        (["--resample", "inf"], "audio rate"),
+        (["--resample", "7.5"], "audio rate"),
+        (["--resample", "-8000"], "audio rate"),
+        (["--highpass", "nan"], "finite"),
+        (["--highpass", "-1"], "--highpass"),
+        (["--band", "nan,100"], "--band"),
+        (["--band", "-5,100"], "--band"),
+        (["--levels", "-2"], "--levels"),
+        (["--sources", "-1"], "--sources"),
+        (["--max-frames", "0"], "--max-frames"),
+        (["--downsample", "-3"], "--downsample"),
+        (["--rolling-shutter", "--line-delay", "nan"], "finite"),
+        (["--levels", "x"], "invalid int"),
+        (["--no-such-option"], "unrecognized"),
+    ],
+)
+def test_recover_numbers_are_one_line(video, tmp_path, capsys, args, says):
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", *args]) == 2
+    assert says in one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_missing_value_is_one_line_with_a_hint(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["recover", "x.avi", "--fps"])
+    assert stop.value.code == 2
+    line = one_error_line(capsys)
+    assert "--fps" in line and "vismic recover --help" in line
+
+
+def test_equalise_fake_zip_is_one_line(video, tmp_path, capsys):
+    fake = tmp_path / "fake.npz"
+    fake.write_bytes(b"PK\x03\x04 not really a zip")
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(tmp_path / "o.wav"), "-q",
+                 "--equalise", str(fake)]) == 2
+    assert "fake.npz" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--alpha", "nan"], "finite"),
+        (["--alpha", "-1"], "--alpha"),
+        (["--alpha", "5", "--batch-size", "0"], "--batch-size"),
+        (["--alpha", "5", "--tile", "3"], "--tile"),
+        (["--alpha", "5", "--mode", "temporal", "--fl", "50", "--fh", "10", "--fps", "100"], "--fl < --fh"),
+        (["--alpha", "5", "--fps", "-100"], "--fps"),
+    ],
+)
+def test_magnify_numbers_are_one_line(video, tmp_path, capsys, args, says):
+    out = tmp_path / "m.avi"
+    assert run(["magnify", str(video), "-o", str(out), *args]) == 2
+    assert says in one_error_line(capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--steps", "0"], "--steps"),
+        (["--steps", "-5"], "--steps"),
+        (["--hours", "-1"], "--hours"),
+        (["--hours", "nan"], "finite"),
+        (["--steps", "1", "--lr", "0"], "--lr"),
+        (["--steps", "1", "--batch-size", "0"], "--batch-size"),
+        (["--steps", "1", "--patch-size", "10"], "--patch-size"),
+    ],
+)
+def test_train_bounds_that_do_nothing_or_never_stop_are_refused(tmp_path, capsys, args, says):
+    run_dir = tmp_path / "run"
+    assert run(["train-magnet", str(run_dir), *args]) == 2
+    assert says in one_error_line(capsys)
+    assert not run_dir.exists()
+
+
+def test_train_damaged_checkpoint_is_one_line(tmp_path, capsys):
+    pytest.importorskip("torch")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert run(["train-magnet", str(run_dir), "--steps", "1"]) == 2
+    line = one_error_line(capsys)
+    assert "checkpoint.pt" in line and "delete" in line
+
+
+def test_train_missing_device_is_one_line(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert run(["train-magnet", str(tmp_path / "run"), "--steps", "1", "--device", "cuda"]) == 2
+    assert "device='cuda'" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("args", [["--n-fft", "2"], ["--smoothing", "nan"], ["--roi", "0,0,inf,5"]])
+def test_calibrate_numbers_are_one_line(video, tmp_path, capsys, args):
+    played = tmp_path / "played.wav"
+    import soundfile
+
+    soundfile.write(played, np.zeros(100), 8000)
+    assert run(["calibrate", str(video), "--fps", "2200", "--played", str(played), "-o", str(tmp_path / "r.npz"),
+                 "--quiet", *args]) == 2
+    one_error_line(capsys)
+
+
+def test_identical_frames_warn_and_strict_writes_nothing(still, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(still), "--fps", "2200", "-o", str(out), "--quiet", "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "vismic: warning: no motion found" in err and "--strict" in err
+    assert not out.exists() and not out.with_suffix(".json").exists()
+    run(["recover", str(still), "--fps", "2200", "-o", str(out)])  # the WAV writer refuses silence itself
+    assert "vismic: warning: no motion found" in capsys.readouterr().err
+
+
+def test_strict_writes_a_good_recovery(video, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", "--strict"]) == 0
+    assert out.exists() and "unreliable" not in capsys.readouterr().err
+
+
+def test_python_dash_m_vismic_runs():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "vismic", "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "vismic" in done.stdout

@@ -1,0 +1,87 @@
+"""Findings that say when a recovery should not be trusted (vismic._reliability and recover_sound)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import vismic
+from vismic import synth
+from vismic._reliability import batch_statistics, findings, merge_statistics
+from vismic.errors import ParameterError, UnreliableRecoveryWarning
+
+FPS = 2200.0
+
+
+def recover(frames):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
+    return rec, [w for w in caught if issubclass(w.category, UnreliableRecoveryWarning)]
+
+
+def scene(amplitude_px, size=64):
+    sound = synth.music(duration_seconds=0.15, sr=FPS)
+    return synth.render_scene(synth.texture("brick", size=(size, size)),
+                              synth.make_displacement(sound, amplitude_px=amplitude_px), noise_std=2.0, fps=FPS)
+
+
+def test_a_good_recovery_has_no_findings():
+    rec, caught = recover(scene(0.05).frames)
+    assert rec.info["warnings"] == [] and caught == []
+
+
+def test_identical_frames_say_no_motion():
+    frame = synth.texture("brick", size=(64, 64)).astype(np.float32)
+    rec, caught = recover(np.repeat(frame[None], 200, axis=0))
+    assert len(rec.info["warnings"]) == 1 and rec.info["warnings"][0].startswith("no motion found")
+    assert [str(w.message) for w in caught] == rec.info["warnings"]
+
+
+def test_pure_noise_frames_say_no_texture():
+    frames = np.random.default_rng(0).normal(128, 20, (200, 64, 64)).astype(np.float32)
+    rec, _ = recover(frames)
+    assert any(w.startswith("no stable texture") for w in rec.info["warnings"])
+
+
+def test_motion_too_large_to_linearise_is_said():
+    rec, _ = recover(scene(5.0).frames)
+    assert any(w.startswith("motion too large") for w in rec.info["warnings"])
+
+
+def test_clipped_frames_are_said():
+    frames = scene(0.05).frames.copy()
+    frames[:, :40] = 255.0  # most of every frame burnt out
+    frames = np.minimum(frames, 255.0)
+    rec, _ = recover(frames)
+    assert any(w.startswith("clipped frames") for w in rec.info["warnings"])
+
+
+def test_estimate_below_the_floor():
+    assert any("below 0 dB" in w for w in findings(0.01 * np.ones(10), {"snr_estimate_db": -3.0}))
+
+
+def test_statistics_merge_by_frames():
+    a = batch_statistics(np.zeros((4, 8, 8)))
+    b = batch_statistics(np.arange(2 * 64, dtype=float).reshape(2, 8, 8))
+    merged = merge_statistics([a, b])
+    assert merged["n"] == 6 and merged["dark"] == 1.0
+    assert merge_statistics([]) is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(highpass_hz=float("nan")), dict(grid=(1000, 1000)), dict(grid=(64, 64)), dict(n_sources=0),
+     dict(batch_size=0), dict(max_frames=-1), dict(workers=0), dict(n_levels=0), dict(low_hz=300, high_hz=100),
+     dict(batch_size=2.5), dict(progress="yes")],
+)
+def test_recover_sound_numbers_are_checked_before_reading(kwargs):
+    with pytest.raises(ParameterError):
+        vismic.recover_sound(np.zeros((40, 64, 64), np.float32), fps=FPS, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(highpass_hz=float("inf")), dict(grid=(0, 3)), dict(n_sources=1.5),
+                                    dict(n_levels=-1), dict(low_hz=-1.0)])
+def test_default_pipeline_numbers_are_checked(kwargs):
+    with pytest.raises(ParameterError):
+        vismic.default_pipeline(**kwargs)

@@ -1,0 +1,7 @@
+"""``python -m vismic``: the same as the ``vismic`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,146 @@
+"""Is there anything in a recovery? Findings that say when it should not be trusted.
+
+Pure functions: :func:`batch_statistics` summarises a batch of frames in a few numbers
+(cheap, so :func:`vismic.recover_sound` gathers them while it streams),
+:func:`merge_statistics` folds them over a video, and :func:`findings` looks at the
+finished recovery and those numbers and returns one sentence per problem found:
+
+- no motion: the recovered motion is numerical dust (identical frames);
+- no stable texture: frames change as much over time as across the image (pure noise,
+  a flat surface, nothing in focus), so there is no pattern whose motion could be read;
+- an estimate below the floor: the recovery's own SNR estimate says noise dominates;
+- motion too large to linearise: local phase follows motion linearly only well under
+  a pixel; beyond, the sound is distorted however confident the estimate
+  (rendered scenes: 0.5 px peak gives 28-30 dB, 1 px 15-18 dB, 20 px below -10 dB
+  while the estimate stays above 30 dB);
+- clipped frames: a large share of pixels at the darkest or brightest value.
+
+Thresholds are measured on :mod:`vismic.synth` scenes (``benchmarks/bench_reliability.py``).
+"""
+
+from __future__ import annotations
+
+from typing import List, Mapping, Optional
+
+import numpy as np
+
+__all__ = [
+    "NO_MOTION_PX",
+    "MIN_TEXTURE_RATIO",
+    "SNR_FLOOR_DB",
+    "MAX_LINEAR_PX",
+    "MAX_CLIPPED_FRACTION",
+    "batch_statistics",
+    "merge_statistics",
+    "findings",
+]
+
+#: A recovered peak below this many pixels is numerical dust, not motion.
+NO_MOTION_PX = 1e-9
+#: Spatial contrast of the batch-mean frame over the mean temporal deviation of a pixel, below
+#: which frames hold no stable texture (real scenes: > 10; independent noise frames: ~0.1).
+MIN_TEXTURE_RATIO = 1.0
+#: The recovery's own SNR estimate below which noise dominates, in dB.
+SNR_FLOOR_DB = 0.0
+#: Peak recovered motion, in pixels, beyond which local phase no longer follows it linearly.
+MAX_LINEAR_PX = 0.6
+#: Share of pixels at the darkest or brightest value beyond which frames are called clipped.
+MAX_CLIPPED_FRACTION = 0.3
+
+
+def batch_statistics(frames) -> dict:
+    """A few numbers about a batch of frames, shape (n, height, width[, channels]).
+
+    Returns
+    -------
+    dict
+        ``texture`` (spatial standard deviation of the mean frame), ``flicker`` (mean temporal
+        standard deviation of a pixel), ``dark`` and ``bright`` (share of pixels at the batch's
+        lowest and highest value), ``n`` (frames).
+
+    Examples
+    --------
+    >>> stats = batch_statistics(np.zeros((4, 8, 8)))
+    >>> stats["texture"], stats["dark"]
+    (0.0, 1.0)
+    """
+    frames = np.asarray(frames)
+    mean_frame = frames.mean(axis=0, dtype=np.float64)
+    flicker = float(frames.std(axis=0, dtype=np.float64).mean()) if len(frames) > 1 else 0.0
+    low, high = frames.min(), frames.max()
+    return {
+        "n": int(len(frames)),
+        "texture": float(mean_frame.std()),
+        "flicker": flicker,
+        "dark": float(np.mean(frames == low)),
+        "bright": float(np.mean(frames == high)) if high > low else 0.0,
+    }
+
+
+def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
+    """One summary of :func:`batch_statistics` over a video: frame-weighted means, the worst clipping.
+
+    Batches of a single frame carry no temporal deviation and are left out of ``flicker``.
+    """
+    batches = [b for b in batches if b and b.get("n", 0) > 0]
+    if not batches:
+        return None
+    weights = np.array([b["n"] for b in batches], dtype=np.float64)
+    moving = [b for b in batches if b["n"] > 1]
+    merged = {
+        "n": int(weights.sum()),
+        "texture": float(np.average([b["texture"] for b in batches], weights=weights)),
+        "flicker": float(np.average([b["flicker"] for b in moving], weights=[b["n"] for b in moving]))
+        if moving else 0.0,
+        "dark": float(max(b["dark"] for b in batches)),
+        "bright": float(max(b["bright"] for b in batches)),
+    }
+    return merged
+
+
+def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> List[str]:
+    """Sentences saying why a recovery should not be trusted (empty when none applies).
+
+    Parameters
+    ----------
+    samples : array_like [shape=(n,) or (n_channels, n)]
+        The recovered motion, in pixels.
+    info : mapping
+        The recovery's ``info`` (``snr_estimate_db`` is read where present).
+    statistics : mapping, optional
+        :func:`merge_statistics` of the frames.
+
+    Examples
+    --------
+    >>> findings(np.zeros(100), {"snr_estimate_db": 5.0})[0][:40]
+    'no motion found: the recovered motion pe'
+    >>> findings(0.01 * np.sin(np.arange(100)), {"snr_estimate_db": 20.0})
+    []
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    found = []
+    if not np.isfinite(peak) or peak < NO_MOTION_PX:
+        found.append(f"no motion found: the recovered motion peaks at {peak:.2g} px (numerical noise); "
+                     "check that the frames differ and that --fps and --roi point at the vibrating object")
+        return found  # every other finding would only describe the dust
+    if statistics is not None:
+        texture, flicker = statistics["texture"], statistics["flicker"]
+        if texture <= 0 or texture < MIN_TEXTURE_RATIO * flicker:
+            found.append(f"no stable texture: pixels vary as much over time (mean deviation {flicker:.3g}) as "
+                         f"across the image ({texture:.3g}), so there is no pattern whose motion can be read; "
+                         "film a textured, focused, well-lit surface or choose it with --roi")
+    snr = np.atleast_1d(np.asarray(info.get("snr_estimate_db", np.nan), dtype=np.float64))
+    if np.any(snr < SNR_FLOOR_DB):
+        found.append(f"the estimated SNR ({', '.join(f'{v:.1f}' for v in snr)} dB) is below {SNR_FLOOR_DB:g} dB: "
+                     "the output is mostly noise; try a larger --roi, more light or a closer view")
+    if peak > MAX_LINEAR_PX:
+        found.append(f"motion too large: it peaks at {peak:.2f} px, beyond the ~{MAX_LINEAR_PX:g} px that local "
+                     "phase follows linearly, so the sound is distorted whatever the SNR estimate says; "
+                     "use --downsample to shrink the motion in pixels, or film from further away")
+    if statistics is not None:
+        for key, word in (("dark", "darkest"), ("bright", "brightest")):
+            if statistics[key] > MAX_CLIPPED_FRACTION:
+                found.append(f"clipped frames: {100 * statistics[key]:.0f} % of pixels sit at the {word} value, "
+                             "where motion leaves no trace; adjust the exposure or choose a region with --roi")
+    return found
