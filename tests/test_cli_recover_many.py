@@ -105,3 +105,21 @@ def test_a_scheduler_that_does_not_answer_is_one_line(videos, tmp_path, capsys):
                  "--scheduler", "tcp://127.0.0.1:9"])
     err = capsys.readouterr().err
     assert code == 2 and "did not answer" in err and not out.exists()
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--max-memory", "0"], "--max-memory"),
+    (["--batch-size", "0"], "--batch-size"),
+    (["--stabilise", "--rolling-shutter", "--line-delay", "1e-5"], "--stabilise"),
+])
+def test_bad_batching_and_stabilise_options(videos, tmp_path, capsys, option, message):
+    out = tmp_path / "out.wav"
+    assert main(["recover", str(videos[0]), "--fps", "2200", "-o", str(out), "--quiet"] + option) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_stabilise_and_small_batches_run(videos, tmp_path):
+    out = tmp_path / "out.wav"
+    assert main(["recover", str(videos[0]), "--fps", "2200", "-o", str(out), "--quiet", "--stabilise",
+                 "--max-memory", "0.05", "--denoise", "none"]) == 0
+    assert sf.info(out).frames > 0

@@ -164,12 +164,27 @@ def open_source(args, fps, roi, *, video=None):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         source = open_video(args.video if video is None else video, fps=fps, roi=roi, downsample=args.downsample,
-                            max_frames=args.max_frames)
+                            max_frames=args.max_frames, **_batching(args))
     print_warnings(caught)
     total = source.frame_count_hint
     if args.max_frames is not None and total is not None:
         total = min(total, args.max_frames)
     return source, total
+
+
+def _batching(args) -> dict:
+    """``batch_size``, ``max_batch_bytes`` and ``strict`` from ``--batch-size``, ``--max-memory``, ``--strict``."""
+    options = {"strict": bool(getattr(args, "strict", False))}
+    if getattr(args, "batch_size", None) is not None:
+        options["batch_size"] = parse_ints(args.batch_size, 1, "--batch-size")[0]
+        if options["batch_size"] < 1:
+            raise ParameterError(f"--batch-size must be a positive number of frames, given {args.batch_size!r}")
+    if getattr(args, "max_memory", None) is not None:
+        megabytes = parse_floats(args.max_memory, 1, "--max-memory")[0]
+        if not np.isfinite(megabytes) or megabytes <= 0 or megabytes > 1e6:
+            raise ParameterError(f"--max-memory must be a number of MB in (0, 1e6], given {args.max_memory!r}")
+        options["max_batch_bytes"] = max(1, int(megabytes * 2**20))
+    return options
 
 
 class Progress:

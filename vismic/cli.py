@@ -89,6 +89,12 @@ def _add_recover_parser(subparsers):
                    help="project frame batches on a Dask cluster (tcp://host:8786; needs vismic[distributed])")
     p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
     p.add_argument("--downsample", type=int, default=1, metavar="N", help="spatial block-average factor")
+    p.add_argument("--stabilise", action="store_true",
+                   help="remove camera drift/sway/shake below the sound band and light flicker first")
+    p.add_argument("--batch-size", type=str, default=None, metavar="N",
+                   help="frames decoded at a time (default: as many as fit in --max-memory)")
+    p.add_argument("--max-memory", type=str, default="16", metavar="MB",
+                   help="bytes of frames per batch, in MB (default 16)")
     p.add_argument("--strict", action="store_true",
                    help="exit with code 2, writing nothing, when the recovery looks unreliable "
                         "(no motion, no texture, an estimate below the floor, motion too large, clipped frames)")
@@ -185,15 +191,19 @@ def _recover_options(args) -> dict:
         raise ParameterError("--rolling-shutter needs --line-delay SECONDS (the time between two rows' exposures)")
     if args.line_delay is not None and not args.rolling_shutter:
         raise ParameterError("--line-delay only applies with --rolling-shutter")
-    if args.rolling_shutter and (args.device or workers or args.scheduler):
-        raise ParameterError("--device, --workers and --scheduler apply to global-shutter recovery, "
+    if args.rolling_shutter and (args.device or workers or args.scheduler or args.stabilise):
+        raise ParameterError("--device, --workers, --scheduler and --stabilise apply to global-shutter recovery, "
                              "not --rolling-shutter")
+    from ._cli_helpers import _batching
+
+    _batching(args)  # --batch-size and --max-memory checked before any video is opened
     if args.plot:
         _require_matplotlib("--plot")
     if args.report:
         _require_matplotlib("--report")
     pipeline = default_pipeline(n_levels=args.levels, grid=grid, highpass_hz=args.highpass, low_hz=low_hz,
-                                high_hz=high_hz, denoise=denoise, n_sources=args.sources)
+                                high_hz=high_hz, denoise=denoise, n_sources=args.sources,
+                                stabilise=args.stabilise)
     equaliser = None
     if args.equalise:
         from .calibrate import Equalise, add_equaliser, load_response

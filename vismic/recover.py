@@ -34,10 +34,11 @@ def default_pipeline(
     denoise: Optional[str] = "mmse_lsa",
     magnify=None,
     n_sources: int = 1,
+    stabilise: bool = False,
 ) -> Pipeline:
     """The pipeline :func:`recover_sound` runs.
 
-    Steps: ``[magnify] -> decompose -> phase -> bands -> combine ->
+    Steps: ``[magnify] -> [stabilise] -> decompose -> phase -> bands -> combine ->
     [bandlimit] -> [denoise]``; the combination removes drift. Change a step
     with ``set_params`` (``pipe.set_params(decompose__n_levels=3)``),
     ``replace``, ``insert`` or ``remove``; put an equaliser in with
@@ -63,12 +64,23 @@ def default_pipeline(
         A frame stage (e.g. :class:`vismic.magnify.Magnify`) run before the decomposition.
     n_sources : int
         Separate this many signals carried by different regions (channels of the output).
+    stabilise : bool
+        Put :class:`vismic.stabilise.Stabilise` before the decomposition: camera drift,
+        sway and shake below the sound band and light changes (flicker, exposure) are
+        removed from the frames first (see ``benchmarks/bench_nuisance.py``). Off by
+        default: it costs up to 0.2 dB on clean scenes and is slower than the projection.
     """
+    if not isinstance(stabilise, bool):
+        raise ParameterError(f"stabilise must be True or False, given stabilise={stabilise!r}")
     _check_pipeline_args(n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz,
                          n_sources=n_sources)
     steps = []
     if magnify is not None:
         steps.append(("magnify", magnify))
+    if stabilise:
+        from .stabilise import Stabilise
+
+        steps.append(("stabilise", Stabilise()))
     steps += [
         ("decompose", Decompose(n_levels=n_levels)),
         ("phase", LocalPhase()),
@@ -98,7 +110,10 @@ def recover_sound(
     denoise: Optional[str] = "mmse_lsa",
     n_sources: int = 1,
     pipeline: Optional[Pipeline] = None,
-    batch_size: int = 64,
+    batch_size: Optional[int] = None,
+    max_batch_bytes: Optional[int] = None,
+    strict: bool = False,
+    stabilise: bool = False,
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], object]] = None,
     device: Optional[str] = None,
@@ -126,13 +141,21 @@ def recover_sound(
     pipeline : Pipeline, optional
         Run this pipeline instead of the default one (the other stage
         parameters are then ignored).
-    batch_size : int
-        Frames decoded and decomposed at a time; memory does not grow with the
-        video's length.
+    batch_size : int, optional
+        Frames decoded at a time (default: sized in bytes, see ``max_batch_bytes``);
+        the result does not depend on it.
     max_frames : int, optional
         Stop after this many frames.
     progress : callable, optional
         Called with the number of frames after each batch.
+    max_batch_bytes : int, optional
+        With ``batch_size`` None (default), batches hold at most this many bytes of
+        float32 frames (:data:`vismic.io.BATCH_BYTES`, 16 MiB, and at most 64 frames).
+    strict : bool
+        A damaged video (frames missing, fewer than the container promises) raises
+        :class:`~vismic.errors.CorruptVideoError` instead of a warning.
+    stabilise : bool
+        See :func:`default_pipeline`.
     device : str, optional
         ``'cpu'`` or ``'cuda[:index]'``: project the frames with torch on that
         device (see :class:`vismic.project.Project`); default numpy.
@@ -183,7 +206,8 @@ def recover_sound(
 
     if workers is not None and executor is not None:
         raise ParameterError("give workers= or executor=, not both")
-    check_int(batch_size, "batch_size", minimum=1)
+    if batch_size is not None:
+        check_int(batch_size, "batch_size", minimum=1)
     if max_frames is not None:
         check_int(max_frames, "max_frames", minimum=1)
     if workers is not None:
@@ -193,11 +217,15 @@ def recover_sound(
     if isinstance(video, VideoSource):
         source = video
     else:
-        source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size, max_frames=max_frames)
+        from .io import BATCH_BYTES
+
+        source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
+                            max_batch_bytes=BATCH_BYTES if max_batch_bytes is None else max_batch_bytes,
+                            strict=strict, max_frames=max_frames)
     if pipeline is None:
         pipeline = default_pipeline(
             n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,
-            n_sources=n_sources,
+            n_sources=n_sources, stabilise=stabilise,
         )
     if not pipeline.streaming_steps:
         raise ParameterError("the pipeline has no streaming stage to read frames")
@@ -241,7 +269,10 @@ def recover_sound(
     info.update(seen, fps=audio.sr, fps_source=getattr(source, "fps_source", "argument"))
     if source.path is not None:
         info["source_path"] = str(source.path)
-    info["warnings"] = list(info.get("warnings", [])) + findings(audio.samples, info, merge_statistics(statistics))
+    found = findings(audio.samples, info, merge_statistics(statistics))
+    # what the combination's own checks found (slow motion breaking the linearisation...), said once
+    found += [message for name, message in info.get("reliability", {}).items() if name != "low_snr"]
+    info["warnings"] = list(info.get("warnings", [])) + found
     for finding in info["warnings"]:
         warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
     return Audio(audio.samples, audio.sr, info, audio.noise)
