@@ -378,7 +378,7 @@ def auto_batch_size(frame_shape: Tuple[int, int], max_batch_bytes: int = BATCH_B
     return int(max(1, min(MAX_AUTO_BATCH, max_batch_bytes // max(frame_bytes, 1))))
 
 
-def _open(source, *, fps, roi, downsample, batch_size, max_frames, stacklevel, require_fps=False,
+def _open(source, *, fps, roi=None, downsample=1, batch_size=None, max_frames=None, stacklevel, require_fps=False,
           max_batch_bytes=BATCH_BYTES, strict=False) -> VideoSource:
     roi = _frames.parse_roi(roi)
     _frames.check_positive_int(downsample, "downsample")
@@ -434,19 +434,11 @@ def _choose_fps(reader, fps, *, require: bool, stacklevel: int):
     return fps, FPS_FROM_ARGUMENT
 
 
-def read_frames(
-    source,
-    *,
-    fps=None,
-    roi: Optional[Tuple[int, int, int, int]] = None,
-    downsample: int = 1,
-    batch_size: Optional[int] = None,
-    max_frames: Optional[int] = None,
-    strict: bool = False,
-) -> np.ndarray:
+def read_frames(source, *, fps=None, **options) -> np.ndarray:
     """Read all frames of a source into one array (for short clips and tests).
 
-    Parameters are those of :func:`open_video`, except that ``fps`` may be left
+    Parameters are those of :func:`open_video` (``roi``, ``downsample``,
+    ``batch_size``, ``max_frames``, ``strict``), except that ``fps`` may be left
     out for any source (it is then only used to check the rate a file stores
     when given).
 
@@ -464,8 +456,11 @@ def read_frames(
     """
     if fps is not None:
         fps = _frames.check_fps(fps)
-    video = _open(source, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
-                  max_frames=max_frames, stacklevel=3, strict=strict)
+    unknown = set(options) - {"roi", "downsample", "batch_size", "max_frames", "strict"}
+    if unknown:
+        raise ParameterError(f"read_frames() got unknown options {sorted(unknown)}; it takes open_video's "
+                             "roi, downsample, batch_size, max_frames and strict")
+    video = _open(source, fps=fps, stacklevel=3, **options)
     frames = list(video.frames())
     return np.stack(frames) if frames else np.empty((0,) + video.frame_shape, np.float32)
 

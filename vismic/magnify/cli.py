@@ -24,14 +24,17 @@ from ._inference import FILTERS, MODES
 __all__ = ["add_magnify_parser", "add_train_parser", "run_magnify", "run_train"]
 
 
+_MAGNIFY_HELP = "magnify small motions in a video with MagNet (learning-based motion magnification)"
+_MAGNIFY_DESCRIPTION = ("Write VIDEO with its motions magnified by ALPHA, frame for frame, same size "
+                        "(grayscale, lossless). Needs PyTorch (pip install torch).")
+_TRAIN_HELP = "train a MagNet on procedurally generated examples (resumes RUN_DIR)"
+_TRAIN_DESCRIPTION = ("Train MagNet with the paper's loss on generated examples with exact sub-pixel motion. "
+                      "Checkpoints go to RUN_DIR; running again on the same folder resumes.")
+
+
 def add_magnify_parser(subparsers) -> argparse.ArgumentParser:
     """``vismic magnify VIDEO -o OUT.avi --alpha A [--mode ...] [--fl HZ --fh HZ --fps HZ]``."""
-    parser = subparsers.add_parser(
-        "magnify",
-        help="magnify small motions in a video with MagNet (learning-based motion magnification)",
-        description="Write VIDEO with its motions magnified by ALPHA, frame for frame, same size "
-                    "(grayscale, lossless). Needs PyTorch (pip install torch).",
-    )
+    parser = subparsers.add_parser("magnify", help=_MAGNIFY_HELP, description=_MAGNIFY_DESCRIPTION)
     parser.add_argument("video", metavar="VIDEO", help="video file or frame folder")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.avi",
                         help="output video (.avi/.mkv, lossless) or a folder for PNG frames")
@@ -61,12 +64,7 @@ def add_magnify_parser(subparsers) -> argparse.ArgumentParser:
 
 def add_train_parser(subparsers) -> argparse.ArgumentParser:
     """``vismic train-magnet RUN_DIR [--hours H | --steps N] ...``."""
-    parser = subparsers.add_parser(
-        "train-magnet",
-        help="train a MagNet on procedurally generated examples (resumes RUN_DIR)",
-        description="Train MagNet with the paper's loss on generated examples with exact sub-pixel motion. "
-                    "Checkpoints go to RUN_DIR; running again on the same folder resumes.",
-    )
+    parser = subparsers.add_parser("train-magnet", help=_TRAIN_HELP, description=_TRAIN_DESCRIPTION)
     parser.add_argument("run_dir", metavar="RUN_DIR", help="folder of the run (checkpoints, history, models)")
     parser.add_argument("--config", choices=("light", "published"), default="light",
                         help="network sizes: the CPU configuration or the published one (grayscale)")
