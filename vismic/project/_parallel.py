@@ -121,7 +121,7 @@ def project_batches(stage, batches: Iterable, executor=None) -> Iterator:
     batches that set the reference are projected here, and every later batch by a
     worker; the outputs are the same (to float32 rounding) either way.
     """
-    batches = iter(batches)
+    batches = _regrouped(batches)
     if executor is None:
         for batch in batches:
             out = stage.transform(batch)
@@ -209,3 +209,28 @@ class dask_executor:
         if self.client is not None:
             self.client.close()
         return False
+
+
+def _regrouped(batches: Iterable) -> Iterator:
+    """The frames of ``batches`` in batches of exactly one matrix product each (the last one shorter).
+
+    Small batches (byte-sized ones of large frames) then cost no padding, and a
+    worker's task is a whole product.
+    """
+    from ..data import FrameBatch
+    from ._templates import chunk_frames
+
+    pending, count, size = [], 0, None
+    for batch in batches:
+        if size is None:
+            size = chunk_frames(batch.shape)
+        pending.append(batch)
+        count += len(batch)
+        while count >= size:
+            joined = FrameBatch.concat(pending) if len(pending) > 1 else pending[0]
+            yield FrameBatch(joined.frames[:size], joined.start, joined.fps)
+            rest = joined.frames[size:]
+            pending = [FrameBatch(rest, joined.start + size, joined.fps)] if len(rest) else []
+            count = len(rest)
+    if pending:
+        yield FrameBatch.concat(pending) if len(pending) > 1 else pending[0]

@@ -28,10 +28,17 @@ from ._adjoint import adjoint
 
 __all__ = ["Templates", "make_templates", "project"]
 
-#: Frames per matrix product. Fixed, so that a frame's scores come out of the same
-#: BLAS computation whatever the batch it arrived in: results are bit-identical for
-#: every batch size (a product's rounding depends on its shape, not on a row's place).
-CHUNK_FRAMES = 16
+#: Bytes of float32 frame differences per matrix product (at most 64 frames). The
+#: number of frames per product depends only on the frame size, so a frame's scores
+#: come out of the same BLAS computation whatever batch it arrived in: results are
+#: bit-identical for every batch size (a product's rounding depends on its shape,
+#: not on a row's place).
+CHUNK_BYTES = 64 * 2**20
+
+
+def chunk_frames(shape) -> int:
+    """Frames per matrix product for frames of ``shape=(height, width)``: 64 up to 1024x256 px, fewer above."""
+    return int(max(1, min(64, CHUNK_BYTES // (4 * int(np.prod(shape))))))
 
 #: Regions whose templates are computed in one adjoint pass (bounds memory: each
 #: template's intermediates are full-size float64 images).
@@ -144,14 +151,15 @@ def project(frames, templates: Templates, *, device=None) -> np.ndarray:
 def _project_chunks(frames: np.ndarray, templates: Templates) -> np.ndarray:
     n = frames.shape[0]
     pixels = templates.matrix.shape[0]
+    size = chunk_frames(templates.shape)
     scores = np.empty((n, templates.matrix.shape[1]), dtype=np.float32)
-    chunk = np.empty((CHUNK_FRAMES, pixels), dtype=np.float32)
-    for start in range(0, n, CHUNK_FRAMES):
-        stop = min(n, start + CHUNK_FRAMES)
+    chunk = np.empty((size, pixels), dtype=np.float32)
+    for start in range(0, n, size):
+        stop = min(n, start + size)
         rows = chunk[: stop - start].reshape(stop - start, *templates.shape)
         # the difference keeps float32 precision (the raw frames would cancel the signal)
         np.subtract(frames[start:stop], templates.reference, out=rows, casting="unsafe")
-        if stop - start < CHUNK_FRAMES:
+        if stop - start < size:
             chunk[stop - start:] = 0.0
         scores[start:stop] = (chunk @ templates.matrix)[: stop - start]
     return scores
