@@ -139,7 +139,7 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor):
         reference = frames[:16].astype(np.float32).mean(axis=0)
         template_seconds = timed(lambda: make_templates(reference, n_levels=4, grid=(8, 8)))
         templates = make_templates(reference, n_levels=4, grid=(8, 8))
-        chunk = frames[:64]
+        chunk = frames[:128]
         methods["projection alone, numpy"] = (lambda: project(chunk, templates), len(chunk))
         if has_torch():
             methods["projection alone, torch CPU"] = (lambda: project(chunk, templates, device="cpu"), len(chunk))
