@@ -302,7 +302,7 @@ def _check_pipeline_args(*, n_levels, grid, highpass_hz, low_hz, high_hz, n_sour
 
 
 def _check_grid_fits(pipeline: Pipeline, source) -> None:
-    """Refuse, before reading, a region grid finer than the frames (it would take all memory)."""
+    """Refuse, before reading, a region grid finer than the frames, or frames too large for the projection."""
     from ._checks import check_grid_fits
 
     shape = getattr(source, "frame_shape", None)
@@ -311,6 +311,12 @@ def _check_grid_fits(pipeline: Pipeline, source) -> None:
     for _, stage in pipeline.steps:
         if isinstance(stage, BandSum):
             check_grid_fits(stage.grid, shape[:2], "grid")
+    from .project._fuse import split_fusable
+    from .project._templates import check_template_size
+
+    _, fused = split_fusable(pipeline.streaming_steps)
+    if fused is not None:
+        check_template_size(shape, fused.grid)
 
 
 def _describe(video) -> str:

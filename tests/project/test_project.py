@@ -205,3 +205,11 @@ def test_frame_stages_before_the_fused_three_still_run():
     staged = vismic.recover_sound(frames, fps=2200.0, pipeline=pipe, fuse=False)
     assert len(fused.samples) == len(frames)
     np.testing.assert_allclose(fused.samples, staged.samples, atol=1e-4 * np.std(staged.samples))
+
+
+def test_templates_too_large_are_refused_before_any_allocation(monkeypatch):
+    from vismic.project import _templates
+
+    monkeypatch.setattr(_templates, "MAX_TEMPLATE_BYTES", 1000)
+    with pytest.raises(ValueError, match="--downsample"):
+        make_templates(np.zeros((32, 32)), n_levels=2, grid=(2, 2))

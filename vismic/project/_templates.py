@@ -23,7 +23,7 @@ from ..combine._bands import region_labels
 from ..decompose import image_gradient
 from ..decompose._dtcwt import _check_levels, _transform
 from ..decompose._fast import forward
-from ..errors import FrameShapeError
+from ..errors import FrameShapeError, ParameterError
 from ._adjoint import adjoint
 
 __all__ = ["Templates", "make_templates", "project"]
@@ -39,6 +39,10 @@ CHUNK_BYTES = 64 * 2**20
 def chunk_frames(shape) -> int:
     """Frames per matrix product for frames of ``shape=(height, width)``: 64 up to 1024x256 px, fewer above."""
     return int(max(1, min(64, CHUNK_BYTES // (4 * int(np.prod(shape))))))
+
+#: Largest template matrix built (float32 bytes): 2 GiB holds the 128 templates of an
+#: 8x8 grid for frames up to about 2048x2048 pixels.
+MAX_TEMPLATE_BYTES = 2 * 2**30
 
 #: Regions whose templates are computed in one adjoint pass (bounds memory: each
 #: template's intermediates are full-size float64 images).
@@ -74,6 +78,19 @@ class Templates:
         return self.reference.shape
 
 
+def check_template_size(shape, grid) -> None:
+    """Refuse frames whose templates would exceed :data:`MAX_TEMPLATE_BYTES` (before anything is read or built)."""
+    height, width = (int(v) for v in shape[:2])
+    rows, cols = (int(g) for g in grid)
+    needed = 4 * height * width * 2 * rows * cols
+    if needed > MAX_TEMPLATE_BYTES:
+        raise ParameterError(
+            f"frames of {width}x{height} pixels with a {rows}x{cols} grid need {needed / 2**30:.1f} GiB of templates "
+            f"(at most {MAX_TEMPLATE_BYTES / 2**30:.0f} GiB): pass a smaller --roi, a --downsample factor or a "
+            "coarser --grid"
+        )
+
+
 def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "near_sym_a",
                    qshift: str = "qshift_a") -> Templates:
     """Templates of the pooled linear band evidence for a reference frame.
@@ -99,6 +116,7 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     gx, gy = image_gradient(reference)
     gradients, _ = forward(np.stack([gx, gy]), n_levels, transform.biort, transform.qshift)
     n_regions = rows * cols
+    check_template_size(reference.shape, (rows, cols))
     labels = [region_labels(g.shape[1], g.shape[2], (rows, cols)) for g in gradients]
     information = np.zeros((n_regions, 2, 2))
     for g, label in zip(gradients, labels):
