@@ -34,7 +34,6 @@ The table is also written as CSV (``benchmarks/results/bench_nuisance.csv``, or
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import sys
 import time
@@ -47,6 +46,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import vismic  # noqa: E402
+from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
 from vismic.data import FrameBatch  # noqa: E402
@@ -229,11 +229,7 @@ def main(argv=None) -> int:
             clean = row if nuisance == "clean" else clean
             rows.append(row)
             print(format_row(row, clean), flush=True)
-            csv_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(csv_path, "w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(rows)
+            write_csv(csv_path, rows)
     print(summary(rows))
     print(f"\n{len(rows)} rows in {time.perf_counter() - started:.0f} s; CSV: {csv_path}")
     return 0

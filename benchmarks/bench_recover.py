@@ -35,7 +35,6 @@ STOI with default denoising and each denoiser's gain over none.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import os
 import platform
@@ -51,6 +50,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import vismic  # noqa: E402
+from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
 from vismic.denoise import Denoise, highpass  # noqa: E402
@@ -380,11 +380,7 @@ def main(argv=None) -> int:
         row = run_scene(spec, size=args.size, seconds=seconds, fps=args.fps)
         rows.append(row)
         print(format_row(row), flush=True)
-        csv_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(csv_path, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+        write_csv(csv_path, rows)
     print(summary(rows))
     print(f"\n{len(rows)} scenes in {time.perf_counter() - started:.0f} s; CSV: {csv_path}")
     return 0

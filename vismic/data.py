@@ -22,7 +22,7 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from ._checks import MAX_RATE_HZ, check_finite_frames, check_int
+from ._checks import check_finite_frames, check_int, check_rate
 from .errors import FrameShapeError, ParameterError
 
 __all__ = [
@@ -33,15 +33,6 @@ __all__ = [
 #: the one limit of the whole package.
 MIN_FRAMES = 32
 
-
-def _check_rate(value: float, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}") from None
-    if not np.isfinite(value) or value <= 0 or value > MAX_RATE_HZ:
-        raise ParameterError(f"{name} must be a positive number of at most {MAX_RATE_HZ:g}, given {name}={value!r}")
-    return value
 
 
 @dataclass
@@ -72,7 +63,7 @@ class FrameBatch:
             self.frames = self.frames.astype(np.float32)
         self.start = check_int(self.start, "start", minimum=0)
         check_finite_frames(self.frames, start=self.start)
-        self.fps = _check_rate(self.fps, "fps")
+        self.fps = check_rate(self.fps, "fps")
 
     def __len__(self) -> int:
         return self.frames.shape[0]
@@ -153,7 +144,7 @@ class PyramidBatch:
                     f"given shape={h.shape}"
                 )
         self.start = check_int(self.start, "start", minimum=0)
-        self.fps = _check_rate(self.fps, "fps")
+        self.fps = check_rate(self.fps, "fps")
 
     def __len__(self) -> int:
         return self.highpasses[0].shape[0]
@@ -213,7 +204,7 @@ class PhaseBatch:
                     f"level {level}: phase {p.shape}, log_amplitude {la.shape} and amplitude {a.shape} disagree"
                 )
         self.start = check_int(self.start, "start", minimum=0)
-        self.fps = _check_rate(self.fps, "fps")
+        self.fps = check_rate(self.fps, "fps")
 
     def __len__(self) -> int:
         return self.phase[0].shape[0]
@@ -261,7 +252,7 @@ class BandSignals:
                 f"information shape {self.information.shape} does not match scores shape {self.scores.shape}"
             )
         self.start = check_int(self.start, "start", minimum=0)
-        self.fps = _check_rate(self.fps, "fps")
+        self.fps = check_rate(self.fps, "fps")
         if self.grid is not None:
             try:
                 rows, cols = (int(g) for g in self.grid)
@@ -357,7 +348,7 @@ class NoiseSpectrum:
         if not np.all(np.isfinite(density)) or np.any(density < 0):
             raise ParameterError("noise density must be finite and >= 0 everywhere")
         object.__setattr__(self, "density", density)
-        object.__setattr__(self, "sr", _check_rate(self.sr, "sr"))
+        object.__setattr__(self, "sr", check_rate(self.sr, "sr"))
 
     @classmethod
     def white(cls, variance, *, sr: float, n_freqs: int = NOISE_GRID_POINTS) -> "NoiseSpectrum":
@@ -467,7 +458,7 @@ class Audio:
             raise FrameShapeError(
                 f"audio samples must have shape (n,) or (n_channels, n), given shape={self.samples.shape}"
             )
-        self.sr = _check_rate(self.sr, "sr")
+        self.sr = check_rate(self.sr, "sr")
         if self.info is None:
             self.info = {}
         if self.noise is not None:

@@ -114,3 +114,9 @@ def test_audio_keeps_the_noise_consistent():
         Audio(np.zeros(10), sr=1000.0, noise=np.ones(3))
     audio = Audio(np.zeros(10), sr=1000.0, noise=noise)
     assert audio.filtered(np.ones(10), response=None).noise is None  # not a linear filter: noise unknown
+
+
+@pytest.mark.parametrize("fps", ["2200", True, float("nan"), 1e300])
+def test_containers_refuse_rates_that_are_not_numbers(fps):
+    with pytest.raises(ParameterError, match="fps"):
+        FrameBatch(np.zeros((2, 4, 4)), 0, fps)

@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from .._checks import check_positive
 from ..data import FrameBatch
 from ..errors import ParameterError
 from ..pipeline import Stage
@@ -51,12 +52,6 @@ class StabiliseReport:
     difference_power: np.ndarray
     texture_rms: float
 
-
-def _check_positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0 \
-            or not np.isfinite(value):
-        raise ParameterError(f"{name} must be a positive number, given {name}={value!r}")
-    return float(value)
 
 
 class Stabilise(Stage):
@@ -137,17 +132,17 @@ class Stabilise(Stage):
 
     # ------------------------------------------------------------------ sizes
     def _block(self) -> int:
-        return max(1, int(round(_check_positive(self.block_seconds, "block_seconds") * self._fps)))
+        return max(1, int(round(check_positive(self.block_seconds, "block_seconds") * self._fps)))
 
     def _half_frames(self) -> float:
-        return _check_positive(self.kernel_seconds, "kernel_seconds") * self._fps / 2.0
+        return check_positive(self.kernel_seconds, "kernel_seconds") * self._fps / 2.0
 
     # ------------------------------------------------------------------ streaming
     def transform(self, batch: FrameBatch):
         if self._first is None:
             self._first = batch.start
             self._fps = batch.fps
-            _check_positive(self.cutoff_hz, "cutoff_hz")
+            check_positive(self.cutoff_hz, "cutoff_hz")
         frames = np.asarray(batch.frames, dtype=np.float32)
         self._frames = frames if self._frames is None else np.concatenate([self._frames, frames])
         self._measure_blocks(final=False)
@@ -271,7 +266,7 @@ def compensated_share(largest_px, tolerance_px: float) -> np.ndarray:
     [0.0392, 1.0]
     """
     largest_px = np.asarray(largest_px, dtype=np.float64)
-    tolerance_px = _check_positive(tolerance_px, "tolerance_px")
+    tolerance_px = check_positive(tolerance_px, "tolerance_px")
     return -np.expm1(-((largest_px / tolerance_px) ** 2))
 
 
