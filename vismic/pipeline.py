@@ -255,14 +255,11 @@ class Pipeline:
                     raise ParameterError(f"device= and executor= need the fused projection, but "
                                          f"{describe_unfusable(streaming)}")
             if fused is None:
-                parts = list(self._stream(streaming, batches, progress))
+                parts = self._stream(streaming, batches, progress)
             else:
                 frames = self._stream(head, batches, None) if head else batches
-                parts = list(self._stream_fused(fused, frames, executor, progress))
-            if not parts:
-                raise ParameterError("the pipeline received no frames")
-            data = type(parts[0]).concat(parts) if len(parts) > 1 else parts[0]
-            del parts  # the whole-signal stages below need only the joined copy
+                parts = self._stream_fused(fused, frames, executor, progress)
+            data, whole = _gather(parts, whole)
         else:
             data = batches
         for _, stage in whole:
@@ -307,6 +304,30 @@ class Pipeline:
     def __repr__(self) -> str:
         inner = ",\n ".join(f"({name!r}, {stage!r})" for name, stage in self.steps)
         return f"Pipeline([{inner}])"
+
+
+def _gather(parts, whole):
+    """What the streaming steps returned, handed to the first whole-signal stage.
+
+    A stage with ``transform_batches`` (e.g. :class:`vismic.combine.Combine`) takes
+    the parts one by one as they are made and keeps only what it needs; otherwise
+    the parts are joined with their type's ``concat``.
+    """
+    parts = _non_empty(parts)
+    if whole and hasattr(whole[0][1], "transform_batches"):
+        return whole[0][1].transform_batches(parts), whole[1:]
+    parts = list(parts)
+    data = type(parts[0]).concat(parts) if len(parts) > 1 else parts[0]
+    return data, whole
+
+
+def _non_empty(parts):
+    any_part = False
+    for part in parts:
+        any_part = True
+        yield part
+    if not any_part:
+        raise ParameterError("the pipeline received no frames")
 
 
 def _through(data, steps):

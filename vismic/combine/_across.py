@@ -3,68 +3,76 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import linalg
 
 from .._checks import as_number
 from ..data import MIN_FRAMES, Audio, BandSignals, NoiseSpectrum
 from ..denoise import HighPass
 from ..errors import ParameterError, TooFewFramesError
 from ..pipeline import Stage
-from ._maxsnr import combine_regions, max_snr_directions, region_displacements, region_statistics
-from ._sources import separate_sources, sound_map
+from ._evidence import RegionEvidence, regularised_inverse
+from ._maxsnr import max_snr_directions, max_snr_weights
+from ._sources import coherence, separate_sources
 
 COMBINE_METHODS = ("optimal", "rigid")
 
 
-def pool_regions(bands: BandSignals, grid, factor: int) -> BandSignals:
-    """Merge ``factor x factor`` neighbouring regions of a ``grid`` (scores and information add up)."""
+def pooling_map(grid, factor: int) -> tuple:
+    """``(P, pooled_grid, target)``: ``P`` (2R', 2R) sums the scores of ``factor x factor`` neighbouring regions."""
     rows, cols = grid
     new_rows, new_cols = -(-rows // factor), -(-cols // factor)
     target = np.array([(r // factor) * new_cols + (c // factor) for r in range(rows) for c in range(cols)])
-    onehot = np.zeros((rows * cols, new_rows * new_cols))
-    onehot[np.arange(rows * cols), target] = 1.0
-    scores = np.einsum("lorct,rs->losct", bands.scores, onehot)
-    information = np.einsum("lorij,rs->losij", bands.information, onehot)
-    return BandSignals(scores, information, bands.start, bands.fps, (new_rows, new_cols))
+    onehot = np.zeros((new_rows * new_cols, rows * cols))
+    onehot[target, np.arange(rows * cols)] = 1.0
+    return np.kron(onehot, np.eye(2)), (new_rows, new_cols), onehot
 
 
-def _held_out_gain(displacement, covariance, *, fps, highpass_hz, n_chunks=8) -> float:
+class _Pooled:
+    """A pooling of the evidence's regions: ``y = M s`` are the pooled regions' displacements."""
+
+    def __init__(self, evidence: RegionEvidence, grid, factor: int):
+        pool, self.grid, onehot = pooling_map(grid, factor)
+        self.covariance = regularised_inverse(np.einsum("sr,rij->sij", onehot, evidence.information))
+        self.noise = linalg.block_diag(*self.covariance)
+        self.map = self.noise @ pool
+
+    def matrix(self, statistics: np.ndarray) -> np.ndarray:
+        return self.map @ statistics @ self.map.T
+
+
+def _held_out_gain(pooled: _Pooled, statistics, counts) -> float:
     """Signal-to-noise ratio (up to the common noise scale) of weights fitted on other time chunks.
 
     Weights fitted and scored on the same frames adapt to their noise; scoring
     them on frames they did not see measures what a region split really gains.
     """
-    n = displacement.shape[-1]
-    y, noise = region_statistics(displacement, covariance, fps=fps, highpass_hz=highpass_hz)
-    chunk = np.arange(n) * n_chunks // n % 2  # alternate chunks of frames
     ratio = 0.0
     for fit in (0, 1):
-        train, test = y[:, chunk == fit], y[:, chunk != fit]
-        _, vectors = max_snr_directions(train @ train.T / train.shape[1], noise)
+        train = pooled.matrix(statistics[fit]) / max(counts[fit], 1)
+        test = pooled.matrix(statistics[1 - fit]) / max(counts[1 - fit], 1)
+        _, vectors = max_snr_directions(train, pooled.noise)
         w = vectors[:, -1]
-        ratio += float(w @ (test @ test.T / test.shape[1]) @ w) / float(w @ noise @ w)
+        ratio += float(w @ test @ w) / float(w @ pooled.noise @ w)
     return ratio / 2
 
 
-def choose_grid(bands: BandSignals, *, highpass_hz=20.0):
-    """The coarsest-to-finest pooling of ``bands.grid`` whose weights generalise best to unseen frames.
+def choose_grid(evidence: RegionEvidence, *, highpass_hz=20.0):
+    """The coarsest-to-finest pooling of ``evidence.grid`` whose weights generalise best to unseen frames.
 
-    Returns the pooled :class:`BandSignals` (its ``grid`` the one chosen) and the
-    held-out score of every grid tried.
+    Returns the chosen :class:`_Pooled` and the held-out score of every grid tried.
     """
-    grid = bands.grid
-    rows, cols = grid
+    rows, cols = evidence.grid
     factors = [1]
     while factors[-1] * 2 <= max(rows, cols):
         factors.append(factors[-1] * 2)
     factors.append(max(rows, cols))
+    statistics, counts = evidence.statistics("statistics", highpass_hz)
     scored = {}
     best = None
     for factor in sorted(set(factors), reverse=True):
-        pooled = pool_regions(bands, grid, factor) if factor > 1 else bands
-        pooled_grid = (-(-rows // factor), -(-cols // factor))
-        displacement, covariance = region_displacements(pooled)
-        score = _held_out_gain(displacement, covariance, fps=bands.fps, highpass_hz=highpass_hz)
-        scored[pooled_grid] = score
+        pooled = _Pooled(evidence, evidence.grid, factor)
+        score = _held_out_gain(pooled, statistics, counts)
+        scored[pooled.grid] = score
         # a finer grid must earn its extra weights
         if best is None or score > best[0] * 1.02:
             best = (score, pooled)
@@ -115,23 +123,37 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", highpass_hz=20
     """
     if method not in COMBINE_METHODS:
         raise ParameterError(f"method must be one of {COMBINE_METHODS}, given method={method!r}")
-    n = len(bands)
-    if n < MIN_FRAMES:
-        raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {n}")
+    if len(bands) < MIN_FRAMES:
+        raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {len(bands)}")
+    evidence = RegionEvidence.from_bands(bands)
+    try:
+        return combine_evidence(evidence, method=method, highpass_hz=highpass_hz)
+    finally:
+        evidence.close()
+
+
+def combine_evidence(evidence: RegionEvidence, *, method: str = "optimal", highpass_hz=20.0) -> Audio:
+    """:func:`combine_bands` on evidence gathered batch by batch (memory flat in the video's length)."""
     info = {"method": method}
-    fine = bands
     if method == "rigid":
-        bands = pool_regions(bands, (1, bands.n_regions), bands.n_regions)
-    elif bands.grid is not None and bands.n_regions > 1:
-        bands, info["grid_scores"] = choose_grid(bands, highpass_hz=highpass_hz)
-    info["grid"] = bands.grid
-    displacement, covariance = region_displacements(bands)
-    motion, weights, details = combine_regions(displacement, covariance, fps=bands.fps, highpass_hz=highpass_hz)
+        pooled = _Pooled(evidence, (1, evidence.n_regions), evidence.n_regions)
+    elif evidence.grid is not None and evidence.n_regions > 1:
+        pooled, info["grid_scores"] = choose_grid(evidence, highpass_hz=highpass_hz)
+    else:
+        pooled = _Pooled(evidence, (1, evidence.n_regions), 1)
+        pooled.grid = evidence.grid
+    info["grid"] = pooled.grid
+    statistics, _ = evidence.statistics("statistics", highpass_hz)
+    total = pooled.matrix(statistics[0] + statistics[1]) / evidence.n
+    weights, to_px, details = max_snr_weights(total, pooled.noise)
+    along = to_px * weights @ pooled.map  # the output per score
+    motion = evidence.project(along[None])[0]
     noise_std = details.pop("noise_std_px")
-    info.update(region_weights=weights, noise_std_px=noise_std, **details)
-    if fine.grid is not None:
-        info["sound_map"] = sound_map(fine, motion, highpass_hz=highpass_hz)
-    return Audio(motion, bands.fps, info, NoiseSpectrum.white(noise_std**2, sr=bands.fps))
+    info.update(region_weights=weights.reshape(-1, 2), noise_std_px=noise_std, **details)
+    if evidence.grid is not None:
+        info["sound_map"] = coherence(evidence.displacement_map(), statistics[0] + statistics[1], along).reshape(
+            evidence.grid)
+    return Audio(motion, evidence.fps, info, NoiseSpectrum.white(noise_std**2, sr=evidence.fps))
 
 
 class Combine(Stage):
@@ -160,20 +182,49 @@ class Combine(Stage):
         self.n_sources = n_sources
 
     def transform(self, bands: BandSignals) -> Audio:
-        if not isinstance(bands, BandSignals):
-            raise ParameterError(f"Combine expects vismic.data.BandSignals, given {type(bands).__name__}")
-        cutoff = _check_cutoff(self.highpass_hz, bands.fps)
-        if self.n_sources != 1:
-            audio = separate_sources(bands, n_sources=self.n_sources, highpass_hz=cutoff)
-        else:
-            audio = combine_bands(bands, method=self.method, highpass_hz=cutoff)
-            audio = _honest_estimate(audio, bands, cutoff)
+        return self.transform_batches([bands])
+
+    def transform_batches(self, parts) -> Audio:
+        """Combine band signals that arrive batch by batch, in order.
+
+        Only the regions' pooled scores are kept (two numbers a region and frame,
+        moved to a temporary file once long), so memory stays flat in the video's
+        length; :class:`~vismic.pipeline.Pipeline` hands its batches here.
+        """
+        evidence = None
+        cutoff = None
+        try:
+            for bands in parts:
+                if not isinstance(bands, BandSignals):
+                    raise ParameterError(f"Combine expects vismic.data.BandSignals, given {type(bands).__name__}")
+                if evidence is None:
+                    if self.method not in COMBINE_METHODS:
+                        raise ParameterError(f"method must be one of {COMBINE_METHODS}, given method={self.method!r}")
+                    cutoff = _check_cutoff(self.highpass_hz, bands.fps)
+                    evidence = RegionEvidence.empty_like(bands)
+                elif bands.information.shape[2:] != (evidence.n_regions, 2, 2):
+                    raise ParameterError("band signals of one video must keep the same regions")
+                evidence.append(bands)
+            if evidence is None:
+                raise ParameterError("Combine received no band signals")
+            audio = self._combine(evidence, cutoff)
+        finally:
+            if evidence is not None:
+                evidence.close()
         if cutoff is None:
             return audio
         return HighPass(cutoff_hz=cutoff).transform(audio)
 
+    def _combine(self, evidence: RegionEvidence, cutoff) -> Audio:
+        if self.n_sources != 1:
+            return separate_sources(evidence.to_bands(), n_sources=self.n_sources, highpass_hz=cutoff)
+        if evidence.n < MIN_FRAMES:
+            raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {evidence.n}")
+        audio = combine_evidence(evidence, method=self.method, highpass_hz=cutoff)
+        return _honest_estimate(audio, evidence, cutoff)
 
-def _honest_estimate(audio: Audio, bands: BandSignals, cutoff) -> Audio:
+
+def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff) -> Audio:
     """``snr_estimate_db`` the data must earn (region groups agreeing on held-out frames, slow-motion checks).
 
     The model estimate (from the combination's noise eigenvalues) trusts the
@@ -181,11 +232,11 @@ def _honest_estimate(audio: Audio, bands: BandSignals, cutoff) -> Audio:
     break it; it is kept as ``snr_model_db``. Reliability findings go to
     ``info["reliability"]`` (name -> message).
     """
-    from ._confidence import snr_estimate
+    from ._confidence import evidence_snr_estimate
 
-    if bands.grid is None or len(bands) < 64:
+    if evidence.grid is None or evidence.n < 64:
         return audio
-    estimate = snr_estimate(bands, grid=bands.grid, highpass_hz=cutoff if cutoff is not None else 20.0)
+    estimate = evidence_snr_estimate(evidence, highpass_hz=cutoff if cutoff is not None else 20.0)
     info = dict(audio.info)
     info["snr_model_db"] = info.get("snr_estimate_db")
     if np.isfinite(estimate["snr_estimate_db"]):

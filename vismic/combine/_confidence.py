@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 from scipy import linalg
 
-from ._maxsnr import region_displacements
+from ._evidence import RegionEvidence
 from ..data import BandSignals
 from ..denoise import highpass
 from ..errors import ParameterError
@@ -58,19 +58,12 @@ def region_groups(grid, *, n_groups: int = 4) -> np.ndarray:
     return (2 * r + c).ravel()
 
 
-def _units(bands: BandSignals, grid):
-    """Per-region 2-D displacements (levels pooled), covariances and group labels."""
-    displacement, covariance = region_displacements(bands)
-    return displacement, covariance, region_groups(grid)
-
-
-def _held_out_weights(y, noise, chunk):
-    """Weights for each frame fitted on the frames of the other chunk parity (top generalised eigenvector)."""
+def _held_out_weights(train_covariances, noise):
+    """Weights for the frames of each chunk parity, fitted on the frames of the other (top generalised eigenvector)."""
     ridge = 1e-9 * np.trace(noise) / noise.shape[0] * np.eye(noise.shape[0])
     weights = {}
     for fit in (0, 1):
-        train = y[:, chunk == fit]
-        _, vectors = linalg.eigh(train @ train.T / max(train.shape[1], 1) + ridge, noise + ridge)
+        _, vectors = linalg.eigh(train_covariances[fit] + ridge, noise + ridge)
         weights[1 - fit] = vectors[:, -1]
     # align the two fits' signs (they are defined up to sign)
     if weights[0] @ noise @ weights[1] < 0:
@@ -113,26 +106,31 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
     rows, cols = grid
     if rows * cols != bands.n_regions:
         raise ParameterError(f"grid={grid!r} does not match the {bands.n_regions} regions of the band signals")
-    displacement, covariance, labels = _units(bands, grid)
-    n_units, _, n = displacement.shape
-    y = displacement.reshape(2 * n_units, n)
-    y = y - y.mean(axis=-1, keepdims=True)
-    y_raw = y
-    slow_px, rigid_power = _rigid_px(displacement, covariance, bands.fps, highpass_hz)
-    if highpass_hz and n > 40:
-        y = highpass(y, sr=bands.fps, cutoff_hz=highpass_hz)
+    evidence = RegionEvidence.from_bands(bands)
+    evidence.grid = (rows, cols)
+    try:
+        return evidence_consistency(evidence, highpass_hz=highpass_hz)
+    finally:
+        evidence.close()
+
+
+def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0) -> dict:
+    """:func:`consistency_snr_db` on the evidence of a whole video (see :mod:`vismic.combine._evidence`)."""
+    n = evidence.n
+    covariance = evidence.covariance()
+    labels = region_groups(evidence.grid)
+    to_displacement = evidence.displacement_map()
     noise = linalg.block_diag(*covariance)
-    chunk = np.arange(n) * n_chunks // n % 2
-    weights = _held_out_weights(y, noise, chunk)
+    statistics, counts = evidence.statistics("output", highpass_hz)
+    per_parity = [to_displacement @ statistics[p] @ to_displacement.T for p in (0, 1)]
+    weights = _held_out_weights([per_parity[p] / max(counts[p], 1) for p in (0, 1)], noise)
     labels = np.repeat(labels, 2)
     groups = sorted(set(labels.tolist()))
-    outputs = np.zeros((len(groups), n))
+    cov = np.zeros((len(groups), len(groups)))
     for part in (0, 1):
-        columns = chunk == part
-        for g, label in enumerate(groups):
-            rows_of = labels == label
-            outputs[g, columns] = weights[part][rows_of] @ y[rows_of][:, columns]
-    cov = outputs @ outputs.T / n
+        rows_of = np.array([np.where(labels == label, weights[part], 0.0) for label in groups])
+        cov += rows_of @ per_parity[part] @ rows_of.T
+    cov /= n
     k = len(groups)
     power = np.zeros(k)
     for i in range(k):
@@ -150,10 +148,15 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
     # Slow motion (drift, sway, a residual of stabilisation) leaks through the output's high-pass and
     # is coherent everywhere, so groups agree on it: measure it directly as the part of the
     # combined output that lies below the cut-off and still passes the high-pass.
-    motion = _combined(y_raw, noise, weights, chunk)
-    final = highpass(motion, sr=bands.fps, cutoff_hz=highpass_hz) if highpass_hz and n > 40 else motion
+    information = np.linalg.inv(covariance)
+    rigid_map = np.linalg.pinv(information.sum(axis=0)) @ np.hstack(list(information))
+    combined = np.stack([np.stack([weights[p] @ to_displacement, *(rigid_map @ to_displacement)]) for p in (0, 1)])
+    series = evidence.project(combined, by_parity=True)  # motion, then the rigid (x, y) shift
+    motion = series[0]
+    slow_px, rigid_power = _rigid_px(series[1:], evidence.fps, highpass_hz)
+    final = highpass(motion, sr=evidence.fps, cutoff_hz=highpass_hz) if highpass_hz and n > 40 else motion
     slow = motion - final
-    leak = highpass(slow, sr=bands.fps, cutoff_hz=highpass_hz) if highpass_hz and n > 40 else 0 * slow
+    leak = highpass(slow, sr=evidence.fps, cutoff_hz=highpass_hz) if highpass_hz and n > 40 else 0 * slow
     final_power = float(np.mean(final ** 2))
     leak_power = float(np.mean(leak ** 2))
     noise_power = min(noise_fraction * final_power + leak_power, final_power)
@@ -171,29 +174,17 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
     }
 
 
-def _rigid_px(displacement, covariance, fps, highpass_hz):
+def _rigid_px(rigid, fps, highpass_hz):
     """The rigid least-squares (x, y) shift of all regions: slow part's largest excursion, and sound-band power.
 
     The linear evidence saturates beyond about a quarter wavelength, so large
     motions read smaller than they are; that is still far above what the
     evidence tolerates.
     """
-    information = np.linalg.inv(covariance)
-    total = np.linalg.pinv(information.sum(axis=0))
-    rigid = total @ np.einsum("rij,rjt->it", information, displacement)
     rigid = rigid - rigid.mean(axis=-1, keepdims=True)
     fast = highpass(rigid, sr=fps, cutoff_hz=highpass_hz) if highpass_hz and rigid.shape[-1] > 40 else rigid
     slow = rigid - fast
     return float(np.max(np.hypot(*slow))), float(np.sum(np.mean(fast ** 2, axis=-1)))
-
-
-def _combined(y, noise, weights, chunk) -> np.ndarray:
-    """The combined motion before any high-pass, each chunk with its held-out weights."""
-    out = np.zeros(y.shape[1])
-    for part in (0, 1):
-        columns = chunk == part
-        out[columns] = weights[part] @ y[:, columns]
-    return out
 
 
 def reliability_flags(report=None, *, snr_db: Optional[float] = None, min_snr_db: float = 0.0,
@@ -304,7 +295,20 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
         :func:`reliability_flags`), and the parts: ``consistency_db``,
         ``slow_motion_px``, ``codec_innovation``.
     """
-    measured = consistency_snr_db(bands, grid=grid, highpass_hz=highpass_hz)
+    rows, cols = grid
+    if rows * cols != bands.n_regions:
+        raise ParameterError(f"grid={grid!r} does not match the {bands.n_regions} regions of the band signals")
+    evidence = RegionEvidence.from_bands(bands)
+    evidence.grid = (rows, cols)
+    try:
+        return evidence_snr_estimate(evidence, report=report, highpass_hz=highpass_hz)
+    finally:
+        evidence.close()
+
+
+def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz: float = 20.0) -> dict:
+    """:func:`snr_estimate` on the evidence of a whole video (see :mod:`vismic.combine._evidence`)."""
+    measured = evidence_consistency(evidence, highpass_hz=highpass_hz)
     estimate = measured["snr_db"]
     slow = measured["slow_motion_px"]
     flags = {}
@@ -313,12 +317,12 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
         flags["large_motion"] = (f"the frames moved {slow:.2f} px (or more) from the reference below the sound band: "
                                  "the sound is distorted or lost; remove slow motion first "
                                  "(vismic.stabilise.Stabilise)")
-    if report is not None and report.motion_px.shape[0] == len(bands) and len(bands) > 40:
+    if report is not None and report.motion_px.shape[0] == evidence.n and evidence.n > 40:
         # What the stabiliser removed in the sound band: for a well-tracked slow motion almost
         # nothing, so whatever is there is the track's error (mostly at the clip's ends), added to
         # the output. Counted as noise, against the signal in px of the rigid estimate.
         # (above twice the cut-off: the kernel stops everything there, real slow motion included)
-        removed = highpass(report.motion_px.T, sr=bands.fps, cutoff_hz=min(2 * highpass_hz, 0.4 * bands.fps))
+        removed = highpass(report.motion_px.T, sr=evidence.fps, cutoff_hz=min(2 * highpass_hz, 0.4 * evidence.fps))
         injected = float(np.sum(np.mean(removed ** 2, axis=-1)))
         signal_px = measured["rigid_power_px2"] * (1.0 - 1.0 / (1.0 + 10 ** (estimate / 10)))
         if injected > 0 and signal_px > 0:

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import linalg, signal
 
 from ..data import BandSignals
+from ._evidence import regularised_inverse
 
 #: Relative ridge added to both matrices of the eigenproblem (regions without
 #: texture have no information; the ridge keeps the problem well posed).
@@ -30,15 +31,6 @@ def highpass_for_statistics(x: np.ndarray, *, fps: float, cutoff_hz) -> np.ndarr
     return signal.sosfiltfilt(sos, x, axis=-1)
 
 
-def _regularised_inverse(information: np.ndarray) -> np.ndarray:
-    # Regions without texture have no information: regularise against the best
-    # region so that they get a large but finite noise (and so no weight).
-    scale = float(np.max(np.trace(information, axis1=-2, axis2=-1), initial=0.0))
-    scale = scale if scale > 0 else 1.0
-    eye = np.eye(information.shape[-1])
-    return np.linalg.inv(information + 1e-6 * scale * eye)
-
-
 def region_displacements(bands: BandSignals):
     """Pool all levels and orientations of each region into one 2-D displacement (px).
 
@@ -51,7 +43,7 @@ def region_displacements(bands: BandSignals):
     """
     scores = bands.scores.sum(axis=(0, 1))  # (R, 2, n)
     information = bands.information.sum(axis=(0, 1))  # (R, 2, 2)
-    covariance = _regularised_inverse(information)
+    covariance = regularised_inverse(information)
     return np.einsum("rij,rjt->rit", covariance, scores), covariance
 
 
@@ -111,7 +103,23 @@ def combine_regions(displacement, covariance, *, fps: float, highpass_hz=20.0):
     n_regions, _, n = displacement.shape
     y = displacement.reshape(2 * n_regions, n)
     yf, noise = region_statistics(displacement, covariance, fps=fps, highpass_hz=highpass_hz)
-    total = yf @ yf.T / n
+    weights, to_px, details = max_snr_weights(yf @ yf.T / n, noise)
+    motion = (weights @ (y - y.mean(axis=-1, keepdims=True))) * to_px
+    return motion, weights.reshape(n_regions, 2), details
+
+
+def max_snr_weights(total: np.ndarray, noise: np.ndarray):
+    """The weights of :func:`combine_regions` from the two matrices of its eigenproblem.
+
+    Returns
+    -------
+    weights : np.ndarray [shape=(2 * n_regions,)]
+    to_px : float
+        The output is ``to_px * weights @ (y - mean(y))`` px.
+    details : dict
+        As :func:`combine_regions`.
+    """
+    n_regions = total.shape[0] // 2
     eigenvalues, eigenvectors = max_snr_directions(total, noise)
     weights = eigenvectors[:, -1]
     # The other eigenvalues are the noise scale (only one direction holds signal).
@@ -130,7 +138,6 @@ def combine_regions(displacement, covariance, *, fps: float, highpass_hz=20.0):
         direction = -direction
     px_per_unit = float(direction @ per_region[strongest])
     to_px = px_per_unit / (weights @ gain)
-    motion = (weights @ (y - y.mean(axis=-1, keepdims=True))) * to_px
     region_gain = per_region / px_per_unit if px_per_unit != 0 else per_region
     noise_variance = noise_scale * float(weights @ noise @ weights) * to_px**2
     details = {
@@ -139,4 +146,4 @@ def combine_regions(displacement, covariance, *, fps: float, highpass_hz=20.0):
         "direction_degrees": float(np.degrees(np.arctan2(direction[1], direction[0]))),
         "region_gain": region_gain,
     }
-    return motion, weights.reshape(n_regions, 2), details
+    return weights, float(to_px), details

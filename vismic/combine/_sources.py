@@ -36,13 +36,27 @@ def sound_map(bands: BandSignals, motion, *, highpass_hz=20.0) -> np.ndarray:
     n_regions, _, n = displacement.shape
     y = highpass_for_statistics(displacement.reshape(2 * n_regions, n), fps=bands.fps, cutoff_hz=highpass_hz)
     s = highpass_for_statistics(np.asarray(motion, dtype=np.float64)[None], fps=bands.fps, cutoff_hz=highpass_hz)[0]
-    y = y.reshape(n_regions, 2, n)
+    return _coherence(y @ s, float(s @ s), np.sum(y.reshape(n_regions, 2, n) ** 2, axis=(1, 2))).reshape(grid)
+
+
+def coherence(displacement_map: np.ndarray, statistics: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """:func:`sound_map` from statistics: per-region coherence with the output ``along @ s``.
+
+    ``statistics`` is ``h h^T`` summed over frames for the high-passed scores ``h``,
+    ``displacement_map`` gives the regions' displacements from the scores.
+    """
+    n_regions = displacement_map.shape[0] // 2
+    cross = displacement_map @ statistics @ along
+    energy = np.diag(displacement_map @ statistics @ displacement_map.T).reshape(n_regions, 2).sum(axis=1)
+    return _coherence(cross, float(along @ statistics @ along), energy)
+
+
+def _coherence(cross: np.ndarray, out_power: float, energy: np.ndarray) -> np.ndarray:
     # fraction of each region's motion energy that lies along the output
-    along = y @ s / max(float(s @ s), 1e-300)  # (R, 2)
-    explained = np.sum(along**2, axis=1) * float(s @ s)
-    energy = np.sum(y**2, axis=(1, 2))
-    coherence = np.divide(explained, energy, out=np.zeros(n_regions), where=energy > 0)
-    return np.clip(coherence, 0.0, 1.0).reshape(grid)
+    along = cross.reshape(-1, 2) / max(out_power, 1e-300)  # (R, 2)
+    explained = np.sum(along**2, axis=1) * out_power
+    coherence = np.divide(explained, energy, out=np.zeros(len(energy)), where=energy > 0)
+    return np.clip(coherence, 0.0, 1.0)
 
 
 def separate_sources(bands: BandSignals, *, n_sources: int, highpass_hz=20.0) -> Audio:

@@ -62,12 +62,30 @@ def _filtfilt(sos: np.ndarray, x: np.ndarray, *, sr: float, edge_hz: float) -> n
     n = x.shape[-1]
     if n < 2:
         return x.copy()
-    padlen = min(n - 1, max(3 * (2 * len(sos) + 1), int(np.ceil(3.0 * sr / edge_hz))))
-    fit = min(n, max(3, int(np.ceil(2.0 * sr / edge_hz))))
-    left = 2 * _edge_level(x[..., :fit]) - x[..., padlen:0:-1]
-    right = 2 * _edge_level(x[..., : -fit - 1: -1]) - x[..., -2: -padlen - 2: -1]
+    padlen, _ = trend_padding_lengths(n, sos, sr=sr, edge_hz=edge_hz)
+    left, right = trend_padding(x, x, n, sos, sr=sr, edge_hz=edge_hz)
     extended = np.concatenate([left, x, right], axis=-1)
     return signal.sosfiltfilt(sos, extended, axis=-1, padlen=0)[..., padlen: padlen + n]
+
+
+def trend_padding_lengths(n: int, sos: np.ndarray, *, sr: float, edge_hz: float) -> tuple:
+    """``(padlen, fit)``: samples padded at each end, and samples the local trend is fitted over."""
+    padlen = min(n - 1, max(3 * (2 * len(sos) + 1), int(np.ceil(3.0 * sr / edge_hz))))
+    fit = min(n, max(3, int(np.ceil(2.0 * sr / edge_hz))))
+    return padlen, fit
+
+
+def trend_padding(first: np.ndarray, last: np.ndarray, n: int, sos, *, sr: float, edge_hz: float) -> tuple:
+    """The ends :func:`highpass` pads a length-``n`` signal with: reflections through the local trend.
+
+    ``first`` / ``last`` hold at least the first / last ``max(fit, padlen + 2)``
+    samples of the signal along the last axis (the whole signal will do), so a
+    streamed filter can pad without holding the signal.
+    """
+    padlen, fit = trend_padding_lengths(n, sos, sr=sr, edge_hz=edge_hz)
+    left = 2 * _edge_level(first[..., :fit]) - first[..., padlen:0:-1]
+    right = 2 * _edge_level(last[..., : -fit - 1: -1]) - last[..., -2: -padlen - 2: -1]
+    return left, right
 
 
 @fill_doc

@@ -1,0 +1,172 @@
+"""What the combination keeps of a video: per-region scores per frame, and their statistics.
+
+Every decision of the combination (grid, weights, sound map, SNR estimate) is a
+function of second-order statistics of high-passed linear maps of the regions'
+pooled scores ``s`` (``2 * n_regions`` values a frame): the statistics of
+``M s`` are ``M S M^T``. So the scores are streamed into a
+:class:`~vismic.combine._series.RegionSeries` (on disk once long), their
+statistics are measured once per filter, and the outputs are linear projections
+read back in chunks. Nothing else grows with the video's length.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from scipy import linalg, signal
+
+from ..data import BandSignals
+from ._series import RegionSeries, filtered_chunks
+
+#: Time chunks alternately used to fit weights and to score them (grid choice, SNR estimate).
+N_CHUNKS = 8
+
+
+def regularised_inverse(information: np.ndarray) -> np.ndarray:
+    """Noise covariance of each region's 2-D displacement, up to the common noise variance.
+
+    Regions without texture have no information: regularised against the best
+    region, they get a large but finite noise (and so no weight).
+    """
+    scale = float(np.max(np.trace(information, axis1=-2, axis2=-1), initial=0.0))
+    scale = scale if scale > 0 else 1.0
+    eye = np.eye(information.shape[-1])
+    return np.linalg.inv(information + 1e-6 * scale * eye)
+
+
+def parity(start: int, count: int, n: int, n_chunks: int = N_CHUNKS) -> np.ndarray:
+    """Chunk parity (0 or 1) of frames ``start .. start + count - 1`` of ``n`` (alternate time chunks)."""
+    return np.arange(start, start + count) * n_chunks // n % 2
+
+
+class RegionEvidence:
+    """The pooled scores of every region per frame, each region's information, and cached statistics.
+
+    Built from a whole :class:`~vismic.data.BandSignals` (:meth:`from_bands`) or
+    batch by batch (:meth:`append`), which keeps memory flat in the video's length.
+
+    Parameters
+    ----------
+    information : np.ndarray [shape=(n_regions, 2, 2)]
+        Levels and orientations pooled.
+    fps : float
+    grid : (rows, cols) or None
+    """
+
+    def __init__(self, information: np.ndarray, fps: float, grid=None, *, spill_bytes: Optional[int] = None):
+        self.information = np.asarray(information, dtype=np.float64)
+        self.fps = float(fps)
+        self.grid = grid
+        kwargs = {} if spill_bytes is None else {"spill_bytes": spill_bytes}
+        self.series = RegionSeries(2 * self.n_regions, **kwargs)
+        self._statistics = {}
+
+    @classmethod
+    def from_bands(cls, bands: BandSignals, **kwargs) -> "RegionEvidence":
+        evidence = cls.empty_like(bands, **kwargs)
+        evidence.append(bands)
+        return evidence
+
+    @classmethod
+    def empty_like(cls, bands: BandSignals, **kwargs) -> "RegionEvidence":
+        return cls(bands.information.sum(axis=(0, 1)), bands.fps, bands.grid, **kwargs)
+
+    def append(self, bands: BandSignals) -> None:
+        """Add the frames of one batch (scores pooled over levels and orientations)."""
+        scores = bands.scores.sum(axis=(0, 1))  # (R, 2, k)
+        self.series.append(scores.reshape(2 * self.n_regions, -1))
+        self._statistics.clear()
+
+    @property
+    def n(self) -> int:
+        return self.series.n
+
+    @property
+    def n_regions(self) -> int:
+        return self.information.shape[0]
+
+    def covariance(self) -> np.ndarray:
+        """(n_regions, 2, 2): noise covariance of each region's displacement."""
+        return regularised_inverse(self.information)
+
+    def displacement_map(self) -> np.ndarray:
+        """(2R, 2R): per-region displacements from scores (``y = D s``)."""
+        return linalg.block_diag(*self.covariance())
+
+    def to_bands(self) -> BandSignals:
+        """The evidence as an in-memory :class:`~vismic.data.BandSignals` (one pooled band)."""
+        scores = self.series.read(0, self.n).reshape(1, 1, self.n_regions, 2, self.n)
+        return BandSignals(scores, self.information[None, None], 0, self.fps, self.grid)
+
+    def statistics(self, filter_spec_name: str, highpass_hz) -> tuple:
+        """``(S, counts)``: ``S[p] = sum over frames of parity p of h h^T`` for the high-passed scores ``h``.
+
+        ``filter_spec_name`` is ``'statistics'`` (second-order zero-phase
+        Butterworth, the weights' statistics) or ``'output'`` (the output's
+        high-pass, :func:`vismic.denoise.highpass`).
+        """
+        key = (filter_spec_name, highpass_hz)
+        if key not in self._statistics:
+            spec = _filter_spec(filter_spec_name, highpass_hz, fps=self.fps, n=self.n)
+            m = self.series.m
+            total = np.zeros((2, m, m))
+            counts = np.zeros(2, dtype=int)
+            for start, values in filtered_chunks(self.series, spec):
+                which = parity(start, values.shape[1], self.n)
+                for p in (0, 1):
+                    part = values[:, which == p]
+                    total[p] += part @ part.T
+                    counts[p] += part.shape[1]
+            self._statistics[key] = (total, counts)
+        return self._statistics[key]
+
+    def project(self, vectors: np.ndarray, *, by_parity: bool = False) -> np.ndarray:
+        """``vectors @ (s - mean(s))`` for every frame: shape (k, n).
+
+        With ``by_parity``, ``vectors`` is (2, k, 2R): frames of chunk parity p use ``vectors[p]``.
+        """
+        vectors = np.asarray(vectors, dtype=np.float64)
+        k = vectors.shape[-2]
+        out = np.empty((k, self.n))
+        for start, values in filtered_chunks(self.series, None):
+            if by_parity:
+                which = parity(start, values.shape[1], self.n)
+                block = np.empty((k, values.shape[1]))
+                for p in (0, 1):
+                    block[:, which == p] = vectors[p] @ values[:, which == p]
+                out[:, start: start + values.shape[1]] = block
+            else:
+                out[:, start: start + values.shape[1]] = vectors @ values
+        return out
+
+    def close(self) -> None:
+        self.series.close()
+
+
+def _filter_spec(name: str, highpass_hz, *, fps: float, n: int):
+    if name == "statistics":
+        if highpass_hz is None or highpass_hz <= 0 or n < 40:
+            return None
+        cutoff = min(float(highpass_hz), 0.45 * fps)
+        return ("statistics", signal.butter(2, cutoff, btype="highpass", fs=fps, output="sos"))
+    if name == "output":
+        if not highpass_hz or n <= 40:
+            return None
+        from ..denoise._filters import _highpass_design, trend_padding
+        from ._series import _Extended
+
+        sos, sr, cutoff = _highpass_design(fps, highpass_hz, 4)
+
+        def padding(series: RegionSeries, offset: np.ndarray):
+            from ..denoise._filters import trend_padding_lengths
+
+            padlen, fit = trend_padding_lengths(series.n, sos, sr=sr, edge_hz=cutoff)
+            span = max(fit, padlen + 2)
+            first = series.read(0, span) - offset[:, None]
+            last = series.read(series.n - span, series.n) - offset[:, None]
+            head, tail = trend_padding(first, last, series.n, sos, sr=sr, edge_hz=cutoff)
+            return _Extended(series, head, tail, offset)
+
+        return ("output", sos, padding)
+    raise ValueError(f"unknown filter {name!r}")
