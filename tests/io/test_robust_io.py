@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from vismic.io._avi import read_avi_index
 from vismic.data import FrameBatch
 from vismic.errors import (
     CorruptVideoError,
@@ -59,6 +60,45 @@ def test_truncated_avi_warns_with_counts(tmp_path, rng, fraction):
     assert "promises 40" in str(damage[0])
     with pytest.raises(CorruptVideoError, match="promises 40"):
         list(open_video(path, fps=2000, strict=True))
+
+
+@pytest.mark.parametrize("codec", ["FFV1", "MJPG", "Y800"])
+def test_frames_lost_inside_an_avi_are_found_in_its_index_and_filled(tmp_path, rng, codec):
+    # every frame has its own brightness, so a frame out of place shows
+    frames = np.clip(_frames(rng, n=80).astype(np.int16) // 2 + (np.arange(80) * 3)[:, None, None], 0, 255)
+    path = write_video(tmp_path / "clip.avi", frames.astype(np.uint8), codec=codec)
+    data = bytearray(path.read_bytes())
+    index = read_avi_index(path)
+    assert index is not None and index.n_frames == 80 and not index.damaged
+    # overwrite the chunk headers of frames 40 and 41 (as a bad sector or a copy error would)
+    middle = len(data) // 2
+    data[middle:middle + 3 * len(data) // 160] = bytes(rng.integers(0, 256, 3 * len(data) // 160, dtype=np.uint8))
+    path.write_bytes(bytes(data))
+    lost = read_avi_index(path).damaged
+    assert lost
+    read, damage = _collect(open_video(path, fps=2000))
+    assert len(read) == 80  # the time axis is kept
+    assert len(damage) == 1
+    filled = damage[0].filled
+    # the damaged frames, and at most a neighbour the decoder dropped with them
+    assert set(lost) <= set(filled) <= set(range(min(lost) - 2, max(lost) + 1))
+    assert f"indices {filled[0]}" in str(damage[0]) and "misplaced" not in str(damage[0])
+    # (frames next to the lost ones may hold overwritten pixels, in their place; FFV1 carries its coder's
+    # state from frame to frame, so the damage shows until its next key frame)
+    intact = [k for k in range(80) if not min(filled) - 2 <= k <= max(filled) + 12]
+    brightness = read.reshape(80, -1).mean(axis=1)
+    expected = frames.reshape(80, -1).mean(axis=1)
+    assert np.abs(brightness[intact] - expected[intact]).max() < 1.0  # every other frame in its place
+    with pytest.raises(CorruptVideoError, match=f"first at frame {lost[0]}"):
+        list(open_video(path, fps=2000, strict=True))
+
+
+def test_avi_index_reader_says_nothing_about_what_it_cannot_parse(tmp_path):
+    assert read_avi_index(tmp_path / "missing.avi") is None
+    (tmp_path / "x.avi").write_bytes(b"RIFF\x10\x00\x00\x00AVI LIST")
+    assert read_avi_index(tmp_path / "x.avi") is None
+    (tmp_path / "y.avi").write_bytes(b"not a riff file at all")
+    assert read_avi_index(tmp_path / "y.avi") is None
 
 
 def test_gap_in_time_stamps_is_filled_and_named(tmp_path, rng):

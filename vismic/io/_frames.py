@@ -47,6 +47,7 @@ from ..errors import (
     VideoNotFoundError,
 )
 from ._camera import MAX_FRAME_BYTES  # one limit on a decoded frame for every reader
+from ._avi import read_avi_index
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg", ".pgm", ".ppm", ".webp")
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -307,6 +308,17 @@ def natural_key(name: str):
 # --------------------------------------------------------------------------- readers
 
 
+def _resume_after(lost, index: int, intact) -> Optional[int]:
+    """The first intact frame after the damaged frames at or beyond ``index`` (None: no damage ahead)."""
+    ahead = [number for number in lost if number >= index]
+    if not ahead or intact is None:
+        return None
+    resume = min(ahead)
+    while resume in lost:
+        resume += 1
+    return resume if resume < intact + len(lost) else None
+
+
 class FileReader:
     """A video file decoded by OpenCV (FFmpeg backend first).
 
@@ -347,6 +359,7 @@ class FileReader:
                 self.full_shape = tuple(frame.shape[:2])
             finally:
                 capture.release()
+        self.avi_index = read_avi_index(path)
 
     def _open(self, name: str, *, use_native_grey):
         with quiet_opencv():
@@ -383,8 +396,25 @@ class FileReader:
             finally:
                 capture.release()
 
+    def _lost_in_index(self) -> tuple:
+        """``(lost, intact)``: frames an AVI index shows damaged inside the file, and frames it promises intact."""
+        index = self.avi_index
+        if index is None:
+            return frozenset(), None
+        end = index.truncated_from if index.truncated_from is not None else index.n_frames
+        lost = frozenset(number for number in index.damaged if number < end)
+        if lost and self.strict:
+            first = min(lost)
+            raise CorruptVideoError(
+                f"{self.where} is damaged: its index shows {len(lost)} frame(s) whose data is overwritten, the "
+                f"first at frame {first} (strict=True refuses damaged videos)"
+            )
+        return lost, end - len(lost)
+
     def _frames(self, capture, roi: Roi) -> Iterator[np.ndarray]:
-        period_ms = 1000.0 / self.container_fps if self.container_fps else None
+        lost, intact = self._lost_in_index()
+        # AVI time stamps count frames, so they cannot show a loss: the index does instead.
+        period_ms = 1000.0 / self.container_fps if self.container_fps and self.avi_index is None else None
         index = 0  # frames yielded, filled ones included: the time axis
         decoded = 0
         filled = []
@@ -392,9 +422,22 @@ class FileReader:
         while True:
             ok, frame = self._read(capture, index)
             if not ok or frame is None:
-                break
+                resume = _resume_after(lost, index, intact)
+                if resume is None or previous is None:
+                    break
+                # the decoder gave up at the damage: go on from the first intact frame after it
+                capture.set(cv2.CAP_PROP_POS_FRAMES, resume)
+                while index < resume:
+                    filled.append(index)
+                    yield previous
+                    index += 1
+                continue
             _check_frame_shape(frame.shape, self.full_shape, index, self.where)
             grey = to_grey(frame, channel_order="BGR", roi=roi, where=self.where)
+            while index in lost:  # the decoder skipped this frame: this one is the next
+                filled.append(index)
+                yield grey if previous is None else previous
+                index += 1
             time_ms = capture.get(cv2.CAP_PROP_POS_MSEC) if period_ms else None
             if previous is not None and time_ms is not None and np.isfinite(time_ms) and previous_ms is not None:
                 missing = int(round((time_ms - previous_ms) / period_ms)) - 1
@@ -413,9 +456,9 @@ class FileReader:
             yield grey
             index += 1
             decoded += 1
-        self._report(index, decoded, filled)
+        self._report(index, decoded, filled, misplaced=intact is not None and bool(lost) and decoded + len(filled) != intact + len(lost))
 
-    def _report(self, length: int, decoded: int, filled) -> None:
+    def _report(self, length: int, decoded: int, filled, *, misplaced: bool = False) -> None:
         """Say how the stream differed from what the container promised."""
         expected = self.count_hint
         short = expected is not None and length < expected
@@ -428,7 +471,15 @@ class FileReader:
                 f"{len(filled)} missing frame(s) were filled by repeating the frame before them, "
                 f"at time-axis indices {shown}"
             )
-        if short:
+        if misplaced:
+            parts.append("the decoder did not skip exactly the frames the index shows damaged, so frames after "
+                         "the damage may be misplaced in time")
+        if short and self.avi_index is not None and self.avi_index.truncated_from is not None:
+            parts.append(
+                f"the file is truncated: frames from {self.avi_index.truncated_from} on are missing "
+                f"(the stream holds {length} frames but the container promises {expected})"
+            )
+        elif short:
             parts.append(
                 f"the stream holds {length} frames but the container promises {expected}: "
                 f"{expected - length} frame(s) are missing, at the end if the file was truncated, or "
