@@ -105,3 +105,49 @@ def test_too_few_frames_names_the_video():
     scene = _scene(0.0, seconds=0.1)
     with pytest.raises(TooFewFramesError, match="the video has 31 frames; vismic needs at least 32"):
         vismic.recover_sound(scene.frames[:31], fps=FPS)
+
+
+def _drifting(total_px):
+    fps, n = 2200.0, 660
+    sound = synth.make_displacement(synth.music(duration_seconds=n / fps, sr=fps, seed=0), amplitude_px=0.06)
+    texture = synth.texture("brick", size=(48, 48))
+    drift = synth.drift_motion(n, total_px=total_px) if total_px else None
+    scene = synth.render_nuisance_scene(texture, sound, shift_x_px=drift, noise_std=1.0, seed=0, fps=fps)
+    return scene, highpass(scene.displacement_px, sr=fps)
+
+
+def test_auto_stabilise_reads_a_drifting_video_again_stabilised():
+    scene, truth = _drifting(3.0)
+    _, clean_truth = _drifting(0.0)
+    restarts = []
+
+    class Progress:
+        def __call__(self, n):
+            pass
+
+        def restart(self, desc):
+            restarts.append(desc)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plain = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, stabilise=False)
+    assert "large_motion" in plain.info["reliability"] and caught  # the first pass alone is unreliable
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        auto = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, progress=Progress())
+    assert "moving" in auto.info["stabilised"] and restarts == ["stabilised"]
+    assert not [w for w in caught if issubclass(w.category, vismic.errors.UnreliableRecoveryWarning)]
+    clean = vismic.recover_sound(_drifting(0.0)[0].frames, fps=2200.0, denoise=None)
+    assert metrics.si_snr(plain.samples, truth) < 0.0
+    # (a 3 px drift in 0.3 s of a 48x48 scene; bench_nuisance measures the loss on larger scenes)
+    assert metrics.si_snr(auto.samples, truth) > metrics.si_snr(clean.samples, clean_truth) - 4.5
+
+
+def test_auto_stabilise_leaves_a_steady_video_alone():
+    scene, _ = _drifting(0.0)
+    auto = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None)
+    plain = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, stabilise=False)
+    assert "stabilised" not in auto.info
+    np.testing.assert_array_equal(auto.samples, plain.samples)
+    with pytest.raises(ValueError, match="stabilise"):
+        vismic.recover_sound(scene.frames, fps=2200.0, stabilise="yes")

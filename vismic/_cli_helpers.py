@@ -201,6 +201,12 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
 
+    def restart(self, desc: str):
+        """Start over for a second pass over the frames (e.g. stabilised)."""
+        if self.bar is not None:
+            self.bar.reset()
+            self.bar.set_description(desc)
+
     def close(self):
         if self.bar is not None:
             self.bar.close()

@@ -89,8 +89,10 @@ def _add_recover_parser(subparsers):
                    help="project frame batches on a Dask cluster (tcp://host:8786; needs vismic[distributed])")
     p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
     p.add_argument("--downsample", type=int, default=1, metavar="N", help="spatial block-average factor")
-    p.add_argument("--stabilise", action="store_true",
-                   help="remove camera drift/sway/shake below the sound band and light flicker first")
+    p.add_argument("--stabilise", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
+                   help="remove camera drift/sway/shake below the sound band and light flicker first: 'on' "
+                        "(also plain --stabilise), 'off', or 'auto' (default: only when the frames move too far "
+                        "below the sound band, then the video is read a second time)")
     p.add_argument("--batch-size", type=str, default=None, metavar="N",
                    help="frames decoded at a time (default: as many as fit in --max-memory)")
     p.add_argument("--max-memory", type=str, default="16", metavar="MB",
@@ -191,7 +193,7 @@ def _recover_options(args) -> dict:
         raise ParameterError("--rolling-shutter needs --line-delay SECONDS (the time between two rows' exposures)")
     if args.line_delay is not None and not args.rolling_shutter:
         raise ParameterError("--line-delay only applies with --rolling-shutter")
-    if args.rolling_shutter and (args.device or workers or args.scheduler or args.stabilise):
+    if args.rolling_shutter and (args.device or workers or args.scheduler or args.stabilise == "on"):
         raise ParameterError("--device, --workers, --scheduler and --stabilise apply to global-shutter recovery, "
                              "not --rolling-shutter")
     from ._cli_helpers import _batching
@@ -203,7 +205,7 @@ def _recover_options(args) -> dict:
         _require_matplotlib("--report")
     pipeline = default_pipeline(n_levels=args.levels, grid=grid, highpass_hz=args.highpass, low_hz=low_hz,
                                 high_hz=high_hz, denoise=denoise, n_sources=args.sources,
-                                stabilise=args.stabilise)
+                                stabilise=args.stabilise == "on")
     equaliser = None
     if args.equalise:
         from .calibrate import Equalise, add_equaliser, load_response
@@ -298,7 +300,8 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
                 rec = _recover_rolling(args, options, source, fps, progress)
             else:
                 rec = recover_sound(source, pipeline=options["pipeline"], progress=progress, device=args.device,
-                                    executor=options["executor"])
+                                    executor=options["executor"],
+                                    stabilise={"auto": "auto", "on": True, "off": False}[args.stabilise])
         finally:
             progress.close()
     print_warnings(caught)

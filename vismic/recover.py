@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 from typing import Callable, Optional
@@ -15,6 +16,8 @@ from .denoise import DENOISE_METHODS, BandLimit, Denoise
 from .errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning
 from .phase import LocalPhase
 from .pipeline import Pipeline
+
+logger = logging.getLogger("vismic")
 
 __all__ = ["Recovery", "default_pipeline", "recover_sound", "MIN_FRAMES"]
 
@@ -113,7 +116,7 @@ def recover_sound(
     batch_size: Optional[int] = None,
     max_batch_bytes: Optional[int] = None,
     strict: bool = False,
-    stabilise: bool = False,
+    stabilise="auto",
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], object]] = None,
     device: Optional[str] = None,
@@ -154,8 +157,12 @@ def recover_sound(
     strict : bool
         A damaged video (frames missing, fewer than the container promises) raises
         :class:`~vismic.errors.CorruptVideoError` instead of a warning.
-    stabilise : bool
-        See :func:`default_pipeline`.
+    stabilise : bool or 'auto'
+        True puts :class:`vismic.stabilise.Stabilise` before the decomposition (see
+        :func:`default_pipeline`); ``'auto'`` (default) does so only when the first
+        pass finds the frames moving too far below the sound band for the linear
+        evidence (``info["reliability"]`` ``'large_motion'``): the video is then read
+        again, stabilised, and ``info["stabilised"]`` says why. False never does.
     device : str, optional
         ``'cpu'`` or ``'cuda[:index]'``: project the frames with torch on that
         device (see :class:`vismic.project.Project`); default numpy.
@@ -200,9 +207,7 @@ def recover_sound(
     ((220,), 2200.0)
     """
     from ._checks import check_int
-    from ._reliability import batch_statistics, findings, merge_statistics
     from .io import VideoSource, open_video
-    from .io._prefetch import prefetch
 
     if workers is not None and executor is not None:
         raise ParameterError("give workers= or executor=, not both")
@@ -222,14 +227,52 @@ def recover_sound(
         source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
                             max_batch_bytes=BATCH_BYTES if max_batch_bytes is None else max_batch_bytes,
                             strict=strict, max_frames=max_frames)
+    if stabilise not in (True, False, "auto"):
+        raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
     if pipeline is None:
         pipeline = default_pipeline(
             n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,
-            n_sources=n_sources, stabilise=stabilise,
+            n_sources=n_sources, stabilise=stabilise is True,
         )
     if not pipeline.streaming_steps:
         raise ParameterError("the pipeline has no streaming stage to read frames")
     _check_grid_fits(pipeline, source)
+    run = dict(progress=progress, device=device, workers=workers, executor=executor, fuse=fuse)
+    audio = _recover_once(pipeline, source, video, **run)
+    stable = _stabilised(pipeline, audio) if stabilise == "auto" else None
+    if stable is not None:
+        moved = audio.info.get("slow_motion_px", float("nan"))
+        logger.info("the frames moved %.2f px below the sound band: reading them again, stabilised", moved)
+        if hasattr(progress, "restart"):
+            progress.restart("stabilised")
+        audio = _recover_once(stable, source, video, **run)
+        audio.info["stabilised"] = (f"automatically: the first pass found the frames moving {moved:.2f} px "
+                                    "below the sound band")
+    for finding in audio.info["warnings"]:
+        warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
+    return audio
+
+
+def _stabilised(pipeline: Pipeline, audio: Audio) -> Optional[Pipeline]:
+    """The pipeline with :class:`~vismic.stabilise.Stabilise` before its decomposition, when ``audio`` needs it."""
+    from .project import Project
+    from .stabilise import Stabilise
+
+    if "large_motion" not in audio.info.get("reliability", {}):
+        return None
+    if any(isinstance(stage, Stabilise) for _, stage in pipeline.steps):
+        return None
+    for name, stage in pipeline.steps:
+        if isinstance(stage, (Decompose, Project)):
+            return pipeline.insert(name, "stabilise", Stabilise())
+    return None
+
+
+def _recover_once(pipeline: Pipeline, source, video, *, progress, device, workers, executor, fuse) -> Audio:
+    """One pass of ``pipeline`` over ``source``; ``info["warnings"]`` lists the findings (not yet warned)."""
+    from ._reliability import batch_statistics, findings, merge_statistics
+    from .io._prefetch import prefetch
+
     seen = {"n_frames": 0, "reference_frame": None}
     statistics = []
 
@@ -273,8 +316,6 @@ def recover_sound(
     # what the combination's own checks found (slow motion breaking the linearisation...), said once
     found += [message for name, message in info.get("reliability", {}).items() if name != "low_snr"]
     info["warnings"] = list(info.get("warnings", [])) + found
-    for finding in info["warnings"]:
-        warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
     return Audio(audio.samples, audio.sr, info, audio.noise)
 
 

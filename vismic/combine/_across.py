@@ -242,6 +242,7 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff) -> Audio:
     if np.isfinite(estimate["snr_estimate_db"]):
         info["snr_estimate_db"] = float(estimate["snr_estimate_db"])
     info["reliability"] = dict(estimate["flags"])
+    info["slow_motion_px"] = float(estimate["slow_motion_px"])
     return Audio(audio.samples, audio.sr, info, audio.noise)
 
 
