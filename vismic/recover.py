@@ -84,6 +84,10 @@ def default_pipeline(
         from .stabilise import Stabilise
 
         steps.append(("stabilise", Stabilise()))
+    else:
+        from .stabilise._light import NormaliseLight
+
+        steps.append(("light", NormaliseLight()))
     steps += [
         ("decompose", Decompose(n_levels=n_levels)),
         ("phase", LocalPhase()),
@@ -256,13 +260,16 @@ def recover_sound(
 def _stabilised(pipeline: Pipeline, audio: Audio) -> Optional[Pipeline]:
     """The pipeline with :class:`~vismic.stabilise.Stabilise` before its decomposition, when ``audio`` needs it."""
     from .project import Project
-    from .stabilise import Stabilise
+    from .stabilise import NormaliseLight, Stabilise
 
     if "large_motion" not in audio.info.get("reliability", {}):
         return None
     if any(isinstance(stage, Stabilise) for _, stage in pipeline.steps):
         return None
-    for name, stage in pipeline.steps:
+    for index, (name, stage) in enumerate(pipeline.steps):
+        if isinstance(stage, NormaliseLight):  # Stabilise removes light changes too
+            following = pipeline.steps[index + 1][0]
+            return pipeline.remove(name).insert(following, "stabilise", Stabilise())
         if isinstance(stage, (Decompose, Project)):
             return pipeline.insert(name, "stabilise", Stabilise())
     return None

@@ -1,6 +1,7 @@
 """Every built-in stage, in pipeline order.
 
-Frame stages (streaming): :class:`Magnify` (needs torch), :class:`Decompose`,
+Frame stages (streaming): :class:`Magnify` (needs torch), :class:`NormaliseLight` or
+:class:`Stabilise`, :class:`Decompose`,
 :class:`LocalPhase`, :class:`BandSum`. Whole-signal stages: :class:`Combine`
 (which also removes drift), then optionally :class:`BandLimit`,
 :class:`vismic.calibrate.Equalise`, :class:`Denoise`. :class:`HighPass` is the
@@ -12,7 +13,7 @@ from .decompose import Decompose
 from .denoise import BandLimit, Denoise, HighPass
 from .phase import LocalPhase
 
-__all__ = ["Magnify", "Decompose", "LocalPhase", "BandSum", "Combine", "HighPass", "BandLimit", "Denoise"]
+__all__ = ["Magnify", "NormaliseLight", "Stabilise", "Decompose", "LocalPhase", "BandSum", "Combine", "HighPass", "BandLimit", "Denoise"]
 
 
 def __getattr__(name):
@@ -20,4 +21,8 @@ def __getattr__(name):
         from .magnify import Magnify
 
         return Magnify
+    if name in ("NormaliseLight", "Stabilise"):
+        from . import stabilise
+
+        return getattr(stabilise, name)
     raise AttributeError(f"module 'vismic.stages' has no attribute {name!r}")

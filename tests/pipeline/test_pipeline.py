@@ -20,7 +20,7 @@ def test_import_is_light():
 
 def test_pipeline_params_and_editing():
     pipe = vismic.default_pipeline(denoise=None)
-    assert [n for n, _ in pipe.steps] == ["decompose", "phase", "bands", "combine"]
+    assert [n for n, _ in pipe.steps] == ["light", "decompose", "phase", "bands", "combine"]
     pipe.set_params(decompose__n_levels=3)
     assert pipe["decompose"].n_levels == 3
     assert pipe.get_params()["decompose__n_levels"] == 3

@@ -26,10 +26,11 @@ def _bands(frames):
     pipe = vismic.default_pipeline(denoise=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bands = Pipeline(pipe.steps[:3]).run(
+        cut = list(pipe.named_steps).index("combine")
+        bands = Pipeline(pipe.steps[:cut]).run(
             FrameBatch(np.asarray(frames[i:i + 64], np.float32), i, FPS) for i in range(0, len(frames), 64))
         audio = bands
-        for _, stage in pipe.steps[3:]:
+        for _, stage in pipe.steps[cut:]:
             audio = stage.transform(audio)
     return bands, audio
 

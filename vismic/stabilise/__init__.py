@@ -4,6 +4,8 @@
 sound band (drift, sway, shake of any size: measured on block means, low-passed,
 removed by an exact sub-pixel shift) and per-frame light gain and offset
 (flicker, exposure steps, fades) before the evidence is measured.
+:class:`NormaliseLight` (in the default pipeline) removes only global light
+changes, exactly and at the cost of two dot products a frame.
 :func:`snr_estimate` gives an SNR estimate the data must earn (agreement of
 disjoint region groups, slow-motion leak, distortion and codec checks) with
 named reliability flags.
@@ -21,11 +23,12 @@ from ..combine._confidence import (
     reliability_flags,
     snr_estimate,
 )
+from ._light import NormaliseLight, light_basis, remove_light
 from ._shift import shift_frames, spectral_gradient
 from ._stage import Stabilise, StabiliseReport, compensated_share, stabilise_frames, stabilise_source
 from ._track import fit_light, measure_shift, smooth_track, taper, track_kernel
 
-__all__ = ["Stabilise", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share", "shift_frames", "spectral_gradient",
+__all__ = ["Stabilise", "NormaliseLight", "light_basis", "remove_light", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share", "shift_frames", "spectral_gradient",
            "measure_shift", "smooth_track", "track_kernel", "fit_light", "taper",
            "consistency_snr_db", "region_groups", "reliability_flags",
            "snr_estimate", "codec_innovation", "MOTION_TOLERANCE_PX"]

@@ -95,7 +95,7 @@ class Stabilise(Stage):
     Examples
     --------
     >>> import vismic
-    >>> pipe = vismic.default_pipeline().insert("decompose", "stabilise", Stabilise())
+    >>> pipe = vismic.default_pipeline(stabilise=True)   # in place of the default's NormaliseLight
     >>> list(pipe.named_steps)[:2]
     ['stabilise', 'decompose']
     """

@@ -1,0 +1,132 @@
+"""Global light changes (flicker, exposure steps, fades, black-level shifts) removed against the reference.
+
+A frame under a global gain ``g`` and offset ``o`` differs from the reference
+``r`` by ``(g - 1) r + o`` on top of what moved. Motion changes a frame by
+``-u . grad r``, which is (nearly) orthogonal to both ``r - mean(r)`` and the
+constant image, so projecting ``frame - r`` off those two directions removes the
+light change exactly and keeps the motion: the evidence no longer reads mains
+flicker as a hum, at the cost of two dot products a frame.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..data import FrameBatch
+from ..decompose._dtcwt import HeldFrames
+from ..errors import ParameterError
+from ..pipeline import Stage
+
+__all__ = ["NormaliseLight", "light_basis", "remove_light"]
+
+
+def light_basis(reference: np.ndarray) -> np.ndarray:
+    """Orthonormal images spanning a global offset and a global gain of ``reference``: (k, height, width), k <= 2.
+
+    Examples
+    --------
+    >>> basis = light_basis(np.arange(12.0).reshape(3, 4))
+    >>> basis.shape, np.allclose(np.einsum("ihw,jhw->ij", basis, basis), np.eye(2))
+    ((2, 3, 4), True)
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    if reference.ndim != 2 or reference.size == 0:
+        raise ParameterError(f"reference must be one 2-D frame, given shape {reference.shape}")
+    constant = np.full(reference.shape, 1.0 / np.sqrt(reference.size))
+    texture = reference - reference.mean()
+    norm = float(np.sqrt(np.sum(texture**2)))
+    if norm <= 1e-9 * max(float(np.abs(reference).max()), 1.0) * np.sqrt(reference.size):
+        return constant[None]  # a flat reference: only an offset can be told from it
+    return np.stack([constant, texture / norm])
+
+
+def remove_light(frames: np.ndarray, reference: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """``frames`` with the global gain and offset change against ``reference`` removed (float32, same shape).
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n, height, width)]
+    reference : np.ndarray [shape=(height, width)]
+    basis : np.ndarray [shape=(k, height, width)]
+        From :func:`light_basis` of the same reference.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ref = rng.uniform(50, 200, (16, 16))
+    >>> lit = np.stack([1.05 * ref + 3.0, 0.97 * ref - 1.0])
+    >>> out = remove_light(lit, ref, light_basis(ref))
+    >>> bool(np.abs(out - ref).max() < 1e-3)
+    True
+    >>> moved = ref + rng.normal(0, 1, ref.shape)   # a change that is not light keeps its size under a gain
+    >>> out = remove_light(np.stack([1.2 * moved]), ref, light_basis(ref))
+    >>> ratio = np.linalg.norm(out[0] - ref) / np.linalg.norm(moved - ref)
+    >>> bool(0.9 < ratio < 1.0)
+    True
+    """
+    frames = np.asarray(frames)
+    n = frames.shape[0]
+    flat_basis = np.asarray(basis, dtype=np.float32).reshape(len(basis), -1)
+    flat_reference = np.asarray(reference, dtype=np.float32).reshape(1, -1)
+    # float32 throughout (the difference is small, so its dot products are exact enough): four passes a frame
+    change = frames.reshape(n, -1).astype(np.float32, copy=True)
+    change -= flat_reference
+    coefficients = change @ flat_basis.T  # (n, k)
+    change -= coefficients @ flat_basis
+    if len(basis) > 1:
+        # the gain also scales what moved: divide it out, or the sound is modulated by the flicker
+        texture_norm = float(flat_basis[1].astype(np.float64) @ (flat_reference[0] - flat_reference.mean()))
+        gain = 1.0 + coefficients[:, 1].astype(np.float64) / texture_norm
+        change /= np.where(gain > 0.05, gain, 1.0).astype(np.float32)[:, None]
+    change += flat_reference
+    return change.reshape(frames.shape)
+
+
+class NormaliseLight(Stage):
+    """Stage: :class:`~vismic.data.FrameBatch` -> :class:`~vismic.data.FrameBatch` without global light changes.
+
+    Every frame's global gain and offset against the reference (the mean of the
+    video's first ``n_reference_frames`` frames, as :class:`~vismic.decompose.Decompose`
+    takes it) are removed (:func:`remove_light`), so mains flicker, exposure steps
+    and fades do not leak into the evidence. Frames are held back until the
+    reference frames have arrived: the result does not depend on batch sizes.
+
+    Parameters
+    ----------
+    n_reference_frames : int
+    """
+
+    streaming = True
+
+    def __init__(self, n_reference_frames: int = 16):
+        self.n_reference_frames = n_reference_frames
+        self.reset()
+
+    def reset(self) -> None:
+        self._reference: Optional[np.ndarray] = None
+        self._basis = None
+        self._held = HeldFrames()
+
+    def transform(self, batch: FrameBatch) -> Optional[FrameBatch]:
+        if self._reference is None:
+            batch = self._held.add(batch, self.n_reference_frames)
+            if batch is None:
+                return None
+            self._start(batch)
+        if batch.frames.ndim != 3:
+            raise ParameterError(f"NormaliseLight expects grey frames (n, height, width), given {batch.frames.shape}")
+        return FrameBatch(remove_light(batch.frames, self._reference, self._basis), batch.start, batch.fps)
+
+    def _start(self, batch: FrameBatch) -> None:
+        self._reference = batch.frames[: self.n_reference_frames].astype(np.float32).mean(axis=0).astype(np.float64)
+        self._basis = light_basis(self._reference)
+
+    def flush(self) -> Optional[FrameBatch]:
+        """The frames held back when the video is shorter than ``n_reference_frames``."""
+        batch = self._held.release()
+        if batch is None:
+            return None
+        self._start(batch)
+        return self.transform(batch)
