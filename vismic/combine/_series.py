@@ -18,7 +18,7 @@ import numpy as np
 from scipy import signal
 
 #: Bytes of series kept in memory before they move to a temporary file.
-SPILL_BYTES = 8 * 2**20
+SPILL_BYTES = 2 * 2**20
 #: Bytes per chunk when reading a series back.
 CHUNK_BYTES = 2**20
 
