@@ -79,7 +79,8 @@ def remove_light(frames: np.ndarray, reference: np.ndarray, basis: np.ndarray) -
         # the gain also scales what moved: divide it out, or the sound is modulated by the flicker
         texture_norm = float(flat_basis[1].astype(np.float64) @ (flat_reference[0] - flat_reference.mean()))
         gain = 1.0 + coefficients[:, 1].astype(np.float64) / texture_norm
-        change /= np.where(gain > 0.05, gain, 1.0).astype(np.float32)[:, None]
+        # a frame far from the reference (moved by pixels) reads as a wild "gain": leave such frames unscaled
+        change /= np.where((gain > 0.5) & (gain < 2.0), gain, 1.0).astype(np.float32)[:, None]
     change += flat_reference
     return change.reshape(frames.shape)
 

@@ -18,21 +18,24 @@ __all__ = ["shift_frames", "spectral_gradient"]
 
 
 def _shift_axis(frames: np.ndarray, shifts_px: np.ndarray, axis: int) -> np.ndarray:
-    """Each frame of an ``(n, h, w)`` stack moved by ``shifts_px[i]`` along ``axis`` (1 or 2)."""
+    """Each frame of an ``(n, h, w)`` stack moved by ``shifts_px[i]`` along ``axis`` (1 or 2), in its own dtype."""
     length = frames.shape[axis]
     coefficients = scipy.fft.dct(frames, type=2, axis=axis, workers=-1)
     angles = np.pi * shifts_px[:, None] * np.arange(length)[None, :] / length
     shape = [frames.shape[0], 1, 1]
     shape[axis] = length
-    cos_part = coefficients * np.cos(angles).reshape(shape)
-    sin_coefficients = coefficients * np.sin(angles).reshape(shape)
-    # The inverse DST-II starts at frequency 1: move the sine terms down by one (sin(0) drops out).
-    moved = np.zeros_like(sin_coefficients)
-    source = [slice(None)] * 3
-    target = [slice(None)] * 3
-    source[axis], target[axis] = slice(1, None), slice(None, -1)
-    moved[tuple(target)] = sin_coefficients[tuple(source)]
-    out = scipy.fft.idct(cos_part, type=2, axis=axis, workers=-1, overwrite_x=True)
+    dtype = coefficients.dtype
+    sines = np.sin(angles).astype(dtype).reshape(shape)
+    # The inverse DST-II starts at frequency 1: the sine terms move down by one (sin(0) drops out).
+    head, tail = [slice(None)] * 3, [slice(None)] * 3
+    head[axis], tail[axis] = slice(None, -1), slice(1, None)
+    moved = np.empty_like(coefficients)
+    np.multiply(coefficients[tuple(tail)], sines[tuple(tail)], out=moved[tuple(head)])
+    last = [slice(None)] * 3
+    last[axis] = slice(-1, None)
+    moved[tuple(last)] = 0.0
+    coefficients *= np.cos(angles).astype(dtype).reshape(shape)
+    out = scipy.fft.idct(coefficients, type=2, axis=axis, workers=-1, overwrite_x=True)
     out += scipy.fft.idst(moved, type=2, axis=axis, workers=-1, overwrite_x=True)
     return out
 
@@ -48,7 +51,8 @@ def shift_frames(frames, shifts_x_px, shifts_y_px) -> np.ndarray:
 
     Returns
     -------
-    np.ndarray [shape=(n, height, width)], float64
+    np.ndarray [shape=(n, height, width)]
+        float32 for float32 frames (twice as fast; rounding ~1e-5 grey levels), else float64.
 
     Examples
     --------
@@ -57,7 +61,8 @@ def shift_frames(frames, shifts_x_px, shifts_y_px) -> np.ndarray:
     >>> bool(np.allclose(moved[0][:, 1:], frames[0][:, :-1]) and np.allclose(moved[1][:-2], frames[1][2:]))
     True
     """
-    out = np.asarray(frames, dtype=np.float64)
+    out = np.asarray(frames)
+    out = out if out.dtype == np.float32 else out.astype(np.float64)
     shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
     shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
     if np.any(shifts_y_px):
