@@ -197,7 +197,7 @@ def _clock(threads, device):
 def speed_table(model, *, sizes=(256, 512), repeats=5, threads=1, device="cpu"):
     """Frames/s of today's path and the new ``magnify`` (static mode), grey and colour, interleaved repeats.
 
-    Returns rows ``(label, size, kind, {variant: frames/s})``; the median of
+    Yields rows ``(size, kind, {variant: frames/s})``; the median of
     ``repeats`` runs after one warm-up, variants interleaved so that load from
     other jobs falls on all of them alike.
     """
@@ -206,10 +206,9 @@ def speed_table(model, *, sizes=(256, 512), repeats=5, threads=1, device="cpu"):
     from vismic.magnify import magnify
 
     clock = _clock(threads, device)
-    rows = []
     rng = np.random.default_rng(0)
     for size in sizes:
-        n_frames = 8 if size <= 256 else 4
+        n_frames = 8 if size <= 256 else 2
         for kind in ("grey", "colour"):
             shape = (n_frames, size, size) + ((3,) if kind == "colour" else ())
             frames = rng.uniform(0, 255, shape).astype(np.float32)
@@ -233,8 +232,7 @@ def speed_table(model, *, sizes=(256, 512), repeats=5, threads=1, device="cpu"):
                     if device == "cuda":
                         torch.cuda.synchronize()
                     times[name].append(clock() - start)
-            rows.append((size, kind, {name: n_frames / float(np.median(t)) for name, t in times.items()}))
-    return rows
+            yield size, kind, {name: n_frames / float(np.median(t)) for name, t in times.items()}
 
 
 def idea_table(model, *, size=256, n_frames=8, repeats=5):
@@ -277,7 +275,8 @@ def idea_table(model, *, size=256, n_frames=8, repeats=5):
             engine(InferenceNet(model, channels_last=False), 8),
         "+ channels_last": engine(InferenceNet(model), 8),
         "+ one frame per call": engine(InferenceNet(model), 1),
-        "+ bfloat16 after the encoder (precision='mixed', the default)": engine(InferenceNet(model, precision="mixed"), 1),
+        "+ bfloat16 after the encoder, last conv on 4x4 pixel blocks (precision='mixed', the default)":
+            engine(InferenceNet(model, precision="mixed"), 1),
         "+ bfloat16 encoder too (precision='bfloat16')": engine(InferenceNet(model, precision="bfloat16"), 1),
     }
     times = {name: [] for name in ideas}
@@ -298,22 +297,20 @@ def print_speed(model, args):
     sizes = (256,) if args.quick else (256, 512)
     clock = "CPU time of the thread" if args.threads == 1 else "wall clock"
     print(f"\nInference speed, static mode, {args.threads} torch thread(s), frames/s ({clock}, median of "
-          f"{args.repeats} interleaved runs of 8 frames, 4 at 512x512; 'today' is the path before issue 11, float32 NCHW "
-          f"batch 8, colour channel by channel)")
-    rows = speed_table(model, sizes=sizes, repeats=args.repeats, threads=args.threads)
-    names = sorted({n for *_, f in rows for n in f}, key=["today", "float32", "new (default)", "bfloat16",
-                                                         "luma"].index)
-    print("  ".join(h.ljust(14) for h in ["size", "frames"] + names + ["new / today"]))
-    for size, kind, figures in rows:
+          f"{args.repeats} interleaved runs of 8 frames, 2 at 512x512; 'today' is the path before issue 11, "
+          f"float32 NCHW batch 8, colour channel by channel)")
+    names = ["today", "float32", "new (default)", "bfloat16", "luma"]
+    print("  ".join(h.ljust(14) for h in ["size", "frames"] + names + ["new / today"]), flush=True)
+    for size, kind, figures in speed_table(model, sizes=sizes, repeats=args.repeats, threads=args.threads):
         cells = [f"{size}x{size}", kind] + [f"{figures[n]:.2f}" if n in figures else "-" for n in names]
         cells.append(f"x{figures['new (default)'] / figures['today']:.2f}")
-        print("  ".join(c.ljust(14) for c in cells))
+        print("  ".join(c.ljust(14) for c in cells), flush=True)
     if not args.quick:
         print(f"\nOne idea at a time, 256x256 grey, the network alone (frames/s, CPU time, {args.threads} thread)")
         ideas = idea_table(model, repeats=args.repeats)
         base = ideas[0][1]
         for name, figure in ideas:
-            print(f"  {name:88s} {figure:6.2f}  x{figure / base:.2f}")
+            print(f"  {name:88s} {figure:6.2f}  x{figure / base:.2f}", flush=True)
     if torch.cuda.is_available():
         from vismic.magnify import load_model
 
@@ -368,8 +365,42 @@ def render_colour_pair(photo, delta, alpha, *, size=128, noise=0.0, seed=0):
     return frame_a, frame_b, truth
 
 
+_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+
+
+def magnet_ycbcr(frames, alpha, model, *, chroma_scale):
+    """MagNet on Y, Cb and Cr as grey planes; chroma at 1/``chroma_scale`` resolution, its change upsampled."""
+    from scipy import ndimage
+
+    from vismic.magnify import magnify
+
+    planes = frames @ _YCBCR.T
+    out = planes.copy()
+    out[..., 0] = magnify(planes[..., 0], alpha=alpha, model=model)
+    for c in (1, 2):
+        chroma = planes[..., c] + 128.0
+        n, height, width = chroma.shape
+        small = chroma.reshape(n, height // chroma_scale, chroma_scale, width // chroma_scale, chroma_scale)
+        small = small.mean((2, 4))
+        change = magnify(small, alpha=alpha, model=model) - small
+        if chroma_scale > 1:
+            change = np.stack([ndimage.zoom(plane, chroma_scale, order=1, mode="nearest", grid_mode=True)
+                               for plane in change])
+        out[..., c] = planes[..., c] + change
+    return out @ np.linalg.inv(_YCBCR).T
+
+
+COLOUR_METHODS = ("phase DTCWT (per channel)", "MagNet channels", "MagNet luma", "YCbCr, chroma 1/2",
+                  "YCbCr, full")
+
+
 def colour_table(model, *, n_scenes=3, size=128):
-    """SSIM (RGB, mean over channels) of luma vs channel-by-channel MagNet and phase-based per channel."""
+    """SSIM (RGB, mean over channels) of the ways a grey MagNet can handle colour, and phase-based per channel.
+
+    ``channels`` and ``luma`` are :func:`vismic.magnify.magnify`'s ``color=``; the YCbCr rows run the
+    network on Y and on the chroma planes (at full or half resolution; 3x and 1.5x the work of ``luma``).
+    Rows per photograph and the mean over photographs of each condition.
+    """
     from skimage.metrics import structural_similarity
 
     from vismic.magnify import magnify
@@ -382,7 +413,7 @@ def colour_table(model, *, n_scenes=3, size=128):
     table = []
     for motion, alpha, noise in COLOUR_ROWS:
         for photo in COLOUR_PHOTOS:
-            scores = {"phase DTCWT (per channel)": [], "MagNet channels": [], "MagNet luma": []}
+            scores = {name: [] for name in COLOUR_METHODS}
             for seed in range(n_scenes):
                 angle = np.random.default_rng([seed, 31]).uniform(0, 2 * np.pi)
                 delta = motion * np.array([np.sin(angle), np.cos(angle)])
@@ -392,8 +423,14 @@ def colour_table(model, *, n_scenes=3, size=128):
                 for color in ("channels", "luma"):
                     out = magnify(np.stack([a, b]), alpha=alpha, model=model, color=color)[1]
                     scores[f"MagNet {color}"].append(ssim(out, truth))
+                for name, scale in (("YCbCr, chroma 1/2", 2), ("YCbCr, full", 1)):
+                    out = magnet_ycbcr(np.stack([a, b]), alpha, model, chroma_scale=scale)[1]
+                    scores[name].append(ssim(out, truth))
             table.append((f"{photo} {motion:g} px x {alpha:g}, noise {noise:g}",
                           {k: float(np.mean(v)) for k, v in scores.items()}))
+        rows = table[-len(COLOUR_PHOTOS):]
+        table.append((f"MEAN {motion:g} px x {alpha:g}, noise {noise:g}",
+                      {k: float(np.mean([r[1][k] for r in rows])) for k in COLOUR_METHODS}))
     return table
 
 
@@ -428,7 +465,7 @@ def main(argv=None):
     parser.add_argument("--speed", action="store_true",
                         help="only the speed tables: today's path vs the new one, one idea at a time")
     parser.add_argument("--colour", action="store_true", help="only the colour table: luma vs channel by channel")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per speed figure (median)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per speed figure (median)")
     args = parser.parse_args(argv)
 
     import torch

@@ -18,7 +18,8 @@ Grayscale models (``in_channels=1``, the shipped one) magnify each channel of
 RGB frames separately (``color="channels"``), or only the luma, whose change is
 added to every channel (``color="luma"``: 3x faster, less faithful); RGB models
 (the published network and the public port's weights) see grayscale frames as
-three equal channels and return their mean. RGB frames are expected in RGB order (convert OpenCV's BGR first).
+three equal channels and return their mean. RGB frames are expected in RGB
+order (convert OpenCV's BGR first).
 
 The network runs through :class:`~vismic.magnify.InferenceNet` (fused oneDNN
 convolutions, channels-last, bfloat16 after the encoder where the CPU has it:
@@ -40,12 +41,12 @@ from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
 from ._weights import DEFAULT_WEIGHTS, load_model, require_torch
 
-PRECISIONS = ("auto", "float32", "mixed", "bfloat16")
-
 __all__ = ["magnify", "Magnify", "MODES", "FILTERS", "COLORS", "PRECISIONS", "MAX_ALPHA"]
 
 MODES = ("static", "dynamic", "temporal")
 FILTERS = ("butter", "fir", "diff_iir")
+PRECISIONS = ("auto", "float32", "mixed", "bfloat16")
+COLORS = ("channels", "luma")
 #: Above this factor a VismicWarning says that blur and artefacts grow.
 MAX_ALPHA = 100.0
 
@@ -54,7 +55,6 @@ MAX_ALPHA = 100.0
 _BATCH_PIXELS = (1 << 16, 1 << 22)
 #: Luma weights of RGB (ITU-R BT.601).
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-COLORS = ("channels", "luma")
 
 _cache_lock = threading.Lock()
 _default_models = {}
