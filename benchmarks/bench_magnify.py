@@ -310,7 +310,7 @@ def print_speed(model, args):
         ideas = idea_table(model, repeats=args.repeats)
         base = ideas[0][1]
         for name, figure in ideas:
-            print(f"  {name:88s} {figure:6.2f}  x{figure / base:.2f}", flush=True)
+            print(f"  {name:96s} {figure:6.2f}  x{figure / base:.2f}", flush=True)
     if torch.cuda.is_available():
         from vismic.magnify import load_model
 

@@ -400,7 +400,7 @@ def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, f
         RGB frames and a grayscale model (the shipped one): magnify each
         channel separately, or only the luma (ITU-R BT.601) and add its change
         to every channel: a third of the work, but coloured edges keep still
-        and SSIM on colour photographs drops by 0.02-0.06 (docs/magnet.md).
+        and SSIM on colour photographs drops by 0.02-0.05 (docs/magnet.md).
 
     Returns
     -------
