@@ -321,6 +321,28 @@ def print_speed(model, args):
         print("  (no CUDA device visible to torch)")
 
 
+PRECISION_ROWS = ((0.04, 75.0, 0.0), (0.15, 20.0, 0.0), (1.0, 3.0, 0.0), (0.15, 20.0, 2.0), (0.15, 20.0, 8.0))
+
+
+def precision_table(model, *, n_scenes=6, size=128):
+    """SSIM against the truth of each ``precision=`` and its mean distance (grey levels) to float32."""
+    from vismic.magnify import magnify
+
+    precisions = ("float32", "mixed", "bfloat16")
+    table = []
+    for motion, alpha, noise in PRECISION_ROWS:
+        scores = {p: [] for p in precisions}
+        distances = {p: [] for p in precisions}
+        for a, b, truth in _pairs(motion, alpha, noise, n_scenes, size):
+            outputs = {p: magnify(np.stack([a, b]), alpha=alpha, model=model, precision=p)[1] for p in precisions}
+            for p in precisions:
+                scores[p].append(_ssim(outputs[p], truth))
+                distances[p].append(np.abs(outputs[p] - outputs["float32"]).mean())
+        table.append((f"{motion:g} px x {alpha:g}, noise {noise:g}",
+                      {p: (float(np.mean(scores[p])), float(np.mean(distances[p]))) for p in precisions}))
+    return table
+
+
 # -- colour (python benchmarks/bench_magnify.py --colour) -----------------------------------
 COLOUR_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 COLOUR_ROWS = ((0.05, 30.0, 0.0), (0.1, 20.0, 0.0), (0.3, 10.0, 0.0), (1.0, 5.0, 0.0), (0.1, 20.0, 2.0))
@@ -464,6 +486,8 @@ def main(argv=None):
     parser.add_argument("--sound-only", action="store_true", help="only the sound table (implies --sound)")
     parser.add_argument("--speed", action="store_true",
                         help="only the speed tables: today's path vs the new one, one idea at a time")
+    parser.add_argument("--precision", action="store_true",
+                        help="only the precision table: SSIM of float32 / mixed / bfloat16 inference")
     parser.add_argument("--colour", action="store_true", help="only the colour table: luma vs channel by channel")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per speed figure (median)")
     args = parser.parse_args(argv)
@@ -477,6 +501,12 @@ def main(argv=None):
     model = load_model(args.weights)
     if args.speed:
         return print_speed(model, args)
+    if args.precision:
+        print("\nPrecision of inference: SSIM against the truth (mean |output - float32 output|, grey levels); "
+              f"{args.scenes or 6} held-out pairs per row, {args.size}x{args.size}")
+        for label, figures in precision_table(model, n_scenes=args.scenes or 6, size=args.size):
+            print(f"  {label:26s}" + "  ".join(f"{p} {s:.4f} ({d:.3f})" for p, (s, d) in figures.items()))
+        return None
     if args.colour:
         table = colour_table(model, n_scenes=args.scenes or (2 if args.quick else 3))
         global METHODS
