@@ -119,7 +119,7 @@ def frames_per_second(model, size, n_frames=6, repeats=2):
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        magnify(frames, alpha=10, model=model, batch_size=n_frames)
+        magnify(frames, alpha=10, model=model)
         best = min(best, time.perf_counter() - start)
     return n_frames / best
 
@@ -471,7 +471,7 @@ class TimeMagnify:
     def time_magnify_static(self, size):
         from vismic.magnify import magnify
 
-        magnify(self.frames, alpha=10, model=self.model, batch_size=4)
+        magnify(self.frames, alpha=10, model=self.model)
 
 
 def main(argv=None):

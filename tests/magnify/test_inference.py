@@ -270,6 +270,12 @@ def test_precision_and_color_checks(torch, tiny_model, frames_u8):
     if not _bf16(torch):
         with pytest.raises(ParameterError, match="bfloat16"):
             magnify(frames_u8, alpha=2, model=tiny_model, precision="mixed")
+    from vismic.magnify import InferenceNet
+
+    with pytest.raises(ParameterError, match="precision"):
+        InferenceNet(tiny_model, precision="float16")
+    with pytest.raises(ParameterError, match="float32"):
+        InferenceNet(tiny_model, precision="mixed", fused=False)
     stage = Magnify(alpha=2, model=tiny_model, precision="float32", color="luma")
     assert "color='luma'" in repr(stage) and "precision='float32'" in repr(stage)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import ParameterError
 from ._config import MagNetConfig
 
 __all__ = ["MagNet", "MagNetConfig", "ConvUnit", "ResBlock", "Encoder", "Manipulator", "Decoder", "InferenceNet",
@@ -179,6 +180,14 @@ _PAD_MODES = {"reflect": "reflect", "zeros": "constant", "replicate": "replicate
 _LOW_RES_PAD = {"reflect": "replicate", "zeros": "constant", "replicate": "replicate"}
 
 
+def _fused_available() -> bool:
+    """oneDNN's fused convolutions (PyTorch >= 2.0 CPU builds; private ops, so looked up defensively)."""
+    try:
+        return torch.backends.mkldnn.is_available() and callable(torch.ops.mkldnn._convolution_pointwise)
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def upsample_conv_weight(weight):
     """3x3 kernel applied after nearest 2x upsampling -> 4x4 kernel of the equivalent stride-2 transposed conv.
 
@@ -255,19 +264,32 @@ class InferenceNet:
         Use oneDNN's fused convolutions and the folded upsampling (CPU only).
     channels_last : bool
         NHWC tensors for the fused path.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from vismic.magnify import InferenceNet, MagNet, MagNetConfig
+    >>> net = InferenceNet(MagNet(MagNetConfig.light()).eval())
+    >>> frames = torch.zeros(2, 1, 32, 48)
+    >>> with torch.inference_mode():
+    ...     texture, shape = net.encode(frames)
+    ...     out = net.decode(texture, shape + net.change(shape - shape[:1], 10.0))
+    >>> tuple(out.shape)
+    (2, 1, 32, 48)
     """
 
     def __init__(self, model, *, precision="float32", fused=True, channels_last=True):
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, given {precision!r}")
+            raise ParameterError(f"precision must be one of {PRECISIONS}, given precision={precision!r}")
         self.model = model
         self.config = model.config
         self.precision = precision
         weight = next(model.parameters())
         self.device = weight.device
-        self.fused = bool(fused) and self.device.type == "cpu" and torch.backends.mkldnn.is_available()
+        self.fused = bool(fused) and self.device.type == "cpu" and _fused_available()
         if not self.fused and precision != "float32":
-            raise ValueError(f"precision={precision!r} needs the fused CPU path")
+            raise ParameterError(f"precision={precision!r} needs the fused CPU path (oneDNN, device 'cpu'); "
+                                 f"use precision='float32'")
         self.memory_format = torch.channels_last if (channels_last and self.fused) else torch.contiguous_format
         low = torch.bfloat16 if precision in ("mixed", "bfloat16") else torch.float32
         self.encoder_dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
