@@ -119,7 +119,7 @@ def frames_per_second(model, size, n_frames=6, repeats=2):
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        magnify(frames, alpha=10, model=model, batch_size=n_frames)
+        magnify(frames, alpha=10, model=model)
         best = min(best, time.perf_counter() - start)
     return n_frames / best
 
@@ -168,6 +168,294 @@ def sound_snr(model, *, n_frames=440, size=64, amplitude_px=0.05, noise_std=2.0)
     return rows
 
 
+# -- speed (python benchmarks/bench_magnify.py --speed) -------------------------------------
+def _today(model, frames, alpha=10.0, batch_size=8):
+    """The inference path before issue 11, reproduced: the model's own layers in float32, NCHW, no_grad.
+
+    ``frames`` ``(n, h, w)`` or ``(n, h, w, 3)`` in [-1, 1]; colour channel by channel (3 planes per frame).
+    """
+    import torch
+
+    x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(frames, -1, 1) if frames.ndim == 4
+                                              else frames[:, None])).float()
+    x = x.reshape(-1, 1, *x.shape[-2:])
+    reference = None
+    planes = 3 if frames.ndim == 4 else 1
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size * planes):
+            texture, shape = model.encoder(x[start:start + batch_size * planes])
+            reference = shape[:planes].clone() if reference is None else reference
+            difference = shape - reference.repeat(len(shape) // planes, 1, 1, 1)
+            model.decoder(texture, shape + model.manipulator.change(difference, alpha) - difference)
+
+
+def _clock(threads, device):
+    # one CPU thread: the thread's CPU time, which other jobs on a shared machine do not inflate
+    return time.thread_time if (threads == 1 and device == "cpu") else time.perf_counter
+
+
+def speed_table(model, *, sizes=(256, 512), repeats=5, threads=1, device="cpu"):
+    """Frames/s of today's path and the new ``magnify`` (static mode), grey and colour, interleaved repeats.
+
+    Yields rows ``(size, kind, {variant: frames/s})``; the median of
+    ``repeats`` runs after one warm-up, variants interleaved so that load from
+    other jobs falls on all of them alike.
+    """
+    import torch
+
+    from vismic.magnify import magnify
+
+    clock = _clock(threads, device)
+    rng = np.random.default_rng(0)
+    for size in sizes:
+        n_frames = 8 if size <= 256 else 2
+        for kind in ("grey", "colour"):
+            shape = (n_frames, size, size) + ((3,) if kind == "colour" else ())
+            frames = rng.uniform(0, 255, shape).astype(np.float32)
+            unit = frames / 127.5 - 1
+            variants = {}
+            if device == "cpu":
+                variants["today"] = lambda: _today(model, unit)
+                variants["float32"] = lambda: magnify(frames, alpha=10, model=model, precision="float32")
+            variants["new (default)"] = lambda: magnify(frames, alpha=10, model=model, device=device)
+            if kind == "colour":
+                variants["luma"] = lambda: magnify(frames, alpha=10, model=model, device=device, color="luma")
+            if device == "cpu" and kind == "grey":
+                variants["bfloat16"] = lambda: magnify(frames, alpha=10, model=model, precision="bfloat16")
+            times = {name: [] for name in variants}
+            for run in variants.values():
+                run()
+            for _ in range(repeats):
+                for name, run in variants.items():
+                    start = clock()
+                    run()
+                    if device == "cuda":
+                        torch.cuda.synchronize()
+                    times[name].append(clock() - start)
+            yield size, kind, {name: n_frames / float(np.median(t)) for name, t in times.items()}
+
+
+def idea_table(model, *, size=256, n_frames=8, repeats=5):
+    """Frames/s at ``size`` grey, static mode, one idea added at a time (the network only, no numpy around it)."""
+    import torch
+
+    from vismic.magnify import InferenceNet
+
+    frames = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (n_frames, 1, size, size)).astype(np.float32))
+
+    def engine(net, batch_size):
+        def run():
+            reference = None
+            with torch.inference_mode():
+                for start in range(0, n_frames, batch_size):
+                    texture, shape = net.encode(frames[start:start + batch_size])
+                    shape = shape.float()
+                    reference = shape[:1].clone() if reference is None else reference
+                    difference = shape - reference
+                    net.decode(texture, shape + net.change(difference, 10.0).float() - difference)
+        return run
+
+    def inference_mode():
+        with torch.inference_mode():
+            _today_tensors()
+
+    def _today_tensors():
+        texture, shape = model.encoder(frames)
+        difference = shape - shape[:1]
+        model.decoder(texture, shape + model.manipulator.change(difference, 10.0) - difference)
+
+    def no_grad():
+        with torch.no_grad():
+            _today_tensors()
+
+    ideas = {
+        "today (float32, NCHW, no_grad, batch 8)": no_grad,
+        "+ inference_mode": inference_mode,
+        "+ fused oneDNN conv+ReLU/+sum, upsampling folded into a stride-2 transposed conv":
+            engine(InferenceNet(model, channels_last=False), 8),
+        "+ channels_last": engine(InferenceNet(model), 8),
+        "+ one frame per call": engine(InferenceNet(model), 1),
+        "+ bfloat16 after the encoder, last conv on 4x4 pixel blocks (precision='mixed', the default)":
+            engine(InferenceNet(model, precision="mixed"), 1),
+        "+ bfloat16 encoder too (precision='bfloat16')": engine(InferenceNet(model, precision="bfloat16"), 1),
+    }
+    times = {name: [] for name in ideas}
+    for run in ideas.values():
+        run()
+    for _ in range(repeats):
+        for name, run in ideas.items():
+            start = time.thread_time()
+            run()
+            times[name].append(time.thread_time() - start)
+    return [(name, n_frames / float(np.median(t))) for name, t in times.items()]
+
+
+def print_speed(model, args):
+    import torch
+
+    torch.set_num_threads(args.threads)
+    sizes = (256,) if args.quick else (256, 512)
+    clock = "CPU time of the thread" if args.threads == 1 else "wall clock"
+    print(f"\nInference speed, static mode, {args.threads} torch thread(s), frames/s ({clock}, median of "
+          f"{args.repeats} interleaved runs of 8 frames, 2 at 512x512; 'today' is the path before issue 11, "
+          f"float32 NCHW batch 8, colour channel by channel)")
+    names = ["today", "float32", "new (default)", "bfloat16", "luma"]
+    print("  ".join(h.ljust(14) for h in ["size", "frames"] + names + ["new / today"]), flush=True)
+    for size, kind, figures in speed_table(model, sizes=sizes, repeats=args.repeats, threads=args.threads):
+        cells = [f"{size}x{size}", kind] + [f"{figures[n]:.2f}" if n in figures else "-" for n in names]
+        cells.append(f"x{figures['new (default)'] / figures['today']:.2f}")
+        print("  ".join(c.ljust(14) for c in cells), flush=True)
+    if not args.quick:
+        print(f"\nOne idea at a time, 256x256 grey, the network alone (frames/s, CPU time, {args.threads} thread)")
+        ideas = idea_table(model, repeats=args.repeats)
+        base = ideas[0][1]
+        for name, figure in ideas:
+            print(f"  {name:96s} {figure:6.2f}  x{figure / base:.2f}", flush=True)
+    if torch.cuda.is_available():
+        from vismic.magnify import load_model
+
+        gpu = load_model(args.weights, device="cuda")
+        for size, kind, figures in speed_table(gpu, sizes=sizes, repeats=args.repeats, device="cuda"):
+            print(f"  CUDA {size}x{size} {kind}: {figures['new (default)']:.1f} frames/s")
+    else:
+        print("  (no CUDA device visible to torch)")
+
+
+PRECISION_ROWS = ((0.04, 75.0, 0.0), (0.15, 20.0, 0.0), (1.0, 3.0, 0.0), (0.15, 20.0, 2.0), (0.15, 20.0, 8.0))
+
+
+def precision_table(model, *, n_scenes=6, size=128):
+    """SSIM against the truth of each ``precision=`` and its mean distance (grey levels) to float32."""
+    from vismic.magnify import magnify
+
+    precisions = ("float32", "mixed", "bfloat16")
+    table = []
+    for motion, alpha, noise in PRECISION_ROWS:
+        scores = {p: [] for p in precisions}
+        distances = {p: [] for p in precisions}
+        for a, b, truth in _pairs(motion, alpha, noise, n_scenes, size):
+            outputs = {p: magnify(np.stack([a, b]), alpha=alpha, model=model, precision=p)[1] for p in precisions}
+            for p in precisions:
+                scores[p].append(_ssim(outputs[p], truth))
+                distances[p].append(np.abs(outputs[p] - outputs["float32"]).mean())
+        table.append((f"{motion:g} px x {alpha:g}, noise {noise:g}",
+                      {p: (float(np.mean(scores[p])), float(np.mean(distances[p]))) for p in precisions}))
+    return table
+
+
+# -- colour (python benchmarks/bench_magnify.py --colour) -----------------------------------
+COLOUR_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+COLOUR_ROWS = ((0.05, 30.0, 0.0), (0.1, 20.0, 0.0), (0.3, 10.0, 0.0), (1.0, 5.0, 0.0), (0.1, 20.0, 2.0))
+
+
+def render_colour_pair(photo, delta, alpha, *, size=128, noise=0.0, seed=0):
+    """Colour pair (A, B) and the exact truth at ``alpha * delta``: a disc-like object cut from another
+    photograph over a crop of ``photo``, both moved by ``delta`` (rows, cols), float64 cubic splines.
+
+    Returns float64 RGB frames ``(size, size, 3)`` in grey levels 0-255; A and B get Gaussian noise of
+    ``noise`` grey levels and are rounded to integers.
+    """
+    from scipy import ndimage
+    from skimage import data
+
+    rng = np.random.default_rng([seed, 17])
+    others = [p for p in COLOUR_PHOTOS if p != photo]
+    layers = []
+    for name in (photo, others[seed % len(others)]):
+        image = getattr(data, name)()[..., :3].astype(np.float64)
+        top = rng.integers(0, image.shape[0] - size - 16)
+        left = rng.integers(0, image.shape[1] - size - 16)
+        crop = image[top:top + size + 16, left:left + size + 16]
+        layers.append(np.stack([ndimage.spline_filter(crop[..., c], order=3) for c in range(3)]))
+    rows, cols = np.mgrid[0:size, 0:size].astype(np.float64)
+    center = rng.uniform(0.4, 0.6, 2) * size
+    radius = rng.uniform(0.2, 0.3) * size
+    harmonics = [(k, rng.uniform(0, 0.2 / k), rng.uniform(0, 2 * np.pi)) for k in range(2, 5)]
+    frames = []
+    for shift in (np.zeros(2), np.asarray(delta, float), alpha * np.asarray(delta, float)):
+        r, c = rows - shift[0], cols - shift[1]
+        planes = [np.stack([ndimage.map_coordinates(layer[ch], [r + 8, c + 8], order=3, prefilter=False,
+                                                    mode="mirror") for ch in range(3)], -1) for layer in layers]
+        rho, phi = np.hypot(r - center[0], c - center[1]), np.arctan2(r - center[0], c - center[1])
+        boundary = radius * (1 + sum(a * np.cos(k * phi + ph) for k, a, ph in harmonics))
+        mask = np.clip((boundary - rho) / 1.5 + 0.5, 0, 1)[..., None]
+        mask = mask * mask * (3 - 2 * mask)
+        frames.append(mask * planes[1] + (1 - mask) * planes[0])
+    frame_a, frame_b, truth = frames
+    frame_a, frame_b = (np.clip(np.round(f + rng.normal(0, noise, f.shape) if noise else f), 0, 255)
+                        for f in (frame_a, frame_b))
+    return frame_a, frame_b, truth
+
+
+_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+
+
+def magnet_ycbcr(frames, alpha, model, *, chroma_scale):
+    """MagNet on Y, Cb and Cr as grey planes; chroma at 1/``chroma_scale`` resolution, its change upsampled."""
+    from scipy import ndimage
+
+    from vismic.magnify import magnify
+
+    planes = frames @ _YCBCR.T
+    out = planes.copy()
+    out[..., 0] = magnify(planes[..., 0], alpha=alpha, model=model)
+    for c in (1, 2):
+        chroma = planes[..., c] + 128.0
+        n, height, width = chroma.shape
+        small = chroma.reshape(n, height // chroma_scale, chroma_scale, width // chroma_scale, chroma_scale)
+        small = small.mean((2, 4))
+        change = magnify(small, alpha=alpha, model=model) - small
+        if chroma_scale > 1:
+            change = np.stack([ndimage.zoom(plane, chroma_scale, order=1, mode="nearest", grid_mode=True)
+                               for plane in change])
+        out[..., c] = planes[..., c] + change
+    return out @ np.linalg.inv(_YCBCR).T
+
+
+COLOUR_METHODS = ("phase DTCWT (per channel)", "MagNet channels", "MagNet luma", "YCbCr, chroma 1/2",
+                  "YCbCr, full")
+
+
+def colour_table(model, *, n_scenes=3, size=128):
+    """SSIM (RGB, mean over channels) of the ways a grey MagNet can handle colour, and phase-based per channel.
+
+    ``channels`` and ``luma`` are :func:`vismic.magnify.magnify`'s ``color=``; the YCbCr rows run the
+    network on Y and on the chroma planes (at full or half resolution; 3x and 1.5x the work of ``luma``).
+    Rows per photograph and the mean over photographs of each condition.
+    """
+    from skimage.metrics import structural_similarity
+
+    from vismic.magnify import magnify
+
+    crop = (slice(BORDER, -BORDER), slice(BORDER, -BORDER))
+
+    def ssim(out, truth):
+        return structural_similarity(np.clip(out, 0, 255)[crop], truth[crop], data_range=255.0, channel_axis=-1)
+
+    table = []
+    for motion, alpha, noise in COLOUR_ROWS:
+        for photo in COLOUR_PHOTOS:
+            scores = {name: [] for name in COLOUR_METHODS}
+            for seed in range(n_scenes):
+                angle = np.random.default_rng([seed, 31]).uniform(0, 2 * np.pi)
+                delta = motion * np.array([np.sin(angle), np.cos(angle)])
+                a, b, truth = render_colour_pair(photo, delta, alpha, size=size, noise=noise, seed=seed)
+                phase = np.stack([phase_dtcwt(a[..., c], b[..., c], alpha) for c in range(3)], -1)
+                scores["phase DTCWT (per channel)"].append(ssim(phase, truth))
+                for color in ("channels", "luma"):
+                    out = magnify(np.stack([a, b]), alpha=alpha, model=model, color=color)[1]
+                    scores[f"MagNet {color}"].append(ssim(out, truth))
+                for name, scale in (("YCbCr, chroma 1/2", 2), ("YCbCr, full", 1)):
+                    out = magnet_ycbcr(np.stack([a, b]), alpha, model, chroma_scale=scale)[1]
+                    scores[name].append(ssim(out, truth))
+            table.append((f"{photo} {motion:g} px x {alpha:g}, noise {noise:g}",
+                          {k: float(np.mean(v)) for k, v in scores.items()}))
+        rows = table[-len(COLOUR_PHOTOS):]
+        table.append((f"MEAN {motion:g} px x {alpha:g}, noise {noise:g}",
+                      {k: float(np.mean([r[1][k] for r in rows])) for k in COLOUR_METHODS}))
+    return table
+
+
 class TimeMagnify:
     """asv: inference time of the shipped model (static mode) per 4 frames."""
 
@@ -183,7 +471,7 @@ class TimeMagnify:
     def time_magnify_static(self, size):
         from vismic.magnify import magnify
 
-        magnify(self.frames, alpha=10, model=self.model, batch_size=4)
+        magnify(self.frames, alpha=10, model=self.model)
 
 
 def main(argv=None):
@@ -196,6 +484,12 @@ def main(argv=None):
                         help="also measure the recovered sound's SNR with and without MagNet (slow)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--sound-only", action="store_true", help="only the sound table (implies --sound)")
+    parser.add_argument("--speed", action="store_true",
+                        help="only the speed tables: today's path vs the new one, one idea at a time")
+    parser.add_argument("--precision", action="store_true",
+                        help="only the precision table: SSIM of float32 / mixed / bfloat16 inference")
+    parser.add_argument("--colour", action="store_true", help="only the colour table: luma vs channel by channel")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per speed figure (median)")
     args = parser.parse_args(argv)
 
     import torch
@@ -205,6 +499,19 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     model = load_model(args.weights)
+    if args.speed:
+        return print_speed(model, args)
+    if args.precision:
+        print("\nPrecision of inference: SSIM against the truth (mean |output - float32 output|, grey levels); "
+              f"{args.scenes or 6} held-out pairs per row, {args.size}x{args.size}")
+        for label, figures in precision_table(model, n_scenes=args.scenes or 6, size=args.size):
+            print(f"  {label:26s}" + "  ".join(f"{p} {s:.4f} ({d:.3f})" for p, (s, d) in figures.items()))
+        return None
+    if args.colour:
+        table = colour_table(model, n_scenes=args.scenes or (2 if args.quick else 3))
+        global METHODS
+        METHODS = tuple(table[0][1])
+        return print_table("Colour photographs (RGB SSIM, mean of scenes)", "scene", table)
     info = getattr(model, "info", {})
     print(f"model: {model.config}, {model.n_parameters()} parameters; trained steps={info.get('steps')}, "
           f"samples={info.get('samples')}, hours={info.get('training_hours')}")

@@ -4,7 +4,8 @@
   (put it before the decomposition).
 - :func:`load_model` the shipped model (trained here on CPU, grayscale), a
   vismic model file, or a state dict saved by the public PyTorch port.
-- :class:`MagNetConfig` (``published()``, ``light()``), :class:`MagNet`.
+- :class:`MagNetConfig` (``published()``, ``light()``), :class:`MagNet`;
+  :class:`InferenceNet` the same network prepared for fast inference.
 - :func:`train` (and :func:`validate`) to train one on the procedural examples of
   :class:`SampleGenerator`; :func:`render_pair` renders one moved pair of
   photographs never trained on (:data:`HELD_OUT_PHOTOS`) and its exact magnification.
@@ -17,7 +18,7 @@ extra).
 """
 
 from ._config import MagNetConfig
-from ._inference import FILTERS, MAX_ALPHA, MODES, Magnify, magnify
+from ._inference import COLORS, FILTERS, MAX_ALPHA, MODES, PRECISIONS, Magnify, magnify
 from ._weights import DEFAULT_WEIGHTS, convert_port_state_dict, load_model, port_key_to_vismic, save_model
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Magnify",
     "MagNet",
     "MagNetConfig",
+    "InferenceNet",
     "load_model",
     "save_model",
     "port_key_to_vismic",
@@ -38,6 +40,8 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "MODES",
     "FILTERS",
+    "COLORS",
+    "PRECISIONS",
     "MAX_ALPHA",
 ]
 
@@ -45,6 +49,7 @@ __all__ = [
 # dependencies (_data): loaded on first use so that ``import vismic.magnify`` stays light.
 _LAZY = {
     "MagNet": "._model",
+    "InferenceNet": "._model",
     "train": "._train",
     "validate": "._train",
     "SampleGenerator": "._data",
