@@ -95,15 +95,18 @@ def level_sizes(shape, n_levels: int) -> list:
 # images that are zero elsewhere; None is all zero.
 
 def _add(a, b):
+    """The sum of two bands (in place in one of them when its rows cover the other's)."""
     if a is None or b is None:
         return a if b is None else b
+    if b[0] <= a[0] and b[0] + b[1].shape[1] >= a[0] + a[1].shape[1]:
+        a, b = b, a
     lo = min(a[0], b[0])
     hi = max(a[0] + a[1].shape[1], b[0] + b[1].shape[1])
     if (a[0], a[1].shape[1]) == (lo, hi - lo):
         out = a[1]
     else:
         out = np.zeros((a[1].shape[0], hi - lo, a[1].shape[2]))
-        out[:, a[0] - lo: a[0] - lo + a[1].shape[1]] += a[1]
+        out[:, a[0] - lo: a[0] - lo + a[1].shape[1]] = a[1]
     out[:, b[0] - lo: b[0] - lo + b[1].shape[1]] += b[1]
     return lo, out
 
