@@ -1,24 +1,33 @@
 """Frame batches projected by workers of any ``concurrent.futures``-style executor.
 
-A task carries the reference frame and the transform's parameters, never the
-templates: each worker process builds the templates of a reference once and keeps
-them (a few hundred MB at most) for every later batch, so the same code runs on a
-process pool, a thread pool or a Dask cluster (``client.get_executor()``), with
-only frames and the 1-MB reference crossing the wire. Results come back in order.
+Local process pools (:class:`concurrent.futures.ProcessPoolExecutor`, e.g.
+:func:`process_pool`) get the templates built once, here, and share them and the
+frames through shared memory: the parent writes each batch's difference from the
+reference into one of a few shared slots, a worker projects it in place, and only
+slot names and scores cross the pipes. Segments are unlinked when the run ends,
+however it ends (an error, a dead worker, KeyboardInterrupt; Python's resource
+tracker removes them even if this process is killed). Any other executor (a Dask
+cluster's ``client.get_executor()``, whose workers may be other machines; a
+thread pool) gets a task that carries the reference, not the templates: each
+worker builds them once and keeps them for every later batch. Results come back in
+order and equal the serial run's bit for bit.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from ..errors import VismicError
-from ._templates import Templates, make_templates, project
+from ._templates import Templates, chunk_frames, difference, make_templates, project, project_difference
 
-__all__ = ["ProjectTask", "map_ordered", "project_batches", "WorkerError", "process_pool", "dask_executor"]
+__all__ = ["ProjectTask", "SharedProjectTask", "map_ordered", "project_batches", "WorkerError", "process_pool",
+           "dask_executor"]
 
 #: Templates kept in each worker process, by reference digest and parameters.
 _WORKER_TEMPLATES: dict = {}
@@ -67,6 +76,101 @@ def _remember(key, templates: Templates) -> Templates:
         _WORKER_TEMPLATES.pop(next(iter(_WORKER_TEMPLATES)))
     _WORKER_TEMPLATES[key] = templates
     return templates
+
+
+class _Segments:
+    """Shared-memory segments this process created; every one unlinked by :meth:`close`."""
+
+    def __init__(self):
+        self.segments = []
+
+    def create(self, nbytes: int):
+        from multiprocessing import shared_memory
+
+        segment = shared_memory.SharedMemory(create=True, size=max(1, int(nbytes)))
+        self.segments.append(segment)
+        return segment
+
+    def close(self) -> None:
+        while self.segments:
+            segment = self.segments.pop()
+            try:
+                segment.close()
+            except BufferError:  # a view still refers to it: the mapping goes with the process
+                pass
+            try:
+                segment.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def share_templates(templates: Templates, segments: _Segments) -> tuple:
+    """Copy ``templates`` into one shared segment; returns a small picklable handle for :func:`_attached_templates`."""
+    arrays = [templates.reference] + [block for _, _, block in templates.bands]
+    offsets = np.cumsum([0] + [a.nbytes for a in arrays])
+    segment = segments.create(offsets[-1])
+    for array, offset in zip(arrays, offsets):
+        np.ndarray(array.shape, np.float32, segment.buf, offset)[...] = array
+    layout = [(tuple(a.shape), int(o)) for a, o in zip(arrays, offsets)]
+    rows = [(lo, hi) for lo, hi, _ in templates.bands]
+    return segment.name, layout, rows, templates.information, templates.grid
+
+
+#: In each worker: attached segments by name (templates, then frame slots of the current run).
+_ATTACHED: dict = {}
+
+
+def _attach(name: str):
+    from multiprocessing import shared_memory
+
+    segment = _ATTACHED.get(name)
+    if segment is None:
+        segment = _ATTACHED[name] = shared_memory.SharedMemory(name=name)
+    return segment
+
+
+def _attached_templates(handle) -> Templates:
+    name, layout, rows, information, grid = handle
+    found = _WORKER_TEMPLATES.get(name)
+    if found is None:
+        buffer = _attach(name).buf
+        arrays = [np.ndarray(shape, np.float32, buffer, offset) for shape, offset in layout]
+        bands = tuple((lo, hi, block) for (lo, hi), block in zip(rows, arrays[1:]))
+        found = _remember(name, Templates(arrays[0], bands, information, grid))
+    return found
+
+
+def _forget_other_runs(keep) -> None:
+    """Close what earlier runs attached in this worker (their segments are unlinked; this frees their memory)."""
+    for name in [n for n in _ATTACHED if n not in keep]:
+        _WORKER_TEMPLATES.pop(name, None)
+        segment = _ATTACHED.pop(name)
+        try:
+            segment.close()
+        except BufferError:
+            pass
+
+
+class SharedProjectTask:
+    """Picklable ``task((slot, n)) -> scores (n_regions, 2, n)`` on a local process pool.
+
+    ``slot`` names a shared segment holding a chunk of frame differences (see
+    :func:`~vismic.project._templates.difference`); the templates are attached from
+    their own shared segment once per worker.
+    """
+
+    def __init__(self, handle, slots):
+        self.handle = handle
+        self.segments = frozenset((handle[0], *slots))
+
+    def __call__(self, payload) -> np.ndarray:
+        slot, n = payload
+        _forget_other_runs(self.segments)
+        templates = _attached_templates(self.handle)
+        size = chunk_frames(templates.shape)
+        chunk = np.ndarray((size,) + templates.shape, np.float32, _attach(slot).buf)
+        scores = project_difference(chunk, templates)[:n]
+        return scores.reshape(n, templates.n_regions, 2).transpose(1, 2, 0).astype(np.float64)
 
 
 def _max_pending(executor) -> int:
@@ -119,7 +223,7 @@ def project_batches(stage, batches: Iterable, executor=None) -> Iterator:
 
     Without an executor this is ``stage.transform`` batch by batch. With one, the
     batches that set the reference are projected here, and every later batch by a
-    worker; the outputs are the same (to float32 rounding) either way.
+    worker; the outputs are the same either way.
     """
     batches = _regrouped(batches)
     if executor is None:
@@ -128,19 +232,51 @@ def project_batches(stage, batches: Iterable, executor=None) -> Iterator:
             if out is not None:
                 yield out
     else:
+        local = isinstance(executor, ProcessPoolExecutor)
         for batch in batches:
-            out = stage.transform(batch)
+            out = stage.transform(batch, executor=executor if local else None)
             if out is not None:
                 yield out
                 break
-        task = stage.parallel_task()
-        if task is not None:
-            labelled = (((batch.start, batch.fps), batch.frames) for batch in batches)
-            for (start, fps), scores in map_ordered(task, labelled, executor):
-                yield stage.band_signals(scores, start, fps)
+        if stage.templates is not None:
+            if local and stage.device is None:
+                yield from _project_shared(stage, batches, executor)
+            else:
+                labelled = (((batch.start, batch.fps), batch.frames) for batch in batches)
+                for (start, fps), scores in map_ordered(stage.parallel_task(), labelled, executor):
+                    yield stage.band_signals(scores, start, fps)
     held = stage.flush()
     if held is not None:
         yield held
+
+
+def _project_shared(stage, batches: Iterable, executor) -> Iterator:
+    """Later batches on a local process pool, templates and frames through shared memory."""
+    templates = stage.templates
+    limit = _max_pending(executor)
+    segments = _Segments()
+    try:
+        handle = share_templates(templates, segments)
+        size = chunk_frames(templates.shape)
+        # one slot per batch in flight: map_ordered has taken slot i's result before it asks for batch i + limit
+        slots = []
+        for _ in range(limit):
+            slots.append(segments.create(4 * size * int(np.prod(templates.shape))))
+        names = [slot.name for slot in slots]
+        task = SharedProjectTask(handle, names)
+
+        def payloads():
+            for index, batch in enumerate(batches):
+                slot = slots[index % limit]
+                chunk = np.ndarray((size,) + templates.shape, np.float32, slot.buf)
+                difference(batch.frames, templates.reference, chunk)
+                del chunk
+                yield (batch.start, batch.fps), (names[index % limit], len(batch))
+
+        for (start, fps), scores in map_ordered(task, payloads(), executor, max_pending=limit):
+            yield stage.band_signals(scores, start, fps)
+    finally:
+        segments.close()
 
 
 def _one_blas_thread() -> None:

@@ -108,7 +108,7 @@ def check_template_size(shape, grid) -> None:
 
 
 def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "near_sym_a",
-                   qshift: str = "qshift_a") -> Templates:
+                   qshift: str = "qshift_a", executor=None) -> Templates:
     """Templates of the pooled linear band evidence for a reference frame.
 
     Parameters
@@ -120,43 +120,84 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
         Regions, laid on every level's coefficients as :func:`vismic.combine.band_signals` does.
     biort, qshift : str
         DTCWT filters.
+    executor : concurrent.futures.Executor, optional
+        Build the rows of regions on its workers (each row's templates are
+        independent); the templates are the same either way.
 
     Returns
     -------
     Templates
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> templates = make_templates(np.random.default_rng(0).random((128, 128)), n_levels=3, grid=(4, 4))
+    >>> templates.n_regions, [band[:2] for band in templates.bands]  # the frame rows each row of regions reaches
+    (16, [(0, 58), (6, 90), (38, 122), (70, 128)])
     """
     reference = np.asarray(reference, dtype=np.float64)
     n_levels = _check_levels(n_levels, reference.shape)
     rows, cols = (int(g) for g in grid)
-    transform = _transform(biort, qshift)
-    gx, gy = image_gradient(reference)
-    gradients, _ = forward(np.stack([gx, gy]), n_levels, transform.biort, transform.qshift)
-    n_regions = rows * cols
+    _transform(biort, qshift)  # unknown filters: the error here, before any work
     check_template_size(reference.shape, (rows, cols))
-    information = _information(gradients, (rows, cols))
-    # Region r's weights along axis i are -mask_r conj(G_i); as band images (see
-    # band_gradients) each mask is a rectangle of whole 2x2 quads, so every row of
-    # regions' band images are crops of one set per level.
-    images = [band_gradients(-np.conj(g)) for g in gradients]
-    bands = []
-    for row in range(rows):
+    task = RowTask(reference, n_levels=n_levels, grid=(rows, cols), biort=biort, qshift=qshift)
+    if executor is None:
+        bands = [task(row) for row in range(rows)]
+    else:
+        from ._parallel import map_ordered
+
+        bands = [band for _, band in map_ordered(task, ((row, row) for row in range(rows)), executor)]
+    return Templates(reference.astype(np.float32), tuple(bands), _information(task.gradients(), (rows, cols)),
+                     (rows, cols))
+
+
+class RowTask:
+    """Picklable ``task(row) -> (start, stop, block)``: the templates of one row of regions.
+
+    Keeps the DTCWT of the reference's gradient (the same for every row) between
+    calls in the process that runs it.
+    """
+
+    def __init__(self, reference, *, n_levels, grid, biort, qshift):
+        self.reference = reference
+        self.params = (n_levels, tuple(grid), biort, qshift)
+        self._gradients = None
+
+    def __getstate__(self):
+        return {"reference": self.reference, "params": self.params, "_gradients": None}
+
+    def gradients(self) -> list:
+        """DTCWT sub-bands of the reference's x and y derivatives, ``(2, h_l, w_l, 6)`` per level."""
+        if self._gradients is None:
+            n_levels, _, biort, qshift = self.params
+            transform = _transform(biort, qshift)
+            gx, gy = image_gradient(self.reference)
+            self._gradients = forward(np.stack([gx, gy]), n_levels, transform.biort, transform.qshift)[0]
+        return self._gradients
+
+    def __call__(self, row: int) -> tuple:
+        _, (rows, cols), biort, qshift = self.params
+        transform = _transform(biort, qshift)
         per_level = []
-        for g, level_images in zip(gradients, images):
+        for g in self.gradients():
             (r0, r1), width = _span(row, rows, g.shape[1]), g.shape[2]
             if r1 <= r0:  # fewer coefficient rows than regions: this row has none here
                 per_level.append(None)
                 continue
+            # Region r's weights along axis i are -mask_r conj(G_i); as band images (see
+            # band_gradients) each mask is a rectangle of whole 2x2 quads: crops of the
+            # band images of -conj(G_i) on this row's coefficients.
+            images = band_gradients(-np.conj(g[:, r0:r1]))
             parts = []
-            for image in level_images:
+            for image in images:
                 part = np.zeros((2 * cols, 2 * (r1 - r0), 2 * width))
                 for col in range(cols):
                     c0, c1 = _span(col, cols, width)
-                    part[2 * col: 2 * col + 2, :, 2 * c0: 2 * c1] = image[:, 2 * r0: 2 * r1, 2 * c0: 2 * c1]
+                    part[2 * col: 2 * col + 2, :, 2 * c0: 2 * c1] = image[:, :, 2 * c0: 2 * c1]
                 parts.append(part)
             per_level.append((2 * r0, *parts))
-        bands.append(_band(adjoint_rows(per_level, reference.shape, transform.biort, transform.qshift),
-                           reference.shape[1], 2 * cols))
-    return Templates(reference.astype(np.float32), tuple(bands), information, (rows, cols))
+        result = adjoint_rows(per_level, self.reference.shape, transform.biort, transform.qshift)
+        return _band(result, self.reference.shape[1], 2 * cols)
 
 
 def _span(index: int, n: int, size: int) -> tuple:
@@ -219,17 +260,32 @@ def project(frames, templates: Templates, *, device=None) -> np.ndarray:
 def _project_chunks(frames: np.ndarray, templates: Templates) -> np.ndarray:
     n = frames.shape[0]
     size = chunk_frames(templates.shape)
-    per_row = 2 * templates.grid[1]
-    scores = np.zeros((n, 2 * templates.n_regions), dtype=np.float32)
+    scores = np.empty((n, 2 * templates.n_regions), dtype=np.float32)
     chunk = np.empty((size,) + templates.shape, dtype=np.float32)
     for start in range(0, n, size):
         stop = min(n, start + size)
-        # the difference keeps float32 precision (the raw frames would cancel the signal)
-        np.subtract(frames[start:stop], templates.reference, out=chunk[: stop - start], casting="unsafe")
-        if stop - start < size:
-            chunk[stop - start:] = 0.0
-        for row, (lo, hi, block) in enumerate(templates.bands):
-            if hi > lo:  # rows lo:hi of every frame: a strided view BLAS reads in place
-                product = chunk[:, lo:hi].reshape(size, -1) @ block
-                scores[start:stop, row * per_row: (row + 1) * per_row] = product[: stop - start]
+        difference(frames[start:stop], templates.reference, chunk)
+        scores[start:stop] = project_difference(chunk, templates)[: stop - start]
+    return scores
+
+
+def difference(frames, reference, out) -> None:
+    """``out[:n] = frames - reference`` in float32, the rest of ``out`` zero (a chunk of :func:`chunk_frames`).
+
+    The difference keeps float32 precision (the raw frames would cancel the signal).
+    """
+    n = len(frames)
+    np.subtract(frames, reference, out=out[:n], casting="unsafe")
+    if n < len(out):
+        out[n:] = 0.0
+
+
+def project_difference(chunk: np.ndarray, templates: Templates) -> np.ndarray:
+    """Scores ``(len(chunk), 2 * n_regions)`` float32 of frame differences ``chunk`` (n, height, width)."""
+    size = chunk.shape[0]
+    per_row = 2 * templates.grid[1]
+    scores = np.zeros((size, 2 * templates.n_regions), dtype=np.float32)
+    for row, (lo, hi, block) in enumerate(templates.bands):
+        if hi > lo:  # rows lo:hi of every frame: a strided view BLAS reads in place
+            np.matmul(chunk[:, lo:hi].reshape(size, -1), block, out=scores[:, row * per_row: (row + 1) * per_row])
     return scores
