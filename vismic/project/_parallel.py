@@ -24,7 +24,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..errors import VismicError
-from ._templates import Templates, chunk_frames, difference, make_templates, project, project_difference
+from ._templates import Templates, as_scores, chunk_frames, difference, make_templates, project, project_difference
 
 __all__ = ["ProjectTask", "SharedProjectTask", "map_ordered", "project_batches", "WorkerError", "process_pool",
            "dask_executor"]
@@ -169,8 +169,7 @@ class SharedProjectTask:
         templates = _attached_templates(self.handle)
         size = chunk_frames(templates.shape)
         chunk = np.ndarray((size,) + templates.shape, np.float32, _attach(slot).buf)
-        scores = project_difference(chunk, templates)[:n]
-        return scores.reshape(n, templates.n_regions, 2).transpose(1, 2, 0).astype(np.float64)
+        return as_scores(project_difference(chunk, templates)[:n], templates.n_regions)
 
 
 def _max_pending(executor) -> int:
@@ -221,57 +220,69 @@ def _result(future):
 def project_batches(stage, batches: Iterable, executor=None) -> Iterator:
     """The :class:`~vismic.project.Project` stage's outputs for ``batches``, in order.
 
-    Without an executor this is ``stage.transform`` batch by batch. With one, the
-    batches that set the reference are projected here, and every later batch by a
-    worker; the outputs are the same either way.
+    The frames are regrouped into chunks of one matrix product each. The chunks
+    that set the reference go through ``stage.transform``; every later chunk is
+    projected here (no executor) or by a worker of ``executor``. The outputs are
+    the same, bit for bit, whichever way and whatever the batches' sizes.
     """
-    batches = _regrouped(batches)
-    if executor is None:
-        for batch in batches:
-            out = stage.transform(batch)
-            if out is not None:
-                yield out
-    else:
-        local = isinstance(executor, ProcessPoolExecutor)
-        for batch in batches:
-            out = stage.transform(batch, executor=executor if local else None)
-            if out is not None:
-                yield out
-                break
-        if stage.templates is not None:
-            if local and stage.device is None:
-                yield from _project_shared(stage, batches, executor)
-            else:
-                labelled = (((batch.start, batch.fps), batch.frames) for batch in batches)
-                for (start, fps), scores in map_ordered(stage.parallel_task(), labelled, executor):
-                    yield stage.band_signals(scores, start, fps)
+    from ..data import FrameBatch
+
+    chunks = _chunks(batches)
+    local = isinstance(executor, ProcessPoolExecutor)
+    for start, fps, pieces in chunks:
+        out = stage.transform(FrameBatch(_joined(pieces), start, fps), executor=executor if local else None)
+        if out is not None:
+            yield out
+            break
+    if stage.templates is not None:
+        if executor is None:
+            yield from _project_here(stage, chunks)
+        elif local and stage.device is None:
+            yield from _project_shared(stage, chunks, executor)
+        else:
+            labelled = (((start, fps), _joined(pieces)) for start, fps, pieces in chunks)
+            for (start, fps), scores in map_ordered(stage.parallel_task(), labelled, executor):
+                yield stage.band_signals(scores, start, fps)
     held = stage.flush()
     if held is not None:
         yield held
 
 
-def _project_shared(stage, batches: Iterable, executor) -> Iterator:
-    """Later batches on a local process pool, templates and frames through shared memory."""
+def _joined(pieces) -> np.ndarray:
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def _project_here(stage, chunks: Iterable) -> Iterator:
+    templates = stage.templates
+    if stage.device is not None:
+        for start, fps, pieces in chunks:
+            yield stage.band_signals(project(_joined(pieces), templates, device=stage.device), start, fps)
+        return
+    buffer = np.empty((chunk_frames(templates.shape),) + templates.shape, dtype=np.float32)
+    for start, fps, pieces in chunks:
+        n = difference(pieces, templates.reference, buffer)
+        yield stage.band_signals(as_scores(project_difference(buffer, templates)[:n], templates.n_regions), start, fps)
+
+
+def _project_shared(stage, chunks: Iterable, executor) -> Iterator:
+    """Later chunks on a local process pool, templates and frames through shared memory."""
     templates = stage.templates
     limit = _max_pending(executor)
     segments = _Segments()
     try:
         handle = share_templates(templates, segments)
         size = chunk_frames(templates.shape)
-        # one slot per batch in flight: map_ordered has taken slot i's result before it asks for batch i + limit
-        slots = []
-        for _ in range(limit):
-            slots.append(segments.create(4 * size * int(np.prod(templates.shape))))
+        # one slot per chunk in flight: map_ordered has taken chunk i's result before it asks for chunk i + limit
+        slots = [segments.create(4 * size * int(np.prod(templates.shape))) for _ in range(limit)]
         names = [slot.name for slot in slots]
         task = SharedProjectTask(handle, names)
 
         def payloads():
-            for index, batch in enumerate(batches):
-                slot = slots[index % limit]
-                chunk = np.ndarray((size,) + templates.shape, np.float32, slot.buf)
-                difference(batch.frames, templates.reference, chunk)
-                del chunk
-                yield (batch.start, batch.fps), (names[index % limit], len(batch))
+            for index, (start, fps, pieces) in enumerate(chunks):
+                chunk = np.ndarray((size,) + templates.shape, np.float32, slots[index % limit].buf)
+                n = difference(pieces, templates.reference, chunk)
+                del chunk  # no view may outlive the segment
+                yield (start, fps), (names[index % limit], n)
 
         for (start, fps), scores in map_ordered(task, payloads(), executor, max_pending=limit):
             yield stage.band_signals(scores, start, fps)
@@ -347,26 +358,27 @@ class dask_executor:
         return False
 
 
-def _regrouped(batches: Iterable) -> Iterator:
-    """The frames of ``batches`` in batches of exactly one matrix product each (the last one shorter).
+def _chunks(batches: Iterable) -> Iterator:
+    """``(start, fps, pieces)``: the frames of ``batches`` regrouped into chunks of one matrix product each.
 
-    Small batches (byte-sized ones of large frames) then cost no padding, and a
-    worker's task is a whole product.
+    ``pieces`` are views of the batches' frames (no copy, no new checks) that
+    together hold :func:`~vismic.project._templates.chunk_frames` frames (the last
+    chunk fewer). The chunks depend on the frame size only, never on how the video
+    was split into batches.
     """
-    from ..data import FrameBatch
-    from ._templates import chunk_frames
-
-    pending, count, size = [], 0, None
+    pending, count, size, start = [], 0, None, 0
     for batch in batches:
         if size is None:
-            size = chunk_frames(batch.shape)
-        pending.append(batch)
-        count += len(batch)
-        while count >= size:
-            joined = FrameBatch.concat(pending) if len(pending) > 1 else pending[0]
-            yield FrameBatch(joined.frames[:size], joined.start, joined.fps)
-            rest = joined.frames[size:]
-            pending = [FrameBatch(rest, joined.start + size, joined.fps)] if len(rest) else []
-            count = len(rest)
+            size, start = chunk_frames(batch.shape), batch.start
+        frames = batch.frames
+        while len(frames):
+            take = min(size - count, len(frames))
+            pending.append(frames[:take])
+            frames = frames[take:]
+            count += take
+            if count == size:
+                yield start, batch.fps, pending
+                start += count
+                pending, count = [], 0
     if pending:
-        yield FrameBatch.concat(pending) if len(pending) > 1 else pending[0]
+        yield start, batch.fps, pending

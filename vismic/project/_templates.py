@@ -251,33 +251,37 @@ def project(frames, templates: Templates, *, device=None) -> np.ndarray:
     if device is not None:
         from ._torch import project_torch
 
-        scores = project_torch(frames, templates, device)
-    else:
-        scores = _project_chunks(frames, templates)
-    return scores.reshape(n, templates.n_regions, 2).transpose(1, 2, 0).astype(np.float64)
-
-
-def _project_chunks(frames: np.ndarray, templates: Templates) -> np.ndarray:
-    n = frames.shape[0]
+        return as_scores(project_torch(frames, templates, device), templates.n_regions)
     size = chunk_frames(templates.shape)
     scores = np.empty((n, 2 * templates.n_regions), dtype=np.float32)
     chunk = np.empty((size,) + templates.shape, dtype=np.float32)
     for start in range(0, n, size):
         stop = min(n, start + size)
-        difference(frames[start:stop], templates.reference, chunk)
+        difference([frames[start:stop]], templates.reference, chunk)
         scores[start:stop] = project_difference(chunk, templates)[: stop - start]
-    return scores
+    return as_scores(scores, templates.n_regions)
 
 
-def difference(frames, reference, out) -> None:
-    """``out[:n] = frames - reference`` in float32, the rest of ``out`` zero (a chunk of :func:`chunk_frames`).
+def as_scores(flat: np.ndarray, n_regions: int) -> np.ndarray:
+    """``(n, 2 * n_regions)`` products as :func:`project` returns them: ``(n_regions, 2, n)`` float64."""
+    return flat.reshape(len(flat), n_regions, 2).transpose(1, 2, 0).astype(np.float64)
 
-    The difference keeps float32 precision (the raw frames would cancel the signal).
+
+def difference(pieces, reference, out) -> int:
+    """Write ``frames - reference`` for the frames of ``pieces`` (arrays, in order) into ``out``, float32.
+
+    ``out`` is a chunk of :func:`chunk_frames` frames; what the pieces leave of it is
+    zeroed (a product's rounding depends on its shape only, so a short chunk gives
+    the same scores as a full one). The difference keeps float32 precision (the raw
+    frames would cancel the signal). Returns the number of frames written.
     """
-    n = len(frames)
-    np.subtract(frames, reference, out=out[:n], casting="unsafe")
+    n = 0
+    for frames in pieces:
+        np.subtract(frames, reference, out=out[n: n + len(frames)], casting="unsafe")
+        n += len(frames)
     if n < len(out):
         out[n:] = 0.0
+    return n
 
 
 def project_difference(chunk: np.ndarray, templates: Templates) -> np.ndarray:
