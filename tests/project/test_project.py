@@ -282,3 +282,29 @@ def test_shared_memory_is_released_however_the_run_ends(monkeypatch, ending):
                 list(run)
     assert len(created) >= 2  # the templates and the frame slots went through shared memory
     assert not [name for name in created if os.path.exists(f"/dev/shm/{name}")]
+
+
+def test_templates_are_zero_outside_their_bands_and_the_same_built_on_workers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    reference = synth.texture("gravel", size=(96, 80))
+    templates = make_templates(reference, n_levels=3, grid=(3, 2))
+    with ThreadPoolExecutor(2) as pool:
+        pooled = make_templates(reference, n_levels=3, grid=(3, 2), executor=pool)
+    for (lo, hi, block), (plo, phi, pblock) in zip(templates.bands, pooled.bands):
+        assert (lo, hi) == (plo, phi) and 0 <= lo < hi <= 96
+        np.testing.assert_array_equal(block, pblock)
+    # the whole-image adjoint of each region's weights (as the templates are defined) is zero off the band
+    from vismic.combine._bands import region_labels
+    from vismic.decompose import image_gradient
+
+    transform = _transform("near_sym_a", "qshift_a")
+    gradients, _ = forward(np.stack(image_gradient(reference)), 3, transform.biort, transform.qshift)
+    dense = templates.matrix.reshape(96, 80, -1)
+    for region in range(6):
+        weights = [-np.conj(g) * (region_labels(*g.shape[1:3], (3, 2)) == region)[None, :, :, None] for g in gradients]
+        full = adjoint(weights, (96, 80), transform.biort, transform.qshift)  # (2, 96, 80)
+        lo, hi, _ = templates.bands[region // 2]
+        assert np.abs(full[:, :lo]).max(initial=0) == 0 and np.abs(full[:, hi:]).max(initial=0) == 0
+        np.testing.assert_allclose(np.moveaxis(dense[..., 2 * region: 2 * region + 2], -1, 0), full,
+                                   atol=1e-6 * np.abs(full).max())
