@@ -16,7 +16,6 @@ order and equal the serial run's bit for bit.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, Iterator

@@ -11,6 +11,14 @@ image ``T_ri = -Re W^T (mask_r conj(G_i))``, the adjoint transform ``W^T`` of th
 masked weights; the information matrix is ``sum Re(conj(G_i) G_j)``. Computed once
 per reference, the templates turn decomposition, local phase and region sums into
 one matrix product per batch of frames.
+
+A region's template is exactly zero beyond the reach of the DTCWT's filters (about
+60 px past the region at 4 levels), so the templates of each row of regions are
+kept, and applied, on the band of frame rows they reach: rows ``lo:hi`` of every
+frame of a C-ordered chunk are a strided view BLAS reads in place, and an 8x8 grid
+then costs about a third of the dense product's flops. They are built row of
+regions by row of regions (:func:`~vismic.project._adjoint.adjoint_rows` carries
+only that band through the adjoint), optionally on an executor's workers.
 """
 
 from __future__ import annotations
