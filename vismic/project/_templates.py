@@ -23,6 +23,7 @@ only that band through the adjoint), optionally on an executor's workers.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,33 +156,38 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
         from ._parallel import map_ordered
 
         bands = [band for _, band in map_ordered(task, ((row, row) for row in range(rows)), executor)]
-    return Templates(reference.astype(np.float32), tuple(bands), _information(task.gradients(), (rows, cols)),
-                     (rows, cols))
+    information = _information(task.gradients(), (rows, cols))
+    _GRADIENTS.pop(task.key, None)  # tens of MB: workers keep theirs for the next rows, this process has finished
+    return Templates(reference.astype(np.float32), tuple(bands), information, (rows, cols))
+
+
+#: The reference gradients' DTCWT last computed in this process (a worker computes it once per reference).
+_GRADIENTS: dict = {}
 
 
 class RowTask:
     """Picklable ``task(row) -> (start, stop, block)``: the templates of one row of regions.
 
-    Keeps the DTCWT of the reference's gradient (the same for every row) between
-    calls in the process that runs it.
+    The DTCWT of the reference's gradient (the same for every row) is computed
+    once per process that runs rows of this reference.
     """
 
     def __init__(self, reference, *, n_levels, grid, biort, qshift):
         self.reference = reference
         self.params = (n_levels, tuple(grid), biort, qshift)
-        self._gradients = None
-
-    def __getstate__(self):
-        return {"reference": self.reference, "params": self.params, "_gradients": None}
+        self.key = (hashlib.sha1(reference.tobytes()).hexdigest(), reference.shape, n_levels, biort, qshift)
 
     def gradients(self) -> list:
         """DTCWT sub-bands of the reference's x and y derivatives, ``(2, h_l, w_l, 6)`` per level."""
-        if self._gradients is None:
+        found = _GRADIENTS.get(self.key)
+        if found is None:
             n_levels, _, biort, qshift = self.params
             transform = _transform(biort, qshift)
             gx, gy = image_gradient(self.reference)
-            self._gradients = forward(np.stack([gx, gy]), n_levels, transform.biort, transform.qshift)[0]
-        return self._gradients
+            found = forward(np.stack([gx, gy]), n_levels, transform.biort, transform.qshift)[0]
+            _GRADIENTS.clear()
+            _GRADIENTS[self.key] = found
+        return found
 
     def __call__(self, row: int) -> tuple:
         _, (rows, cols), biort, qshift = self.params
