@@ -11,15 +11,22 @@ processes hits them alike) of:
 * the ``dtcwt`` package's forward transform frame by frame (the per-frame
   loop of a plain Davis-style implementation; transform only, on frames in memory);
 * the whole recovery (``recover_sound(..., denoise=None)`` from the raw AVI):
-  stage by stage (``fuse=False``), the fused numpy projection (the default), the
-  fused torch CPU projection, 1 and 2 worker processes, a Dask ``LocalCluster``
-  with 2 single-thread workers, and CUDA when a GPU is present;
+  stage by stage (``fuse=False``, on the first ``--stage-frames`` frames only: it
+  is the slow baseline), the fused numpy projection (the default), the fused
+  torch CPU projection, 1 and 2 worker processes, a Dask ``LocalCluster`` with 2
+  single-thread workers, and CUDA when a GPU is present;
 * the projection alone (frames in memory, templates built): numpy, torch CPU, and
   torch CUDA when present.
 
-Template building (once per reference) is part of every end-to-end time; its own
-time is printed per size. Peak memory: ``--memory`` runs ``recover_sound`` on
-10,000 and 100,000 synthetic frames of 512x512 in subprocesses and prints max RSS.
+Frames larger than 512x512 use ``--large-frames`` frames per clip. Template
+building (once per reference) is part of every end-to-end time; its own time is
+printed per size, in this process and on the 2-worker pool. On a machine shared
+with other jobs wall-clock rates of parallel runs say little, so the worker rows
+also give the CPU time per frame spent in this process (decoding, checks, the
+frame differences written to shared memory) and in the workers (the products),
+with ``psutil``. Peak memory: the maximum RSS of one fused recovery of each clip
+(a subprocess); ``--memory`` also runs ``recover_sound`` on 10,000 and 100,000
+synthetic frames of 512x512. The table and a CSV go to ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -42,6 +49,25 @@ import vismic  # noqa: E402
 from vismic import synth  # noqa: E402
 from vismic.io import open_video, write_video  # noqa: E402
 from vismic.project import make_templates, project  # noqa: E402
+
+from _table import write_csv  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+#: Peak memory of the process that runs it, in MB: the kernel's high-water mark of this
+#: program (VmHWM), not ru_maxrss, which a child of a fork keeps from its large parent.
+PEAK_MB = """
+import resource
+def peak_mb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
 
 SIZES = {"128x128": (128, 128), "512x512": (512, 512), "1024x1024": (1024, 1024), "1280x800": (800, 1280)}
 FPS = 2200.0
@@ -70,6 +96,7 @@ def timed(function) -> float:
     start = time.perf_counter()
     function()
     return time.perf_counter() - start
+
 
 
 def decode_all(path):
@@ -113,31 +140,65 @@ def has_cuda():
     return torch.cuda.is_available()
 
 
-def measure_size(name, shape, n_frames, repeats, cluster_executor):
+def cpu_seconds(processes) -> float:
+    """User + system CPU seconds of ``processes`` (psutil.Process objects) so far."""
+    return sum(sum(p.cpu_times()[:2]) for p in processes)
+
+
+def with_cpu(function, pool):
+    """``function`` timed, plus CPU seconds in this process and in ``pool``'s workers (psutil), as a dict."""
+    try:
+        import psutil
+    except ImportError:
+        return {"seconds": timed(function)}
+    me, workers = psutil.Process(), [psutil.Process(pid) for pid in pool._processes]
+    parent, children = cpu_seconds([me]), cpu_seconds(workers)
+    seconds = timed(function)
+    return {"seconds": seconds, "parent cpu": cpu_seconds([me]) - parent, "workers cpu": cpu_seconds(workers) - children}
+
+
+def fused_peak_rss(path) -> float:
+    """Max RSS (MB) of a subprocess that runs the fused recovery of ``path`` once."""
+    code = PEAK_MB + f"""
+import sys, warnings
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+import vismic
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    vismic.recover_sound({str(path)!r}, fps={FPS}, denoise=None)
+print(peak_mb())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else float("nan")
+
+
+def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames):
     from vismic.project import process_pool
 
     frames = scene_frames(shape, n_frames)
-    rows = {}
     with tempfile.TemporaryDirectory() as folder:
         paths = write_inputs(frames, Path(folder))
         raw = paths["raw AVI"]
+        short = write_video(Path(folder) / "short.avi", frames[:stage_frames], codec="Y800")
         methods = {f"decode {k}": (lambda p=p: decode_all(p)) for k, p in paths.items()}
         small = frames[: min(len(frames), 64 if shape[0] <= 512 else 16)]
         methods["dtcwt package, per frame (transform only)"] = (lambda: dtcwt_loop(small), len(small))
-        methods["recovery, stage by stage"] = lambda: recover(raw, fuse=False)
+        methods[f"recovery, stage by stage (first {stage_frames} frames)"] = (
+            lambda: recover(short, fuse=False), min(stage_frames, len(frames)))
         methods["recovery, fused numpy (default)"] = lambda: recover(raw)
         if has_torch():
             methods["recovery, fused torch CPU"] = lambda: recover(raw, device="cpu")
         pools = {1: process_pool(1), 2: process_pool(2)}
         for n, pool in pools.items():
             pool.submit(int, 0).result()  # workers started outside the timing
-            methods[f"recovery, {n} worker process{'es' if n > 1 else ''}"] = (lambda pool=pool: recover(raw, executor=pool))
+            methods[f"recovery, {n} worker process{'es' if n > 1 else ''}"] = (
+                lambda pool=pool: with_cpu(lambda: recover(raw, executor=pool), pool))
         if cluster_executor is not None:
             methods["recovery, Dask LocalCluster (2x1)"] = lambda: recover(raw, executor=cluster_executor)
         if has_cuda():
             methods["recovery, fused torch CUDA"] = lambda: recover(raw, device="cuda")
         reference = frames[:16].astype(np.float32).mean(axis=0)
-        template_seconds = timed(lambda: make_templates(reference, n_levels=4, grid=(8, 8)))
+        build = {"here": [], "on 2 workers": []}
         templates = make_templates(reference, n_levels=4, grid=(8, 8))
         chunk = frames[:128]
         methods["projection alone, numpy"] = (lambda: project(chunk, templates), len(chunk))
@@ -145,26 +206,40 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor):
             methods["projection alone, torch CPU"] = (lambda: project(chunk, templates, device="cpu"), len(chunk))
         if has_cuda():
             methods["projection alone, torch CUDA"] = (lambda: project(chunk, templates, device="cuda"), len(chunk))
-        times = {k: [] for k in methods}
+        runs = {k: [] for k in methods}
         for _ in range(repeats):
+            build["here"].append(timed(lambda: make_templates(reference, n_levels=4, grid=(8, 8))))
+            build["on 2 workers"].append(timed(lambda: make_templates(reference, n_levels=4, grid=(8, 8),
+                                                                        executor=pools[2])))
             for key, method in methods.items():
                 function, count = method if isinstance(method, tuple) else (method, len(frames))
                 try:
-                    times[key].append((timed(function), count))
+                    start = time.perf_counter()
+                    got = function()
+                    seconds = time.perf_counter() - start
+                    runs[key].append((got if isinstance(got, dict) else {"seconds": seconds}, count))
                 except Exception as error:  # noqa: BLE001 - a method that fails is reported, not fatal
-                    times[key].append((float("nan"), count))
+                    runs[key].append(({"seconds": float("nan")}, count))
                     print(f"  {name}: {key} failed: {type(error).__name__}: {error}", file=sys.stderr)
         for pool in pools.values():
             pool.shutdown()
-    for key, runs in times.items():
-        seconds = np.median([t for t, _ in runs])
-        rows[key] = runs[0][1] / seconds
-    return rows, template_seconds
+        peak = fused_peak_rss(raw)
+    rows = {}
+    for key, measured in runs.items():
+        count = measured[0][1]
+        rows[key] = count / np.median([m["seconds"] for m, _ in measured])
+        for part in ("parent cpu", "workers cpu"):
+            if part in measured[0][0]:
+                rows[f"  {key[10:]}: {part}, ms per frame"] = 1e3 * np.median([m[part] for m, _ in measured]) / count
+    rows["template build here, s"] = float(np.median(build["here"]))
+    rows["template build on 2 workers, s"] = float(np.median(build["on 2 workers"]))
+    rows["peak RSS of one fused recovery, MB"] = peak
+    return rows
 
 
 def peak_memory(n_frames, shape):
-    code = f"""
-import resource, sys, warnings
+    code = PEAK_MB + f"""
+import sys, warnings
 import numpy as np
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 import vismic
@@ -186,7 +261,7 @@ source = VideoSource(Looped(), fps=2200.0, roi=(0, 0, {shape[1]}, {shape[0]}), d
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     vismic.recover_sound(source, denoise=None)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(peak_mb())
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if out.returncode:
@@ -198,6 +273,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--frames", type=int, default=440, help="frames per clip (default 440 = 0.2 s)")
+    parser.add_argument("--large-frames", type=int, default=300, help="frames per clip above 512x512 (default 300)")
+    parser.add_argument("--stage-frames", type=int, default=300,
+                        help="frames the stage-by-stage baseline recovers (default 300)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="128x128 and 512x512, 2 repeats")
     parser.add_argument("--no-dask", action="store_true")
@@ -209,7 +287,9 @@ def main():
 
     commit = sp.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                     cwd=Path(__file__).parent).stdout.strip()
-    print(f"vismic {vismic.__version__} at {commit}; {os.cpu_count()} CPUs; torch: {has_torch()}, CUDA: {has_cuda()}")
+    lines = [f"vismic {vismic.__version__} at {commit}; {os.cpu_count()} CPUs; torch: {has_torch()}, "
+             f"CUDA: {has_cuda()}; load average {os.getloadavg()[0]:.1f} at the start"]
+    print(lines[0], flush=True)
     cluster = client = executor = None
     if not args.no_dask:
         try:
@@ -220,23 +300,36 @@ def main():
             executor = client.get_executor()
         except ImportError:
             print("(dask.distributed not installed: no Dask row)")
-    results = {}
+    results, frames_per_size = {}, {}
     for name in args.sizes:
-        results[name], template_seconds = measure_size(name, SIZES[name], args.frames, args.repeats, executor)
-        print(f"{name}: templates built in {template_seconds:.2f} s (once per reference)", flush=True)
+        shape = SIZES[name]
+        n_frames = args.frames if shape[0] * shape[1] <= 512 * 512 else args.large_frames
+        frames_per_size[name] = n_frames
+        results[name] = measure_size(name, shape, n_frames, args.repeats, executor, min(args.stage_frames, n_frames))
+        print(f"{name} ({n_frames} frames): templates built in {results[name]['template build here, s']:.2f} s here, "
+              f"{results[name]['template build on 2 workers, s']:.2f} s on 2 workers", flush=True)
     if client is not None:
         client.close()
         cluster.close()
-    keys = list(next(iter(results.values())))
+    keys = list(dict.fromkeys(k for rows in results.values() for k in rows))
     width = max(len(k) for k in keys)
-    print()
-    print(f"{'frames/s (median)':{width}s} " + " ".join(f"{n:>10s}" for n in results))
+    lines.append("")
+    lines.append(f"{'frames/s (median of ' + str(args.repeats) + ')':{width}s} " + " ".join(f"{n:>10s}" for n in results))
+    lines.append(f"{'frames per clip':{width}s} " + " ".join(f"{frames_per_size[n]:10d}" for n in results))
     for key in keys:
-        print(f"{key:{width}s} " + " ".join(f"{results[n].get(key, float('nan')):10.0f}" for n in results))
+        values = [results[n].get(key, float("nan")) for n in results]
+        digits = 2 if key.endswith((", s", "ms per frame")) else 0
+        lines.append(f"{key:{width}s} " + " ".join(f"{v:10.{digits}f}" for v in values))
     if args.memory:
-        print()
+        lines.append("")
         for n in (10_000, 100_000):
-            print(f"peak RSS, recover_sound on {n} frames of 512x512: {peak_memory(n, (512, 512))}", flush=True)
+            lines.append(f"peak RSS, recover_sound on {n} frames of 512x512: {peak_memory(n, (512, 512))}")
+    lines.append(f"load average {os.getloadavg()[0]:.1f} at the end")
+    print("\n".join(lines[1:]))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench_speed.txt").write_text("\n".join(lines) + "\n")
+    write_csv(RESULTS / "bench_speed.csv", [{"measure": key, **{n: results[n].get(key, float("nan")) for n in results}}
+                                             for key in keys])
 
 
 if __name__ == "__main__":

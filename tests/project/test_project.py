@@ -213,3 +213,98 @@ def test_templates_too_large_are_refused_before_any_allocation(monkeypatch):
     monkeypatch.setattr(_templates, "MAX_TEMPLATE_BYTES", 1000)
     with pytest.raises(ValueError, match="--downsample"):
         make_templates(np.zeros((32, 32)), n_levels=2, grid=(2, 2))
+
+
+def _record_segments(monkeypatch):
+    from vismic.project import _parallel
+
+    created = []
+    create = _parallel._Segments.create
+
+    def recording(self, nbytes):
+        segment = create(self, nbytes)
+        created.append(segment.name)
+        return segment
+
+    monkeypatch.setattr(_parallel._Segments, "create", recording)
+    return created
+
+
+def _no_rebuild(*args, **kwargs):
+    raise AssertionError("a worker rebuilt the templates")
+
+
+def _die_in_worker(parent):
+    import os
+
+    from vismic.project._templates import project_difference
+
+    def project_or_die(chunk, templates):
+        if os.getpid() != parent:
+            os._exit(3)
+        return project_difference(chunk, templates)
+
+    return project_or_die
+
+
+def _interrupted(batches, after):
+    for index, batch in enumerate(batches):
+        if index == after:
+            raise KeyboardInterrupt
+        yield batch
+
+
+@pytest.mark.parametrize("ending", ["finished", "worker dies", "interrupted"])
+def test_shared_memory_is_released_however_the_run_ends(monkeypatch, ending):
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from vismic.project import WorkerError, _parallel, project_batches
+
+    created = _record_segments(monkeypatch)
+    monkeypatch.setattr(_parallel, "make_templates", _no_rebuild)  # workers (forked) attach, never rebuild
+    if ending == "worker dies":
+        monkeypatch.setattr(_parallel, "project_difference", _die_in_worker(os.getpid()))
+    batches = _scene_batches(n_frames=200, batch=16)
+    serial, _ = _joined(project_batches(Project(n_levels=3, grid=(2, 2)), batches))
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        run = project_batches(Project(n_levels=3, grid=(2, 2)), batches, pool)
+        if ending == "finished":
+            parallel, _ = _joined(run)
+            np.testing.assert_array_equal(parallel, serial)
+        elif ending == "worker dies":
+            with pytest.raises(WorkerError):
+                list(run)
+        else:
+            run = project_batches(Project(n_levels=3, grid=(2, 2)), _interrupted(batches, after=8), pool)
+            with pytest.raises(KeyboardInterrupt):
+                list(run)
+    assert len(created) >= 2  # the templates and the frame slots went through shared memory
+    assert not [name for name in created if os.path.exists(f"/dev/shm/{name}")]
+
+
+def test_templates_are_zero_outside_their_bands_and_the_same_built_on_workers():
+    from concurrent.futures import ThreadPoolExecutor
+
+    reference = synth.texture("gravel", size=(96, 80))
+    templates = make_templates(reference, n_levels=3, grid=(3, 2))
+    with ThreadPoolExecutor(2) as pool:
+        pooled = make_templates(reference, n_levels=3, grid=(3, 2), executor=pool)
+    for (lo, hi, block), (plo, phi, pblock) in zip(templates.bands, pooled.bands):
+        assert (lo, hi) == (plo, phi) and 0 <= lo < hi <= 96
+        np.testing.assert_array_equal(block, pblock)
+    # the whole-image adjoint of each region's weights (as the templates are defined) is zero off the band
+    from vismic.combine._bands import region_labels
+    from vismic.decompose import image_gradient
+
+    transform = _transform("near_sym_a", "qshift_a")
+    gradients, _ = forward(np.stack(image_gradient(reference)), 3, transform.biort, transform.qshift)
+    dense = templates.matrix.reshape(96, 80, -1)
+    for region in range(6):
+        weights = [-np.conj(g) * (region_labels(*g.shape[1:3], (3, 2)) == region)[None, :, :, None] for g in gradients]
+        full = adjoint(weights, (96, 80), transform.biort, transform.qshift)  # (2, 96, 80)
+        lo, hi, _ = templates.bands[region // 2]
+        assert np.abs(full[:, :lo]).max(initial=0) == 0 and np.abs(full[:, hi:]).max(initial=0) == 0
+        np.testing.assert_allclose(np.moveaxis(dense[..., 2 * region: 2 * region + 2], -1, 0), full,
+                                   atol=1e-6 * np.abs(full).max())

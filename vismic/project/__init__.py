@@ -3,7 +3,8 @@
 With linear evidence, decomposition -> local phase -> band evidence -> region sums
 is an affine function of the frame's pixels; :func:`make_templates` computes its
 images once per reference (with the exact adjoint of the batched DTCWT) and
-:func:`project` applies them to a batch of frames in one matrix product. The
+:func:`project` applies them to a batch of frames in one matrix product per row
+of regions (each row's templates cover only the frame rows its filters reach). The
 :class:`Project` stage gives the same :class:`~vismic.data.BandSignals` as the
 stage-by-stage path to float32 rounding.
 """

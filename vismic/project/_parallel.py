@@ -1,24 +1,32 @@
 """Frame batches projected by workers of any ``concurrent.futures``-style executor.
 
-A task carries the reference frame and the transform's parameters, never the
-templates: each worker process builds the templates of a reference once and keeps
-them (a few hundred MB at most) for every later batch, so the same code runs on a
-process pool, a thread pool or a Dask cluster (``client.get_executor()``), with
-only frames and the 1-MB reference crossing the wire. Results come back in order.
+Local process pools (:class:`concurrent.futures.ProcessPoolExecutor`, e.g.
+:func:`process_pool`) get the templates built once, here, and share them and the
+frames through shared memory: the parent writes each batch's difference from the
+reference into one of a few shared slots, a worker projects it in place, and only
+slot names and scores cross the pipes. Segments are unlinked when the run ends,
+however it ends (an error, a dead worker, KeyboardInterrupt; Python's resource
+tracker removes them even if this process is killed). Any other executor (a Dask
+cluster's ``client.get_executor()``, whose workers may be other machines; a
+thread pool) gets a task that carries the reference, not the templates: each
+worker builds them once and keeps them for every later batch. Results come back in
+order and equal the serial run's bit for bit.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, Iterator
 
 import numpy as np
 
 from ..errors import VismicError
-from ._templates import Templates, make_templates, project
+from ._templates import Templates, as_scores, chunk_frames, difference, make_templates, project, project_difference
 
-__all__ = ["ProjectTask", "map_ordered", "project_batches", "WorkerError", "process_pool", "dask_executor"]
+__all__ = ["ProjectTask", "SharedProjectTask", "map_ordered", "project_batches", "WorkerError", "process_pool",
+           "dask_executor"]
 
 #: Templates kept in each worker process, by reference digest and parameters.
 _WORKER_TEMPLATES: dict = {}
@@ -69,6 +77,100 @@ def _remember(key, templates: Templates) -> Templates:
     return templates
 
 
+class _Segments:
+    """Shared-memory segments this process created; every one unlinked by :meth:`close`."""
+
+    def __init__(self):
+        self.segments = []
+
+    def create(self, nbytes: int):
+        from multiprocessing import shared_memory
+
+        segment = shared_memory.SharedMemory(create=True, size=max(1, int(nbytes)))
+        self.segments.append(segment)
+        return segment
+
+    def close(self) -> None:
+        while self.segments:
+            segment = self.segments.pop()
+            try:
+                segment.close()
+            except BufferError:  # a view still refers to it: the mapping goes with the process
+                pass
+            try:
+                segment.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def share_templates(templates: Templates, segments: _Segments) -> tuple:
+    """Copy ``templates`` into one shared segment; returns a small picklable handle for :func:`_attached_templates`."""
+    arrays = [templates.reference] + [block for _, _, block in templates.bands]
+    offsets = np.cumsum([0] + [a.nbytes for a in arrays])
+    segment = segments.create(offsets[-1])
+    for array, offset in zip(arrays, offsets):
+        np.ndarray(array.shape, np.float32, segment.buf, offset)[...] = array
+    layout = [(tuple(a.shape), int(o)) for a, o in zip(arrays, offsets)]
+    rows = [(lo, hi) for lo, hi, _ in templates.bands]
+    return segment.name, layout, rows, templates.information, templates.grid
+
+
+#: In each worker: attached segments by name (templates, then frame slots of the current run).
+_ATTACHED: dict = {}
+
+
+def _attach(name: str):
+    from multiprocessing import shared_memory
+
+    segment = _ATTACHED.get(name)
+    if segment is None:
+        segment = _ATTACHED[name] = shared_memory.SharedMemory(name=name)
+    return segment
+
+
+def _attached_templates(handle) -> Templates:
+    name, layout, rows, information, grid = handle
+    found = _WORKER_TEMPLATES.get(name)
+    if found is None:
+        buffer = _attach(name).buf
+        arrays = [np.ndarray(shape, np.float32, buffer, offset) for shape, offset in layout]
+        bands = tuple((lo, hi, block) for (lo, hi), block in zip(rows, arrays[1:]))
+        found = _remember(name, Templates(arrays[0], bands, information, grid))
+    return found
+
+
+def _forget_other_runs(keep) -> None:
+    """Close what earlier runs attached in this worker (their segments are unlinked; this frees their memory)."""
+    for name in [n for n in _ATTACHED if n not in keep]:
+        _WORKER_TEMPLATES.pop(name, None)
+        segment = _ATTACHED.pop(name)
+        try:
+            segment.close()
+        except BufferError:
+            pass
+
+
+class SharedProjectTask:
+    """Picklable ``task((slot, n)) -> scores (n_regions, 2, n)`` on a local process pool.
+
+    ``slot`` names a shared segment holding a chunk of frame differences (see
+    :func:`~vismic.project._templates.difference`); the templates are attached from
+    their own shared segment once per worker.
+    """
+
+    def __init__(self, handle, slots):
+        self.handle = handle
+        self.segments = frozenset((handle[0], *slots))
+
+    def __call__(self, payload) -> np.ndarray:
+        slot, n = payload
+        _forget_other_runs(self.segments)
+        templates = _attached_templates(self.handle)
+        size = chunk_frames(templates.shape)
+        chunk = np.ndarray((size,) + templates.shape, np.float32, _attach(slot).buf)
+        return as_scores(project_difference(chunk, templates)[:n], templates.n_regions)
+
+
 def _max_pending(executor) -> int:
     workers = getattr(executor, "_max_workers", None)
     if not workers:
@@ -117,30 +219,74 @@ def _result(future):
 def project_batches(stage, batches: Iterable, executor=None) -> Iterator:
     """The :class:`~vismic.project.Project` stage's outputs for ``batches``, in order.
 
-    Without an executor this is ``stage.transform`` batch by batch. With one, the
-    batches that set the reference are projected here, and every later batch by a
-    worker; the outputs are the same (to float32 rounding) either way.
+    The frames are regrouped into chunks of one matrix product each. The chunks
+    that set the reference go through ``stage.transform``; every later chunk is
+    projected here (no executor) or by a worker of ``executor``. The outputs are
+    the same, bit for bit, whichever way and whatever the batches' sizes.
     """
-    batches = _regrouped(batches)
-    if executor is None:
-        for batch in batches:
-            out = stage.transform(batch)
-            if out is not None:
-                yield out
-    else:
-        for batch in batches:
-            out = stage.transform(batch)
-            if out is not None:
-                yield out
-                break
-        task = stage.parallel_task()
-        if task is not None:
-            labelled = (((batch.start, batch.fps), batch.frames) for batch in batches)
-            for (start, fps), scores in map_ordered(task, labelled, executor):
+    from ..data import FrameBatch
+
+    chunks = _chunks(batches)
+    local = isinstance(executor, ProcessPoolExecutor)
+    for start, fps, pieces in chunks:
+        out = stage.transform(FrameBatch(_joined(pieces), start, fps), executor=executor if local else None)
+        if out is not None:
+            yield out
+            break
+    if stage.templates is not None:
+        if executor is None:
+            yield from _project_here(stage, chunks)
+        elif local and stage.device is None:
+            yield from _project_shared(stage, chunks, executor)
+        else:
+            labelled = (((start, fps), _joined(pieces)) for start, fps, pieces in chunks)
+            for (start, fps), scores in map_ordered(stage.parallel_task(), labelled, executor):
                 yield stage.band_signals(scores, start, fps)
     held = stage.flush()
     if held is not None:
         yield held
+
+
+def _joined(pieces) -> np.ndarray:
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+def _project_here(stage, chunks: Iterable) -> Iterator:
+    templates = stage.templates
+    if stage.device is not None:
+        for start, fps, pieces in chunks:
+            yield stage.band_signals(project(_joined(pieces), templates, device=stage.device), start, fps)
+        return
+    buffer = np.empty((chunk_frames(templates.shape),) + templates.shape, dtype=np.float32)
+    for start, fps, pieces in chunks:
+        n = difference(pieces, templates.reference, buffer)
+        yield stage.band_signals(as_scores(project_difference(buffer, templates)[:n], templates.n_regions), start, fps)
+
+
+def _project_shared(stage, chunks: Iterable, executor) -> Iterator:
+    """Later chunks on a local process pool, templates and frames through shared memory."""
+    templates = stage.templates
+    limit = _max_pending(executor)
+    segments = _Segments()
+    try:
+        handle = share_templates(templates, segments)
+        size = chunk_frames(templates.shape)
+        # one slot per chunk in flight: map_ordered has taken chunk i's result before it asks for chunk i + limit
+        slots = [segments.create(4 * size * int(np.prod(templates.shape))) for _ in range(limit)]
+        names = [slot.name for slot in slots]
+        task = SharedProjectTask(handle, names)
+
+        def payloads():
+            for index, (start, fps, pieces) in enumerate(chunks):
+                chunk = np.ndarray((size,) + templates.shape, np.float32, slots[index % limit].buf)
+                n = difference(pieces, templates.reference, chunk)
+                del chunk  # no view may outlive the segment
+                yield (start, fps), (names[index % limit], n)
+
+        for (start, fps), scores in map_ordered(task, payloads(), executor, max_pending=limit):
+            yield stage.band_signals(scores, start, fps)
+    finally:
+        segments.close()
 
 
 def _one_blas_thread() -> None:
@@ -211,26 +357,27 @@ class dask_executor:
         return False
 
 
-def _regrouped(batches: Iterable) -> Iterator:
-    """The frames of ``batches`` in batches of exactly one matrix product each (the last one shorter).
+def _chunks(batches: Iterable) -> Iterator:
+    """``(start, fps, pieces)``: the frames of ``batches`` regrouped into chunks of one matrix product each.
 
-    Small batches (byte-sized ones of large frames) then cost no padding, and a
-    worker's task is a whole product.
+    ``pieces`` are views of the batches' frames (no copy, no new checks) that
+    together hold :func:`~vismic.project._templates.chunk_frames` frames (the last
+    chunk fewer). The chunks depend on the frame size only, never on how the video
+    was split into batches.
     """
-    from ..data import FrameBatch
-    from ._templates import chunk_frames
-
-    pending, count, size = [], 0, None
+    pending, count, size, start = [], 0, None, 0
     for batch in batches:
         if size is None:
-            size = chunk_frames(batch.shape)
-        pending.append(batch)
-        count += len(batch)
-        while count >= size:
-            joined = FrameBatch.concat(pending) if len(pending) > 1 else pending[0]
-            yield FrameBatch(joined.frames[:size], joined.start, joined.fps)
-            rest = joined.frames[size:]
-            pending = [FrameBatch(rest, joined.start + size, joined.fps)] if len(rest) else []
-            count = len(rest)
+            size, start = chunk_frames(batch.shape), batch.start
+        frames = batch.frames
+        while len(frames):
+            take = min(size - count, len(frames))
+            pending.append(frames[:take])
+            frames = frames[take:]
+            count += take
+            if count == size:
+                yield start, batch.fps, pending
+                start += count
+                pending, count = [], 0
     if pending:
-        yield FrameBatch.concat(pending) if len(pending) > 1 else pending[0]
+        yield start, batch.fps, pending

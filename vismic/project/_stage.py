@@ -51,12 +51,16 @@ class Project(Stage):
         self.templates: Optional[Templates] = None
         self._held = HeldFrames()
 
-    def transform(self, batch: FrameBatch):
+    def transform(self, batch: FrameBatch, *, executor=None):
+        """Band evidence of ``batch`` (None while frames are held back for the reference).
+
+        ``executor``, when given, builds the templates on its workers.
+        """
         if self.templates is None:
             batch = self._held.add(batch, self.n_reference_frames)
             if batch is None:
                 return None
-            self._start(batch)
+            self._start(batch, executor)
         return self.band_signals(project(batch.frames, self.templates, device=self.device), batch.start, batch.fps)
 
     def band_signals(self, scores, start: int, fps: float) -> BandSignals:
@@ -64,12 +68,12 @@ class Project(Stage):
         return BandSignals(scores[None, None], self.templates.information[None, None], start, fps,
                            grid=self.templates.grid)
 
-    def _start(self, batch: FrameBatch) -> None:
+    def _start(self, batch: FrameBatch, executor=None) -> None:
         """Templates for the reference: the mean of the first ``n_reference_frames`` frames of ``batch``."""
         levels = self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
         reference = batch.frames[: self.n_reference_frames].astype(np.float32).mean(axis=0)
         self.templates = make_templates(reference, n_levels=levels, grid=self.grid, biort=self.biort,
-                                        qshift=self.qshift)
+                                        qshift=self.qshift, executor=executor)
         self._template_params = (levels, self.grid, self.biort, self.qshift)
 
     def parallel_task(self):

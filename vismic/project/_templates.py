@@ -11,10 +11,19 @@ image ``T_ri = -Re W^T (mask_r conj(G_i))``, the adjoint transform ``W^T`` of th
 masked weights; the information matrix is ``sum Re(conj(G_i) G_j)``. Computed once
 per reference, the templates turn decomposition, local phase and region sums into
 one matrix product per batch of frames.
+
+A region's template is exactly zero beyond the reach of the DTCWT's filters (about
+60 px past the region at 4 levels), so the templates of each row of regions are
+kept, and applied, on the band of frame rows they reach: rows ``lo:hi`` of every
+frame of a C-ordered chunk are a strided view BLAS reads in place, and an 8x8 grid
+then costs about a third of the dense product's flops. They are built row of
+regions by row of regions (:func:`~vismic.project._adjoint.adjoint_rows` carries
+only that band through the adjoint), optionally on an executor's workers.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +33,7 @@ from ..decompose import image_gradient
 from ..decompose._dtcwt import _check_levels, _transform
 from ..decompose._fast import forward
 from ..errors import FrameShapeError, ParameterError
-from ._adjoint import adjoint
+from ._adjoint import adjoint_rows, band_gradients
 
 __all__ = ["Templates", "make_templates", "project"]
 
@@ -44,28 +53,29 @@ def chunk_frames(shape) -> int:
 #: 8x8 grid for frames up to about 2048x2048 pixels.
 MAX_TEMPLATE_BYTES = 2 * 2**30
 
-#: Regions whose templates are computed in one adjoint pass (bounds memory: each
-#: template's intermediates are full-size float64 images).
-_REGIONS_PER_PASS = 8
-
-
 @dataclass(frozen=True)
 class Templates:
     """What a worker needs to turn frames into band evidence.
+
+    Each row of regions has its templates on a band of frame rows only (the
+    DTCWT's filters reach about 60 px past a region at 4 levels; outside, the
+    templates are exactly zero), so they are kept band by band.
 
     Attributes
     ----------
     reference : np.ndarray [shape=(height, width)], float32
         The reference frame (frames are projected as ``frame - reference``).
-    matrix : np.ndarray [shape=(height * width, n_regions * 2)], float32
-        Column ``2 r + i`` is region ``r``'s template along axis ``i`` (x, y), flattened.
+    bands : tuple of (int, int, np.ndarray [shape=((stop - start) * width, 2 * grid[1])], float32)
+        For each row of regions, top first: the frame rows ``start:stop`` its
+        templates cover and the templates on them, flattened; column ``2 c + i``
+        is the template of the row's region ``c`` along axis ``i`` (x, y).
     information : np.ndarray [shape=(n_regions, 2, 2)], float64
         Fisher information of each region's evidence (up to the noise variance).
     grid : (rows, cols)
     """
 
     reference: np.ndarray
-    matrix: np.ndarray
+    bands: tuple
     information: np.ndarray
     grid: tuple
 
@@ -76,6 +86,21 @@ class Templates:
     @property
     def shape(self) -> tuple:
         return self.reference.shape
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the templates and reference."""
+        return self.reference.nbytes + sum(block.nbytes for _, _, block in self.bands)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """All templates as one dense ``(height * width, 2 * n_regions)`` float32 matrix (zeros off the bands)."""
+        height, width = self.shape
+        dense = np.zeros((height, width, 2 * self.n_regions), dtype=np.float32)
+        per_row = 2 * self.grid[1]
+        for row, (start, stop, block) in enumerate(self.bands):
+            dense[start:stop, :, row * per_row: (row + 1) * per_row] = block.reshape(stop - start, width, per_row)
+        return dense.reshape(height * width, -1)
 
 
 def check_template_size(shape, grid) -> None:
@@ -92,7 +117,7 @@ def check_template_size(shape, grid) -> None:
 
 
 def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "near_sym_a",
-                   qshift: str = "qshift_a") -> Templates:
+                   qshift: str = "qshift_a", executor=None) -> Templates:
     """Templates of the pooled linear band evidence for a reference frame.
 
     Parameters
@@ -104,38 +129,118 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
         Regions, laid on every level's coefficients as :func:`vismic.combine.band_signals` does.
     biort, qshift : str
         DTCWT filters.
+    executor : concurrent.futures.Executor, optional
+        Build the rows of regions on its workers (each row's templates are
+        independent); the templates are the same either way.
 
     Returns
     -------
     Templates
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> templates = make_templates(np.random.default_rng(0).random((128, 128)), n_levels=3, grid=(4, 4))
+    >>> templates.n_regions, [band[:2] for band in templates.bands]  # the frame rows each row of regions reaches
+    (16, [(0, 58), (6, 90), (38, 122), (70, 128)])
     """
     reference = np.asarray(reference, dtype=np.float64)
     n_levels = _check_levels(n_levels, reference.shape)
     rows, cols = (int(g) for g in grid)
-    transform = _transform(biort, qshift)
-    gx, gy = image_gradient(reference)
-    gradients, _ = forward(np.stack([gx, gy]), n_levels, transform.biort, transform.qshift)
-    n_regions = rows * cols
+    _transform(biort, qshift)  # unknown filters: the error here, before any work
     check_template_size(reference.shape, (rows, cols))
-    labels = [region_labels(g.shape[1], g.shape[2], (rows, cols)) for g in gradients]
+    task = RowTask(reference, n_levels=n_levels, grid=(rows, cols), biort=biort, qshift=qshift)
+    if executor is None:
+        bands = [task(row) for row in range(rows)]
+    else:
+        from ._parallel import map_ordered
+
+        bands = [band for _, band in map_ordered(task, ((row, row) for row in range(rows)), executor)]
+    information = _information(task.gradients(), (rows, cols))
+    _GRADIENTS.pop(task.key, None)  # tens of MB: workers keep theirs for the next rows, this process has finished
+    return Templates(reference.astype(np.float32), tuple(bands), information, (rows, cols))
+
+
+#: The reference gradients' DTCWT last computed in this process (a worker computes it once per reference).
+_GRADIENTS: dict = {}
+
+
+class RowTask:
+    """Picklable ``task(row) -> (start, stop, block)``: the templates of one row of regions.
+
+    The DTCWT of the reference's gradient (the same for every row) is computed
+    once per process that runs rows of this reference.
+    """
+
+    def __init__(self, reference, *, n_levels, grid, biort, qshift):
+        self.reference = reference
+        self.params = (n_levels, tuple(grid), biort, qshift)
+        self.key = (hashlib.sha1(reference.tobytes()).hexdigest(), reference.shape, n_levels, biort, qshift)
+
+    def gradients(self) -> list:
+        """DTCWT sub-bands of the reference's x and y derivatives, ``(2, h_l, w_l, 6)`` per level."""
+        found = _GRADIENTS.get(self.key)
+        if found is None:
+            n_levels, _, biort, qshift = self.params
+            transform = _transform(biort, qshift)
+            gx, gy = image_gradient(self.reference)
+            found = forward(np.stack([gx, gy]), n_levels, transform.biort, transform.qshift)[0]
+            _GRADIENTS.clear()
+            _GRADIENTS[self.key] = found
+        return found
+
+    def __call__(self, row: int) -> tuple:
+        _, (rows, cols), biort, qshift = self.params
+        transform = _transform(biort, qshift)
+        per_level = []
+        for g in self.gradients():
+            (r0, r1), width = _span(row, rows, g.shape[1]), g.shape[2]
+            if r1 <= r0:  # fewer coefficient rows than regions: this row has none here
+                per_level.append(None)
+                continue
+            # Region r's weights along axis i are -mask_r conj(G_i); as band images (see
+            # band_gradients) each mask is a rectangle of whole 2x2 quads: crops of the
+            # band images of -conj(G_i) on this row's coefficients.
+            images = band_gradients(-np.conj(g[:, r0:r1]))
+            parts = []
+            for image in images:
+                part = np.zeros((2 * cols, 2 * (r1 - r0), 2 * width))
+                for col in range(cols):
+                    c0, c1 = _span(col, cols, width)
+                    part[2 * col: 2 * col + 2, :, 2 * c0: 2 * c1] = image[:, :, 2 * c0: 2 * c1]
+                parts.append(part)
+            per_level.append((2 * r0, *parts))
+        result = adjoint_rows(per_level, self.reference.shape, transform.biort, transform.qshift)
+        return _band(result, self.reference.shape[1], 2 * cols)
+
+
+def _span(index: int, n: int, size: int) -> tuple:
+    """Coefficients ``start:stop`` of ``size`` in region ``index`` of ``n`` (as ``region_labels`` lays them)."""
+    return -(-index * size // n), -(-(index + 1) * size // n)
+
+
+def _information(gradients, grid) -> np.ndarray:
+    """Fisher information ``sum Re(conj(G_i) G_j)`` over each region's coefficients, ``(n_regions, 2, 2)``."""
+    n_regions = grid[0] * grid[1]
     information = np.zeros((n_regions, 2, 2))
-    for g, label in zip(gradients, labels):
+    for g in gradients:
+        label = region_labels(g.shape[1], g.shape[2], grid).ravel()
         cross = np.real(np.conj(g)[:, None] * g[None, :]).sum(axis=-1)  # (2, 2, h, w)
         for i in range(2):
             for j in range(2):
-                information[:, i, j] += np.bincount(label.ravel(), cross[i, j].ravel(), minlength=n_regions)
-    matrix = np.empty((reference.size, 2 * n_regions), dtype=np.float32)
-    # A few regions at a time: the adjoint's intermediates are full-size images per template.
-    for first in range(0, n_regions, _REGIONS_PER_PASS):
-        regions = np.arange(first, min(n_regions, first + _REGIONS_PER_PASS))
-        weights = []
-        for g, label in zip(gradients, labels):
-            masks = label[None] == regions[:, None, None]  # (r, h, w)
-            # weights[r, i] = -mask_r conj(G_i)
-            weights.append(-(masks[:, None, :, :, None] * np.conj(g)[None]).reshape(2 * len(regions), *g.shape[1:]))
-        images = adjoint(weights, reference.shape, transform.biort, transform.qshift)  # (2r, h, w)
-        matrix[:, 2 * first: 2 * first + images.shape[0]] = images.reshape(images.shape[0], -1).T
-    return Templates(reference.astype(np.float32), matrix, information, (rows, cols))
+                information[:, i, j] += np.bincount(label, cross[i, j].ravel(), minlength=n_regions)
+    return information
+
+
+def _band(result, width: int, n_columns: int) -> tuple:
+    """``(start, stop, block)`` of one row of regions' templates, cropped to the rows where any is non-zero."""
+    if result is None:
+        return 0, 0, np.zeros((0, n_columns), dtype=np.float32)
+    first, images = result
+    nonzero = np.flatnonzero(np.any(images != 0, axis=(0, 2)))
+    lo, hi = (nonzero[0], nonzero[-1] + 1) if nonzero.size else (0, 0)
+    block = np.ascontiguousarray(images[:, lo:hi].reshape(n_columns, -1).T, dtype=np.float32)
+    return first + int(lo), first + int(hi), block
 
 
 def project(frames, templates: Templates, *, device=None) -> np.ndarray:
@@ -160,24 +265,45 @@ def project(frames, templates: Templates, *, device=None) -> np.ndarray:
     if device is not None:
         from ._torch import project_torch
 
-        scores = project_torch(frames, templates, device)
-    else:
-        scores = _project_chunks(frames, templates)
-    return scores.reshape(n, templates.n_regions, 2).transpose(1, 2, 0).astype(np.float64)
-
-
-def _project_chunks(frames: np.ndarray, templates: Templates) -> np.ndarray:
-    n = frames.shape[0]
-    pixels = templates.matrix.shape[0]
+        return as_scores(project_torch(frames, templates, device), templates.n_regions)
     size = chunk_frames(templates.shape)
-    scores = np.empty((n, templates.matrix.shape[1]), dtype=np.float32)
-    chunk = np.empty((size, pixels), dtype=np.float32)
+    scores = np.empty((n, 2 * templates.n_regions), dtype=np.float32)
+    chunk = np.empty((size,) + templates.shape, dtype=np.float32)
     for start in range(0, n, size):
         stop = min(n, start + size)
-        rows = chunk[: stop - start].reshape(stop - start, *templates.shape)
-        # the difference keeps float32 precision (the raw frames would cancel the signal)
-        np.subtract(frames[start:stop], templates.reference, out=rows, casting="unsafe")
-        if stop - start < size:
-            chunk[stop - start:] = 0.0
-        scores[start:stop] = (chunk @ templates.matrix)[: stop - start]
+        difference([frames[start:stop]], templates.reference, chunk)
+        scores[start:stop] = project_difference(chunk, templates)[: stop - start]
+    return as_scores(scores, templates.n_regions)
+
+
+def as_scores(flat: np.ndarray, n_regions: int) -> np.ndarray:
+    """``(n, 2 * n_regions)`` products as :func:`project` returns them: ``(n_regions, 2, n)`` float64."""
+    return flat.reshape(len(flat), n_regions, 2).transpose(1, 2, 0).astype(np.float64)
+
+
+def difference(pieces, reference, out) -> int:
+    """Write ``frames - reference`` for the frames of ``pieces`` (arrays, in order) into ``out``, float32.
+
+    ``out`` is a chunk of :func:`chunk_frames` frames; what the pieces leave of it is
+    zeroed (a product's rounding depends on its shape only, so a short chunk gives
+    the same scores as a full one). The difference keeps float32 precision (the raw
+    frames would cancel the signal). Returns the number of frames written.
+    """
+    n = 0
+    for frames in pieces:
+        np.subtract(frames, reference, out=out[n: n + len(frames)], casting="unsafe")
+        n += len(frames)
+    if n < len(out):
+        out[n:] = 0.0
+    return n
+
+
+def project_difference(chunk: np.ndarray, templates: Templates) -> np.ndarray:
+    """Scores ``(len(chunk), 2 * n_regions)`` float32 of frame differences ``chunk`` (n, height, width)."""
+    size = chunk.shape[0]
+    per_row = 2 * templates.grid[1]
+    scores = np.zeros((size, 2 * templates.n_regions), dtype=np.float32)
+    for row, (lo, hi, block) in enumerate(templates.bands):
+        if hi > lo:  # rows lo:hi of every frame: a strided view BLAS reads in place
+            np.matmul(chunk[:, lo:hi].reshape(size, -1), block, out=scores[:, row * per_row: (row + 1) * per_row])
     return scores

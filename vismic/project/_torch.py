@@ -36,8 +36,8 @@ def _on_device(templates, device):
     if entry is None or entry[0] is not templates:
         if len(_cache) >= 4:
             _cache.clear()
-        entry = (templates, torch.from_numpy(templates.matrix).to(device),
-                 torch.from_numpy(templates.reference).to(device))
+        bands = [(lo, hi, torch.from_numpy(block).to(device)) for lo, hi, block in templates.bands]
+        entry = (templates, bands, torch.from_numpy(templates.reference).to(device))
         _cache[key] = entry
     return entry[1], entry[2]
 
@@ -51,9 +51,14 @@ def project_torch(frames: np.ndarray, templates, device) -> np.ndarray:
     import torch
 
     device = torch_device(device)
-    matrix, reference = _on_device(templates, device)
+    bands, reference = _on_device(templates, device)
+    per_row = 2 * templates.grid[1]
     with torch.inference_mode():
         data = torch.from_numpy(np.ascontiguousarray(frames)).to(device, non_blocking=True)
         difference = data.to(torch.float32) - reference
-        scores = difference.reshape(difference.shape[0], -1) @ matrix
+        n = difference.shape[0]
+        scores = torch.zeros((n, 2 * templates.n_regions), dtype=torch.float32, device=device)
+        for row, (lo, hi, block) in enumerate(bands):
+            if hi > lo:
+                scores[:, row * per_row: (row + 1) * per_row] = difference[:, lo:hi].reshape(n, -1) @ block
     return scores.cpu().numpy()
