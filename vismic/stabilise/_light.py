@@ -73,8 +73,11 @@ def remove_light(frames: np.ndarray, reference: np.ndarray, basis: np.ndarray) -
     # float32 throughout (the difference is small, so its dot products are exact enough): four passes a frame
     change = frames.reshape(n, -1).astype(np.float32, copy=True)
     change -= flat_reference
-    coefficients = change @ flat_basis.T  # (n, k)
-    change -= coefficients @ flat_basis
+    # frame by frame, so that rounding does not depend on how many frames a batch holds
+    coefficients = np.stack([flat_basis @ row for row in change]) if n else np.zeros((0, len(basis)), np.float32)
+    for row, coefficient in zip(change, coefficients):
+        for value, image in zip(coefficient, flat_basis):
+            row -= value * image
     if len(basis) > 1:
         # the gain also scales what moved: divide it out, or the sound is modulated by the flicker
         texture_norm = float(flat_basis[1].astype(np.float64) @ (flat_reference[0] - flat_reference.mean()))
