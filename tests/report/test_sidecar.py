@@ -43,9 +43,11 @@ def test_round_trip_keys(tmp_path, recovery):
     assert sidecar["input"]["format"] == "array"
     steps = sidecar["pipeline"]["steps"]
     assert [step["name"] for step in steps] == [name for name, _ in pipeline.steps]
-    assert steps[0]["params"]["n_levels"] is None
-    assert steps[0]["params"]["biort"] == "near_sym_a"
-    assert steps[2]["params"]["grid"] == [8, 8]
+    params = {step["name"]: step["params"] for step in steps}
+    assert params["light"]["n_reference_frames"] == 16
+    assert params["decompose"]["n_levels"] is None
+    assert params["decompose"]["biort"] == "near_sym_a"
+    assert params["bands"]["grid"] == [8, 8]
     result = sidecar["result"]
     assert result["sr"] == 2200.0 and result["n_samples"] == 220 and result["n_channels"] == 1
     assert result["snr_estimate_db"] == pytest.approx(rec.info["snr_estimate_db"])
