@@ -489,8 +489,12 @@ class SampleGenerator:
 
 
 def render_pair(displacement_px, alpha, *, size=128, noise=0.0, seed=0, photos=HELD_OUT_PHOTOS,
-                n_objects=1, quantise=True):
+                n_objects=1, quantise=True, mix=None, n_textures=96):
     """A test pair with exactly rendered ground truth (benchmarks and tests).
+
+    Layers are textured from ``photos`` or, with ``mix=`` (as in
+    :class:`SampleGenerator`, e.g. ``{"dead_leaves": 1.0}``), from those
+    sources (pools of ``n_textures`` generated textures).
 
     Every layer moves by the same ``displacement_px`` (rows, cols) or, for a
     number, along the columns. Returns ``(frame_a, frame_b, truth)`` float64
@@ -498,7 +502,8 @@ def render_pair(displacement_px, alpha, *, size=128, noise=0.0, seed=0, photos=H
     ``alpha * displacement_px``. Noise of standard deviation ``noise`` grey
     levels (signal dependent, as in training) is added to A and B only.
     """
-    generator = SampleGenerator(size, seed=seed, photos=photos, p_photo=1.0 if photos else 0.0)
+    generator = SampleGenerator(size, seed=seed, photos=photos, p_photo=1.0 if photos else 0.0, mix=mix,
+                                n_procedural=n_textures)
     rng = np.random.default_rng([seed, 7919])
     delta = np.asarray(displacement_px, dtype=np.float64)
     if delta.ndim == 0:
