@@ -211,6 +211,15 @@ def _photograph(source, name):
     """A photograph shipped inside an installed package, RGB float64 0-255 (never a training photograph)."""
     from vismic.magnify import TRAIN_PHOTOS
 
+    if source == "footage":  # the first frame of a real clip (never trained on; never committed)
+        import cv2
+
+        capture = cv2.VideoCapture(name)
+        ok, frame = capture.read()
+        capture.release()
+        if not ok:
+            raise FileNotFoundError(f"cannot read a frame of {name}")
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).astype(np.float64)
     if source == "skimage":
         import skimage.data
 
@@ -291,9 +300,25 @@ def score_methods(frame_a, frame_b, truth, alpha, models):
     return scores
 
 
-def photo_table(models, *, full=False, log=print):
+def footage_crops(folder):
+    """A 128x128 crop at the centre of the first frame of every ``*.mp4`` in ``folder`` (real footage)."""
+    import cv2
+    from pathlib import Path
+
+    crops = []
+    for path in sorted(Path(folder).glob("*.mp4")):
+        capture = cv2.VideoCapture(str(path))
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        capture.release()
+        if height >= 128 and width >= 128:
+            crops.append((f"footage {path.stem}", "footage", str(path), ((height - 128) // 2, (width - 128) // 2)))
+    return tuple(crops)
+
+
+def photo_table(models, *, full=False, footage=None, log=print):
     """Score every photograph case; returns a list of dicts (case fields and scores)."""
-    crops = FULL_PHOTO_CROPS if full else PHOTO_CROPS
+    crops = (FULL_PHOTO_CROPS if full else PHOTO_CROPS) + (footage_crops(footage) if footage else ())
     motions = FULL_PHOTO_MOTIONS if full else PHOTO_MOTIONS
     noises = FULL_PHOTO_NOISE if full else PHOTO_NOISE
     rows = []
@@ -398,7 +423,7 @@ def run_issue_tables(args):
               f"data={info.get('settings', {}).get('mix', 'original procedural')}")
     methods = ["none", "linear", "phase"] + list(models)
     if args.table in ("all", "photos"):
-        print_photo_table(photo_table(models, full=args.full), methods)
+        print_photo_table(photo_table(models, full=args.full, footage=args.footage), methods)
     if args.table in ("all", "validation"):
         n_scenes = 4 if args.full else 2
         print_validation_table(validation_table(models, n_scenes=n_scenes, full=args.full), methods, n_scenes)
@@ -408,6 +433,8 @@ def add_issue_arguments(parser):
     parser.add_argument("--model", default=None, metavar="PATH",
                         help="a candidate model (e.g. RUN_DIR/model.pt) scored next to the shipped one")
     parser.add_argument("--full", action="store_true", help="more crops, motions and noise levels")
+    parser.add_argument("--footage", default=None, metavar="DIR",
+                        help="also crops of the first frame of each .mp4 in DIR (e.g. ../shared/footage)")
     parser.add_argument("--table", choices=("all", "photos", "validation", "none"), default="all",
                         help="which of the issue-11 tables (photographs, generated validation) to print")
     parser.add_argument("--issue-only", action="store_true",
