@@ -361,15 +361,18 @@ class SampleGenerator:
         return self._pool[rng.integers(len(self._pool))]
 
     def _generated(self, rng, kind):
-        """A texture from the (seeded, made on first use) pool of dead-leaves or smooth images."""
-        if kind not in self._pools:
+        """Texture ``k`` of the pool of dead-leaves or smooth images, made on first use from ``(seed, kind, k)``.
+
+        Each texture has its own seed, so a short run only makes the few it draws.
+        """
+        pool = self._pools.setdefault(kind, {})
+        index = int(rng.integers(self.n_procedural))
+        if index not in pool:
             make = dead_leaves if kind == "dead_leaves" else smooth_texture
-            pool_rng = np.random.default_rng([self.seed, 104729, TEXTURE_SOURCES.index(kind)])
+            texture_rng = np.random.default_rng([self.seed, 104729, TEXTURE_SOURCES.index(kind), index])
             texture_size = max(192, 2 * self.size + 64)  # covers a patch under the largest scale and rotation
-            self._pools[kind] = [ndimage.spline_filter(make(pool_rng, texture_size), order=3, mode="mirror")
-                                 for _ in range(self.n_procedural)]
-        pool = self._pools[kind]
-        return pool[rng.integers(len(pool))]
+            pool[index] = ndimage.spline_filter(make(texture_rng, texture_size), order=3, mode="mirror")
+        return pool[index]
 
     def _source(self, rng):
         if self.mix is None:
