@@ -20,6 +20,17 @@ SSIM (data range 255, 8-pixel border left out) of:
 
 Sweeps: input motion 0.04-1 px with ``alpha * motion = 3 px`` (noise-free),
 and noise 0-8 grey levels (signal dependent, as in training) at 0.15 px x 20.
+
+Photograph table (issue 11): 128x128 crops of photographs no training example
+came from (scikit-image's coffee and chelsea, matplotlib's grace_hopper.jpg;
+none is in ``TRAIN_PHOTOS``), grey (luma) and colour (RGB, given to
+``magnify()`` as it is), the whole crop moved by an exact sub-pixel translation
+(cubic spline of the photograph, float64), read noise 0/1/2/8 grey levels on A
+and B, 8-bit quantisation, motions 0.05-1 px magnified 5-50x; SSIM against the
+exactly moved crop. Validation table: generated pairs of two kinds never
+trained on (held-out photographs as objects over a background, and dead leaves
+of another seed). ``--model PATH`` adds a column for a candidate model (e.g. a
+training run's ``model.pt``) next to the shipped one.
 """
 
 from __future__ import annotations
@@ -42,6 +53,10 @@ def linear_eulerian(frame_a, frame_b, alpha):
 
 def phase_dtcwt(frame_a, frame_b, alpha, n_levels=4):
     import dtcwt
+
+    if frame_a.ndim == 3:  # colour: channel by channel
+        return np.stack([phase_dtcwt(frame_a[..., c], frame_b[..., c], alpha, n_levels)
+                         for c in range(frame_a.shape[-1])], axis=-1)
 
     transform = dtcwt.Transform2d()
     pyramid_a = transform.forward(frame_a, nlevels=n_levels)
@@ -456,6 +471,264 @@ def colour_table(model, *, n_scenes=3, size=128):
     return table
 
 
+# -- issue 11: photographs never trained on, and the generated validation pairs --------------------
+
+#: (label, source, name, (top, left)) of 128x128 crops; "backdrop" is a smooth, low-texture area.
+PHOTO_CROPS = (
+    ("coffee cup", "skimage", "coffee", (64, 192)),
+    ("coffee table", "skimage", "coffee", (256, 448)),
+    ("chelsea face", "skimage", "chelsea", (64, 192)),
+    ("hopper face", "matplotlib", "grace_hopper.jpg", (128, 192)),
+    ("hopper backdrop", "matplotlib", "grace_hopper.jpg", (64, 384)),
+)
+FULL_PHOTO_CROPS = PHOTO_CROPS + (
+    ("chelsea nose", "skimage", "chelsea", (150, 170)),
+    ("hopper jacket", "matplotlib", "grace_hopper.jpg", (420, 160)),
+    ("hopper flag", "matplotlib", "grace_hopper.jpg", (0, 0)),
+)
+#: (input motion px, alpha)
+PHOTO_MOTIONS = ((0.05, 50.0), (0.1, 30.0), (0.3, 10.0), (1.0, 5.0))
+FULL_PHOTO_MOTIONS = ((0.05, 50.0), (0.05, 20.0), (0.1, 30.0), (0.2, 20.0), (0.3, 10.0), (0.5, 10.0), (1.0, 5.0))
+PHOTO_NOISE = (0.0, 1.0, 2.0, 8.0)
+FULL_PHOTO_NOISE = (0.0, 1.0, 2.0, 4.0, 8.0)
+#: Cases up to this magnification count in the issue's "ahead on every case" criterion.
+CRITERION_MAX_ALPHA = 30.0
+
+
+def _photograph(source, name):
+    """A photograph shipped inside an installed package, RGB float64 0-255 (never a training photograph)."""
+    from vismic.magnify import TRAIN_PHOTOS
+
+    if source == "footage":  # the first frame of a real clip (never trained on; never committed)
+        import cv2
+
+        capture = cv2.VideoCapture(name)
+        ok, frame = capture.read()
+        capture.release()
+        if not ok:
+            raise FileNotFoundError(f"cannot read a frame of {name}")
+        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).astype(np.float64)
+    if source == "skimage":
+        import skimage.data
+
+        if name in TRAIN_PHOTOS:
+            raise ValueError(f"{name} is a training photograph")
+        image = getattr(skimage.data, name)()
+    else:
+        import matplotlib.cbook
+        import matplotlib.image
+
+        image = matplotlib.image.imread(matplotlib.cbook.get_sample_data(name, asfileobj=False))
+    return np.asarray(image, dtype=np.float64)[..., :3]
+
+
+def _moved_crop(coefficients, corner, size, shift):
+    """The crop at ``corner`` of the spline-interpolated photograph moved by ``shift`` (rows, cols)."""
+    from scipy import ndimage
+
+    grid = np.mgrid[0:size, 0:size].astype(np.float64)
+    grid += (np.asarray(corner, dtype=np.float64) - np.asarray(shift, dtype=np.float64))[:, None, None]
+    return np.stack([ndimage.map_coordinates(c, grid, order=3, mode="mirror", prefilter=False)
+                     for c in coefficients], axis=-1)
+
+
+def photo_pairs(crops, motions, noises, *, size=128):
+    """Yield ``(label, colour, noise, motion, alpha, frame_a, frame_b, truth)``; grey frames are (h, w), colour (h, w, 3).
+
+    The whole crop moves by ``motion`` px in a direction fixed per case; A and B get
+    independent Gaussian read noise of ``noise`` grey levels and are quantised to 8 bits.
+    """
+    from scipy import ndimage
+
+    from vismic.io._frames import luma
+
+    cache = {}
+    for index, (label, source, name, corner) in enumerate(crops):
+        if name not in cache:
+            rgb = _photograph(source, name)
+            cache[name] = rgb
+        rgb = cache[name]
+        for colour in (False, True):
+            image = rgb if colour else luma(rgb).astype(np.float64)[..., None]
+            coefficients = [ndimage.spline_filter(image[..., c], order=3, mode="mirror")
+                            for c in range(image.shape[-1])]
+            for case, (motion, alpha) in enumerate(motions):
+                angle = np.random.default_rng([index, case, 17]).uniform(0, 2 * np.pi)
+                delta = motion * np.array([np.sin(angle), np.cos(angle)])
+                clean_a, clean_b, truth = (_moved_crop(coefficients, corner, size, d)
+                                           for d in (np.zeros(2), delta, alpha * delta))
+                for noise in noises:
+                    rng = np.random.default_rng([index, case, int(noise * 10), int(colour)])
+                    noisy = [np.clip(np.round(f + noise * rng.standard_normal(f.shape)), 0, 255)
+                             for f in (clean_a, clean_b)]
+                    squeeze = (lambda f: f) if colour else (lambda f: f[..., 0])
+                    yield (label, colour, noise, motion, alpha, squeeze(noisy[0]), squeeze(noisy[1]),
+                           squeeze(np.clip(truth, 0, 255)))
+
+
+def _ssim_any(output, truth):
+    """SSIM (data range 255, 8-px border left out) of grey or colour frames."""
+    from skimage.metrics import structural_similarity
+
+    crop = (slice(BORDER, -BORDER), slice(BORDER, -BORDER))
+    output = np.clip(output, 0, 255)
+    channel_axis = -1 if truth.ndim == 3 else None
+    return structural_similarity(output[crop], truth[crop], data_range=255.0, channel_axis=channel_axis)
+
+
+def score_methods(frame_a, frame_b, truth, alpha, models):
+    """SSIM of each classical method and of each model in ``models`` (name -> MagNet)."""
+    scores = {
+        "none": _ssim_any(frame_b, truth),
+        "linear": _ssim_any(linear_eulerian(frame_a, frame_b, alpha), truth),
+        "phase": _ssim_any(phase_dtcwt(frame_a, frame_b, alpha), truth),
+    }
+    for name, model in models.items():
+        scores[name] = _ssim_any(magnet(frame_a, frame_b, alpha, model), truth)
+    return scores
+
+
+def footage_crops(folder):
+    """A 128x128 crop at the centre of the first frame of every ``*.mp4`` in ``folder`` (real footage)."""
+    import cv2
+    from pathlib import Path
+
+    crops = []
+    for path in sorted(Path(folder).glob("*.mp4")):
+        capture = cv2.VideoCapture(str(path))
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        capture.release()
+        if height >= 128 and width >= 128:
+            crops.append((f"footage {path.stem}", "footage", str(path), ((height - 128) // 2, (width - 128) // 2)))
+    return tuple(crops)
+
+
+def photo_table(models, *, full=False, footage=None, log=print):
+    """Score every photograph case; returns a list of dicts (case fields and scores)."""
+    crops = (FULL_PHOTO_CROPS if full else PHOTO_CROPS) + (footage_crops(footage) if footage else ())
+    motions = FULL_PHOTO_MOTIONS if full else PHOTO_MOTIONS
+    noises = FULL_PHOTO_NOISE if full else PHOTO_NOISE
+    rows = []
+    for label, colour, noise, motion, alpha, a, b, truth in photo_pairs(crops, motions, noises):
+        rows.append(dict(photo=label, colour=colour, noise=noise, motion=motion, alpha=alpha,
+                         scores=score_methods(a, b, truth, alpha, models)))
+    return rows
+
+
+def print_photo_table(rows, methods):
+    """Every case, then per colour mode and noise level the medians and MagNet's wins over phase."""
+    magnets = [m for m in methods if m not in ("none", "linear", "phase")]
+    for colour in (False, True):
+        print(f"\nPhotographs never trained on, {'colour (RGB)' if colour else 'grey (luma)'}: "
+              f"SSIM against the exactly moved crop (* best)")
+        header = ["photo", "noise", "motion x alpha"] + list(methods)
+        widths = [16, 5, 14] + [max(len(m), 7) for m in methods]
+        print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+        for row in (r for r in rows if r["colour"] == colour):
+            scores = row["scores"]
+            best = max(scores, key=scores.get)
+            cells = [row["photo"], f"{row['noise']:g}", f"{row['motion']:g} x {row['alpha']:g}"]
+            cells += [f"{scores[m]:.4f}{'*' if m == best else ' '}" for m in methods]
+            print("  ".join(c.ljust(w) for c, w in zip(cells, widths)))
+    print("\nSummary: median SSIM per noise level; wins = cases (alpha <= "
+          f"{CRITERION_MAX_ALPHA:g}) where the model beats phase-based")
+    header = ["frames", "noise"] + list(methods) + [f"wins {m}" for m in magnets]
+    widths = [7, 5] + [max(len(m), 7) for m in methods] + [max(len(m) + 5, 9) for m in magnets]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for colour in (False, True):
+        for noise in sorted({r["noise"] for r in rows}) + [None]:
+            group = [r for r in rows if r["colour"] == colour and (noise is None or r["noise"] == noise)]
+            if not group:
+                continue
+            cells = ["colour" if colour else "grey", "all" if noise is None else f"{noise:g}"]
+            cells += [f"{np.median([r['scores'][m] for r in group]):.4f}" for m in methods]
+            eligible = [r for r in group if r["alpha"] <= CRITERION_MAX_ALPHA]
+            cells += [f"{sum(r['scores'][m] > r['scores']['phase'] for r in eligible)}/{len(eligible)}"
+                      for m in magnets]
+            print("  ".join(c.ljust(w) for c, w in zip(cells, widths)))
+
+
+VALIDATION_KINDS = ("held-out photos", "dead leaves")
+
+
+def validation_table(models, *, n_scenes=2, size=128, full=False):
+    """Mean SSIM on generated pairs of the two held-out kinds, per noise level and motion."""
+    from vismic.magnify import render_pair
+
+    motions = FULL_PHOTO_MOTIONS if full else PHOTO_MOTIONS
+    noises = FULL_PHOTO_NOISE if full else PHOTO_NOISE
+    table = []
+    for kind in VALIDATION_KINDS:
+        for noise in noises:
+            for motion, alpha in motions:
+                per_scene = []
+                for scene in range(n_scenes):
+                    angle = np.random.default_rng([scene, 31]).uniform(0, 2 * np.pi)
+                    delta = motion * np.array([np.sin(angle), np.cos(angle)])
+                    if kind == "dead leaves":  # seeds no training stream uses (training: 0-1001)
+                        pair = render_pair(delta, alpha, size=size, noise=noise, seed=5000 + scene, photos=(),
+                                           mix={"dead_leaves": 1.0}, n_textures=2)
+                    else:
+                        pair = render_pair(delta, alpha, size=size, noise=noise, seed=100 + scene)
+                    per_scene.append(score_methods(*pair, alpha, models))
+                table.append((kind, noise, motion, alpha,
+                              {m: float(np.mean([s[m] for s in per_scene])) for m in per_scene[0]}))
+    return table
+
+
+def print_validation_table(table, methods, n_scenes):
+    print(f"\nGenerated validation pairs (grey, {n_scenes} scenes per row, mean SSIM; * best)")
+    header = ["kind", "noise", "motion x alpha"] + list(methods)
+    widths = [16, 5, 14] + [max(len(m), 7) for m in methods]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for kind, noise, motion, alpha, scores in table:
+        best = max(scores, key=scores.get)
+        cells = [kind, f"{noise:g}", f"{motion:g} x {alpha:g}"]
+        cells += [f"{scores[m]:.4f}{'*' if m == best else ' '}" for m in methods]
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths)))
+    print("mean per kind: " + "; ".join(
+        f"{kind}: " + ", ".join(f"{m} {np.mean([row[4][m] for row in table if row[0] == kind]):.4f}" for m in methods)
+        for kind in VALIDATION_KINDS))
+
+
+def quality_models(args):
+    """name -> model for the photograph and validation tables: the shipped (or --weights) one, and --model."""
+    from vismic.magnify import load_model
+
+    models = {"MagNet": load_model(args.weights)}
+    if args.model:
+        models["MagNet (--model)"] = load_model(args.model)
+    return models
+
+
+def run_issue_tables(args):
+    """The photograph table and the generated validation table (issue 11)."""
+    models = quality_models(args)
+    for name, model in models.items():
+        info = getattr(model, "info", {}) or {}
+        print(f"{name}: steps={info.get('steps')}, hours={info.get('training_hours')}, "
+              f"data={info.get('settings', {}).get('mix', 'original procedural')}")
+    methods = ["none", "linear", "phase"] + list(models)
+    if args.table in ("all", "photos"):
+        print_photo_table(photo_table(models, full=args.full, footage=args.footage), methods)
+    if args.table in ("all", "validation"):
+        n_scenes = 4 if args.full else 2
+        print_validation_table(validation_table(models, n_scenes=n_scenes, full=args.full), methods, n_scenes)
+
+
+def add_issue_arguments(parser):
+    parser.add_argument("--model", default=None, metavar="PATH",
+                        help="a candidate model (e.g. RUN_DIR/model.pt) scored next to the shipped one")
+    parser.add_argument("--full", action="store_true", help="more crops, motions and noise levels")
+    parser.add_argument("--footage", default=None, metavar="DIR",
+                        help="also crops of the first frame of each .mp4 in DIR (e.g. ../shared/footage)")
+    parser.add_argument("--table", choices=("all", "photos", "validation", "none"), default="all",
+                        help="which of the issue-11 tables (photographs, generated validation) to print")
+    parser.add_argument("--issue-only", action="store_true",
+                        help="only the issue-11 tables (no sweeps, sound or speed)")
+
+
 class TimeMagnify:
     """asv: inference time of the shipped model (static mode) per 4 frames."""
 
@@ -490,6 +763,7 @@ def main(argv=None):
                         help="only the precision table: SSIM of float32 / mixed / bfloat16 inference")
     parser.add_argument("--colour", action="store_true", help="only the colour table: luma vs channel by channel")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per speed figure (median)")
+    add_issue_arguments(parser)
     args = parser.parse_args(argv)
 
     import torch
@@ -498,6 +772,9 @@ def main(argv=None):
     from vismic.magnify import MagNet, MagNetConfig
 
     torch.set_num_threads(args.threads)
+    if args.issue_only:
+        run_issue_tables(args)
+        return
     model = load_model(args.weights)
     if args.speed:
         return print_speed(model, args)
@@ -519,6 +796,8 @@ def main(argv=None):
     print(f"{n_scenes} scenes per row, {args.size}x{args.size} px, SSIM against the exactly rendered truth "
           f"(* best)")
 
+    if not args.sound_only and args.table != "none":
+        run_issue_tables(args)
     if not args.sound_only:
         rows = [(f"{m:g} px x {MAGNIFIED_PX / m:g}", m, MAGNIFIED_PX / m, 0.0) for m in MOTIONS_PX]
         print_table(f"Sub-pixel sweep: alpha x motion = {MAGNIFIED_PX:g} px, no noise", "motion x alpha",

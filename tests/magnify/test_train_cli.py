@@ -11,7 +11,8 @@ def test_train_and_resume(torch, tmp_path):
     from vismic.magnify import load_model
     from vismic.magnify import train
 
-    config_kwargs = dict(patch_size=32, batch_size=2, epoch_samples=4, n_validation=2, log=lambda line: None)
+    config_kwargs = dict(patch_size=32, batch_size=2, epoch_samples=4, n_validation=2, n_textures=2,
+                         log=lambda line: None)
     history = train(tmp_path, steps=2, **config_kwargs)
     assert [h["step"] for h in history] == [2]
     assert 0 < history[0]["validation"]["ssim"] <= 1
@@ -22,6 +23,52 @@ def test_train_and_resume(torch, tmp_path):
     assert model.info["samples"] in (4, 8)
     with pytest.raises(ParameterError):
         train(tmp_path / "other", **config_kwargs)
+
+
+def _weights_of(torch, run_dir):
+    return torch.load(run_dir / "checkpoint.pt", weights_only=False)["model"]
+
+
+def test_resume_continues_the_schedule_exactly(torch, tmp_path):
+    from vismic.magnify import DEFAULT_WEIGHTS, learning_rate_at, load_model, train
+
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.skip("the shipped weights are not there")
+    kwargs = dict(patch_size=16, batch_size=1, epoch_samples=2, n_validation=1, n_textures=2, init=DEFAULT_WEIGHTS,
+                  warmup_steps=2, schedule_steps=5, log=lambda line: None)
+    whole = train(tmp_path / "whole", steps=5, **kwargs)
+    # the starting point is scored first (epoch at step 0), so best.pt never gets worse than it
+    assert whole[0]["step"] == 0 and whole[0]["loss"] is None
+    assert [h["step"] for h in whole] == [0, 2, 4, 5]
+    assert set(whole[-1]["validation_sets"]) == {"photos", "dead_leaves"}
+    rates = [h["learning_rate"] for h in whole]
+    assert rates[1] > rates[2] > rates[3] == pytest.approx(5e-6)
+    # interrupted after 3 steps, resumed with other (ignored) schedule arguments
+    train(tmp_path / "parts", steps=3, **kwargs)
+    parts = train(tmp_path / "parts", steps=5, **dict(kwargs, schedule_steps=50, warmup_steps=0, init=None))
+    # the interrupted run scored its last step too; every step both scored has the same rate
+    assert [h["step"] for h in parts] == [0, 2, 3, 4, 5]
+    assert [h["learning_rate"] for h in parts if h["step"] != 3] == rates
+    first, second = _weights_of(torch, tmp_path / "whole"), _weights_of(torch, tmp_path / "parts")
+    assert all(torch.equal(first[key], second[key]) for key in first)
+    settings = torch.load(tmp_path / "parts" / "checkpoint.pt", weights_only=False)["settings"]
+    assert learning_rate_at(0, settings) == pytest.approx(0.5e-4) and settings["schedule_steps"] == 5
+    # fine-tuning moved the shipped weights, a little
+    shipped = load_model().state_dict()
+    changes = [float((first[key] - shipped[key]).abs().max()) for key in shipped]
+    assert 0 < max(changes) < 0.01
+
+
+def test_schedule_arguments_are_checked(torch, tmp_path):
+    from vismic.magnify import train
+
+    with pytest.raises(ParameterError, match="schedule"):
+        train(tmp_path, steps=1, schedule="step")
+    with pytest.raises(ParameterError, match="warmup_steps"):
+        train(tmp_path, steps=1, warmup_steps=-1)
+    with pytest.raises(ParameterError, match="mix"):
+        train(tmp_path, steps=1, mix={"video": 1.0})
+    assert not (tmp_path / "checkpoint.pt").exists()
 
 
 def _parser():
@@ -51,4 +98,10 @@ def test_cli_magnify(torch, tmp_path, tiny_model):
         args.func(args)
     args = _parser().parse_args(["train-magnet", str(tmp_path / "run")])
     with pytest.raises(ParameterError, match="--steps"):
+        args.func(args)
+    args = _parser().parse_args(["train-magnet", str(tmp_path / "run"), "--steps", "2", "--warmup-steps", "-1"])
+    with pytest.raises(ParameterError, match="--warmup-steps"):
+        args.func(args)
+    args = _parser().parse_args(["train-magnet", str(tmp_path / "run"), "--steps", "2", "--init", "none.pt"])
+    with pytest.raises(ParameterError, match="--init"):
         args.func(args)

@@ -8,7 +8,9 @@
   :class:`InferenceNet` the same network prepared for fast inference.
 - :func:`train` (and :func:`validate`) to train one on the procedural examples of
   :class:`SampleGenerator`; :func:`render_pair` renders one moved pair of
-  photographs never trained on (:data:`HELD_OUT_PHOTOS`) and its exact magnification.
+  photographs never trained on (:data:`HELD_OUT_PHOTOS`) and its exact magnification;
+  :func:`dead_leaves` and :func:`smooth_texture` make the natural-statistics textures
+  of the training mix (:data:`NATURAL_MIX`).
 
 The code lives in private modules (``_inference``, ``_weights``, ``_model``,
 ``_data``, ``_train``); ``vismic.magnify.cli`` is the command line.
@@ -37,6 +39,11 @@ __all__ = [
     "render_pair",
     "TRAIN_PHOTOS",
     "HELD_OUT_PHOTOS",
+    "NATURAL_MIX",
+    "TEXTURE_SOURCES",
+    "dead_leaves",
+    "smooth_texture",
+    "learning_rate_at",
     "DEFAULT_WEIGHTS",
     "MODES",
     "FILTERS",
@@ -56,6 +63,11 @@ _LAZY = {
     "render_pair": "._data",
     "TRAIN_PHOTOS": "._data",
     "HELD_OUT_PHOTOS": "._data",
+    "NATURAL_MIX": "._data",
+    "TEXTURE_SOURCES": "._data",
+    "dead_leaves": "._data",
+    "smooth_texture": "._data",
+    "learning_rate_at": "._train",
 }
 
 

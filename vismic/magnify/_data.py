@@ -19,6 +19,16 @@ paper's description on grayscale frames:
 - signal-dependent noise on A, B and C (never on the target), then 8-bit
   quantisation of every frame.
 
+With ``mix=`` (what :func:`~vismic.magnify.train` uses by default,
+:data:`NATURAL_MIX`) layers are also textured with images that have the
+statistics of natural scenes rather than of one photograph: dead-leaves images
+(:func:`dead_leaves`: occluding discs and ellipses whose radii follow
+``p(r) ~ r^-3``, so that the image is scale invariant with a power spectrum
+close to ``1/f^2``; flat, gradient-filled or textured leaves) and large smooth,
+low-texture areas (:func:`smooth_texture`); examples may be blurred as a lens
+would blur them (``p_blur``) and the noise may have a signal-independent read
+part (``noise_model="camera"``).
+
 Motion is exact: each layer is a continuous function (a cubic spline through
 the source texture, or an analytic outline) sampled at translated coordinates
 with ``scipy.ndimage.map_coordinates`` in float64 (cv2.remap would quantise
@@ -33,12 +43,16 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
-from .._procedural import random_texture
+from .._procedural import power_law_noise, random_texture
 from ..errors import ParameterError
 from ..io._frames import luma
 
 __all__ = [
     "TRAIN_PHOTOS",
+    "NATURAL_MIX",
+    "TEXTURE_SOURCES",
+    "dead_leaves",
+    "smooth_texture",
     "HELD_OUT_PHOTOS",
     "Sample",
     "SampleGenerator",
@@ -50,6 +64,11 @@ TRAIN_PHOTOS = ("astronaut", "brick", "camera", "grass", "gravel", "moon", "coin
                 "rocket", "clock", "hubble_deep_field", "immunohistochemistry", "cell", "retina")
 #: Photographs never used for training (validation and benchmarks).
 HELD_OUT_PHOTOS = ("coffee", "chelsea")
+#: Kinds of texture a layer can take (the keys of ``mix=``).
+TEXTURE_SOURCES = ("photo", "procedural", "dead_leaves", "smooth")
+#: The mixture :func:`~vismic.magnify.train` uses for new runs: mostly images with
+#: natural-image statistics, photographs and procedural textures for the rest.
+NATURAL_MIX = {"photo": 0.3, "procedural": 0.15, "dead_leaves": 0.4, "smooth": 0.15}
 
 
 @dataclass
@@ -89,6 +108,138 @@ def _photo_coefficients(name: str) -> np.ndarray:
 def _procedural_texture(rng: np.random.Generator, size: int = 160) -> np.ndarray:
     """Cubic-spline coefficients of one random procedural texture (0-1)."""
     return ndimage.spline_filter(random_texture(rng, size), order=3, mode="mirror")
+
+
+def _leaf_radii(rng, count, r_min, r_max, exponent):
+    """Radii with density ``r^-exponent`` on [r_min, r_max] (inverse of the CDF)."""
+    u = rng.uniform(size=count)
+    power = 1.0 - exponent
+    return (r_min**power + u * (r_max**power - r_min**power)) ** (1.0 / power)
+
+
+def dead_leaves(rng: np.random.Generator, size: int = 192, *, r_min: float = 1.5, r_max=None,
+                exponent: float = 3.0, max_leaves: int = 40000) -> np.ndarray:
+    """A dead-leaves image: occluding shapes whose sizes make it scale invariant, grey 0-1.
+
+    Leaves (discs, some ellipses) fall one on another; the image shows the top
+    of the pile. Radii follow ``p(r) ~ r^-exponent`` (3: scale invariance, a
+    power spectrum close to ``1/f^2`` as in photographs of natural scenes).
+    Each leaf has a random grey level; some carry a smooth gradient or a
+    1/f texture. Edges are anti-aliased over one pixel.
+
+    It is painted front to back (each new leaf only shows through what the
+    leaves in front leave uncovered), which is the same picture as painting the
+    fallen leaves back to front and stops once the image is covered.
+
+    Parameters
+    ----------
+    rng : np.random.Generator
+    size : int
+        Height and width in pixels.
+    r_min, r_max : float
+        Smallest and largest radius in pixels (``r_max`` defaults to ``size / 2``).
+    exponent : float
+        Exponent of the radius density.
+    max_leaves : int
+        Leaves painted at most; what is still uncovered then takes the mean grey.
+
+    Returns
+    -------
+    np.ndarray [shape=(size, size)], float64 in [0, 1]
+
+    Examples
+    --------
+    >>> image = dead_leaves(np.random.default_rng(0), size=48)
+    >>> image.shape, bool(0 <= image.min() and image.max() <= 1)
+    ((48, 48), True)
+    """
+    r_max = size / 2 if r_max is None else float(r_max)
+    texture = power_law_noise((size, size), rng, exponent=1.5, cutoff_cycles_per_px=0.4)
+    texture /= max(texture.std(), 1e-12)
+    image = np.zeros((size, size))
+    uncovered = np.ones((size, size))
+    painted = 0
+    while painted < max_leaves:
+        count = min(256, max_leaves - painted)
+        radii = _leaf_radii(rng, count, r_min, r_max, exponent)
+        centers = rng.uniform(-r_max * 0.25, size + r_max * 0.25, (count, 2))
+        greys = rng.uniform(0, 1, count)
+        kinds = rng.uniform(size=count)  # < 0.6 flat, < 0.8 gradient, else textured
+        aspects = np.where(rng.uniform(size=count) < 0.3, rng.uniform(0.35, 1.0, count), 1.0)
+        angles = rng.uniform(0, np.pi, count)
+        gradients = rng.uniform(-0.35, 0.35, count)
+        contrasts = rng.uniform(0.05, 0.25, count)
+        for k in range(count):
+            radius, (cy, cx) = radii[k], centers[k]
+            reach = radius + 1.0
+            top, bottom = max(int(cy - reach), 0), min(int(np.ceil(cy + reach)) + 1, size)
+            left, right = max(int(cx - reach), 0), min(int(np.ceil(cx + reach)) + 1, size)
+            if top >= bottom or left >= right:
+                continue
+            yy = np.arange(top, bottom)[:, None] - cy
+            xx = np.arange(left, right)[None, :] - cx
+            c, s = np.cos(angles[k]), np.sin(angles[k])
+            along = c * xx + s * yy
+            across = -s * xx + c * yy
+            # distance-like radius of the ellipse, in pixels along its long axis
+            rho = np.hypot(along, across / aspects[k])
+            cover = np.clip(radius - rho + 0.5, 0.0, 1.0)
+            value = greys[k]
+            if kinds[k] >= 0.8:
+                value = value + contrasts[k] * texture[top:bottom, left:right]
+            elif kinds[k] >= 0.6:
+                value = value + gradients[k] * along / max(radius, 1.0)
+            window = uncovered[top:bottom, left:right]
+            image[top:bottom, left:right] += window * cover * value
+            window *= 1.0 - cover
+        painted += count
+        if uncovered.max() < 1e-3:
+            break
+    image += uncovered * 0.5
+    return np.clip(image, 0.0, 1.0)
+
+
+def smooth_texture(rng: np.random.Generator, size: int = 192) -> np.ndarray:
+    """A large smooth area with little texture (a wall, sky, skin, a table), grey 0-1.
+
+    A gentle gradient plus very low-frequency variation of small contrast and a
+    faint fine texture on top; the kind of region where a magnifier must not
+    invent structure.
+
+    Returns
+    -------
+    np.ndarray [shape=(size, size)], float64 in [0, 1]
+
+    Examples
+    --------
+    >>> image = smooth_texture(np.random.default_rng(0), size=32)
+    >>> image.shape, bool(image.std() < 0.2)
+    ((32, 32), True)
+    """
+    yy, xx = np.mgrid[0:size, 0:size] / size - 0.5
+    theta = rng.uniform(0, 2 * np.pi)
+    image = rng.uniform(-0.15, 0.15) * (np.cos(theta) * xx + np.sin(theta) * yy)
+    broad = power_law_noise((size, size), rng, exponent=2.5, cutoff_cycles_per_px=0.05)
+    image += rng.uniform(0.01, 0.08) * broad / max(broad.std(), 1e-12)
+    fine = power_law_noise((size, size), rng, exponent=1.0, cutoff_cycles_per_px=0.4)
+    image += rng.uniform(0.0, 0.015) * fine / max(fine.std(), 1e-12)
+    return np.clip(image + rng.uniform(0.15, 0.85), 0.0, 1.0)
+
+
+def _check_mix(mix):
+    """``mix`` as a dict of probabilities over TEXTURE_SOURCES that sum to 1 (or None)."""
+    if mix is None:
+        return None
+    if not isinstance(mix, dict) or not mix:
+        raise ParameterError(f"mix must be a dict {{source: weight}} over {TEXTURE_SOURCES}, given {mix!r}")
+    unknown = sorted(set(mix) - set(TEXTURE_SOURCES))
+    if unknown:
+        raise ParameterError(f"mix has unknown sources {unknown}; use some of {TEXTURE_SOURCES}")
+    weights = {name: float(mix.get(name, 0.0)) for name in TEXTURE_SOURCES}
+    if any(not np.isfinite(w) or w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+        raise ParameterError(f"mix weights must be non-negative with a positive sum, given {mix!r}")
+    total = sum(weights.values())
+    return {name: w / total for name, w in weights.items()}
 
 
 def _smoothstep(x):
@@ -145,16 +296,47 @@ class SampleGenerator:
         Fractions of layers textured from photographs, of examples whose
         background does not move, and of examples without foreground objects.
     n_procedural : int
-        Size of the pool of procedural textures (made on first use).
+        Size of each pool of generated textures (procedural, dead leaves,
+        smooth; each made on first use).
+    mix : dict, optional
+        Probabilities of the texture sources of a layer, keys from
+        :data:`TEXTURE_SOURCES` (e.g. :data:`NATURAL_MIX`); normalised to sum
+        to 1. ``None`` (default): photographs with probability ``p_photo``,
+        procedural textures otherwise, as the shipped model was first trained.
+    p_blur : float
+        Fraction of examples blurred as by a lens (Gaussian, sigma 0.4-1.5 px
+        log-uniform), all four frames alike, so the target stays exact.
+    noise_model : {"shot", "camera"}
+        ``"shot"``: noise variance proportional to the grey level (``max_noise``
+        at mid-grey). ``"camera"``: a random part of that variance (0-100 % per
+        example) is signal-independent read noise.
+
+    Examples
+    --------
+    >>> generator = SampleGenerator(32, seed=1, mix=NATURAL_MIX, p_blur=0.3, n_procedural=2)
+    >>> example = generator.sample(0)
+    >>> example.frame_a.shape, example.target.dtype
+    ((32, 32), dtype('float32'))
     """
 
     def __init__(self, size=64, *, seed=0, photos=TRAIN_PHOTOS, max_magnified_px=6.0,
                  alpha_range=(1.0, 100.0), max_noise=4.0, p_photo=0.6, p_static_background=0.3,
-                 p_background_only=0.15, n_procedural=96):
+                 p_background_only=0.15, n_procedural=96, mix=None, p_blur=0.0, noise_model="shot"):
         if size < 8 or size % 4:
             raise ParameterError(f"size must be a multiple of 4 and at least 8, given size={size!r}")
         if not (0 < alpha_range[0] <= alpha_range[1]):
             raise ParameterError(f"alpha_range must be increasing and positive, given {alpha_range!r}")
+        if noise_model not in ("shot", "camera"):
+            raise ParameterError(f"noise_model must be 'shot' or 'camera', given noise_model={noise_model!r}")
+        if not 0 <= float(p_blur) <= 1:
+            raise ParameterError(f"p_blur must be a probability in [0, 1], given p_blur={p_blur!r}")
+        self.mix = _check_mix(mix)
+        if self.mix is not None and self.mix["photo"] > 0 and not photos:
+            raise ParameterError("mix gives photographs a weight but photos=() is empty; "
+                                 "give photos or set mix['photo'] to 0")
+        self.p_blur = float(p_blur)
+        self.noise_model = noise_model
+        self._pools = {}
         self.size = int(size)
         self.seed = int(seed)
         self.photos = tuple(photos)
@@ -178,11 +360,35 @@ class SampleGenerator:
             self._pool = [_procedural_texture(pool_rng) for _ in range(self.n_procedural)]
         return self._pool[rng.integers(len(self._pool))]
 
+    def _generated(self, rng, kind):
+        """Texture ``k`` of the pool of dead-leaves or smooth images, made on first use from ``(seed, kind, k)``.
+
+        Each texture has its own seed, so a short run only makes the few it draws.
+        """
+        pool = self._pools.setdefault(kind, {})
+        index = int(rng.integers(self.n_procedural))
+        if index not in pool:
+            make = dead_leaves if kind == "dead_leaves" else smooth_texture
+            texture_rng = np.random.default_rng([self.seed, 104729, TEXTURE_SOURCES.index(kind), index])
+            texture_size = max(192, 2 * self.size + 64)  # covers a patch under the largest scale and rotation
+            pool[index] = ndimage.spline_filter(make(texture_rng, texture_size), order=3, mode="mirror")
+        return pool[index]
+
+    def _source(self, rng):
+        if self.mix is None:
+            return "photo" if self.photos and rng.random() < self.p_photo else "procedural"
+        weights = np.array([self.mix[name] for name in TEXTURE_SOURCES])
+        index = int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right"))
+        return TEXTURE_SOURCES[min(index, len(TEXTURE_SOURCES) - 1)]
+
     def _texture(self, rng):
-        if self.photos and rng.random() < self.p_photo:
+        kind = self._source(rng)
+        if kind == "photo":
             coefficients = _photo_coefficients(self.photos[rng.integers(len(self.photos))])
-        else:
+        elif kind == "procedural":
             coefficients = self._procedural(rng)
+        else:
+            coefficients = self._generated(rng, kind)
         theta = rng.uniform(0, 2 * np.pi)
         scale = np.exp(rng.uniform(np.log(0.5), np.log(1.3)))
         c, s = np.cos(theta), np.sin(theta)
@@ -225,9 +431,13 @@ class SampleGenerator:
             frame = value if mask is None else frame * (1 - mask) + value * mask
         return np.clip(frame, 0.0, 1.0) * 255.0
 
-    def _noisy(self, rng, frame, sigma):
+    def _noisy(self, rng, frame, sigma, read_fraction=0.0):
         if sigma > 0:
-            frame = frame + rng.standard_normal(frame.shape) * sigma * np.sqrt(np.maximum(frame, 1.0) / 128.0)
+            if read_fraction:
+                scale = np.sqrt(read_fraction + (1.0 - read_fraction) * np.maximum(frame, 1.0) / 128.0)
+            else:
+                scale = np.sqrt(np.maximum(frame, 1.0) / 128.0)
+            frame = frame + rng.standard_normal(frame.shape) * sigma * scale
         return frame
 
     @staticmethod
@@ -246,18 +456,29 @@ class SampleGenerator:
         intensities_b = [(rng.uniform(0.6, 1.4), rng.uniform(-0.2, 0.2)) for _ in layers]
         if rng.random() < 0.2:  # some examples without the intensity perturbation
             intensities_b = intensities_a
-        at_a = [layer.render(self._grid, np.zeros(2)) for layer in layers]
-        at_b = [layer.render(self._grid, d) for layer, d in zip(layers, motions)]
-        at_m = [layer.render(self._grid, alpha * d) for layer, d in zip(layers, motions)]
+        blur = 0.0
+        if self.p_blur and rng.random() < self.p_blur:
+            blur = float(np.exp(rng.uniform(np.log(0.4), np.log(1.5))))
+        # a blurred example is rendered with a margin and cropped after the blur,
+        # so that its edges see the scene, not a padding: the motion stays exact
+        margin = int(np.ceil(4 * blur))
+        grid = self._grid if not margin else np.mgrid[-margin:self.size + margin,
+                                                       -margin:self.size + margin].astype(np.float64)
+        at_a = [layer.render(grid, np.zeros(2)) for layer in layers]
+        at_b = [layer.render(grid, d) for layer, d in zip(layers, motions)]
+        at_m = [layer.render(grid, alpha * d) for layer, d in zip(layers, motions)]
         sigma = 0.0 if rng.random() < 0.3 else self.max_noise * rng.uniform() ** 2
-        frame_a = self._composite(at_a, intensities_a)
-        frame_b = self._composite(at_b, intensities_b)
-        frame_c = self._composite(at_b, intensities_a)
-        target = self._composite(at_m, intensities_b)
+        read_fraction = float(rng.uniform()) if self.noise_model == "camera" else 0.0
+        frames = [self._composite(at_a, intensities_a), self._composite(at_b, intensities_b),
+                  self._composite(at_b, intensities_a), self._composite(at_m, intensities_b)]
+        if margin:
+            crop = (slice(margin, margin + self.size),) * 2
+            frames = [ndimage.gaussian_filter(frame, blur, mode="nearest")[crop] for frame in frames]
+        frame_a, frame_b, frame_c, target = frames
         return Sample(
-            frame_a=self._quantise(self._noisy(rng, frame_a, sigma)),
-            frame_b=self._quantise(self._noisy(rng, frame_b, sigma)),
-            frame_c=self._quantise(self._noisy(rng, frame_c, sigma)),
+            frame_a=self._quantise(self._noisy(rng, frame_a, sigma, read_fraction)),
+            frame_b=self._quantise(self._noisy(rng, frame_b, sigma, read_fraction)),
+            frame_c=self._quantise(self._noisy(rng, frame_c, sigma, read_fraction)),
             target=self._quantise(target),
             alpha=alpha,
         )
@@ -271,8 +492,12 @@ class SampleGenerator:
 
 
 def render_pair(displacement_px, alpha, *, size=128, noise=0.0, seed=0, photos=HELD_OUT_PHOTOS,
-                n_objects=1, quantise=True):
+                n_objects=1, quantise=True, mix=None, n_textures=96):
     """A test pair with exactly rendered ground truth (benchmarks and tests).
+
+    Layers are textured from ``photos`` or, with ``mix=`` (as in
+    :class:`SampleGenerator`, e.g. ``{"dead_leaves": 1.0}``), from those
+    sources (pools of ``n_textures`` generated textures).
 
     Every layer moves by the same ``displacement_px`` (rows, cols) or, for a
     number, along the columns. Returns ``(frame_a, frame_b, truth)`` float64
@@ -280,7 +505,8 @@ def render_pair(displacement_px, alpha, *, size=128, noise=0.0, seed=0, photos=H
     ``alpha * displacement_px``. Noise of standard deviation ``noise`` grey
     levels (signal dependent, as in training) is added to A and B only.
     """
-    generator = SampleGenerator(size, seed=seed, photos=photos, p_photo=1.0 if photos else 0.0)
+    generator = SampleGenerator(size, seed=seed, photos=photos, p_photo=1.0 if photos else 0.0, mix=mix,
+                                n_procedural=n_textures)
     rng = np.random.default_rng([seed, 7919])
     delta = np.asarray(displacement_px, dtype=np.float64)
     if delta.ndim == 0:

@@ -2,14 +2,25 @@
 
 The loss is the paper's: L1 between the output and the magnified target plus
 0.1 times the L1 regularisation that makes the texture codes of A and C and of
-B and the target, and the shape codes of B and C, equal. Adam at 1e-4.
+B and the target, and the shape codes of B and C, equal. Adam at 1e-4, by
+default with a cosine decay to 5 % over the planned steps (``schedule=``,
+:func:`learning_rate_at`), after an optional linear warm-up.
+
+New runs train on :data:`~vismic.magnify._data.NATURAL_MIX` (dead leaves, smooth
+areas, photographs, procedural textures; blur and camera noise). ``init=``
+starts from a model file (e.g. the shipped weights) to fine-tune it. Two
+validation sets of kinds never trained on are scored after every epoch:
+``"photos"`` (photographs never trained on, :data:`HELD_OUT_PHOTOS`, the set
+the shipped model was always validated on; it picks ``best.pt``) and
+``"dead_leaves"`` (dead-leaves images of another seed).
 
 A run lives in one folder: ``checkpoint.pt`` (model, optimiser, step, history;
 written atomically every epoch and every ``checkpoint_minutes``), ``model.pt``
 (the latest weights in the shippable format), ``best.pt`` (best validation
 SSIM) and ``history.json``. Calling :func:`train` again on the same folder
-resumes. Example ``i`` of the stream depends only on ``(seed, i)``, so a
-resumed run sees the same data as an uninterrupted one.
+resumes. Example ``i`` of the stream depends only on ``(seed, i)``, the
+learning rate only on the step, and the checkpoint holds the optimiser's
+state, so a resumed run takes the same steps as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -23,12 +34,38 @@ import numpy as np
 from ..errors import ParameterError
 from ..io._atomic import temporary_file
 from ._config import MagNetConfig
-from ._data import HELD_OUT_PHOTOS, TRAIN_PHOTOS, SampleGenerator
+from ._data import HELD_OUT_PHOTOS, NATURAL_MIX, TRAIN_PHOTOS, SampleGenerator, _check_mix
 from ._weights import require_torch, save_model
 
-__all__ = ["train", "validate", "REGULARISATION_WEIGHT"]
+__all__ = ["train", "validate", "learning_rate_at", "REGULARISATION_WEIGHT", "SCHEDULES"]
 
 REGULARISATION_WEIGHT = 0.1
+#: Learning-rate schedules of :func:`train`.
+SCHEDULES = ("constant", "cosine")
+#: Where the cosine schedule ends, as a fraction of the initial rate.
+FINAL_LR_FRACTION = 0.05
+
+
+def learning_rate_at(step, settings) -> float:
+    """The learning rate of optimiser step ``step`` (0-based) under a run's ``settings``.
+
+    ``settings`` holds ``learning_rate`` and optionally ``schedule``
+    (``"constant"`` or ``"cosine"``), ``schedule_steps`` (length of the cosine
+    decay; the rate stays at its end, 5 %, after it) and ``warmup_steps``
+    (linear ramp from ``1 / warmup_steps`` of the rate).
+
+    >>> settings = {"learning_rate": 1e-4, "schedule": "cosine", "schedule_steps": 100, "warmup_steps": 0}
+    >>> [round(learning_rate_at(s, settings) * 1e4, 3) for s in (0, 50, 100, 200)]
+    [1.0, 0.525, 0.05, 0.05]
+    """
+    rate = float(settings["learning_rate"])
+    warmup = int(settings.get("warmup_steps") or 0)
+    if warmup and step < warmup:
+        rate *= (step + 1) / warmup
+    if settings.get("schedule", "constant") == "cosine":
+        progress = min(step / max(int(settings["schedule_steps"]), 1), 1.0)
+        rate *= FINAL_LR_FRACTION + (1 - FINAL_LR_FRACTION) * 0.5 * (1 + np.cos(np.pi * progress))
+    return float(rate)
 
 
 def _to_tensor(torch, frames, device):
@@ -70,7 +107,9 @@ def validate(model, generator, n_samples, *, device="cpu", batch_size=16):
 
 def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, patch_size=64,
           learning_rate=1e-4, seed=0, epoch_samples=2000, n_validation=128, max_magnified_px=6.0,
-          max_noise=4.0, threads=1, device="cpu", checkpoint_minutes=5.0, log=print):
+          max_noise=4.0, threads=1, device="cpu", checkpoint_minutes=5.0, mix=NATURAL_MIX, p_blur=0.3,
+          noise_model="camera", n_textures=96, schedule="cosine", schedule_steps=None, warmup_steps=0, init=None,
+          log=print):
     """Train (or resume training) a MagNet.
 
     Parameters
@@ -78,7 +117,8 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     output_dir : str or Path
         Folder of the run; an existing ``checkpoint.pt`` there is resumed.
     config : "light", "published" or MagNetConfig
-        Network sizes (ignored when resuming: the checkpoint's are used).
+        Network sizes (ignored when resuming: the checkpoint's are used, and
+        when ``init`` is given: the model file's are).
     steps : int, optional
         Stop after this many optimiser steps in total.
     hours : float, optional
@@ -86,7 +126,7 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     batch_size, patch_size : int
         Examples per step and their size in pixels.
     learning_rate : float
-        Adam's learning rate (1e-4 in the paper).
+        Adam's (initial) learning rate (1e-4 in the paper).
     seed : int
         Seed of the initial weights and of the training stream; the
         validation set uses ``seed + 1`` and photographs never trained on.
@@ -96,6 +136,23 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
         Size of the held-out validation set.
     threads : int
         torch CPU threads.
+    mix, p_blur, noise_model
+        Training data (see :class:`SampleGenerator`); ``mix=None``,
+        ``p_blur=0``, ``noise_model="shot"`` is the data of the first shipped model.
+    n_textures : int
+        Size of each pool of generated textures (``n_procedural`` of the generator).
+    schedule : {"cosine", "constant"}
+        Learning-rate schedule (:func:`learning_rate_at`). The cosine decay
+        runs over ``schedule_steps`` steps, by default ``steps``; a run bounded
+        only by ``hours`` without ``schedule_steps`` keeps a constant rate.
+    warmup_steps : int
+        Linear warm-up of the rate at the start (useful with ``init``: Adam's
+        moments start from zero).
+    init : str or Path, optional
+        Model file to start from (fine-tuning), e.g. ``DEFAULT_WEIGHTS``.
+
+    The data, schedule and ``init`` of a run are stored in its checkpoint:
+    when resuming, the stored ones are used and these arguments are ignored.
     log : callable
         Receives progress lines.
 
@@ -108,17 +165,30 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     _check_train_args(steps=steps, hours=hours, batch_size=batch_size, patch_size=patch_size,
                       learning_rate=learning_rate, epoch_samples=epoch_samples, n_validation=n_validation,
                       threads=threads, checkpoint_minutes=checkpoint_minutes)
+    if schedule not in SCHEDULES:
+        raise ParameterError(f"schedule must be one of {SCHEDULES}, given schedule={schedule!r}")
+    from .._checks import check_int
+
+    check_int(warmup_steps, "warmup_steps", minimum=0)
+    check_int(n_textures, "n_textures", minimum=1)
+    if schedule_steps is not None:
+        check_int(schedule_steps, "schedule_steps", minimum=1)
+    schedule_steps = schedule_steps if schedule_steps is not None else steps
+    if schedule == "cosine" and schedule_steps is None:
+        schedule = "constant"
+    mix = _check_mix(mix)
+    SampleGenerator(8, mix=mix, p_blur=p_blur, noise_model=noise_model)  # checks them before any work
     _check_device(torch, device)
     if threads:
         torch.set_num_threads(int(threads))
     settings = dict(batch_size=int(batch_size), patch_size=int(patch_size), learning_rate=float(learning_rate),
                     seed=int(seed), epoch_samples=int(epoch_samples), n_validation=int(n_validation),
-                    max_magnified_px=float(max_magnified_px), max_noise=float(max_noise))
+                    max_magnified_px=float(max_magnified_px), max_noise=float(max_noise), mix=mix,
+                    p_blur=float(p_blur), noise_model=noise_model, n_textures=int(n_textures), schedule=schedule,
+                    schedule_steps=None if schedule_steps is None else int(schedule_steps),
+                    warmup_steps=int(warmup_steps), init=None if init is None else str(init))
     run = _Run(Path(output_dir), config, settings, device=device, log=log)
-    common = dict(max_magnified_px=run.settings["max_magnified_px"], max_noise=run.settings["max_noise"])
-    stream = SampleGenerator(run.settings["patch_size"], seed=run.settings["seed"], photos=TRAIN_PHOTOS, **common)
-    held_out = SampleGenerator(run.settings["patch_size"], seed=run.settings["seed"] + 1, photos=HELD_OUT_PHOTOS,
-                               **common)
+    stream, held_out = data_streams(run.settings)
     bs = run.settings["batch_size"]
     steps_per_epoch = max(1, run.settings["epoch_samples"] // bs)
 
@@ -127,6 +197,9 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
 
     last_save = time.time()
     losses = _LossMeter()
+    if run.step == 0 and not run.history and run.settings.get("init"):
+        # the starting point scored as epoch 0: best.pt only replaces it with a better model
+        run.end_epoch(held_out, losses)
     while not done():
         losses.add(run.train_step(stream))
         end_of_epoch = run.step % steps_per_epoch == 0
@@ -142,6 +215,26 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     run.save_checkpoint()
     log(f"finished at step {run.step} ({run.elapsed / 3600:.2f} h)")
     return run.history
+
+
+def data_streams(settings):
+    """The training stream and the validation sets (name -> generator) of a run's ``settings``.
+
+    Settings saved before the data options existed give the original data
+    (procedural textures and photographs, shot noise, no blur).
+    """
+    common = dict(max_magnified_px=settings["max_magnified_px"], max_noise=settings["max_noise"])
+    size, seed, n_textures = settings["patch_size"], settings["seed"], settings.get("n_textures", 96)
+    stream = SampleGenerator(size, seed=seed, photos=TRAIN_PHOTOS, mix=settings.get("mix"),
+                             p_blur=settings.get("p_blur", 0.0), noise_model=settings.get("noise_model", "shot"),
+                             n_procedural=n_textures, **common)
+    held_out = {
+        # the set every model of vismic has been validated on: comparable across runs
+        "photos": SampleGenerator(size, seed=seed + 1, photos=HELD_OUT_PHOTOS, n_procedural=n_textures, **common),
+        "dead_leaves": SampleGenerator(size, seed=seed + 1001, photos=(), mix={"dead_leaves": 1.0},
+                                       noise_model="camera", n_procedural=min(32, n_textures), **common),
+    }
+    return stream, held_out
 
 
 def _check_train_args(*, steps, hours, batch_size, patch_size, learning_rate, epoch_samples, n_validation,
@@ -246,8 +339,17 @@ class _Run:
         else:
             self.config = _model_config(config)
             self.settings = settings
+        init = self.settings.get("init")
+        if checkpoint is None and init is not None:
+            from ._weights import load_model
+
+            start = load_model(init)
+            self.config = start.config
+            log(f"starting from {init} ({(start.info or {}).get('steps', '?')} steps of earlier training)")
         torch.manual_seed(self.settings["seed"])
         self.model = MagNet(self.config).to(device)
+        if checkpoint is None and init is not None:
+            self.model.load_state_dict(start.state_dict())
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.settings["learning_rate"])
         self.step, self.elapsed, self.history, self.best = 0, 0.0, [], -1.0
         if checkpoint is not None:
@@ -259,7 +361,10 @@ class _Run:
             torch.set_rng_state(checkpoint["torch_rng"])
         bs = self.settings["batch_size"]
         log(f"MagNet {self.config} with {self.model.n_parameters()} parameters; batch {bs}, "
-            f"patch {self.settings['patch_size']}, lr {self.settings['learning_rate']}, seed {self.settings['seed']}")
+            f"patch {self.settings['patch_size']}, lr {self.settings['learning_rate']} "
+            f"({self.settings.get('schedule', 'constant')} over {self.settings.get('schedule_steps')} steps, "
+            f"warm-up {self.settings.get('warmup_steps', 0)}), seed {self.settings['seed']}, "
+            f"data mix {self.settings.get('mix')}")
 
     def train_step(self, stream) -> list:
         """One optimiser step on the next batch of ``stream``; the five loss terms.
@@ -285,6 +390,8 @@ class _Run:
         loss_bm = (texture_b - texture_m).abs().mean()
         loss_bc = (shape_b - shape_c).abs().mean()
         loss = loss_y + REGULARISATION_WEIGHT * (loss_ac + loss_bm + loss_bc)
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate_at(self.step, self.settings)
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
@@ -294,15 +401,20 @@ class _Run:
 
     def end_epoch(self, held_out, losses: _LossMeter) -> None:
         """Validate, record the epoch, save the checkpoint (and ``best.pt`` when it improved)."""
-        scores = validate(self.model, held_out, self.settings["n_validation"], device=self.device)
+        sets = {name: validate(self.model, generator, self.settings["n_validation"], device=self.device)
+                for name, generator in held_out.items()}
+        scores = sets["photos"]
         means = losses.means()
         bs = self.settings["batch_size"]
+        trained = losses.count > 0
         self.history.append({"epoch": len(self.history) + 1, "step": self.step, "samples": self.step * bs,
-                             "hours": round(self.elapsed / 3600, 4), "loss": float(means[0]),
-                             "loss_y": float(means[1]), "validation": scores})
+                             "hours": round(self.elapsed / 3600, 4), "loss": float(means[0]) if trained else None,
+                             "loss_y": float(means[1]) if trained else None, "learning_rate": learning_rate_at(self.step, self.settings),
+                             "validation": scores, "validation_sets": sets})
         losses.reset()
-        self.log(f"epoch {len(self.history)} step {self.step}: validation SSIM {scores['ssim']:.4f} "
-                 f"(no magnification {scores['ssim_no_magnification']:.4f}), L1 {scores['l1_grey_levels']:.2f}")
+        self.log(f"epoch {len(self.history)} step {self.step}: validation SSIM " + ", ".join(
+            f"{name} {s['ssim']:.4f} (no magnification {s['ssim_no_magnification']:.4f}, L1 {s['l1_grey_levels']:.2f})"
+            for name, s in sets.items()))
         self.save_checkpoint()
         if scores["ssim"] > self.best:
             self.best = scores["ssim"]
@@ -313,7 +425,8 @@ class _Run:
         return {"steps": self.step, "samples": self.step * bs, "training_hours": round(self.elapsed / 3600, 3),
                 "settings": self.settings,
                 "last_validation": self.history[-1]["validation"] if self.history else None,
-                "data": "vismic.magnify.SampleGenerator (procedural, exact sub-pixel motion)"}
+                "last_validation_sets": self.history[-1].get("validation_sets") if self.history else None,
+                "data": "vismic.magnify.SampleGenerator (exact sub-pixel motion; mix in settings)"}
 
     def save_checkpoint(self) -> None:
         """``checkpoint.pt`` (atomically), ``model.pt`` and ``history.json``."""

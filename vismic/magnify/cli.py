@@ -78,6 +78,19 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--validation-samples", type=int, default=128, help="size of the held-out set")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--init", default=None, metavar="WEIGHTS",
+                        help="start from this model file (fine-tune), e.g. the shipped weights; "
+                             "ignored when RUN_DIR has a checkpoint")
+    parser.add_argument("--data", choices=("natural", "original"), default="natural",
+                        help="natural: dead leaves, smooth areas, photographs, procedural textures, blur, "
+                             "camera noise; original: the first shipped model's procedural data")
+    parser.add_argument("--max-noise", type=finite_float, default=4.0,
+                        help="largest noise in grey levels at mid-grey")
+    parser.add_argument("--schedule", choices=("cosine", "constant"), default="cosine",
+                        help="learning-rate schedule (cosine decay to 5%% over --schedule-steps)")
+    parser.add_argument("--schedule-steps", type=int, default=None,
+                        help="length of the cosine decay (default --steps; constant rate if only --hours)")
+    parser.add_argument("--warmup-steps", type=int, default=0, help="linear warm-up of the learning rate")
     parser.add_argument("--export", default=None, metavar="PATH",
                         help="copy the best model (by validation SSIM) here at the end")
     parser.set_defaults(func=run_train)
@@ -89,7 +102,8 @@ def _as_options(message: str) -> str:
     for name, option in (("learning_rate", "--lr"), ("n_validation", "--validation-samples"),
                          ("epoch_samples", "--epoch-samples"), ("batch_size", "--batch-size"),
                          ("patch_size", "--patch-size"), ("steps", "--steps"), ("hours", "--hours"),
-                         ("threads", "--threads")):
+                         ("threads", "--threads"), ("schedule_steps", "--schedule-steps"),
+                         ("warmup_steps", "--warmup-steps")):
         message = re.sub(rf"(?<![\w-]){name}\b(=?)", lambda m, o=option: o + (" " if m.group(1) else ""), message)
     return message
 
@@ -163,6 +177,11 @@ def run_train(args) -> int:
     except ParameterError as error:  # the same check as train(), named as the options the user typed
         raise ParameterError(_as_options(str(error))) from None
 
+    check_option(args.schedule_steps, "--schedule-steps", minimum=1)
+    check_option(args.warmup_steps, "--warmup-steps", minimum=0)
+    check_option(args.max_noise, "--max-noise", minimum=0)
+    if args.init is not None and not Path(args.init).is_file():
+        raise ParameterError(f"--init {args.init!r} is not a file; give a vismic model file (.pt)")
     if args.export:
         run_dir = Path(args.run_dir)
         check_writable(args.export, [run_dir / "best.pt", run_dir / "model.pt"])
@@ -174,7 +193,10 @@ def run_train(args) -> int:
 
     train(args.run_dir, config=args.config, steps=args.steps, hours=args.hours, batch_size=args.batch_size,
           patch_size=args.patch_size, learning_rate=args.lr, seed=args.seed, epoch_samples=args.epoch_samples,
-          n_validation=args.validation_samples, threads=args.threads, device=args.device, log=log)
+          n_validation=args.validation_samples, threads=args.threads, device=args.device,
+          init=args.init, max_noise=args.max_noise, schedule=args.schedule, schedule_steps=args.schedule_steps,
+          warmup_steps=args.warmup_steps, log=log,
+          **(dict(mix=None, p_blur=0.0, noise_model="shot") if args.data == "original" else {}))
     if args.export:
         best = Path(args.run_dir) / "best.pt"
         shutil.copyfile(best if best.is_file() else Path(args.run_dir) / "model.pt", args.export)
