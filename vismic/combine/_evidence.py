@@ -99,16 +99,16 @@ class RegionEvidence:
         scores = self.series.read(0, self.n).reshape(1, 1, self.n_regions, 2, self.n)
         return BandSignals(scores, self.information[None, None], 0, self.fps, self.grid)
 
-    def statistics(self, filter_spec_name: str, highpass_hz) -> tuple:
+    def statistics(self, kind: str, highpass_hz) -> tuple:
         """``(S, counts)``: ``S[p] = sum over frames of parity p of h h^T`` for the high-passed scores ``h``.
 
-        ``filter_spec_name`` is ``'statistics'`` (second-order zero-phase
-        Butterworth, the weights' statistics) or ``'output'`` (the output's
-        high-pass, :func:`vismic.denoise.highpass`).
+        ``kind`` is ``'statistics'`` (second-order zero-phase Butterworth, the
+        weights' statistics) or ``'output'`` (the output's high-pass,
+        :func:`vismic.denoise.highpass`).
         """
-        key = (filter_spec_name, highpass_hz)
+        key = (kind, highpass_hz)
         if key not in self._statistics:
-            spec = _filter_spec(filter_spec_name, highpass_hz, fps=self.fps, n=self.n)
+            spec = _filter_spec(kind, highpass_hz, fps=self.fps, n=self.n)
             m = self.series.m
             total = np.zeros((2, m, m))
             counts = np.zeros(2, dtype=int)
@@ -145,6 +145,7 @@ class RegionEvidence:
 
 
 def _filter_spec(name: str, highpass_hz, *, fps: float, n: int):
+    """The zero-phase high-pass ``name`` as :func:`~vismic.combine._series.filtered_chunks` takes it (None: none)."""
     if name == "statistics":
         if highpass_hz is None or highpass_hz <= 0 or n < 40:
             return None
@@ -153,14 +154,12 @@ def _filter_spec(name: str, highpass_hz, *, fps: float, n: int):
     if name == "output":
         if not highpass_hz or n <= 40:
             return None
-        from ..denoise._filters import _highpass_design, trend_padding
+        from ..denoise._filters import _highpass_design, trend_padding, trend_padding_lengths
         from ._series import _Extended
 
         sos, sr, cutoff = _highpass_design(fps, highpass_hz, 4)
 
         def padding(series: RegionSeries, offset: np.ndarray):
-            from ..denoise._filters import trend_padding_lengths
-
             padlen, fit = trend_padding_lengths(series.n, sos, sr=sr, edge_hz=cutoff)
             span = max(fit, padlen + 2)
             first = series.read(0, span) - offset[:, None]
