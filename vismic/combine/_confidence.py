@@ -14,6 +14,7 @@ origin, counts as noise.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from typing import Optional
@@ -103,13 +104,20 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
     >>> abs(estimate["snr_db"] - 10 * np.log10(16 * 0.5 / 0.25)) < 1.0   # 16 regions, SNR 2 each
     True
     """
+    with _evidence_on_grid(bands, grid) as evidence:
+        return evidence_consistency(evidence, highpass_hz=highpass_hz)
+
+
+@contextlib.contextmanager
+def _evidence_on_grid(bands: BandSignals, grid):
+    """The whole video's :class:`RegionEvidence` with its regions laid on ``grid`` (closed on leaving)."""
     rows, cols = grid
     if rows * cols != bands.n_regions:
         raise ParameterError(f"grid={grid!r} does not match the {bands.n_regions} regions of the band signals")
     evidence = RegionEvidence.from_bands(bands)
     evidence.grid = (rows, cols)
     try:
-        return evidence_consistency(evidence, highpass_hz=highpass_hz)
+        yield evidence
     finally:
         evidence.close()
 
@@ -295,15 +303,8 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
         :func:`reliability_flags`), and the parts: ``consistency_db``,
         ``slow_motion_px``, ``codec_innovation``.
     """
-    rows, cols = grid
-    if rows * cols != bands.n_regions:
-        raise ParameterError(f"grid={grid!r} does not match the {bands.n_regions} regions of the band signals")
-    evidence = RegionEvidence.from_bands(bands)
-    evidence.grid = (rows, cols)
-    try:
+    with _evidence_on_grid(bands, grid) as evidence:
         return evidence_snr_estimate(evidence, report=report, highpass_hz=highpass_hz)
-    finally:
-        evidence.close()
 
 
 def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz: float = 20.0) -> dict:
