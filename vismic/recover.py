@@ -215,6 +215,8 @@ def recover_sound(
 
     if workers is not None and executor is not None:
         raise ParameterError("give workers= or executor=, not both")
+    if stabilise not in (True, False, "auto"):
+        raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
     if batch_size is not None:
         check_int(batch_size, "batch_size", minimum=1)
     if max_frames is not None:
@@ -231,8 +233,6 @@ def recover_sound(
         source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
                             max_batch_bytes=BATCH_BYTES if max_batch_bytes is None else max_batch_bytes,
                             strict=strict, max_frames=max_frames)
-    if stabilise not in (True, False, "auto"):
-        raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
     if pipeline is None:
         pipeline = default_pipeline(
             n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,
