@@ -11,13 +11,14 @@ read back in chunks. Nothing else grows with the video's length.
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import numpy as np
 from scipy import linalg, signal
 
 from ..data import BandSignals
-from ._series import RegionSeries, filtered_chunks
+from ._series import Extended, RegionSeries, filtered_chunks, scipy_padding
 
 #: Time chunks alternately used to fit weights and to score them (grid choice, SNR estimate).
 N_CHUNKS = 8
@@ -144,28 +145,35 @@ class RegionEvidence:
         self.series.close()
 
 
+def statistics_sos(fps: float, cutoff_hz, n: int):
+    """The weights' statistics high-pass (second-order Butterworth, zero phase), or None when there is none."""
+    if cutoff_hz is None or cutoff_hz <= 0 or n < 40:
+        return None
+    return signal.butter(2, min(float(cutoff_hz), 0.45 * fps), btype="highpass", fs=fps, output="sos")
+
+
 def _filter_spec(name: str, highpass_hz, *, fps: float, n: int):
-    """The zero-phase high-pass ``name`` as :func:`~vismic.combine._series.filtered_chunks` takes it (None: none)."""
+    """``(sos, padding)`` of the zero-phase high-pass ``name``, as :func:`filtered_chunks` takes it (None: none)."""
     if name == "statistics":
-        if highpass_hz is None or highpass_hz <= 0 or n < 40:
-            return None
-        cutoff = min(float(highpass_hz), 0.45 * fps)
-        return ("statistics", signal.butter(2, cutoff, btype="highpass", fs=fps, output="sos"))
+        sos = statistics_sos(fps, highpass_hz, n)
+        return None if sos is None else (sos, scipy_padding)
     if name == "output":
         if not highpass_hz or n <= 40:
             return None
-        from ..denoise._filters import _highpass_design, trend_padding, trend_padding_lengths
-        from ._series import _Extended
+        from ..denoise._filters import _highpass_design
 
         sos, sr, cutoff = _highpass_design(fps, highpass_hz, 4)
-
-        def padding(series: RegionSeries, offset: np.ndarray):
-            padlen, fit = trend_padding_lengths(series.n, sos, sr=sr, edge_hz=cutoff)
-            span = max(fit, padlen + 2)
-            first = series.read(0, span) - offset[:, None]
-            last = series.read(series.n - span, series.n) - offset[:, None]
-            head, tail = trend_padding(first, last, series.n, sos, sr=sr, edge_hz=cutoff)
-            return _Extended(series, head, tail, offset)
-
-        return ("output", sos, padding)
+        return sos, functools.partial(_trend_padding, sr=sr, edge_hz=cutoff)
     raise ValueError(f"unknown filter {name!r}")
+
+
+def _trend_padding(series: RegionSeries, sos: np.ndarray, offset: np.ndarray, *, sr: float, edge_hz: float):
+    """The ends :func:`vismic.denoise.highpass` pads with, read from the store."""
+    from ..denoise._filters import trend_padding, trend_padding_lengths
+
+    padlen, fit = trend_padding_lengths(series.n, sos, sr=sr, edge_hz=edge_hz)
+    span = max(fit, padlen + 2)
+    first = series.read(0, span) - offset[:, None]
+    last = series.read(series.n - span, series.n) - offset[:, None]
+    head, tail = trend_padding(first, last, series.n, sos, sr=sr, edge_hz=edge_hz)
+    return Extended(series, head, tail, offset)

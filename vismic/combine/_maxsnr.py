@@ -14,7 +14,7 @@ import numpy as np
 from scipy import linalg, signal
 
 from ..data import BandSignals
-from ._evidence import regularised_inverse
+from ._evidence import regularised_inverse, statistics_sos
 
 #: Relative ridge added to both matrices of the eigenproblem (regions without
 #: texture have no information; the ridge keeps the problem well posed).
@@ -24,11 +24,8 @@ RIDGE = 1e-9
 def highpass_for_statistics(x: np.ndarray, *, fps: float, cutoff_hz) -> np.ndarray:
     """Zero-phase high-pass used only to measure statistics (drift must not choose weights)."""
     x = x - x.mean(axis=-1, keepdims=True)
-    if cutoff_hz is None or cutoff_hz <= 0 or x.shape[-1] < 40:
-        return x
-    cutoff = min(float(cutoff_hz), 0.45 * fps)
-    sos = signal.butter(2, cutoff, btype="highpass", fs=fps, output="sos")
-    return signal.sosfiltfilt(sos, x, axis=-1)
+    sos = statistics_sos(fps, cutoff_hz, x.shape[-1])
+    return x if sos is None else signal.sosfiltfilt(sos, x, axis=-1)
 
 
 def region_displacements(bands: BandSignals):

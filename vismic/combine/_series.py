@@ -126,7 +126,7 @@ class RegionSeries:
             pass
 
 
-class _Extended:
+class Extended:
     """A series seen as ``[head, series - offset, tail]`` (ends padded for a zero-phase filter)."""
 
     def __init__(self, series: RegionSeries, head: np.ndarray, tail: np.ndarray, offset: np.ndarray):
@@ -143,7 +143,7 @@ class _Extended:
             yield self.series.n, self.tail
 
 
-def streamed_filtfilt(sos: np.ndarray, extended: _Extended) -> Iterator[tuple]:
+def streamed_filtfilt(sos: np.ndarray, extended: Extended) -> Iterator[tuple]:
     """Zero-phase ``sos`` filtering of ``extended`` (as ``sosfiltfilt(..., padlen=0)`` on the padded series).
 
     Yields ``(start, values)`` chunks of the output for frames ``0 .. n-1`` of the
@@ -175,31 +175,27 @@ def streamed_filtfilt(sos: np.ndarray, extended: _Extended) -> Iterator[tuple]:
     forward.close()
 
 
-def scipy_padding(series: RegionSeries, sos: np.ndarray, offset: np.ndarray) -> _Extended:
+def scipy_padding(series: RegionSeries, sos: np.ndarray, offset: np.ndarray) -> Extended:
     """The odd extension ``scipy.signal.sosfiltfilt`` pads with by default."""
     padlen = 3 * (2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum())))
     first = series.read(0, padlen + 1) - offset[:, None]
     last = series.read(series.n - padlen - 1, series.n) - offset[:, None]
     head = 2 * first[:, :1] - first[:, padlen:0:-1]
     tail = 2 * last[:, -1:] - last[:, -2::-1]
-    return _Extended(series, head, tail, offset)
+    return Extended(series, head, tail, offset)
 
 
 def filtered_chunks(series: RegionSeries, filter_spec: Optional[tuple]) -> Iterator[tuple]:
     """``(start, values)`` of the mean-removed series, zero-phase high-passed per ``filter_spec``.
 
-    ``filter_spec`` is None (mean removed only), ``("statistics", sos)`` (scipy's
-    padding, as :func:`vismic.combine.highpass_for_statistics`) or ``("output", sos,
-    padding)`` with ``padding(series, offset)`` returning the padded view (as
-    :func:`vismic.denoise.highpass`).
+    ``filter_spec`` is None (mean removed only) or ``(sos, padding)``, with
+    ``padding(series, sos, offset)`` returning the padded :class:`Extended` view
+    (:func:`scipy_padding`, or the trend padding of :func:`vismic.denoise.highpass`).
     """
     offset = series.mean()
     if filter_spec is None:
         for start, values in series.chunks():
             yield start, values - offset[:, None]
         return
-    if filter_spec[0] == "statistics":
-        extended = scipy_padding(series, filter_spec[1], offset)
-    else:
-        extended = filter_spec[2](series, offset)
-    yield from streamed_filtfilt(filter_spec[1], extended)
+    sos, padding = filter_spec
+    yield from streamed_filtfilt(sos, padding(series, sos, offset))

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-#: Index entries flagged as key frames (``AVIIF_KEYFRAME``) — uncompressed and intra-only codecs flag every frame.
-KEYFRAME = 0x10
+#: The largest ``idx1`` read (16 bytes a frame: 16 million frames); a larger one is damage, not an index.
+MAX_INDEX_BYTES = 2**28
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ def _read_index(handle, size: int) -> Optional[AviIndex]:
             movi = position + 8  # idx1 offsets count from the 'movi' four-cc (or from the file start)
         elif fourcc == b"idx1":
             handle.seek(position + 8)
+            if length > MAX_INDEX_BYTES:
+                return None
             index = handle.read(min(length, size - position - 8))
         position += 8 + length + (length & 1)
     if movi is None or index is None:
