@@ -2,18 +2,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from vismic import synth
 from vismic.cli import main
 
 FPS = 2200.0
 
 
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    sound = synth.tone(330.0, duration_seconds=0.2, sr=FPS)
-    scene = synth.render_scene(synth.texture("brick", size=(64, 64)), synth.make_displacement(sound, amplitude_px=0.1),
-                               noise_std=1, fps=FPS)
-    return scene.write_video(tmp_path_factory.mktemp("v") / "scene.avi")
+@pytest.fixture
+def video(tone_video):
+    return tone_video(64, 0.2)
 
 
 def test_recover_writes_a_standard_rate_wav(video, tmp_path, capsys):

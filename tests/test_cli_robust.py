@@ -10,12 +10,9 @@ from vismic.io import write_video
 FPS = 2200.0
 
 
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    sound = synth.tone(330.0, duration_seconds=0.1, sr=FPS)
-    scene = synth.render_scene(synth.texture("brick", size=(64, 64)), synth.make_displacement(sound, amplitude_px=0.1),
-                               noise_std=1, fps=FPS)
-    return scene.write_video(tmp_path_factory.mktemp("v") / "scene.avi")
+@pytest.fixture
+def video(tone_video):
+    return tone_video(64, 0.1)
 
 
 @pytest.fixture(scope="module")

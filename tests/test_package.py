@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import vismic
-from vismic import _logging, synth
+from vismic import _logging
 from vismic._version import __version__
 from vismic.cli import main
 
@@ -64,12 +64,9 @@ def test_citation_file_is_valid_cff():
         assert ref["authors"] and ref["year"] and ref["doi"].startswith("10.")
 
 
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    sound = synth.tone(330.0, duration_seconds=0.1, sr=FPS)
-    scene = synth.render_scene(synth.texture("brick", size=(48, 48)), synth.make_displacement(sound, amplitude_px=0.1),
-                               noise_std=1, fps=FPS)
-    return scene.write_video(tmp_path_factory.mktemp("v") / "scene.avi")
+@pytest.fixture
+def video(tone_video):
+    return tone_video(48, 0.1)
 
 
 def test_quiet_flag_leaves_only_errors(video, tmp_path, capsys):
