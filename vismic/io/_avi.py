@@ -31,11 +31,15 @@ class AviIndex:
         or whose chunk ends beyond the file (truncated).
     truncated_from : int or None
         First frame whose chunk lies (partly) beyond the end of the file.
+    offsets, sizes : tuple of int
+        Each frame's data: where it starts in the file and how many bytes it holds.
     """
 
     n_frames: int
     damaged: tuple
     truncated_from: Optional[int]
+    offsets: tuple = ()
+    sizes: tuple = ()
 
 
 def read_avi_index(path: Path) -> Optional[AviIndex]:
@@ -91,4 +95,6 @@ def _read_index(handle, size: int) -> Optional[AviIndex]:
         handle.seek(at)
         if struct.unpack("<4sI", handle.read(8)) != (fourcc, chunk_size):
             damaged.append(number)
-    return AviIndex(len(video), tuple(damaged), truncated_from)
+    offsets = tuple(base + offset + 8 for _, _, offset, _ in video)
+    sizes = tuple(chunk_size for _, _, _, chunk_size in video)
+    return AviIndex(len(video), tuple(damaged), truncated_from, offsets, sizes)

@@ -714,6 +714,12 @@ def make_reader(source):
             from ._tiff import TiffStackReader
 
             return TiffStackReader(path)
+        if suffix == ".avi":
+            from ._raw_avi import raw_avi_reader
+
+            raw = raw_avi_reader(path)  # uncompressed and intact: memory-mapped, no decoder
+            if raw is not None:
+                return raw
         return FileReader(path)
     raise ParameterError(
         "source must be a path to a video file or frame folder, or a numpy array of frames, "

@@ -1,0 +1,87 @@
+"""Raw AVIs are memory-mapped: the same frames as OpenCV decodes, any range reached directly."""
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vismic.io import open_video, write_video
+from vismic.io._frames import FileReader
+from vismic.io._raw_avi import RawAviReader, raw_layout
+
+
+def _chunk(fourcc: bytes, payload: bytes) -> bytes:
+    return fourcc + struct.pack("<I", len(payload)) + payload + (b"\0" if len(payload) % 2 else b"")
+
+
+def _list(kind: bytes, payload: bytes) -> bytes:
+    return _chunk(b"LIST", kind + payload)
+
+
+def write_bgr_avi(path: Path, frames_rgb: np.ndarray, *, fps: int = 25, top_down: bool = False) -> Path:
+    """A 24-bit BI_RGB AVI written by hand (rows padded to 4 bytes, bottom-up unless ``top_down``)."""
+    n, height, width, _ = frames_rgb.shape
+    row_bytes = (3 * width + 3) // 4 * 4
+    avih = struct.pack("<14I", 1_000_000 // fps, 0, 0, 0x10, n, 0, 1, row_bytes * height, width, height, 0, 0, 0, 0)
+    strh = b"vids" + b"\0\0\0\0" + struct.pack("<IHHIIIIIIIIhhhh", 0, 0, 0, 0, 1, fps, 0, n, row_bytes * height,
+                                               0xFFFFFFFF, 0, 0, 0, width, height)
+    strf = struct.pack("<IiiHH4sIiiII", 40, width, -height if top_down else height, 1, 24, b"\0\0\0\0",
+                       row_bytes * height, 0, 0, 0, 0)
+    hdrl = _list(b"hdrl", _chunk(b"avih", avih) + _list(b"strl", _chunk(b"strh", strh) + _chunk(b"strf", strf)))
+    chunks, index, offset = [], [], 4
+    for frame in frames_rgb:
+        rows = frame[..., ::-1] if top_down else frame[::-1, :, ::-1]
+        padded = np.zeros((height, row_bytes), np.uint8)
+        padded[:, : 3 * width] = rows.reshape(height, 3 * width)
+        chunk = _chunk(b"00db", padded.tobytes())
+        index.append(struct.pack("<4sIII", b"00db", 0x10, offset, row_bytes * height))
+        chunks.append(chunk)
+        offset += len(chunk)
+    movi = _list(b"movi", b"".join(chunks))
+    body = b"AVI " + hdrl + movi + _chunk(b"idx1", b"".join(index))
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+@pytest.mark.parametrize("shape", [(6, 10), (34, 50), (48, 64)])
+def test_grey_raw_avi_is_mapped_and_equals_opencv(tmp_path, shape):
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 256, (9,) + shape).astype(np.uint8)
+    path = write_video(tmp_path / "raw.avi", frames, codec="Y800")
+    video = open_video(path, fps=1000)
+    assert isinstance(video._reader, RawAviReader) and video.random_access
+    mapped = np.concatenate([batch.frames for batch in video])
+    decoded = np.stack(list(FileReader(path).frames((0, 0, shape[1], shape[0]))))
+    np.testing.assert_array_equal(mapped, decoded)
+    np.testing.assert_array_equal(mapped, frames)
+    np.testing.assert_array_equal(video.read(4, 3).frames, frames[4:7])
+    assert video.container_fps == pytest.approx(30.0)
+
+
+@pytest.mark.parametrize("top_down", [False, True])
+def test_colour_raw_avi_with_padded_rows_equals_opencv(tmp_path, top_down):
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 256, (5, 6, 7, 3)).astype(np.uint8)  # 21 bytes a row: padded to 24
+    path = write_bgr_avi(tmp_path / "bgr.avi", frames, top_down=top_down)
+    assert raw_layout(path).bottom_up is not top_down
+    video = open_video(path, fps=1000, roi=(1, 1, 5, 4))
+    assert isinstance(video._reader, RawAviReader)
+    np.testing.assert_array_equal(video._reader.read(0, 5), frames)
+    decoded = np.stack(list(FileReader(path).frames((1, 1, 5, 4))))
+    mapped = np.concatenate([batch.frames for batch in video])
+    np.testing.assert_allclose(mapped, decoded, atol=1e-4)
+    assert video.container_fps == pytest.approx(25.0)
+
+
+def test_damaged_or_compressed_avis_go_to_the_decoder(tmp_path):
+    frames = np.random.default_rng(3).integers(0, 256, (12, 16, 16)).astype(np.uint8)
+    ffv1 = write_video(tmp_path / "ffv1.avi", frames)
+    assert raw_layout(ffv1) is None
+    raw = write_video(tmp_path / "raw.avi", frames, codec="Y800")
+    data = bytearray(raw.read_bytes())
+    at = data.find(b"00dc", data.find(b"movi")) + 3 * (8 + 256)
+    data[at : at + 8] = b"\xff" * 8  # frame 3's chunk header overwritten
+    raw.write_bytes(bytes(data))
+    assert isinstance(open_video(raw, fps=1000)._reader, FileReader)
+    assert raw_layout(tmp_path / "missing.avi") is None

@@ -1,0 +1,159 @@
+"""Uncompressed AVI files read straight from the file, without a decoder.
+
+A raw AVI (8-bit grey ``Y800``/``Y8``/``GREY``, or 24-bit ``BI_RGB``) stores each
+frame as plain bytes at the place its index (``idx1``) names, so frames are
+memory-mapped views: reading costs one copy, any frame range is reached directly
+(workers of a parallel run each read their own), and nothing is decoded. Only an
+intact file with one frame size throughout takes this path; any other (a damaged
+index, dropped frames, OpenDML files without ``idx1``) goes to OpenCV, which
+locates and fills lost frames.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+
+from ._avi import AviIndex, read_avi_index
+
+__all__ = ["RawAviReader", "raw_avi_reader"]
+
+_GREY_CODES = (b"Y800", b"Y8  ", b"GREY")
+_BI_RGB = b"\0\0\0\0"
+
+
+@dataclass(frozen=True)
+class RawLayout:
+    """How one raw frame lies in its chunk."""
+
+    height: int
+    width: int
+    channels: int
+    row_bytes: int
+    bottom_up: bool
+    rate: Optional[float]
+
+
+def _video_stream_header(handle, size: int) -> Optional[tuple]:
+    """``(strh, strf)`` payloads of the first video stream, or None."""
+    handle.seek(12)
+    position, end = 12, size
+    while position + 8 <= end:
+        handle.seek(position)
+        fourcc, length = struct.unpack("<4sI", handle.read(8))
+        if fourcc == b"LIST":
+            kind = handle.read(4)
+            if kind in (b"hdrl", b"strl"):
+                position += 12  # descend into the list
+                continue
+            if kind == b"movi":
+                return None  # the headers come before the frames
+        elif fourcc == b"strh":
+            strh = handle.read(min(length, 64))
+            if strh[:4] == b"vids":
+                handle.seek(position + 8 + length + (length & 1))
+                next_fourcc, next_length = struct.unpack("<4sI", handle.read(8))
+                if next_fourcc == b"strf":
+                    return strh, handle.read(min(next_length, 40))
+                return None
+        position += 8 + length + (length & 1)
+    return None
+
+
+def raw_layout(path: Path) -> Optional[RawLayout]:
+    """The frame layout of an uncompressed 8-bit grey or 24-bit colour AVI, or None for any other file."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(0)
+            head = handle.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"AVI ":
+                return None
+            found = _video_stream_header(handle, size)
+    except (OSError, struct.error):
+        return None
+    if found is None or len(found[0]) < 28 or len(found[1]) < 20:
+        return None
+    strh, strf = found
+    scale, rate = struct.unpack_from("<II", strh, 20)
+    _, width, height, _, bits, compression = struct.unpack_from("<IiiHH4s", strf, 0)
+    if width <= 0 or height == 0:
+        return None
+    if compression in _GREY_CODES and bits == 8:
+        channels, bottom_up = 1, False
+    elif compression == _BI_RGB and bits == 24:
+        channels, bottom_up = 3, height > 0
+    else:
+        return None
+    height = abs(height)
+    row_bytes = (width * channels + 3) // 4 * 4 if compression == _BI_RGB else width * channels
+    fps = rate / scale if rate and scale else None
+    return RawLayout(height, width, channels, row_bytes, bottom_up, fps)
+
+
+def raw_avi_reader(path: Path) -> Optional["RawAviReader"]:
+    """A :class:`RawAviReader` when ``path`` is an intact raw AVI this module reads, else None."""
+    layout = raw_layout(path)
+    if layout is None:
+        return None
+    index = read_avi_index(path)
+    if index is None or index.n_frames == 0 or index.damaged:
+        return None
+    frame_bytes = layout.row_bytes * layout.height
+    if any(size != frame_bytes for size in index.sizes):  # dropped (empty) or odd chunks
+        return None
+    return RawAviReader(path, layout, index)
+
+
+class RawAviReader:
+    """Frames of an intact raw AVI, memory-mapped (see :func:`raw_avi_reader`).
+
+    Frames come out as stored: ``(n, height, width)`` uint8 grey, or
+    ``(n, height, width, 3)`` RGB, as views where the file allows.
+    """
+
+    strict = False
+
+    def __init__(self, path: Path, layout: RawLayout, index: AviIndex):
+        self.path = path
+        self.where = f"video {str(path)!r}"
+        self.layout = layout
+        self.container_fps = layout.rate
+        self.count_hint = index.n_frames
+        self.full_shape = (layout.height, layout.width)
+        self._offsets = np.asarray(index.offsets, dtype=np.int64)
+        self._file = np.memmap(path, dtype=np.uint8, mode="r")
+        steps = np.diff(self._offsets)
+        self._stride = int(steps[0]) if len(steps) and np.all(steps == steps[0]) and steps[0] > 0 else None
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        stop = min(start + count, self.count_hint)
+        if self._stride is not None or stop - start == 1:
+            frames = self._frames_at(int(self._offsets[start]), stop - start, self._stride or 1)
+        else:
+            frames = np.stack([self._frames_at(int(self._offsets[i]), 1, 1)[0] for i in range(start, stop)])
+        return frames
+
+    def _frames_at(self, offset: int, n: int, stride: int) -> np.ndarray:
+        layout = self.layout
+        shape = (n, layout.height, layout.width) + ((3,) if layout.channels == 3 else ())
+        strides = (stride, layout.row_bytes) + ((layout.channels, 1) if layout.channels == 3 else (1,))
+        frames = np.lib.stride_tricks.as_strided(self._file[offset:], shape=shape, strides=strides, writeable=False)
+        if layout.bottom_up:
+            frames = frames[:, ::-1]
+        if layout.channels == 3:
+            frames = frames[..., ::-1]  # stored BGR
+        return frames
+
+    def frames(self, roi) -> Iterator[np.ndarray]:
+        from ._frames import to_grey
+
+        for start in range(self.count_hint):
+            yield to_grey(self.read(start, 1)[0], channel_order="RGB", roi=roi, where=self.where)
+
+    def count(self) -> int:
+        return self.count_hint
