@@ -6,7 +6,11 @@ A stage is a thin object around a pure function. Streaming stages
 them on later or from ``flush()`` at the end of the video. The pipeline
 concatenates what the last streaming stage returns (it must have a ``concat``
 class method, e.g. :class:`vismic.data.BandSignals`) and hands the whole, now
-small, signal to the remaining stages.
+small, signal to the remaining stages. A streaming stage with
+``frame_independent = True`` promises that, once it has started (its reference
+taken), it returns every frame it is given, each depending on that frame alone:
+a parallel run then applies a started copy of it in workers that read their own
+frame ranges.
 """
 
 from __future__ import annotations
@@ -242,7 +246,10 @@ class Pipeline:
         executor : concurrent.futures.Executor, optional
             Project frame batches on its workers (a process pool, a Dask client's
             ``get_executor()``...); needs the fused path. Results are joined in order
-            and equal the serial run's.
+            and equal the serial run's. When ``batches`` is a
+            :class:`vismic.io.VideoStream` the workers can read themselves and the
+            frame stages before the projection are ``frame_independent``, each
+            worker reads, prepares and projects its own frame ranges.
         """
         streaming, whole = self._split()
         if streaming:
@@ -257,8 +264,7 @@ class Pipeline:
             if fused is None:
                 parts = self._stream(streaming, batches, progress)
             else:
-                frames = self._stream(head, batches, None) if head else batches
-                parts = self._stream_fused(fused, frames, executor, progress)
+                parts = self._stream_fused(fused, head, batches, executor, progress)
             data, whole = _gather(parts, whole)
         else:
             data = batches
@@ -285,11 +291,11 @@ class Pipeline:
                 yield data
 
     @staticmethod
-    def _stream_fused(stage, batches, executor, progress):
+    def _stream_fused(stage, head, batches, executor, progress):
         from .project import project_batches
 
         stage.reset()
-        for part in project_batches(stage, batches, executor):
+        for part in project_batches(stage, batches, executor, head=head):
             if progress is not None:
                 progress(len(part))
             yield part

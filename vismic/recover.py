@@ -278,17 +278,13 @@ def _stabilised(pipeline: Pipeline, audio: Audio) -> Optional[Pipeline]:
 def _recover_once(pipeline: Pipeline, source, video, *, progress, device, workers, executor, fuse) -> Audio:
     """One pass of ``pipeline`` over ``source``; ``info["warnings"]`` lists the findings (not yet warned)."""
     from ._reliability import batch_statistics, findings, merge_statistics
-    from .io._prefetch import prefetch
+    from .io._stream import VideoStream
 
     seen = {"n_frames": 0, "reference_frame": None}
     statistics = []
 
-    def batches():
-        for batch in prefetch(source):  # the next batches decode while this one is processed
-            if seen["reference_frame"] is None:
-                seen["reference_frame"] = np.array(batch.frames[0], dtype=np.float32)
-            statistics.append(batch_statistics(batch.frames))  # a few numbers per batch, for the findings
-            yield batch
+    # batches decode ahead in a thread; a few numbers per batch for the findings, computed where frames are read
+    batches = VideoStream(source, batch_statistics, statistics.append)
 
     def count(n):
         seen["n_frames"] += n
@@ -301,7 +297,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
 
         pool = executor = process_pool(workers)
     try:
-        audio = pipeline.run(batches(), progress=count, fuse=fuse, device=device, executor=executor)
+        audio = pipeline.run(batches, progress=count, fuse=fuse, device=device, executor=executor)
     except TooFewFramesError:
         if seen["n_frames"] >= MIN_FRAMES:
             raise
@@ -316,6 +312,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     if not isinstance(audio, Audio):
         raise ParameterError(f"the pipeline's last stage must return vismic.data.Audio, it gave {type(audio).__name__}")
     info = dict(audio.info)
+    seen["reference_frame"] = batches.first_frame
     info.update(seen, fps=audio.sr, fps_source=getattr(source, "fps_source", "argument"))
     if source.path is not None:
         info["source_path"] = str(source.path)

@@ -126,6 +126,13 @@ def reference_pyramid(frame, *, n_levels: int = 4, biort: str = "near_sym_a", qs
     )
 
 
+def check_reference_frames(k, name: str = "n_reference_frames") -> int:
+    """``k`` as a frame count for a reference, or :class:`ParameterError`."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ParameterError(f"{name} must be a positive integer, given {k!r}")
+    return int(k)
+
+
 class HeldFrames:
     """Batches held back until the first ``n_reference_frames`` frames of the video have arrived.
 
@@ -139,9 +146,7 @@ class HeldFrames:
 
     def add(self, batch: FrameBatch, n_reference_frames) -> Optional[FrameBatch]:
         """Hold ``batch``; once ``n_reference_frames`` frames are held, release them all (else None)."""
-        k = n_reference_frames
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ParameterError(f"n_reference_frames must be a positive integer, given {k!r}")
+        k = check_reference_frames(n_reference_frames)
         self._batches.append(batch)
         if sum(len(b) for b in self._batches) < k:
             return None

@@ -5,7 +5,9 @@
   array as :class:`~vismic.data.FrameBatch` objects, with the capture rate read
   from camera files (:class:`CameraHeader`) and given by hand otherwise;
   :func:`read_frames` and :func:`frame_count` are conveniences around it;
-  batches are sized in bytes (:func:`auto_batch_size`, :data:`BATCH_BYTES`).
+  batches are sized in bytes (:func:`auto_batch_size`, :data:`BATCH_BYTES`);
+  :class:`VideoStream` decodes them ahead in a thread and lets the workers of a
+  parallel run read their own frame ranges.
 - :func:`write_video` writes frames losslessly (FFV1) or as a PNG folder.
 - :func:`write_wav` writes sound at a standard rate; :func:`resample` and
   :func:`standard_rate` are the pieces it uses.
@@ -21,10 +23,12 @@ from .video import (
     read_frames,
     write_video,
 )
+from ._stream import VideoStream
 from .wav import STANDARD_RATES, WavInfo, resample, standard_rate, write_wav
 
 __all__ = [
     "VideoSource",
+    "VideoStream",
     "CameraHeader",
     "open_video",
     "read_frames",

@@ -236,12 +236,40 @@ class VideoSource:
     def _describe(self) -> str:
         return repr(str(self.path)) if self.path is not None else "the frame array"
 
+    def __reduce__(self):
+        # A file source travels as its recipe: a worker reopens the file (once per process) and reads its own ranges.
+        if self.path is None:
+            return super().__reduce__()
+        return _reopen, (str(self.path), self.fps, self.fps_source, self.roi, self.downsample, self.batch_size,
+                         self.max_frames, self.strict)
+
     def __repr__(self) -> str:
         source = str(self.path) if self.path is not None else "array"
         return (
             f"VideoSource({source!r}, fps={self.fps:g}, frame_shape={self.frame_shape}, "
             f"roi={self.roi}, downsample={self.downsample}, batch_size={self.batch_size})"
         )
+
+
+#: Sources reopened in this process from a pickled recipe, newest last.
+_REOPENED: dict = {}
+
+
+def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, strict) -> VideoSource:
+    """A pickled :class:`VideoSource` opened again (the parent already said what opening it warns about)."""
+    info = os.stat(path)
+    key = (path, info.st_size, info.st_mtime_ns, fps, roi, downsample, batch_size, max_frames, strict)
+    found = _REOPENED.get(key)
+    if found is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = open_video(path, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
+                               max_frames=max_frames, strict=strict)
+        found.fps_source = fps_source
+        while len(_REOPENED) >= 2:
+            _REOPENED.pop(next(iter(_REOPENED)))
+        _REOPENED[key] = found
+    return found
 
 
 def open_video(

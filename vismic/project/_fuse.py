@@ -40,11 +40,19 @@ def split_fusable(streaming_steps, *, device=None):
     """``(frame steps, Project)`` when the streaming steps end with the built-in three, else ``(steps, None)``.
 
     Frame stages before them (``Magnify``, ``Stabilise``) keep running batch by
-    batch; only the last three become the projection.
+    batch; only the last three become the projection, and a
+    :class:`~vismic.stabilise.NormaliseLight` right before them is folded into it.
     """
     head, tail = list(streaming_steps[:-3]), streaming_steps[-3:]
     fused = fused_stage(tail, device=device) if len(tail) == 3 else None
-    return (head, fused) if fused is not None else (list(streaming_steps), None)
+    if fused is None:
+        return list(streaming_steps), None
+    from ..stabilise import NormaliseLight
+
+    if head and type(head[-1][1]) is NormaliseLight:  # light removal folds into the product
+        fused.set_params(light_reference_frames=head[-1][1].n_reference_frames)
+        head = head[:-1]
+    return head, fused
 
 
 def describe_unfusable(streaming_steps) -> Optional[str]:

@@ -8,9 +8,10 @@ import numpy as np
 
 from ..data import BandSignals, FrameBatch
 from ..decompose import max_levels
-from ..decompose._dtcwt import HeldFrames
+from ..decompose._dtcwt import HeldFrames, check_reference_frames
 from ..pipeline import Stage
-from ._templates import Templates, make_templates, project
+from ..stabilise._light import light_basis, remove_light
+from ._templates import Templates, make_templates, project, with_light
 
 
 class Project(Stage):
@@ -33,18 +34,23 @@ class Project(Stage):
         DTCWT filters.
     device : str, optional
         None: numpy; ``'cpu'``/``'cuda'``: torch on that device (see :func:`project`).
+    light_reference_frames : int, optional
+        When given, the stage is ``NormaliseLight(light_reference_frames)``
+        followed by the projection, in one product (:func:`with_light`): light
+        changes cost two dot products a frame instead of a pass of their own.
     """
 
     streaming = True
 
     def __init__(self, n_levels=None, grid=(8, 8), n_reference_frames: int = 16, biort: str = "near_sym_a",
-                 qshift: str = "qshift_a", device=None):
+                 qshift: str = "qshift_a", device=None, light_reference_frames=None):
         self.n_levels = n_levels
         self.grid = grid
         self.n_reference_frames = n_reference_frames
         self.biort = biort
         self.qshift = qshift
         self.device = device
+        self.light_reference_frames = light_reference_frames
         self.reset()
 
     def reset(self) -> None:
@@ -57,7 +63,10 @@ class Project(Stage):
         ``executor``, when given, builds the templates on its workers.
         """
         if self.templates is None:
-            batch = self._held.add(batch, self.n_reference_frames)
+            count = check_reference_frames(self.n_reference_frames)
+            if self.light_reference_frames is not None:
+                count = max(count, check_reference_frames(self.light_reference_frames, "light n_reference_frames"))
+            batch = self._held.add(batch, count)
             if batch is None:
                 return None
             self._start(batch, executor)
@@ -71,9 +80,16 @@ class Project(Stage):
     def _start(self, batch: FrameBatch, executor=None) -> None:
         """Templates for the reference: the mean of the first ``n_reference_frames`` frames of ``batch``."""
         levels = self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
-        reference = batch.frames[: self.n_reference_frames].astype(np.float32).mean(axis=0)
-        self.templates = make_templates(reference, n_levels=levels, grid=self.grid, biort=self.biort,
-                                        qshift=self.qshift, executor=executor)
+        frames, light_reference = batch.frames[: self.n_reference_frames], None
+        if self.light_reference_frames is not None:  # as NormaliseLight takes its reference and applies it
+            light_reference = batch.frames[: self.light_reference_frames].astype(np.float32).mean(axis=0)
+            light_reference = light_reference.astype(np.float64)
+            frames = remove_light(frames, light_reference, light_basis(light_reference))
+        reference = frames.astype(np.float32).mean(axis=0)
+        templates = make_templates(reference, n_levels=levels, grid=self.grid, biort=self.biort, qshift=self.qshift,
+                                   executor=executor)
+        self.templates = templates if light_reference is None else with_light(templates, light_reference)
+        self._references = (reference, light_reference)
         self._template_params = (levels, self.grid, self.biort, self.qshift)
 
     def parallel_task(self):
@@ -83,8 +99,9 @@ class Project(Stage):
         from ._parallel import ProjectTask
 
         n_levels, grid, biort, qshift = self._template_params
-        return ProjectTask(self.templates.reference, n_levels=n_levels, grid=grid, biort=biort, qshift=qshift,
-                           device=self.device, templates=self.templates)
+        reference, light_reference = self._references
+        return ProjectTask(reference, n_levels=n_levels, grid=grid, biort=biort, qshift=qshift, device=self.device,
+                           templates=self.templates, light_reference=light_reference)
 
     def flush(self):
         """The frames held back when the video is shorter than ``n_reference_frames``."""

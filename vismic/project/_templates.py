@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from ..decompose._fast import forward
 from ..errors import FrameShapeError, ParameterError
 from ._adjoint import adjoint_rows, band_gradients
 
-__all__ = ["Templates", "make_templates", "project"]
+__all__ = ["Templates", "LightCorrection", "make_templates", "with_light", "project"]
 
 #: Bytes of float32 frame differences per matrix product (at most 64 frames). The
 #: number of frames per product depends only on the frame size, so a frame's scores
@@ -72,12 +73,16 @@ class Templates:
     information : np.ndarray [shape=(n_regions, 2, 2)], float64
         Fisher information of each region's evidence (up to the noise variance).
     grid : (rows, cols)
+    light : LightCorrection or None
+        When set, global light changes against ``reference`` are removed as
+        :class:`vismic.stabilise.NormaliseLight` removes them (see :func:`with_light`).
     """
 
     reference: np.ndarray
     bands: tuple
     information: np.ndarray
     grid: tuple
+    light: Optional["LightCorrection"] = None
 
     @property
     def n_regions(self) -> int:
@@ -90,7 +95,8 @@ class Templates:
     @property
     def nbytes(self) -> int:
         """Bytes of the templates and reference."""
-        return self.reference.nbytes + sum(block.nbytes for _, _, block in self.bands)
+        light = self.light.basis.nbytes if self.light is not None else 0
+        return self.reference.nbytes + sum(block.nbytes for _, _, block in self.bands) + light
 
     @property
     def matrix(self) -> np.ndarray:
@@ -101,6 +107,67 @@ class Templates:
         for row, (start, stop, block) in enumerate(self.bands):
             dense[start:stop, :, row * per_row: (row + 1) * per_row] = block.reshape(stop - start, width, per_row)
         return dense.reshape(height * width, -1)
+
+
+@dataclass(frozen=True)
+class LightCorrection:
+    """:class:`vismic.stabilise.NormaliseLight` folded into a projection.
+
+    That stage maps a frame to ``r + (d - sum_k c_k b_k) / g`` with ``d = frame - r``
+    against its reference ``r``, ``c = B d`` on its light basis ``B`` and the gain
+    ``g`` read from the texture coefficient. The templates ``T`` are linear, so the
+    scores of the result against the projection's own reference ``p`` are
+    ``T (r - p) + (T d - sum_k c_k T b_k) / g``: two more dot products a frame
+    (``c``), and the rest on score vectors.
+
+    Attributes
+    ----------
+    basis : np.ndarray [shape=(height * width, k)], float32
+        The light basis images, flattened, as columns.
+    basis_scores : np.ndarray [shape=(k, 2 * n_regions)], float64
+        ``T b_k``.
+    offset : np.ndarray [shape=(2 * n_regions,)], float64
+        ``T (r - p)``.
+    texture_norm : float
+        Divides the texture coefficient into the gain (0 when the basis has no texture image).
+    """
+
+    basis: np.ndarray
+    basis_scores: np.ndarray
+    offset: np.ndarray
+    texture_norm: float
+
+    def apply(self, scores: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+        """Scores ``(n, 2 * n_regions)`` float32 of the light-normalised frames, from ``T d`` and ``c = B d``."""
+        coefficients = np.asarray(coefficients, dtype=np.float64)
+        corrected = scores.astype(np.float64) - coefficients @ self.basis_scores
+        if self.texture_norm:
+            gain = 1.0 + coefficients[:, 1] / self.texture_norm
+            # as NormaliseLight: a frame far from the reference reads as a wild gain, left unscaled
+            corrected /= np.where((gain > 0.5) & (gain < 2.0), gain, 1.0)[:, None]
+        return (corrected + self.offset).astype(np.float32)
+
+
+def with_light(templates: Templates, light_reference) -> Templates:
+    """``templates`` preceded by :class:`vismic.stabilise.NormaliseLight` with reference ``light_reference``.
+
+    ``templates`` are built for the light-normalised reference frames; the result
+    projects raw frames (as differences from ``light_reference``) to the scores
+    that ``NormaliseLight`` followed by ``templates`` gives, to float32 rounding.
+    """
+    from ..stabilise import light_basis
+
+    light_reference = np.asarray(light_reference, dtype=np.float64)
+    reference32 = light_reference.astype(np.float32)
+    basis = light_basis(light_reference).astype(np.float32)
+    flat = basis.reshape(len(basis), -1)
+    texture_norm = 0.0
+    if len(basis) > 1:  # as remove_light computes it
+        texture_norm = float(flat[1].astype(np.float64) @ (reference32.ravel() - reference32.mean()))
+    images = np.concatenate([basis, (reference32 - templates.reference)[None]])
+    projected = project_difference(images, templates).astype(np.float64)
+    light = LightCorrection(np.ascontiguousarray(flat.T), projected[:-1], projected[-1], texture_norm)
+    return Templates(reference32, templates.bands, templates.information, templates.grid, light)
 
 
 def check_template_size(shape, grid) -> None:
@@ -306,4 +373,6 @@ def project_difference(chunk: np.ndarray, templates: Templates) -> np.ndarray:
     for row, (lo, hi, block) in enumerate(templates.bands):
         if hi > lo:  # rows lo:hi of every frame: a strided view BLAS reads in place
             np.matmul(chunk[:, lo:hi].reshape(size, -1), block, out=scores[:, row * per_row: (row + 1) * per_row])
+    if templates.light is not None:
+        return templates.light.apply(scores, chunk.reshape(size, -1) @ templates.light.basis)
     return scores

@@ -37,9 +37,10 @@ def _on_device(templates, device):
         if len(_cache) >= 4:
             _cache.clear()
         bands = [(lo, hi, torch.from_numpy(block).to(device)) for lo, hi, block in templates.bands]
-        entry = (templates, bands, torch.from_numpy(templates.reference).to(device))
+        light = torch.from_numpy(templates.light.basis).to(device) if templates.light is not None else None
+        entry = (templates, bands, torch.from_numpy(templates.reference).to(device), light)
         _cache[key] = entry
-    return entry[1], entry[2]
+    return entry[1:]
 
 
 def project_torch(frames: np.ndarray, templates, device) -> np.ndarray:
@@ -51,7 +52,7 @@ def project_torch(frames: np.ndarray, templates, device) -> np.ndarray:
     import torch
 
     device = torch_device(device)
-    bands, reference = _on_device(templates, device)
+    bands, reference, light_basis = _on_device(templates, device)
     per_row = 2 * templates.grid[1]
     with torch.inference_mode():
         data = torch.from_numpy(np.ascontiguousarray(frames)).to(device, non_blocking=True)
@@ -61,4 +62,7 @@ def project_torch(frames: np.ndarray, templates, device) -> np.ndarray:
         for row, (lo, hi, block) in enumerate(bands):
             if hi > lo:
                 scores[:, row * per_row: (row + 1) * per_row] = difference[:, lo:hi].reshape(n, -1) @ block
-    return scores.cpu().numpy()
+        if light_basis is not None:
+            coefficients = (difference.reshape(n, -1) @ light_basis).cpu().numpy()
+    scores = scores.cpu().numpy()
+    return scores if light_basis is None else templates.light.apply(scores, coefficients)

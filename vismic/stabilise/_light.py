@@ -103,6 +103,9 @@ class NormaliseLight(Stage):
     """
 
     streaming = True
+    #: Once started, each frame's output depends on that frame alone: workers of a parallel
+    #: run can apply a started copy to their own frame ranges.
+    frame_independent = True
 
     def __init__(self, n_reference_frames: int = 16):
         self.n_reference_frames = n_reference_frames

@@ -1,0 +1,136 @@
+"""Workers that read their own frame ranges, and light normalisation folded into the projection."""
+
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import vismic
+from vismic import synth
+from vismic.data import FrameBatch
+from vismic.io import open_video, write_video
+from vismic.project import Project, project_batches
+from vismic.stabilise import NormaliseLight
+
+
+def _flicker_frames(n_frames=400, size=(48, 56), seed=0):
+    sound = synth.music(duration_seconds=n_frames / 2200.0, sr=2200.0, seed=seed)
+    scene = synth.render_scene(synth.texture("gravel", size=size), synth.make_displacement(sound, amplitude_px=0.08),
+                               direction_degrees=20.0, noise_std=1.0, fps=2200.0)
+    t = np.arange(n_frames) / 2200.0
+    gain = 1.0 + 0.05 * np.sin(2 * np.pi * 120.0 * t) + 0.1 * (t > t[n_frames // 2])  # flicker, an exposure step
+    return np.clip(scene.frames * gain[:, None, None] + 3.0, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def raw_avi(tmp_path_factory):
+    return write_video(tmp_path_factory.mktemp("ranges") / "raw.avi", _flicker_frames(), codec="Y800")
+
+
+@pytest.fixture()
+def later_ranges(monkeypatch):
+    """Counts the runs whose later frames were read by the workers (not by this process)."""
+    from vismic.project import _ranges
+
+    calls = []
+    real = _ranges._later_ranges
+
+    def spy(*args):
+        calls.append(args[4:6])  # (first, stop)
+        yield from real(*args)
+
+    monkeypatch.setattr(_ranges, "_later_ranges", spy)
+    return calls
+
+
+@pytest.mark.filterwarnings("ignore:.*playback rate")
+def test_workers_reading_their_own_ranges_give_the_serial_result(raw_avi, later_ranges):
+    serial = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2))
+    pooled = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2), workers=2)
+    assert later_ranges and later_ranges[0][1] == 400  # the workers read every frame after the first chunk
+    np.testing.assert_array_equal(pooled.samples, serial.samples)
+    assert pooled.info["n_frames"] == serial.info["n_frames"] == 400
+    np.testing.assert_array_equal(pooled.info["reference_frame"], serial.info["reference_frame"])
+    assert pooled.info["snr_estimate_db"] == serial.info["snr_estimate_db"]
+
+
+@pytest.mark.filterwarnings("ignore:.*playback rate")
+def test_workers_that_cannot_open_the_file_get_the_frames_sent(raw_avi, monkeypatch, later_ranges):
+    from vismic.io import video
+
+    serial = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2))
+
+    def unreachable(*args):
+        raise FileNotFoundError(2, "No such file or directory", args[0])
+
+    monkeypatch.setattr(video, "_reopen", unreachable)
+    with ThreadPoolExecutor(2) as pool:
+        sent = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2), executor=pool)
+    assert later_ranges  # the workers were asked first
+    np.testing.assert_array_equal(sent.samples, serial.samples)
+
+
+@pytest.mark.filterwarnings("ignore:.*playback rate")
+def test_a_stage_that_is_not_frame_independent_keeps_the_frames_here(raw_avi, later_ranges):
+    from vismic.stabilise import Stabilise
+
+    pipe = vismic.default_pipeline(denoise=None, grid=(2, 2)).insert("light", "stabilise", Stabilise())
+    serial = vismic.recover_sound(raw_avi, fps=2200.0, pipeline=pipe)
+    with ThreadPoolExecutor(2) as pool:
+        pooled = vismic.recover_sound(raw_avi, fps=2200.0, pipeline=pipe, executor=pool)
+    assert not later_ranges
+    np.testing.assert_array_equal(pooled.samples, serial.samples)
+
+
+@pytest.mark.filterwarnings("ignore:.*playback rate")
+def test_dask_workers_read_their_own_ranges(raw_avi, later_ranges):
+    distributed = pytest.importorskip("distributed")
+
+    serial = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            remote = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2),
+                                          executor=client.get_executor())
+    assert later_ranges
+    np.testing.assert_array_equal(remote.samples, serial.samples)
+
+
+@pytest.mark.filterwarnings("ignore:.*playback rate")
+def test_a_file_source_pickles_as_a_recipe_and_reopens_once(raw_avi):
+    source = open_video(raw_avi, fps=2200.0, roi=(2, 3, 40, 30), max_frames=100)
+    first = pickle.loads(pickle.dumps(source))
+    assert pickle.loads(pickle.dumps(source)) is first  # reopened once per process
+    assert (first.frame_shape, first.frame_count_hint, first.fps) == ((30, 40), 100, 2200.0)
+    np.testing.assert_array_equal(first.read(50, 7).frames, source.read(50, 7).frames)
+
+
+@pytest.mark.parametrize("counts", [(16, 16), (8, 24), (24, 8)])
+def test_light_folded_into_the_projection_equals_the_stage_before_it(counts):
+    light_frames, reference_frames = counts
+    frames = _flicker_frames(n_frames=160).astype(np.float32)
+    frames[100] *= 3.0  # a frame far from the reference: its "gain" is left unscaled by both
+    batches = [FrameBatch(frames[i: i + 24], i, 2200.0) for i in range(0, len(frames), 24)]
+    light = NormaliseLight(light_frames)
+    normalised = [out for out in (light.transform(b) for b in batches) if out is not None]
+    staged = np.concatenate([p.scores for p in project_batches(
+        Project(n_levels=3, grid=(2, 2), n_reference_frames=reference_frames), normalised)], axis=-1)
+    folded = Project(n_levels=3, grid=(2, 2), n_reference_frames=reference_frames,
+                     light_reference_frames=light_frames)
+    fused = np.concatenate([p.scores for p in project_batches(folded, batches)], axis=-1)
+    assert folded.templates.light is not None and fused.shape == staged.shape
+    np.testing.assert_allclose(fused, staged, atol=2e-5 * np.abs(staged).max())
+
+
+def test_the_default_pipeline_folds_light_into_the_projection():
+    from vismic.project._fuse import split_fusable
+
+    head, fused = split_fusable(vismic.default_pipeline().streaming_steps)
+    assert head == [] and fused.light_reference_frames == 16
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_bad_light_reference_counts_are_one_clear_error(bad):
+    frames = FrameBatch(np.zeros((20, 16, 16), np.float32), 0, 1000.0)
+    with pytest.raises(ValueError, match="n_reference_frames"):
+        Project(n_levels=2, grid=(2, 2), light_reference_frames=bad).transform(frames)

@@ -1,0 +1,76 @@
+"""A video's batches as a stream a parallel run can split among workers that read for themselves."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from ..data import FrameBatch
+from ._prefetch import prefetch
+
+__all__ = ["VideoStream"]
+
+
+class VideoStream:
+    """The batches of a :class:`~vismic.io.VideoSource`, decoded ahead in a thread, each summarised.
+
+    Iterating yields the source's :class:`~vismic.data.FrameBatch` objects, as
+    iterating the source does, while the next batches decode in a background
+    thread. ``summarise(frames)`` runs on each batch's frames where they are read
+    and its result goes to ``collect``. A parallel run (``Pipeline.run`` with an
+    executor) whose workers can open the source themselves
+    (:attr:`readable_by_workers`) has them read their own frame ranges with
+    :meth:`read`, summarise them there, and hands the summaries back to
+    ``collect`` here: the frames never cross to the parent.
+
+    Parameters
+    ----------
+    source : VideoSource
+    summarise : callable, optional
+        ``frames (n, height, width) -> summary``; picklable (a module-level
+        function) so that workers can run it.
+    collect : callable, optional
+        Called with each summary, in this process.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vismic.io import open_video
+    >>> sums = []
+    >>> stream = VideoStream(open_video(np.ones((10, 4, 4)), fps=1000, batch_size=4), np.sum, sums.append)
+    >>> [len(batch) for batch in stream], [float(s) for s in sums]
+    ([4, 4, 2], [64.0, 64.0, 32.0])
+    """
+
+    def __init__(self, source, summarise: Optional[Callable[[Any], Any]] = None,
+                 collect: Optional[Callable[[Any], None]] = None):
+        self.source = source
+        self.summarise = summarise
+        self.collect = collect
+        #: The video's first frame (float32), once iteration has begun (a parallel run's parent always reads it).
+        self.first_frame = None
+
+    @property
+    def readable_by_workers(self) -> bool:
+        """Whether workers can open the source and reach any frame range directly (a camera file, raw AVI, TIFF)."""
+        return self.source.path is not None and self.source.random_access
+
+    @property
+    def n_frames(self) -> Optional[int]:
+        """Frames in the source, when its reader knows (random-access sources do)."""
+        return self.source.frame_count_hint
+
+    def __iter__(self) -> Iterator[FrameBatch]:
+        for batch in prefetch(self.source):
+            if self.first_frame is None:
+                self.first_frame = np.array(batch.frames[0], dtype=np.float32)
+            self.observe(batch.frames)
+            yield batch
+
+    def observe(self, frames) -> None:
+        """Summarise ``frames`` here and hand the summary to ``collect``."""
+        if self.summarise is not None:
+            summary = self.summarise(frames)
+            if self.collect is not None:
+                self.collect(summary)

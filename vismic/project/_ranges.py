@@ -1,0 +1,211 @@
+"""Parallel runs whose workers read, prepare and project their own frame ranges.
+
+When the frames come from a file every worker can open and read at any frame
+(camera files, raw AVIs, TIFF stacks: :attr:`vismic.io.VideoStream.readable_by_workers`)
+and the frame stages before the projection treat each frame on its own once they
+have started (``frame_independent = True``, e.g. :class:`vismic.stabilise.NormaliseLight`),
+the parent reads only the first chunk (the stages' references and the templates
+come from it); every later range is read, prepared, projected and summarised by a
+worker, and only scores and summaries cross back. The chunks are the serial run's,
+so the scores are the same bit for bit. A worker that cannot open the file (a
+cluster without the file on its machines) makes the parent read the frames and
+send them instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from typing import Iterator
+
+import numpy as np
+
+from ..data import FrameBatch
+from ..errors import VismicError
+from ._parallel import (_attached_templates, _forget_other_runs, _joined, _project_later, _Segments, WorkerError,
+                        chunks_of, map_ordered, one_blas_thread, share_templates)
+from ._templates import as_scores, chunk_frames, difference, project, project_difference
+
+__all__ = ["reads_ranges", "project_ranges", "RangeTask", "CHUNKS_PER_TASK"]
+
+#: Chunks (matrix products) a worker reads and projects per task.
+CHUNKS_PER_TASK = 4
+
+
+def reads_ranges(batches, head, executor) -> bool:
+    """Whether workers of ``executor`` can read ``batches``' frame ranges themselves, with ``head`` stages before."""
+    return (executor is not None and getattr(batches, "readable_by_workers", False)
+            and all(getattr(stage, "frame_independent", False) for _, stage in head))
+
+
+def _through(batch, head):
+    for _, stage in head:
+        batch = stage.transform(batch)
+        if batch is None:
+            return None
+    return batch
+
+
+def _flushed(head) -> Iterator[FrameBatch]:
+    """What the head stages held back (a video shorter than their references), through the stages after each."""
+    for index, (_, stage) in enumerate(head):
+        held = stage.flush()
+        data = _through(held, head[index + 1:]) if held is not None else None
+        if data is not None:
+            yield data
+
+
+def project_ranges(stage, head, stream, executor) -> Iterator:
+    """The :class:`~vismic.project.Project` stage's outputs, later ranges read and projected by workers."""
+    for _, step in head:
+        step.reset()
+    chunks = chunks_of(stream)
+    consumed, fps = 0, None
+    try:
+        for start, fps, pieces in chunks:
+            consumed = start + sum(len(piece) for piece in pieces)
+            prepared = _through(FrameBatch(_joined(pieces), start, fps), head)
+            out = None if prepared is None else stage.transform(prepared)
+            if out is not None:
+                yield out
+            if stage.templates is not None:
+                break
+    finally:
+        chunks.close()
+    if stage.templates is None:  # the video ended before the references were complete
+        for prepared in _flushed(head):
+            out = stage.transform(prepared)
+            if out is not None:
+                yield out
+        held = stage.flush()
+        if held is not None:
+            yield held
+        return
+    stop = stream.n_frames
+    if stop is not None and consumed < stop:
+        yield from _later_ranges(stage, head, stream, executor, consumed, stop, fps)
+
+
+def _later_ranges(stage, head, stream, executor, first: int, stop: int, fps: float) -> Iterator:
+    local = isinstance(executor, ProcessPoolExecutor) and stage.device is None
+    size = chunk_frames(stage.templates.shape)
+    span = CHUNKS_PER_TASK * size
+    segments = _Segments()
+    with one_blas_thread():
+        try:
+            templates = SharedTemplates(share_templates(stage.templates, segments)) if local else stage.parallel_task()
+            task = RangeTask(stream, head, templates, device=stage.device)
+            spans = ((start, (start, min(start + span, stop))) for start in range(first, stop, span))
+            for start, result in map_ordered(task, spans, executor):
+                if isinstance(result, Unreachable):
+                    if start != first:
+                        raise WorkerError(f"a worker could not open the video: {result.message}")
+                    break
+                for at, scores, summaries in result:
+                    for summary in summaries:
+                        if stream.collect is not None:
+                            stream.collect(summary)
+                    yield stage.band_signals(scores, at, fps)
+            else:
+                return
+        finally:
+            segments.close()
+    # the workers cannot open the file: read the frames here and send them
+    yield from _project_later(stage, _read_here(stream, head, first, stop, size), executor)
+
+
+def _read_here(stream, head, first: int, stop: int, size: int) -> Iterator:
+    for start in range(first, stop, size):
+        pieces = []
+        for batch in _pieces(stream.source, start, min(start + size, stop)):
+            stream.observe(batch.frames)
+            pieces.append(_through(batch, head).frames)
+        yield start, stream.source.fps, pieces
+
+
+def _pieces(source, start: int, stop: int) -> Iterator[FrameBatch]:
+    """Frames ``start:stop`` of ``source`` read a batch at a time (bounded memory for any chunk)."""
+    for at in range(start, stop, source.batch_size):
+        yield source.read(at, min(source.batch_size, stop - at))
+
+
+class Unreachable:
+    """What a :class:`RangeTask` returns when its worker cannot open the video."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+class SharedTemplates:
+    """Templates in a shared-memory segment of this machine, attached once per worker."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def templates(self):
+        _forget_other_runs({self.handle[0]})
+        return _attached_templates(self.handle)
+
+
+#: In each worker: the head stages of the current run (unpickled once), and a chunk buffer.
+_HEADS: dict = {}
+_BUFFER: dict = {}
+
+
+class RangeTask:
+    """Picklable ``task((start, stop)) -> [(chunk start, scores (n_regions, 2, n), summaries), ...]``.
+
+    Reads frames ``start:stop`` of the stream's source in the worker, a batch at a
+    time, summarises them, runs them through the (started) head stages and
+    projects each chunk. The head stages travel pickled once per task and are
+    unpickled once per worker.
+    """
+
+    def __init__(self, stream, head, templates, *, device=None):
+        self.recipe = stream.source.__reduce__()[1]
+        self.summarise = stream.summarise
+        self.head = pickle.dumps([stage for _, stage in head], protocol=pickle.HIGHEST_PROTOCOL)
+        self.head_key = hashlib.sha1(self.head).hexdigest()
+        self.templates = templates
+        self.device = device
+
+    def _head(self) -> list:
+        found = _HEADS.get(self.head_key)
+        if found is None:
+            _HEADS.clear()
+            found = _HEADS[self.head_key] = pickle.loads(self.head)
+        return found
+
+    def __call__(self, span) -> object:
+        from ..io.video import _reopen
+
+        try:
+            source = _reopen(*self.recipe)
+        except (OSError, VismicError) as error:
+            return Unreachable(f"{type(error).__name__}: {error}")
+        head = [(None, stage) for stage in self._head()]
+        templates = self.templates.templates()
+        size = chunk_frames(templates.shape)
+        start, stop = span
+        out = []
+        for at in range(start, stop, size):
+            end = min(at + size, stop)
+            summaries, prepared = [], []
+            for batch in _pieces(source, at, end):
+                if self.summarise is not None:
+                    summaries.append(self.summarise(batch.frames))
+                prepared.append(_through(batch, head).frames)
+            out.append((at, self._project(prepared, templates, size), summaries))
+        return out
+
+    def _project(self, pieces, templates, size: int) -> np.ndarray:
+        if self.device is not None:
+            return project(_joined(pieces), templates, device=self.device)
+        key = (size,) + templates.shape
+        buffer = _BUFFER.get(key)
+        if buffer is None:
+            _BUFFER.clear()
+            buffer = _BUFFER[key] = np.empty(key, dtype=np.float32)
+        n = difference(pieces, templates.reference, buffer)
+        return as_scores(project_difference(buffer, templates)[:n], templates.n_regions)
