@@ -7,7 +7,8 @@ FFV1 AVI and an uncompressed TIFF stack, and the table gives frames per second
 (median of ``--repeats`` runs, all methods interleaved so load from other
 processes hits them alike) of:
 
-* decoding alone, for each format (``open_video`` batches, nothing else);
+* decoding alone, for each format (``open_video`` batches, nothing else; raw AVIs are
+  memory-mapped, and also decoded through OpenCV for comparison);
 * the ``dtcwt`` package's forward transform frame by frame (the per-frame
   loop of a plain Davis-style implementation; transform only, on frames in memory);
 * the whole recovery (``recover_sound(..., denoise=None)`` from the raw AVI):
@@ -22,9 +23,9 @@ Frames larger than 512x512 use ``--large-frames`` frames per clip. Template
 building (once per reference) is part of every end-to-end time; its own time is
 printed per size, in this process and on the 2-worker pool. On a machine shared
 with other jobs wall-clock rates of parallel runs say little, so the worker rows
-also give the CPU time per frame spent in this process (decoding, checks, the
-frame differences written to shared memory) and in the workers (the products),
-with ``psutil``. Peak memory: the maximum RSS of one fused recovery of each clip
+also give the CPU time per frame spent in this process and in the workers,
+with ``psutil``. Workers read their own frame ranges from the raw AVI (the parent reads
+the first chunk, builds the templates and joins the scores). Peak memory: the maximum RSS of one fused recovery of each clip
 (a subprocess); ``--memory`` also runs ``recover_sound`` on 10,000 and 100,000
 synthetic frames of 512x512. The table and a CSV go to ``benchmarks/results/``.
 """
@@ -73,12 +74,18 @@ SIZES = {"128x128": (128, 128), "512x512": (512, 512), "1024x1024": (1024, 1024)
 FPS = 2200.0
 
 
+#: Frames rendered per clip; longer clips repeat them (speed does not depend on the content, memory would).
+RENDERED_FRAMES = 1000
+
+
 def scene_frames(shape, n_frames, seed=0):
     height, width = shape
     texture = synth.texture("gravel", size=(height, width))
-    sound = synth.music(duration_seconds=n_frames / FPS, sr=FPS, seed=seed)
+    rendered = min(n_frames, RENDERED_FRAMES)
+    sound = synth.music(duration_seconds=rendered / FPS, sr=FPS, seed=seed)
     scene = synth.render_scene(texture, synth.make_displacement(sound, amplitude_px=0.05), noise_std=2.0, fps=FPS)
-    return scene.frames[:n_frames]
+    frames = np.clip(np.rint(scene.frames[:rendered]), 0, 255).astype(np.uint8)
+    return np.resize(frames, (n_frames,) + frames.shape[1:])
 
 
 def write_inputs(frames, folder: Path) -> dict:
@@ -106,6 +113,17 @@ def decode_all(path):
         for batch in open_video(path, fps=FPS):
             n += len(batch)
     return n
+
+
+def decode_with_opencv(path):
+    """A raw AVI decoded by OpenCV, as vismic read it before mapping raw AVIs (for comparison)."""
+    from vismic.io._frames import FileReader
+    from vismic.io.video import VideoSource
+
+    reference = open_video(path, fps=FPS)
+    source = VideoSource(FileReader(Path(path)), fps=FPS, roi=reference.roi, downsample=1,
+                         batch_size=reference.batch_size, max_frames=None)
+    return sum(len(batch) for batch in source)
 
 
 def dtcwt_loop(frames, n_levels=4):
@@ -181,6 +199,7 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames)
         raw = paths["raw AVI"]
         short = write_video(Path(folder) / "short.avi", frames[:stage_frames], codec="Y800")
         methods = {f"decode {k}": (lambda p=p: decode_all(p)) for k, p in paths.items()}
+        methods["decode raw AVI through OpenCV"] = lambda: decode_with_opencv(raw)
         small = frames[: min(len(frames), 64 if shape[0] <= 512 else 16)]
         methods["dtcwt package, per frame (transform only)"] = (lambda: dtcwt_loop(small), len(small))
         methods[f"recovery, stage by stage (first {stage_frames} frames)"] = (
@@ -190,7 +209,7 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames)
             methods["recovery, fused torch CPU"] = lambda: recover(raw, device="cpu")
         pools = {1: process_pool(1), 2: process_pool(2)}
         for n, pool in pools.items():
-            pool.submit(int, 0).result()  # workers started outside the timing
+            list(pool.map(int, range(n)))  # workers started (process_pool starts them all) outside the timing
             methods[f"recovery, {n} worker process{'es' if n > 1 else ''}"] = (
                 lambda pool=pool: with_cpu(lambda: recover(raw, executor=pool), pool))
         if cluster_executor is not None:

@@ -6,12 +6,15 @@ images once per reference (with the exact adjoint of the batched DTCWT) and
 :func:`project` applies them to a batch of frames in one matrix product per row
 of regions (each row's templates cover only the frame rows its filters reach). The
 :class:`Project` stage gives the same :class:`~vismic.data.BandSignals` as the
-stage-by-stage path to float32 rounding.
+stage-by-stage path to float32 rounding; :func:`with_light` folds a
+:class:`~vismic.stabilise.NormaliseLight` before it into the same product.
+Workers of a parallel run read their own frame ranges when they can
+(:func:`project_batches`).
 """
 
 from ._parallel import ProjectTask, WorkerError, dask_executor, map_ordered, process_pool, project_batches
 from ._stage import Project
-from ._templates import Templates, make_templates, project
+from ._templates import LightCorrection, Templates, make_templates, project, with_light
 
-__all__ = ["Project", "Templates", "make_templates", "project", "project_batches", "ProjectTask", "map_ordered",
-           "WorkerError", "process_pool", "dask_executor"]
+__all__ = ["Project", "Templates", "LightCorrection", "make_templates", "with_light", "project", "project_batches",
+           "ProjectTask", "map_ordered", "WorkerError", "process_pool", "dask_executor"]

@@ -17,6 +17,9 @@ from ._track import ShiftModel, fit_light, measure_shift, smooth_track
 
 __all__ = ["Stabilise", "StabiliseReport", "stabilise_frames"]
 
+#: Time constant of the slow part of the track that the border fill ignores (see ``fill_border``).
+FILL_SECONDS = 0.1
+
 
 @dataclass
 class StabiliseReport:
@@ -86,9 +89,18 @@ class Stabilise(Stage):
         Videos whose slow motion stays well below this are left alone (the evidence is
         linear there, and such a track is mostly the sound's own low end): the share of the
         motion removed is ``1 - exp(-(m / tolerance_px)^2)``, ``m`` the largest block motion up to half a kernel ahead.
-    fill_border : bool
+    fill_border : {'fast', True, False}
         Replace the strips along the sides that the shift filled with mirrored content
-        (which moves the wrong way) by the static reference.
+        (which moves the wrong way) by the static reference. The static strip carries
+        no sound, so a strip that grows during the clip modulates the sound's gain (a
+        4 px drift: -3.6 dB on one scene), while mirrored content that moves slowly
+        does little harm (its distortion stays below the sound band) and fast mirrored
+        content a lot (4 px shake to 10 Hz: -17.8 dB on one scene without the fill).
+        ``'fast'`` (default) sizes the strips by the fast part of the motion only (the
+        track minus its causal average over :data:`FILL_SECONDS`); ``True`` by all of
+        it; ``False`` keeps the mirrored content (``bench_nuisance``: drift and sway
+        lose 0.4 and 1.3 dB median with ``'fast'``, against 1.7 and 1.8 with ``True``;
+        shake the same as with ``True``).
     motion, light : bool
         Remove slow motion / light changes.
 
@@ -103,7 +115,7 @@ class Stabilise(Stage):
     streaming = True
 
     def __init__(self, cutoff_hz: float = 22.0, kernel_seconds: float = 0.15, block_seconds: float = 0.005,
-                 tolerance_px: float = 0.05, fill_border: bool = True, motion: bool = True, light: bool = True):
+                 tolerance_px: float = 0.05, fill_border="fast", motion: bool = True, light: bool = True):
         self.cutoff_hz = cutoff_hz
         self.kernel_seconds = kernel_seconds
         self.block_seconds = block_seconds
@@ -127,6 +139,7 @@ class Stabilise(Stage):
         self._saturated: list = []
         self._black: list = []
         self._strip = np.zeros(2)
+        self._slow_state = None
         self._difference: list = []
         self._previous = None
 
@@ -143,6 +156,8 @@ class Stabilise(Stage):
             self._first = batch.start
             self._fps = batch.fps
             check_positive(self.cutoff_hz, "cutoff_hz")
+            if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border != "fast":
+                raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
         frames = np.asarray(batch.frames, dtype=np.float32)
         self._frames = frames if self._frames is None else np.concatenate([self._frames, frames])
         self._measure_blocks(final=False)
@@ -175,6 +190,17 @@ class Stabilise(Stage):
         )
 
     # ------------------------------------------------------------------ internals
+    def _fast_part(self, motion: np.ndarray) -> np.ndarray:
+        """The track minus its causal exponential average over FILL_SECONDS (state carried across batches)."""
+        from scipy.signal import lfilter
+
+        alpha = 1.0 - np.exp(-1.0 / (FILL_SECONDS * self._fps))
+        if self._slow_state is None:
+            self._slow_state = (1.0 - alpha) * motion[0]
+        slow, state = lfilter([alpha], [1.0, alpha - 1.0], motion, axis=0, zi=self._slow_state[None])
+        self._slow_state = state[0]
+        return motion - slow
+
     def _measure_blocks(self, final: bool) -> None:
         block = self._block()
         held = self._frames.shape[0]
@@ -237,7 +263,9 @@ class Stabilise(Stage):
             out = shift_frames(out, -motion[:, 0], -motion[:, 1])
             # The strip follows the running maximum of the motion: a smooth (C1) width, so the blend
             # adds nothing in the sound band (|d(t)| itself has kinks at every zero crossing of a sway).
-            strip = np.maximum.accumulate(np.vstack([self._strip[None], np.abs(motion)]), axis=0)[1:]
+            # the slow part of the motion is left out of a 'fast' strip: it would grow the strip during the clip
+            size = np.abs(motion) if self.fill_border is True else np.abs(self._fast_part(motion))
+            strip = np.maximum.accumulate(np.vstack([self._strip[None], size]), axis=0)[1:]
             self._strip = strip[-1]
             if self.fill_border:
                 out = _fill_border(out, strip, self._model.reference)
