@@ -85,3 +85,14 @@ def test_damaged_or_compressed_avis_go_to_the_decoder(tmp_path):
     raw.write_bytes(bytes(data))
     assert isinstance(open_video(raw, fps=1000)._reader, FileReader)
     assert raw_layout(tmp_path / "missing.avi") is None
+
+
+def test_read_stored_gives_the_same_values_as_read(tmp_path):
+    frames = np.random.default_rng(4).integers(0, 256, (20, 24, 32)).astype(np.uint8)
+    path = write_video(tmp_path / "raw.avi", frames, codec="Y800")
+    video = open_video(path, fps=1000, roi=(4, 2, 20, 16))
+    stored = video.read_stored(5, 7)
+    assert stored.dtype == np.uint8
+    np.testing.assert_array_equal(stored.astype(np.float32), video.read(5, 7).frames)
+    halved = open_video(path, fps=1000, downsample=2)  # converted frames: read's float32
+    np.testing.assert_array_equal(halved.read_stored(0, 3), halved.read(0, 3).frames)

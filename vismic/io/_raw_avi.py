@@ -1,9 +1,10 @@
 """Uncompressed AVI files read straight from the file, without a decoder.
 
 A raw AVI (8-bit grey ``Y800``/``Y8``/``GREY``, or 24-bit ``BI_RGB``) stores each
-frame as plain bytes at the place its index (``idx1``) names, so frames are
-memory-mapped views: reading costs one copy, any frame range is reached directly
-(workers of a parallel run each read their own), and nothing is decoded. Only an
+frame as plain bytes at the place its index (``idx1``) names, so a batch of frames
+is one read of the file: any frame range is reached directly (workers of a parallel
+run each read their own), and nothing is decoded. Plain reads rather than a memory
+map: a mapped file's pages stay in the process's memory as it is read. Only an
 intact file with one frame size throughout takes this path; any other (a damaged
 index, dropped frames, OpenDML files without ``idx1``) goes to OpenCV, which
 locates and fills lost frames.
@@ -110,10 +111,10 @@ def raw_avi_reader(path: Path) -> Optional["RawAviReader"]:
 
 
 class RawAviReader:
-    """Frames of an intact raw AVI, memory-mapped (see :func:`raw_avi_reader`).
+    """Frames of an intact raw AVI, read straight from the file (see :func:`raw_avi_reader`).
 
     Frames come out as stored: ``(n, height, width)`` uint8 grey, or
-    ``(n, height, width, 3)`` RGB, as views where the file allows.
+    ``(n, height, width, 3)`` RGB, as views of the bytes read.
     """
 
     strict = False
@@ -126,23 +127,36 @@ class RawAviReader:
         self.count_hint = index.n_frames
         self.full_shape = (layout.height, layout.width)
         self._offsets = np.asarray(index.offsets, dtype=np.int64)
-        self._file = np.memmap(path, dtype=np.uint8, mode="r")
+        self._frame_bytes = layout.row_bytes * layout.height
         steps = np.diff(self._offsets)
         self._stride = int(steps[0]) if len(steps) and np.all(steps == steps[0]) and steps[0] > 0 else None
 
     def read(self, start: int, count: int) -> np.ndarray:
         stop = min(start + count, self.count_hint)
-        if self._stride is not None or stop - start == 1:
-            frames = self._frames_at(int(self._offsets[start]), stop - start, self._stride or 1)
-        else:
-            frames = np.stack([self._frames_at(int(self._offsets[i]), 1, 1)[0] for i in range(start, stop)])
-        return frames
+        # one read of the span (frames and the chunk headers between them) when the frames lie evenly
+        # spaced; plain reads, not a memory map, so the process does not keep the file's pages
+        with open(self.path, "rb") as handle:
+            if self._stride is not None or stop - start == 1:
+                stride = self._stride or self._frame_bytes
+                span = (stop - start - 1) * stride + self._frame_bytes
+                return self._frames_in(self._read_span(handle, int(self._offsets[start]), span), stop - start, stride)
+            return np.stack([self._frames_in(self._read_span(handle, int(self._offsets[i]), self._frame_bytes), 1,
+                                             self._frame_bytes)[0] for i in range(start, stop)])
 
-    def _frames_at(self, offset: int, n: int, stride: int) -> np.ndarray:
+    def _read_span(self, handle, offset: int, size: int) -> np.ndarray:
+        data = np.empty(size, dtype=np.uint8)
+        handle.seek(offset)
+        if handle.readinto(memoryview(data)) != size:
+            from ..errors import CorruptVideoError
+
+            raise CorruptVideoError(f"{self.where} is shorter than its index says (changed while being read?)")
+        return data
+
+    def _frames_in(self, data: np.ndarray, n: int, stride: int) -> np.ndarray:
         layout = self.layout
         shape = (n, layout.height, layout.width) + ((3,) if layout.channels == 3 else ())
         strides = (stride, layout.row_bytes) + ((layout.channels, 1) if layout.channels == 3 else (1,))
-        frames = np.lib.stride_tricks.as_strided(self._file[offset:], shape=shape, strides=strides, writeable=False)
+        frames = np.lib.stride_tricks.as_strided(data, shape=shape, strides=strides, writeable=False)
         if layout.bottom_up:
             frames = frames[:, ::-1]
         if layout.channels == 3:

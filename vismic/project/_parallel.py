@@ -239,6 +239,14 @@ def project_batches(stage, batches: Iterable, executor=None, *, head=()) -> Iter
     The outputs are the same, bit for bit, whichever way and whatever the
     batches' sizes.
     """
+    if executor is None:
+        yield from _project_batches(stage, batches, None, head)
+        return
+    with one_blas_thread():  # the workers compute: this process's idle BLAS threads would spin on their cores
+        yield from _project_batches(stage, batches, executor, head)
+
+
+def _project_batches(stage, batches: Iterable, executor, head) -> Iterator:
     from ..data import FrameBatch
     from ._ranges import project_ranges, reads_ranges
 
@@ -267,14 +275,12 @@ def _project_later(stage, chunks: Iterable, executor) -> Iterator:
     """The outputs for ``chunks`` once the stage has its templates: here, or on the workers of ``executor``."""
     if executor is None:
         yield from _project_here(stage, chunks)
-        return
-    with one_blas_thread():
-        if isinstance(executor, ProcessPoolExecutor) and stage.device is None:
-            yield from _project_shared(stage, chunks, executor)
-        else:
-            labelled = (((start, fps), _joined(pieces)) for start, fps, pieces in chunks)
-            for (start, fps), scores in map_ordered(stage.parallel_task(), labelled, executor):
-                yield stage.band_signals(scores, start, fps)
+    elif isinstance(executor, ProcessPoolExecutor) and stage.device is None:
+        yield from _project_shared(stage, chunks, executor)
+    else:
+        labelled = (((start, fps), _joined(pieces)) for start, fps, pieces in chunks)
+        for (start, fps), scores in map_ordered(stage.parallel_task(), labelled, executor):
+            yield stage.band_signals(scores, start, fps)
 
 
 def _joined(pieces) -> np.ndarray:
@@ -354,9 +360,10 @@ def _one_blas_thread() -> None:
 class one_blas_thread:
     """``with one_blas_thread():`` this process's BLAS on one thread, restored afterwards.
 
-    While workers compute, the parent's idle BLAS threads would spin-wait after
-    each small product and take cores from them (measured: 4000 frames at 512x512
-    on 2 workers, parent CPU 4.7 -> 1.7 s, wall 5.6 -> 4.4 s).
+    While workers compute, the parent's BLAS threads spin-wait after each product
+    and take cores from them (measured: 4000 frames at 512x512 on 2 workers, parent
+    CPU 4.7 -> 1.7 s, wall 5.6 -> 4.4 s); so a parallel run keeps them off from the
+    start, template building included.
     """
 
     def __enter__(self):

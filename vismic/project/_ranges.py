@@ -24,7 +24,7 @@ import numpy as np
 from ..data import FrameBatch
 from ..errors import VismicError
 from ._parallel import (_attached_templates, _forget_other_runs, _joined, _project_later, _Segments, WorkerError,
-                        chunks_of, map_ordered, one_blas_thread, share_templates)
+                        chunks_of, map_ordered, share_templates)
 from ._templates import as_scores, chunk_frames, difference, project, project_difference
 
 __all__ = ["reads_ranges", "project_ranges", "RangeTask", "CHUNKS_PER_TASK"]
@@ -92,25 +92,24 @@ def _later_ranges(stage, head, stream, executor, first: int, stop: int, fps: flo
     size = chunk_frames(stage.templates.shape)
     span = CHUNKS_PER_TASK * size
     segments = _Segments()
-    with one_blas_thread():
-        try:
-            templates = SharedTemplates(share_templates(stage.templates, segments)) if local else stage.parallel_task()
-            task = RangeTask(stream, head, templates, device=stage.device)
-            spans = ((start, (start, min(start + span, stop))) for start in range(first, stop, span))
-            for start, result in map_ordered(task, spans, executor):
-                if isinstance(result, Unreachable):
-                    if start != first:
-                        raise WorkerError(f"a worker could not open the video: {result.message}")
-                    break
-                for at, scores, summaries in result:
-                    for summary in summaries:
-                        if stream.collect is not None:
-                            stream.collect(summary)
-                    yield stage.band_signals(scores, at, fps)
-            else:
-                return
-        finally:
-            segments.close()
+    try:
+        templates = SharedTemplates(share_templates(stage.templates, segments)) if local else stage.parallel_task()
+        task = RangeTask(stream, head, templates, device=stage.device)
+        spans = ((start, (start, min(start + span, stop))) for start in range(first, stop, span))
+        for start, result in map_ordered(task, spans, executor):
+            if isinstance(result, Unreachable):
+                if start != first:
+                    raise WorkerError(f"a worker could not open the video: {result.message}")
+                break
+            for at, scores, summaries in result:
+                for summary in summaries:
+                    if stream.collect is not None:
+                        stream.collect(summary)
+                yield stage.band_signals(scores, at, fps)
+        else:
+            return
+    finally:
+        segments.close()
     # the workers cannot open the file: read the frames here and send them
     yield from _project_later(stage, _read_here(stream, head, first, stop, size), executor)
 
@@ -192,10 +191,13 @@ class RangeTask:
         for at in range(start, stop, size):
             end = min(at + size, stop)
             summaries, prepared = [], []
-            for batch in _pieces(source, at, end):
+            for piece in range(at, end, source.batch_size):
+                count = min(source.batch_size, end - piece)
+                # no frame stage before the product: the stored frames go straight into the difference
+                frames = source.read_stored(piece, count) if not head else source.read(piece, count).frames
                 if self.summarise is not None:
-                    summaries.append(self.summarise(batch.frames))
-                prepared.append(_through(batch, head).frames)
+                    summaries.append(self.summarise(frames))
+                prepared.append(frames if not head else _through(FrameBatch(frames, piece, source.fps), head).frames)
             out.append((at, self._project(prepared, templates, size), summaries))
         return out
 
