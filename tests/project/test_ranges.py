@@ -55,16 +55,17 @@ def test_workers_reading_their_own_ranges_give_the_serial_result(raw_avi, later_
     assert pooled.info["snr_estimate_db"] == serial.info["snr_estimate_db"]
 
 
+def _missing(path):
+    raise FileNotFoundError(2, "No such file or directory", path)
+
+
 @pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_workers_that_cannot_open_the_file_get_the_frames_sent(raw_avi, monkeypatch, later_ranges):
-    from vismic.io import video
+    from vismic.io import VideoSource
 
     serial = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2))
-
-    def unreachable(*args):
-        raise FileNotFoundError(2, "No such file or directory", args[0])
-
-    monkeypatch.setattr(video, "_reopen", unreachable)
+    # as on a machine without the file: the source's recipe fails where a worker opens it
+    monkeypatch.setattr(VideoSource, "__reduce__", lambda self: (_missing, (str(self.path),)))
     with ThreadPoolExecutor(2) as pool:
         sent = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2), executor=pool)
     assert later_ranges  # the workers were asked first
@@ -134,3 +135,15 @@ def test_bad_light_reference_counts_are_one_clear_error(bad):
     frames = FrameBatch(np.zeros((20, 16, 16), np.float32), 0, 1000.0)
     with pytest.raises(ValueError, match="n_reference_frames"):
         Project(n_levels=2, grid=(2, 2), light_reference_frames=bad).transform(frames)
+
+
+@pytest.mark.filterwarnings("ignore:.*playback rate")
+def test_a_stabilised_source_is_never_read_around_its_stabiliser(raw_avi, later_ranges):
+    from vismic.stabilise import stabilise_source
+
+    serial = vismic.recover_sound(stabilise_source(open_video(raw_avi, fps=2200.0)), denoise=None, grid=(2, 2))
+    with ThreadPoolExecutor(2) as pool:
+        pooled = vismic.recover_sound(stabilise_source(open_video(raw_avi, fps=2200.0)), denoise=None, grid=(2, 2),
+                                      executor=pool)
+    assert not later_ranges
+    np.testing.assert_array_equal(pooled.samples, serial.samples)

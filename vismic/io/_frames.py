@@ -717,7 +717,7 @@ def make_reader(source):
         if suffix == ".avi":
             from ._raw_avi import raw_avi_reader
 
-            raw = raw_avi_reader(path)  # uncompressed and intact: memory-mapped, no decoder
+            raw = raw_avi_reader(path)  # uncompressed and intact: frames read straight from the file
             if raw is not None:
                 return raw
         return FileReader(path)

@@ -20,9 +20,10 @@ class VideoStream:
     thread. ``summarise(frames)`` runs on each batch's frames where they are read
     and its result goes to ``collect``. A parallel run (``Pipeline.run`` with an
     executor) whose workers can open the source themselves
-    (:attr:`readable_by_workers`) has them read their own frame ranges with
-    :meth:`read`, summarise them there, and hands the summaries back to
-    ``collect`` here: the frames never cross to the parent.
+    (:attr:`readable_by_workers`) has them read their own frame ranges
+    (:meth:`VideoSource.read_stored <vismic.io.VideoSource.read_stored>`),
+    summarise them there, and hands the summaries back to ``collect`` here: the
+    frames never cross to the parent.
 
     Parameters
     ----------

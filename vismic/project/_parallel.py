@@ -259,7 +259,7 @@ def _project_batches(stage, batches: Iterable, executor, head) -> Iterator:
         batches = Pipeline._stream(head, batches, None)
     chunks = chunks_of(batches)
     for start, fps, pieces in chunks:
-        # templates are built here: BLAS threads build them faster than workers that send them back
+        # templates are built here: on 2 workers, with the rows pickled back, they took longer (bench_speed)
         out = stage.transform(FrameBatch(_joined(pieces), start, fps))
         if out is not None:
             yield out

@@ -162,7 +162,9 @@ class RangeTask:
     """
 
     def __init__(self, stream, head, templates, *, device=None):
-        self.recipe = stream.source.__reduce__()[1]
+        # a file source pickles as its recipe (opened once per worker); unpickled in __call__, where
+        # a file the worker cannot reach becomes an answer rather than a broken task
+        self.source = pickle.dumps(stream.source, protocol=pickle.HIGHEST_PROTOCOL)
         self.summarise = stream.summarise
         self.head = pickle.dumps([stage for _, stage in head], protocol=pickle.HIGHEST_PROTOCOL)
         self.head_key = hashlib.sha1(self.head).hexdigest()
@@ -177,10 +179,8 @@ class RangeTask:
         return found
 
     def __call__(self, span) -> object:
-        from ..io.video import _reopen
-
         try:
-            source = _reopen(*self.recipe)
+            source = pickle.loads(self.source)
         except (OSError, VismicError) as error:
             return Unreachable(f"{type(error).__name__}: {error}")
         head = [(None, stage) for stage in self._head()]

@@ -10,7 +10,7 @@ from ..data import BandSignals, FrameBatch
 from ..decompose import max_levels
 from ..decompose._dtcwt import HeldFrames, check_reference_frames
 from ..pipeline import Stage
-from ..stabilise._light import light_basis, remove_light
+from ..stabilise import light_basis, remove_light
 from ._templates import Templates, make_templates, project, with_light
 
 

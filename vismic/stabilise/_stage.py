@@ -395,6 +395,7 @@ def _stabilised_source_class():
             self.__dict__.update(source.__dict__)
             self._wrapped = source
             self.stage = stage
+            self.random_access = False  # its frames come out of the stage: no worker may read the file around it
 
         def __iter__(self):
             self.stage.reset()
