@@ -84,7 +84,8 @@ def _add_recover_parser(subparsers):
     p.add_argument("--device", default=None, metavar="DEVICE",
                    help="compute the projection with torch on cpu or cuda[:N] (default: numpy)")
     p.add_argument("--workers", type=str, default=None, metavar="N",
-                   help="project frame batches on N worker processes")
+                   help="project frames on N worker processes (each reads its own frame ranges from camera "
+                        "files, raw AVIs and TIFF stacks)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="project frame batches on a Dask cluster (tcp://host:8786; needs vismic[distributed])")
     p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
