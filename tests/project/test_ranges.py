@@ -147,3 +147,19 @@ def test_a_stabilised_source_is_never_read_around_its_stabiliser(raw_avi, later_
                                       executor=pool)
     assert not later_ranges
     np.testing.assert_array_equal(pooled.samples, serial.samples)
+
+
+@pytest.mark.filterwarnings("ignore:.*playback rate")
+@pytest.mark.parametrize("batch_size", [24, 64])
+def test_every_frame_is_summarised_once_whoever_reads_it(raw_avi, batch_size):
+    from vismic.io import VideoStream
+
+    def run(executor):
+        counts = []
+        stream = VideoStream(open_video(raw_avi, fps=2200.0, batch_size=batch_size), len, counts.append)
+        vismic.default_pipeline(denoise=None, grid=(2, 2)).run(stream, executor=executor)
+        return sum(counts)
+
+    assert run(None) == 400
+    with ThreadPoolExecutor(2) as pool:
+        assert run(pool) == 400

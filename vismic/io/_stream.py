@@ -51,6 +51,8 @@ class VideoStream:
         self.collect = collect
         #: The video's first frame (float32), once iteration has begun (a parallel run's parent always reads it).
         self.first_frame = None
+        #: Frames before this one have been summarised here (iteration runs ahead of what a consumer takes).
+        self.observed_until = 0
 
     @property
     def readable_by_workers(self) -> bool:
@@ -67,6 +69,7 @@ class VideoStream:
             if self.first_frame is None:
                 self.first_frame = np.array(batch.frames[0], dtype=np.float32)
             self.observe(batch.frames)
+            self.observed_until = batch.start + len(batch)
             yield batch
 
     def observe(self, frames) -> None:

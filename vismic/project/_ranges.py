@@ -94,7 +94,7 @@ def _later_ranges(stage, head, stream, executor, first: int, stop: int, fps: flo
     segments = _Segments()
     try:
         templates = SharedTemplates(share_templates(stage.templates, segments)) if local else stage.parallel_task()
-        task = RangeTask(stream, head, templates, device=stage.device)
+        task = RangeTask(stream, head, templates, device=stage.device, summarised_until=stream.observed_until)
         spans = ((start, (start, min(start + span, stop))) for start in range(first, stop, span))
         for start, result in map_ordered(task, spans, executor):
             if isinstance(result, Unreachable):
@@ -115,10 +115,13 @@ def _later_ranges(stage, head, stream, executor, first: int, stop: int, fps: flo
 
 
 def _read_here(stream, head, first: int, stop: int, size: int) -> Iterator:
+    summarised = stream.observed_until
     for start in range(first, stop, size):
         pieces = []
         for batch in _pieces(stream.source, start, min(start + size, stop)):
-            stream.observe(batch.frames)
+            skip = min(max(0, summarised - batch.start), len(batch))
+            if skip < len(batch):
+                stream.observe(batch.frames[skip:])
             pieces.append(_through(batch, head).frames)
         yield start, stream.source.fps, pieces
 
@@ -161,7 +164,7 @@ class RangeTask:
     unpickled once per worker.
     """
 
-    def __init__(self, stream, head, templates, *, device=None):
+    def __init__(self, stream, head, templates, *, device=None, summarised_until: int = 0):
         # a file source pickles as its recipe (opened once per worker); unpickled in __call__, where
         # a file the worker cannot reach becomes an answer rather than a broken task
         self.source = pickle.dumps(stream.source, protocol=pickle.HIGHEST_PROTOCOL)
@@ -170,6 +173,7 @@ class RangeTask:
         self.head_key = hashlib.sha1(self.head).hexdigest()
         self.templates = templates
         self.device = device
+        self.summarised_until = summarised_until  # the parent summarised the frames before this one
 
     def _head(self) -> list:
         found = _HEADS.get(self.head_key)
@@ -195,8 +199,9 @@ class RangeTask:
                 count = min(source.batch_size, end - piece)
                 # no frame stage before the product: the stored frames go straight into the difference
                 frames = source.read_stored(piece, count) if not head else source.read(piece, count).frames
-                if self.summarise is not None:
-                    summaries.append(self.summarise(frames))
+                skip = min(max(0, self.summarised_until - piece), len(frames))
+                if self.summarise is not None and skip < len(frames):
+                    summaries.append(self.summarise(frames[skip:]))
                 prepared.append(frames if not head else _through(FrameBatch(frames, piece, source.fps), head).frames)
             out.append((at, self._project(prepared, templates, size), summaries))
         return out
