@@ -96,3 +96,4 @@ def test_read_stored_gives_the_same_values_as_read(tmp_path):
     np.testing.assert_array_equal(stored.astype(np.float32), video.read(5, 7).frames)
     halved = open_video(path, fps=1000, downsample=2)  # converted frames: read's float32
     np.testing.assert_array_equal(halved.read_stored(0, 3), halved.read(0, 3).frames)
+

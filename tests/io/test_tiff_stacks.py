@@ -91,3 +91,13 @@ def test_opencv_is_never_given_a_non_utf8_file_name(tmp_path, rng):
     tiff = tmp_path / os.fsdecode(b"stack-\xff.tif")
     tifffile.imwrite(tiff, frames, photometric="minisblack")
     np.testing.assert_array_equal(read_frames(tiff), frames)
+
+
+def test_a_damaged_size_field_that_exhausts_memory_is_one_clear_error():
+    # found by the fuzz tests: a damaged zlib stack whose strip asked tifffile for 23.8 GiB
+    from vismic.errors import CorruptVideoError
+    from vismic.io._tiff import _tifffile_guard
+
+    with pytest.raises(CorruptVideoError, match="damaged"):
+        with _tifffile_guard("TIFF file 'x.tif'", "pages 0..3"):
+            raise MemoryError("Unable to allocate 23.8 GiB for an array with shape (1, 1, 1593835536, 16, 1)")
