@@ -23,6 +23,7 @@ import numpy as np
 
 from ..data import FrameBatch
 from ..errors import VismicError
+from ..pipeline import _through
 from ._parallel import (_attached_templates, _forget_other_runs, _joined, _project_later, _Segments, WorkerError,
                         chunks_of, map_ordered, share_templates)
 from ._templates import as_scores, chunk_frames, difference, project, project_difference
@@ -37,14 +38,6 @@ def reads_ranges(batches, head, executor) -> bool:
     """Whether workers of ``executor`` can read ``batches``' frame ranges themselves, with ``head`` stages before."""
     return (executor is not None and getattr(batches, "readable_by_workers", False)
             and all(getattr(stage, "frame_independent", False) for _, stage in head))
-
-
-def _through(batch, head):
-    for _, stage in head:
-        batch = stage.transform(batch)
-        if batch is None:
-            return None
-    return batch
 
 
 def _flushed(head) -> Iterator[FrameBatch]:

@@ -100,7 +100,10 @@ class Templates:
 
     @property
     def matrix(self) -> np.ndarray:
-        """All templates as one dense ``(height * width, 2 * n_regions)`` float32 matrix (zeros off the bands)."""
+        """All templates as one dense ``(height * width, 2 * n_regions)`` float32 matrix.
+
+        Zeros off the bands; a light correction (:attr:`light`) is not part of it.
+        """
         height, width = self.shape
         dense = np.zeros((height, width, 2 * self.n_regions), dtype=np.float32)
         per_row = 2 * self.grid[1]

@@ -263,11 +263,11 @@ class Stabilise(Stage):
             out = shift_frames(out, -motion[:, 0], -motion[:, 1])
             # The strip follows the running maximum of the motion: a smooth (C1) width, so the blend
             # adds nothing in the sound band (|d(t)| itself has kinks at every zero crossing of a sway).
-            # the slow part of the motion is left out of a 'fast' strip: it would grow the strip during the clip
-            size = np.abs(motion) if self.fill_border is True else np.abs(self._fast_part(motion))
-            strip = np.maximum.accumulate(np.vstack([self._strip[None], size]), axis=0)[1:]
-            self._strip = strip[-1]
             if self.fill_border:
+                # the slow part of the motion is left out of a 'fast' strip: it would grow the strip during the clip
+                size = np.abs(motion) if self.fill_border is True else np.abs(self._fast_part(motion))
+                strip = np.maximum.accumulate(np.vstack([self._strip[None], size]), axis=0)[1:]
+                self._strip = strip[-1]
                 out = _fill_border(out, strip, self._model.reference)
         self._motion.extend(motion)
         if self.light:
