@@ -36,6 +36,7 @@ def _stage_path(frames, n_levels, grid):
     ("brick", (64, 64), 3, (4, 4), 30.0),
     ("gravel", (72, 96), 4, (8, 8), 100.0),
     ("noise", (48, 64), 2, (1, 1), 0.0),
+    ("gravel", (96, 192), 2, (2, 6), 60.0),  # square tiles
 ])
 def test_projection_matches_stages(texture, size, n_levels, grid, direction):
     sound = synth.tone(330.0, duration_seconds=0.02, sr=2200.0)
@@ -284,27 +285,35 @@ def test_shared_memory_is_released_however_the_run_ends(monkeypatch, ending):
     assert not [name for name in created if os.path.exists(f"/dev/shm/{name}")]
 
 
-def test_templates_are_zero_outside_their_bands_and_the_same_built_on_workers():
+@pytest.mark.parametrize("size, grid, levels, squares", [((96, 80), (3, 2), 3, False), ((96, 192), (2, 6), 2, True)])
+def test_templates_are_zero_outside_their_tiles_and_the_same_built_on_workers(size, grid, levels, squares):
     from concurrent.futures import ThreadPoolExecutor
 
-    reference = synth.texture("gravel", size=(96, 80))
-    templates = make_templates(reference, n_levels=3, grid=(3, 2))
+    reference = synth.texture("gravel", size=size)
+    templates = make_templates(reference, n_levels=levels, grid=grid)
+    assert templates.full_width is not squares  # small regions: bands of rows; large ones: squares
     with ThreadPoolExecutor(2) as pool:
-        pooled = make_templates(reference, n_levels=3, grid=(3, 2), executor=pool)
-    for (lo, hi, block), (plo, phi, pblock) in zip(templates.bands, pooled.bands):
-        assert (lo, hi) == (plo, phi) and 0 <= lo < hi <= 96
-        np.testing.assert_array_equal(block, pblock)
+        pooled = make_templates(reference, n_levels=levels, grid=grid, executor=pool)
+    covered = np.zeros(size + (2 * templates.n_regions,), dtype=bool)
+    for tile, other in zip(templates.tiles, pooled.tiles):
+        assert (tile.top, tile.bottom, tile.left, tile.right) == (other.top, other.bottom, other.left, other.right)
+        assert 0 <= tile.top < tile.bottom <= size[0] and 0 <= tile.left < tile.right <= size[1]
+        np.testing.assert_array_equal(tile.columns, other.columns)
+        np.testing.assert_array_equal(tile.block, other.block)
+        covered[tile.top:tile.bottom, tile.left:tile.right, tile.columns] = True
+    if squares:  # squares partition the frame
+        assert sum(np.prod(tile.shape) for tile in templates.tiles) == size[0] * size[1]
     # the whole-image adjoint of each region's weights (as the templates are defined) is zero off the band
     from vismic.combine._bands import region_labels
     from vismic.decompose import image_gradient
 
     transform = _transform("near_sym_a", "qshift_a")
-    gradients, _ = forward(np.stack(image_gradient(reference)), 3, transform.biort, transform.qshift)
-    dense = templates.matrix.reshape(96, 80, -1)
-    for region in range(6):
-        weights = [-np.conj(g) * (region_labels(*g.shape[1:3], (3, 2)) == region)[None, :, :, None] for g in gradients]
-        full = adjoint(weights, (96, 80), transform.biort, transform.qshift)  # (2, 96, 80)
-        lo, hi, _ = templates.bands[region // 2]
-        assert np.abs(full[:, :lo]).max(initial=0) == 0 and np.abs(full[:, hi:]).max(initial=0) == 0
+    gradients, _ = forward(np.stack(image_gradient(reference)), levels, transform.biort, transform.qshift)
+    dense = templates.matrix.reshape(size + (-1,))
+    for region in range(templates.n_regions):
+        weights = [-np.conj(g) * (region_labels(*g.shape[1:3], grid) == region)[None, :, :, None] for g in gradients]
+        full = adjoint(weights, size, transform.biort, transform.qshift)  # (2, height, width)
+        outside = ~np.moveaxis(covered[..., 2 * region: 2 * region + 2], -1, 0)
+        assert np.abs(full[outside]).max(initial=0) == 0
         np.testing.assert_allclose(np.moveaxis(dense[..., 2 * region: 2 * region + 2], -1, 0), full,
                                    atol=1e-6 * np.abs(full).max())

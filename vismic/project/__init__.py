@@ -3,8 +3,8 @@
 With linear evidence, decomposition -> local phase -> band evidence -> region sums
 is an affine function of the frame's pixels; :func:`make_templates` computes its
 images once per reference (with the exact adjoint of the batched DTCWT) and
-:func:`project` applies them to a batch of frames in one matrix product per row
-of regions (each row's templates cover only the frame rows its filters reach). The
+:func:`project` applies them to a batch of frames tile by tile (:class:`Tile`:
+each template is non-zero only as far as the DTCWT's filters reach). The
 :class:`Project` stage gives the same :class:`~vismic.data.BandSignals` as the
 stage-by-stage path to float32 rounding; :func:`with_light` folds a
 :class:`~vismic.stabilise.NormaliseLight` before it into the same product.
@@ -14,7 +14,7 @@ Workers of a parallel run read their own frame ranges when they can
 
 from ._parallel import ProjectTask, WorkerError, dask_executor, map_ordered, process_pool, project_batches
 from ._stage import Project
-from ._templates import LightCorrection, Templates, make_templates, project, with_light
+from ._templates import LightCorrection, Templates, Tile, make_templates, project, with_light
 
-__all__ = ["Project", "Templates", "LightCorrection", "make_templates", "with_light", "project", "project_batches",
+__all__ = ["Project", "Templates", "Tile", "LightCorrection", "make_templates", "with_light", "project", "project_batches",
            "ProjectTask", "map_ordered", "WorkerError", "process_pool", "dask_executor"]

@@ -23,8 +23,8 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..errors import VismicError
-from ._templates import (LightCorrection, Templates, as_scores, chunk_frames, difference, make_templates, project,
-                         project_difference, with_light)
+from ._templates import (Templates, Tile, as_scores, chunk_frames, difference, make_templates, project, project_difference,
+                         project_frames, with_light)
 
 __all__ = ["ProjectTask", "SharedProjectTask", "map_ordered", "project_batches", "WorkerError", "process_pool",
            "dask_executor"]
@@ -115,15 +115,14 @@ class _Segments:
 def share_templates(templates: Templates, segments: _Segments) -> tuple:
     """Copy ``templates`` into one shared segment; returns a small picklable handle for :func:`_attached_templates`."""
     light = templates.light
-    arrays = [templates.reference] + [block for _, _, block in templates.bands] + ([light.basis] if light else [])
+    arrays = [templates.reference] + [tile.block for tile in templates.tiles]
     offsets = np.cumsum([0] + [a.nbytes for a in arrays])
     segment = segments.create(offsets[-1])
     for array, offset in zip(arrays, offsets):
         np.ndarray(array.shape, np.float32, segment.buf, offset)[...] = array
     layout = [(tuple(a.shape), int(o)) for a, o in zip(arrays, offsets)]
-    rows = [(lo, hi) for lo, hi, _ in templates.bands]
-    small_light = (light.basis_scores, light.offset, light.texture_norm) if light else None
-    return segment.name, layout, rows, templates.information, templates.grid, small_light
+    places = [(tile.top, tile.bottom, tile.left, tile.right, tile.columns) for tile in templates.tiles]
+    return segment.name, layout, places, templates.information, templates.grid, light
 
 
 #: In each worker: attached segments by name (templates, then frame slots of the current run).
@@ -140,14 +139,13 @@ def _attach(name: str):
 
 
 def _attached_templates(handle) -> Templates:
-    name, layout, rows, information, grid, small_light = handle
+    name, layout, places, information, grid, light = handle
     found = _WORKER_TEMPLATES.get(name)
     if found is None:
         buffer = _attach(name).buf
         arrays = [np.ndarray(shape, np.float32, buffer, offset) for shape, offset in layout]
-        bands = tuple((lo, hi, block) for (lo, hi), block in zip(rows, arrays[1:]))
-        light = LightCorrection(arrays[-1], *small_light) if small_light is not None else None
-        found = _remember(name, Templates(arrays[0], bands, information, grid, light))
+        tiles = tuple(Tile(*place, block) for place, block in zip(places, arrays[1:]))
+        found = _remember(name, Templates(arrays[0], tiles, information, grid, light))
     return found
 
 
@@ -293,10 +291,9 @@ def _project_here(stage, chunks: Iterable) -> Iterator:
         for start, fps, pieces in chunks:
             yield stage.band_signals(project(_joined(pieces), templates, device=stage.device), start, fps)
         return
-    buffer = np.empty((chunk_frames(templates.shape),) + templates.shape, dtype=np.float32)
     for start, fps, pieces in chunks:
-        n = difference(pieces, templates.reference, buffer)
-        yield stage.band_signals(as_scores(project_difference(buffer, templates)[:n], templates.n_regions), start, fps)
+        n = sum(len(frames) for frames in pieces)
+        yield stage.band_signals(as_scores(project_frames(pieces, templates)[:n], templates.n_regions), start, fps)
 
 
 def _project_shared(stage, chunks: Iterable, executor) -> Iterator:

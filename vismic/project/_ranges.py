@@ -26,7 +26,7 @@ from ..errors import VismicError
 from ..pipeline import _through
 from ._parallel import (_attached_templates, _forget_other_runs, _joined, _project_later, _Segments, WorkerError,
                         chunks_of, map_ordered, share_templates)
-from ._templates import as_scores, chunk_frames, difference, project, project_difference
+from ._templates import as_scores, chunk_frames, project, project_frames
 
 __all__ = ["reads_ranges", "project_ranges", "RangeTask", "CHUNKS_PER_TASK"]
 
@@ -143,9 +143,8 @@ class SharedTemplates:
         return _attached_templates(self.handle)
 
 
-#: In each worker: the head stages of the current run (unpickled once), and a chunk buffer.
+#: In each worker: the head stages of the current run (unpickled once).
 _HEADS: dict = {}
-_BUFFER: dict = {}
 
 
 class RangeTask:
@@ -202,10 +201,5 @@ class RangeTask:
     def _project(self, pieces, templates, size: int) -> np.ndarray:
         if self.device is not None:
             return project(_joined(pieces), templates, device=self.device)
-        key = (size,) + templates.shape
-        buffer = _BUFFER.get(key)
-        if buffer is None:
-            _BUFFER.clear()
-            buffer = _BUFFER[key] = np.empty(key, dtype=np.float32)
-        n = difference(pieces, templates.reference, buffer)
-        return as_scores(project_difference(buffer, templates)[:n], templates.n_regions)
+        n = sum(len(frames) for frames in pieces)
+        return as_scores(project_frames(pieces, templates, size)[:n], templates.n_regions)

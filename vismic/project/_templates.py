@@ -13,17 +13,22 @@ per reference, the templates turn decomposition, local phase and region sums int
 one matrix product per batch of frames.
 
 A region's template is exactly zero beyond the reach of the DTCWT's filters (about
-60 px past the region at 4 levels), so the templates of each row of regions are
-kept, and applied, on the band of frame rows they reach: rows ``lo:hi`` of every
-frame of a C-ordered chunk are a strided view BLAS reads in place, and an 8x8 grid
-then costs about a third of the dense product's flops. They are built row of
-regions by row of regions (:func:`~vismic.project._adjoint.adjoint_rows` carries
-only that band through the adjoint), optionally on an executor's workers.
+60 px past the region at 4 levels). The templates are built row of regions by row
+of regions (:func:`~vismic.project._adjoint.adjoint_rows` carries only the band of
+frame rows they reach through the adjoint), optionally on an executor's workers,
+and kept as :class:`Tile` s: rectangles of the frame with the templates that are
+non-zero there. On frames large against the filters' reach (512x512 and up with
+an 8x8 grid) the tiles are :data:`TILE_PX` squares, each touched by the templates
+of about 3x3 regions: an eighth of the dense product's flops, the frame read once,
+and each tile's differences formed in cache. On small frames, where every
+template reaches most of the frame, a tile is a whole band of frame rows (a
+strided view of the frame differences BLAS reads in place).
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -50,36 +55,75 @@ def chunk_frames(shape) -> int:
     """Frames per matrix product for frames of ``shape=(height, width)``: 64 up to 1024x256 px, fewer above."""
     return int(max(1, min(64, CHUNK_BYTES // (4 * int(np.prod(shape))))))
 
+#: Side of the square tiles of large frames (px); measured at 512x512 against 64 px
+#: squares, 32x128 and 128x128 tiles and whole row bands (one thread, 8x8 grid, 4
+#: levels): 32 and 64 px squares were fastest, 2x the row bands.
+TILE_PX = 32
+
+#: Tiles are used when their flops are below this share of the row bands' (below
+#: it the per-tile overhead is paid back; at 128x128 with an 8x8 grid the tiles
+#: would do 0.8 of the bands' flops and ran 7 % slower).
+TILE_GAIN = 0.6
+
 #: Largest template matrix built (float32 bytes): 2 GiB holds the 128 templates of an
 #: 8x8 grid for frames up to about 2048x2048 pixels.
 MAX_TEMPLATE_BYTES = 2 * 2**30
 
 @dataclass(frozen=True)
+class Tile:
+    """Templates on one rectangle of the frame: ``scores[:, columns] += (frame - reference)[top:bottom, left:right] @ block``.
+
+    Attributes
+    ----------
+    top, bottom, left, right : int
+        The frame rows ``top:bottom`` and columns ``left:right`` it covers.
+    columns : np.ndarray [shape=(k,)], int
+        The score columns whose templates are non-zero here (``2 r + i`` for region
+        ``r`` along axis ``i``; past ``2 * n_regions``, a light basis image).
+    block : np.ndarray [shape=((bottom - top) * (right - left), k)], float32
+        Those templates on the rectangle, flattened row by row.
+    """
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+    columns: np.ndarray
+    block: np.ndarray
+
+    @property
+    def shape(self) -> tuple:
+        return self.bottom - self.top, self.right - self.left
+
+
+@dataclass(frozen=True)
 class Templates:
     """What a worker needs to turn frames into band evidence.
 
-    Each row of regions has its templates on a band of frame rows only (the
-    DTCWT's filters reach about 60 px past a region at 4 levels; outside, the
-    templates are exactly zero), so they are kept band by band.
+    A template is exactly zero beyond the reach of the DTCWT's filters (about
+    60 px past its region at 4 levels), so the templates are kept tile by tile
+    (see :class:`Tile`): squares of :data:`TILE_PX` on large frames, whole bands
+    of frame rows on small ones.
 
     Attributes
     ----------
     reference : np.ndarray [shape=(height, width)], float32
         The reference frame (frames are projected as ``frame - reference``).
-    bands : tuple of (int, int, np.ndarray [shape=((stop - start) * width, 2 * grid[1])], float32)
-        For each row of regions, top first: the frame rows ``start:stop`` its
-        templates cover and the templates on them, flattened; column ``2 c + i``
-        is the template of the row's region ``c`` along axis ``i`` (x, y).
+    tiles : tuple of Tile
+        Squares partition the frame; bands of rows overlap, each with the columns
+        of its own row of regions.
     information : np.ndarray [shape=(n_regions, 2, 2)], float64
         Fisher information of each region's evidence (up to the noise variance).
     grid : (rows, cols)
     light : LightCorrection or None
         When set, global light changes against ``reference`` are removed as
-        :class:`vismic.stabilise.NormaliseLight` removes them (see :func:`with_light`).
+        :class:`vismic.stabilise.NormaliseLight` removes them (see :func:`with_light`);
+        the tiles then also hold the light basis images, as the columns past
+        ``2 * n_regions``.
     """
 
     reference: np.ndarray
-    bands: tuple
+    tiles: tuple
     information: np.ndarray
     grid: tuple
     light: Optional["LightCorrection"] = None
@@ -89,27 +133,36 @@ class Templates:
         return self.information.shape[0]
 
     @property
+    def n_columns(self) -> int:
+        """Columns of a product: ``2 * n_regions`` scores, then the light coefficients if any."""
+        return 2 * self.n_regions + (self.light.n_basis if self.light is not None else 0)
+
+    @property
     def shape(self) -> tuple:
         return self.reference.shape
 
     @property
+    def full_width(self) -> bool:
+        """Whether every tile is a band of whole frame rows."""
+        return all(tile.left == 0 and tile.right == self.shape[1] for tile in self.tiles)
+
+    @property
     def nbytes(self) -> int:
         """Bytes of the templates and reference."""
-        light = self.light.basis.nbytes if self.light is not None else 0
-        return self.reference.nbytes + sum(block.nbytes for _, _, block in self.bands) + light
+        return self.reference.nbytes + sum(tile.block.nbytes for tile in self.tiles)
 
     @property
     def matrix(self) -> np.ndarray:
         """All templates as one dense ``(height * width, 2 * n_regions)`` float32 matrix.
 
-        Zeros off the bands; a light correction (:attr:`light`) is not part of it.
+        Zeros off the tiles; a light correction (:attr:`light`) is not part of it.
         """
         height, width = self.shape
-        dense = np.zeros((height, width, 2 * self.n_regions), dtype=np.float32)
-        per_row = 2 * self.grid[1]
-        for row, (start, stop, block) in enumerate(self.bands):
-            dense[start:stop, :, row * per_row: (row + 1) * per_row] = block.reshape(stop - start, width, per_row)
-        return dense.reshape(height * width, -1)
+        dense = np.zeros((height, width, self.n_columns), dtype=np.float32)
+        for tile in self.tiles:
+            rows, cols = tile.shape
+            dense[tile.top:tile.bottom, tile.left:tile.right, tile.columns] = tile.block.reshape(rows, cols, -1)
+        return dense[:, :, : 2 * self.n_regions].reshape(height * width, -1)
 
 
 @dataclass(frozen=True)
@@ -123,10 +176,11 @@ class LightCorrection:
     ``T (r - p) + (T d - sum_k c_k T b_k) / g``: two more dot products a frame
     (``c``), and the rest on score vectors.
 
+    The basis images themselves are columns of the templates' tiles (``c`` comes
+    out of the same product as the scores).
+
     Attributes
     ----------
-    basis : np.ndarray [shape=(height * width, k)], float32
-        The light basis images, flattened, as columns.
     basis_scores : np.ndarray [shape=(k, 2 * n_regions)], float64
         ``T b_k``.
     offset : np.ndarray [shape=(2 * n_regions,)], float64
@@ -135,10 +189,13 @@ class LightCorrection:
         Divides the texture coefficient into the gain (0 when the basis has no texture image).
     """
 
-    basis: np.ndarray
     basis_scores: np.ndarray
     offset: np.ndarray
     texture_norm: float
+
+    @property
+    def n_basis(self) -> int:
+        return self.basis_scores.shape[0]
 
     def apply(self, scores: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
         """Scores ``(n, 2 * n_regions)`` float32 of the light-normalised frames, from ``T d`` and ``c = B d``."""
@@ -163,14 +220,21 @@ def with_light(templates: Templates, light_reference) -> Templates:
     light_reference = np.asarray(light_reference, dtype=np.float64)
     reference32 = light_reference.astype(np.float32)
     basis = light_basis(light_reference).astype(np.float32)
-    flat = basis.reshape(len(basis), -1)
     texture_norm = 0.0
     if len(basis) > 1:  # as remove_light computes it
-        texture_norm = float(flat[1].astype(np.float64) @ (reference32.ravel() - reference32.mean()))
+        texture_norm = float(basis[1].ravel().astype(np.float64) @ (reference32.ravel() - reference32.mean()))
     images = np.concatenate([basis, (reference32 - templates.reference)[None]])
     projected = project_difference(images, templates).astype(np.float64)
-    light = LightCorrection(np.ascontiguousarray(flat.T), projected[:-1], projected[-1], texture_norm)
-    return Templates(reference32, templates.bands, templates.information, templates.grid, light)
+    light = LightCorrection(projected[:-1], projected[-1], texture_norm)
+    extra = 2 * templates.n_regions + np.arange(len(basis))
+    if templates.full_width:  # bands overlap: the basis is one more tile, over the whole frame
+        height, width = templates.shape
+        tiles = templates.tiles + (Tile(0, height, 0, width, extra, np.ascontiguousarray(basis.reshape(len(basis), -1).T)),)
+    else:  # squares partition the frame: each carries its part of the basis
+        tiles = tuple(Tile(t.top, t.bottom, t.left, t.right, np.concatenate([t.columns, extra]),
+                           np.hstack([t.block, basis[:, t.top:t.bottom, t.left:t.right].reshape(len(basis), -1).T]))
+                      for t in templates.tiles)
+    return Templates(reference32, tiles, templates.information, templates.grid, light)
 
 
 def check_template_size(shape, grid) -> None:
@@ -211,8 +275,11 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     --------
     >>> import numpy as np
     >>> templates = make_templates(np.random.default_rng(0).random((128, 128)), n_levels=3, grid=(4, 4))
-    >>> templates.n_regions, [band[:2] for band in templates.bands]  # the frame rows each row of regions reaches
+    >>> templates.n_regions, [(tile.top, tile.bottom) for tile in templates.tiles]  # rows each row of regions reaches
     (16, [(0, 58), (6, 90), (38, 122), (70, 128)])
+    >>> large = make_templates(np.random.default_rng(0).random((512, 512)), grid=(8, 8))
+    >>> len(large.tiles), large.tiles[0].shape, len(large.tiles[0].columns)  # 32 px squares, 3x3 regions' templates
+    (256, (32, 32), 8)
     """
     reference = np.asarray(reference, dtype=np.float64)
     n_levels = _check_levels(n_levels, reference.shape)
@@ -228,7 +295,7 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
         bands = [band for _, band in map_ordered(task, ((row, row) for row in range(rows)), executor)]
     information = _information(task.gradients(), (rows, cols))
     _GRADIENTS.pop(task.key, None)  # tens of MB: workers keep theirs for the next rows, this process has finished
-    return Templates(reference.astype(np.float32), tuple(bands), information, (rows, cols))
+    return Templates(reference.astype(np.float32), _tiles(bands, reference.shape, 2 * cols), information, (rows, cols))
 
 
 #: The reference gradients' DTCWT last computed in this process (a worker computes it once per reference).
@@ -302,6 +369,29 @@ def _information(gradients, grid) -> np.ndarray:
     return information
 
 
+def _tiles(bands, shape, per_row: int) -> tuple:
+    """The row bands' templates as tiles: :data:`TILE_PX` squares when they save enough flops, else the bands."""
+    height, width = shape
+    rows = [Tile(lo, hi, 0, width, np.arange(row * per_row, (row + 1) * per_row), block)
+            for row, (lo, hi, block) in enumerate(bands) if hi > lo]
+    squares = []
+    for top in range(0, height, TILE_PX):
+        bottom = min(top + TILE_PX, height)
+        for left in range(0, width, TILE_PX):
+            right = min(left + TILE_PX, width)
+            block = np.zeros((bottom - top, right - left, per_row * len(bands)), dtype=np.float32)
+            for band in rows:
+                lo, hi = max(top, band.top), min(bottom, band.bottom)
+                if hi > lo:
+                    images = band.block.reshape(band.bottom - band.top, width, -1)
+                    block[lo - top: hi - top, :, band.columns] = images[lo - band.top: hi - band.top, left:right]
+            columns = np.flatnonzero(np.any(block != 0, axis=(0, 1)))
+            squares.append(Tile(top, bottom, left, right, columns,
+                                np.ascontiguousarray(block[:, :, columns].reshape(block.shape[0] * block.shape[1], -1))))
+    cost = lambda tiles: sum(tile.block.size for tile in tiles)
+    return tuple(squares) if cost(squares) < TILE_GAIN * cost(rows) else tuple(rows)
+
+
 def _band(result, width: int, n_columns: int) -> tuple:
     """``(start, stop, block)`` of one row of regions' templates, cropped to the rows where any is non-zero."""
     if result is None:
@@ -338,11 +428,9 @@ def project(frames, templates: Templates, *, device=None) -> np.ndarray:
         return as_scores(project_torch(frames, templates, device), templates.n_regions)
     size = chunk_frames(templates.shape)
     scores = np.empty((n, 2 * templates.n_regions), dtype=np.float32)
-    chunk = np.empty((size,) + templates.shape, dtype=np.float32)
     for start in range(0, n, size):
         stop = min(n, start + size)
-        difference([frames[start:stop]], templates.reference, chunk)
-        scores[start:stop] = project_difference(chunk, templates)[: stop - start]
+        scores[start:stop] = project_frames([frames[start:stop]], templates)[: stop - start]
     return as_scores(scores, templates.n_regions)
 
 
@@ -354,10 +442,10 @@ def as_scores(flat: np.ndarray, n_regions: int) -> np.ndarray:
 def difference(pieces, reference, out) -> int:
     """Write ``frames - reference`` for the frames of ``pieces`` (arrays, in order) into ``out``, float32.
 
-    ``out`` is a chunk of :func:`chunk_frames` frames; what the pieces leave of it is
-    zeroed (a product's rounding depends on its shape only, so a short chunk gives
-    the same scores as a full one). The difference keeps float32 precision (the raw
-    frames would cancel the signal). Returns the number of frames written.
+    ``out`` holds ``rows`` frames; what the pieces leave of it is zeroed (a
+    product's rounding depends on its shape only, so a short chunk gives the same
+    scores as a full one). The difference keeps float32 precision (the raw frames
+    would cancel the signal). Returns the number of frames written.
     """
     n = 0
     for frames in pieces:
@@ -368,14 +456,71 @@ def difference(pieces, reference, out) -> int:
     return n
 
 
+#: Per-thread scratch buffers (threads of a thread pool project at the same time).
+_SCRATCH = threading.local()
+
+
+def _scratch(shape) -> np.ndarray:
+    """A float32 buffer of ``shape`` kept for this thread's next call (one per thread)."""
+    found = getattr(_SCRATCH, "buffer", None)
+    if found is None or found.shape != tuple(shape):
+        found = _SCRATCH.buffer = None  # free the old one first
+        found = _SCRATCH.buffer = np.empty(shape, dtype=np.float32)
+    return found
+
+
+def project_frames(pieces, templates: Templates, rows=None) -> np.ndarray:
+    """Scores ``(rows, 2 * n_regions)`` float32 of the frames of ``pieces`` (in order), as differences from the reference.
+
+    ``rows`` defaults to :func:`chunk_frames`; rows past the frames are zero
+    input, so a frame's scores do not depend on which chunk it came in.
+    """
+    return _product(pieces, templates, rows, subtract=True)
+
+
 def project_difference(chunk: np.ndarray, templates: Templates) -> np.ndarray:
     """Scores ``(len(chunk), 2 * n_regions)`` float32 of frame differences ``chunk`` (n, height, width)."""
-    size = chunk.shape[0]
-    per_row = 2 * templates.grid[1]
-    scores = np.zeros((size, 2 * templates.n_regions), dtype=np.float32)
-    for row, (lo, hi, block) in enumerate(templates.bands):
-        if hi > lo:  # rows lo:hi of every frame: a strided view BLAS reads in place
-            np.matmul(chunk[:, lo:hi].reshape(size, -1), block, out=scores[:, row * per_row: (row + 1) * per_row])
+    return _product([chunk], templates, len(chunk), subtract=False)
+
+
+def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarray:
+    rows = chunk_frames(templates.shape) if rows is None else int(rows)
+    scores = np.zeros((rows, templates.n_columns), dtype=np.float32)
+    if templates.full_width:
+        # bands of whole rows: one pass forms the differences, BLAS reads each band in place
+        if subtract:
+            chunk = _scratch((rows,) + templates.shape)
+            difference(pieces, templates.reference, chunk)
+        else:
+            chunk = pieces[0]
+        for tile in templates.tiles:
+            if len(tile.columns):
+                _add(scores, tile, chunk[:, tile.top:tile.bottom].reshape(rows, -1))
+    else:
+        # squares: each square's differences are formed in a small buffer that stays in cache
+        largest = max(tile.block.shape[0] for tile in templates.tiles)
+        buffer = _scratch((rows * largest,))
+        for tile in templates.tiles:
+            if not len(tile.columns):  # no template reaches it (kept: with_light adds the basis here)
+                continue
+            height, width = tile.shape
+            part = buffer[: rows * height * width].reshape(rows, height, width)
+            n = 0
+            for frames in pieces:
+                window = frames[:, tile.top:tile.bottom, tile.left:tile.right]
+                if subtract:
+                    np.subtract(window, templates.reference[tile.top:tile.bottom, tile.left:tile.right],
+                                out=part[n: n + len(frames)], casting="unsafe")
+                else:
+                    part[n: n + len(frames)] = window
+                n += len(frames)
+            part[n:] = 0.0
+            _add(scores, tile, part.reshape(rows, -1))
     if templates.light is not None:
-        return templates.light.apply(scores, chunk.reshape(size, -1) @ templates.light.basis)
+        split = 2 * templates.n_regions
+        return templates.light.apply(scores[:, :split], scores[:, split:])
     return scores
+
+
+def _add(scores, tile: Tile, data) -> None:
+    scores[:, tile.columns] += data @ tile.block

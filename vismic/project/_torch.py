@@ -8,6 +8,10 @@ from ..errors import ParameterError
 
 _cache: dict = {}
 
+#: Devices that get the templates as one dense matrix: a GPU does one large product faster than
+#: many small ones (its flops are cheap, its kernel launches are not); a CPU does the tiles.
+DENSE_DEVICES = ("cuda",)
+
 
 def torch_device(device):
     """``torch.device`` for ``device`` ('cpu', 'cuda', 'cuda:1'...), or a clear error."""
@@ -29,6 +33,7 @@ def torch_device(device):
 
 
 def _on_device(templates, device):
+    """The templates on ``device``: one dense matrix on a GPU (one product a chunk), the tiles on the CPU."""
     import torch
 
     key = (id(templates), str(device))
@@ -36,9 +41,16 @@ def _on_device(templates, device):
     if entry is None or entry[0] is not templates:
         if len(_cache) >= 4:
             _cache.clear()
-        bands = [(lo, hi, torch.from_numpy(block).to(device)) for lo, hi, block in templates.bands]
-        light = torch.from_numpy(templates.light.basis).to(device) if templates.light is not None else None
-        entry = (templates, bands, torch.from_numpy(templates.reference).to(device), light)
+        if device.type in DENSE_DEVICES:
+            height, width = templates.shape
+            dense = np.zeros((height, width, templates.n_columns), dtype=np.float32)
+            for tile in templates.tiles:
+                rows, cols = tile.shape
+                dense[tile.top:tile.bottom, tile.left:tile.right, tile.columns] += tile.block.reshape(rows, cols, -1)
+            tiles = [(None, torch.from_numpy(dense.reshape(height * width, -1)).to(device))]
+        else:
+            tiles = [(tile, torch.from_numpy(tile.block)) for tile in templates.tiles]
+        entry = (templates, tiles, torch.from_numpy(templates.reference).to(device))
         _cache[key] = entry
     return entry[1:]
 
@@ -52,17 +64,20 @@ def project_torch(frames: np.ndarray, templates, device) -> np.ndarray:
     import torch
 
     device = torch_device(device)
-    bands, reference, light_basis = _on_device(templates, device)
-    per_row = 2 * templates.grid[1]
+    tiles, reference = _on_device(templates, device)
     with torch.inference_mode():
         data = torch.from_numpy(np.ascontiguousarray(frames)).to(device, non_blocking=True)
         difference = data.to(torch.float32) - reference
         n = difference.shape[0]
-        scores = torch.zeros((n, 2 * templates.n_regions), dtype=torch.float32, device=device)
-        for row, (lo, hi, block) in enumerate(bands):
-            if hi > lo:
-                scores[:, row * per_row: (row + 1) * per_row] = difference[:, lo:hi].reshape(n, -1) @ block
-        if light_basis is not None:
-            coefficients = (difference.reshape(n, -1) @ light_basis).cpu().numpy()
+        scores = torch.zeros((n, templates.n_columns), dtype=torch.float32, device=device)
+        for tile, block in tiles:
+            if tile is None:
+                scores += difference.reshape(n, -1) @ block
+            else:
+                part = difference[:, tile.top:tile.bottom, tile.left:tile.right].reshape(n, -1)
+                scores[:, torch.from_numpy(tile.columns)] += part @ block
     scores = scores.cpu().numpy()
-    return scores if light_basis is None else templates.light.apply(scores, coefficients)
+    if templates.light is None:
+        return scores
+    split = 2 * templates.n_regions
+    return templates.light.apply(scores[:, :split], scores[:, split:])
