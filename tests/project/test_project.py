@@ -36,7 +36,7 @@ def _stage_path(frames, n_levels, grid):
     ("brick", (64, 64), 3, (4, 4), 30.0),
     ("gravel", (72, 96), 4, (8, 8), 100.0),
     ("noise", (48, 64), 2, (1, 1), 0.0),
-    ("gravel", (96, 192), 2, (2, 6), 60.0),  # square tiles
+    ("gravel", (96, 192), 2, (2, 6), 60.0),  # tiles partitioning the frame
 ])
 def test_projection_matches_stages(texture, size, n_levels, grid, direction):
     sound = synth.tone(330.0, duration_seconds=0.02, sr=2200.0)
@@ -285,13 +285,13 @@ def test_shared_memory_is_released_however_the_run_ends(monkeypatch, ending):
     assert not [name for name in created if os.path.exists(f"/dev/shm/{name}")]
 
 
-@pytest.mark.parametrize("size, grid, levels, squares", [((96, 80), (3, 2), 3, False), ((96, 192), (2, 6), 2, True)])
-def test_templates_are_zero_outside_their_tiles_and_the_same_built_on_workers(size, grid, levels, squares):
+@pytest.mark.parametrize("size, grid, levels, partition", [((96, 80), (3, 2), 3, False), ((96, 192), (2, 6), 2, True)])
+def test_templates_are_zero_outside_their_tiles_and_the_same_built_on_workers(size, grid, levels, partition):
     from concurrent.futures import ThreadPoolExecutor
 
     reference = synth.texture("gravel", size=size)
     templates = make_templates(reference, n_levels=levels, grid=grid)
-    assert templates.full_width is not squares  # small regions: bands of rows; large ones: squares
+    assert templates.full_width is not partition  # small regions: bands of rows; large ones: tiles
     with ThreadPoolExecutor(2) as pool:
         pooled = make_templates(reference, n_levels=levels, grid=grid, executor=pool)
     covered = np.zeros(size + (2 * templates.n_regions,), dtype=bool)
@@ -301,7 +301,7 @@ def test_templates_are_zero_outside_their_tiles_and_the_same_built_on_workers(si
         np.testing.assert_array_equal(tile.columns, other.columns)
         np.testing.assert_array_equal(tile.block, other.block)
         covered[tile.top:tile.bottom, tile.left:tile.right, tile.columns] = True
-    if squares:  # squares partition the frame
+    if partition:
         assert sum(np.prod(tile.shape) for tile in templates.tiles) == size[0] * size[1]
     # the whole-image adjoint of each region's weights (as the templates are defined) is zero off the band
     from vismic.combine._bands import region_labels

@@ -17,10 +17,11 @@ A region's template is exactly zero beyond the reach of the DTCWT's filters (abo
 of regions (:func:`~vismic.project._adjoint.adjoint_rows` carries only the band of
 frame rows they reach through the adjoint), optionally on an executor's workers,
 and kept as :class:`Tile` s: rectangles of the frame with the templates that are
-non-zero there. On frames large against the filters' reach (512x512 and up with
-an 8x8 grid) the tiles are :data:`TILE_PX` squares, each touched by the templates
-of about 3x3 regions: an eighth of the dense product's flops, the frame read once,
-and each tile's differences formed in cache. On small frames, where every
+non-zero there. On frames large against the filters' reach (256x256 and up with
+an 8x8 grid) the tiles partition the frame (:data:`TILE_SHAPES`), each touched by
+the templates of a few regions only (at 512x512, 32x128 px tiles hold 19 of the
+128 templates on average): the frame is read once, and each tile's differences
+are formed in a buffer that stays in cache. On small frames, where every
 template reaches most of the frame, a tile is a whole band of frame rows (a
 strided view of the frame differences BLAS reads in place).
 """
@@ -55,13 +56,18 @@ def chunk_frames(shape) -> int:
     """Frames per matrix product for frames of ``shape=(height, width)``: 64 up to 1024x256 px, fewer above."""
     return int(max(1, min(64, CHUNK_BYTES // (4 * int(np.prod(shape))))))
 
-#: Side of the square tiles of large frames (px); measured at 512x512 against 64 px
-#: squares, 32x128 and 128x128 tiles and whole row bands (one thread, 8x8 grid, 4
-#: levels): 32 and 64 px squares were fastest, 2x the row bands.
-TILE_PX = 32
+#: Tile shapes (rows, columns in px), in order of preference: the first whose flops
+#: are below :data:`TILE_GAIN` of the row bands' is used (else the bands). Wide
+#: tiles first: forming a tile's differences costs a loop per tile row, so at equal
+#: flops fewer, longer rows win. Measured on one thread (8x8 grid, 4 levels, fastest
+#: of 6, /work/exp-style comparison in one process): 32x128 tiles 2545 / 641 / 502
+#: frames/s at 512x512 / 1024x1024 / 1280x800 against 2414 / 571 / 451 for 32x32
+#: and 1462 / 312 / 424 for the row bands; at 256x256 32x128 tiles save too little
+#: and 32x32 ones run 6278 against the bands' 3860.
+TILE_SHAPES = ((32, 128), (32, 32))
 
 #: Tiles are used when their flops are below this share of the row bands' (below
-#: it the per-tile overhead is paid back; at 128x128 with an 8x8 grid the tiles
+#: it the per-tile overhead is paid back; at 128x128 with an 8x8 grid 32x32 tiles
 #: would do 0.8 of the bands' flops and ran 7 % slower).
 TILE_GAIN = 0.6
 
@@ -102,16 +108,16 @@ class Templates:
 
     A template is exactly zero beyond the reach of the DTCWT's filters (about
     60 px past its region at 4 levels), so the templates are kept tile by tile
-    (see :class:`Tile`): squares of :data:`TILE_PX` on large frames, whole bands
-    of frame rows on small ones.
+    (see :class:`Tile`): rectangles partitioning large frames, whole bands of
+    frame rows on small ones.
 
     Attributes
     ----------
     reference : np.ndarray [shape=(height, width)], float32
         The reference frame (frames are projected as ``frame - reference``).
     tiles : tuple of Tile
-        Squares partition the frame; bands of rows overlap, each with the columns
-        of its own row of regions.
+        Rectangles partitioning the frame, or bands of whole rows that overlap,
+        each with the columns of its own row of regions.
     information : np.ndarray [shape=(n_regions, 2, 2)], float64
         Fisher information of each region's evidence (up to the noise variance).
     grid : (rows, cols)
@@ -230,7 +236,7 @@ def with_light(templates: Templates, light_reference) -> Templates:
     if templates.full_width:  # bands overlap: the basis is one more tile, over the whole frame
         height, width = templates.shape
         tiles = templates.tiles + (Tile(0, height, 0, width, extra, np.ascontiguousarray(basis.reshape(len(basis), -1).T)),)
-    else:  # squares partition the frame: each carries its part of the basis
+    else:  # the tiles partition the frame: each carries its part of the basis
         tiles = tuple(Tile(t.top, t.bottom, t.left, t.right, np.concatenate([t.columns, extra]),
                            np.hstack([t.block, basis[:, t.top:t.bottom, t.left:t.right].reshape(len(basis), -1).T]))
                       for t in templates.tiles)
@@ -278,8 +284,8 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     >>> templates.n_regions, [(tile.top, tile.bottom) for tile in templates.tiles]  # rows each row of regions reaches
     (16, [(0, 58), (6, 90), (38, 122), (70, 128)])
     >>> large = make_templates(np.random.default_rng(0).random((512, 512)), grid=(8, 8))
-    >>> len(large.tiles), large.tiles[0].shape, len(large.tiles[0].columns)  # 32 px squares, 3x3 regions' templates
-    (256, (32, 32), 8)
+    >>> len(large.tiles), large.tiles[0].shape, len(large.tiles[0].columns)  # 32x128 px tiles, a few regions each
+    (64, (32, 128), 12)
     """
     reference = np.asarray(reference, dtype=np.float64)
     n_levels = _check_levels(n_levels, reference.shape)
@@ -370,26 +376,44 @@ def _information(gradients, grid) -> np.ndarray:
 
 
 def _tiles(bands, shape, per_row: int) -> tuple:
-    """The row bands' templates as tiles: :data:`TILE_PX` squares when they save enough flops, else the bands."""
-    height, width = shape
-    rows = [Tile(lo, hi, 0, width, np.arange(row * per_row, (row + 1) * per_row), block)
-            for row, (lo, hi, block) in enumerate(bands) if hi > lo]
-    squares = []
-    for top in range(0, height, TILE_PX):
-        bottom = min(top + TILE_PX, height)
-        for left in range(0, width, TILE_PX):
-            right = min(left + TILE_PX, width)
-            block = np.zeros((bottom - top, right - left, per_row * len(bands)), dtype=np.float32)
+    """The row bands' templates as tiles: the first of :data:`TILE_SHAPES` that saves enough flops, else the bands."""
+    width = shape[1]
+    rows = tuple(Tile(lo, hi, 0, width, np.arange(row * per_row, (row + 1) * per_row), block)
+                 for row, (lo, hi, block) in enumerate(bands) if hi > lo)
+    cost = lambda tiles: sum(tile.block.size for tile in tiles)
+    for tile_shape in TILE_SHAPES:
+        tiles = _cut(rows, shape, tile_shape, per_row * len(bands))
+        if cost(tiles) < TILE_GAIN * cost(rows):
+            return tiles
+    return rows
+
+
+def _cut(rows, shape, tile_shape, n_columns: int) -> tuple:
+    """The row bands' templates on tiles of ``tile_shape`` partitioning the frame, each with its non-zero columns."""
+    (height, width), tiles = shape, []
+    for top in range(0, height, tile_shape[0]):
+        bottom = min(top + tile_shape[0], height)
+        for left in range(0, width, tile_shape[1]):
+            right = min(left + tile_shape[1], width)
+            columns, parts = [], []
             for band in rows:
                 lo, hi = max(top, band.top), min(bottom, band.bottom)
                 if hi > lo:
-                    images = band.block.reshape(band.bottom - band.top, width, -1)
-                    block[lo - top: hi - top, :, band.columns] = images[lo - band.top: hi - band.top, left:right]
-            columns = np.flatnonzero(np.any(block != 0, axis=(0, 1)))
-            squares.append(Tile(top, bottom, left, right, columns,
-                                np.ascontiguousarray(block[:, :, columns].reshape(block.shape[0] * block.shape[1], -1))))
-    cost = lambda tiles: sum(tile.block.size for tile in tiles)
-    return tuple(squares) if cost(squares) < TILE_GAIN * cost(rows) else tuple(rows)
+                    images = band.block.reshape(band.bottom - band.top, width, -1)[lo - band.top: hi - band.top,
+                                                                                    left:right]
+                    reached = np.flatnonzero(np.any(images != 0, axis=(0, 1)))
+                    columns.append(band.columns[reached])
+                    parts.append((lo - top, hi - top, images[:, :, reached]))
+            columns = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
+            block = np.zeros((bottom - top, right - left, len(columns)), dtype=np.float32)
+            at = 0
+            for lo, hi, images in parts:
+                block[lo:hi, :, at: at + images.shape[2]] = images
+                at += images.shape[2]
+            order = np.argsort(columns, kind="stable")
+            tiles.append(Tile(top, bottom, left, right, columns[order],
+                              np.ascontiguousarray(block[:, :, order].reshape(block.shape[0] * block.shape[1], -1))))
+    return tuple(tiles)
 
 
 def _band(result, width: int, n_columns: int) -> tuple:
@@ -497,7 +521,7 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
             if len(tile.columns):
                 _add(scores, tile, chunk[:, tile.top:tile.bottom].reshape(rows, -1))
     else:
-        # squares: each square's differences are formed in a small buffer that stays in cache
+        # rectangles: each one's differences are formed in a small buffer that stays in cache
         largest = max(tile.block.shape[0] for tile in templates.tiles)
         buffer = _scratch((rows * largest,))
         for tile in templates.tiles:
