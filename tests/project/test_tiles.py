@@ -82,16 +82,3 @@ def test_torch_cpu_matches_numpy_on_tiles(light):
     got = project(frames, stage.templates, device="cpu")
     np.testing.assert_allclose(got, expected, atol=1e-5 * np.abs(expected).max())
 
-
-def test_the_dense_matrix_a_gpu_gets_gives_the_same_scores(monkeypatch):
-    pytest.importorskip("torch")
-    from vismic.project import _torch
-
-    monkeypatch.setattr(_torch, "DENSE_DEVICES", ("cpu", "cuda"))
-    monkeypatch.setattr(_torch, "_cache", {})
-    frames = _frames(60)
-    stage = Project(n_levels=LEVELS, grid=GRID, light_reference_frames=16)
-    stage.transform(FrameBatch(frames, 0, 2200.0))
-    expected = project(frames, stage.templates)
-    got = project(frames, stage.templates, device="cpu")
-    np.testing.assert_allclose(got, expected, atol=1e-5 * np.abs(expected).max())

@@ -8,10 +8,6 @@ from ..errors import ParameterError
 
 _cache: dict = {}
 
-#: Devices that get the templates as one dense matrix: a GPU does one large product faster than
-#: many small ones (its flops are cheap, its kernel launches are not); a CPU does the tiles.
-DENSE_DEVICES = ("cuda",)
-
 
 def torch_device(device):
     """``torch.device`` for ``device`` ('cpu', 'cuda', 'cuda:1'...), or a clear error."""
@@ -33,7 +29,12 @@ def torch_device(device):
 
 
 def _on_device(templates, device):
-    """The templates on ``device``: one dense matrix on a GPU (one product a chunk), the tiles on the CPU."""
+    """The templates as one dense ``(pixels, n_columns)`` matrix on ``device``, and the reference.
+
+    One large product: a GPU's flops are cheap and its kernel launches are not
+    (the tiles would be hundreds of small products a chunk), and on a CPU torch's
+    small operations cost more than numpy's, so the tiles are numpy's.
+    """
     import torch
 
     key = (id(templates), str(device))
@@ -41,16 +42,13 @@ def _on_device(templates, device):
     if entry is None or entry[0] is not templates:
         if len(_cache) >= 4:
             _cache.clear()
-        if device.type in DENSE_DEVICES:
-            height, width = templates.shape
-            dense = np.zeros((height, width, templates.n_columns), dtype=np.float32)
-            for tile in templates.tiles:
-                rows, cols = tile.shape
-                dense[tile.top:tile.bottom, tile.left:tile.right, tile.columns] += tile.block.reshape(rows, cols, -1)
-            tiles = [(None, torch.from_numpy(dense.reshape(height * width, -1)).to(device))]
-        else:
-            tiles = [(tile, torch.from_numpy(tile.block)) for tile in templates.tiles]
-        entry = (templates, tiles, torch.from_numpy(templates.reference).to(device))
+        height, width = templates.shape
+        dense = np.zeros((height, width, templates.n_columns), dtype=np.float32)
+        for tile in templates.tiles:
+            rows, cols = tile.shape
+            dense[tile.top:tile.bottom, tile.left:tile.right, tile.columns] += tile.block.reshape(rows, cols, -1)
+        entry = (templates, torch.from_numpy(dense.reshape(height * width, -1)).to(device),
+                 torch.from_numpy(templates.reference).to(device))
         _cache[key] = entry
     return entry[1:]
 
@@ -64,19 +62,11 @@ def project_torch(frames: np.ndarray, templates, device) -> np.ndarray:
     import torch
 
     device = torch_device(device)
-    tiles, reference = _on_device(templates, device)
+    matrix, reference = _on_device(templates, device)
     with torch.inference_mode():
         data = torch.from_numpy(np.ascontiguousarray(frames)).to(device, non_blocking=True)
-        difference = data.to(torch.float32) - reference
-        n = difference.shape[0]
-        scores = torch.zeros((n, templates.n_columns), dtype=torch.float32, device=device)
-        for tile, block in tiles:
-            if tile is None:
-                scores += difference.reshape(n, -1) @ block
-            else:
-                part = difference[:, tile.top:tile.bottom, tile.left:tile.right].reshape(n, -1)
-                scores[:, torch.from_numpy(tile.columns)] += part @ block
-    scores = scores.cpu().numpy()
+        difference = (data.to(torch.float32) - reference).reshape(len(frames), -1)
+        scores = (difference @ matrix).cpu().numpy()
     if templates.light is None:
         return scores
     split = 2 * templates.n_regions
