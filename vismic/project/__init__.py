@@ -16,5 +16,5 @@ from ._parallel import ProjectTask, WorkerError, dask_executor, map_ordered, pro
 from ._stage import Project
 from ._templates import LightCorrection, Templates, Tile, make_templates, project, with_light
 
-__all__ = ["Project", "Templates", "Tile", "LightCorrection", "make_templates", "with_light", "project", "project_batches",
-           "ProjectTask", "map_ordered", "WorkerError", "process_pool", "dask_executor"]
+__all__ = ["Project", "Templates", "Tile", "LightCorrection", "make_templates", "with_light", "project",
+           "project_batches", "ProjectTask", "map_ordered", "WorkerError", "process_pool", "dask_executor"]

@@ -23,8 +23,8 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..errors import VismicError
-from ._templates import (Templates, Tile, as_scores, chunk_frames, difference, make_templates, project, project_difference,
-                         project_frames, with_light)
+from ._templates import (Templates, Tile, as_scores, chunk_frames, difference, make_templates, project,
+                         project_difference, project_frames, with_light)
 
 __all__ = ["ProjectTask", "SharedProjectTask", "map_ordered", "project_batches", "WorkerError", "process_pool",
            "dask_executor"]

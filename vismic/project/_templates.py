@@ -77,7 +77,10 @@ MAX_TEMPLATE_BYTES = 2 * 2**30
 
 @dataclass(frozen=True)
 class Tile:
-    """Templates on one rectangle of the frame: ``scores[:, columns] += (frame - reference)[top:bottom, left:right] @ block``.
+    """Templates on one rectangle of the frame.
+
+    A frame's scores gain ``(frame - reference)[top:bottom, left:right].ravel() @ block``
+    in ``columns``.
 
     Attributes
     ----------
@@ -235,7 +238,8 @@ def with_light(templates: Templates, light_reference) -> Templates:
     extra = 2 * templates.n_regions + np.arange(len(basis))
     if templates.full_width:  # bands overlap: the basis is one more tile, over the whole frame
         height, width = templates.shape
-        tiles = templates.tiles + (Tile(0, height, 0, width, extra, np.ascontiguousarray(basis.reshape(len(basis), -1).T)),)
+        whole = Tile(0, height, 0, width, extra, np.ascontiguousarray(basis.reshape(len(basis), -1).T))
+        tiles = templates.tiles + (whole,)
     else:  # the tiles partition the frame: each carries its part of the basis
         tiles = tuple(Tile(t.top, t.bottom, t.left, t.right, np.concatenate([t.columns, extra]),
                            np.hstack([t.block, basis[:, t.top:t.bottom, t.left:t.right].reshape(len(basis), -1).T]))
@@ -466,7 +470,7 @@ def as_scores(flat: np.ndarray, n_regions: int) -> np.ndarray:
 def difference(pieces, reference, out) -> int:
     """Write ``frames - reference`` for the frames of ``pieces`` (arrays, in order) into ``out``, float32.
 
-    ``out`` holds ``rows`` frames; what the pieces leave of it is zeroed (a
+    ``out`` holds a chunk of frames; what the pieces leave of it is zeroed (a
     product's rounding depends on its shape only, so a short chunk gives the same
     scores as a full one). The difference keeps float32 precision (the raw frames
     would cancel the signal). Returns the number of frames written.
@@ -488,16 +492,17 @@ def _scratch(shape) -> np.ndarray:
     """A float32 buffer of ``shape`` kept for this thread's next call (one per thread)."""
     found = getattr(_SCRATCH, "buffer", None)
     if found is None or found.shape != tuple(shape):
-        found = _SCRATCH.buffer = None  # free the old one first
-        found = _SCRATCH.buffer = np.empty(shape, dtype=np.float32)
+        _SCRATCH.buffer = found = None  # the old one is freed before the new one is taken
+        _SCRATCH.buffer = found = np.empty(shape, dtype=np.float32)
     return found
 
 
 def project_frames(pieces, templates: Templates, rows=None) -> np.ndarray:
-    """Scores ``(rows, 2 * n_regions)`` float32 of the frames of ``pieces`` (in order), as differences from the reference.
+    """Scores ``(rows, 2 * n_regions)`` float32 of the frames of ``pieces`` (arrays, in order).
 
-    ``rows`` defaults to :func:`chunk_frames`; rows past the frames are zero
-    input, so a frame's scores do not depend on which chunk it came in.
+    The frames are projected as differences from the reference. ``rows``
+    defaults to :func:`chunk_frames`; rows past the frames are zero input, so a
+    frame's scores do not depend on which chunk it came in.
     """
     return _product(pieces, templates, rows, subtract=True)
 
