@@ -101,3 +101,37 @@ def test_a_damaged_size_field_that_exhausts_memory_is_one_clear_error():
     with pytest.raises(CorruptVideoError, match="damaged"):
         with _tifffile_guard("TIFF file 'x.tif'", "pages 0..3"):
             raise MemoryError("Unable to allocate 23.8 GiB for an array with shape (1, 1, 1593835536, 16, 1)")
+
+
+def _damaged_stack(path, tag: int, value: int):
+    """A zlib stack of three 16x16 pages whose second page has ``tag`` set to ``value`` (a LONG)."""
+    import struct
+
+    with tifffile.TiffWriter(path) as writer:
+        for _ in range(3):
+            writer.write(np.zeros((16, 16), np.uint8), compression="zlib", contiguous=False)
+    data = bytearray(path.read_bytes())
+    entries = [i for i in range(8, len(data) - 12, 2)
+               if data[i:i + 2] == struct.pack("<H", tag) and data[i + 2:i + 4] in (b"\x03\x00", b"\x04\x00")]
+    at = entries[1]
+    data[at + 2:at + 4], data[at + 8:at + 12] = struct.pack("<H", 4), struct.pack("<I", value)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("tag, error, match", [
+    (257, "FrameShapeError", "16x1593835536"),  # ImageLength: a page of 23.8 GiB
+    (279, "CorruptVideoError", "past the end of the file"),  # StripByteCounts: 4 GB of data in a 1 kB file
+])
+def test_damaged_size_fields_are_refused_before_anything_is_decoded(tmp_path, monkeypatch, tag, error, match):
+    # found by the fuzz tests: the system granted the 23.8 GiB lazily and the OOM killer ended the run
+    from vismic import errors
+
+    decoded = []
+    original = tifffile.TiffPage.asarray
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", lambda page, *a, **k: decoded.append(page.index)
+                        or original(page, *a, **k))
+    path = _damaged_stack(tmp_path / "damaged.tif", tag, 1593835536 if tag == 257 else 4_000_000_000)
+    with pytest.raises(getattr(errors, error), match=match):
+        read_frames(path, fps=1000)
+    assert 1 not in decoded

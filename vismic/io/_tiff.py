@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -115,8 +116,6 @@ class TiffStackReader:
 
     def _check_size_on_disk(self, n_pages: int) -> None:
         """Refuse a stack shorter than its pages need (a truncated file), as camera files are."""
-        import os
-
         offset, dtype, shape = self.layout
         need = offset + int(np.prod(shape)) * dtype.itemsize
         size = os.stat(self.path).st_size
@@ -150,11 +149,19 @@ class TiffStackReader:
         import tifffile
 
         where = f"pages {start}..{start + count - 1}"
+        file_bytes = os.stat(self.path).st_size
         with _tifffile_guard(self.where, where), tifffile.TiffFile(self.path) as tif:
             out = []
             for index in range(start, start + count):
-                page = tif.pages[index].asarray()
-                self._check_size(page, index)
+                page = tif.pages[index]
+                # the sizes its fields declare, checked before decoding: a damaged one can ask for more memory
+                # than the machine has, which the system may grant lazily and then end with its OOM killer
+                self._check_size(page.shape, index)
+                if any(o + n > file_bytes for o, n in zip(page.dataoffsets, page.databytecounts)):
+                    raise CorruptVideoError(f"{self.where}: frame {index}'s data runs past the end of the file "
+                                            f"({file_bytes} bytes); the file is damaged or truncated")
+                page = page.asarray()
+                self._check_size(page.shape, index)
                 out.append(page)
         return self._stack(out, start, count)
 
@@ -172,15 +179,16 @@ class TiffStackReader:
             raise VideoError(f"cannot decode pages {start}..{start + count - 1} of {self.where}")
         out = []
         for index, page in enumerate(pages, start):
-            self._check_size(page, index)
+            self._check_size(page.shape, index)
             # OpenCV hands out BGR(A); this reader's frames are RGB(A) like tifffile's.
             out.append(page[..., [2, 1, 0] + ([3] if page.shape[2] == 4 else [])] if page.ndim == 3 else page)
         return self._stack(out, start, count)
 
-    def _check_size(self, page: np.ndarray, index: int) -> None:
-        if tuple(page.shape[1:3] if self.planar else page.shape[:2]) != self.full_shape:
+    def _check_size(self, shape: tuple, index: int) -> None:
+        size = tuple(shape[1:3] if self.planar else shape[:2])
+        if size != self.full_shape:
             raise FrameShapeError(
-                f"{self.where}: frame {index} has size {page.shape[1]}x{page.shape[0]} (width x "
+                f"{self.where}: frame {index} has size {size[1]}x{size[0]} (width x "
                 f"height) but frame 0 has size {self.full_shape[1]}x{self.full_shape[0]}; all "
                 "frames of a video must have one size"
             )
