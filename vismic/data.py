@@ -74,6 +74,13 @@ class FrameBatch:
         return self.frames.shape[1:]
 
     @classmethod
+    def _of_finite(cls, frames: np.ndarray, start: int, fps: float) -> "FrameBatch":
+        """A batch of float frames known to be finite (converted from integers), without a pass to check them."""
+        batch = cls.__new__(cls)
+        batch.frames, batch.start, batch.fps = frames, int(start), float(fps)
+        return batch
+
+    @classmethod
     def concat(cls, batches: Sequence["FrameBatch"]) -> "FrameBatch":
         batches = list(batches)
         return cls(np.concatenate([b.frames for b in batches]), batches[0].start, batches[0].fps)

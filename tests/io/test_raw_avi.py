@@ -1,4 +1,4 @@
-"""Raw AVIs are memory-mapped: the same frames as OpenCV decodes, any range reached directly."""
+"""Raw AVIs are read straight from the file: the same frames as OpenCV decodes, any range reached directly."""
 
 import struct
 from pathlib import Path

@@ -163,3 +163,24 @@ def test_every_frame_is_summarised_once_whoever_reads_it(raw_avi, batch_size):
     assert run(None) == 400
     with ThreadPoolExecutor(2) as pool:
         assert run(pool) == 400
+
+
+@pytest.mark.filterwarnings("ignore:.*playback rate")
+def test_a_serial_run_projects_the_stored_frames_with_the_same_result(raw_avi):
+    from vismic._reliability import batch_statistics
+    from vismic.io import StoredBatch, VideoStream
+
+    source = open_video(raw_avi, fps=2200.0, batch_size=48)
+    summaries = {"stored": [], "float": []}
+    stored = list(VideoStream(source, batch_statistics, summaries["stored"].append).stored())
+    floats = list(VideoStream(source, batch_statistics, summaries["float"].append))
+    assert all(isinstance(b, StoredBatch) and b.frames.dtype == np.uint8 for b in stored)
+    assert [b.start for b in stored] == [b.start for b in floats]
+    np.testing.assert_array_equal(np.concatenate([b.frames for b in stored]),
+                                  np.concatenate([b.frames for b in floats]))
+    assert summaries["stored"] == summaries["float"]
+
+    pipe = lambda: vismic.default_pipeline(denoise=None, grid=(2, 2))
+    from_stream = pipe().run(VideoStream(source))  # stored uint8 frames into the projection
+    from_floats = pipe().run(iter(list(source)))  # float32 batches
+    np.testing.assert_array_equal(from_stream.samples, from_floats.samples)

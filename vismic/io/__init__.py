@@ -23,12 +23,13 @@ from .video import (
     read_frames,
     write_video,
 )
-from ._stream import VideoStream
+from ._stream import StoredBatch, VideoStream
 from .wav import STANDARD_RATES, WavInfo, resample, standard_rate, write_wav
 
 __all__ = [
     "VideoSource",
     "VideoStream",
+    "StoredBatch",
     "CameraHeader",
     "open_video",
     "read_frames",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
@@ -9,7 +10,27 @@ import numpy as np
 from ..data import FrameBatch
 from ._prefetch import prefetch
 
-__all__ = ["VideoStream"]
+__all__ = ["VideoStream", "StoredBatch"]
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """Consecutive frames as the source stores them (uint8, uint16... grey), with their place in the video.
+
+    What :meth:`VideoStream.stored` yields where it can: the attributes of a
+    :class:`~vismic.data.FrameBatch` without its float32 conversion.
+    """
+
+    frames: np.ndarray
+    start: int
+    fps: float
+
+    def __len__(self) -> int:
+        return self.frames.shape[0]
+
+    @property
+    def shape(self) -> tuple:
+        return self.frames.shape[1:]
 
 
 class VideoStream:
@@ -65,7 +86,27 @@ class VideoStream:
         return self.source.frame_count_hint
 
     def __iter__(self) -> Iterator[FrameBatch]:
-        for batch in prefetch(self.source):
+        yield from self._observed(prefetch(self.source))
+
+    def stored(self) -> Iterator:
+        """As iterating, but the frames as stored where the source can give them (:class:`StoredBatch`).
+
+        A random-access grey source at full resolution gives its stored integers
+        (:meth:`VideoSource.read_stored <vismic.io.VideoSource.read_stored>`): a
+        consumer that converts them itself (the projection subtracting its
+        reference) saves a float32 pass over every frame. Any other source gives
+        its :class:`~vismic.data.FrameBatch` objects.
+        """
+        source, stop = self.source, self.source.frame_count_hint
+        if not source.random_access or stop is None:
+            yield from self
+            return
+        reads = (StoredBatch(source.read_stored(start, min(source.batch_size, stop - start)), start, source.fps)
+                 for start in range(0, stop, source.batch_size))
+        yield from self._observed(prefetch(reads))
+
+    def _observed(self, batches) -> Iterator:
+        for batch in batches:
             if self.first_frame is None:
                 self.first_frame = np.array(batch.frames[0], dtype=np.float32)
             self.observe(batch.frames)

@@ -155,6 +155,12 @@ class VideoSource:
                                         self.downsample)
         return out
 
+    def _batch(self, raw: np.ndarray, start: int) -> FrameBatch:
+        frames = self._convert(raw)
+        if np.issubdtype(raw.dtype, np.integer):  # converted integers are finite: no pass to check them
+            return FrameBatch._of_finite(frames, start, self.fps)
+        return FrameBatch(frames, start, self.fps)
+
     def _stop(self) -> int:
         total = self._reader.count_hint
         return total if self.max_frames is None else min(total, self.max_frames)
@@ -186,7 +192,7 @@ class VideoSource:
                 raise ParameterError(
                     f"start={start} is past the last frame ({self._stop() - 1}) of {self._describe()}"
                 )
-            return FrameBatch(self._convert(self._reader.read(start, stop - start)), start, self.fps)
+            return self._batch(self._reader.read(start, stop - start), start)
         frames = []
         for index, frame in enumerate(self.frames()):
             if index >= start + count:
@@ -232,7 +238,7 @@ class VideoSource:
             stop = self._stop()
             for start in range(0, stop, self.batch_size):
                 raw = self._reader.read(start, min(self.batch_size, stop - start))
-                yield FrameBatch(self._convert(raw), start, self.fps)
+                yield self._batch(raw, start)
             return
         height, width = self.frame_shape
         buffer = None

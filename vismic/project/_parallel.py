@@ -251,6 +251,8 @@ def _project_batches(stage, batches: Iterable, executor, head) -> Iterator:
     if reads_ranges(batches, head, executor):
         yield from project_ranges(stage, head, batches, executor)
         return
+    if executor is None and not head and hasattr(batches, "stored"):
+        batches = batches.stored()  # the stored integers go straight into the differences: no float32 pass
     if head:
         from ..pipeline import Pipeline
 
