@@ -85,7 +85,7 @@ def _add_recover_parser(subparsers):
                    help="compute the projection with torch on cpu or cuda[:N] (default: numpy)")
     p.add_argument("--workers", type=str, default=None, metavar="N",
                    help="project frames on N worker processes (each reads its own frame ranges from camera "
-                        "files, raw AVIs and TIFF stacks)")
+                        "files, raw AVIs and TIFF stacks); default: threads of this process, one per core")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="project frame batches on a Dask cluster (tcp://host:8786; needs vismic[distributed])")
     p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")

@@ -184,3 +184,23 @@ def test_a_serial_run_projects_the_stored_frames_with_the_same_result(raw_avi):
     from_stream = pipe().run(VideoStream(source))  # stored uint8 frames into the projection
     from_floats = pipe().run(iter(list(source)))  # float32 batches
     np.testing.assert_array_equal(from_stream.samples, from_floats.samples)
+
+
+@pytest.mark.filterwarnings("ignore:.*playback rate")
+def test_the_default_recovery_projects_on_threads_with_the_serial_result(raw_avi, monkeypatch):
+    from vismic import recover
+
+    used = []
+    original = recover._threads_for
+    monkeypatch.setattr(recover, "_threads_for", lambda pipeline: used.append(original(pipeline)) or used[-1])
+    frames = _flicker_frames(n_frames=300)
+    threaded = [vismic.recover_sound(video, fps=2200.0, denoise=None, grid=(2, 2), batch_size=24)
+                for video in (raw_avi, frames)]  # workers read the file's ranges / chunks are sent
+    assert len(used) == 2 and all(pool is not None for pool in used) or recover.os.cpu_count() == 1
+    monkeypatch.setattr(recover, "MAX_THREADS", 1)
+    serial = [vismic.recover_sound(video, fps=2200.0, denoise=None, grid=(2, 2), batch_size=24)
+              for video in (raw_avi, frames)]
+    assert used[-1] is None
+    for got, expected in zip(threaded, serial):
+        np.testing.assert_array_equal(got.samples, expected.samples)
+        assert got.info["snr_estimate_db"] == expected.info["snr_estimate_db"]
