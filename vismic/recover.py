@@ -127,6 +127,7 @@ def recover_sound(
     device: Optional[str] = None,
     workers: Optional[int] = None,
     executor=None,
+    threads: Optional[int] = None,
     fuse: bool = True,
 ) -> Recovery:
     """Recover the sound that made an object in a silent high-speed video vibrate.
@@ -175,10 +176,14 @@ def recover_sound(
         Project frame batches on this many worker processes (a process pool);
         the result equals the serial one. By default the frames are projected on
         threads of this process, one per core (at most :data:`MAX_THREADS`), with
-        the same result.
+        the same result (``threads``).
     executor : concurrent.futures.Executor, optional
         Any executor instead of ``workers``, e.g. a Dask client's
         ``client.get_executor()`` for a cluster.
+    threads : int, optional
+        Without ``workers`` or ``executor``: project on this many threads of this
+        process (1: in the calling thread); default one per core, at most
+        :data:`MAX_THREADS`.
     fuse : bool
         Run the built-in streaming steps as one projection (default; the same
         band evidence to float32 rounding). ``False`` runs decompose, phase and
@@ -218,6 +223,10 @@ def recover_sound(
 
     if workers is not None and executor is not None:
         raise ParameterError("give workers= or executor=, not both")
+    if threads is not None:
+        check_int(threads, "threads", minimum=1)
+        if workers is not None or executor is not None:
+            raise ParameterError("threads= applies without workers= or executor=; give one of them")
     if stabilise not in (True, False, "auto"):
         raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
     if batch_size is not None:
@@ -244,7 +253,7 @@ def recover_sound(
     if not pipeline.streaming_steps:
         raise ParameterError("the pipeline has no streaming stage to read frames")
     _check_grid_fits(pipeline, source)
-    run = dict(progress=progress, device=device, workers=workers, executor=executor, fuse=fuse)
+    run = dict(progress=progress, device=device, workers=workers, executor=executor, threads=threads, fuse=fuse)
     audio = _recover_once(pipeline, source, video, **run)
     stable = _stabilised(pipeline, audio) if stabilise == "auto" else None
     if stable is not None:
@@ -282,8 +291,8 @@ def _stabilised(pipeline: Pipeline, audio: Audio) -> Optional[Pipeline]:
 MAX_THREADS = 8
 
 
-def _threads_for(pipeline: Pipeline):
-    """A pool of threads, one per core this process may use, when the pipeline runs as a projection (else None).
+def _threads_for(pipeline: Pipeline, threads=None):
+    """A pool of ``threads`` threads (default one per core this process may use) for a projection (else None).
 
     numpy's products and differences release the GIL, so threads of this process
     project (and read) chunks side by side with no copies between processes; the
@@ -294,13 +303,16 @@ def _threads_for(pipeline: Pipeline):
 
     from .project._fuse import split_fusable
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if min(cores, MAX_THREADS) < 2 or split_fusable(pipeline._split()[0])[1] is None:
+    if threads is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        threads = min(cores, MAX_THREADS)
+    if threads < 2 or split_fusable(pipeline._split()[0])[1] is None:
         return None
-    return ThreadPoolExecutor(min(cores, MAX_THREADS), thread_name_prefix="vismic-project")
+    return ThreadPoolExecutor(threads, thread_name_prefix="vismic-project")
 
 
-def _recover_once(pipeline: Pipeline, source, video, *, progress, device, workers, executor, fuse) -> Audio:
+def _recover_once(pipeline: Pipeline, source, video, *, progress, device, workers, executor, threads,
+                  fuse) -> Audio:
     """One pass of ``pipeline`` over ``source``; ``info["warnings"]`` lists the findings (not yet warned)."""
     from ._reliability import batch_statistics, findings, merge_statistics
     from .io._stream import VideoStream
@@ -322,7 +334,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
 
         pool = executor = process_pool(workers)
     elif executor is None and device is None and fuse:
-        pool = executor = _threads_for(pipeline)
+        pool = executor = _threads_for(pipeline, threads)
     try:
         audio = pipeline.run(batches, progress=count, fuse=fuse, device=device, executor=executor)
     except TooFewFramesError:

@@ -192,15 +192,22 @@ def test_the_default_recovery_projects_on_threads_with_the_serial_result(raw_avi
 
     used = []
     original = recover._threads_for
-    monkeypatch.setattr(recover, "_threads_for", lambda pipeline: used.append(original(pipeline)) or used[-1])
+    monkeypatch.setattr(recover, "_threads_for", lambda *a: used.append(original(*a)) or used[-1])
     frames = _flicker_frames(n_frames=300)
     threaded = [vismic.recover_sound(video, fps=2200.0, denoise=None, grid=(2, 2), batch_size=24)
                 for video in (raw_avi, frames)]  # workers read the file's ranges / chunks are sent
     assert len(used) == 2 and all(pool is not None for pool in used) or recover.os.cpu_count() == 1
-    monkeypatch.setattr(recover, "MAX_THREADS", 1)
-    serial = [vismic.recover_sound(video, fps=2200.0, denoise=None, grid=(2, 2), batch_size=24)
+    serial = [vismic.recover_sound(video, fps=2200.0, denoise=None, grid=(2, 2), batch_size=24, threads=1)
               for video in (raw_avi, frames)]
     assert used[-1] is None
     for got, expected in zip(threaded, serial):
         np.testing.assert_array_equal(got.samples, expected.samples)
         assert got.info["snr_estimate_db"] == expected.info["snr_estimate_db"]
+
+
+@pytest.mark.parametrize("bad, match", [(0, "threads"), (2.5, "threads"), ("two", "threads")])
+def test_bad_thread_counts_are_one_clear_error(bad, match):
+    with pytest.raises(vismic.errors.ParameterError, match=match):
+        vismic.recover_sound(np.zeros((40, 16, 16)), fps=2200.0, threads=bad)
+    with pytest.raises(vismic.errors.ParameterError, match="threads= applies without"):
+        vismic.recover_sound(np.zeros((40, 16, 16)), fps=2200.0, threads=2, workers=2)
