@@ -91,9 +91,9 @@ def test_drift_of_two_px_recovers_close_to_the_clean_scene():
     without = _si_snr(drifting.frames, drifting)
     stable, _ = stabilise_frames(drifting.frames, fps=FPS)
     with_stage = _si_snr(stable, drifting)
-    # measured (64x64, 0.4 s): clean 28.9 dB, drifting 0.8 dB, stabilised 22.9 dB; the gap to clean
-    # comes from the clip's ends, where the slow track must be extrapolated (less on longer clips)
-    assert with_stage > clean_db - 9.0
+    # measured (64x64, 0.4 s): clean 28.9 dB, drifting -11.8 dB, stabilised 26.9 dB (26.4 dB with the
+    # track reflected about its end blocks instead of extrapolated as band-limited motion)
+    assert with_stage > clean_db - 4.0
     assert with_stage > without + 15.0
 
 
