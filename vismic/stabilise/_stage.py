@@ -254,7 +254,7 @@ class Stabilise(Stage):
         # Past the ends the track is continued as motion band-limited to the kernel's passband, fitted
         # on one kernel's length of blocks there (extend_track). Measured on bench_nuisance's shake4
         # (4 px, 0.5-10 Hz): odd reflection about the end blocks (the previous way) loses the shake's
-        # curvature there, 0.02-0.1 px of error within half a kernel of each end, most of it in the
+        # curvature there, 0.02-0.1 px peak error within half a kernel of each end, much of it in the
         # sound band; local quadratic or cubic fits were worse than the reflection.
         block = self._block()
         steps = int(np.ceil((self._half_frames() + block) / block)) + 1
