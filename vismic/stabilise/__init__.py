@@ -26,9 +26,9 @@ from ..combine._confidence import (
 from ._light import NormaliseLight, light_basis, remove_light
 from ._shift import shift_frames, spectral_gradient
 from ._stage import Stabilise, StabiliseReport, compensated_share, stabilise_frames, stabilise_source
-from ._track import fit_light, measure_shift, smooth_track, taper, track_kernel
+from ._track import extend_track, fit_light, measure_shift, smooth_track, taper, track_kernel
 
 __all__ = ["Stabilise", "NormaliseLight", "light_basis", "remove_light", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share", "shift_frames", "spectral_gradient",
-           "measure_shift", "smooth_track", "track_kernel", "fit_light", "taper",
+           "measure_shift", "smooth_track", "extend_track", "track_kernel", "fit_light", "taper",
            "consistency_snr_db", "region_groups", "reliability_flags",
            "snr_estimate", "codec_innovation", "MOTION_TOLERANCE_PX"]

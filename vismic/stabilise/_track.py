@@ -7,7 +7,9 @@ sub-pixel shift, against the first block. The per-block track is then
 low-passed and interpolated to every frame by one windowed-sinc kernel in
 continuous time: what remains is the motion below the sound band, which
 :func:`stabilise_batch` removes. Sound-band motion (what is recovered) is
-stopped by the kernel, so it is left in the frames.
+stopped by the kernel, so it is left in the frames. Near the clip's ends the
+kernel reaches past the blocks: :func:`extend_track` continues the track there
+as band-limited motion.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import scipy.fft
 
 from ._shift import shift_frames, spectral_gradient
 
-__all__ = ["taper", "measure_shift", "track_kernel", "smooth_track", "fit_light"]
+__all__ = ["taper", "measure_shift", "track_kernel", "smooth_track", "extend_track", "fit_light"]
 
 
 def taper(shape, *, fraction: float = 0.125) -> np.ndarray:
@@ -125,6 +127,43 @@ def smooth_track(frame_index, block_centres, block_values, *, cutoff_hz, width_s
     total = weights.sum(axis=1, keepdims=True)
     total[total == 0] = 1.0
     return (weights / total) @ np.asarray(block_values, dtype=np.float64)
+
+
+def extend_track(times_seconds, values, new_seconds, *, band_hz: float, noise_px: float) -> np.ndarray:
+    """A track continued to new times as motion band-limited to ``band_hz``: ``(n_new, k)``.
+
+    The posterior mean of a Gaussian process with a flat spectrum up to
+    ``band_hz`` (covariance ``sinc(2 band_hz tau)``, 1 px^2) around the mean of
+    ``values``, observed with white noise of ``noise_px`` (what is left of the
+    sound and the measurement in a block mean). Unlike a reflection, it keeps
+    the curvature a shake has at the clip's ends; unlike a polynomial, it does
+    not run away (it falls back to the mean far from the data).
+
+    Parameters
+    ----------
+    times_seconds : np.ndarray [shape=(n,)]
+        Times of the known values (any spacing).
+    values : np.ndarray [shape=(n, k)]
+    new_seconds : np.ndarray [shape=(n_new,)]
+    band_hz, noise_px : float
+
+    Examples
+    --------
+    >>> t = np.arange(30) * 0.005
+    >>> motion = np.sin(2 * np.pi * 6.0 * t)[:, None]
+    >>> ahead = extend_track(t, motion, np.array([0.16]), band_hz=10.0, noise_px=0.002)
+    >>> abs(float(ahead[0, 0]) - np.sin(2 * np.pi * 6.0 * 0.16)) < 0.01
+    True
+    """
+    times = np.asarray(times_seconds, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64).reshape(times.shape[0], -1)
+    mean = values.mean(axis=0)
+    covariance = np.sinc(2.0 * band_hz * (times[:, None] - times[None, :]))
+    covariance[np.diag_indices_from(covariance)] += noise_px ** 2
+    cross = np.sinc(2.0 * band_hz * (np.asarray(new_seconds, dtype=np.float64)[:, None] - times[None, :]))
+    # the covariance is numerically of low rank (a band-limited process on a short window): the noise
+    # term keeps the system positive definite, and a symmetric solve is exact enough at 1e-6 relative
+    return cross @ np.linalg.solve(covariance, values - mean) + mean
 
 
 def fit_light(frames, model: ShiftModel) -> tuple:
