@@ -8,14 +8,15 @@ FFV1 AVI and an uncompressed TIFF stack, and the table gives frames per second
 processes hits them alike) of:
 
 * decoding alone, for each format (``open_video`` batches, nothing else; raw AVIs are
-  memory-mapped, and also decoded through OpenCV for comparison);
+  read straight from the file, and also decoded through OpenCV for comparison);
 * the ``dtcwt`` package's forward transform frame by frame (the per-frame
   loop of a plain Davis-style implementation; transform only, on frames in memory);
 * the whole recovery (``recover_sound(..., denoise=None)`` from the raw AVI):
   stage by stage (``fuse=False``, on the first ``--stage-frames`` frames only: it
-  is the slow baseline), the fused numpy projection (the default), the fused
-  torch CPU projection, 1 and 2 worker processes, a Dask ``LocalCluster`` with 2
-  single-thread workers, and CUDA when a GPU is present;
+  is the slow baseline), the fused numpy projection (the default, on a thread per
+  core; and on one thread), the fused torch CPU projection, 1 and 2 worker
+  processes, a Dask ``LocalCluster`` with 2 single-thread workers, and CUDA when a
+  GPU is present;
 * the projection alone (frames in memory, templates built): numpy, torch CPU, and
   torch CUDA when present.
 
@@ -204,7 +205,8 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames)
         methods["dtcwt package, per frame (transform only)"] = (lambda: dtcwt_loop(small), len(small))
         methods[f"recovery, stage by stage (first {stage_frames} frames)"] = (
             lambda: recover(short, fuse=False), min(stage_frames, len(frames)))
-        methods["recovery, fused numpy (default)"] = lambda: recover(raw)
+        methods["recovery, fused numpy (default: a thread per core)"] = lambda: recover(raw)
+        methods["recovery, fused numpy, one thread"] = lambda: recover(raw, threads=1)
         if has_torch():
             methods["recovery, fused torch CPU"] = lambda: recover(raw, device="cpu")
         pools = {1: process_pool(1), 2: process_pool(2)}
@@ -226,10 +228,15 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames)
         if has_cuda():
             methods["projection alone, torch CUDA"] = (lambda: project(chunk, templates, device="cuda"), len(chunk))
         runs = {k: [] for k in methods}
-        # torch's rows last, every repeat of the others first: once torch has run, its idle thread
-        # pool slows numpy's products in the same process (measured: 2449 -> 2040 frames/s at 512x512)
+        # The projection alone first, torch's rows last. Once torch has run, its idle thread pool
+        # slows numpy's products in the same process (measured: 2449 -> 2040 frames/s at 512x512),
+        # and after a recovery on the process pool this process's products ran at half speed
+        # (2878 -> 1112-1465 frames/s, no process busy; not understood), so each group runs every
+        # repeat before the next group starts.
         uses_torch = lambda key: "torch" in key
-        order = [[k for k in methods if not uses_torch(k)], [k for k in methods if uses_torch(k)]]
+        alone = lambda key: key.startswith("projection alone")
+        order = [[k for k in methods if alone(k) and not uses_torch(k)],
+                 [k for k in methods if not alone(k) and not uses_torch(k)], [k for k in methods if uses_torch(k)]]
         for _ in range(repeats):
             build["here"].append(timed(lambda: make_templates(reference, n_levels=4, grid=(8, 8))))
             build["on 2 workers"].append(timed(lambda: make_templates(reference, n_levels=4, grid=(8, 8),
