@@ -7,25 +7,17 @@ import numpy as np
 import pytest
 
 import vismic
-from vismic import synth
 from vismic.data import FrameBatch
 from vismic.io import open_video, write_video
 from vismic.project import Project, project_batches
 from vismic.stabilise import NormaliseLight
 
-
-def _flicker_frames(n_frames=400, size=(48, 56), seed=0):
-    sound = synth.music(duration_seconds=n_frames / 2200.0, sr=2200.0, seed=seed)
-    scene = synth.render_scene(synth.texture("gravel", size=size), synth.make_displacement(sound, amplitude_px=0.08),
-                               direction_degrees=20.0, noise_std=1.0, fps=2200.0)
-    t = np.arange(n_frames) / 2200.0
-    gain = 1.0 + 0.05 * np.sin(2 * np.pi * 120.0 * t) + 0.1 * (t > t[n_frames // 2])  # flicker, an exposure step
-    return np.clip(scene.frames * gain[:, None, None] + 3.0, 0, 255).astype(np.uint8)
+from light_scenes import flicker_frames
 
 
 @pytest.fixture(scope="module")
 def raw_avi(tmp_path_factory):
-    return write_video(tmp_path_factory.mktemp("ranges") / "raw.avi", _flicker_frames(), codec="Y800")
+    return write_video(tmp_path_factory.mktemp("ranges") / "raw.avi", flicker_frames(), codec="Y800")
 
 
 @pytest.fixture()
@@ -109,7 +101,7 @@ def test_a_file_source_pickles_as_a_recipe_and_reopens_once(raw_avi):
 @pytest.mark.parametrize("counts", [(16, 16), (8, 24), (24, 8)])
 def test_light_folded_into_the_projection_equals_the_stage_before_it(counts):
     light_frames, reference_frames = counts
-    frames = _flicker_frames(n_frames=160).astype(np.float32)
+    frames = flicker_frames(n_frames=160).astype(np.float32)
     frames[100] *= 3.0  # a frame far from the reference: its "gain" is left unscaled by both
     batches = [FrameBatch(frames[i: i + 24], i, 2200.0) for i in range(0, len(frames), 24)]
     light = NormaliseLight(light_frames)
@@ -193,7 +185,7 @@ def test_the_default_recovery_projects_on_threads_with_the_serial_result(raw_avi
     used = []
     original = recover._threads_for
     monkeypatch.setattr(recover, "_threads_for", lambda *a: used.append(original(*a)) or used[-1])
-    frames = _flicker_frames(n_frames=300)
+    frames = flicker_frames(n_frames=300)
     threaded = [vismic.recover_sound(video, fps=2200.0, denoise=None, grid=(2, 2), batch_size=24)
                 for video in (raw_avi, frames)]  # workers read the file's ranges / chunks are sent
     assert len(used) == 2 and all(pool is not None for pool in used) or recover.os.cpu_count() == 1

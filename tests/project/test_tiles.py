@@ -5,22 +5,18 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from vismic import synth
 from vismic.data import FrameBatch
 from vismic.project import Project, make_templates, project, project_batches
 from vismic.project._templates import project_frames
 from vismic.stabilise import NormaliseLight
 
+from light_scenes import flicker_frames
+
 SIZE, GRID, LEVELS = (96, 192), (2, 6), 2  # 48x32 px regions, 2 levels: tiles save most of the flops
 
 
-def _frames(n_frames=150, seed=0):
-    sound = synth.music(duration_seconds=n_frames / 2200.0, sr=2200.0, seed=seed)
-    scene = synth.render_scene(synth.texture("brick", size=SIZE), synth.make_displacement(sound, amplitude_px=0.08),
-                               direction_degrees=60.0, noise_std=1.0, fps=2200.0)
-    t = np.arange(n_frames) / 2200.0
-    gain = 1.0 + 0.05 * np.sin(2 * np.pi * 120.0 * t) + 0.1 * (t > t[n_frames // 2])  # flicker, an exposure step
-    return np.clip(scene.frames * gain[:, None, None] + 3.0, 0, 255).astype(np.uint8)
+def _frames(n_frames=150):
+    return flicker_frames(n_frames, SIZE, texture="brick", direction_degrees=60.0)
 
 
 def _scores(parts):
