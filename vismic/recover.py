@@ -306,7 +306,7 @@ def _threads_for(pipeline: Pipeline, threads=None):
     if threads is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         threads = min(cores, MAX_THREADS)
-    if threads < 2 or split_fusable(pipeline._split()[0])[1] is None:
+    if threads < 2 or split_fusable(pipeline.streaming_steps)[1] is None:
         return None
     return ThreadPoolExecutor(threads, thread_name_prefix="vismic-project")
 

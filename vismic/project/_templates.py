@@ -166,12 +166,19 @@ class Templates:
 
         Zeros off the tiles; a light correction (:attr:`light`) is not part of it.
         """
+        return np.ascontiguousarray(self.dense()[:, : 2 * self.n_regions])
+
+    def dense(self) -> np.ndarray:
+        """Every column of a product as one dense ``(height * width, n_columns)`` float32 matrix.
+
+        The scores' templates, then the light basis images (if any); zeros off the tiles.
+        """
         height, width = self.shape
         dense = np.zeros((height, width, self.n_columns), dtype=np.float32)
         for tile in self.tiles:
             rows, cols = tile.shape
             dense[tile.top:tile.bottom, tile.left:tile.right, tile.columns] = tile.block.reshape(rows, cols, -1)
-        return dense[:, :, : 2 * self.n_regions].reshape(height * width, -1)
+        return dense.reshape(height * width, -1)
 
 
 @dataclass(frozen=True)

@@ -42,12 +42,7 @@ def _on_device(templates, device):
     if entry is None or entry[0] is not templates:
         if len(_cache) >= 4:
             _cache.clear()
-        height, width = templates.shape
-        dense = np.zeros((height, width, templates.n_columns), dtype=np.float32)
-        for tile in templates.tiles:
-            rows, cols = tile.shape
-            dense[tile.top:tile.bottom, tile.left:tile.right, tile.columns] += tile.block.reshape(rows, cols, -1)
-        entry = (templates, torch.from_numpy(dense.reshape(height * width, -1)).to(device),
+        entry = (templates, torch.from_numpy(templates.dense()).to(device),
                  torch.from_numpy(templates.reference).to(device))
         _cache[key] = entry
     return entry[1:]
