@@ -28,6 +28,7 @@ Run::
 
     nice python benchmarks/bench_nuisance.py            # 4 scenes x 9 conditions, 96x96, 1 s
     nice python benchmarks/bench_nuisance.py --quick    # 2 scenes, 5 conditions, 0.4 s
+    nice python benchmarks/bench_nuisance.py --fill-border true --cutoff 20 --kernel 0.2   # other Stabilise settings
 
 The table is also written as CSV (``benchmarks/results/bench_nuisance.csv``, or
 ``bench_nuisance_quick.csv`` with ``--quick``).
@@ -139,7 +140,7 @@ def recover(frames, fps):
     return bands, audio, denoised
 
 
-def run(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, bound: float) -> dict:
+def run(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, bound: float, stabiliser=None) -> dict:
     scene = render(spec, nuisance, size=size, seconds=seconds)
     fps = spec.fps
     truth = highpass(scene.displacement_px, sr=fps)
@@ -154,7 +155,7 @@ def run(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, bound: flo
         # recover_sound's default stabilise="auto" stabilises exactly when the first pass flags large motion
         row["auto_stabilised"] = "large_motion" in raw.info.get("reliability", {})
         started = time.perf_counter()
-        stable, report = stabilise_frames(scene.frames, fps=fps)
+        stable, report = stabilise_frames(scene.frames, fps=fps, **(stabiliser or {}))
         row["stabilise_fps"] = len(scene) / (time.perf_counter() - started)
         bands, raw, denoised = recover(stable, fps)
         row["stable_none"] = metrics.si_snr(raw.samples, truth)
@@ -222,7 +223,13 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=96, help="frame size in px (square), default 96")
     parser.add_argument("--seconds", type=float, default=None, help="clip length (default 1.0, 0.4 with --quick)")
     parser.add_argument("--csv", type=Path, default=None)
+    parser.add_argument("--fill-border", choices=["fast", "true", "false"], default="fast",
+                        help="Stabilise(fill_border=...) for the stabilised columns (default fast)")
+    parser.add_argument("--cutoff", type=float, default=None, help="Stabilise(cutoff_hz=...)")
+    parser.add_argument("--kernel", type=float, default=None, help="Stabilise(kernel_seconds=...)")
     args = parser.parse_args(argv)
+    stabiliser = {"fill_border": {"fast": "fast", "true": True, "false": False}[args.fill_border]}
+    stabiliser.update({k: v for k, v in (("cutoff_hz", args.cutoff), ("kernel_seconds", args.kernel)) if v is not None})
     seconds = args.seconds if args.seconds is not None else (0.4 if args.quick else 1.0)
     specs = quick_scenes() if args.quick else full_scenes()
     nuisances = QUICK_NUISANCES if args.quick else NUISANCES
@@ -239,7 +246,7 @@ def main(argv=None) -> int:
         bound = metrics.scene_bound(clean_scene).snr_db
         clean = None
         for nuisance in nuisances:
-            row = run(spec, nuisance, size=args.size, seconds=seconds, bound=bound)
+            row = run(spec, nuisance, size=args.size, seconds=seconds, bound=bound, stabiliser=stabiliser)
             clean = row if nuisance == "clean" else clean
             rows.append(row)
             print(format_row(row, clean), flush=True)

@@ -20,7 +20,7 @@ and kept as :class:`Tile` s: rectangles of the frame with the templates that are
 non-zero there. On frames large against the filters' reach (256x256 and up with
 an 8x8 grid) the tiles partition the frame (:data:`TILE_SHAPES`), each touched by
 the templates of a few regions only (at 512x512, 32x128 px tiles hold 19 of the
-128 templates on average): the frame is read once, and each tile's differences
+128 templates on average: see :func:`make_templates`): the frame is read once, and each tile's differences
 are formed in a buffer that stays in cache. On small frames, where every
 template reaches most of the frame, a tile is a whole band of frame rows (a
 strided view of the frame differences BLAS reads in place).
@@ -59,16 +59,14 @@ def chunk_frames(shape) -> int:
 #: Tile shapes (rows, columns in px), in order of preference: the first whose flops
 #: are below :data:`TILE_GAIN` of the row bands' is used (else the bands). Wide
 #: tiles first: forming a tile's differences costs a loop per tile row, so at equal
-#: flops fewer, longer rows win. Measured on one thread (8x8 grid, 4 levels, fastest
-#: of 6, /work/exp-style comparison in one process): 32x128 tiles 2545 / 641 / 502
-#: frames/s at 512x512 / 1024x1024 / 1280x800 against 2414 / 571 / 451 for 32x32
-#: and 1462 / 312 / 424 for the row bands; at 256x256 32x128 tiles save too little
-#: and 32x32 ones run 6278 against the bands' 3860.
+#: flops fewer, longer rows win. Chosen by timing the projection on one thread with
+#: 32x32, 32x64, 32x128, 64x128 and 16x256 tiles at four frame sizes (8x8 grid,
+#: 4 levels); ``bench_speed``'s projection-alone row gives the result.
 TILE_SHAPES = ((32, 128), (32, 32))
 
 #: Tiles are used when their flops are below this share of the row bands' (below
 #: it the per-tile overhead is paid back; at 128x128 with an 8x8 grid 32x32 tiles
-#: would do 0.8 of the bands' flops and ran 7 % slower).
+#: would do most of the bands' flops and ran slower).
 TILE_GAIN = 0.6
 
 #: Largest template matrix built (float32 bytes): 2 GiB holds the 128 templates of an
@@ -297,6 +295,8 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     >>> large = make_templates(np.random.default_rng(0).random((512, 512)), grid=(8, 8))
     >>> len(large.tiles), large.tiles[0].shape, len(large.tiles[0].columns)  # 32x128 px tiles, a few regions each
     (64, (32, 128), 12)
+    >>> round(float(np.mean([len(tile.columns) for tile in large.tiles])), 1)  # of the 128 templates
+    19.2
     """
     reference = np.asarray(reference, dtype=np.float64)
     n_levels = _check_levels(n_levels, reference.shape)

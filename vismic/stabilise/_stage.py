@@ -95,9 +95,9 @@ class Stabilise(Stage):
     cutoff_hz : float
         The kernel's cut-off: motion well below it is removed, motion well above
         it kept (the defaults pass up to ~10 Hz and stop above ~34 Hz; on
-        ``bench_nuisance``'s scenes 20 Hz / 0.2 s and 25 Hz / 0.12 s lose 0.2-0.3 dB less
-        median on shake, the same within 0.1 dB on drift and sway: within the spread of
-        4 scenes, and the defaults hold the fewest frames). The track past the clip's
+        ``bench_nuisance``'s scenes, ``--cutoff 20 --kernel 0.2`` and ``--cutoff 25 --kernel
+        0.12`` lose 0.2-0.3 dB less median on shake, the same within 0.1 dB on drift and
+        sway: within the spread of 4 scenes, and the defaults hold the fewest frames). The track past the clip's
         ends is band-limited to ``cutoff_hz - 1.8 / kernel_seconds`` (the passband edge).
     kernel_seconds : float
         Length of the low-pass kernel; its transition band is ~3.6 / kernel_seconds Hz.
@@ -115,12 +115,11 @@ class Stabilise(Stage):
         does little harm (its distortion stays below the sound band) and fast mirrored
         content a lot. ``'fast'`` (default) sizes the strips by the fast part of the
         motion only (the track minus its causal average over :data:`FILL_SECONDS`);
-        ``True`` by all of it; ``False`` keeps the mirrored content. Measured on
-        ``bench_nuisance``'s 4 scenes, median (worst) loss against the clean scene:
-        drift 0.3 (0.6), sway 0.8 (1.4), shake 2.1 (3.5) dB with ``'fast'``; 1.3 (4.2),
-        1.2 (2.4), 2.2 (3.6) with ``True``; 0.3 (0.6), 0.7 (1.4), 7.4 (52.7) with ``False``.
-        On a 96x96 frame the strips a 4 px shake needs cost about 0.5-1 dB of that
-        by area alone (the clean scenes with the same strips filled).
+        ``True`` by all of it; ``False`` keeps the mirrored content. Measured with
+        ``bench_nuisance.py --fill-border fast|true|false`` (4 scenes, median (worst)
+        loss against the clean scene): drift 0.3 (0.6), sway 0.8 (1.4), shake 2.1 (3.5) dB
+        with ``'fast'``; 1.3 (4.2), 1.2 (2.4), 2.2 (3.6) with ``True``; 0.3 (0.6),
+        0.7 (1.4), 7.4 (52.7) with ``False``.
     motion, light : bool
         Remove slow motion / light changes.
 
