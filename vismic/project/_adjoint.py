@@ -7,10 +7,10 @@ retraces the forward transform's steps backwards with the transposed banded
 operators (the same matrices the forward transform uses), so it is exact to
 rounding.
 
-Weights that are zero outside a band of rows (a row of regions) stay zero outside a
-band a little wider at every step, so :func:`adjoint_rows` carries only that band
-through the steps: a row of regions costs a fraction of a whole-image adjoint, and
-its images come out cropped to the rows where they can be non-zero.
+Weights that are zero outside a rectangle (a region) stay zero outside a rectangle
+a little larger at every step, so :func:`adjoint_window` carries only that
+rectangle through the steps: a region costs a fraction of a whole-image adjoint,
+and its images come out cropped to where they can be non-zero.
 """
 
 from __future__ import annotations
@@ -26,15 +26,14 @@ from ..decompose._fast import (
     _filter_matrix,
     _plan,
     _qfilter_matrix,
-    _single_threaded_blas,
     output_shapes,
 )
 
-__all__ = ["adjoint", "adjoint_rows", "band_gradients", "level_sizes"]
+__all__ = ["adjoint", "adjoint_window", "band_gradients", "level_sizes"]
 
 _transposed: dict = {}
 
-#: The three real band images of a level, in the order :func:`adjoint_rows` takes them.
+#: The three real band images of a level, in the order :func:`adjoint_window` takes them.
 BANDS = (_HORIZONTAL, _VERTICAL, _DIAGONAL)
 
 
@@ -91,56 +90,70 @@ def level_sizes(shape, n_levels: int) -> list:
     return sizes
 
 
-# A band is ``(first_row, data)``: data (t, rows, cols) holds rows first_row... of
-# images that are zero elsewhere; None is all zero.
+# A window is ``(first_row, first_col, data)``: data (t, rows, cols) holds the
+# images' rows first_row... and columns first_col... (zero elsewhere); None is all zero.
 
 def _add(a, b):
-    """The sum of two bands (in place in one of them when its rows cover the other's)."""
+    """The sum of two windows (in place in one of them when it covers the other)."""
     if a is None or b is None:
         return a if b is None else b
-    if b[0] <= a[0] and b[0] + b[1].shape[1] >= a[0] + a[1].shape[1]:
+    if _covers(b, a):
         a, b = b, a
-    lo = min(a[0], b[0])
-    hi = max(a[0] + a[1].shape[1], b[0] + b[1].shape[1])
-    if (a[0], a[1].shape[1]) == (lo, hi - lo):
-        out = a[1]
+    if not _covers(a, b):
+        top, left = min(a[0], b[0]), min(a[1], b[1])
+        bottom = max(a[0] + a[2].shape[1], b[0] + b[2].shape[1])
+        right = max(a[1] + a[2].shape[2], b[1] + b[2].shape[2])
+        out = np.zeros((a[2].shape[0], bottom - top, right - left))
+        _into(out, top, left, a)
+        a = top, left, out
+    _into(a[2], a[0], a[1], b, add=True)
+    return a
+
+
+def _covers(a, b) -> bool:
+    return (a[0] <= b[0] and a[1] <= b[1] and a[0] + a[2].shape[1] >= b[0] + b[2].shape[1]
+            and a[1] + a[2].shape[2] >= b[1] + b[2].shape[2])
+
+
+def _into(out, top: int, left: int, window, *, add: bool = False) -> None:
+    r, c, data = window
+    view = out[:, r - top: r - top + data.shape[1], c - left: c - left + data.shape[2]]
+    if add:
+        view += data
     else:
-        out = np.zeros((a[1].shape[0], hi - lo, a[1].shape[2]))
-        out[:, a[0] - lo: a[0] - lo + a[1].shape[1]] = a[1]
-    out[:, b[0] - lo: b[0] - lo + b[1].shape[1]] += b[1]
-    return lo, out
+        view[...] = data
 
 
-def _cols(operator: _BandedOperator, band):
-    """The operator along every row (axis 2): rows stay where they are."""
-    if band is None:
+def _apply(operator: _BandedOperator, window, axis: int):
+    """The operator along ``axis`` (1: the columns of the images, 2: their rows), only where the window reaches."""
+    if window is None:
         return None
-    return band[0], operator.cols(band[1])[0]
-
-
-def _rows(operator: _BandedOperator, band):
-    """The operator along the columns (axis 1), computing only the output rows the band reaches."""
-    if band is None:
-        return None
-    lo, data = band
-    hi = lo + data.shape[1]
+    data = window[2]
+    lo = window[axis - 1]
+    hi = lo + data.shape[axis]
     blocks = [b for b in operator.blocks if b[2] < hi and b[3] > lo]
     first, last = blocks[0][0], blocks[-1][1]
-    out = np.zeros((data.shape[0], last - first, data.shape[2]))
+    shape = list(data.shape)
+    shape[axis] = last - first
+    out = np.zeros(shape)
     for start, stop, block_lo, block_hi, sub in blocks:
         a, b = max(block_lo, lo), min(block_hi, hi)
-        np.matmul(sub[:, a - block_lo: b - block_lo], data[:, a - lo: b - lo], out=out[:, start - first: stop - first])
-    return first, out
+        if axis == 1:
+            np.matmul(sub[:, a - block_lo: b - block_lo], data[:, a - lo: b - lo], out=out[:, start - first: stop - first])
+        else:
+            np.matmul(data[:, :, a - lo: b - lo], sub[:, a - block_lo: b - block_lo].T,
+                      out=out[:, :, start - first: stop - first])
+    return (first, window[1], out) if axis == 1 else (window[0], first, out)
 
 
-def adjoint_rows(bands, shape, biort, qshift):
-    """The adjoint of band images that are non-zero in a band of rows only.
+def adjoint_window(bands, shape, biort, qshift):
+    """The adjoint of band images that are non-zero in a rectangle only.
 
     Parameters
     ----------
-    bands : sequence of (int, np.ndarray [shape=(t, m_l, 2 w_l)] x 3) or None
-        One entry per level, finest first: the first row and the rows
-        ``first, ..., first + m_l - 1`` of the three band images that
+    bands : sequence of (int, int, np.ndarray [shape=(t, m_l, n_l)] x 3) or None
+        One entry per level, finest first: the first row and column of a
+        rectangle, and that rectangle of the three band images that
         :func:`band_gradients` gives for the level's weights (zero elsewhere),
         or None where the level weighs nothing.
     shape : (height, width)
@@ -149,32 +162,33 @@ def adjoint_rows(bands, shape, biort, qshift):
 
     Returns
     -------
-    (int, np.ndarray [shape=(t, m, width)]) or None
-        The first row and rows of the images ``g`` (zero outside them).
+    (int, int, np.ndarray [shape=(t, m, n)]) or None
+        The first row and column of the rectangle of the images ``g`` that can be
+        non-zero, and that rectangle.
     """
     plan, _ = _plan(biort, qshift)
     if plan.h2o is not None or plan.q2 is not None:
         raise ValueError("the adjoint supports the 4-filter biorthogonal and 8-filter q-shift sets")
     sizes = level_sizes(shape, len(bands))
-    with _single_threaded_blas():
-        grad_lowpass = None
-        for level in range(len(bands) - 1, -1, -1):
-            rows, cols = sizes[level]
-            if level == 0:
-                kind, lo_f, hi_f, lo_s, hi_s = "level1", plan.h0o, plan.h1o, plan.h0o_s, plan.h1o_s
-            else:
-                kind, lo_f, hi_f, lo_s, hi_s = "qshift", plan.q0, plan.q1, plan.q0_s, plan.q1_s
-            grad_hi = grad_lo = None
-            if bands[level] is not None:
-                first, horizontal, vertical, diagonal = bands[level]
-                # horizontal = hi @ Lo_s^T, diagonal = hi @ Hi_s^T, vertical = lo @ Hi_s^T
-                grad_hi = _add(_cols(_operator(kind, lo_s, cols), (first, horizontal)),
-                               _cols(_operator(kind, hi_s, cols), (first, diagonal)))
-                grad_lo = _cols(_operator(kind, hi_s, cols), (first, vertical))
-            # lolo = lo @ Lo^T
-            grad_lo = _add(grad_lo, _cols(_operator(kind, lo_f, cols), grad_lowpass))
-            # lo = Lo @ x, hi = Hi @ x along the columns of the image
-            grad_lowpass = _add(_rows(_operator(kind, lo_f, rows), grad_lo), _rows(_operator(kind, hi_f, rows), grad_hi))
+    grad_lowpass = None
+    for level in range(len(bands) - 1, -1, -1):
+        rows, cols = sizes[level]
+        if level == 0:
+            kind, lo_f, hi_f, lo_s, hi_s = "level1", plan.h0o, plan.h1o, plan.h0o_s, plan.h1o_s
+        else:
+            kind, lo_f, hi_f, lo_s, hi_s = "qshift", plan.q0, plan.q1, plan.q0_s, plan.q1_s
+        along_rows = lambda f, window: _apply(_operator(kind, f, cols), window, 2)
+        along_columns = lambda f, window: _apply(_operator(kind, f, rows), window, 1)
+        grad_hi = grad_lo = None
+        if bands[level] is not None:
+            top, left, horizontal, vertical, diagonal = bands[level]
+            # horizontal = hi @ Lo_s^T, diagonal = hi @ Hi_s^T, vertical = lo @ Hi_s^T
+            grad_hi = _add(along_rows(lo_s, (top, left, horizontal)), along_rows(hi_s, (top, left, diagonal)))
+            grad_lo = along_rows(hi_s, (top, left, vertical))
+        # lolo = lo @ Lo^T
+        grad_lo = _add(grad_lo, along_rows(lo_f, grad_lowpass))
+        # lo = Lo @ x, hi = Hi @ x along the columns of the image
+        grad_lowpass = _add(along_columns(lo_f, grad_lo), along_columns(hi_f, grad_hi))
     return grad_lowpass
 
 
@@ -200,8 +214,8 @@ def adjoint(weights, shape, biort, qshift) -> np.ndarray:
     for level, (w, expected) in enumerate(zip(weights, high_shapes)):
         if w.shape[1:] != expected[1:]:
             raise ValueError(f"weights of level {level} have shape {w.shape[1:]}, expected {expected[1:]}")
-    bands = [(0, *band_gradients(np.asarray(w))) for w in weights]
-    first, rows = adjoint_rows(bands, shape, biort, qshift)
-    out = np.zeros((rows.shape[0], height, width))
-    out[:, first: first + rows.shape[1]] = rows
+    bands = [(0, 0, *band_gradients(np.asarray(w))) for w in weights]
+    top, left, window = adjoint_window(bands, shape, biort, qshift)
+    out = np.zeros((window.shape[0], height, width))
+    _into(out, 0, 0, (top, left, window))
     return out

@@ -13,10 +13,10 @@ per reference, the templates turn decomposition, local phase and region sums int
 one matrix product per batch of frames.
 
 A region's template is exactly zero beyond the reach of the DTCWT's filters (about
-60 px past the region at 4 levels). The templates are built row of regions by row
-of regions (:func:`~vismic.project._adjoint.adjoint_rows` carries only the band of
-frame rows they reach through the adjoint), optionally on an executor's workers,
-and kept as :class:`Tile` s: rectangles of the frame with the templates that are
+60 px past the region at 4 levels). The templates are built region by region
+(:func:`~vismic.project._adjoint.adjoint_window` carries only the rectangle of the
+frame a region reaches through the adjoint), a row of regions per task, optionally
+on an executor's workers, and kept as :class:`Tile` s: rectangles of the frame with the templates that are
 non-zero there. On frames large against the filters' reach (256x256 and up with
 an 8x8 grid) the tiles partition the frame (:data:`TILE_SHAPES`), each touched by
 the templates of a few regions only (at 512x512, 32x128 px tiles hold 19 of the
@@ -40,7 +40,7 @@ from ..decompose import image_gradient
 from ..decompose._dtcwt import _check_levels, _transform
 from ..decompose._fast import forward
 from ..errors import FrameShapeError, ParameterError
-from ._adjoint import adjoint_rows, band_gradients
+from ._adjoint import adjoint_window, band_gradients
 
 __all__ = ["Templates", "LightCorrection", "make_templates", "with_light", "project"]
 
@@ -346,26 +346,20 @@ class RowTask:
     def __call__(self, row: int) -> tuple:
         _, (rows, cols), biort, qshift = self.params
         transform = _transform(biort, qshift)
-        per_level = []
-        for g in self.gradients():
-            (r0, r1), width = _span(row, rows, g.shape[1]), g.shape[2]
-            if r1 <= r0:  # fewer coefficient rows than regions: this row has none here
-                per_level.append(None)
-                continue
-            # Region r's weights along axis i are -mask_r conj(G_i); as band images (see
-            # band_gradients) each mask is a rectangle of whole 2x2 quads: crops of the
-            # band images of -conj(G_i) on this row's coefficients.
-            images = band_gradients(-np.conj(g[:, r0:r1]))
-            parts = []
-            for image in images:
-                part = np.zeros((2 * cols, 2 * (r1 - r0), 2 * width))
-                for col in range(cols):
-                    c0, c1 = _span(col, cols, width)
-                    part[2 * col: 2 * col + 2, :, 2 * c0: 2 * c1] = image[:, :, 2 * c0: 2 * c1]
-                parts.append(part)
-            per_level.append((2 * r0, *parts))
-        result = adjoint_rows(per_level, self.reference.shape, transform.biort, transform.qshift)
-        return _band(result, self.reference.shape[1], 2 * cols)
+        windows = []
+        for col in range(cols):
+            per_level = []
+            for g in self.gradients():
+                (r0, r1), (c0, c1) = _span(row, rows, g.shape[1]), _span(col, cols, g.shape[2])
+                if r1 <= r0 or c1 <= c0:  # fewer coefficients than regions: this region has none here
+                    per_level.append(None)
+                    continue
+                # Region r's weights along axis i are -mask_r conj(G_i); as band images (see
+                # band_gradients) the mask is a rectangle of whole 2x2 quads: the band images
+                # of -conj(G_i) on the region's coefficients.
+                per_level.append((2 * r0, 2 * c0, *band_gradients(-np.conj(g[:, r0:r1, c0:c1]))))
+            windows.append(adjoint_window(per_level, self.reference.shape, transform.biort, transform.qshift))
+        return _band(windows, self.reference.shape[1])
 
 
 def _span(index: int, n: int, size: int) -> tuple:
@@ -379,10 +373,11 @@ def _information(gradients, grid) -> np.ndarray:
     information = np.zeros((n_regions, 2, 2))
     for g in gradients:
         label = region_labels(g.shape[1], g.shape[2], grid).ravel()
-        cross = np.real(np.conj(g)[:, None] * g[None, :]).sum(axis=-1)  # (2, 2, h, w)
-        for i in range(2):
-            for j in range(2):
-                information[:, i, j] += np.bincount(label, cross[i, j].ravel(), minlength=n_regions)
+        re, im = g.real, g.imag
+        for i, j in ((0, 0), (0, 1), (1, 1)):  # Re(conj(a) b) = Re a Re b + Im a Im b, summed over orientations
+            cross = np.einsum("hwk,hwk->hw", re[i], re[j]) + np.einsum("hwk,hwk->hw", im[i], im[j])
+            information[:, i, j] += np.bincount(label, cross.ravel(), minlength=n_regions)
+        information[:, 1, 0] = information[:, 0, 1]
     return information
 
 
@@ -427,15 +422,26 @@ def _cut(rows, shape, tile_shape, n_columns: int) -> tuple:
     return tuple(tiles)
 
 
-def _band(result, width: int, n_columns: int) -> tuple:
-    """``(start, stop, block)`` of one row of regions' templates, cropped to the rows where any is non-zero."""
-    if result is None:
+def _band(windows, width: int) -> tuple:
+    """``(start, stop, block)`` of one row of regions' templates (two per region, from their adjoint windows),
+    cropped to the rows where any is non-zero."""
+    n_columns = 2 * len(windows)
+    cropped = {}
+    for index, window in enumerate(windows):
+        if window is not None:
+            top, left, data = window
+            nonzero = np.flatnonzero(np.any(data != 0, axis=(0, 2)))
+            if nonzero.size:
+                cropped[index] = (top + nonzero[0], left, data[:, nonzero[0]: nonzero[-1] + 1])
+    if not cropped:
         return 0, 0, np.zeros((0, n_columns), dtype=np.float32)
-    first, images = result
-    nonzero = np.flatnonzero(np.any(images != 0, axis=(0, 2)))
-    lo, hi = (nonzero[0], nonzero[-1] + 1) if nonzero.size else (0, 0)
-    block = np.ascontiguousarray(images[:, lo:hi].reshape(n_columns, -1).T, dtype=np.float32)
-    return first + int(lo), first + int(hi), block
+    first = min(top for top, _, _ in cropped.values())
+    last = max(top + data.shape[1] for top, _, data in cropped.values())
+    block = np.zeros((last - first, width, n_columns), dtype=np.float32)
+    for index, (top, left, data) in cropped.items():
+        block[top - first: top - first + data.shape[1], left: left + data.shape[2], 2 * index: 2 * index + 2] = (
+            np.moveaxis(data, 0, -1))
+    return int(first), int(last), block.reshape(-1, n_columns)
 
 
 def project(frames, templates: Templates, *, device=None) -> np.ndarray:
