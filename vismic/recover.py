@@ -316,6 +316,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     """One pass of ``pipeline`` over ``source``; ``info["warnings"]`` lists the findings (not yet warned)."""
     from ._reliability import batch_statistics, findings, merge_statistics
     from .io._stream import VideoStream
+    from .project._parallel import one_blas_thread
 
     seen = {"n_frames": 0, "reference_frame": None}
     statistics = []
@@ -336,7 +337,10 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     elif executor is None and device is None and fuse:
         pool = executor = _threads_for(pipeline, threads)
     try:
-        audio = pipeline.run(batches, progress=count, fuse=fuse, device=device, executor=executor)
+        # numpy's BLAS on one thread: the parallelism is ours (threads, workers), and BLAS's own idle threads
+        # made small calls wait for them (a 64 x 2 x 2 inverse took 0.3 ms, now and then 90 ms)
+        with one_blas_thread():
+            audio = pipeline.run(batches, progress=count, fuse=fuse, device=device, executor=executor)
     except TooFewFramesError:
         if seen["n_frames"] >= MIN_FRAMES:
             raise
