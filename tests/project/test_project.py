@@ -11,7 +11,7 @@ from vismic.decompose._dtcwt import _transform
 from vismic.decompose._fast import forward
 from vismic.phase import LocalPhase
 from vismic.project import Project, make_templates, project
-from vismic.project._adjoint import adjoint
+from vismic.project._adjoint import adjoint, adjoint_window, band_gradients
 
 
 @pytest.mark.parametrize("shape, n_levels", [((64, 64), 3), ((37, 51), 2), ((66, 94), 4)])
@@ -25,6 +25,29 @@ def test_adjoint_is_exact(shape, n_levels):
     for t in range(2):
         direct = sum(np.real(np.sum(w[t] * h[0])) for w, h in zip(weights, highpasses))
         assert np.sum(images[t] * x[0]) == pytest.approx(direct, rel=1e-12)
+
+
+@pytest.mark.parametrize("shape, n_levels, rows, cols", [((96, 128), 3, (0.4, 0.6), (0.0, 0.25)),
+                                                          ((75, 61), 2, (0.8, 1.0), (0.5, 0.9))])
+def test_windowed_adjoint_is_the_whole_adjoint_cropped(shape, n_levels, rows, cols):
+    rng = np.random.default_rng(2)
+    transform = _transform("near_sym_a", "qshift_a")
+    highpasses, _ = forward(np.zeros((1,) + shape), n_levels, transform.biort, transform.qshift)
+    weights, bands = [], []
+    for h in highpasses:  # weights on a rectangle of every level's coefficients, zero elsewhere
+        (h_rows, h_cols), w = h.shape[1:3], np.zeros((2,) + h.shape[1:], dtype=complex)
+        r0, r1 = int(rows[0] * h_rows), max(int(rows[1] * h_rows), int(rows[0] * h_rows) + 1)
+        c0, c1 = int(cols[0] * h_cols), max(int(cols[1] * h_cols), int(cols[0] * h_cols) + 1)
+        w[:, r0:r1, c0:c1] = rng.standard_normal((2, r1 - r0, c1 - c0, 6)) + 1j * rng.standard_normal(
+            (2, r1 - r0, c1 - c0, 6))
+        weights.append(w)
+        bands.append((2 * r0, 2 * c0, *band_gradients(w[:, r0:r1, c0:c1])))
+    full = adjoint(weights, shape, transform.biort, transform.qshift)
+    top, left, window = adjoint_window(bands, shape, transform.biort, transform.qshift)
+    placed = np.zeros_like(full)
+    placed[:, top: top + window.shape[1], left: left + window.shape[2]] = window
+    assert window.shape[1] < shape[0] or window.shape[2] < shape[1]  # the window saved work
+    np.testing.assert_allclose(placed, full, rtol=0, atol=1e-12 * np.abs(full).max())
 
 
 def _stage_path(frames, n_levels, grid):
