@@ -139,7 +139,8 @@ def _apply(operator: _BandedOperator, window, axis: int):
     for start, stop, block_lo, block_hi, sub in blocks:
         a, b = max(block_lo, lo), min(block_hi, hi)
         if axis == 1:
-            np.matmul(sub[:, a - block_lo: b - block_lo], data[:, a - lo: b - lo], out=out[:, start - first: stop - first])
+            np.matmul(sub[:, a - block_lo: b - block_lo], data[:, a - lo: b - lo],
+                      out=out[:, start - first: stop - first])
         else:
             np.matmul(data[:, :, a - lo: b - lo], sub[:, a - block_lo: b - block_lo].T,
                       out=out[:, :, start - first: stop - first])

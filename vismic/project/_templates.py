@@ -16,8 +16,8 @@ A region's template is exactly zero beyond the reach of the DTCWT's filters (abo
 60 px past the region at 4 levels). The templates are built region by region
 (:func:`~vismic.project._adjoint.adjoint_window` carries only the rectangle of the
 frame a region reaches through the adjoint), a row of regions per task, optionally
-on an executor's workers, and kept as :class:`Tile` s: rectangles of the frame with the templates that are
-non-zero there. On frames large against the filters' reach (256x256 and up with
+on an executor's workers, and kept as :class:`Tile` s: rectangles of the frame with
+the templates that are non-zero there. On frames large against the filters' reach (256x256 and up with
 an 8x8 grid) the tiles partition the frame (:data:`TILE_SHAPES`), each touched by
 the templates of a few regions only (at 512x512, 32x128 px tiles hold 19 of the
 128 templates on average: see :func:`make_templates`): the frame is read once, and each tile's differences
@@ -377,7 +377,7 @@ def _information(gradients, grid) -> np.ndarray:
         for i, j in ((0, 0), (0, 1), (1, 1)):  # Re(conj(a) b) = Re a Re b + Im a Im b, summed over orientations
             cross = np.einsum("hwk,hwk->hw", re[i], re[j]) + np.einsum("hwk,hwk->hw", im[i], im[j])
             information[:, i, j] += np.bincount(label, cross.ravel(), minlength=n_regions)
-        information[:, 1, 0] = information[:, 0, 1]
+    information[:, 1, 0] = information[:, 0, 1]
     return information
 
 
