@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from vismic.io import open_video, write_video
+from vismic.io._avi import read_avi_index
 from vismic.io._frames import FileReader
 from vismic.io._raw_avi import RawAviReader, raw_layout
 
@@ -97,3 +98,78 @@ def test_read_stored_gives_the_same_values_as_read(tmp_path):
     halved = open_video(path, fps=1000, downsample=2)  # converted frames: read's float32
     np.testing.assert_array_equal(halved.read_stored(0, 3), halved.read(0, 3).frames)
 
+
+
+def write_opendml_avi(path: Path, frames: np.ndarray, first_part: int, *, fps: int = 30) -> Path:
+    """An 8-bit grey OpenDML AVI written by hand, as writers make files over 1 GB.
+
+    Frames ``[:first_part]`` lie in the 'AVI ' RIFF part, the rest in an 'AVIX'
+    part; each part's movi list ends with its standard index (``ix00``), the
+    stream header holds the super index (``indx``) naming both, and ``idx1``
+    lists only the first part's frames.
+    """
+    n, height, width = frames.shape
+    size = height * width
+    parts = [frames[:first_part], frames[first_part:]]
+
+    def build(index_places):
+        avih = struct.pack("<14I", 1_000_000 // fps, 0, 0, 0x10, first_part, 0, 1, size, width, height, 0, 0, 0, 0)
+        strh = b"vids" + b"Y800" + struct.pack("<IHHIIIIIIIIhhhh", 0, 0, 0, 0, 1, fps, 0, n, size,
+                                                0xFFFFFFFF, 0, 0, 0, width, height)
+        strf = struct.pack("<IiiHH4sIiiII", 40, width, height, 1, 8, b"Y800", size, 0, 0, 0, 0)
+        indx = struct.pack("<HBBI4s12x", 4, 0, 0, len(parts), b"00dc") + b"".join(
+            struct.pack("<QII", at, length, len(part)) for (at, length), part in zip(index_places, parts))
+        hdrl = _list(b"hdrl", _chunk(b"avih", avih) + _list(b"strl", _chunk(b"strh", strh) + _chunk(b"strf", strf)
+                                                             + _chunk(b"indx", indx)))
+        odml = _list(b"odml", _chunk(b"dmlh", struct.pack("<I", n)))
+        out = bytearray(b"RIFF\0\0\0\0AVI " + hdrl + odml)
+        places, idx1 = [], []
+        for number, part in enumerate(parts):
+            if number:
+                riff = len(out)
+                out += b"RIFF\0\0\0\0AVIX"
+            movi = len(out) + 8
+            out += b"LIST\0\0\0\0movi"
+            entries = []
+            for frame in part:
+                if number == 0:
+                    idx1.append(struct.pack("<4sIII", b"00dc", 0x10, len(out) - movi, size))
+                entries.append(struct.pack("<II", len(out) + 8 - movi, size))
+                out += _chunk(b"00dc", frame.tobytes())
+            places.append((len(out), 8 + 24 + 8 * len(part)))
+            out += _chunk(b"ix00", struct.pack("<HBBI4sQI", 2, 0, 1, len(part), b"00dc", movi, 0) + b"".join(entries))
+            struct.pack_into("<I", out, movi - 4, len(out) - movi)
+            if number == 0:
+                out += _chunk(b"idx1", b"".join(idx1))
+                struct.pack_into("<I", out, 4, len(out) - 8)
+            else:
+                struct.pack_into("<I", out, riff + 4, len(out) - riff - 8)
+        return bytes(out), places
+
+    _, places = build([(0, 0)] * len(parts))
+    data, _ = build(places)
+    path.write_bytes(data)
+    return path
+
+
+def test_an_opendml_avi_is_read_whole_across_its_riff_parts(tmp_path):
+    frames = np.random.default_rng(5).integers(0, 256, (11, 12, 16)).astype(np.uint8)
+    path = write_opendml_avi(tmp_path / "odml.avi", frames, first_part=7)
+    video = open_video(path, fps=1000)
+    assert isinstance(video._reader, RawAviReader) and video._reader.count() == 11
+    np.testing.assert_array_equal(np.concatenate([batch.frames for batch in video]), frames)
+    np.testing.assert_array_equal(video.read(5, 4).frames, frames[5:9])  # across the parts
+    decoded = np.stack(list(FileReader(path).frames((0, 0, 16, 12))))
+    np.testing.assert_array_equal(decoded, frames)  # and OpenCV reads the hand-written file the same
+
+
+def test_an_opendml_avi_with_an_unreadable_part_index_goes_to_the_decoder(tmp_path):
+    frames = np.random.default_rng(6).integers(0, 256, (9, 8, 8)).astype(np.uint8)
+    path = write_opendml_avi(tmp_path / "odml.avi", frames, first_part=5)
+    data = bytearray(path.read_bytes())
+    at = data.rfind(b"ix00")
+    data[at: at + 4] = b"JUNK"  # the second part's index overwritten: idx1 covers only the first part
+    path.write_bytes(bytes(data))
+    index = read_avi_index(path)
+    assert index.n_frames == 5 and not index.complete
+    assert isinstance(open_video(path, fps=1000)._reader, FileReader)

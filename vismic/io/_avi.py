@@ -1,4 +1,4 @@
-"""Where an AVI file lost frames: its index (``idx1``) checked against the chunks it points to.
+"""Where an AVI file lost frames: its index (``idx1``, or OpenDML's ``ix00``) checked against the chunks it points to.
 
 A decoder skips a frame whose chunk is damaged, and AVI time stamps come from
 the frame's position in the stream, so the loss does not show: every frame after
@@ -16,6 +16,8 @@ from typing import Optional
 
 #: The largest ``idx1`` read (16 bytes a frame: 16 million frames); a larger one is damage, not an index.
 MAX_INDEX_BYTES = 2**28
+#: ``bIndexType`` of an OpenDML super index (``indx``) and of the standard indexes it names (``ix00``).
+_INDEX_OF_INDEXES, _INDEX_OF_CHUNKS = 0, 1
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class AviIndex:
         First frame whose chunk lies (partly) beyond the end of the file.
     offsets, sizes : tuple of int
         Each frame's data: where it starts in the file and how many bytes it holds.
+    complete : bool
+        Whether the index lists every frame of the file. False for an OpenDML
+        file whose ``ix00`` indexes are unreadable: its ``idx1`` covers only the
+        first RIFF part.
     """
 
     n_frames: int
@@ -40,14 +46,18 @@ class AviIndex:
     truncated_from: Optional[int]
     offsets: tuple = ()
     sizes: tuple = ()
+    complete: bool = True
 
 
 def read_avi_index(path: Path) -> Optional[AviIndex]:
-    """The frame index of a RIFF AVI with an ``idx1`` chunk, or None when it has none or is not one.
+    """The frame index of a RIFF AVI, or None when it has none or is not one.
 
-    Reads the top-level chunk headers, the index and eight bytes per frame (no
-    frame data). Anything that does not parse gives None: the caller then falls
-    back to counting frames.
+    An OpenDML ("AVI 2.0") file, which every writer makes once a file passes
+    1 GB, lists its frames in standard indexes (``ix00``) that its super index
+    (``indx``) names, across all its RIFF parts; a plain one in ``idx1``, which
+    covers only the first part. Reads the chunk headers, the indexes and eight
+    bytes per frame (no frame data). Anything that does not parse gives None:
+    the caller then falls back to counting frames.
     """
     try:
         with open(path, "rb") as handle:
@@ -64,37 +74,117 @@ def read_avi_index(path: Path) -> Optional[AviIndex]:
 
 
 def _read_index(handle, size: int) -> Optional[AviIndex]:
-    movi = index = None
-    position = 12
-    while position + 8 <= size:
+    movi = index = super_index = None
+    parts = 0
+    position = 0
+    while position + 8 <= size:  # the RIFF parts: 'AVI ', then 'AVIX' ones in OpenDML files
         handle.seek(position)
         fourcc, length = struct.unpack("<4sI", handle.read(8))
-        if fourcc == b"LIST" and handle.read(4) == b"movi":
-            movi = position + 8  # idx1 offsets count from the 'movi' four-cc (or from the file start)
-        elif fourcc == b"idx1":
-            handle.seek(position + 8)
-            if length > MAX_INDEX_BYTES:
-                return None
-            index = handle.read(min(length, size - position - 8))
+        if fourcc != b"RIFF":
+            break
+        parts += 1
+        end = min(position + 8 + length, size)
+        chunk = position + 12
+        while chunk + 8 <= end:
+            handle.seek(chunk)
+            fourcc, chunk_length = struct.unpack("<4sI", handle.read(8))
+            if fourcc == b"LIST":
+                kind = handle.read(4)
+                if kind == b"movi" and movi is None:
+                    movi = chunk + 8  # idx1 offsets count from the 'movi' four-cc (or from the file start)
+                elif kind == b"hdrl" and parts == 1:
+                    super_index = _video_super_index(handle, chunk + 12, chunk + 8 + chunk_length)
+            elif fourcc == b"idx1" and parts == 1:
+                if chunk_length > MAX_INDEX_BYTES:
+                    return None
+                index = handle.read(min(chunk_length, size - chunk - 8))
+            chunk += 8 + chunk_length + (chunk_length & 1)
         position += 8 + length + (length & 1)
-    if movi is None or index is None:
-        return None
-    entries = [struct.unpack_from("<4sIII", index, i) for i in range(0, len(index) - len(index) % 16, 16)]
-    video = [entry for entry in entries if entry[0][2:] in (b"dc", b"db")]
+    if super_index is not None:
+        video = _standard_index_entries(handle, super_index, size)
+        complete = video is not None
+    else:
+        video = None
+        complete = parts == 1
+    if video is None:
+        if movi is None or index is None:
+            return None
+        video = _idx1_entries(handle, index, movi)
     if not video:
         return None
-    handle.seek(movi + video[0][2])
-    base = movi if handle.read(4) == video[0][0] else 0  # absolute offsets in some writers
     damaged, truncated_from = [], None
-    for number, (fourcc, _, offset, chunk_size) in enumerate(video):
-        at = base + offset
-        if at + 8 + chunk_size > size:
+    for number, (fourcc, at, chunk_size) in enumerate(video):
+        if at + chunk_size > size:
             truncated_from = number if truncated_from is None else truncated_from
             damaged.append(number)
             continue
-        handle.seek(at)
+        handle.seek(at - 8)
         if struct.unpack("<4sI", handle.read(8)) != (fourcc, chunk_size):
             damaged.append(number)
-    offsets = tuple(base + offset + 8 for _, _, offset, _ in video)
-    sizes = tuple(chunk_size for _, _, _, chunk_size in video)
-    return AviIndex(len(video), tuple(damaged), truncated_from, offsets, sizes)
+    offsets = tuple(at for _, at, _ in video)
+    sizes = tuple(chunk_size for _, _, chunk_size in video)
+    return AviIndex(len(video), tuple(damaged), truncated_from, offsets, sizes, complete)
+
+
+def _idx1_entries(handle, index: bytes, movi: int) -> list:
+    """``(fourcc, data offset, size)`` of the video frames ``idx1`` lists."""
+    entries = [struct.unpack_from("<4sIII", index, i) for i in range(0, len(index) - len(index) % 16, 16)]
+    video = [entry for entry in entries if entry[0][2:] in (b"dc", b"db")]
+    if not video:
+        return []
+    handle.seek(movi + video[0][2])
+    base = movi if handle.read(4) == video[0][0] else 0  # absolute offsets in some writers
+    return [(fourcc, base + offset + 8, chunk_size) for fourcc, _, offset, chunk_size in video]
+
+
+def _video_super_index(handle, start: int, end: int) -> Optional[tuple]:
+    """``(chunk id, [(offset, size) of each standard index])`` of the first video stream's ``indx``, or None."""
+    position = start
+    while position + 8 <= end:
+        handle.seek(position)
+        fourcc, length = struct.unpack("<4sI", handle.read(8))
+        if fourcc == b"LIST" and handle.read(4) == b"strl":
+            found = _stream_super_index(handle, position + 12, position + 8 + length)
+            if found is not None:
+                return found if found else None  # the first video stream decides
+        position += 8 + length + (length & 1)
+    return None
+
+
+def _stream_super_index(handle, start: int, end: int):
+    """A video stream's super index (as :func:`_video_super_index`), () for a video stream without one, None else."""
+    video, position = False, start
+    while position + 8 <= end:
+        handle.seek(position)
+        fourcc, length = struct.unpack("<4sI", handle.read(8))
+        if fourcc == b"strh":
+            video = handle.read(4) == b"vids"
+        elif fourcc == b"indx" and video and 24 <= length <= MAX_INDEX_BYTES:
+            payload = handle.read(length)
+            per_entry, _, kind, in_use, chunk_id = struct.unpack_from("<HBBI4s", payload, 0)
+            if kind != _INDEX_OF_INDEXES or per_entry != 4 or 24 + 16 * in_use > len(payload):
+                return ()
+            return chunk_id, [struct.unpack_from("<QI", payload, 24 + 16 * i) for i in range(in_use)]
+        position += 8 + length + (length & 1)
+    return () if video else None
+
+
+def _standard_index_entries(handle, super_index: tuple, size: int) -> Optional[list]:
+    """``(fourcc, data offset, size)`` of every frame the standard indexes list, or None if one is unreadable."""
+    chunk_id, parts = super_index
+    video = []
+    for offset, length in parts:
+        if offset + 8 + 24 > size or length > MAX_INDEX_BYTES:
+            return None
+        handle.seek(offset)
+        fourcc, chunk_length = struct.unpack("<4sI", handle.read(8))
+        if fourcc[:2] != b"ix" or not 24 <= chunk_length <= MAX_INDEX_BYTES:
+            return None
+        payload = handle.read(chunk_length)
+        per_entry, _, kind, in_use, part_id, base = struct.unpack_from("<HBBI4sQ", payload, 0)
+        if kind != _INDEX_OF_CHUNKS or per_entry != 2 or part_id != chunk_id or 24 + 8 * in_use > len(payload):
+            return None
+        # bit 31 of a size marks a frame that is not a key frame
+        video.extend((chunk_id, base + at, chunk_size & 0x7FFFFFFF)
+                     for at, chunk_size in struct.iter_unpack("<II", payload[24: 24 + 8 * in_use]))
+    return video

@@ -5,9 +5,9 @@ frame as plain bytes at the place its index (``idx1``) names, so a batch of fram
 is one read of the file: any frame range is reached directly (workers of a parallel
 run each read their own), and nothing is decoded. Plain reads rather than a memory
 map: a mapped file's pages stay in the process's memory as it is read. Only an
-intact file with one frame size throughout takes this path; any other (a damaged
-index, dropped frames, OpenDML files without ``idx1``) goes to OpenCV, which
-locates and fills lost frames.
+intact file with one frame size throughout takes this path, OpenDML files over
+1 GB included; any other (a damaged index, dropped frames, an OpenDML file whose
+``ix00`` indexes are unreadable) goes to OpenCV, which locates and fills lost frames.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def raw_avi_reader(path: Path) -> Optional["RawAviReader"]:
     if layout is None:
         return None
     index = read_avi_index(path)
-    if index is None or index.n_frames == 0 or index.damaged:
+    if index is None or index.n_frames == 0 or index.damaged or not index.complete:
         return None
     frame_bytes = layout.row_bytes * layout.height
     if any(size != frame_bytes for size in index.sizes):  # dropped (empty) or odd chunks
@@ -128,16 +128,16 @@ class RawAviReader:
         self.full_shape = (layout.height, layout.width)
         self._offsets = np.asarray(index.offsets, dtype=np.int64)
         self._frame_bytes = layout.row_bytes * layout.height
-        steps = np.diff(self._offsets)
-        self._stride = int(steps[0]) if len(steps) and np.all(steps == steps[0]) and steps[0] > 0 else None
 
     def read(self, start: int, count: int) -> np.ndarray:
         stop = min(start + count, self.count_hint)
+        steps = np.diff(self._offsets[start:stop])
         # one read of the span (frames and the chunk headers between them) when the frames lie evenly
-        # spaced; plain reads, not a memory map, so the process does not keep the file's pages
+        # spaced (not across the parts of an OpenDML file); plain reads, not a memory map, so the
+        # process does not keep the file's pages
         with open(self.path, "rb") as handle:
-            if self._stride is not None or stop - start == 1:
-                stride = self._stride or self._frame_bytes
+            if stop - start == 1 or (steps[0] > 0 and np.all(steps == steps[0])):
+                stride = int(steps[0]) if len(steps) else self._frame_bytes
                 span = (stop - start - 1) * stride + self._frame_bytes
                 return self._frames_in(self._read_span(handle, int(self._offsets[start]), span), stop - start, stride)
             return np.stack([self._frames_in(self._read_span(handle, int(self._offsets[i]), self._frame_bytes), 1,
