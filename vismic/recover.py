@@ -183,7 +183,8 @@ def recover_sound(
     threads : int, optional
         Without ``workers`` or ``executor``: project on this many threads of this
         process (1: in the calling thread); default one per core, at most
-        :data:`MAX_THREADS`.
+        :data:`MAX_THREADS`; one for frames above about 1024x512 px
+        (:data:`MIN_CHUNK_FOR_THREADS`), where threads contend for memory.
     fuse : bool
         Run the built-in streaming steps as one projection (default; the same
         band evidence to float32 rounding). ``False`` runs decompose, phase and
@@ -290,20 +291,31 @@ def _stabilised(pipeline: Pipeline, audio: Audio) -> Optional[Pipeline]:
 #: Most threads a recovery projects frames on by default (each holds a chunk of frames at a time).
 MAX_THREADS = 8
 
+#: Fewest frames per chunk (:func:`vismic.project._templates.chunk_frames`) for which the
+#: default projects on a thread per core. Larger frames get smaller chunks, each of which
+#: reads all the templates again: there the threads contend for memory, and in
+#: ``bench_speed`` a thread per core ran slower than one (16-frame chunks at 1024x1024
+#: and 1280x800).
+MIN_CHUNK_FOR_THREADS = 32
 
-def _threads_for(pipeline: Pipeline, threads=None):
+
+def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None):
     """A pool of ``threads`` threads (default one per core this process may use) for a projection (else None).
 
     numpy's products and differences release the GIL, so threads of this process
     project (and read) chunks side by side with no copies between processes; the
     result equals the serial one bit for bit (a frame's scores depend only on its
-    chunk, never on who computed it).
+    chunk, never on who computed it). By default frames whose chunks hold fewer than
+    :data:`MIN_CHUNK_FOR_THREADS` frames (above about 1024x512 px) stay on one thread.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from .project._fuse import split_fusable
+    from .project._templates import chunk_frames
 
     if threads is None:
+        if frame_shape is not None and chunk_frames(frame_shape) < MIN_CHUNK_FOR_THREADS:
+            return None
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         threads = min(cores, MAX_THREADS)
     if threads < 2 or split_fusable(pipeline.streaming_steps)[1] is None:
@@ -335,7 +347,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
 
         pool = executor = process_pool(workers)
     elif executor is None and device is None and fuse:
-        pool = executor = _threads_for(pipeline, threads)
+        pool = executor = _threads_for(pipeline, threads, getattr(source, "frame_shape", None))
     try:
         # numpy's BLAS on one thread: the parallelism is ours (threads, workers), and BLAS's own idle threads
         # made small calls wait for them (a 64 x 2 x 2 inverse took 0.3 ms, now and then 90 ms)

@@ -197,6 +197,20 @@ def test_the_default_recovery_projects_on_threads_with_the_serial_result(raw_avi
         assert got.info["snr_estimate_db"] == expected.info["snr_estimate_db"]
 
 
+def test_large_frames_default_to_one_thread_unless_threads_are_asked_for():
+    from vismic import recover
+
+    pipeline = vismic.default_pipeline()
+    assert recover._threads_for(pipeline, None, (1024, 1024)) is None  # 16-frame chunks
+    asked = recover._threads_for(pipeline, 2, (1024, 1024))
+    assert asked is not None and asked._max_workers == 2
+    asked.shutdown()
+    default = recover._threads_for(pipeline, None, (512, 512))
+    assert (default is not None) == (len(recover.os.sched_getaffinity(0)) > 1)
+    if default is not None:
+        default.shutdown()
+
+
 @pytest.mark.parametrize("bad, match", [(0, "threads"), (2.5, "threads"), ("two", "threads")])
 def test_bad_thread_counts_are_one_clear_error(bad, match):
     with pytest.raises(vismic.errors.ParameterError, match=match):
