@@ -173,3 +173,13 @@ def test_an_opendml_avi_with_an_unreadable_part_index_goes_to_the_decoder(tmp_pa
     index = read_avi_index(path)
     assert index.n_frames == 5 and not index.complete
     assert isinstance(open_video(path, fps=1000)._reader, FileReader)
+
+
+def test_an_avi_whose_riff_size_was_never_written_keeps_its_index(tmp_path):
+    frames = np.random.default_rng(7).integers(0, 256, (10, 16, 24)).astype(np.uint8)
+    path = write_video(tmp_path / "raw.avi", frames, codec="Y800")
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, 4, 0)  # a writer that stopped before finishing the header
+    path.write_bytes(bytes(data))
+    index = read_avi_index(path)
+    assert index.n_frames == 10 and index.complete and not index.damaged

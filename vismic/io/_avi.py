@@ -83,7 +83,8 @@ def _read_index(handle, size: int) -> Optional[AviIndex]:
         if fourcc != b"RIFF":
             break
         parts += 1
-        end = min(position + 8 + length, size)
+        # a part whose size runs past the file or was never written (truncated, an unfinished writer) goes to the end
+        end = position + 8 + length if 4 <= length <= size - position - 8 else size
         chunk = position + 12
         while chunk + 8 <= end:
             handle.seek(chunk)
