@@ -159,6 +159,7 @@ def test_an_opendml_avi_is_read_whole_across_its_riff_parts(tmp_path):
     assert isinstance(video._reader, RawAviReader) and video._reader.count() == 11
     np.testing.assert_array_equal(np.concatenate([batch.frames for batch in video]), frames)
     np.testing.assert_array_equal(video.read(5, 4).frames, frames[5:9])  # across the parts
+    assert video._reader.read(11, 3).shape == (0, 12, 16)  # past the end: no frames, no error
     decoded = np.stack(list(FileReader(path).frames((0, 0, 16, 12))))
     np.testing.assert_array_equal(decoded, frames)  # and OpenCV reads the hand-written file the same
 

@@ -131,6 +131,8 @@ class RawAviReader:
 
     def read(self, start: int, count: int) -> np.ndarray:
         stop = min(start + count, self.count_hint)
+        if stop <= start:
+            return self._frames_in(np.empty(0, dtype=np.uint8), 0, self._frame_bytes)
         steps = np.diff(self._offsets[start:stop])
         # one read of the span (frames and the chunk headers between them) when the frames lie evenly
         # spaced (not across the parts of an OpenDML file); plain reads, not a memory map, so the
