@@ -184,7 +184,7 @@ def recover_sound(
         Without ``workers`` or ``executor``: project on this many threads of this
         process (1: in the calling thread); default one per core, at most
         :data:`MAX_THREADS`; one for frames above about 1024x512 px
-        (:data:`MIN_CHUNK_FOR_THREADS`), where more threads ran slower.
+        (:data:`MIN_CHUNK_FOR_THREADS`), where threads ran slower (use ``workers``).
     fuse : bool
         Run the built-in streaming steps as one projection (default; the same
         band evidence to float32 rounding). ``False`` runs decompose, phase and
@@ -294,7 +294,9 @@ MAX_THREADS = 8
 #: Fewest frames per chunk (:func:`vismic.project._templates.chunk_frames`) for which the
 #: default projects on a thread per core. With the 16-frame chunks of 1024x1024 and
 #: 1280x800 frames a thread per core ran slower than one in ``bench_speed``, while two
-#: worker processes ran 2x one (``--workers``); the threads' contention is not pinned down.
+#: worker processes ran 2x one (``--workers``): each chunk is hundreds of small numpy calls
+#: (a few per tile), each releasing and retaking the GIL, and two threads spend their time
+#: handing it over (tens of context switches a frame, against about one at 512x512).
 MIN_CHUNK_FOR_THREADS = 32
 
 
