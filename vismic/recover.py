@@ -296,7 +296,7 @@ MAX_THREADS = 8
 #: 1280x800 frames a thread per core ran slower than one in ``bench_speed``, while two
 #: worker processes ran 2x one (``--workers``): each chunk is hundreds of small numpy calls
 #: (a few per tile), each releasing and retaking the GIL, and two threads spend their time
-#: handing it over (tens of context switches a frame, against about one at 512x512).
+#: handing it over (many times more context switches a frame than at 512x512).
 MIN_CHUNK_FOR_THREADS = 32
 
 

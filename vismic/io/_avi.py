@@ -94,7 +94,8 @@ def _read_index(handle, size: int) -> Optional[AviIndex]:
                 if kind == b"movi" and movi is None:
                     movi = chunk + 8  # idx1 offsets count from the 'movi' four-cc (or from the file start)
                 elif kind == b"hdrl" and parts == 1:
-                    super_index = _video_super_index(handle, chunk + 12, chunk + 8 + chunk_length)
+                    stream = video_stream_chunks(handle, chunk + 12, min(chunk + 8 + chunk_length, end))
+                    super_index = _super_index(stream.get(b"indx")) if stream else None
             elif fourcc == b"idx1" and parts == 1:
                 if chunk_length > MAX_INDEX_BYTES:
                     return None
@@ -138,36 +139,63 @@ def _idx1_entries(handle, index: bytes, movi: int) -> list:
     return [(fourcc, base + offset + 8, chunk_size) for fourcc, _, offset, chunk_size in video]
 
 
-def _video_super_index(handle, start: int, end: int) -> Optional[tuple]:
-    """``(chunk id, [(offset, size) of each standard index])`` of the first video stream's ``indx``, or None."""
+#: Most bytes kept of a stream header chunk other than ``indx`` (``strh`` holds 56, a video ``strf`` 40 and a palette).
+_HEADER_BYTES = 1024
+
+
+def first_video_stream(handle, size: int) -> Optional[dict]:
+    """``{four-cc: payload}`` of the first video stream's header chunks in a RIFF AVI, or None.
+
+    Walks the top-level chunks to the ``hdrl`` list (the headers come before the
+    frames) and returns what :func:`video_stream_chunks` finds there.
+    """
+    position = 12
+    while position + 8 <= size:
+        handle.seek(position)
+        fourcc, length = struct.unpack("<4sI", handle.read(8))
+        if fourcc == b"LIST":
+            kind = handle.read(4)
+            if kind == b"hdrl":
+                return video_stream_chunks(handle, position + 12, min(position + 8 + length, size))
+            if kind == b"movi":
+                return None
+        position += 8 + length + (length & 1)
+    return None
+
+
+def video_stream_chunks(handle, start: int, end: int) -> Optional[dict]:
+    """``{four-cc: payload}`` (``strh``, ``strf``, ``indx``, ...) of the first video stream of the
+    ``hdrl`` list whose contents span ``start:end`` of the file, or None when it has none."""
     position = start
     while position + 8 <= end:
         handle.seek(position)
         fourcc, length = struct.unpack("<4sI", handle.read(8))
         if fourcc == b"LIST" and handle.read(4) == b"strl":
-            found = _stream_super_index(handle, position + 12, position + 8 + length)
-            if found is not None:
-                return found if found else None  # the first video stream decides
+            chunks = _chunks(handle, position + 12, position + 8 + length)
+            if chunks.get(b"strh", b"")[:4] == b"vids":
+                return chunks
         position += 8 + length + (length & 1)
     return None
 
 
-def _stream_super_index(handle, start: int, end: int):
-    """A video stream's super index (as :func:`_video_super_index`), () for a video stream without one, None else."""
-    video, position = False, start
+def _chunks(handle, start: int, end: int) -> dict:
+    found, position = {}, start
     while position + 8 <= end:
         handle.seek(position)
         fourcc, length = struct.unpack("<4sI", handle.read(8))
-        if fourcc == b"strh":
-            video = handle.read(4) == b"vids"
-        elif fourcc == b"indx" and video and 24 <= length <= MAX_INDEX_BYTES:
-            payload = handle.read(length)
-            per_entry, _, kind, in_use, chunk_id = struct.unpack_from("<HBBI4s", payload, 0)
-            if kind != _INDEX_OF_INDEXES or per_entry != 4 or 24 + 16 * in_use > len(payload):
-                return ()
-            return chunk_id, [struct.unpack_from("<QI", payload, 24 + 16 * i) for i in range(in_use)]
+        found.setdefault(fourcc, handle.read(min(length, MAX_INDEX_BYTES if fourcc == b"indx" else _HEADER_BYTES)))
         position += 8 + length + (length & 1)
-    return () if video else None
+    return found
+
+
+def _super_index(payload: Optional[bytes]) -> Optional[tuple]:
+    """``(chunk id, [(offset, size) of each standard index])`` of an ``indx`` payload, or None (none, or malformed)."""
+    if payload is None or len(payload) < 24:
+        return None
+    per_entry, _, kind, in_use, chunk_id = struct.unpack_from("<HBBI4s", payload, 0)
+    if kind != _INDEX_OF_INDEXES or per_entry != 4 or 24 + 16 * in_use > len(payload):
+        return None
+    return chunk_id, [struct.unpack_from("<QI", payload, 24 + 16 * i) for i in range(in_use)]
 
 
 def _standard_index_entries(handle, super_index: tuple, size: int) -> Optional[list]:

@@ -19,7 +19,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from ._avi import AviIndex, read_avi_index
+from ._avi import AviIndex, first_video_stream, read_avi_index
 
 __all__ = ["RawAviReader", "raw_avi_reader"]
 
@@ -39,32 +39,6 @@ class RawLayout:
     rate: Optional[float]
 
 
-def _video_stream_header(handle, size: int) -> Optional[tuple]:
-    """``(strh, strf)`` payloads of the first video stream, or None."""
-    handle.seek(12)
-    position, end = 12, size
-    while position + 8 <= end:
-        handle.seek(position)
-        fourcc, length = struct.unpack("<4sI", handle.read(8))
-        if fourcc == b"LIST":
-            kind = handle.read(4)
-            if kind in (b"hdrl", b"strl"):
-                position += 12  # descend into the list
-                continue
-            if kind == b"movi":
-                return None  # the headers come before the frames
-        elif fourcc == b"strh":
-            strh = handle.read(min(length, 64))
-            if strh[:4] == b"vids":
-                handle.seek(position + 8 + length + (length & 1))
-                next_fourcc, next_length = struct.unpack("<4sI", handle.read(8))
-                if next_fourcc == b"strf":
-                    return strh, handle.read(min(next_length, 40))
-                return None
-        position += 8 + length + (length & 1)
-    return None
-
-
 def raw_layout(path: Path) -> Optional[RawLayout]:
     """The frame layout of an uncompressed 8-bit grey or 24-bit colour AVI, or None for any other file."""
     try:
@@ -74,12 +48,12 @@ def raw_layout(path: Path) -> Optional[RawLayout]:
             head = handle.read(12)
             if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"AVI ":
                 return None
-            found = _video_stream_header(handle, size)
+            found = first_video_stream(handle, size)
     except (OSError, struct.error):
         return None
-    if found is None or len(found[0]) < 28 or len(found[1]) < 20:
+    strh, strf = (found.get(b"strh", b""), found.get(b"strf", b"")) if found else (b"", b"")
+    if len(strh) < 28 or len(strf) < 20:
         return None
-    strh, strf = found
     scale, rate = struct.unpack_from("<II", strh, 20)
     _, width, height, _, bits, compression = struct.unpack_from("<IiiHH4s", strf, 0)
     if width <= 0 or height == 0:
