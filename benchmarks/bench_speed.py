@@ -20,6 +20,10 @@ processes hits them alike) of:
 * the projection alone (frames in memory, templates built): numpy, torch CPU, and
   torch CUDA when present.
 
+The numpy rows use the compiled difference loop (numba, see
+``vismic.project._kernels``); the rows "without the compiled loop" give the default
+recovery and the projection alone with numpy's subtract instead, in the same run.
+
 Frames larger than 512x512 use ``--large-frames`` frames per clip. Template
 building (once per reference) is part of every end-to-end time; its own time is
 printed per size, in this process and on the 2-worker pool. On a machine shared
@@ -143,6 +147,17 @@ def recover(path, **options):
         return vismic.recover_sound(path, fps=FPS, denoise=None, **options)
 
 
+def without_kernel(function):
+    """``function()`` with the projection's differences formed by numpy instead of the compiled loop."""
+    from vismic.project import _kernels
+
+    saved, _kernels.ENABLED = _kernels.ENABLED, False
+    try:
+        return function()
+    finally:
+        _kernels.ENABLED = saved
+
+
 def has_torch():
     try:
         import torch  # noqa: F401
@@ -207,6 +222,7 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames)
             lambda: recover(short, fuse=False), min(stage_frames, len(frames)))
         methods["recovery, fused numpy (default: a thread per core)"] = lambda: recover(raw)
         methods["recovery, fused numpy, one thread"] = lambda: recover(raw, threads=1)
+        methods["recovery, fused numpy, without the compiled loop"] = lambda: without_kernel(lambda: recover(raw))
         if has_torch():
             methods["recovery, fused torch CPU"] = lambda: recover(raw, device="cpu")
         pools = {1: process_pool(1), 2: process_pool(2)}
@@ -223,6 +239,8 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames)
         templates = make_templates(reference, n_levels=4, grid=(8, 8))
         chunk = frames[:128]
         methods["projection alone, numpy"] = (lambda: project(chunk, templates), len(chunk))
+        methods["projection alone, numpy, without the compiled loop"] = (
+            lambda: without_kernel(lambda: project(chunk, templates)), len(chunk))
         if has_torch():
             methods["projection alone, torch CPU"] = (lambda: project(chunk, templates, device="cpu"), len(chunk))
         if has_cuda():

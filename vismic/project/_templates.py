@@ -41,6 +41,7 @@ from ..decompose._dtcwt import _check_levels, _transform
 from ..decompose._fast import forward
 from ..errors import FrameShapeError, ParameterError
 from ._adjoint import adjoint_window, band_gradients
+from ._kernels import subtract_window
 
 __all__ = ["Templates", "LightCorrection", "make_templates", "with_light", "project"]
 
@@ -490,7 +491,7 @@ def difference(pieces, reference, out) -> int:
     """
     n = 0
     for frames in pieces:
-        np.subtract(frames, reference, out=out[n: n + len(frames)], casting="unsafe")
+        subtract_window(frames, reference, 0, 0, out[n: n + len(frames)])
         n += len(frames)
     if n < len(out):
         out[n:] = 0.0
@@ -549,12 +550,10 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
             part = buffer[: rows * height * width].reshape(rows, height, width)
             n = 0
             for frames in pieces:
-                window = frames[:, tile.top:tile.bottom, tile.left:tile.right]
                 if subtract:
-                    np.subtract(window, templates.reference[tile.top:tile.bottom, tile.left:tile.right],
-                                out=part[n: n + len(frames)], casting="unsafe")
+                    subtract_window(frames, templates.reference, tile.top, tile.left, part[n: n + len(frames)])
                 else:
-                    part[n: n + len(frames)] = window
+                    part[n: n + len(frames)] = frames[:, tile.top:tile.bottom, tile.left:tile.right]
                 n += len(frames)
             part[n:] = 0.0
             _add(scores, tile, part.reshape(rows, -1))
