@@ -23,6 +23,8 @@ processes hits them alike) of:
 The numpy rows use the compiled difference loop (numba, see
 ``vismic.project._kernels``); the rows "without the compiled loop" give the default
 recovery and the projection alone with numpy's subtract instead, in the same run.
+Loading that loop is a one-time cost per process, printed on its own (and paid before the
+projection-alone rows are timed).
 
 Frames larger than 512x512 use ``--large-frames`` frames per clip. Template
 building (once per reference) is part of every end-to-end time; its own time is
@@ -147,6 +149,26 @@ def recover(path, **options):
         return vismic.recover_sound(path, fps=FPS, denoise=None, **options)
 
 
+#: Seconds a fresh process takes to load the compiled difference loop (numba's import and its
+#: on-disk cache) at its first projection.
+LOAD_KERNEL = """
+import time
+import numpy as np
+import vismic.project  # the projection's own imports, which a recovery needs anyway
+start = time.perf_counter()
+from vismic.project._kernels import subtract_window
+subtract_window(np.zeros((1, 8, 8), np.uint8), np.zeros((8, 8), np.float32), 0, 0, np.empty((1, 8, 8), np.float32))
+print(time.perf_counter() - start)
+"""
+
+
+def kernel_load_seconds() -> float:
+    """Median of 3 fresh processes' first use of the compiled loop (its cache already written)."""
+    runs = [subprocess.run([sys.executable, "-c", LOAD_KERNEL], capture_output=True, text=True, check=True,
+                           cwd=Path(__file__).resolve().parents[1]) for _ in range(4)]
+    return float(np.median([float(run.stdout.strip().splitlines()[-1]) for run in runs[1:]]))
+
+
 def without_kernel(function):
     """``function()`` with the projection's differences formed by numpy instead of the compiled loop."""
     from vismic.project import _kernels
@@ -246,6 +268,9 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames)
         if has_cuda():
             methods["projection alone, torch CUDA"] = (lambda: project(chunk, templates, device="cuda"), len(chunk))
         runs = {k: [] for k in methods}
+        for key in methods:  # compiled loops loaded (a one-time cost per process, printed on its own) before timing
+            if key.startswith("projection alone") and "torch" not in key:
+                methods[key][0]()
         # The projection alone first, torch's rows last. Once torch has run, its idle thread pool
         # slows numpy's products in the same process (measured: 2449 -> 2040 frames/s at 512x512),
         # and after a recovery on the process pool this process's products ran at half speed
@@ -349,6 +374,9 @@ def main():
             executor = client.get_executor()
         except ImportError:
             print("(dask.distributed not installed: no Dask row)")
+    lines.append(f"the compiled difference loop loads in {kernel_load_seconds():.2f} s in a fresh process "
+                 "(its first projection; median of 3)")
+    print(lines[-1], flush=True)
     results, frames_per_size = {}, {}
     for name in args.sizes:
         shape = SIZES[name]

@@ -217,3 +217,19 @@ def test_bad_thread_counts_are_one_clear_error(bad, match):
         vismic.recover_sound(np.zeros((40, 16, 16)), fps=2200.0, threads=bad)
     with pytest.raises(vismic.errors.ParameterError, match="threads= applies without"):
         vismic.recover_sound(np.zeros((40, 16, 16)), fps=2200.0, threads=2, workers=2)
+
+
+def test_tasks_on_a_cluster_hold_enough_pixels_to_pay_for_their_round_trip():
+    from concurrent.futures import Executor, ProcessPoolExecutor
+
+    from vismic.project._ranges import CHUNKS_PER_TASK, MIN_TASK_PIXELS, chunks_per_task
+
+    class Remote(Executor):  # any executor that is not one of this machine's pools
+        pass
+
+    small, large = 64 * 128 * 128, 16 * 1024 * 1024
+    with ThreadPoolExecutor(1) as threads:
+        assert chunks_per_task(threads, small) == CHUNKS_PER_TASK
+    assert chunks_per_task(ProcessPoolExecutor.__new__(ProcessPoolExecutor), small) == CHUNKS_PER_TASK
+    assert chunks_per_task(Remote(), small) * small >= MIN_TASK_PIXELS > (chunks_per_task(Remote(), small) - 1) * small
+    assert chunks_per_task(Remote(), large) == CHUNKS_PER_TASK

@@ -8,7 +8,9 @@ each template is non-zero only as far as the DTCWT's filters reach). The
 :class:`Project` stage gives the same :class:`~vismic.data.BandSignals` as the
 stage-by-stage path to float32 rounding; :func:`with_light` folds a
 :class:`~vismic.stabilise.NormaliseLight` before it into the same product.
-Workers of a parallel run read their own frame ranges when they can
+Each tile's frame differences are formed by a loop compiled with numba
+(``vismic.project._kernels``; numpy's subtract, with the same result, where
+numba is missing); the products are numpy's (BLAS). Workers of a parallel run read their own frame ranges when they can
 (:func:`project_batches`).
 """
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Iterator
 
 import numpy as np
@@ -28,10 +28,23 @@ from ._parallel import (_attached_templates, _forget_other_runs, _joined, _proje
                         chunks_of, map_ordered, share_templates)
 from ._templates import as_scores, chunk_frames, project, project_frames
 
-__all__ = ["reads_ranges", "project_ranges", "RangeTask", "CHUNKS_PER_TASK"]
+__all__ = ["reads_ranges", "project_ranges", "RangeTask", "CHUNKS_PER_TASK", "MIN_TASK_PIXELS"]
 
 #: Chunks (matrix products) a worker reads and projects per task.
 CHUNKS_PER_TASK = 4
+
+#: Pixels a task holds at least on executors other than this machine's pools (a Dask
+#: cluster), which pay a round trip through their scheduler per task: 4 chunks of small
+#: frames are a few tens of milliseconds of work, and on 128x128 frames a Dask
+#: ``LocalCluster`` fell well behind the process pool with them (``bench_speed``).
+MIN_TASK_PIXELS = 2**24
+
+
+def chunks_per_task(executor, chunk_pixels: int) -> int:
+    """Chunks per task on ``executor`` for chunks of ``chunk_pixels`` pixels (the grouping never changes a result)."""
+    if isinstance(executor, (ProcessPoolExecutor, ThreadPoolExecutor)):
+        return CHUNKS_PER_TASK
+    return max(CHUNKS_PER_TASK, -(-MIN_TASK_PIXELS // max(1, int(chunk_pixels))))
 
 
 def reads_ranges(batches, head, executor) -> bool:
@@ -83,7 +96,7 @@ def project_ranges(stage, head, stream, executor) -> Iterator:
 def _later_ranges(stage, head, stream, executor, first: int, stop: int, fps: float) -> Iterator:
     local = isinstance(executor, ProcessPoolExecutor) and stage.device is None
     size = chunk_frames(stage.templates.shape)
-    span = CHUNKS_PER_TASK * size
+    span = chunks_per_task(executor, size * int(np.prod(stage.templates.shape))) * size
     segments = _Segments()
     try:
         templates = SharedTemplates(share_templates(stage.templates, segments)) if local else stage.parallel_task()
