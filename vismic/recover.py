@@ -303,7 +303,7 @@ MIN_CHUNK_FOR_THREADS = 32
 def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None):
     """A pool of ``threads`` threads (default one per core this process may use) for a projection (else None).
 
-    numpy's products and differences release the GIL, so threads of this process
+    numpy's products and the compiled difference loop release the GIL, so threads of this process
     project (and read) chunks side by side with no copies between processes; the
     result equals the serial one bit for bit (a frame's scores depend only on its
     chunk, never on who computed it). By default frames whose chunks hold fewer than

@@ -23,27 +23,26 @@ ENABLED = True
 
 #: Frame dtypes the compiled loop takes: those numpy subtracts from a float32 reference
 #: in float32 (exact for these integers), and float64 (subtracted in float64, then rounded).
-_SINGLE = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32))
-_DOUBLE = (np.dtype(np.float64),)
+_TAKES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 
-_KERNELS = None  # (single, double) once compiled; () when numba is missing
+_KERNEL = None  # the compiled loop once built; False when numba is missing
 
 
-def _kernels() -> tuple:
-    global _KERNELS
-    if _KERNELS is None:
+def _kernel():
+    global _KERNEL
+    if _KERNEL is None:
         try:
             import numba
         except ImportError:
-            _KERNELS = ()
+            _KERNEL = False
         else:
-            _KERNELS = _compile(numba)
-    return _KERNELS
+            _KERNEL = _jit(numba, _difference_loop)
+    return _KERNEL
 
 
 def compiled_available() -> bool:
     """Whether the compiled loop is installed (numba importable)."""
-    return bool(_kernels())
+    return bool(_kernel())
 
 
 def _jit(numba, function):
@@ -54,28 +53,19 @@ def _jit(numba, function):
         return numba.njit(nogil=True)(function)
 
 
-def _compile(numba) -> tuple:
-    def single(frames, top, left, reference, out):
-        n, height, width = out.shape
-        for f in range(n):
-            for r in range(height):
-                source = frames[f, top + r, left: left + width]
-                base = reference[top + r, left: left + width]
-                row = out[f, r]
-                for c in range(width):
-                    row[c] = np.float32(source[c]) - base[c]
-
-    def double(frames, top, left, reference, out):
-        n, height, width = out.shape
-        for f in range(n):
-            for r in range(height):
-                source = frames[f, top + r, left: left + width]
-                base = reference[top + r, left: left + width]
-                row = out[f, r]
+def _difference_loop(frames, top, left, reference, out, wide):
+    n, height, width = out.shape
+    for f in range(n):
+        for r in range(height):
+            source = frames[f, top + r, left: left + width]
+            base = reference[top + r, left: left + width]
+            row = out[f, r]
+            if wide:  # float64 frames: numpy subtracts in float64, then rounds
                 for c in range(width):
                     row[c] = np.float32(source[c] - np.float64(base[c]))
-
-    return _jit(numba, single), _jit(numba, double)
+            else:
+                for c in range(width):
+                    row[c] = np.float32(source[c]) - base[c]
 
 
 def subtract_window(frames: np.ndarray, reference: np.ndarray, top: int, left: int, out: np.ndarray) -> None:
@@ -93,13 +83,10 @@ def subtract_window(frames: np.ndarray, reference: np.ndarray, top: int, left: i
     n, height, width = out.shape
     if len(frames) != n or top < 0 or left < 0 or top + height > frames.shape[1] or left + width > frames.shape[2]:
         raise ValueError(f"a window of {out.shape} at ({top}, {left}) does not fit frames of {frames.shape}")
-    kernels = _kernels() if ENABLED else ()
-    if kernels and frames.ndim == 3 and reference.dtype == np.float32 and out.flags.c_contiguous:
-        if frames.dtype in _SINGLE:
-            kernels[0](frames, int(top), int(left), reference, out)
-            return
-        if frames.dtype in _DOUBLE:
-            kernels[1](frames, int(top), int(left), reference, out)
-            return
+    kernel = _kernel() if ENABLED else False
+    if (kernel and frames.ndim == 3 and frames.dtype in _TAKES and reference.dtype == np.float32
+            and out.flags.c_contiguous):
+        kernel(frames, int(top), int(left), reference, out, frames.dtype == np.float64)
+        return
     np.subtract(frames[:, top: top + height, left: left + width], reference[top: top + height, left: left + width],
                 out=out, casting="unsafe")
