@@ -30,7 +30,9 @@ and B, 8-bit quantisation, motions 0.05-1 px magnified 5-50x; SSIM against the
 exactly moved crop. Validation table: generated pairs of two kinds never
 trained on (held-out photographs as objects over a background, and dead leaves
 of another seed). ``--model PATH`` adds a column for a candidate model (e.g. a
-training run's ``model.pt``) next to the shipped one.
+training run's ``model.pt``) next to the shipped one; ``--ensemble 4 8`` adds the
+shipped model as a geometric self-ensemble (``magnify(..., ensemble=N)``: mirrored and
+transposed inputs, outputs turned back and averaged).
 """
 
 from __future__ import annotations
@@ -70,9 +72,11 @@ def phase_dtcwt(frame_a, frame_b, alpha, n_levels=4):
 
 
 def magnet(frame_a, frame_b, alpha, model):
+    """B magnified by ``model`` (a MagNet, or ``(MagNet, ensemble)`` for a self-ensemble)."""
     from vismic.magnify import magnify
 
-    return magnify(np.stack([frame_a, frame_b]), alpha=alpha, model=model)[1]
+    model, ensemble = model if isinstance(model, tuple) else (model, 1)
+    return magnify(np.stack([frame_a, frame_b]), alpha=alpha, model=model, ensemble=ensemble)[1]
 
 
 METHODS = ("no magnification", "linear Eulerian", "phase DTCWT", "MagNet")
@@ -697,6 +701,8 @@ def quality_models(args):
     from vismic.magnify import load_model
 
     models = {"MagNet": load_model(args.weights)}
+    for size in args.ensemble:
+        models[f"MagNet x{size}"] = (models["MagNet"], size)
     if args.model:
         models["MagNet (--model)"] = load_model(args.model)
     return models
@@ -706,6 +712,9 @@ def run_issue_tables(args):
     """The photograph table and the generated validation table (issue 11)."""
     models = quality_models(args)
     for name, model in models.items():
+        if isinstance(model, tuple):
+            print(f"{name}: the shipped model as a self-ensemble of {model[1]} (magnify(..., ensemble={model[1]}))")
+            continue
         info = getattr(model, "info", {}) or {}
         print(f"{name}: steps={info.get('steps')}, hours={info.get('training_hours')}, "
               f"data={info.get('settings', {}).get('mix', 'original procedural')}")
@@ -720,6 +729,8 @@ def run_issue_tables(args):
 def add_issue_arguments(parser):
     parser.add_argument("--model", default=None, metavar="PATH",
                         help="a candidate model (e.g. RUN_DIR/model.pt) scored next to the shipped one")
+    parser.add_argument("--ensemble", type=int, nargs="*", default=[], metavar="N",
+                        help="also the shipped model as a geometric self-ensemble of N (2, 4 or 8; a column each)")
     parser.add_argument("--full", action="store_true", help="more crops, motions and noise levels")
     parser.add_argument("--footage", default=None, metavar="DIR",
                         help="also crops of the first frame of each .mp4 in DIR (e.g. ../shared/footage)")

@@ -292,3 +292,40 @@ def test_color_modes(tiny_model):
     assert np.allclose(out, np.clip(rgb + change[..., None], 0, 255), atol=1e-2)
     grey = np.repeat(luma[..., None], 3, -1)  # equal channels: both modes give the grey result
     assert np.allclose(magnify(grey, color="luma", **kwargs), magnify(grey, color="channels", **kwargs), atol=1e-2)
+
+
+def test_self_ensemble_is_the_mean_of_turned_runs(tiny_model):
+    rng = np.random.default_rng(6)
+    frames = rng.uniform(0, 255, (3, 20, 28)).astype(np.float32)  # not square: transposes change the shape
+    kwargs = dict(alpha=4, model=tiny_model, precision="float32", mode="dynamic")
+    assert np.array_equal(magnify(frames, ensemble=1, **kwargs), magnify(frames, **kwargs))
+    plain = magnify(frames, **kwargs).astype(np.float64)
+    mirrored = magnify(frames[:, :, ::-1].copy(), **kwargs)[:, :, ::-1]
+    assert np.allclose(magnify(frames, ensemble=2, **kwargs), (plain + mirrored) / 2, atol=1e-3)
+    eight = magnify(frames, ensemble=8, **kwargs)
+    assert eight.shape == frames.shape and eight.dtype == np.float32
+    four = magnify(frames, ensemble=4, **kwargs).astype(np.float64)
+    # the last four members are the four mirrors of the transposed frames
+    four_transposed = magnify(frames.swapaxes(1, 2).copy(), ensemble=4, **kwargs).swapaxes(1, 2)
+    assert np.allclose(eight, (four + four_transposed) / 2, atol=1e-3)
+    assert not np.allclose(four, four_transposed, atol=0.1)
+    rgb = np.stack([frames, frames, frames], -1)
+    out = magnify(rgb, ensemble=8, **kwargs)
+    assert out.shape == rgb.shape and np.allclose(out[..., 0], eight, atol=1e-3)
+
+
+def test_self_ensemble_streams_like_the_whole_video(tiny_model):
+    frames = np.random.default_rng(7).uniform(0, 255, (7, 24, 20)).astype(np.float32)
+    kwargs = dict(alpha=4, mode="temporal", fl_hz=20, fh_hz=80, model=tiny_model, ensemble=4)
+    whole = magnify(frames, fps=400, **kwargs)
+    stage = Magnify(**kwargs)
+    parts = [stage.transform(FrameBatch(frames[i:i + 3], i, 400.0)).frames for i in range(0, 7, 3)]
+    assert np.allclose(np.concatenate(parts), whole, atol=1e-3)
+
+
+@pytest.mark.parametrize("ensemble", [0, 3, 16, True, "4", None])
+def test_ensemble_sizes_are_checked(tiny_model, frames_u8, ensemble):
+    with pytest.raises(ParameterError, match="ensemble"):
+        magnify(frames_u8, alpha=2, model=tiny_model, ensemble=ensemble)
+    with pytest.raises(ParameterError, match="ensemble"):
+        Magnify(alpha=2, model=tiny_model, ensemble=ensemble).transform(FrameBatch(frames_u8, 0, 100.0))

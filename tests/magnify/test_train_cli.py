@@ -92,6 +92,12 @@ def test_cli_magnify(torch, tmp_path, tiny_model):
                                  "--alpha", "3", "--weights", str(weights)])
     assert args.func(args) == 0
     assert read_frames(tmp_path / "out.avi").shape == frames.shape
+    args = _parser().parse_args(["magnify", str(tmp_path / "in.avi"), "-o", str(tmp_path / "out2.avi"),
+                                 "--alpha", "3", "--weights", str(weights), "--ensemble", "2"])
+    assert args.func(args) == 0
+    assert read_frames(tmp_path / "out2.avi").shape == frames.shape
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["magnify", "in.avi", "-o", "out.avi", "--alpha", "3", "--ensemble", "3"])
     args = _parser().parse_args(["magnify", str(tmp_path / "in.avi"), "-o", str(tmp_path / "out.avi"),
                                  "--alpha", "3", "--mode", "temporal", "--fl", "1"])
     with pytest.raises(ParameterError, match="--fps"):

@@ -20,7 +20,7 @@ extra).
 """
 
 from ._config import MagNetConfig
-from ._inference import COLORS, FILTERS, MAX_ALPHA, MODES, PRECISIONS, Magnify, magnify
+from ._inference import COLORS, ENSEMBLES, FILTERS, MAX_ALPHA, MODES, PRECISIONS, Magnify, magnify
 from ._weights import DEFAULT_WEIGHTS, convert_port_state_dict, load_model, port_key_to_vismic, save_model
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "FILTERS",
     "COLORS",
     "PRECISIONS",
+    "ENSEMBLES",
     "MAX_ALPHA",
 ]
 
