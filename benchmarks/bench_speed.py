@@ -149,24 +149,27 @@ def recover(path, **options):
         return vismic.recover_sound(path, fps=FPS, denoise=None, **options)
 
 
-#: Seconds a fresh process takes to load the compiled difference loop (numba's import and its
-#: on-disk cache) at its first projection.
+#: Seconds and MB of resident memory a fresh process spends loading the compiled difference
+#: loop (numba's import and its on-disk cache) at its first projection.
 LOAD_KERNEL = """
 import time
 import numpy as np
 import vismic.project  # the projection's own imports, which a recovery needs anyway
-start = time.perf_counter()
+def rss():
+    return int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
+before, start = rss(), time.perf_counter()
 from vismic.project._kernels import subtract_window
 subtract_window(np.zeros((1, 8, 8), np.uint8), np.zeros((8, 8), np.float32), 0, 0, np.empty((1, 8, 8), np.float32))
-print(time.perf_counter() - start)
+print(time.perf_counter() - start, rss() - before)
 """
 
 
-def kernel_load_seconds() -> float:
-    """Median of 3 fresh processes' first use of the compiled loop (its cache already written)."""
+def kernel_load_cost() -> tuple:
+    """(seconds, MB): medians of 3 fresh processes' first use of the compiled loop (its cache already written)."""
     runs = [subprocess.run([sys.executable, "-c", LOAD_KERNEL], capture_output=True, text=True, check=True,
                            cwd=Path(__file__).resolve().parents[1]) for _ in range(4)]
-    return float(np.median([float(run.stdout.strip().splitlines()[-1]) for run in runs[1:]]))
+    values = np.array([[float(v) for v in run.stdout.strip().splitlines()[-1].split()] for run in runs[1:]])
+    return tuple(np.median(values, axis=0))
 
 
 def without_kernel(function):
@@ -374,8 +377,9 @@ def main():
             executor = client.get_executor()
         except ImportError:
             print("(dask.distributed not installed: no Dask row)")
-    lines.append(f"the compiled difference loop loads in {kernel_load_seconds():.2f} s in a fresh process "
-                 "(its first projection; median of 3)")
+    seconds, megabytes = kernel_load_cost()
+    lines.append(f"the compiled difference loop loads in {seconds:.2f} s and {megabytes:.0f} MB of memory in a fresh "
+                 "process (its first projection with tiles; median of 3)")
     print(lines[-1], flush=True)
     results, frames_per_size = {}, {}
     for name in args.sizes:

@@ -79,7 +79,7 @@ def batch_statistics(frames) -> dict:
     stored = sample.reshape(m, -1)
     # one float64 copy (exact for integer frames: stored and float32 copies of the same frames give
     # the same numbers), then sums over it: numpy's mean and std each cast and allocate again, and
-    # on every batch that showed as a fifth of a one-thread recovery's time at 512x512 (cProfile)
+    # on every batch that was about a sixth of a one-thread recovery's time at 512x512 (cProfile)
     values = stored.astype(np.float64)
     mean_frame = values.sum(axis=0) / m
     flicker = 0.0

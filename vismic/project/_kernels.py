@@ -8,7 +8,9 @@ in the same precision (float32 for integer and float32 frames; float64, then
 rounded, for float64 frames), so the scores are the same bit for bit, and it
 releases the GIL, so threads projecting chunks run side by side.
 ``bench_speed.py``'s rows "without the compiled loop" give the gain. Without numba (or with
-:data:`ENABLED` false) numpy forms the differences.
+:data:`ENABLED` false) numpy forms the differences. Small frames, whose templates are
+bands of whole rows, never load it: their differences are one contiguous numpy pass
+(loading numba's compiler costs a process time and memory: ``bench_speed`` prints both).
 """
 
 from __future__ import annotations
