@@ -140,3 +140,21 @@ def test_missing_or_unwritable_destination(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         write_wav(str(tmp_path / "plain.wav"), _tone(8000), sr=8000)
+
+
+def test_a_rate_far_below_the_target_is_resampled_with_a_small_filter(monkeypatch):
+    import scipy.signal
+
+    from vismic.io.wav import MAX_POLYPHASE_FACTOR, MAX_SAMPLES, resample
+
+    factors = []
+    real = scipy.signal.resample_poly
+    monkeypatch.setattr(scipy.signal, "resample_poly",
+                        lambda x, up, down, **kw: factors.append((up, down)) or real(x, up, down, **kw))
+    y = np.sin(np.arange(500) / 3.0)
+    for sr in (0.37, 29.97, 1.5):  # fractions whose numerator passed the limit (gigabytes of filter at 0.37 Hz)
+        out = resample(y, sr=sr, target_sr=8000)
+        assert out.shape == (round(500 * 8000 / sr),) and np.all(np.isfinite(out))
+    assert all(up <= MAX_POLYPHASE_FACTOR for up, _ in factors)
+    with pytest.raises(ParameterError, match="more than"):
+        resample(y, sr=500 * 8000 / (MAX_SAMPLES + 10), target_sr=8000)

@@ -38,8 +38,15 @@ MIN_WAV_RATE, MAX_WAV_RATE = 1000, 768000
 #: it to full scale would turn rounding errors into a confident-looking recording.
 SILENCE_FLOOR = 1e-12
 
-#: Most samples :func:`resample` makes (per channel): about 6 hours at 96 kHz.
-MAX_SAMPLES = 2**31
+#: Most samples :func:`resample` makes (per channel): about 11 minutes at 96 kHz, 46 at
+#: 24 kHz, more sound than any video gives; it bounds the memory the resampling takes.
+MAX_SAMPLES = 2**26
+
+#: Largest up factor of the polyphase filter, whose FIR has about 20 x max(up, down) taps:
+#: a ratio whose fraction (denominator at most :data:`MAX_RATIO_DENOMINATOR`) has a larger
+#: numerator is taken with a smaller denominator instead (0.37 Hz to 8000 Hz had asked
+#: for gigabytes of filter).
+MAX_POLYPHASE_FACTOR = 2**16
 
 #: Largest denominator of the up/down ratio handed to ``resample_poly``.
 MAX_RATIO_DENOMINATOR = 1000
@@ -135,6 +142,8 @@ def resample(samples: np.ndarray, *, sr: float, target_sr: float) -> np.ndarray:
             f"resampling {samples.shape[-1]} samples from sr={sr:g} to target_sr={target_sr:g} would make "
             f"{n_out} samples, more than the {MAX_SAMPLES} vismic allows; choose a lower target_sr"
         )
+    if ratio.numerator > MAX_POLYPHASE_FACTOR and ratio.denominator > 1:
+        ratio = ratio.limit_denominator(max(1, MAX_POLYPHASE_FACTOR * ratio.denominator // ratio.numerator))
     out = scipy.signal.resample_poly(samples, ratio.numerator, ratio.denominator, axis=-1)
     if out.shape[-1] >= n_out:
         return out[..., :n_out]
