@@ -158,3 +158,8 @@ def test_a_rate_far_below_the_target_is_resampled_with_a_small_filter(monkeypatc
     assert all(up <= MAX_POLYPHASE_FACTOR for up, _ in factors)
     with pytest.raises(ParameterError, match="more than"):
         resample(y, sr=500 * 8000 / (MAX_SAMPLES + 10), target_sr=8000)
+    # few samples at a rate far below: few output samples, but a filter of gigabytes (was a MemoryError)
+    with pytest.raises(ParameterError, match="times below"):
+        resample(np.ones(1), sr=8000 / (MAX_SAMPLES - 5), target_sr=8000)
+    with pytest.raises(ParameterError, match="times below"):
+        write_wav(os.devnull, np.ones(3), sr=0.1)

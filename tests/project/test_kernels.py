@@ -51,13 +51,14 @@ def test_a_window_outside_the_frames_is_refused():
 
 
 @needs_numba
-@pytest.mark.parametrize("size", [96, 256])  # whole-row bands, then tiles
-def test_scores_are_the_same_with_and_without_the_compiled_loop(size, monkeypatch):
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])  # stored, prepared and synthetic frames
+def test_scores_are_the_same_with_and_without_the_compiled_loop(dtype, monkeypatch):
     rng = np.random.default_rng(3)
-    reference = rng.random((size, size)) * 200
+    reference = rng.random((256, 256)) * 200
     templates = make_templates(reference, n_levels=3, grid=(4, 4))
-    assert templates.full_width == (size == 96)
-    frames = np.clip(reference + rng.normal(0, 2, (70, size, size)), 0, 255).astype(np.uint8)
+    assert not templates.full_width  # tiles: the compiled loop forms their differences
+    frames = np.clip(reference + rng.normal(0, 2, (70, 256, 256)), 0, 255)
+    frames = frames.astype(dtype) if dtype != np.uint8 else np.rint(frames).astype(np.uint8)
     compiled = project(frames, templates)
     monkeypatch.setattr(_kernels, "ENABLED", False)
     np.testing.assert_array_equal(project(frames, templates), compiled)

@@ -45,7 +45,7 @@ MAX_SAMPLES = 2**26
 #: Largest up factor of the polyphase filter, whose FIR has about 20 x max(up, down) taps:
 #: a ratio whose fraction (denominator at most :data:`MAX_RATIO_DENOMINATOR`) has a larger
 #: numerator is taken with a smaller denominator instead (0.37 Hz to 8000 Hz had asked
-#: for gigabytes of filter).
+#: for gigabytes of filter), and a rate more than this factor below the target is refused.
 MAX_POLYPHASE_FACTOR = 2**16
 
 #: Largest denominator of the up/down ratio handed to ``resample_poly``.
@@ -142,7 +142,12 @@ def resample(samples: np.ndarray, *, sr: float, target_sr: float) -> np.ndarray:
             f"resampling {samples.shape[-1]} samples from sr={sr:g} to target_sr={target_sr:g} would make "
             f"{n_out} samples, more than the {MAX_SAMPLES} vismic allows; choose a lower target_sr"
         )
-    if ratio.numerator > MAX_POLYPHASE_FACTOR and ratio.denominator > 1:
+    if target_sr > MAX_POLYPHASE_FACTOR * sr:
+        raise ParameterError(
+            f"sr={sr:g} is more than {MAX_POLYPHASE_FACTOR} times below target_sr={target_sr:g}: that is not a "
+            "sound rate to resample from; check the rate (fps) given"
+        )
+    if ratio.numerator > MAX_POLYPHASE_FACTOR:  # then the denominator is above 1 and can shrink
         ratio = ratio.limit_denominator(max(1, MAX_POLYPHASE_FACTOR * ratio.denominator // ratio.numerator))
     out = scipy.signal.resample_poly(samples, ratio.numerator, ratio.denominator, axis=-1)
     if out.shape[-1] >= n_out:
