@@ -331,6 +331,12 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
         if removed.shape[-1] > 4 * edge:
             removed = removed[:, edge:-edge]
         injected = float(np.sum(np.mean(removed ** 2, axis=-1)))
+        # The track's error below twice the cut-off and at the clip's ends, where the kernel's
+        # transition band and the extrapolation leave it, as the track itself estimates it (whole
+        # length: in the output the high-pass meets the same error at the same ends).
+        error = getattr(report, "track_error_px", None)
+        if error is not None and error.shape[0] == evidence.n and np.any(error):
+            injected += float(np.sum(np.mean(highpass(error.T, sr=evidence.fps, cutoff_hz=highpass_hz) ** 2, axis=-1)))
         signal_px = measured["rigid_power_px2"] * (1.0 - 1.0 / (1.0 + 10 ** (estimate / 10)))
         if injected > 0 and signal_px > 0:
             noise_px = signal_px / 10 ** (estimate / 10) + injected

@@ -26,9 +26,22 @@ from ..combine._confidence import (
 from ._light import NormaliseLight, light_basis, remove_light
 from ._shift import shift_frames, spectral_gradient
 from ._stage import Stabilise, StabiliseReport, compensated_share, stabilise_frames, stabilise_source
-from ._track import extend_track, fit_light, measure_shift, smooth_track, taper, track_kernel
+from ._track import (
+    correct_block_means,
+    extend_track,
+    fit_light,
+    interpolate_blocks,
+    measure_shift,
+    slow_track,
+    smooth_track,
+    taper,
+    track_error,
+    track_kernel,
+    TrackSettings,
+)
 
 __all__ = ["Stabilise", "NormaliseLight", "light_basis", "remove_light", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share", "shift_frames", "spectral_gradient",
-           "measure_shift", "smooth_track", "extend_track", "track_kernel", "fit_light", "taper",
+           "measure_shift", "smooth_track", "correct_block_means", "interpolate_blocks", "extend_track",
+           "slow_track", "track_error", "TrackSettings", "track_kernel", "fit_light", "taper",
            "consistency_snr_db", "region_groups", "reliability_flags",
            "snr_estimate", "codec_innovation", "MOTION_TOLERANCE_PX"]

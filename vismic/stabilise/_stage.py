@@ -13,16 +13,12 @@ from ..data import FrameBatch
 from ..errors import ParameterError
 from ..pipeline import Stage
 from ._shift import shift_frames
-from ._track import ShiftModel, extend_track, fit_light, measure_shift, smooth_track
+from ._track import ShiftModel, TrackSettings, fit_light, measure_shift, slow_track, track_error
 
 __all__ = ["Stabilise", "StabiliseReport", "stabilise_frames"]
 
 #: Time constant of the slow part of the track that the border fill ignores (see ``fill_border``).
 FILL_SECONDS = 0.1
-
-#: What is left of the sound and the measurement in a block's motion, px: the noise of the
-#: extrapolation past the clip's ends (see ``Stabilise._track``).
-EXTEND_NOISE_PX = 0.002
 
 
 @dataclass
@@ -47,6 +43,9 @@ class StabiliseReport:
         (MPEG-4, H.264) makes it collapse between key frames.
     texture_rms : float
         RMS gradient of the reference (grey levels per px): ~0 means no texture to track.
+    track_error_px : np.ndarray [shape=(n, 2)]
+        The track's own estimate of its error (:func:`~vismic.stabilise.track_error`): zeros
+        when nothing was removed.
     """
 
     motion_px: np.ndarray
@@ -58,6 +57,7 @@ class StabiliseReport:
     black_fraction: np.ndarray
     difference_power: np.ndarray
     texture_rms: float
+    track_error_px: np.ndarray
 
 
 
@@ -72,22 +72,26 @@ class Stabilise(Stage):
     removed too: mains flicker, exposure steps and fades no longer read as
     amplitude evidence.
 
+    The block means are corrected for their own averaging, low-passed at the
+    blocks and interpolated to every frame (:func:`~vismic.stabilise.slow_track`).
     Near the clip's two ends, where the kernel reaches past the blocks, the
     track is continued as motion band-limited to the kernel's passband, fitted
     on one kernel's length of blocks at that end (:func:`~vismic.stabilise.extend_track`).
     Measured with ``benchmarks/bench_nuisance.py`` (4 scenes, against each
-    clean scene): 4 px shake to 10 Hz loses 2.1 dB median (worst 3.5), against
-    9.7 (worst 20.3) with the odd reflection about the end blocks used before;
-    drift 0.3 (0.6) against 0.4 (1.6), sway 0.8 (1.4) against 1.3 (2.3); on
-    clean scenes the stage costs at most 0.02 dB (was 0.19).
+    clean scene): 4 px shake to 10 Hz loses 1.7 dB median (worst 2.7), against
+    2.1 (3.5) when the raw block means were low-passed straight onto the frames
+    and 9.7 (20.3) with the odd reflection about the end blocks used before
+    that; drift 0.3 (0.6), sway 0.7 (1.2) against 0.8 (1.4); on clean scenes
+    the stage costs at most 0.02 dB. :meth:`report` holds what was removed and
+    the track's own estimate of its error (:func:`~vismic.stabilise.track_error`).
 
     The result does not depend on how the video is split into batches: blocks
     are anchored at the first frame and a frame is released once every block
-    within half a kernel after it has been measured, and the first frames only
-    once one kernel's length of blocks is (so the stage holds about
-    ``kernel_seconds / 2`` of frames, ``kernel_seconds`` at the start);
-    :meth:`flush` releases the rest at the end. A range of frames can be
-    processed alone given ``kernel_seconds / 2`` of frames on either side (and
+    within half a kernel and 9 blocks after it has been measured, and the first
+    frames only once one kernel's length of blocks is (so the stage holds about
+    ``kernel_seconds / 2 + 9 * block_seconds`` of frames, ``kernel_seconds`` at
+    the start); :meth:`flush` releases the rest at the end. A range of frames
+    can be processed alone given that much of the frames on either side (and
     the first kernel's length of frames: the reference and the start of the track).
 
     Parameters
@@ -95,9 +99,9 @@ class Stabilise(Stage):
     cutoff_hz : float
         The kernel's cut-off: motion well below it is removed, motion well above
         it kept (the defaults pass up to ~10 Hz and stop above ~34 Hz; on
-        ``bench_nuisance``'s scenes, ``--cutoff 20 --kernel 0.2`` and ``--cutoff 25 --kernel
-        0.12`` lose 0.2-0.3 dB less median on shake, the same within 0.1 dB on drift and
-        sway: within the spread of 4 scenes, and the defaults hold the fewest frames). The track past the clip's
+        ``bench_nuisance``'s scenes, ``--cutoff 20 --kernel 0.2`` loses 1.9 (2.5) dB on shake,
+        0.3 (0.8) on drift and 0.8 (1.2) on sway against the defaults' 1.7 (2.7), 0.3 (0.6)
+        and 0.7 (1.2): within the spread of 4 scenes, and the defaults hold fewer frames). The track past the clip's
         ends is band-limited to ``cutoff_hz - 1.8 / kernel_seconds`` (the passband edge).
     kernel_seconds : float
         Length of the low-pass kernel; its transition band is ~3.6 / kernel_seconds Hz.
@@ -166,16 +170,10 @@ class Stabilise(Stage):
     def _block(self) -> int:
         return max(1, int(round(check_positive(self.block_seconds, "block_seconds") * self._fps)))
 
-    def _half_frames(self) -> float:
-        return check_positive(self.kernel_seconds, "kernel_seconds") * self._fps / 2.0
-
-    def _window_blocks(self) -> int:
-        """Blocks at each end that the extrapolation past that end is fitted on (one kernel's length)."""
-        return max(1, int(round(self.kernel_seconds * self._fps / self._block())))
-
-    def _band_hz(self) -> float:
-        """The kernel's passband edge (cut-off minus half its ~3.6 / kernel_seconds transition)."""
-        return max(self.cutoff_hz - 1.8 / self.kernel_seconds, 0.25 * self.cutoff_hz)
+    def _settings(self) -> TrackSettings:
+        return TrackSettings(fps=self._fps, cutoff_hz=self.cutoff_hz,
+                             kernel_seconds=check_positive(self.kernel_seconds, "kernel_seconds"),
+                             block_frames=self._block())
 
     # ------------------------------------------------------------------ streaming
     def transform(self, batch: FrameBatch):
@@ -190,10 +188,10 @@ class Stabilise(Stage):
         self._measure_blocks(final=False)
         block = self._block()
         next_centre = len(self._centres) * block + (block - 1) / 2.0
-        ready = int(np.floor(next_centre - self._half_frames())) + 1 - self._released
+        ready = int(np.floor(next_centre - self._settings().reach_frames)) + 1 - self._released
         # The track before the first block is extrapolated from the first kernel's length of blocks:
         # nothing leaves before they are all measured, so it does not depend on the batches.
-        if len(self._centres) < self._window_blocks():
+        if len(self._centres) < self._settings().window_blocks:
             ready = 0
         return self._release(min(ready, self._frames.shape[0]), final=False)
 
@@ -207,8 +205,10 @@ class Stabilise(Stage):
     def report(self) -> StabiliseReport:
         """What was measured on the frames released so far."""
         block = np.array(self._values).reshape(-1, 2)
+        motion = np.array(self._motion).reshape(-1, 2)
+        error = track_error(motion, self._settings()) if np.any(motion) else np.zeros_like(motion)
         return StabiliseReport(
-            motion_px=np.array(self._motion).reshape(-1, 2), block_motion_px=block,
+            motion_px=motion, block_motion_px=block, track_error_px=error,
             block_centres=np.array(self._centres, dtype=np.float64),
             gain=np.array(self._gain), offset=np.array(self._offset),
             saturated_fraction=np.array(self._saturated), black_fraction=np.array(self._black),
@@ -248,25 +248,7 @@ class Stabilise(Stage):
             self._values.append(value)
 
     def _track(self, index: np.ndarray, final: bool) -> np.ndarray:
-        centres = np.array(self._centres)
-        values = np.array(self._values).reshape(-1, 2)
-        # Past the ends the track is continued as motion band-limited to the kernel's passband, fitted
-        # on one kernel's length of blocks there (extend_track). Measured on bench_nuisance's shake4
-        # (4 px, 0.5-10 Hz): odd reflection about the end blocks (the previous way) loses the shake's
-        # curvature there, 0.02-0.1 px peak error within half a kernel of each end, much of it in the
-        # sound band; local quadratic or cubic fits were worse than the reflection.
-        block = self._block()
-        steps = int(np.ceil((self._half_frames() + block) / block)) + 1
-        window = self._window_blocks()
-        ahead = block * np.arange(1, steps + 1)
-        extend = functools.partial(extend_track, band_hz=self._band_hz(), noise_px=EXTEND_NOISE_PX)
-        parts_c = [centres[0] - ahead[::-1], centres]
-        parts_v = [extend(centres[:window] / self._fps, values[:window], parts_c[0] / self._fps), values]
-        if final:
-            parts_c.append(centres[-1] + ahead)
-            parts_v.append(extend(centres[-window:] / self._fps, values[-window:], parts_c[-1] / self._fps))
-        return smooth_track(index, np.concatenate(parts_c), np.concatenate(parts_v),
-                            cutoff_hz=self.cutoff_hz, width_seconds=self.kernel_seconds, fps=self._fps)
+        return slow_track(index, self._centres, self._values, self._settings(), final=final)
 
     def _release(self, count: int, final: bool):
         if count <= 0:
@@ -292,7 +274,7 @@ class Stabilise(Stage):
         # every zero crossing of a sway, and one that grew with the motion would ramp in the sound band.
         values = np.array(self._values).reshape(-1, 2)
         largest = np.maximum.accumulate(np.hypot(values[:, 0], values[:, 1]))
-        ahead = np.searchsorted(np.array(self._centres), index + self._half_frames(), side="left") - 1
+        ahead = np.searchsorted(np.array(self._centres), index + self._settings().half_frames, side="left") - 1
         motion = motion * compensated_share(largest[np.clip(ahead, 0, None)], self.tolerance_px)[:, None]
         if np.any(motion):
             out = shift_frames(out, -motion[:, 0], -motion[:, 1])
