@@ -121,9 +121,9 @@ class Stabilise(Stage):
         motion only (the track minus its causal average over :data:`FILL_SECONDS`);
         ``True`` by all of it; ``False`` keeps the mirrored content. Measured with
         ``bench_nuisance.py --fill-border fast|true|false`` (4 scenes, median (worst)
-        loss against the clean scene): drift 0.3 (0.6), sway 0.8 (1.4), shake 2.1 (3.5) dB
-        with ``'fast'``; 1.3 (4.2), 1.2 (2.4), 2.2 (3.6) with ``True``; 0.3 (0.6),
-        0.7 (1.4), 7.4 (52.7) with ``False``.
+        loss against the clean scene): drift 0.3 (0.6), sway 0.7 (1.2), shake 1.7 (2.7) dB
+        with ``'fast'``; 1.2 (4.2), 1.1 (2.3), 1.8 (2.8) with ``True``; 0.3 (0.6),
+        0.6 (1.3), 7.2 (52.8) with ``False``.
     motion, light : bool
         Remove slow motion / light changes.
 

@@ -175,10 +175,11 @@ def interpolate_blocks(frame_index, block_centres, block_values, *, block_frames
     ``half_width_blocks`` blocks each side. Interpolating the smoothed blocks,
     rather than low-passing the raw block means straight onto the frames with
     one kernel, keeps the block rate's images out of the sound band: the
-    smoothing kernel alone left ~60 dB stopband images of a 4 px shake at
-    200 Hz +- 10 Hz (about 2e-4 px, where the erratic placement of its
-    stopband's nulls decided how much), this kernel's stopband starts where the
-    images of a track band-limited to ~35 Hz begin. Every frame needs the blocks
+    smoothing kernel alone left the images of a 4 px shake at 200 Hz +- 10 Hz
+    at its stopband's level (1-3e-4 px RMS above 20 Hz against 4-6e-5 px this
+    way, ``tests/stabilise/test_track.py``; how much depended erratically on
+    where its nulls fell); this kernel's stopband starts where the images of a
+    track band-limited to ~35 Hz begin. Every frame needs the blocks
     within ``half_width_blocks`` on both sides.
 
     Examples
