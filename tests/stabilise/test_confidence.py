@@ -1,5 +1,6 @@
 """The honest SNR estimate and the reliability flags."""
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -104,3 +105,20 @@ def test_reliability_flags_name_the_problem():
     assert "no_texture" in reliability_flags(report)
     _, report = stabilise_frames(np.zeros((40, 32, 32), np.uint8), fps=FPS)
     assert "black" in reliability_flags(report)
+
+
+def test_the_tracks_own_error_counts_as_noise_in_the_estimate():
+    # a track error is common to all regions, so the region groups agree on it: only the report can show it
+    scene = _scene(drift_px=3.0)
+    stable, report = stabilise_frames(scene.frames, fps=FPS)
+    assert report.track_error_px.shape == report.motion_px.shape and np.any(report.track_error_px)
+    bands, _ = _bands(stable)
+    measured = snr_estimate(bands, grid=(8, 8), report=report)["snr_estimate_db"]
+    quiet = dataclasses.replace(report, track_error_px=np.zeros_like(report.track_error_px))
+    without = snr_estimate(bands, grid=(8, 8), report=quiet)["snr_estimate_db"]
+    assert measured <= without
+    # an error as large as the sound itself caps the estimate near 0 dB
+    sound_rms = float(np.std(highpass(scene.displacement_px, sr=FPS)))
+    loud = np.random.default_rng(0).standard_normal(report.track_error_px.shape) * sound_rms
+    capped = snr_estimate(bands, grid=(8, 8), report=dataclasses.replace(report, track_error_px=loud))
+    assert capped["snr_estimate_db"] < 3.0 < without
