@@ -29,6 +29,7 @@ Run::
     nice python benchmarks/bench_nuisance.py            # 4 scenes x 9 conditions, 96x96, 1 s
     nice python benchmarks/bench_nuisance.py --quick    # 2 scenes, 5 conditions, 0.4 s
     nice python benchmarks/bench_nuisance.py --nuisances drift4 sway2 shake4   # some conditions (and clean)
+    nice python benchmarks/bench_nuisance.py --oracle   # where the loss under camera motion lies
     nice python benchmarks/bench_nuisance.py --fill-border true --cutoff 20 --kernel 0.2   # other Stabilise settings
 
 The table is also written as CSV (``benchmarks/results/bench_nuisance.csv``, or
@@ -56,7 +57,7 @@ from vismic.combine import davis_baseline  # noqa: E402
 from vismic.data import FrameBatch  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 from vismic.pipeline import Pipeline  # noqa: E402
-from vismic.stabilise import snr_estimate, stabilise_frames  # noqa: E402
+from vismic.stabilise import shift_frames, snr_estimate, stabilise_frames  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GRID = (8, 8)
@@ -92,6 +93,27 @@ def quick_scenes():
     return [SceneSpec("brick", 45, 0.05, 2, "music", 2200.0, 0), SceneSpec("gravel", 90, 0.05, 2, "speech", 2200.0, 1)]
 
 
+def nuisance_parameters(nuisance: str, n: int, fps: float, seed: int) -> dict:
+    """``render_nuisance_scene``'s camera motion and light for one nuisance (empty for the others)."""
+    if nuisance == "drift4":
+        drift = synth.drift_motion(n, total_px=4.0)
+        return dict(shift_x_px=drift * 0.875, shift_y_px=drift * 0.5)
+    if nuisance == "sway2":
+        sway = synth.sway_motion(n, fps=fps, peak_px=2.0, frequency_hz=2.0, phase_degrees=30.0)
+        return dict(shift_x_px=sway * 0.5, shift_y_px=sway * math.sqrt(3) / 2)
+    if nuisance == "shake4":
+        return dict(shift_x_px=synth.shake_motion(n, fps=fps, peak_px=4.0, low_hz=0.5, high_hz=10.0, seed=seed),
+                    shift_y_px=synth.shake_motion(n, fps=fps, peak_px=4.0, low_hz=0.5, high_hz=10.0, seed=seed + 100))
+    if nuisance == "flick120":
+        return dict(gain=synth.flicker_gain(n, fps=fps, frequency_hz=120.0, depth=0.05, harmonics=(1.0, 0.3)))
+    if nuisance == "flick100":
+        return dict(gain=synth.flicker_gain(n, fps=fps, frequency_hz=100.0, depth=0.05))
+    if nuisance == "expo":
+        return dict(gain=synth.exposure_steps(n, fps=fps, times_seconds=[0.4 * n / fps], gains=[1.15])
+                    * synth.fade_gain(n, end_gain=0.9))
+    return {}
+
+
 def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float):
     """The scene's frames under one nuisance, and the clean scene (for the bound)."""
     fps = spec.fps
@@ -99,24 +121,7 @@ def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float):
     make = synth.music if spec.audio == "music" else synth.speech
     sound = synth.make_displacement(make(duration_seconds=n / fps, sr=fps, seed=spec.seed), amplitude_px=spec.amplitude_px)
     texture = synth.texture(spec.texture, size=(size, size))
-    extra = {}
-    if nuisance == "drift4":
-        drift = synth.drift_motion(n, total_px=4.0)
-        extra = dict(shift_x_px=drift * 0.875, shift_y_px=drift * 0.5)
-    elif nuisance == "sway2":
-        sway = synth.sway_motion(n, fps=fps, peak_px=2.0, frequency_hz=2.0, phase_degrees=30.0)
-        extra = dict(shift_x_px=sway * 0.5, shift_y_px=sway * math.sqrt(3) / 2)
-    elif nuisance == "shake4":
-        extra = dict(shift_x_px=synth.shake_motion(n, fps=fps, peak_px=4.0, low_hz=0.5, high_hz=10.0, seed=spec.seed),
-                     shift_y_px=synth.shake_motion(n, fps=fps, peak_px=4.0, low_hz=0.5, high_hz=10.0,
-                                                   seed=spec.seed + 100))
-    elif nuisance == "flick120":
-        extra = dict(gain=synth.flicker_gain(n, fps=fps, frequency_hz=120.0, depth=0.05, harmonics=(1.0, 0.3)))
-    elif nuisance == "flick100":
-        extra = dict(gain=synth.flicker_gain(n, fps=fps, frequency_hz=100.0, depth=0.05))
-    elif nuisance == "expo":
-        extra = dict(gain=synth.exposure_steps(n, fps=fps, times_seconds=[0.4 * n / fps], gains=[1.15])
-                     * synth.fade_gain(n, end_gain=0.9))
+    extra = nuisance_parameters(nuisance, n, fps, spec.seed)
     scene = synth.render_nuisance_scene(texture, sound, direction_degrees=spec.direction_degrees,
                                         noise_std=spec.noise_std, seed=spec.seed, fps=fps, **extra)
     if nuisance in ("mjpg", "mp4v"):
@@ -218,6 +223,73 @@ def summary(rows) -> str:
     return "\n".join(lines)
 
 
+MOTIONS = ("drift4", "sway2", "shake4")
+
+
+def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, margin: int) -> dict:
+    """Where a camera motion's loss lies: the border, or the track (the true motion against the measured one).
+
+    SI-SNR of the whole frame and of its inner ``size - 2 margin`` px, for the clean scene,
+    the frames shifted back by the true camera motion (exact, no border fill) and the
+    default ``Stabilise``; the measured track's error above 20 Hz, and how far the frame
+    moved from the first block (the stabiliser's reference).
+    """
+    fps = spec.fps
+    scene = render(spec, nuisance, size=size, seconds=seconds)
+    clean = render(spec, "clean", size=size, seconds=seconds)
+    motion = nuisance_parameters(nuisance, len(scene), fps, spec.seed)
+    true = np.stack([motion["shift_x_px"], motion["shift_y_px"]], axis=1)
+    truth = highpass(scene.displacement_px, sr=fps)
+    inner = (slice(None), slice(margin, size - margin), slice(margin, size - margin))
+    snr = lambda frames: metrics.si_snr(recover(frames, fps)[1].samples, truth)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stable, report = stabilise_frames(scene.frames, fps=fps)
+        shifted = shift_frames(scene.frames.astype(np.float32), -true[:, 0], -true[:, 1])
+        row = {"scene": spec.describe(), "nuisance": nuisance,
+               "clean": snr(clean.frames), "stable": snr(stable),
+               "clean_inner": snr(clean.frames[inner]), "true_inner": snr(shifted[inner]),
+               "stable_inner": snr(stable[inner])}
+    first_block = true[:max(1, int(round(0.005 * fps)))].mean(axis=0)
+    row["excursion_px"] = float(np.max(np.abs(true - first_block)))
+    error = highpass((report.motion_px - (true - first_block)).T, sr=fps)
+    row["track_error_px"] = float(np.sqrt(np.sum(np.mean(error ** 2, axis=-1))))
+    row["sound_px"] = float(np.std(truth))
+    return row
+
+
+def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_path: Path) -> None:
+    print(f"Where the loss under camera motion lies ({size}x{size} px, {seconds:g} s; inner: the "
+          f"{size - 2 * margin}x{size - 2 * margin} px {margin} px in from the sides; true: frames shifted back by "
+          "the true camera motion, no border fill; stable: the default Stabilise; SI-SNR in dB, losses against "
+          "the clean scene's same pixels; track error: RMS above 20 Hz of the measured track minus the true "
+          "motion, px)")
+    print(f"{'scene':36s} {'nuisance':8s} {'clean':>6s} {'stable':>6s} {'loss':>5s} | {'c.inner':>7s} "
+          f"{'true':>6s} {'loss':>5s} {'stable':>6s} {'loss':>5s} | {'moved':>5s} {'track err':>9s} {'sound':>7s}")
+    rows = []
+    for spec in specs:
+        for nuisance in nuisances:
+            r = oracle_row(spec, nuisance, size=size, seconds=seconds, margin=margin)
+            rows.append(r)
+            write_csv(csv_path, rows)
+            print(f"{r['scene']:36s} {nuisance:8s} {r['clean']:6.1f} {r['stable']:6.1f} "
+                  f"{r['stable'] - r['clean']:+5.1f} | {r['clean_inner']:7.1f} {r['true_inner']:6.1f} "
+                  f"{r['true_inner'] - r['clean_inner']:+5.1f} {r['stable_inner']:6.1f} "
+                  f"{r['stable_inner'] - r['clean_inner']:+5.1f} | {r['excursion_px']:5.1f} "
+                  f"{r['track_error_px']:9.5f} {r['sound_px']:7.4f}", flush=True)
+    print()
+    for nuisance in nuisances:
+        of = [r for r in rows if r["nuisance"] == nuisance]
+        whole = [r["stable"] - r["clean"] for r in of]
+        true_inner = [r["true_inner"] - r["clean_inner"] for r in of]
+        stable_inner = [r["stable_inner"] - r["clean_inner"] for r in of]
+        print(f"{nuisance:8s} loss, median (worst): whole frame {np.median(whole):+5.1f} ({min(whole):+5.1f}); "
+              f"inner, true motion {np.median(true_inner):+5.1f} ({min(true_inner):+5.1f}), measured track "
+              f"{np.median(stable_inner):+5.1f} ({min(stable_inner):+5.1f}); moved up to "
+              f"{max(r['excursion_px'] for r in of):.1f} px")
+    print(f"CSV: {csv_path}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 scenes, 5 conditions, 0.4 s")
@@ -226,6 +298,10 @@ def main(argv=None) -> int:
     parser.add_argument("--csv", type=Path, default=None)
     parser.add_argument("--nuisances", nargs="+", choices=NUISANCES, default=None,
                         help="conditions to run (default: all 9, 5 with --quick); 'clean' is always run first")
+    parser.add_argument("--oracle", action="store_true",
+                        help="instead: where the loss under camera motion lies (drift, sway, shake; the true "
+                             "motion against the measured track, whole frame and inner pixels)")
+    parser.add_argument("--margin", type=int, default=8, help="with --oracle: px left out along each side")
     parser.add_argument("--fill-border", choices=["fast", "true", "false"], default="fast",
                         help="Stabilise(fill_border=...) for the stabilised columns (default fast)")
     parser.add_argument("--cutoff", type=float, default=None, help="Stabilise(cutoff_hz=...)")
@@ -239,6 +315,11 @@ def main(argv=None) -> int:
     if args.nuisances:
         nuisances = ("clean",) + tuple(n for n in NUISANCES if n in args.nuisances and n != "clean")
     csv_path = args.csv or RESULTS / ("bench_nuisance_quick.csv" if args.quick else "bench_nuisance.csv")
+    if args.oracle:
+        chosen = tuple(n for n in MOTIONS if not args.nuisances or n in args.nuisances)
+        run_oracle(specs, chosen, size=args.size, seconds=seconds, margin=args.margin,
+                   csv_path=args.csv or RESULTS / "bench_nuisance_oracle.csv")
+        return 0
     print(f"{len(specs)} scenes x {len(nuisances)} conditions, {args.size}x{args.size} px, {seconds:g} s, 8-bit; "
           "SI-SNR (dB) against the true displacement high-passed at 20 Hz; bound: Cramer-Rao SNR of the clean scene; "
           "loss: stabilised minus clean stabilised; est.old: the combination's snr_estimate_db, est.new: "

@@ -334,8 +334,8 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
         # The track's error below twice the cut-off and at the clip's ends, where the kernel's
         # transition band and the extrapolation leave it, as the track itself estimates it (whole
         # length: in the output the high-pass meets the same error at the same ends).
-        error = getattr(report, "track_error_px", None)
-        if error is not None and error.shape[0] == evidence.n and np.any(error):
+        error = report.track_error_px
+        if error.shape[0] == evidence.n and np.any(error):
             injected += float(np.sum(np.mean(highpass(error.T, sr=evidence.fps, cutoff_hz=highpass_hz) ** 2, axis=-1)))
         signal_px = measured["rigid_power_px2"] * (1.0 - 1.0 / (1.0 + 10 ** (estimate / 10)))
         if injected > 0 and signal_px > 0:

@@ -176,10 +176,10 @@ def interpolate_blocks(frame_index, block_centres, block_values, *, block_frames
     rather than low-passing the raw block means straight onto the frames with
     one kernel, keeps the block rate's images out of the sound band: the
     smoothing kernel alone left the images of a 4 px shake at 200 Hz +- 10 Hz
-    at its stopband's level (1-3e-4 px RMS above 20 Hz against 4-6e-5 px this
-    way, ``tests/stabilise/test_track.py``; how much depended erratically on
-    where its nulls fell); this kernel's stopband starts where the images of a
-    track band-limited to ~35 Hz begin. Every frame needs the blocks
+    at its stopband's level (how much depended erratically on where its nulls
+    fell; this way leaves less than half of it above 20 Hz,
+    ``tests/stabilise/test_track.py``); this kernel's stopband starts where the
+    images of a track band-limited to ~35 Hz begin. Every frame needs the blocks
     within ``half_width_blocks`` on both sides.
 
     Examples
@@ -345,8 +345,9 @@ def track_error(motion_px, settings: TrackSettings, *, chunk_frames: int = 4096)
     if n == 0:
         return np.zeros_like(motion)
     starts = np.arange(0, n, block)
-    means = np.add.reduceat(motion, starts, axis=0) / np.diff(np.append(starts, n))[:, None]
-    centres = starts + (np.diff(np.append(starts, n)) - 1) / 2.0
+    lengths = np.diff(np.append(starts, n))
+    means = np.add.reduceat(motion, starts, axis=0) / lengths[:, None]
+    centres = starts + (lengths - 1) / 2.0
     out = np.empty_like(motion)
     for first in range(0, n, chunk_frames):
         index = np.arange(first, min(first + chunk_frames, n), dtype=np.float64)
