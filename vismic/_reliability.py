@@ -31,6 +31,8 @@ __all__ = [
     "MAX_LINEAR_PX",
     "MAX_CLIPPED_FRACTION",
     "batch_statistics",
+    "held_blocks",
+    "codec_innovation",
     "merge_statistics",
     "findings",
 ]
@@ -88,13 +90,93 @@ def batch_statistics(frames) -> dict:
         flicker = float(np.sqrt(np.einsum("ij,ij->j", values, values) / m).mean())
     low, high = stored.min(), stored.max()
     size = stored.size
+    blocks, difference = held_blocks(frames)
     return {
         "n": int(n),
         "texture": float(mean_frame.std()),
         "flicker": flicker,
         "dark": np.count_nonzero(stored == low) / size,
         "bright": np.count_nonzero(stored == high) / size if high > low else 0.0,
+        "blocks": blocks,
+        "difference_power": difference,
     }
+
+
+def codec_innovation(difference_power) -> float:
+    """Median over 95th percentile of the frame-to-frame difference power (1: steady; ~0.1: inter-frame codec).
+
+    An inter-frame encoder (MPEG-4 part 2, H.264) predicts most frames from the
+    previous ones and drops sub-pixel changes it deems too small: between key
+    frames the frames barely change, and the sound there is lost. Measured
+    here: lossless and MJPG 0.95-0.97, mp4v 0.09-0.10.
+
+    Examples
+    --------
+    >>> codec_innovation(np.r_[np.nan, np.tile([1.0] * 11 + [12.0], 10)])
+    0.0833...
+    """
+    values = np.asarray(difference_power, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size < 4:
+        return 1.0
+    top = float(np.percentile(values, 95))
+    return float(np.median(values) / top) if top > 0 else 1.0
+
+
+#: Side of the blocks :func:`held_blocks` looks at: the DCT block of JPEG, MPEG-4 and H.264.
+CODEC_BLOCK = 8
+
+
+def held_blocks(frames):
+    """How textured 8x8 blocks change from the frame before, and each frame's change.
+
+    An inter-frame codec copies a block it predicts well (a skip block) bit for bit, sensor
+    noise and all, and re-codes the others whole; a camera's own frames change some pixel of
+    nearly every block, and frames rendered without noise change only the few pixels whose
+    grey level the motion crosses. Looks at bands of 8 rows spread over the frame (about 16k
+    pixels a frame), all frames of the batch.
+
+    Parameters
+    ----------
+    frames : array_like [shape=(n, height, width[, channels])]
+
+    Returns
+    -------
+    counts : list of (int, int, int, int)
+        Per frame after the first: textured blocks left unchanged, textured blocks, changed
+        pixels of the changed textured blocks, pixels of the changed textured blocks.
+    difference_power : list of float
+        Per frame after the first: mean squared difference to the frame before, on the same pixels.
+
+    Examples
+    --------
+    >>> frames = np.random.default_rng(0).integers(0, 255, (3, 16, 16)).astype(np.uint8)
+    >>> frames[2] = frames[1]  # the third frame copies the second
+    >>> counts, _ = held_blocks(frames)
+    >>> counts
+    [(0, 4, 256, 256), (4, 4, 0, 0)]
+    """
+    frames = np.asarray(frames)
+    n, height, width = frames.shape[:3]
+    b = CODEC_BLOCK
+    if n < 2 or height < b or width < b:
+        return [], []
+    columns = width // b * b
+    bands = max(1, min(height // b, _SAMPLED_PIXELS // (b * columns)))
+    step = height // b // bands
+    rows = (np.arange(bands)[:, None] * step * b + np.arange(b)).ravel()
+    values = frames[:, rows, :columns]
+    if values.ndim == 4:
+        values = values[..., 0]
+    values = values.reshape(n, bands, b, columns // b, b)
+    pixel_changed = values[1:] != values[:-1]
+    changed_pixels = pixel_changed.sum(axis=(2, 4))
+    textured = values[1:].max(axis=(2, 4)) > values[1:].min(axis=(2, 4))
+    counts = [(int(np.count_nonzero(t & (c == 0))), int(np.count_nonzero(t)), int(c[t].sum()),
+               int(np.count_nonzero(t & (c > 0))) * b * b) for c, t in zip(changed_pixels, textured)]
+    step_change = values[1:].astype(np.float32) - values[:-1]
+    difference = np.einsum("ij,ij->i", *(2 * [step_change.reshape(n - 1, -1)])) / step_change[0].size
+    return counts, [float(d) for d in difference]
 
 
 def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
@@ -107,6 +189,7 @@ def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
         return None
     weights = np.array([b["n"] for b in batches], dtype=np.float64)
     moving = [b for b in batches if b["n"] > 1]
+    blocks = np.array([c for b in batches for c in b.get("blocks", ())], dtype=np.float64).reshape(-1, 4).sum(axis=0)
     merged = {
         "n": int(weights.sum()),
         "texture": float(np.average([b["texture"] for b in batches], weights=weights)),
@@ -114,6 +197,9 @@ def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
         if moving else 0.0,
         "dark": float(max(b["dark"] for b in batches)),
         "bright": float(max(b["bright"] for b in batches)),
+        "held_blocks": float(blocks[0] / blocks[1]) if blocks[1] > 0 else 0.0,
+        "whole_blocks": float(blocks[2] / blocks[3]) if blocks[3] > 0 else 0.0,
+        "innovation": codec_innovation([d for b in batches for d in b.get("difference_power", ())]),
     }
     return merged
 

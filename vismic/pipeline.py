@@ -11,17 +11,26 @@ small, signal to the remaining stages. A streaming stage with
 taken), it returns every frame it is given, each depending on that frame alone:
 a parallel run then applies a started copy of it in workers that read their own
 frame ranges.
+
+What a streaming stage measured on the way (e.g. the camera motion that
+:class:`vismic.stabilise.Stabilise` removed) reaches the whole-signal stages
+through a typed seam, not through the data: a streaming stage with a
+``report()`` method is listed in :class:`StageReports`, and a first
+whole-signal stage whose ``transform_batches`` takes ``reports=`` receives it
+(:class:`vismic.combine.Combine` counts the stabiliser's track error in its
+SNR estimate).
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Mapping
 from typing import Any, Callable, Iterable, Optional
 
 from .errors import ParameterError
 
-__all__ = ["Stage", "Pipeline"]
+__all__ = ["Stage", "Pipeline", "StageReports"]
 
 
 class Stage:
@@ -265,7 +274,7 @@ class Pipeline:
                 parts = self._stream(streaming, batches, progress)
             else:
                 parts = self._stream_fused(fused, head, batches, executor, progress)
-            data, whole = _gather(parts, whole)
+            data, whole = _gather(parts, whole, StageReports(streaming))
         else:
             data = batches
         for _, stage in whole:
@@ -312,16 +321,72 @@ class Pipeline:
         return f"Pipeline([{inner}])"
 
 
-def _gather(parts, whole):
+class StageReports(Mapping):
+    """What the streaming stages measured, by step name: ``{name: stage.report()}``.
+
+    Only stages with a ``report()`` method are listed. Each report is asked for
+    when it is looked up, so a whole-signal stage reads it after the last batch,
+    when it covers the whole video.
+
+    Examples
+    --------
+    >>> from vismic.pipeline import StageReports
+    >>> class Counter:
+    ...     streaming = True
+    ...     def __init__(self):
+    ...         self.frames = 0
+    ...     def transform(self, batch):
+    ...         self.frames += len(batch)
+    ...         return batch
+    ...     def report(self):
+    ...         return self.frames
+    >>> counter = Counter()
+    >>> reports = StageReports([("count", counter)])
+    >>> _ = counter.transform([1, 2, 3])
+    >>> dict(reports), reports.find(int)
+    ({'count': 3}, 3)
+    """
+
+    def __init__(self, steps):
+        self._stages = {name: stage for name, stage in steps if callable(getattr(stage, "report", None))}
+
+    def __getitem__(self, name: str):
+        return self._stages[name].report()
+
+    def __iter__(self):
+        return iter(self._stages)
+
+    def __len__(self) -> int:
+        return len(self._stages)
+
+    def find(self, kind: type):
+        """The first report that is a ``kind`` (None when no stage gave one)."""
+        return find_report(self, kind)
+
+
+def find_report(reports: Optional[Mapping], kind: type):
+    """The first value of ``reports`` (a mapping of name to report, or None) that is a ``kind``, else None."""
+    for name in reports or ():
+        report = reports[name]
+        if isinstance(report, kind):
+            return report
+    return None
+
+
+def _gather(parts, whole, reports: StageReports):
     """What the streaming steps returned, handed to the first whole-signal stage.
 
     A stage with ``transform_batches`` (e.g. :class:`vismic.combine.Combine`) takes
-    the parts one by one as they are made and keeps only what it needs; otherwise
-    the parts are joined with their type's ``concat``.
+    the parts one by one as they are made and keeps only what it needs (and
+    ``reports`` when it accepts ``reports=``); otherwise the parts are joined with
+    their type's ``concat``.
     """
     parts = _non_empty(parts)
     if whole and hasattr(whole[0][1], "transform_batches"):
-        return whole[0][1].transform_batches(parts), whole[1:]
+        method = whole[0][1].transform_batches
+        if reports and "reports" in inspect.signature(method).parameters:
+            return method(parts, reports=reports), whole[1:]
+        return method(parts), whole[1:]
     parts = list(parts)
     data = type(parts[0]).concat(parts) if len(parts) > 1 else parts[0]
     return data, whole

@@ -372,11 +372,36 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     info.update(seen, fps=audio.sr, fps_source=getattr(source, "fps_source", "argument"))
     if source.path is not None:
         info["source_path"] = str(source.path)
-    found = findings(audio.samples, info, merge_statistics(statistics))
+    merged = merge_statistics(statistics)
+    _check_codec(info, merged)
+    found = findings(audio.samples, info, merged)
     # what the combination's own checks found (slow motion breaking the linearisation...), said once
     found += [message for name, message in info.get("reliability", {}).items() if name != "low_snr"]
     info["warnings"] = list(info.get("warnings", [])) + found
     return Audio(audio.samples, audio.sr, info, audio.noise)
+
+
+def _check_codec(info: dict, statistics) -> None:
+    """Flag frames an inter-frame codec held (measured where they were read) and cap ``snr_estimate_db``.
+
+    The region groups of the estimate all see the same held frames and agree on
+    them, so only the frames themselves show it (:func:`vismic.stabilise.codec_finding`;
+    a :class:`~vismic.stabilise.Stabilise` in the pipeline has checked already).
+    """
+    from .combine._confidence import codec_finding
+
+    reliability = dict(info.get("reliability", {}))
+    if statistics is None or "inter_frame_codec" in reliability:
+        return
+    codec = codec_finding(statistics["innovation"], held_blocks=statistics["held_blocks"],
+                          whole_blocks=statistics["whole_blocks"])
+    if codec is None:
+        return
+    cap, reliability["inter_frame_codec"] = codec
+    info["reliability"] = reliability
+    if "snr_estimate_db" in info:
+        capped = np.minimum(np.asarray(info["snr_estimate_db"], dtype=np.float64), cap)
+        info["snr_estimate_db"] = capped.tolist() if capped.ndim else float(capped)
 
 
 #: The lowest filter cut-off :func:`default_pipeline` accepts, in Hz (0 means no filter).

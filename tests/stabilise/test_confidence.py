@@ -122,3 +122,64 @@ def test_the_tracks_own_error_counts_as_noise_in_the_estimate():
     loud = np.random.default_rng(0).standard_normal(report.track_error_px.shape) * sound_rms
     capped = snr_estimate(bands, grid=(8, 8), report=dataclasses.replace(report, track_error_px=loud))
     assert capped["snr_estimate_db"] < 3.0 < without
+
+
+def test_a_stabilise_step_reaches_the_combinations_estimate():
+    # the user's number (rec.info) must be the one that counts the track's error, not the evidence alone
+    scene = _scene(drift_px=3.0)
+    batches = [FrameBatch(scene.frames[i:i + 64], i, FPS) for i in range(0, len(scene.frames), 64)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        audio = vismic.default_pipeline(denoise=None, stabilise=True).run(batches)
+        stable, report = stabilise_frames(scene.frames, fps=FPS)
+        bands, alone = _bands(stable)
+    expected = snr_estimate(bands, grid=(8, 8), report=report)["snr_estimate_db"]
+    assert audio.info["snr_estimate_db"] == pytest.approx(expected, abs=0.05)
+
+    class Loud(vismic.stabilise.Stabilise):
+        def report(self):
+            measured = super().report()
+            noise = np.random.default_rng(0).standard_normal(measured.track_error_px.shape)
+            return dataclasses.replace(measured, track_error_px=noise * np.std(scene.displacement_px))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loud = vismic.default_pipeline(denoise=None).insert("decompose", "stabilise", Loud()).run(batches)
+    assert loud.info["snr_estimate_db"] < 3.0 < audio.info["snr_estimate_db"]
+
+
+def _codec_scene(noise_std: float):
+    n = int(0.4 * FPS)
+    sound = synth.make_displacement(synth.music(duration_seconds=n / FPS, sr=FPS, seed=2), amplitude_px=0.05)
+    scene = synth.render_nuisance_scene(synth.texture("brick", size=(64, 64)), sound, direction_degrees=45.0,
+                                        noise_std=noise_std, fps=FPS, seed=2)
+    return scene, highpass(scene.displacement_px, sr=FPS)
+
+
+def test_recover_sound_flags_an_inter_frame_codec_without_a_stabiliser():
+    # region groups agree on the frames a codec held, so the evidence alone read 10-24 dB on noise
+    scene, truth = _codec_scene(noise_std=2.0)
+    held = synth.compress(scene.frames, codec="mp4v")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(held, fps=FPS, denoise=None)
+    assert "inter_frame_codec" in rec.info["reliability"]
+    assert rec.info["snr_estimate_db"] < 0.0
+    assert rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth) < 3.0
+    assert any("inter-frame codec" in str(w.message) for w in caught)
+    # an intra-frame codec keeps every frame's change
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(synth.compress(scene.frames, codec="MJPG"), fps=FPS, denoise=None)
+    assert "inter_frame_codec" not in rec.info.get("reliability", {})
+
+
+def test_noise_free_8_bit_frames_are_not_taken_for_a_codec():
+    # without sensor noise most blocks stay the same from frame to frame too, but they never change whole
+    scene, truth = _codec_scene(noise_std=0.0)
+    frames = np.clip(np.round(scene.frames), 0, 255).astype(np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
+    assert "inter_frame_codec" not in rec.info.get("reliability", {})
+    assert metrics.si_snr(rec.samples, truth) > 25.0 and rec.info["snr_estimate_db"] > 25.0

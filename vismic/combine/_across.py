@@ -184,12 +184,21 @@ class Combine(Stage):
     def transform(self, bands: BandSignals) -> Audio:
         return self.transform_batches([bands])
 
-    def transform_batches(self, parts) -> Audio:
+    def transform_batches(self, parts, reports=None) -> Audio:
         """Combine band signals that arrive batch by batch, in order.
 
         Only the regions' pooled scores are kept (two numbers a region and frame,
         moved to a temporary file once long), so memory stays flat in the video's
         length; :class:`~vismic.pipeline.Pipeline` hands its batches here.
+
+        Parameters
+        ----------
+        parts : iterable of BandSignals
+        reports : mapping of name to report, optional
+            What the streaming stages measured (:class:`~vismic.pipeline.StageReports`,
+            read after the last part). A :class:`~vismic.stabilise.StabiliseReport`
+            among them makes ``snr_estimate_db`` count the camera motion's track
+            error and the codec check (:func:`vismic.stabilise.snr_estimate`).
         """
         evidence = None
         cutoff = None
@@ -207,7 +216,7 @@ class Combine(Stage):
                 evidence.append(bands)
             if evidence is None:
                 raise ParameterError("Combine received no band signals")
-            audio = self._combine(evidence, cutoff)
+            audio = self._combine(evidence, cutoff, reports)
         finally:
             if evidence is not None:
                 evidence.close()
@@ -215,16 +224,25 @@ class Combine(Stage):
             return audio
         return HighPass(cutoff_hz=cutoff).transform(audio)
 
-    def _combine(self, evidence: RegionEvidence, cutoff) -> Audio:
+    def _combine(self, evidence: RegionEvidence, cutoff, reports) -> Audio:
         if self.n_sources != 1:
             return separate_sources(evidence.to_bands(), n_sources=self.n_sources, highpass_hz=cutoff)
         if evidence.n < MIN_FRAMES:
             raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {evidence.n}")
         audio = combine_evidence(evidence, method=self.method, highpass_hz=cutoff)
-        return _honest_estimate(audio, evidence, cutoff)
+        return _honest_estimate(audio, evidence, cutoff, _stabiliser_report(reports))
 
 
-def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff) -> Audio:
+def _stabiliser_report(reports):
+    if not reports:
+        return None
+    from ..pipeline import find_report
+    from ..stabilise import StabiliseReport
+
+    return find_report(reports, StabiliseReport)
+
+
+def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None) -> Audio:
     """``snr_estimate_db`` the data must earn (region groups agreeing on held-out frames, slow-motion checks).
 
     The model estimate (from the combination's noise eigenvalues) trusts the
@@ -236,7 +254,7 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff) -> Audio:
 
     if evidence.grid is None or evidence.n < 64:
         return audio
-    estimate = evidence_snr_estimate(evidence, highpass_hz=cutoff if cutoff is not None else 20.0)
+    estimate = evidence_snr_estimate(evidence, report=report, highpass_hz=cutoff if cutoff is not None else 20.0)
     info = dict(audio.info)
     info["snr_model_db"] = info.get("snr_estimate_db")
     if np.isfinite(estimate["snr_estimate_db"]):

@@ -23,12 +23,13 @@ import numpy as np
 from scipy import linalg
 
 from ._evidence import RegionEvidence
+from .._reliability import codec_innovation
 from ..data import BandSignals
 from ..denoise import highpass
 from ..errors import ParameterError
 
 __all__ = ["consistency_snr_db", "region_groups", "reliability_flags", "snr_estimate", "codec_innovation",
-           "MOTION_TOLERANCE_PX"]
+           "codec_finding", "MOTION_TOLERANCE_PX"]
 
 #: Slow excursion from the reference (px) below which the linear evidence is not distorted (measured:
 #: stabilised scenes read <= 0.011 px and keep their SNR; 0.2 px already loses the sound).
@@ -253,25 +254,55 @@ def reliability_flags(report=None, *, snr_db: Optional[float] = None, min_snr_db
     return flags
 
 
-def codec_innovation(difference_power) -> float:
-    """Median over 95th percentile of the frame-to-frame difference power (1: steady; ~0.1: inter-frame codec).
+#: :func:`codec_innovation` below which frames look predicted from the ones before (lossless and
+#: MJPG scenes: 0.66-0.97, under camera shake the lowest; mp4v: 0.04-0.10).
+MIN_INNOVATION = 0.5
+#: Share of textured 8x8 blocks left exactly unchanged from one frame to the next above which a
+#: codec may have held them (:func:`vismic._reliability.held_blocks`): lossless and MJPG scenes with
+#: sensor noise 0.00-0.15, mp4v 0.34-0.76; noise-free 8-bit renders reach 0.5 too.
+MAX_HELD_BLOCKS = 0.2
+#: Share of the pixels of a changed block that change, above which blocks change whole (a codec
+#: re-coding them): mp4v 0.61-0.76, H.264 clips 0.39-0.67, noise-free 8-bit renders 0.04-0.24.
+MIN_WHOLE_BLOCKS = 0.35
 
-    An inter-frame encoder (MPEG-4 part 2, H.264) predicts most frames from the
-    previous ones and drops sub-pixel changes it deems too small: between key
-    frames the frames barely change, and the sound there is lost. Measured
-    here: lossless and MJPG 0.95-0.97, mp4v 0.09-0.10.
+
+def codec_finding(innovation: float, held_blocks: Optional[float] = None, whole_blocks: Optional[float] = None):
+    """``(cap_db, message)`` when an inter-frame codec dropped the motion between key frames, else None.
+
+    Parameters
+    ----------
+    innovation : float
+        :func:`codec_innovation` of the frames.
+    held_blocks, whole_blocks : float, optional
+        Share of textured blocks exactly unchanged from the frame before, and share of the
+        pixels of the changed ones that changed (:func:`vismic._reliability.held_blocks`).
+        Given, they must show a codec: frames without sensor noise (rendered, or 8-bit
+        with the motion below a grey level) barely differ from frame to frame either,
+        but a few pixels at a time.
+
+    Returns
+    -------
+    tuple or None
+        The SNR the output can have at most (``10 log10 innovation``, dB: the share of the
+        frames' change that survived) and a message for the user.
 
     Examples
     --------
-    >>> codec_innovation(np.r_[np.nan, np.tile([1.0] * 11 + [12.0], 10)])
-    0.0833...
+    >>> codec_finding(0.9) is None, round(codec_finding(0.1)[0], 1)
+    (True, -10.0)
+    >>> codec_finding(0.1, held_blocks=0.5, whole_blocks=0.1) is None  # a noise-free render
+    True
     """
-    values = np.asarray(difference_power, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if values.size < 4:
-        return 1.0
-    top = float(np.percentile(values, 95))
-    return float(np.median(values) / top) if top > 0 else 1.0
+    if innovation >= MIN_INNOVATION:
+        return None
+    if held_blocks is not None and not held_blocks > MAX_HELD_BLOCKS:
+        return None
+    if whole_blocks is not None and not whole_blocks > MIN_WHOLE_BLOCKS:
+        return None
+    message = (f"most frames barely differ from the one before (innovation {innovation:.2f}): an inter-frame "
+               "codec (MPEG-4, H.264) dropped the sub-pixel motion between key frames; use the camera's "
+               "uncompressed or intra-frame export")
+    return 10.0 * math.log10(max(innovation, 1e-6)), message
 
 
 def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 20.0) -> dict:
@@ -342,11 +373,10 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
             noise_px = signal_px / 10 ** (estimate / 10) + injected
             estimate = 10 * math.log10(max(signal_px / noise_px, 1e-6))
     innovation = codec_innovation(report.difference_power) if report is not None else 1.0
-    if innovation < 0.5:
-        estimate = min(estimate, 10.0 * math.log10(max(innovation, 1e-6)))
-        flags["inter_frame_codec"] = (f"most frames barely differ from the one before (innovation {innovation:.2f}): "
-                                      "an inter-frame codec (MPEG-4, H.264) dropped the sub-pixel motion between key "
-                                      "frames; use the camera's uncompressed or intra-frame export")
+    codec = codec_finding(innovation)
+    if codec is not None:
+        estimate = min(estimate, codec[0])
+        flags["inter_frame_codec"] = codec[1]
     flags.update(reliability_flags(report, snr_db=estimate))
     return {"snr_estimate_db": float(estimate), "flags": flags, "consistency_db": measured["snr_db"],
             "slow_motion_px": slow, "codec_innovation": innovation}

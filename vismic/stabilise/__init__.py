@@ -10,13 +10,17 @@ changes, exactly and at the cost of two dot products a frame.
 disjoint region groups, slow-motion leak, distortion and codec checks) with
 named reliability flags.
 
-Use it today with ``vismic.recover_sound(stabilise_source(open_video(path, fps=...)), fps=...)``;
-as a pipeline step (``default_pipeline().insert("decompose", "stabilise", Stabilise())``)
-once the runner calls streaming stages' ``flush()`` at the end of the video.
+:func:`vismic.recover_sound` puts :class:`Stabilise` before the decomposition
+when a first pass finds slow motion (``stabilise='auto'``, the default) or
+always (``stabilise=True``); in a pipeline of one's own it is a step like any
+other (``default_pipeline(stabilise=True)``), and its :class:`StabiliseReport`
+reaches :class:`vismic.combine.Combine`'s SNR estimate through
+:class:`vismic.pipeline.StageReports`.
 """
 
 from ..combine._confidence import (
     MOTION_TOLERANCE_PX,
+    codec_finding,
     codec_innovation,
     consistency_snr_db,
     region_groups,
@@ -44,4 +48,4 @@ __all__ = ["Stabilise", "NormaliseLight", "light_basis", "remove_light", "Stabil
            "measure_shift", "smooth_track", "correct_block_means", "interpolate_blocks", "extend_track",
            "slow_track", "track_error", "TrackSettings", "track_kernel", "fit_light", "taper",
            "consistency_snr_db", "region_groups", "reliability_flags",
-           "snr_estimate", "codec_innovation", "MOTION_TOLERANCE_PX"]
+           "snr_estimate", "codec_innovation", "codec_finding", "MOTION_TOLERANCE_PX"]
