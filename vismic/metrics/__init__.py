@@ -3,7 +3,9 @@
 Sound quality against the reference: :func:`si_snr`, :func:`segmental_snr`,
 :func:`stoi` (all invariant to the gain and sign of the estimate). Limits of
 synthetic scenes: :func:`cramer_rao_bound`, :func:`bound_snr_db`,
-:func:`scene_bound` and :func:`gap_to_bound_db`.
+:func:`scene_bound` and :func:`gap_to_bound_db`; what an intra-frame DCT codec (JPEG,
+Motion-JPEG) takes from that bound: :func:`dct_quantiser_loss_db`, with the table read by
+:func:`jpeg_quantisation_table`.
 
 Examples
 --------
@@ -16,6 +18,7 @@ Examples
 """
 
 from ._bound import Bound, bound_snr_db, cramer_rao_bound, gap_to_bound_db, scene_bound
+from ._codec import dct_quantiser_loss_db, jpeg_quantisation_table
 from ._signal import segmental_snr, si_snr, stoi
 
 __all__ = [
@@ -27,4 +30,6 @@ __all__ = [
     "scene_bound",
     "gap_to_bound_db",
     "Bound",
+    "dct_quantiser_loss_db",
+    "jpeg_quantisation_table",
 ]
