@@ -130,9 +130,9 @@ class Stabilise(Stage):
     Examples
     --------
     >>> import vismic
-    >>> pipe = vismic.default_pipeline(stabilise=True)   # in place of the default's NormaliseLight
-    >>> list(pipe.named_steps)[:2]
-    ['stabilise', 'decompose']
+    >>> pipe = vismic.default_pipeline(stabilise=True)   # before the default's NormaliseLight
+    >>> list(pipe.named_steps)[:3]
+    ['stabilise', 'light', 'decompose']
     """
 
     streaming = True
