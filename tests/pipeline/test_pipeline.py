@@ -120,3 +120,46 @@ def test_audio_keeps_the_noise_consistent():
 def test_containers_refuse_rates_that_are_not_numbers(fps):
     with pytest.raises(ParameterError, match="fps"):
         FrameBatch(np.zeros((2, 4, 4)), 0, fps)
+
+
+def test_streaming_reports_reach_a_whole_stage_that_asks_for_them():
+    from vismic.pipeline import StageReports
+
+    class Counting:
+        streaming = True
+
+        def __init__(self):
+            self.seen = 0
+
+        def reset(self):
+            self.seen = 0
+
+        def transform(self, batch):
+            self.seen += len(batch)
+            return batch
+
+        def report(self):
+            return {"frames": self.seen}
+
+    class Joined(list):
+        @classmethod
+        def concat(cls, parts):
+            return cls(item for part in parts for item in part)
+
+    class Asks:
+        def transform(self, data):
+            return data
+
+        def transform_batches(self, parts, reports=None):
+            parts = list(parts)  # the report is read after the last part, when it covers the whole video
+            return len(parts), dict(reports)
+
+    class DoesNotAsk(Asks):
+        def transform_batches(self, parts):
+            return len(list(parts))
+
+    batches = [Joined([1, 2]), Joined([3, 4, 5])]
+    assert Pipeline([("count", Counting()), ("whole", Asks())]).run(batches) == (2, {"count": {"frames": 5}})
+    assert Pipeline([("count", Counting()), ("whole", DoesNotAsk())]).run(batches) == 2
+    reports = StageReports([("count", Counting()), ("plain", Asks())])
+    assert list(reports) == ["count"] and reports.find(dict) == {"frames": 0} and reports.find(int) is None
