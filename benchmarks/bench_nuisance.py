@@ -57,6 +57,7 @@ import vismic  # noqa: E402
 from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
+from vismic._reliability import batch_statistics, merge_statistics  # noqa: E402
 from vismic.data import FrameBatch  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 from vismic.pipeline import Pipeline  # noqa: E402
@@ -133,7 +134,7 @@ def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float):
 
 
 def recover(frames, fps, stabiliser=None):
-    """Default pipeline (with ``Stabilise(**stabiliser)`` before the decomposition when given): (raw, denoised).
+    """Default pipeline (``default_pipeline(stabilise=True)`` with ``stabiliser``'s settings when given): (raw, denoised).
 
     The pipeline runs up to its combination as one (so a stabiliser's report reaches the
     estimate, as in ``recover_sound``); its denoiser is then applied to that output.
@@ -194,6 +195,10 @@ def run(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, bound: flo
     row["estimate_error_db"] = row["estimate_db"] - row["auto_none"]
     row["stable_estimate_error_db"] = row["stable_estimate_db"] - row["stable_none"]
     row["flags"] = ",".join(sorted(user.info.get("reliability", {})))
+    # what recover_sound's codec check reads from the frames (vismic.stabilise.codec_finding)
+    frames = scene.frames
+    read = merge_statistics([batch_statistics(frames[i:i + 64]) for i in range(0, len(frames), 64)])
+    row.update(held_blocks=read["held_blocks"], whole_blocks=read["whole_blocks"], innovation=read["innovation"])
     return row
 
 
@@ -234,6 +239,12 @@ def summary(rows) -> str:
             f"{'':8s} default (stabilise='auto', triggered on {triggered}/{len(of)}): loss none "
             f"{np.median(loss_auto):+5.1f} (worst {min(loss_auto):+5.1f}), lsa {np.median(loss_auto_lsa):+5.1f} "
             f"(worst {min(loss_auto_lsa):+5.1f})"
+        )
+        lines.append(
+            f"{'':8s} frames as read: textured blocks held {min(r['held_blocks'] for r in of):.2f}-"
+            f"{max(r['held_blocks'] for r in of):.2f}, changed blocks' pixels changing "
+            f"{min(r['whole_blocks'] for r in of):.2f}-{max(r['whole_blocks'] for r in of):.2f}, innovation "
+            f"{min(r['innovation'] for r in of):.2f}-{max(r['innovation'] for r in of):.2f}"
         )
         if codec:
             beyond = [loss - bound for loss, bound in zip(loss_none, codec)]

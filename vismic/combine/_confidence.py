@@ -254,15 +254,19 @@ def reliability_flags(report=None, *, snr_db: Optional[float] = None, min_snr_db
     return flags
 
 
-#: :func:`codec_innovation` below which frames look predicted from the ones before (lossless and
-#: MJPG scenes: 0.66-0.97, under camera shake the lowest; mp4v: 0.04-0.10).
+#: :func:`codec_innovation` below which frames look predicted from the ones before (as read by
+#: ``bench_nuisance.py``, which prints all three statistics: lossless, flicker, shake and MJPG
+#: scenes 0.71-0.94, mp4v 0.03-0.11).
 MIN_INNOVATION = 0.5
 #: Share of textured 8x8 blocks left exactly unchanged from one frame to the next above which a
-#: codec may have held them (:func:`vismic._reliability.held_blocks`): lossless and MJPG scenes with
-#: sensor noise 0.00-0.15, mp4v 0.34-0.76; noise-free 8-bit renders reach 0.5 too.
+#: codec may have held them (:func:`vismic._reliability.held_blocks`; ``bench_nuisance``: scenes
+#: with sensor noise, MJPG included, 0.00-0.01, mp4v 0.33-0.78). 8-bit frames rendered without
+#: noise hold many blocks too, which the next test tells apart.
 MAX_HELD_BLOCKS = 0.2
-#: Share of the pixels of a changed block that change, above which blocks change whole (a codec
-#: re-coding them): mp4v 0.61-0.76, H.264 clips 0.39-0.67, noise-free 8-bit renders 0.04-0.24.
+#: Share of the pixels of a changed textured block that change, above which blocks change whole
+#: (a codec re-coding them; ``bench_nuisance``: mp4v 0.77, and 0.73-0.91 where sensor noise changes
+#: every pixel). Frames rendered without noise change the few pixels whose grey level the motion
+#: crosses (a test).
 MIN_WHOLE_BLOCKS = 0.35
 
 
