@@ -163,3 +163,6 @@ def test_a_rate_far_below_the_target_is_resampled_with_a_small_filter(monkeypatc
         resample(np.ones(1), sr=8000 / (MAX_SAMPLES - 5), target_sr=8000)
     with pytest.raises(ParameterError, match="times below"):
         write_wav(os.devnull, np.ones(3), sr=0.1)
+    # a subnormal rate made the float ratio infinite (OverflowError, found by the fuzzer)
+    with pytest.raises(ParameterError, match="times below"):
+        write_wav(os.devnull, np.sin(np.arange(500) / 3.0), sr=2.225073858507203e-309)

@@ -136,16 +136,17 @@ def resample(samples: np.ndarray, *, sr: float, target_sr: float) -> np.ndarray:
         )
     if ratio == 1:
         return samples.copy()
-    n_out = int(round(samples.shape[-1] * target_sr / sr))
-    if n_out > MAX_SAMPLES:
-        raise ParameterError(
-            f"resampling {samples.shape[-1]} samples from sr={sr:g} to target_sr={target_sr:g} would make "
-            f"{n_out} samples, more than the {MAX_SAMPLES} vismic allows; choose a lower target_sr"
-        )
     if target_sr > MAX_POLYPHASE_FACTOR * sr:
         raise ParameterError(
             f"sr={sr:g} is more than {MAX_POLYPHASE_FACTOR} times below target_sr={target_sr:g}: that is not a "
             "sound rate to resample from; check the rate (fps) given"
+        )
+    # exact in fractions: with a subnormal sr the float ratio overflows to infinity
+    n_out = round(samples.shape[-1] * Fraction(target_sr) / Fraction(sr))
+    if n_out > MAX_SAMPLES:
+        raise ParameterError(
+            f"resampling {samples.shape[-1]} samples from sr={sr:g} to target_sr={target_sr:g} would make "
+            f"{n_out} samples, more than the {MAX_SAMPLES} vismic allows; choose a lower target_sr"
         )
     if ratio.numerator > MAX_POLYPHASE_FACTOR:  # then the denominator is above 1 and can shrink
         ratio = ratio.limit_denominator(max(1, MAX_POLYPHASE_FACTOR * ratio.denominator // ratio.numerator))
