@@ -64,7 +64,6 @@ from vismic.pipeline import Pipeline  # noqa: E402
 from vismic.stabilise import shift_frames, stabilise_frames  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-GRID = (8, 8)
 NUISANCES = ("clean", "drift4", "sway2", "shake4", "flick120", "flick100", "expo", "mjpg", "mp4v")
 QUICK_NUISANCES = ("clean", "drift4", "shake4", "flick120", "mjpg")
 

@@ -40,6 +40,9 @@ _HEAD_BYTES = 1 << 22
 #: Block side of the DCT of JPEG (and MPEG).
 BLOCK = 8
 
+#: Noise this many steps wide or wider: the quantiser counts as added uniform noise (Sheppard).
+_SHEPPARD_STEPS = 8
+
 
 def jpeg_quantisation_table(source) -> np.ndarray:
     """The luminance quantisation table of a JPEG image or of the first frame of a Motion-JPEG video.
@@ -85,9 +88,12 @@ def jpeg_quantisation_table(source) -> np.ndarray:
         while position < len(segment):
             precision, table_id = segment[position] >> 4, segment[position] & 15
             size = 64 * (2 if precision else 1)
-            values = np.frombuffer(segment[position + 1:position + 1 + size], dtype=">u2" if precision else np.uint8)
+            chunk = segment[position + 1:position + 1 + size]
+            if len(chunk) < size:  # a truncated segment
+                break
+            values = np.frombuffer(chunk, dtype=">u2" if precision else np.uint8)
             position += 1 + size
-            if table_id == 0 and values.size == 64:
+            if table_id == 0:
                 table = np.empty(64)
                 table[_ZIGZAG] = values
                 return table.reshape(BLOCK, BLOCK)
@@ -155,15 +161,22 @@ def dct_quantiser_loss_db(texture, *, direction_degrees: float, noise_std: float
     raw = float(np.sum(gradient ** 2))
     if raw == 0:
         return 0.0
-    first = np.floor((value - 8 * sigma) / table - 0.5)
-    bins = int(np.max(np.ceil((value + 8 * sigma) / table + 0.5) - first)) + 1
-    kept = np.zeros_like(value)
+    # Steps far below the noise act as added uniform noise (Sheppard), to far below float precision
+    # there; summing their bins would take 16 sigma / step passes (millions for a large noise_std).
+    table = np.broadcast_to(table, value.shape)
+    kept = 1.0 / (1.0 + table ** 2 / (12.0 * sigma ** 2))
+    binned = table * _SHEPPARD_STEPS > sigma
+    value, step = value[binned], table[binned]
+    first = np.floor((value - 8 * sigma) / step - 0.5)
+    bins = int(np.max(np.ceil((value + 8 * sigma) / step + 0.5) - first, initial=0)) + 1
+    summed = np.zeros_like(value)
     for j in range(bins):
-        centre = (first + j) * table
-        low, high = (centre - table / 2 - value) / sigma, (centre + table / 2 - value) / sigma
+        centre = (first + j) * step
+        low, high = (centre - step / 2 - value) / sigma, (centre + step / 2 - value) / sigma
         probability = ndtr(high) - ndtr(low)
         slope = (np.exp(-0.5 * low ** 2) - np.exp(-0.5 * high ** 2)) / math.sqrt(2 * math.pi)
-        kept += np.where(probability > 1e-300, slope ** 2 / np.maximum(probability, 1e-300), 0.0)
+        summed += np.where(probability > 1e-300, slope ** 2 / np.maximum(probability, 1e-300), 0.0)
+    kept[binned] = summed
     return 10.0 * math.log10(max(float(np.sum(gradient ** 2 * kept)) / raw, 1e-30))
 
 
