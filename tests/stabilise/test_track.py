@@ -5,7 +5,8 @@ import pytest
 
 from vismic import synth
 from vismic.denoise import highpass
-from vismic.stabilise import TrackSettings, extend_track, slow_track, smooth_track
+from vismic.stabilise import (TrackSettings, extend_track, slow_track, smooth_track, sound_taken, track_error,
+                              track_response)
 
 
 def test_extend_track_continues_a_band_limited_shake_past_the_end():
@@ -55,3 +56,30 @@ def test_the_slow_track_leaves_the_sound_band_clean(fps):
         assert sound_band(found) < 8e-5
         assert sound_band(found) < 0.5 * sound_band(one)
         assert passband(found) < 0.6 * passband(one)
+
+
+@pytest.mark.parametrize("fps, cutoff, seconds", [(2200.0, 22.0, 0.15), (6000.0, 15.0, 0.4)])
+def test_track_response_is_the_share_of_a_sine_the_track_follows(fps, cutoff, seconds):
+    settings = TrackSettings(fps=fps, cutoff_hz=cutoff, kernel_seconds=seconds, block_frames=int(round(0.005 * fps)))
+    t = np.arange(int(4 * fps)) / fps
+    inner = slice(int(fps), int(3 * fps))
+    for frequency in (3.0, 0.6 * cutoff, 0.9 * cutoff, cutoff, 1.2 * cutoff, 1.5 * cutoff, 60.0):
+        sine = np.sin(2 * np.pi * frequency * t)[:, None]
+        followed = (track_error(sine, settings) + sine)[inner, 0]
+        gain = followed @ sine[inner, 0] / (sine[inner, 0] @ sine[inner, 0])
+        assert abs(gain - track_response(np.array([frequency]), settings)[0]) < 0.005
+
+
+def test_sound_taken_recovers_what_the_track_took_from_a_whole_frame_sound():
+    # a sound that moves the whole frame is partly followed by the track (its lowest frequencies)
+    # and removed with the camera motion; what is left tells how much was taken
+    fps = 2200.0
+    settings = TrackSettings(fps=fps, cutoff_hz=22.0, kernel_seconds=0.15, block_frames=11)
+    sound = highpass(0.05 * np.random.default_rng(3).standard_normal(int(2 * fps)), sr=fps, cutoff_hz=12.0)
+    followed = track_error(sound[:, None], settings)[:, 0] + sound
+    kept, taken = highpass(sound - followed, sr=fps), highpass(followed, sr=fps)
+    inner = slice(int(0.3 * fps), int(1.7 * fps))
+    estimated = sound_taken(kept, settings)
+    assert np.mean(taken[inner] ** 2) > 1e-3 * np.mean(kept ** 2)  # not nothing: the test can fail
+    assert np.mean((estimated - taken)[inner] ** 2) < 0.2 * np.mean(taken[inner] ** 2)
+    assert np.allclose(sound_taken(kept, settings, share=0.0), 0.0)

@@ -93,7 +93,10 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
     dict
         ``snr_db`` (the estimate), ``group_snr_db`` (per group),
         ``agreement`` (mean correlation between groups' outputs),
-        ``leak_fraction`` (power of slow motion leaking through the high-pass / output power).
+        ``leak_fraction`` (power of slow motion leaking through the high-pass / output power),
+        ``slow_motion_px`` (largest excursion of the regions' common shift below the high-pass),
+        ``rigid_power_px2`` and ``rigid_px`` (that shift above the high-pass: its power and
+        its ``(2, n)`` x, y series).
 
     Examples
     --------
@@ -162,7 +165,7 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
     combined = np.stack([np.stack([weights[p] @ to_displacement, *(rigid_map @ to_displacement)]) for p in (0, 1)])
     series = evidence.project(combined, by_parity=True)  # motion, then the rigid (x, y) shift
     motion = series[0]
-    slow_px, rigid_power = _rigid_px(series[1:], evidence.fps, highpass_hz)
+    slow_px, rigid_fast = _rigid_px(series[1:], evidence.fps, highpass_hz)
     final = highpass(motion, sr=evidence.fps, cutoff_hz=highpass_hz) if highpass_hz and n > 40 else motion
     slow = motion - final
     leak = highpass(slow, sr=evidence.fps, cutoff_hz=highpass_hz) if highpass_hz and n > 40 else 0 * slow
@@ -179,12 +182,13 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
         "agreement": float(np.mean(correlation[np.triu_indices(k, 1)])),
         "leak_fraction": leak_power / max(final_power, 1e-300),
         "slow_motion_px": slow_px,
-        "rigid_power_px2": rigid_power,
+        "rigid_power_px2": float(np.sum(np.mean(rigid_fast ** 2, axis=-1))),
+        "rigid_px": rigid_fast,
     }
 
 
 def _rigid_px(rigid, fps, highpass_hz):
-    """The rigid least-squares (x, y) shift of all regions: slow part's largest excursion, and sound-band power.
+    """The rigid least-squares (x, y) shift of all regions: slow part's largest excursion, and the sound-band part.
 
     The linear evidence saturates beyond about a quarter wavelength, so large
     motions read smaller than they are; that is still far above what the
@@ -193,7 +197,7 @@ def _rigid_px(rigid, fps, highpass_hz):
     rigid = rigid - rigid.mean(axis=-1, keepdims=True)
     fast = highpass(rigid, sr=fps, cutoff_hz=highpass_hz) if highpass_hz and rigid.shape[-1] > 40 else rigid
     slow = rigid - fast
-    return float(np.max(np.hypot(*slow))), float(np.sum(np.mean(fast ** 2, axis=-1)))
+    return float(np.max(np.hypot(*slow))), fast
 
 
 def reliability_flags(report=None, *, snr_db: Optional[float] = None, min_snr_db: float = 0.0,
@@ -372,12 +376,16 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
         error = report.track_error_px
         if error.shape[0] == evidence.n and np.any(error):
             injected += float(np.sum(np.mean(highpass(error.T, sr=evidence.fps, cutoff_hz=highpass_hz) ** 2, axis=-1)))
+        # What the stabiliser did to the sound itself (followed part of it, took gain at the borders):
+        # alike in every region (bench_nuisance --size 192; a loud sound under drift, tests)
+        injected += report.sound_error_px2(measured["rigid_px"], highpass_hz=highpass_hz)
         signal_px = measured["rigid_power_px2"] * (1.0 - 1.0 / (1.0 + 10 ** (estimate / 10)))
         if injected > 0 and signal_px > 0:
             noise_px = signal_px / 10 ** (estimate / 10) + injected
             estimate = 10 * math.log10(max(signal_px / noise_px, 1e-6))
     innovation = codec_innovation(report.difference_power) if report is not None else 1.0
-    codec = codec_finding(innovation)
+    codec = codec_finding(innovation, held_blocks=getattr(report, "held_blocks", None),
+                          whole_blocks=getattr(report, "whole_blocks", None))
     if codec is not None:
         estimate = min(estimate, codec[0])
         flags["inter_frame_codec"] = codec[1]

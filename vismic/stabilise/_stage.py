@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
 
 from .._checks import check_positive
+from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
 from ..errors import ParameterError
 from ..pipeline import Stage
 from ._shift import shift_frames
-from ._track import ShiftModel, TrackSettings, fit_light, measure_shift, slow_track, track_error
+from ._track import ShiftModel, TrackSettings, fit_light, measure_shift, slow_track, sound_taken, track_error
 
 __all__ = ["Stabilise", "StabiliseReport", "stabilise_frames"]
 
@@ -46,6 +47,19 @@ class StabiliseReport:
     track_error_px : np.ndarray [shape=(n, 2)]
         The track's own estimate of its error (:func:`~vismic.stabilise.track_error`): zeros
         when nothing was removed.
+    share : np.ndarray [shape=(n,)]
+        Share of the track removed from each frame (:func:`~vismic.stabilise.compensated_share`).
+    settings : TrackSettings, optional
+        How the track was smoothed (its response: :func:`~vismic.stabilise.track_response`).
+    kept_information : np.ndarray [shape=(n,)]
+        Share of the reference's motion information each frame keeps outside the border
+        strips the fill replaced by the static reference (:func:`kept_information`; ones
+        without a fill). The sound's gain follows it.
+    held_blocks, whole_blocks : float, optional
+        Share of textured 8x8 blocks copied bit for bit from the frame before, and share of the
+        pixels of the changed ones that changed (:func:`vismic._reliability.held_blocks`, on
+        pairs of input frames every ``PAIR_STRIDE`` frames): with ``difference_power``, what
+        tells an inter-frame codec (:func:`~vismic.stabilise.codec_finding`).
     """
 
     motion_px: np.ndarray
@@ -58,7 +72,42 @@ class StabiliseReport:
     difference_power: np.ndarray
     texture_rms: float
     track_error_px: np.ndarray
+    share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    settings: Optional[TrackSettings] = None
+    kept_information: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    held_blocks: Optional[float] = None
+    whole_blocks: Optional[float] = None
 
+    def sound_error_px2(self, sound_px, *, highpass_hz: float = 20.0) -> float:
+        """Power (px^2, summed over the leading axes) of the error this stabiliser made in proportion to the sound.
+
+        Where the whole scene vibrates with the sound, the track follows part of it
+        (its lowest frequencies, and those the block means alias into the track's band)
+        and removes it with the camera motion; and the border strips the fill replaced
+        by the static reference take their share of the sound's gain as they grow
+        (:attr:`kept_information`). Both are alike in every region, so region groups
+        agree on them. Estimated from the recovered sound ``sound_px`` (``(..., n)``
+        px at the video's rate, above ``highpass_hz``): the lowest frequencies put
+        back as the track's response says they were taken (:func:`~vismic.stabilise.sound_taken`),
+        then the track run on it. Where only part of the scene vibrates the track
+        took less: an upper bound.
+        """
+        from ..denoise import highpass
+
+        sound = np.asarray(sound_px, dtype=np.float64)
+        n = sound.shape[-1]
+        sound = sound.reshape(-1, n)
+        power = 0.0
+        if self.settings is not None and self.share.shape[0] == n and np.mean(self.share) > 0 and n > 40:
+            share = float(np.mean(self.share))
+            whole = sound + sound_taken(sound, self.settings, share=share)
+            followed = share * (track_error(whole.T, self.settings).T + whole)
+            power += float(np.sum(np.mean(highpass(followed, sr=self.settings.fps, cutoff_hz=highpass_hz) ** 2,
+                                          axis=-1)))
+        kept = self.kept_information
+        if kept.shape[0] == n and np.mean(kept) > 0:
+            power += float(np.sum(np.mean(sound ** 2, axis=-1))) * float(np.mean((kept / np.mean(kept) - 1.0) ** 2))
+        return power
 
 
 class Stabilise(Stage):
@@ -157,6 +206,8 @@ class Stabilise(Stage):
         self._values: list = []
         self._fps = None
         self._motion: list = []
+        self._share: list = []
+        self._kept: list = []
         self._gain: list = []
         self._offset: list = []
         self._saturated: list = []
@@ -165,6 +216,7 @@ class Stabilise(Stage):
         self._slow_state = None
         self._difference: list = []
         self._previous = None
+        self._blocks = np.zeros(4)
 
     # ------------------------------------------------------------------ sizes
     def _block(self) -> int:
@@ -207,8 +259,13 @@ class Stabilise(Stage):
         block = np.array(self._values).reshape(-1, 2)
         motion = np.array(self._motion).reshape(-1, 2)
         error = track_error(motion, self._settings()) if np.any(motion) else np.zeros_like(motion)
+        blocks = self._blocks
         return StabiliseReport(
             motion_px=motion, block_motion_px=block, track_error_px=error,
+            share=np.array(self._share, dtype=np.float64), settings=self._settings() if self._fps else None,
+            kept_information=np.array(self._kept, dtype=np.float64),
+            held_blocks=float(blocks[0] / blocks[1]) if blocks[1] else 0.0,
+            whole_blocks=float(blocks[2] / blocks[3]) if blocks[3] else 0.0,
             block_centres=np.array(self._centres, dtype=np.float64),
             gain=np.array(self._gain), offset=np.array(self._offset),
             saturated_fraction=np.array(self._saturated), black_fraction=np.array(self._black),
@@ -265,6 +322,12 @@ class Stabilise(Stage):
         if self._previous is None:
             power[0] = np.nan
         self._difference.extend(power)
+        # pairs at the same absolute frames however the video is split into batches
+        joined = frames if self._previous is None else np.concatenate([self._previous, frames])
+        at = start - (joined.shape[0] - count)
+        counts, _ = held_blocks(joined[(-at) % PAIR_STRIDE:], stride=PAIR_STRIDE)
+        if counts:
+            self._blocks += np.sum(counts, axis=0)
         self._previous = frames[-1:].copy()
         index = np.arange(start, start + count, dtype=np.float64)
         out = frames.astype(np.float32)  # float32 shifts: twice as fast, rounding far below sensor noise
@@ -275,7 +338,10 @@ class Stabilise(Stage):
         values = np.array(self._values).reshape(-1, 2)
         largest = np.maximum.accumulate(np.hypot(values[:, 0], values[:, 1]))
         ahead = np.searchsorted(np.array(self._centres), index + self._settings().half_frames, side="left") - 1
-        motion = motion * compensated_share(largest[np.clip(ahead, 0, None)], self.tolerance_px)[:, None]
+        share = compensated_share(largest[np.clip(ahead, 0, None)], self.tolerance_px)
+        self._share.extend(share)
+        motion = motion * share[:, None]
+        kept = np.ones(count)
         if np.any(motion):
             out = shift_frames(out, -motion[:, 0], -motion[:, 1])
             # The strip follows the running maximum of the motion: a smooth (C1) width, so the blend
@@ -285,8 +351,11 @@ class Stabilise(Stage):
                 size = np.abs(motion) if self.fill_border is True else np.abs(self._fast_part(motion))
                 strip = np.maximum.accumulate(np.vstack([self._strip[None], size]), axis=0)[1:]
                 self._strip = strip[-1]
-                out = _fill_border(out, strip, self._model.reference)
+                profiles = _border_profiles(out.shape[1:], strip)
+                out = _fill_border(out, profiles, self._model.reference)
+                kept = kept_information(profiles, self._model.information)
         self._motion.extend(motion)
+        self._kept.extend(kept)
         if self.light:
             gain, offset = fit_light(out, self._model)
             gain = np.where(gain > 1e-3, gain, 1.0)
@@ -326,17 +395,39 @@ def border_weights(shape, motion_px) -> np.ndarray:
     -------
     np.ndarray [shape=(n, height, width)]
     """
-    axes = []
+    along_x, along_y = _border_profiles(shape, motion_px)
+    return along_y[:, :, None] * along_x[:, None, :]
+
+
+def _border_profiles(shape, motion_px) -> tuple:
+    """:func:`border_weights`' two factors: ``(n, width)`` along x and ``(n, height)`` along y."""
+    profiles = []
     for axis, length in ((0, shape[1]), (1, shape[0])):  # motion columns are (x, y)
         size = np.abs(np.asarray(motion_px)[:, axis])[:, None]
         distance = np.minimum(np.arange(length), np.arange(length)[::-1])[None, :] + 0.5
-        axes.append(np.clip((distance + 3.0 - size - 2.5 * np.minimum(size, 1.0)) / 3.0, 0.0, 1.0))
-    return axes[1][:, :, None] * axes[0][:, None, :]
+        profiles.append(np.clip((distance + 3.0 - size - 2.5 * np.minimum(size, 1.0)) / 3.0, 0.0, 1.0))
+    return tuple(profiles)
 
 
-def _fill_border(frames, motion_px, reference):
-    """Blend the reflected border strips with the (static) reference, so they carry no motion."""
-    weights = border_weights(frames.shape[1:], motion_px)
+def kept_information(profiles, information) -> np.ndarray:
+    """Share of a reference's motion information each frame keeps outside its filled border strips: ``(n,)``.
+
+    The strips hold the static reference, which carries no sound: a region's
+    evidence of the sound shrinks with them. ``information`` is the reference's
+    information density (squared gradient, ``(height, width)``); ``profiles``
+    as :func:`_border_profiles` gives them.
+    """
+    along_x, along_y = profiles
+    total = float(np.sum(information))
+    if total <= 0:
+        return np.ones(along_x.shape[0])
+    return np.einsum("nh,hw,nw->n", along_y, information, along_x) / total
+
+
+def _fill_border(frames, profiles, reference):
+    """Blend the reflected border strips (:func:`_border_profiles`) with the (static) reference, so they carry no motion."""
+    along_x, along_y = profiles
+    weights = along_y[:, :, None] * along_x[:, None, :]
     return weights * frames + (1.0 - weights) * reference[None]
 
 

@@ -24,7 +24,8 @@ import scipy.fft
 from ._shift import shift_frames, spectral_gradient
 
 __all__ = ["taper", "measure_shift", "track_kernel", "smooth_track", "correct_block_means", "interpolate_blocks",
-           "extend_track", "fit_light", "TrackSettings", "slow_track", "track_error"]
+           "extend_track", "fit_light", "TrackSettings", "slow_track", "track_error",
+           "track_response", "sound_taken"]
 
 #: Half-width, in blocks, of the kernel that interpolates the smoothed block track to every frame.
 INTERPOLATION_BLOCKS = 8
@@ -81,6 +82,8 @@ class ShiftModel:
         gx, gy = spectral_gradient(self.reference)
         regressors = np.stack([self.reference, np.ones_like(self.reference), gx, gy]).reshape(4, -1)
         self._regressors = regressors
+        #: Motion information density of the reference (squared gradient), ``(height, width)``.
+        self.information = (gx ** 2 + gy ** 2).reshape(self.reference.shape)
         weighted = regressors * self.window.reshape(1, -1)
         self._solve = np.linalg.pinv(weighted @ regressors.T) @ weighted  # (4, pixels)
 
@@ -353,3 +356,70 @@ def track_error(motion_px, settings: TrackSettings, *, chunk_frames: int = 4096)
         index = np.arange(first, min(first + chunk_frames, n), dtype=np.float64)
         out[first:first + index.shape[0]] = slow_track(index, centres, means, settings, final=True)
     return out - motion
+
+
+def track_response(frequencies_hz, settings: TrackSettings) -> np.ndarray:
+    """Share of a motion at each frequency that :func:`slow_track` follows (and the stabiliser removes).
+
+    The smoothing kernel's gain at the blocks' rate (the correction of the block
+    means and the interpolation to the frames are flat to well past the
+    kernel's stopband): 1 in the passband, 0 above the stopband, about 0.5 at
+    ``cutoff_hz``. The kernel's images about the block rate are the interpolation's
+    to stop (:func:`interpolate_blocks`): 0 from half the block rate up.
+
+    Examples
+    --------
+    >>> settings = TrackSettings(fps=2200.0, cutoff_hz=22.0, kernel_seconds=0.15, block_frames=11)
+    >>> track_response(np.array([5.0, 22.0, 40.0, 180.0]), settings).round(2).tolist()
+    [1.0, 0.5, 0.0, 0.0]
+    """
+    block = settings.block_frames
+    lags = block * np.arange(-int(np.ceil(settings.half_frames / block)), int(np.ceil(settings.half_frames / block)) + 1)
+    taps = track_kernel(lags, cutoff_hz=settings.cutoff_hz, width_seconds=settings.kernel_seconds, fps=settings.fps)
+    taps = taps / taps.sum()
+    frequencies = np.asarray(frequencies_hz, dtype=np.float64)
+    response = np.cos(2.0 * np.pi * frequencies[..., None] * lags / settings.fps) @ taps
+    return np.where(np.abs(frequencies) < settings.fps / (2.0 * block), response, 0.0)
+
+
+#: Where the track keeps less than this share of a frequency, the sound it took there is
+#: not estimated (the kept sound is too small to scale up: noise would dominate).
+TAKEN_MIN_KEPT = 0.25
+
+
+def sound_taken(kept_px, settings: TrackSettings, *, share: float = 1.0) -> np.ndarray:
+    """The sound a stabiliser's track removed with the camera motion, estimated from the sound it kept.
+
+    Where the whole scene vibrates with the sound, the track follows the sound's
+    lowest frequencies as it follows the camera: a frequency kept as ``1 - s K(f)``
+    (``K`` = :func:`track_response`, ``s`` the share of the track removed) lost
+    ``s K(f)`` of itself. Scaling what is left by ``s K / (1 - s K)`` gives what was
+    taken, where enough is left to scale (``1 - s K >= TAKEN_MIN_KEPT``). Where only
+    part of the scene vibrates, the track took less: this is an upper bound.
+
+    Parameters
+    ----------
+    kept_px : np.ndarray [shape=(..., n)]
+        The recovered motion (rigid x, y or along the sound), px, at ``settings.fps``.
+    settings : TrackSettings
+    share : float
+        Share of the track the stabiliser removed (see :func:`~vismic.stabilise.compensated_share`).
+
+    Returns
+    -------
+    np.ndarray [shape=(..., n)]
+
+    Examples
+    --------
+    >>> settings = TrackSettings(fps=2200.0, cutoff_hz=22.0, kernel_seconds=0.15, block_frames=11)
+    >>> t = np.arange(4400) / 2200.0
+    >>> kept = 0.5 * np.sin(2 * np.pi * 22.0 * t)        # half of a 22 Hz sine was taken
+    >>> round(float(np.std(sound_taken(kept, settings)) / np.std(kept)), 2)
+    1.0
+    """
+    kept = np.asarray(kept_px, dtype=np.float64)
+    n = kept.shape[-1]
+    taken = float(share) * track_response(scipy.fft.rfftfreq(n, 1.0 / settings.fps), settings)
+    left = 1.0 - taken
+    scale = np.where(left >= TAKEN_MIN_KEPT, taken / np.maximum(left, TAKEN_MIN_KEPT), 0.0)
+    return scipy.fft.irfft(scipy.fft.rfft(kept, axis=-1) * scale, n=n, axis=-1)
