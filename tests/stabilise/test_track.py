@@ -1,5 +1,7 @@
 """The slow track's pure functions: smoothing the block track, interpolating it, continuing it past the ends."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,29 @@ def test_sound_taken_recovers_what_the_track_took_from_a_whole_frame_sound():
     assert np.mean(taken[inner] ** 2) > 1e-3 * np.mean(kept ** 2)  # not nothing: the test can fail
     assert np.mean((estimated - taken)[inner] ** 2) < 0.2 * np.mean(taken[inner] ** 2)
     assert np.allclose(sound_taken(kept, settings, share=0.0), 0.0)
+
+
+@pytest.mark.parametrize("sound", ["white", "speech"])
+def test_the_report_estimates_the_error_the_track_made_on_a_whole_frame_sound(sound):
+    from vismic.stabilise import StabiliseReport
+
+    fps, n = 2200.0, 2200
+    settings = TrackSettings(fps=fps, cutoff_hz=22.0, kernel_seconds=0.15, block_frames=11)
+    if sound == "white":
+        motion = 0.05 * np.random.default_rng(3).standard_normal(n)
+    else:
+        motion = synth.make_displacement(synth.speech(duration_seconds=n / fps, sr=fps, seed=1), amplitude_px=0.05)
+    followed = track_error(motion[:, None], settings)[:, 0] + motion
+    true = np.mean(highpass(followed, sr=fps) ** 2)  # what the output lacks against the high-passed truth
+    zeros = np.zeros((n, 2))
+    report = StabiliseReport(motion_px=zeros, block_motion_px=zeros, block_centres=np.zeros(0), gain=np.ones(n),
+                             offset=np.zeros(n), saturated_fraction=np.zeros(n), black_fraction=np.zeros(n),
+                             difference_power=np.zeros(n), texture_rms=1.0, track_error_px=zeros,
+                             share=np.ones(n), settings=settings, kept_information=np.ones(n))
+    estimated = report.sound_error_px2(highpass(motion - followed, sr=fps))
+    assert abs(10 * np.log10(estimated / true)) < 2.5
+    # a fill whose strips took 5 % of the information half way through: a 2.5 % gain step, squared
+    steps = np.where(np.arange(n) < n // 2, 1.0, 0.95)
+    stepped = dataclasses.replace(report, share=np.zeros(n), kept_information=steps)
+    kept = highpass(motion, sr=fps)
+    assert stepped.sound_error_px2(kept) == pytest.approx(np.mean(kept ** 2) * np.var(steps / steps.mean()), rel=1e-6)
