@@ -133,9 +133,7 @@ def test_the_sound_the_track_took_counts_as_noise_in_the_estimate():
     assert report.share.shape == (len(scene.frames),) and report.share.max() == pytest.approx(1.0)
     bands, _ = _bands(stable)
     measured = snr_estimate(bands, grid=(8, 8), report=report)["snr_estimate_db"]
-    untouched = dataclasses.replace(report, share=np.zeros_like(report.share),
-                                    kept_information=np.ones_like(report.kept_information))
-    assert untouched.sound_error_px2(np.ones((2, len(scene.frames)))) == 0.0
+    untouched = dataclasses.replace(report, share=np.zeros_like(report.share))
     without = snr_estimate(bands, grid=(8, 8), report=untouched)["snr_estimate_db"]
     _, audio = _bands(stable)
     true = metrics.si_snr(audio.samples, highpass(scene.displacement_px, sr=FPS))
@@ -143,18 +141,19 @@ def test_the_sound_the_track_took_counts_as_noise_in_the_estimate():
     assert abs(measured - true) < abs(without - true)
 
 
-def test_a_loud_sound_under_drift_is_neither_a_codec_nor_trusted_beyond_what_the_stabiliser_left():
-    # a 0.3 px sound makes the frame-to-frame change swing with its loudness (innovation 0.38, which
-    # alone reads as an inter-frame codec: the blocks say otherwise), and what the stabiliser does to
-    # the sound itself (the border strips' gain, the track following it) is alike in every region:
-    # before, the estimate said 36.7 dB for a true 27.9
+def test_a_loud_sound_under_drift_keeps_its_gain_and_is_not_taken_for_a_codec():
+    # A 0.3 px sound: the border strips the fill holds static take the sound's gain with them as they
+    # grow (27.9 dB for this scene when the output kept that modulation; 32.4 without the fill), and
+    # the frame-to-frame change swings with its loudness (innovation 0.38, which alone reads as an
+    # inter-frame codec: the blocks say otherwise; the estimate then said -4.2 dB)
     scene = _scene(drift_px=3.0, amplitude_px=0.3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rec = vismic.recover_sound(scene.frames, fps=FPS, denoise=None)
     true = metrics.si_snr(rec.samples, highpass(scene.displacement_px, sr=FPS))
     assert "stabilised" in rec.info and "inter_frame_codec" not in rec.info.get("reliability", {})
-    assert abs(rec.info["snr_estimate_db"] - true) < 2.5 and true > 20.0
+    assert true > 30.5
+    assert abs(rec.info["snr_estimate_db"] - true) < 3.0
 
 
 def test_a_stabilise_step_reaches_the_combinations_estimate():

@@ -54,7 +54,8 @@ class StabiliseReport:
     kept_information : np.ndarray [shape=(n,)]
         Share of the reference's motion information each frame keeps outside the border
         strips the fill replaced by the static reference (:func:`kept_information`; ones
-        without a fill). The sound's gain follows it.
+        without a fill). The sound's gain follows it, and :class:`~vismic.combine.Combine`
+        divides it out.
     held_blocks, whole_blocks : float, optional
         Share of textured 8x8 blocks copied bit for bit from the frame before, and share of the
         pixels of the changed ones that changed (:func:`vismic._reliability.held_blocks`, on
@@ -78,36 +79,31 @@ class StabiliseReport:
     held_blocks: Optional[float] = None
     whole_blocks: Optional[float] = None
 
-    def sound_error_px2(self, sound_px) -> float:
-        """Power (px^2, summed over the leading axes) of the error this stabiliser made in proportion to the sound.
+    def sound_taken_px2(self, sound_px) -> float:
+        """Power (px^2, summed over the leading axes) of the sound this stabiliser's track followed and removed.
 
         Where the whole scene vibrates with the sound, the track follows part of it
-        (its lowest frequencies, and those the block means alias into the track's band)
-        and removes it with the camera motion; and the border strips the fill replaced
-        by the static reference take their share of the sound's gain as they grow
-        (:attr:`kept_information`). Both are alike in every region, so region groups
-        agree on them. Estimated from the recovered sound ``sound_px`` (``(..., n)``
-        px at the video's rate, high-passed as the output is): the lowest frequencies put
-        back as the track's response says they were taken (:func:`~vismic.stabilise.sound_taken`),
+        (its lowest frequencies, those the block means alias into the track's band,
+        and what the ends' extrapolation makes of them) and removes it with the
+        camera motion, alike in every region, so region groups agree on the loss.
+        Estimated from the recovered sound ``sound_px`` (``(..., n)`` px at the
+        video's rate, high-passed as the output is): the lowest frequencies put back
+        as the track's response says they were taken (:func:`~vismic.stabilise.sound_taken`),
         then the track run on it. Where only part of the scene vibrates the track
         took less: an upper bound.
         """
         sound = np.asarray(sound_px, dtype=np.float64)
         n = sound.shape[-1]
+        if self.settings is None or self.share.shape[0] != n or not np.mean(self.share) > 0 or n <= 40:
+            return 0.0
+        share = float(np.mean(self.share))
         sound = sound.reshape(-1, n)
-        power = 0.0
-        if self.settings is not None and self.share.shape[0] == n and np.mean(self.share) > 0 and n > 40:
-            share = float(np.mean(self.share))
-            whole = sound + sound_taken(sound, self.settings, share=share)
-            # not high-passed again: the track's response to the high-passed sound is already what the
-            # output's high-pass leaves of it (white noise, speech, music: within 0.1-2 dB, where a second
-            # high-pass lost 2-6 dB of it)
-            followed = share * (track_error(whole.T, self.settings).T + whole)
-            power += float(np.sum(np.mean(followed ** 2, axis=-1)))
-        kept = self.kept_information
-        if kept.shape[0] == n and np.mean(kept) > 0:
-            power += float(np.sum(np.mean(sound ** 2, axis=-1))) * float(np.mean((kept / np.mean(kept) - 1.0) ** 2))
-        return power
+        whole = sound + sound_taken(sound, self.settings, share=share)
+        # not high-passed again: the track's response to the high-passed sound is already what the
+        # output's high-pass leaves of it (white noise, speech, music: within 0.1-2 dB, where a second
+        # high-pass lost 2-6 dB of it)
+        followed = share * (track_error(whole.T, self.settings).T + whole)
+        return float(np.sum(np.mean(followed ** 2, axis=-1)))
 
 
 class Stabilise(Stage):
