@@ -87,23 +87,27 @@ def test_sound_taken_recovers_what_the_track_took_from_a_whole_frame_sound():
     assert np.allclose(sound_taken(kept, settings, share=0.0), 0.0)
 
 
-@pytest.mark.parametrize("sound", ["white", "speech"])
-def test_the_report_estimates_the_sound_the_track_took_from_a_whole_frame_sound(sound):
+@pytest.mark.parametrize("fps", [2200.0, 6000.0])
+@pytest.mark.parametrize("sound", ["white", "speech", "music"])
+def test_the_report_estimates_the_sound_the_track_took_from_a_whole_frame_sound(sound, fps):
     from vismic.stabilise import StabiliseReport
 
-    fps, n = 2200.0, 2200
-    settings = TrackSettings(fps=fps, cutoff_hz=22.0, kernel_seconds=0.15, block_frames=11)
+    n = int(fps)
+    settings = TrackSettings(fps=fps, cutoff_hz=22.0, kernel_seconds=0.15, block_frames=int(round(0.005 * fps)))
     if sound == "white":
         motion = 0.05 * np.random.default_rng(3).standard_normal(n)
     else:
-        motion = synth.make_displacement(synth.speech(duration_seconds=n / fps, sr=fps, seed=1), amplitude_px=0.05)
+        make = synth.speech if sound == "speech" else synth.music
+        motion = synth.make_displacement(make(duration_seconds=n / fps, sr=fps, seed=2), amplitude_px=0.05)
     followed = track_error(motion[:, None], settings)[:, 0] + motion
     true = np.mean(highpass(followed, sr=fps) ** 2)  # what the output lacks against the high-passed truth
     zeros = np.zeros((n, 2))
     report = StabiliseReport(motion_px=zeros, block_motion_px=zeros, block_centres=np.zeros(0), gain=np.ones(n),
                              offset=np.zeros(n), saturated_fraction=np.zeros(n), black_fraction=np.zeros(n),
                              difference_power=np.zeros(n), texture_rms=1.0, track_error_px=zeros,
-                             share=np.ones(n), settings=settings, kept_information=np.ones(n))
+                             share=np.ones(n), settings=settings)
     estimated = report.sound_taken_px2(highpass(motion - followed, sr=fps))
-    assert abs(10 * np.log10(estimated / true)) < 2.5
+    # never much more than was taken (the estimate would turn pessimistic); less by what the track took
+    # almost whole (measured: 0.5-5.4 dB less; the track run on the sound without the split: up to 12 dB more)
+    assert -6.0 < 10 * np.log10(estimated / true) < 1.0
     assert dataclasses.replace(report, share=np.zeros(n)).sound_taken_px2(motion) == 0.0

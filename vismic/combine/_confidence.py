@@ -377,7 +377,7 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
         if error.shape[0] == evidence.n and np.any(error):
             injected += float(np.sum(np.mean(highpass(error.T, sr=evidence.fps, cutoff_hz=highpass_hz) ** 2, axis=-1)))
         # The sound the track followed and removed: alike in every region (bench_nuisance --size 192)
-        injected += report.sound_taken_px2(measured["rigid_px"])
+        injected += report.sound_taken_px2(measured["rigid_px"], highpass_hz=highpass_hz)
         signal_px = measured["rigid_power_px2"] * (1.0 - 1.0 / (1.0 + 10 ** (estimate / 10)))
         if injected > 0 and signal_px > 0:
             noise_px = signal_px / 10 ** (estimate / 10) + injected

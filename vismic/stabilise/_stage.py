@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
+import scipy.fft
 
 from .._checks import check_positive
 from .._reliability import PAIR_STRIDE, held_blocks
@@ -14,7 +15,8 @@ from ..data import FrameBatch
 from ..errors import ParameterError
 from ..pipeline import Stage
 from ._shift import shift_frames
-from ._track import ShiftModel, TrackSettings, fit_light, measure_shift, slow_track, sound_taken, track_error
+from ._track import (ShiftModel, TrackSettings, fit_light, measure_shift, slow_track, sound_taken, track_error,
+                     track_response)
 
 __all__ = ["Stabilise", "StabiliseReport", "stabilise_frames"]
 
@@ -79,31 +81,38 @@ class StabiliseReport:
     held_blocks: Optional[float] = None
     whole_blocks: Optional[float] = None
 
-    def sound_taken_px2(self, sound_px) -> float:
+    def sound_taken_px2(self, sound_px, *, highpass_hz: float = 20.0) -> float:
         """Power (px^2, summed over the leading axes) of the sound this stabiliser's track followed and removed.
 
         Where the whole scene vibrates with the sound, the track follows part of it
-        (its lowest frequencies, those the block means alias into the track's band,
-        and what the ends' extrapolation makes of them) and removes it with the
-        camera motion, alike in every region, so region groups agree on the loss.
-        Estimated from the recovered sound ``sound_px`` (``(..., n)`` px at the
-        video's rate, high-passed as the output is): the lowest frequencies put back
-        as the track's response says they were taken (:func:`~vismic.stabilise.sound_taken`),
-        then the track run on it. Where only part of the scene vibrates the track
-        took less: an upper bound.
+        and removes it with the camera motion, alike in every region, so region
+        groups agree on the loss. Estimated from the recovered sound ``sound_px``
+        (``(..., n)`` px at the video's rate, high-passed at ``highpass_hz`` as the
+        output is) in two parts: the lowest frequencies, as the track's response
+        says they were taken (:func:`~vismic.stabilise.sound_taken`); and what the
+        track itself adds to its response (the sound the block means alias into the
+        track's band, the ends' extrapolation), from the track run on the sound put
+        back together, high-passed as the output is. Frequencies the track took almost
+        whole leave too little to scale, so on sounds loud there (speech's lowest
+        tens of Hz) this misses up to about 5 dB of the taken power (white noise,
+        speech, music at 2200 and 6000 fps: ``tests/stabilise/test_track.py``).
+        Where only part of the scene vibrates the track took less.
         """
+        from ..denoise import highpass
+
         sound = np.asarray(sound_px, dtype=np.float64)
         n = sound.shape[-1]
         if self.settings is None or self.share.shape[0] != n or not np.mean(self.share) > 0 or n <= 40:
             return 0.0
-        share = float(np.mean(self.share))
+        share, fps = float(np.mean(self.share)), self.settings.fps
         sound = sound.reshape(-1, n)
-        whole = sound + sound_taken(sound, self.settings, share=share)
-        # not high-passed again: the track's response to the high-passed sound is already what the
-        # output's high-pass leaves of it (white noise, speech, music: within 0.1-2 dB, where a second
-        # high-pass lost 2-6 dB of it)
+        linear = sound_taken(sound, self.settings, share=share)
+        whole = sound + linear
+        response = share * track_response(scipy.fft.rfftfreq(n, 1.0 / fps), self.settings)
         followed = share * (track_error(whole.T, self.settings).T + whole)
-        return float(np.sum(np.mean(followed ** 2, axis=-1)))
+        beyond = followed - scipy.fft.irfft(scipy.fft.rfft(whole, axis=-1) * response, n=n, axis=-1)
+        taken = linear + highpass(beyond, sr=fps, cutoff_hz=highpass_hz)
+        return float(np.sum(np.mean(taken ** 2, axis=-1)))
 
 
 class Stabilise(Stage):
