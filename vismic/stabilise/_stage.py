@@ -132,10 +132,12 @@ class Stabilise(Stage):
     track is continued as motion band-limited to the kernel's passband, fitted
     on one kernel's length of blocks at that end (:func:`~vismic.stabilise.extend_track`).
     Measured with ``benchmarks/bench_nuisance.py`` (4 scenes, against each
-    clean scene): 4 px shake to 10 Hz loses 1.7 dB median (worst 2.7), against
-    2.1 (3.5) when the raw block means were low-passed straight onto the frames
-    and 9.7 (20.3) with the odd reflection about the end blocks used before
-    that; drift 0.3 (0.6), sway 0.7 (1.2) against 0.8 (1.4); on clean scenes
+    clean scene): 4 px shake to 10 Hz loses 1.6 dB median (worst 2.6), against
+    1.7 (2.7) before :class:`~vismic.combine.Combine` restored the sound's gain
+    that the border fill takes (:attr:`StabiliseReport.kept_information`), 2.1 (3.5)
+    when the raw block means were low-passed straight onto the frames and 9.7 (20.3)
+    with the odd reflection about the end blocks used before that; drift 0.3 (0.5),
+    sway 0.4 (0.9) against 0.7 (1.2) before the gain was restored; on clean scenes
     the stage costs at most 0.02 dB. :meth:`report` holds what was removed and
     the track's own estimate of its error (:func:`~vismic.stabilise.track_error`).
 
@@ -155,7 +157,8 @@ class Stabilise(Stage):
         it kept (the defaults pass up to ~10 Hz and stop above ~34 Hz; on
         ``bench_nuisance``'s scenes, ``--cutoff 20 --kernel 0.2`` loses 1.9 (2.5) dB on shake,
         0.3 (0.8) on drift and 0.8 (1.2) on sway against the defaults' 1.7 (2.7), 0.3 (0.6)
-        and 0.7 (1.2): within the spread of 4 scenes, and the defaults hold fewer frames). The track past the clip's
+        and 0.7 (1.2), both before the fill's gain was restored: within the spread of 4
+        scenes, and the defaults hold fewer frames). The track past the clip's
         ends is band-limited to ``cutoff_hz - 1.8 / kernel_seconds`` (the passband edge).
     kernel_seconds : float
         Length of the low-pass kernel; its transition band is ~3.6 / kernel_seconds Hz.
@@ -168,16 +171,18 @@ class Stabilise(Stage):
     fill_border : {'fast', True, False}
         Replace the strips along the sides that the shift filled with mirrored content
         (which moves the wrong way) by the static reference. The static strip carries
-        no sound, so a strip that grows during the clip modulates the sound's gain (a
-        4 px drift: -3.6 dB on one scene), while mirrored content that moves slowly
-        does little harm (its distortion stays below the sound band) and fast mirrored
-        content a lot. ``'fast'`` (default) sizes the strips by the fast part of the
-        motion only (the track minus its causal average over :data:`FILL_SECONDS`);
-        ``True`` by all of it; ``False`` keeps the mirrored content. Measured with
-        ``bench_nuisance.py --fill-border fast|true|false`` (4 scenes, median (worst)
-        loss against the clean scene): drift 0.3 (0.6), sway 0.7 (1.2), shake 1.7 (2.7) dB
-        with ``'fast'``; 1.2 (4.2), 1.1 (2.3), 1.8 (2.8) with ``True``; 0.3 (0.6),
-        0.6 (1.3), 7.2 (52.8) with ``False``.
+        no sound, so a strip that grows during the clip lowers the sound's gain (the
+        report's ``kept_information``, which :class:`~vismic.combine.Combine` divides
+        out; before it did, a 4 px drift lost 3.6 dB on one scene with ``True``) and
+        the information in it, while mirrored content that moves slowly does little
+        harm (its distortion stays below the sound band) and fast mirrored content a
+        lot. ``'fast'`` (default) sizes the strips by the fast part of the motion only
+        (the track minus its causal average over :data:`FILL_SECONDS`); ``True`` by all
+        of it; ``False`` keeps the mirrored content. Measured with ``bench_nuisance.py
+        --fill-border fast|true|false`` (4 scenes, median (worst) loss against the clean
+        scene): drift 0.3 (0.5), sway 0.4 (0.9), shake 1.6 (2.6) dB with ``'fast'``;
+        0.5 (0.5), 0.5 (1.0), 1.6 (2.5) with ``True``; 0.3 (0.6), 0.6 (1.3), 7.2 (52.8)
+        with ``False``.
     motion, light : bool
         Remove slow motion / light changes.
 
