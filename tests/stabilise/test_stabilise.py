@@ -65,6 +65,10 @@ def test_stage_follows_the_stage_protocol():
     assert sum(len(o) for o in released) == len(scene)
     assert [o.start for o in released] == sorted(o.start for o in released)
     assert "Stabilise(" in repr(Stabilise(cutoff_hz=10.0))
+    # the protocol's own check: parameters, inputs left alone, the same output whatever the batches
+    scene = _drift_scene(seconds=0.12, size=32)
+    batches = [FrameBatch(scene.frames[i:i + 50].astype(np.float32), i, FPS) for i in range(0, len(scene), 50)]
+    assert check_stage(Stabilise(), sample=batches)["streaming"]
 
 
 def test_light_gain_is_measured_and_removed():
@@ -151,7 +155,13 @@ def test_shake_is_tracked_up_to_the_clip_ends():
 
 def test_a_shaken_result_does_not_depend_on_batch_size():
     scene, _ = _shaken_scene(seconds=0.25, size=24)  # longer than the blocks the ends are extrapolated from
-    first, _ = stabilise_frames(scene.frames, fps=FPS, batch_size=64)
+    first, report = stabilise_frames(scene.frames, fps=FPS, batch_size=64)
+    assert report.kept_information.shape == report.share.shape == (len(scene),)
+    assert report.kept_information.min() < 1.0 and report.whole_blocks > 0.0
     for batch_size in (7, 300):
-        second, _ = stabilise_frames(scene.frames, fps=FPS, batch_size=batch_size)
+        second, other = stabilise_frames(scene.frames, fps=FPS, batch_size=batch_size)
         np.testing.assert_allclose(first, second, atol=1e-3)
+        np.testing.assert_allclose(other.kept_information, report.kept_information, atol=1e-6)
+        np.testing.assert_allclose(other.share, report.share, atol=1e-9)
+        # the codec check's pairs sit at the same frames whatever the batches
+        assert (other.held_blocks, other.whole_blocks) == (report.held_blocks, report.whole_blocks)
