@@ -48,6 +48,7 @@ from ._track import (
 
 __all__ = ["Stabilise", "NormaliseLight", "light_basis", "remove_light", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share", "shift_frames", "spectral_gradient",
            "measure_shift", "smooth_track", "correct_block_means", "interpolate_blocks", "extend_track",
-           "slow_track", "track_error", "track_response", "sound_taken", "TrackSettings", "track_kernel", "fit_light", "taper",
+           "slow_track", "track_error", "track_response", "sound_taken", "TrackSettings", "track_kernel",
+           "fit_light", "taper",
            "consistency_snr_db", "region_groups", "reliability_flags",
            "snr_estimate", "codec_innovation", "codec_finding", "MOTION_TOLERANCE_PX"]

@@ -435,7 +435,7 @@ def kept_information(profiles, information) -> np.ndarray:
 
 
 def _fill_border(frames, profiles, reference):
-    """Blend the reflected border strips (:func:`_border_profiles`) with the (static) reference, so they carry no motion."""
+    """Blend the reflected border strips (``profiles``, :func:`_border_profiles`) with the static reference."""
     along_x, along_y = profiles
     weights = along_y[:, :, None] * along_x[:, None, :]
     return weights * frames + (1.0 - weights) * reference[None]

@@ -374,7 +374,8 @@ def track_response(frequencies_hz, settings: TrackSettings) -> np.ndarray:
     [1.0, 0.5, 0.0, 0.0]
     """
     block = settings.block_frames
-    lags = block * np.arange(-int(np.ceil(settings.half_frames / block)), int(np.ceil(settings.half_frames / block)) + 1)
+    reach = int(np.ceil(settings.half_frames / block))
+    lags = block * np.arange(-reach, reach + 1)
     taps = track_kernel(lags, cutoff_hz=settings.cutoff_hz, width_seconds=settings.kernel_seconds, fps=settings.fps)
     taps = taps / taps.sum()
     frequencies = np.asarray(frequencies_hz, dtype=np.float64)
