@@ -87,6 +87,15 @@ def test_drift_that_breaks_the_evidence_is_flagged_not_trusted():
     assert abs(estimate["snr_estimate_db"] - truth) < 3.0
 
 
+def test_motion_a_stabiliser_left_is_not_answered_with_use_a_stabiliser():
+    scene = _scene(drift_px=3.0)
+    unmoved, report = stabilise_frames(scene.frames, fps=FPS, motion=False)  # a stabiliser that followed nothing
+    bands, _ = _bands(unmoved)
+    alone = snr_estimate(bands, grid=(8, 8))["flags"]["large_motion"]
+    after = snr_estimate(bands, grid=(8, 8), report=report)["flags"]["large_motion"]
+    assert "Stabilise" in alone and "Stabilise" not in after and "could not follow" in after
+
+
 def test_inter_frame_codec_is_detected_from_frame_differences():
     steady = np.r_[np.nan, np.full(100, 8.0) + np.random.default_rng(0).normal(0, 0.2, 100)]
     gop = np.r_[np.nan, np.tile([1.0] * 11 + [12.0], 9)]

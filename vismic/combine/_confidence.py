@@ -354,9 +354,14 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
     flags = {}
     if slow > MOTION_TOLERANCE_PX:
         estimate = min(estimate, -40.0 * math.log10(slow / 0.2) - 10.0)
+        if report is None:
+            advice = "remove slow motion first (vismic.stabilise.Stabilise)"
+        else:  # the stabiliser ran and left this: its advice would send the user round in a circle
+            advice = ("the stabiliser could not follow all of it (motion that is not one shift of the whole frame: "
+                      "rotation, zoom, parts moving on their own; or faster than its kernel); try a --roi on the "
+                      "object")
         flags["large_motion"] = (f"the frames moved {slow:.2f} px (or more) from the reference below the sound band: "
-                                 "the sound is distorted or lost; remove slow motion first "
-                                 "(vismic.stabilise.Stabilise)")
+                                 f"the sound is distorted or lost; {advice}")
     if report is not None and report.motion_px.shape[0] == evidence.n and evidence.n > 40:
         # What the stabiliser removed in the sound band: for a well-tracked slow motion almost
         # nothing, so whatever is there is the track's error, added to the output. Counted as
