@@ -59,6 +59,10 @@ def test_clipped_frames_are_said():
 
 def test_estimate_below_the_floor():
     assert any("below 0 dB" in w for w in findings(0.01 * np.ones(10), {"snr_estimate_db": -3.0}))
+    # a codec's cap is not answered with "more light"
+    capped = {"snr_estimate_db": -4.7, "reliability": {"inter_frame_codec": "most frames barely differ ..."}}
+    low = [w for w in findings(0.01 * np.ones(10), capped) if "below 0 dB" in w]
+    assert low and "codec" in low[0] and "more light" not in low[0]
 
 
 def test_statistics_merge_by_frames():

@@ -254,8 +254,12 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
                          "film a textured, focused, well-lit surface or choose it with --roi")
     snr = np.atleast_1d(np.asarray(info.get("snr_estimate_db", np.nan), dtype=np.float64))
     if np.any(snr < SNR_FLOOR_DB):
+        # more light does not undo a codec: its own finding says what would
+        codec = "inter_frame_codec" in info.get("reliability", {})
+        advice = ("the inter-frame codec caps it (see that finding)" if codec
+                  else "try a larger --roi, more light or a closer view")
         found.append(f"the estimated SNR ({', '.join(f'{v:.1f}' for v in snr)} dB) is below {SNR_FLOOR_DB:g} dB: "
-                     "the output is mostly noise; try a larger --roi, more light or a closer view")
+                     f"the output is mostly noise; {advice}")
     if peak > MAX_LINEAR_PX:
         found.append(f"motion too large: it peaks at {peak:.2f} px, beyond the ~{MAX_LINEAR_PX:g} px that local "
                      "phase follows linearly, so the sound is distorted whatever the SNR estimate says; "
