@@ -239,7 +239,7 @@ def _restore_gain(audio: Audio, report) -> Audio:
 
     The strips hold the static reference, so the sound's gain follows the share of
     the motion information outside them; as they grow it falls, a modulation the
-    output would otherwise keep (a 0.3 px sound under a 3 px drift: -4.5 dB, tests).
+    output would otherwise keep (a loud sound under drift, ``tests/stabilise/test_confidence.py``).
     """
     kept = getattr(report, "kept_information", None)
     if kept is None or kept.shape[0] != audio.samples.shape[-1] or not np.all(kept > 0) or np.ptp(kept) == 0:

@@ -94,8 +94,9 @@ class StabiliseReport:
         track's band, the ends' extrapolation), from the track run on the sound put
         back together, high-passed as the output is. Frequencies the track took almost
         whole leave too little to scale, so on sounds loud there (speech's lowest
-        tens of Hz) this misses up to about 5 dB of the taken power (white noise,
-        speech, music at 2200 and 6000 fps: ``tests/stabilise/test_track.py``).
+        tens of Hz) this misses part of the taken power (a test holds it within 6 dB
+        below and 1 dB above the truth on white noise, speech and music at 2200 and
+        6000 fps: ``tests/stabilise/test_track.py``).
         Where only part of the scene vibrates the track took less.
         """
         from ..denoise import highpass
@@ -438,9 +439,8 @@ def _fill_border(frames, profiles, reference):
     """Blend the reflected border strips (``profiles``, :func:`_border_profiles`) with the static reference, in place.
 
     Only the rows and columns some frame's strips reach are touched (the weights are
-    1 elsewhere): the whole frame in float64, as first written, was 30 % of the stage's
-    time at 256x256 px. The blend is computed in float64 and stored in ``frames``'
-    dtype, as before.
+    1 elsewhere; blending the whole frame in float64 was a large share of the stage's
+    time). The blend is computed in float64 and stored in ``frames``' dtype.
     """
     along_x, along_y = profiles
     rows = np.any(along_y < 1.0, axis=0)
