@@ -165,3 +165,21 @@ def test_a_shaken_result_does_not_depend_on_batch_size():
         np.testing.assert_allclose(other.share, report.share, atol=1e-9)
         # the codec check's pairs sit at the same frames whatever the batches
         assert (other.held_blocks, other.whole_blocks) == (report.held_blocks, report.whole_blocks)
+
+
+def test_the_frame_queue_gives_back_what_was_appended_in_order():
+    from vismic.stabilise._stage import _FrameQueue
+
+    rng = np.random.default_rng(0)
+    queue, expected, counter = _FrameQueue(), np.zeros((0, 3, 2), np.float32), 0
+    for _ in range(300):  # appends and takes of every size, the buffer compacted and grown on the way
+        n = int(rng.integers(0, 40))
+        frames = (counter + np.arange(n))[:, None, None] * np.ones((1, 3, 2), np.uint8)
+        counter += n
+        queue.append(frames)
+        expected = np.concatenate([expected, frames.astype(np.float32)])
+        count = int(rng.integers(0, len(queue) + 1))
+        np.testing.assert_array_equal(queue.take(count), expected[:count])
+        expected = expected[count:]
+        np.testing.assert_array_equal(queue.frames, expected)
+        assert len(queue) == len(expected)

@@ -116,6 +116,47 @@ class StabiliseReport:
         return float(np.sum(np.mean(taken ** 2, axis=-1)))
 
 
+class _FrameQueue:
+    """Frames held back: appended at the end, taken from the front, without copying the rest each time.
+
+    A batch's arrival copied every held frame again (``np.concatenate``); here the
+    held frames move only when the buffer must be compacted or grown. :meth:`take` returns a view that the next
+    :meth:`append` may overwrite.
+    """
+
+    def __init__(self):
+        self._data: Optional[np.ndarray] = None
+        self._lo = self._hi = 0
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
+
+    @property
+    def frames(self) -> np.ndarray:
+        """The held frames (a view)."""
+        return self._data[self._lo:self._hi]
+
+    def append(self, frames: np.ndarray) -> None:
+        n, held = len(frames), len(self)
+        if self._data is None:
+            self._data = np.empty((max(n, 64),) + frames.shape[1:], dtype=np.float32)
+        elif self._hi + n > len(self._data):
+            if held + n <= 0.75 * len(self._data):  # room enough at the front: move the held frames there
+                self._data[:held] = self.frames  # numpy copies overlapping views correctly
+            else:  # grow by half: the buffer stays within 1.5x what must be held (a concatenation took 2x)
+                grown = np.empty((int(1.5 * (held + n)) + 1,) + self._data.shape[1:], dtype=np.float32)
+                grown[:held] = self.frames
+                self._data = grown
+            self._lo, self._hi = 0, held
+        self._data[self._hi:self._hi + n] = frames
+        self._hi += n
+
+    def take(self, count: int) -> np.ndarray:
+        out = self._data[self._lo:self._lo + count]
+        self._lo += count
+        return out
+
+
 class Stabilise(Stage):
     """Stage: :class:`~vismic.data.FrameBatch` -> FrameBatch without slow camera motion and light changes.
 
@@ -209,7 +250,7 @@ class Stabilise(Stage):
         self.reset()
 
     def reset(self) -> None:
-        self._frames: Optional[np.ndarray] = None  # frames not yet released, float32
+        self._frames = _FrameQueue()  # frames not yet released, float32
         self._first = None  # absolute index of the video's first frame
         self._released = 0  # frames released so far (relative to _first)
         self._model: Optional[ShiftModel] = None
@@ -246,8 +287,7 @@ class Stabilise(Stage):
             check_positive(self.cutoff_hz, "cutoff_hz")
             if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border != "fast":
                 raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
-        frames = np.asarray(batch.frames, dtype=np.float32)
-        self._frames = frames if self._frames is None else np.concatenate([self._frames, frames])
+        self._frames.append(np.asarray(batch.frames))
         self._measure_blocks(final=False)
         block = self._block()
         next_centre = len(self._centres) * block + (block - 1) / 2.0
@@ -256,14 +296,14 @@ class Stabilise(Stage):
         # nothing leaves before they are all measured, so it does not depend on the batches.
         if len(self._centres) < self._settings().window_blocks:
             ready = 0
-        return self._release(min(ready, self._frames.shape[0]), final=False)
+        return self._release(min(ready, len(self._frames)), final=False)
 
     def flush(self):
         """Release the frames still held at the end of the video (None if none)."""
-        if self._frames is None or self._frames.shape[0] == 0:
+        if not len(self._frames):
             return None
         self._measure_blocks(final=True)
-        return self._release(self._frames.shape[0], final=True)
+        return self._release(len(self._frames), final=True)
 
     def report(self) -> StabiliseReport:
         """What was measured on the frames released so far."""
@@ -298,7 +338,7 @@ class Stabilise(Stage):
 
     def _measure_blocks(self, final: bool) -> None:
         block = self._block()
-        held = self._frames.shape[0]
+        held = len(self._frames)
         while True:
             k = len(self._centres)
             first = k * block - self._released  # the block's first frame in the held array
@@ -306,7 +346,7 @@ class Stabilise(Stage):
             if last > held and not (final and first < held):
                 return
             last = min(last, held)
-            mean = self._frames[first:last].astype(np.float64).mean(axis=0)
+            mean = self._frames.frames[first:last].astype(np.float64).mean(axis=0)
             if self._model is None:
                 self._model = ShiftModel(mean)
                 value = (0.0, 0.0)
@@ -321,20 +361,16 @@ class Stabilise(Stage):
     def _release(self, count: int, final: bool):
         if count <= 0:
             return None
-        frames = self._frames[:count]
-        self._frames = self._frames[count:]
+        frames = self._frames.take(count)
         start = self._released
         self._released += count
         self._saturated.extend(np.mean(frames >= 255.0, axis=(1, 2)))
         self._black.extend(np.mean(frames <= 0.0, axis=(1, 2)))
-        previous = frames[:1] if self._previous is None else self._previous
-        steps = np.diff(np.concatenate([previous, frames]).astype(np.float64), axis=0)
-        power = np.mean(steps ** 2, axis=(1, 2))
-        if self._previous is None:
-            power[0] = np.nan
-        self._difference.extend(power)
-        # pairs at the same absolute frames however the video is split into batches
         joined = frames if self._previous is None else np.concatenate([self._previous, frames])
+        steps = np.subtract(joined[1:], joined[:-1]).reshape(joined.shape[0] - 1, -1)
+        power = np.einsum("ij,ij->i", steps, steps, dtype=np.float64) / max(steps.shape[1], 1)
+        self._difference.extend(np.concatenate([[np.nan], power]) if self._previous is None else power)
+        # pairs at the same absolute frames however the video is split into batches
         at = start - (joined.shape[0] - count)
         counts, _ = held_blocks(joined[(-at) % PAIR_STRIDE:], stride=PAIR_STRIDE)
         if counts:
