@@ -1,0 +1,87 @@
+"""What stabilising costs: the :class:`vismic.stabilise.Stabilise` stage's rate, and a recovery with it.
+
+A textured scene (gravel, a 0.05 px sound at 2200 fps) under a 4 px camera shake
+(0.5-10 Hz), rendered once per frame size. For each size the table gives, as the
+median of ``--repeats`` runs on frames in memory:
+
+* the stage alone (``stabilise_frames``: tracking, shift, border fill, light), frames/s;
+* ``recover_sound(..., stabilise=False)`` and ``stabilise=True`` (``denoise=None``),
+  frames/s, and the share of the stabilised recovery's time the stage takes.
+
+Run::
+
+    python benchmarks/bench_stabilise.py                 # 128, 256 and 512 px, 1 s
+    python benchmarks/bench_stabilise.py --sizes 256 --seconds 0.5
+
+A CSV goes to ``benchmarks/results/bench_stabilise.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import vismic  # noqa: E402
+from _table import write_csv  # noqa: E402
+from vismic import synth  # noqa: E402
+from vismic.stabilise import stabilise_frames  # noqa: E402
+
+FPS = 2200.0
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def shaken_scene(size: int, seconds: float):
+    n = int(round(seconds * FPS))
+    sound = synth.make_displacement(synth.music(duration_seconds=n / FPS, sr=FPS, seed=0), amplitude_px=0.05)
+    return synth.render_nuisance_scene(
+        synth.texture("gravel", size=(size, size)), sound, direction_degrees=30.0, noise_std=2.0, fps=FPS,
+        shift_x_px=synth.shake_motion(n, fps=FPS, peak_px=4.0, low_hz=0.5, high_hz=10.0, seed=0),
+        shift_y_px=synth.shake_motion(n, fps=FPS, peak_px=4.0, low_hz=0.5, high_hz=10.0, seed=100))
+
+
+def median_seconds(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print(f"4 px shake (0.5-10 Hz), {args.seconds:g} s at {FPS:g} fps, frames in memory; "
+          f"median of {args.repeats} runs (frames/s)")
+    print(f"{'size':>6s} {'Stabilise alone':>16s} {'recovery':>10s} {'stabilised':>11s} {'stage share':>12s}")
+    rows = []
+    for size in args.sizes:
+        frames = shaken_scene(size, args.seconds).frames
+        n = len(frames)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stage = median_seconds(lambda: stabilise_frames(frames, fps=FPS), args.repeats)
+            plain = median_seconds(lambda: vismic.recover_sound(frames, fps=FPS, denoise=None, stabilise=False),
+                                   args.repeats)
+            stable = median_seconds(lambda: vismic.recover_sound(frames, fps=FPS, denoise=None, stabilise=True),
+                                    args.repeats)
+        row = {"size": size, "frames": n, "stabilise_fps": n / stage, "recovery_fps": n / plain,
+               "stabilised_recovery_fps": n / stable, "stage_share": stage / stable}
+        rows.append(row)
+        write_csv(RESULTS / "bench_stabilise.csv", rows)
+        print(f"{size:6d} {row['stabilise_fps']:16.0f} {row['recovery_fps']:10.0f} "
+              f"{row['stabilised_recovery_fps']:11.0f} {row['stage_share']:12.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
