@@ -431,23 +431,15 @@ def compensated_share(largest_px, tolerance_px: float) -> np.ndarray:
     return -np.expm1(-((largest_px / tolerance_px) ** 2))
 
 
-def border_weights(shape, motion_px) -> np.ndarray:
-    """Per-frame weights that drop the border strips a shift by ``-motion_px`` filled with mirrored content.
+def _border_profiles(shape, motion_px) -> tuple:
+    """Weights that drop the border strips a shift by ``-motion_px`` filled with mirrored content.
 
     Content within ``|d|`` px of a side came from outside the frame (the shift
     reflects it), and moves the wrong way; 0 up to about ``|d|`` px from the
-    side, then a 3 px ramp to 1. No motion gives all ones.
-
-    Returns
-    -------
-    np.ndarray [shape=(n, height, width)]
+    side, then a 3 px ramp to 1. No motion gives all ones. A frame's weights are
+    the outer product of its two profiles: ``(n, width)`` along x and ``(n, height)``
+    along y.
     """
-    along_x, along_y = _border_profiles(shape, motion_px)
-    return along_y[:, :, None] * along_x[:, None, :]
-
-
-def _border_profiles(shape, motion_px) -> tuple:
-    """:func:`border_weights`' two factors: ``(n, width)`` along x and ``(n, height)`` along y."""
     profiles = []
     for axis, length in ((0, shape[1]), (1, shape[0])):  # motion columns are (x, y)
         size = np.abs(np.asarray(motion_px)[:, axis])[:, None]
