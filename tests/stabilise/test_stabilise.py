@@ -9,14 +9,14 @@ import vismic
 from vismic import metrics, synth
 from vismic.data import FrameBatch
 from vismic.denoise import highpass
-from vismic.errors import ParameterError
+from vismic.errors import FrameShapeError, ParameterError
 from vismic.stabilise import (
     Stabilise,
     measure_shift,
     shift_frames,
     stabilise_frames,
 )
-from vismic.stabilise._track import ShiftModel
+from vismic.stabilise._track import ShiftModel, track_error
 from vismic.testing import check_stage
 
 FPS = 2200.0
@@ -115,6 +115,13 @@ def test_bad_parameters_raise_parameter_errors():
         stabilise_frames(frames, fps=FPS, cutoff_hz=-1.0)
 
 
+def test_frames_that_change_size_mid_video_raise_a_frame_shape_error():
+    stage = Stabilise()
+    stage.transform(FrameBatch(np.zeros((40, 32, 32), np.float32), 0, 2200.0))
+    with pytest.raises(FrameShapeError, match=r"changed size.*\(32, 32\).*\(32, 30\) from frame 40"):
+        stage.transform(FrameBatch(np.zeros((40, 32, 30), np.float32), 40, 2200.0))
+
+
 def test_stabilised_source_gives_every_frame_to_recover_sound():
     from vismic.io import open_video
     from vismic.stabilise import stabilise_source
@@ -151,6 +158,20 @@ def test_shake_is_tracked_up_to_the_clip_ends():
     # measured (48x48, 0.3 s, 4 px shake to 10 Hz): 0.0016 px RMS within half a kernel of the ends
     # (0.0005 px in the middle); odd reflection of the block track about the end blocks gave 0.023 px
     assert np.sqrt(np.mean(ends ** 2)) < 0.006
+
+
+def test_the_report_s_track_error_follows_the_frames_released():
+    scene, _ = _shaken_scene(seconds=0.25, size=24)
+    stage = Stabilise()
+    for start in range(0, len(scene), 100):
+        stage.transform(FrameBatch(scene.frames[start:start + 100].astype(np.float32), start, FPS))
+        early = stage.report()
+        assert early.track_error_px.shape == early.motion_px.shape
+    stage.flush()
+    final = stage.report()
+    assert final.motion_px.shape[0] == len(scene) > early.motion_px.shape[0]
+    np.testing.assert_array_equal(final.track_error_px, track_error(final.motion_px, final.settings))
+    assert stage.report().track_error_px is final.track_error_px  # computed once per length
 
 
 def test_a_shaken_result_does_not_depend_on_batch_size():

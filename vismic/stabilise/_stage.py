@@ -12,7 +12,7 @@ import scipy.fft
 from .._checks import check_positive
 from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
-from ..errors import ParameterError
+from ..errors import FrameShapeError, ParameterError
 from ..pipeline import Stage
 from ._shift import shift_frames
 from ._track import (ShiftModel, TrackSettings, fit_light, measure_shift, slow_track, sound_taken, track_error,
@@ -269,6 +269,7 @@ class Stabilise(Stage):
         self._difference: list = []
         self._previous = None
         self._blocks = np.zeros(4)
+        self._error: Optional[np.ndarray] = None  # track_error of the motion released so far
 
     # ------------------------------------------------------------------ sizes
     def _block(self) -> int:
@@ -287,7 +288,11 @@ class Stabilise(Stage):
             check_positive(self.cutoff_hz, "cutoff_hz")
             if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border != "fast":
                 raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
-        self._frames.append(np.asarray(batch.frames))
+        frames = np.asarray(batch.frames)
+        if self._model is not None and frames.shape[1:] != self._model.reference.shape:
+            raise FrameShapeError(f"frames changed size within the video: {self._model.reference.shape} at first, "
+                                  f"{frames.shape[1:]} from frame {batch.start}")
+        self._frames.append(frames)
         self._measure_blocks(final=False)
         block = self._block()
         next_centre = len(self._centres) * block + (block - 1) / 2.0
@@ -309,7 +314,9 @@ class Stabilise(Stage):
         """What was measured on the frames released so far."""
         block = np.array(self._values).reshape(-1, 2)
         motion = np.array(self._motion).reshape(-1, 2)
-        error = track_error(motion, self._settings()) if np.any(motion) else np.zeros_like(motion)
+        if self._error is None or self._error.shape != motion.shape:  # the track's test runs once per length
+            self._error = track_error(motion, self._settings()) if np.any(motion) else np.zeros_like(motion)
+        error = self._error
         blocks = self._blocks
         return StabiliseReport(
             motion_px=motion, block_motion_px=block, track_error_px=error,
