@@ -257,7 +257,7 @@ def recover_sound(
     _check_grid_fits(pipeline, source)
     run = dict(progress=progress, device=device, workers=workers, executor=executor, threads=threads, fuse=fuse)
     audio = _recover_once(pipeline, source, video, **run)
-    stable = _stabilised(pipeline, audio) if stabilise == "auto" else None
+    stable = _stabilised(pipeline, audio, source) if stabilise == "auto" else None
     if stable is not None:
         moved = audio.info.get("slow_motion_px", float("nan"))
         logger.info("the frames moved %.2f px below the sound band: reading them again, stabilised", moved)
@@ -271,8 +271,12 @@ def recover_sound(
     return audio
 
 
-def _stabilised(pipeline: Pipeline, audio: Audio) -> Optional[Pipeline]:
-    """The pipeline with :class:`~vismic.stabilise.Stabilise` before its decomposition, when ``audio`` needs it."""
+def _stabilised(pipeline: Pipeline, audio: Audio, source=None) -> Optional[Pipeline]:
+    """The pipeline with :class:`~vismic.stabilise.Stabilise` before its decomposition, when ``audio`` needs it.
+
+    None also when the stage would hold more frames than the machine can (the finding is
+    added to ``audio.info["warnings"]``, and the first pass's result stands).
+    """
     from .project import Project
     from .stabilise import NormaliseLight, Stabilise
 
@@ -280,9 +284,17 @@ def _stabilised(pipeline: Pipeline, audio: Audio) -> Optional[Pipeline]:
         return None
     if any(isinstance(stage, Stabilise) for _, stage in pipeline.steps):
         return None
-    for name, stage in pipeline.steps:
-        if isinstance(stage, (NormaliseLight, Decompose, Project)):
-            return pipeline.insert(name, "stabilise", Stabilise())
+    stage = Stabilise()
+    shape, fps = getattr(source, "frame_shape", None), getattr(source, "fps", None)
+    if shape is not None and len(shape) >= 2 and fps:
+        try:
+            stage.check_memory(shape[:2], fps)
+        except ParameterError as error:
+            audio.info["warnings"].append(f"the frames move below the sound band, but they were not stabilised: {error}")
+            return None
+    for name, step in pipeline.steps:
+        if isinstance(step, (NormaliseLight, Decompose, Project)):
+            return pipeline.insert(name, "stabilise", stage)
     return None
 
 
@@ -441,6 +453,10 @@ def _check_grid_fits(pipeline: Pipeline, source) -> None:
     _, fused = split_fusable(pipeline.streaming_steps)
     if fused is not None:
         check_template_size(shape, fused.grid)
+    fps = getattr(source, "fps", None)
+    for _, stage in pipeline.steps:
+        if callable(getattr(stage, "check_memory", None)) and fps:
+            stage.check_memory(shape[:2], fps)
 
 
 def _describe(video) -> str:

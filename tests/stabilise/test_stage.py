@@ -68,3 +68,35 @@ def test_a_bad_fill_border_is_one_clear_error():
 
     with pytest.raises(ValueError, match="fill_border"):
         Stabilise(fill_border="yes").transform(FrameBatch(np.zeros((4, 8, 8), np.float32), 0, 2000.0))
+
+
+def test_frames_the_stabiliser_cannot_hold_are_refused_or_left_unstabilised(monkeypatch):
+    import warnings
+
+    import numpy as np
+    import pytest
+
+    import vismic
+    from vismic.data import FrameBatch
+    from vismic.errors import ParameterError, UnreliableRecoveryWarning
+    from vismic.stabilise import Stabilise, _stage
+
+    stage = Stabilise()
+    # 2200 fps: blocks of 11 frames; nothing leaves before 30 blocks (0.15 s) are measured
+    assert stage.held_bytes((64, 80), 2200.0) == int(1.5 * (330 + 22) * 64 * 80 * 4)
+    assert stage.held_bytes((64, 80), 4400.0) > 1.9 * stage.held_bytes((64, 80), 2200.0)
+    stage.check_memory((64, 80), 2200.0)  # this machine holds that easily
+    monkeypatch.setattr(_stage, "physical_memory_bytes", lambda: 2 * stage.held_bytes((80, 80), 2200.0) - 1)
+    with pytest.raises(ParameterError, match=r"80x80 pixels at 2200 fps holds .* GiB.*--roi"):
+        stage.check_memory((80, 80), 2200.0)
+    with pytest.raises(ParameterError, match="80x80 pixels"):
+        Stabilise().transform(FrameBatch(np.zeros((8, 80, 80), np.float32), 0, 2200.0))
+    scene = _drift_scene(seconds=0.4)
+    with pytest.raises(ParameterError, match="stabilising frames of 80x80"):  # before anything is read
+        vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, stabilise=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None)  # 'auto' finds the drift
+    assert "stabilised" not in rec.info and "large_motion" in rec.info["reliability"]
+    messages = [str(w.message) for w in caught if issubclass(w.category, UnreliableRecoveryWarning)]
+    assert any("not stabilised" in m and "80x80" in m for m in messages)

@@ -23,6 +23,19 @@ __all__ = ["Stabilise", "StabiliseReport", "stabilise_frames"]
 #: Time constant of the slow part of the track that the border fill ignores (see ``fill_border``).
 FILL_SECONDS = 0.1
 
+#: Share of the machine's physical memory the frames a :class:`Stabilise` holds may take.
+MAX_HELD_SHARE = 0.5
+
+
+def physical_memory_bytes() -> Optional[int]:
+    """The machine's physical memory in bytes (None where the system does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
 
 @dataclass
 class StabiliseReport:
@@ -272,6 +285,39 @@ class Stabilise(Stage):
         self._error: Optional[np.ndarray] = None  # track_error of the motion released so far
 
     # ------------------------------------------------------------------ sizes
+    def held_bytes(self, frame_shape, fps: float) -> int:
+        """Most bytes of frames the stage holds on ``(height, width)`` frames at ``fps`` (float32).
+
+        Nothing leaves before one kernel's length of blocks is measured, then a frame
+        leaves once every block within its reach is (``TrackSettings.reach_frames``);
+        the queue grows by half when full.
+        """
+        fps = check_positive(fps, "fps")
+        block = max(1, int(round(check_positive(self.block_seconds, "block_seconds") * fps)))
+        settings = TrackSettings(fps=fps, cutoff_hz=self.cutoff_hz,
+                                 kernel_seconds=check_positive(self.kernel_seconds, "kernel_seconds"),
+                                 block_frames=block)
+        frames = max(settings.window_blocks * block, settings.reach_frames) + 2 * block
+        height, width = (int(v) for v in frame_shape[:2])
+        return int(1.5 * np.ceil(frames) * height * width * 4)
+
+    def check_memory(self, frame_shape, fps: float) -> None:
+        """Refuse frames whose held frames (:meth:`held_bytes`) would pass half the machine's memory.
+
+        Raises
+        ------
+        ParameterError
+            Naming the frames, the memory needed and what shrinks it.
+        """
+        needed, memory = self.held_bytes(frame_shape, fps), physical_memory_bytes()
+        if memory and needed > MAX_HELD_SHARE * memory:
+            height, width = (int(v) for v in frame_shape[:2])
+            raise ParameterError(
+                f"stabilising frames of {width}x{height} pixels at {fps:g} fps holds {needed / 2**30:.1f} GiB of "
+                f"frames (at most {MAX_HELD_SHARE:.0%} of this machine's {memory / 2**30:.0f} GiB): pass a smaller "
+                "--roi or a --downsample factor"
+            )
+
     def _block(self) -> int:
         return max(1, int(round(check_positive(self.block_seconds, "block_seconds") * self._fps)))
 
@@ -288,6 +334,7 @@ class Stabilise(Stage):
             check_positive(self.cutoff_hz, "cutoff_hz")
             if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border != "fast":
                 raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
+            self.check_memory(np.shape(batch.frames)[1:], batch.fps)
         frames = np.asarray(batch.frames)
         if self._model is not None and frames.shape[1:] != self._model.reference.shape:
             raise FrameShapeError(f"frames changed size within the video: {self._model.reference.shape} at first, "
