@@ -145,6 +145,11 @@ class _FrameQueue:
         return self._hi - self._lo
 
     @property
+    def frame_shape(self) -> Optional[tuple]:
+        """Shape of one frame, once any was appended."""
+        return None if self._data is None else self._data.shape[1:]
+
+    @property
     def frames(self) -> np.ndarray:
         """The held frames (a view)."""
         return self._data[self._lo:self._hi]
@@ -292,11 +297,8 @@ class Stabilise(Stage):
         leaves once every block within its reach is (``TrackSettings.reach_frames``);
         the queue grows by half when full.
         """
-        fps = check_positive(fps, "fps")
-        block = max(1, int(round(check_positive(self.block_seconds, "block_seconds") * fps)))
-        settings = TrackSettings(fps=fps, cutoff_hz=self.cutoff_hz,
-                                 kernel_seconds=check_positive(self.kernel_seconds, "kernel_seconds"),
-                                 block_frames=block)
+        settings = self._settings(check_positive(fps, "fps"))
+        block = settings.block_frames
         frames = max(settings.window_blocks * block, settings.reach_frames) + 2 * block
         height, width = (int(v) for v in frame_shape[:2])
         return int(1.5 * np.ceil(frames) * height * width * 4)
@@ -318,13 +320,15 @@ class Stabilise(Stage):
                 "--roi or a --downsample factor"
             )
 
-    def _block(self) -> int:
-        return max(1, int(round(check_positive(self.block_seconds, "block_seconds") * self._fps)))
+    def _block(self, fps: Optional[float] = None) -> int:
+        fps = self._fps if fps is None else fps
+        return max(1, int(round(check_positive(self.block_seconds, "block_seconds") * fps)))
 
-    def _settings(self) -> TrackSettings:
-        return TrackSettings(fps=self._fps, cutoff_hz=self.cutoff_hz,
+    def _settings(self, fps: Optional[float] = None) -> TrackSettings:
+        fps = self._fps if fps is None else fps
+        return TrackSettings(fps=fps, cutoff_hz=self.cutoff_hz,
                              kernel_seconds=check_positive(self.kernel_seconds, "kernel_seconds"),
-                             block_frames=self._block())
+                             block_frames=self._block(fps))
 
     # ------------------------------------------------------------------ streaming
     def transform(self, batch: FrameBatch):
@@ -336,8 +340,9 @@ class Stabilise(Stage):
                 raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
             self.check_memory(np.shape(batch.frames)[1:], batch.fps)
         frames = np.asarray(batch.frames)
-        if self._model is not None and frames.shape[1:] != self._model.reference.shape:
-            raise FrameShapeError(f"frames changed size within the video: {self._model.reference.shape} at first, "
+        first = self._frames.frame_shape
+        if first is not None and frames.shape[1:] != first:
+            raise FrameShapeError(f"frames changed size within the video: {first} at first, "
                                   f"{frames.shape[1:]} from frame {batch.start}")
         self._frames.append(frames)
         self._measure_blocks(final=False)
