@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
 #: The largest ``idx1`` read (16 bytes a frame: 16 million frames); a larger one is damage, not an index.
 MAX_INDEX_BYTES = 2**28
 #: ``bIndexType`` of an OpenDML super index (``indx``) and of the standard indexes it names (``ix00``).
@@ -69,7 +71,7 @@ def read_avi_index(path: Path) -> Optional[AviIndex]:
             if handle.read(4) != b"RIFF":
                 return None
             return _read_index(handle, size)
-    except (OSError, struct.error):
+    except (OSError, ValueError, struct.error):
         return None
 
 
@@ -112,31 +114,53 @@ def _read_index(handle, size: int) -> Optional[AviIndex]:
         if movi is None or index is None:
             return None
         video = _idx1_entries(handle, index, movi)
-    if not video:
+    if video is None or not len(video[1]):
         return None
-    damaged, truncated_from = [], None
-    for number, (fourcc, at, chunk_size) in enumerate(video):
-        if at + chunk_size > size:
-            truncated_from = number if truncated_from is None else truncated_from
-            damaged.append(number)
-            continue
-        handle.seek(at - 8)
-        if struct.unpack("<4sI", handle.read(8)) != (fourcc, chunk_size):
-            damaged.append(number)
-    offsets = tuple(at for _, at, _ in video)
-    sizes = tuple(chunk_size for _, _, chunk_size in video)
-    return AviIndex(len(video), tuple(damaged), truncated_from, offsets, sizes, complete)
+    ids, offsets, sizes = video
+    damaged, truncated_from = _damaged(handle, ids, offsets, sizes, size)
+    return AviIndex(len(offsets), damaged, truncated_from, tuple(offsets.tolist()), tuple(sizes.tolist()), complete)
 
 
-def _idx1_entries(handle, index: bytes, movi: int) -> list:
-    """``(fourcc, data offset, size)`` of the video frames ``idx1`` lists."""
-    entries = [struct.unpack_from("<4sIII", index, i) for i in range(0, len(index) - len(index) % 16, 16)]
-    video = [entry for entry in entries if entry[0][2:] in (b"dc", b"db")]
-    if not video:
-        return []
-    handle.seek(movi + video[0][2])
-    base = movi if handle.read(4) == video[0][0] else 0  # absolute offsets in some writers
-    return [(fourcc, base + offset + 8, chunk_size) for fourcc, _, offset, chunk_size in video]
+#: Frames whose chunk headers are checked per read of the file (bounds the memory of the check).
+_CHECK_FRAMES = 2**20
+
+
+def _damaged(handle, ids: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, size: int) -> tuple:
+    """``(damaged frame numbers, first truncated frame or None)``: chunks past the end, or whose header differs.
+
+    Each frame's 8-byte chunk header (four-cc and length) is read through a memory
+    map of the file, all frames at once (a seek and a read per frame took 0.14 s
+    for 20,000 frames, most of opening such a file).
+    """
+    ends = offsets + sizes
+    truncated = ends > size
+    if np.any(offsets[~truncated] < 8):
+        raise OSError("an index entry points before the start of the file")
+    mapped = np.memmap(handle, dtype=np.uint8, mode="r", shape=(size,)) if size else np.zeros(0, np.uint8)
+    mismatch = np.zeros(len(offsets), dtype=bool)
+    inside = np.flatnonzero(~truncated)
+    for first in range(0, len(inside), _CHECK_FRAMES):
+        frames = inside[first: first + _CHECK_FRAMES]
+        headers = mapped[(offsets[frames] - 8)[:, None] + np.arange(8)]
+        lengths = headers[:, 4:].copy().view("<u4")[:, 0]
+        mismatch[frames] = np.any(headers[:, :4] != ids[frames], axis=1) | (lengths != sizes[frames])
+    del mapped
+    damaged = np.flatnonzero(truncated | mismatch)
+    first_truncated = np.flatnonzero(truncated)
+    return tuple(damaged.tolist()), (int(first_truncated[0]) if first_truncated.size else None)
+
+
+def _idx1_entries(handle, index: bytes, movi: int) -> Optional[tuple]:
+    """``(four-cc bytes (n, 4) uint8, data offsets, sizes)`` of the video frames ``idx1`` lists (int64), or None."""
+    entries = np.frombuffer(index, dtype=np.uint8, count=len(index) - len(index) % 16).reshape(-1, 16)
+    kind = entries[:, 2:4]
+    video = entries[((kind[:, 0] == ord("d")) & ((kind[:, 1] == ord("c")) | (kind[:, 1] == ord("b"))))]
+    if not len(video):
+        return None
+    words = video[:, 4:].copy().view("<u4").astype(np.int64)  # flags, offset, size
+    handle.seek(movi + int(words[0, 1]))
+    base = movi if handle.read(4) == video[0, :4].tobytes() else 0  # absolute offsets in some writers
+    return np.ascontiguousarray(video[:, :4]), base + words[:, 1] + 8, words[:, 2]
 
 
 #: Most bytes kept of a stream header chunk other than ``indx`` (``strh`` holds 56, a video ``strf`` 40 and a palette).
@@ -198,10 +222,10 @@ def _super_index(payload: Optional[bytes]) -> Optional[tuple]:
     return chunk_id, [struct.unpack_from("<QI", payload, 24 + 16 * i) for i in range(in_use)]
 
 
-def _standard_index_entries(handle, super_index: tuple, size: int) -> Optional[list]:
-    """``(fourcc, data offset, size)`` of every frame the standard indexes list, or None if one is unreadable."""
+def _standard_index_entries(handle, super_index: tuple, size: int) -> Optional[tuple]:
+    """As :func:`_idx1_entries`, for every frame the standard indexes list; None if one is unreadable."""
     chunk_id, parts = super_index
-    video = []
+    offsets, sizes = [], []
     for offset, length in parts:
         if offset + 8 + 24 > size or length > MAX_INDEX_BYTES:
             return None
@@ -213,7 +237,9 @@ def _standard_index_entries(handle, super_index: tuple, size: int) -> Optional[l
         per_entry, _, kind, in_use, part_id, base = struct.unpack_from("<HBBI4sQ", payload, 0)
         if kind != _INDEX_OF_CHUNKS or per_entry != 2 or part_id != chunk_id or 24 + 8 * in_use > len(payload):
             return None
-        # bit 31 of a size marks a frame that is not a key frame
-        video.extend((chunk_id, base + at, chunk_size & 0x7FFFFFFF)
-                     for at, chunk_size in struct.iter_unpack("<II", payload[24: 24 + 8 * in_use]))
-    return video
+        pairs = np.frombuffer(payload, dtype="<u4", count=2 * in_use, offset=24).reshape(-1, 2).astype(np.int64)
+        offsets.append(base + pairs[:, 0])
+        sizes.append(pairs[:, 1] & 0x7FFFFFFF)  # bit 31 of a size marks a frame that is not a key frame
+    offsets = np.concatenate(offsets) if offsets else np.zeros(0, np.int64)
+    ids = np.broadcast_to(np.frombuffer(chunk_id, dtype=np.uint8), (len(offsets), 4))
+    return ids, offsets, np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
