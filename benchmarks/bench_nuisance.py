@@ -61,7 +61,7 @@ from vismic._reliability import batch_statistics, merge_statistics  # noqa: E402
 from vismic.data import FrameBatch  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 from vismic.pipeline import Pipeline  # noqa: E402
-from vismic.stabilise import shift_frames, stabilise_frames  # noqa: E402
+from vismic.stabilise import shift_frames, stabilise_frames, track_error  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NUISANCES = ("clean", "drift4", "sway2", "shake4", "flick120", "flick100", "expo", "mjpg", "mp4v")
@@ -271,7 +271,11 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     SI-SNR of the whole frame and of its inner ``size - 2 margin`` px, for the clean scene,
     the frames shifted back by the true camera motion (exact, no border fill) and the
     default ``Stabilise``; the measured track's error above 20 Hz, and how far the frame
-    moved from the first block (the stabiliser's reference).
+    moved from the first block (the stabiliser's reference). The track's own part is split
+    in two on the inner pixels (frames shifted back, no fill): the stage's track procedure
+    (:func:`vismic.stabilise.track_error`: block means, kernel, the extension past the
+    clip's ends) run on the true camera motion, where only the procedure errs, and on the
+    camera motion plus the sound's, which the block means measure too.
     """
     fps = spec.fps
     scene = render(spec, nuisance, size=size, seconds=seconds)
@@ -289,6 +293,12 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
                "clean": snr(clean.frames), "stable": snr(stable),
                "clean_inner": snr(clean.frames[inner]), "true_inner": snr(shifted[inner]),
                "stable_inner": snr(stable[inner])}
+        sound = scene.displacement_px[:, None] * np.array([math.cos(math.radians(spec.direction_degrees)),
+                                                      math.sin(math.radians(spec.direction_degrees))])[None]
+        for key, motion in (("procedure_camera", true), ("procedure_all", true + sound)):
+            track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
+            moved = shift_frames(scene.frames.astype(np.float32), -track[:, 0], -track[:, 1])
+            row[f"{key}_inner"] = snr(moved[inner])
     first_block = true[:max(1, int(round(0.005 * fps)))].mean(axis=0)
     row["excursion_px"] = float(np.max(np.abs(true - first_block)))
     error = highpass((report.motion_px - (true - first_block)).T, sr=fps)
@@ -301,10 +311,12 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
     print(f"Where the loss under camera motion lies ({size}x{size} px, {seconds:g} s; inner: the "
           f"{size - 2 * margin}x{size - 2 * margin} px {margin} px in from the sides; true: frames shifted back by "
           "the true camera motion, no border fill; stable: the default Stabilise; SI-SNR in dB, losses against "
-          "the clean scene's same pixels; track error: RMS above 20 Hz of the measured track minus the true "
-          "motion, px)")
+          "the clean scene's same pixels; proc cam / proc all: frames shifted back by the stage's track procedure "
+          "run on the true camera motion / on the camera and sound motion, no fill; track error: RMS above 20 Hz "
+          "of the measured track minus the true motion, px)")
     print(f"{'scene':36s} {'nuisance':8s} {'clean':>6s} {'stable':>6s} {'loss':>5s} | {'c.inner':>7s} "
-          f"{'true':>6s} {'loss':>5s} {'stable':>6s} {'loss':>5s} | {'moved':>5s} {'track err':>9s} {'sound':>7s}")
+          f"{'true':>6s} {'loss':>5s} {'p.cam':>6s} {'loss':>5s} {'p.all':>6s} {'loss':>5s} {'stable':>6s} "
+          f"{'loss':>5s} | {'moved':>5s} {'track err':>9s} {'sound':>7s}")
     rows = []
     for spec in specs:
         for nuisance in nuisances:
@@ -313,7 +325,9 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
             write_csv(csv_path, rows)
             print(f"{r['scene']:36s} {nuisance:8s} {r['clean']:6.1f} {r['stable']:6.1f} "
                   f"{r['stable'] - r['clean']:+5.1f} | {r['clean_inner']:7.1f} {r['true_inner']:6.1f} "
-                  f"{r['true_inner'] - r['clean_inner']:+5.1f} {r['stable_inner']:6.1f} "
+                  f"{r['true_inner'] - r['clean_inner']:+5.1f} {r['procedure_camera_inner']:6.1f} "
+                  f"{r['procedure_camera_inner'] - r['clean_inner']:+5.1f} {r['procedure_all_inner']:6.1f} "
+                  f"{r['procedure_all_inner'] - r['clean_inner']:+5.1f} {r['stable_inner']:6.1f} "
                   f"{r['stable_inner'] - r['clean_inner']:+5.1f} | {r['excursion_px']:5.1f} "
                   f"{r['track_error_px']:9.5f} {r['sound_px']:7.4f}", flush=True)
     print()
@@ -322,8 +336,11 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
         whole = [r["stable"] - r["clean"] for r in of]
         true_inner = [r["true_inner"] - r["clean_inner"] for r in of]
         stable_inner = [r["stable_inner"] - r["clean_inner"] for r in of]
+        procedure = {key: [r[f"procedure_{key}_inner"] - r["clean_inner"] for r in of] for key in ("camera", "all")}
         print(f"{nuisance:8s} loss, median (worst): whole frame {np.median(whole):+5.1f} ({min(whole):+5.1f}); "
-              f"inner, true motion {np.median(true_inner):+5.1f} ({min(true_inner):+5.1f}), measured track "
+              f"inner, true motion {np.median(true_inner):+5.1f} ({min(true_inner):+5.1f}), the track procedure on "
+              f"the true camera motion {np.median(procedure['camera']):+5.1f} ({min(procedure['camera']):+5.1f}), on "
+              f"camera and sound {np.median(procedure['all']):+5.1f} ({min(procedure['all']):+5.1f}), measured track "
               f"{np.median(stable_inner):+5.1f} ({min(stable_inner):+5.1f}); moved up to "
               f"{max(r['excursion_px'] for r in of):.1f} px")
     print(f"CSV: {csv_path}")
