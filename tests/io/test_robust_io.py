@@ -101,6 +101,24 @@ def test_avi_index_reader_says_nothing_about_what_it_cannot_parse(tmp_path):
     assert read_avi_index(tmp_path / "y.avi") is None
 
 
+def test_avi_index_finds_overwritten_chunk_headers_in_every_slice_it_maps(tmp_path, rng):
+    # more frames than one memory map of headers covers (_CHECK_FRAMES): damage in two slices
+    frames = rng.integers(0, 255, (600, 8, 8), dtype=np.uint8)
+    path = write_video(tmp_path / "raw.avi", frames, codec="Y800")
+    intact = read_avi_index(path)
+    assert intact.n_frames == 600 and intact.damaged == () and intact.truncated_from is None
+    data = bytearray(path.read_bytes())
+    for frame in (10, 300):
+        at = intact.offsets[frame] - 8
+        data[at: at + 4] = b"JUNK"
+    at = intact.offsets[450] - 4
+    data[at: at + 4] = struct.pack("<I", intact.sizes[450] + 1)
+    (tmp_path / "damaged.avi").write_bytes(bytes(data))
+    index = read_avi_index(tmp_path / "damaged.avi")
+    assert index.damaged == (10, 300, 450) and index.truncated_from is None
+    assert index.offsets == intact.offsets and index.sizes == intact.sizes
+
+
 def test_gap_in_time_stamps_is_filled_and_named(tmp_path, rng):
     frames = _frames(rng, n=60)
     path = _damaged(write_video(tmp_path / "clip.mkv", frames, codec="Y800"), rng)

@@ -9,6 +9,7 @@ end of the file, is a frame the decoder will not deliver.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,30 +122,40 @@ def _read_index(handle, size: int) -> Optional[AviIndex]:
     return AviIndex(len(offsets), damaged, truncated_from, tuple(offsets.tolist()), tuple(sizes.tolist()), complete)
 
 
-#: Frames whose chunk headers are checked per read of the file (bounds the memory of the check).
-_CHECK_FRAMES = 2**20
+#: Frames whose chunk headers are read through one memory map (bounds the pages it maps).
+_CHECK_FRAMES = 256
 
 
 def _damaged(handle, ids: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, size: int) -> tuple:
     """``(damaged frame numbers, first truncated frame or None)``: chunks past the end, or whose header differs.
 
     Each frame's 8-byte chunk header (four-cc and length) is read through a memory
-    map of the file, all frames at once (a seek and a read per frame made this
-    most of the time it took to open a long raw AVI).
+    map of the stretch of file that a slice of :data:`_CHECK_FRAMES` frames spans,
+    marked for random access so that a header maps its own page only (a seek and
+    a read per frame made this most of the time it took to open a long raw AVI;
+    one map of the whole file left its pages in the process's resident memory).
     """
-    ends = offsets + sizes
-    truncated = ends > size
+    truncated = offsets + sizes > size
     if np.any(offsets[~truncated] < 8):
         raise OSError("an index entry points before the start of the file")
-    mapped = np.memmap(handle, dtype=np.uint8, mode="r", shape=(size,)) if size else np.zeros(0, np.uint8)
     mismatch = np.zeros(len(offsets), dtype=bool)
     inside = np.flatnonzero(~truncated)
+    granularity = mmap.ALLOCATIONGRANULARITY
     for first in range(0, len(inside), _CHECK_FRAMES):
         frames = inside[first: first + _CHECK_FRAMES]
-        headers = mapped[(offsets[frames] - 8)[:, None] + np.arange(8)]
+        starts = offsets[frames] - 8
+        low = int(starts.min()) // granularity * granularity
+        mapped = mmap.mmap(handle.fileno(), int(starts.max()) + 8 - low, access=mmap.ACCESS_READ, offset=low)
+        try:
+            if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+                mapped.madvise(mmap.MADV_RANDOM)
+            view = np.frombuffer(mapped, dtype=np.uint8)
+            headers = view[(starts - low)[:, None] + np.arange(8)]
+            del view
+        finally:
+            mapped.close()
         lengths = headers[:, 4:].copy().view("<u4")[:, 0]
         mismatch[frames] = np.any(headers[:, :4] != ids[frames], axis=1) | (lengths != sizes[frames])
-    del mapped
     damaged = np.flatnonzero(truncated | mismatch)
     first_truncated = np.flatnonzero(truncated)
     return tuple(damaged.tolist()), (int(first_truncated[0]) if first_truncated.size else None)
