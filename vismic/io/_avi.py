@@ -72,7 +72,7 @@ def read_avi_index(path: Path) -> Optional[AviIndex]:
             if handle.read(4) != b"RIFF":
                 return None
             return _read_index(handle, size)
-    except (OSError, ValueError, struct.error):
+    except (OSError, ValueError, OverflowError, struct.error):
         return None
 
 
@@ -146,13 +146,14 @@ def _damaged(handle, ids: np.ndarray, offsets: np.ndarray, sizes: np.ndarray, si
         starts = offsets[frames] - 8
         low = int(starts.min()) // granularity * granularity
         mapped = mmap.mmap(handle.fileno(), int(starts.max()) + 8 - low, access=mmap.ACCESS_READ, offset=low)
+        view = None
         try:
             if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_RANDOM"):
                 mapped.madvise(mmap.MADV_RANDOM)
             view = np.frombuffer(mapped, dtype=np.uint8)
-            headers = view[(starts - low)[:, None] + np.arange(8)]
-            del view
+            headers = view[(starts - low)[:, None] + np.arange(8)]  # a copy
         finally:
+            view = None  # the map cannot close while an array refers to it
             mapped.close()
         lengths = headers[:, 4:].copy().view("<u4")[:, 0]
         mismatch[frames] = np.any(headers[:, :4] != ids[frames], axis=1) | (lengths != sizes[frames])
