@@ -59,6 +59,7 @@ from vismic import metrics, synth  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
 from vismic._reliability import batch_statistics, merge_statistics  # noqa: E402
 from vismic.data import FrameBatch  # noqa: E402
+from vismic.decompose._gradient import unit_vector  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 from vismic.pipeline import Pipeline  # noqa: E402
 from vismic.stabilise import shift_frames, stabilise_frames, track_error  # noqa: E402
@@ -293,8 +294,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
                "clean": snr(clean.frames), "stable": snr(stable),
                "clean_inner": snr(clean.frames[inner]), "true_inner": snr(shifted[inner]),
                "stable_inner": snr(stable[inner])}
-        sound = scene.displacement_px[:, None] * np.array([math.cos(math.radians(spec.direction_degrees)),
-                                                      math.sin(math.radians(spec.direction_degrees))])[None]
+        sound = scene.displacement_px[:, None] * np.array(unit_vector(spec.direction_degrees))[None]  # as synth moves it
         for key, motion in (("procedure_camera", true), ("procedure_all", true + sound)):
             track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
             moved = shift_frames(scene.frames.astype(np.float32), -track[:, 0], -track[:, 1])
