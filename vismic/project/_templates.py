@@ -35,7 +35,6 @@ from typing import Optional
 
 import numpy as np
 
-from ..combine._bands import region_labels
 from ..decompose import image_gradient
 from ..decompose._dtcwt import _check_levels, _transform
 from ..decompose._fast import forward
@@ -306,14 +305,16 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     check_template_size(reference.shape, (rows, cols))
     task = RowTask(reference, n_levels=n_levels, grid=(rows, cols), biort=biort, qshift=qshift)
     if executor is None:
-        bands = [task(row) for row in range(rows)]
+        parts = [task(row) for row in range(rows)]
     else:
         from ._parallel import map_ordered
 
-        bands = [band for _, band in map_ordered(task, ((row, row) for row in range(rows)), executor)]
-    information = _information(task.gradients(), (rows, cols))
+        parts = [part for _, part in map_ordered(task, ((row, row) for row in range(rows)), executor)]
     _GRADIENTS.pop(task.key, None)  # tens of MB: workers keep theirs for the next rows, this process has finished
-    return Templates(reference.astype(np.float32), _tiles(bands, reference.shape, 2 * cols), information, (rows, cols))
+    windows = [window for row_windows, _ in parts for window in row_windows]
+    information = np.concatenate([row_information for _, row_information in parts])
+    return Templates(reference.astype(np.float32), _tiles(windows, reference.shape, (rows, cols)), information,
+                     (rows, cols))
 
 
 #: The reference gradients' DTCWT last computed in this process (a worker computes it once per reference).
@@ -321,10 +322,14 @@ _GRADIENTS: dict = {}
 
 
 class RowTask:
-    """Picklable ``task(row) -> (start, stop, block)``: the templates of one row of regions.
+    """Picklable ``task(row) -> (windows, information)``: the templates of one row of regions.
 
-    The DTCWT of the reference's gradient (the same for every row) is computed
-    once per process that runs rows of this reference.
+    ``windows`` are ``(region, top, left, data)``: each region's two templates (x
+    and y, ``data`` float32 of shape (2, h, w)) on the rectangle of the frame
+    they reach, cut to the rows where they are non-zero; ``information`` is the
+    row's ``(cols, 2, 2)`` Fisher information. The DTCWT of the reference's
+    gradient (the same for every row) is computed once per process that runs
+    rows of this reference.
     """
 
     def __init__(self, reference, *, n_levels, grid, biort, qshift):
@@ -344,7 +349,7 @@ class RowTask:
             _GRADIENTS[self.key] = found
         return found
 
-    def __call__(self, row: int) -> tuple:
+    def __call__(self, row: int) -> list:
         _, (rows, cols), biort, qshift = self.params
         transform = _transform(biort, qshift)
         windows = []
@@ -359,8 +364,10 @@ class RowTask:
                 # band_gradients) the mask is a rectangle of whole 2x2 quads: the band images
                 # of -conj(G_i) on the region's coefficients.
                 per_level.append((2 * r0, 2 * c0, *band_gradients(-np.conj(g[:, r0:r1, c0:c1]))))
-            windows.append(adjoint_window(per_level, self.reference.shape, transform.biort, transform.qshift))
-        return _band(windows, self.reference.shape[1])
+            window = _cropped(adjoint_window(per_level, self.reference.shape, transform.biort, transform.qshift))
+            if window is not None:
+                windows.append((row * cols + col,) + window)
+        return windows, _row_information(self.gradients(), row, (rows, cols))
 
 
 def _span(index: int, n: int, size: int) -> tuple:
@@ -368,81 +375,110 @@ def _span(index: int, n: int, size: int) -> tuple:
     return -(-index * size // n), -(-(index + 1) * size // n)
 
 
-def _information(gradients, grid) -> np.ndarray:
-    """Fisher information ``sum Re(conj(G_i) G_j)`` over each region's coefficients, ``(n_regions, 2, 2)``."""
-    n_regions = grid[0] * grid[1]
-    information = np.zeros((n_regions, 2, 2))
+def _row_information(gradients, row: int, grid) -> np.ndarray:
+    """Fisher information ``sum Re(conj(G_i) G_j)`` over each region of one row of the grid, ``(cols, 2, 2)``."""
+    rows, cols = grid
+    information = np.zeros((cols, 2, 2))
     for g in gradients:
-        label = region_labels(g.shape[1], g.shape[2], grid).ravel()
-        re, im = g.real, g.imag
+        r0, r1 = _span(row, rows, g.shape[1])
+        if r1 <= r0:
+            continue
+        label = (np.arange(g.shape[2]) * cols // g.shape[2])[None, :].repeat(r1 - r0, axis=0).ravel()
+        re, im = g.real[:, r0:r1], g.imag[:, r0:r1]
         for i, j in ((0, 0), (0, 1), (1, 1)):  # Re(conj(a) b) = Re a Re b + Im a Im b, summed over orientations
             cross = np.einsum("hwk,hwk->hw", re[i], re[j]) + np.einsum("hwk,hwk->hw", im[i], im[j])
-            information[:, i, j] += np.bincount(label, cross.ravel(), minlength=n_regions)
+            information[:, i, j] += np.bincount(label, cross.ravel(), minlength=cols)
     information[:, 1, 0] = information[:, 0, 1]
     return information
 
 
-def _tiles(bands, shape, per_row: int) -> tuple:
-    """The row bands' templates as tiles: the first of :data:`TILE_SHAPES` that saves enough flops, else the bands."""
-    width = shape[1]
-    rows = tuple(Tile(lo, hi, 0, width, np.arange(row * per_row, (row + 1) * per_row), block)
-                 for row, (lo, hi, block) in enumerate(bands) if hi > lo)
-    cost = lambda tiles: sum(tile.block.size for tile in tiles)
+def _cropped(window):
+    """An adjoint window ``(top, left, data (2, h, w))`` cut to its non-zero rows, data float32; None when all zero."""
+    if window is None:
+        return None
+    top, left, data = window
+    nonzero = np.flatnonzero(np.any(data != 0, axis=(0, 2)))
+    if not nonzero.size:
+        return None
+    return top + int(nonzero[0]), left, data[:, nonzero[0]: nonzero[-1] + 1].astype(np.float32)
+
+
+def _tiles(windows, shape, grid) -> tuple:
+    """The templates as tiles: the first of :data:`TILE_SHAPES` that saves enough flops, else bands of whole rows.
+
+    ``windows`` are every region's ``(region, top, left, data)`` (see :class:`RowTask`), in region order.
+    """
+    height, width = shape
+    per_row = 2 * grid[1]
+    bands = []  # (row of regions, first frame row, last frame row + 1)
+    for row in range(grid[0]):
+        mine = [w for w in windows if w[0] // grid[1] == row]
+        if mine:
+            bands.append((row, min(w[1] for w in mine), max(w[1] + w[3].shape[1] for w in mine)))
+    band_cost = sum((hi - lo) * width * per_row for _, lo, hi in bands)
+    reach = _Reach(windows)
     for tile_shape in TILE_SHAPES:
-        tiles = _cut(rows, shape, tile_shape, per_row * len(bands))
-        if cost(tiles) < TILE_GAIN * cost(rows):
-            return tiles
-    return rows
+        layout = [(box, reach.columns(*box)) for box in _boxes(shape, tile_shape)]
+        if sum((b - t) * (r - l) * len(columns) for (t, b, l, r), columns in layout) < TILE_GAIN * band_cost:
+            return tuple(_tile(box, columns, windows) for box, columns in layout)
+    return tuple(_band(row, lo, hi, [w for w in windows if w[0] // grid[1] == row], width, per_row)
+                 for row, lo, hi in bands)
 
 
-def _cut(rows, shape, tile_shape, n_columns: int) -> tuple:
-    """The row bands' templates on tiles of ``tile_shape`` partitioning the frame, each with its non-zero columns."""
-    (height, width), tiles = shape, []
-    for top in range(0, height, tile_shape[0]):
-        bottom = min(top + tile_shape[0], height)
-        for left in range(0, width, tile_shape[1]):
-            right = min(left + tile_shape[1], width)
-            columns, parts = [], []
-            for band in rows:
-                lo, hi = max(top, band.top), min(bottom, band.bottom)
-                if hi > lo:
-                    images = band.block.reshape(band.bottom - band.top, width, -1)[lo - band.top: hi - band.top,
-                                                                                    left:right]
-                    reached = np.flatnonzero(np.any(images != 0, axis=(0, 1)))
-                    columns.append(band.columns[reached])
-                    parts.append((lo - top, hi - top, images[:, :, reached]))
-            columns = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
-            block = np.zeros((bottom - top, right - left, len(columns)), dtype=np.float32)
-            at = 0
-            for lo, hi, images in parts:
-                block[lo:hi, :, at: at + images.shape[2]] = images
-                at += images.shape[2]
-            order = np.argsort(columns, kind="stable")
-            tiles.append(Tile(top, bottom, left, right, columns[order],
-                              np.ascontiguousarray(block[:, :, order].reshape(block.shape[0] * block.shape[1], -1))))
-    return tuple(tiles)
+def _boxes(shape, tile_shape):
+    """``(top, bottom, left, right)`` of tiles of ``tile_shape`` partitioning a frame of ``shape``, row by row."""
+    (height, width), (tile_rows, tile_cols) = shape, tile_shape
+    return [(top, min(top + tile_rows, height), left, min(left + tile_cols, width))
+            for top in range(0, height, tile_rows) for left in range(0, width, tile_cols)]
 
 
-def _band(windows, width: int) -> tuple:
-    """``(start, stop, block)`` of one row of regions' templates (two per region, from their adjoint windows),
-    cropped to the rows where any is non-zero."""
-    n_columns = 2 * len(windows)
-    cropped = {}
-    for index, window in enumerate(windows):
-        if window is not None:
-            top, left, data = window
-            nonzero = np.flatnonzero(np.any(data != 0, axis=(0, 2)))
-            if nonzero.size:
-                cropped[index] = (top + nonzero[0], left, data[:, nonzero[0]: nonzero[-1] + 1])
-    if not cropped:
-        return 0, 0, np.zeros((0, n_columns), dtype=np.float32)
-    first = min(top for top, _, _ in cropped.values())
-    last = max(top + data.shape[1] for top, _, data in cropped.values())
-    block = np.zeros((last - first, width, n_columns), dtype=np.float32)
-    for index, (top, left, data) in cropped.items():
-        block[top - first: top - first + data.shape[1], left: left + data.shape[2], 2 * index: 2 * index + 2] = (
+class _Reach:
+    """Which templates are non-zero in a rectangle of the frame (summed-area tables of each window's non-zeros)."""
+
+    def __init__(self, windows):
+        self.windows = windows
+        self.extents = np.array([(top, top + data.shape[1], left, left + data.shape[2])
+                                 for _, top, left, data in windows], dtype=np.int64).reshape(-1, 4)
+        self.tables = []
+        for _, _, _, data in windows:
+            table = np.zeros((2, data.shape[1] + 1, data.shape[2] + 1), dtype=np.int32)
+            np.cumsum(np.cumsum(data != 0, axis=1, dtype=np.int32), axis=2, out=table[:, 1:, 1:])
+            self.tables.append(table)
+
+    def columns(self, top: int, bottom: int, left: int, right: int) -> list:
+        """``(window index, axis)`` of the templates non-zero in the rectangle, in score-column order."""
+        t, b, l, r = self.extents.T
+        found = []
+        for k in np.flatnonzero((t < bottom) & (b > top) & (l < right) & (r > left)):
+            r0, r1 = max(top, t[k]) - t[k], min(bottom, b[k]) - t[k]
+            c0, c1 = max(left, l[k]) - l[k], min(right, r[k]) - l[k]
+            table = self.tables[k]
+            count = table[:, r1, c1] - table[:, r0, c1] - table[:, r1, c0] + table[:, r0, c0]
+            found.extend((int(k), axis) for axis in (0, 1) if count[axis])
+        return found
+
+
+def _tile(box, columns, windows) -> Tile:
+    """The :class:`Tile` on ``box`` holding the templates ``columns`` (``(window index, axis)``, see :class:`_Reach`)."""
+    top, bottom, left, right = box
+    block = np.zeros((bottom - top, right - left, len(columns)), dtype=np.float32)
+    for at, (k, axis) in enumerate(columns):
+        _, w_top, w_left, data = windows[k]
+        r0, r1 = max(top, w_top), min(bottom, w_top + data.shape[1])
+        c0, c1 = max(left, w_left), min(right, w_left + data.shape[2])
+        block[r0 - top: r1 - top, c0 - left: c1 - left, at] = data[axis, r0 - w_top: r1 - w_top, c0 - w_left: c1 - w_left]
+    numbers = np.array([2 * windows[k][0] + axis for k, axis in columns], dtype=np.int64)
+    return Tile(top, bottom, left, right, numbers, block.reshape(block.shape[0] * block.shape[1], -1))
+
+
+def _band(row: int, first: int, last: int, windows, width: int, per_row: int) -> Tile:
+    """One row of regions' templates as a band of whole frame rows ``first:last`` (two columns per region)."""
+    block = np.zeros((last - first, width, per_row), dtype=np.float32)
+    for region, top, left, data in windows:
+        local = 2 * (region - row * per_row // 2)
+        block[top - first: top - first + data.shape[1], left: left + data.shape[2], local: local + 2] = (
             np.moveaxis(data, 0, -1))
-    return int(first), int(last), block.reshape(-1, n_columns)
+    return Tile(first, last, 0, width, np.arange(row * per_row, (row + 1) * per_row), block.reshape(-1, per_row))
 
 
 def project(frames, templates: Templates, *, device=None) -> np.ndarray:
