@@ -71,6 +71,38 @@ def test_schedule_arguments_are_checked(torch, tmp_path):
     assert not (tmp_path / "checkpoint.pt").exists()
 
 
+def test_ssim_loss_is_skimages_ssim_on_grey_levels(torch):
+    from skimage.metrics import structural_similarity
+
+    from vismic.magnify import ssim_loss
+
+    rng = np.random.default_rng(3)
+    for shape, noise in (((40, 50), 20.0), ((64, 64), 4.0), ((17, 30), 60.0)):
+        clean = rng.random(shape) * 200 + 20
+        noisy = np.clip(clean + rng.normal(0, noise, shape), 0, 255)
+        as_tensor = lambda v: torch.tensor(v / 127.5 - 1.0)[None, None]  # noqa: E731
+        expected = structural_similarity(noisy, clean, data_range=255.0)
+        assert float(ssim_loss(as_tensor(noisy), as_tensor(clean))) == pytest.approx(1 - expected, abs=1e-9)
+
+
+def test_ssim_weight_is_kept_by_the_run_and_changes_the_steps(torch, tmp_path):
+    from vismic.magnify import train
+
+    kwargs = dict(patch_size=16, batch_size=1, epoch_samples=2, n_validation=1, n_textures=2, steps=2,
+                  log=lambda line: None)
+    train(tmp_path / "l1", **kwargs)
+    train(tmp_path / "ssim", ssim_weight=0.5, **kwargs)
+    # resumed with another (ignored) weight: the run keeps the one it started with
+    train(tmp_path / "ssim", **dict(kwargs, steps=3, ssim_weight=0.0))
+    settings = torch.load(tmp_path / "ssim" / "checkpoint.pt", weights_only=False)["settings"]
+    assert settings["ssim_weight"] == 0.5
+    plain, weighted = _weights_of(torch, tmp_path / "l1"), _weights_of(torch, tmp_path / "ssim")
+    assert any(not torch.equal(plain[key], weighted[key]) for key in plain)
+    for bad in (-0.1, float("nan"), "1"):
+        with pytest.raises(ParameterError, match="ssim_weight"):
+            train(tmp_path / "bad", ssim_weight=bad, **kwargs)
+
+
 def _parser():
     from vismic.magnify.cli import add_magnify_parser, add_train_parser
 

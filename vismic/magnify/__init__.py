@@ -44,6 +44,7 @@ __all__ = [
     "dead_leaves",
     "smooth_texture",
     "learning_rate_at",
+    "ssim_loss",
     "DEFAULT_WEIGHTS",
     "MODES",
     "FILTERS",
@@ -69,6 +70,7 @@ _LAZY = {
     "dead_leaves": "._data",
     "smooth_texture": "._data",
     "learning_rate_at": "._train",
+    "ssim_loss": "._train",
 }
 
 
