@@ -53,6 +53,11 @@ def test_resume_continues_the_schedule_exactly(torch, tmp_path):
     assert all(torch.equal(first[key], second[key]) for key in first)
     settings = torch.load(tmp_path / "parts" / "checkpoint.pt", weights_only=False)["settings"]
     assert learning_rate_at(0, settings) == pytest.approx(0.5e-4) and settings["schedule_steps"] == 5
+    # the files name what they were fine-tuned from, resumed or not, and count all the training
+    for run in ("whole", "parts"):
+        info = load_model(tmp_path / run / "model.pt").info
+        assert info["fine_tuned_from"] == load_model().info
+        assert info["total_steps"] == 5 + load_model().info.get("total_steps", load_model().info["steps"])
     # fine-tuning moved the shipped weights, a little
     shipped = load_model().state_dict()
     changes = [float((first[key] - shipped[key]).abs().max()) for key in shipped]

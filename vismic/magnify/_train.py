@@ -321,6 +321,26 @@ def _load_checkpoint(torch, path: Path) -> dict:
     return checkpoint
 
 
+def with_lineage(info: dict, earlier) -> dict:
+    """A fine-tuned model's ``info`` with its starting model's (``earlier``) nested, and their totals.
+
+    ``fine_tuned_from`` holds ``earlier`` (itself nested back to the first run);
+    ``total_steps`` and ``total_training_hours`` add this run's to all before it.
+
+    >>> first = {"steps": 100, "training_hours": 0.5}
+    >>> second = with_lineage({"steps": 20, "training_hours": 0.1}, first)
+    >>> third = with_lineage({"steps": 3, "training_hours": 0.01}, second)
+    >>> third["total_steps"], third["total_training_hours"], third["fine_tuned_from"]["fine_tuned_from"] == first
+    (123, 0.61, True)
+    """
+    if not earlier:
+        return info
+    steps = int(earlier.get("total_steps", earlier.get("steps", 0)))
+    hours = float(earlier.get("total_training_hours", earlier.get("training_hours", 0.0)))
+    return dict(info, fine_tuned_from=earlier, total_steps=info["steps"] + steps,
+                total_training_hours=round(info["training_hours"] + hours, 3))
+
+
 def _model_config(config) -> MagNetConfig:
     if not isinstance(config, str):
         return config
@@ -381,6 +401,9 @@ class _Run:
             start = load_model(init)
             self.config = start.config
             log(f"starting from {init} ({(start.info or {}).get('steps', '?')} steps of earlier training)")
+        # what the starting model's file says of its own training, kept for the files this run writes
+        self.init_info = checkpoint.get("init_info") if checkpoint is not None else (
+            dict(start.info or {}) if init is not None else None)
         torch.manual_seed(self.settings["seed"])
         self.model = MagNet(self.config).to(device)
         if checkpoint is None and init is not None:
@@ -459,17 +482,18 @@ class _Run:
 
     def info(self) -> dict:
         bs = self.settings["batch_size"]
-        return {"steps": self.step, "samples": self.step * bs, "training_hours": round(self.elapsed / 3600, 3),
+        info = {"steps": self.step, "samples": self.step * bs, "training_hours": round(self.elapsed / 3600, 3),
                 "settings": self.settings,
                 "last_validation": self.history[-1]["validation"] if self.history else None,
                 "last_validation_sets": self.history[-1].get("validation_sets") if self.history else None,
                 "data": "vismic.magnify.SampleGenerator (exact sub-pixel motion; mix in settings)"}
+        return with_lineage(info, self.init_info)
 
     def save_checkpoint(self) -> None:
         """``checkpoint.pt`` (atomically), ``model.pt`` and ``history.json``."""
         payload = {"config": self.config.to_dict(), "settings": self.settings, "model": self.model.state_dict(),
                    "optimizer": self.optimizer.state_dict(), "step": self.step, "elapsed_seconds": self.elapsed,
-                   "history": self.history, "torch_rng": self.torch.get_rng_state()}
+                   "history": self.history, "torch_rng": self.torch.get_rng_state(), "init_info": self.init_info}
         with temporary_file(self.checkpoint_path, what="checkpoint") as temporary:
             self.torch.save(payload, temporary)
         save_model(self.model, self.output_dir / "model.pt", info=self.info())
