@@ -109,6 +109,20 @@ def test_combine_is_the_same_in_memory_on_disk_and_batch_by_batch():
     assert on_disk.info["grid"] == in_memory.info["grid"]
 
 
+@pytest.mark.parametrize("spill", [10**9, 1000])
+def test_statistics_measured_side_by_side_equal_one_after_the_other(spill, monkeypatch):
+    monkeypatch.setattr(_series, "CHUNK_BYTES", 4096)  # many chunks: the two threads' reads interleave
+    bands = _bands(n=1500)
+    keys = (("statistics", 20.0), ("output", 20.0))
+    apart, together = (RegionEvidence.from_bands(bands, spill_bytes=spill) for _ in range(2))
+    expected = [apart.statistics(*key) for key in keys]
+    together.measure(*keys)
+    assert set(together._statistics) == set(keys)
+    for key, (total, counts) in zip(keys, expected):
+        assert np.array_equal(together._statistics[key][0], total)
+        assert np.array_equal(together._statistics[key][1], counts)
+
+
 def test_pipeline_hands_batches_to_combine_one_by_one():
     seen = []
 

@@ -229,6 +229,9 @@ class Combine(Stage):
             return separate_sources(evidence.to_bands(), n_sources=self.n_sources, highpass_hz=cutoff)
         if evidence.n < MIN_FRAMES:
             raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {evidence.n}")
+        if evidence.grid is not None and evidence.n >= 64:
+            # the weights' statistics and the estimate's (see _honest_estimate), measured side by side
+            evidence.measure(("statistics", cutoff), ("output", cutoff if cutoff is not None else 20.0))
         audio = combine_evidence(evidence, method=self.method, highpass_hz=cutoff)
         report = _stabiliser_report(reports)
         return _honest_estimate(_restore_gain(audio, report), evidence, cutoff, report)

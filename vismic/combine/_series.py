@@ -12,6 +12,7 @@ filter state across chunk borders, so their output equals one
 from __future__ import annotations
 
 import tempfile
+import threading
 from typing import Iterator, Optional
 
 import numpy as np
@@ -48,6 +49,7 @@ class RegionSeries:
         self.spill_bytes = int(spill_bytes)
         self._memory = np.empty((0, self.m))  # time-major: one row per frame
         self._file = None
+        self._lock = threading.Lock()
         self._mean = None
 
     @classmethod
@@ -99,9 +101,10 @@ class RegionSeries:
             return np.empty((self.m, 0))
         if self._file is None:
             return self._memory[start:stop].T.copy()
-        self._file.seek(start * self.m * 8)
         values = np.empty((stop - start, self.m))
-        self._file.readinto(memoryview(values).cast("B"))
+        with self._lock:  # several threads may read one series at once (the combination's statistics)
+            self._file.seek(start * self.m * 8)
+            self._file.readinto(memoryview(values).cast("B"))
         return values.T.copy()
 
     def chunks(self, size: Optional[int] = None, *, reverse: bool = False) -> Iterator[tuple]:
