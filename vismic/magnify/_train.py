@@ -199,11 +199,10 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
                       threads=threads, checkpoint_minutes=checkpoint_minutes)
     if schedule not in SCHEDULES:
         raise ParameterError(f"schedule must be one of {SCHEDULES}, given schedule={schedule!r}")
-    from .._checks import check_int
+    from .._checks import check_int, check_non_negative
 
     check_int(warmup_steps, "warmup_steps", minimum=0)
-    if not (isinstance(ssim_weight, (int, float)) and np.isfinite(ssim_weight) and ssim_weight >= 0):
-        raise ParameterError(f"ssim_weight must be a number >= 0, given ssim_weight={ssim_weight!r}")
+    ssim_weight = check_non_negative(ssim_weight, "ssim_weight")
     check_int(n_textures, "n_textures", minimum=1)
     if schedule_steps is not None:
         check_int(schedule_steps, "schedule_steps", minimum=1)

@@ -349,7 +349,7 @@ class RowTask:
             _GRADIENTS[self.key] = found
         return found
 
-    def __call__(self, row: int) -> list:
+    def __call__(self, row: int) -> tuple:
         _, (rows, cols), biort, qshift = self.params
         transform = _transform(biort, qshift)
         windows = []
@@ -408,7 +408,7 @@ def _tiles(windows, shape, grid) -> tuple:
 
     ``windows`` are every region's ``(region, top, left, data)`` (see :class:`RowTask`), in region order.
     """
-    height, width = shape
+    width = shape[1]
     per_row = 2 * grid[1]
     bands = []  # (row of regions, first frame row, last frame row + 1)
     for row in range(grid[0]):
