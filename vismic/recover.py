@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from pathlib import Path
 from typing import Callable, Optional
@@ -321,14 +320,14 @@ def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None):
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from ._cores import usable_cores
     from .project._fuse import split_fusable
     from .project._templates import chunk_frames
 
     if threads is None:
         if frame_shape is not None and chunk_frames(frame_shape) < MIN_CHUNK_FOR_THREADS:
             return None
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        threads = min(cores, MAX_THREADS)
+        threads = min(usable_cores(), MAX_THREADS)
     if threads < 2 or split_fusable(pipeline.streaming_steps)[1] is None:
         return None
     return ThreadPoolExecutor(threads, thread_name_prefix="vismic-project")

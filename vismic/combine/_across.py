@@ -229,9 +229,9 @@ class Combine(Stage):
             return separate_sources(evidence.to_bands(), n_sources=self.n_sources, highpass_hz=cutoff)
         if evidence.n < MIN_FRAMES:
             raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {evidence.n}")
-        if evidence.grid is not None and evidence.n >= 64:
+        if _estimate_cutoff(evidence, cutoff) is not None:
             # the weights' statistics and the estimate's (see _honest_estimate), measured side by side
-            evidence.measure(("statistics", cutoff), ("output", cutoff if cutoff is not None else 20.0))
+            evidence.measure(("statistics", cutoff), ("output", _estimate_cutoff(evidence, cutoff)))
         audio = combine_evidence(evidence, method=self.method, highpass_hz=cutoff)
         report = _stabiliser_report(reports)
         return _honest_estimate(_restore_gain(audio, report), evidence, cutoff, report)
@@ -269,9 +269,10 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None
     """
     from ._confidence import evidence_snr_estimate
 
-    if evidence.grid is None or evidence.n < 64:
+    highpass_hz = _estimate_cutoff(evidence, cutoff)
+    if highpass_hz is None:
         return audio
-    estimate = evidence_snr_estimate(evidence, report=report, highpass_hz=cutoff if cutoff is not None else 20.0)
+    estimate = evidence_snr_estimate(evidence, report=report, highpass_hz=highpass_hz)
     info = dict(audio.info)
     info["snr_model_db"] = info.get("snr_estimate_db")
     if np.isfinite(estimate["snr_estimate_db"]):
@@ -279,6 +280,13 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None
     info["reliability"] = dict(estimate["flags"])
     info["slow_motion_px"] = float(estimate["slow_motion_px"])
     return Audio(audio.samples, audio.sr, info, audio.noise)
+
+
+def _estimate_cutoff(evidence: RegionEvidence, cutoff):
+    """The cut-off the SNR estimate measures above (20 Hz when there is none), or None when it is not made."""
+    if evidence.grid is None or evidence.n < 64:
+        return None
+    return cutoff if cutoff is not None else 20.0
 
 
 def _check_cutoff(highpass_hz, fps: float):

@@ -12,12 +12,12 @@ read back in chunks. Nothing else grows with the video's length.
 from __future__ import annotations
 
 import functools
-import os
 from typing import Optional
 
 import numpy as np
 from scipy import linalg, signal
 
+from .._cores import usable_cores
 from ..data import BandSignals
 from ._series import Extended, RegionSeries, filtered_chunks, scipy_padding
 
@@ -131,8 +131,7 @@ class RegionEvidence:
         the same as one after the other.
         """
         missing = [key for key in dict.fromkeys(keys) if key not in self._statistics]
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        if len(missing) < 2 or cores < 2:
+        if len(missing) < 2 or usable_cores() < 2:
             return
         from concurrent.futures import ThreadPoolExecutor
 

@@ -410,19 +410,18 @@ def _tiles(windows, shape, grid) -> tuple:
     """
     width = shape[1]
     per_row = 2 * grid[1]
-    bands = []  # (row of regions, first frame row, last frame row + 1)
-    for row in range(grid[0]):
-        mine = [w for w in windows if w[0] // grid[1] == row]
-        if mine:
-            bands.append((row, min(w[1] for w in mine), max(w[1] + w[3].shape[1] for w in mine)))
+    by_row = {}
+    for window in windows:
+        by_row.setdefault(window[0] // grid[1], []).append(window)
+    bands = [(row, min(w[1] for w in mine), max(w[1] + w[3].shape[1] for w in mine))  # frame rows it reaches
+             for row, mine in by_row.items()]
     band_cost = sum((hi - lo) * width * per_row for _, lo, hi in bands)
     reach = _Reach(windows)
     for tile_shape in TILE_SHAPES:
         layout = [(box, reach.columns(*box)) for box in _boxes(shape, tile_shape)]
         if sum((b - t) * (r - l) * len(columns) for (t, b, l, r), columns in layout) < TILE_GAIN * band_cost:
             return tuple(_tile(box, columns, windows) for box, columns in layout)
-    return tuple(_band(row, lo, hi, [w for w in windows if w[0] // grid[1] == row], width, per_row)
-                 for row, lo, hi in bands)
+    return tuple(_band(row, lo, hi, by_row[row], width, per_row) for row, lo, hi in bands)
 
 
 def _boxes(shape, tile_shape):
