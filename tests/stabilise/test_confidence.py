@@ -177,16 +177,40 @@ def test_a_stabilise_step_reaches_the_combinations_estimate():
     expected = snr_estimate(bands, grid=(8, 8), report=report)["snr_estimate_db"]
     assert audio.info["snr_estimate_db"] == pytest.approx(expected, abs=0.05)
 
-    class Loud(vismic.stabilise.Stabilise):
-        def report(self):
-            measured = super().report()
-            noise = np.random.default_rng(0).standard_normal(measured.track_error_px.shape)
-            return dataclasses.replace(measured, track_error_px=noise * np.std(scene.displacement_px))
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loud = vismic.default_pipeline(denoise=None).insert("decompose", "stabilise", Loud()).run(batches)
+        loud = vismic.default_pipeline(denoise=None).insert("decompose", "stabilise", _Loud(scene)).run(batches)
     assert loud.info["snr_estimate_db"] < 3.0 < audio.info["snr_estimate_db"]
+
+
+class _Loud(vismic.stabilise.Stabilise):
+    """A stabiliser whose report claims a track error as large as the scene's sound."""
+
+    def __init__(self, scene=None, **params):
+        super().__init__(**params)
+        self.scene = scene
+
+    def report(self):
+        measured = super().report()
+        noise = np.random.default_rng(0).standard_normal(measured.track_error_px.shape)
+        return dataclasses.replace(measured, track_error_px=noise * np.std(self.scene.displacement_px))
+
+
+def test_the_noise_spectrum_is_raised_to_the_estimate_the_data_earned():
+    # A denoiser reads audio.noise: noise the model does not count (here a track error) must raise it
+    # as it lowers the estimate. Both runs share the evidence, so the model's spectrum is the same.
+    scene = _scene(drift_px=3.0)
+    batches = [FrameBatch(scene.frames[i:i + 64], i, FPS) for i in range(0, len(scene.frames), 64)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain, loud = (vismic.default_pipeline(denoise=None).insert("decompose", "stabilise", stage).run(batches)
+                       for stage in (vismic.stabilise.Stabilise(), _Loud(scene)))
+    assert plain.info["snr_model_db"] == pytest.approx(loud.info["snr_model_db"])
+    model = loud.info["snr_model_db"]
+    assert loud.info["snr_estimate_db"] < model - 10.0
+    raised = {name: max(model - audio.info["snr_estimate_db"], 0.0) for name, audio in (("plain", plain), ("loud", loud))}
+    ratio = loud.noise.density[1:] / plain.noise.density[1:]
+    np.testing.assert_allclose(ratio, 10 ** ((raised["loud"] - raised["plain"]) / 10), rtol=1e-9)
 
 
 def _codec_scene(noise_std: float):
