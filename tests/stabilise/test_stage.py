@@ -68,6 +68,9 @@ def test_a_bad_fill_border_is_one_clear_error():
 
     with pytest.raises(ValueError, match="fill_border"):
         Stabilise(fill_border="yes").transform(FrameBatch(np.zeros((4, 8, 8), np.float32), 0, 2000.0))
+    for ramp in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="border_ramp_px"):
+            Stabilise(border_ramp_px=ramp).transform(FrameBatch(np.zeros((4, 8, 8), np.float32), 0, 2000.0))
 
 
 def test_frames_the_stabiliser_cannot_hold_are_refused_or_left_unstabilised(monkeypatch):
