@@ -15,7 +15,8 @@ processes hits them alike) of:
   stage by stage (``fuse=False``, on the first ``--stage-frames`` frames only: it
   is the slow baseline), the fused numpy projection (the default, on a thread per
   core; and on one thread), the fused torch CPU projection, 1 and 2 worker
-  processes, a Dask ``LocalCluster`` with 2 single-thread workers, and CUDA when a
+  processes, a Dask ``LocalCluster`` with 2 single-thread workers (started for its own
+  row and closed after it: an idle cluster slows the other rows), and CUDA when a
   GPU is present;
 * the projection alone (frames in memory, templates built): numpy, torch CPU, and
   torch CUDA when present.
@@ -216,6 +217,32 @@ def with_cpu(function, pool):
     return {"seconds": seconds, "parent cpu": cpu_seconds([me]) - parent, "workers cpu": cpu_seconds(workers) - children}
 
 
+def has_dask() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def on_local_cluster(path) -> dict:
+    """One recovery of ``path`` on a fresh Dask ``LocalCluster`` (2 single-thread workers), timed alone.
+
+    The cluster is started and warmed by one whole untimed recovery (its workers load the
+    compiled loop, 0.4 s each, and the tasks' code) before the timing, and closed after it: an idle
+    cluster's processes took about 15 % from every other row on 2 cores when one was
+    kept open for the whole run (1 / 2 worker processes: 7151 / 11822 frames/s without
+    it, 6186 / 9914 with it, at 128x128, 20,000 frames; a one-off measurement).
+    """
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        executor = client.get_executor()
+        recover(path, executor=executor)
+        return {"seconds": timed(lambda: recover(path, executor=executor))}
+
+
 def fused_peak_rss(path) -> float:
     """Max RSS (MB) of a subprocess that runs the fused recovery of ``path`` once."""
     code = PEAK_MB + f"""
@@ -231,7 +258,7 @@ print(peak_mb())
     return float(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else float("nan")
 
 
-def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames):
+def measure_size(name, shape, n_frames, repeats, dask, stage_frames):
     from vismic.project import process_pool
 
     frames = scene_frames(shape, n_frames)
@@ -255,8 +282,8 @@ def measure_size(name, shape, n_frames, repeats, cluster_executor, stage_frames)
             list(pool.map(int, range(n)))  # workers started (process_pool starts them all) outside the timing
             methods[f"recovery, {n} worker process{'es' if n > 1 else ''}"] = (
                 lambda pool=pool: with_cpu(lambda: recover(raw, executor=pool), pool))
-        if cluster_executor is not None:
-            methods["recovery, Dask LocalCluster (2x1)"] = lambda: recover(raw, executor=cluster_executor)
+        if dask:
+            methods["recovery, Dask LocalCluster (2x1)"] = lambda: on_local_cluster(raw)
         if has_cuda():
             methods["recovery, fused torch CUDA"] = lambda: recover(raw, device="cuda")
         reference = frames[:16].astype(np.float32).mean(axis=0)
@@ -367,16 +394,9 @@ def main():
     lines = [f"vismic {vismic.__version__} at {commit}; {os.cpu_count()} CPUs; torch: {has_torch()}, "
              f"CUDA: {has_cuda()}; load average {os.getloadavg()[0]:.1f} at the start"]
     print(lines[0], flush=True)
-    cluster = client = executor = None
-    if not args.no_dask:
-        try:
-            from distributed import Client, LocalCluster
-
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
-            executor = client.get_executor()
-        except ImportError:
-            print("(dask.distributed not installed: no Dask row)")
+    dask = not args.no_dask and has_dask()
+    if not args.no_dask and not dask:
+        print("(dask.distributed not installed: no Dask row)")
     seconds, megabytes = kernel_load_cost()
     lines.append(f"the compiled difference loop loads in {seconds:.2f} s and {megabytes:.0f} MB of memory in a fresh "
                  "process (its first projection with tiles; median of 3)")
@@ -386,12 +406,9 @@ def main():
         shape = SIZES[name]
         n_frames = args.frames if shape[0] * shape[1] <= 512 * 512 else args.large_frames
         frames_per_size[name] = n_frames
-        results[name] = measure_size(name, shape, n_frames, args.repeats, executor, min(args.stage_frames, n_frames))
+        results[name] = measure_size(name, shape, n_frames, args.repeats, dask, min(args.stage_frames, n_frames))
         print(f"{name} ({n_frames} frames): templates built in {results[name]['template build here, s']:.2f} s here, "
               f"{results[name]['template build on 2 workers, s']:.2f} s on 2 workers", flush=True)
-    if client is not None:
-        client.close()
-        cluster.close()
     keys = list(dict.fromkeys(k for rows in results.values() for k in rows))
     width = max(len(k) for k in keys)
     lines.append("")
