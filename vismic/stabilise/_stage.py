@@ -193,8 +193,8 @@ class Stabilise(Stage):
     on one kernel's length of blocks at that end (:func:`~vismic.stabilise.extend_track`).
     Measured with ``benchmarks/bench_nuisance.py`` (4 scenes, against each
     clean scene): 4 px shake to 10 Hz loses 1.4 dB median (worst 2.5), against
-    1.6 (2.6) with the 3 px ramp of ``border_ramp_px`` used before, 1.7 (2.7) before :class:`~vismic.combine.Combine` restored the sound's gain
-    that the border fill takes (:attr:`StabiliseReport.kept_information`), 2.1 (3.5)
+    1.6 (2.6) with the 3 px ramp (``border_ramp_px``) used before, 1.7 (2.7) before
+    :class:`~vismic.combine.Combine` restored the sound's gain that the border fill takes (:attr:`StabiliseReport.kept_information`), 2.1 (3.5)
     when the raw block means were low-passed straight onto the frames and 9.7 (20.3)
     with the odd reflection about the end blocks used before that; drift 0.3 (0.5),
     sway 0.4 (0.9) against 0.7 (1.2) before the gain was restored; on clean scenes
@@ -240,9 +240,9 @@ class Stabilise(Stage):
         (the track minus its causal average over :data:`FILL_SECONDS`); ``True`` by all
         of it; ``False`` keeps the mirrored content. Measured with ``bench_nuisance.py
         --fill-border fast|true|false`` (4 scenes, median (worst) loss against the clean
-        scene): drift 0.3 (0.5), sway 0.4 (0.9), shake 1.6 (2.6) dB with ``'fast'``;
-        0.5 (0.5), 0.5 (1.0), 1.6 (2.5) with ``True``; 0.3 (0.6), 0.6 (1.3), 7.2 (52.8)
-        with ``False``.
+        scene, with the 3 px ramp used then): drift 0.3 (0.5), sway 0.4 (0.9), shake 1.6
+        (2.6) dB with ``'fast'``; 0.5 (0.5), 0.5 (1.0), 1.6 (2.5) with ``True``; 0.3 (0.6),
+        0.6 (1.3), 7.2 (52.8) with ``False``.
     border_ramp_px : float
         Width of the fill's ramp from the static strip to the frame. A shorter ramp
         keeps more of the frame and still loses more sound, a longer one holds more
