@@ -230,9 +230,9 @@ def on_local_cluster(path) -> dict:
 
     The cluster is started and warmed by one whole untimed recovery (its workers load the
     compiled loop, 0.4 s each, and the tasks' code) before the timing, and closed after it: an idle
-    cluster's processes took about 15 % from every other row on 2 cores when one was
-    kept open for the whole run (1 / 2 worker processes: 7151 / 11822 frames/s without
-    it, 6186 / 9914 with it, at 128x128, 20,000 frames; a one-off measurement).
+    cluster kept open for the whole run slowed every other row on 2 cores (``--sizes 128x128
+    --frames 20000 --repeats 5``: 1 / 2 worker processes 7087 / 10510 frames/s with it open,
+    8038 / 13356 and 7799 / 13153 in two runs with a cluster per timing).
     """
     from distributed import Client, LocalCluster
 

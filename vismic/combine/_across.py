@@ -229,9 +229,10 @@ class Combine(Stage):
             return separate_sources(evidence.to_bands(), n_sources=self.n_sources, highpass_hz=cutoff)
         if evidence.n < MIN_FRAMES:
             raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {evidence.n}")
-        if _estimate_cutoff(evidence, cutoff) is not None:
+        estimate_cutoff = _estimate_cutoff(evidence, cutoff)
+        if estimate_cutoff is not None:
             # the weights' statistics and the estimate's (see _honest_estimate), measured side by side
-            evidence.measure(("statistics", cutoff), ("output", _estimate_cutoff(evidence, cutoff)))
+            evidence.measure(("statistics", cutoff), ("output", estimate_cutoff))
         audio = combine_evidence(evidence, method=self.method, highpass_hz=cutoff)
         report = _stabiliser_report(reports)
         return _honest_estimate(_restore_gain(audio, report), evidence, cutoff, report)
