@@ -20,6 +20,7 @@ Thresholds are measured on :mod:`vismic.synth` scenes (``benchmarks/bench_reliab
 
 from __future__ import annotations
 
+import threading
 from typing import List, Mapping, Optional
 
 import numpy as np
@@ -78,28 +79,45 @@ def batch_statistics(frames) -> dict:
     n = len(frames)
     sample = frames[:: max(1, n // 8), ::row_step]  # and at most ~8 frames of the batch
     m = len(sample)
-    stored = sample.reshape(m, -1)
     # one float64 copy (exact for integer frames: stored and float32 copies of the same frames give
     # the same numbers), then sums over it: numpy's mean and std each cast and allocate again, and
-    # on every batch that was about a sixth of a one-thread recovery's time at 512x512 (cProfile)
-    values = stored.astype(np.float64)
+    # on every batch that was about a sixth of a one-thread recovery's time at 512x512 (cProfile).
+    # The copy goes into memory kept for the thread's next batch: a Dask worker hands freed blocks
+    # back to the system at once (MALLOC_TRIM_THRESHOLD_), and page-faulting a fresh megabyte on
+    # every batch cost its tasks several per cent (benchmarks/bench_speed.py's Dask row).
+    values = _work_buffer((m, sample[0].size))
+    np.copyto(values, sample.reshape(m, -1))
+    low, high = values.min(), values.max()
+    size = values.size
+    dark = np.count_nonzero(values == low) / size
+    bright = np.count_nonzero(values == high) / size if high > low else 0.0
     mean_frame = values.sum(axis=0) / m
     flicker = 0.0
     if m > 1:
         values -= mean_frame
         flicker = float(np.sqrt(np.einsum("ij,ij->j", values, values) / m).mean())
-    low, high = stored.min(), stored.max()
-    size = stored.size
     blocks, difference = held_blocks(frames)
     return {
         "n": int(n),
         "texture": float(mean_frame.std()),
         "flicker": flicker,
-        "dark": np.count_nonzero(stored == low) / size,
-        "bright": np.count_nonzero(stored == high) / size if high > low else 0.0,
+        "dark": dark,
+        "bright": bright,
         "blocks": blocks,
         "difference_power": difference,
     }
+
+
+_WORK = threading.local()
+
+
+def _work_buffer(shape) -> np.ndarray:
+    """A float64 array of ``shape`` kept for this thread's next batch."""
+    found = getattr(_WORK, "buffer", None)
+    if found is None or found.shape != tuple(shape):
+        _WORK.buffer = None
+        _WORK.buffer = found = np.empty(shape, dtype=np.float64)
+    return found
 
 
 def codec_innovation(difference_power) -> float:

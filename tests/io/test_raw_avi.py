@@ -99,6 +99,23 @@ def test_read_stored_gives_the_same_values_as_read(tmp_path):
     np.testing.assert_array_equal(halved.read_stored(0, 3), halved.read(0, 3).frames)
 
 
+def test_reads_into_a_buffer_reuse_its_memory_and_give_the_same_frames(tmp_path):
+    from vismic.io._raw_avi import ReadBuffer
+
+    frames = np.random.default_rng(5).integers(0, 256, (20, 24, 32)).astype(np.uint8)
+    path = write_video(tmp_path / "raw.avi", frames, codec="Y800")
+    video = open_video(path, fps=1000, roi=(4, 2, 20, 16))
+    buffer = ReadBuffer()
+    first = video.read_stored(0, 8, into=buffer)
+    np.testing.assert_array_equal(first, frames[:8, 2:18, 4:24])
+    second = video.read_stored(8, 8, into=buffer)  # the same memory, filled again
+    assert np.shares_memory(first, second)
+    np.testing.assert_array_equal(second, frames[8:16, 2:18, 4:24])
+    np.testing.assert_array_equal(video.read_stored(12, 8, into=buffer), frames[12:20, 2:18, 4:24])
+    longer = video.read_stored(0, 20, into=buffer)  # grown for a longer read
+    np.testing.assert_array_equal(longer, frames[:, 2:18, 4:24])
+
+
 
 def write_opendml_avi(path: Path, frames: np.ndarray, first_part: int, *, fps: int = 30) -> Path:
     """An 8-bit grey OpenDML AVI written by hand, as writers make files over 1 GB.

@@ -84,6 +84,27 @@ def raw_avi_reader(path: Path) -> Optional["RawAviReader"]:
     return RawAviReader(path, layout, index)
 
 
+class ReadBuffer:
+    """Memory a reader fills again on each read (grown when a read needs more).
+
+    A worker reading batch after batch of a long video would otherwise take a fresh
+    block per batch; where freed memory goes back to the system at once (Dask's
+    workers set ``MALLOC_TRIM_THRESHOLD_=65536``), every block is page-faulted in
+    anew: 16 MB per 64 frames of 512x512, which made a Dask worker's tasks about
+    25 % slower than a process pool's (``benchmarks/bench_speed.py``).
+    """
+
+    def __init__(self):
+        self._data = np.empty(0, dtype=np.uint8)
+
+    def take(self, nbytes: int) -> np.ndarray:
+        """``nbytes`` bytes of this buffer (earlier views of it are overwritten by the next read)."""
+        if self._data.nbytes < nbytes:
+            self._data = np.empty(0, dtype=np.uint8)  # the old block goes before the new one is taken
+            self._data = np.empty(int(nbytes), dtype=np.uint8)
+        return self._data[:nbytes]
+
+
 class RawAviReader:
     """Frames of an intact raw AVI, read straight from the file (see :func:`raw_avi_reader`).
 
@@ -92,6 +113,7 @@ class RawAviReader:
     """
 
     strict = False
+    reads_into = True  # read(..., into=ReadBuffer) reuses memory
 
     def __init__(self, path: Path, layout: RawLayout, index: AviIndex):
         self.path = path
@@ -103,7 +125,8 @@ class RawAviReader:
         self._offsets = np.asarray(index.offsets, dtype=np.int64)
         self._frame_bytes = layout.row_bytes * layout.height
 
-    def read(self, start: int, count: int) -> np.ndarray:
+    def read(self, start: int, count: int, *, into: Optional["ReadBuffer"] = None) -> np.ndarray:
+        """Frames ``start .. start + count - 1``; with ``into``, views of its memory (valid until its next use)."""
         stop = min(start + count, self.count_hint)
         if stop <= start:
             return self._frames_in(np.empty(0, dtype=np.uint8), 0, self._frame_bytes)
@@ -115,12 +138,13 @@ class RawAviReader:
             if stop - start == 1 or (steps[0] > 0 and np.all(steps == steps[0])):
                 stride = int(steps[0]) if len(steps) else self._frame_bytes
                 span = (stop - start - 1) * stride + self._frame_bytes
-                return self._frames_in(self._read_span(handle, int(self._offsets[start]), span), stop - start, stride)
+                return self._frames_in(self._read_span(handle, int(self._offsets[start]), span, into),
+                                       stop - start, stride)
             return np.stack([self._frames_in(self._read_span(handle, int(self._offsets[i]), self._frame_bytes), 1,
                                              self._frame_bytes)[0] for i in range(start, stop)])
 
-    def _read_span(self, handle, offset: int, size: int) -> np.ndarray:
-        data = np.empty(size, dtype=np.uint8)
+    def _read_span(self, handle, offset: int, size: int, into: Optional["ReadBuffer"] = None) -> np.ndarray:
+        data = np.empty(size, dtype=np.uint8) if into is None else into.take(size)
         handle.seek(offset)
         if handle.readinto(memoryview(data)) != size:
             from ..errors import CorruptVideoError

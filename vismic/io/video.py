@@ -203,18 +203,23 @@ class VideoSource:
             raise ParameterError(f"start={start} is past the last frame of {self._describe()}")
         return FrameBatch(np.stack(frames), start, self.fps)
 
-    def read_stored(self, start: int, count: int) -> np.ndarray:
+    def read_stored(self, start: int, count: int, *, into=None) -> np.ndarray:
         """Frames ``start .. start + count - 1`` as stored, when that is grey at full resolution.
 
         For a random-access grey source without ``downsample``, the roi of the
         stored frames (uint8, uint16...), often a view of what was read: a caller
         that converts them itself (a worker subtracting the reference) skips a pass.
         Any other source gives :meth:`read`'s float32 frames. Same values either way.
+        ``into`` (a :class:`vismic.io._raw_avi.ReadBuffer`) is memory the reader may
+        fill instead of taking new: the frames are then valid only until its next use.
         """
         if self.random_access and self.downsample == 1:
             stop = min(start + count, self._stop())
             if start < stop:
-                raw = self._reader.read(start, stop - start)
+                if into is not None and getattr(self._reader, "reads_into", False):
+                    raw = self._reader.read(start, stop - start, into=into)
+                else:
+                    raw = self._reader.read(start, stop - start)
                 if raw.ndim == 3 and np.issubdtype(raw.dtype, np.integer):
                     x, y, w, h = self.roi
                     return raw[:, y: y + h, x: x + w]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Iterator
 
@@ -156,6 +157,21 @@ class SharedTemplates:
         return _attached_templates(self.handle)
 
 
+#: In each worker: memory its reads reuse, one buffer per batch of a chunk (see ReadBuffer).
+_READ_BUFFERS = threading.local()
+
+
+def _read_buffer(slot: int):
+    from ..io._raw_avi import ReadBuffer
+
+    buffers = getattr(_READ_BUFFERS, "buffers", None)
+    if buffers is None:
+        buffers = _READ_BUFFERS.buffers = []
+    while len(buffers) <= slot:
+        buffers.append(ReadBuffer())
+    return buffers[slot]
+
+
 #: In each worker: the head stages of the current run (unpickled once).
 _HEADS: dict = {}
 
@@ -200,10 +216,11 @@ class RangeTask:
         for at in range(start, stop, size):
             end = min(at + size, stop)
             summaries, prepared = [], []
-            for piece in range(at, end, source.batch_size):
+            for slot, piece in enumerate(range(at, end, source.batch_size)):
                 count = min(source.batch_size, end - piece)
                 # no frame stage before the product: the stored frames go straight into the difference
-                frames = source.read_stored(piece, count) if not head else source.read(piece, count).frames
+                frames = (source.read_stored(piece, count, into=_read_buffer(slot)) if not head
+                          else source.read(piece, count).frames)
                 skip = min(max(0, self.summarised_until - piece), len(frames))
                 if self.summarise is not None and skip < len(frames):
                     summaries.append(self.summarise(frames[skip:]))
