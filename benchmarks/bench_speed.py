@@ -21,6 +21,11 @@ processes hits them alike) of:
 * the projection alone (frames in memory, templates built): numpy, torch CPU, and
   torch CUDA when present.
 
+How far the projection could go on this machine: the numpy projection's multiply-adds
+per frame (the templates' tiles), the rate its products reach (GFLOP/s), and the
+ceiling any float32 projection has here, every core at the rate of one large square
+product (``sgemm_peak``), in frames/s and as a share of the raw-decode rate.
+
 The numpy rows use the compiled difference loop (numba, see
 ``vismic.project._kernels``); the rows "without the compiled loop" give the default
 recovery and the projection alone with numpy's subtract instead, in the same run.
@@ -335,10 +340,38 @@ def measure_size(name, shape, n_frames, repeats, dask, stage_frames):
         for part in ("parent cpu", "workers cpu"):
             if part in measured[0][0]:
                 rows[f"  {key[10:]}: {part}, ms per frame"] = 1e3 * np.median([m[part] for m, _ in measured]) / count
+    macs = sum(tile.block.size for tile in templates.tiles)  # a frame's multiply-adds in the numpy projection
+    rows["projection: multiply-adds per frame, millions"] = macs / 1e6
+    rows["projection alone, numpy: GFLOP/s"] = rows["projection alone, numpy"] * 2 * macs / 1e9
+    rows["ceiling: every core at the sgemm peak, frames/s"] = SGEMM_PEAK["all cores"] * 1e9 / (2 * macs)
+    rows["ceiling / decode raw AVI"] = rows["ceiling: every core at the sgemm peak, frames/s"] / rows["decode raw AVI"]
     rows["template build here, s"] = float(np.median(build["here"]))
     rows["template build on 2 workers, s"] = float(np.median(build["on 2 workers"]))
     rows["peak RSS of one fused recovery, MB"] = peak
     return rows
+
+
+#: GFLOP/s of float32 matrix products on this machine (:func:`sgemm_peak`), set by main.
+SGEMM_PEAK: dict = {}
+
+
+def sgemm_peak(n: int = 2048, repeats: int = 5) -> dict:
+    """GFLOP/s of one large square float32 product (median of ``repeats``), on all cores and on one thread.
+
+    The best rate numpy's BLAS reaches here: no projection, whose products are
+    (64 frames x tile pixels) @ (tile pixels x ~20 templates), can beat it, so
+    ``rate / (2 * multiply-adds per frame)`` bounds the frames/s of any float32
+    projection on this machine.
+    """
+    from vismic.project._parallel import one_blas_thread
+
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    flops = 2.0 * n ** 3
+    rate = lambda: flops / np.median([timed(lambda: a @ a) for _ in range(repeats)]) / 1e9
+    all_cores = rate()
+    with one_blas_thread():
+        one = rate()
+    return {"all cores": all_cores, "one thread": one}
 
 
 def peak_memory(n_frames, shape):
@@ -401,6 +434,11 @@ def main():
     lines.append(f"the compiled difference loop loads in {seconds:.2f} s and {megabytes:.0f} MB of memory in a fresh "
                  "process (its first projection with tiles; median of 3)")
     print(lines[-1], flush=True)
+    SGEMM_PEAK.update(sgemm_peak())
+    lines.append(f"float32 matrix products (2048^3) reach {SGEMM_PEAK['all cores']:.0f} GFLOP/s on all cores, "
+                 f"{SGEMM_PEAK['one thread']:.0f} on one thread (median of 5): the ceiling rows divide the first "
+                 "by the projection's flops per frame")
+    print(lines[-1], flush=True)
     results, frames_per_size = {}, {}
     for name in args.sizes:
         shape = SIZES[name]
@@ -416,7 +454,7 @@ def main():
     lines.append(f"{'frames per clip':{width}s} " + " ".join(f"{frames_per_size[n]:10d}" for n in results))
     for key in keys:
         values = [results[n].get(key, float("nan")) for n in results]
-        digits = 2 if key.endswith((", s", "ms per frame")) else 0
+        digits = 2 if key.endswith((", s", "ms per frame", "millions", "decode raw AVI")) else 0
         lines.append(f"{key:{width}s} " + " ".join(f"{v:10.{digits}f}" for v in values))
     if args.memory:
         lines.append("")
