@@ -454,7 +454,7 @@ def main():
     lines.append(f"{'frames per clip':{width}s} " + " ".join(f"{frames_per_size[n]:10d}" for n in results))
     for key in keys:
         values = [results[n].get(key, float("nan")) for n in results]
-        digits = 2 if key.endswith((", s", "ms per frame", "millions", "decode raw AVI")) else 0
+        digits = 2 if key.endswith((", s", "ms per frame", "millions")) or key.startswith("ceiling /") else 0
         lines.append(f"{key:{width}s} " + " ".join(f"{v:10.{digits}f}" for v in values))
     if args.memory:
         lines.append("")
