@@ -84,7 +84,7 @@ def batch_statistics(frames) -> dict:
     # on every batch that was about a sixth of a one-thread recovery's time at 512x512 (cProfile).
     # The copy goes into memory kept for the thread's next batch: a Dask worker hands freed blocks
     # back to the system at once (MALLOC_TRIM_THRESHOLD_), and page-faulting a fresh megabyte on
-    # every batch cost its tasks several per cent (benchmarks/bench_speed.py's Dask row).
+    # every batch slowed its tasks.
     values = _work_buffer((m, sample[0].size))
     np.copyto(values, sample.reshape(m, -1))
     low, high = values.min(), values.max()

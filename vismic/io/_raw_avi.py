@@ -90,8 +90,8 @@ class ReadBuffer:
     A worker reading batch after batch of a long video would otherwise take a fresh
     block per batch; where freed memory goes back to the system at once (Dask's
     workers set ``MALLOC_TRIM_THRESHOLD_=65536``), every block is page-faulted in
-    anew: 16 MB per 64 frames of 512x512, which made a Dask worker's tasks about
-    25 % slower than a process pool's (``benchmarks/bench_speed.py``).
+    anew (16 MB per 64 frames of 512x512), and a Dask worker's tasks ran slower than
+    a process pool worker's on the same frames.
     """
 
     def __init__(self):
