@@ -248,3 +248,19 @@ def test_noise_free_8_bit_frames_are_not_taken_for_a_codec():
         rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
     assert "inter_frame_codec" not in rec.info.get("reliability", {})
     assert metrics.si_snr(rec.samples, truth) > 25.0 and rec.info["snr_estimate_db"] > 25.0
+
+
+def test_restoring_the_gain_the_border_fill_took_scales_the_noise_spectrum_too():
+    from types import SimpleNamespace
+
+    from vismic.combine._across import _restore_gain
+    from vismic.data import Audio, NoiseSpectrum
+
+    n = 2000
+    kept = 1.0 - 0.3 * np.linspace(0.0, 1.0, n)  # a strip that grows through the clip
+    audio = Audio(np.ones(n), sr=FPS, noise=NoiseSpectrum.white(1e-4, sr=FPS))
+    restored = _restore_gain(audio, SimpleNamespace(kept_information=kept))
+    gain = kept.mean() / kept
+    np.testing.assert_allclose(restored.samples, gain)
+    np.testing.assert_allclose(restored.noise.density, audio.noise.density * np.mean(gain ** 2), rtol=1e-12)
+    assert _restore_gain(audio, SimpleNamespace(kept_information=np.ones(n))) is audio  # nothing taken

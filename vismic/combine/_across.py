@@ -248,7 +248,9 @@ def _restore_gain(audio: Audio, report) -> Audio:
     kept = getattr(report, "kept_information", None)
     if kept is None or kept.shape[0] != audio.samples.shape[-1] or not np.all(kept > 0) or np.ptp(kept) == 0:
         return audio
-    return Audio(audio.samples / (kept / np.mean(kept)), audio.sr, audio.info, audio.noise)
+    gain = np.mean(kept) / kept
+    # the noise takes the same slowly varying gain: its spectrum scales by the gain's mean power
+    return audio.filtered(audio.samples * gain, response=float(np.sqrt(np.mean(gain ** 2))))
 
 
 def _stabiliser_report(reports):
