@@ -85,7 +85,7 @@ MAX_TEMPLATE_BYTES = 2 * 2**30
 class Tile:
     """Templates on one rectangle of the frame.
 
-    A frame's scores gain ``(frame - reference)[top:bottom, left:right].ravel() @ block``
+    A frame's scores gain ``block @ (frame - reference)[top:bottom, left:right].ravel()``
     in ``columns``.
 
     Attributes
@@ -95,8 +95,11 @@ class Tile:
     columns : np.ndarray [shape=(k,)], int
         The score columns whose templates are non-zero here (``2 r + i`` for region
         ``r`` along axis ``i``; past ``2 * n_regions``, a light basis image).
-    block : np.ndarray [shape=((bottom - top) * (right - left), k)], float32
-        Those templates on the rectangle, flattened row by row.
+    block : np.ndarray [shape=(k, (bottom - top) * (right - left))], float32
+        Those templates on the rectangle, one per row, each flattened row by row.
+        A chunk's product is ``block @ differences.T``: BLAS ran it faster than
+        ``differences @ block.T`` at every frame size, most on large frames, whose
+        chunks are short (``benchmarks/bench_speed.py``).
     """
 
     top: int
@@ -183,7 +186,7 @@ class Templates:
         dense = np.zeros((height, width, self.n_columns), dtype=np.float32)
         for tile in self.tiles:
             rows, cols = tile.shape
-            dense[tile.top:tile.bottom, tile.left:tile.right, tile.columns] = tile.block.reshape(rows, cols, -1)
+            dense[tile.top:tile.bottom, tile.left:tile.right, tile.columns] = tile.block.T.reshape(rows, cols, -1)
         return dense.reshape(height * width, -1)
 
 
@@ -251,11 +254,11 @@ def with_light(templates: Templates, light_reference) -> Templates:
     extra = 2 * templates.n_regions + np.arange(len(basis))
     if templates.full_width and len(templates.tiles) > 1:  # bands overlap: the basis is one more tile, over the whole frame
         height, width = templates.shape
-        whole = Tile(0, height, 0, width, extra, np.ascontiguousarray(basis.reshape(len(basis), -1).T))
+        whole = Tile(0, height, 0, width, extra, np.ascontiguousarray(basis.reshape(len(basis), -1)))
         tiles = templates.tiles + (whole,)
     else:  # the tiles partition the frame: each carries its part of the basis
         tiles = tuple(Tile(t.top, t.bottom, t.left, t.right, np.concatenate([t.columns, extra]),
-                           np.hstack([t.block, basis[:, t.top:t.bottom, t.left:t.right].reshape(len(basis), -1).T]))
+                           np.vstack([t.block, basis[:, t.top:t.bottom, t.left:t.right].reshape(len(basis), -1)]))
                       for t in templates.tiles)
     return Templates(reference32, tiles, templates.information, templates.grid, light)
 
@@ -440,11 +443,10 @@ def _tiles(windows, shape, grid) -> tuple:
 def _whole(windows, shape, n_columns: int) -> Tile:
     """Every template on the whole frame: one tile, one product per chunk."""
     height, width = shape
-    block = np.zeros((height, width, n_columns), dtype=np.float32)
+    block = np.zeros((n_columns, height, width), dtype=np.float32)
     for region, top, left, data in windows:
-        block[top: top + data.shape[1], left: left + data.shape[2], 2 * region: 2 * region + 2] = (
-            np.moveaxis(data, 0, -1))
-    return Tile(0, height, 0, width, np.arange(n_columns), block.reshape(-1, n_columns))
+        block[2 * region: 2 * region + 2, top: top + data.shape[1], left: left + data.shape[2]] = data
+    return Tile(0, height, 0, width, np.arange(n_columns), block.reshape(n_columns, -1))
 
 
 def _boxes(shape, tile_shape):
@@ -483,24 +485,23 @@ class _Reach:
 def _tile(box, columns, windows) -> Tile:
     """The :class:`Tile` on ``box`` holding the templates ``columns`` (``(window index, axis)``, see :class:`_Reach`)."""
     top, bottom, left, right = box
-    block = np.zeros((bottom - top, right - left, len(columns)), dtype=np.float32)
+    block = np.zeros((len(columns), bottom - top, right - left), dtype=np.float32)
     for at, (k, axis) in enumerate(columns):
         _, w_top, w_left, data = windows[k]
         r0, r1 = max(top, w_top), min(bottom, w_top + data.shape[1])
         c0, c1 = max(left, w_left), min(right, w_left + data.shape[2])
-        block[r0 - top: r1 - top, c0 - left: c1 - left, at] = data[axis, r0 - w_top: r1 - w_top, c0 - w_left: c1 - w_left]
+        block[at, r0 - top: r1 - top, c0 - left: c1 - left] = data[axis, r0 - w_top: r1 - w_top, c0 - w_left: c1 - w_left]
     numbers = np.array([2 * windows[k][0] + axis for k, axis in columns], dtype=np.int64)
-    return Tile(top, bottom, left, right, numbers, block.reshape(block.shape[0] * block.shape[1], -1))
+    return Tile(top, bottom, left, right, numbers, block.reshape(len(columns), -1))
 
 
 def _band(row: int, first: int, last: int, windows, width: int, per_row: int) -> Tile:
     """One row of regions' templates as a band of whole frame rows ``first:last`` (two columns per region)."""
-    block = np.zeros((last - first, width, per_row), dtype=np.float32)
+    block = np.zeros((per_row, last - first, width), dtype=np.float32)
     for region, top, left, data in windows:
         local = 2 * (region - row * per_row // 2)
-        block[top - first: top - first + data.shape[1], left: left + data.shape[2], local: local + 2] = (
-            np.moveaxis(data, 0, -1))
-    return Tile(first, last, 0, width, np.arange(row * per_row, (row + 1) * per_row), block.reshape(-1, per_row))
+        block[local: local + 2, top - first: top - first + data.shape[1], left: left + data.shape[2]] = data
+    return Tile(first, last, 0, width, np.arange(row * per_row, (row + 1) * per_row), block.reshape(per_row, -1))
 
 
 def project(frames, templates: Templates, *, device=None) -> np.ndarray:
@@ -599,7 +600,7 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
                 _add(scores, tile, chunk[:, tile.top:tile.bottom].reshape(rows, -1))
     else:
         # rectangles: each one's differences are formed in a small buffer that stays in cache
-        largest = max(tile.block.shape[0] for tile in templates.tiles)
+        largest = max(tile.block.shape[1] for tile in templates.tiles)
         buffer = _scratch((rows * largest,))
         for tile in templates.tiles:
             if not len(tile.columns):  # no template reaches it (kept: with_light adds the basis here)
@@ -622,4 +623,4 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
 
 
 def _add(scores, tile: Tile, data) -> None:
-    scores[:, tile.columns] += data @ tile.block
+    scores[:, tile.columns] += (tile.block @ data.T).T
