@@ -340,3 +340,21 @@ def test_templates_are_zero_outside_their_tiles_and_the_same_built_on_workers(si
         assert np.abs(full[outside]).max(initial=0) == 0
         np.testing.assert_allclose(np.moveaxis(dense[..., 2 * region: 2 * region + 2], -1, 0), full,
                                    atol=1e-6 * np.abs(full).max())
+
+
+def test_a_dask_client_that_cannot_take_the_task_is_a_worker_error():
+    from vismic.project import WorkerError, map_ordered
+
+    class _Gone:
+        def scatter(self, *args, **kwargs):
+            raise OSError("the scheduler is gone")
+
+    class _ClientExecutor:  # what map_ordered sees of a Dask client's executor
+        _client = _Gone()
+        _max_workers = 2
+
+        def submit(self, *args):
+            raise AssertionError("nothing is submitted without the task on the workers")
+
+    with pytest.raises(WorkerError, match="could not send the task to the Dask workers: OSError"):
+        list(map_ordered(abs, [(0, -1)], _ClientExecutor()))

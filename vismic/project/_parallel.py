@@ -217,7 +217,10 @@ def map_ordered(task, items: Iterable, executor, *, max_pending=None) -> Iterato
         for _, future in pending:
             future.cancel()
         if sent is not None:
-            sent.release()
+            try:
+                sent.release()
+            except Exception:  # noqa: BLE001 - a client already closed has nothing left to release
+                pass
 
 
 def _submitter(task, executor) -> tuple:
@@ -230,7 +233,10 @@ def _submitter(task, executor) -> tuple:
     client = getattr(executor, "_client", None)
     if client is None or not hasattr(client, "scatter"):
         return (lambda payload: executor.submit(task, payload)), None
-    sent = client.scatter(task, broadcast=True, hash=False)
+    try:
+        sent = client.scatter(task, broadcast=True, hash=False)
+    except Exception as error:  # noqa: BLE001 - no workers, a scheduler gone, a closed client...
+        raise WorkerError(f"could not send the task to the Dask workers: {type(error).__name__}: {error}") from error
     return (lambda payload: executor.submit(_apply, sent, payload)), sent
 
 

@@ -70,11 +70,12 @@ TILE_SHAPES = ((32, 128), (32, 32))
 #: would do most of the bands' flops and ran slower).
 TILE_GAIN = 0.6
 
-#: Where the bands' flops are at least this share of one product over the whole frame,
-#: that product is used instead: it reads a chunk's differences once, not once per band
-#: of regions, and on small frames every band reaches most of the frame anyway (128x128,
-#: 8x8 grid: bands 1.6 M multiply-adds a frame, whole frame 2.1 M, and the whole-frame
-#: product ran 15 % faster; at 192x192, 2.8 M against 4.7 M, as fast as the bands).
+#: Where one product over the whole frame does at most this many times the bands'
+#: multiply-adds, it is used instead: it reads a chunk's differences once, not once per
+#: band of regions, and on small frames every band reaches most of the frame anyway
+#: (128x128, 8x8 grid: 2.10 M multiply-adds a frame against the bands' 1.61 M, and
+#: ``bench_speed``'s default recovery went from 16970 to 21679 frames/s; at 192x192,
+#: 4.7 M against 2.8 M, the two ran level).
 DENSE_GAIN = 1.4
 
 #: Largest template matrix built (float32 bytes): 2 GiB holds the 128 templates of an
@@ -97,9 +98,9 @@ class Tile:
         ``r`` along axis ``i``; past ``2 * n_regions``, a light basis image).
     block : np.ndarray [shape=(k, (bottom - top) * (right - left))], float32
         Those templates on the rectangle, one per row, each flattened row by row.
-        A chunk's product is ``block @ differences.T``: BLAS ran it faster than
-        ``differences @ block.T`` at every frame size, most on large frames, whose
-        chunks are short (``benchmarks/bench_speed.py``).
+        A chunk's product is ``block @ differences.T``: BLAS on one thread (as a
+        recovery runs it) ran it faster than ``differences @ block.T`` at every frame
+        size, most on large frames, whose chunks are short (``benchmarks/bench_speed.py``).
     """
 
     top: int
@@ -121,15 +122,15 @@ class Templates:
     A template is exactly zero beyond the reach of the DTCWT's filters (about
     60 px past its region at 4 levels), so the templates are kept tile by tile
     (see :class:`Tile`): rectangles partitioning large frames, whole bands of
-    frame rows on small ones.
+    frame rows or one tile over the whole frame on small ones.
 
     Attributes
     ----------
     reference : np.ndarray [shape=(height, width)], float32
         The reference frame (frames are projected as ``frame - reference``).
     tiles : tuple of Tile
-        Rectangles partitioning the frame, or bands of whole rows that overlap,
-        each with the columns of its own row of regions.
+        Rectangles partitioning the frame, bands of whole rows that overlap
+        (each with the columns of its own row of regions), or one whole-frame tile.
     information : np.ndarray [shape=(n_regions, 2, 2)], float64
         Fisher information of each region's evidence (up to the noise variance).
     grid : (rows, cols)
