@@ -20,10 +20,11 @@ Thresholds are measured on :mod:`vismic.synth` scenes (``benchmarks/bench_reliab
 
 from __future__ import annotations
 
-import threading
 from typing import List, Mapping, Optional
 
 import numpy as np
+
+from ._buffers import ThreadBuffer
 
 __all__ = [
     "NO_MOTION_PX",
@@ -85,7 +86,7 @@ def batch_statistics(frames) -> dict:
     # The copy goes into memory kept for the thread's next batch: a Dask worker hands freed blocks
     # back to the system at once (MALLOC_TRIM_THRESHOLD_), and page-faulting a fresh megabyte on
     # every batch slowed its tasks.
-    values = _work_buffer((m, sample[0].size))
+    values = _WORK.get((m, sample[0].size))
     np.copyto(values, sample.reshape(m, -1))
     low, high = values.min(), values.max()
     size = values.size
@@ -108,16 +109,7 @@ def batch_statistics(frames) -> dict:
     }
 
 
-_WORK = threading.local()
-
-
-def _work_buffer(shape) -> np.ndarray:
-    """A float64 array of ``shape`` kept for this thread's next batch."""
-    found = getattr(_WORK, "buffer", None)
-    if found is None or found.shape != tuple(shape):
-        _WORK.buffer = None
-        _WORK.buffer = found = np.empty(shape, dtype=np.float64)
-    return found
+_WORK = ThreadBuffer(np.float64)
 
 
 def codec_innovation(difference_power) -> float:

@@ -30,12 +30,12 @@ strided view of the frame differences BLAS reads in place), or the whole frame
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
+from .._buffers import ThreadBuffer
 from ..decompose import image_gradient
 from ..decompose._dtcwt import _check_levels, _transform
 from ..decompose._fast import forward
@@ -75,7 +75,7 @@ TILE_GAIN = 0.6
 #: band of regions, and on small frames every band reaches most of the frame anyway
 #: (128x128, 8x8 grid: 2.10 M multiply-adds a frame against the bands' 1.61 M, and
 #: ``bench_speed``'s default recovery went from 16970 to 21679 frames/s; at 192x192,
-#: 4.7 M against 2.8 M, the two ran level).
+#: 4.7 M against 2.8 M, the bands are kept).
 DENSE_GAIN = 1.4
 
 #: Largest template matrix built (float32 bytes): 2 GiB holds the 128 templates of an
@@ -436,18 +436,9 @@ def _tiles(windows, shape, grid) -> tuple:
         layout = [(box, reach.columns(*box)) for box in _boxes(shape, tile_shape)]
         if sum((b - t) * (r - l) * len(columns) for (t, b, l, r), columns in layout) < TILE_GAIN * band_cost:
             return tuple(_tile(box, columns, windows) for box, columns in layout)
-    if shape[0] * width * per_row * grid[0] <= DENSE_GAIN * band_cost:
-        return (_whole(windows, shape, 2 * grid[0] * grid[1]),)
+    if shape[0] * width * per_row * grid[0] <= DENSE_GAIN * band_cost:  # one band holding every region
+        return (_band(0, 0, shape[0], windows, width, per_row * grid[0]),)
     return tuple(_band(row, lo, hi, by_row[row], width, per_row) for row, lo, hi in bands)
-
-
-def _whole(windows, shape, n_columns: int) -> Tile:
-    """Every template on the whole frame: one tile, one product per chunk."""
-    height, width = shape
-    block = np.zeros((n_columns, height, width), dtype=np.float32)
-    for region, top, left, data in windows:
-        block[2 * region: 2 * region + 2, top: top + data.shape[1], left: left + data.shape[2]] = data
-    return Tile(0, height, 0, width, np.arange(n_columns), block.reshape(n_columns, -1))
 
 
 def _boxes(shape, tile_shape):
@@ -558,17 +549,9 @@ def difference(pieces, reference, out) -> int:
     return n
 
 
-#: Per-thread scratch buffers (threads of a thread pool project at the same time).
-_SCRATCH = threading.local()
-
-
-def _scratch(shape) -> np.ndarray:
-    """A float32 buffer of ``shape`` kept for this thread's next call (one per thread)."""
-    found = getattr(_SCRATCH, "buffer", None)
-    if found is None or found.shape != tuple(shape):
-        _SCRATCH.buffer = found = None  # the old one is freed before the new one is taken
-        _SCRATCH.buffer = found = np.empty(shape, dtype=np.float32)
-    return found
+#: The differences of a chunk (whole-row tiles) or of one tile, per thread (a thread pool's
+#: threads project at the same time), kept for the thread's next chunk.
+_SCRATCH = ThreadBuffer(np.float32)
 
 
 def project_frames(pieces, templates: Templates, rows=None) -> np.ndarray:
@@ -592,7 +575,7 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
     if templates.full_width:
         # bands of whole rows: one pass forms the differences, BLAS reads each band in place
         if subtract:
-            chunk = _scratch((rows,) + templates.shape)
+            chunk = _SCRATCH.get((rows,) + templates.shape)
             difference(pieces, templates.reference, chunk)
         else:
             chunk = pieces[0]
@@ -602,7 +585,7 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
     else:
         # rectangles: each one's differences are formed in a small buffer that stays in cache
         largest = max(tile.block.shape[1] for tile in templates.tiles)
-        buffer = _scratch((rows * largest,))
+        buffer = _SCRATCH.get((rows * largest,))
         for tile in templates.tiles:
             if not len(tile.columns):  # no template reaches it (kept: with_light adds the basis here)
                 continue
