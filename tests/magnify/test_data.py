@@ -117,3 +117,25 @@ def test_mix_is_checked():
         SampleGenerator(32, noise_model="poisson")
     with pytest.raises(ParameterError, match="p_blur"):
         SampleGenerator(32, p_blur=1.5)
+
+
+def test_texture_scale_renders_finer_textures():
+    # the zoom range decides how much of a texture's detail lands near the Nyquist frequency
+    def high_frequency_share(texture_scale):
+        generator = SampleGenerator(64, seed=1, mix={"photo": 1.0}, max_noise=0.0, n_procedural=2,
+                                    texture_scale=texture_scale)
+        shares = []
+        for index in range(6):
+            frame = generator.sample(index).frame_a - generator.sample(index).frame_a.mean()
+            power = np.abs(np.fft.fft2(frame)) ** 2
+            radius = np.hypot(*np.meshgrid(np.fft.fftfreq(64), np.fft.fftfreq(64), indexing="ij"))
+            shares.append(power[radius > 0.25].sum() / power.sum())
+        return np.median(shares)
+
+    assert high_frequency_share((2.5, 2.5)) > 3 * high_frequency_share((0.5, 0.5))
+    default = SampleGenerator(32, seed=3, n_procedural=2).sample(4)
+    explicit = SampleGenerator(32, seed=3, n_procedural=2, texture_scale=(0.5, 1.3)).sample(4)
+    assert np.array_equal(default.target, explicit.target)
+    for bad in ((1.0, 0.5), (0.0, 1.0), (-1.0, 2.0)):
+        with pytest.raises(ParameterError, match="texture_scale"):
+            SampleGenerator(32, texture_scale=bad)

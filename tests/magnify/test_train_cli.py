@@ -101,6 +101,7 @@ def test_ssim_weight_is_kept_by_the_run_and_changes_the_steps(torch, tmp_path):
     train(tmp_path / "ssim", **dict(kwargs, steps=3, ssim_weight=0.0))
     settings = torch.load(tmp_path / "ssim" / "checkpoint.pt", weights_only=False)["settings"]
     assert settings["ssim_weight"] == 0.5
+    assert settings["texture_scale"] == [0.5, 1.3]  # the default zoom range, stored for a resume
     plain, weighted = _weights_of(torch, tmp_path / "l1"), _weights_of(torch, tmp_path / "ssim")
     assert any(not torch.equal(plain[key], weighted[key]) for key in plain)
     for bad in (-0.1, float("nan"), "1"):
@@ -144,6 +145,9 @@ def test_cli_magnify(torch, tmp_path, tiny_model):
         args.func(args)
     args = _parser().parse_args(["train-magnet", str(tmp_path / "run"), "--steps", "2", "--warmup-steps", "-1"])
     with pytest.raises(ParameterError, match="--warmup-steps"):
+        args.func(args)
+    args = _parser().parse_args(["train-magnet", str(tmp_path / "run"), "--steps", "2", "--texture-scale", "2", "1"])
+    with pytest.raises(ParameterError, match="--texture-scale"):
         args.func(args)
     args = _parser().parse_args(["train-magnet", str(tmp_path / "run"), "--steps", "2", "--init", "none.pt"])
     with pytest.raises(ParameterError, match="--init"):

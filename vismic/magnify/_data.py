@@ -310,6 +310,10 @@ class SampleGenerator:
         ``"shot"``: noise variance proportional to the grey level (``max_noise``
         at mid-grey). ``"camera"``: a random part of that variance (0-100 % per
         example) is signal-independent read noise.
+    texture_scale : (float, float)
+        Range of the texture's zoom (log-uniform): source pixels per output
+        pixel. Above 1 a texture is rendered finer than its source, which is
+        where photographs keep their detail near the Nyquist frequency.
 
     Examples
     --------
@@ -321,11 +325,16 @@ class SampleGenerator:
 
     def __init__(self, size=64, *, seed=0, photos=TRAIN_PHOTOS, max_magnified_px=6.0,
                  alpha_range=(1.0, 100.0), max_noise=4.0, p_photo=0.6, p_static_background=0.3,
-                 p_background_only=0.15, n_procedural=96, mix=None, p_blur=0.0, noise_model="shot"):
+                 p_background_only=0.15, n_procedural=96, mix=None, p_blur=0.0, noise_model="shot",
+                 texture_scale=(0.5, 1.3)):
         if size < 8 or size % 4:
             raise ParameterError(f"size must be a multiple of 4 and at least 8, given size={size!r}")
         if not (0 < alpha_range[0] <= alpha_range[1]):
             raise ParameterError(f"alpha_range must be increasing and positive, given {alpha_range!r}")
+        low_scale, high_scale = (float(v) for v in texture_scale)
+        if not (0 < low_scale <= high_scale):
+            raise ParameterError(f"texture_scale must be (low, high) with 0 < low <= high, given {texture_scale!r}")
+        self.texture_scale = (low_scale, high_scale)
         if noise_model not in ("shot", "camera"):
             raise ParameterError(f"noise_model must be 'shot' or 'camera', given noise_model={noise_model!r}")
         if not 0 <= float(p_blur) <= 1:
@@ -370,7 +379,8 @@ class SampleGenerator:
         if index not in pool:
             make = dead_leaves if kind == "dead_leaves" else smooth_texture
             texture_rng = np.random.default_rng([self.seed, 104729, TEXTURE_SOURCES.index(kind), index])
-            texture_size = max(192, 2 * self.size + 64)  # covers a patch under the largest scale and rotation
+            # covers a patch under the largest scale and rotation
+            texture_size = max(192, int(np.ceil(2 * self.size * max(1.0, self.texture_scale[1] / 1.3))) + 64)
             pool[index] = ndimage.spline_filter(make(texture_rng, texture_size), order=3, mode="mirror")
         return pool[index]
 
@@ -390,7 +400,7 @@ class SampleGenerator:
         else:
             coefficients = self._generated(rng, kind)
         theta = rng.uniform(0, 2 * np.pi)
-        scale = np.exp(rng.uniform(np.log(0.5), np.log(1.3)))
+        scale = np.exp(rng.uniform(*np.log(self.texture_scale)))
         c, s = np.cos(theta), np.sin(theta)
         matrix = scale * np.array([[c, -s], [s, c]])
         margin = scale * self.size * 1.5

@@ -139,7 +139,7 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
           learning_rate=1e-4, seed=0, epoch_samples=2000, n_validation=128, max_magnified_px=6.0,
           max_noise=4.0, threads=1, device="cpu", checkpoint_minutes=5.0, mix=NATURAL_MIX, p_blur=0.3,
           noise_model="camera", n_textures=96, schedule="cosine", schedule_steps=None, warmup_steps=0, init=None,
-          ssim_weight=0.0, log=print):
+          ssim_weight=0.0, texture_scale=(0.5, 1.3), log=print):
     """Train (or resume training) a MagNet.
 
     Parameters
@@ -182,6 +182,9 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
         Model file to start from (fine-tuning), e.g. ``DEFAULT_WEIGHTS``.
     ssim_weight : float
         Weight of ``1 - SSIM`` (:func:`ssim_loss`) added to the output's L1 (0: the paper's loss).
+    texture_scale : (float, float)
+        Zoom range of the training textures (:class:`SampleGenerator`); the
+        validation sets keep the default, so runs stay comparable.
 
     The data, schedule and ``init`` of a run are stored in its checkpoint:
     when resuming, the stored ones are used and these arguments are ignored.
@@ -210,7 +213,8 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     if schedule == "cosine" and schedule_steps is None:
         schedule = "constant"
     mix = _check_mix(mix)
-    SampleGenerator(8, mix=mix, p_blur=p_blur, noise_model=noise_model)  # checks them before any work
+    SampleGenerator(8, mix=mix, p_blur=p_blur, noise_model=noise_model,
+                    texture_scale=texture_scale)  # checks them before any work
     _check_device(torch, device)
     if threads:
         torch.set_num_threads(int(threads))
@@ -220,7 +224,7 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
                     p_blur=float(p_blur), noise_model=noise_model, n_textures=int(n_textures), schedule=schedule,
                     schedule_steps=None if schedule_steps is None else int(schedule_steps),
                     warmup_steps=int(warmup_steps), init=None if init is None else str(init),
-                    ssim_weight=float(ssim_weight))
+                    ssim_weight=float(ssim_weight), texture_scale=[float(v) for v in texture_scale])
     run = _Run(Path(output_dir), config, settings, device=device, log=log)
     stream, held_out = data_streams(run.settings)
     bs = run.settings["batch_size"]
@@ -261,7 +265,8 @@ def data_streams(settings):
     size, seed, n_textures = settings["patch_size"], settings["seed"], settings.get("n_textures", 96)
     stream = SampleGenerator(size, seed=seed, photos=TRAIN_PHOTOS, mix=settings.get("mix"),
                              p_blur=settings.get("p_blur", 0.0), noise_model=settings.get("noise_model", "shot"),
-                             n_procedural=n_textures, **common)
+                             n_procedural=n_textures, texture_scale=settings.get("texture_scale", (0.5, 1.3)),
+                             **common)
     held_out = {
         # the set every model of vismic has been validated on: comparable across runs
         "photos": SampleGenerator(size, seed=seed + 1, photos=HELD_OUT_PHOTOS, n_procedural=n_textures, **common),
@@ -421,7 +426,8 @@ class _Run:
             f"patch {self.settings['patch_size']}, lr {self.settings['learning_rate']} "
             f"({self.settings.get('schedule', 'constant')} over {self.settings.get('schedule_steps')} steps, "
             f"warm-up {self.settings.get('warmup_steps', 0)}), seed {self.settings['seed']}, "
-            f"data mix {self.settings.get('mix')}, SSIM weight {self.settings.get('ssim_weight', 0.0)}")
+            f"data mix {self.settings.get('mix')}, SSIM weight {self.settings.get('ssim_weight', 0.0)}, "
+            f"texture zoom {self.settings.get('texture_scale', [0.5, 1.3])}")
 
     def train_step(self, stream) -> list:
         """One optimiser step on the next batch of ``stream``; the five loss terms.
