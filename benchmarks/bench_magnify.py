@@ -72,11 +72,11 @@ def phase_dtcwt(frame_a, frame_b, alpha, n_levels=4):
 
 
 def magnet(frame_a, frame_b, alpha, model):
-    """B magnified by ``model`` (a MagNet, or ``(MagNet, ensemble)`` for a self-ensemble)."""
+    """B magnified by ``model`` (a MagNet, or ``(MagNet, ensemble[, upscale])``)."""
     from vismic.magnify import magnify
 
-    model, ensemble = model if isinstance(model, tuple) else (model, 1)
-    return magnify(np.stack([frame_a, frame_b]), alpha=alpha, model=model, ensemble=ensemble)[1]
+    model, ensemble, upscale = (model + (1,))[:3] if isinstance(model, tuple) else (model, 1, 1)
+    return magnify(np.stack([frame_a, frame_b]), alpha=alpha, model=model, ensemble=ensemble, upscale=upscale)[1]
 
 
 METHODS = ("no magnification", "linear Eulerian", "phase DTCWT", "MagNet")
@@ -237,6 +237,7 @@ def speed_table(model, *, sizes=(256, 512), repeats=5, threads=1, device="cpu"):
                 variants["today"] = lambda: _today(model, unit)
                 variants["float32"] = lambda: magnify(frames, alpha=10, model=model, precision="float32")
             variants["new (default)"] = lambda: magnify(frames, alpha=10, model=model, device=device)
+            variants["upscale 2"] = lambda: magnify(frames, alpha=10, model=model, device=device, upscale=2)
             if kind == "colour":
                 variants["luma"] = lambda: magnify(frames, alpha=10, model=model, device=device, color="luma")
             if device == "cpu" and kind == "grey":
@@ -318,7 +319,7 @@ def print_speed(model, args):
     print(f"\nInference speed, static mode, {args.threads} torch thread(s), frames/s ({clock}, median of "
           f"{args.repeats} interleaved runs of 8 frames, 2 at 512x512; 'today' is the path before issue 11, "
           f"float32 NCHW batch 8, colour channel by channel)")
-    names = ["today", "float32", "new (default)", "bfloat16", "luma"]
+    names = ["today", "float32", "new (default)", "bfloat16", "luma", "upscale 2"]
     print("  ".join(h.ljust(14) for h in ["size", "frames"] + names + ["new / today"]), flush=True)
     for size, kind, figures in speed_table(model, sizes=sizes, repeats=args.repeats, threads=args.threads):
         cells = [f"{size}x{size}", kind] + [f"{figures[n]:.2f}" if n in figures else "-" for n in names]
@@ -703,6 +704,8 @@ def quality_models(args):
     models = {"MagNet": load_model(args.weights)}
     for size in args.ensemble:
         models[f"MagNet x{size}"] = (models["MagNet"], size)
+    for upscale in args.upscale:
+        models[f"MagNet up{upscale}"] = (models["MagNet"], 1, upscale if upscale == "auto" else int(upscale))
     if args.model:
         models["MagNet (--model)"] = load_model(args.model)
     return models
@@ -712,6 +715,9 @@ def run_issue_tables(args):
     """The photograph table and the generated validation table (issue 11)."""
     models = quality_models(args)
     for name, model in models.items():
+        if isinstance(model, tuple) and len(model) == 3:
+            print(f"{name}: the shipped model at upscale={model[2]!r} (magnify(..., upscale={model[2]!r}))")
+            continue
         if isinstance(model, tuple):
             print(f"{name}: the shipped model as a self-ensemble of {model[1]} (magnify(..., ensemble={model[1]}))")
             continue
@@ -731,6 +737,8 @@ def add_issue_arguments(parser):
                         help="a candidate model (e.g. RUN_DIR/model.pt) scored next to the shipped one")
     parser.add_argument("--ensemble", type=int, nargs="*", default=[], metavar="N",
                         help="also the shipped model as a geometric self-ensemble of N (2, 4 or 8; a column each)")
+    parser.add_argument("--upscale", nargs="*", default=[], choices=("2", "auto"), metavar="U",
+                        help="also the shipped model at magnify(..., upscale=U), 2 or auto (a column each)")
     parser.add_argument("--full", action="store_true", help="more crops, motions and noise levels")
     parser.add_argument("--footage", default=None, metavar="DIR",
                         help="also crops of the first frame of each .mp4 in DIR (e.g. ../shared/footage)")

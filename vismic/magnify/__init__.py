@@ -1,7 +1,8 @@
 """Learning-based motion magnification (MagNet, Oh et al., ECCV 2018).
 
 - :func:`magnify` frames in, frames out; :class:`Magnify` the streaming stage
-  (put it before the decomposition).
+  (put it before the decomposition); :func:`choose_upscale` says whether
+  magnifying at twice the resolution (``upscale=``) keeps fine texture.
 - :func:`load_model` the shipped model (trained here on CPU, grayscale), a
   vismic model file, or a state dict saved by the public PyTorch port.
 - :class:`MagNetConfig` (``published()``, ``light()``), :class:`MagNet`;
@@ -12,7 +13,7 @@
   :func:`dead_leaves` and :func:`smooth_texture` make the natural-statistics textures
   of the training mix (:data:`NATURAL_MIX`).
 
-The code lives in private modules (``_inference``, ``_weights``, ``_model``,
+The code lives in private modules (``_inference``, ``_scale``, ``_weights``, ``_model``,
 ``_data``, ``_train``); ``vismic.magnify.cli`` is the command line.
 ``import vismic.magnify`` does not import torch; it is loaded when a model is
 built or run. Install it with ``pip install torch`` (or the ``vismic[torch]``
@@ -21,6 +22,7 @@ extra).
 
 from ._config import MagNetConfig
 from ._inference import COLORS, ENSEMBLES, FILTERS, MAX_ALPHA, MODES, PRECISIONS, Magnify, magnify
+from ._scale import UPSCALES, UpscaleChoice, choose_upscale
 from ._weights import DEFAULT_WEIGHTS, convert_port_state_dict, load_model, port_key_to_vismic, save_model
 
 __all__ = [
@@ -52,6 +54,9 @@ __all__ = [
     "PRECISIONS",
     "ENSEMBLES",
     "MAX_ALPHA",
+    "UPSCALES",
+    "UpscaleChoice",
+    "choose_upscale",
 ]
 
 # Names whose modules import torch (_model, _train) or the training data's

@@ -29,6 +29,7 @@ says otherwise; the output does not depend on the batch size.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import warnings
@@ -39,9 +40,10 @@ from .._checks import check_choice, check_int, check_positive, check_positive_in
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
+from ._scale import UPSCALES, Upscaled, check_upscale, choose_upscale
 from ._weights import DEFAULT_WEIGHTS, load_model, require_torch
 
-__all__ = ["magnify", "Magnify", "MODES", "FILTERS", "COLORS", "PRECISIONS", "ENSEMBLES", "MAX_ALPHA"]
+__all__ = ["magnify", "Magnify", "MODES", "FILTERS", "COLORS", "PRECISIONS", "ENSEMBLES", "MAX_ALPHA", "UPSCALES"]
 
 MODES = ("static", "dynamic", "temporal")
 FILTERS = ("butter", "fir", "diff_iir")
@@ -269,8 +271,11 @@ class _Ensemble:
         return total / len(self.members)
 
 
-def _core(ensemble: int, frame_shape, make):
-    """One magnifier for ``frame_shape`` (``make(shape)``), or the mean of ``ensemble`` turned ones."""
+def _core(ensemble: int, frame_shape, make, upscale: int = 1):
+    """One magnifier for ``frame_shape`` (``make(shape)``), or the mean of ``ensemble`` turned ones;
+    each run on frames upsampled 2x with ``upscale=2``."""
+    if upscale == 2:
+        make = functools.partial(Upscaled, make)
     return make(tuple(frame_shape)) if ensemble == 1 else _Ensemble(make, frame_shape, ensemble)
 
 
@@ -418,7 +423,7 @@ def _window(box, padded, tile):
 # -- public API ---------------------------------------------------------------
 def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, filter="butter", model=None,
             device="cpu", batch_size=None, tile=None, value_range=None, precision="auto", color="channels",
-            ensemble=1):
+            ensemble=1, upscale=1):
     """Magnify small motions in a video with MagNet.
 
     Parameters
@@ -465,6 +470,13 @@ def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, f
         trained on, 4 raises the median SSIM at every noise level and takes the
         median at noise 0 past phase-based magnification (docs/magnet.md,
         ``bench_magnify.py --issue-only --ensemble 4``).
+    upscale : {1, 2, "auto"}
+        Magnify the frames upsampled 2x (bicubic) and average the output back over
+        2x2 pixels: fine texture the network otherwise blurs keeps its detail, at 4x
+        the work. The magnified motion doubles with it, so it helps only while twice
+        ``alpha`` times the motion stays within what the model was trained on, and
+        the upsampled noise is correlated, which the network never saw. ``"auto"``
+        measures both on the frames and chooses (:func:`choose_upscale`).
 
     Returns
     -------
@@ -487,10 +499,13 @@ def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, f
     device = _check_device(device)
     precision = _check_precision(precision, device)
     ensemble = _check_ensemble(ensemble)
+    upscale = check_upscale(upscale)
     network = _get_model(model, device)
+    if upscale == "auto":
+        upscale = choose_upscale(frames, alpha=alpha, model=network, mode=mode, value_range=low_high).factor
     core = _core(ensemble, frames.shape[1:], lambda shape: _Magnifier(
         network, alpha=alpha, mode=mode, temporal=temporal, device=device, batch_size=batch_size, tile=tile,
-        value_range=low_high, frame_shape=shape, precision=precision, color=color))
+        value_range=low_high, frame_shape=shape, precision=precision, color=color), upscale)
     out = core(frames)
     if np.issubdtype(frames.dtype, np.integer):
         return np.round(out).astype(frames.dtype)
@@ -503,7 +518,10 @@ class Magnify(Stage):
     Place it before the decomposition. State (the reference frame's shape code,
     the previous frame's, the temporal filter) is kept across batches until
     :meth:`reset`. The capture rate of the temporal mode is the batches' ``fps``.
-    Parameters are those of :func:`magnify`.
+    Parameters are those of :func:`magnify`; ``upscale="auto"`` chooses on the
+    first batch (:attr:`upscale_choice_` says what it measured), so give it a
+    batch that shows the motion, or choose with :func:`choose_upscale` on frames
+    of your own choosing and pass the factor.
 
     Examples
     --------
@@ -515,7 +533,7 @@ class Magnify(Stage):
 
     def __init__(self, alpha=10.0, mode="static", fl_hz=None, fh_hz=None, filter="butter", model=None,
                  device="cpu", batch_size=None, tile=None, value_range=(0.0, 255.0), precision="auto",
-                 color="channels", ensemble=1):
+                 color="channels", ensemble=1, upscale=1):
         self.alpha = alpha
         self.mode = mode
         self.fl_hz = fl_hz
@@ -529,10 +547,13 @@ class Magnify(Stage):
         self.precision = precision
         self.color = color
         self.ensemble = ensemble
+        self.upscale = upscale
         self._core = None
+        self.upscale_choice_ = None
 
     def reset(self) -> None:
         self._core = None
+        self.upscale_choice_ = None
 
     def transform(self, batch: FrameBatch) -> FrameBatch:
         if not isinstance(batch, FrameBatch):
@@ -547,8 +568,13 @@ class Magnify(Stage):
             network = _get_model(self.model, device)
             batch_size, tile = _check_batch_size(self.batch_size), _check_tile(self.tile)
             precision = _check_precision(self.precision, device)
-            self._core = _core(_check_ensemble(self.ensemble), batch.frames.shape[1:], lambda shape: _Magnifier(
+            ensemble, upscale = _check_ensemble(self.ensemble), check_upscale(self.upscale)
+            if upscale == "auto":
+                self.upscale_choice_ = choose_upscale(batch.frames, alpha=alpha, model=network, mode=self.mode,
+                                                      value_range=low_high)
+                upscale = self.upscale_choice_.factor
+            self._core = _core(ensemble, batch.frames.shape[1:], lambda shape: _Magnifier(
                 network, alpha=alpha, mode=self.mode, temporal=temporal, device=device, batch_size=batch_size,
-                tile=tile, value_range=low_high, frame_shape=shape, precision=precision, color=self.color))
+                tile=tile, value_range=low_high, frame_shape=shape, precision=precision, color=self.color), upscale)
         frames = self._core(batch.frames)
         return FrameBatch(frames.astype(batch.frames.dtype, copy=False), batch.start, batch.fps)
