@@ -145,6 +145,8 @@ def frames_per_second(model, size, n_frames=6, repeats=2):
 
 SOUND_SCENES = (("brick", None), ("noise", None), ("gravel", "object"))
 SOUND_ALPHAS = (5.0, 20.0)
+#: (alpha, upscale) of the sound table's MagNet columns.
+SOUND_VARIANTS = tuple((alpha, upscale) for upscale in (1, 2) for alpha in SOUND_ALPHAS)
 
 
 def sound_snr(model, *, n_frames=440, size=64, amplitude_px=0.05, noise_std=2.0):
@@ -176,13 +178,14 @@ def sound_snr(model, *, n_frames=440, size=64, amplitude_px=0.05, noise_std=2.0)
                    for i in range(0, len(scene), 64)]
         reference = highpass(scene.displacement_px, sr=fps)
         snrs = {}
-        for alpha in (None,) + SOUND_ALPHAS:
+        for variant in (None,) + SOUND_VARIANTS:
             pipe = default_pipeline(denoise=None)
-            if alpha is not None:
-                pipe = pipe.insert("decompose", "magnify", Magnify(alpha=alpha, model=model))
+            if variant is not None:
+                alpha, upscale = variant
+                pipe = pipe.insert("decompose", "magnify", Magnify(alpha=alpha, model=model, upscale=upscale))
             recovered = pipe.run(batches).samples
             recovered = recovered if recovered.ndim == 1 else recovered[0]
-            snrs[alpha] = metrics.si_snr(recovered, reference)
+            snrs[variant] = metrics.si_snr(recovered, reference)
         rows.append((f"{name}{' (object)' if kind else ''}", bound, snrs))
     return rows
 
@@ -829,10 +832,11 @@ def main(argv=None):
     if args.sound or args.sound_only:
         print("\nSound SNR (dB, si_snr against the true motion) with MagNet before the DTCWT; "
               "64x64, 440 frames at 2200 fps, music, 0.05 px peak, noise 2 grey levels")
-        header = ["scene", "bound", "no MagNet"] + [f"MagNet x{a:g}" for a in SOUND_ALPHAS]
+        header = ["scene", "bound", "no MagNet"] + [f"MagNet x{a:g}" + (f" up{u}" if u > 1 else "")
+                                                    for a, u in SOUND_VARIANTS]
         print("  ".join(h.ljust(16) for h in header))
         for name, bound, snrs in sound_snr(model):
-            cells = [name, f"{bound:.1f}"] + [f"{snrs[a]:.1f}" for a in (None,) + SOUND_ALPHAS]
+            cells = [name, f"{bound:.1f}"] + [f"{snrs[v]:.1f}" for v in (None,) + SOUND_VARIANTS]
             print("  ".join(c.ljust(16) for c in cells))
 
     if args.sound_only:

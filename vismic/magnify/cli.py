@@ -9,6 +9,7 @@ which it prints as one line.
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import shutil
 import sys
@@ -145,7 +146,7 @@ def run_magnify(args) -> int:
                                     value_range=(0.0, 65535.0) if float(np.max(batches[0].frames)) > 255.0
                                     else (0.0, 255.0))
             upscale = choice.factor
-            print(f"magnifying at {choice.factor}x the resolution: {choice.reason}", file=sys.stderr)
+            logging.getLogger("vismic").info("magnifying at %dx the resolution: %s", choice.factor, choice.reason)
             del frames
     progress = Progress(video.frame_count_hint, True, "magnifying")
     try:
