@@ -700,6 +700,43 @@ def print_validation_table(table, methods, n_scenes):
         for kind in VALIDATION_KINDS))
 
 
+#: Magnified motions (px, at the frames' resolution) of the upscale sweep: 2x doubles them.
+UPSCALE_SWEEP_PX = (2.5, 3.0, 3.5, 4.0, 4.5)
+
+
+def upscale_sweep(model, *, alpha=10.0):
+    """SSIM at 1x and 2x on the grey photograph crops without noise, per magnified motion (upscale's limit)."""
+    rows = []
+    for magnified in UPSCALE_SWEEP_PX:
+        motions = ((magnified / alpha, alpha),)
+        scores = [score_methods(a, b, truth, alpha, {"1x": model, "2x": (model, 1, 2)})
+                  for label, colour, noise, motion, alpha_, a, b, truth in photo_pairs(PHOTO_CROPS, motions, (0.0,))
+                  if not colour]
+        rows.append((magnified, {k: float(np.median([s[k] for s in scores])) for k in ("phase", "1x", "2x")},
+                     sum(s["2x"] > s["1x"] for s in scores), len(scores)))
+    return rows
+
+
+def given_back(model):
+    """SSIM of each grey crop given twice to the model (``alpha=1``, no motion) at 1x and 2x: what it reproduces."""
+    rows = []
+    for label, colour, noise, motion, alpha, a, b, truth in photo_pairs(PHOTO_CROPS, ((0.0, 1.0),), (0.0,)):
+        if not colour:
+            rows.append((label, {k: _ssim_any(magnet(a, a, 1.0, m), a) for k, m in (("1x", model), ("2x", (model, 1, 2)))}))
+    return rows
+
+
+def print_upscale_sweep(model):
+    print("\nA frame given back (the same frame twice, alpha 1), grey crops without noise: SSIM at 1x and 2x")
+    for label, scores in given_back(model):
+        print(f"  {label:16s} 1x {scores['1x']:.4f}   2x {scores['2x']:.4f}")
+    print("\nupscale=2's limit: grey photograph crops, no noise, alpha 10; median SSIM and crops where 2x beats 1x")
+    print("magnified (px)  at 2x (px)  phase    1x       2x       2x better")
+    for magnified, medians, better, total in upscale_sweep(model):
+        print(f"{magnified:<14g}  {2 * magnified:<10g}  {medians['phase']:.4f}   {medians['1x']:.4f}   "
+              f"{medians['2x']:.4f}   {better}/{total}")
+
+
 def quality_models(args):
     """name -> model for the photograph and validation tables: the shipped (or --weights) one, and --model."""
     from vismic.magnify import load_model
@@ -742,6 +779,8 @@ def add_issue_arguments(parser):
                         help="also the shipped model as a geometric self-ensemble of N (2, 4 or 8; a column each)")
     parser.add_argument("--upscale", nargs="*", default=[], choices=("2", "auto"), metavar="U",
                         help="also the shipped model at magnify(..., upscale=U), 2 or auto (a column each)")
+    parser.add_argument("--upscale-sweep", action="store_true",
+                        help="only the sweep of magnified motion at 1x and 2x (where upscale=2 stops helping)")
     parser.add_argument("--full", action="store_true", help="more crops, motions and noise levels")
     parser.add_argument("--footage", default=None, metavar="DIR",
                         help="also crops of the first frame of each .mp4 in DIR (e.g. ../shared/footage)")
@@ -794,6 +833,8 @@ def main(argv=None):
     from vismic.magnify import MagNet, MagNetConfig
 
     torch.set_num_threads(args.threads)
+    if args.upscale_sweep:
+        return print_upscale_sweep(load_model(args.weights))
     if args.issue_only:
         run_issue_tables(args)
         return

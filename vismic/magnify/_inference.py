@@ -476,7 +476,8 @@ def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, f
         the work. The magnified motion doubles with it, so it helps only while twice
         ``alpha`` times the motion stays within what the model was trained on, and
         the upsampled noise is correlated, which the network never saw. ``"auto"``
-        measures both on the frames and chooses (:func:`choose_upscale`).
+        measures both on the frames and chooses (:func:`choose_upscale`). A ``tile``
+        counts pixels of the upsampled frames.
 
     Returns
     -------
