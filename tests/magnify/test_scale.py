@@ -110,3 +110,18 @@ def test_a_bad_upscale_is_one_clear_error(tiny_model, frames_u8, bad):
         magnify(frames_u8, alpha=5, model=tiny_model, upscale=bad)
     with pytest.raises(ParameterError, match="upscale"):
         Magnify(alpha=5, model=tiny_model, upscale=bad).transform(FrameBatch(frames_u8, 0, 100.0))
+
+
+def test_auto_takes_tiny_flat_and_single_frames_without_warnings(shipped_model):
+    import warnings
+
+    rng = np.random.default_rng(0)
+    cases = [np.zeros((3, 4, 4), np.uint8), np.full((2, 32, 32), 100, np.uint8),
+             rng.integers(0, 256, (1, 16, 16)).astype(np.uint8), rng.integers(0, 256, (5, 9, 13)).astype(np.uint8)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        choices = [choose_upscale(frames, alpha=10, model=shipped_model) for frames in cases]
+    assert [c.factor for c in choices[:2]] == [2, 2] and choices[0].motion_px == 0.0
+    assert choices[2].factor == 1 and "noise" in choices[2].reason  # one frame of noise: no difference to read
+    with pytest.raises(ParameterError, match="mode"):
+        choose_upscale(cases[1], alpha=10, model=shipped_model, mode="bogus")

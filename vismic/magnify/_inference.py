@@ -272,8 +272,10 @@ class _Ensemble:
 
 
 def _core(ensemble: int, frame_shape, make, upscale: int = 1):
-    """One magnifier for ``frame_shape`` (``make(shape)``), or the mean of ``ensemble`` turned ones;
-    each run on frames upsampled 2x with ``upscale=2``."""
+    """One magnifier for ``frame_shape`` (``make(shape)``), or the mean of ``ensemble`` turned ones.
+
+    With ``upscale=2`` each of them magnifies the frames upsampled 2x (:class:`~vismic.magnify._scale.Upscaled`).
+    """
     if upscale == 2:
         make = functools.partial(Upscaled, make)
     return make(tuple(frame_shape)) if ensemble == 1 else _Ensemble(make, frame_shape, ensemble)
