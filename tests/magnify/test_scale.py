@@ -125,3 +125,20 @@ def test_auto_takes_tiny_flat_and_single_frames_without_warnings(shipped_model):
     assert choices[2].factor == 1 and "noise" in choices[2].reason  # one frame of noise: no difference to read
     with pytest.raises(ParameterError, match="mode"):
         choose_upscale(cases[1], alpha=10, model=shipped_model, mode="bogus")
+
+
+def test_auto_keeps_smooth_frames_at_their_resolution(shipped_model):
+    from vismic.magnify._scale import detail_power
+
+    rng = np.random.default_rng(5)
+    smooth = ndimage.gaussian_filter(rng.uniform(0, 255, (96, 96)), 4.0, mode="wrap")
+    smooth = 128 + 50 * (smooth - smooth.mean()) / smooth.std()
+    noise = 1.5 * rng.standard_normal((2, 96, 96))
+    frames = np.stack([smooth, _moved(smooth, (0.0, 0.1))]) + noise
+    choice = choose_upscale(frames, alpha=20, model=shipped_model)
+    assert choice.factor == 1 and "detail" in choice.reason
+    grain = _wood()
+    frames = np.stack([grain, _moved(grain, (0.0, 0.1))]) + noise
+    assert choose_upscale(frames, alpha=20, model=shipped_model).factor == 2
+    # white noise alone: its power above 0.25 cycles/px is 1 - pi/16 of its variance
+    assert detail_power(noise) == pytest.approx(1.5 ** 2 * (1 - np.pi / 16), rel=0.1)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["UPSCALES", "UpscaleChoice", "choose_upscale", "noise_level", "largest_motion"]
+__all__ = ["UPSCALES", "UpscaleChoice", "choose_upscale", "noise_level", "largest_motion", "detail_power"]
 
 UPSCALES = (1, 2, "auto")
 
@@ -40,6 +40,16 @@ AUTO_MOTION_RATIO = 7.0 / 6.0
 #: Blur (px) before measuring motion: detail near the Nyquist frequency, which cubic
 #: interpolation and real optics do not move as a Fourier shift does, biases the shift low.
 _MOTION_BLUR_PX = 1.0
+
+#: Detail near the Nyquist frequency (power above :data:`DETAIL_CYCLES` cycles/px, the
+#: noise's taken out) that ``"auto"`` needs, in units of the noise's power there: where the
+#: network gives the frames back well at their own resolution, upsampling keeps no detail
+#: and its correlated noise only costs (``bench_magnify.py --footage``: a smooth H.264 clip).
+AUTO_MIN_DETAIL = 2.0
+
+#: Where "detail near the Nyquist frequency" starts, cycles/px: what the network's
+#: half-resolution codes cannot hold.
+DETAIL_CYCLES = 0.25
 
 #: Frames whose motion ``"auto"`` measures (evenly spread over the video).
 _MOTION_SAMPLES = 8
@@ -136,6 +146,30 @@ def noise_level(frames, *, value_range=(0.0, 255.0)) -> float:
     return float(np.median(spread) / 0.6745 / 6.0 / np.sqrt(2.0))
 
 
+def detail_power(frames, *, value_range=(0.0, 255.0)) -> float:
+    """Power per pixel (grey levels^2) of a few frames above :data:`DETAIL_CYCLES` cycles/px, noise included.
+
+    A Hann-windowed periodogram, averaged over up to :data:`_NOISE_PAIRS` frames.
+    White noise of standard deviation ``s`` adds ``s**2 * (1 - pi * DETAIL_CYCLES**2)``.
+
+    Examples
+    --------
+    >>> noise = 3.0 * np.random.default_rng(0).standard_normal((4, 64, 64))
+    >>> round(detail_power(noise) / (9.0 * (1 - np.pi / 16)), 1)
+    1.0
+    """
+    grey = _grey(frames, value_range)
+    height, width = grey.shape[1:]
+    window = np.outer(np.hanning(height), np.hanning(width))
+    radius = np.hypot(*np.meshgrid(np.fft.fftfreq(height), np.fft.fftfreq(width), indexing="ij"))
+    picks = np.unique(np.linspace(0, grey.shape[0] - 1, _NOISE_PAIRS).round().astype(int))
+    powers = []
+    for k in picks:
+        spectrum = np.abs(np.fft.fft2((grey[k] - grey[k].mean()) * window)) ** 2
+        powers.append(spectrum[radius > DETAIL_CYCLES].sum() / np.sum(window ** 2) / (height * width))
+    return float(np.mean(powers))
+
+
 def _shift(reference, image, model=None):
     """``(dx, dy)`` that moves ``reference`` onto ``image``, measured on both blurred (see ``_MOTION_BLUR_PX``)."""
     from scipy import ndimage
@@ -208,8 +242,10 @@ def choose_upscale(frames, *, alpha, model=None, mode="static", value_range=None
     """Whether MagNet should magnify ``frames`` at twice their resolution (``upscale="auto"``).
 
     Twice, when twice the magnified motion (``2 * alpha * motion``) stays within
-    :data:`AUTO_MOTION_RATIO` times the largest the model was trained on and the
-    noise is at most :data:`AUTO_MAX_NOISE` grey levels; otherwise at the frames'
+    :data:`AUTO_MOTION_RATIO` times the largest the model was trained on, the
+    noise is at most :data:`AUTO_MAX_NOISE` grey levels, and the frames have
+    detail near the Nyquist frequency to keep (:func:`detail_power`, at least
+    :data:`AUTO_MIN_DETAIL` times the noise's there); otherwise at the frames'
     own resolution.
 
     Parameters
@@ -251,6 +287,12 @@ def choose_upscale(frames, *, alpha, model=None, mode="static", value_range=None
                                                         f"is beyond the {trained:g} px trained (+{AUTO_MOTION_RATIO - 1:.0%})")
     if noise > AUTO_MAX_NOISE:
         return UpscaleChoice(1, motion, noise, trained, f"noise {noise:.1f} grey levels is above {AUTO_MAX_NOISE:g}")
+    noise_part = noise ** 2 * (1.0 - np.pi * DETAIL_CYCLES ** 2)
+    detail = detail_power(frames, value_range=value_range) - noise_part
+    if detail < AUTO_MIN_DETAIL * noise_part:
+        return UpscaleChoice(1, motion, noise, trained, f"too little detail near the Nyquist frequency "
+                                                        f"({max(detail, 0.0):.2f} grey levels^2 per px, the noise's "
+                                                        f"{noise_part:.2f}): nothing for twice the resolution to keep")
     return UpscaleChoice(2, motion, noise, trained, f"twice the magnified motion (2 x {alpha:g} x {motion:.2f} px) "
                                                     f"is within the {trained:g} px trained (+{AUTO_MOTION_RATIO - 1:.0%}); "
                                                     f"noise {noise:.1f} grey levels")
