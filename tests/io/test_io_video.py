@@ -71,6 +71,28 @@ def test_png_folder_round_trip_is_exact(tmp_path, rng, dtype):
     assert video.container_fps is None and video.frame_count_hint == 11
 
 
+@pytest.mark.parametrize("name", ["clip.avi", "frames"])
+def test_frames_written_batch_by_batch_equal_the_whole_array(tmp_path, rng, name):
+    frames = rng.integers(0, 256, (23, 24, 40), dtype=np.uint8)
+    whole = write_video(tmp_path / f"whole_{name}", frames)
+    batches = (frames[start:start + 5] for start in range(0, 23, 5))  # a generator: never held whole
+    streamed = write_video(tmp_path / f"streamed_{name}", batches)
+    assert np.array_equal(read_frames(streamed), read_frames(whole))
+    assert np.array_equal(read_frames(streamed), frames)
+
+
+@pytest.mark.parametrize("name", ["clip.avi", "frames"])
+def test_batches_that_change_leave_nothing_written(tmp_path, rng, name):
+    first = rng.integers(0, 256, (4, 24, 40), dtype=np.uint8)
+    with pytest.raises(FrameShapeError, match="match the first"):
+        write_video(tmp_path / name, iter([first, first[:, :, :32]]))
+    with pytest.raises(FrameShapeError, match="match the first"):
+        write_video(tmp_path / name, iter([first, first.astype(np.uint16)]))
+    with pytest.raises(FrameShapeError, match="no frames"):
+        write_video(tmp_path / name, iter([]))
+    assert not os.path.exists(tmp_path / name) and os.listdir(tmp_path) == []
+
+
 def test_png_folder_replaces_a_folder_vismic_wrote(tmp_path, rng):
     write_video(tmp_path / "frames", _frames_u8(rng, n=5))
     frames = _frames_u8(rng, n=3)

@@ -15,6 +15,7 @@ playback rate (24-30 fps for high-speed exports), so ``fps`` must be given.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import os
 import warnings
@@ -559,10 +560,12 @@ def write_video(path, frames, *, playback_fps: float = 30.0, codec: str = "FFV1"
         ``clip.avi`` or ``clip.mkv`` for the lossless default codec (MP4 cannot
         hold it); a path without suffix (``frames/``) writes
         ``frame_000000.png, frame_000001.png, ...`` into that folder.
-    frames : np.ndarray [shape=(n, h, w) or (n, h, w, 3)]
+    frames : np.ndarray [shape=(n, h, w) or (n, h, w, 3)], or an iterable of them
         Grey or RGB frames. uint8 is written as is; uint16 is kept as 16 bit
         for PNG folders and grey FFV1; any other dtype is rounded and clipped
-        to 0-255 uint8.
+        to 0-255 uint8. An iterable (a generator of batches) is written batch by
+        batch, so a long video never has to be held whole; every batch must
+        have the first one's frame size, colour and dtype.
     playback_fps : float, default 30.0
         Rate stored in the container. Keep it a playback rate: OpenCV drops
         frames above about 1000 fps, so give the capture rate separately when
@@ -599,15 +602,35 @@ def write_video(path, frames, *, playback_fps: float = 30.0, codec: str = "FFV1"
     >>> bool(np.array_equal(read_frames(path), frames))
     True
     """
-    frames = _frames_to_write(frames)
+    batches = _batches_to_write(frames)
+    first = next(batches)
     playback_fps = _check_playback_fps(playback_fps)
     if not isinstance(codec, str) or len(codec) != 4:
         raise ParameterError(f"codec must be a four-character FourCC such as 'FFV1', given codec={codec!r}")
     if not isinstance(path, (str, os.PathLike)):
         raise OutputError(f"the video path must be a string or path, given {path!r}")
     if Path(path).suffix == "":
-        return _write_folder(check_destination(path, what="frame folder", folder=True), frames, overwrite)
-    return _write_file(check_destination(path, what="video", folder=False), frames, codec, playback_fps)
+        return _write_folder(check_destination(path, what="frame folder", folder=True), first, batches, overwrite)
+    return _write_file(check_destination(path, what="video", folder=False), first, batches, codec, playback_fps)
+
+
+def _batches_to_write(frames):
+    """The frames as checked batches: an array is one batch; an iterable's batches must all match the first."""
+    if isinstance(frames, np.ndarray) or not hasattr(frames, "__iter__") or isinstance(frames, (list, tuple)):
+        yield _frames_to_write(frames)
+        return
+    first = None
+    for batch in frames:
+        batch = _frames_to_write(batch)
+        if first is None:
+            first = batch
+        elif batch.shape[1:] != first.shape[1:] or batch.dtype != first.dtype:
+            raise FrameShapeError(
+                f"every batch of frames to write must match the first: {first.shape[1:]} {first.dtype} at "
+                f"first, given {batch.shape[1:]} {batch.dtype}")
+        yield batch
+    if first is None:
+        raise FrameShapeError("no frames to write: the iterable of batches was empty")
 
 
 def _check_playback_fps(playback_fps) -> float:
@@ -619,8 +642,8 @@ def _check_playback_fps(playback_fps) -> float:
         ) from None
 
 
-def _write_file(path: Path, frames: np.ndarray, codec: str, playback_fps: float) -> Path:
-    """Write a video file through a temporary name, count its frames, then move it onto ``path``."""
+def _write_file(path: Path, frames: np.ndarray, more, codec: str, playback_fps: float) -> Path:
+    """Write ``frames`` and the batches of ``more`` through a temporary name, count them, then move it onto ``path``."""
     colour = frames.ndim == 4
     if frames.dtype == np.uint16 and (colour or codec.upper() != "FFV1"):
         raise ParameterError(
@@ -641,19 +664,21 @@ def _write_file(path: Path, frames: np.ndarray, codec: str, playback_fps: float)
                 + (" (use .avi or .mkv for lossless FFV1, or a path without suffix for PNG "
                    "frames)" if codec.upper() in _LOSSLESS else "")
             )
+        total = 0
         try:
-            for frame in frames:
-                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if colour else frame)
+            for batch in itertools.chain([frames], more):
+                for frame in batch:
+                    writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if colour else frame)
+                total += batch.shape[0]
         finally:
             writer.release()
         try:
             written = _frames.FileReader(temporary).count()
         except VideoError:
             written = 0
-        if written != frames.shape[0]:
+        if written != total:
             raise OutputError(
-                f"cannot write video {str(path)!r}: the {used!r} writer kept {written} of "
-                f"{frames.shape[0]} frames"
+                f"cannot write video {str(path)!r}: the {used!r} writer kept {written} of {total} frames"
             )
     return path
 
@@ -693,14 +718,18 @@ def _open_writer(path: str, codecs, frames: np.ndarray, playback_fps: float):
     return None, None
 
 
-def _write_folder(path: Path, frames: np.ndarray, overwrite: bool) -> Path:
+def _write_folder(path: Path, frames: np.ndarray, more, overwrite: bool) -> Path:
+    # six digits at least; a whole array given at once sets enough for its length
     digits = max(6, len(str(frames.shape[0] - 1)))
     colour = frames.ndim == 4
     with temporary_folder(path, what="frame folder", overwrite=overwrite) as temporary:
         (Path(temporary) / FOLDER_MARK).write_text("frames written by vismic; vismic may replace this folder\n")
-        for index, frame in enumerate(frames):
-            ok, data = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if colour else frame)
-            if not ok:
-                raise OutputError(f"cannot encode frame {index} as PNG for {str(path)!r}")
-            data.tofile(str(Path(temporary) / f"frame_{index:0{digits}d}.png"))
+        index = 0
+        for batch in itertools.chain([frames], more):
+            for frame in batch:
+                ok, data = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR) if colour else frame)
+                if not ok:
+                    raise OutputError(f"cannot encode frame {index} as PNG for {str(path)!r}")
+                data.tofile(str(Path(temporary) / f"frame_{index:0{digits}d}.png"))
+                index += 1
     return path

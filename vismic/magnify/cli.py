@@ -9,6 +9,7 @@ which it prints as one line.
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import re
 import shutil
@@ -23,6 +24,9 @@ from ..errors import ParameterError, VismicWarning
 from ._inference import ENSEMBLES, FILTERS, MODES
 
 __all__ = ["add_magnify_parser", "add_train_parser", "run_magnify", "run_train"]
+
+#: Frames ``vismic magnify --upscale auto`` reads before it chooses (the rest stream through).
+AUTO_FRAMES = 256
 
 
 _MAGNIFY_HELP = "magnify small motions in a video with MagNet (learning-based motion magnification)"
@@ -62,7 +66,8 @@ def add_magnify_parser(subparsers) -> argparse.ArgumentParser:
                              "average (N times the work; sharper on photographs, docs/magnet.md)")
     parser.add_argument("--upscale", choices=("1", "2", "auto"), default="1",
                         help="magnify frames upsampled 2x and average back: keeps fine texture, 4x the work; "
-                             "auto: when the magnified motion and the noise allow (measured on the whole video)")
+                             "auto: when the magnified motion, the noise and the detail allow (measured on the "
+                             f"first {AUTO_FRAMES} frames)")
     parser.add_argument("--playback-fps", type=finite_float, default=None, metavar="HZ",
                         help="rate stored in the output (default: the input's, or 30)")
     parser.set_defaults(func=run_magnify)
@@ -133,44 +138,52 @@ def run_magnify(args) -> int:
         if args.fps is None:  # the capture rate only matters to the temporal mode
             warnings.simplefilter("ignore", VismicWarning)
         video = open_video(args.video, fps=args.fps if args.fps is not None else 30.0, batch_size=args.batch_size)
-    stage = None
-    parts = []
-    sixteen_bit = False
-    upscale = args.upscale if args.upscale == "auto" else int(args.upscale)
-    batches = video
-    if upscale == "auto":  # chosen on the whole video (the output is held whole anyway)
-        batches = list(video)
-        if batches:
-            frames = np.concatenate([batch.frames for batch in batches])
-            choice = choose_upscale(frames, alpha=args.alpha, model=args.weights, mode=args.mode,
-                                    value_range=(0.0, 65535.0) if float(np.max(batches[0].frames)) > 255.0
-                                    else (0.0, 255.0))
-            upscale = choice.factor
-            logging.getLogger("vismic").info("magnifying at %dx the resolution: %s", choice.factor, choice.reason)
-            del frames
-    progress = Progress(video.frame_count_hint, True, "magnifying")
-    try:
-        for batch in batches:
-            if stage is None:  # 16-bit frame folders keep their range
-                sixteen_bit = float(np.max(batch.frames)) > 255.0
-                stage = Magnify(alpha=args.alpha, mode=args.mode, fl_hz=args.fl, fh_hz=args.fh, filter=args.filter,
-                                model=args.weights, device=args.device, batch_size=args.batch_size, tile=args.tile,
-                                value_range=(0.0, 65535.0) if sixteen_bit else (0.0, 255.0), ensemble=args.ensemble,
-                                upscale=upscale)
-                stage.reset()
-            out = stage.transform(batch).frames
-            parts.append(np.round(out).astype(np.uint16 if sixteen_bit else np.uint8))
-            progress(len(batch))
-    finally:
-        progress.close()
-    if not parts:
+    batches = iter(video)
+    first = next(batches, None)
+    if first is None:
         raise ParameterError(f"no frames in {args.video!r}")
+    sixteen_bit = float(np.max(first.frames)) > 255.0  # 16-bit frame folders keep their range
+    value_range = (0.0, 65535.0) if sixteen_bit else (0.0, 255.0)
+    held = [first]
+    upscale = args.upscale if args.upscale == "auto" else int(args.upscale)
+    if upscale == "auto":  # chosen on the video's first frames, held until then
+        while sum(len(batch) for batch in held) < AUTO_FRAMES:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            held.append(batch)
+        choice = choose_upscale(np.concatenate([batch.frames for batch in held]), alpha=args.alpha,
+                                model=args.weights, mode=args.mode, value_range=value_range)
+        upscale = choice.factor
+        logging.getLogger("vismic").info("magnifying at %dx the resolution: %s", choice.factor, choice.reason)
+    stage = Magnify(alpha=args.alpha, mode=args.mode, fl_hz=args.fl, fh_hz=args.fh, filter=args.filter,
+                    model=args.weights, device=args.device, batch_size=args.batch_size, tile=args.tile,
+                    value_range=value_range, ensemble=args.ensemble, upscale=upscale)
+    written = []
+
+    def magnified():  # batch by batch into the writer: the video is never held whole
+        progress = Progress(video.frame_count_hint, True, "magnifying")
+        try:
+            for batch in itertools.chain(_drain(held), batches):
+                out = stage.transform(batch).frames
+                yield np.round(out).astype(np.uint16 if sixteen_bit else np.uint8)
+                written.append(len(batch))
+                progress(len(batch))
+        finally:
+            progress.close()
+
     playback = args.playback_fps
     if playback is None:
         playback = video.container_fps if video.container_fps and video.container_fps <= 1000 else 30.0
-    path = write_video(output, np.concatenate(parts), playback_fps=playback, overwrite=args.overwrite)
-    print(f"wrote {sum(len(p) for p in parts)} frames to {path}", file=sys.stderr)
+    path = write_video(output, magnified(), playback_fps=playback, overwrite=args.overwrite)
+    print(f"wrote {sum(written)} frames to {path}", file=sys.stderr)
     return 0
+
+
+def _drain(items: list):
+    """Yield and drop the items of ``items`` front first (what was read ahead is freed as it is used)."""
+    while items:
+        yield items.pop(0)
 
 
 def _check_magnify_args(args) -> None:
