@@ -93,14 +93,25 @@ class UpscaleChoice:
     reason: str
 
 
-def _grey(frames, value_range) -> np.ndarray:
-    """Frames ``(n, h, w[, 3])`` as float64 grey levels of 0-255 (luma of RGB)."""
-    frames = np.asarray(frames)
-    low, high = value_range
-    grey = frames.astype(np.float64)
-    if grey.ndim == 4:
-        grey = grey @ np.array([0.299, 0.587, 0.114])
-    return (grey - low) * (255.0 / (high - low))
+class _Grey:
+    """Frames ``(n, h, w[, 3])`` read one at a time as float64 grey levels of 0-255 (luma of RGB).
+
+    Only the few frames measured are converted: a long video is never copied whole.
+    """
+
+    def __init__(self, frames, value_range):
+        self.frames = np.asarray(frames)
+        self.low, self.high = value_range
+        self.frame_shape = self.frames.shape[1:3]
+
+    def __len__(self) -> int:
+        return self.frames.shape[0]
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        frame = self.frames[index].astype(np.float64)
+        if frame.ndim == 3:
+            frame = frame @ np.array([0.299, 0.587, 0.114])
+        return (frame - self.low) * (255.0 / (self.high - self.low))
 
 
 def _laplacian(image):
@@ -128,17 +139,18 @@ def noise_level(frames, *, value_range=(0.0, 255.0)) -> float:
     >>> round(noise_level(frames), 1)
     2.0
     """
-    grey = _grey(frames, value_range)
-    if grey.shape[0] < 2:
+    grey = _Grey(frames, value_range)
+    if len(grey) < 2:
         return float(np.median(np.abs(_laplacian(grey[0]))) / 0.6745 / 6.0)
     from ..stabilise._shift import shift_frames
 
-    pairs = np.unique(np.linspace(0, grey.shape[0] - 2, _NOISE_PAIRS).round().astype(int))
+    pairs = np.unique(np.linspace(0, len(grey) - 2, _NOISE_PAIRS).round().astype(int))
     spread = []
     for k in pairs:
-        dx, dy = _shift(grey[k], grey[k + 1])
-        back = shift_frames(grey[k + 1][None], np.array([-dx]), np.array([-dy]))[0]
-        residual = _laplacian(back - grey[k])
+        first, second = grey[k], grey[k + 1]
+        dx, dy = _shift(first, second)
+        back = shift_frames(second[None], np.array([-dx]), np.array([-dy]))[0]
+        residual = _laplacian(back - first)
         if min(residual.shape) > 8:  # the sides left out, where the shift brings in reflected content
             residual = residual[2:-2, 2:-2]
         spread.append(np.median(np.abs(residual)))
@@ -158,14 +170,15 @@ def detail_power(frames, *, value_range=(0.0, 255.0)) -> float:
     >>> round(detail_power(noise) / (9.0 * (1 - np.pi / 16)), 1)
     1.0
     """
-    grey = _grey(frames, value_range)
-    height, width = grey.shape[1:]
+    grey = _Grey(frames, value_range)
+    height, width = grey.frame_shape
     window = np.outer(np.hanning(height), np.hanning(width))
     radius = np.hypot(*np.meshgrid(np.fft.fftfreq(height), np.fft.fftfreq(width), indexing="ij"))
-    picks = np.unique(np.linspace(0, grey.shape[0] - 1, _NOISE_PAIRS).round().astype(int))
+    picks = np.unique(np.linspace(0, len(grey) - 1, _NOISE_PAIRS).round().astype(int))
     powers = []
     for k in picks:
-        spectrum = np.abs(np.fft.fft2((grey[k] - grey[k].mean()) * window)) ** 2
+        frame = grey[k]
+        spectrum = np.abs(np.fft.fft2((frame - frame.mean()) * window)) ** 2
         powers.append(spectrum[radius > DETAIL_CYCLES].sum() / np.sum(window ** 2) / (height * width))
     return float(np.mean(powers))
 
@@ -212,10 +225,10 @@ def largest_motion(frames, *, mode="static", value_range=(0.0, 255.0)) -> float:
     """
     from scipy import ndimage
 
-    from ..stabilise._track import ShiftModel
+    from ..stabilise._track import ShiftModel, measure_shift
 
-    grey = _grey(frames, value_range)
-    n = grey.shape[0]
+    grey = _Grey(frames, value_range)
+    n = len(grey)
     if n < 2:
         return 0.0
     picks = np.unique(np.linspace(1, n - 1, _MOTION_SAMPLES).round().astype(int))
@@ -223,11 +236,12 @@ def largest_motion(frames, *, mode="static", value_range=(0.0, 255.0)) -> float:
     models = {}
     for k in picks:
         reference = k - 1 if mode == "dynamic" else 0
-        for box in _blocks(grey.shape[1:]):
-            key = (reference, box[0].start, box[1].start, box[0].stop, box[1].stop)
-            if key not in models:
-                models[key] = ShiftModel(ndimage.gaussian_filter(grey[reference][box], _MOTION_BLUR_PX))
-            dx, dy = _shift(None, grey[k][box], models[key])
+        if reference not in models:
+            blurred = ndimage.gaussian_filter(grey[reference], _MOTION_BLUR_PX)
+            models[reference] = [ShiftModel(blurred[box]) for box in _blocks(grey.frame_shape)]
+        frame = ndimage.gaussian_filter(grey[k], _MOTION_BLUR_PX)
+        for box, model in zip(_blocks(grey.frame_shape), models[reference]):
+            dx, dy = measure_shift(frame[box], model)
             largest = max(largest, float(np.hypot(dx, dy)))
     return largest
 

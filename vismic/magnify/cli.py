@@ -25,8 +25,10 @@ from ._inference import ENSEMBLES, FILTERS, MODES
 
 __all__ = ["add_magnify_parser", "add_train_parser", "run_magnify", "run_train"]
 
-#: Frames ``vismic magnify --upscale auto`` reads before it chooses (the rest stream through).
+#: Frames ``vismic magnify --upscale auto`` reads before it chooses (the rest stream through),
+#: and the most bytes of them it holds for that.
 AUTO_FRAMES = 256
+AUTO_BYTES = 64 << 20
 
 
 _MAGNIFY_HELP = "magnify small motions in a video with MagNet (learning-based motion magnification)"
@@ -67,7 +69,7 @@ def add_magnify_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--upscale", choices=("1", "2", "auto"), default="1",
                         help="magnify frames upsampled 2x and average back: keeps fine texture, 4x the work; "
                              "auto: when the magnified motion, the noise and the detail allow (measured on the "
-                             f"first {AUTO_FRAMES} frames)")
+                             f"first {AUTO_FRAMES} frames, {AUTO_BYTES >> 20} MB at most)")
     parser.add_argument("--playback-fps", type=finite_float, default=None, metavar="HZ",
                         help="rate stored in the output (default: the input's, or 30)")
     parser.set_defaults(func=run_magnify)
@@ -147,7 +149,8 @@ def run_magnify(args) -> int:
     held = [first]
     upscale = args.upscale if args.upscale == "auto" else int(args.upscale)
     if upscale == "auto":  # chosen on the video's first frames, held until then
-        while sum(len(batch) for batch in held) < AUTO_FRAMES:
+        while (sum(len(batch) for batch in held) < AUTO_FRAMES
+               and sum(batch.frames.nbytes for batch in held) < AUTO_BYTES):
             batch = next(batches, None)
             if batch is None:
                 break
