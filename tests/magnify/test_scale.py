@@ -142,3 +142,17 @@ def test_auto_keeps_smooth_frames_at_their_resolution(shipped_model):
     assert choose_upscale(frames, alpha=20, model=shipped_model).factor == 2
     # white noise alone: its power above 0.25 cycles/px is 1 - pi/16 of its variance
     assert detail_power(noise) == pytest.approx(1.5 ** 2 * (1 - np.pi / 16), rel=0.1)
+
+
+def test_upscaled_temporal_mode_and_tiles_stream_like_the_whole_video(tiny_model):
+    from vismic.data import FrameBatch
+    from vismic.magnify import Magnify, magnify
+
+    frames = np.random.default_rng(2).uniform(0, 255, (9, 40, 52)).astype(np.float32)
+    kwargs = dict(alpha=4, model=tiny_model, upscale=2, mode="temporal", fl_hz=10, fh_hz=40, precision="float32",
+                  tile=48)
+    whole = magnify(frames, fps=200.0, **kwargs)
+    assert whole.shape == frames.shape and np.isfinite(whole).all()
+    stage = Magnify(**kwargs)
+    parts = [stage.transform(FrameBatch(frames[k:k + 4], k, 200.0)).frames for k in range(0, 9, 4)]
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-3)
