@@ -78,3 +78,26 @@ def test_torch_cpu_matches_numpy_on_tiles(light):
     got = project(frames, stage.templates, device="cpu")
     np.testing.assert_allclose(got, expected, atol=1e-5 * np.abs(expected).max())
 
+
+
+def test_both_orientations_of_the_product_give_the_same_scores():
+    """BLAS on one thread runs ``block @ data.T``, on several ``data @ block.T``: the scores agree."""
+    from vismic.project._parallel import _openblas_controls
+
+    controls = _openblas_controls()
+    if not controls:
+        pytest.skip("numpy's BLAS is not an OpenBLAS whose threads can be set")
+    frames = _frames(40)
+    templates = make_templates(frames.astype(np.float32).mean(axis=0), n_levels=LEVELS, grid=GRID)
+    saved = [getter() for _, getter in controls]
+    try:
+        results = {}
+        for threads in (1, 2):
+            for setter, _ in controls:
+                setter(threads)
+            results[threads] = project(frames, templates)
+    finally:
+        for (setter, _), threads in zip(controls, saved):
+            setter(threads)
+    scale = np.abs(results[1]).max()
+    np.testing.assert_allclose(results[2], results[1], rtol=0, atol=1e-5 * scale)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
+import functools
 from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, Iterator
 
@@ -351,6 +352,7 @@ def _project_shared(stage, chunks: Iterable, executor) -> Iterator:
         segments.close()
 
 
+@functools.lru_cache(maxsize=1)
 def _openblas_controls() -> list:
     """``(set_num_threads, get_num_threads)`` of each OpenBLAS that numpy and scipy load (ctypes functions)."""
     import ctypes

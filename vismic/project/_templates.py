@@ -98,10 +98,12 @@ class Tile:
         ``r`` along axis ``i``; past ``2 * n_regions``, a light basis image).
     block : np.ndarray [shape=(k, (bottom - top) * (right - left))], float32
         Those templates on the rectangle, one per row, each flattened row by row.
-        A chunk's product is ``block @ differences.T``: with BLAS on one thread, as a
-        recovery runs it, that shape ran faster than ``differences @ block.T``, most on
+        With BLAS on one thread, as a recovery runs it, a chunk's product is
+        ``block @ differences.T``, which ran faster than ``differences @ block.T`` on
         large frames, whose chunks are short (``benchmarks/bench_speed.py``: the default
-        recovery at 1024x1024 / 1280x800 went from 622 / 680 to 716 / 689 frames/s).
+        recovery at 1024x1024 / 1280x800 went from 622 / 680 to 716 / 689 frames/s);
+        with BLAS's own threads (``project()`` called directly) it is
+        ``differences @ block.T``, which those threads ran faster at 512x512.
     """
 
     top: int
@@ -608,4 +610,15 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
 
 
 def _add(scores, tile: Tile, data) -> None:
-    scores[:, tile.columns] += (tile.block @ data.T).T
+    if _blas_threads() > 1:
+        scores[:, tile.columns] += data @ tile.block.T
+    else:
+        scores[:, tile.columns] += (tile.block @ data.T).T
+
+
+def _blas_threads() -> int:
+    """Threads numpy's BLAS runs on now (1 where that cannot be read)."""
+    from ._parallel import _openblas_controls  # here: _parallel imports this module
+
+    controls = _openblas_controls()
+    return int(controls[0][1]()) if controls else 1
