@@ -726,10 +726,22 @@ def given_back(model):
     return rows
 
 
+def auto_measures(model, *, motion=0.3, alpha=10.0):
+    """What ``choose_upscale`` measures on each grey crop moved by ``motion`` px without noise."""
+    from vismic.magnify import choose_upscale
+
+    return [(label, choose_upscale(np.stack([a, b]), alpha=alpha, model=model))
+            for label, colour, noise, motion_, alpha_, a, b, truth in photo_pairs(PHOTO_CROPS, ((motion, alpha),), (0.0,))
+            if not colour]
+
+
 def print_upscale_sweep(model):
     print("\nA frame given back (the same frame twice, alpha 1), grey crops without noise: SSIM at 1x and 2x")
     for label, scores in given_back(model):
         print(f"  {label:16s} 1x {scores['1x']:.4f}   2x {scores['2x']:.4f}")
+    print("\nWhat upscale='auto' measures on the grey crops moved 0.3 px without noise (alpha 10)")
+    for label, choice in auto_measures(model):
+        print(f"  {label:16s} motion {choice.motion_px:.3f} px, noise {choice.noise:.2f} grey levels: {choice.factor}x")
     print("\nupscale=2's limit: grey photograph crops, no noise, alpha 10; median SSIM and crops where 2x beats 1x")
     print("magnified (px)  at 2x (px)  phase    1x       2x       2x better")
     for magnified, medians, better, total in upscale_sweep(model):

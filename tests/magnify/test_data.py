@@ -136,6 +136,6 @@ def test_texture_scale_renders_finer_textures():
     default = SampleGenerator(32, seed=3, n_procedural=2).sample(4)
     explicit = SampleGenerator(32, seed=3, n_procedural=2, texture_scale=(0.5, 1.3)).sample(4)
     assert np.array_equal(default.target, explicit.target)
-    for bad in ((1.0, 0.5), (0.0, 1.0), (-1.0, 2.0)):
+    for bad in ((1.0, 0.5), (0.0, 1.0), (-1.0, 2.0), 2.0, ("a", "b"), (1.0, 2.0, 3.0), (1.0, float("inf"))):
         with pytest.raises(ParameterError, match="texture_scale"):
             SampleGenerator(32, texture_scale=bad)

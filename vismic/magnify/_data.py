@@ -226,6 +226,20 @@ def smooth_texture(rng: np.random.Generator, size: int = 192) -> np.ndarray:
     return np.clip(image + rng.uniform(0.15, 0.85), 0.0, 1.0)
 
 
+#: Zoom range of the training textures (source pixels per output pixel) the shipped stages saw.
+TEXTURE_SCALE = (0.5, 1.3)
+
+
+def _check_texture_scale(texture_scale) -> tuple:
+    try:
+        low, high = (float(v) for v in texture_scale)
+    except (TypeError, ValueError):
+        low = high = float("nan")
+    if not (0 < low <= high < float("inf")):
+        raise ParameterError(f"texture_scale must be (low, high) with 0 < low <= high, given {texture_scale!r}")
+    return low, high
+
+
 def _check_mix(mix):
     """``mix`` as a dict of probabilities over TEXTURE_SOURCES that sum to 1 (or None)."""
     if mix is None:
@@ -326,15 +340,12 @@ class SampleGenerator:
     def __init__(self, size=64, *, seed=0, photos=TRAIN_PHOTOS, max_magnified_px=6.0,
                  alpha_range=(1.0, 100.0), max_noise=4.0, p_photo=0.6, p_static_background=0.3,
                  p_background_only=0.15, n_procedural=96, mix=None, p_blur=0.0, noise_model="shot",
-                 texture_scale=(0.5, 1.3)):
+                 texture_scale=TEXTURE_SCALE):
         if size < 8 or size % 4:
             raise ParameterError(f"size must be a multiple of 4 and at least 8, given size={size!r}")
         if not (0 < alpha_range[0] <= alpha_range[1]):
             raise ParameterError(f"alpha_range must be increasing and positive, given {alpha_range!r}")
-        low_scale, high_scale = (float(v) for v in texture_scale)
-        if not (0 < low_scale <= high_scale):
-            raise ParameterError(f"texture_scale must be (low, high) with 0 < low <= high, given {texture_scale!r}")
-        self.texture_scale = (low_scale, high_scale)
+        self.texture_scale = _check_texture_scale(texture_scale)
         if noise_model not in ("shot", "camera"):
             raise ParameterError(f"noise_model must be 'shot' or 'camera', given noise_model={noise_model!r}")
         if not 0 <= float(p_blur) <= 1:
@@ -380,7 +391,8 @@ class SampleGenerator:
             make = dead_leaves if kind == "dead_leaves" else smooth_texture
             texture_rng = np.random.default_rng([self.seed, 104729, TEXTURE_SOURCES.index(kind), index])
             # covers a patch under the largest scale and rotation
-            texture_size = max(192, int(np.ceil(2 * self.size * max(1.0, self.texture_scale[1] / 1.3))) + 64)
+            texture_size = max(192, int(np.ceil(2 * self.size * max(1.0, self.texture_scale[1] / TEXTURE_SCALE[1])))
+                               + 64)
             pool[index] = ndimage.spline_filter(make(texture_rng, texture_size), order=3, mode="mirror")
         return pool[index]
 

@@ -284,14 +284,14 @@ def choose_upscale(frames, *, alpha, model=None, mode="static", value_range=None
     (2, 'twice the magnified motion (2 x 10 x 0.30 px) is within the 6 px trained (+17%); noise 1.0 grey levels')
     """
     from .._checks import check_choice, check_positive
-    from ._inference import MODES, _as_frames, _value_range
-    from ._weights import DEFAULT_WEIGHTS, load_model
+    from ._inference import MODES, _as_frames, _check_device, _get_model, _value_range
 
     alpha = check_positive(alpha, "alpha")
     check_choice(mode, "mode", MODES)
     frames = _as_frames(frames)
     value_range = _value_range(frames, value_range)
-    network = model if hasattr(model, "info") else load_model(DEFAULT_WEIGHTS if model is None else model)
+    # the shipped model comes from the cache magnify() uses, not from its file again
+    network = model if hasattr(model, "info") else _get_model(model, _check_device("cpu"))
     trained = trained_motion(network)
     motion = largest_motion(frames, mode=mode, value_range=value_range)
     noise = noise_level(frames, value_range=value_range)

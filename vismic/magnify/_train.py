@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..io._atomic import temporary_file
 from ._config import MagNetConfig
-from ._data import HELD_OUT_PHOTOS, NATURAL_MIX, TRAIN_PHOTOS, SampleGenerator, _check_mix
+from ._data import HELD_OUT_PHOTOS, NATURAL_MIX, TEXTURE_SCALE, TRAIN_PHOTOS, SampleGenerator, _check_mix
 from ._weights import require_torch, save_model
 
 __all__ = ["train", "validate", "learning_rate_at", "ssim_loss", "REGULARISATION_WEIGHT", "SCHEDULES"]
@@ -139,7 +139,7 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
           learning_rate=1e-4, seed=0, epoch_samples=2000, n_validation=128, max_magnified_px=6.0,
           max_noise=4.0, threads=1, device="cpu", checkpoint_minutes=5.0, mix=NATURAL_MIX, p_blur=0.3,
           noise_model="camera", n_textures=96, schedule="cosine", schedule_steps=None, warmup_steps=0, init=None,
-          ssim_weight=0.0, texture_scale=(0.5, 1.3), log=print):
+          ssim_weight=0.0, texture_scale=TEXTURE_SCALE, log=print):
     """Train (or resume training) a MagNet.
 
     Parameters
@@ -265,7 +265,7 @@ def data_streams(settings):
     size, seed, n_textures = settings["patch_size"], settings["seed"], settings.get("n_textures", 96)
     stream = SampleGenerator(size, seed=seed, photos=TRAIN_PHOTOS, mix=settings.get("mix"),
                              p_blur=settings.get("p_blur", 0.0), noise_model=settings.get("noise_model", "shot"),
-                             n_procedural=n_textures, texture_scale=settings.get("texture_scale", (0.5, 1.3)),
+                             n_procedural=n_textures, texture_scale=settings.get("texture_scale", TEXTURE_SCALE),
                              **common)
     held_out = {
         # the set every model of vismic has been validated on: comparable across runs
@@ -427,7 +427,7 @@ class _Run:
             f"({self.settings.get('schedule', 'constant')} over {self.settings.get('schedule_steps')} steps, "
             f"warm-up {self.settings.get('warmup_steps', 0)}), seed {self.settings['seed']}, "
             f"data mix {self.settings.get('mix')}, SSIM weight {self.settings.get('ssim_weight', 0.0)}, "
-            f"texture zoom {self.settings.get('texture_scale', [0.5, 1.3])}")
+            f"texture zoom {list(self.settings.get('texture_scale', TEXTURE_SCALE))}")
 
     def train_step(self, stream) -> list:
         """One optimiser step on the next batch of ``stream``; the five loss terms.

@@ -107,8 +107,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--warmup-steps", type=int, default=0, help="linear warm-up of the learning rate")
     parser.add_argument("--ssim-weight", type=finite_float, default=0.0,
                         help="weight of 1 - SSIM added to the output's L1 loss (0: the paper's loss)")
-    parser.add_argument("--texture-scale", type=finite_float, nargs=2, default=(0.5, 1.3), metavar=("LOW", "HIGH"),
-                        help="zoom range of the training textures (source pixels per output pixel; above 1 finer)")
+    parser.add_argument("--texture-scale", type=finite_float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                        help="zoom range of the training textures (source pixels per output pixel; above 1 finer; "
+                             "default: the shipped stages' 0.5 1.3)")
     parser.add_argument("--export", default=None, metavar="PATH",
                         help="copy the best model (by validation SSIM) here at the end")
     parser.set_defaults(func=run_train)
@@ -222,9 +223,9 @@ def run_train(args) -> int:
     check_option(args.warmup_steps, "--warmup-steps", minimum=0)
     check_option(args.max_noise, "--max-noise", minimum=0)
     check_option(args.ssim_weight, "--ssim-weight", minimum=0)
-    low, high = args.texture_scale
-    if not 0 < low <= high:
-        raise ParameterError(f"--texture-scale must be LOW HIGH with 0 < LOW <= HIGH, given {low:g} {high:g}")
+    if args.texture_scale is not None and not 0 < args.texture_scale[0] <= args.texture_scale[1]:
+        raise ParameterError("--texture-scale must be LOW HIGH with 0 < LOW <= HIGH, given "
+                             f"{args.texture_scale[0]:g} {args.texture_scale[1]:g}")
     if args.init is not None and not Path(args.init).is_file():
         raise ParameterError(f"--init {args.init!r} is not a file; give a vismic model file (.pt)")
     if args.export:
@@ -240,8 +241,8 @@ def run_train(args) -> int:
           patch_size=args.patch_size, learning_rate=args.lr, seed=args.seed, epoch_samples=args.epoch_samples,
           n_validation=args.validation_samples, threads=args.threads, device=args.device,
           init=args.init, max_noise=args.max_noise, schedule=args.schedule, schedule_steps=args.schedule_steps,
-          warmup_steps=args.warmup_steps, ssim_weight=args.ssim_weight,
-          texture_scale=tuple(args.texture_scale), log=log,
+          warmup_steps=args.warmup_steps, ssim_weight=args.ssim_weight, log=log,
+          **({} if args.texture_scale is None else dict(texture_scale=tuple(args.texture_scale))),
           **(dict(mix=None, p_blur=0.0, noise_model="shot") if args.data == "original" else {}))
     if args.export:
         best = Path(args.run_dir) / "best.pt"

@@ -15,9 +15,9 @@ order and equal the serial run's bit for bit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import deque
-import functools
 from concurrent.futures import ProcessPoolExecutor
 from typing import Iterable, Iterator
 

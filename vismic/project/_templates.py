@@ -575,6 +575,7 @@ def project_difference(chunk: np.ndarray, templates: Templates) -> np.ndarray:
 def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarray:
     rows = chunk_frames(templates.shape) if rows is None else int(rows)
     scores = np.zeros((rows, templates.n_columns), dtype=np.float32)
+    threaded = _blas_threads() > 1
     if templates.full_width:
         # bands of whole rows: one pass forms the differences, BLAS reads each band in place
         if subtract:
@@ -584,7 +585,7 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
             chunk = pieces[0]
         for tile in templates.tiles:
             if len(tile.columns):
-                _add(scores, tile, chunk[:, tile.top:tile.bottom].reshape(rows, -1))
+                _add(scores, tile, chunk[:, tile.top:tile.bottom].reshape(rows, -1), threaded)
     else:
         # rectangles: each one's differences are formed in a small buffer that stays in cache
         largest = max(tile.block.shape[1] for tile in templates.tiles)
@@ -602,15 +603,16 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
                     part[n: n + len(frames)] = frames[:, tile.top:tile.bottom, tile.left:tile.right]
                 n += len(frames)
             part[n:] = 0.0
-            _add(scores, tile, part.reshape(rows, -1))
+            _add(scores, tile, part.reshape(rows, -1), threaded)
     if templates.light is not None:
         split = 2 * templates.n_regions
         return templates.light.apply(scores[:, :split], scores[:, split:])
     return scores
 
 
-def _add(scores, tile: Tile, data) -> None:
-    if _blas_threads() > 1:
+def _add(scores, tile: Tile, data, threaded: bool) -> None:
+    """``scores[:, columns] += data @ block.T``, in the orientation BLAS runs faster (see :class:`Tile`)."""
+    if threaded:
         scores[:, tile.columns] += data @ tile.block.T
     else:
         scores[:, tile.columns] += (tile.block @ data.T).T
