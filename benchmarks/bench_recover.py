@@ -168,7 +168,7 @@ def score(samples, reference, fps):
     }
 
 
-def run_scene(spec: SceneSpec, *, size: int, seconds: float, fps: float) -> dict:
+def run_scene(spec: SceneSpec, *, size: int, seconds: float, fps: float, precision: str = "float32") -> dict:
     scene = render(spec, size=size, seconds=seconds, fps=fps)
     n = len(scene)
     reference = highpass(scene.displacement_px, sr=fps)  # 20 Hz, as `vismic demo` scores
@@ -209,6 +209,15 @@ def run_scene(spec: SceneSpec, *, size: int, seconds: float, fps: float) -> dict
         row[f"{key}_seg_snr"] = scores["seg_snr"]
         row[f"{key}_stoi"] = scores["stoi"]
         row[f"{key}_fps"] = n / seconds_taken
+    if precision != "float32":  # the same recovery with the projection's other templates, against float32's
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            other = vismic.recover_sound(scene.frames, fps=fps, denoise=None, precision=precision)
+            row["precision_fps"] = n / (time.perf_counter() - start)
+        row["precision_si_snr"] = metrics.si_snr(other.audio, reference)
+        row["precision_change"] = row["precision_si_snr"] - row["none_si_snr"]
+        row["precision_snr_estimate_db"] = other.info.get("snr_estimate_db", math.nan)
     row["snr_estimate_db"] = raw.info.get("snr_estimate_db", math.nan)
     row["direction_estimate_degrees"] = raw.info.get("direction_degrees", math.nan)
     return row
@@ -325,6 +334,25 @@ def summary(rows) -> str:
     return "\n".join(lines)
 
 
+def precision_summary(rows, precision: str) -> str:
+    """The recovery with ``precision`` against float32's, scene by scene (no denoising)."""
+    lines = ["", f"precision={precision!r} against float32 (vismic, no denoising; SI-SNR in dB, frames/s)",
+             f"  {'scene':{SCENE_WIDTH}s} {'bound':>6s} {'float32':>8s} {precision:>8s} {'change':>7s} "
+             f"{'fr/s':>6s} {precision + ' fr/s':>10s}"]
+    for r in rows:
+        lines.append(f"  {r['scene']:{SCENE_WIDTH}s} {r['bound_db']:6.1f} {r['none_si_snr']:8.2f} "
+                     f"{r['precision_si_snr']:8.2f} {r['precision_change']:+7.2f} {r['none_fps']:6.0f} "
+                     f"{r['precision_fps']:10.0f}")
+    change = np.array([r["precision_change"] for r in rows])
+    estimate = np.array([r["precision_snr_estimate_db"] - r["snr_estimate_db"] for r in rows])
+    lines.append(f"  SI-SNR change: median {np.median(change):+.3f} dB, range {change.min():+.3f} to "
+                 f"{change.max():+.3f} dB; the SNR estimate's change: median {np.median(estimate):+.3f}, "
+                 f"largest {np.abs(estimate).max():.3f} dB")
+    lines.append(f"  speed: median {np.median([r['none_fps'] for r in rows]):.0f} frames/s float32, "
+                 f"{np.median([r['precision_fps'] for r in rows]):.0f} {precision}")
+    return "\n".join(lines)
+
+
 def code_version() -> str:
     """The commit of the vismic being measured, and whether vismic/ has uncommitted changes."""
     import subprocess
@@ -359,6 +387,9 @@ def main(argv=None) -> int:
     parser.add_argument("--fps", type=float, default=2200.0, help="capture rate, default 2200")
     parser.add_argument("--only", choices=("rigid", "mode", "object"), help="one scene kind only")
     parser.add_argument("--csv", type=Path, default=None, help="CSV output path")
+    parser.add_argument("--precision", choices=("float32", "int8"), default="float32",
+                        help="also recover every scene with this projection precision and print its SI-SNR "
+                             "against float32's (default: float32 only)")
     args = parser.parse_args(argv)
     seconds = args.seconds if args.seconds is not None else (0.6 if args.quick else 1.5)
     specs = quick_scenes() if args.quick else full_scenes()
@@ -377,11 +408,13 @@ def main(argv=None) -> int:
     rows = []
     started = time.perf_counter()
     for spec in specs:
-        row = run_scene(spec, size=args.size, seconds=seconds, fps=args.fps)
+        row = run_scene(spec, size=args.size, seconds=seconds, fps=args.fps, precision=args.precision)
         rows.append(row)
         print(format_row(row), flush=True)
         write_csv(csv_path, rows)
     print(summary(rows))
+    if args.precision != "float32":
+        print(precision_summary(rows, args.precision))
     print(f"\n{len(rows)} scenes in {time.perf_counter() - started:.0f} s; CSV: {csv_path}")
     return 0
 

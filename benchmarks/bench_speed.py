@@ -282,6 +282,8 @@ def measure_size(name, shape, n_frames, repeats, dask, stage_frames):
         methods["recovery, fused numpy, without the compiled loop"] = lambda: without_kernel(lambda: recover(raw))
         if has_torch():
             methods["recovery, fused torch CPU"] = lambda: recover(raw, device="cpu")
+            methods["recovery, fused int8 (torch's integer products)"] = lambda: recover(raw, precision="int8")
+            methods["recovery, fused int8 (torch), one thread"] = lambda: recover(raw, precision="int8", threads=1)
         pools = {1: process_pool(1), 2: process_pool(2)}
         for n, pool in pools.items():
             list(pool.map(int, range(n)))  # workers started (process_pool starts them all) outside the timing
@@ -300,6 +302,8 @@ def measure_size(name, shape, n_frames, repeats, dask, stage_frames):
             lambda: without_kernel(lambda: project(chunk, templates)), len(chunk))
         if has_torch():
             methods["projection alone, torch CPU"] = (lambda: project(chunk, templates, device="cpu"), len(chunk))
+            rounded = make_templates(reference, n_levels=4, grid=(8, 8), precision="int8")
+            methods["projection alone, int8 (torch)"] = (lambda: project(chunk, rounded), len(chunk))
         if has_cuda():
             methods["projection alone, torch CUDA"] = (lambda: project(chunk, templates, device="cuda"), len(chunk))
         runs = {k: [] for k in methods}
@@ -345,6 +349,9 @@ def measure_size(name, shape, n_frames, repeats, dask, stage_frames):
     rows["projection alone, numpy: GFLOP/s"] = rows["projection alone, numpy"] * 2 * macs / 1e9
     rows["ceiling: every core at the sgemm peak, frames/s"] = SGEMM_PEAK["all cores"] * 1e9 / (2 * macs)
     rows["ceiling / decode raw AVI"] = rows["ceiling: every core at the sgemm peak, frames/s"] / rows["decode raw AVI"]
+    for key in ("recovery, fused numpy (default: a thread per core)", "recovery, fused int8 (torch's integer products)"):
+        if key in rows:
+            rows[f"{key[10:]} / decode raw AVI"] = rows[key] / rows["decode raw AVI"]
     rows["template build here, s"] = float(np.median(build["here"]))
     rows["template build on 2 workers, s"] = float(np.median(build["on 2 workers"]))
     rows["peak RSS of one fused recovery, MB"] = peak
@@ -454,7 +461,7 @@ def main():
     lines.append(f"{'frames per clip':{width}s} " + " ".join(f"{frames_per_size[n]:10d}" for n in results))
     for key in keys:
         values = [results[n].get(key, float("nan")) for n in results]
-        digits = 2 if key.endswith((", s", "ms per frame", "millions")) or key.startswith("ceiling /") else 0
+        digits = 2 if key.endswith((", s", "ms per frame", "millions", "/ decode raw AVI")) else 0
         lines.append(f"{key:{width}s} " + " ".join(f"{v:10.{digits}f}" for v in values))
     if args.memory:
         lines.append("")

@@ -83,6 +83,9 @@ def _add_recover_parser(subparsers):
     p.add_argument("--report", metavar="OUT.html", help="also write a self-contained HTML report")
     p.add_argument("--device", default=None, metavar="DEVICE",
                    help="compute the projection with torch on cpu or cuda[:N] (default: numpy)")
+    p.add_argument("--precision", default="float32", choices=["float32", "int8"],
+                   help="the projection's templates: float32 (default) or int8, rounded to 8 bits and applied "
+                        "to 8-bit video with integer products, several times faster (needs torch)")
     p.add_argument("--workers", type=str, default=None, metavar="N",
                    help="project frames on N worker processes (each reads its own frame ranges from camera "
                         "files, raw AVIs and TIFF stacks); default: threads of this process, one per core")
@@ -189,14 +192,18 @@ def _recover_options(args) -> dict:
         from .project._torch import torch_device
 
         torch_device(args.device)
+    from .project._templates import check_precision
+
+    check_precision(args.precision)
     denoise = None if args.denoise == "none" else args.denoise
     if args.rolling_shutter and args.line_delay is None:
         raise ParameterError("--rolling-shutter needs --line-delay SECONDS (the time between two rows' exposures)")
     if args.line_delay is not None and not args.rolling_shutter:
         raise ParameterError("--line-delay only applies with --rolling-shutter")
-    if args.rolling_shutter and (args.device or workers or args.scheduler or args.stabilise == "on"):
-        raise ParameterError("--device, --workers, --scheduler and --stabilise apply to global-shutter recovery, "
-                             "not --rolling-shutter")
+    if args.rolling_shutter and (args.device or workers or args.scheduler or args.stabilise == "on"
+                                 or args.precision != "float32"):
+        raise ParameterError("--device, --workers, --scheduler, --precision and --stabilise apply to global-shutter "
+                             "recovery, not --rolling-shutter")
     from ._cli_helpers import _batching
 
     _batching(args)  # --batch-size and --max-memory checked before any video is opened
@@ -301,7 +308,7 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
                 rec = _recover_rolling(args, options, source, fps, progress)
             else:
                 rec = recover_sound(source, pipeline=options["pipeline"], progress=progress, device=args.device,
-                                    executor=options["executor"],
+                                    executor=options["executor"], precision=args.precision,
                                     stabilise={"auto": "auto", "on": True, "off": False}[args.stabilise])
         finally:
             progress.close()

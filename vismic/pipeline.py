@@ -233,7 +233,7 @@ class Pipeline:
         return self.steps[:n_streaming], self.steps[n_streaming:]
 
     def run(self, batches: Iterable, progress: Optional[Callable[[int], Any]] = None, *, fuse: bool = True,
-            device=None, executor=None):
+            device=None, executor=None, precision: str = "float32"):
         """Run every stage.
 
         Parameters
@@ -259,16 +259,20 @@ class Pipeline:
             :class:`vismic.io.VideoStream` the workers can read themselves and the
             frame stages before the projection are ``frame_independent``, each
             worker reads, prepares and projects its own frame ranges.
+        precision : {'float32', 'int8'}
+            The projection's templates and products (see :class:`vismic.project.Project`);
+            ``'int8'`` needs the fused path.
         """
         streaming, whole = self._split()
         if streaming:
             head, fused = streaming, None
-            if fuse or device is not None or executor is not None:
+            if fuse or device is not None or executor is not None or precision != "float32":
                 from .project._fuse import describe_unfusable, split_fusable
+                from .project._templates import check_precision
 
-                head, fused = split_fusable(streaming, device=device)
-                if fused is None and (device is not None or executor is not None):
-                    raise ParameterError(f"device= and executor= need the fused projection, but "
+                head, fused = split_fusable(streaming, device=device, precision=check_precision(precision))
+                if fused is None and (device is not None or executor is not None or precision != "float32"):
+                    raise ParameterError(f"device=, executor= and precision= need the fused projection, but "
                                          f"{describe_unfusable(streaming)}")
             if fused is None:
                 parts = self._stream(streaming, batches, progress)

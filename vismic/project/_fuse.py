@@ -7,7 +7,7 @@ from typing import Optional
 from ..decompose._dtcwt import _transform
 
 
-def fused_stage(streaming_steps, *, device=None):
+def fused_stage(streaming_steps, *, device=None, precision="float32"):
     """A :class:`~vismic.project.Project` equivalent to ``streaming_steps``, or None.
 
     The steps must be exactly ``Decompose -> LocalPhase -> BandSum`` with linear
@@ -33,10 +33,10 @@ def fused_stage(streaming_steps, *, device=None):
     if len(transform.biort) != 4 or len(transform.qshift) != 8:
         return None
     return Project(n_levels=decompose.n_levels, grid=bands.grid, n_reference_frames=decompose.n_reference_frames,
-                   biort=decompose.biort, qshift=decompose.qshift, device=device)
+                   biort=decompose.biort, qshift=decompose.qshift, device=device, precision=precision)
 
 
-def split_fusable(streaming_steps, *, device=None):
+def split_fusable(streaming_steps, *, device=None, precision="float32"):
     """``(frame steps, Project)`` when the streaming steps end with the built-in three, else ``(steps, None)``.
 
     Frame stages before them (``Magnify``, ``Stabilise``) keep running batch by
@@ -44,7 +44,7 @@ def split_fusable(streaming_steps, *, device=None):
     :class:`~vismic.stabilise.NormaliseLight` right before them is folded into it.
     """
     head, tail = list(streaming_steps[:-3]), streaming_steps[-3:]
-    fused = fused_stage(tail, device=device) if len(tail) == 3 else None
+    fused = fused_stage(tail, device=device, precision=precision) if len(tail) == 3 else None
     if fused is None:
         return list(streaming_steps), None
     from ..stabilise import NormaliseLight

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ENABLED", "subtract_window", "compiled_available"]
+__all__ = ["ENABLED", "subtract_window", "offset_band", "compiled_available"]
 
 #: Form the differences with the compiled loop when numba is installed (set False
 #: to compare with numpy's subtract; the results are identical).
@@ -27,19 +27,24 @@ ENABLED = True
 #: in float32 (exact for these integers), and float64 (subtracted in float64, then rounded).
 _TAKES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 
-_KERNEL = None  # the compiled loop once built; False when numba is missing
+_KERNELS: dict = {}  # the compiled loops once built; False when numba is missing
 
 
-def _kernel():
-    global _KERNEL
-    if _KERNEL is None:
+def _compiled(function):
+    found = _KERNELS.get(function.__name__)
+    if found is None:
         try:
             import numba
         except ImportError:
-            _KERNEL = False
+            found = False
         else:
-            _KERNEL = _jit(numba, _difference_loop)
-    return _KERNEL
+            found = _jit(numba, function)
+        _KERNELS[function.__name__] = found
+    return found
+
+
+def _kernel():
+    return _compiled(_difference_loop)
 
 
 def compiled_available() -> bool:
@@ -92,3 +97,49 @@ def subtract_window(frames: np.ndarray, reference: np.ndarray, top: int, left: i
         return
     np.subtract(frames[:, top: top + height, left: left + width], reference[top: top + height, left: left + width],
                 out=out, casting="unsafe")
+
+
+def _offset_band_loop(frames, first, top, height, lefts, widths, starts, out):
+    for f in range(frames.shape[0]):
+        g = first + f
+        for r in range(height):
+            source = frames[f, top + r]
+            for p in range(len(lefts)):
+                width, left = widths[p], lefts[p]
+                at = starts[p] + (g * height + r) * width
+                window = source[left: left + width]
+                target = out[at: at + width]
+                for c in range(width):
+                    target[c] = np.int8(window[c] ^ np.uint8(128))
+
+
+def offset_band(frames: np.ndarray, first: int, top: int, height: int, lefts, widths, starts, out: np.ndarray) -> None:
+    """Rows ``top:top + height`` of uint8 ``frames``, less 128, as int8 into one buffer per window (the int8 projection's input).
+
+    Window ``p`` (columns ``lefts[p]:lefts[p] + widths[p]``) of frame ``f`` goes to
+    ``out[starts[p] + (first + f) * height * widths[p]:]``, row by row: each window's
+    buffer holds its frames one after the other. Each frame row is read once, whole.
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n, frame height, frame width)], uint8
+    first : int
+        The place of ``frames[0]`` in the windows' buffers.
+    top, height : int
+        The frame rows.
+    lefts, widths, starts : np.ndarray [shape=(windows,)], int64
+    out : np.ndarray, int8, 1-D
+    """
+    lefts, widths, starts = (np.asarray(a, dtype=np.int64) for a in (lefts, widths, starts))
+    n = len(frames)
+    if (top < 0 or top + height > frames.shape[1] or np.any(lefts < 0) or np.any(lefts + widths > frames.shape[2])
+            or np.any(starts + (first + n) * height * widths > out.size)):
+        raise ValueError(f"windows of rows {top}:{top + height} do not fit frames of {frames.shape} or the buffer")
+    kernel = _compiled(_offset_band_loop) if ENABLED else False
+    if kernel and frames.dtype == np.uint8 and out.dtype == np.int8:
+        kernel(frames, int(first), int(top), int(height), lefts, widths, starts, out)
+        return
+    for left, width, start in zip(lefts, widths, starts):
+        at = int(start) + first * height * int(width)
+        window = out[at: at + n * height * int(width)].view(np.uint8).reshape(n, height, int(width))
+        np.bitwise_xor(frames[:, top: top + height, left: left + width], np.uint8(128), out=window)

@@ -53,16 +53,20 @@ class ProjectTask:
     light_reference : np.ndarray [shape=(height, width)], optional
         The reference of a :class:`vismic.stabilise.NormaliseLight` folded in (see
         :func:`~vismic.project._templates.with_light`).
+    precision : {'float32', 'int8'}
+        As for :func:`make_templates`.
     """
 
     def __init__(self, reference, *, n_levels, grid, biort, qshift, device=None, templates=None,
-                 light_reference=None):
+                 light_reference=None, precision="float32"):
         self.reference = np.ascontiguousarray(reference, dtype=np.float32)
         self.light_reference = None if light_reference is None else np.asarray(light_reference, dtype=np.float64)
         self.params = (int(n_levels), tuple(int(g) for g in grid), str(biort), str(qshift))
         self.device = device
+        self.precision = precision
         light_key = "" if light_reference is None else hashlib.sha1(self.light_reference.tobytes()).hexdigest()
-        self.key = (hashlib.sha1(self.reference.tobytes()).hexdigest(), light_key, self.reference.shape) + self.params
+        self.key = ((hashlib.sha1(self.reference.tobytes()).hexdigest(), light_key, self.reference.shape) + self.params
+                    + (precision,))
         if templates is not None:
             _remember(self.key, templates)
 
@@ -70,7 +74,8 @@ class ProjectTask:
         found = _WORKER_TEMPLATES.get(self.key)
         if found is None:
             n_levels, grid, biort, qshift = self.params
-            found = make_templates(self.reference, n_levels=n_levels, grid=grid, biort=biort, qshift=qshift)
+            found = make_templates(self.reference, n_levels=n_levels, grid=grid, biort=biort, qshift=qshift,
+                                   precision=self.precision)
             if self.light_reference is not None:
                 found = with_light(found, self.light_reference)
             found = _remember(self.key, found)
@@ -123,7 +128,7 @@ def share_templates(templates: Templates, segments: _Segments) -> tuple:
         np.ndarray(array.shape, np.float32, segment.buf, offset)[...] = array
     layout = [(tuple(a.shape), int(o)) for a, o in zip(arrays, offsets)]
     places = [(tile.top, tile.bottom, tile.left, tile.right, tile.columns) for tile in templates.tiles]
-    return segment.name, layout, places, templates.information, templates.grid, light
+    return segment.name, layout, places, templates.information, templates.grid, light, templates.precision
 
 
 #: In each worker: attached segments by name (templates, then frame slots of the current run).
@@ -140,13 +145,13 @@ def _attach(name: str):
 
 
 def _attached_templates(handle) -> Templates:
-    name, layout, places, information, grid, light = handle
+    name, layout, places, information, grid, light, precision = handle
     found = _WORKER_TEMPLATES.get(name)
     if found is None:
         buffer = _attach(name).buf
         arrays = [np.ndarray(shape, np.float32, buffer, offset) for shape, offset in layout]
         tiles = tuple(Tile(*place, block) for place, block in zip(places, arrays[1:]))
-        found = _remember(name, Templates(arrays[0], tiles, information, grid, light))
+        found = _remember(name, Templates(arrays[0], tiles, information, grid, light, precision))
     return found
 
 

@@ -142,6 +142,11 @@ class Templates:
         :class:`vismic.stabilise.NormaliseLight` removes them (see :func:`with_light`);
         the tiles then also hold the light basis images, as the columns past
         ``2 * n_regions``.
+    precision : str
+        ``'float32'``, or ``'int8'``: every tile's rows rounded to 255 levels of
+        their own largest value (:func:`~vismic.project._int8.quantise`), and
+        8-bit frames projected with integer products (the same scores, to float32
+        rounding, as the float32 product of these rounded templates).
     """
 
     reference: np.ndarray
@@ -149,6 +154,7 @@ class Templates:
     information: np.ndarray
     grid: tuple
     light: Optional["LightCorrection"] = None
+    precision: str = "float32"
 
     @property
     def n_regions(self) -> int:
@@ -264,7 +270,12 @@ def with_light(templates: Templates, light_reference) -> Templates:
         tiles = tuple(Tile(t.top, t.bottom, t.left, t.right, np.concatenate([t.columns, extra]),
                            np.vstack([t.block, basis[:, t.top:t.bottom, t.left:t.right].reshape(len(basis), -1)]))
                       for t in templates.tiles)
-    return Templates(reference32, tiles, templates.information, templates.grid, light)
+    combined = Templates(reference32, tiles, templates.information, templates.grid, light, templates.precision)
+    if templates.precision == "int8":  # the basis rows too (the templates' rows are unchanged by rounding again)
+        from ._int8 import quantise
+
+        combined = quantise(combined)
+    return combined
 
 
 def check_template_size(shape, grid) -> None:
@@ -281,7 +292,7 @@ def check_template_size(shape, grid) -> None:
 
 
 def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "near_sym_a",
-                   qshift: str = "qshift_a", executor=None) -> Templates:
+                   qshift: str = "qshift_a", executor=None, precision: str = "float32") -> Templates:
     """Templates of the pooled linear band evidence for a reference frame.
 
     Parameters
@@ -296,6 +307,9 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     executor : concurrent.futures.Executor, optional
         Build the rows of regions on its workers (each row's templates are
         independent); the templates are the same either way.
+    precision : {'float32', 'int8'}
+        ``'int8'``: each tile's rows rounded to 255 levels of their own largest
+        value, for integer products (see :class:`Templates`).
 
     Returns
     -------
@@ -317,6 +331,7 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     19.2
     """
     reference = np.asarray(reference, dtype=np.float64)
+    precision = check_precision(precision)
     n_levels = _check_levels(n_levels, reference.shape)
     rows, cols = (int(g) for g in grid)
     _transform(biort, qshift)  # unknown filters: the error here, before any work
@@ -331,8 +346,28 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     _GRADIENTS.pop(task.key, None)  # tens of MB: workers keep theirs for the next rows, this process has finished
     windows = [window for row_windows, _ in parts for window in row_windows]
     information = np.concatenate([row_information for _, row_information in parts])
-    return Templates(reference.astype(np.float32), _tiles(windows, reference.shape, (rows, cols)), information,
-                     (rows, cols))
+    templates = Templates(reference.astype(np.float32), _tiles(windows, reference.shape, (rows, cols)), information,
+                          (rows, cols))
+    if precision == "int8":
+        from ._int8 import quantise
+
+        templates = quantise(templates)
+    return templates
+
+
+#: What :class:`Templates` ``precision`` takes.
+PRECISIONS = ("float32", "int8")
+
+
+def check_precision(precision) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS`; for ``'int8'`` torch must be installed."""
+    if precision not in PRECISIONS:
+        raise ParameterError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, given {precision!r}")
+    if precision == "int8":
+        from ._int8 import require_torch
+
+        require_torch()
+    return precision
 
 
 #: The reference gradients' DTCWT last computed in this process (a worker computes it once per reference).
@@ -574,6 +609,14 @@ def project_difference(chunk: np.ndarray, templates: Templates) -> np.ndarray:
 
 def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarray:
     rows = chunk_frames(templates.shape) if rows is None else int(rows)
+    if templates.precision == "int8" and subtract and all(frames.dtype == np.uint8 for frames in pieces):
+        from ._int8 import project_int8
+
+        scores = project_int8(pieces, templates, rows)
+        if templates.light is not None:
+            split = 2 * templates.n_regions
+            return templates.light.apply(scores[:, :split], scores[:, split:])
+        return scores.astype(np.float32)
     scores = np.zeros((rows, templates.n_columns), dtype=np.float32)
     threaded = _blas_threads() > 1
     if templates.full_width:

@@ -1,0 +1,116 @@
+"""precision='int8': templates rounded to 8 bits, 8-bit frames projected with integer products."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import vismic
+from vismic import synth
+from vismic.denoise import highpass
+from vismic.errors import ParameterError
+from vismic.io import write_video
+from vismic.metrics import si_snr
+from vismic.project import make_templates, project, with_light
+from vismic.project import _int8
+from vismic.project._int8 import quantise
+
+from light_scenes import flicker_frames
+
+torch = pytest.importorskip("torch")
+
+
+def _scene(shape, n_frames=40, seed=0):
+    rng = np.random.default_rng(seed)
+    reference = synth.texture("gravel", size=shape) * 0.8 + 20
+    frames = np.clip(reference[None] + rng.normal(0, 2.0, (n_frames,) + shape), 0, 255).astype(np.uint8)
+    return reference, frames
+
+
+# 1 whole-frame tile; row bands; 32x128 tiles; bands longer than one integer product takes
+@pytest.mark.parametrize("shape, grid", [((96, 96), (8, 8)), ((160, 144), (4, 4)), ((256, 256), (8, 8)),
+                                         ((32, 3000), (1, 4))])
+@pytest.mark.parametrize("light", [False, True])
+def test_integer_products_equal_the_float_product_of_the_rounded_templates(shape, grid, light, monkeypatch):
+    reference, frames = _scene(shape)
+    templates = make_templates(reference, n_levels=2 if shape[0] < 64 else 3, grid=grid, precision="int8")
+    if light:
+        templates = with_light(templates, frames[:8].astype(np.float64).mean(axis=0))
+    if shape[1] == 3000:  # tiles of more pixels than one product may sum: cut into pieces of whole rows
+        monkeypatch.setattr(_int8, "MAX_PIXELS", 1000)
+        _int8._PLANS.clear()
+        assert sum(len(band[-1]) for band in _int8._plan(templates).bands) > len(templates.tiles)
+    assert templates.precision == "int8"
+    integer = project(frames, templates)
+    floating = project(frames.astype(np.float32), templates)  # not 8-bit: the float32 product
+    scale = np.abs(floating).max()
+    np.testing.assert_allclose(integer, floating, rtol=0, atol=2e-6 * scale)
+    _int8._PLANS.clear()
+
+
+def test_rounding_is_idempotent_and_changes_the_templates_little():
+    reference, _ = _scene((128, 128))
+    exact = make_templates(reference, grid=(4, 4))
+    rounded = quantise(exact)
+    for tile, original in zip(rounded.tiles, exact.tiles):
+        assert all(len(np.unique(row)) <= 255 for row in tile.block)
+        step = np.abs(original.block).max(axis=1, keepdims=True) / 127
+        assert np.all(np.abs(tile.block - original.block) <= 0.5 * step * (1 + 1e-6) + 1e-12)
+    again = quantise(rounded)
+    for a, b in zip(again.tiles, rounded.tiles):
+        np.testing.assert_array_equal(a.block, b.block)
+    # the rounding error is a small change of each template, far from the templates themselves
+    error = np.linalg.norm(rounded.matrix - exact.matrix, axis=0) / np.linalg.norm(exact.matrix, axis=0)
+    assert error.max() < 0.05
+
+
+def test_int8_recovers_the_same_sound_as_float32():
+    sound = synth.music(duration_seconds=0.5, sr=2200.0, seed=3)
+    scene = synth.render_scene(synth.texture("brick", size=(96, 96)), synth.make_displacement(sound, amplitude_px=0.03),
+                               direction_degrees=35.0, noise_std=1.5, fps=2200.0)
+    frames = np.clip(np.round(scene.frames), 0, 255).astype(np.uint8)
+    truth = highpass(scene.displacement_px, sr=2200.0)
+    results = {p: vismic.recover_sound(frames, fps=2200.0, denoise=None, precision=p) for p in ("float32", "int8")}
+    assert results["int8"].info["precision"] == "int8"
+    a, b = results["float32"].samples, results["int8"].samples
+    assert si_snr(b, a) > 35.0  # the two recoveries differ by far less than the noise
+    assert abs(si_snr(b, truth) - si_snr(a, truth)) < 0.1
+    assert abs(results["int8"].info["snr_estimate_db"] - results["float32"].info["snr_estimate_db"]) < 0.2
+
+
+def test_int8_under_flicker_equals_float32_closely():
+    frames = flicker_frames()
+    a = vismic.recover_sound(frames, fps=2200.0, denoise=None).samples
+    b = vismic.recover_sound(frames, fps=2200.0, denoise=None, precision="int8").samples
+    assert si_snr(b, a) > 30.0
+
+
+@pytest.fixture(scope="module")
+def raw_avi(tmp_path_factory):
+    sound = synth.music(duration_seconds=300 / 2200.0, sr=2200.0, seed=5)
+    scene = synth.render_scene(synth.texture("coffee", size=(256, 256)), synth.make_displacement(sound, amplitude_px=0.05),
+                               noise_std=1.0, fps=2200.0)
+    frames = np.clip(np.round(scene.frames), 0, 255).astype(np.uint8)
+    return write_video(tmp_path_factory.mktemp("int8") / "raw.avi", frames, codec="Y800")
+
+
+def test_int8_on_threads_and_workers_equals_the_serial_run(raw_avi):
+    run = dict(fps=2200.0, denoise=None, precision="int8")
+    serial = vismic.recover_sound(raw_avi, threads=1, **run).samples
+    threaded = vismic.recover_sound(raw_avi, threads=2, **run).samples  # each thread reads and projects its ranges
+    np.testing.assert_array_equal(threaded, serial)
+    pooled = vismic.recover_sound(raw_avi, workers=2, **run).samples  # the templates travel; rounding them again
+    np.testing.assert_array_equal(pooled, serial)                     # in a worker changes nothing
+
+
+def test_precision_is_checked():
+    with pytest.raises(ParameterError, match="precision must be one of"):
+        make_templates(np.zeros((32, 32)), grid=(2, 2), precision="int4")
+    with pytest.raises(ParameterError, match="precision must be one of"):
+        vismic.recover_sound(np.zeros((64, 32, 32), np.uint8), fps=2200.0, precision="float16")
+
+
+def test_int8_without_torch_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ImportError, match="pip install torch"):
+        make_templates(np.zeros((32, 32)), grid=(2, 2), precision="int8")

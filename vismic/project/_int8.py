@@ -1,0 +1,195 @@
+"""The projection in 8-bit integers: ``precision="int8"``.
+
+Frames of 8-bit video are integers already; with each template rounded to 255
+levels of its own largest value, a tile's product is an integer product with an
+exact 32-bit sum, which the CPU's integer matrix units (VNNI, AMX) run several
+times faster than float32 (``benchmarks/bench_speed.py`` prints both). The frames
+go in as they are stored, moved to ``-128..127``; the reference is subtracted from
+the exact integer sums afterwards, in float64, so no rounding cancels the signal.
+
+What changes against float32 is only the templates: each row of each tile (one
+template on one rectangle) is rounded to a multiple of ``max |row| / 127``. The
+rounded templates are ordinary :class:`~vismic.project.Templates`
+(``precision="int8"``): the float32 path gives the same scores from them to float32
+rounding (frames that are not 8-bit take it), and ``make_templates`` users can
+inspect them. The rounding costs the estimate a little efficiency (the benchmarks
+print the recovered sound against float32's).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+__all__ = ["quantise", "project_int8", "int8_available", "MAX_PIXELS"]
+
+#: Most pixels one integer product sums: 127 x 128 x this stays below 2**31.
+MAX_PIXELS = 2**17
+
+
+def _round_rows(block: np.ndarray) -> tuple:
+    """``(q int8, scale float64)`` with ``q * scale`` the rows of ``block`` on 255 levels of each row's largest value."""
+    block = np.asarray(block, dtype=np.float64)
+    largest = np.abs(block).max(axis=1) if block.shape[1] else np.zeros(len(block))
+    scale = np.where(largest > 0, largest / 127.0, 1.0)
+    return np.rint(block / scale[:, None]).astype(np.int8), scale
+
+
+def quantise(templates):
+    """``templates`` with every tile's rows rounded to 255 levels of their own largest value (``precision="int8"``).
+
+    Rounding again changes nothing, so templates can be quantised at any step
+    (before and after :func:`~vismic.project.with_light` adds the light basis).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vismic.project import make_templates
+    >>> templates = make_templates(np.random.default_rng(0).random((64, 64)), n_levels=3, grid=(2, 2))
+    >>> rounded = quantise(templates)
+    >>> rounded.precision, len(np.unique(rounded.tiles[0].block[0])) <= 255
+    ('int8', True)
+    >>> bool(np.array_equal(quantise(rounded).tiles[0].block, rounded.tiles[0].block))
+    True
+    """
+    from ._templates import Tile
+
+    tiles = []
+    for tile in templates.tiles:
+        q, scale = _round_rows(tile.block)
+        tiles.append(Tile(tile.top, tile.bottom, tile.left, tile.right, tile.columns,
+                          (q * scale[:, None]).astype(np.float32)))
+    return type(templates)(templates.reference, tuple(tiles), templates.information, templates.grid,
+                           templates.light, precision="int8")
+
+
+def int8_available() -> bool:
+    """Whether torch (which runs the integer products) is installed."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def require_torch() -> None:
+    if not int8_available():
+        raise ImportError("precision='int8' needs PyTorch for its integer products: pip install torch "
+                          "(or pip install 'vismic[torch]')")
+
+
+class _Plan:
+    """What the integer products need, built once per templates (in each process that projects).
+
+    Each tile's rows become an int8 matrix (pixels x rows, for ``frames @ matrix``); a
+    tile of more than :data:`MAX_PIXELS` pixels is cut into pieces of whole rows.
+    Pieces on the same frame rows form a band: one pass over those rows of every
+    frame (read whole, as memory serves them best) writes each piece's pixels into
+    its own contiguous buffer, which its product then reads while it is in cache.
+    The int32 sums of every piece, side by side, are scaled row by row and added
+    into their score columns (``order``, ``starts``), and ``offset`` subtracts
+    ``templates @ (reference - 128)``, all in float64.
+    """
+
+    def __init__(self, templates):
+        import torch
+
+        self.offset = np.zeros(templates.n_columns)
+        reference = templates.reference.astype(np.float64) - 128.0
+        bands: dict = {}  # (top, height) -> [(left, width, matrix, columns, scales)]
+        for tile in templates.tiles:
+            if not len(tile.columns):
+                continue
+            q, scale = _round_rows(tile.block)
+            height, width = tile.shape
+            step = max(1, MAX_PIXELS // width)
+            for first in range(0, height, step):
+                last = min(height, first + step)
+                part = q[:, first * width: last * width]
+                below = reference[tile.top + first: tile.top + last, tile.left: tile.right].ravel()
+                self.offset[tile.columns] += scale * (part.astype(np.float64) @ below)
+                bands.setdefault((tile.top + first, last - first), []).append(
+                    (tile.left, width, torch.from_numpy(np.ascontiguousarray(part.T)), tile.columns, scale))
+        self.bands = []  # (top, height, lefts, widths, starts (per frame: starts * rows), matrices)
+        columns, scales = [], []  # of the pieces' sums, in the order they are computed
+        for (top, height), pieces in bands.items():
+            widths = np.array([piece[1] for piece in pieces], dtype=np.int64)
+            self.bands.append((top, height, np.array([piece[0] for piece in pieces], dtype=np.int64), widths,
+                               np.concatenate([[0], np.cumsum(height * widths)[:-1]]).astype(np.int64),
+                               [piece[2] for piece in pieces]))
+            columns.extend(piece[3] for piece in pieces)
+            scales.extend(piece[4] for piece in pieces)
+        self.pixels = max((height * int(widths.sum()) for _, height, _, widths, _, _ in self.bands), default=1)
+        # the pieces' sums, in band order, go to these columns with these scales
+        order_columns = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
+        self.scale = np.concatenate(scales) if scales else np.zeros(0)
+        self.order = np.argsort(order_columns, kind="stable")
+        self.columns, self.starts = np.unique(order_columns[self.order], return_index=True)
+        self.n_columns = templates.n_columns
+
+
+_PLANS: dict = {}
+_LOCK = threading.Lock()
+
+
+def _plan(templates) -> _Plan:
+    with _LOCK:
+        entry = _PLANS.get(id(templates))
+        if entry is None or entry[0] is not templates:
+            if len(_PLANS) >= 4:
+                _PLANS.clear()
+            entry = _PLANS[id(templates)] = (templates, _Plan(templates))
+    return entry[1]
+
+
+#: Per thread: a band's int8 pixels for a chunk and torch views of each piece's part, kept for the next chunk.
+_SCRATCH = threading.local()
+
+
+def _scratch(rows: int, plan: _Plan):
+    import torch
+
+    held = getattr(_SCRATCH, "held", None)
+    if held is None or held[0] is not plan or held[1] != rows:
+        flat = np.empty(rows * plan.pixels, dtype=np.int8)
+        whole = torch.from_numpy(flat)
+        views = [[whole[rows * start: rows * (start + height * width)].view(rows, height * width)
+                  for start, width in zip(starts, widths)]
+                 for _, height, _, widths, starts, _ in plan.bands]
+        held = _SCRATCH.held = (plan, rows, flat, views)
+    return held[2], held[3]
+
+
+def project_int8(pieces, templates, rows: int) -> np.ndarray:
+    """Scores ``(rows, n_columns)`` float64 of the uint8 frames of ``pieces`` (before any light correction).
+
+    Rows past the frames are zero differences (as the float32 path's), so a
+    frame's scores never depend on its chunk.
+    """
+    import torch
+
+    from ._kernels import offset_band
+
+    plan = _plan(templates)
+    flat, views = _scratch(rows, plan)
+    n = sum(len(frames) for frames in pieces)
+    sums = []
+    with torch.inference_mode():
+        for (top, height, lefts, widths, starts, matrices), band in zip(plan.bands, views):
+            done = 0
+            for frames in pieces:
+                offset_band(frames, done, top, height, lefts, widths, starts * rows, flat)
+                done += len(frames)
+            if done < rows:  # rows past the frames: their scores are set to zero below
+                for view in band:
+                    view[done:] = 0
+            sums.extend(torch._int_mm(view, matrix) for view, matrix in zip(band, matrices))
+        summed = torch.cat(sums, dim=1).numpy() if sums else np.zeros((rows, 0), dtype=np.int32)
+    weighted = (summed * plan.scale)[:, plan.order]
+    scores = np.zeros((rows, plan.n_columns))
+    if weighted.shape[1]:
+        scores[:, plan.columns] = np.add.reduceat(weighted, plan.starts, axis=1)
+    scores -= plan.offset
+    scores[n:] = 0.0
+    return scores
