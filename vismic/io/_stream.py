@@ -39,7 +39,7 @@ class VideoStream:
     Iterating yields the source's :class:`~vismic.data.FrameBatch` objects, as
     iterating the source does, while the next batches decode in a background
     thread. ``summarise(frames)`` runs on each batch's frames where they are read
-    and its result goes to ``collect``. A parallel run (``Pipeline.run`` with an
+    (in that thread) and its result goes to ``collect`` as the batch is taken. A parallel run (``Pipeline.run`` with an
     executor) whose workers can open the source themselves
     (:attr:`readable_by_workers`) has them read their own frame ranges
     (:meth:`VideoSource.read_stored <vismic.io.VideoSource.read_stored>`),
@@ -86,7 +86,7 @@ class VideoStream:
         return self.source.frame_count_hint
 
     def __iter__(self) -> Iterator[FrameBatch]:
-        yield from self._observed(prefetch(self.source))
+        yield from self._observed(prefetch(self._summarised(self.source)))
 
     def stored(self) -> Iterator:
         """As iterating, but the frames as stored where the source can give them (:class:`StoredBatch`).
@@ -103,13 +103,19 @@ class VideoStream:
             return
         reads = (StoredBatch(source.read_stored(start, min(source.batch_size, stop - start)), start, source.fps)
                  for start in range(0, stop, source.batch_size))
-        yield from self._observed(prefetch(reads))
+        yield from self._observed(prefetch(self._summarised(reads)))
 
-    def _observed(self, batches) -> Iterator:
+    def _summarised(self, batches) -> Iterator:
+        """``(batch, summary)``: run in the reader thread, so the summaries cost the consumer nothing."""
         for batch in batches:
+            yield batch, (self.summarise(batch.frames) if self.summarise is not None else None)
+
+    def _observed(self, pairs) -> Iterator:
+        for batch, summary in pairs:
             if self.first_frame is None:
                 self.first_frame = np.array(batch.frames[0], dtype=np.float32)
-            self.observe(batch.frames)
+            if summary is not None and self.collect is not None:
+                self.collect(summary)  # here, in order, when the batch is taken (read-ahead ones may never be)
             self.observed_until = batch.start + len(batch)
             yield batch
 
