@@ -83,7 +83,7 @@ def _add_recover_parser(subparsers):
     p.add_argument("--report", metavar="OUT.html", help="also write a self-contained HTML report")
     p.add_argument("--device", default=None, metavar="DEVICE",
                    help="compute the projection with torch on cpu or cuda[:N] (default: numpy)")
-    p.add_argument("--precision", default="float32", choices=["float32", "int8"],
+    p.add_argument("--precision", default="float32", metavar="float32|int8",
                    help="the projection's templates: float32 (default) or int8, rounded to 8 bits and applied "
                         "to 8-bit video with integer products, several times faster (needs torch)")
     p.add_argument("--workers", type=str, default=None, metavar="N",

@@ -201,7 +201,7 @@ def recover_sound(
     vismic.data.Audio
         ``rec.samples`` (also ``rec.audio``), ``rec.sr`` (the rate of the
         frames), ``rec.info``; ``rec.to_wav(path)`` writes it. ``info`` adds
-        ``n_frames``, ``fps``, ``reference_frame`` (the first frame, for plots)
+        ``n_frames``, ``fps``, ``precision``, ``reference_frame`` (the first frame, for plots)
         and ``source_path`` (when read from a file or folder: :meth:`to_wav`
         refuses to write over it) to what the stages report, and ``warnings``:
         one sentence per reason not to trust the result (no motion, no stable

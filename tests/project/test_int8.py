@@ -38,14 +38,14 @@ def test_integer_products_equal_the_float_product_of_the_rounded_templates(shape
         templates = with_light(templates, frames[:8].astype(np.float64).mean(axis=0))
     if shape[1] == 3000:  # tiles of more pixels than one product may sum: cut into pieces of whole rows
         monkeypatch.setattr(_int8, "MAX_PIXELS", 1000)
-        _int8._PLANS.clear()
+        templates.cache.clear()
         assert sum(len(band[-1]) for band in _int8._plan(templates).bands) > len(templates.tiles)
     assert templates.precision == "int8"
     integer = project(frames, templates)
     floating = project(frames.astype(np.float32), templates)  # not 8-bit: the float32 product
     scale = np.abs(floating).max()
     np.testing.assert_allclose(integer, floating, rtol=0, atol=2e-6 * scale)
-    _int8._PLANS.clear()
+
 
 
 def test_rounding_is_idempotent_and_changes_the_templates_little():
@@ -114,3 +114,28 @@ def test_int8_without_torch_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match="pip install torch"):
         make_templates(np.zeros((32, 32)), grid=(2, 2), precision="int8")
+
+
+def test_cli_precision_int8_writes_the_wav_and_names_it(raw_avi, tmp_path):
+    import json
+
+    import soundfile as sf
+
+    from vismic.cli import main
+
+    common = ["--fps", "2200", "--quiet", "--denoise", "none"]
+    float_wav, int8_wav = tmp_path / "float.wav", tmp_path / "int8.wav"
+    assert main(["recover", str(raw_avi), "-o", str(float_wav)] + common) == 0
+    assert main(["recover", str(raw_avi), "-o", str(int8_wav), "--precision", "int8"] + common) == 0
+    assert si_snr(sf.read(int8_wav)[0], sf.read(float_wav)[0]) > 30.0
+    sidecar = json.loads(int8_wav.with_suffix(".json").read_text())
+    assert sidecar["result"]["projection_precision"] == "int8"
+
+
+def test_cli_unknown_precision_is_one_line(raw_avi, tmp_path, capsys):
+    from vismic.cli import main
+
+    out = tmp_path / "out.wav"
+    assert main(["recover", str(raw_avi), "--fps", "2200", "-o", str(out), "--quiet", "--precision", "int4"]) == 2
+    err = capsys.readouterr().err
+    assert "int4" in err and "Traceback" not in err and not out.exists()

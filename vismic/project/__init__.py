@@ -10,8 +10,10 @@ stage-by-stage path to float32 rounding; :func:`with_light` folds a
 :class:`~vismic.stabilise.NormaliseLight` before it into the same product.
 Each tile's frame differences are formed by a loop compiled with numba
 (``vismic.project._kernels``; numpy's subtract, with the same result, where
-numba is missing); the products are numpy's (BLAS). Workers of a parallel run
-read their own frame ranges when they can (:func:`project_batches`).
+numba is missing); the products are numpy's (BLAS). With ``precision="int8"``
+the templates are rounded to 8 bits per tile row and 8-bit frames are projected
+with torch's exact integer products (``vismic.project._int8``). Workers of a
+parallel run read their own frame ranges when they can (:func:`project_batches`).
 """
 
 from ._parallel import ProjectTask, WorkerError, dask_executor, map_ordered, process_pool, project_batches

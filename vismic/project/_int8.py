@@ -37,6 +37,12 @@ def _round_rows(block: np.ndarray) -> tuple:
     return np.rint(block / scale[:, None]).astype(np.int8), scale
 
 
+def rounded(rows) -> np.ndarray:
+    """``rows`` (k, pixels) rounded to 255 levels of each row's largest value, float32."""
+    q, scale = _round_rows(rows)
+    return (q * scale[:, None]).astype(np.float32)
+
+
 def quantise(templates):
     """``templates`` with every tile's rows rounded to 255 levels of their own largest value (``precision="int8"``).
 
@@ -56,11 +62,8 @@ def quantise(templates):
     """
     from ._templates import Tile
 
-    tiles = []
-    for tile in templates.tiles:
-        q, scale = _round_rows(tile.block)
-        tiles.append(Tile(tile.top, tile.bottom, tile.left, tile.right, tile.columns,
-                          (q * scale[:, None]).astype(np.float32)))
+    tiles = [Tile(tile.top, tile.bottom, tile.left, tile.right, tile.columns, rounded(tile.block))
+             for tile in templates.tiles]
     return type(templates)(templates.reference, tuple(tiles), templates.information, templates.grid,
                            templates.light, precision="int8")
 
@@ -130,18 +133,16 @@ class _Plan:
         self.n_columns = templates.n_columns
 
 
-_PLANS: dict = {}
 _LOCK = threading.Lock()
 
 
 def _plan(templates) -> _Plan:
+    """The plan of ``templates``, built once (kept with them)."""
     with _LOCK:
-        entry = _PLANS.get(id(templates))
-        if entry is None or entry[0] is not templates:
-            if len(_PLANS) >= 4:
-                _PLANS.clear()
-            entry = _PLANS[id(templates)] = (templates, _Plan(templates))
-    return entry[1]
+        plan = templates.cache.get("int8")
+        if plan is None:
+            plan = templates.cache["int8"] = _Plan(templates)
+    return plan
 
 
 #: Per thread: a band's int8 pixels for a chunk and torch views of each piece's part, kept for the next chunk.

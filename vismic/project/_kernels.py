@@ -1,6 +1,6 @@
-"""The projection's one hot loop outside BLAS, compiled with numba when it is installed.
+"""The projection's hot loops outside its products, compiled with numba when it is installed.
 
-Forming a tile's differences ``frames[:, top:bottom, left:right] - reference``
+float32 (``subtract_window``): forming a tile's differences ``frames[:, top:bottom, left:right] - reference``
 with numpy costs about as much as the tile's matrix product: its casting
 subtract restarts its inner loop on every tile row (128 px) and casts in
 buffered steps. A compiled loop over the rows does the same IEEE operations
@@ -11,6 +11,11 @@ releases the GIL, so threads projecting chunks run side by side.
 :data:`ENABLED` false) numpy forms the differences. Small frames, whose templates are
 bands of whole rows, never load it: their differences are one contiguous numpy pass
 (loading numba's compiler costs a process time and memory: ``bench_speed`` prints both).
+
+int8 (``offset_band``): a band of 8-bit frame rows moved to ``-128..127`` into one
+buffer per tile (the integer products' input), each frame row read once, whole. A
+tile at a time read its rows 128 px at a stride and, from a long video's frames out
+of cache, took longer than the products.
 """
 
 from __future__ import annotations

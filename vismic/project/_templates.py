@@ -30,7 +30,7 @@ strided view of the frame differences BLAS reads in place), or the whole frame
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -118,6 +118,13 @@ class Tile:
         return self.bottom - self.top, self.right - self.left
 
 
+class DerivedCache(dict):
+    """A dict that pickles empty: what it holds is rebuilt where it is needed."""
+
+    def __reduce__(self):
+        return DerivedCache, ()
+
+
 @dataclass(frozen=True)
 class Templates:
     """What a worker needs to turn frames into band evidence.
@@ -155,6 +162,8 @@ class Templates:
     grid: tuple
     light: Optional["LightCorrection"] = None
     precision: str = "float32"
+    #: What projecting with these templates prepares once (the int8 products' plan); never pickled.
+    cache: dict = field(default_factory=lambda: DerivedCache(), compare=False, repr=False)
 
     @property
     def n_regions(self) -> int:
@@ -262,20 +271,22 @@ def with_light(templates: Templates, light_reference) -> Templates:
     projected = project_difference(images, templates).astype(np.float64)
     light = LightCorrection(projected[:-1], projected[-1], texture_norm)
     extra = 2 * templates.n_regions + np.arange(len(basis))
+    rows = _rounded if templates.precision == "int8" else np.ascontiguousarray  # int8: the basis rounded too
     if templates.full_width and len(templates.tiles) > 1:  # bands overlap: the basis is one more tile, over the whole frame
         height, width = templates.shape
-        whole = Tile(0, height, 0, width, extra, np.ascontiguousarray(basis.reshape(len(basis), -1)))
+        whole = Tile(0, height, 0, width, extra, rows(basis.reshape(len(basis), -1)))
         tiles = templates.tiles + (whole,)
     else:  # the tiles partition the frame: each carries its part of the basis
         tiles = tuple(Tile(t.top, t.bottom, t.left, t.right, np.concatenate([t.columns, extra]),
-                           np.vstack([t.block, basis[:, t.top:t.bottom, t.left:t.right].reshape(len(basis), -1)]))
+                           np.vstack([t.block, rows(basis[:, t.top:t.bottom, t.left:t.right].reshape(len(basis), -1))]))
                       for t in templates.tiles)
-    combined = Templates(reference32, tiles, templates.information, templates.grid, light, templates.precision)
-    if templates.precision == "int8":  # the basis rows too (the templates' rows are unchanged by rounding again)
-        from ._int8 import quantise
+    return Templates(reference32, tiles, templates.information, templates.grid, light, templates.precision)
 
-        combined = quantise(combined)
-    return combined
+
+def _rounded(rows) -> np.ndarray:
+    from ._int8 import rounded
+
+    return rounded(rows)
 
 
 def check_template_size(shape, grid) -> None:
