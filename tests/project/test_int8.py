@@ -139,3 +139,13 @@ def test_cli_unknown_precision_is_one_line(raw_avi, tmp_path, capsys):
     assert main(["recover", str(raw_avi), "--fps", "2200", "-o", str(out), "--quiet", "--precision", "int4"]) == 2
     err = capsys.readouterr().err
     assert "int4" in err and "Traceback" not in err and not out.exists()
+
+
+def test_without_numba_numpy_forms_the_same_integer_input(monkeypatch):
+    from vismic.project import _kernels
+
+    reference, frames = _scene((256, 256), n_frames=20)
+    templates = make_templates(reference, n_levels=3, grid=(4, 4), precision="int8")
+    compiled = project(frames, templates)
+    monkeypatch.setattr(_kernels, "ENABLED", False)
+    np.testing.assert_array_equal(project(frames, templates), compiled)

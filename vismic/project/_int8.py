@@ -159,8 +159,8 @@ def _scratch(rows: int, plan: _Plan):
         views = [[whole[rows * start: rows * (start + height * width)].view(rows, height * width)
                   for start, width in zip(starts, widths)]
                  for _, height, _, widths, starts, _ in plan.bands]
-        held = _SCRATCH.held = (plan, rows, flat, views)
-    return held[2], held[3]
+        held = _SCRATCH.held = (plan, rows, flat, views, [starts * rows for *_, starts, _ in plan.bands])
+    return held[2:]
 
 
 @contextlib.contextmanager
@@ -191,17 +191,20 @@ def project_int8(pieces, templates, rows: int) -> np.ndarray:
     """
     import torch
 
-    from ._kernels import offset_band
+    from ._kernels import band_kernel
 
     plan = _plan(templates)
-    flat, views = _scratch(rows, plan)
+    flat, views, at = _scratch(rows, plan)
     n = sum(len(frames) for frames in pieces)
+    if n > rows or any(frames.shape[1:] != templates.shape or frames.dtype != np.uint8 for frames in pieces):
+        raise ValueError(f"{n} uint8 frames of {templates.shape} fit this product, given {[f.shape for f in pieces]}")
+    fill = band_kernel()  # checked once here: every band lies in the frame and its buffers in ``flat``
     sums = []
     with torch.inference_mode(), _one_torch_thread(torch):
-        for (top, height, lefts, widths, starts, matrices), band in zip(plan.bands, views):
+        for (top, height, lefts, widths, _, matrices), band, starts in zip(plan.bands, views, at):
             done = 0
             for frames in pieces:
-                offset_band(frames, done, top, height, lefts, widths, starts * rows, flat)
+                fill(frames, done, top, height, lefts, widths, starts, flat)
                 done += len(frames)
             if done < rows:  # rows past the frames: their scores are set to zero below
                 for view in band:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ENABLED", "subtract_window", "offset_band", "compiled_available"]
+__all__ = ["ENABLED", "subtract_window", "offset_band", "band_kernel", "compiled_available"]
 
 #: Form the differences with the compiled loop when numba is installed (set False
 #: to compare with numpy's subtract; the results are identical).
@@ -118,6 +118,20 @@ def _offset_band_loop(frames, first, top, height, lefts, widths, starts, out):
                     target[c] = np.int8(window[c] ^ np.uint8(128))
 
 
+def band_kernel():
+    """:func:`offset_band` without its checks, for callers that checked once (compiled, or numpy's)."""
+    kernel = _compiled(_offset_band_loop) if ENABLED else False
+    return kernel if kernel else _offset_band_numpy
+
+
+def _offset_band_numpy(frames, first, top, height, lefts, widths, starts, out):
+    n = len(frames)
+    for left, width, start in zip(lefts, widths, starts):
+        at = int(start) + first * height * int(width)
+        window = out[at: at + n * height * int(width)].view(np.uint8).reshape(n, height, int(width))
+        np.bitwise_xor(frames[:, top: top + height, left: left + width], np.uint8(128), out=window)
+
+
 def offset_band(frames: np.ndarray, first: int, top: int, height: int, lefts, widths, starts, out: np.ndarray) -> None:
     """Rows ``top:top + height`` of uint8 ``frames``, less 128, as int8 into one buffer per window (the int8 projection's input).
 
@@ -140,11 +154,6 @@ def offset_band(frames: np.ndarray, first: int, top: int, height: int, lefts, wi
     if (top < 0 or top + height > frames.shape[1] or np.any(lefts < 0) or np.any(lefts + widths > frames.shape[2])
             or np.any(starts + (first + n) * height * widths > out.size)):
         raise ValueError(f"windows of rows {top}:{top + height} do not fit frames of {frames.shape} or the buffer")
-    kernel = _compiled(_offset_band_loop) if ENABLED else False
-    if kernel and frames.dtype == np.uint8 and out.dtype == np.int8:
-        kernel(frames, int(first), int(top), int(height), lefts, widths, starts, out)
-        return
-    for left, width, start in zip(lefts, widths, starts):
-        at = int(start) + first * height * int(width)
-        window = out[at: at + n * height * int(width)].view(np.uint8).reshape(n, height, int(width))
-        np.bitwise_xor(frames[:, top: top + height, left: left + width], np.uint8(128), out=window)
+    if frames.dtype != np.uint8 or out.dtype != np.int8:
+        raise ValueError(f"offset_band takes uint8 frames into an int8 buffer, given {frames.dtype} and {out.dtype}")
+    band_kernel()(frames, int(first), int(top), int(height), lefts, widths, starts, out)
