@@ -14,12 +14,15 @@ processes hits them alike) of:
 * the whole recovery (``recover_sound(..., denoise=None)`` from the raw AVI):
   stage by stage (``fuse=False``, on the first ``--stage-frames`` frames only: it
   is the slow baseline), the fused numpy projection (the default, on a thread per
-  core; and on one thread), the fused torch CPU projection, 1 and 2 worker
+  core; and on one thread), the fused torch CPU projection, ``precision="int8"``
+  (torch's integer products; by default on one thread fewer than the cores, and on a
+  thread per core), 1 and 2 worker
   processes, a Dask ``LocalCluster`` with 2 single-thread workers (started for its own
   row and closed after it: an idle cluster slows the other rows), and CUDA when a
   GPU is present;
-* the projection alone (frames in memory, templates built): numpy, torch CPU, and
-  torch CUDA when present.
+* the projection alone (frames in memory, templates built): numpy, torch CPU, int8
+  (the same templates rounded to 8 bits), and torch CUDA when present;
+* the default recovery and the int8 one as shares of the raw-decode rate.
 
 How far the projection could go on this machine: the numpy projection's multiply-adds
 per frame (the templates' tiles), the rate its products reach (GFLOP/s), and the
@@ -282,8 +285,10 @@ def measure_size(name, shape, n_frames, repeats, dask, stage_frames):
         methods["recovery, fused numpy, without the compiled loop"] = lambda: without_kernel(lambda: recover(raw))
         if has_torch():
             methods["recovery, fused torch CPU"] = lambda: recover(raw, device="cpu")
-            methods["recovery, fused int8 (torch's integer products)"] = lambda: recover(raw, precision="int8")
-            methods["recovery, fused int8 (torch), one thread"] = lambda: recover(raw, precision="int8", threads=1)
+            methods["recovery, fused int8 (torch's integer products; default threads)"] = (
+                lambda: recover(raw, precision="int8"))
+            methods["recovery, fused int8 (torch), a thread per core"] = (
+                lambda: recover(raw, precision="int8", threads=os.cpu_count()))
         pools = {1: process_pool(1), 2: process_pool(2)}
         for n, pool in pools.items():
             list(pool.map(int, range(n)))  # workers started (process_pool starts them all) outside the timing
@@ -349,7 +354,8 @@ def measure_size(name, shape, n_frames, repeats, dask, stage_frames):
     rows["projection alone, numpy: GFLOP/s"] = rows["projection alone, numpy"] * 2 * macs / 1e9
     rows["ceiling: every core at the sgemm peak, frames/s"] = SGEMM_PEAK["all cores"] * 1e9 / (2 * macs)
     rows["ceiling / decode raw AVI"] = rows["ceiling: every core at the sgemm peak, frames/s"] / rows["decode raw AVI"]
-    for key in ("recovery, fused numpy (default: a thread per core)", "recovery, fused int8 (torch's integer products)"):
+    for key in ("recovery, fused numpy (default: a thread per core)",
+                "recovery, fused int8 (torch's integer products; default threads)"):
         if key in rows:
             rows[f"{key[10:]} / decode raw AVI"] = rows[key] / rows["decode raw AVI"]
     rows["template build here, s"] = float(np.median(build["here"]))
