@@ -110,10 +110,20 @@ def test_precision_is_checked():
         vismic.recover_sound(np.zeros((64, 32, 32), np.uint8), fps=2200.0, precision="float16")
 
 
-def test_int8_without_torch_says_what_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(ImportError, match="pip install torch"):
-        make_templates(np.zeros((32, 32)), grid=(2, 2), precision="int8")
+@pytest.mark.parametrize("broken", ["missing", "no CPU integer products"])
+def test_int8_without_a_usable_torch_says_what_to_install(monkeypatch, broken):
+    if broken == "missing":
+        monkeypatch.setitem(sys.modules, "torch", None)
+    else:
+        monkeypatch.delattr(torch, "_int_mm")
+    _int8.int8_available.cache_clear()
+    try:
+        with pytest.raises(ImportError, match="pip install --upgrade torch"):
+            make_templates(np.zeros((32, 32)), grid=(2, 2), precision="int8")
+    finally:
+        monkeypatch.undo()
+        _int8.int8_available.cache_clear()
+    assert _int8.int8_available()
 
 
 def test_cli_precision_int8_writes_the_wav_and_names_it(raw_avi, tmp_path):

@@ -19,6 +19,7 @@ print the recovered sound against float32's).
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 
 import numpy as np
@@ -68,19 +69,25 @@ def quantise(templates):
                            templates.light, precision="int8")
 
 
+@functools.lru_cache(maxsize=1)
 def int8_available() -> bool:
-    """Whether torch (which runs the integer products) is installed."""
+    """Whether torch is installed and multiplies int8 matrices on the CPU exactly (``torch._int_mm``)."""
     try:
-        import torch  # noqa: F401
+        import torch
     except ImportError:
         return False
-    return True
+    a = torch.tensor([[127, -128], [3, 4]], dtype=torch.int8)
+    try:
+        product = torch._int_mm(a, a)
+    except (AttributeError, RuntimeError, NotImplementedError):  # older torch: no CPU integer products
+        return False
+    return product.dtype == torch.int32 and product.tolist() == [[15745, -16768], [393, -368]]
 
 
 def require_torch() -> None:
     if not int8_available():
-        raise ImportError("precision='int8' needs PyTorch for its integer products: pip install torch "
-                          "(or pip install 'vismic[torch]')")
+        raise ImportError("precision='int8' needs PyTorch with exact int8 matrix products on the CPU "
+                          "(torch._int_mm): pip install --upgrade torch (or pip install 'vismic[torch]')")
 
 
 class _Plan:
