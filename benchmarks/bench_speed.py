@@ -309,6 +309,8 @@ def measure_size(name, shape, n_frames, repeats, dask, stage_frames):
             methods["projection alone, torch CPU"] = (lambda: project(chunk, templates, device="cpu"), len(chunk))
             rounded = make_templates(reference, n_levels=4, grid=(8, 8), precision="int8")
             methods["projection alone, int8 (torch)"] = (lambda: project(chunk, rounded), len(chunk))
+            wide = chunk.astype(np.uint16) << 4  # 12-bit data, as camera files store it
+            methods["projection alone, int8 (torch), 16-bit frames"] = (lambda: project(wide, rounded), len(chunk))
         if has_cuda():
             methods["projection alone, torch CUDA"] = (lambda: project(chunk, templates, device="cuda"), len(chunk))
         runs = {k: [] for k in methods}

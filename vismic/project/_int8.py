@@ -6,12 +6,15 @@ exact 32-bit sum, which the CPU's integer matrix units (VNNI, AMX) run several
 times faster than float32 (``benchmarks/bench_speed.py`` prints both). The frames
 go in as they are stored, moved to ``-128..127``; the reference is subtracted from
 the exact integer sums afterwards, in float64, so no rounding cancels the signal.
+16-bit frames (camera files of 10-16 bits) are ``256 * high + low`` bytes: two
+products, each exact, joined in float64 (``bench_speed.py``'s row "projection
+alone, int8 (torch), 16-bit frames").
 
 What changes against float32 is only the templates: each row of each tile (one
 template on one rectangle) is rounded to a multiple of ``max |row| / 127``. The
 rounded templates are ordinary :class:`~vismic.project.Templates`
 (``precision="int8"``): the float32 path gives the same scores from them to float32
-rounding (frames that are not 8-bit take it), and ``make_templates`` users can
+rounding (float frames take it), and ``make_templates`` users can
 inspect them. The rounding costs the estimate a little efficiency (the benchmarks
 print the recovered sound against float32's).
 """
@@ -106,7 +109,8 @@ class _Plan:
     def __init__(self, templates):
         import torch  # noqa: F401
 
-        self.offset = np.zeros(templates.n_columns)
+        self.offset = np.zeros(templates.n_columns)  # 8-bit frames: templates @ (reference - 128)
+        self.offset16 = np.zeros(templates.n_columns)  # 16-bit: templates @ (reference - 128 * 257)
         reference = templates.reference.astype(np.float64) - 128.0
         bands: dict = {}  # (top, height) -> [(left, width, matrix, columns, scales)]
         for tile in templates.tiles:
@@ -120,6 +124,7 @@ class _Plan:
                 part = q[:, first * width: last * width]
                 below = reference[tile.top + first: tile.top + last, tile.left: tile.right].ravel()
                 self.offset[tile.columns] += scale * (part.astype(np.float64) @ below)
+                self.offset16[tile.columns] += scale * (part.astype(np.float64) @ (below - 256.0 * 128.0))
                 bands.setdefault((tile.top + first, last - first), []).append(
                     (tile.left, width, torch.from_numpy(np.ascontiguousarray(part.T)), tile.columns, scale))
         self.bands = []  # (top, height, lefts, widths, starts (per frame: starts * rows), matrices)
@@ -161,11 +166,12 @@ def _scratch(rows: int, plan: _Plan):
 
     held = getattr(_SCRATCH, "held", None)
     if held is None or held[0] is not plan or held[1] != rows:
-        flat = np.empty(rows * plan.pixels, dtype=np.int8)
-        whole = torch.from_numpy(flat)
-        views = [[whole[rows * start: rows * (start + height * width)].view(rows, height * width)
-                  for start, width in zip(starts, widths)]
-                 for _, height, _, widths, starts, _ in plan.bands]
+        flat = np.empty((2, rows * plan.pixels), dtype=np.int8)  # 16-bit frames use both: high and low bytes
+        views = []
+        for part in torch.from_numpy(flat):
+            views.append([[part[rows * start: rows * (start + height * width)].view(rows, height * width)
+                           for start, width in zip(starts, widths)]
+                          for _, height, _, widths, starts, _ in plan.bands])
         held = _SCRATCH.held = (plan, rows, flat, views, [starts * rows for *_, starts, _ in plan.bands])
     return held[2:]
 
@@ -191,10 +197,11 @@ def _one_torch_thread(torch):
 
 
 def project_int8(pieces, templates, rows: int) -> np.ndarray:
-    """Scores ``(rows, n_columns)`` float64 of the uint8 frames of ``pieces`` (before any light correction).
+    """Scores ``(rows, n_columns)`` float64 of the uint8 or uint16 frames of ``pieces`` (before any light correction).
 
-    Rows past the frames are zero differences (as the float32 path's), so a
-    frame's scores never depend on its chunk.
+    A 16-bit frame is ``256 * high + low`` bytes: two integer products, each exact,
+    joined in float64. Rows past the frames are zero differences (as the float32
+    path's), so a frame's scores never depend on its chunk.
     """
     import torch
 
@@ -203,25 +210,44 @@ def project_int8(pieces, templates, rows: int) -> np.ndarray:
     plan = _plan(templates)
     flat, views, at = _scratch(rows, plan)
     n = sum(len(frames) for frames in pieces)
-    if n > rows or any(frames.shape[1:] != templates.shape or frames.dtype != np.uint8 for frames in pieces):
-        raise ValueError(f"{n} uint8 frames of {templates.shape} fit this product, given {[f.shape for f in pieces]}")
-    fill = band_kernel()  # checked once here: every band lies in the frame and its buffers in ``flat``
+    wide = pieces[0].dtype == np.uint16
+    if n > rows or any(frames.shape[1:] != templates.shape or frames.dtype != pieces[0].dtype
+                       or frames.dtype not in (np.uint8, np.uint16) for frames in pieces):
+        raise ValueError(f"{n} uint8 or uint16 frames of {templates.shape} fit this product, "
+                         f"given {[(f.shape, str(f.dtype)) for f in pieces]}")
+    fill = band_kernel(wide)  # checked once here: every band lies in the frame and its buffers in ``flat``
     sums = []
     with torch.inference_mode(), _one_torch_thread(torch):
-        for (top, height, lefts, widths, _, matrices), band, starts in zip(plan.bands, views, at):
+        for index, ((top, height, lefts, widths, _, matrices), starts) in enumerate(zip(plan.bands, at)):
             done = 0
             for frames in pieces:
-                fill(frames, done, top, height, lefts, widths, starts, flat)
+                fill(frames, done, top, height, lefts, widths, starts, *(flat if wide else flat[:1]))
                 done += len(frames)
-            if done < rows:  # rows past the frames: their scores are set to zero below
-                for view in band:
-                    view[done:] = 0
-            sums.extend(torch._int_mm(view, matrix) for view, matrix in zip(band, matrices))
+            for part in views[: 2 if wide else 1]:
+                band = part[index]
+                if done < rows:  # rows past the frames: their scores are set to zero below
+                    for view in band:
+                        view[done:] = 0
+                sums.extend(torch._int_mm(view, matrix) for view, matrix in zip(band, matrices))
         summed = torch.cat(sums, dim=1).numpy() if sums else np.zeros((rows, 0), dtype=np.int32)
+    if wide:  # per band: the high bytes' sums, then the low bytes'
+        summed = _joined_bytes(summed, plan)
     weighted = (summed * plan.scale)[:, plan.order]
     scores = np.zeros((rows, plan.n_columns))
     if weighted.shape[1]:
         scores[:, plan.columns] = np.add.reduceat(weighted, plan.starts, axis=1)
-    scores -= plan.offset
+    scores -= plan.offset16 if wide else plan.offset
     scores[n:] = 0.0
     return scores
+
+
+def _joined_bytes(summed: np.ndarray, plan: _Plan) -> np.ndarray:
+    """``256 * high + low`` per piece, from sums laid out band by band as ``[high pieces..., low pieces...]``."""
+    out = np.empty((len(summed), summed.shape[1] // 2))
+    source = target = 0
+    for *_, matrices in plan.bands:
+        width = sum(matrix.shape[1] for matrix in matrices)
+        high, low = summed[:, source: source + width], summed[:, source + width: source + 2 * width]
+        out[:, target: target + width] = 256.0 * high + low
+        source, target = source + 2 * width, target + width
+    return out

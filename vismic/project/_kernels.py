@@ -118,10 +118,39 @@ def _offset_band_loop(frames, first, top, height, lefts, widths, starts, out):
                     target[c] = np.int8(window[c] ^ np.uint8(128))
 
 
-def band_kernel():
-    """:func:`offset_band` without its checks, for callers that checked once (compiled, or numpy's)."""
-    kernel = _compiled(_offset_band_loop) if ENABLED else False
-    return kernel if kernel else _offset_band_numpy
+def band_kernel(wide: bool = False):
+    """:func:`offset_band` without its checks, for callers that checked once (compiled, or numpy's).
+
+    ``wide``: for uint16 frames, taking a second buffer for the low bytes (the first gets the high ones).
+    """
+    kernel = _compiled(_offset_band_loop16 if wide else _offset_band_loop) if ENABLED else False
+    return kernel if kernel else (_offset_band_numpy16 if wide else _offset_band_numpy)
+
+
+def _offset_band_loop16(frames, first, top, height, lefts, widths, starts, high, low):
+    for f in range(frames.shape[0]):
+        g = first + f
+        for r in range(height):
+            source = frames[f, top + r]
+            for p in range(len(lefts)):
+                width, left = widths[p], lefts[p]
+                at = starts[p] + (g * height + r) * width
+                window = source[left: left + width]
+                upper = high[at: at + width]
+                lower = low[at: at + width]
+                for c in range(width):
+                    upper[c] = np.int8(np.uint8(window[c] >> 8) ^ np.uint8(128))
+                    lower[c] = np.int8(np.uint8(window[c] & 255) ^ np.uint8(128))
+
+
+def _offset_band_numpy16(frames, first, top, height, lefts, widths, starts, high, low):
+    n = len(frames)
+    for left, width, start in zip(lefts, widths, starts):
+        at = int(start) + first * height * int(width)
+        window = frames[:, top: top + height, left: left + width]
+        for out, part in ((high, window >> 8), (low, window & 255)):
+            target = out[at: at + n * height * int(width)].view(np.uint8).reshape(n, height, int(width))
+            np.bitwise_xor(part.astype(np.uint8), np.uint8(128), out=target)
 
 
 def _offset_band_numpy(frames, first, top, height, lefts, widths, starts, out):

@@ -152,7 +152,7 @@ class Templates:
     precision : str
         ``'float32'``, or ``'int8'``: every tile's rows rounded to 255 levels of
         their own largest value (:func:`~vismic.project._int8.quantise`), and
-        8-bit frames projected with integer products (the same scores, to float32
+        8- and 16-bit frames projected with integer products (the same scores, to float32
         rounding, as the float32 product of these rounded templates).
     """
 
@@ -620,7 +620,8 @@ def project_difference(chunk: np.ndarray, templates: Templates) -> np.ndarray:
 
 def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarray:
     rows = chunk_frames(templates.shape) if rows is None else int(rows)
-    if templates.precision == "int8" and subtract and all(frames.dtype == np.uint8 for frames in pieces):
+    if (templates.precision == "int8" and subtract and pieces
+            and all(frames.dtype == pieces[0].dtype and frames.dtype in (np.uint8, np.uint16) for frames in pieces)):
         from ._int8 import project_int8
 
         scores = project_int8(pieces, templates, rows)
