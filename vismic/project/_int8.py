@@ -215,13 +215,13 @@ def project_int8(pieces, templates, rows: int) -> np.ndarray:
                        or frames.dtype not in (np.uint8, np.uint16) for frames in pieces):
         raise ValueError(f"{n} uint8 or uint16 frames of {templates.shape} fit this product, "
                          f"given {[(f.shape, str(f.dtype)) for f in pieces]}")
-    fill = band_kernel(wide)  # checked once here: every band lies in the frame and its buffers in ``flat``
+    fill = band_kernel()  # checked once here: every band lies in the frame and its buffers in ``flat``
     sums = []
     with torch.inference_mode(), _one_torch_thread(torch):
         for index, ((top, height, lefts, widths, _, matrices), starts) in enumerate(zip(plan.bands, at)):
             done = 0
             for frames in pieces:
-                fill(frames, done, top, height, lefts, widths, starts, *(flat if wide else flat[:1]))
+                fill(frames, done, top, height, lefts, widths, starts, flat[0], flat[1], wide)
                 done += len(frames)
             for part in views[: 2 if wide else 1]:
                 band = part[index]

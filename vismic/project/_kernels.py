@@ -13,7 +13,8 @@ bands of whole rows, never load it: their differences are one contiguous numpy p
 (loading numba's compiler costs a process time and memory: ``bench_speed`` prints both).
 
 int8 (``offset_band``): a band of 8-bit frame rows moved to ``-128..127`` into one
-buffer per tile (the integer products' input), each frame row read once, whole. A
+buffer per tile (the integer products' input; 16-bit frames: their high and low
+bytes into two), each frame row read once, whole. A
 tile at a time read its rows 128 px at a stride and, from a long video's frames out
 of cache, took longer than the products.
 """
@@ -104,30 +105,8 @@ def subtract_window(frames: np.ndarray, reference: np.ndarray, top: int, left: i
                 out=out, casting="unsafe")
 
 
-def _offset_band_loop(frames, first, top, height, lefts, widths, starts, out):
-    for f in range(frames.shape[0]):
-        g = first + f
-        for r in range(height):
-            source = frames[f, top + r]
-            for p in range(len(lefts)):
-                width, left = widths[p], lefts[p]
-                at = starts[p] + (g * height + r) * width
-                window = source[left: left + width]
-                target = out[at: at + width]
-                for c in range(width):
-                    target[c] = np.int8(window[c] ^ np.uint8(128))
-
-
-def band_kernel(wide: bool = False):
-    """:func:`offset_band` without its checks, for callers that checked once (compiled, or numpy's).
-
-    ``wide``: for uint16 frames, taking a second buffer for the low bytes (the first gets the high ones).
-    """
-    kernel = _compiled(_offset_band_loop16 if wide else _offset_band_loop) if ENABLED else False
-    return kernel if kernel else (_offset_band_numpy16 if wide else _offset_band_numpy)
-
-
-def _offset_band_loop16(frames, first, top, height, lefts, widths, starts, high, low):
+def _offset_band_loop(frames, first, top, height, lefts, widths, starts, high, low, wide):
+    # wide (16-bit frames): high bytes to ``high``, low bytes to ``low``; else ``high`` only
     for f in range(frames.shape[0]):
         g = first + f
         for r in range(height):
@@ -137,28 +116,30 @@ def _offset_band_loop16(frames, first, top, height, lefts, widths, starts, high,
                 at = starts[p] + (g * height + r) * width
                 window = source[left: left + width]
                 upper = high[at: at + width]
-                lower = low[at: at + width]
-                for c in range(width):
-                    upper[c] = np.int8(np.uint8(window[c] >> 8) ^ np.uint8(128))
-                    lower[c] = np.int8(np.uint8(window[c] & 255) ^ np.uint8(128))
+                if wide:
+                    lower = low[at: at + width]
+                    for c in range(width):
+                        upper[c] = np.int8(np.uint8(window[c] >> 8) ^ np.uint8(128))
+                        lower[c] = np.int8(np.uint8(window[c] & 255) ^ np.uint8(128))
+                else:
+                    for c in range(width):
+                        upper[c] = np.int8(window[c] ^ np.uint8(128))
 
 
-def _offset_band_numpy16(frames, first, top, height, lefts, widths, starts, high, low):
+def band_kernel():
+    """:func:`offset_band` without its checks, for callers that checked once (compiled, or numpy's)."""
+    kernel = _compiled(_offset_band_loop) if ENABLED else False
+    return kernel if kernel else _offset_band_numpy
+
+
+def _offset_band_numpy(frames, first, top, height, lefts, widths, starts, high, low, wide):
     n = len(frames)
+    parts = ((high, frames >> 8), (low, frames & 255)) if wide else ((high, frames),)
     for left, width, start in zip(lefts, widths, starts):
         at = int(start) + first * height * int(width)
-        window = frames[:, top: top + height, left: left + width]
-        for out, part in ((high, window >> 8), (low, window & 255)):
+        for out, values in parts:
             target = out[at: at + n * height * int(width)].view(np.uint8).reshape(n, height, int(width))
-            np.bitwise_xor(part.astype(np.uint8), np.uint8(128), out=target)
-
-
-def _offset_band_numpy(frames, first, top, height, lefts, widths, starts, out):
-    n = len(frames)
-    for left, width, start in zip(lefts, widths, starts):
-        at = int(start) + first * height * int(width)
-        window = out[at: at + n * height * int(width)].view(np.uint8).reshape(n, height, int(width))
-        np.bitwise_xor(frames[:, top: top + height, left: left + width], np.uint8(128), out=window)
+            np.bitwise_xor(values[:, top: top + height, left: left + width], 128, out=target, casting="unsafe")
 
 
 def offset_band(frames: np.ndarray, first: int, top: int, height: int, lefts, widths, starts, out: np.ndarray) -> None:
@@ -185,4 +166,4 @@ def offset_band(frames: np.ndarray, first: int, top: int, height: int, lefts, wi
         raise ValueError(f"windows of rows {top}:{top + height} do not fit frames of {frames.shape} or the buffer")
     if frames.dtype != np.uint8 or out.dtype != np.int8:
         raise ValueError(f"offset_band takes uint8 frames into an int8 buffer, given {frames.dtype} and {out.dtype}")
-    band_kernel()(frames, int(first), int(top), int(height), lefts, widths, starts, out)
+    band_kernel()(frames, int(first), int(top), int(height), lefts, widths, starts, out, out, False)
