@@ -185,9 +185,7 @@ def recover_sound(
         Without ``workers`` or ``executor``: project on this many threads of this
         process (1: in the calling thread); default one per core, at most
         :data:`MAX_THREADS`; one for frames above about 1024x512 px
-        (:data:`MIN_CHUNK_FOR_THREADS`), where threads ran slower (use ``workers``);
-        with ``precision="int8"`` one fewer than the cores (the frames are read on
-        one more thread).
+        (:data:`MIN_CHUNK_FOR_THREADS`), where threads ran slower (use ``workers``).
     fuse : bool
         Run the built-in streaming steps as one projection (default; the same
         band evidence to float32 rounding). ``False`` runs decompose, phase and
@@ -322,17 +320,14 @@ MAX_THREADS = 8
 MIN_CHUNK_FOR_THREADS = 32
 
 
-def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None, precision="float32"):
+def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None):
     """A pool of ``threads`` threads (default one per core this process may use) for a projection (else None).
 
     numpy's products and the compiled difference loop release the GIL, so threads of this process
     project (and read) chunks side by side with no copies between processes; the
     result equals the serial one bit for bit (a frame's scores depend only on its
     chunk, never on who computed it). By default frames whose chunks hold fewer than
-    :data:`MIN_CHUNK_FOR_THREADS` frames (above about 1024x512 px) stay on one thread,
-    and ``precision="int8"`` leaves a core to the thread that reads and checks the
-    frames: its products are cheap enough that reading is a large share of the work,
-    and on 2 cores one projecting thread ran faster than two (``bench_speed.py``).
+    :data:`MIN_CHUNK_FOR_THREADS` frames (above about 1024x512 px) stay on one thread.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -343,7 +338,7 @@ def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None, precision="
     if threads is None:
         if frame_shape is not None and chunk_frames(frame_shape) < MIN_CHUNK_FOR_THREADS:
             return None
-        threads = min(usable_cores() - (precision == "int8"), MAX_THREADS)
+        threads = min(usable_cores(), MAX_THREADS)
     if threads < 2 or split_fusable(pipeline.streaming_steps)[1] is None:
         return None
     return ThreadPoolExecutor(threads, thread_name_prefix="vismic-project")
@@ -373,7 +368,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
 
         pool = executor = process_pool(workers)
     elif executor is None and device is None and fuse:
-        pool = executor = _threads_for(pipeline, threads, getattr(source, "frame_shape", None), precision)
+        pool = executor = _threads_for(pipeline, threads, getattr(source, "frame_shape", None))
     try:
         # numpy's BLAS on one thread: the parallelism is ours (threads, workers), and BLAS's own idle threads
         # made small calls wait for them (a 64 x 2 x 2 inverse took 0.3 ms, now and then 90 ms)

@@ -88,8 +88,8 @@ def test_int8_under_flicker_equals_float32_closely():
 @pytest.fixture(scope="module")
 def raw_avi(tmp_path_factory):
     sound = synth.music(duration_seconds=300 / 2200.0, sr=2200.0, seed=5)
-    scene = synth.render_scene(synth.texture("coffee", size=(256, 256)), synth.make_displacement(sound, amplitude_px=0.05),
-                               noise_std=1.0, fps=2200.0)
+    scene = synth.render_scene(synth.texture("coffee", size=(256, 256)),
+                               synth.make_displacement(sound, amplitude_px=0.05), noise_std=1.0, fps=2200.0)
     frames = np.clip(np.round(scene.frames), 0, 255).astype(np.uint8)
     return write_video(tmp_path_factory.mktemp("int8") / "raw.avi", frames, codec="Y800")
 

@@ -39,8 +39,9 @@ class VideoStream:
     Iterating yields the source's :class:`~vismic.data.FrameBatch` objects, as
     iterating the source does, while the next batches decode in a background
     thread. ``summarise(frames)`` runs on each batch's frames where they are read
-    (in that thread) and its result goes to ``collect`` as the batch is taken. A parallel run (``Pipeline.run`` with an
-    executor) whose workers can open the source themselves
+    (in that thread) and its result goes to ``collect`` as the batch is taken. A
+    parallel run (``Pipeline.run`` with an executor) whose workers can open the
+    source themselves
     (:attr:`readable_by_workers`) has them read their own frame ranges
     (:meth:`VideoSource.read_stored <vismic.io.VideoSource.read_stored>`),
     summarise them there, and hands the summaries back to ``collect`` here: the

@@ -34,7 +34,7 @@ MAX_PIXELS = 2**17
 
 
 def _round_rows(block: np.ndarray) -> tuple:
-    """``(q int8, scale float64)`` with ``q * scale`` the rows of ``block`` on 255 levels of each row's largest value."""
+    """``(q int8, scale float64)``: ``q * scale`` is ``block`` with each row on 255 levels of its largest value."""
     block = np.asarray(block, dtype=np.float64)
     largest = np.abs(block).max(axis=1) if block.shape[1] else np.zeros(len(block))
     scale = np.where(largest > 0, largest / 127.0, 1.0)
@@ -107,7 +107,7 @@ class _Plan:
     """
 
     def __init__(self, templates):
-        import torch  # noqa: F401
+        import torch
 
         self.offset = np.zeros(templates.n_columns)  # 8-bit frames: templates @ (reference - 128)
         self.offset16 = np.zeros(templates.n_columns)  # 16-bit: templates @ (reference - 128 * 257)

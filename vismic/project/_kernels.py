@@ -143,7 +143,9 @@ def _offset_band_numpy(frames, first, top, height, lefts, widths, starts, high, 
 
 
 def offset_band(frames: np.ndarray, first: int, top: int, height: int, lefts, widths, starts, out: np.ndarray) -> None:
-    """Rows ``top:top + height`` of uint8 ``frames``, less 128, as int8 into one buffer per window (the int8 projection's input).
+    """Rows ``top:top + height`` of uint8 ``frames``, less 128, as int8 into one buffer per window.
+
+    The int8 projection's input.
 
     Window ``p`` (columns ``lefts[p]:lefts[p] + widths[p]``) of frame ``f`` goes to
     ``out[starts[p] + (first + f) * height * widths[p]:]``, row by row: each window's
