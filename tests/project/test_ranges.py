@@ -9,6 +9,7 @@ import pytest
 import vismic
 from vismic.data import FrameBatch
 from vismic.io import open_video, write_video
+from vismic.project._int8 import int8_available
 from vismic.project import Project, project_batches
 from vismic.stabilise import NormaliseLight
 
@@ -79,14 +80,16 @@ def test_a_stage_that_is_not_frame_independent_keeps_the_frames_here(raw_avi, la
 @pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_dask_workers_read_their_own_ranges(raw_avi, later_ranges):
     distributed = pytest.importorskip("distributed")
+    precisions = ["float32"] + (["int8"] if int8_available() else [])  # int8: the workers build its plan too
 
-    serial = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2))
+    serial = {p: vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2), precision=p) for p in precisions}
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
-            remote = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2),
-                                          executor=client.get_executor())
+            remote = {p: vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2), precision=p,
+                                              executor=client.get_executor()) for p in precisions}
     assert later_ranges
-    np.testing.assert_array_equal(remote.samples, serial.samples)
+    for p in precisions:
+        np.testing.assert_array_equal(remote[p].samples, serial[p].samples)
 
 
 @pytest.mark.filterwarnings("ignore:.*playback rate")
