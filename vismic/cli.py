@@ -85,7 +85,8 @@ def _add_recover_parser(subparsers):
                    help="compute the projection with torch on cpu or cuda[:N] (default: numpy)")
     p.add_argument("--precision", default="float32", metavar="float32|int8",
                    help="the projection's templates: float32 (default) or int8, rounded to 8 bits and applied "
-                        "to 8- and 16-bit video with integer products, several times faster (needs torch)")
+                        "to 8- and 16-bit video with integer products, faster on CPUs with integer matrix units "
+                        "(needs torch)")
     p.add_argument("--workers", type=str, default=None, metavar="N",
                    help="project frames on N worker processes (each reads its own frame ranges from camera "
                         "files, raw AVIs and TIFF stacks); default: threads of this process, one per core")

@@ -192,9 +192,10 @@ def recover_sound(
         bands stage by stage.
     precision : {'float32', 'int8'}
         ``'int8'`` rounds the projection's templates to 8 bits and projects
-        8- and 16-bit video with integer products: several times faster where the CPU
-        has integer matrix units (needs torch; see :class:`vismic.project.Project`),
-        the sound within a few hundredths of a dB of float32's.
+        8- and 16-bit video with integer products: faster where the CPU has
+        integer matrix units (``benchmarks/bench_speed.py`` prints both; needs
+        torch; see :class:`vismic.project.Project`), the sound within a few
+        hundredths of a dB of float32's.
 
     Returns
     -------

@@ -2,8 +2,8 @@
 
 Frames of 8-bit video are integers already; with each template rounded to 255
 levels of its own largest value, a tile's product is an integer product with an
-exact 32-bit sum, which the CPU's integer matrix units (VNNI, AMX) run several
-times faster than float32 (``benchmarks/bench_speed.py`` prints both). The frames
+exact 32-bit sum, which the CPU's integer matrix units (VNNI, AMX) run faster
+than float32's (``benchmarks/bench_speed.py`` prints both projections). The frames
 go in as they are stored, moved to ``-128..127``; the reference is subtracted from
 the exact integer sums afterwards, in float64, so no rounding cancels the signal.
 16-bit frames (camera files of 10-16 bits) are ``256 * high + low`` bytes: two

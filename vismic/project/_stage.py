@@ -36,9 +36,9 @@ class Project(Stage):
         None: numpy; ``'cpu'``/``'cuda'``: torch on that device (see :func:`project`).
     precision : {'float32', 'int8'}
         ``'int8'`` rounds every template to 255 levels (per tile) and projects
-        8- and 16-bit frames with integer products (torch's, on the CPU): several
-        times faster, and the recovered sound within a few hundredths of a dB of
-        float32's (``benchmarks/bench_recover.py --precision int8``). Float
+        8- and 16-bit frames with integer products (torch's, on the CPU): faster
+        (``benchmarks/bench_speed.py``), and the recovered sound within a few
+        hundredths of a dB of float32's (``benchmarks/bench_recover.py --precision int8``). Float
         frames take the float32 product of the same rounded templates.
     light_reference_frames : int, optional
         When given, the stage is ``NormaliseLight(light_reference_frames)``
