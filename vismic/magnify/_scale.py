@@ -183,14 +183,13 @@ def detail_power(frames, *, value_range=(0.0, 255.0)) -> float:
     return float(np.mean(powers))
 
 
-def _shift(reference, image, model=None):
+def _shift(reference, image):
     """``(dx, dy)`` that moves ``reference`` onto ``image``, measured on both blurred (see ``_MOTION_BLUR_PX``)."""
     from scipy import ndimage
 
     from ..stabilise._track import ShiftModel, measure_shift
 
-    if model is None:
-        model = ShiftModel(ndimage.gaussian_filter(reference, _MOTION_BLUR_PX))
+    model = ShiftModel(ndimage.gaussian_filter(reference, _MOTION_BLUR_PX))
     return measure_shift(ndimage.gaussian_filter(image, _MOTION_BLUR_PX), model)
 
 

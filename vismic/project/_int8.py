@@ -183,8 +183,8 @@ def _one_torch_thread(torch):
     The products are small and the parallelism is the recovery's (a thread or
     process per core). torch's thread count is the calling thread's own (OpenMP's),
     so a thread that never set it runs every product on a team of one thread per
-    core: two such threads, or two processes, spinning against each other, ran
-    ``torch._int_mm`` 300 times slower (164 against 49,000 calls a second).
+    core: two such threads, or two processes, spin against each other and run these
+    small products many times slower.
     """
     threads = torch.get_num_threads()
     if threads != 1:

@@ -12,7 +12,7 @@ releases the GIL, so threads projecting chunks run side by side.
 bands of whole rows, never load it: their differences are one contiguous numpy pass
 (loading numba's compiler costs a process time and memory: ``bench_speed`` prints both).
 
-int8 (``offset_band``): a band of 8-bit frame rows moved to ``-128..127`` into one
+int8 (``band_kernel``): a band of 8-bit frame rows moved to ``-128..127`` into one
 buffer per tile (the integer products' input; 16-bit frames: their high and low
 bytes into two), each frame row read once, whole. A
 tile at a time read its rows 128 px at a stride and, from a long video's frames out
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ENABLED", "subtract_window", "offset_band", "band_kernel", "compiled_available"]
+__all__ = ["ENABLED", "subtract_window", "band_kernel", "compiled_available"]
 
 #: Form the differences with the compiled loop when numba is installed (set False
 #: to compare with numpy's subtract; the results are identical).
@@ -127,7 +127,16 @@ def _offset_band_loop(frames, first, top, height, lefts, widths, starts, high, l
 
 
 def band_kernel():
-    """:func:`offset_band` without its checks, for callers that checked once (compiled, or numpy's)."""
+    """The int8 projection's input loop (compiled, or numpy's): ``fill(frames, first, top, height, lefts, widths,
+    starts, high, low, wide)``.
+
+    Rows ``top:top + height`` of ``frames`` (uint8, or uint16 with ``wide``) less 128, as
+    int8: window ``p`` (columns ``lefts[p]:lefts[p] + widths[p]``) of frame ``f`` goes to
+    ``high[starts[p] + (first + f) * height * widths[p]:]``, row by row (16-bit frames:
+    their high bytes there, their low bytes at the same place of ``low``). Each
+    window's buffer holds its frames one after the other; each frame row is read once,
+    whole. No checks: the caller checks once that every window fits (see ``_int8``).
+    """
     kernel = _compiled(_offset_band_loop) if ENABLED else False
     return kernel if kernel else _offset_band_numpy
 
@@ -140,32 +149,3 @@ def _offset_band_numpy(frames, first, top, height, lefts, widths, starts, high, 
         for out, values in parts:
             target = out[at: at + n * height * int(width)].view(np.uint8).reshape(n, height, int(width))
             np.bitwise_xor(values[:, top: top + height, left: left + width], 128, out=target, casting="unsafe")
-
-
-def offset_band(frames: np.ndarray, first: int, top: int, height: int, lefts, widths, starts, out: np.ndarray) -> None:
-    """Rows ``top:top + height`` of uint8 ``frames``, less 128, as int8 into one buffer per window.
-
-    The int8 projection's input.
-
-    Window ``p`` (columns ``lefts[p]:lefts[p] + widths[p]``) of frame ``f`` goes to
-    ``out[starts[p] + (first + f) * height * widths[p]:]``, row by row: each window's
-    buffer holds its frames one after the other. Each frame row is read once, whole.
-
-    Parameters
-    ----------
-    frames : np.ndarray [shape=(n, frame height, frame width)], uint8
-    first : int
-        The place of ``frames[0]`` in the windows' buffers.
-    top, height : int
-        The frame rows.
-    lefts, widths, starts : np.ndarray [shape=(windows,)], int64
-    out : np.ndarray, int8, 1-D
-    """
-    lefts, widths, starts = (np.asarray(a, dtype=np.int64) for a in (lefts, widths, starts))
-    n = len(frames)
-    if (top < 0 or top + height > frames.shape[1] or np.any(lefts < 0) or np.any(lefts + widths > frames.shape[2])
-            or np.any(starts + (first + n) * height * widths > out.size)):
-        raise ValueError(f"windows of rows {top}:{top + height} do not fit frames of {frames.shape} or the buffer")
-    if frames.dtype != np.uint8 or out.dtype != np.int8:
-        raise ValueError(f"offset_band takes uint8 frames into an int8 buffer, given {frames.dtype} and {out.dtype}")
-    band_kernel()(frames, int(first), int(top), int(height), lefts, widths, starts, out, out, False)
