@@ -41,7 +41,7 @@ def prefetch(items: Iterable, *, depth: int = 2) -> Iterator:
         while not stop.is_set():
             try:
                 slots.put(item, timeout=0.1)
-                return True
+                return not stop.is_set()  # stopped while it waited: read no further
             except queue.Full:
                 continue
         return False
@@ -68,4 +68,16 @@ def prefetch(items: Iterable, *, depth: int = 2) -> Iterator:
             yield item
     finally:
         stop.set()
+        # a reader waiting for a free slot gets one now and stops, rather than at its put's next
+        # timeout (a tenth of a second at the end of every run)
+        _drain(slots)
         reader.join()
+        _drain(slots)
+
+
+def _drain(slots: queue.Queue) -> None:
+    while True:
+        try:
+            slots.get_nowait()
+        except queue.Empty:
+            return
