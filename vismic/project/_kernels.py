@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._compiled import compiled
+
 __all__ = ["ENABLED", "subtract_window", "band_kernel", "compiled_available"]
 
 #: Form the differences with the compiled loop when numba is installed (set False
@@ -33,37 +35,13 @@ ENABLED = True
 #: in float32 (exact for these integers), and float64 (subtracted in float64, then rounded).
 _TAKES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 
-_KERNELS: dict = {}  # the compiled loops once built; False when numba is missing
-
-
-def _compiled(function):
-    found = _KERNELS.get(function.__name__)
-    if found is None:
-        try:
-            import numba
-        except ImportError:
-            found = False
-        else:
-            found = _jit(numba, function)
-        _KERNELS[function.__name__] = found
-    return found
-
-
 def _kernel():
-    return _compiled(_difference_loop)
+    return compiled(_difference_loop)
 
 
 def compiled_available() -> bool:
     """Whether the compiled loop is installed (numba importable)."""
     return bool(_kernel())
-
-
-def _jit(numba, function):
-    """``function`` compiled on first use; cached on disk where numba finds a writable place."""
-    try:
-        return numba.njit(nogil=True, cache=True)(function)
-    except RuntimeError:  # no writable cache location (read-only install and home): compile in each process
-        return numba.njit(nogil=True)(function)
 
 
 def _difference_loop(frames, top, left, reference, out, wide):
@@ -137,7 +115,7 @@ def band_kernel():
     window's buffer holds its frames one after the other; each frame row is read once,
     whole. No checks: the caller checks once that every window fits (see ``_int8``).
     """
-    kernel = _compiled(_offset_band_loop) if ENABLED else False
+    kernel = compiled(_offset_band_loop) if ENABLED else False
     return kernel if kernel else _offset_band_numpy
 
 
