@@ -89,3 +89,51 @@ def test_recover_sound_numbers_are_checked_before_reading(kwargs):
 def test_default_pipeline_numbers_are_checked(kwargs):
     with pytest.raises(ParameterError):
         vismic.default_pipeline(**kwargs)
+
+
+def _frames_of(kind):
+    rng = np.random.default_rng(3)
+    frames = rng.integers(0, 256, (24, 40, 72))
+    frames[:, :, :16] = 0  # a flat dark strip: untextured blocks
+    frames[12] = frames[11]  # a held frame (its pair is compared): unchanged blocks
+    frames[:, 0, 0] = 255  # the brightest value on few pixels
+    if kind == "uint16":
+        return (frames * 257).astype(np.uint16)
+    return frames.astype(kind)
+
+
+@pytest.mark.parametrize("kind", ["uint8", "uint16", "float32", "float64"])
+@pytest.mark.parametrize("n_frames", [1, 2, 13, 24])
+def test_statistics_compiled_and_numpy_agree(monkeypatch, kind, n_frames):
+    import vismic._reliability as reliability
+    from vismic.project._kernels import compiled_available
+
+    if not compiled_available():
+        pytest.skip("numba is not installed")
+    frames = _frames_of(kind)[:n_frames]
+    monkeypatch.setattr(reliability, "numba_loaded", lambda: False)
+    plain = batch_statistics(frames)
+    monkeypatch.setattr(reliability, "numba_loaded", lambda: True)
+    fast = batch_statistics(frames)
+    # integer values: every sum is exact, so the two ways give the same numbers
+    assert fast == plain
+    assert plain["dark"] > 0.1 and plain["bright"] > 0 and plain["texture"] > 10
+    assert any(held for held, *_ in plain["blocks"]) == (n_frames > 12)
+
+
+def test_statistics_compiled_on_fractional_frames(monkeypatch):
+    import vismic._reliability as reliability
+    from vismic.project._kernels import compiled_available
+
+    if not compiled_available():
+        pytest.skip("numba is not installed")
+    frames = np.random.default_rng(4).normal(100.0, 20.0, (16, 32, 48)).astype(np.float32)
+    monkeypatch.setattr(reliability, "numba_loaded", lambda: False)
+    plain = batch_statistics(frames)
+    monkeypatch.setattr(reliability, "numba_loaded", lambda: True)
+    fast = batch_statistics(frames)
+    for key in ("texture", "flicker", "dark", "bright"):
+        assert fast[key] == pytest.approx(plain[key], rel=1e-9)
+    assert fast["blocks"] == plain["blocks"]
+    np.testing.assert_allclose(fast["difference_power"], plain["difference_power"], rtol=1e-9)
+    assert plain["flicker"] == pytest.approx(20.0, rel=0.15)
