@@ -419,6 +419,51 @@ print(peak_mb())
     return f"{float(out.stdout.strip().splitlines()[-1]):.0f} MB"
 
 
+def timed_stream(path, **options) -> tuple:
+    """``(seconds, seconds to the first projected frames)`` of one recovery of ``path`` (its progress callback)."""
+    marks = []
+    start = time.perf_counter()
+    recover(path, progress=lambda n: marks.append(time.perf_counter()), **options)
+    end = time.perf_counter()
+    return end - start, marks[0] - start
+
+
+def long_clips(sizes, n_frames: int, repeats: int) -> list:
+    """Table lines: decoding a raw AVI of ``n_frames`` alone against recovering it, end to end and after the start.
+
+    Only the raw AVI is written (FFV1 and TIFF copies of a long clip would take minutes
+    and the disk's space). The start is the time to the first projected frames: opening,
+    reading the reference's chunk, building the templates, projecting that chunk.
+    """
+    kinds = {"default": {}}
+    if has_torch():
+        kinds["int8"] = {"precision": "int8"}
+    lines = ["", f"long clips ({n_frames} frames, raw Y800 AVI; medians of {repeats}): frames/s",
+             f"{'size':10s} {'decode':>8s} " + " ".join(f"{k + ' ' + c:>14s}" for k in kinds
+                                                         for c in ("recovery", "/ decode", "start s", "after start"))]
+    for name in sizes:
+        frames = scene_frames(SIZES[name], n_frames)
+        with tempfile.TemporaryDirectory() as folder:
+            raw = write_video(Path(folder) / "long.avi", frames, codec="Y800")
+            del frames
+            recover(raw, max_frames=256)  # the compiled loops loaded outside the timing
+            decode, runs = [], {kind: [] for kind in kinds}
+            for _ in range(repeats):
+                decode.append(timed(lambda: decode_all(raw)))
+                for kind, options in kinds.items():
+                    runs[kind].append(timed_stream(raw, **options))
+        rate = n_frames / float(np.median(decode))
+        cells = []
+        for kind in kinds:
+            total = float(np.median([t for t, _ in runs[kind]]))
+            start = float(np.median([s for _, s in runs[kind]]))
+            after = float(np.median([n_frames / (t - s) for t, s in runs[kind]]))
+            cells += [f"{n_frames / total:14.0f}", f"{n_frames / total / rate:14.2f}", f"{start:14.2f}", f"{after:14.0f}"]
+        lines.append(f"{name:10s} {rate:8.0f} " + " ".join(cells))
+        print(lines[-1], flush=True)
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
@@ -430,6 +475,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="128x128 and 512x512, 2 repeats")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--memory", action="store_true", help="also peak RSS at 10,000 and 100,000 frames")
+    parser.add_argument("--long", type=int, metavar="N",
+                        help="only decode and recover a raw AVI of N frames per size (a real recording's length)")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.repeats = ["128x128", "512x512"], 2
@@ -440,6 +487,11 @@ def main():
     lines = [f"vismic {vismic.__version__} at {commit}; {os.cpu_count()} CPUs; torch: {has_torch()}, "
              f"CUDA: {has_cuda()}; load average {os.getloadavg()[0]:.1f} at the start"]
     print(lines[0], flush=True)
+    if args.long:
+        lines += long_clips(args.sizes, args.long, args.repeats)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "bench_speed_long.txt").write_text("\n".join(lines) + "\n")
+        return
     dask = not args.no_dask and has_dask()
     if not args.no_dask and not dask:
         print("(dask.distributed not installed: no Dask row)")
