@@ -428,40 +428,82 @@ def timed_stream(path, **options) -> tuple:
     return end - start, marks[0] - start
 
 
-def long_clips(sizes, n_frames: int, repeats: int) -> list:
+def long_clips(sizes, n_frames: int, repeats: int, dask: bool) -> list:
     """Table lines: decoding a raw AVI of ``n_frames`` alone against recovering it, end to end and after the start.
 
     Only the raw AVI is written (FFV1 and TIFF copies of a long clip would take minutes
     and the disk's space). The start is the time to the first projected frames: opening,
-    reading the reference's chunk, building the templates, projecting that chunk.
+    reading the reference's chunk, building the templates, projecting that chunk; "after
+    start" is the rate from there to the end. Rows: the default (float32, a thread per
+    core), ``precision="int8"``, 1 and 2 worker processes and a Dask ``LocalCluster``
+    (2 single-thread workers, started and warmed outside the timing).
     """
-    kinds = {"default": {}}
+    from vismic.project import process_pool
+
+    lines = ["", f"long clips ({n_frames} frames, raw Y800 AVI; medians of {repeats}), frames/s:",
+             f"{'size':10s} {'recovery':48s} {'frames/s':>9s} {'/ decode':>9s} {'start, s':>9s} {'after start':>12s}"]
+    pools = {n: process_pool(n) for n in (1, 2)}
+    for n, pool in pools.items():
+        list(pool.map(int, range(n)))
+    kinds = {"decoding alone": None, "default (float32, a thread per core)": {}}
     if has_torch():
-        kinds["int8"] = {"precision": "int8"}
-    lines = ["", f"long clips ({n_frames} frames, raw Y800 AVI; medians of {repeats}): frames/s",
-             f"{'size':10s} {'decode':>8s} " + " ".join(f"{k + ' ' + c:>14s}" for k in kinds
-                                                         for c in ("recovery", "/ decode", "start s", "after start"))]
-    for name in sizes:
-        frames = scene_frames(SIZES[name], n_frames)
-        with tempfile.TemporaryDirectory() as folder:
-            raw = write_video(Path(folder) / "long.avi", frames, codec="Y800")
-            del frames
-            recover(raw, max_frames=256)  # the compiled loops loaded outside the timing
-            decode, runs = [], {kind: [] for kind in kinds}
-            for _ in range(repeats):
-                decode.append(timed(lambda: decode_all(raw)))
-                for kind, options in kinds.items():
-                    runs[kind].append(timed_stream(raw, **options))
-        rate = n_frames / float(np.median(decode))
-        cells = []
-        for kind in kinds:
-            total = float(np.median([t for t, _ in runs[kind]]))
-            start = float(np.median([s for _, s in runs[kind]]))
-            after = float(np.median([n_frames / (t - s) for t, s in runs[kind]]))
-            cells += [f"{n_frames / total:14.0f}", f"{n_frames / total / rate:14.2f}", f"{start:14.2f}", f"{after:14.0f}"]
-        lines.append(f"{name:10s} {rate:8.0f} " + " ".join(cells))
-        print(lines[-1], flush=True)
+        kinds["precision='int8'"] = {"precision": "int8"}
+    kinds.update({"1 worker process": {"executor": pools[1]}, "2 worker processes": {"executor": pools[2]}})
+    if dask:
+        kinds["Dask LocalCluster (2 x 1 thread)"] = "dask"
+    try:
+        for name in sizes:
+            frames = scene_frames(SIZES[name], n_frames)
+            with tempfile.TemporaryDirectory() as folder:
+                raw = write_video(Path(folder) / "long.avi", frames, codec="Y800")
+                del frames
+                for options in kinds.values():  # compiled loops loaded, workers warmed, outside the timing
+                    if isinstance(options, dict):
+                        recover(raw, max_frames=512, **options)
+                runs = {kind: [] for kind in kinds}
+                for _ in range(repeats):
+                    for kind, options in kinds.items():
+                        if options is None:
+                            runs[kind].append((timed(lambda: decode_all(raw)), 0.0))
+                        elif options == "dask":
+                            runs[kind].append(stream_on_local_cluster(raw))
+                        else:
+                            runs[kind].append(timed_stream(raw, **options))
+            decode = n_frames / float(np.median([t for t, _ in runs["decoding alone"]]))
+            for kind in kinds:
+                total = n_frames / float(np.median([t for t, _ in runs[kind]]))
+                if kinds[kind] is None:
+                    lines.append(f"{name:10s} {kind:48s} {total:9.0f}")
+                else:
+                    start = float(np.median([s for _, s in runs[kind]]))
+                    after = float(np.median([n_frames / (t - s) for t, s in runs[kind]]))
+                    lines.append(f"{name:10s} {kind:48s} {total:9.0f} {total / decode:9.2f} {start:9.2f} {after:12.0f}")
+                print(lines[-1], flush=True)
+            two, one = (n_frames / float(np.median([t for t, _ in runs[k]])) for k in ("2 worker processes",
+                                                                                     "1 worker process"))
+            lines.append(f"{name:10s} 2 workers / 1 worker: {two / one:.2f}")
+            if dask:
+                dask_rate = n_frames / float(np.median([t for t, _ in runs["Dask LocalCluster (2 x 1 thread)"]]))
+                lines[-1] += f"; Dask / 2 worker processes: {dask_rate / two:.2f}"
+            print(lines[-1], flush=True)
+    finally:
+        for pool in pools.values():
+            pool.shutdown()
     return lines
+
+
+def stream_on_local_cluster(path) -> tuple:
+    """:func:`timed_stream` on a fresh ``LocalCluster`` (2 single-thread workers), warmed first and closed after.
+
+    Only while its own row runs: an idle cluster slows the other rows (see :func:`on_local_cluster`).
+    """
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        executor = client.get_executor()
+        recover(path, max_frames=512, executor=executor)
+        return timed_stream(path, executor=executor)
 
 
 def main():
@@ -488,7 +530,7 @@ def main():
              f"CUDA: {has_cuda()}; load average {os.getloadavg()[0]:.1f} at the start"]
     print(lines[0], flush=True)
     if args.long:
-        lines += long_clips(args.sizes, args.long, args.repeats)
+        lines += long_clips(args.sizes, args.long, args.repeats, not args.no_dask and has_dask())
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "bench_speed_long.txt").write_text("\n".join(lines) + "\n")
         return

@@ -227,7 +227,7 @@ def test_bad_thread_counts_are_one_clear_error(bad, match):
 def test_tasks_on_a_cluster_hold_enough_pixels_to_pay_for_their_round_trip():
     from concurrent.futures import Executor, ProcessPoolExecutor
 
-    from vismic.project._ranges import CHUNKS_PER_TASK, MIN_TASK_PIXELS, chunks_per_task
+    from vismic.project._ranges import CHUNKS_PER_TASK, MIN_TASK_PIXELS, MIN_TASKS_PER_WORKER, chunks_per_task
 
     class Remote(Executor):  # any executor that is not one of this machine's pools
         pass
@@ -238,3 +238,7 @@ def test_tasks_on_a_cluster_hold_enough_pixels_to_pay_for_their_round_trip():
     assert chunks_per_task(ProcessPoolExecutor.__new__(ProcessPoolExecutor), small) == CHUNKS_PER_TASK
     assert chunks_per_task(Remote(), small) * small >= MIN_TASK_PIXELS > (chunks_per_task(Remote(), small) - 1) * small
     assert chunks_per_task(Remote(), large) == CHUNKS_PER_TASK
+    # a long video keeps the large tasks; a shorter one is spread over every worker (2 when it does not say)
+    assert chunks_per_task(Remote(), small, 10**6) == chunks_per_task(Remote(), small)
+    assert chunks_per_task(Remote(), small, 40) == 40 // (2 * MIN_TASKS_PER_WORKER) > CHUNKS_PER_TASK
+    assert chunks_per_task(Remote(), small, 8) == CHUNKS_PER_TASK

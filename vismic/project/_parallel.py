@@ -187,14 +187,19 @@ class SharedProjectTask:
         return as_scores(project_difference(chunk, templates)[:n], templates.n_regions)
 
 
-def _max_pending(executor) -> int:
+def worker_count(executor) -> int:
+    """The workers (threads) of ``executor``: a pool's, a Dask client's; 2 for an executor that does not say."""
     workers = getattr(executor, "_max_workers", None)
     if not workers:
         try:  # a Dask ClientExecutor
             workers = sum(executor._client.nthreads().values())
         except Exception:  # noqa: BLE001 - any executor without a worker count
             workers = 2
-    return 2 * max(1, int(workers))
+    return max(1, int(workers))
+
+
+def _max_pending(executor) -> int:
+    return 2 * worker_count(executor)
 
 
 def map_ordered(task, items: Iterable, executor, *, max_pending=None) -> Iterator:

@@ -26,7 +26,7 @@ from ..data import FrameBatch
 from ..errors import VismicError
 from ..pipeline import _through
 from ._parallel import (_attached_templates, _forget_other_runs, _joined, _project_later, _Segments, WorkerError,
-                        chunks_of, map_ordered, share_templates)
+                        chunks_of, map_ordered, share_templates, worker_count)
 from ._templates import as_scores, chunk_frames, project, project_frames
 
 __all__ = ["reads_ranges", "project_ranges", "RangeTask", "CHUNKS_PER_TASK", "MIN_TASK_PIXELS"]
@@ -37,15 +37,25 @@ CHUNKS_PER_TASK = 4
 #: Pixels a task holds at least on executors other than this machine's pools (a Dask
 #: cluster), which pay a round trip through their scheduler per task: 4 chunks of small
 #: frames are a few tens of milliseconds of work, and on 128x128 frames a Dask
-#: ``LocalCluster`` fell well behind the process pool with them (``bench_speed``).
-MIN_TASK_PIXELS = 2**24
+#: ``LocalCluster`` fell well behind the process pool with them. On 100,000 frames of
+#: 128x128 (two runs each, against 2 worker processes) tasks of 2^24 / 2^25 / 2^26 / 2^27
+#: pixels ran at 0.75 / 0.81 / 0.84 / 0.87 of the pool's rate; 2^26 is 4096 such frames.
+MIN_TASK_PIXELS = 2**26
+
+#: ... unless that leaves a worker fewer tasks than this in the video (shorter clips
+#: spread over every worker rather than over few large tasks).
+MIN_TASKS_PER_WORKER = 4
 
 
-def chunks_per_task(executor, chunk_pixels: int) -> int:
-    """Chunks per task on ``executor`` for chunks of ``chunk_pixels`` pixels (the grouping never changes a result)."""
+def chunks_per_task(executor, chunk_pixels: int, n_chunks=None) -> int:
+    """Chunks per task on ``executor`` for ``n_chunks`` chunks of ``chunk_pixels`` pixels (the grouping never
+    changes a result)."""
     if isinstance(executor, (ProcessPoolExecutor, ThreadPoolExecutor)):
         return CHUNKS_PER_TASK
-    return max(CHUNKS_PER_TASK, -(-MIN_TASK_PIXELS // max(1, int(chunk_pixels))))
+    wanted = -(-MIN_TASK_PIXELS // max(1, int(chunk_pixels)))
+    if n_chunks is not None:
+        wanted = min(wanted, int(n_chunks) // (MIN_TASKS_PER_WORKER * worker_count(executor)))
+    return max(CHUNKS_PER_TASK, wanted)
 
 
 def reads_ranges(batches, head, executor) -> bool:
@@ -97,7 +107,7 @@ def project_ranges(stage, head, stream, executor) -> Iterator:
 def _later_ranges(stage, head, stream, executor, first: int, stop: int, fps: float) -> Iterator:
     local = isinstance(executor, ProcessPoolExecutor) and stage.device is None
     size = chunk_frames(stage.templates.shape)
-    span = chunks_per_task(executor, size * int(np.prod(stage.templates.shape))) * size
+    span = chunks_per_task(executor, size * int(np.prod(stage.templates.shape)), -(-(stop - first) // size)) * size
     segments = _Segments()
     try:
         templates = SharedTemplates(share_templates(stage.templates, segments)) if local else stage.parallel_task()
