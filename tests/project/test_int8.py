@@ -176,3 +176,32 @@ def test_16_bit_frames_take_two_exact_products(bits, compiled, monkeypatch):
     integer = project(frames, templates)
     floating = project(frames.astype(np.float32), templates)
     np.testing.assert_allclose(integer, floating, rtol=0, atol=2e-6 * np.abs(floating).max())
+
+
+def test_int8_chunks_are_larger_and_float_frames_keep_the_float32_products():
+    from vismic.project._templates import chunk_frames, product_rows, project_frames
+
+    reference, frames = _scene((128, 128), n_frames=150)
+    rounded = make_templates(reference, grid=(4, 4), precision="int8")
+    plain = make_templates(reference, grid=(4, 4))
+    assert product_rows(plain) == chunk_frames((128, 128)) == 64
+    assert product_rows(rounded) == 256
+    assert product_rows(make_templates(np.zeros((512, 512)), grid=(2, 2), precision="int8")) == 128
+    # integer frames: the same scores in one 256-frame product as in 64-frame ones
+    whole = project_frames([frames[:100], frames[100:]], rounded, 256)
+    parts = np.concatenate([project_frames([frames[at: at + 64]], rounded, 64) for at in range(0, 150, 64)])
+    np.testing.assert_array_equal(whole[:150], parts[:150])
+    assert not np.any(whole[150:])
+    # float frames (after a frame stage): the float32 products of 64 frames a serial run makes, bit for bit
+    floats = frames.astype(np.float32) + 0.25
+    whole = project_frames([floats[:30], floats[30:]], rounded, 256)
+    parts = np.concatenate([project_frames([floats[at: at + 64]], rounded, 64) for at in range(0, 150, 64)])
+    np.testing.assert_array_equal(whole[:150], parts[:150])
+    assert whole.shape == (256, parts.shape[1]) and not np.any(whole[150:])
+
+
+def test_int8_on_threads_with_float_frames_equals_the_serial_run(raw_avi):
+    # downsampled frames are float32 means: each thread's larger int8 chunks project them 64 at a time
+    run = dict(fps=2200.0, denoise=None, precision="int8", downsample=2)
+    serial = vismic.recover_sound(raw_avi, threads=1, **run).samples
+    np.testing.assert_array_equal(vismic.recover_sound(raw_avi, threads=2, **run).samples, serial)

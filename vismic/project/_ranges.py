@@ -27,7 +27,7 @@ from ..errors import VismicError
 from ..pipeline import _through
 from ._parallel import (_attached_templates, _forget_other_runs, _joined, _project_later, _Segments, WorkerError,
                         chunks_of, map_ordered, share_templates, worker_count)
-from ._templates import as_scores, chunk_frames, project, project_frames
+from ._templates import as_scores, product_rows, project, project_frames
 
 __all__ = ["reads_ranges", "project_ranges", "RangeTask", "CHUNKS_PER_TASK", "MIN_TASK_PIXELS"]
 
@@ -106,7 +106,7 @@ def project_ranges(stage, head, stream, executor) -> Iterator:
 
 def _later_ranges(stage, head, stream, executor, first: int, stop: int, fps: float) -> Iterator:
     local = isinstance(executor, ProcessPoolExecutor) and stage.device is None
-    size = chunk_frames(stage.templates.shape)
+    size = product_rows(stage.templates)
     span = chunks_per_task(executor, size * int(np.prod(stage.templates.shape)), -(-(stop - first) // size)) * size
     segments = _Segments()
     try:
@@ -220,7 +220,7 @@ class RangeTask:
             return Unreachable(f"{type(error).__name__}: {error}")
         head = [(None, stage) for stage in self._head()]
         templates = self.templates.templates()
-        size = chunk_frames(templates.shape)
+        size = product_rows(templates)
         start, stop = span
         out = []
         for at in range(start, stop, size):
