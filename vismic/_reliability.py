@@ -108,7 +108,7 @@ _WORK = ThreadBuffer(np.float64)
 def _moments(sample) -> tuple:
     """``(low, high, pixels at low, pixels at high, per-pixel sums, per-pixel sums of squares)`` over the frames.
 
-    Compiled (one pass, without the GIL) when numba is already loaded by the projection;
+    Compiled (without the GIL) when numba is already loaded by the projection;
     numpy otherwise. Threads computing numpy's dozen small passes on every batch ran
     slower together than one alone.
     """
@@ -176,7 +176,7 @@ def _held_numpy(frames, first, rows, columns, bands: int, blocks: int) -> tuple:
 
 
 def _held_loop(frames, first, rows, left, blocks, counts, difference):
-    b = 8  # CODEC_BLOCK
+    b = CODEC_BLOCK
     bands = len(rows) // b
     for p in range(len(first)):
         before, after = frames[first[p]], frames[first[p] + 1]

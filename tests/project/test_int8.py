@@ -205,3 +205,19 @@ def test_int8_on_threads_with_float_frames_equals_the_serial_run(raw_avi):
     run = dict(fps=2200.0, denoise=None, precision="int8", downsample=2)
     serial = vismic.recover_sound(raw_avi, threads=1, **run).samples
     np.testing.assert_array_equal(vismic.recover_sound(raw_avi, threads=2, **run).samples, serial)
+
+
+def _unreachable(*args):
+    raise OSError("not on this worker's machine")
+
+
+def test_int8_when_workers_cannot_open_the_file_equals_the_serial_run(raw_avi, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import vismic.io.video as video
+
+    run = dict(fps=2200.0, denoise=None, precision="int8")
+    serial = vismic.recover_sound(raw_avi, threads=1, **run).samples
+    monkeypatch.setattr(video, "_reopen", _unreachable)  # the workers' copies of the source fail to open
+    with ThreadPoolExecutor(2) as pool:  # the parent reads the later frames and sends them in chunks
+        np.testing.assert_array_equal(vismic.recover_sound(raw_avi, executor=pool, **run).samples, serial)

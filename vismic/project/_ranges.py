@@ -27,7 +27,7 @@ from ..errors import VismicError
 from ..pipeline import _through
 from ._parallel import (_attached_templates, _forget_other_runs, _joined, _project_later, _Segments, WorkerError,
                         chunks_of, map_ordered, share_templates, worker_count)
-from ._templates import as_scores, product_rows, project, project_frames
+from ._templates import as_scores, chunk_frames, product_rows, project, project_frames
 
 __all__ = ["reads_ranges", "project_ranges", "RangeTask", "CHUNKS_PER_TASK", "MIN_TASK_PIXELS"]
 
@@ -127,15 +127,17 @@ def _later_ranges(stage, head, stream, executor, first: int, stop: int, fps: flo
             return
     finally:
         segments.close()
-    # the workers cannot open the file: read the frames here and send them
-    yield from _project_later(stage, _read_here(stream, head, first, stop, size), executor)
+    # the workers cannot open the file: read the frames here and send them, in the serial run's chunks
+    # (a local pool's shared slots hold that many frames)
+    yield from _project_later(stage, _read_here(stream, head, first, stop, chunk_frames(stage.templates.shape)),
+                              executor)
 
 
 def _read_here(stream, head, first: int, stop: int, size: int) -> Iterator:
     summarised = stream.observed_until
     for start in range(first, stop, size):
         pieces = []
-        for batch in _pieces(stream.source, start, min(start + size, stop)):
+        for batch in _pieces(stream.source, start, min(start + size, stop), stored=not head):
             skip = min(max(0, summarised - batch.start), len(batch))
             if skip < len(batch):
                 stream.observe(batch.frames[skip:])
@@ -143,10 +145,18 @@ def _read_here(stream, head, first: int, stop: int, size: int) -> Iterator:
         yield start, stream.source.fps, pieces
 
 
-def _pieces(source, start: int, stop: int) -> Iterator[FrameBatch]:
-    """Frames ``start:stop`` of ``source`` read a batch at a time (bounded memory for any chunk)."""
+def _pieces(source, start: int, stop: int, *, stored: bool = False) -> Iterator[FrameBatch]:
+    """Frames ``start:stop`` of ``source`` read a batch at a time (bounded memory for any chunk).
+
+    ``stored``: the frames as stored where the source can give them, as the serial run and
+    the workers project them (an int8 projection takes integers exactly, floats rounded).
+    """
     for at in range(start, stop, source.batch_size):
-        yield source.read(at, min(source.batch_size, stop - at))
+        count = min(source.batch_size, stop - at)
+        if stored:
+            yield FrameBatch._of_finite(source.read_stored(at, count), at, source.fps)
+        else:
+            yield source.read(at, count)
 
 
 class Unreachable:
