@@ -43,6 +43,11 @@ with ``psutil``. Workers read their own frame ranges from the raw AVI (the paren
 the first chunk, builds the templates and joins the scores). Peak memory: the maximum RSS of one fused recovery of each clip
 (a subprocess); ``--memory`` also runs ``recover_sound`` on 10,000 and 100,000
 synthetic frames of 512x512. The table and a CSV go to ``benchmarks/results/``.
+
+``--long N`` runs only a real recording's length: per size a raw AVI of ``N`` frames,
+decoded alone and recovered by the default, int8, 1 and 2 worker processes and a Dask
+``LocalCluster``, with each recovery's start (to its first projected frames) and its
+rate after it (``benchmarks/results/bench_speed_long.txt``).
 """
 
 from __future__ import annotations

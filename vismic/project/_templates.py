@@ -78,6 +78,7 @@ def product_rows(templates) -> int:
         return rows
     return max(rows, min(MAX_INT8_CHUNK, INT8_CHUNK_PIXELS // int(np.prod(templates.shape))))
 
+
 #: Tile shapes (rows, columns in px), in order of preference: the first whose flops
 #: are below :data:`TILE_GAIN` of the row bands' is used (else the bands). Wide
 #: tiles first: forming a tile's differences costs a loop per tile row, so at equal
