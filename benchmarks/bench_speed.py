@@ -511,6 +511,13 @@ def stream_on_local_cluster(path) -> tuple:
         return timed_stream(path, executor=executor)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a number of frames (at least 1), given {text}")
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
@@ -522,7 +529,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="128x128 and 512x512, 2 repeats")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--memory", action="store_true", help="also peak RSS at 10,000 and 100,000 frames")
-    parser.add_argument("--long", type=int, metavar="N",
+    parser.add_argument("--long", type=_positive, metavar="N",
                         help="only decode and recover a raw AVI of N frames per size (a real recording's length)")
     args = parser.parse_args()
     if args.quick:

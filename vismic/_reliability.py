@@ -135,7 +135,7 @@ _KERNEL_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), 
 
 
 def _moments_loop(sample, sums, squares):
-    # three passes that vectorise (on 8-bit frames 3x faster than one pass that branches on each value)
+    # three passes that vectorise (faster than one pass that branches on each value)
     m, height, width = sample.shape
     low = high = sample[0, 0, 0]
     for f in range(m):

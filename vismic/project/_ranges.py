@@ -37,9 +37,8 @@ CHUNKS_PER_TASK = 4
 #: Pixels a task holds at least on executors other than this machine's pools (a Dask
 #: cluster), which pay a round trip through their scheduler per task: 4 chunks of small
 #: frames are a few tens of milliseconds of work, and on 128x128 frames a Dask
-#: ``LocalCluster`` fell well behind the process pool with them. On 100,000 frames of
-#: 128x128 (two runs each, against 2 worker processes) tasks of 2^24 / 2^25 / 2^26 / 2^27
-#: pixels ran at 0.75 / 0.81 / 0.84 / 0.87 of the pool's rate; 2^26 is 4096 such frames.
+#: ``LocalCluster`` fell well behind the process pool with them (``bench_speed.py --long``
+#: prints the two side by side). 2^26 is 4096 frames of 128x128.
 MIN_TASK_PIXELS = 2**26
 
 #: ... unless that leaves a worker fewer tasks than this in the video (shorter clips

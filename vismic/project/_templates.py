@@ -67,10 +67,8 @@ def product_rows(templates) -> int:
     """Frames per product for ``templates``: :func:`chunk_frames`, or more for int8 templates on stored frames.
 
     Integer products are exact, so an int8 chunk's frames get the same scores however
-    many it holds, and the per-chunk work is paid less often: on 100,000 frames of
-    128x128 (one-off runs, 3 each) int8 recoveries ran at 39-41k / 47k / 49-52k frames/s
-    with 64 / 128 / 256-frame chunks; at 512x512 (8000 frames) 64 and 128 ran alike,
-    256 slower. Float frames on int8 templates are still projected ``chunk_frames`` at a
+    many it holds, and the per-chunk work is paid less often (small frames gain most;
+    ``bench_speed.py``'s int8 rows). Float frames on int8 templates are still projected ``chunk_frames`` at a
     time (see :func:`project_frames`), as a float32 product's rounding depends on its shape.
     """
     rows = chunk_frames(templates.shape)
