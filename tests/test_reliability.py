@@ -137,3 +137,32 @@ def test_statistics_compiled_on_fractional_frames(monkeypatch):
     assert fast["blocks"] == plain["blocks"]
     np.testing.assert_allclose(fast["difference_power"], plain["difference_power"], rtol=1e-9)
     assert plain["flicker"] == pytest.approx(20.0, rel=0.15)
+
+
+@pytest.mark.parametrize("compiled_loops", [False, True])
+def test_statistics_are_numpys_and_take_no_fresh_memory_per_batch(monkeypatch, compiled_loops):
+    # a Dask worker hands freed blocks back to the system at once (MALLOC_TRIM_THRESHOLD_): a fresh
+    # 128 kB temporary per batch is page-faulted in again every time, and its tasks ran slower
+    import tracemalloc
+
+    import vismic._reliability as reliability
+    from vismic.project._kernels import compiled_available
+
+    if compiled_loops and not compiled_available():
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(reliability, "numba_loaded", lambda: compiled_loops)
+    frames = np.random.default_rng(5).integers(0, 256, (64, 256, 512)).astype(np.uint8)
+    sample = frames[::8, ::8].astype(np.float64)  # the rows batch_statistics looks at: 16,384 px a frame
+    mean = sample.mean(axis=0)
+    stats = batch_statistics(frames)
+    assert stats["texture"] == float(mean.std())
+    assert stats["flicker"] == float(np.sqrt(np.maximum((sample ** 2).sum(axis=0) / 8 - mean * mean, 0.0)).mean())
+    tracemalloc.start()
+    try:
+        again = batch_statistics(frames)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert again == stats
+    if compiled_loops:  # as large frames run (their projection loads numba; small frames' blocks are small)
+        assert peak < 64 * 1024, peak  # a sample's per-pixel row is 128 kB

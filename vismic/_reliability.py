@@ -85,15 +85,22 @@ def batch_statistics(frames) -> dict:
     size = sample.size
     dark = n_low / size
     bright = n_high / size if high > low else 0.0
-    mean_frame = sums / m
+    # numpy's own steps for ``sums / m``, ``(squares / m - mean ** 2).clip(0) ** 0.5`` and ``std``, into
+    # memory kept for the thread's next batch (see _moments): the same numbers without fresh blocks
+    mean_frame = np.divide(sums, m, out=sums)
+    scratch = _SCRATCH.get(mean_frame.shape)
     flicker = 0.0
     if m > 1:
         # exact sums of integers (any frames as read: stored or converted), so both ways agree
-        flicker = float(np.sqrt(np.maximum(squares / m - mean_frame * mean_frame, 0.0)).mean())
+        np.divide(squares, m, out=squares)
+        np.subtract(squares, np.multiply(mean_frame, mean_frame, out=scratch), out=squares)
+        flicker = float(np.sqrt(np.maximum(squares, 0.0, out=squares), out=squares).mean())
+    np.subtract(mean_frame, np.add.reduce(mean_frame) / mean_frame.size, out=scratch)
+    texture = float(np.sqrt(np.add.reduce(np.multiply(scratch, scratch, out=scratch)) / scratch.size))
     blocks, difference = held_blocks(frames)
     return {
         "n": int(n),
-        "texture": float(mean_frame.std()),
+        "texture": texture,
         "flicker": flicker,
         "dark": dark,
         "bright": bright,
@@ -103,6 +110,8 @@ def batch_statistics(frames) -> dict:
 
 
 _WORK = ThreadBuffer(np.float64)
+_SUMS, _SQUARES, _SCRATCH = ThreadBuffer(np.float64), ThreadBuffer(np.float64), ThreadBuffer(np.float64)
+_FLAGS = ThreadBuffer(np.bool_)
 
 
 def _moments(sample) -> tuple:
@@ -115,8 +124,10 @@ def _moments(sample) -> tuple:
     m = len(sample)
     flat_shape = (m, sample[0].size)
     kernel = compiled(_moments_loop) if numba_loaded() and sample.ndim == 3 and sample.dtype in _KERNEL_TYPES else False
+    sums, squares = _SUMS.get(flat_shape[1:]), _SQUARES.get(flat_shape[1:])
     if kernel:
-        sums, squares = np.zeros(flat_shape[1]), np.zeros(flat_shape[1])
+        sums.fill(0.0)
+        squares.fill(0.0)
         low, high, n_low, n_high = kernel(sample, sums, squares)
         return low, high, n_low, n_high, sums, squares
     # one float64 copy (exact for integer frames: stored and float32 copies of the same frames give
@@ -125,10 +136,11 @@ def _moments(sample) -> tuple:
     # back to the system at once (MALLOC_TRIM_THRESHOLD_), and page-faulting a fresh megabyte on
     # every batch slowed its tasks.
     values = _WORK.get(flat_shape)
-    np.copyto(values, sample.reshape(flat_shape))
+    np.copyto(values.reshape(sample.shape), sample)  # reshaping the strided sample would copy it
     low, high = values.min(), values.max()
-    return (low, high, np.count_nonzero(values == low), np.count_nonzero(values == high), values.sum(axis=0),
-            np.einsum("ij,ij->j", values, values))
+    at = _FLAGS.get(flat_shape)
+    return (low, high, np.count_nonzero(np.equal(values, low, out=at)), np.count_nonzero(np.equal(values, high, out=at)),
+            values.sum(axis=0, out=sums), np.einsum("ij,ij->j", values, values, out=squares))
 
 
 _KERNEL_TYPES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
