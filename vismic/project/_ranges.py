@@ -176,19 +176,17 @@ class SharedTemplates:
         return _attached_templates(self.handle)
 
 
-#: In each worker: memory its reads reuse, one buffer per batch of a chunk (see ReadBuffer).
+#: In each worker thread: the memory its reads reuse (see ReadBuffer).
 _READ_BUFFERS = threading.local()
 
 
-def _read_buffer(slot: int):
+def _read_buffer():
     from ..io._raw_avi import ReadBuffer
 
-    buffers = getattr(_READ_BUFFERS, "buffers", None)
-    if buffers is None:
-        buffers = _READ_BUFFERS.buffers = []
-    while len(buffers) <= slot:
-        buffers.append(ReadBuffer())
-    return buffers[slot]
+    buffer = getattr(_READ_BUFFERS, "buffer", None)
+    if buffer is None:
+        buffer = _READ_BUFFERS.buffer = ReadBuffer()
+    return buffer
 
 
 #: In each worker: the head stages of the current run (unpickled once).
@@ -234,16 +232,19 @@ class RangeTask:
         out = []
         for at in range(start, stop, size):
             end = min(at + size, stop)
-            summaries, prepared = [], []
-            for slot, piece in enumerate(range(at, end, source.batch_size)):
+            # no frame stage before the product: the chunk's stored frames are read at once and go straight
+            # into the difference, one piece (each piece is a pass over the tiles, and each tile's calls
+            # hand the GIL to and fro between a pool's threads); summarised batch by batch, as read serially
+            chunk = source.read_stored(at, end - at, into=_read_buffer()) if not head else None
+            summaries, prepared = [], [] if head else [chunk]
+            for piece in range(at, end, source.batch_size):
                 count = min(source.batch_size, end - piece)
-                # no frame stage before the product: the stored frames go straight into the difference
-                frames = (source.read_stored(piece, count, into=_read_buffer(slot)) if not head
-                          else source.read(piece, count).frames)
+                frames = chunk[piece - at: piece - at + count] if not head else source.read(piece, count).frames
                 skip = min(max(0, self.summarised_until - piece), len(frames))
                 if self.summarise is not None and skip < len(frames):
                     summaries.append(self.summarise(frames[skip:]))
-                prepared.append(frames if not head else _through(FrameBatch(frames, piece, source.fps), head).frames)
+                if head:
+                    prepared.append(_through(FrameBatch(frames, piece, source.fps), head).frames)
             out.append((at, self._project(prepared, templates, size), summaries))
         return out
 
