@@ -123,6 +123,27 @@ def _differs(value, default) -> bool:
         return value is not default
 
 
+def check_fuse(fuse, *, device=None, executor=None, precision="float32", workers=None) -> None:
+    """Refuse ``fuse=False`` with what only the fused projection does (a device, workers, int8 products).
+
+    Raises
+    ------
+    ParameterError
+        ``fuse`` is False and ``device``, ``executor``, ``workers`` or ``precision='int8'`` is given.
+    """
+    if fuse:
+        return
+    asked = [name for name, value in (("device", device), ("executor", executor), ("workers", workers))
+             if value is not None]
+    if precision != "float32":
+        asked.append(f"precision={precision!r}")
+    if asked:
+        listed = ", ".join(asked)
+        raise ParameterError(f"fuse=False runs the stages one by one, but {listed} "
+                             f"{'needs' if len(asked) == 1 else 'need'} the fused projection: leave fuse at its "
+                             f"default (True) or drop {listed}")
+
+
 class Pipeline:
     """Named stages run in order: streaming stages per batch, then whole-signal stages.
 
@@ -248,7 +269,8 @@ class Pipeline:
             three as one projection (frame stages before them, e.g. ``Stabilise``,
             still run batch by batch) (:class:`vismic.project.Project`): the same band
             evidence to float32 rounding, many times faster. ``False`` runs the
-            stages one by one.
+            stages one by one, and refuses ``device``, ``executor`` and
+            ``precision='int8'`` (``ParameterError``).
         device : str, optional
             ``'cpu'`` or ``'cuda[:index]'``: compute the projection with torch there
             (needs the fused path).
@@ -263,6 +285,7 @@ class Pipeline:
             The projection's templates and products (see :class:`vismic.project.Project`);
             ``'int8'`` needs the fused path.
         """
+        check_fuse(fuse, device=device, executor=executor, precision=precision)
         streaming, whole = self._split()
         if streaming:
             head, fused = streaming, None

@@ -15,7 +15,7 @@ from .decompose import Decompose
 from .denoise import DENOISE_METHODS, BandLimit, Denoise
 from .errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning
 from .phase import LocalPhase
-from .pipeline import Pipeline
+from .pipeline import Pipeline, check_fuse
 
 logger = logging.getLogger("vismic")
 
@@ -189,7 +189,8 @@ def recover_sound(
     fuse : bool
         Run the built-in streaming steps as one projection (default; the same
         band evidence to float32 rounding). ``False`` runs decompose, phase and
-        bands stage by stage.
+        bands stage by stage (with ``device``, ``workers``, ``executor`` or
+        ``precision='int8'``, which need the projection, it raises ``ParameterError``).
     precision : {'float32', 'int8'}
         ``'int8'`` rounds the projection's templates to 8 bits and projects
         8- and 16-bit video with integer products: faster where the CPU has
@@ -238,6 +239,7 @@ def recover_sound(
     from .project._templates import check_precision
 
     check_precision(precision)
+    check_fuse(fuse, device=device, executor=executor, precision=precision, workers=workers)
     if stabilise not in (True, False, "auto"):
         raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
     if batch_size is not None:

@@ -358,3 +358,20 @@ def test_a_dask_client_that_cannot_take_the_task_is_a_worker_error():
 
     with pytest.raises(WorkerError, match="could not send the task to the Dask workers: OSError"):
         list(map_ordered(abs, [(0, -1)], _ClientExecutor()))
+
+
+@pytest.mark.parametrize("asked", [{"precision": "int8"}, {"device": "cpu"}, {"workers": 2},
+                                   {"executor": object()}])
+def test_stage_by_stage_with_what_only_the_projection_does_is_refused(asked):
+    import vismic
+    from vismic.errors import ParameterError
+
+    name = next(iter(asked))
+    if name == "precision":
+        pytest.importorskip("torch")
+    frames = _scene_frames()[:80]
+    with pytest.raises(ParameterError, match=f"fuse=False.*{name}"):
+        vismic.recover_sound(frames, fps=2200.0, denoise=None, grid=(2, 2), fuse=False, **asked)
+    if name != "workers":  # a Pipeline takes executors, not worker counts
+        with pytest.raises(ParameterError, match=f"fuse=False.*{name}"):
+            vismic.default_pipeline(denoise=None, grid=(2, 2)).run(iter([]), fuse=False, **asked)
