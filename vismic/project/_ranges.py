@@ -233,10 +233,11 @@ class RangeTask:
         for at in range(start, stop, size):
             end = min(at + size, stop)
             # no frame stage before the product: the chunk's stored frames are read at once and go straight
-            # into the difference, one piece (each piece is a pass over the tiles, and each tile's calls
-            # hand the GIL to and fro between a pool's threads); summarised batch by batch, as read serially
-            chunk = source.read_stored(at, end - at, into=_read_buffer()) if not head else None
-            summaries, prepared = [], [] if head else [chunk]
+            # into the difference as one piece (each piece is a pass over the tiles, and each tile's calls
+            # hand the GIL to and fro between a pool's threads); they are summarised a batch at a time
+            chunk = None if head else source.read_stored(at, end - at, into=_read_buffer())
+            summaries = []
+            prepared = [] if head else [chunk]
             for piece in range(at, end, source.batch_size):
                 count = min(source.batch_size, end - piece)
                 frames = chunk[piece - at: piece - at + count] if not head else source.read(piece, count).frames
