@@ -184,8 +184,8 @@ def recover_sound(
     threads : int, optional
         Without ``workers`` or ``executor``: project on this many threads of this
         process (1: in the calling thread); default one per core, at most
-        :data:`MAX_THREADS`; one for frames above about 1024x512 px
-        (:data:`MIN_CHUNK_FOR_THREADS`), where threads ran slower (use ``workers``).
+        :data:`MAX_THREADS` (without numba, one for frames above about 1024x512 px:
+        :data:`MIN_CHUNK_FOR_THREADS`, where threads ran slower).
     fuse : bool
         Run the built-in streaming steps as one projection (default; the same
         band evidence to float32 rounding). ``False`` runs decompose, phase and
@@ -315,11 +315,11 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None) -> Optional[Pipel
 MAX_THREADS = 8
 
 #: Fewest frames per chunk (:func:`vismic.project._templates.chunk_frames`) for which the
-#: default projects on a thread per core. With the 16-frame chunks of 1024x1024 and
-#: 1280x800 frames a thread per core ran slower than one in ``bench_speed``, while two
-#: worker processes ran 2x one (``--workers``): each chunk is hundreds of small numpy calls
-#: (a few per tile), each releasing and retaking the GIL, and two threads spend their time
-#: handing it over (many times more context switches a frame than at 512x512).
+#: default projects on a thread per core when the compiled tile loop is not installed
+#: (numba). Tile by tile in numpy, the 16-frame chunks of 1024x1024 and 1280x800 frames
+#: are hundreds of small calls (a few per tile), each releasing and retaking the GIL, and
+#: two threads ran slower than one (``bench_speed``); the compiled loop projects a chunk
+#: in one call without the GIL (:func:`vismic.project._kernels.tiles_kernel`).
 MIN_CHUNK_FOR_THREADS = 32
 
 
@@ -329,17 +329,19 @@ def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None):
     numpy's products and the compiled difference loop release the GIL, so threads of this process
     project (and read) chunks side by side with no copies between processes; the
     result equals the serial one bit for bit (a frame's scores depend only on its
-    chunk, never on who computed it). By default frames whose chunks hold fewer than
+    chunk, never on who computed it). Without numba, frames whose chunks hold fewer than
     :data:`MIN_CHUNK_FOR_THREADS` frames (above about 1024x512 px) stay on one thread.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from ._cores import usable_cores
     from .project._fuse import split_fusable
+    from .project._kernels import compiled_available
     from .project._templates import chunk_frames
 
     if threads is None:
-        if frame_shape is not None and chunk_frames(frame_shape) < MIN_CHUNK_FOR_THREADS:
+        if (frame_shape is not None and chunk_frames(frame_shape) < MIN_CHUNK_FOR_THREADS
+                and not compiled_available()):
             return None
         threads = min(usable_cores(), MAX_THREADS)
     if threads < 2 or split_fusable(pipeline.streaming_steps)[1] is None:

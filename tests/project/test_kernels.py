@@ -62,3 +62,26 @@ def test_scores_are_the_same_with_and_without_the_compiled_loop(dtype, monkeypat
     compiled = project(frames, templates)
     monkeypatch.setattr(_kernels, "ENABLED", False)
     np.testing.assert_array_equal(project(frames, templates), compiled)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float64])
+def test_a_chunk_in_pieces_projects_as_one_array_with_and_without_the_compiled_tiles(dtype, monkeypatch):
+    # the compiled tile loop takes a chunk whole (the serial run's batches are joined first); numpy's
+    # loop goes tile by tile over the pieces; a short chunk's missing rows are zero either way
+    from vismic.project._templates import chunk_frames, project_difference, project_frames
+
+    rng = np.random.default_rng(4)
+    reference = rng.random((256, 256)) * 200
+    templates = make_templates(reference, n_levels=3, grid=(4, 4))
+    rows = chunk_frames(templates.shape)
+    frames = (rng.random((rows, 256, 256)) * 250).astype(dtype)
+    cases = [[frames], [frames[:5], frames[5:40], frames[40:]], [frames[:9], frames[9:20]]]
+    compiled = [project_frames(pieces, templates, rows) for pieces in cases]
+    difference = frames.astype(np.float32) - templates.reference
+    compiled_difference = project_difference(difference, templates)
+    monkeypatch.setattr(_kernels, "ENABLED", False)
+    for pieces, scores in zip(cases, compiled):
+        np.testing.assert_array_equal(project_frames(pieces, templates, rows), scores)
+    np.testing.assert_array_equal(compiled[0], compiled[1])
+    np.testing.assert_array_equal(project_difference(difference, templates), compiled_difference)

@@ -200,11 +200,18 @@ def test_the_default_recovery_projects_on_threads_with_the_serial_result(raw_avi
         assert got.info["snr_estimate_db"] == expected.info["snr_estimate_db"]
 
 
-def test_large_frames_default_to_one_thread_unless_threads_are_asked_for():
+def test_large_frames_default_to_one_thread_without_the_compiled_tiles_unless_threads_are_asked_for(monkeypatch):
     from vismic import recover
+    from vismic._cores import usable_cores
+    from vismic.project import _kernels
 
     pipeline = vismic.default_pipeline()
-    assert recover._threads_for(pipeline, None, (1024, 1024)) is None  # 16-frame chunks
+    with_kernel = recover._threads_for(pipeline, None, (1024, 1024))  # 16-frame chunks, one call each
+    assert (with_kernel is not None) == (usable_cores() > 1 and _kernels.compiled_available())
+    if with_kernel is not None:
+        with_kernel.shutdown()
+    monkeypatch.setattr(_kernels, "compiled_available", lambda: False)
+    assert recover._threads_for(pipeline, None, (1024, 1024)) is None  # numpy's tile by tile calls
     asked = recover._threads_for(pipeline, 2, (1024, 1024))
     assert asked is not None and asked._max_workers == 2
     asked.shutdown()

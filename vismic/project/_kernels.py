@@ -25,7 +25,7 @@ import numpy as np
 
 from .._compiled import compiled
 
-__all__ = ["ENABLED", "subtract_window", "band_kernel", "compiled_available"]
+__all__ = ["ENABLED", "subtract_window", "band_kernel", "tiles_kernel", "compiled_available"]
 
 #: Form the differences with the compiled loop when numba is installed (set False
 #: to compare with numpy's subtract; the results are identical).
@@ -33,7 +33,7 @@ ENABLED = True
 
 #: Frame dtypes the compiled loop takes: those numpy subtracts from a float32 reference
 #: in float32 (exact for these integers), and float64 (subtracted in float64, then rounded).
-_TAKES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
+TAKES = (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32), np.dtype(np.float64))
 
 def _kernel():
     return compiled(_difference_loop)
@@ -75,12 +75,61 @@ def subtract_window(frames: np.ndarray, reference: np.ndarray, top: int, left: i
     if len(frames) != n or top < 0 or left < 0 or top + height > frames.shape[1] or left + width > frames.shape[2]:
         raise ValueError(f"a window of {out.shape} at ({top}, {left}) does not fit frames of {frames.shape}")
     kernel = _kernel() if ENABLED else False
-    if (kernel and frames.ndim == 3 and frames.dtype in _TAKES and reference.dtype == np.float32
+    if (kernel and frames.ndim == 3 and frames.dtype in TAKES and reference.dtype == np.float32
             and out.flags.c_contiguous):
         kernel(frames, int(top), int(left), reference, out, frames.dtype == np.float64)
         return
     np.subtract(frames[:, top: top + height, left: left + width], reference[top: top + height, left: left + width],
                 out=out, casting="unsafe")
+
+
+def _tiles_loop(frames, reference, geometry, blocks, columns, buffer, scores, subtract, wide):
+    # geometry rows: top, left, height, width, first score column (into ``columns``), templates
+    rows = scores.shape[0]
+    n = frames.shape[0]
+    for t in range(geometry.shape[0]):
+        top, left, height, width, first, k = geometry[t]
+        if k == 0:
+            continue
+        part = buffer[: rows * height * width].reshape(rows, height * width)
+        for f in range(rows):
+            out = part[f]
+            if f >= n:
+                out[:] = 0.0
+                continue
+            for r in range(height):
+                source = frames[f, top + r, left: left + width]
+                row = out[r * width: (r + 1) * width]
+                base = reference[top + r, left: left + width]
+                if not subtract:
+                    for c in range(width):
+                        row[c] = np.float32(source[c])
+                elif wide:  # float64 frames: numpy subtracts in float64, then rounds
+                    for c in range(width):
+                        row[c] = np.float32(source[c] - np.float64(base[c]))
+                else:
+                    for c in range(width):
+                        row[c] = np.float32(source[c]) - base[c]
+        product = np.dot(blocks[t], part.T)
+        for j in range(k):
+            column = columns[first + j]
+            for f in range(rows):
+                scores[f, column] += product[j, f]
+
+
+def tiles_kernel():
+    """The float32 projection of a chunk over rectangular tiles in one compiled call, or False.
+
+    ``run(frames, reference, geometry, blocks, columns, buffer, scores, subtract, wide)``:
+    for each tile, the chunk's differences from ``reference`` (or the frames as given,
+    ``subtract`` false) on the tile's rectangle go into ``buffer``, rows past the frames
+    zero, and ``scores[:, columns] += (block @ differences.T).T`` with BLAS's product
+    (numba calls the same sgemm): the same numbers as the tile by tile numpy loop
+    (``_templates._product``; tests hold them equal). One call releases the GIL for
+    the whole chunk: a pool's threads no longer hand it to each other a few times per
+    tile, which made two threads slower than one on large frames.
+    """
+    return compiled(_tiles_loop) if ENABLED else False
 
 
 def _offset_band_loop(frames, first, top, height, lefts, widths, starts, high, low, wide):

@@ -41,6 +41,7 @@ from ..decompose._dtcwt import _check_levels, _transform
 from ..decompose._fast import forward
 from ..errors import FrameShapeError, ParameterError
 from ._adjoint import adjoint_window, band_gradients
+from . import _kernels
 from ._kernels import subtract_window
 
 __all__ = ["Templates", "LightCorrection", "make_templates", "with_light", "project"]
@@ -672,24 +673,77 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
         # rectangles: each one's differences are formed in a small buffer that stays in cache
         largest = max(tile.block.shape[1] for tile in templates.tiles)
         buffer = _SCRATCH.get((rows * largest,))
-        for tile in templates.tiles:
-            if not len(tile.columns):  # no template reaches it (kept: with_light adds the basis here)
-                continue
-            height, width = tile.shape
-            part = buffer[: rows * height * width].reshape(rows, height, width)
-            n = 0
-            for frames in pieces:
-                if subtract:
-                    subtract_window(frames, templates.reference, tile.top, tile.left, part[n: n + len(frames)])
-                else:
-                    part[n: n + len(frames)] = frames[:, tile.top:tile.bottom, tile.left:tile.right]
-                n += len(frames)
-            part[n:] = 0.0
-            _add(scores, tile, part.reshape(rows, -1), threaded)
+        kernel = _kernels.tiles_kernel() if _compiled_takes(pieces, templates) else False
+        if kernel:  # the whole chunk in one call without the GIL
+            geometry, blocks, columns = _packed(templates)
+            frames = pieces[0] if len(pieces) == 1 else _one_array(pieces)
+            kernel(frames, templates.reference, geometry, blocks, columns, buffer, scores, subtract,
+                   frames.dtype == np.float64)
+        else:
+            _tiles_numpy(pieces, templates, buffer, scores, subtract, threaded)
     if templates.light is not None:
         split = 2 * templates.n_regions
         return templates.light.apply(scores[:, :split], scores[:, split:])
     return scores
+
+
+def _tiles_numpy(pieces, templates: Templates, buffer, scores, subtract: bool, threaded: bool) -> None:
+    """The compiled tile loop's twin: tile by tile, numpy's products (see :func:`~vismic.project._kernels.tiles_kernel`)."""
+    rows = len(scores)
+    for tile in templates.tiles:
+        if not len(tile.columns):  # no template reaches it (kept: with_light adds the basis here)
+            continue
+        height, width = tile.shape
+        part = buffer[: rows * height * width].reshape(rows, height, width)
+        n = 0
+        for frames in pieces:
+            if subtract:
+                subtract_window(frames, templates.reference, tile.top, tile.left, part[n: n + len(frames)])
+            else:
+                part[n: n + len(frames)] = frames[:, tile.top:tile.bottom, tile.left:tile.right]
+            n += len(frames)
+        part[n:] = 0.0
+        _add(scores, tile, part.reshape(rows, -1), threaded)
+
+
+def _compiled_takes(pieces, templates) -> bool:
+    """Whether the compiled tile loop takes these frames: one dtype it knows, 3-D, a float32 reference."""
+    return (bool(pieces) and templates.reference.dtype == np.float32
+            and all(frames.ndim == 3 and frames.dtype == pieces[0].dtype for frames in pieces)
+            and pieces[0].dtype in _kernels.TAKES)
+
+
+def _packed(templates):
+    """The tiles as the compiled loop takes them: ``(geometry (n, 6) int64, blocks (typed list), columns)``."""
+    found = templates.cache.get("tiles")
+    if found is None:
+        from numba import typed
+
+        tiles = templates.tiles
+        counts = np.array([len(tile.columns) for tile in tiles], dtype=np.int64)
+        firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        geometry = np.array([(tile.top, tile.left, *tile.shape, first, count)
+                             for tile, first, count in zip(tiles, firsts, counts)], dtype=np.int64).reshape(-1, 6)
+        columns = np.concatenate([np.asarray(tile.columns, dtype=np.int64) for tile in tiles])
+        blocks = typed.List([np.ascontiguousarray(tile.block, dtype=np.float32) for tile in tiles])
+        found = templates.cache["tiles"] = (geometry, blocks, columns)
+    return found
+
+
+#: A chunk's frames in one array when they came in several pieces (the serial run's batches), per dtype.
+_JOINED: dict = {}
+
+
+def _one_array(pieces) -> np.ndarray:
+    """The frames of ``pieces`` (one dtype) in one array, in memory kept for the thread's next chunk."""
+    dtype = pieces[0].dtype
+    buffer = _JOINED.setdefault(dtype, ThreadBuffer(dtype))
+    out = buffer.get((sum(len(frames) for frames in pieces),) + pieces[0].shape[1:])
+    n = 0
+    for frames in pieces:
+        out[n: n + len(frames)] = frames
+        n += len(frames)
+    return out
 
 
 def _groups(pieces, size: int):
