@@ -84,11 +84,12 @@ def subtract_window(frames: np.ndarray, reference: np.ndarray, top: int, left: i
 
 
 def _tiles_loop(frames, reference, geometry, blocks, columns, buffer, scores, subtract, wide):
-    # geometry rows: top, left, height, width, first score column (into ``columns``), templates
+    # geometry rows: top, left, height, width, first score column (into ``columns``), templates,
+    # where the tile's block starts in ``blocks`` (all blocks flat, one after the other)
     rows = scores.shape[0]
     n = frames.shape[0]
     for t in range(geometry.shape[0]):
-        top, left, height, width, first, k = geometry[t]
+        top, left, height, width, first, k, start = geometry[t]
         if k == 0:
             continue
         part = buffer[: rows * height * width].reshape(rows, height * width)
@@ -110,7 +111,7 @@ def _tiles_loop(frames, reference, geometry, blocks, columns, buffer, scores, su
                 else:
                     for c in range(width):
                         row[c] = np.float32(source[c]) - base[c]
-        product = np.dot(blocks[t], part.T)
+        product = np.dot(blocks[start: start + k * height * width].reshape(k, height * width), part.T)
         for j in range(k):
             column = columns[first + j]
             for f in range(rows):
