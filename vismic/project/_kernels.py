@@ -125,7 +125,7 @@ def tiles_kernel():
     for each tile, the chunk's differences from ``reference`` (or the frames as given,
     ``subtract`` false) on the tile's rectangle go into ``buffer``, rows past the frames
     zero, and ``scores[:, columns] += (block @ differences.T).T`` with BLAS's product
-    (numba calls the same sgemm): the same numbers as the tile by tile numpy loop
+    (numba calls SciPy's BLAS sgemm): here the same numbers as the tile by tile numpy loop
     (``_templates._product``; tests hold them equal). One call releases the GIL for
     the whole chunk: a pool's threads no longer hand it to each other a few times per
     tile, which made two threads slower than one on large frames.
