@@ -24,7 +24,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ..errors import VismicError
-from ._templates import (Templates, Tile, as_scores, chunk_frames, difference, make_templates, project,
+from ._templates import (Templates, Tile, _joined, as_scores, chunk_frames, difference, make_templates, project,
                          project_difference, project_frames, with_light)
 
 __all__ = ["ProjectTask", "SharedProjectTask", "map_ordered", "project_batches", "WorkerError", "process_pool",
@@ -319,10 +319,6 @@ def _project_later(stage, chunks: Iterable, executor) -> Iterator:
         labelled = (((start, fps), _joined(pieces)) for start, fps, pieces in chunks)
         for (start, fps), scores in map_ordered(stage.parallel_task(), labelled, executor):
             yield stage.band_signals(scores, start, fps)
-
-
-def _joined(pieces) -> np.ndarray:
-    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def _project_here(stage, chunks: Iterable) -> Iterator:

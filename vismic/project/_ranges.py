@@ -25,9 +25,9 @@ import numpy as np
 from ..data import FrameBatch
 from ..errors import VismicError
 from ..pipeline import _through
-from ._parallel import (_attached_templates, _forget_other_runs, _joined, _project_later, _Segments, WorkerError,
+from ._parallel import (_attached_templates, _forget_other_runs, _project_later, _Segments, WorkerError,
                         chunks_of, map_ordered, share_templates, worker_count)
-from ._templates import as_scores, chunk_frames, product_rows, project, project_frames
+from ._templates import _joined, as_scores, chunk_frames, product_rows, project, project_frames
 
 __all__ = ["reads_ranges", "project_ranges", "RangeTask", "CHUNKS_PER_TASK", "MIN_TASK_PIXELS"]
 

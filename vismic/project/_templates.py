@@ -676,7 +676,7 @@ def _product(pieces, templates: Templates, rows, *, subtract: bool) -> np.ndarra
         kernel = _kernels.tiles_kernel() if _compiled_takes(pieces, templates) else False
         if kernel:  # the whole chunk in one call without the GIL
             geometry, blocks, columns = _packed(templates)
-            frames = pieces[0] if len(pieces) == 1 else _one_array(pieces)
+            frames = _joined(pieces)  # the serial run's batches: one copy of the stored frames
             kernel(frames, templates.reference, geometry, blocks, columns, buffer, scores, subtract,
                    frames.dtype == np.float64)
         else:
@@ -717,8 +717,8 @@ def _packed(templates):
     """The tiles as the compiled loop takes them: ``(geometry (n, 7) int64, blocks, columns)``.
 
     ``blocks`` holds every tile's block, one after the other, flat (a copy, kept with the
-    templates: as many bytes again as the blocks; numba's typed list would avoid it but costs
-    each process 0.4 s and 70 MB to set up).
+    templates: as many bytes again as the blocks; numba's typed list would avoid the copy but
+    compiles its own machinery in every process that uses it).
     """
     found = templates.cache.get("tiles")
     if found is None:
@@ -738,20 +738,9 @@ def _packed(templates):
     return found
 
 
-#: A chunk's frames in one array when they came in several pieces (the serial run's batches), per dtype.
-_JOINED: dict = {}
-
-
-def _one_array(pieces) -> np.ndarray:
-    """The frames of ``pieces`` (one dtype) in one array, in memory kept for the thread's next chunk."""
-    dtype = pieces[0].dtype
-    buffer = _JOINED.setdefault(dtype, ThreadBuffer(dtype))
-    out = buffer.get((sum(len(frames) for frames in pieces),) + pieces[0].shape[1:])
-    n = 0
-    for frames in pieces:
-        out[n: n + len(frames)] = frames
-        n += len(frames)
-    return out
+def _joined(pieces) -> np.ndarray:
+    """The frames of ``pieces`` (arrays, in order) in one array (the piece itself when there is one)."""
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def _groups(pieces, size: int):
