@@ -31,6 +31,37 @@ def test_shift_frames_is_the_exact_band_limited_shift():
     assert np.max(np.abs(moved - expected)) < 1e-8
 
 
+def test_shift_frames_gives_the_same_frames_in_any_chunks_and_threads(monkeypatch):
+    import vismic.stabilise._shift as shift_module
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.float64, np.uint8):
+        frames = rng.uniform(0, 255, (9, 24, 40)).astype(dtype)
+        sx, sy = rng.uniform(-3, 3, 9), rng.uniform(-3, 3, 9)
+        sy[:3] = 0.0  # frames that do not move along y in a video that does
+        one = shift_frames(frames, sx, sy, threads=1)
+        monkeypatch.setattr(shift_module, "CHUNK_BYTES", 24 * 40 * 8)  # a frame or two a chunk
+        for threads in (1, 2, 3):
+            together = shift_frames(frames, sx, sy, threads=threads)
+            assert together.dtype == (np.float32 if dtype == np.float32 else np.float64)
+            np.testing.assert_array_equal(together, one)
+        monkeypatch.undo()
+
+
+def test_the_stage_gives_the_same_frames_and_report_on_one_thread_or_several(monkeypatch):
+    import vismic.stabilise._shift as shift_module
+    import vismic.stabilise._stage as stage_module
+
+    scene, _ = _shaken_scene(seconds=0.2, size=32)
+    several, report = stabilise_frames(scene.frames, fps=FPS, batch_size=50)
+    for module in (shift_module, stage_module):
+        monkeypatch.setattr(module, "usable_cores", lambda: 1)
+    one, alone = stabilise_frames(scene.frames, fps=FPS, batch_size=50)
+    np.testing.assert_array_equal(one, several)
+    for name in ("motion_px", "block_motion_px", "gain", "offset", "kept_information", "difference_power"):
+        np.testing.assert_array_equal(getattr(alone, name), getattr(report, name))
+
+
 @pytest.mark.parametrize("dx, dy", [(0.2, 0.0), (1.7, -0.6), (-4.0, 3.2)])
 def test_measure_shift_finds_any_size_of_motion_to_a_hundredth_of_a_pixel(dx, dy):
     texture = synth.texture("gravel", size=(64, 64))

@@ -11,16 +11,25 @@ DCT and one inverse DST per axis, exact to rounding for any shift.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.fft
 
+from .._cores import usable_cores
+
 __all__ = ["shift_frames", "spectral_gradient"]
+
+
+#: Bytes of frames shifted at a time: the transforms' temporaries stay in the cache and in memory the
+#: allocator keeps, instead of fresh pages the kernel must clear for every batch.
+CHUNK_BYTES = 1 << 21
 
 
 def _shift_axis(frames: np.ndarray, shifts_px: np.ndarray, axis: int) -> np.ndarray:
     """Each frame of an ``(n, h, w)`` stack moved by ``shifts_px[i]`` along ``axis`` (1 or 2), in its own dtype."""
     length = frames.shape[axis]
-    coefficients = scipy.fft.dct(frames, type=2, axis=axis, workers=-1)
+    coefficients = scipy.fft.dct(frames, type=2, axis=axis)
     angles = np.pi * shifts_px[:, None] * np.arange(length)[None, :] / length
     shape = [frames.shape[0], 1, 1]
     shape[axis] = length
@@ -35,12 +44,12 @@ def _shift_axis(frames: np.ndarray, shifts_px: np.ndarray, axis: int) -> np.ndar
     last[axis] = slice(-1, None)
     moved[tuple(last)] = 0.0
     coefficients *= np.cos(angles).astype(dtype).reshape(shape)
-    out = scipy.fft.idct(coefficients, type=2, axis=axis, workers=-1, overwrite_x=True)
-    out += scipy.fft.idst(moved, type=2, axis=axis, workers=-1, overwrite_x=True)
+    out = scipy.fft.idct(coefficients, type=2, axis=axis, overwrite_x=True)
+    out += scipy.fft.idst(moved, type=2, axis=axis, overwrite_x=True)
     return out
 
 
-def shift_frames(frames, shifts_x_px, shifts_y_px) -> np.ndarray:
+def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None) -> np.ndarray:
     """Frames moved by sub-pixel shifts: ``out[i](x, y) = frames[i](x - shifts_x_px[i], y - shifts_y_px[i])``.
 
     Parameters
@@ -48,6 +57,9 @@ def shift_frames(frames, shifts_x_px, shifts_y_px) -> np.ndarray:
     frames : np.ndarray [shape=(n, height, width)]
     shifts_x_px, shifts_y_px : np.ndarray [shape=(n,)]
         Shifts in px (x right, y down); content moves by ``+shift``.
+    threads : int, optional
+        Threads shifting chunks of frames side by side (default: one per core this process may
+        use); the result is the same with any number.
 
     Returns
     -------
@@ -61,14 +73,33 @@ def shift_frames(frames, shifts_x_px, shifts_y_px) -> np.ndarray:
     >>> bool(np.allclose(moved[0][:, 1:], frames[0][:, :-1]) and np.allclose(moved[1][:-2], frames[1][2:]))
     True
     """
-    out = np.asarray(frames)
-    out = out if out.dtype == np.float32 else out.astype(np.float64)
+    frames = np.asarray(frames)
+    dtype = np.float32 if frames.dtype == np.float32 else np.float64
     shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
     shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
-    if np.any(shifts_y_px):
-        out = _shift_axis(out, shifts_y_px, axis=1)
-    if np.any(shifts_x_px):
-        out = _shift_axis(out, shifts_x_px, axis=2)
+    out = np.empty(frames.shape, dtype=dtype)
+    step = max(1, CHUNK_BYTES // max(1, int(np.prod(frames.shape[1:])) * np.dtype(dtype).itemsize))
+    starts = range(0, frames.shape[0], step)
+    move_y, move_x = bool(np.any(shifts_y_px)), bool(np.any(shifts_x_px))  # for every chunk alike
+
+    def shift_chunk(start):
+        part = slice(start, start + step)
+        piece = frames[part].astype(dtype, copy=False)
+        if move_y:
+            piece = _shift_axis(piece, shifts_y_px[part], axis=1)
+        if move_x:
+            piece = _shift_axis(piece, shifts_x_px[part], axis=2)
+        out[part] = piece
+
+    # a few frames at a time, on a thread per core (the transforms and numpy's products release the GIL):
+    # each frame's transforms are its own, so the result does not depend on the step or the threads
+    threads = min(usable_cores() if threads is None else int(threads), len(starts))
+    if threads < 2:
+        for start in starts:
+            shift_chunk(start)
+    else:
+        with ThreadPoolExecutor(threads, thread_name_prefix="vismic-shift") as pool:
+            list(pool.map(shift_chunk, starts))
     return out
 
 

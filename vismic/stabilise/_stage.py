@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -10,6 +11,7 @@ import numpy as np
 import scipy.fft
 
 from .._checks import check_positive
+from .._cores import usable_cores
 from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
@@ -408,21 +410,30 @@ class Stabilise(Stage):
     def _measure_blocks(self, final: bool) -> None:
         block = self._block()
         held = len(self._frames)
+        means = []
         while True:
             k = len(self._centres)
             first = k * block - self._released  # the block's first frame in the held array
             last = first + block
             if last > held and not (final and first < held):
-                return
+                break
             last = min(last, held)
-            mean = self._frames.frames[first:last].astype(np.float64).mean(axis=0)
-            if self._model is None:
-                self._model = ShiftModel(mean)
-                value = (0.0, 0.0)
-            else:
-                value = measure_shift(mean, self._model) if self.motion else (0.0, 0.0)
+            means.append(self._frames.frames[first:last].astype(np.float64).mean(axis=0))
             self._centres.append(k * block + (last - first - 1) / 2.0)
-            self._values.append(value)
+        if means and self._model is None:
+            self._model = ShiftModel(means[0])
+            self._values.append((0.0, 0.0))
+            means = means[1:]
+        if not self.motion:
+            self._values.extend([(0.0, 0.0)] * len(means))
+            return
+        # each block is measured against the same reference alone: side by side on a thread per core
+        threads = min(usable_cores(), len(means))
+        if threads < 2:
+            self._values.extend(measure_shift(mean, self._model) for mean in means)
+        else:
+            with ThreadPoolExecutor(threads, thread_name_prefix="vismic-blocks") as pool:
+                self._values.extend(pool.map(functools.partial(measure_shift, model=self._model), means))
 
     def _track(self, index: np.ndarray, final: bool) -> np.ndarray:
         return slow_track(index, self._centres, self._values, self._settings(), final=final)
@@ -433,20 +444,8 @@ class Stabilise(Stage):
         frames = self._frames.take(count)
         start = self._released
         self._released += count
-        self._saturated.extend(np.mean(frames >= 255.0, axis=(1, 2)))
-        self._black.extend(np.mean(frames <= 0.0, axis=(1, 2)))
-        joined = frames if self._previous is None else np.concatenate([self._previous, frames])
-        steps = np.subtract(joined[1:], joined[:-1]).reshape(joined.shape[0] - 1, -1)
-        power = np.einsum("ij,ij->i", steps, steps, dtype=np.float64) / max(steps.shape[1], 1)
-        self._difference.extend(np.concatenate([[np.nan], power]) if self._previous is None else power)
-        # pairs at the same absolute frames however the video is split into batches
-        at = start - (joined.shape[0] - count)
-        counts, _ = held_blocks(joined[(-at) % PAIR_STRIDE:], stride=PAIR_STRIDE)
-        if counts:
-            self._blocks += np.sum(counts, axis=0)
-        self._previous = frames[-1:].copy()
+        self._measure_input(frames, start)
         index = np.arange(start, start + count, dtype=np.float64)
-        out = frames.astype(np.float32)  # float32 shifts: twice as fast, rounding far below sensor noise
         motion = self._track(index, final) if self.motion else np.zeros((count, 2))
         # The share removed follows the largest block motion up to half a kernel ahead (monotone,
         # and already large before a motion arrives): a share that followed |d(t)| would pulse at
@@ -458,8 +457,10 @@ class Stabilise(Stage):
         self._share.extend(share)
         motion = motion * share[:, None]
         kept = np.ones(count)
-        if np.any(motion):
-            out = shift_frames(out, -motion[:, 0], -motion[:, 1])
+        if not np.any(motion):
+            out = frames.copy()  # the queue's view is overwritten by the next batch
+        else:
+            out = shift_frames(frames, -motion[:, 0], -motion[:, 1])  # float32: rounding far below sensor noise
             # The strip follows the running maximum of the motion: a smooth (C1) width, so the blend
             # adds nothing in the sound band (|d(t)| itself has kinks at every zero crossing of a sway).
             if self.fill_border:
@@ -475,12 +476,40 @@ class Stabilise(Stage):
         if self.light:
             gain, offset = fit_light(out, self._model)
             gain = np.where(gain > 1e-3, gain, 1.0)
-            out = (out - offset[:, None, None]) / gain[:, None, None]
+            _remove_light(out, gain, offset)
         else:
             gain, offset = np.ones(count), np.zeros(count)
         self._gain.extend(gain)
         self._offset.extend(offset)
-        return FrameBatch(out.astype(np.float32), self._first + start, self._fps)
+        return FrameBatch(out, self._first + start, self._fps)
+
+    def _measure_input(self, frames: np.ndarray, start: int) -> None:
+        """Saturated and black shares, the change from frame to frame and the held blocks of input frames."""
+        n = frames.shape[0]
+        flat = frames.reshape(n, -1)
+        self._saturated.extend(np.count_nonzero(flat >= 255.0, axis=1) / max(flat.shape[1], 1))
+        self._black.extend(np.count_nonzero(flat <= 0.0, axis=1) / max(flat.shape[1], 1))
+        before = lambda i: self._previous[0] if i == 0 else frames[i - 1]  # noqa: E731
+        first = 0 if self._previous is not None else 1
+        self._difference.extend([np.nan] * first)
+        for i in range(first, n):
+            step = np.subtract(frames[i], before(i), dtype=np.float64).reshape(-1)
+            self._difference.append(float(np.dot(step, step)) / max(step.size, 1))
+        # pairs at the same absolute frames however the video is split into batches: (i - 1, i) in this batch
+        pairs = [i for i in range(first, n) if (start + i - 1) % PAIR_STRIDE == 0]
+        if pairs:
+            counts, _ = held_blocks(np.stack([f for i in pairs for f in (before(i), frames[i])]), stride=2)
+            if counts:
+                self._blocks += np.sum(counts, axis=0)
+        self._previous = frames[-1:].copy()
+
+
+def _remove_light(frames: np.ndarray, gain: np.ndarray, offset: np.ndarray) -> None:
+    """``frames = (frames - offset) / gain`` per frame, in place, computed in float64 a few frames at a time."""
+    step = max(1, (1 << 21) // max(1, int(np.prod(frames.shape[1:])) * 8))
+    for lo in range(0, frames.shape[0], step):
+        hi = lo + step
+        frames[lo:hi] = (frames[lo:hi] - offset[lo:hi, None, None]) / gain[lo:hi, None, None]
 
 
 def compensated_share(largest_px, tolerance_px: float) -> np.ndarray:

@@ -52,11 +52,16 @@ def taper(shape, *, fraction: float = 0.125) -> np.ndarray:
     return axes[0][:, None] * axes[1][None, :]
 
 
-def _phase_correlation(image, reference, window) -> tuple:
-    """Shift ``(dx, dy)`` of ``image`` relative to ``reference`` to about 0.1 px (peak with a parabola)."""
-    a = scipy.fft.rfft2((image - np.sum(image * window) / np.sum(window)) * window, workers=-1)
-    b = scipy.fft.rfft2((reference - np.sum(reference * window) / np.sum(window)) * window, workers=-1)
-    cross = a * np.conj(b)
+def _windowed_spectrum(image, window) -> np.ndarray:
+    return scipy.fft.rfft2((image - np.sum(image * window) / np.sum(window)) * window, workers=-1)
+
+
+def _phase_correlation(image, reference_spectrum, window) -> tuple:
+    """Shift ``(dx, dy)`` of ``image`` relative to a reference (its :func:`_windowed_spectrum`) to about 0.1 px.
+
+    The peak of the correlation surface is refined with a parabola.
+    """
+    cross = _windowed_spectrum(image, window) * np.conj(reference_spectrum)
     scale = np.abs(cross)
     cross /= scale + (1e-12 * np.max(scale) or 1.0)  # a flat (black, textureless) image has no phase
     surface = scipy.fft.irfft2(cross, s=image.shape, workers=-1)
@@ -86,11 +91,18 @@ class ShiftModel:
         self.information = (gx ** 2 + gy ** 2).reshape(self.reference.shape)
         weighted = regressors * self.window.reshape(1, -1)
         self._solve = np.linalg.pinv(weighted @ regressors.T) @ weighted  # (4, pixels)
+        #: The reference's windowed spectrum, which phase correlation compares every image with.
+        self.spectrum = _windowed_spectrum(self.reference, self.window)
 
     def fit(self, images: np.ndarray) -> np.ndarray:
         """Least-squares ``images ≈ g R + o - ex dR/dx - ey dR/dy`` per image: ``(n, 4)`` of ``(g, o, -ex, -ey)``."""
-        flat = np.asarray(images, dtype=np.float64).reshape(images.shape[0], -1)
-        return flat @ self._solve.T
+        images = np.asarray(images)
+        flat = images.reshape(images.shape[0], -1)
+        out = np.empty((flat.shape[0], 4))
+        step = max(1, (1 << 21) // max(1, flat.shape[1] * 8))  # float64 copies a few images at a time
+        for start in range(0, flat.shape[0], step):
+            out[start:start + step] = flat[start:start + step].astype(np.float64) @ self._solve.T
+        return out
 
 
 def measure_shift(image, model: ShiftModel, *, n_iterations: int = 3) -> tuple:
@@ -101,7 +113,7 @@ def measure_shift(image, model: ShiftModel, *, n_iterations: int = 3) -> tuple:
     light does not read as motion) refine it.
     """
     image = np.asarray(image, dtype=np.float64)
-    dx, dy = _phase_correlation(image, model.reference, model.window)
+    dx, dy = _phase_correlation(image, model.spectrum, model.window)
     for _ in range(n_iterations):
         back = shift_frames(image[None], np.array([-dx]), np.array([-dy]))
         gain, _, minus_ex, minus_ey = model.fit(back)[0]
