@@ -17,6 +17,7 @@ import numpy as np
 import scipy.fft
 
 from .._cores import usable_cores
+from ..errors import ParameterError
 
 __all__ = ["shift_frames", "spectral_gradient"]
 
@@ -49,7 +50,7 @@ def _shift_axis(frames: np.ndarray, shifts_px: np.ndarray, axis: int) -> np.ndar
     return out
 
 
-def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None) -> np.ndarray:
+def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None, out=None) -> np.ndarray:
     """Frames moved by sub-pixel shifts: ``out[i](x, y) = frames[i](x - shifts_x_px[i], y - shifts_y_px[i])``.
 
     Parameters
@@ -60,6 +61,9 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None) -> np.ndarra
     threads : int, optional
         Threads shifting chunks of frames side by side (default: one per core this process may
         use); the result is the same with any number.
+    out : np.ndarray, optional
+        Where to write the result (the shape of ``frames``, the dtype returned); it must not
+        overlap ``frames``.
 
     Returns
     -------
@@ -77,7 +81,11 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None) -> np.ndarra
     dtype = np.float32 if frames.dtype == np.float32 else np.float64
     shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
     shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
-    out = np.empty(frames.shape, dtype=dtype)
+    if out is None:
+        out = np.empty(frames.shape, dtype=dtype)
+    elif out.shape != frames.shape or out.dtype != dtype:
+        raise ParameterError(f"out must be a {np.dtype(dtype).name} array of shape {frames.shape}, "
+                             f"given {out.dtype.name} {out.shape}")
     step = max(1, CHUNK_BYTES // max(1, int(np.prod(frames.shape[1:])) * np.dtype(dtype).itemsize))
     starts = range(0, frames.shape[0], step)
     move_y, move_x = bool(np.any(shifts_y_px)), bool(np.any(shifts_x_px))  # for every chunk alike

@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 import scipy.fft
 
+from .._buffers import ReturnedBuffer
 from .._checks import check_positive
 from .._cores import usable_cores
 from .._reliability import PAIR_STRIDE, held_blocks
@@ -162,7 +163,10 @@ class _FrameQueue:
             self._data = np.empty((max(n, 64),) + frames.shape[1:], dtype=np.float32)
         elif self._hi + n > len(self._data):
             if held + n <= 0.75 * len(self._data):  # room enough at the front: move the held frames there
-                self._data[:held] = self.frames  # numpy copies overlapping views correctly
+                # frame by frame, front first: numpy would copy the overlapping views through a temporary as
+                # large as the held frames, whose fresh pages the kernel must clear
+                for i in range(held):
+                    self._data[i] = self._data[self._lo + i]
             else:  # grow by half: the buffer stays within 1.5x what must be held (a concatenation took 2x)
                 grown = np.empty((int(1.5 * (held + n)) + 1,) + self._data.shape[1:], dtype=np.float32)
                 grown[:held] = self.frames
@@ -280,6 +284,7 @@ class Stabilise(Stage):
 
     def reset(self) -> None:
         self._frames = _FrameQueue()  # frames not yet released, float32
+        self._output = ReturnedBuffer(np.float32)  # the batch released last, once the pipeline let go of it
         self._first = None  # absolute index of the video's first frame
         self._released = 0  # frames released so far (relative to _first)
         self._model: Optional[ShiftModel] = None
@@ -457,10 +462,11 @@ class Stabilise(Stage):
         self._share.extend(share)
         motion = motion * share[:, None]
         kept = np.ones(count)
+        out = self._output.get(frames.shape)
         if not np.any(motion):
-            out = frames.copy()  # the queue's view is overwritten by the next batch
-        else:
-            out = shift_frames(frames, -motion[:, 0], -motion[:, 1])  # float32: rounding far below sensor noise
+            out[...] = frames  # the queue's view is overwritten by the next batch
+        else:  # float32: rounding far below sensor noise
+            out = shift_frames(frames, -motion[:, 0], -motion[:, 1], out=out)
             # The strip follows the running maximum of the motion: a smooth (C1) width, so the blend
             # adds nothing in the sound band (|d(t)| itself has kinks at every zero crossing of a sway).
             if self.fill_border:
