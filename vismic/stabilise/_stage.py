@@ -614,15 +614,16 @@ def stabilise_frames(frames, *, fps: float, batch_size: int = 64, **params):
     """
     frames = np.asarray(frames)
     stage = Stabilise(**params)
-    parts = []
-    for start in range(0, frames.shape[0], batch_size):
-        out = stage.transform(FrameBatch(frames[start:start + batch_size].astype(np.float32), start, fps))
+    result = np.empty(frames.shape, dtype=np.float32)
+    released = 0
+    for start in range(0, frames.shape[0] + batch_size, batch_size):
+        # the stage holds its frames as float32 itself: batches go in as stored; the flush comes last
+        last = start >= frames.shape[0]
+        out = stage.flush() if last else stage.transform(FrameBatch(frames[start:start + batch_size], start, fps))
         if out is not None:
-            parts.append(out.frames)
-    tail = stage.flush()
-    if tail is not None:
-        parts.append(tail.frames)
-    return np.concatenate(parts), stage.report()
+            result[released:released + len(out.frames)] = out.frames
+            released += len(out.frames)
+    return result, stage.report()
 
 
 def stabilise_source(source, **params):
