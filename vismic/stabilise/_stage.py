@@ -137,12 +137,15 @@ class _FrameQueue:
 
     A batch's arrival copied every held frame again (``np.concatenate``); here the
     held frames move only when the buffer must be compacted or grown. :meth:`take` returns a view that the next
-    :meth:`append` may overwrite.
+    :meth:`append` may overwrite. ``capacity`` frames are set aside at the first append (memory the
+    system gives only as it is written): a stage that knows how many frames it will hold does not
+    grow the buffer, each growth copying the held frames into fresh memory.
     """
 
-    def __init__(self):
+    def __init__(self, capacity: int = 64):
         self._data: Optional[np.ndarray] = None
         self._lo = self._hi = 0
+        self.capacity = int(capacity)
 
     def __len__(self) -> int:
         return self._hi - self._lo
@@ -160,7 +163,7 @@ class _FrameQueue:
     def append(self, frames: np.ndarray) -> None:
         n, held = len(frames), len(self)
         if self._data is None:
-            self._data = np.empty((max(n, 64),) + frames.shape[1:], dtype=np.float32)
+            self._data = np.empty((max(n, self.capacity),) + frames.shape[1:], dtype=np.float32)
         elif self._hi + n > len(self._data):
             if held + n <= 0.75 * len(self._data):  # room enough at the front: move the held frames there
                 # frame by frame, front first: numpy would copy the overlapping views through a temporary as
@@ -313,11 +316,15 @@ class Stabilise(Stage):
         leaves once every block within its reach is (``TrackSettings.reach_frames``);
         the queue grows by half when full.
         """
+        height, width = (int(v) for v in frame_shape[:2])
+        return self._queue_frames(fps) * height * width * 4
+
+    def _queue_frames(self, fps: float) -> int:
+        """Frames the queue sets aside: half as many again as the stage holds at most."""
         settings = self._settings(check_positive(fps, "fps"))
         block = settings.block_frames
         frames = max(settings.window_blocks * block, settings.reach_frames) + 2 * block
-        height, width = (int(v) for v in frame_shape[:2])
-        return int(1.5 * np.ceil(frames) * height * width * 4)
+        return int(1.5 * np.ceil(frames))
 
     def check_memory(self, frame_shape, fps: float) -> None:
         """Refuse frames whose held frames (:meth:`held_bytes`) would pass half the machine's memory.
@@ -356,6 +363,7 @@ class Stabilise(Stage):
             if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border != "fast":
                 raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
             self.check_memory(np.shape(batch.frames)[1:], batch.fps)
+            self._frames.capacity = self._queue_frames(batch.fps)
         frames = np.asarray(batch.frames)
         first = self._frames.frame_shape
         if first is not None and frames.shape[1:] != first:
@@ -423,7 +431,7 @@ class Stabilise(Stage):
             if last > held and not (final and first < held):
                 break
             last = min(last, held)
-            means.append(self._frames.frames[first:last].astype(np.float64).mean(axis=0))
+            means.append(np.mean(self._frames.frames[first:last], axis=0, dtype=np.float64))  # no float64 copy
             self._centres.append(k * block + (last - first - 1) / 2.0)
         if means and self._model is None:
             self._model = ShiftModel(means[0])
@@ -565,7 +573,8 @@ def kept_information(profiles, information) -> np.ndarray:
     total = float(np.sum(information))
     if total <= 0:
         return np.ones(along_x.shape[0])
-    return np.einsum("nh,hw,nw->n", along_y, information, along_x) / total
+    # one matrix product, then a row-wise dot: the three-operand einsum took numpy's slow generic loop
+    return np.einsum("nw,nw->n", along_y @ information, along_x) / total
 
 
 def _fill_border(frames, profiles, reference):
