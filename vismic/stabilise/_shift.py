@@ -22,9 +22,14 @@ from ..errors import ParameterError
 __all__ = ["shift_frames", "spectral_gradient"]
 
 
-#: Bytes of frames shifted at a time: the transforms' temporaries stay in the cache and in memory the
-#: allocator keeps, instead of fresh pages the kernel must clear for every batch.
+#: Bytes of frames worked on at a time: the temporaries stay in the cache and in memory the allocator
+#: keeps, instead of fresh pages the kernel must clear for every batch.
 CHUNK_BYTES = 1 << 21
+
+
+def chunk_frames(frame_shape, itemsize: int) -> int:
+    """Frames of ``frame_shape`` and ``itemsize`` bytes a pixel that fill :data:`CHUNK_BYTES` (at least 1)."""
+    return max(1, CHUNK_BYTES // max(1, int(np.prod(frame_shape)) * int(itemsize)))
 
 
 def _shift_axis(frames: np.ndarray, shifts_px: np.ndarray, axis: int) -> np.ndarray:
@@ -86,7 +91,7 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None, out=None) ->
     elif out.shape != frames.shape or out.dtype != dtype:
         raise ParameterError(f"out must be a {np.dtype(dtype).name} array of shape {frames.shape}, "
                              f"given {out.dtype.name} {out.shape}")
-    step = max(1, CHUNK_BYTES // max(1, int(np.prod(frames.shape[1:])) * np.dtype(dtype).itemsize))
+    step = chunk_frames(frames.shape[1:], np.dtype(dtype).itemsize)
     starts = range(0, frames.shape[0], step)
     move_y, move_x = bool(np.any(shifts_y_px)), bool(np.any(shifts_x_px))  # for every chunk alike
 

@@ -17,7 +17,7 @@ from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
 from ..pipeline import Stage
-from ._shift import shift_frames
+from ._shift import chunk_frames, shift_frames
 from ._track import (ShiftModel, TrackSettings, fit_light, measure_shift, slow_track, sound_taken, track_error,
                      track_response)
 
@@ -314,7 +314,8 @@ class Stabilise(Stage):
 
         Nothing leaves before one kernel's length of blocks is measured, then a frame
         leaves once every block within its reach is (``TrackSettings.reach_frames``);
-        the queue grows by half when full.
+        the queue sets aside half as many again, so that moving the held frames to its
+        front is rare.
         """
         height, width = (int(v) for v in frame_shape[:2])
         return self._queue_frames(fps) * height * width * 4
@@ -503,7 +504,9 @@ class Stabilise(Stage):
         flat = frames.reshape(n, -1)
         self._saturated.extend(np.count_nonzero(flat >= 255.0, axis=1) / max(flat.shape[1], 1))
         self._black.extend(np.count_nonzero(flat <= 0.0, axis=1) / max(flat.shape[1], 1))
-        before = lambda i: self._previous[0] if i == 0 else frames[i - 1]  # noqa: E731
+        def before(i):
+            return self._previous[0] if i == 0 else frames[i - 1]
+
         first = 0 if self._previous is not None else 1
         self._difference.extend([np.nan] * first)
         for i in range(first, n):
@@ -520,7 +523,7 @@ class Stabilise(Stage):
 
 def _remove_light(frames: np.ndarray, gain: np.ndarray, offset: np.ndarray) -> None:
     """``frames = (frames - offset) / gain`` per frame, in place, computed in float64 a few frames at a time."""
-    step = max(1, (1 << 21) // max(1, int(np.prod(frames.shape[1:])) * 8))
+    step = chunk_frames(frames.shape[1:], 8)
     for lo in range(0, frames.shape[0], step):
         hi = lo + step
         frames[lo:hi] = (frames[lo:hi] - offset[lo:hi, None, None]) / gain[lo:hi, None, None]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
-from ._shift import shift_frames, spectral_gradient
+from ._shift import chunk_frames, shift_frames, spectral_gradient
 
 __all__ = ["taper", "measure_shift", "track_kernel", "smooth_track", "correct_block_means", "interpolate_blocks",
            "extend_track", "fit_light", "TrackSettings", "slow_track", "track_error",
@@ -99,7 +99,7 @@ class ShiftModel:
         images = np.asarray(images)
         flat = images.reshape(images.shape[0], -1)
         out = np.empty((flat.shape[0], 4))
-        step = max(1, (1 << 21) // max(1, flat.shape[1] * 8))  # float64 copies a few images at a time
+        step = chunk_frames(flat.shape[1:], 8)  # float64 copies of a few images at a time
         for start in range(0, flat.shape[0], step):
             out[start:start + step] = flat[start:start + step].astype(np.float64) @ self._solve.T
         return out
