@@ -62,6 +62,22 @@ def test_the_stage_gives_the_same_frames_and_report_on_one_thread_or_several(mon
         np.testing.assert_array_equal(getattr(alone, name), getattr(report, name))
 
 
+def test_batches_a_caller_keeps_are_never_written_over():
+    from vismic.stabilise import Stabilise
+
+    scene, _ = _shaken_scene(seconds=0.2, size=32)
+    expected, _ = stabilise_frames(scene.frames, fps=FPS, batch_size=40)  # each batch copied out at once
+    stage, kept = Stabilise(), []
+    for start in range(0, len(scene), 40):
+        out = stage.transform(FrameBatch(scene.frames[start:start + 40], start, FPS))
+        if out is not None:
+            kept.append(out.frames[1:])  # a view keeps the batch's memory too
+    kept.append(stage.flush().frames[1:])
+    firsts = np.cumsum([0] + [len(view) + 1 for view in kept[:-1]])
+    for first, view in zip(firsts, kept):
+        np.testing.assert_array_equal(view, expected[first + 1:first + 1 + len(view)])
+
+
 @pytest.mark.parametrize("dx, dy", [(0.2, 0.0), (1.7, -0.6), (-4.0, 3.2)])
 def test_measure_shift_finds_any_size_of_motion_to_a_hundredth_of_a_pixel(dx, dy):
     texture = synth.texture("gravel", size=(64, 64))
