@@ -502,8 +502,11 @@ class Stabilise(Stage):
         """Saturated and black shares, the change from frame to frame and the held blocks of input frames."""
         n = frames.shape[0]
         flat = frames.reshape(n, -1)
-        self._saturated.extend(np.count_nonzero(flat >= 255.0, axis=1) / max(flat.shape[1], 1))
-        self._black.extend(np.count_nonzero(flat <= 0.0, axis=1) / max(flat.shape[1], 1))
+        step = chunk_frames(flat.shape[1:], 1)  # the comparisons' masks a few frames at a time
+        for lo in range(0, n, step):
+            part = flat[lo:lo + step]
+            self._saturated.extend(np.count_nonzero(part >= 255.0, axis=1) / max(flat.shape[1], 1))
+            self._black.extend(np.count_nonzero(part <= 0.0, axis=1) / max(flat.shape[1], 1))
         def before(i):
             return self._previous[0] if i == 0 else frames[i - 1]
 
