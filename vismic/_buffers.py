@@ -3,8 +3,8 @@
 Per-batch work that takes a fresh array each time pays for it twice where freed
 memory goes back to the system at once (large arrays always do; Dask's workers set
 ``MALLOC_TRIM_THRESHOLD_`` for small ones too): every call page-faults its array in
-anew, and the kernel clears every page first (a quarter of ``Stabilise``'s time at
-512x512 on this project's machine, in ``perf``).
+anew, and the kernel clears every page first (on this project's machine, in ``perf``, a
+large share of ``Stabilise``'s time before its arrays were kept).
 """
 
 from __future__ import annotations

@@ -86,6 +86,17 @@ def test_measure_shift_finds_any_size_of_motion_to_a_hundredth_of_a_pixel(dx, dy
     assert found == pytest.approx((dx, dy), abs=0.01)
 
 
+def test_measuring_in_float32_finds_float64_s_shift():
+    texture = synth.texture("gravel", size=(64, 64))
+    model = ShiftModel(texture)
+    rng = np.random.default_rng(1)
+    for dx, dy in [(0.3, -0.2), (2.6, 1.1), (-3.7, 0.05)]:
+        image = shift_frames(texture[None], np.array([dx]), np.array([dy]))[0] + rng.normal(0, 2, texture.shape)
+        single = measure_shift(image, model)
+        double = measure_shift(image, model, dtype=np.float64)
+        assert single == pytest.approx(double, abs=1e-6)
+
+
 def _drift_scene(total_px=2.0, seconds=0.4, size=64, **extra):
     n = int(seconds * FPS)
     sound = synth.make_displacement(synth.music(duration_seconds=n / FPS, sr=FPS, seed=0), amplitude_px=0.08)
