@@ -46,16 +46,16 @@ def test_shift_frames_gives_the_same_frames_in_any_chunks_and_threads(monkeypatc
             assert together.dtype == (np.float32 if dtype == np.float32 else np.float64)
             np.testing.assert_array_equal(together, one)
         monkeypatch.undo()
+    with pytest.raises(ParameterError, match="threads"):
+        shift_frames(frames, sx, sy, threads=0)
 
 
 def test_the_stage_gives_the_same_frames_and_report_on_one_thread_or_several(monkeypatch):
-    import vismic.stabilise._shift as shift_module
-    import vismic.stabilise._stage as stage_module
+    import vismic._cores
 
     scene, _ = _shaken_scene(seconds=0.2, size=32)
     several, report = stabilise_frames(scene.frames, fps=FPS, batch_size=50)
-    for module in (shift_module, stage_module):
-        monkeypatch.setattr(module, "usable_cores", lambda: 1)
+    monkeypatch.setattr(vismic._cores, "usable_cores", lambda: 1)
     one, alone = stabilise_frames(scene.frames, fps=FPS, batch_size=50)
     np.testing.assert_array_equal(one, several)
     for name in ("motion_px", "block_motion_px", "gain", "offset", "kept_information", "difference_power"):

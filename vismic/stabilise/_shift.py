@@ -11,12 +11,10 @@ DCT and one inverse DST per axis, exact to rounding for any shift.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import scipy.fft
 
-from .._cores import usable_cores
+from .._cores import map_on_cores
 from ..errors import ParameterError
 
 __all__ = ["shift_frames", "spectral_gradient"]
@@ -86,6 +84,8 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None, out=None) ->
     dtype = np.float32 if frames.dtype == np.float32 else np.float64
     shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
     shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
+    if threads is not None and int(threads) < 1:
+        raise ParameterError(f"threads must be at least 1, given threads={threads!r}")
     if out is None:
         out = np.empty(frames.shape, dtype=dtype)
     elif out.shape != frames.shape or out.dtype != dtype:
@@ -106,13 +106,7 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None, out=None) ->
 
     # a few frames at a time, on a thread per core (the transforms and numpy's products release the GIL):
     # each frame's transforms are its own, so the result does not depend on the step or the threads
-    threads = min(usable_cores() if threads is None else int(threads), len(starts))
-    if threads < 2:
-        for start in starts:
-            shift_chunk(start)
-    else:
-        with ThreadPoolExecutor(threads, thread_name_prefix="vismic-shift") as pool:
-            list(pool.map(shift_chunk, starts))
+    map_on_cores(shift_chunk, starts, threads=threads)
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -12,7 +11,7 @@ import scipy.fft
 
 from .._buffers import ReturnedBuffer
 from .._checks import check_positive
-from .._cores import usable_cores
+from .._cores import map_on_cores
 from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
@@ -442,12 +441,7 @@ class Stabilise(Stage):
             self._values.extend([(0.0, 0.0)] * len(means))
             return
         # each block is measured against the same reference alone: side by side on a thread per core
-        threads = min(usable_cores(), len(means))
-        if threads < 2:
-            self._values.extend(measure_shift(mean, self._model) for mean in means)
-        else:
-            with ThreadPoolExecutor(threads, thread_name_prefix="vismic-blocks") as pool:
-                self._values.extend(pool.map(functools.partial(measure_shift, model=self._model), means))
+        self._values.extend(map_on_cores(functools.partial(measure_shift, model=self._model), means))
 
     def _track(self, index: np.ndarray, final: bool) -> np.ndarray:
         return slow_track(index, self._centres, self._values, self._settings(), final=final)
@@ -507,14 +501,15 @@ class Stabilise(Stage):
             part = flat[lo:lo + step]
             self._saturated.extend(np.count_nonzero(part >= 255.0, axis=1) / max(flat.shape[1], 1))
             self._black.extend(np.count_nonzero(part <= 0.0, axis=1) / max(flat.shape[1], 1))
+
         def before(i):
             return self._previous[0] if i == 0 else frames[i - 1]
 
         first = 0 if self._previous is not None else 1
         self._difference.extend([np.nan] * first)
         for i in range(first, n):
-            step = np.subtract(frames[i], before(i), dtype=np.float64).reshape(-1)
-            self._difference.append(float(np.dot(step, step)) / max(step.size, 1))
+            change = np.subtract(frames[i], before(i), dtype=np.float64).reshape(-1)
+            self._difference.append(float(np.dot(change, change)) / max(change.size, 1))
         # pairs at the same absolute frames however the video is split into batches: (i - 1, i) in this batch
         pairs = [i for i in range(first, n) if (start + i - 1) % PAIR_STRIDE == 0]
         if pairs:
@@ -631,13 +626,16 @@ def stabilise_frames(frames, *, fps: float, batch_size: int = 64, **params):
     stage = Stabilise(**params)
     result = np.empty(frames.shape, dtype=np.float32)
     released = 0
-    for start in range(0, frames.shape[0] + batch_size, batch_size):
-        # the stage holds its frames as float32 itself: batches go in as stored; the flush comes last
-        last = start >= frames.shape[0]
-        out = stage.flush() if last else stage.transform(FrameBatch(frames[start:start + batch_size], start, fps))
+
+    def keep(out):  # copied at once: the stage may use a released batch's memory again
+        nonlocal released
         if out is not None:
             result[released:released + len(out.frames)] = out.frames
             released += len(out.frames)
+
+    for start in range(0, frames.shape[0], batch_size):  # batches go in as stored: the stage holds float32
+        keep(stage.transform(FrameBatch(frames[start:start + batch_size], start, fps)))
+    keep(stage.flush())
     return result, stage.report()
 
 
