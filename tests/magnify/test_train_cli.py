@@ -183,3 +183,53 @@ def test_cli_magnify_streams_to_the_writer(torch, tmp_path, tiny_model):
         assert read_frames(tmp_path / f"out{n}.avi").shape == (n, 96, 96)
     # held whole, the 192 more frames would add 1.8 MB of output (twice, with the copy written)
     assert peaks[240] - peaks[48] < 0.6e6, peaks
+
+
+def test_batch_feed_is_the_same_with_workers_and_views_turn_examples_exactly(torch):
+    from vismic.magnify._data import NATURAL_MIX, SampleGenerator
+    from vismic.magnify._feed import N_SYMMETRIES, BatchFeed, symmetry
+
+    generator = SampleGenerator(16, seed=3, mix=NATURAL_MIX, p_blur=0.3, n_procedural=2)
+    with BatchFeed(generator, 2) as plain:  # views=1: the generator's own stream, step by step
+        for step in (0, 1, 5):
+            for got, expected in zip(plain.batch(step), generator.batch(2 * step, 2)):
+                np.testing.assert_array_equal(got, expected)
+    views = 3
+    steps = [0, 1, 2, 3, 7, 8, 9, 13, 4]  # a jump ahead and one back, as a resumed run may ask
+    with BatchFeed(generator, 2, views=views) as serial, BatchFeed(generator, 2, views=views, workers=2) as pool:
+        for step in steps:
+            for a, b in zip(serial.batch(step), pool.batch(step)):
+                np.testing.assert_array_equal(a, b)
+        # one block: views ** 2 steps, each rendered example seen under `views` distinct symmetries
+        rendered = generator.batch(0, views * 2)
+        seen = {}
+        for step in range(views * views):
+            batch = serial.batch(step)
+            for row in range(2):
+                matches = [(index, k) for index in range(views * 2) for k in range(N_SYMMETRIES)
+                           if all(np.array_equal(symmetry(rendered[f][index:index + 1], k)[0], batch[f][row])
+                                  for f in range(4)) and rendered[4][index] == batch[4][row]]
+                assert matches, "every example of a batch is a rendered one, turned or transposed"
+                index = matches[0][0]
+                seen.setdefault(index, set()).add(step)
+        assert sorted(seen) == list(range(views * 2))
+        assert all(len(steps_of) == views for steps_of in seen.values())
+        # no example in two steps in a row
+        assert all(not {s, s + 1} <= steps_of for steps_of in seen.values() for s in range(views * views))
+
+
+def test_training_with_views_and_workers_resumes_exactly(torch, tmp_path):
+    from vismic.magnify import train
+
+    kwargs = dict(patch_size=16, batch_size=2, epoch_samples=4, n_validation=1, n_textures=2, views=2, schedule_steps=5,
+                  log=lambda line: None)
+    train(tmp_path / "whole", steps=5, **kwargs)
+    train(tmp_path / "parts", steps=3, data_workers=2, **kwargs)
+    train(tmp_path / "parts", steps=5, **dict(kwargs, views=1))  # the run keeps the views it started with
+    first, second = _weights_of(torch, tmp_path / "whole"), _weights_of(torch, tmp_path / "parts")
+    assert all(torch.equal(first[key], second[key]) for key in first)
+    for bad in (0, 9, 2.0):
+        with pytest.raises(ParameterError, match="views"):
+            train(tmp_path / "bad", steps=1, **dict(kwargs, views=bad))
+    with pytest.raises(ParameterError, match="data_workers"):
+        train(tmp_path / "bad", steps=1, data_workers=-1, **kwargs)

@@ -37,6 +37,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..io._atomic import temporary_file
 from ._config import MagNetConfig
+from ._feed import N_SYMMETRIES, BatchFeed
 from ._data import HELD_OUT_PHOTOS, NATURAL_MIX, TEXTURE_SCALE, TRAIN_PHOTOS, SampleGenerator, _check_mix
 from ._weights import require_torch, save_model
 
@@ -139,7 +140,7 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
           learning_rate=1e-4, seed=0, epoch_samples=2000, n_validation=128, max_magnified_px=6.0,
           max_noise=4.0, threads=1, device="cpu", checkpoint_minutes=5.0, mix=NATURAL_MIX, p_blur=0.3,
           noise_model="camera", n_textures=96, schedule="cosine", schedule_steps=None, warmup_steps=0, init=None,
-          ssim_weight=0.0, texture_scale=TEXTURE_SCALE, log=print):
+          ssim_weight=0.0, texture_scale=TEXTURE_SCALE, views=1, data_workers=0, log=print):
     """Train (or resume training) a MagNet.
 
     Parameters
@@ -185,6 +186,13 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     texture_scale : (float, float)
         Zoom range of the training textures (:class:`SampleGenerator`); the
         validation sets keep the default, so runs stay comparable.
+    views : int
+        Each rendered example is trained on under this many of the square's 8
+        symmetries (:class:`~vismic.magnify._feed.BatchFeed`; 1: once, as
+        rendered). Rendering costs far more than a step on a GPU.
+    data_workers : int
+        Processes rendering the examples ahead (0: in this process). Any number
+        gives the same batches.
 
     The data, schedule and ``init`` of a run are stored in its checkpoint:
     when resuming, the stored ones are used and these arguments are ignored.
@@ -207,6 +215,10 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     check_int(warmup_steps, "warmup_steps", minimum=0)
     ssim_weight = check_non_negative(ssim_weight, "ssim_weight")
     check_int(n_textures, "n_textures", minimum=1)
+    check_int(data_workers, "data_workers", minimum=0)
+    if not (isinstance(views, (int, np.integer)) and 1 <= views <= N_SYMMETRIES):
+        raise ParameterError(f"views must be an int from 1 to {N_SYMMETRIES} (the square's symmetries), "
+                             f"given views={views!r}")
     if schedule_steps is not None:
         check_int(schedule_steps, "schedule_steps", minimum=1)
     schedule_steps = schedule_steps if schedule_steps is not None else steps
@@ -224,9 +236,11 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
                     p_blur=float(p_blur), noise_model=noise_model, n_textures=int(n_textures), schedule=schedule,
                     schedule_steps=None if schedule_steps is None else int(schedule_steps),
                     warmup_steps=int(warmup_steps), init=None if init is None else str(init),
-                    ssim_weight=float(ssim_weight), texture_scale=[float(v) for v in texture_scale])
+                    ssim_weight=float(ssim_weight), texture_scale=[float(v) for v in texture_scale],
+                    views=int(views))
     run = _Run(Path(output_dir), config, settings, device=device, log=log)
     stream, held_out = data_streams(run.settings)
+    held_out = {name: _RenderedOnce(generator) for name, generator in held_out.items()}
     bs = run.settings["batch_size"]
     steps_per_epoch = max(1, run.settings["epoch_samples"] // bs)
 
@@ -238,18 +252,19 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     if run.step == 0 and not run.history and run.settings.get("init"):
         # the starting point scored as epoch 0: best.pt only replaces it with a better model
         run.end_epoch(held_out, losses)
-    while not done():
-        losses.add(run.train_step(stream))
-        end_of_epoch = run.step % steps_per_epoch == 0
-        if run.step % 50 == 0 or end_of_epoch:
-            log(f"step {run.step} samples {run.step * bs} {losses.line()} "
-                f"{run.step * bs / max(run.elapsed, 1e-9):.1f} samples/s, {run.elapsed / 3600:.2f} h")
-        if end_of_epoch or done():
-            run.end_epoch(held_out, losses)
-            last_save = time.time()
-        elif time.time() - last_save > checkpoint_minutes * 60:
-            run.save_checkpoint()
-            last_save = time.time()
+    with BatchFeed(stream, bs, views=run.settings.get("views", 1), workers=data_workers) as feed:
+        while not done():
+            losses.add(run.train_step(feed))
+            end_of_epoch = run.step % steps_per_epoch == 0
+            if run.step % 50 == 0 or end_of_epoch:
+                log(f"step {run.step} samples {run.step * bs} {losses.line()} "
+                    f"{run.step * bs / max(run.elapsed, 1e-9):.1f} samples/s, {run.elapsed / 3600:.2f} h")
+            if end_of_epoch or done():
+                run.end_epoch(held_out, losses)
+                last_save = time.time()
+            elif time.time() - last_save > checkpoint_minutes * 60:
+                run.save_checkpoint()
+                last_save = time.time()
     run.save_checkpoint()
     log(f"finished at step {run.step} ({run.elapsed / 3600:.2f} h)")
     return run.history
@@ -353,28 +368,46 @@ def _model_config(config) -> MagNetConfig:
     return MagNetConfig.light() if config == "light" else MagNetConfig.published(in_channels=1)
 
 
+class _RenderedOnce:
+    """A validation set's examples rendered on first use and kept: the sets are scored after every epoch."""
+
+    def __init__(self, generator):
+        self.generator = generator
+        self._batches = {}
+
+    def batch(self, start: int, count: int):
+        if (start, count) not in self._batches:
+            self._batches[start, count] = self.generator.batch(start, count)
+        return self._batches[start, count]
+
+
 class _LossMeter:
-    """Running means of the five loss terms between two reports."""
+    """Running means of the five loss terms between two reports.
+
+    The terms are summed where they were computed (a tensor on the GPU) and read
+    back only when reported: reading them every step would wait for the GPU.
+    """
 
     NAMES = ("loss", "y", "texAC", "texBM", "shapeBC")
 
     def __init__(self):
-        self.sums = np.zeros(len(self.NAMES))
+        self.sums = 0.0
         self.count = 0
 
     def add(self, values):
-        self.sums += values
+        self.sums = self.sums + values
         self.count += 1
 
     def means(self):
-        return self.sums / max(self.count, 1)
+        sums = self.sums.detach().cpu().double().numpy() if hasattr(self.sums, "detach") else self.sums
+        return np.broadcast_to(np.asarray(sums, dtype=np.float64), (len(self.NAMES),)) / max(self.count, 1)
 
     def line(self) -> str:
         m = self.means()
         return (f"loss {m[0]:.4f} (y {m[1]:.4f} texAC {m[2]:.4f} texBM {m[3]:.4f} shapeBC {m[4]:.4f})")
 
     def reset(self):
-        self.sums[:] = 0
+        self.sums = 0.0
         self.count = 0
 
 
@@ -386,6 +419,8 @@ class _Run:
         from ._model import MagNet
 
         self.torch, self.device, self.log = torch, device, log
+        if torch.device(device).type == "cuda":
+            torch.backends.cudnn.benchmark = True  # the patches keep one size: pick the fastest convolutions once
         self.output_dir = output_dir
         output_dir.mkdir(parents=True, exist_ok=True)
         self.checkpoint_path = output_dir / "checkpoint.pt"
@@ -429,16 +464,15 @@ class _Run:
             f"data mix {self.settings.get('mix')}, SSIM weight {self.settings.get('ssim_weight', 0.0)}, "
             f"texture zoom {list(self.settings.get('texture_scale', TEXTURE_SCALE))}")
 
-    def train_step(self, stream) -> list:
-        """One optimiser step on the next batch of ``stream``; the five loss terms.
+    def train_step(self, feed):
+        """One optimiser step on the next batch of ``feed`` (a :class:`BatchFeed`); the five loss terms (a tensor).
 
         The time spent making the batch counts as training time, as the throughput reports it.
         """
         torch, model = self.torch, self.model
         model.train()
         tick = time.time()
-        bs = self.settings["batch_size"]
-        frame_a, frame_b, frame_c, target, alpha = stream.batch(self.step * bs, bs)
+        frame_a, frame_b, frame_c, target, alpha = feed.batch(self.step)
         channels = self.config.in_channels
         a, b, c, m = (_expand(torch, _to_tensor(torch, f, self.device), channels)
                       for f in (frame_a, frame_b, frame_c, target))
@@ -462,7 +496,7 @@ class _Run:
         self.optimizer.step()
         self.step += 1
         self.elapsed += time.time() - tick
-        return [loss.item(), loss_y.item(), loss_ac.item(), loss_bm.item(), loss_bc.item()]
+        return torch.stack([loss, loss_y, loss_ac, loss_bm, loss_bc]).detach()
 
     def end_epoch(self, held_out, losses: _LossMeter) -> None:
         """Validate, record the epoch, save the checkpoint (and ``best.pt`` when it improved)."""

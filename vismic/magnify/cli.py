@@ -91,6 +91,11 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--epoch-samples", type=int, default=2000, help="examples between validations")
     parser.add_argument("--validation-samples", type=int, default=128, help="size of the held-out set")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--data-workers", type=int, default=0, metavar="N",
+                        help="processes rendering training examples ahead (0: none; same batches for any N)")
+    parser.add_argument("--views", type=int, default=1, metavar="K",
+                        help="train on each rendered example under K of its 8 quarter turns and transposes "
+                             "(1-8; rendering costs far more than a step on a GPU)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--init", default=None, metavar="WEIGHTS",
                         help="start from this model file (fine-tune), e.g. the shipped weights; "
@@ -122,7 +127,8 @@ def _as_options(message: str) -> str:
                          ("epoch_samples", "--epoch-samples"), ("batch_size", "--batch-size"),
                          ("patch_size", "--patch-size"), ("steps", "--steps"), ("hours", "--hours"),
                          ("threads", "--threads"), ("schedule_steps", "--schedule-steps"),
-                         ("warmup_steps", "--warmup-steps"), ("ssim_weight", "--ssim-weight")):
+                         ("warmup_steps", "--warmup-steps"), ("ssim_weight", "--ssim-weight"),
+                         ("data_workers", "--data-workers"), ("views", "--views")):
         message = re.sub(rf"(?<![\w-]){name}\b(=?)", lambda m, o=option: o + (" " if m.group(1) else ""), message)
     return message
 
@@ -223,6 +229,8 @@ def run_train(args) -> int:
     check_option(args.warmup_steps, "--warmup-steps", minimum=0)
     check_option(args.max_noise, "--max-noise", minimum=0)
     check_option(args.ssim_weight, "--ssim-weight", minimum=0)
+    check_option(args.data_workers, "--data-workers", minimum=0)
+    check_option(args.views, "--views", minimum=1, maximum=8)
     if args.texture_scale is not None and not 0 < args.texture_scale[0] <= args.texture_scale[1]:
         raise ParameterError("--texture-scale must be LOW HIGH with 0 < LOW <= HIGH, given "
                              f"{args.texture_scale[0]:g} {args.texture_scale[1]:g}")
@@ -241,7 +249,8 @@ def run_train(args) -> int:
           patch_size=args.patch_size, learning_rate=args.lr, seed=args.seed, epoch_samples=args.epoch_samples,
           n_validation=args.validation_samples, threads=args.threads, device=args.device,
           init=args.init, max_noise=args.max_noise, schedule=args.schedule, schedule_steps=args.schedule_steps,
-          warmup_steps=args.warmup_steps, ssim_weight=args.ssim_weight, log=log,
+          warmup_steps=args.warmup_steps, ssim_weight=args.ssim_weight, views=args.views,
+          data_workers=args.data_workers, log=log,
           **({} if args.texture_scale is None else dict(texture_scale=tuple(args.texture_scale))),
           **(dict(mix=None, p_blur=0.0, noise_model="shot") if args.data == "original" else {}))
     if args.export:
