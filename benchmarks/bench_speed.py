@@ -98,10 +98,10 @@ FPS = 2200.0
 RENDERED_FRAMES = 1000
 
 
-def scene_frames(shape, n_frames, seed=0):
+def scene_frames(shape, n_frames, seed=0, rendered=RENDERED_FRAMES):
     height, width = shape
     texture = synth.texture("gravel", size=(height, width))
-    rendered = min(n_frames, RENDERED_FRAMES)
+    rendered = min(n_frames, rendered)
     sound = synth.music(duration_seconds=rendered / FPS, sr=FPS, seed=seed)
     scene = synth.render_scene(texture, synth.make_displacement(sound, amplitude_px=0.05), noise_std=2.0, fps=FPS)
     frames = np.clip(np.rint(scene.frames[:rendered]), 0, 255).astype(np.uint8)

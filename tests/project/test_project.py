@@ -198,6 +198,11 @@ def test_recover_sound_on_workers_and_torch_equals_serial():
     if pytest.importorskip("torch"):
         on_torch = vismic.recover_sound(frames, fps=2200.0, denoise=None, grid=(2, 2), device="cpu")
         np.testing.assert_allclose(on_torch.samples, serial.samples, atol=1e-4 * np.std(serial.samples))
+        import torch
+
+        if torch.cuda.is_available():
+            on_gpu = vismic.recover_sound(frames, fps=2200.0, denoise=None, grid=(2, 2), device="cuda")
+            np.testing.assert_allclose(on_gpu.samples, serial.samples, atol=1e-4 * np.std(serial.samples))
 
 
 def test_workers_and_device_need_the_fused_path():
@@ -375,3 +380,20 @@ def test_stage_by_stage_with_what_only_the_projection_does_is_refused(asked):
     if name != "workers":  # a Pipeline takes executors, not worker counts
         with pytest.raises(ParameterError, match=f"fuse=False.*{name}"):
             vismic.default_pipeline(denoise=None, grid=(2, 2)).run(iter([]), fuse=False, **asked)
+
+
+def test_cuda_matches_numpy_when_a_gpu_is_there():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    rng = np.random.default_rng(5)
+    frames = rng.integers(0, 256, (40, 96, 80)).astype(np.uint8)
+    for grid, levels in (((2, 3), 3), ((8, 8), 4)):
+        templates = make_templates(frames[:16].astype(np.float32).mean(axis=0), n_levels=levels, grid=grid)
+        expected = project(frames, templates)
+        for data in (frames, frames.astype(np.uint16) << 4, frames.astype(np.float32)):
+            got = project(data, templates, device="cuda")
+            reference = project(data, templates)
+            np.testing.assert_allclose(got, reference, atol=1e-5 * np.abs(reference).max())
+        np.testing.assert_allclose(project(frames, templates, device="cuda:0"), expected,
+                                   atol=1e-5 * np.abs(expected).max())

@@ -48,6 +48,13 @@ def _on_device(templates, device):
     return entry[1:]
 
 
+def columns_on_device(data, matrix, reference):
+    """The product's columns ``(n, n_columns)`` of frames ``data`` ``(n, h, w)`` already on the device, any dtype."""
+    import torch
+
+    return (data.to(torch.float32) - reference).reshape(len(data), -1) @ matrix
+
+
 def project_torch(frames: np.ndarray, templates, device) -> np.ndarray:
     """Scores ``(n, 2 * n_regions)`` float32 as numpy, computed on ``device``.
 
@@ -60,8 +67,7 @@ def project_torch(frames: np.ndarray, templates, device) -> np.ndarray:
     matrix, reference = _on_device(templates, device)
     with torch.inference_mode():
         data = torch.from_numpy(np.ascontiguousarray(frames)).to(device, non_blocking=True)
-        difference = (data.to(torch.float32) - reference).reshape(len(frames), -1)
-        scores = (difference @ matrix).cpu().numpy()
+        scores = columns_on_device(data, matrix, reference).cpu().numpy()
     if templates.light is None:
         return scores
     split = 2 * templates.n_regions
