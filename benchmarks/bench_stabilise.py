@@ -6,7 +6,11 @@ median of ``--repeats`` runs on frames in memory:
 
 * the stage alone (``stabilise_frames``: tracking, shift, border fill, light), frames/s;
 * ``recover_sound(..., stabilise=False)`` and ``stabilise=True`` (``denoise=None``),
-  frames/s, and the share of the stabilised recovery's time the stage takes.
+  frames/s, and the share of the stabilised recovery's time the stage takes;
+* the same frames rounded to 8 bits: the stage alone, and a stabilised recovery of them
+  written as a raw (``Y800``) AVI, whose stored frames the stage holds as they are;
+* the stage's peak of traced memory (``tracemalloc``, its output array left out) on the
+  float32 frames and on the 8-bit ones.
 
 Run::
 
@@ -20,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -55,6 +61,17 @@ def median_seconds(function, repeats: int) -> float:
     return float(np.median(times))
 
 
+def stage_peak_mb(frames) -> float:
+    """Peak traced memory of ``stabilise_frames(frames)`` in MB, beyond its float32 output."""
+    tracemalloc.start()
+    try:
+        stabilise_frames(frames, fps=FPS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return (peak - frames.size * 4) / 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256, 512])
@@ -63,10 +80,14 @@ def main() -> None:
     args = parser.parse_args()
     print(f"4 px shake (0.5-10 Hz), {args.seconds:g} s at {FPS:g} fps, frames in memory; "
           f"median of {args.repeats} runs (frames/s)")
-    print(f"{'size':>6s} {'Stabilise alone':>16s} {'recovery':>10s} {'stabilised':>11s} {'stage share':>12s}")
+    print(f"{'size':>6s} {'Stabilise alone':>16s} {'recovery':>10s} {'stabilised':>11s} {'stage share':>12s} "
+          f"{'8-bit: alone':>13s} {'raw AVI stabilised':>19s} {'peak MB float32':>16s} {'8-bit':>6s}")
     rows = []
+    folder = tempfile.TemporaryDirectory()
     for size in args.sizes:
         frames = shaken_scene(size, args.seconds).frames
+        stored = np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+        raw = vismic.io.write_video(Path(folder.name) / f"shaken_{size}.avi", stored, codec="Y800")
         n = len(frames)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -75,12 +96,19 @@ def main() -> None:
                                    args.repeats)
             stable = median_seconds(lambda: vismic.recover_sound(frames, fps=FPS, denoise=None, stabilise=True),
                                     args.repeats)
+            stage_8 = median_seconds(lambda: stabilise_frames(stored, fps=FPS), args.repeats)
+            from_file = median_seconds(lambda: vismic.recover_sound(raw, fps=FPS, denoise=None, stabilise=True),
+                                       args.repeats)
+            peaks = stage_peak_mb(frames.astype(np.float32)), stage_peak_mb(stored)
         row = {"size": size, "frames": n, "stabilise_fps": n / stage, "recovery_fps": n / plain,
-               "stabilised_recovery_fps": n / stable, "stage_share": stage / stable}
+               "stabilised_recovery_fps": n / stable, "stage_share": stage / stable,
+               "stabilise_8bit_fps": n / stage_8, "raw_avi_stabilised_fps": n / from_file,
+               "stage_peak_mb_float32": peaks[0], "stage_peak_mb_8bit": peaks[1]}
         rows.append(row)
         write_csv(RESULTS / "bench_stabilise.csv", rows)
         print(f"{size:6d} {row['stabilise_fps']:16.0f} {row['recovery_fps']:10.0f} "
-              f"{row['stabilised_recovery_fps']:11.0f} {row['stage_share']:12.2f}", flush=True)
+              f"{row['stabilised_recovery_fps']:11.0f} {row['stage_share']:12.2f} {row['stabilise_8bit_fps']:13.0f} "
+              f"{row['raw_avi_stabilised_fps']:19.0f} {peaks[0]:16.0f} {peaks[1]:6.0f}", flush=True)
 
 
 if __name__ == "__main__":

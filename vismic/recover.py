@@ -265,11 +265,11 @@ def recover_sound(
         )
     if not pipeline.streaming_steps:
         raise ParameterError("the pipeline has no streaming stage to read frames")
-    _check_grid_fits(pipeline, source)
+    _check_grid_fits(pipeline, source, fuse=fuse)
     run = dict(progress=progress, device=device, workers=workers, executor=executor, threads=threads, fuse=fuse,
                precision=precision)
     audio = _recover_once(pipeline, source, video, **run)
-    stable = _stabilised(pipeline, audio, source) if stabilise == "auto" else None
+    stable = _stabilised(pipeline, audio, source, fuse=fuse) if stabilise == "auto" else None
     if stable is not None:
         moved = audio.info.get("slow_motion_px", float("nan"))
         logger.info("the frames moved %.2f px below the sound band: reading them again, stabilised", moved)
@@ -284,7 +284,7 @@ def recover_sound(
     return audio
 
 
-def _stabilised(pipeline: Pipeline, audio: Audio, source=None) -> Optional[Pipeline]:
+def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = True) -> Optional[Pipeline]:
     """The pipeline with :class:`~vismic.stabilise.Stabilise` before its decomposition, when ``audio`` needs it.
 
     None also when the stage would hold more frames than the machine can (the finding is
@@ -298,17 +298,35 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None) -> Optional[Pipel
     if any(isinstance(stage, Stabilise) for _, stage in pipeline.steps):
         return None
     stage = Stabilise()
+    stable = next((pipeline.insert(name, "stabilise", stage) for name, step in pipeline.steps
+                   if isinstance(step, (NormaliseLight, Decompose, Project))), None)
     shape, fps = getattr(source, "frame_shape", None), getattr(source, "fps", None)
-    if shape is not None and len(shape) >= 2 and fps:
+    if stable is not None and shape is not None and len(shape) >= 2 and fps:
         try:
-            stage.check_memory(shape[:2], fps)
+            stage.check_memory(shape[:2], fps, _held_itemsize(source, stable, stage, fuse=fuse))
         except ParameterError as error:
             audio.info["warnings"].append(f"the frames move below the sound band, but they were not stabilised: {error}")
             return None
-    for name, step in pipeline.steps:
-        if isinstance(step, (NormaliseLight, Decompose, Project)):
-            return pipeline.insert(name, "stabilise", stage)
-    return None
+    return stable
+
+
+def _held_itemsize(source, pipeline: Pipeline, stage, *, fuse: bool = True) -> int:
+    """Bytes a pixel ``stage`` (a frame stage of ``pipeline``, e.g. :class:`~vismic.stabilise.Stabilise`) will hold.
+
+    The source's stored integers (1 or 2 bytes) where the fused projection hands them
+    over (a random-access grey source of known length, :meth:`vismic.io.VideoStream.stored`,
+    and frame stages before the product that all take them), else float32's 4.
+    """
+    from .project._fuse import split_fusable
+    from .stabilise._stage import held_dtype
+
+    head, fused = split_fusable(pipeline.streaming_steps)
+    if (fuse and fused is not None and any(step is stage for _, step in head)
+            and all(getattr(step, "accepts_stored", False) for _, step in head)
+            and getattr(source, "random_access", False) and getattr(source, "downsample", None) == 1
+            and getattr(source, "frame_count_hint", None)):
+        return held_dtype(source.read_stored(0, 1).dtype).itemsize
+    return 4
 
 
 #: Most threads a recovery projects frames on by default (each holds a chunk of frames at a time).
@@ -453,7 +471,7 @@ def _check_pipeline_args(*, n_levels, grid, highpass_hz, low_hz, high_hz, n_sour
     check_int(n_sources, "n_sources", minimum=1)
 
 
-def _check_grid_fits(pipeline: Pipeline, source) -> None:
+def _check_grid_fits(pipeline: Pipeline, source, *, fuse: bool = True) -> None:
     """Refuse, before reading, a region grid finer than the frames, or frames too large for the projection."""
     from ._checks import check_grid_fits
 
@@ -472,7 +490,7 @@ def _check_grid_fits(pipeline: Pipeline, source) -> None:
     fps = getattr(source, "fps", None)
     for _, stage in pipeline.steps:
         if callable(getattr(stage, "check_memory", None)) and fps:
-            stage.check_memory(shape[:2], fps)
+            stage.check_memory(shape[:2], fps, _held_itemsize(source, pipeline, stage, fuse=fuse))
 
 
 def _describe(video) -> str:

@@ -262,3 +262,33 @@ def test_the_frame_queue_gives_back_what_was_appended_in_order():
         expected = expected[count:]
         np.testing.assert_array_equal(queue.frames, expected)
         assert len(queue) == len(expected)
+
+
+def test_stored_8_bit_frames_are_held_as_stored_and_give_the_float32_result(tmp_path):
+    import warnings
+
+    import vismic
+    from vismic.io import write_video
+    from vismic.io._stream import StoredBatch
+    from vismic.stabilise import Stabilise
+
+    scene, _ = _shaken_scene(seconds=0.25, size=40)
+    stored = np.clip(np.rint(scene.frames), 0, 255).astype(np.uint8)
+    as_float, report_float = stabilise_frames(stored.astype(np.float32), fps=FPS, batch_size=37)
+    as_stored, report_stored = stabilise_frames(stored, fps=FPS, batch_size=37)
+    np.testing.assert_array_equal(as_stored, as_float)
+    for name in ("motion_px", "block_motion_px", "gain", "offset", "kept_information", "difference_power"):
+        np.testing.assert_array_equal(getattr(report_stored, name), getattr(report_float, name))
+    stage = Stabilise()
+    assert stage.held_bytes((512, 512), FPS, itemsize=1) * 4 == stage.held_bytes((512, 512), FPS)
+    stage.transform(StoredBatch(stored[:50], 0, FPS))
+    assert stage._frames.frames.dtype == np.uint8
+    stage.transform(StoredBatch(stored[50:60].astype(np.float64) + 0.5, 50, FPS))  # floats after: float32
+    assert stage._frames.frames.dtype == np.float32 and stage._frames.frames[-1, 0, 0] == stored[59, 0, 0] + 0.5
+    # a raw AVI's stored frames go into the stage as they are, with the same sound as its float32 frames
+    raw = write_video(tmp_path / "shaken.avi", stored, codec="Y800")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_file = vismic.recover_sound(raw, fps=FPS, denoise=None, stabilise=True)
+        from_floats = vismic.recover_sound(stored.astype(np.float32), fps=FPS, denoise=None, stabilise=True)
+    np.testing.assert_array_equal(from_file.samples, from_floats.samples)

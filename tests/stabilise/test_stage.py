@@ -95,11 +95,20 @@ def test_frames_the_stabiliser_cannot_hold_are_refused_or_left_unstabilised(monk
     with pytest.raises(ParameterError, match="80x80 pixels"):
         Stabilise().transform(FrameBatch(np.zeros((8, 80, 80), np.float32), 0, 2200.0))
     scene = _drift_scene(seconds=0.4)
+    as_floats = scene.frames.astype(np.float32)  # held as float32 (the scene's own frames are 8-bit)
     with pytest.raises(ParameterError, match="stabilising frames of 80x80"):  # before anything is read
-        vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, stabilise=True)
+        vismic.recover_sound(as_floats, fps=2200.0, denoise=None, stabilise=True)
+    with pytest.raises(ParameterError, match="stabilising frames of 80x80"):  # stage by stage: float32 too
+        vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, stabilise=True, fuse=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rec = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None)  # 'auto' finds the drift
+        rec = vismic.recover_sound(as_floats, fps=2200.0, denoise=None)  # 'auto' finds the drift
     assert "stabilised" not in rec.info and "large_motion" in rec.info["reliability"]
     messages = [str(w.message) for w in caught if issubclass(w.category, UnreliableRecoveryWarning)]
     assert any("not stabilised" in m and "80x80" in m for m in messages)
+    # the 8-bit frames are held as stored, in a quarter of the memory: stabilised, 'auto' or asked for
+    assert scene.frames.dtype == np.uint8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert "stabilised" in vismic.recover_sound(scene.frames, fps=2200.0, denoise=None).info
+        vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, stabilise=True)

@@ -289,8 +289,11 @@ def _project_batches(stage, batches: Iterable, executor, head) -> Iterator:
     if reads_ranges(batches, head, executor):
         yield from project_ranges(stage, head, batches, executor)
         return
-    if executor is None and not head and hasattr(batches, "stored"):
-        batches = batches.stored()  # the stored integers go straight into the differences: no float32 pass
+    takes_stored = all(getattr(step, "accepts_stored", False) for _, step in head)
+    if hasattr(batches, "stored") and (executor is None or head) and takes_stored:
+        # the stored integers go straight into the differences, or into frame stages that hold them so
+        # (vismic.stabilise.Stabilise) and hand float32 frames on: no float32 pass
+        batches = batches.stored()
     if head:
         from ..pipeline import Pipeline
 

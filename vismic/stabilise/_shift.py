@@ -71,7 +71,8 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None, out=None) ->
     Returns
     -------
     np.ndarray [shape=(n, height, width)]
-        float32 for float32 frames (twice as fast; rounding ~1e-5 grey levels), else float64.
+        float32 for float32 frames (twice as fast; rounding ~1e-5 grey levels) and for integer
+        frames shifted into a float32 ``out``, else float64.
 
     Examples
     --------
@@ -82,6 +83,8 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None, out=None) ->
     """
     frames = np.asarray(frames)
     dtype = np.float32 if frames.dtype == np.float32 else np.float64
+    if out is not None and np.issubdtype(frames.dtype, np.integer) and out.dtype in (np.float32, np.float64):
+        dtype = out.dtype  # 8- and 16-bit frames are exact in float32
     shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
     shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
     if threads is not None and int(threads) < 1:

@@ -131,6 +131,16 @@ class StabiliseReport:
         return float(np.sum(np.mean(taken ** 2, axis=-1)))
 
 
+def held_dtype(dtype) -> np.dtype:
+    """How the stage holds frames of ``dtype``: integers as they are stored (uint8 is a quarter of float32), others as float32.
+
+    >>> held_dtype(np.uint8), held_dtype(np.float64)
+    (dtype('uint8'), dtype('float32'))
+    """
+    dtype = np.dtype(dtype)
+    return dtype if np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2 else np.dtype(np.float32)
+
+
 class _FrameQueue:
     """Frames held back: appended at the end, taken from the front, without copying the rest each time.
 
@@ -161,8 +171,14 @@ class _FrameQueue:
 
     def append(self, frames: np.ndarray) -> None:
         n, held = len(frames), len(self)
+        dtype = held_dtype(frames.dtype)
+        if self._data is not None and not np.can_cast(dtype, self._data.dtype, "safe"):
+            dtype = np.promote_types(dtype, self._data.dtype)  # e.g. a float batch after integer ones
+            widened = np.empty((max(int(1.5 * (held + n)) + 1, self.capacity),) + self._data.shape[1:], dtype=dtype)
+            widened[:held] = self.frames
+            self._data, self._lo, self._hi = widened, 0, held
         if self._data is None:
-            self._data = np.empty((max(n, self.capacity),) + frames.shape[1:], dtype=np.float32)
+            self._data = np.empty((max(n, self.capacity),) + frames.shape[1:], dtype=dtype)
         elif self._hi + n > len(self._data):
             if held + n <= 0.75 * len(self._data):  # room enough at the front: move the held frames there
                 # frame by frame, front first: numpy would copy the overlapping views through a temporary as
@@ -170,7 +186,7 @@ class _FrameQueue:
                 for i in range(held):
                     self._data[i] = self._data[self._lo + i]
             else:  # grow by half: the buffer stays within 1.5x what must be held (a concatenation took 2x)
-                grown = np.empty((int(1.5 * (held + n)) + 1,) + self._data.shape[1:], dtype=np.float32)
+                grown = np.empty((int(1.5 * (held + n)) + 1,) + self._data.shape[1:], dtype=self._data.dtype)
                 grown[:held] = self.frames
                 self._data = grown
             self._lo, self._hi = 0, held
@@ -270,6 +286,9 @@ class Stabilise(Stage):
     """
 
     streaming = True
+    #: Takes frames as stored (uint8, uint16) and holds them so: a quarter or half of float32's
+    #: memory. The fused projection hands a random-access source's stored frames to stages that say so.
+    accepts_stored = True
 
     def __init__(self, cutoff_hz: float = 22.0, kernel_seconds: float = 0.15, block_seconds: float = 0.005,
                  tolerance_px: float = 0.05, fill_border="fast", border_ramp_px: float = 4.0, motion: bool = True,
@@ -308,8 +327,10 @@ class Stabilise(Stage):
         self._error: Optional[np.ndarray] = None  # track_error of the motion released so far
 
     # ------------------------------------------------------------------ sizes
-    def held_bytes(self, frame_shape, fps: float) -> int:
-        """Most bytes of frames the stage holds on ``(height, width)`` frames at ``fps`` (float32).
+    def held_bytes(self, frame_shape, fps: float, itemsize: int = 4) -> int:
+        """Most bytes of frames the stage holds on ``(height, width)`` frames at ``fps``, ``itemsize`` bytes a pixel.
+
+        Frames are held as float32 (4), or as stored for 8- and 16-bit integers (1, 2: :func:`held_dtype`).
 
         Nothing leaves before one kernel's length of blocks is measured, then a frame
         leaves once every block within its reach is (``TrackSettings.reach_frames``);
@@ -317,7 +338,7 @@ class Stabilise(Stage):
         front is rare.
         """
         height, width = (int(v) for v in frame_shape[:2])
-        return self._queue_frames(fps) * height * width * 4
+        return self._queue_frames(fps) * height * width * int(itemsize)
 
     def _queue_frames(self, fps: float) -> int:
         """Frames the queue sets aside: half as many again as the stage holds at most."""
@@ -326,7 +347,7 @@ class Stabilise(Stage):
         frames = max(settings.window_blocks * block, settings.reach_frames) + 2 * block
         return int(1.5 * np.ceil(frames))
 
-    def check_memory(self, frame_shape, fps: float) -> None:
+    def check_memory(self, frame_shape, fps: float, itemsize: int = 4) -> None:
         """Refuse frames whose held frames (:meth:`held_bytes`) would pass half the machine's memory.
 
         Raises
@@ -334,7 +355,7 @@ class Stabilise(Stage):
         ParameterError
             Naming the frames, the memory needed and what shrinks it.
         """
-        needed, memory = self.held_bytes(frame_shape, fps), physical_memory_bytes()
+        needed, memory = self.held_bytes(frame_shape, fps, itemsize), physical_memory_bytes()
         if memory and needed > MAX_HELD_SHARE * memory:
             height, width = (int(v) for v in frame_shape[:2])
             raise ParameterError(
@@ -362,7 +383,7 @@ class Stabilise(Stage):
             check_positive(self.border_ramp_px, "border_ramp_px")
             if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border != "fast":
                 raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
-            self.check_memory(np.shape(batch.frames)[1:], batch.fps)
+            self.check_memory(np.shape(batch.frames)[1:], batch.fps, held_dtype(np.asarray(batch.frames).dtype).itemsize)
             self._frames.capacity = self._queue_frames(batch.fps)
         frames = np.asarray(batch.frames)
         first = self._frames.frame_shape
@@ -633,8 +654,12 @@ def stabilise_frames(frames, *, fps: float, batch_size: int = 64, **params):
             result[released:released + len(out.frames)] = out.frames
             released += len(out.frames)
 
-    for start in range(0, frames.shape[0], batch_size):  # batches go in as stored: the stage holds float32
-        keep(stage.transform(FrameBatch(frames[start:start + batch_size], start, fps)))
+    from ..io._stream import StoredBatch
+
+    # 8- and 16-bit frames go in as they are (the stage holds them so), others as float32 batches
+    batch = StoredBatch if held_dtype(frames.dtype) == frames.dtype else FrameBatch
+    for start in range(0, frames.shape[0], batch_size):
+        keep(stage.transform(batch(frames[start:start + batch_size], start, fps)))
     keep(stage.flush())
     return result, stage.report()
 
