@@ -19,7 +19,6 @@ from multiprocessing import get_context
 import numpy as np
 
 from .._checks import check_int
-from ..errors import ParameterError
 
 __all__ = ["BatchFeed", "symmetry", "N_SYMMETRIES"]
 
@@ -82,9 +81,7 @@ class BatchFeed:
     def __init__(self, generator, batch_size: int, *, views: int = 1, workers: int = 0):
         self.generator = generator
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
-        self.views = check_int(views, "views", minimum=1)
-        if self.views > N_SYMMETRIES:
-            raise ParameterError(f"views must be 1 to {N_SYMMETRIES} (the square's symmetries), given views={views!r}")
+        self.views = check_int(views, "views", minimum=1, maximum=N_SYMMETRIES)
         self.workers = check_int(workers, "workers", minimum=0)
         self.block_size = self.views * self.batch_size
         self._current = None  # (block, its rendered frames)

@@ -216,9 +216,7 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     ssim_weight = check_non_negative(ssim_weight, "ssim_weight")
     check_int(n_textures, "n_textures", minimum=1)
     check_int(data_workers, "data_workers", minimum=0)
-    if not (isinstance(views, (int, np.integer)) and 1 <= views <= N_SYMMETRIES):
-        raise ParameterError(f"views must be an int from 1 to {N_SYMMETRIES} (the square's symmetries), "
-                             f"given views={views!r}")
+    check_int(views, "views", minimum=1, maximum=N_SYMMETRIES)  # the square's symmetries
     if schedule_steps is not None:
         check_int(schedule_steps, "schedule_steps", minimum=1)
     schedule_steps = schedule_steps if schedule_steps is not None else steps
