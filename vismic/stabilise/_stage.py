@@ -486,32 +486,48 @@ class Stabilise(Stage):
         self._share.extend(share)
         motion = motion * share[:, None]
         kept = np.ones(count)
-        out = self._output.get(frames.shape)
-        if not np.any(motion):
-            out[...] = frames  # the queue's view is overwritten by the next batch
-        else:  # float32: rounding far below sensor noise
-            out = shift_frames(frames, -motion[:, 0], -motion[:, 1], out=out)
+        profiles = None
+        if np.any(motion) and self.fill_border:
             # The strip follows the running maximum of the motion: a smooth (C1) width, so the blend
             # adds nothing in the sound band (|d(t)| itself has kinks at every zero crossing of a sway).
-            if self.fill_border:
-                # the slow part of the motion is left out of a 'fast' strip: it would grow the strip during the clip
-                size = np.abs(motion) if self.fill_border is True else np.abs(self._fast_part(motion))
-                strip = np.maximum.accumulate(np.vstack([self._strip[None], size]), axis=0)[1:]
-                self._strip = strip[-1]
-                profiles = _border_profiles(out.shape[1:], strip, self.border_ramp_px)
-                out = _fill_border(out, profiles, self._model.reference)
-                kept = kept_information(profiles, self._model.information)
+            # The slow part of the motion is left out of a 'fast' strip: it would grow the strip during the clip.
+            size = np.abs(motion) if self.fill_border is True else np.abs(self._fast_part(motion))
+            strip = np.maximum.accumulate(np.vstack([self._strip[None], size]), axis=0)[1:]
+            self._strip = strip[-1]
+            profiles = _border_profiles(frames.shape[1:], strip, self.border_ramp_px)
+            kept = kept_information(profiles, self._model.information)
+        out = self._output.get(frames.shape)
+        # each few frames are shifted, filled and freed of light changes on a thread while they are in
+        # the cache; every step is the frame's own, so the frames are the same for any split
+        step = chunk_frames(frames.shape[1:], out.itemsize)
+        parts = map_on_cores(functools.partial(self._finish, frames, out, motion if np.any(motion) else None, profiles),
+                             [(lo, min(lo + step, count)) for lo in range(0, count, step)])
         self._motion.extend(motion)
         self._kept.extend(kept)
-        if self.light:
-            gain, offset = fit_light(out, self._model)
-            gain = np.where(gain > 1e-3, gain, 1.0)
-            _remove_light(out, gain, offset)
-        else:
-            gain, offset = np.ones(count), np.zeros(count)
-        self._gain.extend(gain)
-        self._offset.extend(offset)
+        for gain, offset in parts:
+            self._gain.extend(gain)
+            self._offset.extend(offset)
         return FrameBatch(out, self._first + start, self._fps)
+
+    def _finish(self, frames, out, motion, profiles, span) -> tuple:
+        """Frames ``span`` of ``frames`` shifted back by ``motion`` (None: copied), border filled, light removed, into ``out``.
+
+        Returns their gain and offset (ones and zeros without ``light``).
+        """
+        lo, hi = span
+        part = out[lo:hi]
+        if motion is None:
+            part[...] = frames[lo:hi]
+        else:  # float32: rounding far below sensor noise
+            shift_frames(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], threads=1, out=part)
+            if profiles is not None:
+                _fill_border(part, (profiles[0][lo:hi], profiles[1][lo:hi]), self._model.reference)
+        if not self.light:
+            return np.ones(hi - lo), np.zeros(hi - lo)
+        gain, offset = fit_light(part, self._model)
+        gain = np.where(gain > 1e-3, gain, 1.0)
+        _remove_light(part, gain, offset)
+        return gain, offset
 
     def _measure_input(self, frames: np.ndarray, start: int) -> None:
         """Saturated and black shares, the change from frame to frame and the held blocks of input frames."""
