@@ -233,3 +233,21 @@ def test_training_with_views_and_workers_resumes_exactly(torch, tmp_path):
             train(tmp_path / "bad", steps=1, **dict(kwargs, views=bad))
     with pytest.raises(ParameterError, match="data_workers"):
         train(tmp_path / "bad", steps=1, data_workers=-1, **kwargs)
+
+
+class _DiesInWorker:
+    """A generator whose rendering process stops at once (as one killed for memory would)."""
+
+    def batch(self, start, count):
+        import os
+
+        os._exit(1)
+
+
+def test_a_dead_rendering_worker_is_one_clear_error():
+    from vismic.magnify._feed import BatchFeed
+    from vismic.project import WorkerError
+
+    with BatchFeed(_DiesInWorker(), 2, workers=1) as feed:
+        with pytest.raises(WorkerError, match="rendering training examples stopped"):
+            feed.batch(0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 import numpy as np
@@ -132,7 +133,15 @@ class BatchFeed:
         for ahead in range(block, block + self._ahead):
             if ahead not in self._pending:
                 self._pending[ahead] = self._submit(ahead)
-        pieces = [future.result() for future in self._pending.pop(block)]
+        try:
+            pieces = [future.result() for future in self._pending.pop(block)]
+        except BrokenProcessPool:
+            from ..project._parallel import WorkerError
+
+            raise WorkerError(
+                "a process rendering training examples stopped (out of memory, or a script calling "
+                "train(data_workers=N) without an 'if __name__ == \"__main__\":' guard); use fewer data "
+                "workers, or 0") from None
         return tuple(np.concatenate(parts) for parts in zip(*pieces))
 
     def _submit(self, block: int):
