@@ -16,13 +16,14 @@ def tiny_model(torch):
     return MagNet(MagNetConfig.light(n_decoder_blocks=1, n_shape_blocks=1)).eval()
 
 
-@pytest.fixture
-def shipped_model(torch):
-    from vismic.magnify import DEFAULT_WEIGHTS, load_model
+@pytest.fixture(params=["published", "light"])
+def shipped_model(torch, request):
+    """Each model shipped with vismic (the default, ``"published"``, and ``"light"``)."""
+    from vismic.magnify import SHIPPED_WEIGHTS, load_model
 
-    if not DEFAULT_WEIGHTS.is_file():
+    if not SHIPPED_WEIGHTS[request.param].is_file():
         pytest.skip("the shipped weights are not there")
-    return load_model()
+    return load_model(request.param)
 
 
 @pytest.fixture

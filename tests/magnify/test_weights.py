@@ -95,3 +95,24 @@ def test_bad_weights(torch, tmp_path):
     torch.save([1, 2, 3], tmp_path / "list.pt")
     with pytest.raises(ModelError):
         load_model(tmp_path / "list.pt")
+
+
+def test_shipped_models_by_name(torch, tmp_path, monkeypatch, tiny_model):
+    from vismic.magnify import DEFAULT_WEIGHTS, SHIPPED_WEIGHTS, magnify
+
+    if not all(path.is_file() for path in SHIPPED_WEIGHTS.values()):
+        pytest.skip("the shipped weights are not there")
+    assert DEFAULT_WEIGHTS == SHIPPED_WEIGHTS["published"]
+    assert load_model().config == load_model("published").config
+    assert load_model("published").n_parameters() == 873264
+    assert load_model("light").config == MagNetConfig.light()
+    frames = np.random.default_rng(1).integers(0, 256, (2, 24, 24), dtype=np.uint8)
+    light = magnify(frames, alpha=3, model="light")
+    assert np.array_equal(light, magnify(frames, alpha=3, model=SHIPPED_WEIGHTS["light"]))
+    assert not np.array_equal(light, magnify(frames, alpha=3))
+    # a file of that name in the working folder is what the user meant
+    monkeypatch.chdir(tmp_path)
+    save_model(tiny_model, tmp_path / "tiny.pt").rename(tmp_path / "light")
+    assert load_model("light").config == tiny_model.config
+    with pytest.raises(ModelError, match="not found"):
+        load_model("heavy")

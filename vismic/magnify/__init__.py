@@ -3,8 +3,9 @@
 - :func:`magnify` frames in, frames out; :class:`Magnify` the streaming stage
   (put it before the decomposition); :func:`choose_upscale` says whether
   magnifying at twice the resolution (``upscale=``) keeps fine texture.
-- :func:`load_model` the shipped model (trained here on CPU, grayscale), a
-  vismic model file, or a state dict saved by the public PyTorch port.
+- :func:`load_model` a shipped model (grayscale; :data:`SHIPPED_WEIGHTS`: ``"published"``,
+  the default, and ``"light"``), a vismic model file, or a state dict saved by the
+  public PyTorch port.
 - :class:`MagNetConfig` (``published()``, ``light()``), :class:`MagNet`;
   :class:`InferenceNet` the same network prepared for fast inference.
 - :func:`train` (and :func:`validate`) to train one on the procedural examples of
@@ -23,7 +24,7 @@ extra).
 from ._config import MagNetConfig
 from ._inference import COLORS, ENSEMBLES, FILTERS, MAX_ALPHA, MODES, PRECISIONS, Magnify, magnify
 from ._scale import UPSCALES, UpscaleChoice, choose_upscale
-from ._weights import DEFAULT_WEIGHTS, convert_port_state_dict, load_model, port_key_to_vismic, save_model
+from ._weights import DEFAULT_WEIGHTS, SHIPPED_WEIGHTS, convert_port_state_dict, load_model, port_key_to_vismic, save_model
 
 __all__ = [
     "magnify",
@@ -48,6 +49,7 @@ __all__ = [
     "learning_rate_at",
     "ssim_loss",
     "DEFAULT_WEIGHTS",
+    "SHIPPED_WEIGHTS",
     "MODES",
     "FILTERS",
     "COLORS",

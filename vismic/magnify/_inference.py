@@ -41,7 +41,7 @@ from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
 from ._scale import UPSCALES, Upscaled, check_upscale, choose_upscale
-from ._weights import DEFAULT_WEIGHTS, load_model, require_torch
+from ._weights import DEFAULT_WEIGHTS, SHIPPED_WEIGHTS, load_model, require_torch, shipped_name
 
 __all__ = ["magnify", "Magnify", "MODES", "FILTERS", "COLORS", "PRECISIONS", "ENSEMBLES", "MAX_ALPHA", "UPSCALES"]
 
@@ -157,11 +157,13 @@ def _check_device(device):
 
 
 def _get_model(model, device):
-    if model is None:
-        key = str(device)
+    name = shipped_name(model)
+    if model is None or name:
+        path = SHIPPED_WEIGHTS[name] if name else DEFAULT_WEIGHTS
+        key = (str(path), str(device))
         with _cache_lock:
             if key not in _default_models:
-                _default_models[key] = load_model(DEFAULT_WEIGHTS, device=device)
+                _default_models[key] = load_model(path, device=device)
             return _default_models[key]
     return load_model(model, device=device)
 
@@ -440,8 +442,9 @@ def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, f
         Pass band and capture rate of the temporal mode.
     filter : {"butter", "fir", "diff_iir"}
         Temporal filter.
-    model : None, path, dict or MagNet
-        Weights (:func:`~vismic.magnify.load_model`); the shipped model by default.
+    model : None, str, path, dict or MagNet
+        Weights (:func:`~vismic.magnify.load_model`): the shipped ``"published"``
+        model by default, ``"light"`` the faster shipped one, or a file.
     device : str
         ``"cpu"`` or ``"cuda"``...
     batch_size : int, optional

@@ -265,8 +265,8 @@ def choose_upscale(frames, *, alpha, model=None, mode="static", value_range=None
     ----------
     frames : np.ndarray [shape=(n, height, width) or (n, height, width, 3)]
     alpha : float
-    model : None, path, dict or MagNet
-        The model that will magnify (its trained motion range); the shipped one by default.
+    model : None, str, path, dict or MagNet
+        The model that will magnify (its trained motion range); the default shipped one by default.
     mode : {"static", "dynamic", "temporal"}
     value_range : (low, high), optional
         As :func:`~vismic.magnify.magnify` takes it.

@@ -22,6 +22,7 @@ from ._config import MagNetConfig
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "SHIPPED_WEIGHTS",
     "FORMAT",
     "port_key_to_vismic",
     "convert_port_state_dict",
@@ -31,8 +32,13 @@ __all__ = [
 ]
 
 FORMAT = "vismic-magnet"
-#: The model trained here and shipped with vismic.
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "magnet_light.pt"
+_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+#: The models shipped with vismic, by the names ``load_model``, ``magnify(model=)`` and
+#: ``--weights`` take: ``"published"`` (the paper's sizes, trained on a GPU; the default) and
+#: ``"light"`` (fewer channels, trained on CPU: faster on CPUs, less faithful; docs/magnet.md).
+SHIPPED_WEIGHTS = {"published": _WEIGHTS_DIR / "magnet_published.pt", "light": _WEIGHTS_DIR / "magnet_light.pt"}
+#: The model ``magnify()`` uses unless told otherwise.
+DEFAULT_WEIGHTS = SHIPPED_WEIGHTS["published"]
 
 _PORT_RENAMES = [
     (r"^module\.", ""),
@@ -98,11 +104,23 @@ def save_model(model, path, *, info=None) -> Path:
     return path
 
 
+def shipped_name(weights):
+    """The name of a shipped model ``weights`` stands for, or None (a file of that name wins).
+
+    >>> shipped_name("light"), shipped_name(None), shipped_name("runs/x/best.pt")
+    ('light', None, None)
+    """
+    if isinstance(weights, str) and weights in SHIPPED_WEIGHTS and not Path(weights).exists():
+        return weights
+    return None
+
+
 def _read(path):
     torch = require_torch()
     path = Path(path)
     if not path.is_file():
-        raise ModelError(f"weights file not found: {str(path)!r}")
+        names = " and ".join(repr(name) for name in SHIPPED_WEIGHTS)
+        raise ModelError(f"weights file not found: {str(path)!r} (the shipped models are named {names})")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -115,9 +133,11 @@ def load_model(weights=None, *, device="cpu"):
     Parameters
     ----------
     weights : None, str, Path, dict or MagNet
-        ``None`` for the model shipped with vismic; a path to a vismic model
-        file or to a state dict of the public PyTorch port; an already loaded
-        dict of either kind; or a MagNet, returned as is (moved to ``device``).
+        ``None`` for the default model shipped with vismic (``"published"``);
+        the name of a shipped model (``"published"``, ``"light"``:
+        :data:`SHIPPED_WEIGHTS`); a path to a vismic model file or to a state
+        dict of the public PyTorch port; an already loaded dict of either
+        kind; or a MagNet, returned as is (moved to ``device``).
     device : str
         ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
 
@@ -133,6 +153,8 @@ def load_model(weights=None, *, device="cpu"):
         return weights.to(device).eval()
     if weights is None:
         weights = DEFAULT_WEIGHTS
+    elif shipped_name(weights):
+        weights = SHIPPED_WEIGHTS[weights]
     source = weights if isinstance(weights, dict) else _read(weights)
     name = "the given dict" if isinstance(weights, dict) else repr(str(weights))
     if not isinstance(source, dict):

@@ -57,8 +57,8 @@ def add_magnify_parser(subparsers) -> argparse.ArgumentParser:
                         help="capture rate of the camera (needed by the temporal mode)")
     parser.add_argument("--filter", choices=FILTERS, default="butter", help="temporal filter")
     parser.add_argument("--weights", default=None, metavar="PATH",
-                        help="model file (vismic .pt, or a state dict of the public PyTorch port); "
-                             "default: the model shipped with vismic")
+                        help="a shipped model's name (published, the default; light, faster on CPUs) or a model "
+                             "file (vismic .pt, or a state dict of the public PyTorch port)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     parser.add_argument("--batch-size", type=int, default=8, help="frames per network call")
     parser.add_argument("--tile", type=int, default=None, metavar="PX",
