@@ -33,6 +33,7 @@ Run::
     nice python benchmarks/bench_nuisance.py --nuisances drift4 sway2 shake4   # some conditions (and clean)
     nice python benchmarks/bench_nuisance.py --oracle   # where the loss under camera motion lies
     nice python benchmarks/bench_nuisance.py --fill-border true --cutoff 20 --kernel 0.2 --border-ramp 3   # other Stabilise settings
+    nice python benchmarks/bench_nuisance.py --near-clip 8     # near-clipped pixels held static (opt-in)
 
 The table is also written as CSV (``benchmarks/results/bench_nuisance.csv``, or
 ``bench_nuisance_quick.csv`` with ``--quick``).
@@ -363,10 +364,12 @@ def main(argv=None) -> int:
     parser.add_argument("--cutoff", type=float, default=None, help="Stabilise(cutoff_hz=...)")
     parser.add_argument("--kernel", type=float, default=None, help="Stabilise(kernel_seconds=...)")
     parser.add_argument("--border-ramp", type=float, default=None, help="Stabilise(border_ramp_px=...)")
+    parser.add_argument("--near-clip", type=float, default=None, help="Stabilise(near_clip_levels=...)")
     args = parser.parse_args(argv)
     stabiliser = {"fill_border": {"fast": "fast", "true": True, "false": False}[args.fill_border]}
     stabiliser.update({k: v for k, v in (("cutoff_hz", args.cutoff), ("kernel_seconds", args.kernel),
-                                         ("border_ramp_px", args.border_ramp)) if v is not None})
+                                         ("border_ramp_px", args.border_ramp),
+                                         ("near_clip_levels", args.near_clip)) if v is not None})
     seconds = args.seconds if args.seconds is not None else (0.4 if args.quick else 1.0)
     specs = quick_scenes() if args.quick else full_scenes()
     nuisances = QUICK_NUISANCES if args.quick else NUISANCES

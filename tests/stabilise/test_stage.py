@@ -112,3 +112,61 @@ def test_frames_the_stabiliser_cannot_hold_are_refused_or_left_unstabilised(monk
         warnings.simplefilter("ignore")
         assert "stabilised" in vismic.recover_sound(scene.frames, fps=2200.0, denoise=None).info
         vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, stabilise=True)
+
+
+def test_near_clipped_pixels_are_held_static_once_the_stage_shifts():
+    import numpy as np
+
+    from vismic import synth
+    from vismic.stabilise import stabilise_frames
+    from vismic.stabilise._stage import near_clip_noise, near_clip_weights
+
+    fps, size = 2200.0, 48
+    texture = synth.texture("gravel", size=(size, size)).astype(np.float64)
+    y, x = np.mgrid[:size, :size]
+    bright = np.exp(-(((x - 14) / 5.0) ** 2 + ((y - 13) / 4.0) ** 2) ** 2)
+    texture = texture * (1 - bright) + 252.0 * bright  # a highlight the noise lifts past 255 now and then
+    n = 440
+    shake = synth.shake_motion(n, fps=fps, peak_px=3.0, low_hz=0.5, high_hz=10.0, seed=0)
+    scene = synth.render_nuisance_scene(texture, np.zeros(n), shift_x_px=shake, noise_std=2.0, fps=fps)
+    held, _ = stabilise_frames(scene.frames, fps=fps, light=False, near_clip_levels=8.0)
+    free, _ = stabilise_frames(scene.frames, fps=fps, light=False)  # off by default
+    reference = scene.frames[:11].astype(np.float64).mean(axis=0)  # the first 5 ms block
+    noise = near_clip_noise(scene.frames[:11], reference, levels=8.0)
+    assert 1.5 < noise < 2.5  # the scene's 2 grey levels, measured there
+    weights = near_clip_weights(reference, levels=min(8.0, 3.0 * noise))
+    assert weights is not None and (weights == 0).sum() >= 12
+    inside = weights == 0
+    # there the frames are the reference, whatever the camera did; elsewhere untouched
+    assert np.allclose(held[:, inside], reference[inside][None].astype(np.float32), atol=1e-3)
+    assert np.array_equal(held[:, weights == 1], free[:, weights == 1])
+    assert np.std(free[:, inside], axis=0).mean() > 1.0
+
+
+def test_frames_far_from_the_clip_levels_are_not_changed_by_the_near_clip_fill():
+    import numpy as np
+
+    from vismic.stabilise import stabilise_frames
+    from vismic.stabilise._stage import near_clip_weights
+
+    rng = np.random.default_rng(0)
+    frames = (120 + 40 * rng.standard_normal((200, 32, 32))).clip(20, 230).astype(np.float32)
+    a, _ = stabilise_frames(frames, fps=2000.0, near_clip_levels=8.0)
+    b, _ = stabilise_frames(frames, fps=2000.0)
+    assert np.array_equal(a, b)
+    # 12-bit frames: their top is not 255
+    reference = np.full((8, 8), 3000.0)
+    reference[2, 2] = 250.0
+    assert near_clip_weights(reference, levels=8.0) is None
+
+
+def test_a_bad_near_clip_level_is_one_clear_error():
+    import numpy as np
+    import pytest
+
+    from vismic.data import FrameBatch
+    from vismic.stabilise import Stabilise
+
+    for levels in (-1.0, float("nan"), "8", True):
+        with pytest.raises(ValueError, match="near_clip_levels"):
+            Stabilise(near_clip_levels=levels).transform(FrameBatch(np.zeros((4, 8, 8), np.float32), 0, 2000.0))
