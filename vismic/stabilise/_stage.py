@@ -655,6 +655,17 @@ def kept_information(profiles, information) -> np.ndarray:
     return np.einsum("nw,nw->n", along_y @ information, along_x) / total
 
 
+def _near_clip(reference, levels: float) -> Optional[np.ndarray]:
+    """Pixels of ``reference`` within ``levels`` of 0, or of 255 where it stays within 0-255; None if none."""
+    reference = np.asarray(reference, dtype=np.float64)
+    if levels <= 0:
+        return None
+    near = reference <= levels
+    if reference.max() <= 255.0:
+        near |= reference >= 255.0 - levels
+    return near if near.any() else None
+
+
 def near_clip_weights(reference, *, levels: float, radius_px: float = CLIP_RADIUS_PX,
                       ramp_px: float = CLIP_RAMP_PX) -> Optional[np.ndarray]:
     """Weights that hold a reference's near-clipped pixels static: ``(height, width)`` float32, or None.
@@ -674,13 +685,8 @@ def near_clip_weights(reference, *, levels: float, radius_px: float = CLIP_RADIU
     """
     from scipy import ndimage
 
-    reference = np.asarray(reference, dtype=np.float64)
-    if levels <= 0:
-        return None
-    near = reference <= levels
-    if reference.max() <= 255.0:
-        near |= reference >= 255.0 - levels
-    if not near.any():
+    near = _near_clip(reference, levels)
+    if near is None:
         return None
     distance = ndimage.distance_transform_edt(~near)
     return np.clip((distance - radius_px) / ramp_px, 0.0, 1.0).astype(np.float32)
@@ -703,12 +709,8 @@ def near_clip_noise(frames, reference, *, levels: float) -> Optional[float]:
     """
     frames = np.asarray(frames)
     reference = np.asarray(reference, dtype=np.float64)
-    if frames.shape[0] < 2 or levels <= 0:
-        return None
-    near = reference <= levels
-    if reference.max() <= 255.0:
-        near |= reference >= 255.0 - levels
-    if not near.any():
+    near = _near_clip(reference, levels)
+    if frames.shape[0] < 2 or near is None:
         return None
     values = frames[:, near].astype(np.float64)
     differences = np.diff(values, axis=0)
