@@ -10,7 +10,7 @@ import numpy as np
 import scipy.fft
 
 from .._buffers import ReturnedBuffer
-from .._checks import check_positive
+from .._checks import check_non_negative, check_positive
 from .._cores import map_on_cores
 from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
@@ -347,8 +347,7 @@ class Stabilise(Stage):
         self._previous = None
         self._blocks = np.zeros(4)
         self._error: Optional[np.ndarray] = None  # track_error of the motion released so far
-        self._clip = None  # (hold, reference): how far near-clipped pixels are held at the reference, once shifting
-        self._clip_levels = 0.0  # how near a clip level a reference pixel is held, from the first block's noise
+        self._clip = None  # near-clipped pixels held at the reference (_ClipHold), fixed with the reference
 
     # ------------------------------------------------------------------ sizes
     def held_bytes(self, frame_shape, fps: float, itemsize: int = 4) -> int:
@@ -405,11 +404,7 @@ class Stabilise(Stage):
             self._fps = batch.fps
             check_positive(self.cutoff_hz, "cutoff_hz")
             check_positive(self.border_ramp_px, "border_ramp_px")
-            levels = self.near_clip_levels
-            if isinstance(levels, bool) or not isinstance(levels, (int, float, np.number)) \
-                    or not np.isfinite(levels) or levels < 0:
-                raise ParameterError(f"near_clip_levels must be a number of grey levels >= 0, "
-                                     f"given {self.near_clip_levels!r}")
+            check_non_negative(self.near_clip_levels, "near_clip_levels")
             if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border != "fast":
                 raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
             self.check_memory(np.shape(batch.frames)[1:], batch.fps, held_dtype(np.asarray(batch.frames).dtype).itemsize)
@@ -485,9 +480,7 @@ class Stabilise(Stage):
             self._centres.append(k * block + (last - first - 1) / 2.0)
         if means and self._model is None:
             self._model = ShiftModel(means[0])
-            noise = near_clip_noise(self._frames.frames[:block], self._model.reference, levels=self.near_clip_levels)
-            self._clip_levels = min(self.near_clip_levels, CLIP_NOISE_SIGMAS * noise) if noise is not None \
-                else self.near_clip_levels
+            self._clip = _ClipHold.of(self._frames.frames[:block], self._model.reference, self.near_clip_levels)
             self._values.append((0.0, 0.0))
             means = means[1:]
         if not self.motion:
@@ -528,9 +521,6 @@ class Stabilise(Stage):
             self._strip = strip[-1]
             profiles = _border_profiles(frames.shape[1:], strip, self.border_ramp_px)
             kept = kept_information(profiles, self._model.information)
-        if np.any(motion) and self._clip is None:
-            weights = near_clip_weights(self._model.reference, levels=self._clip_levels)
-            self._clip = (None,) if weights is None else (1.0 - weights, self._model.reference.astype(np.float32))
         out = self._output.get(frames.shape)
         # each few frames are shifted, filled and freed of light changes on a thread while they are in
         # the cache; every step is the frame's own, so the frames are the same for any split
@@ -560,8 +550,8 @@ class Stabilise(Stage):
             shift_frames(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], threads=1, out=part)
             if profiles is not None:
                 _fill_border(part, (profiles[0][lo:hi], profiles[1][lo:hi]), self._model.reference)
-            if self._clip is not None and self._clip[0] is not None:
-                _hold_static(part, *self._clip, share[lo:hi])
+            if self._clip is not None:
+                self._clip.apply(part, share[lo:hi])
         if not self.light:
             return np.ones(hi - lo), np.zeros(hi - lo)
         gain, offset = fit_light(part, self._model)
@@ -721,15 +711,29 @@ def near_clip_noise(frames, reference, *, levels: float) -> Optional[float]:
     return float(np.median(np.abs(differences[unclipped])) / 0.6745 / np.sqrt(2.0))
 
 
-def _hold_static(frames, hold, reference, share):
-    """Move ``frames`` towards ``reference`` by ``hold`` (0 to 1 per pixel) times each frame's ``share``, in place.
+@dataclass(frozen=True)
+class _ClipHold:
+    """How far each near-clipped pixel is held at the reference: the rows it reaches, their hold and reference."""
 
-    Only the rows ``hold`` reaches are touched; computed in float32.
-    """
-    rows = np.any(hold > 0.0, axis=1)
-    amount = np.asarray(share, dtype=np.float32)[:, None, None] * hold[rows][None]
-    frames[:, rows] += amount * (reference[rows][None] - frames[:, rows])
-    return frames
+    rows: np.ndarray
+    hold: np.ndarray
+    reference: np.ndarray
+
+    @classmethod
+    def of(cls, block_frames, reference, levels: float) -> Optional["_ClipHold"]:
+        """From the first block's frames (its noise sets how near counts) and the reference; None if nothing is held."""
+        noise = near_clip_noise(block_frames, reference, levels=levels)
+        weights = near_clip_weights(reference, levels=levels if noise is None else min(levels, CLIP_NOISE_SIGMAS * noise))
+        if weights is None:
+            return None
+        hold = 1.0 - weights
+        rows = np.any(hold > 0.0, axis=1)
+        return cls(rows, hold[rows], np.asarray(reference, dtype=np.float32)[rows])
+
+    def apply(self, frames, share) -> None:
+        """Move ``frames`` towards the reference by the hold times each frame's ``share``, in place (float32)."""
+        amount = np.asarray(share, dtype=np.float32)[:, None, None] * self.hold[None]
+        frames[:, self.rows] += amount * (self.reference[None] - frames[:, self.rows])
 
 
 def _fill_border(frames, profiles, reference):
