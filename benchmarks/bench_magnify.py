@@ -540,11 +540,15 @@ def _moved_crop(coefficients, corner, size, shift):
                      for c in coefficients], axis=-1)
 
 
-def photo_pairs(crops, motions, noises, *, size=128):
+def photo_pairs(crops, motions, noises, *, size=128, directions=1):
     """Yield ``(label, colour, noise, motion, alpha, frame_a, frame_b, truth)``; grey frames are (h, w), colour (h, w, 3).
 
-    The whole crop moves by ``motion`` px in a direction fixed per case; A and B get
-    independent Gaussian read noise of ``noise`` grey levels and are quantised to 8 bits.
+    The whole crop moves by ``motion`` px in a direction drawn per case; with
+    ``directions`` N > 1 also in the N - 1 directions turned from it by multiples of
+    180/N degrees (the label gains the turn, e.g. ``"coffee table +60"``), since fine
+    oriented texture can favour one method in one direction and the other in the next.
+    A and B get independent Gaussian read noise of ``noise`` grey levels and are
+    quantised to 8 bits.
     """
     from scipy import ndimage
 
@@ -561,17 +565,20 @@ def photo_pairs(crops, motions, noises, *, size=128):
             coefficients = [ndimage.spline_filter(image[..., c], order=3, mode="mirror")
                             for c in range(image.shape[-1])]
             for case, (motion, alpha) in enumerate(motions):
-                angle = np.random.default_rng([index, case, 17]).uniform(0, 2 * np.pi)
-                delta = motion * np.array([np.sin(angle), np.cos(angle)])
-                clean_a, clean_b, truth = (_moved_crop(coefficients, corner, size, d)
-                                           for d in (np.zeros(2), delta, alpha * delta))
-                for noise in noises:
-                    rng = np.random.default_rng([index, case, int(noise * 10), int(colour)])
-                    noisy = [np.clip(np.round(f + noise * rng.standard_normal(f.shape)), 0, 255)
-                             for f in (clean_a, clean_b)]
-                    squeeze = (lambda f: f) if colour else (lambda f: f[..., 0])
-                    yield (label, colour, noise, motion, alpha, squeeze(noisy[0]), squeeze(noisy[1]),
-                           squeeze(np.clip(truth, 0, 255)))
+                drawn = np.random.default_rng([index, case, 17]).uniform(0, 2 * np.pi)
+                for turn in range(directions):
+                    angle = drawn + np.pi * turn / directions
+                    delta = motion * np.array([np.sin(angle), np.cos(angle)])
+                    clean_a, clean_b, truth = (_moved_crop(coefficients, corner, size, d)
+                                               for d in (np.zeros(2), delta, alpha * delta))
+                    name_turn = label if turn == 0 else f"{label} +{180 * turn / directions:g}"
+                    for noise in noises:
+                        rng = np.random.default_rng([index, case, int(noise * 10), int(colour)])
+                        noisy = [np.clip(np.round(f + noise * rng.standard_normal(f.shape)), 0, 255)
+                                 for f in (clean_a, clean_b)]
+                        squeeze = (lambda f: f) if colour else (lambda f: f[..., 0])
+                        yield (name_turn, colour, noise, motion, alpha, squeeze(noisy[0]), squeeze(noisy[1]),
+                               squeeze(np.clip(truth, 0, 255)))
 
 
 def _ssim_any(output, truth):
@@ -612,13 +619,13 @@ def footage_crops(folder):
     return tuple(crops)
 
 
-def photo_table(models, *, full=False, footage=None, log=print):
-    """Score every photograph case; returns a list of dicts (case fields and scores)."""
+def photo_table(models, *, full=False, footage=None, directions=1, log=print):
+    """Score every photograph case (``directions`` motion directions each); returns a list of dicts (case fields and scores)."""
     crops = (FULL_PHOTO_CROPS if full else PHOTO_CROPS) + (footage_crops(footage) if footage else ())
     motions = FULL_PHOTO_MOTIONS if full else PHOTO_MOTIONS
     noises = FULL_PHOTO_NOISE if full else PHOTO_NOISE
     rows = []
-    for label, colour, noise, motion, alpha, a, b, truth in photo_pairs(crops, motions, noises):
+    for label, colour, noise, motion, alpha, a, b, truth in photo_pairs(crops, motions, noises, directions=directions):
         rows.append(dict(photo=label, colour=colour, noise=noise, motion=motion, alpha=alpha,
                          scores=score_methods(a, b, truth, alpha, models)))
     return rows
@@ -778,10 +785,18 @@ def run_issue_tables(args):
               f"data={info.get('settings', {}).get('mix', 'original procedural')}")
     methods = ["none", "linear", "phase"] + list(models)
     if args.table in ("all", "photos"):
-        print_photo_table(photo_table(models, full=args.full, footage=args.footage), methods)
+        print_photo_table(photo_table(models, full=args.full, footage=args.footage, directions=args.directions),
+                          methods)
     if args.table in ("all", "validation"):
         n_scenes = 4 if args.full else 2
         print_validation_table(validation_table(models, n_scenes=n_scenes, full=args.full), methods, n_scenes)
+
+
+def _at_least_one(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, given {text}")
+    return value
 
 
 def add_issue_arguments(parser):
@@ -794,6 +809,9 @@ def add_issue_arguments(parser):
     parser.add_argument("--upscale-sweep", action="store_true",
                         help="only the sweep of magnified motion at 1x and 2x (where upscale=2 stops helping)")
     parser.add_argument("--full", action="store_true", help="more crops, motions and noise levels")
+    parser.add_argument("--directions", type=_at_least_one, default=1, metavar="N",
+                        help="each photograph case moved in N directions, 180/N degrees apart (default 1: the "
+                             "drawn one)")
     parser.add_argument("--footage", default=None, metavar="DIR",
                         help="also crops of the first frame of each .mp4 in DIR (e.g. ../shared/footage)")
     parser.add_argument("--table", choices=("all", "photos", "validation", "none"), default="all",
