@@ -770,6 +770,14 @@ def quality_models(args):
     return models
 
 
+def _training(info):
+    """Steps and hours of training in all, and of the last run where the model was fine-tuned."""
+    total = f"{info.get('total_steps', info.get('steps'))}, hours={info.get('total_training_hours', info.get('training_hours'))}"
+    if "total_steps" in info:
+        total += f" (the last run {info.get('steps')} steps, {info.get('training_hours')} h)"
+    return total
+
+
 def run_issue_tables(args):
     """The photograph table and the generated validation table (issue 11)."""
     models = quality_models(args)
@@ -781,7 +789,7 @@ def run_issue_tables(args):
             print(f"{name}: the shipped model as a self-ensemble of {model[1]} (magnify(..., ensemble={model[1]}))")
             continue
         info = getattr(model, "info", {}) or {}
-        print(f"{name}: steps={info.get('steps')}, hours={info.get('training_hours')}, "
+        print(f"{name}: steps={_training(info)}, "
               f"data={info.get('settings', {}).get('mix', 'original procedural')}")
     methods = ["none", "linear", "phase"] + list(models)
     if args.table in ("all", "photos"):
@@ -883,8 +891,7 @@ def main(argv=None):
         METHODS = tuple(table[0][1])
         return print_table("Colour photographs (RGB SSIM, mean of scenes)", "scene", table)
     info = getattr(model, "info", {})
-    print(f"model: {model.config}, {model.n_parameters()} parameters; trained steps={info.get('steps')}, "
-          f"samples={info.get('samples')}, hours={info.get('training_hours')}")
+    print(f"model: {model.config}, {model.n_parameters()} parameters; trained steps={_training(info)}")
     n_scenes = args.scenes or (3 if args.quick else 8)
     print(f"{n_scenes} scenes per row, {args.size}x{args.size} px, SSIM against the exactly rendered truth "
           f"(* best)")
