@@ -27,6 +27,7 @@ from ..combine._confidence import (
     reliability_flags,
     snr_estimate,
 )
+from ._border import kept_information, near_clip_noise, near_clip_weights
 from ._light import NormaliseLight, light_basis, remove_light
 from ._shift import shift_frames, spectral_gradient
 from ._stage import Stabilise, StabiliseReport, compensated_share, stabilise_frames, stabilise_source
@@ -46,7 +47,8 @@ from ._track import (
     TrackSettings,
 )
 
-__all__ = ["Stabilise", "NormaliseLight", "light_basis", "remove_light", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share", "shift_frames", "spectral_gradient",
+__all__ = ["Stabilise", "NormaliseLight", "light_basis", "remove_light", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share",
+           "kept_information", "near_clip_weights", "near_clip_noise", "shift_frames", "spectral_gradient",
            "measure_shift", "smooth_track", "correct_block_means", "interpolate_blocks", "extend_track",
            "slow_track", "track_error", "track_response", "sound_taken", "TrackSettings", "track_kernel",
            "fit_light", "taper",
