@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -79,10 +79,17 @@ class SceneSpec:
     audio: str
     fps: float
     seed: int = 0
+    #: the frames are a larger moved texture's view less this many px along every side (synth's crop_px)
+    crop_px: int = 0
 
     def describe(self) -> str:
         return (f"{self.texture} {self.direction_degrees:g}deg {self.amplitude_px:g}px n{self.noise_std:g} "
                 f"{self.audio} {self.fps:g}fps")
+
+    def texture_image(self, size: int) -> np.ndarray:
+        """The texture to move: ``size`` px plus the crop along every side."""
+        side = size + 2 * self.crop_px
+        return synth.texture(self.texture, size=(side, side))
 
 
 def full_scenes():
@@ -125,10 +132,10 @@ def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float):
     n = int(round(seconds * fps))
     make = synth.music if spec.audio == "music" else synth.speech
     sound = synth.make_displacement(make(duration_seconds=n / fps, sr=fps, seed=spec.seed), amplitude_px=spec.amplitude_px)
-    texture = synth.texture(spec.texture, size=(size, size))
     extra = nuisance_parameters(nuisance, n, fps, spec.seed)
-    scene = synth.render_nuisance_scene(texture, sound, direction_degrees=spec.direction_degrees,
-                                        noise_std=spec.noise_std, seed=spec.seed, fps=fps, **extra)
+    scene = synth.render_nuisance_scene(spec.texture_image(size), sound, direction_degrees=spec.direction_degrees,
+                                        noise_std=spec.noise_std, seed=spec.seed, fps=fps, crop_px=spec.crop_px,
+                                        **extra)
     if nuisance in ("mjpg", "mp4v"):
         scene.frames = synth.compress(scene.frames, codec={"mjpg": "MJPG", "mp4v": "mp4v"}[nuisance])
     return scene
@@ -165,7 +172,8 @@ def codec_bound_loss(spec: SceneSpec, nuisance: str, size: int) -> float:
     """What the codec itself takes from the scene's bound (dB; NaN where there is no intra-frame DCT codec)."""
     if nuisance != "mjpg":
         return math.nan
-    return metrics.dct_quantiser_loss_db(synth.texture(spec.texture, size=(size, size)),
+    crop = spec.crop_px
+    return metrics.dct_quantiser_loss_db(spec.texture_image(size)[crop:crop + size, crop:crop + size],
                                          direction_degrees=spec.direction_degrees, noise_std=spec.noise_std,
                                          table=mjpeg_table(size), quantization_step=1.0)
 
@@ -365,13 +373,18 @@ def main(argv=None) -> int:
     parser.add_argument("--kernel", type=float, default=None, help="Stabilise(kernel_seconds=...)")
     parser.add_argument("--border-ramp", type=float, default=None, help="Stabilise(border_ramp_px=...)")
     parser.add_argument("--near-clip", type=float, default=None, help="Stabilise(near_clip_levels=...)")
+    parser.add_argument("--crop", type=int, default=0, metavar="PX",
+                        help="render each scene PX px larger along every side and crop it: camera motion brings "
+                             "the texture's own content into view, not the renderer's mirror image (as a camera)")
     args = parser.parse_args(argv)
     stabiliser = {"fill_border": {"fast": "fast", "true": True, "false": False}[args.fill_border]}
     stabiliser.update({k: v for k, v in (("cutoff_hz", args.cutoff), ("kernel_seconds", args.kernel),
                                          ("border_ramp_px", args.border_ramp),
                                          ("near_clip_levels", args.near_clip)) if v is not None})
     seconds = args.seconds if args.seconds is not None else (0.4 if args.quick else 1.0)
-    specs = quick_scenes() if args.quick else full_scenes()
+    if args.crop < 0:
+        parser.error(f"--crop must be at least 0, given {args.crop}")
+    specs = [replace(spec, crop_px=args.crop) for spec in (quick_scenes() if args.quick else full_scenes())]
     nuisances = QUICK_NUISANCES if args.quick else NUISANCES
     if args.nuisances:
         nuisances = ("clean",) + tuple(n for n in NUISANCES if n in args.nuisances and n != "clean")
@@ -381,7 +394,8 @@ def main(argv=None) -> int:
         run_oracle(specs, chosen, size=args.size, seconds=seconds, margin=args.margin,
                    csv_path=args.csv or RESULTS / "bench_nuisance_oracle.csv")
         return 0
-    print(f"{len(specs)} scenes x {len(nuisances)} conditions, {args.size}x{args.size} px, {seconds:g} s, 8-bit; "
+    cropped = f" (cropped from {args.size + 2 * args.crop})" if args.crop else ""
+    print(f"{len(specs)} scenes x {len(nuisances)} conditions, {args.size}x{args.size} px{cropped}, {seconds:g} s, 8-bit; "
           "SI-SNR (dB) against the true displacement high-passed at 20 Hz; bound: Cramer-Rao SNR of the clean scene; "
           "loss: stabilised minus clean stabilised; auto: recover_sound's default (stabilise='auto'), est: its "
           "rec.info['snr_estimate_db'], err: est minus auto; err.st: the stabilised pipeline's estimate minus its "

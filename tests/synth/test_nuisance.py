@@ -25,6 +25,24 @@ def test_whole_pixel_drift_moves_the_texture_by_whole_pixels():
     np.testing.assert_allclose(scene.frames[1][2:], texture[:-2], atol=1e-3)
 
 
+def test_a_cropped_scene_is_the_central_view_of_the_whole_render():
+    # with a crop, camera motion brings the texture's own content into view, not its mirror image
+    texture = synth.texture("gravel", size=(40, 48))
+    sound = 0.05 * np.sin(np.arange(6) * 0.7)
+    shake = np.array([0.0, 1.5, 3.2, -2.7, 4.0, 0.3])
+    whole = synth.render_nuisance_scene(texture, sound, shift_x_px=shake, shift_y_px=-shake, quantize=False)
+    cropped = synth.render_nuisance_scene(texture, sound, shift_x_px=shake, shift_y_px=-shake, quantize=False,
+                                          crop_px=8)
+    assert cropped.frames.shape == (6, 24, 32)
+    np.testing.assert_allclose(cropped.frames, whole.frames[:, 8:-8, 8:-8], atol=1e-4)
+    np.testing.assert_array_equal(cropped.texture, texture[8:-8, 8:-8])
+    assert cropped.mode_shape.shape == (24, 32)
+    # a whole-pixel drift brings the texture's own columns in from beyond the frame's side
+    drift = synth.render_nuisance_scene(texture, np.zeros(2), shift_x_px=np.array([0.0, 2.0]), quantize=False,
+                                        crop_px=8)
+    np.testing.assert_allclose(drift.frames[1], texture[8:-8, 6:-10], atol=1e-3)
+
+
 def test_light_gain_and_offset_multiply_the_clean_radiance():
     texture = synth.texture("noise", size=(16, 16))
     gain = np.array([1.0, 1.1, 0.9])
@@ -81,5 +99,9 @@ def test_bad_nuisance_arguments_raise_parameter_errors():
         synth.flicker_gain(10, fps=FPS, depth=1.5)
     with pytest.raises(ParameterError, match="shift_x_px"):
         synth.render_nuisance_scene(np.ones((8, 8)), np.zeros(4), shift_x_px=np.zeros(3))
-    with pytest.raises(ParameterError, match="low_hz"):
+    with pytest.raises(ParameterError, match="crop_px"):
+        synth.render_nuisance_scene(np.ones((8, 8)), np.zeros(4), crop_px=4)
+    with pytest.raises(ParameterError, match="crop_px"):
+        synth.render_nuisance_scene(np.ones((8, 8)), np.zeros(4), crop_px=-1)
+    with pytest.raises(ValueError, match="low_hz"):
         synth.shake_motion(100, fps=FPS, peak_px=1.0, low_hz=8.0, high_hz=7.0)

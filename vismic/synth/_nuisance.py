@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from ..errors import FrameShapeError, OutputError, ParameterError
+from .._checks import check_int
 from ._checks import check_direction, check_non_negative, check_positive, check_texture, unit_vector
 from ._fourier import _Shifter
 from ._scene import Scene, _check_displacement
@@ -230,7 +231,7 @@ def _per_frame(values, n, name, default):
 
 def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float = 0.0, shift_x_px=None,
                           shift_y_px=None, gain=None, offset=None, noise_std: float = 0.0, quantize: bool = True,
-                          seed: int = 0, fps: float = 2200.0) -> Scene:
+                          seed: int = 0, fps: float = 2200.0, crop_px: int = 0) -> Scene:
     """A rigid scene moved by sound *and* camera motion, under changing light.
 
     Frame ``t`` is ``gain[t] * T(x - displacement_px[t] u - (shift_x_px[t], shift_y_px[t])) + offset[t]``,
@@ -251,12 +252,19 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
         Light gain (e.g. :func:`flicker_gain`) and offset in grey levels.
     noise_std, quantize, seed, fps
         As in :func:`vismic.synth.render_scene`.
+    crop_px : int
+        The frames are the moved texture's view less this many px along every side
+        (``(height - 2 crop_px, width - 2 crop_px)``). The shift extends the texture by
+        its mirror image, so without a crop, camera motion brings that mirror image into
+        view; with a crop larger than the motion, it brings the texture's own content in
+        from beyond the frame, as a camera does.
 
     Returns
     -------
     Scene
         ``displacement_px`` is the sound's motion alone (what a recovery should
         give back); the camera motion and light changes are in the frames only.
+        ``texture`` and ``mode_shape`` are cropped as the frames are.
 
     Examples
     --------
@@ -266,6 +274,9 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
     ...                                     gain=synth.flicker_gain(220, fps=2200.0))
     >>> scene.frames.shape
     (220, 128, 128)
+    >>> synth.render_nuisance_scene("brick", sound, shift_x_px=synth.shake_motion(220, fps=2200.0, peak_px=4.0),
+    ...                             crop_px=16).frames.shape
+    (220, 96, 96)
     """
     if isinstance(texture, str):
         from ._texture import texture as make_texture
@@ -276,6 +287,11 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
     direction_degrees = check_direction(direction_degrees)
     noise_std = check_non_negative(noise_std, "noise_std")
     fps = check_positive(fps, "fps")
+    crop_px = check_int(crop_px, "crop_px", minimum=0)
+    if 2 * crop_px + 2 > min(texture.shape):
+        raise ParameterError(f"crop_px={crop_px} leaves no frame of a {texture.shape[1]}x{texture.shape[0]} px texture "
+                             f"(at most {(min(texture.shape) - 2) // 2})")
+    view = (slice(crop_px, texture.shape[0] - crop_px), slice(crop_px, texture.shape[1] - crop_px))
     n = displacement_px.shape[0]
     shift_x_px = _per_frame(shift_x_px, n, "shift_x_px", 0.0)
     shift_y_px = _per_frame(shift_y_px, n, "shift_y_px", 0.0)
@@ -289,11 +305,12 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
     def batches():
         for start in range(0, n, _BATCH):
             part = slice(start, start + _BATCH)
-            frames = shifter(total_x[part], total_y[part])
+            frames = shifter(total_x[part], total_y[part])[(slice(None),) + view]
             frames *= gain[part, None, None]
             frames += offset[part, None, None]
             yield start, frames
 
+    texture = texture[view]
     frames = sense(batches(), n_frames=n, shape=texture.shape, batch_size=_BATCH, noise_std=noise_std,
                    quantize=quantize, seed=seed)
     return Scene(frames=frames, displacement_px=displacement_px, direction_degrees=direction_degrees,
