@@ -158,3 +158,22 @@ def test_combine_refuses_bad_parameters_before_reading_the_stream():
         Combine(method="loud").transform_batches(parts())
     with pytest.raises(ValueError, match="highpass_hz"):
         Combine(highpass_hz=5000.0).transform_batches(parts())
+
+
+@pytest.mark.parametrize("shift_db", [10.0, -5.0])
+def test_the_estimate_never_says_more_than_the_noise_model(monkeypatch, shift_db):
+    # The region groups' agreement scatters; above the model's figure it is capped there, below it is kept.
+    from vismic.combine import _confidence
+
+    bands = _bands(n=1500)
+    model = Combine().transform(bands).info["snr_model_db"]
+    measured = _confidence.evidence_snr_estimate
+
+    def shifted(*args, **kwargs):
+        found = measured(*args, **kwargs)
+        return dict(found, snr_estimate_db=model + shift_db)
+
+    monkeypatch.setattr(_confidence, "evidence_snr_estimate", shifted)
+    audio = Combine().transform(bands)
+    assert audio.info["snr_model_db"] == pytest.approx(model)
+    assert audio.info["snr_estimate_db"] == pytest.approx(model + min(shift_db, 0.0))

@@ -175,7 +175,8 @@ def test_a_stabilise_step_reaches_the_combinations_estimate():
         stable, report = stabilise_frames(scene.frames, fps=FPS)
         bands, alone = _bands(stable)
     expected = snr_estimate(bands, grid=(8, 8), report=report)["snr_estimate_db"]
-    assert audio.info["snr_estimate_db"] == pytest.approx(expected, abs=0.05)
+    # never above the combination's own (model) figure, where the region groups' scatter would put it
+    assert audio.info["snr_estimate_db"] == pytest.approx(min(expected, audio.info["snr_model_db"]), abs=0.05)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

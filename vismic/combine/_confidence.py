@@ -323,7 +323,9 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
     from the reference exceeds :data:`MOTION_TOLERANCE_PX` (distortion grows
     as the square of the phase error); with ``report``, the motion the stabiliser
     removed in the sound band counted as noise (a track error); and, when ``report`` shows an
-    inter-frame codec, ``10 log10(innovation)`` dB.
+    inter-frame codec, ``10 log10(innovation)`` dB. The estimate a recovery reports
+    (``rec.info["snr_estimate_db"]``) is also never above the combination's own figure
+    (``rec.info["snr_model_db"]``), which the groups' scatter can pass.
 
     Parameters
     ----------
