@@ -103,5 +103,5 @@ def test_bad_nuisance_arguments_raise_parameter_errors():
         synth.render_nuisance_scene(np.ones((8, 8)), np.zeros(4), crop_px=4)
     with pytest.raises(ParameterError, match="crop_px"):
         synth.render_nuisance_scene(np.ones((8, 8)), np.zeros(4), crop_px=-1)
-    with pytest.raises(ValueError, match="low_hz"):
+    with pytest.raises(ParameterError, match="low_hz"):
         synth.shake_motion(100, fps=FPS, peak_px=1.0, low_hz=8.0, high_hz=7.0)
