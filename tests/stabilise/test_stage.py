@@ -118,8 +118,7 @@ def test_near_clipped_pixels_are_held_static_once_the_stage_shifts():
     import numpy as np
 
     from vismic import synth
-    from vismic.stabilise import stabilise_frames
-    from vismic.stabilise import near_clip_noise, near_clip_weights
+    from vismic.stabilise import near_clip_noise, near_clip_weights, stabilise_frames
 
     fps, size = 2200.0, 48
     texture = synth.texture("gravel", size=(size, size)).astype(np.float64)
@@ -146,8 +145,7 @@ def test_near_clipped_pixels_are_held_static_once_the_stage_shifts():
 def test_frames_far_from_the_clip_levels_are_not_changed_by_the_near_clip_fill():
     import numpy as np
 
-    from vismic.stabilise import stabilise_frames
-    from vismic.stabilise import near_clip_weights
+    from vismic.stabilise import near_clip_weights, stabilise_frames
 
     rng = np.random.default_rng(0)
     frames = (120 + 40 * rng.standard_normal((200, 32, 32))).clip(20, 230).astype(np.float32)
