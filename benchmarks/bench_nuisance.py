@@ -64,6 +64,7 @@ from vismic.decompose._gradient import unit_vector  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 from vismic.pipeline import Pipeline  # noqa: E402
 from vismic.stabilise import shift_frames, stabilise_frames, track_error  # noqa: E402
+from vismic.stabilise._border import _border_profiles  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NUISANCES = ("clean", "drift4", "sway2", "shake4", "flick120", "flick100", "expo", "mjpg", "mp4v")
@@ -273,6 +274,8 @@ def summary(rows) -> str:
 
 
 MOTIONS = ("drift4", "sway2", "shake4")
+#: Share of the clip at each end that ``--oracle``'s ``ends out`` leaves out of the SI-SNR.
+ENDS_LEFT_OUT = 0.02
 
 
 def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, margin: int) -> dict:
@@ -286,6 +289,18 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     (:func:`vismic.stabilise.track_error`: block means, kernel, the extension past the
     clip's ends) run on the true camera motion, where only the procedure errs, and on the
     camera motion plus the sound's, which the block means measure too.
+
+    The whole frame, shifted back by the true motion, is also blended into the clean scene's
+    frames (what a perfect stabiliser would show there; the scene's own content, sound and noise)
+    or into its static reference (the first block's mean, as the stage does), over strips along
+    the sides: ``|d|`` the strips the shift fills with mirrored content, exactly; ``static``
+    the largest of them over the clip plus the stage's 4 px ramp, from the first frame. So
+    ``|d| clean`` shows the exact shift's own error beside a camera's borders (content beyond the
+    frame is unknown, and the shift's sinc tails reach into it), ``static clean`` what is left of
+    it past the ramp, and ``static ref`` what the static strips' lost sound costs. ``ends out``:
+    the stabilised whole frame with the first and last :data:`ENDS_LEFT_OUT` of the clip left
+    out of the SI-SNR (of both it and the clean scene), where the track is carried past the
+    blocks it measured.
     """
     fps = spec.fps
     scene = render(spec, nuisance, size=size, seconds=seconds)
@@ -295,14 +310,28 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     truth = highpass(scene.displacement_px, sr=fps)
     inner = (slice(None), slice(margin, size - margin), slice(margin, size - margin))
     snr = lambda frames: metrics.si_snr(recover(frames, fps)[0].samples, truth)
+    ends = int(round(ENDS_LEFT_OUT * len(truth)))
+    inside = slice(ends, len(truth) - ends)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stable, report = stabilise_frames(scene.frames, fps=fps)
         shifted = shift_frames(scene.frames.astype(np.float32), -true[:, 0], -true[:, 1])
-        row = {"scene": spec.describe(), "nuisance": nuisance,
-               "clean": snr(clean.frames), "stable": snr(stable),
-               "clean_inner": snr(clean.frames[inner]), "true_inner": snr(shifted[inner]),
-               "stable_inner": snr(stable[inner])}
+        row = {"scene": spec.describe(), "nuisance": nuisance}
+        for key, frames in (("clean", clean.frames), ("stable", stable)):
+            samples = recover(frames, fps)[0].samples
+            row[key] = metrics.si_snr(samples, truth)
+            row[f"{key}_ends_out"] = metrics.si_snr(samples[inside], truth[inside])
+        row.update(clean_inner=snr(clean.frames[inner]), true_inner=snr(shifted[inner]), stable_inner=snr(stable[inner]))
+        clean_frames = clean.frames.astype(np.float32)
+        reference = clean_frames[:max(1, int(round(0.005 * fps)))].mean(axis=0)
+        fills = (("mirror", np.abs(true), 0.01, ("clean",)),
+                 ("static", np.broadcast_to(np.abs(true).max(axis=0), true.shape), 4.0, ("clean", "ref")))
+        for key, strip, ramp, fillers in fills:
+            along_x, along_y = _border_profiles(shifted.shape[1:], strip, ramp)
+            weights = along_y[:, :, None] * along_x[:, None, :]
+            for name in fillers:
+                filler = clean_frames if name == "clean" else reference[None]
+                row[f"{key}_{name}"] = snr((weights * shifted + (1.0 - weights) * filler).astype(np.float32))
         sound = scene.displacement_px[:, None] * np.array(unit_vector(spec.direction_degrees))[None]  # as synth moves it
         for key, motion in (("procedure_camera", true), ("procedure_all", true + sound)):
             track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
@@ -322,7 +351,10 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
           "the true camera motion, no border fill; stable: the default Stabilise; SI-SNR in dB, losses against "
           "the clean scene's same pixels; proc cam / proc all: frames shifted back by the stage's track procedure "
           "run on the true camera motion / on the camera and sound motion, no fill; track error: RMS above 20 Hz "
-          "of the measured track minus the true motion, px)")
+          "of the measured track minus the true motion, px; the second line, whole frame, losses against the clean "
+          "scene: the true motion's frames with strips blended into the clean scene's frames or its static reference, "
+          "|d|: only the strips the shift mirrors, static: their largest plus the 4 px ramp throughout; ends out: "
+          f"stable and clean with the first and last {ENDS_LEFT_OUT:.0%} of the clip left out)")
     print(f"{'scene':36s} {'nuisance':8s} {'clean':>6s} {'stable':>6s} {'loss':>5s} | {'c.inner':>7s} "
           f"{'true':>6s} {'loss':>5s} {'p.cam':>6s} {'loss':>5s} {'p.all':>6s} {'loss':>5s} {'stable':>6s} "
           f"{'loss':>5s} | {'moved':>5s} {'track err':>9s} {'sound':>7s}")
@@ -339,6 +371,9 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
                   f"{r['procedure_all_inner'] - r['clean_inner']:+5.1f} {r['stable_inner']:6.1f} "
                   f"{r['stable_inner'] - r['clean_inner']:+5.1f} | {r['excursion_px']:5.1f} "
                   f"{r['track_error_px']:9.5f} {r['sound_px']:7.4f}", flush=True)
+            print(f"{'':45s} |d| clean {r['mirror_clean'] - r['clean']:+5.1f}, static clean "
+                  f"{r['static_clean'] - r['clean']:+5.1f}, static ref {r['static_ref'] - r['clean']:+5.1f}; ends out: "
+                  f"stable {r['stable_ends_out'] - r['clean_ends_out']:+5.1f}", flush=True)
     print()
     for nuisance in nuisances:
         of = [r for r in rows if r["nuisance"] == nuisance]
@@ -352,6 +387,13 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
               f"camera and sound {np.median(procedure['all']):+5.1f} ({min(procedure['all']):+5.1f}), measured track "
               f"{np.median(stable_inner):+5.1f} ({min(stable_inner):+5.1f}); moved up to "
               f"{max(r['excursion_px'] for r in of):.1f} px")
+        fills = {key: [r[key] - r["clean"] for r in of] for key in ("mirror_clean", "static_clean", "static_ref")}
+        ends_out = [r["stable_ends_out"] - r["clean_ends_out"] for r in of]
+        print(f"{'':8s} whole frame, true motion, strips blended into the clean scene: |d| "
+              f"{np.median(fills['mirror_clean']):+5.1f} ({min(fills['mirror_clean']):+5.1f}), static "
+              f"{np.median(fills['static_clean']):+5.1f} ({min(fills['static_clean']):+5.1f}); static into the "
+              f"reference {np.median(fills['static_ref']):+5.1f} ({min(fills['static_ref']):+5.1f}); stabilised with "
+              f"the ends left out {np.median(ends_out):+5.1f} ({min(ends_out):+5.1f})")
     print(f"CSV: {csv_path}")
 
 
