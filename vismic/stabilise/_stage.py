@@ -275,6 +275,9 @@ class Stabilise(Stage):
         gave a median loss on shake / sway of 2.9 / 0.4 dB at 0.75 px, 2.3 / 0.4 at 1.5,
         1.6 / 0.4 at 3 (the default before), 1.4 / 0.4 at 4, 1.5 / 0.4 at 5, 1.6 / 0.5 at 6
         and 2.0 / 0.7 at 8 (drift 0.3 throughout); at 192 px, 3.0 dB on shake at 3 and 4.
+        With a camera's borders (``--crop 16``) shake loses 1.7 (2.6) at 2, 1.6 (2.9) at 3 and
+        1.6 (3.3) at 4, with ``mmse_lsa`` 2.1 (4.8), 1.9 (5.2) and 1.8 (5.5); drift and sway
+        within 0.1 dB of each other.
         Beside a camera's borders the ramp also holds the exact shift's own error, which the
         unknown content past the frame puts a few px in: ``bench_nuisance.py --oracle --crop 16``
         (shake, the true motion's frames blended into the clean scene's) loses 5.7 (11.0) dB
