@@ -63,7 +63,7 @@ from vismic.data import FrameBatch  # noqa: E402
 from vismic.decompose._gradient import unit_vector  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 from vismic.pipeline import Pipeline  # noqa: E402
-from vismic.stabilise import shift_frames, stabilise_frames, track_error  # noqa: E402
+from vismic.stabilise import Stabilise, shift_frames, stabilise_frames, track_error  # noqa: E402
 from vismic.stabilise._border import _border_profiles  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -276,6 +276,8 @@ def summary(rows) -> str:
 MOTIONS = ("drift4", "sway2", "shake4")
 #: Share of the clip at each end that ``--oracle``'s ``ends out`` leaves out of the SI-SNR.
 ENDS_LEFT_OUT = 0.02
+#: The default stage's border ramp (px), which ``--oracle``'s static strips add to the largest motion.
+STAGE_RAMP_PX = Stabilise().border_ramp_px
 
 
 def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, margin: int) -> dict:
@@ -294,7 +296,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     frames (what a perfect stabiliser would show there; the scene's own content, sound and noise)
     or into its static reference (the first block's mean, as the stage does), over strips along
     the sides: ``|d|`` the strips the shift fills with mirrored content, exactly; ``static``
-    the largest of them over the clip plus the stage's 4 px ramp, from the first frame. So
+    the largest of them over the clip plus the stage's ramp (:data:`STAGE_RAMP_PX`), from the first frame. So
     ``|d| clean`` shows the exact shift's own error beside a camera's borders (content beyond the
     frame is unknown, and the shift's sinc tails reach into it), ``static clean`` what is left of
     it past the ramp, and ``static ref`` what the static strips' lost sound costs. ``ends out``:
@@ -325,7 +327,8 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
         clean_frames = clean.frames.astype(np.float32)
         reference = clean_frames[:max(1, int(round(0.005 * fps)))].mean(axis=0)
         fills = (("mirror", np.abs(true), 0.01, ("clean",)),
-                 ("static", np.broadcast_to(np.abs(true).max(axis=0), true.shape), 4.0, ("clean", "ref")))
+                 ("static", np.broadcast_to(np.abs(true).max(axis=0), true.shape), STAGE_RAMP_PX,
+                  ("clean", "ref")))
         for key, strip, ramp, fillers in fills:
             along_x, along_y = _border_profiles(shifted.shape[1:], strip, ramp)
             weights = along_y[:, :, None] * along_x[:, None, :]
@@ -353,7 +356,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
           "run on the true camera motion / on the camera and sound motion, no fill; track error: RMS above 20 Hz "
           "of the measured track minus the true motion, px; the second line, whole frame, losses against the clean "
           "scene: the true motion's frames with strips blended into the clean scene's frames or its static reference, "
-          "|d|: only the strips the shift mirrors, static: their largest plus the 4 px ramp throughout; ends out: "
+          "|d|: only the strips the shift mirrors, static: their largest plus the "
+          f"{STAGE_RAMP_PX:g} px ramp throughout; ends out: "
           f"stable and clean with the first and last {ENDS_LEFT_OUT:.0%} of the clip left out)")
     print(f"{'scene':36s} {'nuisance':8s} {'clean':>6s} {'stable':>6s} {'loss':>5s} | {'c.inner':>7s} "
           f"{'true':>6s} {'loss':>5s} {'p.cam':>6s} {'loss':>5s} {'p.all':>6s} {'loss':>5s} {'stable':>6s} "
