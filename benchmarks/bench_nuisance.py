@@ -63,8 +63,11 @@ from vismic.data import FrameBatch  # noqa: E402
 from vismic.decompose._gradient import unit_vector  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 from vismic.pipeline import Pipeline  # noqa: E402
-from vismic.stabilise import Stabilise, shift_frames, stabilise_frames, track_error  # noqa: E402
+from vismic.stabilise import (kept_information, shift_frames, shift_frames_over, stabilise_frames,  # noqa: E402
+                              track_error)
 from vismic.stabilise._border import _border_profiles  # noqa: E402
+from vismic.stabilise._stage import EXTENSIONS, MIRROR_RAMP_PX, REFERENCE_RAMP_PX, fast_motion  # noqa: E402
+from vismic.stabilise._track import ShiftModel  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NUISANCES = ("clean", "drift4", "sway2", "shake4", "flick120", "flick100", "expo", "mjpg", "mp4v")
@@ -200,7 +203,8 @@ def run(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, bound: flo
         user = vismic.recover_sound(scene.frames, fps=fps, denoise=None)
     row["auto_stabilised"] = "stabilised" in user.info
     row["auto_none"] = metrics.si_snr(user.samples, truth)
-    row["auto_lsa"] = row["stable_lsa"] if row["auto_stabilised"] else row["default_lsa"]
+    # denoised as recover() does: the stabilised columns may have other settings than recover_sound's
+    row["auto_lsa"] = metrics.si_snr(vismic.default_pipeline()["denoise"].transform(user).samples, truth)
     row["estimate_db"] = user.info.get("snr_estimate_db", math.nan)
     row["estimate_error_db"] = row["estimate_db"] - row["auto_none"]
     row["stable_estimate_error_db"] = row["stable_estimate_db"] - row["stable_none"]
@@ -276,8 +280,13 @@ def summary(rows) -> str:
 MOTIONS = ("drift4", "sway2", "shake4")
 #: Share of the clip at each end that ``--oracle``'s ``ends out`` leaves out of the SI-SNR.
 ENDS_LEFT_OUT = 0.02
-#: The default stage's border ramp (px), which ``--oracle``'s static strips add to the largest motion.
-STAGE_RAMP_PX = Stabilise().border_ramp_px
+#: The mirror fill's border ramp (px), which ``--oracle``'s static strips add to the largest motion.
+STAGE_RAMP_PX = MIRROR_RAMP_PX
+
+
+def restored_gain(samples, kept) -> np.ndarray:
+    """``samples`` with the sound's gain a border fill took restored, as :class:`~vismic.combine.Combine` does."""
+    return samples * (np.mean(kept) / kept)
 
 
 def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, margin: int) -> dict:
@@ -285,7 +294,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
 
     SI-SNR of the whole frame and of its inner ``size - 2 margin`` px, for the clean scene,
     the frames shifted back by the true camera motion (exact, no border fill) and the
-    default ``Stabilise``; the measured track's error above 20 Hz, and how far the frame
+    default ``Stabilise`` (on the whole frame with the sound's gain its fill took restored); the measured track's error above 20 Hz, and how far the frame
     moved from the first block (the stabiliser's reference). The track's own part is split
     in two on the inner pixels (frames shifted back, no fill): the stage's track procedure
     (:func:`vismic.stabilise.track_error`: block means, kernel, the extension past the
@@ -296,10 +305,15 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     frames (what a perfect stabiliser would show there; the scene's own content, sound and noise)
     or into its static reference (the first block's mean, as the stage does), over strips along
     the sides: ``|d|`` the strips the shift fills with mirrored content, exactly; ``static``
-    the largest of them over the clip plus the stage's ramp (:data:`STAGE_RAMP_PX`), from the first frame. So
+    the largest of them over the clip plus the mirror fill's ramp (:data:`STAGE_RAMP_PX`), from the first frame. So
     ``|d| clean`` shows the exact shift's own error beside a camera's borders (content beyond the
     frame is unknown, and the shift's sinc tails reach into it), ``static clean`` what is left of
-    it past the ramp, and ``static ref`` what the static strips' lost sound costs. ``ends out``:
+    it past the ramp, and ``static ref`` what the static strips' lost sound costs. ``over ref``
+    fills as the default stage does: each frame set into the reference before the shift
+    (:func:`vismic.stabilise.shift_frames_over`), strips of the largest fast motion so far
+    (``fill_border='fast'``) or of what entered, whichever is wider, plus :data:`~vismic.stabilise._stage.REFERENCE_RAMP_PX` blended
+    into the reference, the sound's gain restored from :func:`vismic.stabilise.kept_information`
+    as Combine does. ``ends out``:
     the stabilised whole frame with the first and last :data:`ENDS_LEFT_OUT` of the clip left
     out of the SI-SNR (of both it and the clean scene), where the track is carried past the
     blocks it measured.
@@ -321,6 +335,8 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
         row = {"scene": spec.describe(), "nuisance": nuisance}
         for key, frames in (("clean", clean.frames), ("stable", stable)):
             samples = recover(frames, fps)[0].samples
+            if key == "stable":  # as Combine restores it in a pipeline
+                samples = restored_gain(samples, report.kept_information)
             row[key] = metrics.si_snr(samples, truth)
             row[f"{key}_ends_out"] = metrics.si_snr(samples[inside], truth[inside])
         row.update(clean_inner=snr(clean.frames[inner]), true_inner=snr(shifted[inner]), stable_inner=snr(stable[inner]))
@@ -335,6 +351,15 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
             for name in fillers:
                 filler = clean_frames if name == "clean" else reference[None]
                 row[f"{key}_{name}"] = snr((weights * shifted + (1.0 - weights) * filler).astype(np.float32))
+        # as the default stage fills: the frame set into the reference, its strips, the gain restored
+        over = shift_frames_over(scene.frames.astype(np.float32), -true[:, 0], -true[:, 1], reference)
+        # as the stage sizes them: the largest fast motion so far, and at least what entered
+        strips = np.maximum(np.maximum.accumulate(np.abs(fast_motion(true, fps)[0]), axis=0), np.abs(true))
+        profiles = _border_profiles(over.shape[1:], strips, REFERENCE_RAMP_PX)
+        weights = profiles[1][:, :, None] * profiles[0][:, None, :]
+        kept = kept_information(profiles, ShiftModel(reference).information)
+        samples = recover((weights * over + (1.0 - weights) * reference[None]).astype(np.float32), fps)[0].samples
+        row["over_ref"] = metrics.si_snr(restored_gain(samples, kept), truth)
         sound = scene.displacement_px[:, None] * np.array(unit_vector(spec.direction_degrees))[None]  # as synth moves it
         for key, motion in (("procedure_camera", true), ("procedure_all", true + sound)):
             track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
@@ -357,7 +382,9 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
           "of the measured track minus the true motion, px; the second line, whole frame, losses against the clean "
           "scene: the true motion's frames with strips blended into the clean scene's frames or its static reference, "
           "|d|: only the strips the shift mirrors, static: their largest plus the "
-          f"{STAGE_RAMP_PX:g} px ramp throughout; ends out: "
+          f"{STAGE_RAMP_PX:g} px ramp throughout (the mirror fill's); over ref: the frames set into the static "
+          f"reference before the shift (the default), the stage's strips (the largest fast motion so far, at least |d|) plus "
+          f"{REFERENCE_RAMP_PX:g} px, the gain restored; ends out: "
           f"stable and clean with the first and last {ENDS_LEFT_OUT:.0%} of the clip left out)")
     print(f"{'scene':36s} {'nuisance':8s} {'clean':>6s} {'stable':>6s} {'loss':>5s} | {'c.inner':>7s} "
           f"{'true':>6s} {'loss':>5s} {'p.cam':>6s} {'loss':>5s} {'p.all':>6s} {'loss':>5s} {'stable':>6s} "
@@ -376,7 +403,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
                   f"{r['stable_inner'] - r['clean_inner']:+5.1f} | {r['excursion_px']:5.1f} "
                   f"{r['track_error_px']:9.5f} {r['sound_px']:7.4f}", flush=True)
             print(f"{'':45s} |d| clean {r['mirror_clean'] - r['clean']:+5.1f}, static clean "
-                  f"{r['static_clean'] - r['clean']:+5.1f}, static ref {r['static_ref'] - r['clean']:+5.1f}; ends out: "
+                  f"{r['static_clean'] - r['clean']:+5.1f}, static ref {r['static_ref'] - r['clean']:+5.1f}, over ref "
+                  f"{r['over_ref'] - r['clean']:+5.1f}; ends out: "
                   f"stable {r['stable_ends_out'] - r['clean_ends_out']:+5.1f}", flush=True)
     print()
     for nuisance in nuisances:
@@ -391,12 +419,15 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
               f"camera and sound {np.median(procedure['all']):+5.1f} ({min(procedure['all']):+5.1f}), measured track "
               f"{np.median(stable_inner):+5.1f} ({min(stable_inner):+5.1f}); moved up to "
               f"{max(r['excursion_px'] for r in of):.1f} px")
-        fills = {key: [r[key] - r["clean"] for r in of] for key in ("mirror_clean", "static_clean", "static_ref")}
+        fills = {key: [r[key] - r["clean"] for r in of]
+                 for key in ("mirror_clean", "static_clean", "static_ref", "over_ref")}
         ends_out = [r["stable_ends_out"] - r["clean_ends_out"] for r in of]
         print(f"{'':8s} whole frame, true motion, strips blended into the clean scene: |d| "
               f"{np.median(fills['mirror_clean']):+5.1f} ({min(fills['mirror_clean']):+5.1f}), static "
               f"{np.median(fills['static_clean']):+5.1f} ({min(fills['static_clean']):+5.1f}); static into the "
-              f"reference {np.median(fills['static_ref']):+5.1f} ({min(fills['static_ref']):+5.1f}); stabilised with "
+              f"reference {np.median(fills['static_ref']):+5.1f} ({min(fills['static_ref']):+5.1f}); set into the "
+              f"reference, the stage's strips {np.median(fills['over_ref']):+5.1f} ({min(fills['over_ref']):+5.1f}); "
+              "stabilised with "
               f"the ends left out {np.median(ends_out):+5.1f} ({min(ends_out):+5.1f})")
     print(f"CSV: {csv_path}")
 
@@ -415,6 +446,8 @@ def main(argv=None) -> int:
     parser.add_argument("--margin", type=int, default=8, help="with --oracle: px left out along each side")
     parser.add_argument("--fill-border", choices=["fast", "true", "false"], default="fast",
                         help="Stabilise(fill_border=...) for the stabilised columns (default fast)")
+    parser.add_argument("--extend", choices=list(EXTENSIONS), default="reference",
+                        help="Stabilise(extend=...) for the stabilised columns (default reference)")
     parser.add_argument("--cutoff", type=float, default=None, help="Stabilise(cutoff_hz=...)")
     parser.add_argument("--kernel", type=float, default=None, help="Stabilise(kernel_seconds=...)")
     parser.add_argument("--border-ramp", type=float, default=None, help="Stabilise(border_ramp_px=...)")
@@ -423,7 +456,8 @@ def main(argv=None) -> int:
                         help="render each scene PX px larger along every side and crop it: camera motion brings "
                              "the texture's own content into view, not the renderer's mirror image (as a camera)")
     args = parser.parse_args(argv)
-    stabiliser = {"fill_border": {"fast": "fast", "true": True, "false": False}[args.fill_border]}
+    stabiliser = {"fill_border": {"fast": "fast", "true": True, "false": False}[args.fill_border],
+                  "extend": args.extend}
     stabiliser.update({k: v for k, v in (("cutoff_hz", args.cutoff), ("kernel_seconds", args.kernel),
                                          ("border_ramp_px", args.border_ramp),
                                          ("near_clip_levels", args.near_clip)) if v is not None})

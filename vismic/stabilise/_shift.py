@@ -17,7 +17,7 @@ import scipy.fft
 from .._cores import map_on_cores
 from ..errors import ParameterError
 
-__all__ = ["shift_frames", "spectral_gradient"]
+__all__ = ["shift_frames", "shift_frames_over", "spectral_gradient"]
 
 
 #: Bytes of frames worked on at a time: the temporaries stay in the cache and in memory the allocator
@@ -111,6 +111,86 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None, out=None) ->
     # each frame's transforms are its own, so the result does not depend on the step or the threads
     map_on_cores(shift_chunk, starts, threads=threads)
     return out
+
+
+#: Px of the reference beyond the largest shift that :func:`shift_frames_over` puts around the frames.
+OVER_MARGIN_PX = 4
+
+
+def shift_frames_over(frames, shifts_x_px, shifts_y_px, reference, *, threads=None, out=None) -> np.ndarray:
+    """Frames moved by sub-pixel shifts, with what enters from beyond each frame taken from ``reference``.
+
+    :func:`shift_frames` extends a frame by its mirror image: the ``|s|`` px that
+    enter at a side are that reflection, and since the scene past a camera's borders is
+    not, the shift's band-limited interpolation also errs a few px inside the frame
+    (in step with the shift). Here each frame is first set into ``reference`` moved
+    to it (by ``-s``, with the shift itself; the reference is extended by its own mirror
+    image), the whole moved back by ``s`` and cut to the frame. Where the reference
+    matches the scene, the entering strips hold the reference and the frame's content
+    meets no edge on that side; the side the content leaves still has its edge, ``|s|``
+    px beyond the output.
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n, height, width)]
+    shifts_x_px, shifts_y_px : np.ndarray [shape=(n,)]
+        As :func:`shift_frames`: content moves by ``+shift``.
+    reference : np.ndarray [shape=(height, width)]
+        The scene where the shifted frames lie (a stabiliser's static reference).
+    threads, out
+        As :func:`shift_frames`.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, height, width)]
+        In :func:`shift_frames`' dtype. Twice its work, on frames larger by the largest
+        shift plus :data:`OVER_MARGIN_PX` along each side that moves.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> scene = rng.uniform(0, 255, (24, 40))
+    >>> frames = scene[None, 4:20, 4:36] + np.zeros((1, 1, 1))
+    >>> moved = shift_frames_over(frames, np.array([3.0]), np.array([0.0]), scene[4:20, 1:33])
+    >>> bool(np.allclose(moved[0][:, :3], scene[4:20, 1:4], atol=1e-6) and np.allclose(moved[0][:, 3:], frames[0][:, :-3]))
+    True
+    """
+    frames = np.asarray(frames)
+    shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
+    shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
+    reference = np.asarray(reference)
+    if reference.shape != frames.shape[1:]:
+        raise ParameterError(f"reference must be one frame's shape {frames.shape[1:]}, given {reference.shape}")
+    dtype = np.float32 if frames.dtype == np.float32 or (out is not None and out.dtype == np.float32) else np.float64
+    if out is None:
+        out = np.empty(frames.shape, dtype=dtype)
+    elif out.shape != frames.shape or out.dtype != dtype:
+        raise ParameterError(f"out must be a {np.dtype(dtype).name} array of shape {frames.shape}, "
+                             f"given {out.dtype.name} {out.shape}")
+    reference = reference.astype(dtype, copy=False)
+    # each frame's canvas from its own shift (a length the transforms are fast at), so a frame's
+    # result does not depend on the frames it is shifted with
+    sizes = np.stack([_canvas_length(shifts, length)
+                      for shifts, length in ((shifts_y_px, frames.shape[1]), (shifts_x_px, frames.shape[2]))], axis=1)
+    for size in np.unique(sizes, axis=0):
+        which = np.flatnonzero(np.all(sizes == size, axis=1))
+        pads = [((total - length) // 2, total - length - (total - length) // 2)
+                for total, length in zip(size, frames.shape[1:])]
+        inside = (slice(None), slice(pads[0][0], pads[0][0] + frames.shape[1]),
+                  slice(pads[1][0], pads[1][0] + frames.shape[2]))
+        canvas = np.pad(reference, pads, mode="symmetric")
+        over = shift_frames(np.broadcast_to(canvas, (which.size,) + canvas.shape), -shifts_x_px[which],
+                            -shifts_y_px[which], threads=threads)
+        over[inside] = frames[which]
+        out[which] = shift_frames(over, shifts_x_px[which], shifts_y_px[which], threads=threads)[inside]
+    return out
+
+
+def _canvas_length(shifts: np.ndarray, length: int) -> np.ndarray:
+    """Each frame's canvas along one axis for :func:`shift_frames_over`: the frame alone where it does not move."""
+    fast = [scipy.fft.next_fast_len(length + 2 * (pad + OVER_MARGIN_PX), real=True)
+            for pad in range(int(np.ceil(np.max(np.abs(shifts), initial=0.0))) + 1)]
+    return np.where(shifts == 0, length, np.asarray(fast)[np.ceil(np.abs(shifts)).astype(int)])
 
 
 def spectral_gradient(image) -> tuple:

@@ -17,11 +17,16 @@ from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
 from ..pipeline import Stage
 from ._border import _ClipHold, _border_profiles, _fill_border, kept_information
-from ._shift import chunk_frames, shift_frames
+from ._shift import chunk_frames, shift_frames, shift_frames_over
 from ._track import (ShiftModel, TrackSettings, fit_light, measure_shift, slow_track, sound_taken, track_error,
                      track_response)
 
 __all__ = ["Stabilise", "StabiliseReport", "stabilise_frames"]
+
+#: ``extend``'s choices: what a shift brings in from beyond the frame.
+EXTENSIONS = ("reference", "mirror")
+#: ``border_ramp_px``'s default with ``extend='reference'`` and ``extend='mirror'``.
+REFERENCE_RAMP_PX, MIRROR_RAMP_PX = 1.0, 4.0
 
 #: Time constant of the slow part of the track that the border fill ignores (see ``fill_border``).
 FILL_SECONDS = 0.1
@@ -216,14 +221,18 @@ class Stabilise(Stage):
     Near the clip's two ends, where the kernel reaches past the blocks, the
     track is continued as motion band-limited to the kernel's passband, fitted
     on one kernel's length of blocks at that end (:func:`~vismic.stabilise.extend_track`).
-    Measured with ``benchmarks/bench_nuisance.py`` (4 scenes, against each
-    clean scene): 4 px shake to 10 Hz loses 1.4 dB median (worst 2.5), against
-    1.6 (2.6) with the 3 px ramp (``border_ramp_px``) used before, 1.7 (2.7) before
+    Measured with ``benchmarks/bench_nuisance.py --crop 16`` (4 scenes, each a
+    camera's view of a larger moving texture, against each clean scene): 4 px shake
+    to 10 Hz loses 1.2 dB median (worst 2.7), drift 0.4 (0.7), sway 0.5 (0.7); with
+    the frame's mirror image brought in (``extend='mirror'``, the default before)
+    shake lost 1.6 (3.3). On the scenes rendered with mirror-image borders shake loses
+    1.1 (2.0), and lost 1.4 (2.5) with the mirror image, 1.6 (2.6) with the 3 px
+    ramp (``border_ramp_px``) used before that, 1.7 (2.7) before
     :class:`~vismic.combine.Combine` restored the sound's gain that the border fill takes (:attr:`StabiliseReport.kept_information`), 2.1 (3.5)
     when the raw block means were low-passed straight onto the frames and 9.7 (20.3)
     with the odd reflection about the end blocks used before that; drift 0.3 (0.5),
     sway 0.4 (0.9) against 0.7 (1.2) before the gain was restored; on clean scenes
-    the stage costs at most 0.02 dB. :meth:`report` holds what was removed and
+    the stage costs at most 0.05 dB. :meth:`report` holds what was removed and
     the track's own estimate of its error (:func:`~vismic.stabilise.track_error`).
 
     The result does not depend on how the video is split into batches: blocks
@@ -253,36 +262,61 @@ class Stabilise(Stage):
         Videos whose slow motion stays well below this are left alone (the evidence is
         linear there, and such a track is mostly the sound's own low end): the share of the
         motion removed is ``1 - exp(-(m / tolerance_px)^2)``, ``m`` the largest block motion up to half a kernel ahead.
+    extend : {'reference', 'mirror'}
+        What the shift brings in from beyond the frame's sides. ``'reference'``
+        (default): each frame is first set into the static reference moved to it
+        (:func:`~vismic.stabilise.shift_frames_over`), so the strips that enter hold
+        the reference, and the frame's content meets no edge on that side (the side
+        the content leaves keeps the shift's edge error, ``|d|`` px beyond the frame).
+        Its shift does twice the work, on frames larger by the motion plus 4 px along
+        each side that moves. ``'mirror'`` (the default before): the frame's own mirror
+        image, the exact shift's symmetric extension; beside a camera's borders the
+        scene past the frame is not that image, and the shift errs a few px in.
+        ``bench_nuisance.py --crop 16 --nuisances drift4 sway2 shake4 --extend mirror``
+        (4 scenes with a camera's borders, median (worst) loss against the clean scene;
+        its ``stable`` column is ``'mirror'``, ``auto`` the default): shake 1.2 (2.7) dB
+        against 1.6 (3.3), sway 0.5 (0.7) against 0.6 (0.8), drift 0.4 (0.7) against 0.4
+        (0.6); with ``mmse_lsa`` shake 1.4 (4.9) against 1.8 (5.5) (the default's from a run
+        without ``--extend``, whose ``stable`` column it is). With the mirror-image
+        borders of scenes rendered without ``--crop`` (where the mirror image is what
+        enters): shake 1.1 (2.0) against 1.4 (2.5), drift and sway the same (0.3 (0.5), 0.4
+        (0.9)). At 192 px (``--size 192 --crop 16
+        --nuisances shake4 --extend mirror``): brick / gravel / camera / coffee 21.8 /
+        30.4 / 32.0 / 20.1 dB against 21.7 / 29.6 / 32.1 / 19.2, shake 3.4 (4.9) against
+        3.8 (5.6).
     fill_border : {'fast', True, False}
-        Replace the strips along the sides that the shift filled with mirrored content
-        (which moves the wrong way) by the static reference. The static strip carries
-        no sound, so a strip that grows during the clip lowers the sound's gain (the
-        report's ``kept_information``, which :class:`~vismic.combine.Combine` divides
-        out; before it did, a 4 px drift lost 3.6 dB on one scene with ``True``) and
-        the information in it, while mirrored content that moves slowly does little
-        harm (its distortion stays below the sound band) and fast mirrored content a
-        lot. ``'fast'`` (default) sizes the strips by the fast part of the motion only
-        (the track minus its causal average over :data:`FILL_SECONDS`); ``True`` by all
-        of it; ``False`` keeps the mirrored content. Measured with ``bench_nuisance.py
-        --fill-border fast|true|false`` (4 scenes, median (worst) loss against the clean
-        scene, with the 3 px ramp used then): drift 0.3 (0.5), sway 0.4 (0.9), shake 1.6
-        (2.6) dB with ``'fast'``; 0.5 (0.5), 0.5 (1.0), 1.6 (2.5) with ``True``; 0.3 (0.6),
-        0.6 (1.3), 7.2 (52.8) with ``False``.
-    border_ramp_px : float
-        Width of the fill's ramp from the static strip to the frame. A shorter ramp
-        keeps more of the frame and still loses more sound, a longer one holds more
-        of it static: ``bench_nuisance.py --nuisances drift4 sway2 shake4 --border-ramp R``
-        gave a median loss on shake / sway of 2.9 / 0.4 dB at 0.75 px, 2.3 / 0.4 at 1.5,
-        1.6 / 0.4 at 3 (the default before), 1.4 / 0.4 at 4, 1.5 / 0.4 at 5, 1.6 / 0.5 at 6
-        and 2.0 / 0.7 at 8 (drift 0.3 throughout); at 192 px, 3.0 dB on shake at 3 and 4.
-        With a camera's borders (``--crop 16``) shake loses 1.7 (2.6) at 2, 1.6 (2.9) at 3 and
-        1.6 (3.3) at 4, with ``mmse_lsa`` 2.1 (4.8), 1.9 (5.2) and 1.8 (5.5); drift and sway
-        within 0.1 dB of each other.
-        Beside a camera's borders the ramp also holds the exact shift's own error, which the
-        unknown content past the frame puts a few px in: ``bench_nuisance.py --oracle --crop 16``
-        (shake, the true motion's frames blended into the clean scene's) loses 5.7 (11.0) dB
-        with only the mirrored strips replaced, 0.0 (0.5) with strips of the largest motion
-        plus the 4 px ramp from the first frame.
+        Hold strips along the sides at the static reference: what entered from beyond
+        the frame, and the ramp beside it. The static strip carries no sound, so a strip
+        that grows during the clip lowers the sound's gain (the report's
+        ``kept_information``, which :class:`~vismic.combine.Combine` divides out; before
+        it did, a 4 px drift lost 3.6 dB on one scene with ``True``) and the information
+        in it. ``'fast'`` (default) sizes the strips by the largest fast part of the
+        motion so far (the track minus its causal average over :data:`FILL_SECONDS`): a
+        strip that followed ``|d(t)|`` would pulse at every zero crossing of a sway,
+        and slowly moving content past it does little harm; ``True`` by all of it;
+        ``False`` holds nothing. With ``extend='reference'`` the strips also cover what
+        entered, ``|d(t)|`` px, which holds the reference: as a drift brings it in, the
+        sound's gain falls with it (strips that only followed ``|d(t)|`` did worse in
+        one-off trials). Measured with ``extend='mirror'`` and the 3 px ramp used then
+        (``bench_nuisance.py --fill-border fast|true|false``, mirror-image borders):
+        drift 0.3 (0.5), sway 0.4 (0.9), shake 1.6 (2.6) dB with ``'fast'``; 0.5 (0.5), 0.5
+        (1.0), 1.6 (2.5) with ``True``; 0.3 (0.6), 0.6 (1.3), 7.2 (52.8) with ``False``.
+    border_ramp_px : float, optional
+        Width of the ramp from a strip to the frame; None (default): 1 px with
+        ``extend='reference'``, 4 px with ``'mirror'``.
+        With ``'reference'`` (``bench_nuisance.py --crop 16 --nuisances shake4 --border-ramp
+        R``) shake loses 1.2 (2.6) dB at 0.5 px, 1.2 (2.7) at 1 and 1.3 (2.9) at 2.
+        With ``'mirror'`` the ramp also holds the shift's edge error beside a camera's
+        borders, and a shorter ramp keeps more of the frame and still loses more sound:
+        ``bench_nuisance.py --nuisances drift4 sway2 shake4 --border-ramp R`` gave a median
+        loss on shake / sway of 2.9 / 0.4 dB at 0.75 px, 2.3 / 0.4 at 1.5, 1.6 / 0.4 at 3,
+        1.4 / 0.4 at 4, 1.5 / 0.4 at 5, 1.6 / 0.5 at 6 and 2.0 / 0.7 at 8 (drift 0.3
+        throughout); at 192 px, 3.0 dB on shake at 3 and 4. With a camera's borders
+        (``--crop 16``) shake lost 1.7 (2.6) at 2, 1.6 (2.9) at 3 and 1.6 (3.3) at 4, with
+        ``mmse_lsa`` 2.1 (4.8), 1.9 (5.2) and 1.8 (5.5). ``bench_nuisance.py --oracle --crop
+        16`` (shake, the true motion's frames blended into the clean scene's) lost 5.7 (11.0)
+        dB with only the mirrored strips replaced, 0.0 (0.5) with strips of the largest
+        motion plus the 4 px ramp from the first frame.
     near_clip_levels : float
         Pixels of the reference within 3 noise standard deviations (``CLIP_NOISE_SIGMAS``;
         measured on the first block's frames, :func:`near_clip_noise`), and at most this many
@@ -294,7 +328,8 @@ class Stabilise(Stage):
         camera's motion, over the neighbourhood. 0 (the default) turns it off: it helps
         scenes with near-clipped highlights and costs others the edges it holds.
         ``bench_nuisance.py --size 192 --nuisances shake4 --near-clip 8`` against the
-        default: the coffee/speech scene (a highlight up to 253, dark coffee near 4, 2
+        default (both with ``extend='mirror'``, the default then): the coffee/speech
+        scene (a highlight up to 253, dark coffee near 4, 2
         grey levels of noise) 20.0 -> 22.2 dB, the camera/music scene (1 grey level)
         33.0 -> 32.8, the two others unchanged (no such pixels); at 96x96 px
         (``--nuisances drift4 sway2 shake4 --near-clip 8``) camera under shake 28.5 -> 28.1,
@@ -316,12 +351,14 @@ class Stabilise(Stage):
     accepts_stored = True
 
     def __init__(self, cutoff_hz: float = 22.0, kernel_seconds: float = 0.15, block_seconds: float = 0.005,
-                 tolerance_px: float = 0.05, fill_border="fast", border_ramp_px: float = 4.0,
+                 tolerance_px: float = 0.05, extend: str = "reference", fill_border="fast",
+                 border_ramp_px: Optional[float] = None,
                  near_clip_levels: float = 0.0, motion: bool = True, light: bool = True):
         self.cutoff_hz = cutoff_hz
         self.kernel_seconds = kernel_seconds
         self.block_seconds = block_seconds
         self.tolerance_px = tolerance_px
+        self.extend = extend
         self.fill_border = fill_border
         self.border_ramp_px = border_ramp_px
         self.near_clip_levels = near_clip_levels
@@ -407,10 +444,13 @@ class Stabilise(Stage):
             self._first = batch.start
             self._fps = batch.fps
             check_positive(self.cutoff_hz, "cutoff_hz")
-            check_positive(self.border_ramp_px, "border_ramp_px")
+            if self.border_ramp_px is not None:
+                check_positive(self.border_ramp_px, "border_ramp_px")
             check_non_negative(self.near_clip_levels, "near_clip_levels")
             if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border != "fast":
                 raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
+            if self.extend not in EXTENSIONS:
+                raise ParameterError(f"extend must be 'reference' or 'mirror', given {self.extend!r}")
             self.check_memory(np.shape(batch.frames)[1:], batch.fps, held_dtype(np.asarray(batch.frames).dtype).itemsize)
             self._frames.capacity = self._queue_frames(batch.fps)
         frames = np.asarray(batch.frames)
@@ -458,16 +498,14 @@ class Stabilise(Stage):
         )
 
     # ------------------------------------------------------------------ internals
-    def _fast_part(self, motion: np.ndarray) -> np.ndarray:
-        """The track minus its causal exponential average over FILL_SECONDS (state carried across batches)."""
-        from scipy.signal import lfilter
+    def _ramp_px(self) -> float:
+        if self.border_ramp_px is not None:
+            return float(self.border_ramp_px)
+        return REFERENCE_RAMP_PX if self.extend == "reference" else MIRROR_RAMP_PX
 
-        alpha = 1.0 - np.exp(-1.0 / (FILL_SECONDS * self._fps))
-        if self._slow_state is None:
-            self._slow_state = (1.0 - alpha) * motion[0]
-        slow, state = lfilter([alpha], [1.0, alpha - 1.0], motion, axis=0, zi=self._slow_state[None])
-        self._slow_state = state[0]
-        return motion - slow
+    def _fast_part(self, motion: np.ndarray) -> np.ndarray:
+        fast, self._slow_state = fast_motion(motion, self._fps, self._slow_state)
+        return fast
 
     def _measure_blocks(self, final: bool) -> None:
         block = self._block()
@@ -523,7 +561,9 @@ class Stabilise(Stage):
             size = np.abs(motion) if self.fill_border is True else np.abs(self._fast_part(motion))
             strip = np.maximum.accumulate(np.vstack([self._strip[None], size]), axis=0)[1:]
             self._strip = strip[-1]
-            profiles = _border_profiles(frames.shape[1:], strip, self.border_ramp_px)
+            if self.extend == "reference":  # what entered holds the reference, however slowly it came
+                strip = np.maximum(strip, np.abs(motion))
+            profiles = _border_profiles(frames.shape[1:], strip, self._ramp_px())
             kept = kept_information(profiles, self._model.information)
         out = self._output.get(frames.shape)
         # each few frames are shifted, filled and freed of light changes on a thread while they are in
@@ -551,7 +591,11 @@ class Stabilise(Stage):
         if motion is None:
             part[...] = frames[lo:hi]
         else:  # float32: rounding far below sensor noise
-            shift_frames(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], threads=1, out=part)
+            if self.extend == "reference":
+                shift_frames_over(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], self._model.reference,
+                                  threads=1, out=part)
+            else:
+                shift_frames(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], threads=1, out=part)
             if profiles is not None:
                 _fill_border(part, (profiles[0][lo:hi], profiles[1][lo:hi]), self._model.reference)
             if self._clip is not None:
@@ -588,6 +632,23 @@ class Stabilise(Stage):
             if counts:
                 self._blocks += np.sum(counts, axis=0)
         self._previous = frames[-1:].copy()
+
+
+def fast_motion(motion, fps: float, state=None) -> tuple:
+    """The track minus its causal exponential average over :data:`FILL_SECONDS`: ``(fast, state)``.
+
+    ``motion`` is ``(n, 2)`` px; ``state`` the filter's state after the frames before
+    (None at the first frame, where the average starts at the motion), so a track given
+    in pieces gives the same as given whole.
+    """
+    from scipy.signal import lfilter
+
+    motion = np.asarray(motion, dtype=np.float64)
+    alpha = 1.0 - np.exp(-1.0 / (FILL_SECONDS * fps))
+    if state is None:
+        state = (1.0 - alpha) * motion[0]
+    slow, state = lfilter([alpha], [1.0, alpha - 1.0], motion, axis=0, zi=np.asarray(state)[None])
+    return motion - slow, state[0]
 
 
 def _remove_light(frames: np.ndarray, gain: np.ndarray, offset: np.ndarray) -> None:
