@@ -331,3 +331,7 @@ def test_shift_frames_over_gives_each_frame_alone_what_it_gives_it_with_others()
                                    together[i], atol=1e-4)
     with pytest.raises(ParameterError, match="reference"):
         shift_frames_over(frames, sx, sy, reference[:-1])
+    with pytest.raises(ParameterError, match="each of the 6 frames"):
+        shift_frames_over(frames, sx[:-1], sy, reference)
+    with pytest.raises(ParameterError, match="finite"):
+        shift_frames_over(frames, np.where(sx > 1, np.nan, sx), sy, reference)
