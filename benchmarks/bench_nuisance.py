@@ -34,6 +34,10 @@ Run::
     nice python benchmarks/bench_nuisance.py --oracle   # where the loss under camera motion lies
     nice python benchmarks/bench_nuisance.py --fill-border true --cutoff 20 --kernel 0.2 --border-ramp 3   # other Stabilise settings
     nice python benchmarks/bench_nuisance.py --near-clip 8     # near-clipped pixels held static (opt-in)
+    nice python benchmarks/bench_nuisance.py --crop 16 --extend mirror   # a camera's borders; the mirror image brought in
+
+In the stabilised columns the options' stage runs; ``auto`` is always ``recover_sound``'s
+default, so a run with options compares the two.
 
 The table is also written as CSV (``benchmarks/results/bench_nuisance.csv``, or
 ``bench_nuisance_quick.csv`` with ``--quick``).
