@@ -284,8 +284,6 @@ def summary(rows) -> str:
 MOTIONS = ("drift4", "sway2", "shake4")
 #: Share of the clip at each end that ``--oracle``'s ``ends out`` leaves out of the SI-SNR.
 ENDS_LEFT_OUT = 0.02
-#: The mirror fill's border ramp (px), which ``--oracle``'s static strips add to the largest motion.
-STAGE_RAMP_PX = MIRROR_RAMP_PX
 
 
 def restored_gain(samples, kept) -> np.ndarray:
@@ -309,7 +307,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     frames (what a perfect stabiliser would show there; the scene's own content, sound and noise)
     or into its static reference (the first block's mean, as the stage does), over strips along
     the sides: ``|d|`` the strips the shift fills with mirrored content, exactly; ``static``
-    the largest of them over the clip plus the mirror fill's ramp (:data:`STAGE_RAMP_PX`), from the first frame. So
+    the largest of them over the clip plus the mirror fill's ramp (:data:`~vismic.stabilise._stage.MIRROR_RAMP_PX`), from the first frame. So
     ``|d| clean`` shows the exact shift's own error beside a camera's borders (content beyond the
     frame is unknown, and the shift's sinc tails reach into it), ``static clean`` what is left of
     it past the ramp, and ``static ref`` what the static strips' lost sound costs. ``over ref``
@@ -347,7 +345,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
         clean_frames = clean.frames.astype(np.float32)
         reference = clean_frames[:max(1, int(round(0.005 * fps)))].mean(axis=0)
         fills = (("mirror", np.abs(true), 0.01, ("clean",)),
-                 ("static", np.broadcast_to(np.abs(true).max(axis=0), true.shape), STAGE_RAMP_PX,
+                 ("static", np.broadcast_to(np.abs(true).max(axis=0), true.shape), MIRROR_RAMP_PX,
                   ("clean", "ref")))
         for key, strip, ramp, fillers in fills:
             along_x, along_y = _border_profiles(shifted.shape[1:], strip, ramp)
@@ -386,7 +384,7 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
           "of the measured track minus the true motion, px; the second line, whole frame, losses against the clean "
           "scene: the true motion's frames with strips blended into the clean scene's frames or its static reference, "
           "|d|: only the strips the shift mirrors, static: their largest plus the "
-          f"{STAGE_RAMP_PX:g} px ramp throughout (the mirror fill's); over ref: the frames set into the static "
+          f"{MIRROR_RAMP_PX:g} px ramp throughout (the mirror fill's); over ref: the frames set into the static "
           f"reference before the shift (the default), the stage's strips (the largest fast motion so far, at least |d|) plus "
           f"{REFERENCE_RAMP_PX:g} px, the gain restored; ends out: "
           f"stable and clean with the first and last {ENDS_LEFT_OUT:.0%} of the clip left out)")

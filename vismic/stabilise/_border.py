@@ -21,10 +21,11 @@ CLIP_NOISE_SIGMAS = 3.0
 
 
 def _border_profiles(shape, motion_px, ramp_px: float) -> tuple:
-    """Weights that drop the border strips a shift by ``-motion_px`` filled with mirrored content.
+    """Weights that drop the border strips a shift by ``-motion_px`` filled from beyond the frame.
 
-    Content within ``|d|`` px of a side came from outside the frame (the shift
-    reflects it), and moves the wrong way; 0 up to about ``|d|`` px from the
+    Content within ``|d|`` px of a side came from outside the frame: the frame's mirror
+    image, which moves the wrong way, or the static reference, which carries no sound
+    (``Stabilise(extend=...)``); 0 up to about ``|d|`` px from the
     side, then a ramp of ``ramp_px`` to 1. No motion gives all ones. A frame's weights are
     the outer product of its two profiles: ``(n, width)`` along x and ``(n, height)``
     along y.
