@@ -37,6 +37,7 @@ from ._track import (
     fit_light,
     interpolate_blocks,
     measure_shift,
+    measured_blocks,
     slow_track,
     smooth_track,
     sound_taken,
@@ -50,7 +51,7 @@ from ._track import (
 __all__ = ["Stabilise", "NormaliseLight", "light_basis", "remove_light", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share",
            "kept_information", "near_clip_weights", "near_clip_noise", "shift_frames", "shift_frames_over", "spectral_gradient",
            "measure_shift", "smooth_track", "correct_block_means", "interpolate_blocks", "extend_track",
-           "slow_track", "track_error", "track_response", "sound_taken", "TrackSettings", "track_kernel",
+           "slow_track", "measured_blocks", "track_error", "track_response", "sound_taken", "TrackSettings", "track_kernel",
            "fit_light", "taper",
            "consistency_snr_db", "region_groups", "reliability_flags",
            "snr_estimate", "codec_innovation", "codec_finding", "MOTION_TOLERANCE_PX"]

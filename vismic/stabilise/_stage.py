@@ -18,8 +18,8 @@ from ..errors import FrameShapeError, ParameterError
 from ..pipeline import Stage
 from ._border import _ClipHold, _border_profiles, _fill_border, kept_information
 from ._shift import chunk_frames, shift_frames, shift_frames_over
-from ._track import (ShiftModel, TrackSettings, fit_light, measure_shift, slow_track, sound_taken, track_error,
-                     track_response)
+from ._track import (ShiftModel, TrackSettings, fit_light, measure_shift, measured_blocks, slow_track, sound_taken,
+                     track_error, track_response)
 
 __all__ = ["Stabilise", "StabiliseReport", "stabilise_frames"]
 
@@ -511,13 +511,9 @@ class Stabilise(Stage):
         block = self._block()
         held = len(self._frames)
         means = []
-        while True:
-            k = len(self._centres)
+        for k in range(len(self._centres), measured_blocks(self._released + held, block, final=final)):
             first = k * block - self._released  # the block's first frame in the held array
-            last = first + block
-            if last > held and not (final and first < held):
-                break
-            last = min(last, held)
+            last = min(first + block, held)
             means.append(np.mean(self._frames.frames[first:last], axis=0, dtype=np.float64))  # no float64 copy
             self._centres.append(k * block + (last - first - 1) / 2.0)
         if means and self._model is None:
