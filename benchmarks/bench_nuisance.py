@@ -33,6 +33,7 @@ Run::
     nice python benchmarks/bench_nuisance.py --nuisances drift4 sway2 shake4   # some conditions (and clean)
     nice python benchmarks/bench_nuisance.py --oracle   # where the loss under camera motion lies
     nice python benchmarks/bench_nuisance.py --fill-border true --cutoff 20 --kernel 0.2 --border-ramp 3   # other Stabilise settings
+    nice python benchmarks/bench_nuisance.py --crop 16 --nuisances shake4 --block 0.005   # the 5 ms blocks used before
     nice python benchmarks/bench_nuisance.py --near-clip 8     # near-clipped pixels held static (opt-in)
     nice python benchmarks/bench_nuisance.py --crop 16 --extend mirror   # a camera's borders; the mirror image brought in
 
@@ -67,7 +68,7 @@ from vismic.data import FrameBatch  # noqa: E402
 from vismic.decompose._gradient import unit_vector  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 from vismic.pipeline import Pipeline  # noqa: E402
-from vismic.stabilise import (kept_information, shift_frames, shift_frames_over, stabilise_frames,  # noqa: E402
+from vismic.stabilise import (Stabilise, kept_information, shift_frames, shift_frames_over, stabilise_frames,  # noqa: E402
                               track_error)
 from vismic.stabilise._border import _border_profiles  # noqa: E402
 from vismic.stabilise._stage import EXTENSIONS, MIRROR_RAMP_PX, REFERENCE_RAMP_PX, fast_motion  # noqa: E402
@@ -343,7 +344,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
             row[f"{key}_ends_out"] = metrics.si_snr(samples[inside], truth[inside])
         row.update(clean_inner=snr(clean.frames[inner]), true_inner=snr(shifted[inner]), stable_inner=snr(stable[inner]))
         clean_frames = clean.frames.astype(np.float32)
-        reference = clean_frames[:max(1, int(round(0.005 * fps)))].mean(axis=0)
+        reference = clean_frames[:max(1, int(round(Stabilise().block_seconds * fps)))].mean(axis=0)
         fills = (("mirror", np.abs(true), 0.01, ("clean",)),
                  ("static", np.broadcast_to(np.abs(true).max(axis=0), true.shape), MIRROR_RAMP_PX,
                   ("clean", "ref")))
@@ -367,7 +368,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
             track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
             moved = shift_frames(scene.frames.astype(np.float32), -track[:, 0], -track[:, 1])
             row[f"{key}_inner"] = snr(moved[inner])
-    first_block = true[:max(1, int(round(0.005 * fps)))].mean(axis=0)
+    first_block = true[:max(1, int(round(Stabilise().block_seconds * fps)))].mean(axis=0)
     row["excursion_px"] = float(np.max(np.abs(true - first_block)))
     error = highpass((report.motion_px - (true - first_block)).T, sr=fps)
     row["track_error_px"] = float(np.sqrt(np.sum(np.mean(error ** 2, axis=-1))))
@@ -452,6 +453,7 @@ def main(argv=None) -> int:
                         help="Stabilise(extend=...) for the stabilised columns (default reference)")
     parser.add_argument("--cutoff", type=float, default=None, help="Stabilise(cutoff_hz=...)")
     parser.add_argument("--kernel", type=float, default=None, help="Stabilise(kernel_seconds=...)")
+    parser.add_argument("--block", type=float, default=None, help="Stabilise(block_seconds=...)")
     parser.add_argument("--border-ramp", type=float, default=None, help="Stabilise(border_ramp_px=...)")
     parser.add_argument("--near-clip", type=float, default=None, help="Stabilise(near_clip_levels=...)")
     parser.add_argument("--crop", type=int, default=0, metavar="PX",
@@ -461,7 +463,7 @@ def main(argv=None) -> int:
     stabiliser = {"fill_border": {"fast": "fast", "true": True, "false": False}[args.fill_border],
                   "extend": args.extend}
     stabiliser.update({k: v for k, v in (("cutoff_hz", args.cutoff), ("kernel_seconds", args.kernel),
-                                         ("border_ramp_px", args.border_ramp),
+                                         ("block_seconds", args.block), ("border_ramp_px", args.border_ramp),
                                          ("near_clip_levels", args.near_clip)) if v is not None})
     seconds = args.seconds if args.seconds is not None else (0.4 if args.quick else 1.0)
     if args.crop < 0:

@@ -118,8 +118,8 @@ def test_frames_the_stabiliser_cannot_hold_are_refused_or_left_unstabilised(monk
     from vismic.stabilise import Stabilise, _stage
 
     stage = Stabilise()
-    # 2200 fps: blocks of 11 frames; nothing leaves before 30 blocks (0.15 s) are measured
-    assert stage.held_bytes((64, 80), 2200.0) == int(1.5 * (330 + 22) * 64 * 80 * 4)
+    # 2200 fps: blocks of 4 frames; nothing leaves before 82 blocks (0.15 s) are measured
+    assert stage.held_bytes((64, 80), 2200.0) == int(1.5 * (328 + 8) * 64 * 80 * 4)
     assert stage.held_bytes((64, 80), 4400.0) > 1.9 * stage.held_bytes((64, 80), 2200.0)
     stage.check_memory((64, 80), 2200.0)  # this machine holds that easily
     monkeypatch.setattr(_stage, "physical_memory_bytes", lambda: 2 * stage.held_bytes((80, 80), 2200.0) - 1)
@@ -151,7 +151,7 @@ def test_near_clipped_pixels_are_held_static_once_the_stage_shifts():
     import numpy as np
 
     from vismic import synth
-    from vismic.stabilise import near_clip_noise, near_clip_weights, stabilise_frames
+    from vismic.stabilise import Stabilise, near_clip_noise, near_clip_weights, stabilise_frames
 
     fps, size = 2200.0, 48
     texture = synth.texture("gravel", size=(size, size)).astype(np.float64)
@@ -163,8 +163,9 @@ def test_near_clipped_pixels_are_held_static_once_the_stage_shifts():
     scene = synth.render_nuisance_scene(texture, np.zeros(n), shift_x_px=shake, noise_std=2.0, fps=fps)
     held, _ = stabilise_frames(scene.frames, fps=fps, light=False, near_clip_levels=8.0)
     free, _ = stabilise_frames(scene.frames, fps=fps, light=False)  # off by default
-    reference = scene.frames[:11].astype(np.float64).mean(axis=0)  # the first 5 ms block
-    noise = near_clip_noise(scene.frames[:11], reference, levels=8.0)
+    block = int(round(Stabilise().block_seconds * fps))
+    reference = scene.frames[:block].astype(np.float64).mean(axis=0)  # the first block
+    noise = near_clip_noise(scene.frames[:block], reference, levels=8.0)
     assert 1.5 < noise < 2.5  # the scene's 2 grey levels, measured there
     weights = near_clip_weights(reference, levels=min(8.0, 3.0 * noise))
     assert weights is not None and (weights == 0).sum() >= 12

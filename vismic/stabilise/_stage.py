@@ -223,16 +223,17 @@ class Stabilise(Stage):
     on one kernel's length of blocks at that end (:func:`~vismic.stabilise.extend_track`).
     Measured with ``benchmarks/bench_nuisance.py --crop 16`` (4 scenes, each a
     camera's view of a larger moving texture, against each clean scene): 4 px shake
-    to 10 Hz loses 1.2 dB median (worst 2.7), drift 0.4 (0.7), sway 0.5 (0.7); with
-    the frame's mirror image brought in (``extend='mirror'``, the default before)
+    to 10 Hz loses 1.0 dB median (worst 1.9), drift 0.2 (0.4), sway 0.3 (0.5); with
+    5 ms blocks (the default before) 1.2 (2.7), 0.4 (0.7), 0.5 (0.7), and with
+    the frame's mirror image brought in (``extend='mirror'``, the default before that)
     shake lost 1.6 (3.3). On the scenes rendered with mirror-image borders shake loses
-    1.1 (2.0), and lost 1.4 (2.5) with the mirror image, 1.6 (2.6) with the 3 px
+    0.6 (1.8), and lost 1.1 (2.0) with 5 ms blocks, 1.4 (2.5) with the mirror image, 1.6 (2.6) with the 3 px
     ramp (``border_ramp_px``) used before that, 1.7 (2.7) before
     :class:`~vismic.combine.Combine` restored the sound's gain that the border fill takes (:attr:`StabiliseReport.kept_information`), 2.1 (3.5)
     when the raw block means were low-passed straight onto the frames and 9.7 (20.3)
-    with the odd reflection about the end blocks used before that; drift 0.3 (0.5),
-    sway 0.4 (0.9) against 0.7 (1.2) before the gain was restored; on clean scenes
-    the stage costs at most 0.05 dB. :meth:`report` holds what was removed and
+    with the odd reflection about the end blocks used before that; drift 0.1 (0.3),
+    sway 0.2 (0.6), against 0.3 (0.5) and 0.4 (0.9) with 5 ms blocks and sway 0.7 (1.2)
+    before the gain was restored; on clean scenes the stage costs at most 0.03 dB. :meth:`report` holds what was removed and
     the track's own estimate of its error (:func:`~vismic.stabilise.track_error`).
 
     The result does not depend on how the video is split into batches: blocks
@@ -257,7 +258,14 @@ class Stabilise(Stage):
     kernel_seconds : float
         Length of the low-pass kernel; its transition band is ~3.6 / kernel_seconds Hz.
     block_seconds : float
-        Length of the blocks whose means are measured.
+        Length of the blocks whose means are measured (at least one frame). A block's
+        mean averages the sound with it, and the sound near the block rate folds into the
+        track's band, where the track removes it with the camera motion and leaves it in
+        the sound band: 2 ms blocks lose 1.0 (1.9) dB on shake where 5 ms blocks lost 1.2
+        (2.7) (camera/music at 6000 fps: 30.0 against 29.3 dB; ``bench_nuisance.py --crop 16
+        --nuisances shake4 --block B``), and 1.5 or 1 ms no less: 1.1 (1.9), 1.0 (1.9).
+        Shorter blocks cost more measurements (:func:`~vismic.stabilise.measure_shift`, one
+        per block; ``bench_stabilise.py``).
     tolerance_px : float
         Videos whose slow motion stays well below this are left alone (the evidence is
         linear there, and such a track is mostly the sound's own low end): the share of the
@@ -350,7 +358,7 @@ class Stabilise(Stage):
     #: memory. The fused projection hands a random-access source's stored frames to stages that say so.
     accepts_stored = True
 
-    def __init__(self, cutoff_hz: float = 22.0, kernel_seconds: float = 0.15, block_seconds: float = 0.005,
+    def __init__(self, cutoff_hz: float = 22.0, kernel_seconds: float = 0.15, block_seconds: float = 0.002,
                  tolerance_px: float = 0.05, extend: str = "reference", fill_border="fast",
                  border_ramp_px: Optional[float] = None,
                  near_clip_levels: float = 0.0, motion: bool = True, light: bool = True):

@@ -105,12 +105,13 @@ class ShiftModel:
         return out
 
 
-def measure_shift(image, model: ShiftModel, *, n_iterations: int = 3, dtype=np.float32) -> tuple:
+def measure_shift(image, model: ShiftModel, *, n_iterations: int = 2, dtype=np.float32) -> tuple:
     """Shift ``(dx, dy)`` in px that moves ``model.reference`` onto ``image`` (any size, sub-pixel).
 
     Phase correlation gives the shift to a fraction of a pixel; Gauss-Newton
     steps on the exactly shifted image (with a gain and offset, so changing
-    light does not read as motion) refine it. The image is shifted in ``dtype``:
+    light does not read as motion) refine it: two steps reach what five do (a
+    test holds them within 2e-5 px on shifts up to 4 px), and each costs a shift. The image is shifted in ``dtype``:
     float32 by default, at half float64's cost (a test holds the two within
     1e-6 px of each other).
     """
