@@ -84,7 +84,8 @@ def main() -> None:
     print(f"4 px shake (0.5-10 Hz), {args.seconds:g} s at {FPS:g} fps, frames in memory; "
           f"median of {args.repeats} runs (frames/s)")
     print(f"{'size':>6s} {'Stabilise alone':>16s} {'mirror':>12s} {'5 ms blocks':>12s} {'recovery':>10s} "
-          f"{'stabilised':>11s} {'stage share':>12s} {'8-bit: alone':>13s} {'raw AVI stabilised':>19s} {'peak MB float32':>16s} {'8-bit':>6s}")
+          f"{'stabilised':>11s} {'stage share':>12s} {'8-bit: alone':>13s} {'raw AVI stabilised':>19s} "
+          f"{'peak MB float32':>16s} {'8-bit':>6s}")
     rows = []
     folder = tempfile.TemporaryDirectory()
     for size in args.sizes:

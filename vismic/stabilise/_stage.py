@@ -227,14 +227,16 @@ class Stabilise(Stage):
     5 ms blocks (the default before) 1.2 (2.7), 0.4 (0.7), 0.5 (0.7), and with
     the frame's mirror image brought in (``extend='mirror'``, the default before that)
     shake lost 1.6 (3.3). On the scenes rendered with mirror-image borders shake loses
-    0.6 (1.8), and lost 1.1 (2.0) with 5 ms blocks, 1.4 (2.5) with the mirror image, 1.6 (2.6) with the 3 px
-    ramp (``border_ramp_px``) used before that, 1.7 (2.7) before
-    :class:`~vismic.combine.Combine` restored the sound's gain that the border fill takes (:attr:`StabiliseReport.kept_information`), 2.1 (3.5)
-    when the raw block means were low-passed straight onto the frames and 9.7 (20.3)
-    with the odd reflection about the end blocks used before that; drift 0.1 (0.3),
-    sway 0.2 (0.6), against 0.3 (0.5) and 0.4 (0.9) with 5 ms blocks and sway 0.7 (1.2)
-    before the gain was restored; on clean scenes the stage costs at most 0.03 dB. :meth:`report` holds what was removed and
-    the track's own estimate of its error (:func:`~vismic.stabilise.track_error`).
+    0.6 (1.8), and lost 1.1 (2.0) with 5 ms blocks, 1.4 (2.5) with the mirror image,
+    1.6 (2.6) with the 3 px ramp (``border_ramp_px``) used before that, 1.7 (2.7) before
+    :class:`~vismic.combine.Combine` restored the sound's gain that the border fill
+    takes (:attr:`StabiliseReport.kept_information`), 2.1 (3.5) when the raw block
+    means were low-passed straight onto the frames and 9.7 (20.3) with the odd
+    reflection about the end blocks used before that; drift 0.1 (0.3), sway 0.2 (0.6),
+    against 0.3 (0.5) and 0.4 (0.9) with 5 ms blocks and sway 0.7 (1.2) before the gain
+    was restored; on clean scenes the stage costs at most 0.03 dB. :meth:`report` holds
+    what was removed and the track's own estimate of its error
+    (:func:`~vismic.stabilise.track_error`).
 
     The result does not depend on how the video is split into batches: blocks
     are anchored at the first frame and a frame is released once every block
