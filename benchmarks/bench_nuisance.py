@@ -331,6 +331,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     snr = lambda frames: metrics.si_snr(recover(frames, fps)[0].samples, truth)
     ends = int(round(ENDS_LEFT_OUT * len(truth)))
     inside = slice(ends, len(truth) - ends)
+    first_block = slice(0, max(1, int(round(Stabilise().block_seconds * fps))))  # the stage's reference frames
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stable, report = stabilise_frames(scene.frames, fps=fps)
@@ -344,7 +345,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
             row[f"{key}_ends_out"] = metrics.si_snr(samples[inside], truth[inside])
         row.update(clean_inner=snr(clean.frames[inner]), true_inner=snr(shifted[inner]), stable_inner=snr(stable[inner]))
         clean_frames = clean.frames.astype(np.float32)
-        reference = clean_frames[:max(1, int(round(Stabilise().block_seconds * fps)))].mean(axis=0)
+        reference = clean_frames[first_block].mean(axis=0)
         fills = (("mirror", np.abs(true), 0.01, ("clean",)),
                  ("static", np.broadcast_to(np.abs(true).max(axis=0), true.shape), MIRROR_RAMP_PX,
                   ("clean", "ref")))
@@ -368,9 +369,9 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
             track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
             moved = shift_frames(scene.frames.astype(np.float32), -track[:, 0], -track[:, 1])
             row[f"{key}_inner"] = snr(moved[inner])
-    first_block = true[:max(1, int(round(Stabilise().block_seconds * fps)))].mean(axis=0)
-    row["excursion_px"] = float(np.max(np.abs(true - first_block)))
-    error = highpass((report.motion_px - (true - first_block)).T, sr=fps)
+    first_position = true[first_block].mean(axis=0)
+    row["excursion_px"] = float(np.max(np.abs(true - first_position)))
+    error = highpass((report.motion_px - (true - first_position)).T, sr=fps)
     row["track_error_px"] = float(np.sqrt(np.sum(np.mean(error ** 2, axis=-1))))
     row["sound_px"] = float(np.std(truth))
     return row
