@@ -134,6 +134,24 @@ def test_the_tracks_own_error_counts_as_noise_in_the_estimate():
     assert capped["snr_estimate_db"] < 3.0 < without
 
 
+def test_a_track_error_counts_as_the_combination_hears_it():
+    # the output listens along the sound's direction (30 degrees): an error across it costs little,
+    # one along it as much as its power (counting both axes whole was 2.9 dB pessimistic on a scene)
+    scene = _scene(drift_px=3.0)
+    stable, report = stabilise_frames(scene.frames, fps=FPS)
+    bands, _ = _bands(stable)
+    quiet = dataclasses.replace(report, track_error_px=np.zeros_like(report.track_error_px))
+    without = snr_estimate(bands, grid=(8, 8), report=quiet)["snr_estimate_db"]
+    sound_rms = float(np.std(highpass(scene.displacement_px, sr=FPS)))
+    noise = np.random.default_rng(0).standard_normal(report.track_error_px.shape[0])[:, None] * sound_rms
+    theta = np.radians(30.0)
+    along, across = np.array([[np.cos(theta), np.sin(theta)]]), np.array([[-np.sin(theta), np.cos(theta)]])
+    heard = snr_estimate(bands, grid=(8, 8), report=dataclasses.replace(report, track_error_px=noise * along))
+    unheard = snr_estimate(bands, grid=(8, 8), report=dataclasses.replace(report, track_error_px=noise * across))
+    assert heard["snr_estimate_db"] < 3.0
+    assert unheard["snr_estimate_db"] > max(without - 3.0, heard["snr_estimate_db"] + 10.0)
+
+
 def test_the_sound_the_track_took_counts_as_noise_in_the_estimate():
     # the whole frame moves with the sound here, so the track followed the sound's lowest frequencies and
     # removed them in every region alike: the region groups cannot see it, the report's track response can

@@ -96,7 +96,9 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
         ``leak_fraction`` (power of slow motion leaking through the high-pass / output power),
         ``slow_motion_px`` (largest excursion of the regions' common shift below the high-pass),
         ``rigid_power_px2`` and ``rigid_px`` (that shift above the high-pass: its power and
-        its ``(2, n)`` x, y series).
+        its ``(2, n)`` x, y series), ``output_power`` (the combined motion's power above the
+        high-pass, in its own units) and ``rigid_response`` (what it reads for a 1 px shift of
+        every region along x and along y: ``(2,)``).
 
     Examples
     --------
@@ -171,6 +173,9 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
     leak = highpass(slow, sr=evidence.fps, cutoff_hz=highpass_hz) if highpass_hz and n > 40 else 0 * slow
     final_power = float(np.mean(final ** 2))
     leak_power = float(np.mean(leak ** 2))
+    # what the combined motion reads for a shift of every region by 1 px along x and along y
+    response = np.mean([np.einsum("rij,rj->i", evidence.information, (weights[p] @ to_displacement).reshape(-1, 2))
+                        for p in (0, 1)], axis=0)
     noise_power = min(noise_fraction * final_power + leak_power, final_power)
     noise_power = max(noise_power, 1e-12 * max(final_power, 1e-300))
     snr = max((final_power - noise_power) / noise_power, 1e-6)
@@ -184,6 +189,8 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
         "slow_motion_px": slow_px,
         "rigid_power_px2": float(np.sum(np.mean(rigid_fast ** 2, axis=-1))),
         "rigid_px": rigid_fast,
+        "output_power": final_power,
+        "rigid_response": response,
     }
 
 
@@ -322,7 +329,8 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
     ``-40 log10(slow / 0.2 px) - 10`` dB once the slow excursion of the frame
     from the reference exceeds :data:`MOTION_TOLERANCE_PX` (distortion grows
     as the square of the phase error); with ``report``, the motion the stabiliser
-    removed in the sound band counted as noise (a track error); and, when ``report`` shows an
+    removed in the sound band counted as noise (a track error), as much of it as the
+    combined output reads for a shift of the whole frame; and, when ``report`` shows an
     inter-frame codec, ``10 log10(innovation)`` dB. The estimate a recovery reports
     (``rec.info["snr_estimate_db"]``) is also never above the combination's own figure
     (``rec.info["snr_model_db"]``), which the groups' scatter can pass.
@@ -365,30 +373,7 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
         flags["large_motion"] = (f"the frames moved {slow:.2f} px (or more) from the reference below the sound band: "
                                  f"the sound is distorted or lost; {advice}")
     if report is not None and report.motion_px.shape[0] == evidence.n and evidence.n > 40:
-        # What the stabiliser removed in the sound band: for a well-tracked slow motion almost
-        # nothing, so whatever is there is the track's error, added to the output. Counted as
-        # noise, against the signal in px of the rigid estimate.
-        # (above twice the cut-off: the kernel stops everything there, real slow motion included)
-        cutoff = min(2 * highpass_hz, 0.4 * evidence.fps)
-        removed = highpass(report.motion_px.T, sr=evidence.fps, cutoff_hz=cutoff)
-        # Two periods of the cut-off at each end are the filter's own transient, not the track's:
-        # on a 4 px shake they read as 13-24 dB of noise that was not there (bench_nuisance).
-        edge = int(round(2.0 * evidence.fps / cutoff))
-        if removed.shape[-1] > 4 * edge:
-            removed = removed[:, edge:-edge]
-        injected = float(np.sum(np.mean(removed ** 2, axis=-1)))
-        # The track's error below twice the cut-off and at the clip's ends, where the kernel's
-        # transition band and the extrapolation leave it, as the track itself estimates it (whole
-        # length: in the output the high-pass meets the same error at the same ends).
-        error = report.track_error_px
-        if error.shape[0] == evidence.n and np.any(error):
-            injected += float(np.sum(np.mean(highpass(error.T, sr=evidence.fps, cutoff_hz=highpass_hz) ** 2, axis=-1)))
-        # The sound the track followed and removed: alike in every region (bench_nuisance --size 192)
-        injected += report.sound_taken_px2(measured["rigid_px"], highpass_hz=highpass_hz)
-        signal_px = measured["rigid_power_px2"] * (1.0 - 1.0 / (1.0 + 10 ** (estimate / 10)))
-        if injected > 0 and signal_px > 0:
-            noise_px = signal_px / 10 ** (estimate / 10) + injected
-            estimate = 10 * math.log10(max(signal_px / noise_px, 1e-6))
+        estimate = _with_track_error(estimate, measured, report, evidence.fps, highpass_hz)
     innovation = codec_innovation(report.difference_power) if report is not None else 1.0
     codec = codec_finding(innovation, held_blocks=getattr(report, "held_blocks", None),
                           whole_blocks=getattr(report, "whole_blocks", None))
@@ -398,3 +383,44 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
     flags.update(reliability_flags(report, snr_db=estimate))
     return {"snr_estimate_db": float(estimate), "flags": flags, "consistency_db": measured["snr_db"],
             "slow_motion_px": slow, "codec_innovation": innovation}
+
+
+def _with_track_error(estimate: float, measured: dict, report, fps: float, highpass_hz: float) -> float:
+    """``estimate`` (dB) with the stabiliser's track error counted as noise, as the combined motion reads it.
+
+    The track's error shifts every region alike, so the region groups agree on it and
+    the consistency cannot see it. Its ``(2, 2)`` covariance in the sound band, and the
+    sound the track followed and removed, are weighed by what the combination reads for a
+    shift of the whole frame (``rigid_response``), against the signal power of the same
+    output: an error across the direction the combination listens along costs little.
+    Counting both axes whole against the rigid shift's power was 2.9 dB pessimistic on
+    camera/music under shake with a camera's borders (``bench_nuisance.py --crop 16``).
+    """
+    n = report.motion_px.shape[0]
+    # What the stabiliser removed in the sound band: for a well-tracked slow motion almost
+    # nothing, so whatever is there is the track's error, added to the output
+    # (above twice the cut-off: the kernel stops everything there, real slow motion included).
+    cutoff = min(2 * highpass_hz, 0.4 * fps)
+    removed = highpass(report.motion_px.T, sr=fps, cutoff_hz=cutoff)
+    # Two periods of the cut-off at each end are the filter's own transient, not the track's:
+    # on a 4 px shake they read as 13-24 dB of noise that was not there (bench_nuisance).
+    edge = int(round(2.0 * fps / cutoff))
+    if removed.shape[-1] > 4 * edge:
+        removed = removed[:, edge:-edge]
+    covariance = removed @ removed.T / removed.shape[-1]
+    # The track's error below twice the cut-off and at the clip's ends, where the kernel's
+    # transition band and the extrapolation leave it, as the track itself estimates it (whole
+    # length: in the output the high-pass meets the same error at the same ends).
+    error = report.track_error_px
+    if error.shape[0] == n and np.any(error):
+        error = highpass(error.T, sr=fps, cutoff_hz=highpass_hz)
+        covariance = covariance + error @ error.T / n
+    response = measured["rigid_response"]
+    injected = float(response @ covariance @ response)
+    # The sound the track followed and removed: alike in every region (bench_nuisance --size 192)
+    injected += report.sound_taken_px2((response @ measured["rigid_px"])[None], highpass_hz=highpass_hz)
+    snr = 10 ** (estimate / 10)
+    signal = measured["output_power"] * snr / (1.0 + snr)
+    if not (injected > 0 and signal > 0):
+        return estimate
+    return 10 * math.log10(max(signal / (signal / snr + injected), 1e-6))
