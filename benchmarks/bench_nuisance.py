@@ -90,15 +90,23 @@ class SceneSpec:
     seed: int = 0
     #: the frames are a larger moved texture's view less this many px along every side (synth's crop_px)
     crop_px: int = 0
+    #: the texture blurred by a Gaussian of this many px (0: as synth makes it, with detail up to Nyquist)
+    blur_px: float = 0.0
 
     def describe(self) -> str:
-        return (f"{self.texture} {self.direction_degrees:g}deg {self.amplitude_px:g}px n{self.noise_std:g} "
+        blur = f" blur{self.blur_px:g}" if self.blur_px else ""
+        return (f"{self.texture}{blur} {self.direction_degrees:g}deg {self.amplitude_px:g}px n{self.noise_std:g} "
                 f"{self.audio} {self.fps:g}fps")
 
     def texture_image(self, size: int) -> np.ndarray:
         """The texture to move: ``size`` px plus the crop along every side."""
         side = size + 2 * self.crop_px
-        return synth.texture(self.texture, size=(side, side))
+        image = synth.texture(self.texture, size=(side, side))
+        if self.blur_px > 0:
+            from scipy import ndimage
+
+            image = ndimage.gaussian_filter(image, self.blur_px, mode="reflect")
+        return image
 
 
 def full_scenes():
@@ -292,6 +300,22 @@ def restored_gain(samples, kept) -> np.ndarray:
     return samples * (np.mean(kept) / kept)
 
 
+def filled_as_the_stage(frames, motion, reference, fps: float) -> np.ndarray:
+    """The default stage's output for a given ``motion``, recovered: each frame set into ``reference``, moved back, its strips held.
+
+    The strips are sized as the stage sizes them (the largest fast motion so far, and at
+    least what entered) with its ramp, and the sound's gain they took is restored from
+    :func:`vismic.stabilise.kept_information`, as Combine does.
+    """
+    over = shift_frames_over(frames.astype(np.float32), -motion[:, 0], -motion[:, 1], reference)
+    strips = np.maximum(np.maximum.accumulate(np.abs(fast_motion(motion, fps)[0]), axis=0), np.abs(motion))
+    profiles = _border_profiles(over.shape[1:], strips, REFERENCE_RAMP_PX)
+    weights = profiles[1][:, :, None] * profiles[0][:, None, :]
+    kept = kept_information(profiles, ShiftModel(reference).information)
+    samples = recover((weights * over + (1.0 - weights) * reference[None]).astype(np.float32), fps)[0].samples
+    return restored_gain(samples, kept)
+
+
 def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, margin: int) -> dict:
     """Where a camera motion's loss lies: the border, or the track (the true motion against the measured one).
 
@@ -316,7 +340,16 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     (:func:`vismic.stabilise.shift_frames_over`), strips of the largest fast motion so far
     (``fill_border='fast'``) or of what entered, whichever is wider, plus :data:`~vismic.stabilise._stage.REFERENCE_RAMP_PX` blended
     into the reference, the sound's gain restored from :func:`vismic.stabilise.kept_information`
-    as Combine does. ``ends out``:
+    as Combine does (:func:`filled_as_the_stage`). Its frames are registered where the texture
+    was rendered from (the true motion is measured from there), which a stabiliser cannot know:
+    ``perfect track`` does the same with the motion measured from the first block and that
+    block's mean as the reference, as the stage registers them, so it is the default stage
+    with a track that makes no error. The two differ where the texture holds detail up to the
+    pixel's Nyquist limit (camera/music): every frame is an exact interpolation of one image on
+    the renderer's grid, so frames moved back onto that grid are exact and frames moved
+    anywhere else carry the interpolation's error near the sides, changing with the shift;
+    with that texture blurred by 0.8 px (detail well below Nyquist) where the frames are
+    registered made no difference in a one-off trial. ``ends out``:
     the stabilised whole frame with the first and last :data:`ENDS_LEFT_OUT` of the clip left
     out of the SI-SNR (of both it and the clean scene), where the track is carried past the
     blocks it measured.
@@ -355,15 +388,11 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
             for name in fillers:
                 filler = clean_frames if name == "clean" else reference[None]
                 row[f"{key}_{name}"] = snr((weights * shifted + (1.0 - weights) * filler).astype(np.float32))
-        # as the default stage fills: the frame set into the reference, its strips, the gain restored
-        over = shift_frames_over(scene.frames.astype(np.float32), -true[:, 0], -true[:, 1], reference)
-        # as the stage sizes them: the largest fast motion so far, and at least what entered
-        strips = np.maximum(np.maximum.accumulate(np.abs(fast_motion(true, fps)[0]), axis=0), np.abs(true))
-        profiles = _border_profiles(over.shape[1:], strips, REFERENCE_RAMP_PX)
-        weights = profiles[1][:, :, None] * profiles[0][:, None, :]
-        kept = kept_information(profiles, ShiftModel(reference).information)
-        samples = recover((weights * over + (1.0 - weights) * reference[None]).astype(np.float32), fps)[0].samples
-        row["over_ref"] = metrics.si_snr(restored_gain(samples, kept), truth)
+        row["over_ref"] = metrics.si_snr(filled_as_the_stage(scene.frames, true, reference, fps), truth)
+        # a perfect track as the stage registers it: the motion from the first block, whose mean is the reference
+        own_reference = scene.frames[first_block].astype(np.float64).mean(axis=0)
+        relative = true - true[first_block].mean(axis=0)
+        row["perfect_track"] = metrics.si_snr(filled_as_the_stage(scene.frames, relative, own_reference, fps), truth)
         sound = scene.displacement_px[:, None] * np.array(unit_vector(spec.direction_degrees))[None]  # as synth moves it
         for key, motion in (("procedure_camera", true), ("procedure_all", true + sound)):
             track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
@@ -388,7 +417,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
           "|d|: only the strips the shift mirrors, static: their largest plus the "
           f"{MIRROR_RAMP_PX:g} px ramp throughout (the mirror fill's); over ref: the frames set into the static "
           f"reference before the shift (the default), the stage's strips (the largest fast motion so far, at least |d|) plus "
-          f"{REFERENCE_RAMP_PX:g} px, the gain restored; ends out: "
+          f"{REFERENCE_RAMP_PX:g} px, the gain restored; perfect track: the same registered as the stage registers "
+          "(the motion from the first block, its mean the reference); ends out: "
           f"stable and clean with the first and last {ENDS_LEFT_OUT:.0%} of the clip left out)")
     print(f"{'scene':36s} {'nuisance':8s} {'clean':>6s} {'stable':>6s} {'loss':>5s} | {'c.inner':>7s} "
           f"{'true':>6s} {'loss':>5s} {'p.cam':>6s} {'loss':>5s} {'p.all':>6s} {'loss':>5s} {'stable':>6s} "
@@ -408,7 +438,7 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
                   f"{r['track_error_px']:9.5f} {r['sound_px']:7.4f}", flush=True)
             print(f"{'':45s} |d| clean {r['mirror_clean'] - r['clean']:+5.1f}, static clean "
                   f"{r['static_clean'] - r['clean']:+5.1f}, static ref {r['static_ref'] - r['clean']:+5.1f}, over ref "
-                  f"{r['over_ref'] - r['clean']:+5.1f}; ends out: "
+                  f"{r['over_ref'] - r['clean']:+5.1f}, perfect track {r['perfect_track'] - r['clean']:+5.1f}; ends out: "
                   f"stable {r['stable_ends_out'] - r['clean_ends_out']:+5.1f}", flush=True)
     print()
     for nuisance in nuisances:
@@ -424,14 +454,15 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
               f"{np.median(stable_inner):+5.1f} ({min(stable_inner):+5.1f}); moved up to "
               f"{max(r['excursion_px'] for r in of):.1f} px")
         fills = {key: [r[key] - r["clean"] for r in of]
-                 for key in ("mirror_clean", "static_clean", "static_ref", "over_ref")}
+                 for key in ("mirror_clean", "static_clean", "static_ref", "over_ref", "perfect_track")}
         ends_out = [r["stable_ends_out"] - r["clean_ends_out"] for r in of]
         print(f"{'':8s} whole frame, true motion, strips blended into the clean scene: |d| "
               f"{np.median(fills['mirror_clean']):+5.1f} ({min(fills['mirror_clean']):+5.1f}), static "
               f"{np.median(fills['static_clean']):+5.1f} ({min(fills['static_clean']):+5.1f}); static into the "
               f"reference {np.median(fills['static_ref']):+5.1f} ({min(fills['static_ref']):+5.1f}); set into the "
               f"reference, the stage's strips {np.median(fills['over_ref']):+5.1f} ({min(fills['over_ref']):+5.1f}); "
-              "stabilised with "
+              f"a perfect track as the stage registers it {np.median(fills['perfect_track']):+5.1f} "
+              f"({min(fills['perfect_track']):+5.1f}); stabilised with "
               f"the ends left out {np.median(ends_out):+5.1f} ({min(ends_out):+5.1f})")
     print(f"CSV: {csv_path}")
 
@@ -460,6 +491,8 @@ def main(argv=None) -> int:
     parser.add_argument("--crop", type=int, default=0, metavar="PX",
                         help="render each scene PX px larger along every side and crop it: camera motion brings "
                              "the texture's own content into view, not the renderer's mirror image (as a camera)")
+    parser.add_argument("--blur", type=float, default=0.0, metavar="PX",
+                        help="blur every texture by a Gaussian of PX px before it is moved (detail below Nyquist)")
     args = parser.parse_args(argv)
     stabiliser = {"fill_border": {"fast": "fast", "true": True, "false": False}[args.fill_border],
                   "extend": args.extend}
@@ -469,7 +502,10 @@ def main(argv=None) -> int:
     seconds = args.seconds if args.seconds is not None else (0.4 if args.quick else 1.0)
     if args.crop < 0:
         parser.error(f"--crop must be at least 0, given {args.crop}")
-    specs = [replace(spec, crop_px=args.crop) for spec in (quick_scenes() if args.quick else full_scenes())]
+    if not (args.blur >= 0 and math.isfinite(args.blur)):
+        parser.error(f"--blur must be a number of px >= 0, given {args.blur}")
+    specs = [replace(spec, crop_px=args.crop, blur_px=args.blur)
+             for spec in (quick_scenes() if args.quick else full_scenes())]
     nuisances = QUICK_NUISANCES if args.quick else NUISANCES
     if args.nuisances:
         nuisances = ("clean",) + tuple(n for n in NUISANCES if n in args.nuisances and n != "clean")
