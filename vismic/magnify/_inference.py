@@ -41,7 +41,7 @@ from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
 from ._scale import UPSCALES, Upscaled, check_upscale, choose_upscale
-from ._weights import DEFAULT_WEIGHTS, SHIPPED_WEIGHTS, load_model, require_torch, shipped_name
+from ._weights import load_model, require_torch, shipped_path
 
 __all__ = ["magnify", "Magnify", "MODES", "FILTERS", "COLORS", "PRECISIONS", "ENSEMBLES", "MAX_ALPHA", "UPSCALES"]
 
@@ -157,9 +157,8 @@ def _check_device(device):
 
 
 def _get_model(model, device):
-    name = shipped_name(model)
-    if model is None or name:
-        path = SHIPPED_WEIGHTS[name] if name else DEFAULT_WEIGHTS
+    path = shipped_path(model)
+    if path is not None:  # the shipped models are loaded once per device
         key = (str(path), str(device))
         with _cache_lock:
             if key not in _default_models:

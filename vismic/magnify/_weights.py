@@ -115,6 +115,20 @@ def shipped_name(weights):
     return None
 
 
+def shipped_path(weights):
+    """The file of the shipped model ``weights`` names (``None``: the default model), or None for anything else.
+
+    >>> shipped_path("light") == SHIPPED_WEIGHTS["light"], shipped_path(None) == DEFAULT_WEIGHTS
+    (True, True)
+    >>> shipped_path("runs/x/best.pt") is None
+    True
+    """
+    if weights is None:
+        return DEFAULT_WEIGHTS
+    name = shipped_name(weights)
+    return SHIPPED_WEIGHTS[name] if name else None
+
+
 def _read(path):
     torch = require_torch()
     path = Path(path)
@@ -151,10 +165,7 @@ def load_model(weights=None, *, device="cpu"):
 
     if isinstance(weights, MagNet):
         return weights.to(device).eval()
-    if weights is None:
-        weights = DEFAULT_WEIGHTS
-    elif shipped_name(weights):
-        weights = SHIPPED_WEIGHTS[weights]
+    weights = shipped_path(weights) or weights
     source = weights if isinstance(weights, dict) else _read(weights)
     name = "the given dict" if isinstance(weights, dict) else repr(str(weights))
     if not isinstance(source, dict):
