@@ -399,6 +399,7 @@ class Stabilise(Stage):
         self._blocks = np.zeros(4)
         self._error: Optional[np.ndarray] = None  # track_error of the motion released so far
         self._clip = None  # near-clipped pixels held at the reference (_ClipHold), fixed with the reference
+        self._reference32 = None  # the reference as the shift sets frames into it, converted once
 
     # ------------------------------------------------------------------ sizes
     def held_bytes(self, frame_shape, fps: float, itemsize: int = 4) -> int:
@@ -528,6 +529,7 @@ class Stabilise(Stage):
             self._centres.append(k * block + (last - first - 1) / 2.0)
         if means and self._model is None:
             self._model = ShiftModel(means[0])
+            self._reference32 = self._model.reference.astype(np.float32)
             self._clip = _ClipHold.of(self._frames.frames[:block], self._model.reference, self.near_clip_levels)
             self._values.append((0.0, 0.0))
             means = means[1:]
@@ -598,7 +600,7 @@ class Stabilise(Stage):
             part[...] = frames[lo:hi]
         else:  # float32: rounding far below sensor noise
             if self.extend == "reference":
-                shift_frames_over(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], self._model.reference,
+                shift_frames_over(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], self._reference32,
                                   threads=1, out=part)
             else:
                 shift_frames(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], threads=1, out=part)
