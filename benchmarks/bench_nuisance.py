@@ -14,6 +14,10 @@ renders the clean scene and the same scene under each nuisance of
 * ``mjpg``, ``mp4v`` -- OpenCV's MJPG and MPEG-4 part 2 encoders at their default quality
   (for ``mjpg`` also the loss its quantisation table itself puts on the bound,
   :func:`vismic.metrics.dct_quantiser_loss_db`),
+* ``vp8``, ``vp9`` -- OpenCV's VP8 and VP9 encoders at their default settings: motion-compensated
+  codecs of H.264's kind (OpenCV's FFmpeg has no H.264 encoder). ``recover_sound`` reads these
+  clips, as every codec's, from the compressed file, as a user would,
+
 
 and prints for each: the Cramér-Rao bound of the clean scene
 (:func:`vismic.metrics.scene_bound`), the SI-SNR (dB, against the true
@@ -75,7 +79,9 @@ from vismic.stabilise._stage import EXTENSIONS, MIRROR_RAMP_PX, REFERENCE_RAMP_P
 from vismic.stabilise._track import ShiftModel  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NUISANCES = ("clean", "drift4", "sway2", "shake4", "flick120", "flick100", "expo", "mjpg", "mp4v")
+NUISANCES = ("clean", "drift4", "sway2", "shake4", "flick120", "flick100", "expo", "mjpg", "mp4v", "vp8", "vp9")
+#: The codec nuisances' encoders (synth.compress's FourCCs).
+CODEC_NUISANCES = {"mjpg": "MJPG", "mp4v": "mp4v", "vp8": "VP80", "vp9": "VP90"}
 QUICK_NUISANCES = ("clean", "drift4", "shake4", "flick120", "mjpg")
 
 
@@ -143,8 +149,11 @@ def nuisance_parameters(nuisance: str, n: int, fps: float, seed: int) -> dict:
     return {}
 
 
-def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float):
-    """The scene's frames under one nuisance, and the clean scene (for the bound)."""
+def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, keep=None):
+    """The scene's frames under one nuisance, and the clean scene (for the bound).
+
+    A codec nuisance's compressed file is kept at ``keep`` when given (:func:`clip_path`).
+    """
     fps = spec.fps
     n = int(round(seconds * fps))
     make = synth.music if spec.audio == "music" else synth.speech
@@ -153,9 +162,16 @@ def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float):
     scene = synth.render_nuisance_scene(spec.texture_image(size), sound, direction_degrees=spec.direction_degrees,
                                         noise_std=spec.noise_std, seed=spec.seed, fps=fps, crop_px=spec.crop_px,
                                         **extra)
-    if nuisance in ("mjpg", "mp4v"):
-        scene.frames = synth.compress(scene.frames, codec={"mjpg": "MJPG", "mp4v": "mp4v"}[nuisance])
+    if nuisance in CODEC_NUISANCES:
+        scene.frames = synth.compress(scene.frames, codec=CODEC_NUISANCES[nuisance], keep=keep)
     return scene
+
+
+def clip_path(folder, nuisance: str):
+    """Where a codec nuisance's compressed clip is kept in ``folder`` (None for other nuisances)."""
+    if nuisance not in CODEC_NUISANCES:
+        return None
+    return Path(folder) / ("clip" + synth.CODECS[CODEC_NUISANCES[nuisance]])
 
 
 def recover(frames, fps, stabiliser=None):
@@ -196,7 +212,13 @@ def codec_bound_loss(spec: SceneSpec, nuisance: str, size: int) -> float:
 
 
 def run(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, bound: float, stabiliser=None) -> dict:
-    scene = render(spec, nuisance, size=size, seconds=seconds)
+    with tempfile.TemporaryDirectory(prefix="vismic-bench-") as folder:
+        return _run(spec, nuisance, size=size, seconds=seconds, bound=bound, stabiliser=stabiliser, folder=folder)
+
+
+def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
+    path = clip_path(folder, nuisance)
+    scene = render(spec, nuisance, size=size, seconds=seconds, keep=path)
     fps = spec.fps
     truth = highpass(scene.displacement_px, sr=fps)
     row = {"scene": spec.describe(), "nuisance": nuisance, "bound_db": bound,
@@ -213,7 +235,7 @@ def run(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, bound: flo
         row["stable_estimate_db"] = raw.info.get("snr_estimate_db", math.nan)
         # what a user gets: recover_sound's default stabilise='auto' (stabilised exactly when a first pass
         # finds slow motion) and its snr_estimate_db, with the checks on the frames as they are read
-        user = vismic.recover_sound(scene.frames, fps=fps, denoise=None)
+        user = vismic.recover_sound(scene.frames if path is None else path, fps=fps, denoise=None)
     row["auto_stabilised"] = "stabilised" in user.info
     row["auto_none"] = metrics.si_snr(user.samples, truth)
     # denoised as recover() does: the stabilised columns may have other settings than recover_sound's

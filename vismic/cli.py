@@ -339,10 +339,11 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
     if not args.quiet:
         snr = np.atleast_1d(rec.info.get("snr_estimate_db", np.nan))
         direction = np.atleast_1d(rec.info.get("direction_degrees", np.nan))
+        uncounted = " (the codec's error not counted)" if "lossy_codec" in rec.info.get("reliability", {}) else ""
         print(
             f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps "
             f"[{getattr(source, 'fps_source', 'argument')}] -> {rec.duration_seconds:.2f} s at {info.sr} Hz); "
-            f"estimated SNR {', '.join(f'{v:.1f}' for v in snr)} dB, "
+            f"estimated SNR {', '.join(f'{v:.1f}' for v in snr)} dB{uncounted}, "
             f"motion direction {', '.join(f'{v:.0f}' for v in direction)} deg",
             file=sys.stderr,
         )

@@ -418,6 +418,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
         info["source_path"] = str(source.path)
     merged = merge_statistics(statistics)
     _check_codec(info, merged)
+    _check_file_codec(info, getattr(source, "codec", None))
     found = findings(audio.samples, info, merged)
     # what the combination's own checks found (slow motion breaking the linearisation...), said once
     found += [message for name, message in info.get("reliability", {}).items() if name != "low_snr"]
@@ -446,6 +447,30 @@ def _check_codec(info: dict, statistics) -> None:
     if "snr_estimate_db" in info:
         capped = np.minimum(np.asarray(info["snr_estimate_db"], dtype=np.float64), cap)
         info["snr_estimate_db"] = capped.tolist() if capped.ndim else float(capped)
+
+
+def _check_file_codec(info: dict, fourcc) -> None:
+    """Record a video file's codec, and flag an inter-frame one the frames did not show already.
+
+    Motion compensation replaces the sub-pixel motion of a frame with the codec's own
+    prediction of it, alike across the frame: the region groups agree on it, and the
+    frames do not show it as held blocks (VP8 and VP9 hold none), so only the file's
+    codec tells.
+    """
+    from .io._codec import inter_frame_codec
+
+    if fourcc is None:
+        return
+    info["codec"] = fourcc
+    name = inter_frame_codec(fourcc)
+    reliability = dict(info.get("reliability", {}))
+    if name is None or "inter_frame_codec" in reliability:
+        return
+    reliability["lossy_codec"] = (
+        f"the video is compressed with {name} ({fourcc}), an inter-frame codec: its motion compensation alters "
+        "the sub-pixel motion alike across the frame, which snr_estimate_db cannot see (the true SNR can be "
+        "several dB lower); use the camera's uncompressed or intra-frame export")
+    info["reliability"] = reliability
 
 
 #: The lowest filter cut-off :func:`default_pipeline` accepts, in Hz (0 means no filter).

@@ -110,10 +110,12 @@ def test_source_object_and_file_facts(tmp_path, recovery):
     video = tmp_path / "take.cine"
     video.write_bytes(b"\0" * 1234)
     source = types.SimpleNamespace(path=video, fps=2200.0, fps_source="header", container_fps=None, roi=(0, 0, 64, 64),
-                                   downsample=2, frame_shape=(32, 32), full_shape=(64, 64), max_frames=None)
+                                   downsample=2, frame_shape=(32, 32), full_shape=(64, 64), max_frames=None,
+                                   codec="avc1")
     sidecar = _strict_load(write_sidecar(tmp_path / "out.json", rec, source=source))
     facts = sidecar["input"]
     assert facts["path"] == str(video) and facts["size_bytes"] == 1234 and facts["format"] == "cine"
+    assert facts["codec"] == "avc1"
     assert facts["fps_source"] == "header" and facts["roi"] == [0, 0, 64, 64] and facts["downsample"] == 2
     assert facts["frame_shape"] == [32, 32] and facts["full_shape"] == [64, 64]
 

@@ -258,6 +258,25 @@ def test_recover_sound_flags_an_inter_frame_codec_without_a_stabiliser():
     assert "inter_frame_codec" not in rec.info.get("reliability", {})
 
 
+def test_recover_sound_flags_a_file_compressed_by_a_motion_compensated_codec(tmp_path):
+    # VP9 holds no block whole, so the frames do not show it; the file's codec does
+    scene, truth = _codec_scene(noise_std=2.0)
+    synth.compress(scene.frames, codec="VP90", keep=tmp_path / "clip.mkv")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(tmp_path / "clip.mkv", fps=FPS, denoise=None)
+    assert rec.info["codec"] == "VP90"
+    assert "VP9" in rec.info["reliability"]["lossy_codec"]
+    assert "inter_frame_codec" not in rec.info["reliability"]
+    assert any("inter-frame codec" in str(w.message) for w in caught)
+    # an intra-frame codec's file is named, not flagged
+    synth.compress(scene.frames, codec="MJPG", keep=tmp_path / "clip.avi")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(tmp_path / "clip.avi", fps=FPS, denoise=None)
+    assert rec.info["codec"] == "MJPG" and "lossy_codec" not in rec.info.get("reliability", {})
+
+
 def test_noise_free_8_bit_frames_are_not_taken_for_a_codec():
     # without sensor noise most blocks stay the same from frame to frame too, but they never change whole
     scene, truth = _codec_scene(noise_std=0.0)

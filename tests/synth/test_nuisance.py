@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vismic import synth
-from vismic.errors import ParameterError
+from vismic.errors import OutputError, ParameterError
 
 FPS = 2200.0
 
@@ -81,13 +81,26 @@ def test_drift_sway_exposure_and_fade_values():
     assert synth.fade_gain(5, end_gain=0.6)[-1] == pytest.approx(0.6)
 
 
-@pytest.mark.parametrize("codec", ["MJPG", "mp4v"])
+@pytest.mark.parametrize("codec", ["MJPG", "mp4v", "VP80", "VP90"])
 def test_compression_round_trips_through_a_real_lossy_encoder(codec):
     frames = synth.render_scene(synth.texture("brick", size=(32, 32)), np.zeros(12), noise_std=2.0).frames
     decoded = synth.compress(frames, codec=codec)
     assert decoded.shape == frames.shape and decoded.dtype == np.uint8
     error = np.abs(decoded.astype(float) - frames).mean()
     assert 0.1 < error < 30.0  # lossy, but the same picture
+
+
+def test_a_compressed_clip_can_be_kept_and_reads_back_as_the_frames_given(tmp_path):
+    from vismic.io import open_video, read_frames
+
+    frames = synth.render_scene(synth.texture("brick", size=(32, 32)), np.zeros(12), noise_std=2.0).frames
+    decoded = synth.compress(frames, codec="VP90", keep=tmp_path / "clip.mkv")
+    assert np.array_equal(np.rint(read_frames(tmp_path / "clip.mkv", fps=1000.0)), decoded)
+    assert open_video(tmp_path / "clip.mkv", fps=1000.0).codec == "VP90"
+    with pytest.raises(ParameterError, match="keep must name a .mkv file"):
+        synth.compress(frames, codec="VP90", keep=tmp_path / "clip.avi")
+    with pytest.raises(OutputError, match="folder does not exist"):
+        synth.compress(frames, codec="MJPG", keep=tmp_path / "no" / "clip.avi")
 
 
 def test_bad_nuisance_arguments_raise_parameter_errors():

@@ -48,6 +48,7 @@ from ..errors import (
 )
 from ._camera import MAX_FRAME_BYTES  # one limit on a decoded frame for every reader
 from ._avi import read_avi_index
+from ._codec import fourcc_text
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp", ".jpg", ".jpeg", ".pgm", ".ppm", ".webp")
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -338,6 +339,7 @@ class FileReader:
         with opencv_path(path) as name:
             capture, self.native_grey = self._open(name, use_native_grey=None)
             try:
+                self.codec = fourcc_text(capture.get(cv2.CAP_PROP_FOURCC))
                 fps = capture.get(cv2.CAP_PROP_FPS)
                 self.container_fps = float(fps) if np.isfinite(fps) and 0 < fps <= 1e7 else None
                 count = capture.get(cv2.CAP_PROP_FRAME_COUNT)

@@ -90,6 +90,11 @@ class VideoSource:
         ``(height, width)`` of the source's frames.
     path : pathlib.Path or None
         The file or folder read (None for an array).
+    codec : str or None
+        FourCC of a video file's stream as its decoder reports it (``'avc1'``,
+        ``'VP90'``, ``'FMP4'``, ``'MJPG'``, ``'ffv1'``...); None for camera files, raw
+        AVIs, TIFF stacks, folders and arrays. :func:`recover_sound
+        <vismic.recover_sound>` flags inter-frame codecs.
     frame_count_hint : int or None
         Number of frames the container, header or folder claims (capped by
         ``max_frames``); use :func:`frame_count` for the decoded count.
@@ -117,6 +122,7 @@ class VideoSource:
         self.batch_size = batch_size
         self.max_frames = max_frames
         self.path = getattr(reader, "path", None)
+        self.codec = getattr(reader, "codec", None)
         self.header = getattr(reader, "header", None)
         self.container_fps = reader.container_fps
         self.full_shape = reader.full_shape

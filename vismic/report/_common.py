@@ -265,6 +265,7 @@ def source_description(source, rec) -> dict:
     described["fps"] = json_safe(fps)
     described["fps_source"] = str(getattr(source, "fps_source", None) or "argument")
     described["container_fps"] = json_safe(getattr(source, "container_fps", None))
+    described["codec"] = getattr(source, "codec", None) or info.get("codec")
     described["roi"] = json_safe(getattr(source, "roi", None))
     described["downsample"] = json_safe(getattr(source, "downsample", None))
     described["max_frames"] = json_safe(getattr(source, "max_frames", None))

@@ -100,7 +100,7 @@ def write_sidecar(path, rec, *, source=None, pipeline=None, wav_info=None, warni
     -----
     Keys: ``schema``, ``vismic_version``, ``created_utc``, ``input`` (``path``,
     ``size_bytes``, ``format``, ``n_frames``, ``frame_shape``, ``fps``,
-    ``fps_source``, ``container_fps``, ``roi``, ``downsample``...),
+    ``fps_source``, ``container_fps``, ``codec``, ``roi``, ``downsample``...),
     ``pipeline`` (``steps``: name, class, repr, params), ``result`` (``sr``,
     ``n_samples``, ``snr_estimate_db``, ``direction_degrees``...),
     ``sound_map`` (``grid``, ``max``, ``mean``, ``top_regions``), ``wav``,

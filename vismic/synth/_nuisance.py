@@ -9,7 +9,7 @@ A scene with nuisances is the clean scene of :func:`vismic.synth.render_scene`
 * a light gain ``gain[t]`` (mains flicker, auto-exposure steps, fades) and an
   offset ``offset[t]`` applied to the clean radiance before the sensor's noise
   and 8-bit quantisation, as a camera sees them;
-* optionally a real lossy encoder (:func:`compress`: OpenCV's MJPG or mp4v).
+* optionally a real lossy encoder (:func:`compress`: OpenCV's MJPG, mp4v, VP8 or VP9).
 
 The scene's ``displacement_px`` stays the sound motion alone: that is what a
 recovery should return.
@@ -43,8 +43,10 @@ __all__ = [
     "CODECS",
 ]
 
-#: Lossy encoders OpenCV's bundled FFmpeg writes here (FourCC -> container suffix).
-CODECS = {"MJPG": ".avi", "mp4v": ".avi"}
+#: Lossy encoders OpenCV's bundled FFmpeg writes here (FourCC -> container suffix): Motion JPEG
+#: (intra-frame), MPEG-4 part 2, and VP8 and VP9, motion-compensated codecs of H.264's kind (the
+#: wheels' FFmpeg has no H.264 encoder).
+CODECS = {"MJPG": ".avi", "mp4v": ".avi", "VP80": ".mkv", "VP90": ".mkv"}
 
 _BATCH = 16
 
@@ -318,21 +320,28 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
                  quantization_step=1.0 if quantize else 0.0, fps=fps)
 
 
-def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float = 30.0) -> np.ndarray:
+def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float = 30.0, keep=None) -> np.ndarray:
     """Frames after a round trip through a real lossy encoder (OpenCV's FFmpeg).
 
     The clip is written at a playback rate (OpenCV drops frames above ~1000 fps,
     as real high-speed exports are written at 24-30 fps) to a temporary file,
-    read back with :func:`vismic.io.open_video`, and the file removed.
+    read back with :func:`vismic.io.open_video`, and the file removed (or kept
+    at ``keep``).
 
     Parameters
     ----------
     frames : np.ndarray [shape=(n, height, width)], uint8
-    codec : {'MJPG', 'mp4v'}
-        Motion JPEG, or MPEG-4 part 2 (inter-frame) at the encoders' default settings.
+    codec : {'MJPG', 'mp4v', 'VP80', 'VP90'}
+        Motion JPEG (intra-frame), MPEG-4 part 2, VP8 or VP9 (inter-frame: frames
+        predicted from the ones before by motion compensation, as H.264's are), at
+        the encoders' default settings.
     quality : float, optional
         ``cv2.VIDEOWRITER_PROP_QUALITY`` (0-100, MJPG only); None keeps the default.
     playback_fps : float
+    keep : str or os.PathLike, optional
+        Keep the compressed file there (its suffix must be the codec's container,
+        :data:`CODECS`): a clip to recover from as from a camera's export, whose
+        codec the reader then knows.
 
     Returns
     -------
@@ -357,6 +366,11 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
     if codec not in CODECS:
         raise ParameterError(f"codec must be one of {sorted(CODECS)}, given codec={codec!r}")
     playback_fps = check_positive(playback_fps, "playback_fps")
+    if keep is not None:
+        if not isinstance(keep, (str, os.PathLike)) or os.path.splitext(os.fspath(keep))[1].lower() != CODECS[codec]:
+            raise ParameterError(f"keep must name a {CODECS[codec]} file for codec={codec!r}, given keep={keep!r}")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(os.fspath(keep)))):
+            raise OutputError(f"cannot keep the compressed clip at {os.fspath(keep)!r}: its folder does not exist")
     height, width = frames.shape[1:]
     folder = tempfile.mkdtemp(prefix="vismic-compress-")
     path = os.path.join(folder, "clip" + CODECS[codec])
@@ -374,6 +388,8 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the playback rate warning: the capture rate is not stored
             decoded = np.concatenate([b.frames for b in open_video(path, fps=1000.0 * playback_fps)])
+        if keep is not None:
+            shutil.move(path, os.fspath(keep))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if decoded.shape != frames.shape:
