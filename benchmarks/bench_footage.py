@@ -19,8 +19,10 @@ spectrum of each recovered signal and prints: frames per second of the
 recovery, vismic's own SNR estimate (``rec.info['snr_estimate_db']``) and
 motion direction, the strongest spectral peaks inside the expected range with
 their prominence (peak power over the median power of the spectrum above the
-20 Hz high-pass, in dB), the strongest peak anywhere above 20 Hz, and for the
-guitar the level at each string's frequency.
+20 Hz high-pass, in dB), the strongest peak anywhere above 20 Hz, for the
+guitar the level at each string's frequency, and what ``recover_sound`` flagged
+(``rec.info['reliability']``: the clips are H.264, ``lossy_codec`` where the
+frames do not show it already as ``inter_frame_codec``).
 
 Run::
 
@@ -124,7 +126,8 @@ def _timed(make):
 
 
 def run_clip(path: Path, clip: Clip, *, downsample: int, max_frames: Optional[int]):
-    """Each method's (name, samples or None, frames/s, SNR estimate, direction, error)."""
+    """Frames read, each method's (name, samples or None, frames/s, SNR estimate, direction, error), and
+    the names of what ``recover_sound`` flagged (``rec.info['reliability']``)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the container's playback rate warning
         raw, raw_seconds, raw_error = _timed(
@@ -140,14 +143,14 @@ def run_clip(path: Path, clip: Clip, *, downsample: int, max_frames: Optional[in
         if raw is None:
             results.append(("vismic none", None, n / raw_seconds, None, None, raw_error))
             results.append(("vismic lsa", None, n / raw_seconds, None, None, raw_error))
-            return n, results
+            return n, results, []
         start = time.perf_counter()
         denoised = Denoise(method="mmse_lsa").transform(raw).samples  # as recover_sound: with the measured noise
         lsa_seconds = raw_seconds + time.perf_counter() - start
     snr, direction = raw.info.get("snr_estimate_db"), raw.info.get("direction_degrees")
     results.append(("vismic none", raw.audio, n / raw_seconds, snr, direction, None))
     results.append(("vismic lsa", denoised, n / lsa_seconds, snr, direction, None))
-    return n, results
+    return n, results, sorted(raw.info.get("reliability", {}))
 
 
 def code_version() -> str:
@@ -197,7 +200,7 @@ def main(argv=None) -> int:
             continue
         downsample = args.downsample if args.downsample is not None else clip.downsample
         max_frames = args.max_frames if args.max_frames is not None else clip.max_frames
-        n, results = run_clip(path, clip, downsample=downsample, max_frames=max_frames)
+        n, results, flags = run_clip(path, clip, downsample=downsample, max_frames=max_frames)
         label = f"{name} {clip.fps:g}fps /{downsample} {n}fr"
         lo, hi = clip.band_hz
         for method, samples, rate, snr, direction, error in results:
@@ -216,6 +219,7 @@ def main(argv=None) -> int:
             print(f"{label:22s} {method:12s} {rate:5.0f} {snr_text} {dir_text}  "
                   f"{f'[{lo:g}-{hi:g}] ' + fmt_peaks(in_band):44s} {overall_text:18s} {target_text}", flush=True)
             label = ""
+        print(f"{'':22s} flagged: {', '.join(flags) or 'nothing'}", flush=True)
     return 0
 
 

@@ -17,3 +17,6 @@ def test_guitar_string_frequency_shows(footage_dir):
     peak = freqs[band][np.argmax(power[band])]
     assert abs(peak - 82.4) < 4  # the low E string
     assert 10 * np.log10(power[band].max() / np.median(power)) > 15
+    # an H.264 file: its codec is named and flagged, though its frames hold no block still
+    assert rec.info["codec"].lower() in ("h264", "avc1")
+    assert "lossy_codec" in rec.info["reliability"]

@@ -363,9 +363,13 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
     snr = np.atleast_1d(np.asarray(info.get("snr_estimate_db", np.nan), dtype=np.float64))
     if np.any(snr < SNR_FLOOR_DB):
         # more light does not undo a codec: its own finding says what would
-        codec = "inter_frame_codec" in info.get("reliability", {})
-        advice = ("the inter-frame codec caps it (see that finding)" if codec
-                  else "try a larger --roi, more light or a closer view")
+        reliability = info.get("reliability", {})
+        if "inter_frame_codec" in reliability:
+            advice = "the inter-frame codec caps it (see that finding)"
+        elif "lossy_codec" in reliability:
+            advice = "the codec's own error comes on top of it (see that finding)"
+        else:
+            advice = "try a larger --roi, more light or a closer view"
         found.append(f"the estimated SNR ({', '.join(f'{v:.1f}' for v in snr)} dB) is below {SNR_FLOOR_DB:g} dB: "
                      f"the output is mostly noise; {advice}")
     if peak > MAX_LINEAR_PX:
