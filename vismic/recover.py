@@ -203,12 +203,13 @@ def recover_sound(
     vismic.data.Audio
         ``rec.samples`` (also ``rec.audio``), ``rec.sr`` (the rate of the
         frames), ``rec.info``; ``rec.to_wav(path)`` writes it. ``info`` adds
-        ``n_frames``, ``fps``, ``precision``, ``reference_frame`` (the first frame, for plots)
-        and ``source_path`` (when read from a file or folder: :meth:`to_wav`
-        refuses to write over it) to what the stages report, and ``warnings``:
+        ``n_frames``, ``fps``, ``precision``, ``reference_frame`` (the first frame, for plots),
+        ``source_path`` (when read from a file or folder: :meth:`to_wav`
+        refuses to write over it) and ``codec`` (a video file's FourCC, see
+        :attr:`vismic.io.VideoSource.codec`) to what the stages report, and ``warnings``:
         one sentence per reason not to trust the result (no motion, no stable
         texture, an SNR estimate below 0 dB, motion too large to linearise,
-        clipped frames; see :mod:`vismic._reliability`), each also emitted as an
+        clipped frames, an inter-frame codec; see :mod:`vismic._reliability`), each also emitted as an
         :class:`~vismic.errors.UnreliableRecoveryWarning`.
 
     Raises
