@@ -457,7 +457,8 @@ def _check_file_codec(info: dict, fourcc) -> None:
     prediction of it, alike across the frame: the region groups agree on it, and the
     frames do not show it as held blocks (VP8 and VP9 hold none), so only the file's
     codec tells. ``benchmarks/bench_nuisance.py``'s ``vp8`` and ``vp9`` rows: the estimate
-    3.5-9.5 dB above the truth on six of the eight scenes.
+    3.5-9.5 dB above the truth on six of the eight scenes at 96 px, up to 13.7 dB at 192 px
+    (``--size 192``).
     """
     from .io._codec import inter_frame_codec
 
@@ -471,7 +472,7 @@ def _check_file_codec(info: dict, fourcc) -> None:
     reliability["lossy_codec"] = (
         f"the video is compressed with {name} ({fourcc}), an inter-frame codec: its motion compensation alters "
         "the sub-pixel motion alike across the frame, which snr_estimate_db cannot see (on VP8 and VP9 test "
-        "scenes the true SNR was up to 9.5 dB lower); use the camera's uncompressed or intra-frame export")
+        "scenes the true SNR was up to 13.7 dB lower); use the camera's uncompressed or intra-frame export")
     info["reliability"] = reliability
 
 
