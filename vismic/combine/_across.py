@@ -288,11 +288,12 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None
         info["snr_estimate_db"] = float(model if capped else estimate["snr_estimate_db"])
     info["reliability"] = dict(estimate["flags"])
     info["slow_motion_px"] = float(estimate["slow_motion_px"])
-    noise = _honest_noise(audio.noise, info["snr_model_db"], info.get("snr_estimate_db"))
+    noise = _honest_noise(audio.noise, info["snr_model_db"], info.get("snr_estimate_db"),
+                          motion_px=getattr(report, "motion_px", None), highpass_hz=highpass_hz)
     return Audio(audio.samples, audio.sr, info, noise)
 
 
-def _honest_noise(noise, model_db, estimate_db):
+def _honest_noise(noise, model_db, estimate_db, *, motion_px=None, highpass_hz=None):
     """The model's noise spectrum raised to the level of the estimate the data earned, where that is lower.
 
     The model counts the sensor noise the regions' information predicts; a camera
@@ -301,12 +302,71 @@ def _honest_noise(noise, model_db, estimate_db):
     with ``mmse_lsa``: +0.0 to +0.3 dB per scene under shake, up to +0.7 under MJPEG).
     The model's level is kept where the data earn more (the estimate then differs from
     it by its own scatter).
+
+    Where a stabiliser moved the frames (``motion_px``, ``(n, 2)``), the extra noise takes
+    the spectrum of its sub-pixel interpolation's error (:func:`_interpolation_noise_shape`)
+    instead of the model's: the extra power above ``highpass_hz`` is the same.
     """
     if noise is None or model_db is None or estimate_db is None:
         return noise
     if not (np.isfinite(model_db) and np.isfinite(estimate_db)) or estimate_db >= model_db:
         return noise
-    return noise.filtered(10 ** ((model_db - estimate_db) / 20))
+    ratio = 10 ** ((model_db - estimate_db) / 10)
+    shape = _interpolation_noise_shape(motion_px, noise, highpass_hz)
+    if shape is None:
+        return noise.filtered(np.sqrt(ratio))
+    freqs = noise.freqs_hz
+    above = freqs >= (highpass_hz or 0.0)
+    power = np.sum(noise.density[..., above], axis=-1, keepdims=True) * (freqs[1] - freqs[0])
+    return NoiseSpectrum(noise.density + (ratio - 1.0) * power * shape, noise.sr)
+
+
+#: Share of the interpolation error's power that must lie above the high-pass for its shape to
+#: be used (a slow drift's lies below it: the model's shape is kept).
+MIN_SOUND_BAND_SHARE = 1e-3
+
+
+def _interpolation_noise_shape(motion_px, noise: NoiseSpectrum, highpass_hz):
+    """Unit-power density on ``noise``'s grid of what a stabiliser's sub-pixel shifts add, or None.
+
+    A frame shifted back by ``d`` px errs where the interpolation meets what it cannot
+    know (content beyond the frame, detail near the pixel's Nyquist limit), and the error
+    repeats with every whole pixel the camera moves: it is a function of ``d(t)`` with a
+    period of 1 px. Its spectrum is taken as that of ``sin`` and ``cos`` of ``2 pi k d``
+    (``k`` = 1, 2, each axis), above ``highpass_hz``: a 4 px shake at 10 Hz sweeps
+    them up to a few hundred Hz, where the model's flat spectrum puts little of the excess.
+    ``bench_nuisance.py`` with ``mmse_lsa``: shake with a camera's borders (``--crop 16``)
+    and with mirror borders, the denoised rows the change touches gain (see the README).
+    """
+    from scipy import signal
+
+    from ..denoise import highpass
+
+    motion = None if motion_px is None else np.asarray(motion_px, dtype=np.float64)
+    if motion is None or motion.ndim != 2 or motion.shape[0] < 64 or not np.any(motion):
+        return None
+    phases = 2.0 * np.pi * np.concatenate([k * motion.T for k in (1, 2)])
+    features = np.concatenate([np.sin(phases), np.cos(phases)])
+    features -= features.mean(axis=-1, keepdims=True)
+    if highpass_hz:
+        filtered = highpass(features, sr=noise.sr, cutoff_hz=highpass_hz)
+        # two periods of the cut-off at each end are the filter's own transient, not the motion's
+        edge = int(round(2.0 * noise.sr / highpass_hz))
+        if features.shape[-1] > 4 * edge:
+            features, filtered = features[:, edge:-edge], filtered[:, edge:-edge]
+        whole, features = np.sum(features ** 2, axis=-1), filtered
+    else:
+        whole = np.sum(features ** 2, axis=-1)
+    kept = np.sum(features ** 2, axis=-1)
+    useful = kept > MIN_SOUND_BAND_SHARE * np.maximum(whole, 1e-300)
+    if not np.any(useful):
+        return None
+    size = min(features.shape[-1], 2 * (noise.density.shape[-1] - 1))
+    freqs, density = signal.welch(features[useful], fs=noise.sr, nperseg=size)
+    density /= np.sum(density, axis=-1, keepdims=True) * (freqs[1] - freqs[0])
+    shape = np.interp(noise.freqs_hz, freqs, density.mean(axis=0))
+    total = np.sum(shape) * (noise.freqs_hz[1] - noise.freqs_hz[0])
+    return shape / total if total > 0 else None
 
 
 def _estimate_cutoff(evidence: RegionEvidence, cutoff):
