@@ -61,6 +61,7 @@ def test_every_entry_point_returns_the_same_audio(scene, video_path):
         assert isinstance(audio, Audio) and audio.sr == pytest.approx(1 / DELAY)
         np.testing.assert_allclose(audio.samples, direct.samples, atol=1e-9)  # batch size changes nothing
     assert from_file.info["source_path"] == video_path and from_file.info["roi"] == (0, 0, 64, ROWS)
+    assert from_file.info["codec"].upper() in ("FFV1", "Y800", "HFYU") and "codec" not in direct.info
 
 
 def test_denoise_and_band_are_the_main_paths_stages_on_the_filled_signal(scene):

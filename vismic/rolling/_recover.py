@@ -196,6 +196,8 @@ def _recover(source, *, described: str, line_delay_seconds, first_row, row_step,
     audio = pipeline.run(source, progress=progress)
     if source.path is not None:
         audio.info["source_path"] = str(source.path)
+    if getattr(source, "codec", None) is not None:
+        audio.info["codec"] = source.codec  # provenance; phone video is nearly always inter-frame coded
     return audio
 
 
