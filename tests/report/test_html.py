@@ -87,6 +87,14 @@ def test_bare_audio_omits_map(tmp_path, bare_audio):
     assert _player_wav(page).duration == pytest.approx(0.5, abs=1 / 8000)
 
 
+def test_a_flagged_codec_is_named_beside_the_estimate(tmp_path):
+    info = {"codec": "h264", "snr_estimate_db": 12.0,
+            "reliability": {"lossy_codec": "the video is compressed with H.264 (h264), an inter-frame codec"}}
+    audio = Audio(np.sin(np.arange(4000) * 0.3), sr=8000.0, info=info)
+    page = _Page(write_report(tmp_path / "report.html", audio).read_text(encoding="utf-8"))
+    assert "h264" in page.visible and "12.0 dB (the codec's error not counted)" in page.visible
+
+
 def test_long_and_fast_recordings_are_cut_for_the_player(tmp_path):
     sr = 20000.0  # above the player's 16 kHz
     n = int(61 * sr)

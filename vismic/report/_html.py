@@ -193,6 +193,8 @@ def _summary_rows(rec, samples, sr, wav_path) -> list:
     rows = []
     if info.get("source_path"):
         rows.append(("input", info["source_path"]))
+    if info.get("codec"):
+        rows.append(("codec (FourCC)", str(info["codec"])))
     if wav_path is not None:
         rows.append(("WAV file", os.fspath(wav_path)))
     n_frames = info.get("n_frames")
@@ -204,7 +206,8 @@ def _summary_rows(rec, samples, sr, wav_path) -> list:
         rows.append(("channels", f"{samples.shape[0]}"))
     snr = _common.finite_or_none(_common.field_of(rec, "snr_estimate_db"))
     if snr is not None:
-        rows.append(("SNR estimate (from the video alone)", f"{snr:.1f} dB"))
+        uncounted = " (the codec's error not counted)" if "lossy_codec" in info.get("reliability", {}) else ""
+        rows.append(("SNR estimate (from the video alone)", f"{snr:.1f} dB{uncounted}"))
     noise = _common.finite_or_none(_common.field_of(rec, "noise_std_px"))
     if noise is not None:
         rows.append(("noise (std)", f"{noise:.3g} px"))
