@@ -46,6 +46,20 @@ def test_ffv1_avi_round_trip_is_exact(tmp_path, rng):
     assert _leftovers(tmp_path) == []
 
 
+def test_a_file_names_its_codec_and_other_sources_none(tmp_path, rng):
+    from vismic.io._codec import fourcc_text, inter_frame_codec
+
+    frames = rng.integers(0, 256, (6, 16, 24), dtype=np.uint8)
+    assert open_video(write_video(tmp_path / "clip.mkv", frames), fps=1000.0).codec.upper() == "FFV1"
+    assert open_video(write_video(tmp_path / "mjpg.avi", frames, codec="MJPG"), fps=1000.0).codec == "MJPG"
+    assert open_video(frames, fps=1000.0).codec is None
+    assert open_video(write_video(tmp_path / "frames", frames), fps=1000.0).codec is None
+    # what the decoder reports, whatever its case; nothing readable gives None, never an error
+    assert [inter_frame_codec(code) for code in ("H264", "hvc1", "FMP4", "vp09", "ffv1", "MJPG", "", 7)] == [
+        "H.264", "H.265/HEVC", "MPEG-4 part 2", "VP9", None, None, None, None]
+    assert [fourcc_text(value) for value in (0.0, -1.0, float("nan"), 10.0)] == [None, None, None, None]
+
+
 def test_ffv1_mkv_uint16_round_trip_is_exact(tmp_path, rng):
     frames = rng.integers(0, 65536, (6, 16, 20), dtype=np.uint16)
     path = write_video(tmp_path / "deep.mkv", frames)
