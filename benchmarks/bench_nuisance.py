@@ -16,8 +16,7 @@ renders the clean scene and the same scene under each nuisance of
   :func:`vismic.metrics.dct_quantiser_loss_db`),
 * ``vp8``, ``vp9`` -- OpenCV's VP8 and VP9 encoders at their default settings: motion-compensated
   codecs of H.264's kind (OpenCV's FFmpeg has no H.264 encoder). ``recover_sound`` reads these
-  clips, as every codec's, from the compressed file, as a user would,
-
+  clips, as every codec's, from the compressed file, as a user would;
 
 and prints for each: the Cramér-Rao bound of the clean scene
 (:func:`vismic.metrics.scene_bound`), the SI-SNR (dB, against the true

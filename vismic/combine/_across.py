@@ -343,6 +343,7 @@ def _interpolation_noise_shape(motion_px, noise: NoiseSpectrum, highpass_hz):
     from scipy import signal
 
     from ..denoise import highpass
+    from ..denoise._filters import settled_span
 
     motion = None if motion_px is None else np.asarray(motion_px, dtype=np.float64)
     if motion is None or motion.ndim != 2 or motion.shape[0] < 64 or not np.any(motion):
@@ -351,15 +352,12 @@ def _interpolation_noise_shape(motion_px, noise: NoiseSpectrum, highpass_hz):
     features = np.concatenate([np.sin(phases), np.cos(phases)])
     features -= features.mean(axis=-1, keepdims=True)
     if highpass_hz:
-        filtered = highpass(features, sr=noise.sr, cutoff_hz=highpass_hz)
-        # two periods of the cut-off at each end are the filter's own transient, not the motion's
-        edge = int(round(2.0 * noise.sr / highpass_hz))
-        if features.shape[-1] > 4 * edge:
-            features, filtered = features[:, edge:-edge], filtered[:, edge:-edge]
-        whole, features = np.sum(features ** 2, axis=-1), filtered
+        settled = settled_span(features.shape[-1], sr=noise.sr, cutoff_hz=highpass_hz)
+        features, filtered = features[:, settled], highpass(features, sr=noise.sr, cutoff_hz=highpass_hz)[:, settled]
     else:
-        whole = np.sum(features ** 2, axis=-1)
-    kept = np.sum(features ** 2, axis=-1)
+        filtered = features
+    whole, kept = np.sum(features ** 2, axis=-1), np.sum(filtered ** 2, axis=-1)
+    features = filtered
     useful = kept > MIN_SOUND_BAND_SHARE * np.maximum(whole, 1e-300)
     if not np.any(useful):
         return None

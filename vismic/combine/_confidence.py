@@ -26,6 +26,7 @@ from ._evidence import RegionEvidence
 from .._reliability import codec_innovation
 from ..data import BandSignals
 from ..denoise import highpass
+from ..denoise._filters import settled_span
 from ..errors import ParameterError
 
 __all__ = ["consistency_snr_db", "region_groups", "reliability_flags", "snr_estimate", "codec_innovation",
@@ -401,12 +402,7 @@ def _with_track_error(estimate: float, measured: dict, report, fps: float, highp
     # nothing, so whatever is there is the track's error, added to the output
     # (above twice the cut-off: the kernel stops everything there, real slow motion included).
     cutoff = min(2 * highpass_hz, 0.4 * fps)
-    removed = highpass(report.motion_px.T, sr=fps, cutoff_hz=cutoff)
-    # Two periods of the cut-off at each end are the filter's own transient, not the track's:
-    # on a 4 px shake they read as 13-24 dB of noise that was not there (bench_nuisance).
-    edge = int(round(2.0 * fps / cutoff))
-    if removed.shape[-1] > 4 * edge:
-        removed = removed[:, edge:-edge]
+    removed = highpass(report.motion_px.T, sr=fps, cutoff_hz=cutoff)[:, settled_span(n, sr=fps, cutoff_hz=cutoff)]
     covariance = removed @ removed.T / removed.shape[-1]
     # The track's error below twice the cut-off and at the clip's ends, where the kernel's
     # transition band and the extrapolation leave it, as the track itself estimates it (whole
