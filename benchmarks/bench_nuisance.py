@@ -236,6 +236,8 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
         # finds slow motion) and its snr_estimate_db, with the checks on the frames as they are read
         user = vismic.recover_sound(scene.frames if path is None else path, fps=fps, denoise=None)
     row["auto_stabilised"] = "stabilised" in user.info
+    row["auto_unheld"] = "unheld" in user.info
+    row["unhold_limit_db"] = user.info.get("unhold", {}).get("snr_limit_db", math.nan)
     row["auto_none"] = metrics.si_snr(user.samples, truth)
     # denoised as recover() does: the stabilised columns may have other settings than recover_sound's
     row["auto_lsa"] = metrics.si_snr(vismic.default_pipeline()["denoise"].transform(user).samples, truth)
@@ -275,6 +277,7 @@ def summary(rows) -> str:
         loss_auto = [r["auto_none"] - clean[r["scene"]]["auto_none"] for r in of]
         loss_auto_lsa = [r["auto_lsa"] - clean[r["scene"]]["auto_lsa"] for r in of]
         triggered = sum(bool(r["auto_stabilised"]) for r in of)
+        unheld = [r for r in of if r.get("auto_unheld")]
         margin = [r["stable_none"] - r["davis"] for r in of]
         errors = [r["estimate_error_db"] for r in of]  # recover_sound's estimate against its own output
         codec = [r["codec_bound_loss_db"] for r in of if np.isfinite(r["codec_bound_loss_db"])]
@@ -287,6 +290,9 @@ def summary(rows) -> str:
             f"{'':8s} default (stabilise='auto', triggered on {triggered}/{len(of)}): loss none "
             f"{np.median(loss_auto):+5.1f} (worst {min(loss_auto):+5.1f}), lsa {np.median(loss_auto_lsa):+5.1f} "
             f"(worst {min(loss_auto_lsa):+5.1f})"
+            + (f"; unheld (unhold='auto') on {len(unheld)}/{len(of)}, what the coded coefficients can tell "
+               f"(snr_limit_db) {min(r['unhold_limit_db'] for r in unheld):.1f}-"
+               f"{max(r['unhold_limit_db'] for r in unheld):.1f} dB" if unheld else "")
         )
         lines.append(
             f"{'':8s} frames as read: textured blocks held {min(r['held_blocks'] for r in of):.2f}-"
@@ -498,7 +504,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=None, help="clip length (default 1.0, 0.4 with --quick)")
     parser.add_argument("--csv", type=Path, default=None)
     parser.add_argument("--nuisances", nargs="+", choices=NUISANCES, default=None,
-                        help="conditions to run (default: all 9, 5 with --quick); 'clean' is always run first")
+                        help="conditions to run (default: all 11, 5 with --quick); 'clean' is always run first")
     parser.add_argument("--oracle", action="store_true",
                         help="instead: where the loss under camera motion lies (drift, sway, shake; the true "
                              "motion against the measured track, whole frame and inner pixels)")

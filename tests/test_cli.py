@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -32,6 +34,26 @@ def test_recover_warns_of_a_motion_compensated_codec(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "compressed with VP8 (VP80), an inter-frame codec" in err
     assert "estimated SNR" in err and "(the codec's error not counted)" in err
+
+
+def test_recover_unholds_an_mpeg4_file_unless_told_not_to(tmp_path, capsys):
+    from vismic import synth
+
+    sound = synth.make_displacement(synth.music(duration_seconds=0.4, sr=FPS, seed=1), amplitude_px=0.05)
+    scene = synth.render_nuisance_scene(synth.texture("gravel", size=(64, 64)), sound, noise_std=2.0, fps=FPS, seed=1)
+    synth.compress(scene.frames, codec="mp4v", keep=tmp_path / "clip.avi")
+    for flag, unheld in ((None, True), ("off", False)):
+        extra = [] if flag is None else ["--unhold", flag]
+        assert main(["recover", str(tmp_path / "clip.avi"), "--fps", "2200", "-o", str(tmp_path / "out.wav")]
+                    + extra) == 0
+        err = capsys.readouterr().err
+        assert "inter-frame codec" in err
+        assert ("the coefficients the codec coded (unhold" in err) is unheld
+        result = json.loads((tmp_path / "out.json").read_text())["result"]
+        assert (result["unheld"] is not None, result["unhold"] is not None) == (unheld, unheld)
+    with pytest.raises(SystemExit):
+        main(["recover", str(tmp_path / "clip.avi"), "--fps", "2200", "-o", str(tmp_path / "out.wav"),
+              "--unhold", "maybe"])
 
 
 def test_recover_options(video, tmp_path):

@@ -98,6 +98,10 @@ def _add_recover_parser(subparsers):
                    help="remove camera drift/sway/shake below the sound band and light flicker first: 'on' "
                         "(also plain --stabilise), 'off', or 'auto' (default: only when the frames move too far "
                         "below the sound band, then the video is read a second time)")
+    p.add_argument("--unhold", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
+                   help="measure the motion from the coefficients an MPEG-4 part 2 codec (mp4v, XviD, DivX) coded "
+                        "between key frames: 'on' (also plain --unhold), 'off', or 'auto' (default: only when the "
+                        "frames copy most blocks from the frame before, then the video is read a second time)")
     p.add_argument("--batch-size", type=str, default=None, metavar="N",
                    help="frames decoded at a time (default: as many as fit in --max-memory)")
     p.add_argument("--max-memory", type=str, default="16", metavar="MB",
@@ -202,9 +206,9 @@ def _recover_options(args) -> dict:
     if args.line_delay is not None and not args.rolling_shutter:
         raise ParameterError("--line-delay only applies with --rolling-shutter")
     if args.rolling_shutter and (args.device or workers or args.scheduler or args.stabilise == "on"
-                                 or args.precision != "float32"):
-        raise ParameterError("--device, --workers, --scheduler, --precision and --stabilise apply to global-shutter "
-                             "recovery, not --rolling-shutter")
+                                 or args.unhold == "on" or args.precision != "float32"):
+        raise ParameterError("--device, --workers, --scheduler, --precision, --stabilise and --unhold apply to "
+                             "global-shutter recovery, not --rolling-shutter")
     from ._cli_helpers import _batching
 
     _batching(args)  # --batch-size and --max-memory checked before any video is opened
@@ -214,7 +218,7 @@ def _recover_options(args) -> dict:
         _require_matplotlib("--report")
     pipeline = default_pipeline(n_levels=args.levels, grid=grid, highpass_hz=args.highpass, low_hz=low_hz,
                                 high_hz=high_hz, denoise=denoise, n_sources=args.sources,
-                                stabilise=args.stabilise == "on")
+                                stabilise=args.stabilise == "on", unhold=args.unhold == "on")
     equaliser = None
     if args.equalise:
         from .calibrate import Equalise, add_equaliser, load_response
@@ -310,7 +314,8 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
             else:
                 rec = recover_sound(source, pipeline=options["pipeline"], progress=progress, device=args.device,
                                     executor=options["executor"], precision=args.precision,
-                                    stabilise={"auto": "auto", "on": True, "off": False}[args.stabilise])
+                                    stabilise={"auto": "auto", "on": True, "off": False}[args.stabilise],
+                                    unhold={"auto": "auto", "on": True, "off": False}[args.unhold])
         finally:
             progress.close()
     print_warnings(caught)

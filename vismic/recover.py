@@ -38,10 +38,11 @@ def default_pipeline(
     magnify=None,
     n_sources: int = 1,
     stabilise: bool = False,
+    unhold: bool = False,
 ) -> Pipeline:
     """The pipeline :func:`recover_sound` runs.
 
-    Steps: ``[magnify] -> [stabilise] -> decompose -> phase -> bands -> combine ->
+    Steps: ``[unhold] -> [magnify] -> [stabilise] -> light -> decompose -> phase -> bands -> combine ->
     [bandlimit] -> [denoise]``; the combination removes drift. Change a step
     with ``set_params`` (``pipe.set_params(decompose__n_levels=3)``),
     ``replace``, ``insert`` or ``remove``; put an equaliser in with
@@ -72,12 +73,24 @@ def default_pipeline(
         sway and shake below the sound band and light changes (flicker, exposure) are
         removed from the frames first (see ``benchmarks/bench_nuisance.py``). Off by
         default: it costs up to 0.2 dB on clean scenes and is slower than the projection.
+    unhold : bool
+        Put :class:`vismic.codec.Unhold` first, for the frames of an MPEG-4 part 2 file
+        (``mp4v``, XviD, DivX) that copy most of their coefficients from the frame before;
+        the light and decomposition steps then take the first frame (a key frame) as
+        their reference, and the grid is at most :data:`UNHELD_MAX_GRID` a side.
     """
     if not isinstance(stabilise, bool):
         raise ParameterError(f"stabilise must be True or False, given stabilise={stabilise!r}")
+    if not isinstance(unhold, bool):
+        raise ParameterError(f"unhold must be True or False, given unhold={unhold!r}")
     _check_pipeline_args(n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz,
                          n_sources=n_sources)
     steps = []
+    if unhold:
+        from .codec import Unhold
+
+        grid = _unheld_grid(grid)
+        steps.append(("unhold", Unhold()))
     if magnify is not None:
         steps.append(("magnify", magnify))
     from .stabilise._light import NormaliseLight
@@ -88,9 +101,11 @@ def default_pipeline(
         steps.append(("stabilise", Stabilise()))
     # after Stabilise too: what is left of the light against the stabilised reference (the filled
     # border changes the frame's mean as the camera moves; gravel under drift +0.5 dB, others +-0.01)
-    steps.append(("light", NormaliseLight()))
+    # after Unhold only a key frame is as the camera saw it: the others carry scaled-up coded changes
+    n_reference_frames = 1 if unhold else 16
+    steps.append(("light", NormaliseLight(n_reference_frames=n_reference_frames)))
     steps += [
-        ("decompose", Decompose(n_levels=n_levels)),
+        ("decompose", Decompose(n_levels=n_levels, n_reference_frames=n_reference_frames)),
         ("phase", LocalPhase()),
         ("bands", BandSum(grid=grid)),
         ("combine", Combine(highpass_hz=highpass_hz, n_sources=n_sources)),
@@ -122,6 +137,7 @@ def recover_sound(
     max_batch_bytes: Optional[int] = None,
     strict: bool = False,
     stabilise="auto",
+    unhold="auto",
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], object]] = None,
     device: Optional[str] = None,
@@ -170,6 +186,16 @@ def recover_sound(
         pass finds the frames moving too far below the sound band for the linear
         evidence (``info["reliability"]`` ``'large_motion'``): the video is then read
         again, stabilised, and ``info["stabilised"]`` says why. False never does.
+    unhold : bool or 'auto'
+        True puts :class:`vismic.codec.Unhold` first (see :func:`default_pipeline`);
+        ``'auto'`` (default) does so when the first pass finds the frames copying most
+        of their textured 8x8 blocks from the frame before (``info["reliability"]``
+        ``'inter_frame_codec'``) and the video is an array, a folder or a file of an 8x8
+        DCT codec (MPEG-4 part 2: ``mp4v``, XviD, DivX; MPEG-1/2; H.263), read without
+        ``downsample`` and with an ROI on the codec's 8 px grid: the video is then read
+        again and ``info["unheld"]`` says why. ``info["unhold"]`` holds what the stage
+        measured, and ``snr_estimate_db`` is at most its ``snr_limit_db``
+        (:class:`vismic.codec.UnholdReport`). False never does.
     device : str, optional
         ``'cpu'`` or ``'cuda[:index]'``: project the frames with torch on that
         device (see :class:`vismic.project.Project`); default numpy.
@@ -243,6 +269,8 @@ def recover_sound(
     check_fuse(fuse, device=device, executor=executor, precision=precision, workers=workers)
     if stabilise not in (True, False, "auto"):
         raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
+    if not (unhold is True or unhold is False or (isinstance(unhold, str) and unhold == "auto")):
+        raise ParameterError(f"unhold must be True, False or 'auto', given unhold={unhold!r}")
     if batch_size is not None:
         check_int(batch_size, "batch_size", minimum=1)
     if max_frames is not None:
@@ -262,7 +290,7 @@ def recover_sound(
     if pipeline is None:
         pipeline = default_pipeline(
             n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,
-            n_sources=n_sources, stabilise=stabilise is True,
+            n_sources=n_sources, stabilise=stabilise is True, unhold=unhold is True,
         )
     if not pipeline.streaming_steps:
         raise ParameterError("the pipeline has no streaming stage to read frames")
@@ -279,6 +307,18 @@ def recover_sound(
         audio = _recover_once(stable, source, video, **run)
         audio.info["stabilised"] = (f"automatically: the first pass found the frames moving {moved:.2f} px "
                                     "below the sound band")
+        pipeline = stable
+    unheld = _unheld(pipeline, audio, source) if unhold == "auto" else None
+    if unheld is not None:
+        logger.info("the frames copy most blocks from the frame before: reading them again, unheld")
+        if hasattr(progress, "restart"):
+            progress.restart("unheld")
+        stabilised = audio.info.get("stabilised")
+        audio = _recover_once(unheld, source, video, **run)
+        if stabilised is not None:
+            audio.info["stabilised"] = stabilised
+        audio.info["unheld"] = ("automatically: the first pass found the frames copying most of their textured "
+                                "8x8 blocks from the frame before (an inter-frame codec's held blocks)")
     audio.info["precision"] = precision
     for finding in audio.info["warnings"]:
         warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
@@ -309,6 +349,48 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
             audio.info["warnings"].append(f"the frames move below the sound band, but they were not stabilised: {error}")
             return None
     return stable
+
+
+#: Most regions a side of the grid after :class:`~vismic.codec.Unhold`: its frames carry about 1 % of
+#: their coefficients' changes scaled up, so a small region holds a few of them, and the combination's
+#: choice of grid and weights followed their noise (brick/music at 64 px, ``mp4v``: an 8x8 grid of one
+#: block a region gave -19.4 dB, 4x4 -4.0; at 96 px every grid from 2x2 to 8x8 gave the same to 0.5 dB).
+UNHELD_MAX_GRID = 4
+
+
+def _unheld_grid(grid) -> tuple:
+    return tuple(min(int(g), UNHELD_MAX_GRID) for g in grid)
+
+
+def _unheld(pipeline: Pipeline, audio: Audio, source=None) -> Optional[Pipeline]:
+    """The pipeline with :class:`~vismic.codec.Unhold` first, when ``audio``'s frames need it (else None).
+
+    Only where the frames are on the codec's own 8x8 grid: arrays and folders, or files
+    of an 8x8 DCT codec (:func:`vismic.io._codec.codes_8x8_blocks`), read without
+    ``downsample`` and cropped (if at all) at multiples of 8 px.
+    """
+    from .codec import Unhold
+    from .io._codec import codes_8x8_blocks
+    from .project import Project
+    from .stabilise import NormaliseLight
+
+    if "inter_frame_codec" not in audio.info.get("reliability", {}):
+        return None
+    if any(isinstance(stage, Unhold) for _, stage in pipeline.steps):
+        return None
+    codec = getattr(source, "codec", None)
+    if codec is not None and not codes_8x8_blocks(codec):
+        return None
+    roi = getattr(source, "roi", None)
+    if getattr(source, "downsample", 1) != 1 or (roi is not None and (roi[0] % 8 or roi[1] % 8)):
+        return None
+    unheld = pipeline.insert(pipeline.steps[0][0], "unhold", Unhold())
+    for _, stage in unheld.steps:
+        if isinstance(stage, (NormaliseLight, Decompose, Project)):
+            stage.n_reference_frames = 1
+        if isinstance(stage, (BandSum, Project)):
+            stage.grid = _unheld_grid(stage.grid)
+    return unheld
 
 
 def _held_itemsize(source, pipeline: Pipeline, stage, *, fuse: bool = True) -> int:
@@ -418,7 +500,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     if source.path is not None:
         info["source_path"] = str(source.path)
     merged = merge_statistics(statistics)
-    _check_codec(info, merged)
+    _check_codec(info, merged, _unhold_report(pipeline))
     _check_file_codec(info, getattr(source, "codec", None))
     found = findings(audio.samples, info, merged)
     # what the combination's own checks found (slow motion breaking the linearisation...), said once
@@ -427,16 +509,29 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     return Audio(audio.samples, audio.sr, info, audio.noise)
 
 
-def _check_codec(info: dict, statistics) -> None:
+def _unhold_report(pipeline: Pipeline):
+    """What the pipeline's :class:`~vismic.codec.Unhold` step measured (None without one)."""
+    from .codec import Unhold
+
+    return next((stage.report() for _, stage in pipeline.steps if isinstance(stage, Unhold)), None)
+
+
+def _check_codec(info: dict, statistics, unheld=None) -> None:
     """Flag frames an inter-frame codec held (measured where they were read) and cap ``snr_estimate_db``.
 
     The region groups of the estimate all see the same held frames and agree on
     them, so only the frames themselves show it (:func:`vismic.stabilise.codec_finding`;
     a :class:`~vismic.stabilise.Stabilise` in the pipeline has checked already).
+    With the frames unheld (``unheld``, a :class:`~vismic.codec.UnholdReport`) the cap is
+    what the coded coefficients can tell (its ``snr_limit_db``): the groups agree on the
+    motion the copied coefficients left out, as they did on the held frames.
     """
     from .combine._confidence import codec_finding
 
     reliability = dict(info.get("reliability", {}))
+    if unheld is not None:
+        info["unhold"] = {"key_frames": unheld.key_frames, "frames": unheld.frames,
+                          "coded_share": unheld.coded_share, "snr_limit_db": unheld.snr_limit_db}
     if statistics is None or "inter_frame_codec" in reliability:
         return
     codec = codec_finding(statistics["innovation"], held_blocks=statistics["held_blocks"],
@@ -444,6 +539,12 @@ def _check_codec(info: dict, statistics) -> None:
     if codec is None:
         return
     cap, reliability["inter_frame_codec"] = codec
+    if unheld is not None:
+        cap = unheld.snr_limit_db
+        reliability["inter_frame_codec"] += (
+            f"; vismic measured the motion from the coefficients the codec coded (unhold: "
+            f"{unheld.coded_share:.2%} of the motion information a frame between key frames), "
+            f"which can tell {cap:.1f} dB at most")
     info["reliability"] = reliability
     if "snr_estimate_db" in info:
         capped = np.minimum(np.asarray(info["snr_estimate_db"], dtype=np.float64), cap)

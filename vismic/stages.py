@@ -1,6 +1,7 @@
 """Every built-in stage, in pipeline order.
 
-Frame stages (streaming): :class:`Magnify` (needs torch), :class:`NormaliseLight` or
+Frame stages (streaming): :class:`Unhold` (frames of an MPEG-4 part 2 file),
+:class:`Magnify` (needs torch), :class:`NormaliseLight` or
 :class:`Stabilise`, :class:`Decompose`,
 :class:`LocalPhase`, :class:`BandSum`. Whole-signal stages: :class:`Combine`
 (which also removes drift), then optionally :class:`BandLimit`,
@@ -13,10 +14,14 @@ from .decompose import Decompose
 from .denoise import BandLimit, Denoise, HighPass
 from .phase import LocalPhase
 
-__all__ = ["Magnify", "NormaliseLight", "Stabilise", "Decompose", "LocalPhase", "BandSum", "Combine", "HighPass", "BandLimit", "Denoise"]
+__all__ = ["Unhold", "Magnify", "NormaliseLight", "Stabilise", "Decompose", "LocalPhase", "BandSum", "Combine", "HighPass", "BandLimit", "Denoise"]
 
 
 def __getattr__(name):
+    if name == "Unhold":
+        from .codec import Unhold
+
+        return Unhold
     if name == "Magnify":
         from .magnify import Magnify
 

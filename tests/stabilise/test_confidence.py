@@ -272,11 +272,12 @@ def _codec_scene(noise_std: float):
 
 def test_recover_sound_flags_an_inter_frame_codec_without_a_stabiliser():
     # region groups agree on the frames a codec held, so the evidence alone read 10-24 dB on noise
+    # (the frames as held: tests/codec has them unheld)
     scene, truth = _codec_scene(noise_std=2.0)
     held = synth.compress(scene.frames, codec="mp4v")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rec = vismic.recover_sound(held, fps=FPS, denoise=None)
+        rec = vismic.recover_sound(held, fps=FPS, denoise=None, unhold=False)
     assert "inter_frame_codec" in rec.info["reliability"]
     assert rec.info["snr_estimate_db"] < 0.0
     assert rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth) < 3.0

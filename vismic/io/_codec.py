@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ["inter_frame_codec"]
+__all__ = ["inter_frame_codec", "codes_8x8_blocks"]
 
 #: FourCCs (lower case, as FFmpeg's decoders report them through OpenCV) of motion-compensated codecs.
 _INTER_FRAME = {
@@ -41,6 +41,23 @@ def inter_frame_codec(fourcc: Optional[str]) -> Optional[str]:
     if not isinstance(fourcc, str):
         return None
     return _INTER_FRAME.get(fourcc.strip().lower())
+
+
+#: Codecs whose frames between key frames change by coded 8x8 DCT coefficients on the frame's own
+#: grid (what :func:`vismic.codec.unhold` reads); H.264 and later code 4x4 integer transforms and
+#: filter block edges, VP8/VP9 filter too.
+_EIGHT_BY_EIGHT = {"MPEG-4 part 2", "MS MPEG-4", "MPEG-1/2", "H.263"}
+
+
+def codes_8x8_blocks(fourcc: Optional[str]) -> bool:
+    """Whether a FourCC names an inter-frame codec of 8x8 DCT blocks (MPEG-1/2/4 part 2, H.263).
+
+    Examples
+    --------
+    >>> codes_8x8_blocks("FMP4"), codes_8x8_blocks("XVID"), codes_8x8_blocks("avc1"), codes_8x8_blocks(None)
+    (True, True, False, False)
+    """
+    return inter_frame_codec(fourcc) in _EIGHT_BY_EIGHT
 
 
 def fourcc_text(code: float) -> Optional[str]:

@@ -1,0 +1,275 @@
+"""Frames an inter-frame codec held, made to say what it coded: each frame's coded changes scaled up.
+
+An MPEG-4 part 2 encoder (OpenCV's ``mp4v``, XviD, DivX; MPEG-1/2 and H.263 work alike)
+codes a key frame whole every few frames and, between them, only the 8x8 DCT
+coefficients whose change it cannot ignore: on the bench's scenes at the encoder's
+default quality about 1 % of them a frame (``benchmarks/bench_nuisance.py``). Every
+other coefficient is copied from the frame before, so a decoded frame shows the
+sub-pixel motion of the last time each coefficient was coded, and the recovered
+sound is that sample-and-hold smeared over the frames: 25-32 dB below the lossless
+scene.
+
+A coded coefficient says where the scene is now; a copied one says nothing new.
+:func:`unhold` keeps, in each frame between key frames, the change of the coded
+coefficients against the last key frame, scaled by ``1 / (g + shrinkage)``, where
+``g`` is the share of the frame's motion information (``coefficient^2 * frequency^2``
+of the key frame) those coefficients hold, and sets every copied one to its key-frame
+value. Summed over the frame, as the phase evidence is, the scaled changes measure the
+whole frame's motion change since the key frame; ``shrinkage`` keeps frames with almost
+nothing coded from amplifying their few coefficients' noise (a Wiener-like gain: the
+coefficients a codec chooses to code are those whose noise is large).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+from scipy.fft import dctn, idctn
+
+from ..data import FrameBatch
+from ..errors import FrameShapeError, ParameterError
+from ..pipeline import Stage
+
+__all__ = ["unhold", "block_dct", "block_idct", "Unhold", "UnholdState", "UnholdReport",
+           "CODED_CHANGE", "SHRINKAGE"]
+
+#: The codecs' transform block.
+BLOCK = 8
+#: A coefficient that changed by more than this (grey levels, orthonormal 8x8 DCT) was coded: MPEG-4's
+#: smallest coded change is 3q - 1 >= 5 grey levels, while rounding the decoded frame to 8 bits moves
+#: a copied block's other coefficients by 0.3 RMS (bench scenes: coded changes 8-15, copied ones below 2).
+CODED_CHANGE = 4.0
+#: Added to the coded share ``g`` before scaling a frame's coded changes by its inverse. Swept on the
+#: four scenes of ``bench_nuisance.py`` (mp4v): 0.01 lost the camera scene, 0.1 gave back 1-5 dB of
+#: what 0.03 gains on each.
+SHRINKAGE = 0.03
+#: A block with more coded coefficients than this was predicted from a moved block or re-coded: its
+#: changes mix the prediction's error in, so none of them is used.
+MAX_CODED_PER_BLOCK = 4
+#: A block whose AC part has more than this RMS (grey levels) is textured: a key frame re-codes every
+#: one of them, a frame between key frames copies many whole.
+TEXTURED_RMS = 5.0
+#: A frame where at most this share of the textured blocks was copied whole is a key frame.
+KEY_HELD_SHARE = 0.1
+
+
+def _block_view(frames: np.ndarray) -> np.ndarray:
+    n, height, width = frames.shape
+    rows, cols = height // BLOCK, width // BLOCK
+    return frames[:, : rows * BLOCK, : cols * BLOCK].reshape(n, rows, BLOCK, cols, BLOCK).transpose(0, 1, 3, 2, 4)
+
+
+def block_dct(frames) -> np.ndarray:
+    """Orthonormal DCT of every 8x8 block of every frame (the codec's grid: from the top-left corner).
+
+    Parameters
+    ----------
+    frames : array_like [shape=(n, height, width)]
+        Columns and rows past the last whole block are left out.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, height // 8, width // 8, 8, 8)], float64
+
+    Examples
+    --------
+    >>> coefficients = block_dct(np.full((1, 16, 24), 10.0))
+    >>> coefficients.shape, round(float(coefficients[0, 0, 0, 0, 0]), 6)  # the DC of a flat block: 8 x its mean
+    ((1, 2, 3, 8, 8), 80.0)
+    """
+    frames = np.asarray(frames, dtype=np.float64)
+    return dctn(_block_view(frames), axes=(3, 4), norm="ortho")
+
+
+def block_idct(coefficients: np.ndarray) -> np.ndarray:
+    """Frames from :func:`block_dct`'s coefficients: shape (n, rows * 8, cols * 8)."""
+    blocks = idctn(np.asarray(coefficients, dtype=np.float64), axes=(3, 4), norm="ortho")
+    n, rows, cols = blocks.shape[:3]
+    return blocks.transpose(0, 1, 3, 2, 4).reshape(n, rows * BLOCK, cols * BLOCK)
+
+
+def _motion_weights(coefficients: np.ndarray) -> np.ndarray:
+    """Motion information of each coefficient of one frame's blocks: ``c^2 * |frequency|^2``, (rows, cols, 8, 8)."""
+    frequency = np.pi * np.arange(BLOCK) / BLOCK
+    return coefficients**2 * (np.sin(frequency)[:, None] ** 2 + np.sin(frequency)[None, :] ** 2)
+
+
+def _textured(coefficients: np.ndarray) -> np.ndarray:
+    """Blocks whose AC part has more than :data:`TEXTURED_RMS`: (n, rows, cols) bool."""
+    ac = np.sum(coefficients**2, axis=(-2, -1)) - coefficients[..., 0, 0] ** 2
+    return ac > TEXTURED_RMS**2 * BLOCK * BLOCK
+
+
+@dataclass
+class UnholdState:
+    """What :func:`unhold` carries from one batch of frames to the next.
+
+    Attributes
+    ----------
+    previous : np.ndarray [shape=(rows, cols, 8, 8)]
+        The last frame's coefficients, as decoded.
+    key : np.ndarray [shape=(rows, cols, 8, 8)]
+        The last key frame's coefficients.
+    weights : np.ndarray [shape=(rows, cols, 8, 8)]
+        The last key frame's motion information per coefficient.
+    """
+
+    previous: np.ndarray
+    key: np.ndarray
+    weights: np.ndarray
+
+
+def unhold(frames, state: Optional[UnholdState] = None, *, shrinkage: float = SHRINKAGE,
+           coded_change: float = CODED_CHANGE):
+    """Frames whose coefficients a codec copied set to the key frame's, the coded ones' changes scaled up.
+
+    Parameters
+    ----------
+    frames : array_like [shape=(n, height, width)]
+        Decoded frames in the codec's grid (no crop by other than multiples of 8 px, no
+        resampling); rows and columns past the last whole 8x8 block pass unchanged.
+    state : UnholdState, optional
+        Returned by the call on the frames before (None: ``frames[0]`` is a key frame).
+    shrinkage : float
+        See :data:`SHRINKAGE`.
+    coded_change : float
+        See :data:`CODED_CHANGE`.
+
+    Returns
+    -------
+    out : np.ndarray [shape=(n, height, width)], float32
+    state : UnholdState
+    key : np.ndarray [shape=(n,)], bool
+        Frames taken as key frames (passed unchanged).
+    coded_share : np.ndarray [shape=(n,)]
+        ``g`` of each frame (1 at key frames).
+
+    Examples
+    --------
+    A key frame, then a frame that copies every block but one, whose one coefficient
+    was coded:
+
+    >>> rng = np.random.default_rng(0)
+    >>> key = rng.uniform(0, 255, (16, 16))
+    >>> one = np.zeros((1, 1, 1, 8, 8)); one[..., 0, 1] = 10.0   # a coded change of 10 grey levels
+    >>> coded = key.copy(); coded[:8, :8] += block_idct(one)[0]
+    >>> out, state, is_key, share = unhold(np.stack([key, coded]))
+    >>> is_key.tolist(), bool(0 < share[1] < 1)
+    ([True, False], True)
+    >>> bool(np.abs(out[1] - key).max() > np.abs(coded - key).max())  # its change scaled up
+    True
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 3:
+        raise FrameShapeError(f"unhold needs grey frames (n, height, width), given shape={frames.shape}")
+    if frames.shape[1] < BLOCK or frames.shape[2] < BLOCK:
+        raise FrameShapeError(f"unhold needs frames of at least {BLOCK}x{BLOCK} px, given {frames.shape[1:]}")
+    if not (np.isfinite(shrinkage) and shrinkage > 0):
+        raise ParameterError(f"shrinkage must be a positive number, given shrinkage={shrinkage!r}")
+    if not (np.isfinite(coded_change) and coded_change > 0):
+        raise ParameterError(f"coded_change must be a positive number, given coded_change={coded_change!r}")
+    coefficients = block_dct(frames)
+    n = len(frames)
+    rows, cols = coefficients.shape[1:3]
+    if state is not None and state.previous.shape != coefficients.shape[1:]:
+        raise FrameShapeError(f"frames of {frames.shape[1:]} px do not continue the ones before "
+                              f"({state.previous.shape[0] * BLOCK}x{state.previous.shape[1] * BLOCK} px of blocks)")
+    textured = _textured(coefficients)
+    out = np.empty_like(coefficients)
+    key = np.zeros(n, dtype=bool)
+    share = np.ones(n)
+    for t in range(n):
+        current = coefficients[t]
+        if state is None:
+            key[t] = True
+        else:
+            change = current - state.previous
+            copied = np.all(change == 0.0, axis=(-2, -1)) & textured[t]
+            n_textured = int(textured[t].sum())
+            key[t] = n_textured == 0 or copied.sum() <= KEY_HELD_SHARE * n_textured
+        if key[t]:
+            state = UnholdState(previous=current, key=current, weights=_motion_weights(current))
+            out[t] = current
+            continue
+        coded = np.abs(change) > coded_change
+        coded &= (coded.sum(axis=(-2, -1)) <= MAX_CODED_PER_BLOCK)[..., None, None]
+        total = float(state.weights.sum())
+        share[t] = float(state.weights[coded].sum()) / total if total > 0 else 0.0
+        out[t] = state.key + np.where(coded, current - state.key, 0.0) / (share[t] + shrinkage)
+        state.previous = current
+    result = np.array(frames, dtype=np.float32)
+    result[:, : rows * BLOCK, : cols * BLOCK] = block_idct(out)
+    return result, state, key, share
+
+
+@dataclass(frozen=True)
+class UnholdReport:
+    """What :class:`Unhold` measured on the frames it released.
+
+    Attributes
+    ----------
+    key_frames : int
+        Frames taken as key frames.
+    frames : int
+    coded_share : float
+        Median ``g`` of the frames between key frames (NaN without any).
+    snr_limit_db : float
+        What the coded coefficients can tell: ``-10 log10`` of the mean over the frames of
+        ``shrinkage / (g + shrinkage)`` (0 at key frames), the share of a frame's motion change
+        since the key frame that a Wiener gain of that ``shrinkage`` leaves out. Inf when
+        every frame is a key frame.
+    """
+
+    key_frames: int
+    frames: int
+    coded_share: float
+    snr_limit_db: float
+
+
+class Unhold(Stage):
+    """Stage: :class:`~vismic.data.FrameBatch` -> :class:`~vismic.data.FrameBatch`, what a codec held undone.
+
+    :func:`unhold` frame by frame, its state carried across batches (the result does
+    not depend on how the video is split). Goes first, on the frames as decoded; the
+    stages after it should take their reference from the first frame alone
+    (``n_reference_frames=1``), a key frame, since the frames between key frames carry
+    their coded coefficients' noise scaled up (:func:`vismic.default_pipeline` with
+    ``unhold=True`` sets that).
+
+    Parameters
+    ----------
+    shrinkage, coded_change : float
+        See :func:`unhold`.
+    """
+
+    streaming = True
+
+    def __init__(self, shrinkage: float = SHRINKAGE, coded_change: float = CODED_CHANGE):
+        self.shrinkage = shrinkage
+        self.coded_change = coded_change
+        self.reset()
+
+    def reset(self) -> None:
+        self._state: Optional[UnholdState] = None
+        self._keys = 0
+        self._frames = 0
+        self._shares = []
+        self._left_out = 0.0
+
+    def transform(self, batch: FrameBatch) -> FrameBatch:
+        out, self._state, key, share = unhold(batch.frames, self._state, shrinkage=self.shrinkage,
+                                              coded_change=self.coded_change)
+        self._keys += int(key.sum())
+        self._frames += len(key)
+        self._shares.append(share[~key])
+        self._left_out += float(np.sum(np.where(key, 0.0, self.shrinkage / (share + self.shrinkage))))
+        return FrameBatch(out, batch.start, batch.fps)
+
+    def report(self) -> UnholdReport:
+        shares = np.concatenate(self._shares) if self._shares else np.zeros(0)
+        left_out = self._left_out / self._frames if self._frames else 0.0
+        return UnholdReport(key_frames=self._keys, frames=self._frames,
+                            coded_share=float(np.median(shares)) if shares.size else float("nan"),
+                            snr_limit_db=float(-10.0 * np.log10(left_out)) if left_out > 0 else float("inf"))
