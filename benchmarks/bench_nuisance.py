@@ -25,7 +25,8 @@ displacement high-passed at 20 Hz) of the Davis-style baseline
 same pipeline after :class:`vismic.stabilise.Stabilise`, each without
 denoising and with the default ``mmse_lsa`` (and what ``recover_sound``'s default
 ``stabilise='auto'`` gives: the stabilised result when the first pass flags large
-motion, the plain one otherwise); then ``recover_sound``'s own
+motion, the plain one otherwise; and, with ``unhold='auto'``, frames an MPEG-4 part 2
+codec held read again through :class:`vismic.codec.Unhold`); then ``recover_sound``'s own
 ``snr_estimate_db`` (what a user reads in ``rec.info``) next to the truth, and
 how far the always-stabilised pipeline's estimate is from its own output.
 
@@ -238,6 +239,7 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
     row["auto_stabilised"] = "stabilised" in user.info
     row["auto_unheld"] = "unheld" in user.info
     row["unhold_limit_db"] = user.info.get("unhold", {}).get("snr_limit_db", math.nan)
+    row["unhold_coded_share"] = user.info.get("unhold", {}).get("coded_share", math.nan)
     row["auto_none"] = metrics.si_snr(user.samples, truth)
     # denoised as recover() does: the stabilised columns may have other settings than recover_sound's
     row["auto_lsa"] = metrics.si_snr(vismic.default_pipeline()["denoise"].transform(user).samples, truth)
@@ -292,7 +294,9 @@ def summary(rows) -> str:
             f"(worst {min(loss_auto_lsa):+5.1f})"
             + (f"; unheld (unhold='auto') on {len(unheld)}/{len(of)}, what the coded coefficients can tell "
                f"(snr_limit_db) {min(r['unhold_limit_db'] for r in unheld):.1f}-"
-               f"{max(r['unhold_limit_db'] for r in unheld):.1f} dB" if unheld else "")
+               f"{max(r['unhold_limit_db'] for r in unheld):.1f} dB, coded share of the motion information "
+               f"between key frames {min(r['unhold_coded_share'] for r in unheld):.2%}-"
+               f"{max(r['unhold_coded_share'] for r in unheld):.2%}" if unheld else "")
         )
         lines.append(
             f"{'':8s} frames as read: textured blocks held {min(r['held_blocks'] for r in of):.2f}-"
