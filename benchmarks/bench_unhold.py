@@ -1,12 +1,12 @@
-"""MPEG-4 part 2 frames unheld (:class:`vismic.codec.Unhold`): a sweep of scenes and of its shrinkage.
+"""MPEG-4 part 2 frames unheld (:class:`vismic.codec.Unhold`): a sweep of scenes and of its settings.
 
 Renders scenes of :mod:`vismic.synth` over textures, directions, motion sizes, sensor
 noise and music or speech (2200 fps, 96x96, 0.6 s), compresses each with OpenCV's
 ``mp4v`` encoder at its default quality (:func:`vismic.synth.compress`), and prints the
 SI-SNR (dB, against the true displacement high-passed at 20 Hz, no denoising) of
 ``recover_sound`` on the clean frames, on the compressed frames as held
-(``unhold=False``) and unheld with ``shrinkage`` 0.01, 0.03 (the default) and 0.1, each
-with its ``snr_estimate_db``. Where the codec held no block (high sensor noise makes it
+(``unhold=False``) and unheld with each of :data:`SETTINGS` (``shrinkage``,
+``reference_key_frames``; the defaults are 0.03 and 16), each with its ``snr_estimate_db``. Where the codec held no block (high sensor noise makes it
 code every block of every frame) every frame is a key frame and nothing changes.
 
 Run::
@@ -30,7 +30,8 @@ from vismic import metrics, synth  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 
 FPS = 2200.0
-SHRINKAGES = (0.01, 0.03, 0.1)
+#: (shrinkage, reference_key_frames) of the unheld columns
+SETTINGS = ((0.03, 1), (0.03, 4), (0.01, 16), (0.03, 16), (0.1, 16))
 #: texture, direction (degrees), motion (px), sensor noise (grey levels); music on even rows, speech on odd
 SCENES = [("brick", 45, 0.05, 1), ("brick", 45, 0.05, 4), ("gravel", 90, 0.1, 2), ("coffee", 0, 0.02, 2),
           ("camera", 30, 0.05, 2), ("gravel", 135, 0.05, 1), ("coffee", 60, 0.1, 4), ("camera", 90, 0.1, 1)]
@@ -48,9 +49,9 @@ def row(k: int, texture: str, direction: float, amplitude: float, noise: float) 
         clean = vismic.recover_sound(scene.frames, fps=FPS, denoise=None)
         as_held = vismic.recover_sound(held, fps=FPS, denoise=None, unhold=False)
         cells = [f"{metrics.si_snr(clean.samples, truth):6.1f}", f"{metrics.si_snr(as_held.samples, truth):6.1f}"]
-        for shrinkage in SHRINKAGES:
+        for shrinkage, keys in SETTINGS:
             pipe = vismic.default_pipeline(unhold=True, denoise=None)
-            pipe.set_params(unhold__shrinkage=shrinkage)
+            pipe.set_params(unhold__shrinkage=shrinkage, unhold__reference_key_frames=keys)
             rec = vismic.recover_sound(held, fps=FPS, pipeline=pipe, unhold=False)
             cells.append(f"{metrics.si_snr(rec.samples, truth):6.1f} {rec.info['snr_estimate_db']:6.1f}")
     audio_name = "speech" if k % 2 else "music"
@@ -61,8 +62,8 @@ def main() -> int:
     start = time.perf_counter()
     print(f"{len(SCENES)} scenes, mp4v at OpenCV's default quality, 96x96 px, 0.6 s at {FPS:g} fps; "
           "SI-SNR (dB) without denoising, and snr_estimate_db")
-    print(f"{'scene':33s} |  clean |   held | " + " | ".join(f"{'unhold ' + str(s):>13s}" for s in SHRINKAGES))
-    print(f"{'':33s} |        |        | " + " | ".join(f"{'SI-SNR    est':>13s}" for _ in SHRINKAGES))
+    print(f"{'':33s} |        |        | " + " | ".join(f"{f'{s:g}, {k} keys':>13s}" for s, k in SETTINGS))
+    print(f"{'scene':33s} |  clean |   held | " + " | ".join(f"{'SI-SNR    est':>13s}" for _ in SETTINGS))
     for k, scene in enumerate(SCENES):
         print(row(k, *scene), flush=True)
     print(f"\n{len(SCENES)} scenes in {time.perf_counter() - start:.0f} s")

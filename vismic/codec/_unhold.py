@@ -10,14 +10,15 @@ sound is that sample-and-hold smeared over the frames: 25-32 dB below the lossle
 scene.
 
 A coded coefficient says where the scene is now; a copied one says nothing new.
-:func:`unhold` keeps, in each frame between key frames, the change of the coded
-coefficients against the last key frame, scaled by ``1 / (g + shrinkage)``, where
-``g`` is the share of the frame's motion information (``coefficient^2 * frequency^2``
-of the key frame) those coefficients hold, and sets every copied one to its key-frame
-value. Summed over the frame, as the phase evidence is, the scaled changes measure the
-whole frame's motion change since the key frame; ``shrinkage`` keeps frames with almost
-nothing coded from amplifying their few coefficients' noise (a Wiener-like gain: the
-coefficients a codec chooses to code are those whose noise is large).
+:func:`unhold` keeps the key frames and, in each frame between them, sets every copied
+coefficient to a reference (the mean of the last key frames: each key frame carries its
+own quantisation error) and scales the coded ones' change against it by
+``1 / (g + shrinkage)``, where ``g`` is the share of the frame's motion information
+(``coefficient^2 * sin^2(frequency)`` of the key frame) those coefficients hold. Summed
+over the frame, as the phase evidence is, the scaled changes measure the whole frame's
+motion against the reference; ``shrinkage`` keeps frames with almost nothing coded from
+amplifying their few coefficients' noise (a Wiener-like gain: the coefficients a codec
+chooses to code are those whose change, noise included, is large).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ CODED_CHANGE = 4.0
 #: four scenes of ``bench_nuisance.py`` (mp4v): 0.01 lost the camera scene, 0.1 gave back 1-5 dB of
 #: what 0.03 gains on each.
 SHRINKAGE = 0.03
+#: Key frames whose mean is the reference of the coded changes (1: the last key frame). Each key
+#: frame carries its own quantisation error, which the copied coefficients would otherwise repeat
+#: until the next one: a step every key frame. Set by the sweep in ``benchmarks/bench_unhold.py``.
+REFERENCE_KEY_FRAMES = 16
 #: A block with more coded coefficients than this was predicted from a moved block or re-coded: its
 #: changes mix the prediction's error in, so none of them is used.
 MAX_CODED_PER_BLOCK = 4
@@ -111,18 +116,21 @@ class UnholdState:
     previous : np.ndarray [shape=(rows, cols, 8, 8)]
         The last frame's coefficients, as decoded.
     key : np.ndarray [shape=(rows, cols, 8, 8)]
-        The last key frame's coefficients.
+        The reference the coded changes are measured from: the mean of ``recent``.
     weights : np.ndarray [shape=(rows, cols, 8, 8)]
         The last key frame's motion information per coefficient.
+    recent : list of np.ndarray
+        The last key frames' coefficients (at most ``reference_key_frames``).
     """
 
     previous: np.ndarray
     key: np.ndarray
     weights: np.ndarray
+    recent: list
 
 
 def unhold(frames, state: Optional[UnholdState] = None, *, shrinkage: float = SHRINKAGE,
-           coded_change: float = CODED_CHANGE):
+           coded_change: float = CODED_CHANGE, reference_key_frames: int = REFERENCE_KEY_FRAMES):
     """Frames whose coefficients a codec copied set to the key frame's, the coded ones' changes scaled up.
 
     Parameters
@@ -136,6 +144,8 @@ def unhold(frames, state: Optional[UnholdState] = None, *, shrinkage: float = SH
         See :data:`SHRINKAGE`.
     coded_change : float
         See :data:`CODED_CHANGE`.
+    reference_key_frames : int
+        See :data:`REFERENCE_KEY_FRAMES`.
 
     Returns
     -------
@@ -170,6 +180,9 @@ def unhold(frames, state: Optional[UnholdState] = None, *, shrinkage: float = SH
         raise ParameterError(f"shrinkage must be a positive number, given shrinkage={shrinkage!r}")
     if not (np.isfinite(coded_change) and coded_change > 0):
         raise ParameterError(f"coded_change must be a positive number, given coded_change={coded_change!r}")
+    if isinstance(reference_key_frames, bool) or not isinstance(reference_key_frames, (int, np.integer)) \
+            or reference_key_frames < 1:
+        raise ParameterError(f"reference_key_frames must be a positive integer, given {reference_key_frames!r}")
     coefficients = block_dct(frames)
     n = len(frames)
     rows, cols = coefficients.shape[1:3]
@@ -190,7 +203,10 @@ def unhold(frames, state: Optional[UnholdState] = None, *, shrinkage: float = SH
             n_textured = int(textured[t].sum())
             key[t] = n_textured == 0 or copied.sum() <= KEY_HELD_SHARE * n_textured
         if key[t]:
-            state = UnholdState(previous=current, key=current, weights=_motion_weights(current))
+            recent = ([] if state is None else state.recent)[1 - reference_key_frames:] if reference_key_frames > 1 else []
+            recent = recent + [current.astype(np.float32)]
+            reference = np.mean(recent, axis=0, dtype=np.float64) if len(recent) > 1 else current
+            state = UnholdState(previous=current, key=reference, weights=_motion_weights(current), recent=recent)
             out[t] = current
             continue
         coded = np.abs(change) > coded_change
@@ -217,8 +233,8 @@ class UnholdReport:
         Median ``g`` of the frames between key frames (NaN without any).
     snr_limit_db : float
         What the coded coefficients can tell: ``-10 log10`` of the mean over the frames of
-        ``shrinkage / (g + shrinkage)`` (0 at key frames), the share of a frame's motion change
-        since the key frame that a Wiener gain of that ``shrinkage`` leaves out. Inf when
+        ``shrinkage / (g + shrinkage)`` (0 at key frames), the share of a frame's motion
+        against the reference that a Wiener gain of that ``shrinkage`` leaves out. Inf when
         every frame is a key frame.
     """
 
@@ -241,14 +257,17 @@ class Unhold(Stage):
     Parameters
     ----------
     shrinkage, coded_change : float
+    reference_key_frames : int
         See :func:`unhold`.
     """
 
     streaming = True
 
-    def __init__(self, shrinkage: float = SHRINKAGE, coded_change: float = CODED_CHANGE):
+    def __init__(self, shrinkage: float = SHRINKAGE, coded_change: float = CODED_CHANGE,
+                 reference_key_frames: int = REFERENCE_KEY_FRAMES):
         self.shrinkage = shrinkage
         self.coded_change = coded_change
+        self.reference_key_frames = reference_key_frames
         self.reset()
 
     def reset(self) -> None:
@@ -260,7 +279,8 @@ class Unhold(Stage):
 
     def transform(self, batch: FrameBatch) -> FrameBatch:
         out, self._state, key, share = unhold(batch.frames, self._state, shrinkage=self.shrinkage,
-                                              coded_change=self.coded_change)
+                                              coded_change=self.coded_change,
+                                              reference_key_frames=self.reference_key_frames)
         self._keys += int(key.sum())
         self._frames += len(key)
         self._shares.append(share[~key])
