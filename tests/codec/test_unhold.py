@@ -94,6 +94,18 @@ def test_the_result_does_not_depend_on_the_batches():
     assert 0 < report.snr_limit_db < 10
 
 
+def test_the_callers_state_is_left_as_it_was():
+    frames = _held_clip(seed=4)
+    _, state, _, _ = unhold(frames[:5])
+    kept = (state.previous.copy(), state.previous_pixels.copy(), len(state.recent))
+    first, *_ = unhold(frames[5:], state)
+    np.testing.assert_array_equal(state.previous, kept[0])
+    np.testing.assert_array_equal(state.previous_pixels, kept[1])
+    assert len(state.recent) == kept[2]
+    again, *_ = unhold(frames[5:], state)  # so the same state runs the same frames the same way
+    np.testing.assert_array_equal(again, first)
+
+
 def test_frames_no_codec_held_pass_unchanged():
     # a camera's own frames change some pixel of every block: each is a key frame
     frames = np.random.default_rng(1).uniform(0, 255, (6, 24, 24))
