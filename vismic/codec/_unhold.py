@@ -14,7 +14,7 @@ A coded coefficient says where the scene is now; a copied one says nothing new.
 coefficient to a reference (the mean of the last key frames: each key frame carries its
 own quantisation error) and scales the coded ones' change against it by
 ``1 / (g + shrinkage)``, where ``g`` is the share of the frame's motion information
-(``coefficient^2 * sin^2(frequency)`` of the key frame) those coefficients hold. Summed
+(the squared coefficients of the key frame's gradient) those coefficients hold. Summed
 over the frame, as the phase evidence is, the scaled changes measure the whole frame's
 motion against the reference; ``shrinkage`` keeps frames with almost nothing coded from
 amplifying their few coefficients' noise (a Wiener-like gain: the coefficients a codec
@@ -118,10 +118,17 @@ def block_idct(coefficients: np.ndarray) -> np.ndarray:
     return both.transpose(0, 1, 3, 2, 4).reshape(n, rows * BLOCK, cols * BLOCK)
 
 
-def _motion_weights(coefficients: np.ndarray) -> np.ndarray:
-    """Motion information of each coefficient of one frame's blocks: ``c^2 * |frequency|^2``, (rows, cols, 8, 8)."""
-    frequency = np.pi * np.arange(BLOCK) / BLOCK
-    return coefficients**2 * (np.sin(frequency)[:, None] ** 2 + np.sin(frequency)[None, :] ** 2)
+def _motion_weights(frame: np.ndarray) -> np.ndarray:
+    """Motion information of each coefficient of one frame's blocks, (rows, cols, 8, 8).
+
+    How much a coefficient changes as the image moves: the squared coefficients of the
+    image's gradient along x and y. Not the block's own frequencies: a block an edge
+    crosses changes its mean (DC) as the edge moves.
+    """
+    frame = np.asarray(frame, dtype=np.float32)
+    gradient_y, gradient_x = np.gradient(frame)
+    return (block_dct(gradient_x[None], dtype=np.float32)[0] ** 2
+            + block_dct(gradient_y[None], dtype=np.float32)[0] ** 2)
 
 
 def _textured(coefficients: np.ndarray) -> np.ndarray:
@@ -238,7 +245,7 @@ def unhold(frames, state: Optional[UnholdState] = None, *, shrinkage: float = SH
             recent = ([] if state is None else state.recent)[1 - reference_key_frames:] if reference_key_frames > 1 else []
             recent = recent + [current]
             reference = np.mean(recent, axis=0, dtype=np.float64).astype(np.float32) if len(recent) > 1 else current
-            state = UnholdState(previous=current, key=reference, weights=_motion_weights(current), recent=recent,
+            state = UnholdState(previous=current, key=reference, weights=_motion_weights(frames[t]), recent=recent,
                                 previous_pixels=pixels[t])
             continue
         coded = np.abs(change) > coded_change
