@@ -142,7 +142,7 @@ def test_recover_sound_unholds_mpeg4_frames_and_its_estimate_follows(mp4v):
         before = vismic.recover_sound(held, fps=FPS, denoise=None, unhold=False)
         rec = vismic.recover_sound(held, fps=FPS, denoise=None)
     gained = metrics.si_snr(rec.samples, truth) - metrics.si_snr(before.samples, truth)
-    assert gained > 4.0  # 8.7 dB measured
+    assert gained > 4.0  # 8.7 dB measured (64 px, 0.5 s)
     assert "unheld" in rec.info and "unheld" not in before.info
     assert rec.info["unhold"]["frames"] == len(held)
     # OpenCV's GOP is 12 frames; a frame between key frames that held almost no block passes as one
