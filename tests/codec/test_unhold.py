@@ -185,3 +185,21 @@ def test_default_pipeline_with_unhold():
     assert pipe.steps[0][0] == "unhold" and isinstance(pipe["unhold"], Unhold)
     assert pipe["decompose"].n_reference_frames == 1 and pipe["bands"].grid == (4, 4)
     assert vismic.default_pipeline()["decompose"].n_reference_frames == 16
+
+
+def test_a_drifting_mpeg4_clip_is_stabilised_and_unheld():
+    n = int(0.5 * FPS)
+    sound = synth.make_displacement(synth.speech(duration_seconds=n / FPS, sr=FPS, seed=1), amplitude_px=0.05)
+    drift = synth.drift_motion(n, total_px=2.0)
+    scene = synth.render_nuisance_scene(synth.texture("gravel", size=(64, 64)), sound, noise_std=2.0, fps=FPS, seed=1,
+                                        shift_x_px=drift * 0.875, shift_y_px=drift * 0.5)
+    truth = highpass(scene.displacement_px, sr=FPS)
+    held = synth.compress(scene.frames, codec="mp4v")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = vismic.recover_sound(held, fps=FPS, denoise=None, unhold=False)
+        rec = vismic.recover_sound(held, fps=FPS, denoise=None)
+    assert "stabilised" in rec.info and "unheld" in rec.info
+    # 5.8 dB measured; the estimate is flagged and reads 3.3 dB above the truth here
+    assert metrics.si_snr(rec.samples, truth) - metrics.si_snr(before.samples, truth) > 3.0
+    assert "inter_frame_codec" in rec.info["reliability"]
