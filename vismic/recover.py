@@ -529,22 +529,23 @@ def _check_codec(info: dict, statistics, unheld=None) -> None:
     from .combine._confidence import codec_finding
 
     reliability = dict(info.get("reliability", {}))
+    cap = None
+    if statistics is not None and "inter_frame_codec" not in reliability:
+        codec = codec_finding(statistics["innovation"], held_blocks=statistics["held_blocks"],
+                              whole_blocks=statistics["whole_blocks"])
+        if codec is not None:
+            cap, reliability["inter_frame_codec"] = codec
     if unheld is not None:
         info["unhold"] = {"key_frames": unheld.key_frames, "frames": unheld.frames,
                           "coded_share": unheld.coded_share, "snr_limit_db": unheld.snr_limit_db}
-    if statistics is None or "inter_frame_codec" in reliability:
-        return
-    codec = codec_finding(statistics["innovation"], held_blocks=statistics["held_blocks"],
-                          whole_blocks=statistics["whole_blocks"])
-    if codec is None:
-        return
-    cap, reliability["inter_frame_codec"] = codec
-    if unheld is not None:
         cap = unheld.snr_limit_db
-        reliability["inter_frame_codec"] += (
-            f"; vismic measured the motion from the coefficients the codec coded (unhold: "
-            f"{unheld.coded_share:.2%} of the motion information a frame between key frames), "
-            f"which can tell {cap:.1f} dB at most")
+        if "inter_frame_codec" in reliability:
+            reliability["inter_frame_codec"] += (
+                f"; vismic measured the motion from the coefficients the codec coded (unhold: "
+                f"{unheld.coded_share:.2%} of the motion information a frame between key frames), and "
+                f"the estimate is at most {cap:.1f} dB, what they tell under its shrinkage")
+    if cap is None:
+        return
     info["reliability"] = reliability
     if "snr_estimate_db" in info:
         capped = np.minimum(np.asarray(info["snr_estimate_db"], dtype=np.float64), cap)
