@@ -30,6 +30,12 @@ Run::
     nice python benchmarks/bench_footage.py --clips guitar throat
     nice python benchmarks/bench_footage.py --downsample 1   # full resolution everywhere (slower)
     nice python benchmarks/bench_footage.py --max-frames 300
+    nice python benchmarks/bench_footage.py --mp4v            # each clip exported again as MPEG-4 part 2
+
+``--mp4v`` writes each clip's frames (as read, after the downsampling) again with
+OpenCV's ``mp4v`` encoder at its default quality, as a tool exporting MPEG-4 part 2
+would, and recovers from that file as held (``unhold=False``) and as
+``recover_sound`` does by default (``unhold='auto'``: :class:`vismic.codec.Unhold`).
 
 It prints a message and exits 0 when the footage folder (``--footage``,
 ``$VISMIC_FOOTAGE``, default ../shared/footage next to the repository) is absent.
@@ -153,6 +159,35 @@ def run_clip(path: Path, clip: Clip, *, downsample: int, max_frames: Optional[in
     return n, results, sorted(raw.info.get("reliability", {}))
 
 
+def run_mp4v(path: Path, clip: Clip, *, downsample: int, max_frames: Optional[int]):
+    """:func:`run_clip`'s results for the clip exported again as ``mp4v``: held, and unheld (the default)."""
+    import tempfile
+
+    from vismic import synth
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frames = np.concatenate([b.frames for b in open_video(path, fps=clip.fps, downsample=downsample,
+                                                               max_frames=max_frames)])
+    frames = np.clip(np.rint(frames), 0, 255).astype(np.uint8)
+    results, flags = [], []
+    with tempfile.TemporaryDirectory(prefix="vismic-footage-") as folder:
+        export = Path(folder) / "clip.avi"
+        synth.compress(frames, codec="mp4v", keep=export)
+        for method, unhold in (("mp4v held", False), ("mp4v unheld", "auto")):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rec, seconds, error = _timed(lambda: vismic.recover_sound(export, fps=clip.fps, denoise=None,
+                                                                          unhold=unhold))
+            if rec is None:
+                results.append((method, None, len(frames) / seconds, None, None, error))
+                continue
+            results.append((method, rec.audio, len(frames) / seconds, rec.info.get("snr_estimate_db"),
+                            rec.info.get("direction_degrees"), None))
+            flags = sorted(rec.info.get("reliability", {})) + (["unheld"] if "unheld" in rec.info else [])
+    return len(frames), results, flags
+
+
 def code_version() -> str:
     """The commit of the vismic being measured, and whether vismic/ has uncommitted changes."""
     import subprocess
@@ -183,6 +218,8 @@ def main(argv=None) -> int:
     parser.add_argument("--downsample", type=int, default=None,
                         help="spatial downsampling for every clip (default per clip: guitar 1, others 2)")
     parser.add_argument("--max-frames", type=int, default=None, help="read at most this many frames per clip")
+    parser.add_argument("--mp4v", action="store_true",
+                        help="instead: each clip exported again as MPEG-4 part 2, recovered held and unheld")
     args = parser.parse_args(argv)
     if not args.footage.is_dir():
         print(f"footage folder {args.footage} is absent: skipping the real-footage benchmark")
@@ -200,7 +237,8 @@ def main(argv=None) -> int:
             continue
         downsample = args.downsample if args.downsample is not None else clip.downsample
         max_frames = args.max_frames if args.max_frames is not None else clip.max_frames
-        n, results, flags = run_clip(path, clip, downsample=downsample, max_frames=max_frames)
+        run = run_mp4v if args.mp4v else run_clip
+        n, results, flags = run(path, clip, downsample=downsample, max_frames=max_frames)
         label = f"{name} {clip.fps:g}fps /{downsample} {n}fr"
         lo, hi = clip.band_hz
         for method, samples, rate, snr, direction, error in results:

@@ -25,8 +25,8 @@ displacement high-passed at 20 Hz) of the Davis-style baseline
 same pipeline after :class:`vismic.stabilise.Stabilise`, each without
 denoising and with the default ``mmse_lsa`` (and what ``recover_sound``'s default
 ``stabilise='auto'`` gives: the stabilised result when the first pass flags large
-motion, the plain one otherwise; and, with ``unhold='auto'``, frames an MPEG-4 part 2
-codec held read again through :class:`vismic.codec.Unhold`); then ``recover_sound``'s own
+motion, the plain one otherwise), and for frames an MPEG-4 part 2 codec held what the
+opt-in ``unhold='auto'`` gives (:class:`vismic.codec.Unhold`, summary line only); then ``recover_sound``'s own
 ``snr_estimate_db`` (what a user reads in ``rec.info``) next to the truth, and
 how far the always-stabilised pipeline's estimate is from its own output.
 
@@ -237,9 +237,20 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
         # finds slow motion) and its snr_estimate_db, with the checks on the frames as they are read
         user = vismic.recover_sound(scene.frames if path is None else path, fps=fps, denoise=None)
     row["auto_stabilised"] = "stabilised" in user.info
-    row["auto_unheld"] = "unheld" in user.info
-    row["unhold_limit_db"] = user.info.get("unhold", {}).get("snr_limit_db", math.nan)
-    row["unhold_coded_share"] = user.info.get("unhold", {}).get("coded_share", math.nan)
+    # what unhold='auto' (opt-in) gives where the frames show held blocks
+    row["unheld_none"] = row["unheld_lsa"] = row["unheld_estimate_error_db"] = math.nan
+    row["unhold_limit_db"] = row["unhold_coded_share"] = math.nan
+    if "inter_frame_codec" in user.info.get("reliability", {}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            unheld = vismic.recover_sound(scene.frames if path is None else path, fps=fps, denoise=None,
+                                          unhold="auto")
+        if "unheld" in unheld.info:
+            row["unheld_none"] = metrics.si_snr(unheld.samples, truth)
+            row["unheld_lsa"] = metrics.si_snr(vismic.default_pipeline()["denoise"].transform(unheld).samples, truth)
+            row["unheld_estimate_error_db"] = unheld.info["snr_estimate_db"] - row["unheld_none"]
+            row["unhold_limit_db"] = unheld.info["unhold"]["snr_limit_db"]
+            row["unhold_coded_share"] = unheld.info["unhold"]["coded_share"]
     row["auto_none"] = metrics.si_snr(user.samples, truth)
     # denoised as recover() does: the stabilised columns may have other settings than recover_sound's
     row["auto_lsa"] = metrics.si_snr(vismic.default_pipeline()["denoise"].transform(user).samples, truth)
@@ -279,7 +290,7 @@ def summary(rows) -> str:
         loss_auto = [r["auto_none"] - clean[r["scene"]]["auto_none"] for r in of]
         loss_auto_lsa = [r["auto_lsa"] - clean[r["scene"]]["auto_lsa"] for r in of]
         triggered = sum(bool(r["auto_stabilised"]) for r in of)
-        unheld = [r for r in of if r.get("auto_unheld")]
+        unheld = [r for r in of if np.isfinite(r.get("unheld_none", math.nan))]
         margin = [r["stable_none"] - r["davis"] for r in of]
         errors = [r["estimate_error_db"] for r in of]  # recover_sound's estimate against its own output
         codec = [r["codec_bound_loss_db"] for r in of if np.isfinite(r["codec_bound_loss_db"])]
@@ -292,12 +303,21 @@ def summary(rows) -> str:
             f"{'':8s} default (stabilise='auto', triggered on {triggered}/{len(of)}): loss none "
             f"{np.median(loss_auto):+5.1f} (worst {min(loss_auto):+5.1f}), lsa {np.median(loss_auto_lsa):+5.1f} "
             f"(worst {min(loss_auto_lsa):+5.1f})"
-            + (f"; unheld (unhold='auto') on {len(unheld)}/{len(of)}, what the coded coefficients can tell "
-               f"(snr_limit_db) {min(r['unhold_limit_db'] for r in unheld):.1f}-"
-               f"{max(r['unhold_limit_db'] for r in unheld):.1f} dB, coded share of the motion information "
-               f"between key frames {min(r['unhold_coded_share'] for r in unheld):.2%}-"
-               f"{max(r['unhold_coded_share'] for r in unheld):.2%}" if unheld else "")
         )
+        if unheld:
+            loss_unheld = [r["unheld_none"] - clean[r["scene"]]["auto_none"] for r in unheld]
+            loss_unheld_lsa = [r["unheld_lsa"] - clean[r["scene"]]["auto_lsa"] for r in unheld]
+            unheld_errors = [r["unheld_estimate_error_db"] for r in unheld]
+            lines.append(
+                f"{'':8s} unhold='auto' (opt-in; unheld {len(unheld)}/{len(of)}): SI-SNR "
+                + " / ".join(f"{r['unheld_none']:.1f}" for r in unheld) + " dB, loss none "
+                f"{np.median(loss_unheld):+5.1f} (worst {min(loss_unheld):+5.1f}), lsa {np.median(loss_unheld_lsa):+5.1f} "
+                f"(worst {min(loss_unheld_lsa):+5.1f}); estimate error {min(unheld_errors):+5.1f} to "
+                f"{max(unheld_errors):+5.1f} dB; snr_limit_db {min(r['unhold_limit_db'] for r in unheld):.1f}-"
+                f"{max(r['unhold_limit_db'] for r in unheld):.1f} dB; coded share of the motion information "
+                f"between key frames {min(r['unhold_coded_share'] for r in unheld):.2%}-"
+                f"{max(r['unhold_coded_share'] for r in unheld):.2%}"
+            )
         lines.append(
             f"{'':8s} frames as read: textured blocks held {min(r['held_blocks'] for r in of):.2f}-"
             f"{max(r['held_blocks'] for r in of):.2f}, changed blocks' pixels changing "

@@ -36,21 +36,22 @@ def test_recover_warns_of_a_motion_compensated_codec(tmp_path, capsys):
     assert "estimated SNR" in err and "(the codec's error not counted)" in err
 
 
-def test_recover_unholds_an_mpeg4_file_unless_told_not_to(tmp_path, capsys):
+def test_recover_unholds_an_mpeg4_file_when_told_to(tmp_path, capsys):
     from vismic import synth
 
     sound = synth.make_displacement(synth.music(duration_seconds=0.4, sr=FPS, seed=1), amplitude_px=0.05)
     scene = synth.render_nuisance_scene(synth.texture("gravel", size=(64, 64)), sound, noise_std=2.0, fps=FPS, seed=1)
     synth.compress(scene.frames, codec="mp4v", keep=tmp_path / "clip.avi")
-    for flag, unheld in ((None, True), ("off", False)):
+    # (why it was unheld automatically, what the stage measured) in the sidecar
+    for flag, expected in (("auto", (True, True)), (None, (False, False)), ("on", (False, True))):
         extra = [] if flag is None else ["--unhold", flag]
         assert main(["recover", str(tmp_path / "clip.avi"), "--fps", "2200", "-o", str(tmp_path / "out.wav")]
                     + extra) == 0
         err = capsys.readouterr().err
         assert "inter-frame codec" in err
-        assert ("the coefficients the codec coded (unhold" in err) is unheld
+        assert ("the coefficients the codec coded (unhold" in err) is expected[1]
         result = json.loads((tmp_path / "out.json").read_text())["result"]
-        assert (result["unheld"] is not None, result["unhold"] is not None) == (unheld, unheld)
+        assert (result["unheld"] is not None, result["unhold"] is not None) == expected
     with pytest.raises(SystemExit):
         main(["recover", str(tmp_path / "clip.avi"), "--fps", "2200", "-o", str(tmp_path / "out.wav"),
               "--unhold", "maybe"])

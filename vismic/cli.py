@@ -98,10 +98,11 @@ def _add_recover_parser(subparsers):
                    help="remove camera drift/sway/shake below the sound band and light flicker first: 'on' "
                         "(also plain --stabilise), 'off', or 'auto' (default: only when the frames move too far "
                         "below the sound band, then the video is read a second time)")
-    p.add_argument("--unhold", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
+    p.add_argument("--unhold", nargs="?", const="on", default="off", choices=["auto", "on", "off"],
                    help="measure the motion from the coefficients an MPEG-4 part 2 codec (mp4v, XviD, DivX) coded "
-                        "between key frames: 'on' (also plain --unhold), 'off', or 'auto' (default: only when the "
-                        "frames copy most blocks from the frame before, then the video is read a second time)")
+                        "between key frames, for a whole frame moving by a fraction of a pixel: 'on' (also plain "
+                        "--unhold), 'auto' (only when the frames copy most blocks from the frame before, then the "
+                        "video is read a second time), or 'off' (default)")
     p.add_argument("--batch-size", type=str, default=None, metavar="N",
                    help="frames decoded at a time (default: as many as fit in --max-memory)")
     p.add_argument("--max-memory", type=str, default="16", metavar="MB",

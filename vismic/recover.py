@@ -137,7 +137,7 @@ def recover_sound(
     max_batch_bytes: Optional[int] = None,
     strict: bool = False,
     stabilise="auto",
-    unhold="auto",
+    unhold=False,
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], object]] = None,
     device: Optional[str] = None,
@@ -188,14 +188,17 @@ def recover_sound(
         again, stabilised, and ``info["stabilised"]`` says why. False never does.
     unhold : bool or 'auto'
         True puts :class:`vismic.codec.Unhold` first (see :func:`default_pipeline`);
-        ``'auto'`` (default) does so when the first pass finds the frames copying most
-        of their textured 8x8 blocks from the frame before (``info["reliability"]``
+        ``'auto'`` does so when the first pass finds the frames copying most of their
+        textured 8x8 blocks from the frame before (``info["reliability"]``
         ``'inter_frame_codec'``) and the video is an array, a folder or a file of an 8x8
         DCT codec (MPEG-4 part 2: ``mp4v``, XviD, DivX; MPEG-1/2; H.263), read without
         ``downsample`` and with an ROI on the codec's 8 px grid: the video is then read
         again and ``info["unheld"]`` says why. ``info["unhold"]`` holds what the stage
         measured, and ``snr_estimate_db`` is at most its ``snr_limit_db``
-        (:class:`vismic.codec.UnholdReport`). False never does.
+        (:class:`vismic.codec.UnholdReport`). False (default) never does: the stage
+        models a whole frame moving by a fraction of a pixel under sensor noise, where
+        it gains 1.0-14.6 dB (``benchmarks/bench_nuisance.py``), but the real clips of
+        ``benchmarks/bench_footage.py --mp4v`` lost their known peaks' prominence with it.
     device : str, optional
         ``'cpu'`` or ``'cuda[:index]'``: project the frames with torch on that
         device (see :class:`vismic.project.Project`); default numpy.

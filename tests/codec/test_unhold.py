@@ -139,8 +139,8 @@ def test_recover_sound_unholds_mpeg4_frames_and_its_estimate_follows(mp4v):
     scene, truth, held = mp4v
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        before = vismic.recover_sound(held, fps=FPS, denoise=None, unhold=False)
-        rec = vismic.recover_sound(held, fps=FPS, denoise=None)
+        before = vismic.recover_sound(held, fps=FPS, denoise=None)  # the default: as held
+        rec = vismic.recover_sound(held, fps=FPS, denoise=None, unhold="auto")
     gained = metrics.si_snr(rec.samples, truth) - metrics.si_snr(before.samples, truth)
     assert gained > 4.0  # 8.7 dB measured (64 px, 0.5 s)
     assert "unheld" in rec.info and "unheld" not in before.info
@@ -157,7 +157,7 @@ def test_recover_sound_leaves_frames_no_codec_held(mp4v):
     scene, truth, _ = mp4v
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rec = vismic.recover_sound(synth.compress(scene.frames, codec="MJPG"), fps=FPS, denoise=None)
+        rec = vismic.recover_sound(synth.compress(scene.frames, codec="MJPG"), fps=FPS, denoise=None, unhold="auto")
     assert "unheld" not in rec.info and "unhold" not in rec.info
 
 
@@ -197,8 +197,8 @@ def test_a_drifting_mpeg4_clip_is_stabilised_and_unheld():
     held = synth.compress(scene.frames, codec="mp4v")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        before = vismic.recover_sound(held, fps=FPS, denoise=None, unhold=False)
-        rec = vismic.recover_sound(held, fps=FPS, denoise=None)
+        before = vismic.recover_sound(held, fps=FPS, denoise=None)
+        rec = vismic.recover_sound(held, fps=FPS, denoise=None, unhold="auto")
     assert "stabilised" in rec.info and "unheld" in rec.info
     # 5.8 dB measured; the estimate is flagged and reads 3.3 dB above the truth here
     assert metrics.si_snr(rec.samples, truth) - metrics.si_snr(before.samples, truth) > 3.0
