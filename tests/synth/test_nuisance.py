@@ -101,6 +101,11 @@ def test_a_compressed_clip_can_be_kept_and_reads_back_as_the_frames_given(tmp_pa
         synth.compress(frames, codec="VP90", keep=tmp_path / "clip.avi")
     with pytest.raises(OutputError, match="folder does not exist"):
         synth.compress(frames, codec="MJPG", keep=tmp_path / "no" / "clip.avi")
+    taken = tmp_path / "taken.avi"  # a folder that already holds a clip.avi: the move fails
+    taken.mkdir()
+    (taken / "clip.avi").write_bytes(b"")
+    with pytest.raises(OutputError, match="cannot keep the compressed clip"):
+        synth.compress(frames, codec="MJPG", keep=taken)
 
 
 def test_bad_nuisance_arguments_raise_parameter_errors():

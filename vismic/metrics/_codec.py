@@ -182,8 +182,6 @@ def dct_quantiser_loss_db(texture, *, direction_degrees: float, noise_std: float
 
 def _block_dct(image: np.ndarray) -> np.ndarray:
     """Orthonormal 2-D DCT of each whole 8x8 block: shape (rows, cols, 8, 8) (JPEG's own scaling)."""
-    from scipy.fft import dctn
+    from ..codec import block_dct
 
-    rows, cols = image.shape[0] // BLOCK, image.shape[1] // BLOCK
-    blocks = image[:rows * BLOCK, :cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK).transpose(0, 2, 1, 3)
-    return dctn(blocks, axes=(-2, -1), norm="ortho")
+    return block_dct(np.asarray(image)[None])[0]

@@ -389,7 +389,10 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
             warnings.simplefilter("ignore")  # the playback rate warning: the capture rate is not stored
             decoded = np.concatenate([b.frames for b in open_video(path, fps=1000.0 * playback_fps)])
         if keep is not None:
-            shutil.move(path, os.fspath(keep))
+            try:
+                shutil.move(path, os.fspath(keep))
+            except OSError as error:
+                raise OutputError(f"cannot keep the compressed clip at {os.fspath(keep)!r}: {error}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if decoded.shape != frames.shape:
