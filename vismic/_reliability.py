@@ -26,6 +26,7 @@ import numpy as np
 
 from ._buffers import ThreadBuffer
 from ._compiled import compiled, numba_loaded
+from .codec import BLOCK
 
 __all__ = [
     "NO_MOTION_PX",
@@ -239,8 +240,8 @@ def codec_innovation(difference_power) -> float:
     return float(np.median(values) / top) if top > 0 else 1.0
 
 
-#: Side of the blocks :func:`held_blocks` looks at: the DCT block of JPEG, MPEG-4 and H.264.
-CODEC_BLOCK = 8
+#: Side of the blocks :func:`held_blocks` looks at: the DCT block of JPEG and MPEG-4 (H.264's macroblocks hold 2x2 of them).
+CODEC_BLOCK = BLOCK
 #: :func:`held_blocks` compares frame ``i`` with ``i + 1`` every this many frames: prime to the
 #: usual distances between key frames (12, 15, 25, 30, 60...), so the pairs meet every phase of them.
 PAIR_STRIDE = 11

@@ -13,7 +13,7 @@ from .combine import BandSum, Combine
 from .data import MIN_FRAMES, Audio
 from .decompose import Decompose
 from .denoise import DENOISE_METHODS, BandLimit, Denoise
-from .errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning
+from .errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning, VismicWarning
 from .phase import LocalPhase
 from .pipeline import Pipeline, check_fuse
 
@@ -27,10 +27,14 @@ __all__ = ["Recovery", "default_pipeline", "recover_sound", "MIN_FRAMES"]
 Recovery = Audio
 
 
+#: The region grid :func:`default_pipeline` and :func:`recover_sound` use unless given one.
+DEFAULT_GRID = (8, 8)
+
+
 def default_pipeline(
     *,
     n_levels: Optional[int] = None,
-    grid=(8, 8),
+    grid=DEFAULT_GRID,
     highpass_hz: float = 20.0,
     low_hz: Optional[float] = None,
     high_hz: Optional[float] = None,
@@ -77,7 +81,9 @@ def default_pipeline(
         Put :class:`vismic.codec.Unhold` first, for the frames of an MPEG-4 part 2 file
         (``mp4v``, XviD, DivX) that copy most of their coefficients from the frame before;
         the light and decomposition steps then take the first frame (a key frame) as
-        their reference, and the grid is at most :data:`UNHELD_MAX_GRID` a side.
+        their reference, and the grid is at most :data:`UNHELD_MAX_GRID` a side (a
+        :class:`~vismic.errors.VismicWarning` says so when a finer grid than the default
+        was asked for).
     """
     if not isinstance(stabilise, bool):
         raise ParameterError(f"stabilise must be True or False, given stabilise={stabilise!r}")
@@ -89,6 +95,10 @@ def default_pipeline(
     if unhold:
         from .codec import Unhold
 
+        if tuple(grid) != DEFAULT_GRID and tuple(grid) != _unheld_grid(grid):
+            warnings.warn(f"unhold=True takes at most a {UNHELD_MAX_GRID}x{UNHELD_MAX_GRID} grid (see "
+                          f"vismic.recover.UNHELD_MAX_GRID); grid={tuple(grid)!r} becomes {_unheld_grid(grid)!r}",
+                          VismicWarning, stacklevel=2)
         grid = _unheld_grid(grid)
         steps.append(("unhold", Unhold()))
     if magnify is not None:
@@ -126,7 +136,7 @@ def recover_sound(
     roi=None,
     downsample: int = 1,
     n_levels: Optional[int] = None,
-    grid=(8, 8),
+    grid=DEFAULT_GRID,
     highpass_hz: float = 20.0,
     low_hz: Optional[float] = None,
     high_hz: Optional[float] = None,

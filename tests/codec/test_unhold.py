@@ -11,7 +11,7 @@ from vismic import metrics, synth
 from vismic.codec import Unhold, block_dct, block_idct, unhold
 from vismic.data import Audio, FrameBatch
 from vismic.denoise import highpass
-from vismic.errors import FrameShapeError, ParameterError
+from vismic.errors import FrameShapeError, ParameterError, VismicWarning
 
 FPS = 2200.0
 
@@ -185,6 +185,15 @@ def test_default_pipeline_with_unhold():
     assert pipe.steps[0][0] == "unhold" and isinstance(pipe["unhold"], Unhold)
     assert pipe["decompose"].n_reference_frames == 1 and pipe["bands"].grid == (4, 4)
     assert vismic.default_pipeline()["decompose"].n_reference_frames == 16
+
+
+def test_default_pipeline_with_unhold_says_when_it_coarsens_a_grid_asked_for():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert vismic.default_pipeline(unhold=True, grid=(3, 4))["bands"].grid == (3, 4)
+        assert vismic.default_pipeline(unhold=True, grid=vismic.recover.DEFAULT_GRID)["bands"].grid == (4, 4)
+    with pytest.warns(VismicWarning, match=r"grid=\(6, 2\) becomes \(4, 2\)"):
+        assert vismic.default_pipeline(unhold=True, grid=(6, 2))["bands"].grid == (4, 2)
 
 
 def test_a_drifting_mpeg4_clip_is_stabilised_and_unheld():

@@ -11,6 +11,7 @@ a fraction of a pixel under sensor noise (``benchmarks/bench_nuisance.py``,
 """
 
 from ._unhold import (
+    BLOCK,
     CODED_CHANGE,
     SHRINKAGE,
     Unhold,
@@ -21,4 +22,4 @@ from ._unhold import (
     unhold,
 )
 
-__all__ = ["Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]
+__all__ = ["BLOCK", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]

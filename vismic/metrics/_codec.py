@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import check_image, check_non_negative, check_number
+from ..codec import BLOCK, block_dct
 from ..errors import FrameShapeError, ParameterError
 
 __all__ = ["jpeg_quantisation_table", "dct_quantiser_loss_db"]
@@ -36,9 +37,6 @@ _ZIGZAG = np.array([
 
 #: How far into a file the first JPEG image's tables are looked for.
 _HEAD_BYTES = 1 << 22
-
-#: Block side of the DCT of JPEG (and MPEG).
-BLOCK = 8
 
 #: Noise this many steps wide or wider: the quantiser counts as added uniform noise (Sheppard).
 _SHEPPARD_STEPS = 8
@@ -182,6 +180,4 @@ def dct_quantiser_loss_db(texture, *, direction_degrees: float, noise_std: float
 
 def _block_dct(image: np.ndarray) -> np.ndarray:
     """Orthonormal 2-D DCT of each whole 8x8 block: shape (rows, cols, 8, 8) (JPEG's own scaling)."""
-    from ..codec import block_dct
-
     return block_dct(np.asarray(image)[None])[0]
