@@ -15,7 +15,9 @@ renders the clean scene and the same scene under each nuisance of
   (for ``mjpg`` also the loss its quantisation table itself puts on the bound,
   :func:`vismic.metrics.dct_quantiser_loss_db`),
 * ``vp8``, ``vp9`` -- OpenCV's VP8 and VP9 encoders at their default settings: motion-compensated
-  codecs of H.264's kind (OpenCV's FFmpeg has no H.264 encoder). ``recover_sound`` reads these
+  codecs of H.264's kind,
+* ``h264`` -- x264 through PyAV at its defaults (CRF 23, preset medium, a key frame every 250
+  frames), as ``ffmpeg -c:v libx264`` exports a clip. ``recover_sound`` reads these
   clips, as every codec's, from the compressed file, as a user would;
 
 and prints for each: the Cramér-Rao bound of the clean scene
@@ -32,7 +34,7 @@ how far the always-stabilised pipeline's estimate is from its own output.
 
 Run::
 
-    nice python benchmarks/bench_nuisance.py            # 4 scenes x 11 conditions, 96x96, 1 s
+    nice python benchmarks/bench_nuisance.py            # 4 scenes x 12 conditions, 96x96, 1 s
     nice python benchmarks/bench_nuisance.py --quick    # 2 scenes, 5 conditions, 0.4 s
     nice python benchmarks/bench_nuisance.py --nuisances drift4 sway2 shake4   # some conditions (and clean)
     nice python benchmarks/bench_nuisance.py --oracle   # where the loss under camera motion lies
@@ -79,9 +81,10 @@ from vismic.stabilise._stage import EXTENSIONS, MIRROR_RAMP_PX, REFERENCE_RAMP_P
 from vismic.stabilise._track import ShiftModel  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NUISANCES = ("clean", "drift4", "sway2", "shake4", "flick120", "flick100", "expo", "mjpg", "mp4v", "vp8", "vp9")
+NUISANCES = ("clean", "drift4", "sway2", "shake4", "flick120", "flick100", "expo", "mjpg", "mp4v", "vp8", "vp9",
+             "h264")
 #: The codec nuisances' encoders (synth.compress's FourCCs).
-CODEC_NUISANCES = {"mjpg": "MJPG", "mp4v": "mp4v", "vp8": "VP80", "vp9": "VP90"}
+CODEC_NUISANCES = {"mjpg": "MJPG", "mp4v": "mp4v", "vp8": "VP80", "vp9": "VP90", "h264": "H264"}
 QUICK_NUISANCES = ("clean", "drift4", "shake4", "flick120", "mjpg")
 
 

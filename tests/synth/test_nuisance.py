@@ -1,10 +1,12 @@
 """Renderers of real-recording nuisances: exact camera motion, light, codecs."""
 
+import sys
+
 import numpy as np
 import pytest
 
 from vismic import synth
-from vismic.errors import OutputError, ParameterError
+from vismic.errors import FrameShapeError, OutputError, ParameterError
 
 FPS = 2200.0
 
@@ -81,8 +83,10 @@ def test_drift_sway_exposure_and_fade_values():
     assert synth.fade_gain(5, end_gain=0.6)[-1] == pytest.approx(0.6)
 
 
-@pytest.mark.parametrize("codec", ["MJPG", "mp4v", "VP80", "VP90"])
+@pytest.mark.parametrize("codec", ["MJPG", "mp4v", "VP80", "VP90", "H264"])
 def test_compression_round_trips_through_a_real_lossy_encoder(codec):
+    if codec == "H264":
+        pytest.importorskip("av")
     frames = synth.render_scene(synth.texture("brick", size=(32, 32)), np.zeros(12), noise_std=2.0).frames
     decoded = synth.compress(frames, codec=codec)
     assert decoded.shape == frames.shape and decoded.dtype == np.uint8
@@ -108,9 +112,27 @@ def test_a_compressed_clip_can_be_kept_and_reads_back_as_the_frames_given(tmp_pa
         synth.compress(frames, codec="MJPG", keep=taken)
 
 
+def test_an_h264_clip_is_written_by_x264_and_read_back_as_h264(tmp_path):
+    pytest.importorskip("av")
+    from vismic.io import open_video
+
+    frames = synth.render_scene(synth.texture("brick", size=(32, 32)), np.zeros(12), noise_std=2.0).frames
+    decoded = synth.compress(frames, codec="H264", keep=tmp_path / "clip.mp4")
+    assert open_video(tmp_path / "clip.mp4", fps=1000.0).codec.lower() in ("h264", "avc1")
+    assert decoded.shape == frames.shape
+
+
+def test_h264_without_pyav_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)  # as if PyAV were not installed
+    with pytest.raises(ImportError, match="vismic\\[codecs\\]"):
+        synth.compress(np.zeros((2, 8, 8), np.uint8), codec="H264")
+
+
 def test_bad_nuisance_arguments_raise_parameter_errors():
     with pytest.raises(ParameterError, match="codec"):
-        synth.compress(np.zeros((2, 8, 8), np.uint8), codec="H264")
+        synth.compress(np.zeros((2, 8, 8), np.uint8), codec="H265")
+    with pytest.raises(FrameShapeError, match="even frame sides"):
+        synth.compress(np.zeros((2, 8, 7), np.uint8), codec="H264")
     with pytest.raises(ParameterError, match="uint8"):
         synth.compress(np.zeros((2, 8, 8)), codec="MJPG")
     with pytest.raises(ParameterError, match="depth"):

@@ -8,8 +8,13 @@ frame's motion. :func:`vismic.recover_sound` runs it when asked (``unhold=True``
 a fraction of a pixel under sensor noise (``benchmarks/bench_nuisance.py``,
 ``benchmarks/bench_unhold.py``) and hurt real clips exported as ``mp4v``
 (``benchmarks/bench_footage.py --mp4v``).
+
+:func:`key_frame_jumps` finds where a codec held the motion between its key frames and the
+frame jumped at each (x264 at its default quality does so to a fraction of a pixel of motion);
+:func:`vismic.recover_sound` flags it and caps its SNR estimate.
 """
 
+from ._jumps import JUMP_RATIO, KeyFrameJumps, key_frame_jumps
 from ._unhold import (
     BLOCK,
     CODED_CHANGE,
@@ -22,4 +27,4 @@ from ._unhold import (
     unhold,
 )
 
-__all__ = ["BLOCK", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]
+__all__ = ["BLOCK", "JUMP_RATIO", "KeyFrameJumps", "key_frame_jumps", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]

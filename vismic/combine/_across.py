@@ -220,9 +220,9 @@ class Combine(Stage):
         finally:
             if evidence is not None:
                 evidence.close()
-        if cutoff is None:
-            return audio
-        return HighPass(cutoff_hz=cutoff).transform(audio)
+        if cutoff is not None:
+            audio = HighPass(cutoff_hz=cutoff).transform(audio)
+        return _cap_at_key_frame_jumps(audio)
 
     def _combine(self, evidence: RegionEvidence, cutoff, reports) -> Audio:
         if self.n_sources != 1:
@@ -291,6 +291,40 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None
     noise = _honest_noise(audio.noise, info["snr_model_db"], info.get("snr_estimate_db"),
                           motion_px=getattr(report, "motion_px", None), highpass_hz=highpass_hz)
     return Audio(audio.samples, audio.sr, info, noise)
+
+
+def _cap_at_key_frame_jumps(audio: Audio) -> Audio:
+    """Flag output that jumps at a codec's key frames (:func:`vismic.codec.key_frame_jumps`) and cap the estimate.
+
+    Between its key frames the codec held the motion; the region groups agree on what it
+    held, so their estimate does not see it. The cap is what the jumps leave of the
+    high-passed output (``benchmarks/bench_nuisance.py``'s ``h264`` rows: still above the
+    truth there, and far below the uncapped estimate).
+    """
+    from ..codec import key_frame_jumps
+
+    from .._reliability import NO_MOTION_PX
+
+    samples = np.asarray(audio.samples, dtype=np.float64)
+    if samples.shape[-1] < 2 or not np.all(np.isfinite(samples)) or np.max(np.abs(samples)) < NO_MOTION_PX:
+        return audio  # numerical dust has no key frames
+    jumps = key_frame_jumps(samples)
+    if not jumps.found:
+        return audio
+    info = dict(audio.info)
+    info["reliability"] = dict(info.get("reliability", {}))
+    info["key_frame_jumps"] = {"period": jumps.period, "phase": jumps.phase, "ratio": jumps.ratio,
+                               "snr_db": jumps.snr_db}
+    info["reliability"]["key_frame_jumps"] = (
+        f"the recovered motion jumps every {jumps.period} frames (into frame {jumps.phase} and every "
+        f"{jumps.period}th after, {jumps.ratio:.0f} times the changes around them): an inter-frame codec's key "
+        "frames, between which it held the sub-pixel motion instead of coding it, so the output is mostly the "
+        f"codec's; snr_estimate_db is capped at {jumps.snr_db:.1f} dB, what the jumps leave, and may still be too "
+        "high; use the camera's uncompressed or intra-frame export, or a higher quality")
+    if info.get("snr_estimate_db") is not None:
+        capped = np.minimum(np.asarray(info["snr_estimate_db"], dtype=np.float64), jumps.snr_db)
+        info["snr_estimate_db"] = capped.tolist() if capped.ndim else float(capped)
+    return Audio(audio.samples, audio.sr, info, audio.noise)
 
 
 def _honest_noise(noise, model_db, estimate_db, *, motion_px=None, highpass_hz=None):

@@ -43,10 +43,10 @@ __all__ = [
     "CODECS",
 ]
 
-#: Lossy encoders OpenCV's bundled FFmpeg writes here (FourCC -> container suffix): Motion JPEG
-#: (intra-frame), MPEG-4 part 2, and VP8 and VP9, motion-compensated codecs of H.264's kind (the
-#: wheels' FFmpeg has no H.264 encoder).
-CODECS = {"MJPG": ".avi", "mp4v": ".avi", "VP80": ".mkv", "VP90": ".mkv"}
+#: Lossy encoders :func:`compress` writes (name -> container suffix): Motion JPEG (intra-frame),
+#: MPEG-4 part 2, VP8 and VP9 through OpenCV's bundled FFmpeg, and H.264 through PyAV's x264
+#: (OpenCV's FFmpeg has no H.264 encoder; ``pip install 'vismic[codecs]'``).
+CODECS = {"MJPG": ".avi", "mp4v": ".avi", "VP80": ".mkv", "VP90": ".mkv", "H264": ".mp4"}
 
 _BATCH = 16
 
@@ -320,8 +320,40 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
                  quantization_step=1.0 if quantize else 0.0, fps=fps)
 
 
+def _write_opencv(frames, path: str, codec: str, quality, playback_fps: float) -> None:
+    import cv2
+
+    height, width = frames.shape[1:]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*codec), playback_fps, (width, height), isColor=False)
+    if not writer.isOpened():
+        raise OutputError(f"OpenCV cannot write {codec!r} video here (no such encoder in its FFmpeg)")
+    try:
+        if quality is not None:
+            writer.set(cv2.VIDEOWRITER_PROP_QUALITY, float(quality))
+        for frame in frames:
+            writer.write(np.ascontiguousarray(frame))
+    finally:
+        writer.release()
+
+
+def _write_h264(frames, path: str, playback_fps: float) -> None:
+    try:
+        import av
+    except ImportError:
+        raise ImportError("compress(codec='H264') needs PyAV: pip install av (or pip install 'vismic[codecs]')") from None
+    from fractions import Fraction
+
+    with av.open(path, "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(playback_fps).limit_denominator(1000))
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="gray")))
+        container.mux(stream.encode(None))
+
+
 def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float = 30.0, keep=None) -> np.ndarray:
-    """Frames after a round trip through a real lossy encoder (OpenCV's FFmpeg).
+    """Frames after a round trip through a real lossy encoder (OpenCV's FFmpeg, or x264).
 
     The clip is written at a playback rate (OpenCV drops frames above ~1000 fps,
     as real high-speed exports are written at 24-30 fps) to a temporary file,
@@ -331,10 +363,12 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
     Parameters
     ----------
     frames : np.ndarray [shape=(n, height, width)], uint8
-    codec : {'MJPG', 'mp4v', 'VP80', 'VP90'}
-        Motion JPEG (intra-frame), MPEG-4 part 2, VP8 or VP9 (inter-frame: frames
-        predicted from the ones before by motion compensation, as H.264's are), at
-        the encoders' default settings.
+    codec : {'MJPG', 'mp4v', 'VP80', 'VP90', 'H264'}
+        Motion JPEG (intra-frame), MPEG-4 part 2, VP8, VP9 or H.264 (inter-frame:
+        frames predicted from the ones before by motion compensation), at the
+        encoders' default settings. H.264 is x264 through PyAV (``pip install
+        'vismic[codecs]'``) at its defaults: CRF 23, preset medium, a key frame
+        every 250 frames, B-frames, as ``ffmpeg -c:v libx264`` writes it.
     quality : float, optional
         ``cv2.VIDEOWRITER_PROP_QUALITY`` (0-100, MJPG only); None keeps the default.
     playback_fps : float
@@ -354,8 +388,6 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
     >>> decoded.shape, decoded.dtype, bool(np.any(decoded != frames))
     ((8, 32, 32), dtype('uint8'), True)
     """
-    import cv2
-
     from ..io import open_video
 
     frames = np.asarray(frames)
@@ -371,20 +403,15 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
             raise ParameterError(f"keep must name a {CODECS[codec]} file for codec={codec!r}, given keep={keep!r}")
         if not os.path.isdir(os.path.dirname(os.path.abspath(os.fspath(keep)))):
             raise OutputError(f"cannot keep the compressed clip at {os.fspath(keep)!r}: its folder does not exist")
-    height, width = frames.shape[1:]
+    if codec == "H264" and (frames.shape[1] % 2 or frames.shape[2] % 2):
+        raise FrameShapeError(f"H.264 (4:2:0 chroma) needs even frame sides, given {frames.shape[2]}x{frames.shape[1]} px")
     folder = tempfile.mkdtemp(prefix="vismic-compress-")
     path = os.path.join(folder, "clip" + CODECS[codec])
     try:
-        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*codec), playback_fps, (width, height), isColor=False)
-        if not writer.isOpened():
-            raise OutputError(f"OpenCV cannot write {codec!r} video here (no such encoder in its FFmpeg)")
-        try:
-            if quality is not None:
-                writer.set(cv2.VIDEOWRITER_PROP_QUALITY, float(quality))
-            for frame in frames:
-                writer.write(np.ascontiguousarray(frame))
-        finally:
-            writer.release()
+        if codec == "H264":
+            _write_h264(frames, path, playback_fps)
+        else:
+            _write_opencv(frames, path, codec, quality, playback_fps)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the playback rate warning: the capture rate is not stored
             decoded = np.concatenate([b.frames for b in open_video(path, fps=1000.0 * playback_fps)])
