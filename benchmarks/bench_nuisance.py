@@ -70,6 +70,7 @@ from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
 from vismic._reliability import batch_statistics, merge_statistics  # noqa: E402
+from vismic.codec import JUMP_RATIO, key_frame_jumps  # noqa: E402
 from vismic.data import FrameBatch  # noqa: E402
 from vismic.decompose._gradient import unit_vector  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
@@ -261,6 +262,9 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
     row["estimate_error_db"] = row["estimate_db"] - row["auto_none"]
     row["stable_estimate_error_db"] = row["stable_estimate_db"] - row["stable_none"]
     row["flags"] = ",".join(sorted(user.info.get("reliability", {})))
+    # the key-frame check of the combination, on the same output (its ratio whether or not it found jumps)
+    row["jump_ratio"] = key_frame_jumps(user.samples).ratio
+    row["jumps_found"] = "key_frame_jumps" in user.info
     # what recover_sound's codec check reads from the frames (vismic.stabilise.codec_finding)
     frames = scene.frames
     read = merge_statistics([batch_statistics(frames[i:i + 64]) for i in range(0, len(frames), 64)])
@@ -321,6 +325,11 @@ def summary(rows) -> str:
                 f"between key frames {min(r['unhold_coded_share'] for r in unheld):.2%}-"
                 f"{max(r['unhold_coded_share'] for r in unheld):.2%}"
             )
+        lines.append(
+            f"{'':8s} key-frame jumps (vismic.codec.key_frame_jumps; found at a ratio of {JUMP_RATIO:g}): ratio "
+            f"{min(r['jump_ratio'] for r in of):.1f}-{max(r['jump_ratio'] for r in of):.1f}, found on "
+            f"{sum(bool(r['jumps_found']) for r in of)}/{len(of)}"
+        )
         lines.append(
             f"{'':8s} frames as read: textured blocks held {min(r['held_blocks'] for r in of):.2f}-"
             f"{max(r['held_blocks'] for r in of):.2f}, changed blocks' pixels changing "

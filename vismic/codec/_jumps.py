@@ -23,10 +23,11 @@ from ..errors import ParameterError
 __all__ = ["KeyFrameJumps", "key_frame_jumps", "JUMP_RATIO", "MIN_JUMP_CYCLES"]
 
 #: A phase whose median squared change is this many times its neighbours' (and the median of all)
-#: counts as the codec's key frames. Measured on the 96 px scenes of ``benchmarks/bench_nuisance.py``
-#: (recovered without denoising): up to 65 without a codec holding the motion (synthetic speech,
-#: whose glottal pulses repeat exactly), 1000-27000 under x264's default quality; 1.9-7 on the real
-#: clips of ``benchmarks/bench_footage.py``.
+#: counts as the codec's key frames. ``benchmarks/bench_nuisance.py`` prints the ratio of each
+#: condition (96 px, recovered without denoising): 6.6-64.6 on every scene without a codec that
+#: holds the motion (the highest where synthetic speech's glottal pulses repeat exactly),
+#: 1043-21674 under x264's default quality, 110-2735 under OpenCV's ``mp4v``. None of the real clips
+#: of ``benchmarks/bench_footage.py`` is flagged.
 JUMP_RATIO = 200.0
 
 #: Fewest key frames (cycles of the period) a phase's median is taken over: a few loud onsets are
@@ -47,7 +48,8 @@ class KeyFrameJumps:
     ratio : float
         Median over the key frames of the squared frame-to-frame change into them, over the
         larger of the median of all frames' and the medians into the frames just before and
-        just after them (1 when nothing was looked for).
+        just after them (1 when nothing was looked for), at the period the search picked; where
+        speech's pauses left key frames without a jump, ``period`` may be a divisor of that one.
     snr_db : float
         Output power over the excess power of the changes into the key frames, in dB: how
         much of the output the held motion leaves (read it where ``found``; ``inf`` when
@@ -72,7 +74,7 @@ def _mean_ratio(steps, period: int, phase: int) -> float:
     return float(np.mean(steps[at])) / max(float(np.mean(steps[~at])), 1e-12 * float(np.mean(steps)))
 
 
-def _shortest_interval(steps, period: int, phase: int, min_period: int):
+def _key_frame_interval(steps, period: int, phase: int, min_period: int):
     """The divisor of ``period`` (itself included) whose phase-aligned frames stand out most on average.
 
     Speech's pauses leave key frames without a jump, and a multiple of the interval can then
@@ -143,11 +145,11 @@ def key_frame_jumps(motion, *, min_period: int = 8, max_period: int = 600) -> Ke
         found.append((float(isolated[phase]), period, phase))
     top = max(found)
     # every multiple of the key-frame interval meets the jumps too (its ratio as large, give or take its
-    # fewer cycles' scatter): the shortest interval that does wins
+    # fewer cycles' scatter): the shortest period that stands out wins, then its best divisor
     ratio, period, phase = top if top[0] < JUMP_RATIO else next(
         item for item in found if item[0] >= max(JUMP_RATIO, top[0] / 10))
     if ratio >= JUMP_RATIO:
-        period, phase = _shortest_interval(steps, period, phase, min_period)
+        period, phase = _key_frame_interval(steps, period, phase, min_period)
     at = np.zeros(len(steps), dtype=bool)
     at[phase::period] = True
     excess = float(np.mean(steps[at]) - np.mean(steps[~at]))
