@@ -174,6 +174,14 @@ class Combine(Stage):
         spectrum follows). None or 0 keeps the drift.
     n_sources : int
         Channels to separate.
+
+    Notes
+    -----
+    The output's ``info["snr_estimate_db"]`` is what disjoint groups of regions agree on
+    (:func:`vismic.stabilise.snr_estimate`), and ``info["reliability"]`` names what makes it
+    doubtful. Output that jumps at a codec's key frames (:func:`vismic.codec.key_frame_jumps`)
+    adds ``info["key_frame_jumps"]`` and the finding ``key_frame_jumps``, and caps the
+    estimate at what the jumps leave.
     """
 
     def __init__(self, method: str = "optimal", highpass_hz: float = 20.0, n_sources: int = 1):
@@ -301,9 +309,8 @@ def _cap_at_key_frame_jumps(audio: Audio) -> Audio:
     high-passed output (``benchmarks/bench_nuisance.py``'s ``h264`` rows: still above the
     truth there, and far below the uncapped estimate).
     """
-    from ..codec import key_frame_jumps
-
     from .._reliability import NO_MOTION_PX
+    from ..codec import key_frame_jumps
 
     samples = np.asarray(audio.samples, dtype=np.float64)
     if samples.shape[-1] < 2 or not np.all(np.isfinite(samples)) or np.max(np.abs(samples)) < NO_MOTION_PX:
