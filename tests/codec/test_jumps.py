@@ -112,3 +112,23 @@ def test_recover_sound_flags_motion_an_h264_file_held_and_caps_its_estimate(tmp_
         array = vismic.recover_sound(decoded, fps=FPS, denoise=None)
     assert "key_frame_jumps" in array.info["reliability"] and "lossy_codec" not in array.info["reliability"]
     assert array.info["snr_estimate_db"] < -10.0
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+MOTIONS = arrays(np.float64, st.integers(2, 2500),
+                 elements=st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@given(motion=MOTIONS, scale=st.floats(1e-6, 1e6))
+def test_any_motion_gives_a_valid_answer_that_does_not_depend_on_its_scale(motion, scale):
+    jumps = key_frame_jumps(motion)
+    assert jumps.period == 0 or 8 <= jumps.period <= 600
+    assert 0 <= jumps.phase < max(jumps.period, 1) and jumps.ratio >= 0 and not np.isnan(jumps.snr_db)
+    scaled = key_frame_jumps(scale * motion)
+    assert (scaled.period, scaled.phase, scaled.found) == (jumps.period, jumps.phase, jumps.found)
+    assert scaled.ratio == pytest.approx(jumps.ratio, rel=1e-6, abs=1e-9)
