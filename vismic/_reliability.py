@@ -39,6 +39,7 @@ __all__ = [
     "codec_innovation",
     "merge_statistics",
     "findings",
+    "cap_snr_estimate",
 ]
 
 #: A recovered peak below this many pixels is numerical dust, not motion.
@@ -327,6 +328,18 @@ def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
         "innovation": codec_innovation([d for b in batches for d in b.get("difference_power", ())]),
     }
     return merged
+
+
+def cap_snr_estimate(info: dict, cap_db: float) -> None:
+    """Lower ``info["snr_estimate_db"]`` (a number, or one per channel) to at most ``cap_db``, where present.
+
+    >>> info = {"snr_estimate_db": [12.0, 3.0]}; cap_snr_estimate(info, 5.0); info
+    {'snr_estimate_db': [5.0, 3.0]}
+    """
+    if info.get("snr_estimate_db") is None:
+        return
+    capped = np.minimum(np.asarray(info["snr_estimate_db"], dtype=np.float64), cap_db)
+    info["snr_estimate_db"] = capped.tolist() if capped.ndim else float(capped)
 
 
 def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> List[str]:

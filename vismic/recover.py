@@ -7,8 +7,6 @@ import warnings
 from pathlib import Path
 from typing import Callable, Optional
 
-import numpy as np
-
 from .combine import BandSum, Combine
 from .data import MIN_FRAMES, Audio
 from .decompose import Decompose
@@ -539,6 +537,7 @@ def _check_codec(info: dict, statistics, unheld=None) -> None:
     what the coded coefficients can tell (its ``snr_limit_db``): the groups agree on the
     motion the copied coefficients left out, as they did on the held frames.
     """
+    from ._reliability import cap_snr_estimate
     from .combine._confidence import codec_finding
 
     reliability = dict(info.get("reliability", {}))
@@ -563,9 +562,7 @@ def _check_codec(info: dict, statistics, unheld=None) -> None:
     if cap is None:
         return
     info["reliability"] = reliability
-    if "snr_estimate_db" in info:
-        capped = np.minimum(np.asarray(info["snr_estimate_db"], dtype=np.float64), cap)
-        info["snr_estimate_db"] = capped.tolist() if capped.ndim else float(capped)
+    cap_snr_estimate(info, cap)
 
 
 def _check_file_codec(info: dict, fourcc) -> None:

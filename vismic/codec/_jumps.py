@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_int, check_signal
 from ..errors import ParameterError
 
 __all__ = ["KeyFrameJumps", "key_frame_jumps", "JUMP_RATIO", "MIN_JUMP_CYCLES"]
@@ -119,16 +119,12 @@ def key_frame_jumps(motion, *, min_period: int = 8, max_period: int = 600) -> Ke
     >>> key_frame_jumps(sound).found
     False
     """
-    x = np.asarray(motion, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[None]
-    if x.ndim != 2 or x.shape[1] < 2:
-        raise ParameterError(f"motion must have shape (n,) or (n_channels, n) with n >= 2, given shape={x.shape}")
+    x = np.atleast_2d(check_signal(motion, "motion", channels=True))
+    if x.shape[1] < 2:
+        raise ParameterError(f"motion must hold at least 2 frames, given motion.shape={np.shape(motion)}")
     min_period = check_int(min_period, "min_period", minimum=2)
     max_period = check_int(max_period, "max_period", minimum=min_period)
     steps = np.sum(np.diff(x, axis=1) ** 2, axis=0)  # steps[i]: the change into frame i + 1
-    if not np.all(np.isfinite(steps)):
-        raise ParameterError("motion must be finite")
     periods = range(min_period, min(max_period, len(steps) // MIN_JUMP_CYCLES) + 1)
     if not np.any(steps) or len(periods) == 0:
         return KeyFrameJumps(0, 0, 1.0, float("inf"))

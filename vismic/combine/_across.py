@@ -309,7 +309,7 @@ def _cap_at_key_frame_jumps(audio: Audio) -> Audio:
     high-passed output (``benchmarks/bench_nuisance.py``'s ``h264`` rows: still above the
     truth there, and far below the uncapped estimate).
     """
-    from .._reliability import NO_MOTION_PX
+    from .._reliability import NO_MOTION_PX, cap_snr_estimate
     from ..codec import key_frame_jumps
 
     samples = np.asarray(audio.samples, dtype=np.float64)
@@ -328,9 +328,7 @@ def _cap_at_key_frame_jumps(audio: Audio) -> Audio:
         "frames, between which it held the sub-pixel motion instead of coding it, so the output is mostly the "
         f"codec's; snr_estimate_db is capped at {jumps.snr_db:.1f} dB, what the jumps leave, and may still be too "
         "high; use the camera's uncompressed or intra-frame export, or a higher quality")
-    if info.get("snr_estimate_db") is not None:
-        capped = np.minimum(np.asarray(info["snr_estimate_db"], dtype=np.float64), jumps.snr_db)
-        info["snr_estimate_db"] = capped.tolist() if capped.ndim else float(capped)
+    cap_snr_estimate(info, jumps.snr_db)
     return Audio(audio.samples, audio.sr, info, audio.noise)
 
 
