@@ -225,7 +225,7 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
     scene = render(spec, nuisance, size=size, seconds=seconds, keep=path)
     fps = spec.fps
     truth = highpass(scene.displacement_px, sr=fps)
-    row = {"scene": spec.describe(), "nuisance": nuisance, "bound_db": bound,
+    row = {"scene": spec.describe(), "nuisance": nuisance, "bound_db": bound, "noise_std": spec.noise_std,
            "codec_bound_loss_db": codec_bound_loss(spec, nuisance, size)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -239,7 +239,12 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
         row["stable_estimate_db"] = raw.info.get("snr_estimate_db", math.nan)
         # what a user gets: recover_sound's default stabilise='auto' (stabilised exactly when a first pass
         # finds slow motion) and its snr_estimate_db, with the checks on the frames as they are read
+        started = time.perf_counter()
         user = vismic.recover_sound(scene.frames if path is None else path, fps=fps, denoise=None)
+        row["user_seconds"] = time.perf_counter() - started
+    replica = user.info.get("codec_replica", {})
+    row["replica_db"] = replica.get("snr_db", math.nan)
+    row["replica_noise"] = replica.get("noise_std", math.nan)
     row["auto_stabilised"] = "stabilised" in user.info
     # what unhold='auto' (opt-in) gives where the frames show held blocks
     row["unheld_none"] = row["unheld_lsa"] = row["unheld_estimate_error_db"] = math.nan
@@ -324,6 +329,18 @@ def summary(rows) -> str:
                 f"{max(r['unhold_limit_db'] for r in unheld):.1f} dB; coded share of the motion information "
                 f"between key frames {min(r['unhold_coded_share'] for r in unheld):.2%}-"
                 f"{max(r['unhold_coded_share'] for r in unheld):.2%}"
+            )
+        replicated = [r for r in of if np.isfinite(r.get("replica_db", math.nan))]
+        if replicated:
+            errors = [r["replica_db"] - r["auto_none"] for r in replicated]
+            lines.append(
+                f"{'':8s} codec replica (vismic.codec.codec_replica, run by recover_sound on {len(replicated)}/{len(of)}): "
+                "SI-SNR " + " / ".join(f"{r['replica_db']:.1f}" for r in replicated) + " dB against the truth's "
+                + " / ".join(f"{r['auto_none']:.1f}" for r in replicated) + f", error {min(errors):+.1f} to "
+                f"{max(errors):+.1f} dB; sensor noise found " + " / ".join(f"{r['replica_noise']:.2f}" for r in replicated)
+                + " (rendered " + " / ".join(f"{r['noise_std']:g}" for r in replicated) + "); "
+                f"recover_sound took {np.median([r['user_seconds'] for r in replicated]):.1f} s (median; "
+                f"{np.median([r['user_seconds'] for r in rows if r['nuisance'] == 'clean']):.1f} s on the clean rows)"
             )
         lines.append(
             f"{'':8s} key-frame jumps (vismic.codec.key_frame_jumps; found at a ratio of {JUMP_RATIO:g}): ratio "
@@ -540,7 +557,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=None, help="clip length (default 1.0, 0.4 with --quick)")
     parser.add_argument("--csv", type=Path, default=None)
     parser.add_argument("--nuisances", nargs="+", choices=NUISANCES, default=None,
-                        help="conditions to run (default: all 11, 5 with --quick); 'clean' is always run first")
+                        help="conditions to run (default: all " + str(len(NUISANCES)) + ", 5 with --quick); 'clean' is always run first")
     parser.add_argument("--oracle", action="store_true",
                         help="instead: where the loss under camera motion lies (drift, sway, shake; the true "
                              "motion against the measured track, whole frame and inner pixels)")

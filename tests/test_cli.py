@@ -36,6 +36,26 @@ def test_recover_warns_of_a_motion_compensated_codec(tmp_path, capsys):
     assert "estimated SNR" in err and "(the codec's error not counted)" in err
 
 
+def test_recover_measures_a_vp9_file_on_a_replica_unless_told_not_to(tmp_path, capsys):
+    pytest.importorskip("av")
+    from vismic import synth
+
+    sound = synth.make_displacement(synth.music(duration_seconds=0.3, sr=FPS, seed=1), amplitude_px=0.05)
+    scene = synth.render_scene(synth.texture("brick", size=(48, 48)), sound, noise_std=2.0, fps=FPS)
+    synth.compress(scene.frames, codec="VP90", keep=tmp_path / "clip.mkv")
+    for flag, measured in (("on", True), ("off", False)):
+        assert main(["recover", str(tmp_path / "clip.mkv"), "--fps", "2200", "-o", str(tmp_path / "out.wav"),
+                     "--codec-replica", flag]) == 0
+        err = capsys.readouterr().err
+        assert "compressed with VP9 (VP90)" in err
+        assert ("a replica through the codec gave)" in err) is measured
+        assert ("(the codec's error not counted)" in err) is not measured
+        result = json.loads((tmp_path / "out.json").read_text())["result"]
+        assert (result["codec_replica"] is not None) is measured
+        if measured:
+            assert result["snr_estimate_db"] <= result["codec_replica"]["snr_db"]
+
+
 def test_recover_unholds_an_mpeg4_file_when_told_to(tmp_path, capsys):
     from vismic import synth
 

@@ -342,6 +342,26 @@ def cap_snr_estimate(info: dict, cap_db: float) -> None:
     info["snr_estimate_db"] = capped.tolist() if capped.ndim else float(capped)
 
 
+def estimate_note(info: Mapping) -> str:
+    """What to say after ``snr_estimate_db`` where a codec's error is or is not in it ('' otherwise).
+
+    >>> estimate_note({"reliability": {"lossy_codec": "..."}})
+    " (the codec's error not counted)"
+    >>> estimate_note({"reliability": {"lossy_codec": "..."}, "codec_replica": {"snr_db": 9.5}})
+    ' (at most the 9.5 dB a replica through the codec gave)'
+    """
+    if "lossy_codec" not in info.get("reliability", {}):
+        return ""
+    replica = info.get("codec_replica")
+    if replica is not None:
+        return f" (at most the {replica['snr_db']:.1f} dB a replica through the codec gave)"
+    return " (the codec's error not counted)"
+
+
+#: How the finding of an SNR estimate below :data:`SNR_FLOOR_DB` begins.
+LOW_SNR_PREFIX = "the estimated SNR"
+
+
 def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> List[str]:
     """Sentences saying why a recovery should not be trusted (empty when none applies).
 
@@ -384,7 +404,7 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
             advice = "the codec's own error comes on top of it (see that finding)"
         else:
             advice = "try a larger --roi, more light or a closer view"
-        found.append(f"the estimated SNR ({', '.join(f'{v:.1f}' for v in snr)} dB) is below {SNR_FLOOR_DB:g} dB: "
+        found.append(f"{LOW_SNR_PREFIX} ({', '.join(f'{v:.1f}' for v in snr)} dB) is below {SNR_FLOOR_DB:g} dB: "
                      f"the output is mostly noise; {advice}")
     if peak > MAX_LINEAR_PX:
         found.append(f"motion too large: it peaks at {peak:.2f} px, beyond the ~{MAX_LINEAR_PX:g} px that local "

@@ -103,6 +103,10 @@ def _add_recover_parser(subparsers):
                         "between key frames, for a whole frame moving by a fraction of a pixel: 'on' (also plain "
                         "--unhold), 'auto' (only when the frames copy most blocks from the frame before, then the "
                         "video is read a second time), or 'off' (default)")
+    p.add_argument("--codec-replica", default="on", choices=["on", "off"],
+                   help="for a VP9 file, measure what the compression cost on a replica of the scene through the "
+                        "same codec at the file's quantiser, and keep the SNR estimate at most that (default on; "
+                        "needs PyAV: pip install vismic[codecs]; encodes and recovers up to 2048 frames again)")
     p.add_argument("--batch-size", type=str, default=None, metavar="N",
                    help="frames decoded at a time (default: as many as fit in --max-memory)")
     p.add_argument("--max-memory", type=str, default="16", metavar="MB",
@@ -316,7 +320,8 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
                 rec = recover_sound(source, pipeline=options["pipeline"], progress=progress, device=args.device,
                                     executor=options["executor"], precision=args.precision,
                                     stabilise={"auto": "auto", "on": True, "off": False}[args.stabilise],
-                                    unhold={"auto": "auto", "on": True, "off": False}[args.unhold])
+                                    unhold={"auto": "auto", "on": True, "off": False}[args.unhold],
+                                    codec_replica=args.codec_replica == "on")
         finally:
             progress.close()
     print_warnings(caught)
@@ -345,11 +350,12 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
     if not args.quiet:
         snr = np.atleast_1d(rec.info.get("snr_estimate_db", np.nan))
         direction = np.atleast_1d(rec.info.get("direction_degrees", np.nan))
-        uncounted = " (the codec's error not counted)" if "lossy_codec" in rec.info.get("reliability", {}) else ""
+        from ._reliability import estimate_note
+
         print(
             f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps "
             f"[{getattr(source, 'fps_source', 'argument')}] -> {rec.duration_seconds:.2f} s at {info.sr} Hz); "
-            f"estimated SNR {', '.join(f'{v:.1f}' for v in snr)} dB{uncounted}, "
+            f"estimated SNR {', '.join(f'{v:.1f}' for v in snr)} dB{estimate_note(rec.info)}, "
             f"motion direction {', '.join(f'{v:.0f}' for v in direction)} deg",
             file=sys.stderr,
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from pathlib import Path
 from typing import Callable, Optional
+
+import numpy as np
 
 from .combine import BandSum, Combine
 from .data import MIN_FRAMES, Audio
@@ -146,6 +149,7 @@ def recover_sound(
     strict: bool = False,
     stabilise="auto",
     unhold=False,
+    codec_replica: bool = True,
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], object]] = None,
     device: Optional[str] = None,
@@ -207,6 +211,14 @@ def recover_sound(
         models a whole frame moving by a fraction of a pixel under sensor noise, where
         it gains 1.0-14.6 dB (``benchmarks/bench_nuisance.py``), but the real clips of
         ``benchmarks/bench_footage.py --mp4v`` lost their known peaks' prominence with it.
+    codec_replica : bool
+        For a VP9 file (read without ``downsample``, one source, PyAV installed):
+        measure what the compression cost on a replica of the scene through the same
+        codec at the file's own quantiser (:func:`vismic.codec.codec_replica`), record it
+        in ``info["codec_replica"]`` and keep ``snr_estimate_db`` at most its SI-SNR.
+        On by default: the estimate alone read 3.5-9.5 dB too high on VP9
+        (``benchmarks/bench_nuisance.py``). It encodes and recovers up to
+        :data:`vismic.codec.REPLICA_FRAMES` frames again, and a few short trials.
     device : str, optional
         ``'cpu'`` or ``'cuda[:index]'``: project the frames with torch on that
         device (see :class:`vismic.project.Project`); default numpy.
@@ -282,6 +294,8 @@ def recover_sound(
         raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
     if not (unhold is True or unhold is False or (isinstance(unhold, str) and unhold == "auto")):
         raise ParameterError(f"unhold must be True, False or 'auto', given unhold={unhold!r}")
+    if not isinstance(codec_replica, bool):
+        raise ParameterError(f"codec_replica must be True or False, given codec_replica={codec_replica!r}")
     if batch_size is not None:
         check_int(batch_size, "batch_size", minimum=1)
     if max_frames is not None:
@@ -330,6 +344,8 @@ def recover_sound(
             audio.info["stabilised"] = stabilised
         audio.info["unheld"] = ("automatically: the first pass found the frames copying most of their textured "
                                 "8x8 blocks from the frame before (an inter-frame codec's held blocks)")
+    if codec_replica:
+        _check_replica(audio, pipeline, source, dict(run, progress=progress))
     audio.info["precision"] = precision
     for finding in audio.info["warnings"]:
         warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
@@ -591,6 +607,64 @@ def _check_file_codec(info: dict, fourcc) -> None:
         "scenes the true SNR was up to 13.7 dB lower, and x264 at its default quality kept nothing of a 0.05 px "
         "motion); use the camera's uncompressed or intra-frame export")
     info["reliability"] = reliability
+
+
+def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
+    """Cap ``snr_estimate_db`` at what a replica through the file's codec recovered (VP9 files; see ``codec_replica``).
+
+    The replica is recovered by the pipeline up to its combination, whose estimate it checks.
+    """
+    from ._reliability import LOW_SNR_PREFIX, cap_snr_estimate, findings
+    from .io import open_video
+    from .io._codec import inter_frame_codec
+
+    info = audio.info
+    if (inter_frame_codec(getattr(source, "codec", None)) != "VP9" or getattr(source, "path", None) is None
+            or getattr(source, "downsample", 1) != 1 or np.ndim(audio.samples) != 1
+            or not np.isfinite(np.atleast_1d(info.get("direction_degrees", np.nan))[0])):
+        return
+    combine = next((i for i, (_, stage) in enumerate(pipeline.steps) if isinstance(stage, Combine)), None)
+    if combine is None:
+        return
+    try:
+        import av
+    except ImportError:
+        logger.info("PyAV is not installed: the VP9 file's compression is not measured (pip install vismic[codecs])")
+        return
+    from .codec import NOISE_FRAMES, codec_replica, read_quantisers
+
+    head = Pipeline(copy.deepcopy(pipeline.steps[:combine + 1]))
+    progress = run["progress"]
+    if hasattr(progress, "restart"):
+        progress.restart("codec replica")
+    logger.info("measuring what the VP9 compression cost on a replica of the scene")
+
+    def recover(frames):
+        replica = open_video(frames, fps=audio.sr)
+        return _recover_once(head, replica, frames, **dict(run, progress=progress)).samples
+
+    try:
+        found = codec_replica(source.read(0, NOISE_FRAMES).frames, audio.samples, recover,
+                              quantiser=read_quantisers(source.path, max_frames=source.max_frames),
+                              direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr)
+    except (av.error.FFmpegError, OSError, ValueError) as error:  # ParameterError and FrameShapeError are ValueErrors
+        logger.warning("the VP9 file's compression could not be measured on a replica (%s); its estimate stands", error)
+        return
+    info["codec_replica"] = {"snr_db": found.snr_db, "noise_std": found.noise_std, "q_index": found.q_index,
+                             "key_interval": found.key_interval, "frames": found.frames}
+    cap_snr_estimate(info, found.snr_db)
+    reliability = dict(info.get("reliability", {}))
+    said = list(info.get("warnings", []))
+    if "lossy_codec" in reliability:
+        before = reliability["lossy_codec"]
+        reliability["lossy_codec"] += (
+            f"; a replica of the scene through the same codec at the file's quantiser (libvpx-vp9, index "
+            f"{found.q_index:.0f}) was recovered at {found.snr_db:.1f} dB, and snr_estimate_db is at most that")
+        info["reliability"] = reliability
+        said = [reliability["lossy_codec"] if line == before else line for line in said]
+    # the estimate may now be below the floor: say so with its new value
+    said = [line for line in said if not line.startswith(LOW_SNR_PREFIX)]
+    info["warnings"] = said + [line for line in findings(audio.samples, info) if line.startswith(LOW_SNR_PREFIX)]
 
 
 #: The lowest filter cut-off :func:`default_pipeline` accepts, in Hz (0 means no filter).

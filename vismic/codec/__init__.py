@@ -12,8 +12,22 @@ a fraction of a pixel under sensor noise (``benchmarks/bench_nuisance.py``,
 :func:`key_frame_jumps` finds where a codec held the motion between its key frames and the
 frame jumped at each (x264 at its default quality does so to a fraction of a pixel of motion);
 :func:`vismic.recover_sound` flags it and caps its SNR estimate.
+
+:func:`codec_replica` measures what a VP9 file's compression cost the sound, on a replica
+of the scene through libvpx-vp9 at the file's own quantiser (:func:`read_quantisers`);
+:func:`vismic.recover_sound` runs it on VP9 files (``codec_replica=True``) and caps its
+SNR estimate at what the replica recovered.
 """
 
+from ._replica import (
+    NOISE_FRAMES,
+    REPLICA_FRAMES,
+    CodecReplica,
+    FileQuantiser,
+    codec_replica,
+    encode_like,
+    read_quantisers,
+)
 from ._jumps import JUMP_RATIO, KeyFrameJumps, key_frame_jumps
 from ._unhold import (
     BLOCK,
@@ -27,4 +41,5 @@ from ._unhold import (
     unhold,
 )
 
-__all__ = ["BLOCK", "JUMP_RATIO", "KeyFrameJumps", "key_frame_jumps", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]
+__all__ = ["CodecReplica", "FileQuantiser", "codec_replica", "encode_like", "read_quantisers", "REPLICA_FRAMES",
+           "NOISE_FRAMES", "BLOCK", "JUMP_RATIO", "KeyFrameJumps", "key_frame_jumps", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]

@@ -206,8 +206,9 @@ def _summary_rows(rec, samples, sr, wav_path) -> list:
         rows.append(("channels", f"{samples.shape[0]}"))
     snr = _common.finite_or_none(_common.field_of(rec, "snr_estimate_db"))
     if snr is not None:
-        uncounted = " (the codec's error not counted)" if "lossy_codec" in info.get("reliability", {}) else ""
-        rows.append(("SNR estimate (from the video alone)", f"{snr:.1f} dB{uncounted}"))
+        from .._reliability import estimate_note
+
+        rows.append(("SNR estimate (from the video alone)", f"{snr:.1f} dB{estimate_note(info)}"))
     noise = _common.finite_or_none(_common.field_of(rec, "noise_std_px"))
     if noise is not None:
         rows.append(("noise (std)", f"{noise:.3g} px"))

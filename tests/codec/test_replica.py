@@ -1,0 +1,177 @@
+"""A replica of the scene through a VP9 file's own codec: what the compression cost the sound."""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import vismic
+from vismic import metrics, synth
+from vismic.codec import FileQuantiser, codec_replica, encode_like, read_quantisers
+from vismic.codec._replica import _matched_noise, _window, difference_variance
+from vismic.denoise import highpass
+from vismic.errors import FrameShapeError, ParameterError
+
+pytest.importorskip("av")
+
+FPS = 2200.0
+
+
+def _scene(amplitude_px=0.05, noise_std=2.0, texture="brick", direction=45.0, seconds=0.5, seed=1):
+    sound = synth.make_displacement(synth.music(duration_seconds=seconds, sr=FPS, seed=seed), amplitude_px=amplitude_px)
+    scene = synth.render_nuisance_scene(synth.texture(texture, size=(64, 64)), sound, direction_degrees=direction,
+                                        noise_std=noise_std, fps=FPS, seed=seed)
+    return scene, highpass(scene.displacement_px, sr=FPS)
+
+
+@pytest.fixture(scope="module")
+def vp9_clip(tmp_path_factory):
+    scene, truth = _scene()
+    path = tmp_path_factory.mktemp("vp9") / "clip.mkv"
+    synth.compress(scene.frames, codec="VP90", keep=path)
+    return path, scene, truth
+
+
+def test_read_quantisers_gives_every_frame_its_index_and_the_key_frames(vp9_clip):
+    path, scene, _ = vp9_clip
+    q = read_quantisers(path)
+    assert q.q_index.shape == q.key.shape == (len(scene.frames),)
+    assert q.key[0] and q.key_interval == 12  # OpenCV's VP9 writer: a key frame every 12
+    assert np.all(np.flatnonzero(q.key) % 12 == 0)
+    assert np.median(q.q_index[~q.key]) - 5 < q.effective_q_index < 255
+    assert read_quantisers(path, max_frames=30).q_index.shape == (30,)
+
+
+def test_read_quantisers_refuses_other_codecs(tmp_path):
+    frames = _scene(seconds=0.02)[0].frames
+    synth.compress(frames, codec="MJPG", keep=tmp_path / "clip.avi")
+    with pytest.raises(ParameterError, match="not VP9"):
+        read_quantisers(tmp_path / "clip.avi")
+
+
+def test_a_coarser_quantiser_loses_more():
+    frames = _scene(seconds=0.02)[0].frames
+    errors = []
+    for q_index in (8, 120, 240):
+        decoded = encode_like(frames, FileQuantiser(np.full(len(frames), q_index), np.arange(len(frames)) % 12 == 0))
+        assert decoded.shape == frames.shape and decoded.dtype == np.uint8
+        errors.append(np.mean((decoded - np.clip(np.rint(frames), 0, 255)) ** 2))
+    assert errors[0] < errors[1] < errors[2]
+
+
+def test_encode_like_needs_even_sides():
+    quantiser = FileQuantiser(np.full(4, 30), np.array([True, False, False, False]))
+    with pytest.raises(FrameShapeError, match="even"):
+        encode_like(np.zeros((4, 63, 64)), quantiser)
+
+
+@pytest.mark.parametrize("sigma", [0.13, 0.3, 1.0, 2.0, 4.0, 13.0, 31.0])
+def test_the_noise_is_found_from_the_frame_to_frame_changes(sigma):
+    # frame differences of white noise have twice its variance, on top of what the motion changes
+    def changes(level):
+        return 2 * level ** 2 + 0.5
+
+    assert _matched_noise(changes(sigma), changes) == pytest.approx(sigma, rel=0.02)
+
+
+def test_a_steep_dead_zone_is_matched_closely():
+    # a codec that drops noise below 1.5 grey levels: changes rise steeply past it
+    def changes(level):
+        return 0.1 + 8 * max(level - 1.5, 0.0) ** 2
+
+    assert _matched_noise(changes(2.3), changes) == pytest.approx(2.3, rel=0.05)
+    # out of the range: its end
+    assert _matched_noise(1e6, changes) == 32.0 and _matched_noise(0.0, changes) == 0.125
+
+
+def test_the_replica_window_has_the_clips_power():
+    rng = np.random.default_rng(0)
+    motion = np.concatenate([np.zeros(3000), rng.standard_normal(3000), 10 * rng.standard_normal(3000)])
+    window = motion[_window(motion, 2048)][:2048]
+    assert np.mean(window ** 2) == pytest.approx(np.mean(motion ** 2), rel=0.5)
+    assert _window(motion[:100], 2048) == slice(0, 100)
+
+
+@pytest.mark.parametrize("texture, direction, amplitude, noise", [("brick", 45.0, 0.05, 2.0), ("camera", 0.0, 0.08, 1.0)])
+def test_the_replica_reads_the_true_snr_of_a_vp9_file(tmp_path, texture, direction, amplitude, noise):
+    # the estimate alone read 1.5-10 dB too high on such files (benchmarks/bench_nuisance.py)
+    scene, truth = _scene(amplitude, noise, texture, direction)
+    path = tmp_path / "clip.mkv"
+    synth.compress(scene.frames, codec="VP90", keep=path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(path, fps=FPS, denoise=None, codec_replica=False)
+
+        def recover(frames):
+            return vismic.recover_sound(frames, fps=FPS, denoise=None).samples
+
+        replica = codec_replica(vismic.io.open_video(path, fps=FPS).read(0, 257).frames, rec.samples, recover,
+                                quantiser=read_quantisers(path), direction_degrees=rec.info["direction_degrees"],
+                                fps=FPS)
+    true_snr = metrics.si_snr(rec.samples, truth)
+    assert abs(replica.snr_db - true_snr) < 3.0
+    assert abs(replica.snr_db - true_snr) < rec.info["snr_estimate_db"] - true_snr
+    # the noise is matched through the codec, whose dead zone flattens the changes a little noise makes
+    assert replica.noise_std == pytest.approx(noise, rel=0.3)
+    assert replica.frames == len(scene.frames) and replica.key_interval == 12
+
+
+def test_recover_sound_caps_its_estimate_at_the_replica(vp9_clip):
+    path, _, truth = vp9_clip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(path, fps=FPS, denoise=None)
+    found = rec.info["codec_replica"]
+    assert set(found) == {"snr_db", "noise_std", "q_index", "key_interval", "frames"}
+    assert rec.info["snr_estimate_db"] <= found["snr_db"]
+    assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 3.0
+    said = [str(w.message) for w in caught if "replica" in str(w.message)]
+    assert len(said) == 1 and "libvpx-vp9" in said[0] and f"{found['snr_db']:.1f} dB" in said[0]
+    assert said[0] in rec.info["warnings"] and said[0] == rec.info["reliability"]["lossy_codec"]
+    # denoised, the estimate and the replica are still those of the combination's output
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        denoised = vismic.recover_sound(path, fps=FPS)
+    assert denoised.info["snr_estimate_db"] <= denoised.info["codec_replica"]["snr_db"]
+
+
+def test_the_replica_is_skipped_where_it_does_not_apply(vp9_clip, tmp_path, monkeypatch):
+    path, scene, _ = vp9_clip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert "codec_replica" not in vismic.recover_sound(path, fps=FPS, codec_replica=False).info
+        assert "codec_replica" not in vismic.recover_sound(path, fps=FPS, downsample=2).info
+        assert "codec_replica" not in vismic.recover_sound(scene.frames, fps=FPS).info
+        synth.compress(scene.frames, codec="VP80", keep=tmp_path / "clip.mkv")
+        assert "codec_replica" not in vismic.recover_sound(tmp_path / "clip.mkv", fps=FPS).info
+        # without PyAV the file is flagged as before, not measured
+        monkeypatch.setitem(sys.modules, "av", None)
+        rec = vismic.recover_sound(path, fps=FPS)
+    assert "codec_replica" not in rec.info and "lossy_codec" in rec.info["reliability"]
+    with pytest.raises(ImportError, match=r"vismic\[codecs\]"):
+        encode_like(scene.frames[:4], FileQuantiser(np.full(4, 30), np.array([True, False, False, False])))
+    with pytest.raises(ParameterError, match="codec_replica"):
+        vismic.recover_sound(path, fps=FPS, codec_replica="yes")
+
+
+def test_an_odd_roi_is_measured_and_a_failed_replica_leaves_the_estimate(vp9_clip, monkeypatch, caplog):
+    path, _, _ = vp9_clip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(path, fps=FPS, roi=(3, 5, 41, 39), denoise=None)
+        assert rec.info["codec_replica"]["snr_db"] >= rec.info["snr_estimate_db"]
+
+        def broken(*args, **kwargs):
+            raise ParameterError("no quantiser")
+
+        monkeypatch.setattr(vismic.codec, "read_quantisers", broken)
+        alone = vismic.recover_sound(path, fps=FPS, codec_replica=False, denoise=None)
+        rec = vismic.recover_sound(path, fps=FPS, denoise=None)
+    assert "codec_replica" not in rec.info and rec.info["snr_estimate_db"] == alone.info["snr_estimate_db"]
+    assert "could not be measured on a replica (no quantiser)" in caplog.text
+
+
+def test_difference_variance_of_white_noise_is_twice_its_variance():
+    frames = np.random.default_rng(0).normal(100.0, 3.0, (257, 32, 32))
+    assert difference_variance(frames) == pytest.approx(18.0, rel=0.05)

@@ -1,0 +1,356 @@
+"""What a VP9 file's compression cost the sound, measured on a replica of the scene through the same codec.
+
+Motion compensation alters a sub-pixel motion alike across the frame, so the regions
+of a recovery agree on what the codec did and its own SNR estimate cannot see the loss
+(``benchmarks/bench_nuisance.py``'s ``vp9`` rows: 3.5-9.5 dB too high). A replica can:
+the first frame moved by the recovered motion along the recovered direction (exactly,
+as :func:`vismic.synth.render_nuisance_scene` renders), with sensor noise matched to the
+file's, encoded by libvpx-vp9 at the quantiser the file's own frames were coded with,
+decoded and recovered like the file; its SI-SNR against the motion it was given is what
+the codec let through.
+
+The quantiser comes from the file (FFmpeg's VP9 decoder exports each frame's base
+quantiser index). VP8's decoder exports none, and a replica of VP8 at its header's
+quantiser read up to 19.5 dB too high on 12 test scenes (other encoder choices than the
+quantiser matter there); H.264 at x264's defaults keeps so little of the motion that
+the replica, driven by what was recovered (the codec's own error), cannot tell a lost
+motion from a large one (:func:`vismic.codec.key_frame_jumps` flags those files instead).
+Both need PyAV (``pip install vismic[codecs]``).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import FrameShapeError, ParameterError
+
+__all__ = ["FileQuantiser", "CodecReplica", "read_quantisers", "encode_like", "codec_replica", "REPLICA_FRAMES",
+           "NOISE_FRAMES", "NOISE_RANGE"]
+
+#: Most frames of a replica: its SI-SNR from 2048 samples varies by a few hundredths of a dB
+#: between noise seeds, and encoding and recovering more costs time without telling more.
+REPLICA_FRAMES = 2048
+
+#: Frames of the file and of each trial replica whose frame-to-frame changes match the noise.
+NOISE_FRAMES = 257
+
+#: The sensor noise (grey levels) of a replica is searched for in this range.
+NOISE_RANGE = (0.125, 32.0)
+
+#: Halvings of the bracket around the matched noise (a factor of 2 becomes 2 ** (1 / 4)).
+NOISE_REFINEMENTS = 2
+
+#: libvpx's quantiser setting (FFmpeg's ``qmin``/``qmax``) runs over 0-63; the frames carry an index of 0-255.
+ENCODER_Q_MAX = 63
+
+
+def _av():
+    try:
+        import av
+    except ImportError as error:  # pragma: no cover - PyAV is in the test extra
+        raise ImportError("measuring a VP9 file's compression needs PyAV: pip install vismic[codecs]") from error
+    return av
+
+
+@dataclass(frozen=True)
+class FileQuantiser:
+    """How a VP9 file's frames were quantised.
+
+    Attributes
+    ----------
+    q_index : np.ndarray [shape=(n_frames,)], int
+        Each shown frame's base quantiser index (0-255, lower is finer).
+    key : np.ndarray [shape=(n_frames,)], bool
+        Whether the frame is a key frame.
+    """
+
+    q_index: np.ndarray
+    key: np.ndarray
+
+    @property
+    def effective_q_index(self) -> float:
+        """The root mean square of the quantiser indices between key frames (of all, with none between).
+
+        What one index for the whole clip stands for: the codec's errors add in power, and
+        a frame's grows with its index.
+        """
+        between = self.q_index[~self.key]
+        between = (between if between.size else self.q_index).astype(np.float64)
+        return float(np.sqrt(np.mean(between ** 2)))
+
+    @property
+    def key_interval(self) -> int:
+        """Frames from one key frame to the next (the median; the clip's length with one key frame)."""
+        keys = np.flatnonzero(self.key)
+        if keys.size < 2:
+            return int(self.key.size)
+        return int(np.median(np.diff(keys)))
+
+
+def read_quantisers(path, max_frames=None) -> FileQuantiser:
+    """The quantiser index of each frame of a VP9 file (its first ``max_frames`` frames).
+
+    Raises
+    ------
+    ParameterError
+        The file's video stream is not VP9, or its decoder exported no quantiser.
+    ImportError
+        PyAV is not installed.
+    """
+    av = _av()
+    q_index, key = [], []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.codec_context.name != "vp9":
+            raise ParameterError(f"{path} is {stream.codec_context.name}, not VP9: its quantiser is not read")
+        stream.codec_context.options = {"export_side_data": "venc_params"}
+        for frame in container.decode(stream):
+            params = [data for data in frame.side_data if hasattr(data, "qp")]
+            if not params:
+                raise ParameterError(f"the VP9 decoder exported no quantiser for frame {len(q_index)} of {path}")
+            q_index.append(int(params[0].qp))
+            key.append(bool(frame.key_frame))
+            if max_frames is not None and len(q_index) >= max_frames:
+                break
+    if not q_index:
+        raise ParameterError(f"{path} has no frames to read a quantiser from")
+    return FileQuantiser(np.asarray(q_index), np.asarray(key))
+
+
+def _encode(frames: np.ndarray, setting: int, key_interval: int):
+    """``frames`` through libvpx-vp9 at quantiser ``setting`` (0-63): the decoded frames and their quantiser indices."""
+    av = _av()
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as container:
+        stream = container.add_stream("libvpx-vp9", rate=30)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = key_interval
+        stream.codec_context.qmin = stream.codec_context.qmax = setting
+        stream.bit_rate = 0
+        stream.options = {"crf": str(setting)}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="gray")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    buffer.seek(0)
+    decoded, q_index = [], []
+    with av.open(buffer) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.options = {"export_side_data": "venc_params"}
+        for frame in container.decode(stream):
+            decoded.append(_luma(frame))
+            q_index.extend(int(data.qp) for data in frame.side_data if hasattr(data, "qp"))
+    return np.stack(decoded), np.asarray(q_index)
+
+
+def _luma(frame) -> np.ndarray:
+    """The Y plane of a decoded 8-bit YUV frame (the grey levels encoded), without a colour conversion."""
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return rows[:, :plane.width].copy()
+
+
+def _to_8bit(frames) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 3:
+        raise FrameShapeError(f"frames must have shape (n, height, width), given shape={frames.shape}")
+    if frames.shape[1] % 2 or frames.shape[2] % 2:
+        raise FrameShapeError(f"VP9 (yuv420p) needs even frame sides, given {frames.shape[1]}x{frames.shape[2]}")
+    return np.ascontiguousarray(np.clip(np.rint(frames), 0, 255).astype(np.uint8))
+
+
+def _encoder_settings(frames: np.ndarray, q_index: float, key_interval: int) -> list:
+    """The libvpx-vp9 settings around ``q_index``: ``[(setting, index its frames carry)]``, one or the two either side.
+
+    Its 64 settings step the index by about 4, and on the test scenes the SI-SNR fell by up to
+    1.6 dB per index: a replica at the nearest setting alone could be 3 dB off.
+    """
+    probe = frames[:4] if len(frames) >= 4 else frames
+    found = {}
+
+    def index(setting):
+        if setting not in found:
+            q = _encode(probe, setting, max(key_interval, len(probe) + 1))[1]
+            found[setting] = float(np.median(q[1:] if q.size > 1 else q))
+        return found[setting]
+
+    low, high = 0, ENCODER_Q_MAX
+    while high - low > 1:
+        middle = (low + high) // 2
+        if index(middle) <= q_index:
+            low = middle
+        else:
+            high = middle
+    if index(low) >= q_index:
+        return [(low, index(low))]
+    if index(high) <= q_index:
+        return [(high, index(high))]
+    return [(low, index(low)), (high, index(high))]
+
+
+def encode_like(frames, quantiser: FileQuantiser) -> np.ndarray:
+    """``frames`` (grey levels, 0-255) encoded as the file of ``quantiser`` was, and decoded.
+
+    libvpx-vp9 at the setting nearest the file's quantiser (:attr:`FileQuantiser.effective_q_index`)
+    and at its key-frame interval.
+
+    Returns
+    -------
+    np.ndarray [shape=frames.shape], uint8
+    """
+    frames = _to_8bit(frames)
+    settings = _encoder_settings(frames, quantiser.effective_q_index, quantiser.key_interval)
+    setting = min(settings, key=lambda pair: abs(pair[1] - quantiser.effective_q_index))[0]
+    return _encode(frames, setting, quantiser.key_interval)[0]
+
+
+def difference_variance(frames) -> float:
+    """The mean over pixels of the variance over time of frame-to-frame changes (first :data:`NOISE_FRAMES` frames)."""
+    changes = np.diff(np.asarray(frames[:NOISE_FRAMES], dtype=np.float64), axis=0)
+    return float(np.mean(changes.var(axis=0)))
+
+
+def _matched_noise(target: float, changes, refinements: int = NOISE_REFINEMENTS) -> float:
+    """The sensor noise whose replica's frame-to-frame changes (``changes(noise)``) are ``target``.
+
+    The trials start from the noise that alone would give ``target`` (frame differences of
+    white noise have twice its variance) and step by factors of 2 until they bracket it (or
+    :data:`NOISE_RANGE` ends); the bracket is then halved (in log noise) ``refinements``
+    times and interpolated in log-log. The codec's dead zone makes the changes steep in the
+    noise (on a VP9 test clip they rose 28-fold from 1 to 2 grey levels), so a coarse bracket
+    would misplace it.
+    """
+    low, high = NOISE_RANGE
+    tiny = 1e-12
+    level = float(np.clip(np.sqrt(max(target, 0.0) / 2.0), low, high))
+    below, above = (level, changes(level)), None
+    if below[1] > target:
+        below, above = None, below
+    while below is None and above[0] / 2 >= low:
+        trial = (above[0] / 2, changes(above[0] / 2))
+        below, above = (trial, above) if trial[1] <= target else (None, trial)
+    while above is None and below[0] * 2 <= high:
+        trial = (below[0] * 2, changes(below[0] * 2))
+        below, above = (below, trial) if trial[1] >= target else (trial, None)
+    if below is None or above is None:
+        return (below or above)[0]  # the range's end: the codec or the noise is out of what it can tell
+    for _ in range(refinements):
+        middle = float(np.sqrt(below[0] * above[0]))
+        trial = (middle, changes(middle))
+        below, above = (trial, above) if trial[1] <= target else (below, trial)
+    if above[1] <= below[1]:
+        return below[0]
+    share = (np.log(max(target, tiny)) - np.log(max(below[1], tiny))) / (np.log(above[1]) - np.log(max(below[1], tiny)))
+    return float(np.exp(np.log(below[0]) + np.clip(share, 0.0, 1.0) * (np.log(above[0]) - np.log(below[0]))))
+
+
+@dataclass(frozen=True)
+class CodecReplica:
+    """What the replica of a scene through its file's codec measured.
+
+    Attributes
+    ----------
+    snr_db : float
+        SI-SNR (dB) of the replica's recovery against the motion it was given.
+    noise_std : float
+        The sensor noise (grey levels) that gives the replica the file's frame-to-frame changes.
+    q_index : float
+        The file's quantiser index the replica stands for (:attr:`FileQuantiser.effective_q_index`;
+        between two of the encoder's settings, the SI-SNR is interpolated between replicas at both).
+    key_interval : int
+        The file's key-frame interval.
+    frames : int
+        Frames of the replica.
+    """
+
+    snr_db: float
+    noise_std: float
+    q_index: float
+    key_interval: int
+    frames: int
+
+
+def _window(motion: np.ndarray, length: int) -> slice:
+    """The ``length`` samples of ``motion`` whose power is nearest (in dB) the whole's."""
+    if len(motion) <= length:
+        return slice(0, len(motion))
+    power = np.concatenate([[0.0], np.cumsum(motion ** 2)])
+    starts = np.arange(0, len(motion) - length + 1, max(length // 8, 1))
+    windows = (power[starts + length] - power[starts]) / length
+    whole = power[-1] / len(motion)
+    tiny = np.finfo(np.float64).tiny
+    return slice(int(starts[np.argmin(np.abs(np.log(windows + tiny) - np.log(whole + tiny)))]), None)
+
+
+def codec_replica(first_frames, motion, recover, *, quantiser: FileQuantiser, direction_degrees: float, fps: float,
+                  seed: int = 0) -> CodecReplica:
+    """Measure what a VP9 file's compression costs the sound, on a replica of its scene.
+
+    Parameters
+    ----------
+    first_frames : np.ndarray [shape=(n, height, width)]
+        The file's first frames as decoded (grey levels; :data:`NOISE_FRAMES` of them, or all
+        a shorter clip has): the first is the replica's texture, their frame-to-frame changes
+        set its sensor noise. An odd side loses its last row or column.
+    motion : np.ndarray [shape=(n_frames,)]
+        The recovered motion (px) along ``direction_degrees``, the replica's motion.
+    recover : callable
+        Frames (an array) to the recovered motion, as the file was recovered (e.g. the
+        pipeline up to its combination).
+    quantiser : FileQuantiser
+        From :func:`read_quantisers`.
+    direction_degrees, fps : float
+        The recovered direction (x right, y down) and the frame rate.
+    seed : int
+        Of the replica's sensor noise.
+
+    Returns
+    -------
+    CodecReplica
+    """
+    from ..denoise._filters import highpass
+    from ..metrics import si_snr
+    from ..synth import render_nuisance_scene
+
+    first_frames = np.asarray(first_frames, dtype=np.float64)
+    motion = np.asarray(motion, dtype=np.float64)
+    if first_frames.ndim != 3 or motion.ndim != 1 or len(motion) < 2:
+        raise ParameterError(f"first_frames must be (n, height, width) and motion one channel of samples, given "
+                             f"shapes {first_frames.shape} and {motion.shape}")
+    # yuv420p halves the chroma planes: the replica keeps even sides (the last row or column goes)
+    first_frames = first_frames[:, :first_frames.shape[1] // 2 * 2, :first_frames.shape[2] // 2 * 2]
+    if min(first_frames.shape[1:]) < 2:
+        raise FrameShapeError(f"frames of {first_frames.shape[1]}x{first_frames.shape[2]} px are too small to encode")
+    texture = first_frames[0]
+    target = difference_variance(first_frames)
+    trial_motion = motion[:len(first_frames)]
+
+    def render(drive, noise_std):
+        return render_nuisance_scene(texture, drive, direction_degrees=direction_degrees, noise_std=noise_std,
+                                     seed=seed, fps=fps)
+
+    window = _window(motion, REPLICA_FRAMES)
+    drive = motion[window][:REPLICA_FRAMES]
+    wanted = quantiser.effective_q_index
+    settings = _encoder_settings(_to_8bit(render(trial_motion[:4], 0.0).frames), wanted, quantiser.key_interval)
+
+    def encode(scene, setting):
+        return _encode(_to_8bit(scene.frames), setting, quantiser.key_interval)[0]
+
+    # the noise is matched once, at the setting nearest the file's: the two are a few index steps apart
+    nearest = min(settings, key=lambda pair: abs(pair[1] - wanted))[0]
+    noise_std = _matched_noise(target, lambda level: difference_variance(encode(render(trial_motion, level), nearest)))
+    scene = render(drive, noise_std)
+    truth = highpass(scene.displacement_px, sr=fps)
+    measured = [(index, float(si_snr(np.asarray(recover(encode(scene, setting)), dtype=np.float64), truth)))
+                for setting, index in settings]
+    snr_db = measured[0][1]
+    if len(measured) == 2:
+        (q0, snr0), (q1, snr1) = measured
+        snr_db = snr0 + (wanted - q0) / (q1 - q0) * (snr1 - snr0)
+    return CodecReplica(snr_db, noise_std, wanted, quantiser.key_interval, len(drive))
