@@ -11,9 +11,15 @@ estimate ``recover_sound`` reports (at most the replica's), their errors against
 quantiser index and sensor noise the replica matched, and both runs' times; then the medians
 and extremes. ``benchmarks/bench_nuisance.py``'s ``vp9`` rows are four more such scenes at 96 px.
 
+``--q-statistics`` instead sends the true scene (true motion, true noise) through libvpx-vp9
+at constant quantiser settings around the file's and prints, for each statistic of the
+file's quantiser indices between key frames (median, root mean square, 75th and 90th
+percentile), how far the SI-SNR interpolated at it lies from the file's: which one index
+stands for a rate-controlled file (:attr:`vismic.codec.FileQuantiser.effective_q_index`).
+
 Run::
 
-    nice python benchmarks/bench_replica.py [--scenes 16]
+    nice python benchmarks/bench_replica.py [--scenes 16] [--q-statistics]
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import vismic  # noqa: E402
 from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
+from vismic.codec._replica import _encode, _to_8bit, read_quantisers  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 
 TEXTURES = ("brick", "gravel", "coffee", "camera")
@@ -50,7 +57,8 @@ def scene_specs(n: int, seed: int) -> list:
     return specs
 
 
-def measure(spec: dict, folder: Path) -> dict:
+def render(spec: dict, folder: Path):
+    """The scene, its VP9 file and the true motion high-passed as the recovery's."""
     make = synth.speech if spec["audio"] == "speech" else synth.music
     fps = spec["fps"]
     sound = synth.make_displacement(make(duration_seconds=spec["seconds"], sr=fps, seed=spec["seed"]),
@@ -60,7 +68,12 @@ def measure(spec: dict, folder: Path) -> dict:
                                         seed=spec["seed"])
     path = folder / "clip.mkv"
     synth.compress(scene.frames, codec="VP90", keep=path)
-    truth = highpass(scene.displacement_px, sr=fps)
+    return scene, path, highpass(scene.displacement_px, sr=fps)
+
+
+def measure(spec: dict, folder: Path) -> dict:
+    fps = spec["fps"]
+    scene, path, truth = render(spec, folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         started = time.perf_counter()
@@ -77,10 +90,46 @@ def measure(spec: dict, folder: Path) -> dict:
                 seconds_replica=ended - between)
 
 
+STATISTICS = {"median": lambda q: np.median(q), "rms": lambda q: np.sqrt(np.mean(q.astype(np.float64) ** 2)),
+              "p75": lambda q: np.percentile(q, 75), "p90": lambda q: np.percentile(q, 90)}
+
+
+def q_statistics(spec: dict, folder: Path) -> dict:
+    """The true scene through constant settings: the SI-SNR at each statistic of the file's indices, minus the file's."""
+    fps = spec["fps"]
+    scene, path, truth = render(spec, folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        true_db = metrics.si_snr(vismic.recover_sound(path, fps=fps, denoise=None, codec_replica=False).samples, truth)
+        quantiser = read_quantisers(path)
+        between = quantiser.q_index[~quantiser.key]
+        wanted = {name: float(statistic(between)) for name, statistic in STATISTICS.items()}
+        frames, curve = _to_8bit(scene.frames), []
+        # settings step the index by about 4 (to 255 at the last): from below the lowest statistic to above the highest
+        for setting in range(max(int(min(wanted.values()) // 4) - 1, 0), min(int(max(wanted.values()) // 4) + 3, 64)):
+            decoded, q_index = _encode(frames, setting, quantiser.key_interval)
+            recovered = vismic.recover_sound(decoded, fps=fps, denoise=None).samples
+            curve.append((float(np.median(q_index[1:])), metrics.si_snr(recovered, truth)))
+    index, snr = np.array(curve).T
+    row = dict(spec, true_db=true_db)
+    for name, value in wanted.items():
+        row[f"{name}_q"] = value
+        row[f"{name}_error_db"] = float(np.interp(value, index, snr)) - true_db
+    return row
+
+
+def format_statistics(row: dict) -> str:
+    return f"{describe(row):46s} {row['true_db']:6.1f} | " + " | ".join(
+        f"{row[name + '_q']:5.1f} {row[name + '_error_db']:+5.1f}" for name in STATISTICS)
+
+
+def describe(row: dict) -> str:
+    return (f"{row['texture']} {row['direction']:g}deg {row['size']}px {row['seconds']:g}s {row['amplitude']:g}px "
+            f"n{row['noise']:g} {row['audio']} {row['fps']:g}fps")
+
+
 def format_row(row: dict) -> str:
-    scene = (f"{row['texture']} {row['direction']:g}deg {row['size']}px {row['seconds']:g}s {row['amplitude']:g}px "
-             f"n{row['noise']:g} {row['audio']} {row['fps']:g}fps")
-    return (f"{scene:46s} {row['true_db']:6.1f} | {row['estimate_alone_db']:6.1f} {row['alone_error_db']:+5.1f} | "
+    return (f"{describe(row):46s} {row['true_db']:6.1f} | {row['estimate_alone_db']:6.1f} {row['alone_error_db']:+5.1f} | "
             f"{row['replica_db']:6.1f} {row['replica_error_db']:+5.1f} | {row['estimate_db']:6.1f} {row['error_db']:+5.1f} | "
             f"{row['q_index']:5.1f} {row['noise_found']:5.2f} | {row['seconds_alone']:5.1f} {row['seconds_replica']:5.1f}")
 
@@ -106,8 +155,26 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenes", type=int, default=16)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--csv", type=Path, default=Path(__file__).parent / "results" / "bench_replica.csv")
+    parser.add_argument("--q-statistics", action="store_true",
+                        help="instead: which statistic of the file's quantiser indices its replica should use")
+    parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
+    results = Path(__file__).parent / "results"
+    csv = args.csv or results / ("bench_replica_q.csv" if args.q_statistics else "bench_replica.csv")
+    if args.q_statistics:
+        print(f"{args.scenes} VP9 scenes: the true scene through constant settings; for each statistic of the file's "
+              "indices between key frames, the index and the SI-SNR there minus the file's (dB, no denoising)")
+        print(f"{'scene':46s} {'truth':>6s} | " + " | ".join(f"{name:>11s}" for name in STATISTICS))
+        rows = []
+        with tempfile.TemporaryDirectory() as folder:
+            for spec in scene_specs(args.scenes, args.seed):
+                rows.append(q_statistics(spec, Path(folder)))
+                print(format_statistics(rows[-1]), flush=True)
+                write_csv(csv, rows)
+        for name in STATISTICS:
+            errors = np.array([r[f"{name}_error_db"] for r in rows])
+            print(f"{name:7s} error median {np.median(errors):+5.1f}, {errors.min():+5.1f} to {errors.max():+5.1f} dB")
+        return 0
     print(f"{args.scenes} VP9 scenes (OpenCV's encoder at its defaults); SI-SNR and estimates in dB, no denoising; "
           "err: minus the truth")
     print(f"{'scene':46s} {'truth':>6s} | {'alone':>6s} {'err':>5s} | {'replica':>6s} {'err':>5s} | "
@@ -117,7 +184,7 @@ def main(argv=None) -> int:
         for spec in scene_specs(args.scenes, args.seed):
             rows.append(measure(spec, Path(folder)))
             print(format_row(rows[-1]), flush=True)
-            write_csv(args.csv, rows)
+            write_csv(csv, rows)
     print(summary(rows))
     return 0
 
