@@ -216,9 +216,11 @@ def recover_sound(
         measure what the compression cost on a replica of the scene through the same
         codec at the file's own quantiser (:func:`vismic.codec.codec_replica`), record it
         in ``info["codec_replica"]`` and keep ``snr_estimate_db`` at most its SI-SNR.
-        On by default: the estimate alone read 3.5-9.5 dB too high on VP9
-        (``benchmarks/bench_nuisance.py``). It encodes and recovers up to
-        :data:`vismic.codec.REPLICA_FRAMES` frames again, and a few short trials.
+        On by default: the estimate alone read 3.5-9.5 dB too high on
+        ``benchmarks/bench_nuisance.py``'s VP9 rows (-0.2 to +1.2 with the replica), and
+        -1.2 to +13.5 dB on ``benchmarks/bench_replica.py``'s 16 scenes (-1.5 to +3.0). It
+        encodes and recovers up to :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with
+        a few short trials: the recovery took 51x as long there (median, 64-128 px).
     device : str, optional
         ``'cpu'`` or ``'cuda[:index]'``: project the frames with torch on that
         device (see :class:`vismic.project.Project`); default numpy.
@@ -587,9 +589,10 @@ def _check_file_codec(info: dict, fourcc) -> None:
     Motion compensation replaces the sub-pixel motion of a frame with the codec's own
     prediction of it, alike across the frame: the region groups agree on it, and the
     frames do not show it as held blocks (VP8 and VP9 hold none), so only the file's
-    codec tells. ``benchmarks/bench_nuisance.py``'s ``vp8`` and ``vp9`` rows: the estimate
-    3.5-9.5 dB above the truth on six of the eight scenes at 96 px, up to 13.7 dB at 192 px
-    (``--size 192``). Its ``h264`` rows (x264's defaults) lose the sound altogether; the
+    codec tells. ``benchmarks/bench_nuisance.py``'s ``vp8`` and ``vp9`` rows: the combination's
+    estimate 3.5-9.5 dB above the truth on six of the eight scenes at 96 px, up to 13.7 dB at
+    192 px (``--size 192``); on VP9 files :func:`recover_sound` then checks it on a replica
+    (``codec_replica``). Its ``h264`` rows (x264's defaults) lose the sound altogether; the
     combination flags them from the jumps at the key frames (``key_frame_jumps``).
     """
     from .io._codec import inter_frame_codec

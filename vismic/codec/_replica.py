@@ -10,12 +10,12 @@ decoded and recovered like the file; its SI-SNR against the motion it was given 
 the codec let through.
 
 The quantiser comes from the file (FFmpeg's VP9 decoder exports each frame's base
-quantiser index). VP8's decoder exports none, and a replica of VP8 at its header's
-quantiser read up to 19.5 dB too high on 12 test scenes (other encoder choices than the
+quantiser index). VP8's decoder exports none, and replicas of VP8 at the quantiser its
+frame headers carry read far too high in trials (other encoder choices than the
 quantiser matter there); H.264 at x264's defaults keeps so little of the motion that
 the replica, driven by what was recovered (the codec's own error), cannot tell a lost
 motion from a large one (:func:`vismic.codec.key_frame_jumps` flags those files instead).
-Both need PyAV (``pip install vismic[codecs]``).
+Reading and encoding need PyAV (``pip install vismic[codecs]``).
 """
 
 from __future__ import annotations
@@ -78,11 +78,12 @@ class FileQuantiser:
         """The quantiser index one constant index for the whole clip stands for: the 90th percentile between key frames.
 
         A rate-controlled file codes some frames far more coarsely than the median (OpenCV's
-        VP9 files: from 12 to 94 around a median of 34), and the errors of the coarser frames
-        set the loss. Against the true scenes through constant indices, the 90th percentile
-        put the SI-SNR within -1.7 to +0.5 dB of the file's on 12 scenes of
-        ``benchmarks/bench_replica.py``, the root mean square -0.3 to +3.2 dB, the median
-        -0.2 to +3.0. Of all frames where none is between key frames.
+        VP9 files: 12 to 94 around a median of 34 on brick), and the coarser frames' errors
+        set the loss. The true scenes through constant indices (``benchmarks/bench_replica.py
+        --q-statistics``, 16 scenes) read -2.6 to +1.0 dB from the file's SI-SNR at the 90th
+        percentile, -1.1 to +2.1 at the 75th, -0.3 to +3.2 at the root mean square and -0.2
+        to +3.0 at the median; the replica itself adds a little optimism (its sweep: -1.5 to
+        +3.0 dB). Of all frames where none is between key frames.
         """
         between = self.q_index[~self.key]
         return float(np.percentile(between if between.size else self.q_index, EFFECTIVE_PERCENTILE))
@@ -173,8 +174,8 @@ def _to_8bit(frames) -> np.ndarray:
 def _encoder_settings(frames: np.ndarray, q_index: float, key_interval: int) -> list:
     """The libvpx-vp9 settings around ``q_index``: ``[(setting, index its frames carry)]``, one or the two either side.
 
-    Its 64 settings step the index by about 4, and on the test scenes the SI-SNR fell by up to
-    1.6 dB per index: a replica at the nearest setting alone could be 3 dB off.
+    Its 64 settings step the index by about 4, and the SI-SNR can fall by several dB from one
+    setting to the next: a replica at the nearest setting alone would be off by that much.
     """
     probe = frames[:4] if len(frames) >= 4 else frames
     found = {}
@@ -227,9 +228,8 @@ def _matched_noise(target: float, changes, refinements: int = NOISE_REFINEMENTS)
     The trials start from the noise that alone would give ``target`` (frame differences of
     white noise have twice its variance) and step by factors of 2 until they bracket it (or
     :data:`NOISE_RANGE` ends); the bracket is then halved (in log noise) ``refinements``
-    times and interpolated in log-log. The codec's dead zone makes the changes steep in the
-    noise (on a VP9 test clip they rose 28-fold from 1 to 2 grey levels), so a coarse bracket
-    would misplace it.
+    times and interpolated in log-log. The codec's dead zone drops small changes, which makes
+    them rise steeply with the noise past it, so a coarse bracket would misplace it.
     """
     low, high = NOISE_RANGE
     tiny = 1e-12
