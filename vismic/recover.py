@@ -638,11 +638,11 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
 
     head = Pipeline(copy.deepcopy(pipeline.steps[:combine + 1]))
     progress = run["progress"]
-    if hasattr(progress, "restart"):
-        progress.restart("codec replica")
     logger.info("measuring what the VP9 compression cost on a replica of the scene")
 
     def recover(frames):
+        if hasattr(progress, "restart"):  # each replica is at most as long as the video: the bar never overflows
+            progress.restart("codec replica")
         replica = open_video(frames, fps=audio.sr)
         return _recover_once(head, replica, frames, **dict(run, progress=progress)).samples
 

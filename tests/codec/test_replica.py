@@ -8,7 +8,7 @@ import pytest
 
 import vismic
 from vismic import metrics, synth
-from vismic.codec import FileQuantiser, codec_replica, encode_like, read_quantisers
+from vismic.codec import CodecReplica, FileQuantiser, codec_replica, encode_like, read_quantisers
 from vismic.codec._replica import _matched_noise, _window, difference_variance
 from vismic.denoise import highpass
 from vismic.errors import FrameShapeError, ParameterError
@@ -170,6 +170,22 @@ def test_an_odd_roi_is_measured_and_a_failed_replica_leaves_the_estimate(vp9_cli
         rec = vismic.recover_sound(path, fps=FPS, denoise=None)
     assert "codec_replica" not in rec.info and rec.info["snr_estimate_db"] == alone.info["snr_estimate_db"]
     assert "could not be measured on a replica (no quantiser)" in caplog.text
+
+
+def test_a_replica_below_0_db_says_the_output_is_mostly_noise(vp9_clip, monkeypatch):
+    path, _, _ = vp9_clip
+
+    def lost(*args, **kwargs):
+        return CodecReplica(-5.0, 2.0, 40.0, 12, 100)
+
+    monkeypatch.setattr(vismic.codec, "codec_replica", lost)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(path, fps=FPS, denoise=None)
+    assert rec.info["snr_estimate_db"] == -5.0
+    low = [line for line in rec.info["warnings"] if line.startswith("the estimated SNR")]
+    assert len(low) == 1 and "(-5.0 dB)" in low[0] and "mostly noise" in low[0]
+    assert sum("mostly noise" in str(w.message) for w in caught) == 1
 
 
 def test_difference_variance_of_white_noise_is_twice_its_variance():
