@@ -165,29 +165,26 @@ def main(argv=None) -> int:
         print(f"{args.scenes} VP9 scenes: the true scene through constant settings; for each statistic of the file's "
               "indices between key frames, the index and the SI-SNR there minus the file's (dB, no denoising)")
         print(f"{'scene':46s} {'truth':>6s} | " + " | ".join(f"{name:>11s}" for name in STATISTICS))
-        rows = []
-        with tempfile.TemporaryDirectory() as folder:
-            for spec in scene_specs(args.scenes, args.seed):
-                rows.append(q_statistics(spec, Path(folder)))
-                print(format_statistics(rows[-1]), flush=True)
-                write_csv(csv, rows)
-        for name in STATISTICS:
-            errors = np.array([r[f"{name}_error_db"] for r in rows])
-            print(f"{name:7s} error median {np.median(errors):+5.1f}, {errors.min():+5.1f} to {errors.max():+5.1f} dB")
-        return 0
-    print(f"{args.scenes} VP9 scenes (OpenCV's encoder at its defaults); SI-SNR and estimates in dB, no denoising; "
-          "err: minus the truth")
-    print(f"{'scene':46s} {'truth':>6s} | {'alone':>6s} {'err':>5s} | {'replica':>6s} {'err':>5s} | "
-          f"{'report':>6s} {'err':>5s} | {'q':>5s} {'noise':>5s} | {'t.alone':>5s} {'t.rep':>5s}")
+        run, show = q_statistics, format_statistics
+    else:
+        print(f"{args.scenes} VP9 scenes (OpenCV's encoder at its defaults); SI-SNR and estimates in dB, no denoising; "
+              "err: minus the truth")
+        print(f"{'scene':46s} {'truth':>6s} | {'alone':>6s} {'err':>5s} | {'replica':>6s} {'err':>5s} | "
+              f"{'report':>6s} {'err':>5s} | {'q':>5s} {'noise':>5s} | {'t.alone':>5s} {'t.rep':>5s}")
+        run, show = measure, format_row
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for spec in scene_specs(args.scenes, args.seed):
-            rows.append(measure(spec, Path(folder)))
-            print(format_row(rows[-1]), flush=True)
+            rows.append(run(spec, Path(folder)))
+            print(show(rows[-1]), flush=True)
             write_csv(csv, rows)
-    print(summary(rows))
+    if args.q_statistics:
+        for name in STATISTICS:
+            errors = np.array([r[f"{name}_error_db"] for r in rows])
+            print(f"{name:7s} error median {np.median(errors):+5.1f}, {errors.min():+5.1f} to {errors.max():+5.1f} dB")
+    else:
+        print(summary(rows))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
