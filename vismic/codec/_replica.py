@@ -84,9 +84,8 @@ class FileQuantiser:
     def effective_q_index(self) -> float:
         """The quantiser index one constant index for the whole clip stands for: the 90th percentile between key frames.
 
-        A rate-controlled file codes some frames far more coarsely than the median (OpenCV's
-        VP9 files: 12 to 94 around a median of 34 on brick), and the coarser frames' errors
-        set the loss. The true scenes through constant indices (``benchmarks/bench_replica.py
+        A rate-controlled file (OpenCV's VP9 writer) codes some frames far more coarsely than
+        the median, and the coarser frames' errors set the loss. The true scenes through constant indices (``benchmarks/bench_replica.py
         --q-statistics``, 16 scenes) read -2.6 to +1.0 dB from the file's SI-SNR at the 90th
         percentile, -1.1 to +2.1 at the 75th, -0.3 to +3.2 at the root mean square and -0.2
         to +3.0 at the median; the replica itself adds a little optimism (its sweep: -1.5 to
@@ -184,7 +183,7 @@ def _encoder_settings(frames: np.ndarray, q_index: float, key_interval: int) -> 
     Its 64 settings step the index by about 4, and the SI-SNR can fall by several dB from one
     setting to the next: a replica at the nearest setting alone would be off by that much.
     """
-    probe = frames[:4] if len(frames) >= 4 else frames
+    probe = frames[:4]
     found = {}
 
     def index(setting):
@@ -297,7 +296,8 @@ def _window(motion: np.ndarray, length: int) -> slice:
     windows = (power[starts + length] - power[starts]) / length
     whole = power[-1] / len(motion)
     tiny = np.finfo(np.float64).tiny
-    return slice(int(starts[np.argmin(np.abs(np.log(windows + tiny) - np.log(whole + tiny)))]), None)
+    start = int(starts[np.argmin(np.abs(np.log(windows + tiny) - np.log(whole + tiny)))])
+    return slice(start, start + length)
 
 
 def codec_replica(first_frames, motion, recover, *, quantiser: FileQuantiser, direction_degrees: float, fps: float,
@@ -347,8 +347,7 @@ def codec_replica(first_frames, motion, recover, *, quantiser: FileQuantiser, di
         return render_nuisance_scene(texture, drive, direction_degrees=direction_degrees, noise_std=noise_std,
                                      seed=seed, fps=fps)
 
-    window = _window(motion, REPLICA_FRAMES)
-    drive = motion[window][:REPLICA_FRAMES]
+    drive = motion[_window(motion, REPLICA_FRAMES)]
     wanted = quantiser.effective_q_index
     settings = _encoder_settings(_to_8bit(render(trial_motion[:4], 0.0).frames), wanted, quantiser.key_interval)
 
