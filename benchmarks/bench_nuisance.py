@@ -28,7 +28,10 @@ same pipeline after :class:`vismic.stabilise.Stabilise`, each without
 denoising and with the default ``mmse_lsa`` (and what ``recover_sound``'s default
 ``stabilise='auto'`` gives: the stabilised result when the first pass flags large
 motion, the plain one otherwise), and for frames an MPEG-4 part 2 codec held what the
-opt-in ``unhold='auto'`` gives (:class:`vismic.codec.Unhold`, summary line only); then ``recover_sound``'s own
+opt-in ``unhold='auto'`` gives (:class:`vismic.codec.Unhold`, summary line only), and for VP8 and VP9
+files what repairing their key frames gained (``recover_sound``'s default ``key_frames='auto'``: its
+``auto`` column against the default column, which reads the same frames as an array, summary line);
+then ``recover_sound``'s own
 ``snr_estimate_db`` (what a user reads in ``rec.info``) next to the truth, and
 how far the always-stabilised pipeline's estimate is from its own output.
 
@@ -242,6 +245,7 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
         started = time.perf_counter()
         user = vismic.recover_sound(scene.frames if path is None else path, fps=fps, denoise=None)
         row["user_seconds"] = time.perf_counter() - started
+    row["key_frame_weight"] = user.info.get("key_frames", {}).get("weight", math.nan)
     replica = user.info.get("codec_replica", {})
     row["replica_db"] = replica.get("snr_db", math.nan)
     row["replica_noise"] = replica.get("noise_std", math.nan)
@@ -329,6 +333,16 @@ def summary(rows) -> str:
                 f"{max(r['unhold_limit_db'] for r in unheld):.1f} dB; coded share of the motion information "
                 f"between key frames {min(r['unhold_coded_share'] for r in unheld):.2%}-"
                 f"{max(r['unhold_coded_share'] for r in unheld):.2%}"
+            )
+        repaired = [r for r in of if np.isfinite(r.get("key_frame_weight", math.nan))]
+        if repaired:
+            gains = [r["auto_none"] - r["default_none"] for r in repaired]
+            lines.append(
+                f"{'':8s} key frames repaired (recover_sound on the file, vismic.codec.repair_key_frames; on "
+                f"{len(repaired)}/{len(of)}): SI-SNR " + " / ".join(f"{r['auto_none']:.1f}" for r in repaired)
+                + " dB against " + " / ".join(f"{r['default_none']:.1f}" for r in repaired) + " as decoded (the "
+                f"default column), gain {min(gains):+.1f} to {max(gains):+.1f} dB; weight kept "
+                + " / ".join(f"{r['key_frame_weight']:.2f}" for r in repaired)
             )
         replicated = [r for r in of if np.isfinite(r.get("replica_db", math.nan))]
         if replicated:

@@ -1,15 +1,18 @@
-"""How far a VP9 file's replica (:func:`vismic.codec.codec_replica`) puts the SNR estimate from the truth.
+"""How far a VP9 or VP8 file's replica (:func:`vismic.codec.codec_replica`) puts the SNR estimate from the truth.
 
 Renders a sweep of scenes of :mod:`vismic.synth` drawn at random (fixed seed): textures
 brick, gravel, coffee and camera in turn, directions 0-135 degrees, 64-128 px, 0.5 or 1 s,
 motions of 0.03-0.1 px, sensor noise of 1, 2 or 4 grey levels, music and speech in turn, 2200
-or 4000 fps. Each is written as a VP9 file by OpenCV's encoder at its defaults
-(:func:`vismic.synth.compress`) and recovered by ``recover_sound`` without denoising, with
-``codec_replica=False`` and with the default ``True``. Prints the true SI-SNR (dB, against the
-true displacement high-passed at 20 Hz), the estimate alone, the replica's SI-SNR and the
-estimate ``recover_sound`` reports (at most the replica's), their errors against the truth, the
-quantiser index and sensor noise the replica matched, and both runs' times; then the medians
-and extremes. ``benchmarks/bench_nuisance.py``'s ``vp9`` rows are four more such scenes at 96 px.
+or 4000 fps. Each is written as a VP9 (``--codec vp9``, default) or VP8 file by OpenCV's encoder
+at its defaults (:func:`vismic.synth.compress`) and recovered by ``recover_sound`` without
+denoising: with ``key_frames=None`` (the key frames as decoded), with ``codec_replica=False``
+and with the defaults. Prints the true SI-SNR (dB, against the true displacement high-passed at
+20 Hz) of the default output and what repairing the key frames gained (``kf``), the estimate
+alone, the replica's SI-SNR and the estimate ``recover_sound`` reports (at most the replica's),
+their errors against the truth, the quantiser index (VP9) or bits a pixel (VP8) and the sensor
+noise the replica matched, and the times without and with the replica; then the medians and
+extremes. ``benchmarks/bench_nuisance.py``'s ``vp9`` and ``vp8`` rows are four more such scenes
+each at 96 px.
 
 ``--q-statistics`` instead sends the true scene (true motion, true noise) through libvpx-vp9
 at constant quantiser settings around the file's and prints, for each statistic of the
@@ -19,7 +22,7 @@ stands for a rate-controlled file (:attr:`vismic.codec.FileQuantiser.effective_q
 
 Run::
 
-    nice python benchmarks/bench_replica.py [--scenes 16] [--q-statistics]
+    nice python benchmarks/bench_replica.py [--codec vp9|vp8] [--scenes 16] [--seed 7] [--q-statistics]
 """
 
 from __future__ import annotations
@@ -57,8 +60,11 @@ def scene_specs(n: int, seed: int) -> list:
     return specs
 
 
-def render(spec: dict, folder: Path):
-    """The scene, its VP9 file and the true motion high-passed as the recovery's."""
+CODECS = {"vp9": ("VP90", ".mkv"), "vp8": ("VP80", ".mkv")}
+
+
+def render(spec: dict, folder: Path, codec: str = "vp9"):
+    """The scene, its VP9 or VP8 file and the true motion high-passed as the recovery's."""
     make = synth.speech if spec["audio"] == "speech" else synth.music
     fps = spec["fps"]
     sound = synth.make_displacement(make(duration_seconds=spec["seconds"], sr=fps, seed=spec["seed"]),
@@ -66,16 +72,18 @@ def render(spec: dict, folder: Path):
     scene = synth.render_nuisance_scene(synth.texture(spec["texture"], size=(spec["size"],) * 2), sound,
                                         direction_degrees=spec["direction"], noise_std=spec["noise"], fps=fps,
                                         seed=spec["seed"])
-    path = folder / "clip.mkv"
-    synth.compress(scene.frames, codec="VP90", keep=path)
+    fourcc, suffix = CODECS[codec]
+    path = folder / ("clip" + suffix)
+    synth.compress(scene.frames, codec=fourcc, keep=path)
     return scene, path, highpass(scene.displacement_px, sr=fps)
 
 
-def measure(spec: dict, folder: Path) -> dict:
+def measure(spec: dict, folder: Path, codec: str = "vp9") -> dict:
     fps = spec["fps"]
-    scene, path, truth = render(spec, folder)
+    scene, path, truth = render(spec, folder, codec)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        as_decoded = vismic.recover_sound(path, fps=fps, denoise=None, codec_replica=False, key_frames=None)
         started = time.perf_counter()
         alone = vismic.recover_sound(path, fps=fps, denoise=None, codec_replica=False)
         between = time.perf_counter()
@@ -83,10 +91,11 @@ def measure(spec: dict, folder: Path) -> dict:
         ended = time.perf_counter()
     true_db = metrics.si_snr(alone.samples, truth)
     replica = measured.info["codec_replica"]
-    return dict(spec, true_db=true_db, estimate_alone_db=alone.info["snr_estimate_db"], replica_db=replica["snr_db"],
+    return dict(spec, true_db=true_db, key_frame_gain_db=true_db - metrics.si_snr(as_decoded.samples, truth),
+                estimate_alone_db=alone.info["snr_estimate_db"], replica_db=replica["snr_db"],
                 estimate_db=measured.info["snr_estimate_db"], alone_error_db=alone.info["snr_estimate_db"] - true_db,
                 replica_error_db=replica["snr_db"] - true_db, error_db=measured.info["snr_estimate_db"] - true_db,
-                q_index=replica["q_index"], noise_found=replica["noise_std"], seconds_alone=between - started,
+                coding=replica["q_index"] if codec == "vp9" else replica["bits_per_pixel"], noise_found=replica["noise_std"], seconds_alone=between - started,
                 seconds_replica=ended - between)
 
 
@@ -107,7 +116,7 @@ def q_statistics(spec: dict, folder: Path) -> dict:
         frames, curve = _to_8bit(scene.frames), []
         # settings step the index by about 4 (to 255 at the last): from below the lowest statistic to above the highest
         for setting in range(max(int(min(wanted.values()) // 4) - 1, 0), min(int(max(wanted.values()) // 4) + 3, 64)):
-            decoded, q_index = _encode(frames, setting, quantiser.key_interval)
+            decoded, q_index, _ = _encode(frames, setting, quantiser.key_interval)
             recovered = vismic.recover_sound(decoded, fps=fps, denoise=None).samples
             curve.append((float(np.median(q_index[1:])), metrics.si_snr(recovered, truth)))
     index, snr = np.array(curve).T
@@ -129,13 +138,15 @@ def describe(row: dict) -> str:
 
 
 def format_row(row: dict) -> str:
-    return (f"{describe(row):46s} {row['true_db']:6.1f} | {row['estimate_alone_db']:6.1f} {row['alone_error_db']:+5.1f} | "
+    return (f"{describe(row):46s} {row['true_db']:6.1f} {row['key_frame_gain_db']:+5.1f} | {row['estimate_alone_db']:6.1f} {row['alone_error_db']:+5.1f} | "
             f"{row['replica_db']:6.1f} {row['replica_error_db']:+5.1f} | {row['estimate_db']:6.1f} {row['error_db']:+5.1f} | "
-            f"{row['q_index']:5.1f} {row['noise_found']:5.2f} | {row['seconds_alone']:5.1f} {row['seconds_replica']:5.1f}")
+            f"{row['coding']:5.2f} {row['noise_found']:5.2f} | {row['seconds_alone']:5.1f} {row['seconds_replica']:5.1f}")
 
 
 def summary(rows: list) -> str:
-    lines = [""]
+    gains = np.array([r["key_frame_gain_db"] for r in rows])
+    lines = ["", f"{'key frames repaired':48s} SI-SNR gain median {np.median(gains):+5.1f}, {gains.min():+5.1f} to "
+                 f"{gains.max():+5.1f} dB"]
     for key, label in (("alone_error_db", "estimate alone"), ("replica_error_db", "replica"),
                        ("error_db", "recover_sound's estimate (at most the replica)")):
         errors = np.array([r[key] for r in rows])
@@ -153,6 +164,7 @@ def summary(rows: list) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--codec", choices=sorted(CODECS), default="vp9")
     parser.add_argument("--scenes", type=int, default=16)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--q-statistics", action="store_true",
@@ -160,18 +172,22 @@ def main(argv=None) -> int:
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
     results = Path(__file__).parent / "results"
-    csv = args.csv or results / ("bench_replica_q.csv" if args.q_statistics else "bench_replica.csv")
+    if args.q_statistics and args.codec != "vp9":
+        parser.error("--q-statistics reads VP9 quantisers: use it with --codec vp9")
+    csv = args.csv or results / ("bench_replica_q.csv" if args.q_statistics else
+                                 "bench_replica.csv" if args.codec == "vp9" else f"bench_replica_{args.codec}.csv")
     if args.q_statistics:
         print(f"{args.scenes} VP9 scenes: the true scene through constant settings; for each statistic of the file's "
               "indices between key frames, the index and the SI-SNR there minus the file's (dB, no denoising)")
         print(f"{'scene':46s} {'truth':>6s} | " + " | ".join(f"{name:>11s}" for name in STATISTICS))
         run, show = q_statistics, format_statistics
     else:
-        print(f"{args.scenes} VP9 scenes (OpenCV's encoder at its defaults); SI-SNR and estimates in dB, no denoising; "
-              "err: minus the truth")
-        print(f"{'scene':46s} {'truth':>6s} | {'alone':>6s} {'err':>5s} | {'replica':>6s} {'err':>5s} | "
-              f"{'report':>6s} {'err':>5s} | {'q':>5s} {'noise':>5s} | {'t.alone':>5s} {'t.rep':>5s}")
-        run, show = measure, format_row
+        print(f"{args.scenes} {args.codec.upper()} scenes (OpenCV's encoder at its defaults); SI-SNR and estimates in "
+              "dB, no denoising; kf: what repairing the key frames gained; err: minus the truth")
+        print(f"{'scene':46s} {'truth':>6s} {'kf':>5s} | {'alone':>6s} {'err':>5s} | {'replica':>6s} {'err':>5s} | "
+              f"{'report':>6s} {'err':>5s} | {'q' if args.codec == 'vp9' else 'bpp':>5s} {'noise':>5s} | "
+              f"{'t.alone':>5s} {'t.rep':>5s}")
+        run, show = (lambda spec, folder: measure(spec, folder, args.codec)), format_row
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for spec in scene_specs(args.scenes, args.seed):

@@ -150,6 +150,7 @@ def recover_sound(
     stabilise="auto",
     unhold=False,
     codec_replica: bool = True,
+    key_frames="auto",
     max_frames: Optional[int] = None,
     progress: Optional[Callable[[int], object]] = None,
     device: Optional[str] = None,
@@ -221,6 +222,13 @@ def recover_sound(
         -1.2 to +13.5 dB on ``benchmarks/bench_replica.py``'s 16 scenes (-1.5 to +3.0). It
         encodes and recovers up to :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with
         a few short trials: the recovery took 51x as long there (median, 64-128 px).
+    key_frames : 'auto', array_like of int or None
+        Frame indices of a codec's key frames: the combination repairs each region's
+        scores there from the frames beside them (``Combine(key_frames=...)``,
+        :func:`vismic.codec.repair_key_frames`) and ``info["key_frames"]`` says how much
+        it took out. ``'auto'`` (default) reads them from a video file's packets
+        (:func:`vismic.codec.read_key_frames`; PyAV installed) of VP8 and VP9 files
+        (:data:`KEY_FRAME_CODECS`); None never repairs.
     device : str, optional
         ``'cpu'`` or ``'cuda[:index]'``: project the frames with torch on that
         device (see :class:`vismic.project.Project`); default numpy.
@@ -298,6 +306,7 @@ def recover_sound(
         raise ParameterError(f"unhold must be True, False or 'auto', given unhold={unhold!r}")
     if not isinstance(codec_replica, bool):
         raise ParameterError(f"codec_replica must be True or False, given codec_replica={codec_replica!r}")
+    key_frames = _check_key_frames(key_frames)
     if batch_size is not None:
         check_int(batch_size, "batch_size", minimum=1)
     if max_frames is not None:
@@ -322,6 +331,7 @@ def recover_sound(
     if not pipeline.streaming_steps:
         raise ParameterError("the pipeline has no streaming stage to read frames")
     _check_grid_fits(pipeline, source, fuse=fuse)
+    pipeline = _with_key_frames(pipeline, _key_frames(key_frames, source))
     run = dict(progress=progress, device=device, workers=workers, executor=executor, threads=threads, fuse=fuse,
                precision=precision)
     audio = _recover_once(pipeline, source, video, **run)
@@ -352,6 +362,62 @@ def recover_sound(
     for finding in audio.info["warnings"]:
         warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
     return audio
+
+
+#: Codecs whose key frames ``key_frames='auto'`` repairs (:func:`vismic.io._codec.inter_frame_codec`'s names).
+#: ``benchmarks/bench_nuisance.py`` and ``benchmarks/bench_replica.py --codec vp8`` measure it: VP8's key
+#: frames leap, VP9's barely do. MPEG-4 part 2 and H.264 at OpenCV's and x264's defaults hold the motion
+#: between key frames, where it jumps to where the object is: their key frames are the frames to keep
+#: (repairing them lost 0.4-8 dB on the bench's rows, and hid x264's jumps from the estimate).
+KEY_FRAME_CODECS = ("VP8", "VP9")
+
+
+def _key_frames(key_frames, source) -> Optional[np.ndarray]:
+    """The key frames to repair: ``key_frames`` as given, or for ``'auto'`` a file's (None where none apply)."""
+    if key_frames is None or not isinstance(key_frames, str):
+        return key_frames
+    if key_frames == "auto":
+        from .io._codec import inter_frame_codec
+
+        path = getattr(source, "path", None)
+        if path is None or inter_frame_codec(getattr(source, "codec", None)) not in KEY_FRAME_CODECS:
+            return None
+        from .codec import read_key_frames
+
+        try:
+            found = read_key_frames(path, max_frames=getattr(source, "max_frames", None))
+        except ImportError:
+            logger.info("PyAV is not installed: the file's key frames are not repaired (pip install vismic[codecs])")
+            return None
+        except Exception as error:  # noqa: BLE001 - any container PyAV cannot read: OpenCV read it, go on without
+            logger.info("the file's key frames could not be read (%s): they are not repaired", error)
+            return None
+        count = getattr(source, "frame_count_hint", None) or (found.max() + 1 if found.size else 0)
+        if found.size < 2 or found.size >= 0.5 * count:
+            return None  # one key frame, or an intra-frame codec: nothing stands out to repair
+        return found
+    return None
+
+
+def _check_key_frames(key_frames):
+    """``key_frames`` as :func:`recover_sound` takes it: 'auto', None, or checked frame indices (an array)."""
+    if key_frames is None or (isinstance(key_frames, str) and key_frames == "auto"):
+        return key_frames
+    index = np.asarray(key_frames) if not isinstance(key_frames, str) else np.asarray([])
+    if (isinstance(key_frames, str) or index.ndim != 1
+            or (index.size and (not np.issubdtype(index.dtype, np.integer) or index.min() < 0))):
+        raise ParameterError(f"key_frames must be 'auto', None or a 1-D array of frame indices, given {key_frames!r}")
+    return index
+
+
+def _with_key_frames(pipeline: Pipeline, key_frames) -> Pipeline:
+    """``pipeline`` (a copy) whose combination repairs ``key_frames``; itself when there are none or no Combine."""
+    if key_frames is None:
+        return pipeline
+    name = next((name for name, stage in pipeline.steps if isinstance(stage, Combine)), None)
+    if name is None:
+        return pipeline
+    return pipeline.replace(name, copy.deepcopy(pipeline[name]).set_params(key_frames=key_frames))
 
 
 def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = True) -> Optional[Pipeline]:
@@ -613,16 +679,18 @@ def _check_file_codec(info: dict, fourcc) -> None:
 
 
 def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
-    """Cap ``snr_estimate_db`` at what a replica through the file's codec recovered (VP9 files; see ``codec_replica``).
+    """Cap ``snr_estimate_db`` at what a replica through the file's codec recovered (VP9/VP8 files; see ``codec_replica``).
 
-    The replica is recovered by the pipeline up to its combination, whose estimate it checks.
+    The replica is recovered by the pipeline up to its combination, whose estimate it
+    checks, repairing the replica's own key frames where the file's were repaired.
     """
     from ._reliability import LOW_SNR_PREFIX, cap_snr_estimate, findings
     from .io import open_video
     from .io._codec import inter_frame_codec
 
     info = audio.info
-    if (inter_frame_codec(getattr(source, "codec", None)) != "VP9" or getattr(source, "path", None) is None
+    codec = inter_frame_codec(getattr(source, "codec", None))
+    if (codec not in ("VP9", "VP8") or getattr(source, "path", None) is None
             or getattr(source, "downsample", 1) != 1 or np.ndim(audio.samples) != 1
             or not np.isfinite(np.atleast_1d(info.get("direction_degrees", np.nan))[0])):
         return
@@ -632,37 +700,46 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     try:
         import av
     except ImportError:
-        logger.info("PyAV is not installed: the VP9 file's compression is not measured (pip install vismic[codecs])")
+        logger.info("PyAV is not installed: the %s file's compression is not measured (pip install vismic[codecs])",
+                    codec)
         return
-    from .codec import NOISE_FRAMES, codec_replica, read_quantisers
+    from .codec import NOISE_FRAMES, codec_replica, read_quantisers, read_rate
 
     head = Pipeline(copy.deepcopy(pipeline.steps[:combine + 1]))
+    repairs = head.steps[-1][1].key_frames is not None
     progress = run["progress"]
-    logger.info("measuring what the VP9 compression cost on a replica of the scene")
+    logger.info("measuring what the %s compression cost on a replica of the scene", codec)
 
-    def recover(frames):
+    def recover(frames, key_frames):
         if hasattr(progress, "restart"):  # each replica is at most as long as the video: the bar never overflows
             progress.restart("codec replica")
+        head.steps[-1][1].key_frames = key_frames if repairs else None
         replica = open_video(frames, fps=audio.sr)
         return _recover_once(head, replica, frames, **dict(run, progress=progress)).samples
 
     try:
-        found = codec_replica(source.read(0, NOISE_FRAMES).frames, audio.samples, recover,
-                              quantiser=read_quantisers(source.path, max_frames=source.max_frames),
+        limit = dict(max_frames=source.max_frames)
+        coding = (dict(quantiser=read_quantisers(source.path, **limit)) if codec == "VP9"
+                  else dict(rate=read_rate(source.path, **limit)))
+        found = codec_replica(source.read(0, NOISE_FRAMES).frames, audio.samples, recover, **coding,
                               direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr)
     except (av.error.FFmpegError, OSError, ValueError) as error:  # ParameterError and FrameShapeError are ValueErrors
-        logger.warning("the VP9 file's compression could not be measured on a replica (%s); its estimate stands", error)
+        logger.warning("the %s file's compression could not be measured on a replica (%s); its estimate stands",
+                       codec, error)
         return
     info["codec_replica"] = {"snr_db": found.snr_db, "noise_std": found.noise_std, "q_index": found.q_index,
-                             "key_interval": found.key_interval, "frames": found.frames}
+                             "bits_per_pixel": found.bits_per_pixel, "key_interval": found.key_interval,
+                             "frames": found.frames}
     cap_snr_estimate(info, found.snr_db)
     reliability = dict(info.get("reliability", {}))
     said = list(info.get("warnings", []))
     if "lossy_codec" in reliability:
         before = reliability["lossy_codec"]
+        at = (f"libvpx-vp9, index {found.q_index:.0f}" if codec == "VP9"
+              else f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel")
         reliability["lossy_codec"] += (
-            f"; a replica of the scene through the same codec at the file's quantiser (libvpx-vp9, index "
-            f"{found.q_index:.0f}) was recovered at {found.snr_db:.1f} dB, and snr_estimate_db is at most that")
+            f"; a replica of the scene through the same codec at the file's {'quantiser' if codec == 'VP9' else 'rate'}"
+            f" ({at}) was recovered at {found.snr_db:.1f} dB, and snr_estimate_db is at most that")
         info["reliability"] = reliability
         said = [reliability["lossy_codec"] if line == before else line for line in said]
     # the estimate may now be below the floor: say so with its new value

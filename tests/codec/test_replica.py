@@ -1,4 +1,4 @@
-"""A replica of the scene through a VP9 file's own codec: what the compression cost the sound."""
+"""A replica of the scene through a VP9 or VP8 file's own codec: what the compression cost the sound."""
 
 import sys
 import warnings
@@ -8,7 +8,8 @@ import pytest
 
 import vismic
 from vismic import metrics, synth
-from vismic.codec import CodecReplica, FileQuantiser, codec_replica, encode_like, read_quantisers
+from vismic.codec import (CodecReplica, FileQuantiser, FileRate, codec_replica, encode_like, read_quantisers,
+                          read_rate)
 from vismic.codec._replica import _matched_noise, _window, difference_variance
 from vismic.denoise import highpass
 from vismic.errors import FrameShapeError, ParameterError
@@ -104,8 +105,8 @@ def test_the_replica_reads_the_true_snr_of_a_vp9_file(tmp_path, texture, directi
         warnings.simplefilter("ignore")
         rec = vismic.recover_sound(path, fps=FPS, denoise=None, codec_replica=False)
 
-        def recover(frames):
-            return vismic.recover_sound(frames, fps=FPS, denoise=None).samples
+        def recover(frames, key_frames):
+            return vismic.recover_sound(frames, fps=FPS, denoise=None, key_frames=key_frames).samples
 
         replica = codec_replica(vismic.io.open_video(path, fps=FPS).read(0, 257).frames, rec.samples, recover,
                                 quantiser=read_quantisers(path), direction_degrees=rec.info["direction_degrees"],
@@ -124,7 +125,7 @@ def test_recover_sound_caps_its_estimate_at_the_replica(vp9_clip):
         warnings.simplefilter("always")
         rec = vismic.recover_sound(path, fps=FPS, denoise=None)
     found = rec.info["codec_replica"]
-    assert set(found) == {"snr_db", "noise_std", "q_index", "key_interval", "frames"}
+    assert set(found) == {"snr_db", "noise_std", "q_index", "bits_per_pixel", "key_interval", "frames"}
     assert rec.info["snr_estimate_db"] <= found["snr_db"]
     assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 3.0
     said = [str(w.message) for w in caught if "replica" in str(w.message)]
@@ -144,8 +145,8 @@ def test_the_replica_is_skipped_where_it_does_not_apply(vp9_clip, tmp_path, monk
         assert "codec_replica" not in vismic.recover_sound(path, fps=FPS, codec_replica=False).info
         assert "codec_replica" not in vismic.recover_sound(path, fps=FPS, downsample=2).info
         assert "codec_replica" not in vismic.recover_sound(scene.frames, fps=FPS).info
-        synth.compress(scene.frames, codec="VP80", keep=tmp_path / "clip.mkv")
-        assert "codec_replica" not in vismic.recover_sound(tmp_path / "clip.mkv", fps=FPS).info
+        synth.compress(scene.frames, codec="mp4v", keep=tmp_path / "clip.avi")
+        assert "codec_replica" not in vismic.recover_sound(tmp_path / "clip.avi", fps=FPS).info
         # without PyAV the file is flagged as before, not measured
         monkeypatch.setitem(sys.modules, "av", None)
         rec = vismic.recover_sound(path, fps=FPS)
@@ -192,3 +193,56 @@ def test_a_replica_below_0_db_says_the_output_is_mostly_noise(vp9_clip, monkeypa
 def test_difference_variance_of_white_noise_is_twice_its_variance():
     frames = np.random.default_rng(0).normal(100.0, 3.0, (257, 32, 32))
     assert difference_variance(frames) == pytest.approx(18.0, rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def vp8_clip(tmp_path_factory):
+    scene, truth = _scene(texture="camera", direction=0.0, amplitude_px=0.08, noise_std=1.0)
+    path = tmp_path_factory.mktemp("vp8") / "clip.mkv"
+    synth.compress(scene.frames, codec="VP80", keep=path)
+    return path, scene, truth
+
+
+def test_read_rate_gives_the_bits_a_pixel_and_the_key_frame_interval(vp8_clip):
+    path, scene, _ = vp8_clip
+    rate = read_rate(path)
+    assert rate.key_interval == 12  # OpenCV's VP8 writer: a key frame every 12
+    size = path.stat().st_size * 8 / (len(scene.frames) * 64 * 64)  # the container adds a little
+    assert 0.8 * size < rate.bits_per_pixel <= size
+    assert read_rate(path, max_frames=30).key_interval == 12
+    synth.compress(scene.frames[:20], codec="VP90", keep=path.parent / "other.mkv")
+    with pytest.raises(ParameterError, match="not VP8"):
+        read_rate(path.parent / "other.mkv")
+
+
+def test_the_replica_reads_the_true_snr_of_a_vp8_file(vp8_clip):
+    path, scene, truth = vp8_clip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(path, fps=FPS, denoise=None, codec_replica=False)
+        calls = []
+
+        def recover(frames, key_frames):
+            calls.append(key_frames)
+            return vismic.recover_sound(frames, fps=FPS, denoise=None, key_frames=key_frames).samples
+
+        replica = codec_replica(vismic.io.open_video(path, fps=FPS).read(0, 257).frames, rec.samples, recover,
+                                rate=read_rate(path), direction_degrees=rec.info["direction_degrees"], fps=FPS)
+    true_snr = metrics.si_snr(rec.samples, truth)
+    assert abs(replica.snr_db - true_snr) < 3.0
+    assert replica.bits_per_pixel == read_rate(path).bits_per_pixel and np.isnan(replica.q_index)
+    assert np.array_equal(calls[-1], np.arange(0, len(scene.frames), 12))  # the replica's own key frames
+    with pytest.raises(ParameterError, match="one of quantiser"):
+        codec_replica(scene.frames[:8], rec.samples, recover, direction_degrees=0.0, fps=FPS)
+
+
+def test_recover_sound_caps_a_vp8_files_estimate_at_its_replica(vp8_clip):
+    path, _, truth = vp8_clip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(path, fps=FPS, denoise=None)
+    found = rec.info["codec_replica"]
+    assert rec.info["snr_estimate_db"] <= found["snr_db"] and found["bits_per_pixel"] > 0
+    assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 3.0
+    said = [str(w.message) for w in caught if "replica" in str(w.message)]
+    assert len(said) == 1 and "VP8" in said[0] and "bits a pixel" in said[0]

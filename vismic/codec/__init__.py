@@ -13,6 +13,10 @@ a fraction of a pixel under sensor noise (``benchmarks/bench_nuisance.py``,
 frame jumped at each (x264 at its default quality does so to a fraction of a pixel of motion);
 :func:`vismic.recover_sound` flags it and caps its SNR estimate.
 
+:func:`repair_key_frames` takes out of each region's scores the leap a key frame's own
+quantisation makes (the frames beside it predict it); :func:`vismic.recover_sound` does so
+at the key frames of a video file (:func:`read_key_frames`).
+
 :func:`codec_replica` measures what a VP9 file's compression cost the sound, on a replica
 of the scene through libvpx-vp9 at the file's own quantiser (:func:`read_quantisers`);
 :func:`vismic.recover_sound` runs it on VP9 files (``codec_replica=True``) and caps its
@@ -24,10 +28,13 @@ from ._replica import (
     REPLICA_FRAMES,
     CodecReplica,
     FileQuantiser,
+    FileRate,
     codec_replica,
     encode_like,
     read_quantisers,
+    read_rate,
 )
+from ._key_frames import KeyFrameRepair, key_frame_weights, read_key_frames, repair_key_frames
 from ._jumps import JUMP_RATIO, KeyFrameJumps, key_frame_jumps
 from ._unhold import (
     BLOCK,
@@ -41,5 +48,5 @@ from ._unhold import (
     unhold,
 )
 
-__all__ = ["CodecReplica", "FileQuantiser", "codec_replica", "encode_like", "read_quantisers", "REPLICA_FRAMES",
+__all__ = ["KeyFrameRepair", "key_frame_weights", "read_key_frames", "repair_key_frames", "CodecReplica", "FileQuantiser", "FileRate", "read_rate", "codec_replica", "encode_like", "read_quantisers", "REPLICA_FRAMES",
            "NOISE_FRAMES", "BLOCK", "JUMP_RATIO", "KeyFrameJumps", "key_frame_jumps", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]

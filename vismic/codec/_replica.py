@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from ..errors import FrameShapeError, ParameterError
 
-__all__ = ["FileQuantiser", "CodecReplica", "read_quantisers", "encode_like", "codec_replica", "REPLICA_FRAMES",
+__all__ = ["FileQuantiser", "FileRate", "CodecReplica", "read_quantisers", "read_rate", "encode_like", "codec_replica", "REPLICA_FRAMES",
            "NOISE_FRAMES", "NOISE_RANGE"]
 
 #: Most frames of a replica (about a second of footage at 2000 fps): encoding dominates its cost,
@@ -48,6 +49,13 @@ EFFECTIVE_PERCENTILE = 90
 
 #: libvpx's quantiser setting (FFmpeg's ``qmin``/``qmax``) runs over 0-63; the frames carry an index of 0-255.
 ENCODER_Q_MAX = 63
+
+#: The frame rate a replica is encoded at: a rate-controlled replica's bit rate is per second of it.
+PLAYBACK_FPS = 30
+
+#: The finest quantiser a VP8 replica may use: OpenCV's writer sets FFmpeg's ``qmin`` to 3, and the
+#: rate control of its files (at 1.5 bits a pixel) reaches it on textured scenes.
+VP8_QMIN = 3
 
 
 def _av():
@@ -133,32 +141,104 @@ def read_quantisers(path, max_frames=None) -> FileQuantiser:
     return FileQuantiser(np.asarray(q_index), np.asarray(key))
 
 
-def _encode(frames: np.ndarray, setting: int, key_interval: int):
-    """``frames`` through libvpx-vp9 at quantiser ``setting`` (0-63): the decoded frames and their quantiser indices."""
+@dataclass(frozen=True)
+class FileRate:
+    """How many bits a file's frames took, and how often it coded a key frame.
+
+    Attributes
+    ----------
+    bits_per_pixel : float
+        The video stream's bits a frame over the frame's pixels (the mean over its frames).
+    key_interval : int
+        Frames from one key frame to the next (the median; the clip's length with one).
+
+    Examples
+    --------
+    >>> FileRate(1.5, 12)
+    FileRate(bits_per_pixel=1.5, key_interval=12)
+    """
+
+    bits_per_pixel: float
+    key_interval: int
+
+
+def read_rate(path, max_frames=None) -> FileRate:
+    """The bits a pixel and the key-frame interval of a VP8 file (its first ``max_frames`` frames), from its packets.
+
+    Raises
+    ------
+    ParameterError
+        The file's video stream is not VP8, or holds no frames.
+    ImportError
+        PyAV is not installed.
+    """
     av = _av()
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="matroska") as container:
-        stream = container.add_stream("libvpx-vp9", rate=30)
-        stream.width, stream.height = frames.shape[2], frames.shape[1]
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.gop_size = key_interval
+    sizes, keys = [], []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.codec_context.name != "vp8":
+            raise ParameterError(f"{path} is {stream.codec_context.name}, not VP8: its bit rate is not read")
+        pixels = stream.codec_context.width * stream.codec_context.height
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            sizes.append(packet.size)
+            keys.append(bool(packet.is_keyframe))
+            if max_frames is not None and len(sizes) >= max_frames:
+                break
+    if not sizes or pixels == 0:
+        raise ParameterError(f"{path} has no frames to read a bit rate from")
+    at = np.flatnonzero(keys)
+    interval = int(np.median(np.diff(at))) if at.size >= 2 else len(sizes)
+    return FileRate(8.0 * float(np.mean(sizes)) / pixels, interval)
+
+
+def _encode(frames: np.ndarray, setting: int, key_interval: int):
+    """``frames`` through libvpx-vp9 at quantiser ``setting`` (0-63): the decoded frames, their quantiser indices and key flags."""
+
+    def configure(stream):
         stream.codec_context.qmin = stream.codec_context.qmax = setting
         stream.bit_rate = 0
         stream.options = {"crf": str(setting)}
+
+    return _through("libvpx-vp9", frames, key_interval, configure)
+
+
+def _encode_at_rate(frames: np.ndarray, bits_per_pixel: float, key_interval: int):
+    """``frames`` through libvpx's VP8 at ``bits_per_pixel`` a frame (rate-controlled, quantiser 3 up)."""
+
+    def configure(stream):
+        stream.bit_rate = max(int(round(bits_per_pixel * frames.shape[1] * frames.shape[2] * PLAYBACK_FPS)), 1)
+        stream.codec_context.qmin = VP8_QMIN
+
+    return _through("libvpx", frames, key_interval, configure)
+
+
+def _through(encoder: str, frames: np.ndarray, key_interval: int, configure):
+    """``frames`` (uint8) encoded by ``encoder`` as ``configure(stream)`` sets it, and decoded."""
+    av = _av()
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as container:
+        stream = container.add_stream(encoder, rate=PLAYBACK_FPS)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = key_interval
+        configure(stream)
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="gray")):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     buffer.seek(0)
-    decoded, q_index = [], []
+    decoded, q_index, key = [], [], []
     with av.open(buffer) as container:
         stream = container.streams.video[0]
         stream.codec_context.options = {"export_side_data": "venc_params"}
         for frame in container.decode(stream):
             decoded.append(_luma(frame))
+            key.append(bool(frame.key_frame))
             q_index.extend(int(data.qp) for data in frame.side_data if hasattr(data, "qp"))
-    return np.stack(decoded), np.asarray(q_index)
+    return np.stack(decoded), np.asarray(q_index), np.asarray(key)
 
 
 def _luma(frame) -> np.ndarray:
@@ -272,12 +352,15 @@ class CodecReplica:
     noise_std : float
         The sensor noise (grey levels) that gives the replica the file's frame-to-frame changes.
     q_index : float
-        The file's quantiser index the replica stands for (:attr:`FileQuantiser.effective_q_index`;
+        VP9: the file's quantiser index the replica stands for (:attr:`FileQuantiser.effective_q_index`;
         between two of the encoder's settings, the SI-SNR is interpolated between replicas at both).
+        NaN for VP8.
     key_interval : int
         The file's key-frame interval.
     frames : int
         Frames of the replica.
+    bits_per_pixel : float
+        VP8: the file's bits a pixel the replica was encoded at (:class:`FileRate`). NaN for VP9.
     """
 
     snr_db: float
@@ -285,6 +368,7 @@ class CodecReplica:
     q_index: float
     key_interval: int
     frames: int
+    bits_per_pixel: float = float("nan")
 
 
 def _window(motion: np.ndarray, length: int) -> slice:
@@ -300,9 +384,13 @@ def _window(motion: np.ndarray, length: int) -> slice:
     return slice(start, start + length)
 
 
-def codec_replica(first_frames, motion, recover, *, quantiser: FileQuantiser, direction_degrees: float, fps: float,
-                  seed: int = 0) -> CodecReplica:
-    """Measure what a VP9 file's compression costs the sound, on a replica of its scene.
+def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuantiser] = None,
+                  rate: Optional[FileRate] = None, direction_degrees: float, fps: float, seed: int = 0) -> CodecReplica:
+    """Measure what a VP9 or VP8 file's compression costs the sound, on a replica of its scene.
+
+    VP9 is replicated at the file's quantiser (``quantiser``), VP8 at its bits a pixel
+    (``rate``; its decoder exports no quantiser, and a constant quantiser read the loss
+    too low: a rate-controlled VP8 file spends its bits unevenly over the frames).
 
     Parameters
     ----------
@@ -313,10 +401,13 @@ def codec_replica(first_frames, motion, recover, *, quantiser: FileQuantiser, di
     motion : np.ndarray [shape=(n_frames,)]
         The recovered motion (px) along ``direction_degrees``, the replica's motion.
     recover : callable
-        Frames (an array) to the recovered motion, as the file was recovered (e.g. the
-        pipeline up to its combination).
+        ``recover(frames, key_frames)``: frames (an array) and the indices of the replica's
+        key frames to the recovered motion, as the file was recovered (e.g. the pipeline up
+        to its combination, repairing those key frames as the file's were).
     quantiser : FileQuantiser
-        From :func:`read_quantisers`.
+        A VP9 file's, from :func:`read_quantisers`.
+    rate : FileRate
+        A VP8 file's, from :func:`read_rate` (give one of the two).
     direction_degrees, fps : float
         The recovered direction (x right, y down) and the frame rate.
     seed : int
@@ -330,6 +421,8 @@ def codec_replica(first_frames, motion, recover, *, quantiser: FileQuantiser, di
     from ..metrics import si_snr
     from ..synth import render_nuisance_scene
 
+    if (quantiser is None) == (rate is None):
+        raise ParameterError("give codec_replica one of quantiser (a VP9 file's) and rate (a VP8 file's)")
     first_frames = np.asarray(first_frames, dtype=np.float64)
     motion = np.asarray(motion, dtype=np.float64)
     if first_frames.ndim != 3 or motion.ndim != 1 or len(motion) < 2:
@@ -348,21 +441,32 @@ def codec_replica(first_frames, motion, recover, *, quantiser: FileQuantiser, di
                                      seed=seed, fps=fps)
 
     drive = motion[_window(motion, REPLICA_FRAMES)]
-    wanted = quantiser.effective_q_index
-    settings = _encoder_settings(_to_8bit(render(trial_motion[:4], 0.0).frames), wanted, quantiser.key_interval)
+    coding = quantiser if quantiser is not None else rate
+    if quantiser is not None:
+        wanted = quantiser.effective_q_index
+        settings = _encoder_settings(_to_8bit(render(trial_motion[:4], 0.0).frames), wanted, quantiser.key_interval)
+    else:
+        wanted, settings = float("nan"), [(rate.bits_per_pixel, float("nan"))]
 
     def encode(scene, setting):
-        return _encode(_to_8bit(scene.frames), setting, quantiser.key_interval)[0]
+        frames = _to_8bit(scene.frames)
+        if quantiser is not None:
+            decoded, _, key = _encode(frames, setting, coding.key_interval)
+        else:
+            decoded, _, key = _encode_at_rate(frames, setting, coding.key_interval)
+        return decoded, np.flatnonzero(key)
 
     # the noise is matched once, at the setting nearest the file's: the two are a few index steps apart
-    nearest = min(settings, key=lambda pair: abs(pair[1] - wanted))[0]
-    noise_std = _matched_noise(target, lambda level: difference_variance(encode(render(trial_motion, level), nearest)))
+    nearest = settings[0][0] if len(settings) == 1 else min(settings, key=lambda pair: abs(pair[1] - wanted))[0]
+    noise_std = _matched_noise(target, lambda level: difference_variance(encode(render(trial_motion, level),
+                                                                                nearest)[0]))
     scene = render(drive, noise_std)
     truth = highpass(scene.displacement_px, sr=fps)
-    measured = [(index, float(si_snr(np.asarray(recover(encode(scene, setting)), dtype=np.float64), truth)))
+    measured = [(index, float(si_snr(np.asarray(recover(*encode(scene, setting)), dtype=np.float64), truth)))
                 for setting, index in settings]
     snr_db = measured[0][1]
     if len(measured) == 2:
         (q0, snr0), (q1, snr1) = measured
         snr_db = snr0 + (wanted - q0) / (q1 - q0) * (snr1 - snr0)
-    return CodecReplica(snr_db, noise_std, wanted, quantiser.key_interval, len(drive))
+    return CodecReplica(snr_db, noise_std, wanted, coding.key_interval, len(drive),
+                        rate.bits_per_pixel if rate is not None else float("nan"))

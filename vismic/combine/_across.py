@@ -174,6 +174,12 @@ class Combine(Stage):
         spectrum follows). None or 0 keeps the drift.
     n_sources : int
         Channels to separate.
+    key_frames : array_like of int, optional
+        Frame indices of a codec's key frames (:func:`vismic.codec.read_key_frames`):
+        each region's scores there are repaired from the frames beside them
+        (:func:`vismic.codec.repair_key_frames`) before anything is measured, and
+        ``info["key_frames"]`` says what was done. :func:`vismic.recover_sound` sets them
+        from a video file.
 
     Notes
     -----
@@ -184,10 +190,11 @@ class Combine(Stage):
     estimate at what the jumps leave.
     """
 
-    def __init__(self, method: str = "optimal", highpass_hz: float = 20.0, n_sources: int = 1):
+    def __init__(self, method: str = "optimal", highpass_hz: float = 20.0, n_sources: int = 1, key_frames=None):
         self.method = method
         self.highpass_hz = highpass_hz
         self.n_sources = n_sources
+        self.key_frames = key_frames
 
     def transform(self, bands: BandSignals) -> Audio:
         return self.transform_batches([bands])
@@ -225,12 +232,38 @@ class Combine(Stage):
             if evidence is None:
                 raise ParameterError("Combine received no band signals")
             audio = self._combine(evidence, cutoff, reports)
+            if self.key_frames is not None:
+                audio = self._repaired(audio, evidence, cutoff, reports)
         finally:
             if evidence is not None:
                 evidence.close()
         if cutoff is not None:
             audio = HighPass(cutoff_hz=cutoff).transform(audio)
         return _cap_at_key_frame_jumps(audio)
+
+    def _repaired(self, audio: Audio, evidence: RegionEvidence, cutoff, reports) -> Audio:
+        """Combined again after the key frames' leap was taken out of every region's scores.
+
+        The leap is measured on the combined output, where the regions' own noise has
+        averaged out (each region's scores alone are noisy enough at their key frames
+        for a weight per region to take out sound as well): its Wiener weight
+        (:func:`vismic.codec.key_frame_weights`) scales every region's key-frame residual
+        alike, which is the frames' own repair since the scores are linear in them.
+        Output that jumps at the key frames and holds between them (:func:`vismic.codec.key_frame_jumps`)
+        is left as it is: there the key frames carry the motion.
+        """
+        from ..codec import key_frame_jumps, key_frame_weights
+
+        motion = np.atleast_2d(np.asarray(audio.samples, dtype=np.float64))
+        weights, ratio = key_frame_weights(motion.sum(axis=0, keepdims=True) if motion.shape[0] > 1 else motion,
+                                           self.key_frames)
+        if not np.isfinite(ratio[0]) or (motion.shape[1] > 1 and key_frame_jumps(motion).found):
+            return audio  # a codec that held the motion between its key frames coded it there: keep them
+        repaired = evidence.repair_key_frames(self.key_frames, float(weights[0]))
+        if weights[0] < 1.0:
+            audio = self._combine(evidence, cutoff, reports)
+        audio.info["key_frames"] = {"repaired": repaired, "weight": float(weights[0]), "spike_ratio": float(ratio[0])}
+        return audio
 
     def _combine(self, evidence: RegionEvidence, cutoff, reports) -> Audio:
         if self.n_sources != 1:

@@ -19,7 +19,7 @@ from scipy import linalg, signal
 
 from .._cores import usable_cores
 from ..data import BandSignals
-from ._series import Extended, RegionSeries, filtered_chunks, scipy_padding
+from ._series import CHUNK_BYTES, Extended, RegionSeries, filtered_chunks, scipy_padding
 
 #: Time chunks alternately used to fit weights and to score them (grid choice, SNR estimate).
 N_CHUNKS = 8
@@ -79,6 +79,37 @@ class RegionEvidence:
         scores = bands.scores.sum(axis=(0, 1))  # (R, 2, k)
         self.series.append(scores.reshape(2 * self.n_regions, -1))
         self._statistics.clear()
+
+    def repair_key_frames(self, key_frames, weight: float) -> int:
+        """Keep the share ``weight`` of every series' residual at the key frames (:func:`vismic.codec.repair_key_frames`).
+
+        Chunk by chunk, with memory flat in the video's length; the same as the function on
+        the whole series with ``weights`` all ``weight`` (to float rounding). Returns the
+        number of key frames repaired.
+        """
+        from ..codec._key_frames import key_frame_masks, repaired_values
+
+        repairable, _ = key_frame_masks(key_frames, self.n)
+        weights = np.full(self.series.m, float(weight))
+        for frames, values, residual in self._residual_chunks():
+            at = repairable[frames]
+            if at.any():
+                self.series.update(frames[at], repaired_values(values[:, at], residual[:, at], weights))
+        self._statistics.clear()
+        return int(repairable.sum())
+
+    def _residual_chunks(self):
+        """``(frames, scores, residual)`` of the inner frames, chunk by chunk (one frame read either side)."""
+        from ..codec._key_frames import neighbour_residual
+
+        n = self.n
+        size = max(64, CHUNK_BYTES // (8 * self.series.m))
+        for start in range(0, n, size):
+            lo, hi = max(start - 1, 0), min(start + size + 1, n)
+            values = self.series.read(lo, hi)
+            frames = np.arange(lo + 1, hi - 1)
+            own = frames >= start
+            yield frames[own], values[:, 1:-1][:, own], neighbour_residual(values)[:, own]
 
     @property
     def n(self) -> int:

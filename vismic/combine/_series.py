@@ -81,6 +81,21 @@ class RegionSeries:
             self._memory[self.n: self.n + len(block)] = block
         self.n += len(block)
 
+    def update(self, frames: np.ndarray, values: np.ndarray) -> None:
+        """Overwrite frames ``frames`` (increasing indices, already appended) with ``values`` of shape (m, len(frames))."""
+        frames = np.asarray(frames, dtype=np.int64)
+        values = np.ascontiguousarray(np.asarray(values, dtype=np.float64).T)
+        if values.shape != (len(frames), self.m) or (frames.size and (frames.min() < 0 or frames.max() >= self.n)):
+            raise ValueError(f"values of shape ({self.m}, {len(frames)}) for frames below {self.n} were expected")
+        self._mean = None
+        if self._file is None:
+            self._memory[frames] = values
+            return
+        with self._lock:
+            for frame, row in zip(frames, values):
+                self._file.seek(int(frame) * self.m * 8)
+                self._file.write(row.tobytes())
+
     @property
     def on_disk(self) -> bool:
         return self._file is not None

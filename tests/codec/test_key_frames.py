@@ -1,0 +1,136 @@
+"""Key frames whose motion leaps: repaired from the frames beside them, in arrays, in the combination, from files."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import vismic
+from vismic import metrics, synth
+from vismic.codec import key_frame_weights, read_key_frames, repair_key_frames
+from vismic.combine import _evidence
+from vismic.combine._evidence import RegionEvidence
+from vismic.combine._series import RegionSeries
+from vismic.data import BandSignals
+from vismic.denoise import highpass
+from vismic.errors import ParameterError
+
+FPS = 4000.0
+
+
+def _motion(n=2400, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.convolve(rng.normal(size=n), np.hanning(9), mode="same")
+
+
+def test_a_leap_at_every_key_frame_is_taken_out_and_the_rest_left():
+    motion = _motion()
+    keys = np.arange(0, len(motion), 12)
+    leap = np.zeros_like(motion)
+    leap[keys] = 3.0 * np.random.default_rng(1).normal(size=keys.size)
+    repaired, report = repair_key_frames(motion + leap, keys)
+    assert report.frames == keys.size - 1  # the first frame has no frame before it
+    assert report.weights[0] < 0.05 and report.spike_ratio[0] > 20
+    before, after = metrics.si_snr(motion + leap, motion), metrics.si_snr(repaired, motion)
+    assert after > before + 10
+    assert np.array_equal(repaired[np.setdiff1d(np.arange(len(motion)), keys)],
+                          (motion + leap)[np.setdiff1d(np.arange(len(motion)), keys)])
+
+
+def test_key_frames_like_any_other_keep_their_values():
+    motion = _motion() + 0.05 * np.random.default_rng(2).normal(size=2400)
+    keys = np.arange(5, 2400, 12)
+    weights, ratio = key_frame_weights(motion[None], keys)
+    assert 0.7 < ratio[0] < 1.4 and weights[0] > 0.7
+    repaired, _ = repair_key_frames(motion, keys)
+    assert metrics.si_snr(repaired, motion) > 25
+
+
+def test_ends_and_neighbouring_key_frames_are_left_alone_and_bad_indices_refused():
+    series = np.random.default_rng(3).normal(size=(2, 50))
+    repaired, report = repair_key_frames(series, [0, 10, 11, 30, 49])
+    assert report.frames == 1  # only 30: 0 and 49 are ends, 10 and 11 neighbours
+    changed = np.flatnonzero(np.any(repaired != series, axis=0))
+    assert set(changed) <= {30}
+    for bad in ([1.5, 3.0], [[1, 2]]):
+        with pytest.raises(ParameterError):
+            repair_key_frames(series, bad)
+
+
+@pytest.mark.parametrize("spill", [None, 256])
+def test_the_streamed_repair_is_the_function_on_the_whole_series(monkeypatch, spill):
+    monkeypatch.setattr(_evidence, "CHUNK_BYTES", 8 * 4 * 70)  # chunks of 70 frames: keys fall on their borders
+    rng = np.random.default_rng(4)
+    scores = rng.normal(size=(1, 1, 2, 2, 1000))
+    keys = np.arange(3, 1000, 10)
+    scores[..., keys] += 5.0
+    bands = BandSignals(scores, np.tile(np.eye(2), (1, 1, 2, 1, 1)), 0, FPS, (1, 2))
+    evidence = RegionEvidence.empty_like(bands, spill_bytes=spill)
+    for start in range(0, 1000, 300):  # appended in batches
+        evidence.append(BandSignals(scores[..., start:start + 300], bands.information, start, FPS, (1, 2)))
+    assert evidence.series.on_disk == (spill is not None)
+    assert evidence.repair_key_frames(keys, 0.25) == keys.size
+    expected, _ = repair_key_frames(scores.reshape(4, 1000), keys, weights=np.full(4, 0.25))
+    np.testing.assert_allclose(evidence.series.read(0, 1000), expected, atol=1e-12)
+
+
+def test_region_series_update_overwrites_frames_in_memory_and_on_disk():
+    for spill in (1 << 20, 64):
+        series = RegionSeries(2, spill_bytes=spill)
+        series.append(np.arange(20.0).reshape(2, 10))
+        series.update(np.array([2, 7]), np.array([[-1.0, -2.0], [-3.0, -4.0]]))
+        values = series.read(0, 10)
+        assert values[0, 2] == -1.0 and values[0, 7] == -2.0 and values[1, 2] == -3.0 and values[1, 7] == -4.0
+        assert values[0, 3] == 3.0 and series.mean()[0] == pytest.approx((45.0 - 2 - 7 - 3) / 10)
+        with pytest.raises(ValueError):
+            series.update(np.array([10]), np.zeros((2, 1)))
+
+
+def _scene(direction=90.0, seconds=0.5, codec="VP80", folder=None):
+    sound = synth.make_displacement(synth.music(duration_seconds=seconds, sr=FPS, seed=4), amplitude_px=0.05)
+    scene = synth.render_nuisance_scene(synth.texture("brick", size=(64, 64)), sound, direction_degrees=direction,
+                                        noise_std=2.0, fps=FPS, seed=4)
+    path = folder / ("clip" + synth.CODECS[codec])
+    synth.compress(scene.frames, codec=codec, keep=path)
+    return path, highpass(scene.displacement_px, sr=FPS)
+
+
+def test_recover_sound_repairs_a_vp8_files_key_frames(tmp_path):
+    pytest.importorskip("av")
+    # brick at 90 degrees under OpenCV's VP8: the key frames' leaps swamp the sound and turn its direction
+    # (benchmarks/bench_replica.py --codec vp8: -8.2 -> +11.3 dB on this scene at 1 s)
+    path, truth = _scene(folder=tmp_path)
+    assert np.array_equal(read_key_frames(path), np.arange(0, 2000, 12))
+    assert np.array_equal(read_key_frames(path, max_frames=30), [0, 12, 24])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        as_decoded = vismic.recover_sound(path, fps=FPS, denoise=None, codec_replica=False, key_frames=None)
+        repaired = vismic.recover_sound(path, fps=FPS, denoise=None, codec_replica=False)
+        given = vismic.recover_sound(vismic.io.read_frames(path), fps=FPS, denoise=None,
+                                     key_frames=np.arange(0, 2000, 12))
+    assert "key_frames" not in as_decoded.info
+    found = repaired.info["key_frames"]
+    assert found["repaired"] == 166 and found["weight"] < 0.2 and found["spike_ratio"] > 5
+    assert metrics.si_snr(repaired.samples, truth) > metrics.si_snr(as_decoded.samples, truth) + 6
+    assert abs(np.atleast_1d(repaired.info["direction_degrees"])[0]) == pytest.approx(90, abs=5)
+    np.testing.assert_allclose(given.samples, repaired.samples, atol=1e-9)  # the same frames, keys given by hand
+    with pytest.raises(ParameterError, match="key_frames"):
+        vismic.recover_sound(path, fps=FPS, key_frames="yes")
+    with pytest.raises(ParameterError, match="key_frames"):
+        vismic.recover_sound(path, fps=FPS, key_frames=[-1, 12])
+
+
+def test_key_frames_that_carry_the_motion_are_kept(tmp_path):
+    pytest.importorskip("av")
+    # x264 at its defaults holds the motion between key frames and jumps at them: no repair, for a file
+    # (not read for H.264) or key frames given by hand (the combination sees the jumps)
+    path, _ = _scene(direction=45.0, seconds=1.0, codec="H264", folder=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = vismic.recover_sound(path, fps=FPS, denoise=None)
+        given = vismic.recover_sound(path, fps=FPS, denoise=None, key_frames=read_key_frames(path))
+        none = vismic.recover_sound(path, fps=FPS, denoise=None, key_frames=None)
+    assert "key_frames" not in auto.info and "key_frames" not in given.info
+    np.testing.assert_array_equal(auto.samples, none.samples)
+    np.testing.assert_array_equal(given.samples, none.samples)
+    assert "key_frame_jumps" in given.info["reliability"]

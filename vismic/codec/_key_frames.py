@@ -1,0 +1,178 @@
+"""Key frames whose motion reads as a spike, repaired from the frames beside them.
+
+A codec codes a key frame from scratch and the frames between from the frame before.
+The two are quantised differently (a key frame's texture comes out sharper or softer than
+the predicted frames'), and a change of texture reads as motion: the recovered motion leaps
+at each key frame and comes straight back. OpenCV's VP8 writer, with a key frame every 12
+frames, puts most of the recovered motion's error there on some scenes
+(``benchmarks/bench_nuisance.py``'s ``vp8`` rows; ``benchmarks/bench_replica.py --codec vp8``).
+
+The repair works on each region's score series before the combination. At a key frame
+``k`` the score is ``s[k] = m[k] + e[k]``, and the frames beside it predict ``m[k]`` by their
+mean up to the interpolation error that the frames between key frames show. The key
+frame's residual ``s[k] - (s[k-1] + s[k+1]) / 2`` is kept in the share ``w`` that error's
+power has of the key frames' residual power (a Wiener weight, 1 where key frames are no
+different): a series whose key frames leap loses the leap, one whose key frames do not
+keeps them as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ParameterError
+
+__all__ = ["KeyFrameRepair", "read_key_frames", "key_frame_weights", "repair_key_frames"]
+
+
+@dataclass(frozen=True)
+class KeyFrameRepair:
+    """What :func:`repair_key_frames` did.
+
+    Attributes
+    ----------
+    frames : int
+        Key frames repaired (those with a frame on either side that is not a key frame).
+    weights : np.ndarray [shape=(m,)]
+        The share of each series' key-frame residual that was kept (0-1).
+    spike_ratio : np.ndarray [shape=(m,)]
+        Each series' mean squared residual at the key frames over that at the other frames
+        (1 where key frames are like any other; NaN where there was none to measure).
+    """
+
+    frames: int
+    weights: np.ndarray
+    spike_ratio: np.ndarray
+
+
+def read_key_frames(path, max_frames=None) -> np.ndarray:
+    """Indices of the key frames of a video file, in the order they are shown (its first ``max_frames``).
+
+    Read from the container's packets (nothing is decoded), sorted by presentation time.
+
+    Raises
+    ------
+    ImportError
+        PyAV is not installed (``pip install vismic[codecs]``).
+    """
+    try:
+        import av
+    except ImportError as error:
+        raise ImportError("reading a file's key frames needs PyAV: pip install vismic[codecs]") from error
+    stamps, keys = [], []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            stamps.append(packet.pts if packet.pts is not None else len(stamps))
+            keys.append(bool(packet.is_keyframe))
+    order = np.argsort(np.asarray(stamps, dtype=np.float64), kind="stable")
+    key = np.asarray(keys, dtype=bool)[order]
+    if max_frames is not None:
+        key = key[:max_frames]
+    return np.flatnonzero(key)
+
+
+def key_frame_masks(key_frames, n: int):
+    """(repairable key frames, frames that measure the interpolation error), as boolean masks over ``n`` frames."""
+    index = np.asarray(key_frames)
+    if index.ndim != 1 or (index.size and not np.issubdtype(index.dtype, np.integer)):
+        raise ParameterError(f"key_frames must be a 1-D array of frame indices, given {key_frames!r}")
+    key = np.zeros(n, dtype=bool)
+    key[index[(index >= 0) & (index < n)]] = True
+    near = key.copy()
+    near[1:] |= key[:-1]
+    near[:-1] |= key[1:]
+    inner = np.zeros(n, dtype=bool)
+    inner[1:-1] = True
+    repairable = key & inner
+    repairable[1:-1] &= ~key[:-2] & ~key[2:]
+    return repairable, inner & ~near
+
+
+def neighbour_residual(values: np.ndarray) -> np.ndarray:
+    """``s[t] - (s[t-1] + s[t+1]) / 2`` for the inner frames of ``values`` (m, k) -> (m, k - 2)."""
+    return values[:, 1:-1] - 0.5 * (values[:, :-2] + values[:, 2:])
+
+
+def weights_from_power(key_power, key_count, base_power, base_count):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = (key_power / max(key_count, 1)) / (base_power / max(base_count, 1))
+    if key_count == 0 or base_count == 0:
+        ratio = np.full_like(key_power, np.nan)
+    weights = np.where(np.isfinite(ratio) & (ratio > 1), 1.0 / np.where(ratio > 0, ratio, 1.0), 1.0)
+    return np.clip(weights, 0.0, 1.0), ratio
+
+
+def key_frame_weights(series, key_frames):
+    """The Wiener weight of each series' key-frame residual, and the key frames' excess power.
+
+    Parameters
+    ----------
+    series : np.ndarray [shape=(m, n)]
+        Scores (or motion) per frame, ``m`` series.
+    key_frames : array_like of int
+        Frame indices of the key frames.
+
+    Returns
+    -------
+    weights, spike_ratio : np.ndarray [shape=(m,)]
+        See :class:`KeyFrameRepair`.
+    """
+    values = np.atleast_2d(np.asarray(series, dtype=np.float64))
+    repairable, base = key_frame_masks(key_frames, values.shape[1])
+    residual = neighbour_residual(values) if values.shape[1] > 2 else np.zeros((values.shape[0], 0))
+    key_power = np.sum(residual[:, repairable[1:-1]] ** 2, axis=1)
+    base_power = np.sum(residual[:, base[1:-1]] ** 2, axis=1)
+    return weights_from_power(key_power, int(repairable.sum()), base_power, int(base.sum()))
+
+
+def repair_key_frames(series, key_frames, weights=None):
+    """``series`` with each key frame's residual against its neighbours' mean scaled by its Wiener weight.
+
+    Parameters
+    ----------
+    series : np.ndarray [shape=(m, n)] or (n,)
+    key_frames : array_like of int
+        Frame indices of the key frames (e.g. :func:`read_key_frames`); a key frame at
+        either end, or beside another key frame, is left as it is.
+    weights : np.ndarray [shape=(m,)], optional
+        Default :func:`key_frame_weights` of ``series``.
+
+    Returns
+    -------
+    repaired : np.ndarray, the shape of ``series``
+    report : KeyFrameRepair
+
+    Examples
+    --------
+    >>> t = np.arange(1200)
+    >>> motion = np.sin(0.05 * t)
+    >>> coded = motion + np.where(t % 12 == 0, 0.5, 0.0)     # each key frame leaps by 0.5
+    >>> repaired, report = repair_key_frames(coded, np.arange(0, 1200, 12))
+    >>> report.frames, bool(report.weights[0] < 0.01)
+    (99, True)
+    >>> float(np.max(np.abs(repaired - motion)[1:])) < 0.01
+    True
+    """
+    values = np.asarray(series, dtype=np.float64)
+    flat = np.atleast_2d(values)
+    if flat.ndim != 2:
+        raise ParameterError(f"series must have shape (n,) or (m, n), given shape={values.shape}")
+    if weights is None:
+        weights, ratio = key_frame_weights(flat, key_frames)
+    else:
+        weights, ratio = np.asarray(weights, dtype=np.float64), np.full(flat.shape[0], np.nan)
+    repairable, _ = key_frame_masks(key_frames, flat.shape[1])
+    at = np.flatnonzero(repairable)
+    out = flat.copy()
+    out[:, at] = repaired_values(flat[:, at], neighbour_residual(flat)[:, at - 1], weights)
+    return out.reshape(values.shape), KeyFrameRepair(int(at.size), weights, ratio)
+
+
+def repaired_values(values: np.ndarray, residual: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Key frames' ``values`` (m, k) with the share ``1 - weights`` of their ``residual`` (m, k) taken out."""
+    return values - (1.0 - weights[:, None]) * residual
