@@ -37,6 +37,22 @@ def test_recover_warns_of_a_motion_compensated_codec(tmp_path, capsys):
     assert "estimated SNR" in err and "(the codec's error not counted)" in err
 
 
+def test_recover_repairs_a_vp8_files_key_frames_unless_told_not_to(tmp_path):
+    pytest.importorskip("av")
+    from vismic import synth
+
+    sound = synth.make_displacement(synth.music(duration_seconds=0.3, sr=FPS, seed=1), amplitude_px=0.05)
+    scene = synth.render_scene(synth.texture("brick", size=(48, 48)), sound, noise_std=2.0, fps=FPS)
+    synth.compress(scene.frames, codec="VP80", keep=tmp_path / "clip.mkv")
+    for flag, repaired in (("auto", True), ("off", False)):
+        assert main(["recover", str(tmp_path / "clip.mkv"), "--fps", "2200", "-o", str(tmp_path / "out.wav"),
+                     "--codec-replica", "off", "--key-frames", flag]) == 0
+        result = json.loads((tmp_path / "out.json").read_text())["result"]
+        assert (result["key_frames"] is not None) is repaired
+        if repaired:
+            assert result["key_frames"]["repaired"] == len(range(12, 660 - 1, 12))
+
+
 def test_recover_measures_a_vp9_file_on_a_replica_unless_told_not_to(tmp_path, capsys):
     pytest.importorskip("av")
     from vismic import synth

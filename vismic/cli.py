@@ -104,9 +104,13 @@ def _add_recover_parser(subparsers):
                         "--unhold), 'auto' (only when the frames copy most blocks from the frame before, then the "
                         "video is read a second time), or 'off' (default)")
     p.add_argument("--codec-replica", default="on", choices=["on", "off"],
-                   help="for a VP9 file, measure what the compression cost on a replica of the scene through the "
-                        "same codec at the file's quantiser, and keep the SNR estimate at most that (default on; "
-                        "needs PyAV: pip install vismic[codecs]; encodes and recovers up to 2048 frames again)")
+                   help="for a VP9 or VP8 file, measure what the compression cost on a replica of the scene through "
+                        "the same codec at the file's quantiser (VP9) or bit rate (VP8), and keep the SNR estimate at "
+                        "most that (default on; needs PyAV: pip install vismic[codecs]; encodes and recovers up to "
+                        "2048 frames again)")
+    p.add_argument("--key-frames", default="auto", choices=["auto", "off"],
+                   help="for a VP8 or VP9 file, take out of the motion the leap each key frame's own quantisation "
+                        "makes, from the frames beside it (default auto; needs PyAV to read the key frames)")
     p.add_argument("--batch-size", type=str, default=None, metavar="N",
                    help="frames decoded at a time (default: as many as fit in --max-memory)")
     p.add_argument("--max-memory", type=str, default="16", metavar="MB",
@@ -321,7 +325,8 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
                                     executor=options["executor"], precision=args.precision,
                                     stabilise={"auto": "auto", "on": True, "off": False}[args.stabilise],
                                     unhold={"auto": "auto", "on": True, "off": False}[args.unhold],
-                                    codec_replica=args.codec_replica == "on")
+                                    codec_replica=args.codec_replica == "on",
+                                    key_frames="auto" if args.key_frames == "auto" else None)
         finally:
             progress.close()
     print_warnings(caught)

@@ -8,8 +8,7 @@ import pytest
 
 import vismic
 from vismic import metrics, synth
-from vismic.codec import (CodecReplica, FileQuantiser, FileRate, codec_replica, encode_like, read_quantisers,
-                          read_rate)
+from vismic.codec import CodecReplica, FileQuantiser, codec_replica, encode_like, read_quantisers, read_rate
 from vismic.codec._replica import _matched_noise, _window, difference_variance
 from vismic.denoise import highpass
 from vismic.errors import FrameShapeError, ParameterError

@@ -62,6 +62,7 @@ def sidecar_dict(rec, *, source=None, pipeline=None, wav_info=None, warnings=(),
             # what the codec checks measured (vismic.codec): jumps at key frames, a replica through the codec
             "key_frame_jumps": _common.json_safe(info.get("key_frame_jumps")),
             "codec_replica": _common.json_safe(info.get("codec_replica")),
+            "key_frames": _common.json_safe(info.get("key_frames")),
         },
         "sound_map": _common.sound_map_summary(sound_map, None if reference is None else reference.shape),
         "wav": _wav_description(wav_info),
