@@ -344,6 +344,9 @@ def summary(rows) -> str:
                 f"default column), gain {min(gains):+.1f} to {max(gains):+.1f} dB; weight kept "
                 + " / ".join(f"{r['key_frame_weight']:.2f}" for r in repaired)
             )
+            if all(r["scene"] in clean for r in repaired):
+                loss = [r["auto_none"] - clean[r["scene"]]["auto_none"] for r in repaired]
+                lines[-1] += f"; recover_sound's loss {np.median(loss):+5.1f} (worst {min(loss):+5.1f}) dB"
         replicated = [r for r in of if np.isfinite(r.get("replica_db", math.nan))]
         if replicated:
             errors = [r["replica_db"] - r["auto_none"] for r in replicated]

@@ -140,7 +140,7 @@ def describe(row: dict) -> str:
 def format_row(row: dict) -> str:
     return (f"{describe(row):46s} {row['true_db']:6.1f} {row['key_frame_gain_db']:+5.1f} | {row['estimate_alone_db']:6.1f} {row['alone_error_db']:+5.1f} | "
             f"{row['replica_db']:6.1f} {row['replica_error_db']:+5.1f} | {row['estimate_db']:6.1f} {row['error_db']:+5.1f} | "
-            f"{row['coding']:5.2f} {row['noise_found']:5.2f} | {row['seconds_alone']:5.1f} {row['seconds_replica']:5.1f}")
+            f"{row['coding']:5.3g} {row['noise_found']:5.2f} | {row['seconds_alone']:5.1f} {row['seconds_replica']:5.1f}")
 
 
 def summary(rows: list) -> str:

@@ -213,15 +213,16 @@ def recover_sound(
         it gains 1.0-14.6 dB (``benchmarks/bench_nuisance.py``), but the real clips of
         ``benchmarks/bench_footage.py --mp4v`` lost their known peaks' prominence with it.
     codec_replica : bool
-        For a VP9 file (read without ``downsample``, one source, PyAV installed):
+        For a VP9 or VP8 file (read without ``downsample``, one source, PyAV installed):
         measure what the compression cost on a replica of the scene through the same
-        codec at the file's own quantiser (:func:`vismic.codec.codec_replica`), record it
-        in ``info["codec_replica"]`` and keep ``snr_estimate_db`` at most its SI-SNR.
-        On by default: the estimate alone read 3.5-9.5 dB too high on
-        ``benchmarks/bench_nuisance.py``'s VP9 rows (-0.2 to +1.2 with the replica), and
-        -1.2 to +13.5 dB on ``benchmarks/bench_replica.py``'s 16 scenes (-1.5 to +3.0). It
-        encodes and recovers up to :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with
-        a few short trials: the recovery took 51x as long there (median, 64-128 px).
+        codec at the file's own quantiser (VP9) or bits a pixel (VP8)
+        (:func:`vismic.codec.codec_replica`), record it in ``info["codec_replica"]`` and
+        keep ``snr_estimate_db`` at most its SI-SNR. On by default: the estimate alone read
+        -1.2 to +13.5 dB from the truth on ``benchmarks/bench_replica.py``'s 16 VP9 scenes
+        (-1.6 to +3.0 with the replica) and -1.0 to +8.0 on the same scenes as VP8 files
+        (``--codec vp8``: -2.0 to +1.6). A VP9 replica encodes and recovers up to
+        :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with a few short trials: the
+        recovery took 44x as long there (median, 64-128 px); a VP8 replica once, 13x.
     key_frames : 'auto', array_like of int or None
         Frame indices of a codec's key frames: the combination repairs each region's
         scores there from the frames beside them (``Combine(key_frames=...)``,
@@ -368,35 +369,32 @@ def recover_sound(
 #: ``benchmarks/bench_nuisance.py`` and ``benchmarks/bench_replica.py --codec vp8`` measure it: VP8's key
 #: frames leap, VP9's barely do. MPEG-4 part 2 and H.264 at OpenCV's and x264's defaults hold the motion
 #: between key frames, where it jumps to where the object is: their key frames are the frames to keep
-#: (repairing them lost 0.4-8 dB on the bench's rows, and hid x264's jumps from the estimate).
+#: (repairing them lost sound on the bench's rows in one-off trials, and hid x264's jumps from the estimate).
 KEY_FRAME_CODECS = ("VP8", "VP9")
 
 
 def _key_frames(key_frames, source) -> Optional[np.ndarray]:
-    """The key frames to repair: ``key_frames`` as given, or for ``'auto'`` a file's (None where none apply)."""
-    if key_frames is None or not isinstance(key_frames, str):
+    """The key frames to repair: ``key_frames`` as checked, or for ``'auto'`` a VP8/VP9 file's (None where none apply)."""
+    if not isinstance(key_frames, str):
         return key_frames
-    if key_frames == "auto":
-        from .io._codec import inter_frame_codec
+    from .codec import read_key_frames
+    from .io._codec import inter_frame_codec
 
-        path = getattr(source, "path", None)
-        if path is None or inter_frame_codec(getattr(source, "codec", None)) not in KEY_FRAME_CODECS:
-            return None
-        from .codec import read_key_frames
-
-        try:
-            found = read_key_frames(path, max_frames=getattr(source, "max_frames", None))
-        except ImportError:
-            logger.info("PyAV is not installed: the file's key frames are not repaired (pip install vismic[codecs])")
-            return None
-        except Exception as error:  # noqa: BLE001 - any container PyAV cannot read: OpenCV read it, go on without
-            logger.info("the file's key frames could not be read (%s): they are not repaired", error)
-            return None
-        count = getattr(source, "frame_count_hint", None) or (found.max() + 1 if found.size else 0)
-        if found.size < 2 or found.size >= 0.5 * count:
-            return None  # one key frame, or an intra-frame codec: nothing stands out to repair
-        return found
-    return None
+    path = getattr(source, "path", None)
+    if path is None or inter_frame_codec(getattr(source, "codec", None)) not in KEY_FRAME_CODECS:
+        return None
+    try:
+        found = read_key_frames(path, max_frames=getattr(source, "max_frames", None))
+    except ImportError:
+        logger.info("PyAV is not installed: the file's key frames are not repaired (pip install vismic[codecs])")
+        return None
+    except Exception as error:  # noqa: BLE001 - a container PyAV cannot read but OpenCV did: go on without
+        logger.info("the file's key frames could not be read (%s): they are not repaired", error)
+        return None
+    count = getattr(source, "frame_count_hint", None) or (found.max() + 1 if found.size else 0)
+    if found.size < 2 or found.size >= 0.5 * count:
+        return None  # one key frame, or (nearly) all: nothing stands out to repair
+    return found
 
 
 def _check_key_frames(key_frames):
@@ -657,8 +655,8 @@ def _check_file_codec(info: dict, fourcc) -> None:
     frames do not show it as held blocks (VP8 and VP9 hold none), so only the file's
     codec tells. ``benchmarks/bench_nuisance.py``'s ``vp8`` and ``vp9`` rows: the combination's
     estimate 3.5-9.5 dB above the truth on six of the eight scenes at 96 px, up to 13.7 dB at
-    192 px (``--size 192``); on VP9 files :func:`recover_sound` then checks it on a replica
-    (``codec_replica``). Its ``h264`` rows (x264's defaults) lose the sound altogether; the
+    192 px (``--size 192``); on VP9 and VP8 files :func:`recover_sound` then checks it on a
+    replica (``codec_replica``). Its ``h264`` rows (x264's defaults) lose the sound altogether; the
     combination flags them from the jumps at the key frames (``key_frame_jumps``).
     """
     from .io._codec import inter_frame_codec

@@ -41,7 +41,7 @@ def test_key_frames_like_any_other_keep_their_values():
     motion = _motion() + 0.05 * np.random.default_rng(2).normal(size=2400)
     keys = np.arange(5, 2400, 12)
     weights, ratio = key_frame_weights(motion[None], keys)
-    assert 0.7 < ratio[0] < 1.4 and weights[0] > 0.7
+    assert 0.5 < ratio[0] < 1.4 and weights[0] > 0.7
     repaired, _ = repair_key_frames(motion, keys)
     assert metrics.si_snr(repaired, motion) > 25
 

@@ -17,10 +17,10 @@ frame jumped at each (x264 at its default quality does so to a fraction of a pix
 quantisation makes (the frames beside it predict it); :func:`vismic.recover_sound` does so
 at the key frames of a video file (:func:`read_key_frames`).
 
-:func:`codec_replica` measures what a VP9 file's compression cost the sound, on a replica
-of the scene through libvpx-vp9 at the file's own quantiser (:func:`read_quantisers`);
-:func:`vismic.recover_sound` runs it on VP9 files (``codec_replica=True``) and caps its
-SNR estimate at what the replica recovered.
+:func:`codec_replica` measures what a VP9 or VP8 file's compression cost the sound, on a
+replica of the scene through libvpx at the file's own quantiser (VP9, :func:`read_quantisers`)
+or bits a pixel (VP8, :func:`read_rate`); :func:`vismic.recover_sound` runs it on such files
+(``codec_replica=True``) and caps its SNR estimate at what the replica recovered.
 """
 
 from ._replica import (

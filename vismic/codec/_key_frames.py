@@ -13,7 +13,9 @@ mean up to the interpolation error that the frames between key frames show. The 
 frame's residual ``s[k] - (s[k-1] + s[k+1]) / 2`` is kept in the share ``w`` that error's
 power has of the key frames' residual power (a Wiener weight, 1 where key frames are no
 different): a series whose key frames leap loses the leap, one whose key frames do not
-keeps them as they are.
+keeps them as they are. The error's power is the largest over the frames' distances from
+the last key frame: a sound near the key-frame rate makes some distances' residual larger
+by itself, the key frames' among them, and only power above every distance's is a leap.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+
+#: Fewest frames at one distance from the last key frame whose residual power counts as a phase of the baseline.
+MIN_PHASE_FRAMES = 16
 
 __all__ = ["KeyFrameRepair", "read_key_frames", "key_frame_weights", "repair_key_frames"]
 
@@ -38,8 +43,9 @@ class KeyFrameRepair:
     weights : np.ndarray [shape=(m,)]
         The share of each series' key-frame residual that was kept (0-1).
     spike_ratio : np.ndarray [shape=(m,)]
-        Each series' mean squared residual at the key frames over that at the other frames
-        (1 where key frames are like any other; NaN where there was none to measure).
+        Each series' mean squared residual at the key frames over the largest of the other
+        frames' at one distance from the last key frame (at most about 1 where key frames
+        are like any other; NaN where there was none to measure).
     """
 
     frames: int
@@ -98,9 +104,10 @@ def neighbour_residual(values: np.ndarray) -> np.ndarray:
     return values[:, 1:-1] - 0.5 * (values[:, :-2] + values[:, 2:])
 
 
-def weights_from_power(key_power, key_count, base_power, base_count):
+def _weights_from_power(key_power, key_count, base_power, base_count):
+    """Wiener weights and spike ratios from the mean squared residuals at the key frames and at the others."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (key_power / max(key_count, 1)) / (base_power / max(base_count, 1))
+        ratio = key_power / base_power
     if key_count == 0 or base_count == 0:
         ratio = np.full_like(key_power, np.nan)
     weights = np.where(np.isfinite(ratio) & (ratio > 1), 1.0 / np.where(ratio > 0, ratio, 1.0), 1.0)
@@ -125,9 +132,34 @@ def key_frame_weights(series, key_frames):
     values = np.atleast_2d(np.asarray(series, dtype=np.float64))
     repairable, base = key_frame_masks(key_frames, values.shape[1])
     residual = neighbour_residual(values) if values.shape[1] > 2 else np.zeros((values.shape[0], 0))
-    key_power = np.sum(residual[:, repairable[1:-1]] ** 2, axis=1)
-    base_power = np.sum(residual[:, base[1:-1]] ** 2, axis=1)
-    return weights_from_power(key_power, int(repairable.sum()), base_power, int(base.sum()))
+    key_power = np.mean(residual[:, repairable[1:-1]] ** 2, axis=1) if repairable.any() else np.zeros(len(values))
+    return _weights_from_power(key_power, int(repairable.sum()), _baseline(residual, repairable, base), int(base.sum()))
+
+
+def _baseline(residual: np.ndarray, repairable: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """The other frames' mean squared residual the key frames are held against: the largest of their phases'.
+
+    Frames are grouped by their distance from the last key frame; a sound that repeats near
+    the key-frame rate (a note, a voice's pitch) makes some distances' residual larger than
+    others' by itself, and so may the key frames', so only power above every group's is a
+    leap. Groups of fewer than :data:`MIN_PHASE_FRAMES` frames are left out; with none left,
+    all the other frames together.
+    """
+    m = residual.shape[0]
+    inner = np.arange(1, len(base) - 1)
+    keys = np.flatnonzero(repairable)
+    if not base[1:-1].any():
+        return np.zeros(m)
+    pooled = np.mean(residual[:, base[1:-1]] ** 2, axis=1)
+    if keys.size == 0:
+        return pooled
+    last = np.searchsorted(keys, inner, side="right") - 1
+    distance = np.where(last >= 0, inner - keys[np.maximum(last, 0)], -1)
+    wanted = base[1:-1] & (distance > 0)
+    groups = [distance == d for d in np.unique(distance[wanted])]
+    means = [np.mean(residual[:, group & wanted] ** 2, axis=1) for group in groups
+             if np.count_nonzero(group & wanted) >= MIN_PHASE_FRAMES]
+    return np.max(means, axis=0) if means else pooled
 
 
 def repair_key_frames(series, key_frames, weights=None):

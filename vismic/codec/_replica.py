@@ -1,21 +1,22 @@
-"""What a VP9 file's compression cost the sound, measured on a replica of the scene through the same codec.
+"""What a VP9 or VP8 file's compression cost the sound, measured on a replica of the scene through the same codec.
 
 Motion compensation alters a sub-pixel motion alike across the frame, so the regions
 of a recovery agree on what the codec did and its own SNR estimate cannot see the loss
 (``benchmarks/bench_nuisance.py``'s ``vp9`` rows: 3.5-9.5 dB too high). A replica can:
 the first frame moved by the recovered motion along the recovered direction (exactly,
 as :func:`vismic.synth.render_nuisance_scene` renders), with sensor noise matched to the
-file's, encoded by libvpx-vp9 at the quantiser the file's own frames were coded with,
-decoded and recovered like the file; its SI-SNR against the motion it was given is what
-the codec let through.
+file's, encoded as the file was, decoded and recovered like the file; its SI-SNR against
+the motion it was given is what the codec let through.
 
-The quantiser comes from the file (FFmpeg's VP9 decoder exports each frame's base
-quantiser index). VP8's decoder exports none, and replicas of VP8 at the quantiser its
-frame headers carry read far too high in trials (other encoder choices than the
-quantiser matter there); H.264 at x264's defaults keeps so little of the motion that
-the replica, driven by what was recovered (the codec's own error), cannot tell a lost
-motion from a large one (:func:`vismic.codec.key_frame_jumps` flags those files instead).
-Reading and encoding need PyAV (``pip install vismic[codecs]``).
+VP9 is encoded by libvpx-vp9 at the quantiser the file's own frames were coded with
+(FFmpeg's VP9 decoder exports each frame's base quantiser index). VP8's decoder exports
+none, and replicas at the quantiser its frame headers carry read far too high in trials:
+OpenCV's VP8 files are rate-controlled, and their frames' quality follows the bits, so a
+VP8 replica is encoded by libvpx at the file's bits a pixel and key-frame interval
+(``benchmarks/bench_replica.py --codec vp8``). H.264 at x264's defaults keeps so little of
+the motion that the replica, driven by what was recovered (the codec's own error), cannot
+tell a lost motion from a large one (:func:`vismic.codec.key_frame_jumps` flags those files
+instead). Reading and encoding need PyAV (``pip install vismic[codecs]``).
 """
 
 from __future__ import annotations
