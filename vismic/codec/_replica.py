@@ -67,6 +67,14 @@ def _av():
     return av
 
 
+def _video_stream(container, codec: str, path, what: str):
+    """The container's video stream, refused (one ParameterError naming ``what``) unless it is ``codec``."""
+    stream = container.streams.video[0]
+    if stream.codec_context.name != codec.lower():
+        raise ParameterError(f"{path} is {stream.codec_context.name}, not {codec}: its {what} is not read")
+    return stream
+
+
 @dataclass(frozen=True)
 class FileQuantiser:
     """How a VP9 file's frames were quantised.
@@ -125,9 +133,7 @@ def read_quantisers(path, max_frames=None) -> FileQuantiser:
     av = _av()
     q_index, key = [], []
     with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        if stream.codec_context.name != "vp9":
-            raise ParameterError(f"{path} is {stream.codec_context.name}, not VP9: its quantiser is not read")
+        stream = _video_stream(container, "VP9", path, "quantiser")
         stream.codec_context.options = {"export_side_data": "venc_params"}
         for frame in container.decode(stream):
             params = [data for data in frame.side_data if hasattr(data, "qp")]
@@ -176,9 +182,7 @@ def read_rate(path, max_frames=None) -> FileRate:
     av = _av()
     sizes, keys = [], []
     with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        if stream.codec_context.name != "vp8":
-            raise ParameterError(f"{path} is {stream.codec_context.name}, not VP8: its bit rate is not read")
+        stream = _video_stream(container, "VP8", path, "bit rate")
         pixels = stream.codec_context.width * stream.codec_context.height
         for packet in container.demux(stream):
             if packet.size == 0:
