@@ -219,10 +219,10 @@ def recover_sound(
         (:func:`vismic.codec.codec_replica`), record it in ``info["codec_replica"]`` and
         keep ``snr_estimate_db`` at most its SI-SNR. On by default: the estimate alone read
         -1.2 to +13.5 dB from the truth on ``benchmarks/bench_replica.py``'s 16 VP9 scenes
-        (-1.6 to +3.0 with the replica) and -1.0 to +8.0 on the same scenes as VP8 files
-        (``--codec vp8``: -2.0 to +1.6). A VP9 replica encodes and recovers up to
+        (-1.5 to +2.5 with the replica) and -1.0 to +7.8 on the same scenes as VP8 files
+        (``--codec vp8``: -2.2 to +1.3). A VP9 replica encodes and recovers up to
         :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with a few short trials: the
-        recovery took 44x as long there (median, 64-128 px); a VP8 replica once, 13x.
+        recovery took 38x as long there (median, 64-128 px); a VP8 replica once, 21x.
     key_frames : 'auto', array_like of int or None
         Frame indices of a codec's key frames: the combination repairs each region's
         scores there from the frames beside them (``Combine(key_frames=...)``,
