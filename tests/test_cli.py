@@ -37,13 +37,18 @@ def test_recover_warns_of_a_motion_compensated_codec(tmp_path, capsys):
     assert "estimated SNR" in err and "(the codec's error not counted)" in err
 
 
-def test_recover_repairs_a_vp8_files_key_frames_unless_told_not_to(tmp_path):
-    pytest.importorskip("av")
+def _music_clip(folder, codec):
+    """0.3 s of music moving brick at 48 px, written by OpenCV's ``codec`` writer as ``folder/clip.mkv``."""
     from vismic import synth
 
     sound = synth.make_displacement(synth.music(duration_seconds=0.3, sr=FPS, seed=1), amplitude_px=0.05)
     scene = synth.render_scene(synth.texture("brick", size=(48, 48)), sound, noise_std=2.0, fps=FPS)
-    synth.compress(scene.frames, codec="VP80", keep=tmp_path / "clip.mkv")
+    synth.compress(scene.frames, codec=codec, keep=folder / "clip.mkv")
+
+
+def test_recover_repairs_a_vp8_files_key_frames_unless_told_not_to(tmp_path):
+    pytest.importorskip("av")
+    _music_clip(tmp_path, "VP80")
     for flag, repaired in (("auto", True), ("off", False)):
         assert main(["recover", str(tmp_path / "clip.mkv"), "--fps", "2200", "-o", str(tmp_path / "out.wav"),
                      "--codec-replica", "off", "--key-frames", flag]) == 0
@@ -55,11 +60,7 @@ def test_recover_repairs_a_vp8_files_key_frames_unless_told_not_to(tmp_path):
 
 def test_recover_measures_a_vp9_file_on_a_replica_unless_told_not_to(tmp_path, capsys):
     pytest.importorskip("av")
-    from vismic import synth
-
-    sound = synth.make_displacement(synth.music(duration_seconds=0.3, sr=FPS, seed=1), amplitude_px=0.05)
-    scene = synth.render_scene(synth.texture("brick", size=(48, 48)), sound, noise_std=2.0, fps=FPS)
-    synth.compress(scene.frames, codec="VP90", keep=tmp_path / "clip.mkv")
+    _music_clip(tmp_path, "VP90")
     for flag, measured in (("on", True), ("off", False)):
         assert main(["recover", str(tmp_path / "clip.mkv"), "--fps", "2200", "-o", str(tmp_path / "out.wav"),
                      "--codec-replica", flag]) == 0

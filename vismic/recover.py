@@ -401,8 +401,8 @@ def _check_key_frames(key_frames):
     """``key_frames`` as :func:`recover_sound` takes it: 'auto', None, or checked frame indices (an array)."""
     if key_frames is None or (isinstance(key_frames, str) and key_frames == "auto"):
         return key_frames
-    index = np.asarray(key_frames) if not isinstance(key_frames, str) else np.asarray([])
-    if (isinstance(key_frames, str) or index.ndim != 1
+    index = None if isinstance(key_frames, str) else np.asarray(key_frames)
+    if (index is None or index.ndim != 1
             or (index.size and (not np.issubdtype(index.dtype, np.integer) or index.min() < 0))):
         raise ParameterError(f"key_frames must be 'auto', None or a 1-D array of frame indices, given {key_frames!r}")
     return index
@@ -716,9 +716,8 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
         return _recover_once(head, replica, frames, **dict(run, progress=progress)).samples
 
     try:
-        limit = dict(max_frames=source.max_frames)
-        coding = (dict(quantiser=read_quantisers(source.path, **limit)) if codec == "VP9"
-                  else dict(rate=read_rate(source.path, **limit)))
+        coding = (dict(quantiser=read_quantisers(source.path, max_frames=source.max_frames)) if codec == "VP9"
+                  else dict(rate=read_rate(source.path, max_frames=source.max_frames)))
         found = codec_replica(source.read(0, NOISE_FRAMES).frames, audio.samples, recover, **coding,
                               direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr)
     except (av.error.FFmpegError, OSError, ValueError) as error:  # ParameterError and FrameShapeError are ValueErrors

@@ -25,12 +25,17 @@ def _scene(amplitude_px=0.05, noise_std=2.0, texture="brick", direction=45.0, se
     return scene, highpass(scene.displacement_px, sr=FPS)
 
 
+def _clip(tmp_path_factory, codec, **scene):
+    """A scene written by OpenCV's ``codec`` writer: (path, scene, true motion high-passed)."""
+    scene, truth = _scene(**scene)
+    path = tmp_path_factory.mktemp(codec) / "clip.mkv"
+    synth.compress(scene.frames, codec=codec, keep=path)
+    return path, scene, truth
+
+
 @pytest.fixture(scope="module")
 def vp9_clip(tmp_path_factory):
-    scene, truth = _scene()
-    path = tmp_path_factory.mktemp("vp9") / "clip.mkv"
-    synth.compress(scene.frames, codec="VP90", keep=path)
-    return path, scene, truth
+    return _clip(tmp_path_factory, "VP90")
 
 
 def test_read_quantisers_gives_every_frame_its_index_and_the_key_frames(vp9_clip):
@@ -196,10 +201,7 @@ def test_difference_variance_of_white_noise_is_twice_its_variance():
 
 @pytest.fixture(scope="module")
 def vp8_clip(tmp_path_factory):
-    scene, truth = _scene(texture="camera", direction=0.0, amplitude_px=0.08, noise_std=1.0)
-    path = tmp_path_factory.mktemp("vp8") / "clip.mkv"
-    synth.compress(scene.frames, codec="VP80", keep=path)
-    return path, scene, truth
+    return _clip(tmp_path_factory, "VP80", texture="camera", direction=0.0, amplitude_px=0.08, noise_std=1.0)
 
 
 def test_read_rate_gives_the_bits_a_pixel_and_the_key_frame_interval(vp8_clip):

@@ -114,10 +114,13 @@ class FileQuantiser:
     @property
     def key_interval(self) -> int:
         """Frames from one key frame to the next (the median; the clip's length with one key frame)."""
-        keys = np.flatnonzero(self.key)
-        if keys.size < 2:
-            return int(self.key.size)
-        return int(np.median(np.diff(keys)))
+        return _key_interval(self.key)
+
+
+def _key_interval(key) -> int:
+    """The median distance between the frames flagged in ``key`` (its length with fewer than two)."""
+    keys = np.flatnonzero(key)
+    return int(np.median(np.diff(keys))) if keys.size >= 2 else int(np.size(key))
 
 
 def read_quantisers(path, max_frames=None) -> FileQuantiser:
@@ -193,9 +196,7 @@ def read_rate(path, max_frames=None) -> FileRate:
                 break
     if not sizes or pixels == 0:
         raise ParameterError(f"{path} has no frames to read a bit rate from")
-    at = np.flatnonzero(keys)
-    interval = int(np.median(np.diff(at))) if at.size >= 2 else len(sizes)
-    return FileRate(8.0 * float(np.mean(sizes)) / pixels, interval)
+    return FileRate(8.0 * float(np.mean(sizes)) / pixels, _key_interval(keys))
 
 
 def _encode(frames: np.ndarray, setting: int, key_interval: int):

@@ -19,7 +19,7 @@ from scipy import linalg, signal
 
 from .._cores import usable_cores
 from ..data import BandSignals
-from ._series import CHUNK_BYTES, Extended, RegionSeries, filtered_chunks, scipy_padding
+from ._series import Extended, RegionSeries, filtered_chunks, scipy_padding
 
 #: Time chunks alternately used to fit weights and to score them (grid choice, SNR estimate).
 N_CHUNKS = 8
@@ -102,8 +102,7 @@ class RegionEvidence:
         """``(frames, scores, residual)`` of the inner frames, chunk by chunk (one frame read either side)."""
         from ..codec._key_frames import neighbour_residual
 
-        n = self.n
-        size = max(64, CHUNK_BYTES // (8 * self.series.m))
+        n, size = self.n, self.series.chunk_frames
         for start in range(0, n, size):
             lo, hi = max(start - 1, 0), min(start + size + 1, n)
             values = self.series.read(lo, hi)

@@ -122,12 +122,17 @@ class RegionSeries:
             self._file.readinto(memoryview(values).cast("B"))
         return values.T.copy()
 
+    @property
+    def chunk_frames(self) -> int:
+        """Frames a chunk holds by default: near :data:`CHUNK_BYTES`, at least 64."""
+        return max(64, CHUNK_BYTES // (8 * self.m))
+
     def chunks(self, size: Optional[int] = None, *, reverse: bool = False) -> Iterator[tuple]:
         """``(start, values)`` of consecutive chunks of at most ``size`` frames (last first when ``reverse``).
 
-        The default size keeps a chunk near :data:`CHUNK_BYTES`.
+        The default size is :attr:`chunk_frames`.
         """
-        size = size or max(64, CHUNK_BYTES // (8 * self.m))
+        size = size or self.chunk_frames
         starts = range(0, self.n, size)
         for start in (reversed(starts) if reverse else starts):
             yield start, self.read(start, start + size)
