@@ -733,7 +733,8 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     if "lossy_codec" in reliability:
         before = reliability["lossy_codec"]
         at = (f"libvpx-vp9, index {found.q_index:.0f}" if codec == "VP9"
-              else f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel")
+              else f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel"
+              + ("" if not np.isfinite(found.q_index) else f", index {found.q_index:.0f} between key frames"))
         reliability["lossy_codec"] += (
             f"; a replica of the scene through the same codec at the file's {'quantiser' if codec == 'VP9' else 'rate'}"
             f" ({at}) was recovered at {found.snr_db:.1f} dB, and snr_estimate_db is at most that")

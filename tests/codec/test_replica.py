@@ -204,6 +204,29 @@ def vp8_clip(tmp_path_factory):
     return _clip(tmp_path_factory, "VP80", texture="camera", direction=0.0, amplitude_px=0.08, noise_std=1.0)
 
 
+def _libvpx_clip(tmp_path_factory, bit_rate, crf=None, **scene):
+    """A scene written by FFmpeg's libvpx (VP8) as ``ffmpeg -b:v bit_rate [-crf crf]`` does: (path, scene, truth)."""
+    import av
+
+    scene, truth = _scene(**scene)
+    path = tmp_path_factory.mktemp("libvpx") / "clip.webm"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libvpx", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        stream.bit_rate = bit_rate
+        stream.options = {} if crf is None else {"crf": str(crf)}
+        for frame in list(scene.frames) + [None]:
+            for packet in stream.encode(None if frame is None else av.VideoFrame.from_ndarray(frame, format="gray")):
+                container.mux(packet)
+    return path, scene, truth
+
+
+@pytest.fixture(scope="module")
+def cq_clip(tmp_path_factory):
+    """Constant quality (``-crf 10 -b:v 1M``, libvpx's own quantiser floor and key frames): the sound mostly lost."""
+    return _libvpx_clip(tmp_path_factory, 1_000_000, crf=10)
+
+
 def test_read_rate_gives_the_bits_a_pixel_and_the_key_frame_interval(vp8_clip):
     path, scene, _ = vp8_clip
     rate = read_rate(path)
@@ -214,6 +237,22 @@ def test_read_rate_gives_the_bits_a_pixel_and_the_key_frame_interval(vp8_clip):
     synth.compress(scene.frames[:20], codec="VP90", keep=path.parent / "other.mkv")
     with pytest.raises(ParameterError, match="not VP8"):
         read_rate(path.parent / "other.mkv")
+
+
+def test_read_rate_reads_each_frames_quantiser(vp8_clip, cq_clip, tmp_path_factory):
+    from vismic.codec import read_key_frames
+    from vismic.codec._replica import VP8_QMIN
+
+    path, scene, _ = vp8_clip
+    rate = read_rate(path)
+    assert rate.q_index.shape == rate.key.shape == (len(scene.frames),)
+    assert np.array_equal(np.flatnonzero(rate.key), read_key_frames(path))
+    # OpenCV's writer: the frames between key frames at its floor, FFmpeg's qmin 3
+    assert rate.one_quantiser and rate.floor_setting == rate.level_setting == VP8_QMIN
+    cq = read_rate(cq_clip[0])
+    assert cq.one_quantiser and cq.level_setting == 10 and cq.floor_setting < 10
+    tight = read_rate(_libvpx_clip(tmp_path_factory, 40_000)[0])  # 0.33 bits a pixel: the rate binds
+    assert not tight.one_quantiser and tight.floor_setting < tight.level_setting
 
 
 def test_the_replica_reads_the_true_snr_of_a_vp8_file(vp8_clip):
@@ -231,7 +270,7 @@ def test_the_replica_reads_the_true_snr_of_a_vp8_file(vp8_clip):
                                 rate=read_rate(path), direction_degrees=rec.info["direction_degrees"], fps=FPS)
     true_snr = metrics.si_snr(rec.samples, truth)
     assert abs(replica.snr_db - true_snr) < 3.0
-    assert replica.bits_per_pixel == read_rate(path).bits_per_pixel and np.isnan(replica.q_index)
+    assert replica.bits_per_pixel == read_rate(path).bits_per_pixel and replica.q_index == read_rate(path).level_index
     assert np.array_equal(calls[-1], np.arange(0, len(scene.frames), 12))  # the replica's own key frames
     with pytest.raises(ParameterError, match="one of quantiser"):
         codec_replica(scene.frames[:8], rec.samples, recover, direction_degrees=0.0, fps=FPS)
@@ -247,3 +286,13 @@ def test_recover_sound_caps_a_vp8_files_estimate_at_its_replica(vp8_clip):
     assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 3.0
     said = [str(w.message) for w in caught if "replica" in str(w.message)]
     assert len(said) == 1 and "VP8" in said[0] and "bits a pixel" in said[0]
+
+
+def test_a_constant_quality_vp8_files_replica_follows_its_quantiser(cq_clip):
+    # held to the file's bit rate alone, the replica coded this file's scene finer than the file
+    path, _, truth = cq_clip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(path, fps=FPS, denoise=None)
+    error = rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)
+    assert -3.0 < error < 3.0

@@ -10,10 +10,12 @@ the motion it was given is what the codec let through.
 
 VP9 is encoded by libvpx-vp9 at the quantiser the file's own frames were coded with
 (FFmpeg's VP9 decoder exports each frame's base quantiser index). VP8's decoder exports
-none, and replicas at the quantiser its frame headers carry read far too high in trials:
-OpenCV's VP8 files are rate-controlled, and their frames' quality follows the bits, so a
-VP8 replica is encoded by libvpx at the file's bits a pixel and key-frame interval
-(``benchmarks/bench_replica.py --codec vp8``). H.264 at x264's defaults keeps so little of
+none: its frame headers are read (:func:`read_rate`), and a VP8 replica is encoded by libvpx
+as the file was, at its key-frame interval and from its finest quantiser up, at one constant
+quality where the file's rate control did not bind and at its bits a pixel where it did (a
+replica held to a constant quantiser, key frames included, read OpenCV's files far too high
+in trials: their key frames are coded far coarser than the frames between;
+``benchmarks/bench_replica.py --codec vp8 [--bit-rate B --crf C]``). H.264 at x264's defaults keeps so little of
 the motion that the replica, driven by what was recovered (the codec's own error), cannot
 tell a lost motion from a large one (:func:`vismic.codec.key_frame_jumps` flags those files
 instead). Reading and encoding need PyAV (``pip install vismic[codecs]``).
@@ -22,7 +24,7 @@ instead). Reading and encoding need PyAV (``pip install vismic[codecs]``).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -54,9 +56,17 @@ ENCODER_Q_MAX = 63
 #: The frame rate a replica is encoded at: a rate-controlled replica's bit rate is per second of it.
 PLAYBACK_FPS = 30
 
-#: The finest quantiser a VP8 replica may use: OpenCV's writer sets FFmpeg's ``qmin`` to 3, and the
-#: rate control of its files (at 1.5 bits a pixel) reaches it on textured scenes.
+#: The finest quantiser a VP8 replica may use where the file's frames do not say: OpenCV's writer sets
+#: FFmpeg's ``qmin`` to 3, and the rate control of its files (at 1.5 bits a pixel) reaches it on textured scenes.
 VP8_QMIN = 3
+
+#: Share of a VP8 file's frames between key frames that may be coarser than their median in a file
+#: whose rate control did not bind (:attr:`FileRate.one_quantiser`).
+COARSER_SHARE = 0.01
+
+#: A VP8 replica whose file held one quantiser is given this many times the file's bits, so that the
+#: rate control never binds where the file's did not.
+UNBOUND_RATE_FACTOR = 4.0
 
 
 def _av():
@@ -153,7 +163,7 @@ def read_quantisers(path, max_frames=None) -> FileQuantiser:
 
 @dataclass(frozen=True)
 class FileRate:
-    """How many bits a file's frames took, and how often it coded a key frame.
+    """How many bits a VP8 file's frames took, how often it coded a key frame, and at which quantisers.
 
     Attributes
     ----------
@@ -161,19 +171,71 @@ class FileRate:
         The video stream's bits a frame over the frame's pixels (the mean over its frames).
     key_interval : int
         Frames from one key frame to the next (the median; the clip's length with one).
+    q_index : np.ndarray [shape=(n_frames,)], int, optional
+        Each frame's base quantiser index (0-127, lower is finer; from the frame headers,
+        :func:`~vismic.codec._vp8_header.vp8_frame_quantiser`). Empty when not read.
+    key : np.ndarray [shape=(n_frames,)], bool, optional
+        Whether each frame is a key frame.
 
     Examples
     --------
-    >>> FileRate(1.5, 12)
-    FileRate(bits_per_pixel=1.5, key_interval=12)
+    >>> FileRate(1.5, 12).bits_per_pixel, FileRate(1.5, 12).one_quantiser
+    (1.5, False)
+    >>> import numpy as np
+    >>> rate = FileRate(0.33, 128, np.array([30, 4] + [12] * 10), np.array([True] + [False] * 11))
+    >>> rate.one_quantiser, rate.floor_setting, rate.level_setting
+    (True, 4, 10)
     """
 
     bits_per_pixel: float
     key_interval: int
+    q_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    key: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def _between(self) -> np.ndarray:
+        between = np.asarray(self.q_index)[~np.asarray(self.key, dtype=bool)] if np.size(self.key) else self.q_index
+        return np.asarray(between if np.size(between) else self.q_index)
+
+    @property
+    def one_quantiser(self) -> bool:
+        """Whether the frames between key frames sit at one quantiser (their median) and only go finer (at most 1 % coarser).
+
+        The rate control did not bind: the encoder sat at its finest allowed quantiser
+        (OpenCV's writer, FFmpeg's ``-b:v`` above what the scene needs) or at a constant
+        quality level (``-crf``), and the frames coded finer (libvpx's golden frames) show
+        its floor. A file held to its bit rate codes frames coarser than its median too.
+        """
+        between = self._between()
+        return bool(between.size) and np.mean(between > np.median(between)) <= COARSER_SHARE
+
+    @property
+    def level_index(self) -> float:
+        """The median quantiser index (0-127) of the frames between key frames (NaN unread)."""
+        between = self._between()
+        return float(np.median(between)) if between.size else float("nan")
+
+    @property
+    def floor_setting(self) -> int:
+        """libvpx's quantiser setting (0-63) of the finest index between key frames (:data:`VP8_QMIN` unread)."""
+        between = self._between()
+        return _vp8_setting(between.min()) if between.size else VP8_QMIN
+
+    @property
+    def level_setting(self) -> int:
+        """libvpx's quantiser setting (0-63) of the median index between key frames (:data:`VP8_QMIN` unread)."""
+        between = self._between()
+        return _vp8_setting(np.median(between)) if between.size else VP8_QMIN
+
+
+def _vp8_setting(q_index) -> int:
+    """The libvpx setting (0-63) whose frames carry ``q_index``, or the next finer one."""
+    from ._vp8_header import VP8_SETTING_INDEX
+
+    return int(np.searchsorted(VP8_SETTING_INDEX, float(q_index), side="right") - 1)
 
 
 def read_rate(path, max_frames=None) -> FileRate:
-    """The bits a pixel and the key-frame interval of a VP8 file (its first ``max_frames`` frames), from its packets.
+    """The bits a pixel, key-frame interval and quantisers of a VP8 file (its first ``max_frames`` frames), from its packets.
 
     Raises
     ------
@@ -182,21 +244,26 @@ def read_rate(path, max_frames=None) -> FileRate:
     ImportError
         PyAV is not installed.
     """
+    from ._vp8_header import vp8_frame_quantiser
+
     av = _av()
-    sizes, keys = [], []
+    sizes, keys, q_index = [], [], []
     with av.open(str(path)) as container:
         stream = _video_stream(container, "VP8", path, "bit rate")
         pixels = stream.codec_context.width * stream.codec_context.height
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
-            sizes.append(packet.size)
-            keys.append(bool(packet.is_keyframe))
+            data = bytes(packet)
+            sizes.append(len(data))
+            key, q = vp8_frame_quantiser(data)
+            keys.append(key)
+            q_index.append(q)
             if max_frames is not None and len(sizes) >= max_frames:
                 break
     if not sizes or pixels == 0:
         raise ParameterError(f"{path} has no frames to read a bit rate from")
-    return FileRate(8.0 * float(np.mean(sizes)) / pixels, _key_interval(keys))
+    return FileRate(8.0 * float(np.mean(sizes)) / pixels, _key_interval(keys), np.asarray(q_index), np.asarray(keys))
 
 
 def _encode(frames: np.ndarray, setting: int, key_interval: int):
@@ -210,14 +277,29 @@ def _encode(frames: np.ndarray, setting: int, key_interval: int):
     return _through("libvpx-vp9", frames, key_interval, configure)
 
 
-def _encode_at_rate(frames: np.ndarray, bits_per_pixel: float, key_interval: int):
-    """``frames`` through libvpx's VP8 at ``bits_per_pixel`` a frame (rate-controlled, quantiser 3 up)."""
+def _encode_vp8(frames: np.ndarray, rate: FileRate):
+    """``frames`` through libvpx's VP8 as ``rate``'s file was coded: the decoded frames, their quantiser indices and key flags.
+
+    Where the file's frames between key frames hold one quantiser (:attr:`FileRate.one_quantiser`)
+    the replica is held to it as a constant quality level (FFmpeg's ``crf``) above the file's finest
+    index, with bits to spare; otherwise it is rate-controlled at the file's bits a pixel from that
+    finest index up. Either way the key frames are left to the rate control, as the file's were
+    (OpenCV's and libvpx's default files code them far coarser than the frames between, and the
+    change of quantiser is what leaps at them). Held to the file's rate alone, a
+    replica of a file that did not bind (FFmpeg's ``-b:v 1M``, ``-crf 10 -b:v 1M``) spent its bits
+    otherwise: ``benchmarks/bench_replica.py --bit-rate`` prints what each way reads.
+    """
+    pixels_per_second = frames.shape[1] * frames.shape[2] * PLAYBACK_FPS
 
     def configure(stream):
-        stream.bit_rate = max(int(round(bits_per_pixel * frames.shape[1] * frames.shape[2] * PLAYBACK_FPS)), 1)
-        stream.codec_context.qmin = VP8_QMIN
+        stream.codec_context.qmin = rate.floor_setting
+        if rate.one_quantiser:
+            stream.bit_rate = max(int(round(UNBOUND_RATE_FACTOR * rate.bits_per_pixel * pixels_per_second)), 1)
+            stream.options = {"crf": str(rate.level_setting)}
+        else:
+            stream.bit_rate = max(int(round(rate.bits_per_pixel * pixels_per_second)), 1)
 
-    return _through("libvpx", frames, key_interval, configure)
+    return _through("libvpx", frames, rate.key_interval, configure)
 
 
 def _through(encoder: str, frames: np.ndarray, key_interval: int, configure):
@@ -360,7 +442,7 @@ class CodecReplica:
     q_index : float
         VP9: the file's quantiser index the replica stands for (:attr:`FileQuantiser.effective_q_index`;
         between two of the encoder's settings, the SI-SNR is interpolated between replicas at both).
-        NaN for VP8.
+        VP8: the file's median index between key frames (:attr:`FileRate.level_index`, 0-127).
     key_interval : int
         The file's key-frame interval.
     frames : int
@@ -452,14 +534,14 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
         wanted = quantiser.effective_q_index
         settings = _encoder_settings(_to_8bit(render(trial_motion[:4], 0.0).frames), wanted, quantiser.key_interval)
     else:
-        wanted, settings = float("nan"), [(rate.bits_per_pixel, float("nan"))]
+        wanted, settings = rate.level_index, [(rate.bits_per_pixel, float("nan"))]
 
     def encode(scene, setting):
         frames = _to_8bit(scene.frames)
         if quantiser is not None:
             decoded, _, key = _encode(frames, setting, coding.key_interval)
         else:
-            decoded, _, key = _encode_at_rate(frames, setting, coding.key_interval)
+            decoded, _, key = _encode_vp8(frames, coding)
         return decoded, np.flatnonzero(key)
 
     # the noise is matched once, at the setting nearest the file's: the two are a few index steps apart
