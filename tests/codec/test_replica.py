@@ -289,10 +289,11 @@ def test_recover_sound_caps_a_vp8_files_estimate_at_its_replica(vp8_clip):
 
 
 def test_a_constant_quality_vp8_files_replica_follows_its_quantiser(cq_clip):
-    # held to the file's bit rate alone, the replica coded this file's scene finer than the file
+    # held to the file's bit rate alone from OpenCV's floor, the replica coded this scene finer than
+    # the file and read it 2.4 dB high; at the file's level from its floor it reads it within 0.5 dB
     path, _, truth = cq_clip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rec = vismic.recover_sound(path, fps=FPS, denoise=None)
     error = rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)
-    assert -3.0 < error < 3.0
+    assert abs(error) < 1.5
