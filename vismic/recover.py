@@ -215,14 +215,16 @@ def recover_sound(
     codec_replica : bool
         For a VP9 or VP8 file (read without ``downsample``, one source, PyAV installed):
         measure what the compression cost on a replica of the scene through the same
-        codec at the file's own quantiser (VP9) or bits a pixel (VP8)
+        codec at the file's own quantiser (VP9) or frame quantisers and bits a pixel (VP8)
         (:func:`vismic.codec.codec_replica`), record it in ``info["codec_replica"]`` and
         keep ``snr_estimate_db`` at most its SI-SNR. On by default: the estimate alone read
         -1.2 to +13.5 dB from the truth on ``benchmarks/bench_replica.py``'s 16 VP9 scenes
         (-1.5 to +2.5 with the replica) and -1.0 to +7.8 on the same scenes as VP8 files
-        (``--codec vp8``: -2.2 to +1.3). A VP9 replica encodes and recovers up to
+        (``--codec vp8``: -1.9 to +2.1; FFmpeg's ``-b:v 1M`` VP8 files, ``--bit-rate 1000000``:
+        -1.4 to +0.6). A VP9 replica encodes and recovers up to
         :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with a few short trials: the
-        recovery took 38x as long there (median, 64-128 px); a VP8 replica once, 21x.
+        recovery took 38x as long there (median, 64-128 px); a VP8 replica once, 53x (with
+        other benchmarks on the cores).
     key_frames : 'auto', array_like of int or None
         Frame indices of a codec's key frames: the combination repairs each region's
         scores there from the frames beside them (``Combine(key_frames=...)``,

@@ -123,16 +123,20 @@ def test_the_replica_reads_the_true_snr_of_a_vp9_file(tmp_path, texture, directi
     assert replica.frames == len(scene.frames) and replica.key_interval == 12
 
 
-def test_recover_sound_caps_its_estimate_at_the_replica(vp9_clip):
-    path, _, truth = vp9_clip
+def _recovered_with_replica(path):
+    """``recover_sound`` on a file with its replica: (rec, rec.info["codec_replica"], the warnings naming it)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rec = vismic.recover_sound(path, fps=FPS, denoise=None)
-    found = rec.info["codec_replica"]
+    return rec, rec.info["codec_replica"], [str(w.message) for w in caught if "replica" in str(w.message)]
+
+
+def test_recover_sound_caps_its_estimate_at_the_replica(vp9_clip):
+    path, _, truth = vp9_clip
+    rec, found, said = _recovered_with_replica(path)
     assert set(found) == {"snr_db", "noise_std", "q_index", "bits_per_pixel", "key_interval", "frames"}
     assert rec.info["snr_estimate_db"] <= found["snr_db"]
     assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 3.0
-    said = [str(w.message) for w in caught if "replica" in str(w.message)]
     assert len(said) == 1 and "libvpx-vp9" in said[0] and f"{found['snr_db']:.1f} dB" in said[0]
     assert said[0] in rec.info["warnings"] and said[0] == rec.info["reliability"]["lossy_codec"]
     # denoised, the estimate and the replica are still those of the combination's output
@@ -278,13 +282,9 @@ def test_the_replica_reads_the_true_snr_of_a_vp8_file(vp8_clip):
 
 def test_recover_sound_caps_a_vp8_files_estimate_at_its_replica(vp8_clip):
     path, _, truth = vp8_clip
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rec = vismic.recover_sound(path, fps=FPS, denoise=None)
-    found = rec.info["codec_replica"]
+    rec, found, said = _recovered_with_replica(path)
     assert rec.info["snr_estimate_db"] <= found["snr_db"] and found["bits_per_pixel"] > 0
     assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 3.0
-    said = [str(w.message) for w in caught if "replica" in str(w.message)]
     assert len(said) == 1 and "VP8" in said[0] and "bits a pixel" in said[0]
 
 

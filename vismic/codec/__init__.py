@@ -19,7 +19,7 @@ at the key frames of a video file (:func:`read_key_frames`).
 
 :func:`codec_replica` measures what a VP9 or VP8 file's compression cost the sound, on a
 replica of the scene through libvpx at the file's own quantiser (VP9, :func:`read_quantisers`)
-or bits a pixel (VP8, :func:`read_rate`); :func:`vismic.recover_sound` runs it on such files
+or frame quantisers and bits a pixel (VP8, :func:`read_rate`); :func:`vismic.recover_sound` runs it on such files
 (``codec_replica=True``) and caps its SNR estimate at what the replica recovered.
 """
 

@@ -476,9 +476,9 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
                   rate: Optional[FileRate] = None, direction_degrees: float, fps: float, seed: int = 0) -> CodecReplica:
     """Measure what a VP9 or VP8 file's compression costs the sound, on a replica of its scene.
 
-    VP9 is replicated at the file's quantiser (``quantiser``), VP8 at its bits a pixel
-    (``rate``; its decoder exports no quantiser, and a constant quantiser read the loss
-    too low: a rate-controlled VP8 file spends its bits unevenly over the frames).
+    VP9 is replicated at the file's quantiser (``quantiser``), VP8 as its frame headers and
+    bits say it was coded (``rate``: at the file's one quantiser where its rate control did
+    not bind, else at its bits a pixel; see :class:`FileRate`).
 
     Parameters
     ----------
