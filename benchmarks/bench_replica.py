@@ -1,4 +1,4 @@
-"""How far a VP9 or VP8 file's replica (:func:`vismic.codec.codec_replica`) puts the SNR estimate from the truth.
+"""How far a VP9, VP8 or H.264 file's replica (:func:`vismic.codec.codec_replica`) puts the SNR estimate from the truth.
 
 Renders a sweep of scenes of :mod:`vismic.synth` drawn at random (fixed seed): textures
 brick, gravel, coffee and camera in turn, directions 0-135 degrees, 64-128 px, 0.5 or 1 s,
@@ -8,7 +8,8 @@ at its defaults (:func:`vismic.synth.compress`) and recovered by ``recover_sound
 denoising: with ``key_frames=None`` (the key frames as decoded), with ``codec_replica=False``
 and with the defaults. Prints the true SI-SNR (dB, against the true displacement high-passed at
 20 Hz) of the default output and what repairing the key frames gained (``kf``), the estimate
-alone, the replica's SI-SNR and the estimate ``recover_sound`` reports (at most the replica's),
+alone, the replica's SI-SNR (on H.264 files driven by :func:`vismic.codec.independent_motion`) and the
+estimate ``recover_sound`` reports (at most the replica's),
 their errors against the truth, the quantiser index (VP9) or bits a pixel (VP8) and the sensor
 noise the replica matched, and the times without and with the replica; then the medians and
 extremes. ``benchmarks/bench_nuisance.py``'s ``vp9`` and ``vp8`` rows are four more such scenes
@@ -20,6 +21,10 @@ file's quantiser indices between key frames (median, root mean square, 75th and 
 percentile), how far the SI-SNR interpolated at it lies from the file's: which one index
 stands for a rate-controlled file (:attr:`vismic.codec.FileQuantiser.effective_q_index`).
 
+``--codec h264 [--crf C]`` writes each file with x264 through PyAV, as ``ffmpeg -c:v libx264
+[-crf C]`` does (its defaults otherwise: a key frame every 250 frames, B-frames; ``-crf 23``
+without ``--crf``), the way most H.264 exports are written.
+
 ``--bit-rate B`` / ``--crf C`` write each file with FFmpeg's libvpx through PyAV instead, as
 ``ffmpeg -c:v libvpx[-vp9] -b:v B [-crf C]`` does (libvpx's own key-frame placement and
 quantiser range otherwise, where OpenCV's writer sets a key frame every 12 frames and FFmpeg's
@@ -30,6 +35,7 @@ Run::
 
     nice python benchmarks/bench_replica.py [--codec vp9|vp8] [--scenes 16] [--seed 7] [--q-statistics]
     nice python benchmarks/bench_replica.py --codec vp8 --bit-rate 1000000 --crf 10   # FFmpeg's libvpx
+    nice python benchmarks/bench_replica.py --codec h264 --crf 10                     # x264
 """
 
 from __future__ import annotations
@@ -67,7 +73,22 @@ def scene_specs(n: int, seed: int) -> list:
     return specs
 
 
-CODECS = {"vp9": ("VP90", ".mkv"), "vp8": ("VP80", ".mkv")}
+CODECS = {"vp9": ("VP90", ".mkv"), "vp8": ("VP80", ".mkv"), "h264": ("H264", ".mp4")}
+
+
+def write_x264(frames, path: Path, crf=None, playback_fps: float = 30.0) -> None:
+    """``frames`` (uint8 grey) written by x264 through PyAV at its defaults, as ``ffmpeg -c:v libx264 [-crf C]``."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=int(playback_fps))
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.options = {} if crf is None else {"crf": str(crf)}
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="gray")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
 
 
 def write_libvpx(frames, path: Path, codec: str, bit_rate: int, crf=None, playback_fps: float = 30.0) -> None:
@@ -95,7 +116,7 @@ def render(spec: dict, folder: Path, codec: str = "vp9", writer=None):
     """The scene, its VP9 or VP8 file and the true motion high-passed as the recovery's.
 
     ``writer``: None for OpenCV's encoder at its defaults, or ``(bit_rate, crf)`` for
-    :func:`write_libvpx`.
+    :func:`write_libvpx`; for H.264, x264's ``crf`` (None: its default).
     """
     make = synth.speech if spec["audio"] == "speech" else synth.music
     fps = spec["fps"]
@@ -106,7 +127,9 @@ def render(spec: dict, folder: Path, codec: str = "vp9", writer=None):
                                         seed=spec["seed"])
     fourcc, suffix = CODECS[codec]
     path = folder / ("clip" + suffix)
-    if writer is None:
+    if codec == "h264":
+        write_x264(scene.frames, path, writer)
+    elif writer is None:
         synth.compress(scene.frames, codec=fourcc, keep=path)
     else:
         write_libvpx(scene.frames, path, codec, *writer)
@@ -131,7 +154,7 @@ def measure(spec: dict, folder: Path, codec: str = "vp9", writer=None) -> dict:
                 estimate_alone_db=alone.info["snr_estimate_db"], replica_db=replica["snr_db"],
                 estimate_db=measured.info["snr_estimate_db"], alone_error_db=alone.info["snr_estimate_db"] - true_db,
                 replica_error_db=replica["snr_db"] - true_db, error_db=measured.info["snr_estimate_db"] - true_db,
-                coding=replica.get("q_index", np.nan) if codec == "vp9" else replica.get("bits_per_pixel", np.nan), noise_found=replica["noise_std"], seconds_alone=between - started,
+                coding=replica.get("q_index", np.nan) if codec != "vp8" else replica.get("bits_per_pixel", np.nan), noise_found=replica["noise_std"], seconds_alone=between - started,
                 seconds_replica=ended - between)
 
 
@@ -212,20 +235,27 @@ def main(argv=None) -> int:
     parser.add_argument("--bit-rate", type=int, default=None,
                         help="write the files with FFmpeg's libvpx at this bit rate (bits/s at 30 fps playback; "
                              "0: constant quality, with --crf) instead of OpenCV's writer")
-    parser.add_argument("--crf", type=int, default=None, help="with --bit-rate: libvpx's -crf")
+    parser.add_argument("--crf", type=float, default=None,
+                        help="with --bit-rate: libvpx's -crf; with --codec h264: x264's (default 23)")
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
     writer = None if args.bit_rate is None else (args.bit_rate, args.crf)
-    if args.crf is not None and writer is None:
-        parser.error("--crf goes with --bit-rate (FFmpeg's libvpx)")
+    if args.codec == "h264":
+        if args.bit_rate is not None:
+            parser.error("--bit-rate is libvpx's: x264 writes at its -crf (--crf)")
+        writer = args.crf
+    elif args.crf is not None and writer is None:
+        parser.error("--crf goes with --bit-rate (FFmpeg's libvpx) or --codec h264")
     results = Path(__file__).parent / "results"
     if args.q_statistics and args.codec != "vp9":
         parser.error("--q-statistics reads VP9 quantisers: use it with --codec vp9")
     if args.q_statistics and writer is not None:
         parser.error("--q-statistics reads OpenCV's files: leave --bit-rate out")
     name = "bench_replica" if args.codec == "vp9" else f"bench_replica_{args.codec}"
-    if writer is not None:
-        name += f"_libvpx_b{args.bit_rate}" + ("" if args.crf is None else f"_crf{args.crf}")
+    if args.codec == "h264":
+        name += "" if args.crf is None else f"_crf{args.crf:g}"
+    elif writer is not None:
+        name += f"_libvpx_b{args.bit_rate}" + ("" if args.crf is None else f"_crf{args.crf:g}")
     csv = args.csv or results / ("bench_replica_q.csv" if args.q_statistics else f"{name}.csv")
     if args.q_statistics:
         print(f"{args.scenes} VP9 scenes: the true scene through constant settings; for each statistic of the file's "
@@ -233,12 +263,13 @@ def main(argv=None) -> int:
         print(f"{'scene':46s} {'truth':>6s} | " + " | ".join(f"{name:>11s}" for name in STATISTICS))
         run, show = q_statistics, format_statistics
     else:
-        made = ("OpenCV's encoder at its defaults" if writer is None else
-                f"FFmpeg's libvpx, -b:v {args.bit_rate}" + ("" if args.crf is None else f" -crf {args.crf}"))
+        made = (f"x264, -crf {23 if args.crf is None else args.crf:g}" if args.codec == "h264" else
+                "OpenCV's encoder at its defaults" if writer is None else
+                f"FFmpeg's libvpx, -b:v {args.bit_rate}" + ("" if args.crf is None else f" -crf {args.crf:g}"))
         print(f"{args.scenes} {args.codec.upper()} scenes ({made}); SI-SNR and estimates in "
               "dB, no denoising; kf: what repairing the key frames gained; err: minus the truth")
         print(f"{'scene':46s} {'truth':>6s} {'kf':>5s} | {'alone':>6s} {'err':>5s} | {'replica':>6s} {'err':>5s} | "
-              f"{'report':>6s} {'err':>5s} | {'q' if args.codec == 'vp9' else 'bpp':>5s} {'noise':>5s} | "
+              f"{'report':>6s} {'err':>5s} | {'bpp' if args.codec == 'vp8' else 'q':>5s} {'noise':>5s} | "
               f"{'t.alone':>5s} {'t.rep':>5s}")
         run, show = (lambda spec, folder: measure(spec, folder, args.codec, writer)), format_row
     rows = []

@@ -104,8 +104,9 @@ def _add_recover_parser(subparsers):
                         "--unhold), 'auto' (only when the frames copy most blocks from the frame before, then the "
                         "video is read a second time), or 'off' (default)")
     p.add_argument("--codec-replica", default="on", choices=["on", "off"],
-                   help="for a VP9 or VP8 file, measure what the compression cost on a replica of the scene through "
-                        "the same codec at the file's quantiser (VP9) or quantisers and bit rate (VP8), and keep the SNR estimate at "
+                   help="for a VP9, VP8 or H.264 file, measure what the compression cost on a replica of the scene "
+                        "through the same codec at the file's quantiser (VP9, H.264) or quantisers and bit rate (VP8), and "
+                        "keep the SNR estimate at "
                         "most that (default on; needs PyAV: pip install vismic[codecs]; encodes and recovers up to "
                         "2048 frames again)")
     p.add_argument("--key-frames", default="auto", choices=["auto", "off"],

@@ -213,18 +213,21 @@ def recover_sound(
         it gains 1.0-14.6 dB (``benchmarks/bench_nuisance.py``), but the real clips of
         ``benchmarks/bench_footage.py --mp4v`` lost their known peaks' prominence with it.
     codec_replica : bool
-        For a VP9 or VP8 file (read without ``downsample``, one source, PyAV installed):
-        measure what the compression cost on a replica of the scene through the same
-        codec at the file's own quantiser (VP9) or frame quantisers and bits a pixel (VP8)
-        (:func:`vismic.codec.codec_replica`), record it in ``info["codec_replica"]`` and
+        For a VP9, VP8 or H.264 file (read without ``downsample``, one source, PyAV
+        installed): measure what the compression cost on a replica of the scene through the
+        same codec at the file's own quantiser (VP9, H.264) or frame quantisers and bits a
+        pixel (VP8) (:func:`vismic.codec.codec_replica`), record it in ``info["codec_replica"]`` and
         keep ``snr_estimate_db`` at most its SI-SNR. On by default: the estimate alone read
         -1.2 to +13.5 dB from the truth on ``benchmarks/bench_replica.py``'s 16 VP9 scenes
         (-1.5 to +2.5 with the replica) and -1.0 to +7.8 on the same scenes as VP8 files
         (``--codec vp8``: -1.9 to +2.1; FFmpeg's ``-b:v 1M`` VP8 files, ``--bit-rate 1000000``:
-        -1.4 to +0.6). A VP9 replica encodes and recovers up to
+        -1.4 to +0.6); on x264 files (``--codec h264``) it read -13.6 to +16.2 at ``-crf 10``
+        (6 of 16 more than 3 dB too high; 1 with the replica, -13.6 to +3.8) and up to 80 dB
+        too high at x264's defaults, where the sound is lost (9 of 16; 4 with the replica,
+        all but one of them below 0 dB). A VP9 replica encodes and recovers up to
         :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with a few short trials: the
         recovery took 38x as long there (median, 64-128 px); a VP8 replica once, 53x (with
-        other benchmarks on the cores).
+        other benchmarks on the cores); an H.264 replica once, 8x.
     key_frames : 'auto', array_like of int or None
         Frame indices of a codec's key frames: the combination repairs each region's
         scores there from the frames beside them (``Combine(key_frames=...)``,
@@ -657,9 +660,9 @@ def _check_file_codec(info: dict, fourcc) -> None:
     frames do not show it as held blocks (VP8 and VP9 hold none), so only the file's
     codec tells. ``benchmarks/bench_nuisance.py``'s ``vp8`` and ``vp9`` rows: the combination's
     estimate 3.5-9.5 dB above the truth on six of the eight scenes at 96 px, up to 13.7 dB at
-    192 px (``--size 192``); on VP9 and VP8 files :func:`recover_sound` then checks it on a
-    replica (``codec_replica``). Its ``h264`` rows (x264's defaults) lose the sound altogether; the
-    combination flags them from the jumps at the key frames (``key_frame_jumps``).
+    192 px (``--size 192``); on VP9, VP8 and H.264 files :func:`recover_sound` then checks it
+    on a replica (``codec_replica``). Its ``h264`` rows (x264's defaults) lose the sound
+    altogether; the combination flags them from the jumps at the key frames (``key_frame_jumps``).
     """
     from .io._codec import inter_frame_codec
 
@@ -679,7 +682,7 @@ def _check_file_codec(info: dict, fourcc) -> None:
 
 
 def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
-    """Cap ``snr_estimate_db`` at what a replica through the file's codec recovered (VP9/VP8 files; see ``codec_replica``).
+    """Cap ``snr_estimate_db`` at what a replica through the file's codec recovered (VP9, VP8, H.264; see ``codec_replica``).
 
     The replica is recovered by the pipeline up to its combination, whose estimate it
     checks, repairing the replica's own key frames where the file's were repaired.
@@ -690,7 +693,7 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
 
     info = audio.info
     codec = inter_frame_codec(getattr(source, "codec", None))
-    if (codec not in ("VP9", "VP8") or getattr(source, "path", None) is None
+    if (codec not in ("VP9", "VP8", "H.264") or getattr(source, "path", None) is None
             or getattr(source, "downsample", 1) != 1 or np.ndim(audio.samples) != 1
             or not np.isfinite(np.atleast_1d(info.get("direction_degrees", np.nan))[0])):
         return
@@ -717,11 +720,13 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
         replica = open_video(frames, fps=audio.sr)
         return _recover_once(head, replica, frames, **dict(run, progress=progress)).samples
 
+
     try:
-        coding = (dict(quantiser=read_quantisers(source.path, max_frames=source.max_frames)) if codec == "VP9"
-                  else dict(rate=read_rate(source.path, max_frames=source.max_frames)))
+        coding = (dict(rate=read_rate(source.path, max_frames=source.max_frames)) if codec == "VP8"
+                  else dict(quantiser=read_quantisers(source.path, max_frames=source.max_frames)))
         found = codec_replica(source.read(0, NOISE_FRAMES).frames, audio.samples, recover, **coding,
-                              direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr)
+                              direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr,
+                              independent=codec == "H.264")
     except (av.error.FFmpegError, OSError, ValueError) as error:  # ParameterError and FrameShapeError are ValueErrors
         logger.warning("the %s file's compression could not be measured on a replica (%s); its estimate stands",
                        codec, error)
@@ -734,11 +739,12 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     said = list(info.get("warnings", []))
     if "lossy_codec" in reliability:
         before = reliability["lossy_codec"]
-        at = (f"libvpx-vp9, index {found.q_index:.0f}" if codec == "VP9"
-              else f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel"
-              + ("" if not np.isfinite(found.q_index) else f", index {found.q_index:.0f} between key frames"))
+        at = {"VP9": f"libvpx-vp9, index {found.q_index:.0f}",
+              "H.264": f"x264, QP {found.q_index:.1f}, moved like the output but not as it moved"}.get(
+            codec, f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel"
+            + ("" if not np.isfinite(found.q_index) else f", index {found.q_index:.0f} between key frames"))
         reliability["lossy_codec"] += (
-            f"; a replica of the scene through the same codec at the file's {'quantiser' if codec == 'VP9' else 'rate'}"
+            f"; a replica of the scene through the same codec at the file's {'rate' if codec == 'VP8' else 'quantiser'}"
             f" ({at}) was recovered at {found.snr_db:.1f} dB, and snr_estimate_db is at most that")
         info["reliability"] = reliability
         said = [reliability["lossy_codec"] if line == before else line for line in said]

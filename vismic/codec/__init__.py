@@ -17,10 +17,13 @@ frame jumped at each (x264 at its default quality does so to a fraction of a pix
 quantisation makes (the frames beside it predict it); :func:`vismic.recover_sound` does so
 at the key frames of a video file (:func:`read_key_frames`).
 
-:func:`codec_replica` measures what a VP9 or VP8 file's compression cost the sound, on a
-replica of the scene through libvpx at the file's own quantiser (VP9, :func:`read_quantisers`)
-or frame quantisers and bits a pixel (VP8, :func:`read_rate`); :func:`vismic.recover_sound` runs it on such files
-(``codec_replica=True``) and caps its SNR estimate at what the replica recovered.
+:func:`codec_replica` measures what a VP9, VP8 or H.264 file's compression cost the sound, on
+a replica of the scene through the same codec: libvpx at the file's own quantiser (VP9,
+:func:`read_quantisers`) or frame quantisers and bits a pixel (VP8, :func:`read_rate`), x264
+at the file's QP (H.264, :func:`read_quantisers`; driven by :func:`independent_motion`,
+since x264 moves the frame by itself and passes its own motion again); :func:`vismic.recover_sound`
+runs it on such files (``codec_replica=True``) and caps its SNR estimate at what the replica
+recovered.
 """
 
 from ._replica import (
@@ -31,6 +34,7 @@ from ._replica import (
     FileRate,
     codec_replica,
     encode_like,
+    independent_motion,
     read_quantisers,
     read_rate,
 )
@@ -49,4 +53,5 @@ from ._unhold import (
 )
 
 __all__ = ["KeyFrameRepair", "key_frame_weights", "read_key_frames", "repair_key_frames", "CodecReplica", "FileQuantiser", "FileRate", "read_rate", "codec_replica", "encode_like", "read_quantisers", "REPLICA_FRAMES",
+           "independent_motion",
            "NOISE_FRAMES", "BLOCK", "JUMP_RATIO", "KeyFrameJumps", "key_frame_jumps", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]

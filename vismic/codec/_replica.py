@@ -1,4 +1,4 @@
-"""What a VP9 or VP8 file's compression cost the sound, measured on a replica of the scene through the same codec.
+"""What a VP9, VP8 or H.264 file's compression cost the sound, measured on a replica of the scene through the same codec.
 
 Motion compensation alters a sub-pixel motion alike across the frame, so the regions
 of a recovery agree on what the codec did and its own SNR estimate cannot see the loss
@@ -15,10 +15,13 @@ as the file was, at its key-frame interval and from its finest quantiser up, at 
 quality where the file's rate control did not bind and at its bits a pixel where it did (a
 replica held to a constant quantiser, key frames included, read OpenCV's files far too high
 in trials: their key frames are coded far coarser than the frames between;
-``benchmarks/bench_replica.py --codec vp8 [--bit-rate B --crf C]``). H.264 at x264's defaults keeps so little of
-the motion that the replica, driven by what was recovered (the codec's own error), cannot
-tell a lost motion from a large one (:func:`vismic.codec.key_frame_jumps` flags those files
-instead). Reading and encoding need PyAV (``pip install vismic[codecs]``).
+``benchmarks/bench_replica.py --codec vp8 [--bit-rate B --crf C]``). H.264 is encoded by x264
+at the file's QP (its decoder exports each frame's) as a constant rate factor, with B-frames
+where the file has them. x264 moves the frame by itself (quarter-pixel motion vectors,
+bidirectional frames), so the recovered motion is partly the codec's own, and a replica
+driven by it passes that again: an H.264 replica is driven by a motion of the same spectrum
+and power with random phases (:func:`independent_motion`). Reading and encoding need PyAV
+(``pip install vismic[codecs]``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import numpy as np
 
 from ..errors import FrameShapeError, ParameterError
 
-__all__ = ["FileQuantiser", "FileRate", "CodecReplica", "read_quantisers", "read_rate", "encode_like", "codec_replica", "REPLICA_FRAMES",
+__all__ = ["FileQuantiser", "FileRate", "CodecReplica", "read_quantisers", "read_rate", "encode_like", "codec_replica",
+           "independent_motion", "REPLICA_FRAMES",
            "NOISE_FRAMES", "NOISE_RANGE"]
 
 #: Most frames of a replica (about a second of footage at 2000 fps): encoding dominates its cost,
@@ -87,14 +91,18 @@ def _video_stream(container, codec: str, path, what: str):
 
 @dataclass(frozen=True)
 class FileQuantiser:
-    """How a VP9 file's frames were quantised.
+    """How a VP9 or H.264 file's frames were quantised.
 
     Attributes
     ----------
     q_index : np.ndarray [shape=(n_frames,)], int
-        Each shown frame's base quantiser index (0-255, lower is finer).
+        Each shown frame's base quantiser: VP9's index (0-255), H.264's QP (0-51); lower is finer.
     key : np.ndarray [shape=(n_frames,)], bool
         Whether the frame is a key frame.
+    codec : {'VP9', 'H.264'}
+        The file's codec.
+    b_frames : bool
+        Whether the file has bidirectionally predicted frames (H.264's B-frames).
 
     Examples
     --------
@@ -106,6 +114,8 @@ class FileQuantiser:
 
     q_index: np.ndarray
     key: np.ndarray
+    codec: str = "VP9"
+    b_frames: bool = False
 
     @property
     def effective_q_index(self) -> float:
@@ -133,32 +143,43 @@ def _key_interval(key) -> int:
     return int(np.median(np.diff(keys))) if keys.size >= 2 else int(np.size(key))
 
 
+#: FFmpeg's ``AV_PICTURE_TYPE_B``: a bidirectionally predicted frame (PyAV gives the number or an enum of it).
+PICTURE_TYPE_B = 3
+
+#: The decoders whose frames export their quantiser (FFmpeg's ``venc_params``), by the name :class:`FileQuantiser` gives.
+QUANTISER_DECODERS = {"vp9": "VP9", "h264": "H.264"}
+
+
 def read_quantisers(path, max_frames=None) -> FileQuantiser:
-    """The quantiser index of each frame of a VP9 file (its first ``max_frames`` frames).
+    """The quantiser of each frame of a VP9 or H.264 file (its first ``max_frames`` frames).
 
     Raises
     ------
     ParameterError
-        The file's video stream is not VP9, or its decoder exported no quantiser.
+        The file's video stream is neither, or its decoder exported no quantiser.
     ImportError
         PyAV is not installed.
     """
     av = _av()
-    q_index, key = [], []
+    q_index, key, b_frames = [], [], False
     with av.open(str(path)) as container:
-        stream = _video_stream(container, "VP9", path, "quantiser")
+        stream = container.streams.video[0]
+        codec = QUANTISER_DECODERS.get(stream.codec_context.name)
+        if codec is None:
+            raise ParameterError(f"{path} is {stream.codec_context.name}, not VP9 or H.264: its quantiser is not read")
         stream.codec_context.options = {"export_side_data": "venc_params"}
         for frame in container.decode(stream):
             params = [data for data in frame.side_data if hasattr(data, "qp")]
             if not params:
-                raise ParameterError(f"the VP9 decoder exported no quantiser for frame {len(q_index)} of {path}")
+                raise ParameterError(f"the {codec} decoder exported no quantiser for frame {len(q_index)} of {path}")
             q_index.append(int(params[0].qp))
             key.append(bool(frame.key_frame))
+            b_frames |= int(frame.pict_type) == PICTURE_TYPE_B
             if max_frames is not None and len(q_index) >= max_frames:
                 break
     if not q_index:
         raise ParameterError(f"{path} has no frames to read a quantiser from")
-    return FileQuantiser(np.asarray(q_index), np.asarray(key))
+    return FileQuantiser(np.asarray(q_index), np.asarray(key), codec, b_frames)
 
 
 @dataclass(frozen=True)
@@ -275,6 +296,19 @@ def _encode(frames: np.ndarray, setting: int, key_interval: int):
         stream.options = {"crf": str(setting)}
 
     return _through("libvpx-vp9", frames, key_interval, configure)
+
+
+def _encode_h264(frames: np.ndarray, quantiser: float, key_interval: int, b_frames: bool):
+    """``frames`` through x264 at constant rate factor ``quantiser`` (its frames' QP where nothing else moves it).
+
+    x264's ``crf`` keeps each frame near that QP as ``-crf`` files are written (FFmpeg's
+    default, 23, and the quality settings of most exports); B-frames only where the file has them.
+    """
+
+    def configure(stream):
+        stream.options = {"crf": f"{quantiser:.2f}", **({} if b_frames else {"bf": "0"})}
+
+    return _through("libx264", frames, key_interval, configure)
 
 
 def _encode_vp8(frames: np.ndarray, rate: FileRate):
@@ -472,13 +506,34 @@ def _window(motion: np.ndarray, length: int) -> slice:
     return slice(start, start + length)
 
 
-def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuantiser] = None,
-                  rate: Optional[FileRate] = None, direction_degrees: float, fps: float, seed: int = 0) -> CodecReplica:
-    """Measure what a VP9 or VP8 file's compression costs the sound, on a replica of its scene.
+def independent_motion(motion, seed: int = 0) -> np.ndarray:
+    """A motion with ``motion``'s power spectrum and none of its waveform: its Fourier phases drawn at random.
 
-    VP9 is replicated at the file's quantiser (``quantiser``), VP8 as its frame headers and
-    bits say it was coded (``rate``: at the file's one quantiser where its rate control did
-    not bind, else at its bits a pixel; see :class:`FileRate`).
+    Examples
+    --------
+    >>> motion = np.random.default_rng(0).standard_normal(1000)
+    >>> other = independent_motion(motion)
+    >>> bool(np.isclose(np.mean(other ** 2), np.mean((motion - motion.mean()) ** 2))), abs(np.corrcoef(motion, other)[0, 1]) < 0.2
+    (True, True)
+    """
+    motion = np.asarray(motion, dtype=np.float64)
+    centred = motion - motion.mean()
+    spectrum = np.fft.rfft(centred)
+    phases = np.exp(2j * np.pi * np.random.default_rng(seed).random(spectrum.shape))
+    phases[0] = 1.0
+    other = np.fft.irfft(np.abs(spectrum) * phases, n=len(motion))
+    power, made = float(np.mean(centred ** 2)), float(np.mean(other ** 2))
+    return other * np.sqrt(power / made) if made > 0 else other
+
+
+def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuantiser] = None,
+                  rate: Optional[FileRate] = None, direction_degrees: float, fps: float, seed: int = 0,
+                  independent: bool = False) -> CodecReplica:
+    """Measure what a VP9, VP8 or H.264 file's compression costs the sound, on a replica of its scene.
+
+    VP9 and H.264 are replicated at the file's quantiser (``quantiser``), VP8 as its frame
+    headers and bits say it was coded (``rate``: at the file's one quantiser where its rate
+    control did not bind, else at its bits a pixel; see :class:`FileRate`).
 
     Parameters
     ----------
@@ -493,13 +548,21 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
         key frames to the recovered motion, as the file was recovered (e.g. the pipeline up
         to its combination, repairing those key frames as the file's were).
     quantiser : FileQuantiser
-        A VP9 file's, from :func:`read_quantisers`.
+        A VP9 or H.264 file's, from :func:`read_quantisers`.
     rate : FileRate
         A VP8 file's, from :func:`read_rate` (give one of the two).
     direction_degrees, fps : float
         The recovered direction (x right, y down) and the frame rate.
     seed : int
         Of the replica's sensor noise.
+    independent : bool
+        Drive the replica with :func:`independent_motion` of the recovered motion (its
+        spectrum and power, another waveform) instead of the motion itself. Where a codec
+        moves the frame by itself (H.264's quarter-pixel motion vectors and bidirectional
+        frames, alike across the frame) the recovered motion is partly the codec's own, and
+        a replica driven by it passes it again: on ``benchmarks/bench_replica.py --codec h264
+        --crf 10``'s 16 x264 files it read -1.6 to +8.1 dB from the truth (5 more than 3 dB
+        too high), driven by the independent motion -3.1 to +3.8 (1).
 
     Returns
     -------
@@ -529,8 +592,14 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
                                      seed=seed, fps=fps)
 
     drive = motion[_window(motion, REPLICA_FRAMES)]
+    if independent:
+        drive = independent_motion(drive, seed)
     coding = quantiser if quantiser is not None else rate
-    if quantiser is not None:
+    h264 = quantiser is not None and quantiser.codec == "H.264"
+    if h264:  # x264's rate factor is its QP: no search
+        wanted = quantiser.effective_q_index
+        settings = [(wanted, wanted)]
+    elif quantiser is not None:
         wanted = quantiser.effective_q_index
         settings = _encoder_settings(_to_8bit(render(trial_motion[:4], 0.0).frames), wanted, quantiser.key_interval)
     else:
@@ -538,7 +607,9 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
 
     def encode(scene, setting):
         frames = _to_8bit(scene.frames)
-        if quantiser is not None:
+        if h264:
+            decoded, _, key = _encode_h264(frames, setting, coding.key_interval, coding.b_frames)
+        elif quantiser is not None:
             decoded, _, key = _encode(frames, setting, coding.key_interval)
         else:
             decoded, _, key = _encode_vp8(frames, coding)
