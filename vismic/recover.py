@@ -740,7 +740,7 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     if "lossy_codec" in reliability:
         before = reliability["lossy_codec"]
         at = {"VP9": f"libvpx-vp9, index {found.q_index:.0f}",
-              "H.264": f"x264, QP {found.q_index:.1f}, moved like the output but not as it moved"}.get(
+              "H.264": f"x264, QP {found.q_index:.1f}; moved with the output's spectrum, not its waveform"}.get(
             codec, f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel"
             + ("" if not np.isfinite(found.q_index) else f", index {found.q_index:.0f} between key frames"))
         reliability["lossy_codec"] += (
