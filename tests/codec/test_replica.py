@@ -322,7 +322,11 @@ def test_read_quantisers_reads_an_h264_files_qp(tmp_path):
     assert q.codec == "H.264" and q.b_frames and q.key[0]
     assert q.q_index.shape == (len(frames),)
     assert abs(np.median(q.q_index[~q.key]) - 16) <= 2
-    assert not read_quantisers(_x264_clip(tmp_path / "plain.mp4", frames, crf=16, bf=0)).b_frames
+    plain = read_quantisers(_x264_clip(tmp_path / "plain.mp4", frames, crf=16, bf=0))
+    assert not plain.b_frames
+    # encoded as that file was: x264 at its QP, without B-frames
+    again = encode_like(frames, plain)
+    assert again.shape == frames.shape and 0 < np.abs(again.astype(float) - frames).mean() < 4.0
 
 
 def test_an_independent_motion_keeps_the_spectrum_and_loses_the_waveform():

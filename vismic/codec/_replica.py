@@ -412,13 +412,15 @@ def encode_like(frames, quantiser: FileQuantiser) -> np.ndarray:
     """``frames`` (grey levels, 0-255) encoded as the file of ``quantiser`` was, and decoded.
 
     libvpx-vp9 at the setting nearest the file's quantiser (:attr:`FileQuantiser.effective_q_index`)
-    and at its key-frame interval.
+    and at its key-frame interval; for an H.264 file, x264 at that QP.
 
     Returns
     -------
     np.ndarray [shape=frames.shape], uint8
     """
     frames = _to_8bit(frames)
+    if quantiser.codec == "H.264":
+        return _encode_h264(frames, quantiser.effective_q_index, quantiser.key_interval, quantiser.b_frames)[0]
     settings = _encoder_settings(frames, quantiser.effective_q_index, quantiser.key_interval)
     setting = min(settings, key=lambda pair: abs(pair[1] - quantiser.effective_q_index))[0]
     return _encode(frames, setting, quantiser.key_interval)[0]
