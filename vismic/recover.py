@@ -227,7 +227,8 @@ def recover_sound(
         all but one of them below 0 dB). A VP9 replica encodes and recovers up to
         :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with a few short trials: the
         recovery took 38x as long there (median, 64-128 px); a VP8 replica once, 53x (with
-        other benchmarks on the cores); an H.264 replica once, 8x.
+        other benchmarks on the cores); an H.264 replica once, 8x (4-7x on real H.264 clips,
+        where it moves the whole frame and the clips an object: ``docs/real-recordings.md``).
     key_frames : 'auto', array_like of int or None
         Frame indices of a codec's key frames: the combination repairs each region's
         scores there from the frames beside them (``Combine(key_frames=...)``,
