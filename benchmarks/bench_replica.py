@@ -25,6 +25,10 @@ stands for a rate-controlled file (:attr:`vismic.codec.FileQuantiser.effective_q
 [-crf C]`` does (its defaults otherwise: a key frame every 250 frames, B-frames; ``-crf 23``
 without ``--crf``), the way most H.264 exports are written.
 
+``--drive output|independent`` forces what moves every replica: the recovered motion itself, or
+:func:`vismic.codec.independent_motion` of it (``recover_sound`` drives H.264 replicas by the
+latter and VP9/VP8 replicas by the former; the default keeps that).
+
 ``--bit-rate B`` / ``--crf C`` write each file with FFmpeg's libvpx through PyAV instead, as
 ``ffmpeg -c:v libvpx[-vp9] -b:v B [-crf C]`` does (libvpx's own key-frame placement and
 quantiser range otherwise, where OpenCV's writer sets a key frame every 12 frames and FFmpeg's
@@ -36,6 +40,7 @@ Run::
     nice python benchmarks/bench_replica.py [--codec vp9|vp8] [--scenes 16] [--seed 7] [--q-statistics]
     nice python benchmarks/bench_replica.py --codec vp8 --bit-rate 1000000 --crf 10   # FFmpeg's libvpx
     nice python benchmarks/bench_replica.py --codec h264 --crf 10                     # x264
+    nice python benchmarks/bench_replica.py --codec h264 --crf 10 --drive output      # the replica as VP9's
 """
 
 from __future__ import annotations
@@ -110,6 +115,19 @@ def write_libvpx(frames, path: Path, codec: str, bit_rate: int, crf=None, playba
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+
+
+def force_drive(independent: bool) -> None:
+    """Make every replica ``recover_sound`` measures driven as ``independent`` says, whatever the codec."""
+    import vismic.codec
+
+    replica = vismic.codec.codec_replica
+
+    def forced(*args, **kwargs):
+        kwargs["independent"] = independent
+        return replica(*args, **kwargs)
+
+    vismic.codec.codec_replica = forced  # recover_sound looks it up there at each call
 
 
 def render(spec: dict, folder: Path, codec: str = "vp9", writer=None):
@@ -237,8 +255,13 @@ def main(argv=None) -> int:
                              "0: constant quality, with --crf) instead of OpenCV's writer")
     parser.add_argument("--crf", type=float, default=None,
                         help="with --bit-rate: libvpx's -crf; with --codec h264: x264's (default 23)")
+    parser.add_argument("--drive", choices=["default", "output", "independent"], default="default",
+                        help="what moves every replica: recover_sound's choice, the recovered motion, or a motion "
+                             "of its spectrum with random phases (vismic.codec.independent_motion)")
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.drive != "default":
+        force_drive(args.drive == "independent")
     writer = None if args.bit_rate is None else (args.bit_rate, args.crf)
     if args.codec == "h264":
         if args.bit_rate is not None:
@@ -256,6 +279,8 @@ def main(argv=None) -> int:
         name += "" if args.crf is None else f"_crf{args.crf:g}"
     elif writer is not None:
         name += f"_libvpx_b{args.bit_rate}" + ("" if args.crf is None else f"_crf{args.crf:g}")
+    if args.drive != "default":
+        name += f"_drive_{args.drive}"
     csv = args.csv or results / ("bench_replica_q.csv" if args.q_statistics else f"{name}.csv")
     if args.q_statistics:
         print(f"{args.scenes} VP9 scenes: the true scene through constant settings; for each statistic of the file's "
@@ -266,6 +291,8 @@ def main(argv=None) -> int:
         made = (f"x264, -crf {23 if args.crf is None else args.crf:g}" if args.codec == "h264" else
                 "OpenCV's encoder at its defaults" if writer is None else
                 f"FFmpeg's libvpx, -b:v {args.bit_rate}" + ("" if args.crf is None else f" -crf {args.crf:g}"))
+        if args.drive != "default":
+            made += f"; every replica driven by {'an independent motion' if args.drive == 'independent' else 'the output'}"
         print(f"{args.scenes} {args.codec.upper()} scenes ({made}); SI-SNR and estimates in "
               "dB, no denoising; kf: what repairing the key frames gained; err: minus the truth")
         print(f"{'scene':46s} {'truth':>6s} {'kf':>5s} | {'alone':>6s} {'err':>5s} | {'replica':>6s} {'err':>5s} | "

@@ -740,10 +740,13 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     said = list(info.get("warnings", []))
     if "lossy_codec" in reliability:
         before = reliability["lossy_codec"]
-        at = {"VP9": f"libvpx-vp9, index {found.q_index:.0f}",
-              "H.264": f"x264, QP {found.q_index:.1f}; moved with the output's spectrum, not its waveform"}.get(
-            codec, f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel"
-            + ("" if not np.isfinite(found.q_index) else f", index {found.q_index:.0f} between key frames"))
+        if codec == "VP9":
+            at = f"libvpx-vp9, index {found.q_index:.0f}"
+        elif codec == "H.264":
+            at = f"x264, QP {found.q_index:.1f}; moved with the output's spectrum, not its waveform"
+        else:
+            at = f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel" + (
+                f", index {found.q_index:.0f} between key frames" if np.isfinite(found.q_index) else "")
         reliability["lossy_codec"] += (
             f"; a replica of the scene through the same codec at the file's {'rate' if codec == 'VP8' else 'quantiser'}"
             f" ({at}) was recovered at {found.snr_db:.1f} dB, and snr_estimate_db is at most that")

@@ -143,7 +143,7 @@ def _key_interval(key) -> int:
     return int(np.median(np.diff(keys))) if keys.size >= 2 else int(np.size(key))
 
 
-#: FFmpeg's ``AV_PICTURE_TYPE_B``: a bidirectionally predicted frame (PyAV gives the number or an enum of it).
+#: FFmpeg's ``AV_PICTURE_TYPE_B``: a bidirectionally predicted frame (PyAV 18 gives the number, older ones an enum of it).
 PICTURE_TYPE_B = 3
 
 #: The decoders whose frames export their quantiser (FFmpeg's ``venc_params``), by the name :class:`FileQuantiser` gives.
@@ -174,7 +174,7 @@ def read_quantisers(path, max_frames=None) -> FileQuantiser:
                 raise ParameterError(f"the {codec} decoder exported no quantiser for frame {len(q_index)} of {path}")
             q_index.append(int(params[0].qp))
             key.append(bool(frame.key_frame))
-            b_frames |= int(frame.pict_type) == PICTURE_TYPE_B
+            b_frames |= int(getattr(frame.pict_type, "value", frame.pict_type)) == PICTURE_TYPE_B
             if max_frames is not None and len(q_index) >= max_frames:
                 break
     if not q_index:
