@@ -8,7 +8,7 @@ at its defaults (:func:`vismic.synth.compress`) and recovered by ``recover_sound
 denoising: with ``key_frames=None`` (the key frames as decoded), with ``codec_replica=False``
 and with the defaults. Prints the true SI-SNR (dB, against the true displacement high-passed at
 20 Hz) of the default output and what repairing the key frames gained (``kf``), the estimate
-alone, the replica's SI-SNR (on H.264 files driven by :func:`vismic.codec.independent_motion`) and the
+alone, the replica's SI-SNR (driven by :func:`vismic.codec.independent_motion` of the output) and the
 estimate ``recover_sound`` reports (at most the replica's),
 their errors against the truth, the quantiser index (VP9) or bits a pixel (VP8) and the sensor
 noise the replica matched, and the times without and with the replica; then the medians and
@@ -26,8 +26,8 @@ stands for a rate-controlled file (:attr:`vismic.codec.FileQuantiser.effective_q
 without ``--crf``), the way most H.264 exports are written.
 
 ``--drive output|independent`` forces what moves every replica: the recovered motion itself, or
-:func:`vismic.codec.independent_motion` of it (``recover_sound`` drives H.264 replicas by the
-latter and VP9/VP8 replicas by the former; the default keeps that).
+:func:`vismic.codec.independent_motion` of it (``recover_sound``'s, the default); before this
+version VP9 and VP8 replicas were driven by the output itself.
 
 ``--bit-rate B`` / ``--crf C`` write each file with FFmpeg's libvpx through PyAV instead, as
 ``ffmpeg -c:v libvpx[-vp9] -b:v B [-crf C]`` does (libvpx's own key-frame placement and
@@ -40,7 +40,7 @@ Run::
     nice python benchmarks/bench_replica.py [--codec vp9|vp8] [--scenes 16] [--seed 7] [--q-statistics]
     nice python benchmarks/bench_replica.py --codec vp8 --bit-rate 1000000 --crf 10   # FFmpeg's libvpx
     nice python benchmarks/bench_replica.py --codec h264 --crf 10                     # x264
-    nice python benchmarks/bench_replica.py --codec h264 --crf 10 --drive output      # the replica as VP9's
+    nice python benchmarks/bench_replica.py --codec h264 --crf 10 --drive output      # driven by the output itself
 """
 
 from __future__ import annotations

@@ -726,8 +726,7 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
         coding = (dict(rate=read_rate(source.path, max_frames=source.max_frames)) if codec == "VP8"
                   else dict(quantiser=read_quantisers(source.path, max_frames=source.max_frames)))
         found = codec_replica(source.read(0, NOISE_FRAMES).frames, audio.samples, recover, **coding,
-                              direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr,
-                              independent=codec == "H.264")
+                              direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr)
     except (av.error.FFmpegError, OSError, ValueError) as error:  # ParameterError and FrameShapeError are ValueErrors
         logger.warning("the %s file's compression could not be measured on a replica (%s); its estimate stands",
                        codec, error)
@@ -743,13 +742,14 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
         if codec == "VP9":
             at = f"libvpx-vp9, index {found.q_index:.0f}"
         elif codec == "H.264":
-            at = f"x264, QP {found.q_index:.1f}; moved with the output's spectrum, not its waveform"
+            at = f"x264, QP {found.q_index:.1f}"
         else:
             at = f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel" + (
                 f", index {found.q_index:.0f} between key frames" if np.isfinite(found.q_index) else "")
         reliability["lossy_codec"] += (
             f"; a replica of the scene through the same codec at the file's {'rate' if codec == 'VP8' else 'quantiser'}"
-            f" ({at}) was recovered at {found.snr_db:.1f} dB, and snr_estimate_db is at most that")
+            f" ({at}; moved with the output's spectrum, not its waveform) was recovered at {found.snr_db:.1f} dB, "
+            "and snr_estimate_db is at most that")
         info["reliability"] = reliability
         said = [reliability["lossy_codec"] if line == before else line for line in said]
     # the estimate may now be below the floor: say so with its new value

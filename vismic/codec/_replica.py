@@ -17,10 +17,10 @@ replica held to a constant quantiser, key frames included, read OpenCV's files f
 in trials: their key frames are coded far coarser than the frames between;
 ``benchmarks/bench_replica.py --codec vp8 [--bit-rate B --crf C]``). H.264 is encoded by x264
 at the file's QP (its decoder exports each frame's) as a constant rate factor, with B-frames
-where the file has them. x264 moves the frame by itself (quarter-pixel motion vectors,
+where the file has them. Each codec moves the frame by itself (motion vectors, x264's
 bidirectional frames), so the recovered motion is partly the codec's own, and a replica
-driven by it passes that again: an H.264 replica is driven by a motion of the same spectrum
-and power with random phases (:func:`independent_motion`). Reading and encoding need PyAV
+driven by it passes that again: the replica is driven by a motion of the same spectrum and
+power with random phases (:func:`independent_motion`). Reading and encoding need PyAV
 (``pip install vismic[codecs]``).
 """
 
@@ -555,7 +555,7 @@ def independent_motion(motion, seed: int = 0) -> np.ndarray:
 
 def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuantiser] = None,
                   rate: Optional[FileRate] = None, direction_degrees: float, fps: float, seed: int = 0,
-                  independent: bool = False) -> CodecReplica:
+                  independent: bool = True) -> CodecReplica:
     """Measure what a VP9, VP8 or H.264 file's compression costs the sound, on a replica of its scene.
 
     VP9 and H.264 are replicated at the file's quantiser (``quantiser``), VP8 as its frame
@@ -584,12 +584,13 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
         Of the replica's sensor noise.
     independent : bool
         Drive the replica with :func:`independent_motion` of the recovered motion (its
-        spectrum and power, another waveform) instead of the motion itself. Where a codec
-        moves the frame by itself (H.264's quarter-pixel motion vectors and bidirectional
-        frames, alike across the frame) the recovered motion is partly the codec's own, and
-        a replica driven by it passes it again: on ``benchmarks/bench_replica.py --codec h264
-        --crf 10``'s 16 x264 files it read -1.6 to +8.1 dB from the truth (5 more than 3 dB
-        too high), driven by the independent motion -3.1 to +3.8 (1).
+        spectrum and power, another waveform; the default) rather than the motion itself.
+        A motion-compensated codec moves the frame by itself (motion vectors, H.264's
+        bidirectional frames, alike across the frame), so the recovered motion is partly
+        the codec's own, and a replica driven by it passes it again: on
+        ``benchmarks/bench_replica.py --codec h264 --crf 10``'s 16 x264 files it read -1.6 to
+        +8.1 dB from the truth (5 more than 3 dB too high), driven by the independent
+        motion -3.1 to +3.8 (1).
 
     Returns
     -------
