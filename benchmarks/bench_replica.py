@@ -29,6 +29,11 @@ without ``--crf``), the way most H.264 exports are written.
 :func:`vismic.codec.independent_motion` of it (``recover_sound``'s, the default); before this
 version VP9 and VP8 replicas were driven by the output itself.
 
+``--object F`` renders each scene with the sound moving a centred disk ``F`` of the frame
+across (:func:`vismic.synth.object_mask`) over a background that stands still, as in most real
+clips; ``--whole-frame`` makes every replica move the whole frame, as before this version,
+rather than the regions of the recovery's sound map (:func:`vismic.codec.moving_regions`).
+
 ``--bit-rate B`` / ``--crf C`` write each file with FFmpeg's libvpx through PyAV instead, as
 ``ffmpeg -c:v libvpx[-vp9] -b:v B [-crf C]`` does (libvpx's own key-frame placement and
 quantiser range otherwise, where OpenCV's writer sets a key frame every 12 frames and FFmpeg's
@@ -41,6 +46,7 @@ Run::
     nice python benchmarks/bench_replica.py --codec vp8 --bit-rate 1000000 --crf 10   # FFmpeg's libvpx
     nice python benchmarks/bench_replica.py --codec h264 --crf 10                     # x264
     nice python benchmarks/bench_replica.py --codec h264 --crf 10 --drive output      # driven by the output itself
+    nice python benchmarks/bench_replica.py --codec h264 --crf 10 --object 0.4 --scenes 8 [--whole-frame]
 """
 
 from __future__ import annotations
@@ -130,6 +136,13 @@ def force_drive(independent: bool) -> None:
     vismic.codec.codec_replica = forced  # recover_sound looks it up there at each call
 
 
+def force_whole_frame() -> None:
+    """Make every replica ``recover_sound`` measures move the whole frame, whatever its sound map says."""
+    import vismic.codec
+
+    vismic.codec.moving_regions = lambda sound_map, shape: None  # recover_sound looks it up there at each call
+
+
 def render(spec: dict, folder: Path, codec: str = "vp9", writer=None):
     """The scene, its VP9 or VP8 file and the true motion high-passed as the recovery's.
 
@@ -140,9 +153,14 @@ def render(spec: dict, folder: Path, codec: str = "vp9", writer=None):
     fps = spec["fps"]
     sound = synth.make_displacement(make(duration_seconds=spec["seconds"], sr=fps, seed=spec["seed"]),
                                     amplitude_px=spec["amplitude"])
-    scene = synth.render_nuisance_scene(synth.texture(spec["texture"], size=(spec["size"],) * 2), sound,
-                                        direction_degrees=spec["direction"], noise_std=spec["noise"], fps=fps,
-                                        seed=spec["seed"])
+    texture = synth.texture(spec["texture"], size=(spec["size"],) * 2)
+    if spec.get("object"):
+        scene = synth.render_scene(texture, sound, direction_degrees=spec["direction"], noise_std=spec["noise"],
+                                   fps=fps, seed=spec["seed"],
+                                   mode_shape=synth.object_mask(texture.shape, fraction=spec["object"]))
+    else:
+        scene = synth.render_nuisance_scene(texture, sound, direction_degrees=spec["direction"],
+                                            noise_std=spec["noise"], fps=fps, seed=spec["seed"])
     fourcc, suffix = CODECS[codec]
     path = folder / ("clip" + suffix)
     if codec == "h264":
@@ -258,10 +276,18 @@ def main(argv=None) -> int:
     parser.add_argument("--drive", choices=["default", "output", "independent"], default="default",
                         help="what moves every replica: recover_sound's choice, the recovered motion, or a motion "
                              "of its spectrum with random phases (vismic.codec.independent_motion)")
+    parser.add_argument("--object", type=float, default=None, metavar="FRACTION",
+                        help="the sound moves a centred disk this fraction of the frame across "
+                             "(vismic.synth.object_mask) over a background that stands still")
+    parser.add_argument("--whole-frame", action="store_true",
+                        help="every replica moves the whole frame (as before this version), not only the regions "
+                             "of the sound map (vismic.codec.moving_regions)")
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.drive != "default":
         force_drive(args.drive == "independent")
+    if args.whole_frame:
+        force_whole_frame()
     writer = None if args.bit_rate is None else (args.bit_rate, args.crf)
     if args.codec == "h264":
         if args.bit_rate is not None:
@@ -281,6 +307,10 @@ def main(argv=None) -> int:
         name += f"_libvpx_b{args.bit_rate}" + ("" if args.crf is None else f"_crf{args.crf:g}")
     if args.drive != "default":
         name += f"_drive_{args.drive}"
+    if args.object:
+        name += f"_object{args.object:g}"
+    if args.whole_frame:
+        name += "_whole_frame"
     csv = args.csv or results / ("bench_replica_q.csv" if args.q_statistics else f"{name}.csv")
     if args.q_statistics:
         print(f"{args.scenes} VP9 scenes: the true scene through constant settings; for each statistic of the file's "
@@ -293,6 +323,10 @@ def main(argv=None) -> int:
                 f"FFmpeg's libvpx, -b:v {args.bit_rate}" + ("" if args.crf is None else f" -crf {args.crf:g}"))
         if args.drive != "default":
             made += f"; every replica driven by {'an independent motion' if args.drive == 'independent' else 'the output'}"
+        if args.object:
+            made += f"; the sound moves a disk {args.object:g} of the frame across, the rest stands still"
+        if args.whole_frame:
+            made += "; every replica moves the whole frame"
         print(f"{args.scenes} {args.codec.upper()} scenes ({made}); SI-SNR and estimates in "
               "dB, no denoising; kf: what repairing the key frames gained; err: minus the truth")
         print(f"{'scene':46s} {'truth':>6s} {'kf':>5s} | {'alone':>6s} {'err':>5s} | {'replica':>6s} {'err':>5s} | "
@@ -302,6 +336,8 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for spec in scene_specs(args.scenes, args.seed):
+            if args.object:
+                spec["object"] = args.object
             rows.append(run(spec, Path(folder)))
             print(show(rows[-1]), flush=True)
             write_csv(csv, rows)

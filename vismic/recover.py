@@ -685,8 +685,9 @@ def _check_file_codec(info: dict, fourcc) -> None:
 def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     """Cap ``snr_estimate_db`` at what a replica through the file's codec recovered (VP9, VP8, H.264; see ``codec_replica``).
 
-    The replica is recovered by the pipeline up to its combination, whose estimate it
-    checks, repairing the replica's own key frames where the file's were repaired.
+    The replica moves the regions of the recovery's sound map, and is recovered by the
+    pipeline up to its combination, whose estimate it checks, repairing the replica's own
+    key frames where the file's were repaired.
     """
     from ._reliability import LOW_SNR_PREFIX, cap_snr_estimate, findings
     from .io import open_video
@@ -707,7 +708,7 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
         logger.info("PyAV is not installed: the %s file's compression is not measured (pip install vismic[codecs])",
                     codec)
         return
-    from .codec import NOISE_FRAMES, codec_replica, read_quantisers, read_rate
+    from .codec import NOISE_FRAMES, codec_replica, moving_regions, read_quantisers, read_rate
 
     head = Pipeline(copy.deepcopy(pipeline.steps[:combine + 1]))
     repairs = head.steps[-1][1].key_frames is not None
@@ -725,7 +726,9 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     try:
         coding = (dict(rate=read_rate(source.path, max_frames=source.max_frames)) if codec == "VP8"
                   else dict(quantiser=read_quantisers(source.path, max_frames=source.max_frames)))
-        found = codec_replica(source.read(0, NOISE_FRAMES).frames, audio.samples, recover, **coding,
+        first = source.read(0, NOISE_FRAMES).frames
+        shape = None if info.get("sound_map") is None else moving_regions(info["sound_map"], first.shape[1:3])
+        found = codec_replica(first, audio.samples, recover, **coding, mode_shape=shape,
                               direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr)
     except (av.error.FFmpegError, OSError, ValueError) as error:  # ParameterError and FrameShapeError are ValueErrors
         logger.warning("the %s file's compression could not be measured on a replica (%s); its estimate stands",

@@ -36,6 +36,8 @@ from ._replica import (
     codec_replica,
     encode_like,
     independent_motion,
+    moving_regions,
+    MOVING_SHARE,
     read_quantisers,
     read_rate,
 )
@@ -54,5 +56,5 @@ from ._unhold import (
 )
 
 __all__ = ["KeyFrameRepair", "key_frame_weights", "read_key_frames", "repair_key_frames", "CodecReplica", "FileQuantiser", "FileRate", "read_rate", "codec_replica", "encode_like", "read_quantisers", "REPLICA_FRAMES",
-           "independent_motion",
+           "independent_motion", "moving_regions", "MOVING_SHARE",
            "NOISE_FRAMES", "BLOCK", "JUMP_RATIO", "KeyFrameJumps", "key_frame_jumps", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]

@@ -3,10 +3,14 @@
 Motion compensation alters a sub-pixel motion alike across the frame, so the regions
 of a recovery agree on what the codec did and its own SNR estimate cannot see the loss
 (``benchmarks/bench_nuisance.py``'s ``vp9`` rows: 3.5-9.5 dB too high). A replica can:
-the first frame moved by the recovered motion along the recovered direction (exactly,
-as :func:`vismic.synth.render_nuisance_scene` renders), with sensor noise matched to the
-file's, encoded as the file was, decoded and recovered like the file; its SI-SNR against
-the motion it was given is what the codec let through.
+the first frame moved by a motion like the recovered one along the recovered direction
+(exactly, as :mod:`vismic.synth` renders), where the recovery's sound map says the sound
+is (:func:`moving_regions`; the rest stands still, as the background of an object does),
+with sensor noise matched to the file's, encoded as the file was, decoded and recovered
+like the file; its SI-SNR against the motion it was given is what the codec let through.
+A replica moving the whole frame read scenes where the sound moves an object 3.6 dB high
+(median; ``benchmarks/bench_replica.py --codec h264 --crf 10 --object 0.4 --whole-frame``),
+one moving the sound map's regions 0.3 dB.
 
 VP9 is encoded by libvpx-vp9 at the quantiser the file's own frames were coded with
 (FFmpeg's VP9 decoder exports each frame's base quantiser index). VP8's decoder exports
@@ -35,7 +39,7 @@ import numpy as np
 from ..errors import FrameShapeError, ParameterError
 
 __all__ = ["FileQuantiser", "FileRate", "CodecReplica", "read_quantisers", "read_rate", "encode_like", "codec_replica",
-           "independent_motion", "REPLICA_FRAMES",
+           "independent_motion", "moving_regions", "MOVING_SHARE", "REPLICA_FRAMES",
            "NOISE_FRAMES", "NOISE_RANGE"]
 
 #: Most frames of a replica (about a second of footage at 2000 fps): encoding dominates its cost,
@@ -553,9 +557,47 @@ def independent_motion(motion, seed: int = 0) -> np.ndarray:
     return other * np.sqrt(power / made) if made > 0 else other
 
 
+#: A region moves in the replica where its share of the sound map (its coherence with the output)
+#: is at least this fraction of the largest region's.
+MOVING_SHARE = 0.1
+
+
+def moving_regions(sound_map, shape) -> Optional[np.ndarray]:
+    """Where a replica moves: 1 over the regions that carry the sound, 0 elsewhere, per pixel.
+
+    ``sound_map`` is :func:`vismic.combine.sound_map`'s (the recovery's ``info["sound_map"]``,
+    per region of its grid); a region carries the sound where its coherence with the output is
+    at least :data:`MOVING_SHARE` of the largest. The regions' values are interpolated
+    bilinearly between their centres over a frame of ``shape`` (height, width), so the edge of
+    what moves is a ramp one region wide. None where every region carries it (the whole frame
+    moves) or the map holds no sound.
+
+    Examples
+    --------
+    >>> sound = np.zeros((4, 4)); sound[1:3, 1:3] = 0.5
+    >>> shape = moving_regions(sound, (64, 64))
+    >>> float(shape[32, 32]), float(shape[0, 0])
+    (1.0, 0.0)
+    >>> moving_regions(np.full((4, 4), 0.3), (64, 64)) is None
+    True
+    """
+    sound = np.asarray(sound_map, dtype=np.float64)
+    if sound.ndim != 2 or not np.all(np.isfinite(sound)) or sound.max() <= 0:
+        return None
+    moving = (sound >= MOVING_SHARE * sound.max()).astype(np.float64)
+    if moving.all():
+        return None
+    height, width = shape
+    # pixel centres in units of regions, measured from the first region's centre
+    rows = np.clip((np.arange(height) + 0.5) * sound.shape[0] / height - 0.5, 0, sound.shape[0] - 1)
+    cols = np.clip((np.arange(width) + 0.5) * sound.shape[1] / width - 0.5, 0, sound.shape[1] - 1)
+    across = np.stack([np.interp(cols, np.arange(sound.shape[1]), row) for row in moving])
+    return np.stack([np.interp(rows, np.arange(sound.shape[0]), column) for column in across.T], axis=1)
+
+
 def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuantiser] = None,
                   rate: Optional[FileRate] = None, direction_degrees: float, fps: float, seed: int = 0,
-                  independent: bool = True) -> CodecReplica:
+                  independent: bool = True, mode_shape=None) -> CodecReplica:
     """Measure what a VP9, VP8 or H.264 file's compression costs the sound, on a replica of its scene.
 
     VP9 and H.264 are replicated at the file's quantiser (``quantiser``), VP8 as its frame
@@ -591,6 +633,10 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
         ``benchmarks/bench_replica.py --codec h264 --crf 10``'s 16 x264 files it read -1.6 to
         +8.1 dB from the truth (5 more than 3 dB too high), driven by the independent
         motion -3.1 to +3.8 (1).
+    mode_shape : np.ndarray [shape=(height, width)], optional
+        What moves, per pixel of the frames (0 stands still, 1 moves by the motion; e.g.
+        :func:`moving_regions` of the recovery's sound map), as
+        :func:`vismic.synth.render_scene` takes it; None moves the whole frame.
 
     Returns
     -------
@@ -598,7 +644,7 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
     """
     from ..denoise._filters import highpass
     from ..metrics import si_snr
-    from ..synth import render_nuisance_scene
+    from ..synth import render_nuisance_scene, render_scene
 
     if (quantiser is None) == (rate is None):
         raise ParameterError("give codec_replica one of quantiser (a VP9 file's) and rate (a VP8 file's)")
@@ -615,7 +661,17 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
     target = difference_variance(first_frames)
     trial_motion = motion[:len(first_frames)]
 
+    if mode_shape is not None:
+        mode_shape = np.asarray(mode_shape, dtype=np.float64)
+        if mode_shape.shape[0] < texture.shape[0] or mode_shape.shape[1] < texture.shape[1]:
+            raise ParameterError(f"mode_shape must cover the frames ({texture.shape[0]}x{texture.shape[1]} px), "
+                                 f"given shape {mode_shape.shape}")
+        mode_shape = mode_shape[:texture.shape[0], :texture.shape[1]]
+
     def render(drive, noise_std):
+        if mode_shape is not None:
+            return render_scene(texture, drive, direction_degrees=direction_degrees, mode_shape=mode_shape,
+                                noise_std=noise_std, seed=seed, fps=fps)
         return render_nuisance_scene(texture, drive, direction_degrees=direction_degrees, noise_std=noise_std,
                                      seed=seed, fps=fps)
 
