@@ -650,6 +650,9 @@ def _check_codec(info: dict, statistics, unheld=None) -> None:
     if cap is None:
         return
     info["reliability"] = reliability
+    if unheld is None and info.get("snr_estimate_db") is not None:
+        # a replica through the file's codec measures what the held frames cost; it replaces this cap (_check_replica)
+        info["codec_cap"] = {"cap_db": float(cap), "estimate_before_db": info["snr_estimate_db"]}
     cap_snr_estimate(info, cap)
 
 
@@ -737,24 +740,31 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     info["codec_replica"] = {"snr_db": found.snr_db, "noise_std": found.noise_std, "q_index": found.q_index,
                              "bits_per_pixel": found.bits_per_pixel, "key_interval": found.key_interval,
                              "frames": found.frames}
-    cap_snr_estimate(info, found.snr_db)
     reliability = dict(info.get("reliability", {}))
+    held = info.get("codec_cap") if "inter_frame_codec" in reliability else None
+    if held is not None:
+        # the frames' innovation guesses what the held blocks cost; the replica, held by the same codec, measures it
+        info["snr_estimate_db"] = held["estimate_before_db"]
+    cap_snr_estimate(info, found.snr_db)
+    if codec == "VP9":
+        at = f"libvpx-vp9, index {found.q_index:.0f}"
+    elif codec == "H.264":
+        at = f"x264, QP {found.q_index:.1f}"
+    else:
+        at = f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel" + (
+            f", index {found.q_index:.0f} between key frames" if np.isfinite(found.q_index) else "")
+    measured = (f"; a replica of the scene through the same codec at the file's "
+                f"{'rate' if codec == 'VP8' else 'quantiser'} ({at}; moved with the output's spectrum, not its "
+                f"waveform) was recovered at {found.snr_db:.1f} dB, and snr_estimate_db is at most that")
+    if held is not None:
+        measured += f", not the {held['cap_db']:.1f} dB the frames' innovation gives"
     said = list(info.get("warnings", []))
-    if "lossy_codec" in reliability:
-        before = reliability["lossy_codec"]
-        if codec == "VP9":
-            at = f"libvpx-vp9, index {found.q_index:.0f}"
-        elif codec == "H.264":
-            at = f"x264, QP {found.q_index:.1f}"
-        else:
-            at = f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel" + (
-                f", index {found.q_index:.0f} between key frames" if np.isfinite(found.q_index) else "")
-        reliability["lossy_codec"] += (
-            f"; a replica of the scene through the same codec at the file's {'rate' if codec == 'VP8' else 'quantiser'}"
-            f" ({at}; moved with the output's spectrum, not its waveform) was recovered at {found.snr_db:.1f} dB, "
-            "and snr_estimate_db is at most that")
+    name = "lossy_codec" if "lossy_codec" in reliability else "inter_frame_codec"
+    if name in reliability:
+        before = reliability[name]
+        reliability[name] += measured
         info["reliability"] = reliability
-        said = [reliability["lossy_codec"] if line == before else line for line in said]
+        said = [reliability[name] if line == before else line for line in said]
     # the estimate may now be below the floor: say so with its new value
     said = [line for line in said if not line.startswith(LOW_SNR_PREFIX)]
     info["warnings"] = said + [line for line in findings(audio.samples, info) if line.startswith(LOW_SNR_PREFIX)]

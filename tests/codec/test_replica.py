@@ -397,3 +397,24 @@ def test_a_replica_refuses_a_mode_shape_smaller_than_the_frames():
     with pytest.raises(ParameterError, match="mode_shape"):
         codec_replica(scene.frames[:8], scene.displacement_px, lambda frames, key: None, mode_shape=np.ones((8, 8)),
                       quantiser=FileQuantiser(np.full(8, 10.0), np.zeros(8, bool), 12), direction_degrees=0.0, fps=FPS)
+
+
+def test_a_replica_replaces_the_cap_of_frames_that_barely_differ(tmp_path):
+    # x264 at -crf 10 holds many blocks of this faint-noise scene (innovation 0.50): the frames' cap read
+    # -3.0 dB for an output at 10.6, and the replica through x264 measures what the held blocks cost
+    fps = 4000.0
+    sound = synth.make_displacement(synth.music(duration_seconds=0.5, sr=fps, seed=2), amplitude_px=0.1)
+    scene = synth.render_nuisance_scene(synth.texture("coffee", size=(64, 64)), sound, direction_degrees=135.0,
+                                        noise_std=1.0, fps=fps, seed=2)
+    path = _x264_clip(tmp_path / "clip.mp4", scene.frames, crf=10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(path, fps=fps, denoise=None)
+    true_snr = metrics.si_snr(rec.samples, highpass(scene.displacement_px, sr=fps))
+    held = rec.info["codec_cap"]
+    assert held["cap_db"] < true_snr - 8.0 and held["estimate_before_db"] > held["cap_db"]
+    assert abs(rec.info["snr_estimate_db"] - true_snr) < 3.0
+    assert rec.info["snr_estimate_db"] == pytest.approx(min(rec.info["codec_replica"]["snr_db"],
+                                                            held["estimate_before_db"]))
+    said = [str(w.message) for w in caught if "barely differ" in str(w.message)]
+    assert len(said) == 1 and "x264, QP" in said[0] and "the frames' innovation gives" in said[0]
