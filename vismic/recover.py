@@ -615,6 +615,15 @@ def _unhold_report(pipeline: Pipeline):
     return next((stage.report() for _, stage in pipeline.steps if isinstance(stage, Unhold)), None)
 
 
+#: Lowest cap of frames that barely differ (``10 log10 innovation``, dB) that a replica through the file's
+#: codec replaces: below it the frames kept under a tenth of their change (MPEG-4 part 2 at OpenCV's defaults
+#: 0.03-0.11, x264 at its defaults 0.00), the sound is lost, and a replica read such a file 18.3 dB high
+#: where the cap (-60 dB) was 27.4 dB low (``benchmarks/bench_nuisance.py --nuisances h264``, gravel). Above
+#: it x264 at ``-crf 10`` held the faint noise of scenes whose sound it kept: the cap read -3.0 dB for
+#: 10.6 (``benchmarks/bench_replica.py --codec h264 --crf 10``), the replica 9.5.
+REPLICA_OVER_CAP_DB = -10.0
+
+
 def _check_codec(info: dict, statistics, unheld=None) -> None:
     """Flag frames an inter-frame codec held (measured where they were read) and cap ``snr_estimate_db``.
 
@@ -650,7 +659,7 @@ def _check_codec(info: dict, statistics, unheld=None) -> None:
     if cap is None:
         return
     info["reliability"] = reliability
-    if unheld is None and info.get("snr_estimate_db") is not None:
+    if unheld is None and cap >= REPLICA_OVER_CAP_DB and info.get("snr_estimate_db") is not None:
         # a replica through the file's codec measures what the held frames cost; it replaces this cap (_check_replica)
         info["codec_cap"] = {"cap_db": float(cap), "estimate_before_db": info["snr_estimate_db"]}
     cap_snr_estimate(info, cap)

@@ -418,3 +418,17 @@ def test_a_replica_replaces_the_cap_of_frames_that_barely_differ(tmp_path):
                                                             held["estimate_before_db"]))
     said = [str(w.message) for w in caught if "barely differ" in str(w.message)]
     assert len(said) == 1 and "x264, QP" in said[0] and "the frames' innovation gives" in said[0]
+
+
+@pytest.mark.parametrize("innovation, replaced", [(0.4, True), (0.05, False)])
+def test_only_a_cap_above_minus_10_db_gives_way_to_a_replica(innovation, replaced):
+    # frames that kept under a tenth of their change lost the sound: their cap stands whatever a replica reads
+    from vismic.recover import REPLICA_OVER_CAP_DB, _check_codec
+
+    info = {"snr_estimate_db": 12.0}
+    _check_codec(info, {"innovation": innovation, "held_blocks": 0.9, "whole_blocks": 0.5})
+    cap = 10 * np.log10(innovation)
+    assert info["snr_estimate_db"] == pytest.approx(cap) and "inter_frame_codec" in info["reliability"]
+    assert ("codec_cap" in info) == replaced == (cap >= REPLICA_OVER_CAP_DB)
+    if replaced:
+        assert info["codec_cap"] == {"cap_db": pytest.approx(cap), "estimate_before_db": 12.0}
