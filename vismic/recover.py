@@ -217,18 +217,23 @@ def recover_sound(
         installed): measure what the compression cost on a replica of the scene through the
         same codec at the file's own quantiser (VP9, H.264) or frame quantisers and bits a
         pixel (VP8) (:func:`vismic.codec.codec_replica`), record it in ``info["codec_replica"]`` and
-        keep ``snr_estimate_db`` at most its SI-SNR. On by default: the estimate alone read
-        -1.2 to +13.5 dB from the truth on ``benchmarks/bench_replica.py``'s 16 VP9 scenes
-        (-1.5 to +2.5 with the replica) and -1.0 to +7.8 on the same scenes as VP8 files
-        (``--codec vp8``: -1.9 to +2.1; FFmpeg's ``-b:v 1M`` VP8 files, ``--bit-rate 1000000``:
-        -1.4 to +0.6); on x264 files (``--codec h264``) it read -13.6 to +16.2 at ``-crf 10``
-        (6 of 16 more than 3 dB too high; 1 with the replica, -13.6 to +3.8) and up to 80 dB
-        too high at x264's defaults, where the sound is lost (9 of 16; 4 with the replica,
-        all but one of them below 0 dB). A VP9 replica encodes and recovers up to
+        keep ``snr_estimate_db`` at most its SI-SNR. The replica moves the regions of the
+        recovery's sound map (:func:`vismic.codec.moving_regions`) by a motion of the
+        recovered one's spectrum (:func:`vismic.codec.independent_motion`), and where the
+        frames barely differ its figure replaces their cap (above
+        ``vismic.recover.REPLICA_OVER_CAP_DB``; ``info["codec_cap"]``). On by default: the estimate
+        alone read -1.2 to +13.5 dB from the truth on ``benchmarks/bench_replica.py``'s 16
+        VP9 scenes (-2.4 to +2.6 with the replica) and -1.0 to +7.8 on the same scenes as
+        VP8 files (``--codec vp8``: -2.4 to +1.5); on x264 files (``--codec h264``) it read
+        -13.6 to +16.2 at ``-crf 10`` (6 of 16 more than 3 dB too high; 1 with the replica,
+        -3.2 to +3.1) and up to 80 dB too high at x264's defaults, where the sound is lost
+        (9 of 16; 6 with the replica, five of them at -14 to -22 dB); where the sound moves
+        an object over a still background (``--object 0.4``) the replica read VP9 -1.9 to
+        +2.9 (8 of 8 within 3 dB). A VP9 replica encodes and recovers up to
         :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with a few short trials: the
-        recovery took 38x as long there (median, 64-128 px); a VP8 replica once, 53x (with
-        other benchmarks on the cores); an H.264 replica once, 8x (4-7x on real H.264 clips,
-        where it moves the whole frame and the clips an object: ``docs/real-recordings.md``).
+        recovery took 46x as long there (median, 64-128 px, with other benchmarks on the
+        cores); a VP8 replica once, 8x; an H.264 replica once, 8x (3-7x on real H.264 clips:
+        ``docs/real-recordings.md``).
     key_frames : 'auto', array_like of int or None
         Frame indices of a codec's key frames: the combination repairs each region's
         scores there from the frames beside them (``Combine(key_frames=...)``,
