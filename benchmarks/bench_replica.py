@@ -8,7 +8,7 @@ at its defaults (:func:`vismic.synth.compress`) and recovered by ``recover_sound
 denoising: with ``key_frames=None`` (the key frames as decoded), with ``codec_replica=False``
 and with the defaults. Prints the true SI-SNR (dB, against the true displacement high-passed at
 20 Hz) of the default output and what repairing the key frames gained (``kf``), the estimate
-alone, the replica's SI-SNR (driven by :func:`vismic.codec.independent_motion` of the output) and the
+alone, the replica's SI-SNR (VP9 and H.264 driven by :func:`vismic.codec.independent_motion` of the output) and the
 estimate ``recover_sound`` reports (at most the replica's),
 their errors against the truth, the quantiser index (VP9) or bits a pixel (VP8) and the sensor
 noise the replica matched, and the times without and with the replica; then the medians and
@@ -26,8 +26,8 @@ stands for a rate-controlled file (:attr:`vismic.codec.FileQuantiser.effective_q
 without ``--crf``), the way most H.264 exports are written.
 
 ``--drive output|independent`` forces what moves every replica: the recovered motion itself, or
-:func:`vismic.codec.independent_motion` of it (``recover_sound``'s, the default); before this
-version VP9 and VP8 replicas were driven by the output itself.
+:func:`vismic.codec.independent_motion` of it (the default keeps ``recover_sound``'s: the latter
+for VP9 and H.264, the former for VP8; before this version VP9 replicas were driven by the output).
 
 ``--object F`` renders each scene with the sound moving a centred disk ``F`` of the frame
 across (:func:`vismic.synth.object_mask`) over a background that stands still, as in most real

@@ -20,9 +20,10 @@ at the key frames of a video file (:func:`read_key_frames`).
 :func:`codec_replica` measures what a VP9, VP8 or H.264 file's compression cost the sound, on
 a replica of the scene through the same codec: libvpx at the file's own quantiser (VP9,
 :func:`read_quantisers`) or frame quantisers and bits a pixel (VP8, :func:`read_rate`), x264
-at the file's QP (H.264, :func:`read_quantisers`), driven by :func:`independent_motion` of
-the recovered motion (a codec moves the frame by itself, and a replica driven by the
-recovered motion passes that again); :func:`vismic.recover_sound`
+at the file's QP (H.264, :func:`read_quantisers`), VP9's and H.264's driven by
+:func:`independent_motion` of the recovered motion (a codec moves the frame by itself, and a
+replica driven by the recovered motion passes that again), over the regions of the sound
+map (:func:`moving_regions`); :func:`vismic.recover_sound`
 runs it on such files (``codec_replica=True``) and caps its SNR estimate at what the replica
 recovered.
 """

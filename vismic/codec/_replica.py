@@ -23,8 +23,11 @@ in trials: their key frames are coded far coarser than the frames between;
 at the file's QP (its decoder exports each frame's) as a constant rate factor, with B-frames
 where the file has them. Each codec moves the frame by itself (motion vectors, x264's
 bidirectional frames), so the recovered motion is partly the codec's own, and a replica
-driven by it passes that again: the replica is driven by a motion of the same spectrum and
-power with random phases (:func:`independent_motion`). Reading and encoding need PyAV
+driven by it passes that again: :func:`vismic.recover_sound` drives VP9 and H.264 replicas by a
+motion of the same spectrum and power with random phases (:func:`independent_motion`), VP8's
+by the recovered motion itself (another waveform read VP8 files at constant quality 3.3 dB
+low, median: ``benchmarks/bench_replica.py --codec vp8 --bit-rate 1000000 --crf 10``).
+Reading and encoding need PyAV
 (``pip install vismic[codecs]``).
 """
 
@@ -632,7 +635,8 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
         the codec's own, and a replica driven by it passes it again: on
         ``benchmarks/bench_replica.py --codec h264 --crf 10``'s 16 x264 files it read -1.6 to
         +8.1 dB from the truth (5 more than 3 dB too high), driven by the independent
-        motion -3.1 to +3.8 (1).
+        motion -3.1 to +3.8 (1). :func:`vismic.recover_sound` gives False for VP8 files,
+        whose constant-quality replicas read 3.3 dB low (median) driven by another waveform.
     mode_shape : np.ndarray [shape=(height, width)], optional
         What moves, per pixel of the frames (0 stands still, 1 moves by the motion; e.g.
         :func:`moving_regions` of the recovery's sound map), as
