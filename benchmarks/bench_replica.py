@@ -191,7 +191,8 @@ def measure(spec: dict, folder: Path, codec: str = "vp9", writer=None) -> dict:
                 estimate_db=measured.info["snr_estimate_db"], alone_error_db=alone.info["snr_estimate_db"] - true_db,
                 replica_error_db=replica["snr_db"] - true_db, error_db=measured.info["snr_estimate_db"] - true_db,
                 coding=replica.get("q_index", np.nan) if codec != "vp8" else replica.get("bits_per_pixel", np.nan), noise_found=replica["noise_std"], seconds_alone=between - started,
-                seconds_replica=ended - between)
+                seconds_replica=ended - between,
+                replaced_cap_db=measured.info.get("codec_cap", {}).get("cap_db", np.nan))
 
 
 STATISTICS = {"median": lambda q: np.median(q), "rms": lambda q: np.sqrt(np.mean(q.astype(np.float64) ** 2)),
@@ -255,6 +256,10 @@ def summary(rows: list) -> str:
         found = [r["noise_found"] for r in rows if r["noise"] == noise and np.isfinite(r["noise_found"])]
         if found:
             lines.append(f"sensor noise {noise:g} grey levels: matched at {min(found):.2f}-{max(found):.2f}")
+    replaced = [r for r in rows if np.isfinite(r.get("replaced_cap_db", np.nan))]
+    if replaced:
+        lines.append("frames that barely differ, their cap (10 log10 innovation) replaced by the replica: "
+                     + "; ".join(f"{describe(r)}: {r['replaced_cap_db']:.1f} dB" for r in replaced))
     ratio = [r["seconds_replica"] / r["seconds_alone"] for r in rows]
     lines.append(f"time with the replica: {np.median(ratio):.0f}x the recovery alone (median; "
                  f"{min(ratio):.0f}-{max(ratio):.0f}x)")
