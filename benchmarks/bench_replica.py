@@ -65,7 +65,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import vismic  # noqa: E402
 from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
-from vismic.codec._replica import _encode, _to_8bit, read_quantisers  # noqa: E402
+from vismic.codec import read_quantisers  # noqa: E402
+from vismic.codec._encoders import _encode, _to_8bit  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 
 TEXTURES = ("brick", "gravel", "coffee", "camera")

@@ -246,7 +246,7 @@ def test_read_rate_gives_the_bits_a_pixel_and_the_key_frame_interval(vp8_clip):
 
 def test_read_rate_reads_each_frames_quantiser(vp8_clip, cq_clip, tmp_path_factory):
     from vismic.codec import read_key_frames
-    from vismic.codec._replica import VP8_QMIN
+    from vismic.codec._file_coding import VP8_QMIN
 
     path, scene, _ = vp8_clip
     rate = read_rate(path)

@@ -28,19 +28,16 @@ runs it on such files (``codec_replica=True``) and caps its SNR estimate at what
 recovered.
 """
 
+from ._encoders import encode_like
+from ._file_coding import FileQuantiser, FileRate, read_quantisers, read_rate
 from ._replica import (
     NOISE_FRAMES,
     REPLICA_FRAMES,
     CodecReplica,
-    FileQuantiser,
-    FileRate,
     codec_replica,
-    encode_like,
     independent_motion,
     moving_regions,
     MOVING_SHARE,
-    read_quantisers,
-    read_rate,
 )
 from ._key_frames import KeyFrameRepair, key_frame_weights, read_key_frames, repair_key_frames
 from ._jumps import JUMP_RATIO, KeyFrameJumps, key_frame_jumps

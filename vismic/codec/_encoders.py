@@ -1,0 +1,172 @@
+"""Frames coded as a file was, and decoded: libvpx-vp9 at its quantiser, x264 at its QP, libvpx's VP8 at its rate.
+
+What :func:`vismic.codec.codec_replica` passes its replica through, from what
+:mod:`vismic.codec._file_coding` read of the file. Encoding needs PyAV
+(``pip install vismic[codecs]``).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from ..errors import FrameShapeError
+from ._file_coding import FileQuantiser, FileRate, _av
+
+__all__ = ["encode_like", "ENCODER_Q_MAX", "PLAYBACK_FPS", "UNBOUND_RATE_FACTOR"]
+
+#: libvpx's quantiser setting (FFmpeg's ``qmin``/``qmax``) runs over 0-63; the frames carry an index of 0-255.
+ENCODER_Q_MAX = 63
+
+#: The frame rate a replica is encoded at: a rate-controlled replica's bit rate is per second of it.
+PLAYBACK_FPS = 30
+
+#: A VP8 replica whose file held one quantiser is given this many times the file's bits, so that the
+#: rate control never binds where the file's did not.
+UNBOUND_RATE_FACTOR = 4.0
+
+
+def _encode(frames: np.ndarray, setting: int, key_interval: int):
+    """``frames`` through libvpx-vp9 at quantiser ``setting`` (0-63): the decoded frames, their quantiser indices and key flags."""
+
+    def configure(stream):
+        stream.codec_context.qmin = stream.codec_context.qmax = setting
+        stream.bit_rate = 0
+        stream.options = {"crf": str(setting)}
+
+    return _through("libvpx-vp9", frames, key_interval, configure)
+
+
+def _encode_h264(frames: np.ndarray, quantiser: float, key_interval: int, b_frames: bool):
+    """``frames`` through x264 at constant rate factor ``quantiser`` (its frames' QP where nothing else moves it).
+
+    x264's ``crf`` keeps each frame near that QP as ``-crf`` files are written (FFmpeg's
+    default, 23, and the quality settings of most exports); B-frames only where the file has them.
+    """
+
+    def configure(stream):
+        stream.options = {"crf": f"{quantiser:.2f}", **({} if b_frames else {"bf": "0"})}
+
+    return _through("libx264", frames, key_interval, configure)
+
+
+def _encode_vp8(frames: np.ndarray, rate: FileRate):
+    """``frames`` through libvpx's VP8 as ``rate``'s file was coded: the decoded frames, their quantiser indices and key flags.
+
+    Where the file's frames between key frames hold one quantiser (:attr:`FileRate.one_quantiser`)
+    the replica is held to it as a constant quality level (FFmpeg's ``crf``) above the file's finest
+    index, with bits to spare; otherwise it is rate-controlled at the file's bits a pixel from that
+    finest index up. Either way the key frames are left to the rate control, as the file's were
+    (OpenCV's and libvpx's default files code them far coarser than the frames between, and the
+    change of quantiser is what leaps at them). Held to the file's rate alone, a
+    replica of a file that did not bind (FFmpeg's ``-b:v 1M``, ``-crf 10 -b:v 1M``) spent its bits
+    otherwise: ``benchmarks/bench_replica.py --bit-rate`` prints what each way reads.
+    """
+    pixels_per_second = frames.shape[1] * frames.shape[2] * PLAYBACK_FPS
+
+    def configure(stream):
+        stream.codec_context.qmin = rate.floor_setting
+        if rate.one_quantiser:
+            stream.bit_rate = max(int(round(UNBOUND_RATE_FACTOR * rate.bits_per_pixel * pixels_per_second)), 1)
+            stream.options = {"crf": str(rate.level_setting)}
+        else:
+            stream.bit_rate = max(int(round(rate.bits_per_pixel * pixels_per_second)), 1)
+
+    return _through("libvpx", frames, rate.key_interval, configure)
+
+
+def _through(encoder: str, frames: np.ndarray, key_interval: int, configure):
+    """``frames`` (uint8) encoded by ``encoder`` as ``configure(stream)`` sets it, and decoded."""
+    av = _av()
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as container:
+        stream = container.add_stream(encoder, rate=PLAYBACK_FPS)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = key_interval
+        configure(stream)
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="gray")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    buffer.seek(0)
+    decoded, q_index, key = [], [], []
+    with av.open(buffer) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.options = {"export_side_data": "venc_params"}
+        for frame in container.decode(stream):
+            decoded.append(_luma(frame))
+            key.append(bool(frame.key_frame))
+            q_index.extend(int(data.qp) for data in frame.side_data if hasattr(data, "qp"))
+    return np.stack(decoded), np.asarray(q_index), np.asarray(key)
+
+
+def _luma(frame) -> np.ndarray:
+    """The Y plane of a decoded 8-bit YUV frame (the grey levels encoded), without a colour conversion."""
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return rows[:, :plane.width].copy()
+
+
+def _to_8bit(frames) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 3:
+        raise FrameShapeError(f"frames must have shape (n, height, width), given shape={frames.shape}")
+    if frames.shape[1] % 2 or frames.shape[2] % 2:
+        raise FrameShapeError(f"yuv420p needs even frame sides, given {frames.shape[1]}x{frames.shape[2]}")
+    if frames.dtype == np.uint8:
+        return np.ascontiguousarray(frames)
+    out = np.empty(frames.shape, np.uint8)
+    # a frame at a time: the whole clip's float temporaries took 3 s a call at 720x1144 px
+    for index, frame in enumerate(frames):
+        out[index] = np.clip(np.rint(frame), 0, 255)
+    return out
+
+
+def _encoder_settings(frames: np.ndarray, q_index: float, key_interval: int) -> list:
+    """The libvpx-vp9 settings around ``q_index``: ``[(setting, index its frames carry)]``, one or the two either side.
+
+    Its 64 settings step the index by about 4, and the SI-SNR can fall by several dB from one
+    setting to the next: a replica at the nearest setting alone would be off by that much.
+    """
+    probe = frames[:4]
+    found = {}
+
+    def index(setting):
+        if setting not in found:
+            q = _encode(probe, setting, max(key_interval, len(probe) + 1))[1]
+            found[setting] = float(np.median(q[1:] if q.size > 1 else q))
+        return found[setting]
+
+    low, high = 0, ENCODER_Q_MAX
+    while high - low > 1:
+        middle = (low + high) // 2
+        if index(middle) <= q_index:
+            low = middle
+        else:
+            high = middle
+    if index(low) >= q_index:
+        return [(low, index(low))]
+    if index(high) <= q_index:
+        return [(high, index(high))]
+    return [(low, index(low)), (high, index(high))]
+
+
+def encode_like(frames, quantiser: FileQuantiser) -> np.ndarray:
+    """``frames`` (grey levels, 0-255) encoded as the file of ``quantiser`` was, and decoded.
+
+    libvpx-vp9 at the setting nearest the file's quantiser (:attr:`FileQuantiser.effective_q_index`)
+    and at its key-frame interval; for an H.264 file, x264 at that QP.
+
+    Returns
+    -------
+    np.ndarray [shape=frames.shape], uint8
+    """
+    frames = _to_8bit(frames)
+    if quantiser.codec == "H.264":
+        return _encode_h264(frames, quantiser.effective_q_index, quantiser.key_interval, quantiser.b_frames)[0]
+    settings = _encoder_settings(frames, quantiser.effective_q_index, quantiser.key_interval)
+    setting = min(settings, key=lambda pair: abs(pair[1] - quantiser.effective_q_index))[0]
+    return _encode(frames, setting, quantiser.key_interval)[0]
