@@ -706,7 +706,7 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     pipeline up to its combination, whose estimate it checks, repairing the replica's own
     key frames where the file's were repaired.
     """
-    from ._reliability import LOW_SNR_PREFIX, cap_snr_estimate, findings
+    from ._reliability import LOW_SNR_PREFIX, SNR_FLOOR_DB, cap_snr_estimate, findings
     from .io import open_video
     from .io._codec import inter_frame_codec
 
@@ -744,7 +744,9 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
         coding = (dict(rate=read_rate(source.path, max_frames=source.max_frames)) if codec == "VP8"
                   else dict(quantiser=read_quantisers(source.path, max_frames=source.max_frames)))
         first = source.read(0, NOISE_FRAMES).frames
-        shape = None if info.get("sound_map") is None else moving_regions(info["sound_map"], first.shape[1:3])
+        # where the output is mostly noise (below the CLI's floor) its sound map is too: it cannot say what moves
+        located = info.get("sound_map") is not None and info.get("snr_estimate_db", np.inf) >= SNR_FLOOR_DB
+        shape = moving_regions(info["sound_map"], first.shape[1:3]) if located else None
         # VP8's replica follows the output itself: driven by another waveform it read FFmpeg's -crf 10 files
         # 3.3 dB low (median; 3/8 within 3 dB, 7/8 driven by the output; benchmarks/bench_replica.py --drive)
         found = codec_replica(first, audio.samples, recover, **coding, mode_shape=shape, independent=codec != "VP8",

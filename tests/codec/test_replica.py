@@ -392,6 +392,27 @@ def test_a_replica_moves_only_what_the_sound_moves(tmp_path):
     assert whole.snr_db - true_snr > 5.0
 
 
+@pytest.mark.parametrize("floor_db, located", [(-100.0, True), (100.0, False)])
+def test_a_replica_moves_the_whole_frame_where_the_output_is_mostly_noise(vp9_clip, monkeypatch, floor_db, located):
+    # below the CLI's floor (vismic._reliability.SNR_FLOOR_DB) the sound map is noise too: it cannot say what moves
+    import vismic._reliability
+
+    path, _, _ = vp9_clip
+    marked, given = np.ones((2, 2)), {}
+
+    def measure(*args, mode_shape=None, **kwargs):
+        given["mode_shape"] = mode_shape
+        return CodecReplica(5.0, 2.0, 40.0, 12, 100)
+
+    monkeypatch.setattr(vismic.codec, "moving_regions", lambda sound_map, shape: marked)
+    monkeypatch.setattr(vismic.codec, "codec_replica", measure)
+    monkeypatch.setattr(vismic._reliability, "SNR_FLOOR_DB", floor_db)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vismic.recover_sound(path, fps=FPS, denoise=None)
+    assert (given["mode_shape"] is marked) == located and (given["mode_shape"] is None) == (not located)
+
+
 def test_a_replica_refuses_a_mode_shape_smaller_than_the_frames():
     scene, _ = _scene()
     with pytest.raises(ParameterError, match="mode_shape"):
