@@ -218,7 +218,8 @@ def recover_sound(
         same codec at the file's own quantiser (VP9, H.264) or frame quantisers and bits a
         pixel (VP8) (:func:`vismic.codec.codec_replica`), record it in ``info["codec_replica"]`` and
         keep ``snr_estimate_db`` at most its SI-SNR. The replica moves the regions of the
-        recovery's sound map (:func:`vismic.codec.moving_regions`) by a motion of the
+        recovery's sound map (:func:`vismic.codec.moving_regions`; the whole frame where the
+        estimate is below ``vismic.recover.SOUND_MAP_FLOOR_DB``, where the map is mostly noise) by a motion of the
         recovered one's spectrum (:func:`vismic.codec.independent_motion`), and where the
         frames barely differ its figure replaces their cap (above
         ``vismic.recover.REPLICA_OVER_CAP_DB``; ``info["codec_cap"]``). On by default: the estimate
@@ -227,7 +228,7 @@ def recover_sound(
         VP8 files (``--codec vp8``: -2.0 to +2.1); on x264 files (``--codec h264``) it read
         -13.6 to +16.2 at ``-crf 10`` (6 of 16 more than 3 dB too high; 1 with the replica,
         -3.2 to +3.1) and up to 80 dB too high at x264's defaults, where the sound is lost
-        (9 of 16; 6 with the replica, five of them at -14 to -22 dB); where the sound moves
+        (9 of 16; 4 with the replica, three of them at -13.8 to -14.7 dB); where the sound moves
         an object over a still background (``--object 0.4``) the replica read VP9 -1.9 to
         +2.9 (8 of 8 within 3 dB). A VP9 replica encodes and recovers up to
         :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with a few short trials: the
@@ -628,6 +629,14 @@ def _unhold_report(pipeline: Pipeline):
 #: 10.6 (``benchmarks/bench_replica.py --codec h264 --crf 10``), the replica 9.5.
 REPLICA_OVER_CAP_DB = -10.0
 
+#: Lowest estimate (dB) at which a replica moves the regions of the sound map rather than the whole frame:
+#: below it the output is under a tenth sound, and its sound map, each region's coherence with the output,
+#: is as much noise. x264 at its defaults (``benchmarks/bench_replica.py --codec h264``, the sound lost on
+#: most scenes): reports 2/16 within 3 dB and 4 more than 3 dB high, against 1/16 and 6 with the map's
+#: regions at any estimate. At 0 dB the same, but the object scene whose output was just below 0 dB
+#: (``--object 0.4``, -2.0 to -5.0 dB) lost its replica (8.4-10.0 dB high), its map having found the object.
+SOUND_MAP_FLOOR_DB = -10.0
+
 
 def _check_codec(info: dict, statistics, unheld=None) -> None:
     """Flag frames an inter-frame codec held (measured where they were read) and cap ``snr_estimate_db``.
@@ -706,7 +715,7 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
     pipeline up to its combination, whose estimate it checks, repairing the replica's own
     key frames where the file's were repaired.
     """
-    from ._reliability import LOW_SNR_PREFIX, SNR_FLOOR_DB, cap_snr_estimate, findings
+    from ._reliability import LOW_SNR_PREFIX, cap_snr_estimate, findings
     from .io import open_video
     from .io._codec import inter_frame_codec
 
@@ -744,8 +753,8 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
         coding = (dict(rate=read_rate(source.path, max_frames=source.max_frames)) if codec == "VP8"
                   else dict(quantiser=read_quantisers(source.path, max_frames=source.max_frames)))
         first = source.read(0, NOISE_FRAMES).frames
-        # where the output is mostly noise (below the CLI's floor) its sound map is too: it cannot say what moves
-        located = info.get("sound_map") is not None and info.get("snr_estimate_db", np.inf) >= SNR_FLOOR_DB
+        estimate = info.get("snr_estimate_db")
+        located = info.get("sound_map") is not None and (estimate is None or estimate >= SOUND_MAP_FLOOR_DB)
         shape = moving_regions(info["sound_map"], first.shape[1:3]) if located else None
         # VP8's replica follows the output itself: driven by another waveform it read FFmpeg's -crf 10 files
         # 3.3 dB low (median; 3/8 within 3 dB, 7/8 driven by the output; benchmarks/bench_replica.py --drive)

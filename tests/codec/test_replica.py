@@ -394,8 +394,8 @@ def test_a_replica_moves_only_what_the_sound_moves(tmp_path):
 
 @pytest.mark.parametrize("floor_db, located", [(-100.0, True), (100.0, False)])
 def test_a_replica_moves_the_whole_frame_where_the_output_is_mostly_noise(vp9_clip, monkeypatch, floor_db, located):
-    # below the CLI's floor (vismic._reliability.SNR_FLOOR_DB) the sound map is noise too: it cannot say what moves
-    import vismic._reliability
+    # below vismic.recover.SOUND_MAP_FLOOR_DB the sound map is mostly noise too: it cannot say what moves
+    import vismic.recover
 
     path, _, _ = vp9_clip
     marked, given = np.ones((2, 2)), {}
@@ -406,7 +406,7 @@ def test_a_replica_moves_the_whole_frame_where_the_output_is_mostly_noise(vp9_cl
 
     monkeypatch.setattr(vismic.codec, "moving_regions", lambda sound_map, shape: marked)
     monkeypatch.setattr(vismic.codec, "codec_replica", measure)
-    monkeypatch.setattr(vismic._reliability, "SNR_FLOOR_DB", floor_db)
+    monkeypatch.setattr(vismic.recover, "SOUND_MAP_FLOOR_DB", floor_db)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         vismic.recover_sound(path, fps=FPS, denoise=None)

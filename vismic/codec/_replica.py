@@ -42,7 +42,7 @@ from ..errors import FrameShapeError, ParameterError
 from ._encoders import _encode, _encode_h264, _encode_vp8, _encoder_settings, _to_8bit
 from ._file_coding import FileQuantiser, FileRate
 
-__all__ = ["CodecReplica", "codec_replica", "independent_motion", "moving_regions", "difference_variance",
+__all__ = ["CodecReplica", "codec_replica", "independent_motion", "moving_regions",
            "MOVING_SHARE", "REPLICA_FRAMES", "NOISE_FRAMES", "NOISE_RANGE"]
 
 #: Most frames of a replica (about a second of footage at 2000 fps): encoding dominates its cost,
