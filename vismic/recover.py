@@ -219,8 +219,9 @@ def recover_sound(
         pixel (VP8) (:func:`vismic.codec.codec_replica`), record it in ``info["codec_replica"]`` and
         keep ``snr_estimate_db`` at most its SI-SNR. The replica moves the regions of the
         recovery's sound map (:func:`vismic.codec.moving_regions`; the whole frame where the
-        estimate is below ``vismic.recover.SOUND_MAP_FLOOR_DB``, where the map is mostly noise) by a motion of the
-        recovered one's spectrum (:func:`vismic.codec.independent_motion`), and where the
+        estimate is below ``vismic.recover.SOUND_MAP_FLOOR_DB``, where the map is mostly
+        noise) by a motion of the recovered one's spectrum
+        (:func:`vismic.codec.independent_motion`), and where the
         frames barely differ its figure replaces their cap (above
         ``vismic.recover.REPLICA_OVER_CAP_DB``; ``info["codec_cap"]``). On by default: the estimate
         alone read -1.2 to +13.5 dB from the truth on ``benchmarks/bench_replica.py``'s 16
