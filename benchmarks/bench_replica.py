@@ -66,6 +66,7 @@ import vismic  # noqa: E402
 from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
 from vismic.codec import read_quantisers  # noqa: E402
+from vismic._x264 import x264_options  # noqa: E402
 from vismic.codec._encoders import _encode, _to_8bit  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
 
@@ -95,7 +96,7 @@ def write_x264(frames, path: Path, crf=None, playback_fps: float = 30.0) -> None
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=int(playback_fps))
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {} if crf is None else {"crf": str(crf)}
+        stream.options = {**({} if crf is None else {"crf": str(crf)}), **x264_options()}
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="gray")):
                 container.mux(packet)

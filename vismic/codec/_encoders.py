@@ -11,6 +11,7 @@ import io
 
 import numpy as np
 
+from .._x264 import x264_options
 from ..errors import FrameShapeError
 from ._file_coding import FileQuantiser, FileRate, _av
 
@@ -43,10 +44,12 @@ def _encode_h264(frames: np.ndarray, quantiser: float, key_interval: int, b_fram
 
     x264's ``crf`` keeps each frame near that QP as ``-crf`` files are written (FFmpeg's
     default, 23, and the quality settings of most exports); B-frames only where the file has them.
+    Its AVX-512 code is left out (:func:`vismic._x264.x264_options`): with it, the same replica
+    was coded to different bits from run to run.
     """
 
     def configure(stream):
-        stream.options = {"crf": f"{quantiser:.2f}", **({} if b_frames else {"bf": "0"})}
+        stream.options = {"crf": f"{quantiser:.2f}", **({} if b_frames else {"bf": "0"}), **x264_options()}
 
     return _through("libx264", frames, key_interval, configure)
 

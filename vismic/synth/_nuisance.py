@@ -343,10 +343,13 @@ def _write_h264(frames, path: str, playback_fps: float) -> None:
         raise ImportError("compress(codec='H264') needs PyAV: pip install av (or pip install 'vismic[codecs]')") from None
     from fractions import Fraction
 
+    from .._x264 import x264_options
+
     with av.open(path, "w") as container:
         stream = container.add_stream("libx264", rate=Fraction(playback_fps).limit_denominator(1000))
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
+        stream.options = x264_options()  # the same file from run to run
         for frame in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="gray")))
         container.mux(stream.encode(None))
@@ -368,7 +371,9 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
         frames predicted from the ones before by motion compensation), at the
         encoders' default settings. H.264 is x264 through PyAV (``pip install
         'vismic[codecs]'``) at its defaults: CRF 23, preset medium, a key frame
-        every 250 frames, B-frames, as ``ffmpeg -c:v libx264`` writes it.
+        every 250 frames, B-frames, as ``ffmpeg -c:v libx264`` writes it; without
+        its AVX-512 code, which wrote different files from run to run
+        (:func:`vismic._x264.x264_options`).
     quality : float, optional
         ``cv2.VIDEOWRITER_PROP_QUALITY`` (0-100, MJPG only); None keeps the default.
     playback_fps : float
