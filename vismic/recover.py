@@ -671,13 +671,22 @@ def _check_codec(info: dict, statistics, unheld=None) -> None:
                 f"; vismic measured the motion from the coefficients the codec coded (unhold: "
                 f"{unheld.coded_share:.2%} of the motion information a frame between key frames), and "
                 f"the estimate is at most {cap:.1f} dB, what they tell under its shrinkage")
+    if unheld is not None:
+        info.pop("codec_cap", None)  # the coefficients' cap is measured, not a guess a replica replaces
     if cap is None:
         return
     info["reliability"] = reliability
-    if unheld is None and cap >= REPLICA_OVER_CAP_DB and info.get("snr_estimate_db") is not None:
-        # a replica through the file's codec measures what the held frames cost; it replaces this cap (_check_replica)
+    if unheld is None and info.get("snr_estimate_db") is not None:
+        # a replica through the file's codec measures what the held frames cost; it may replace this cap
+        # (_replaceable_cap); a stabiliser's frames record theirs in the combination
         info["codec_cap"] = {"cap_db": float(cap), "estimate_before_db": info["snr_estimate_db"]}
     cap_snr_estimate(info, cap)
+
+
+def _replaceable_cap(info: dict):
+    """``info["codec_cap"]`` where a replica's figure replaces it: frames that kept at least a tenth of their change."""
+    held = info.get("codec_cap") if "inter_frame_codec" in info.get("reliability", {}) else None
+    return held if held is not None and held["cap_db"] >= REPLICA_OVER_CAP_DB else None
 
 
 def _check_file_codec(info: dict, fourcc) -> None:
@@ -706,6 +715,20 @@ def _check_file_codec(info: dict, fourcc) -> None:
         "the sub-pixel motion alike across the frame, which snr_estimate_db cannot see (on VP8 and VP9 test "
         "scenes the true SNR was up to 13.7 dB lower, and x264 at its default quality kept nothing of a 0.05 px "
         "motion); use the camera's uncompressed or intra-frame export")
+    info["reliability"] = reliability
+
+
+def _refresh_low_snr(info: dict, reliability: dict) -> None:
+    """``reliability["low_snr"]`` as the estimate now stands, after a replica replaced or lowered it."""
+    from ._reliability import SNR_FLOOR_DB
+
+    estimate = info.get("snr_estimate_db")
+    if estimate is None:
+        return
+    reliability.pop("low_snr", None)
+    if not np.isfinite(estimate) or estimate < SNR_FLOOR_DB:
+        reliability["low_snr"] = (f"the recovered sound is mostly noise (estimated SNR {estimate:.1f} dB, at most what "
+                                  "a replica through the file's codec gave)")
     info["reliability"] = reliability
 
 
@@ -769,11 +792,12 @@ def _check_replica(audio: Audio, pipeline: Pipeline, source, run: dict) -> None:
                              "bits_per_pixel": found.bits_per_pixel, "key_interval": found.key_interval,
                              "frames": found.frames}
     reliability = dict(info.get("reliability", {}))
-    held = info.get("codec_cap") if "inter_frame_codec" in reliability else None
+    held = _replaceable_cap(info)
     if held is not None:
         # the frames' innovation guesses what the held blocks cost; the replica, held by the same codec, measures it
         info["snr_estimate_db"] = held["estimate_before_db"]
     cap_snr_estimate(info, found.snr_db)
+    _refresh_low_snr(info, reliability)
     if codec == "VP9":
         at = f"libvpx-vp9, index {found.q_index:.0f}"
     elif codec == "H.264":

@@ -329,6 +329,13 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None
         info["snr_estimate_db"] = float(model if capped else estimate["snr_estimate_db"])
     info["reliability"] = dict(estimate["flags"])
     info["slow_motion_px"] = float(estimate["slow_motion_px"])
+    if estimate["codec_cap_db"] is not None and np.isfinite(estimate["estimate_before_codec_db"]):
+        # the stabiliser's frames showed held blocks: what the estimate was before, for a replica to replace the cap
+        before = estimate["estimate_before_codec_db"]
+        model = info["snr_model_db"]
+        if model is not None and np.isfinite(model):
+            before = min(before, model)
+        info["codec_cap"] = {"cap_db": estimate["codec_cap_db"], "estimate_before_db": float(before)}
     noise = _honest_noise(audio.noise, info["snr_model_db"], info.get("snr_estimate_db"),
                           motion_px=getattr(report, "motion_px", None), highpass_hz=highpass_hz)
     return Audio(audio.samples, audio.sr, info, noise)
@@ -362,6 +369,9 @@ def _cap_at_key_frame_jumps(audio: Audio) -> Audio:
         f"codec's; snr_estimate_db is capped at {jumps.snr_db:.1f} dB, what the jumps leave, and may still be too "
         "high; use the camera's uncompressed or intra-frame export, or a higher quality")
     cap_snr_estimate(info, jumps.snr_db)
+    if "codec_cap" in info:  # a replica replacing the frames' cap keeps this one
+        held = info["codec_cap"]
+        info["codec_cap"] = dict(held, estimate_before_db=min(held["estimate_before_db"], float(jumps.snr_db)))
     return Audio(audio.samples, audio.sr, info, audio.noise)
 
 

@@ -351,7 +351,8 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
     dict
         ``snr_estimate_db``, ``flags`` (``{name: message}``, see
         :func:`reliability_flags`), and the parts: ``consistency_db``,
-        ``slow_motion_px``, ``codec_innovation``.
+        ``slow_motion_px``, ``codec_innovation``, ``codec_cap_db`` (None where
+        no codec was found) and ``estimate_before_codec_db``.
     """
     with _evidence_on_grid(bands, grid) as evidence:
         return evidence_snr_estimate(evidence, report=report, highpass_hz=highpass_hz)
@@ -378,12 +379,14 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
     innovation = codec_innovation(report.difference_power) if report is not None else 1.0
     codec = codec_finding(innovation, held_blocks=getattr(report, "held_blocks", None),
                           whole_blocks=getattr(report, "whole_blocks", None))
+    before_codec = float(estimate)
     if codec is not None:
         estimate = min(estimate, codec[0])
         flags["inter_frame_codec"] = codec[1]
     flags.update(reliability_flags(report, snr_db=estimate))
     return {"snr_estimate_db": float(estimate), "flags": flags, "consistency_db": measured["snr_db"],
-            "slow_motion_px": slow, "codec_innovation": innovation}
+            "slow_motion_px": slow, "codec_innovation": innovation,
+            "codec_cap_db": None if codec is None else float(codec[0]), "estimate_before_codec_db": before_codec}
 
 
 def _with_track_error(estimate: float, measured: dict, report, fps: float, highpass_hz: float) -> float:
