@@ -69,6 +69,7 @@ from vismic.codec import read_quantisers  # noqa: E402
 from vismic._x264 import x264_options  # noqa: E402
 from vismic.codec._encoders import _encode, _to_8bit  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
+from vismic.recover import _replaceable_cap  # noqa: E402
 
 TEXTURES = ("brick", "gravel", "coffee", "camera")
 
@@ -194,7 +195,7 @@ def measure(spec: dict, folder: Path, codec: str = "vp9", writer=None) -> dict:
                 replica_error_db=replica["snr_db"] - true_db, error_db=measured.info["snr_estimate_db"] - true_db,
                 coding=replica.get("q_index", np.nan) if codec != "vp8" else replica.get("bits_per_pixel", np.nan), noise_found=replica["noise_std"], seconds_alone=between - started,
                 seconds_replica=ended - between,
-                replaced_cap_db=measured.info.get("codec_cap", {}).get("cap_db", np.nan))
+                replaced_cap_db=(_replaceable_cap(measured.info) or {}).get("cap_db", np.nan))
 
 
 STATISTICS = {"median": lambda q: np.median(q), "rms": lambda q: np.sqrt(np.mean(q.astype(np.float64) ** 2)),
