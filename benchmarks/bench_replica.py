@@ -34,6 +34,10 @@ across (:func:`vismic.synth.object_mask`) over a background that stands still, a
 clips; ``--whole-frame`` makes every replica move the whole frame, as before this version,
 rather than the regions of the recovery's sound map (:func:`vismic.codec.moving_regions`).
 
+``--sound-map-floor DB`` sets the estimate below which a replica moves the whole frame
+(``vismic.recover.SOUND_MAP_FLOOR_DB``, -10 dB; ``--sound-map-floor=-inf``: the sound map's regions at
+any estimate).
+
 ``--bit-rate B`` / ``--crf C`` write each file with FFmpeg's libvpx through PyAV instead, as
 ``ffmpeg -c:v libvpx[-vp9] -b:v B [-crf C]`` does (libvpx's own key-frame placement and
 quantiser range otherwise, where OpenCV's writer sets a key frame every 12 frames and FFmpeg's
@@ -47,6 +51,7 @@ Run::
     nice python benchmarks/bench_replica.py --codec h264 --crf 10                     # x264
     nice python benchmarks/bench_replica.py --codec h264 --crf 10 --drive output      # driven by the output itself
     nice python benchmarks/bench_replica.py --codec h264 --crf 10 --object 0.4 --scenes 8 [--whole-frame]
+    nice python benchmarks/bench_replica.py --codec h264 --sound-map-floor=-inf        # the map's regions at any estimate
 """
 
 from __future__ import annotations
@@ -290,12 +295,19 @@ def main(argv=None) -> int:
     parser.add_argument("--whole-frame", action="store_true",
                         help="every replica moves the whole frame (as before this version), not only the regions "
                              "of the sound map (vismic.codec.moving_regions)")
+    parser.add_argument("--sound-map-floor", type=float, default=None, metavar="DB",
+                        help="the estimate below which a replica moves the whole frame rather than the sound map's "
+                             "regions (vismic.recover.SOUND_MAP_FLOOR_DB, -10; -inf: the regions at any estimate)")
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.drive != "default":
         force_drive(args.drive == "independent")
     if args.whole_frame:
         force_whole_frame()
+    if args.sound_map_floor is not None:
+        import vismic.recover
+
+        vismic.recover.SOUND_MAP_FLOOR_DB = args.sound_map_floor
     writer = None if args.bit_rate is None else (args.bit_rate, args.crf)
     if args.codec == "h264":
         if args.bit_rate is not None:
@@ -319,6 +331,8 @@ def main(argv=None) -> int:
         name += f"_object{args.object:g}"
     if args.whole_frame:
         name += "_whole_frame"
+    if args.sound_map_floor is not None:
+        name += f"_floor{args.sound_map_floor:g}"
     csv = args.csv or results / ("bench_replica_q.csv" if args.q_statistics else f"{name}.csv")
     if args.q_statistics:
         print(f"{args.scenes} VP9 scenes: the true scene through constant settings; for each statistic of the file's "
@@ -335,6 +349,8 @@ def main(argv=None) -> int:
             made += f"; the sound moves a disk {args.object:g} of the frame across, the rest stands still"
         if args.whole_frame:
             made += "; every replica moves the whole frame"
+        if args.sound_map_floor is not None:
+            made += f"; the whole frame below an estimate of {args.sound_map_floor:g} dB"
         print(f"{args.scenes} {args.codec.upper()} scenes ({made}); SI-SNR and estimates in "
               "dB, no denoising; kf: what repairing the key frames gained; err: minus the truth")
         print(f"{'scene':46s} {'truth':>6s} {'kf':>5s} | {'alone':>6s} {'err':>5s} | {'replica':>6s} {'err':>5s} | "
