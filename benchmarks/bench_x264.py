@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from vismic._x264 import x264_options  # noqa: E402
+from vismic.codec._encoders import _luma, _to_8bit  # noqa: E402
 
 EYE = ROOT.parent / "shared" / "footage" / "eye.mp4"
 
@@ -49,9 +50,7 @@ def eye_frames(count=257) -> np.ndarray:
     frames = []
     with av.open(str(EYE)) as container:
         for frame in container.decode(video=0):
-            plane = frame.reformat(format="gray").planes[0]
-            rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-            frames.append(rows[:, :plane.width].copy())
+            frames.append(_luma(frame))
             if len(frames) == count:
                 break
     return np.stack(frames)
@@ -64,7 +63,7 @@ def synth_frames(count=257) -> np.ndarray:
     motion = 0.08 * tone(440.0, duration_seconds=count / fps, sr=fps)[:count]
     scene = render_scene(texture("coffee", size=(448, 576), seed=3), motion, direction_degrees=30.0,
                          noise_std=3.0, seed=0, fps=fps)
-    return np.clip(np.rint(scene.frames), 0, 255).astype(np.uint8)
+    return _to_8bit(scene.frames)
 
 
 def encode_digest(frames: np.ndarray, options: dict) -> str:

@@ -3,10 +3,10 @@
 On the 2-core Xeons with AVX-512 that vismic's benchmarks run on, x264 through PyAV coded the
 same frames to different bits from run to run (``python benchmarks/bench_x264.py``, 16 runs in
 one process at x264's defaults): the eye clip's first 257 frames (576x448 px) came out 4
-different ways with two busy processes beside and 4 with none; a rendered scene of that size 5
-ways under load. With x264 told every instruction set the CPU has but AVX-512 (its ``asm`` list),
-every run gave the same bits, at about the same speed (1.53 s a run for 1.79 on idle cores, 2.85
-for 2.71 under load). An H.264 replica
+different ways on idle cores, and 3 and 4 ways in two runs with two busy processes beside (other
+work shared the cores too); a rendered scene of that size 5 ways under load. With x264 told every
+instruction set the CPU has but AVX-512 (its ``asm`` list), every run gave the same bits, at about
+the same speed (1.53 s a run for 1.79 on idle cores). An H.264 replica
 (:func:`vismic.codec.codec_replica`) of a mostly lost sound read anywhere from -11 to -41 dB in
 repeated runs before.
 """

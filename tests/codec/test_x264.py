@@ -2,11 +2,11 @@
 
 import io
 
-import numpy as np
 import pytest
 
 from vismic import _x264, synth
 from vismic._x264 import x264_options
+from vismic.codec._encoders import _to_8bit
 
 
 @pytest.fixture
@@ -47,8 +47,7 @@ def test_x264_takes_the_options_on_this_machine_and_codes_a_clip_alike_twice():
     av = pytest.importorskip("av")
     import av.logging
     sound = synth.make_displacement(synth.music(duration_seconds=0.02, sr=2200.0, seed=1), amplitude_px=0.05)
-    frames = np.clip(np.rint(synth.render_scene(synth.texture("coffee", size=(64, 96)), sound, noise_std=2.0).frames),
-                     0, 255).astype(np.uint8)
+    frames = _to_8bit(synth.render_scene(synth.texture("coffee", size=(64, 96)), sound, noise_std=2.0).frames)
 
     def encode():
         packets = []

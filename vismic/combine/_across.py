@@ -322,20 +322,19 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None
         return audio
     estimate = evidence_snr_estimate(evidence, report=report, highpass_hz=highpass_hz)
     info = dict(audio.info)
-    info["snr_model_db"] = info.get("snr_estimate_db")
+    model = info["snr_model_db"] = info.get("snr_estimate_db")
+
+    def at_most_model(value):
+        return float(model if model is not None and np.isfinite(model) and model < value else value)
+
     if np.isfinite(estimate["snr_estimate_db"]):
-        model = info["snr_model_db"]
-        capped = model is not None and np.isfinite(model) and model < estimate["snr_estimate_db"]
-        info["snr_estimate_db"] = float(model if capped else estimate["snr_estimate_db"])
+        info["snr_estimate_db"] = at_most_model(estimate["snr_estimate_db"])
     info["reliability"] = dict(estimate["flags"])
     info["slow_motion_px"] = float(estimate["slow_motion_px"])
     if estimate["codec_cap_db"] is not None and np.isfinite(estimate["estimate_before_codec_db"]):
         # the stabiliser's frames showed held blocks: what the estimate was before, for a replica to replace the cap
-        before = estimate["estimate_before_codec_db"]
-        model = info["snr_model_db"]
-        if model is not None and np.isfinite(model):
-            before = min(before, model)
-        info["codec_cap"] = {"cap_db": estimate["codec_cap_db"], "estimate_before_db": float(before)}
+        info["codec_cap"] = {"cap_db": estimate["codec_cap_db"],
+                             "estimate_before_db": at_most_model(estimate["estimate_before_codec_db"])}
     noise = _honest_noise(audio.noise, info["snr_model_db"], info.get("snr_estimate_db"),
                           motion_px=getattr(report, "motion_px", None), highpass_hz=highpass_hz)
     return Audio(audio.samples, audio.sr, info, noise)
