@@ -400,15 +400,18 @@ def restored_gain(samples, kept) -> np.ndarray:
     return samples * (np.mean(kept) / kept)
 
 
-def filled_as_the_stage(frames, motion, reference, fps: float) -> np.ndarray:
+def filled_as_the_stage(frames, motion, reference, fps: float, *, follow: bool = False) -> np.ndarray:
     """The default stage's output for a given ``motion``, recovered: each frame set into ``reference``, moved back, its strips held.
 
     The strips are sized as the stage sizes them (the largest fast motion so far, and at
-    least what entered) with its ramp, and the sound's gain they took is restored from
+    least what entered) with its ramp, or, with ``follow``, only as wide as what entered
+    (``|d(t)|``), and the sound's gain they took is restored from
     :func:`vismic.stabilise.kept_information`, as Combine does.
     """
     over = shift_frames_over(frames.astype(np.float32), -motion[:, 0], -motion[:, 1], reference)
-    strips = np.maximum(np.maximum.accumulate(np.abs(fast_motion(motion, fps)[0]), axis=0), np.abs(motion))
+    strips = np.abs(motion)
+    if not follow:
+        strips = np.maximum(np.maximum.accumulate(np.abs(fast_motion(motion, fps)[0]), axis=0), strips)
     profiles = _border_profiles(over.shape[1:], strips, REFERENCE_RAMP_PX)
     weights = profiles[1][:, :, None] * profiles[0][:, None, :]
     kept = kept_information(profiles, ShiftModel(reference).information)
@@ -449,7 +452,9 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     the renderer's grid, so frames moved back onto that grid are exact and frames moved
     anywhere else carry the interpolation's error near the sides, changing with the shift;
     with every texture blurred by 0.8 px (detail well below Nyquist; ``--oracle --crop 16
-    --nuisances shake4 --blur 0.8``) both lose −0.5 (−0.7) dB. ``ends out``:
+    --nuisances shake4 --blur 0.8``) both lose −0.5 (−0.7) dB. ``follow`` repeats the two
+    with strips only as wide as what entered (``|d(t)|``) plus the ramp: the sound the wider
+    strips hold still, against the shift's edge error that the narrower ones let in. ``ends out``:
     the stabilised whole frame with the first and last :data:`ENDS_LEFT_OUT` of the clip left
     out of the SI-SNR (of both it and the clean scene), where the track is carried past the
     blocks it measured.
@@ -489,10 +494,14 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
                 filler = clean_frames if name == "clean" else reference[None]
                 row[f"{key}_{name}"] = snr((weights * shifted + (1.0 - weights) * filler).astype(np.float32))
         row["over_ref"] = metrics.si_snr(filled_as_the_stage(scene.frames, true, reference, fps), truth)
+        row["over_ref_follow"] = metrics.si_snr(filled_as_the_stage(scene.frames, true, reference, fps, follow=True),
+                                                truth)
         # a perfect track as the stage registers it: the motion from the first block, whose mean is the reference
         own_reference = scene.frames[first_block].astype(np.float64).mean(axis=0)
         relative = true - true[first_block].mean(axis=0)
         row["perfect_track"] = metrics.si_snr(filled_as_the_stage(scene.frames, relative, own_reference, fps), truth)
+        row["perfect_track_follow"] = metrics.si_snr(
+            filled_as_the_stage(scene.frames, relative, own_reference, fps, follow=True), truth)
         sound = scene.displacement_px[:, None] * np.array(unit_vector(spec.direction_degrees))[None]  # as synth moves it
         for key, motion in (("procedure_camera", true), ("procedure_all", true + sound)):
             track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
@@ -518,7 +527,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
           f"{MIRROR_RAMP_PX:g} px ramp throughout (the mirror fill's); over ref: the frames set into the static "
           f"reference before the shift (the default), the stage's strips (the largest fast motion so far, at least |d|) plus "
           f"{REFERENCE_RAMP_PX:g} px, the gain restored; perfect track: the same registered as the stage registers "
-          "(the motion from the first block, its mean the reference); ends out: "
+          "(the motion from the first block, its mean the reference); follow: the same two with strips only as wide "
+          "as what entered, |d(t)|, plus the ramp; ends out: "
           f"stable and clean with the first and last {ENDS_LEFT_OUT:.0%} of the clip left out)")
     print(f"{'scene':36s} {'nuisance':8s} {'clean':>6s} {'stable':>6s} {'loss':>5s} | {'c.inner':>7s} "
           f"{'true':>6s} {'loss':>5s} {'p.cam':>6s} {'loss':>5s} {'p.all':>6s} {'loss':>5s} {'stable':>6s} "
@@ -538,7 +548,9 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
                   f"{r['track_error_px']:9.5f} {r['sound_px']:7.4f}", flush=True)
             print(f"{'':45s} |d| clean {r['mirror_clean'] - r['clean']:+5.1f}, static clean "
                   f"{r['static_clean'] - r['clean']:+5.1f}, static ref {r['static_ref'] - r['clean']:+5.1f}, over ref "
-                  f"{r['over_ref'] - r['clean']:+5.1f}, perfect track {r['perfect_track'] - r['clean']:+5.1f}; ends out: "
+                  f"{r['over_ref'] - r['clean']:+5.1f}, perfect track {r['perfect_track'] - r['clean']:+5.1f}; follow: "
+                  f"over ref {r['over_ref_follow'] - r['clean']:+5.1f}, perfect track "
+                  f"{r['perfect_track_follow'] - r['clean']:+5.1f}; ends out: "
                   f"stable {r['stable_ends_out'] - r['clean_ends_out']:+5.1f}", flush=True)
     print()
     for nuisance in nuisances:
@@ -554,7 +566,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
               f"{np.median(stable_inner):+5.1f} ({min(stable_inner):+5.1f}); moved up to "
               f"{max(r['excursion_px'] for r in of):.1f} px")
         fills = {key: [r[key] - r["clean"] for r in of]
-                 for key in ("mirror_clean", "static_clean", "static_ref", "over_ref", "perfect_track")}
+                 for key in ("mirror_clean", "static_clean", "static_ref", "over_ref", "perfect_track",
+                             "over_ref_follow", "perfect_track_follow")}
         ends_out = [r["stable_ends_out"] - r["clean_ends_out"] for r in of]
         print(f"{'':8s} whole frame, true motion, strips blended into the clean scene: |d| "
               f"{np.median(fills['mirror_clean']):+5.1f} ({min(fills['mirror_clean']):+5.1f}), static "
@@ -562,7 +575,10 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
               f"reference {np.median(fills['static_ref']):+5.1f} ({min(fills['static_ref']):+5.1f}); set into the "
               f"reference, the stage's strips {np.median(fills['over_ref']):+5.1f} ({min(fills['over_ref']):+5.1f}); "
               f"a perfect track as the stage registers it {np.median(fills['perfect_track']):+5.1f} "
-              f"({min(fills['perfect_track']):+5.1f}); stabilised with "
+              f"({min(fills['perfect_track']):+5.1f}); strips only as wide as what entered: set into the reference "
+              f"{np.median(fills['over_ref_follow']):+5.1f} ({min(fills['over_ref_follow']):+5.1f}), a perfect track "
+              f"{np.median(fills['perfect_track_follow']):+5.1f} ({min(fills['perfect_track_follow']):+5.1f}); "
+              f"stabilised with "
               f"the ends left out {np.median(ends_out):+5.1f} ({min(ends_out):+5.1f})")
     print(f"CSV: {csv_path}")
 
