@@ -400,15 +400,55 @@ def restored_gain(samples, kept) -> np.ndarray:
     return samples * (np.mean(kept) / kept)
 
 
-def filled_as_the_stage(frames, motion, reference, fps: float, *, follow: bool = False) -> np.ndarray:
+#: Px past each side of the frame that the oracle's ``exact beyond`` columns take from the renderer's scene.
+BEYOND_PX = 24
+
+
+def scene_beyond(texture, shift_px, *, size: int, crop_px: int, beyond_px: int = BEYOND_PX) -> np.ndarray:
+    """The renderer's scene moved by ``shift_px`` ``(x, y)``, over the frame and ``beyond_px`` past each side.
+
+    :mod:`vismic.synth` moves the texture's half-sample symmetric extension, whose spectrum
+    has no Nyquist term, so a Fourier shift of that extension is exact; the frame is its
+    ``size`` px from ``crop_px`` on (square). Returns ``(size + 2 beyond_px,) * 2``.
+    """
+    side = texture.shape[0]
+    extended = np.concatenate([texture, texture[::-1]], axis=0)
+    extended = np.concatenate([extended, extended[:, ::-1]], axis=1)
+    fy, fx = np.fft.fftfreq(2 * side)[:, None], np.fft.fftfreq(2 * side)[None, :]
+    moved = np.fft.ifft2(np.fft.fft2(extended) * np.exp(-2j * np.pi * (fx * shift_px[0] + fy * shift_px[1]))).real
+    rows = (np.arange(-beyond_px, size + beyond_px) + crop_px) % (2 * side)
+    return moved[np.ix_(rows, rows)]
+
+
+def set_into(frames, motion, canvas, beyond_px: int = BEYOND_PX) -> np.ndarray:
+    """Each frame set into ``canvas`` moved to it, the whole moved back by ``motion`` and cut to the frame.
+
+    :func:`vismic.stabilise.shift_frames_over` with a canvas reaching ``beyond_px`` past the
+    frame's sides in place of the reference's mirror image.
+    """
+    inner = (slice(beyond_px, -beyond_px),) * 2
+    out = np.empty(frames.shape, dtype=np.float32)
+    canvas = canvas[None].astype(np.float32)
+    for i, (dx, dy) in enumerate(motion):
+        moved = shift_frames(canvas, np.array([dx]), np.array([dy]))
+        moved[0][inner] = frames[i]
+        out[i] = shift_frames(moved, np.array([-dx]), np.array([-dy]))[0][inner]
+    return out
+
+
+def filled_as_the_stage(frames, motion, reference, fps: float, *, follow: bool = False, canvas=None) -> np.ndarray:
     """The default stage's output for a given ``motion``, recovered: each frame set into ``reference``, moved back, its strips held.
 
     The strips are sized as the stage sizes them (the largest fast motion so far, and at
     least what entered) with its ramp, or, with ``follow``, only as wide as what entered
     (``|d(t)|``), and the sound's gain they took is restored from
-    :func:`vismic.stabilise.kept_information`, as Combine does.
+    :func:`vismic.stabilise.kept_information`, as Combine does. With ``canvas``
+    (:func:`set_into`) the frames are set into it instead of the reference's mirror image.
     """
-    over = shift_frames_over(frames.astype(np.float32), -motion[:, 0], -motion[:, 1], reference)
+    if canvas is None:
+        over = shift_frames_over(frames.astype(np.float32), -motion[:, 0], -motion[:, 1], reference)
+    else:
+        over = set_into(frames, motion, canvas)
     strips = np.abs(motion)
     if not follow:
         strips = np.maximum(np.maximum.accumulate(np.abs(fast_motion(motion, fps)[0]), axis=0), strips)
@@ -502,6 +542,12 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
         row["perfect_track"] = metrics.si_snr(filled_as_the_stage(scene.frames, relative, own_reference, fps), truth)
         row["perfect_track_follow"] = metrics.si_snr(
             filled_as_the_stage(scene.frames, relative, own_reference, fps, follow=True), truth)
+        # what a reference larger than the frame could give: the scene itself past the sides, at the stage's reference
+        canvas = scene_beyond(spec.texture_image(size), true[first_block].mean(axis=0), size=size, crop_px=spec.crop_px)
+        canvas[BEYOND_PX:-BEYOND_PX, BEYOND_PX:-BEYOND_PX] = own_reference
+        for follow in (False, True):
+            row["exact_beyond" + "_follow" * follow] = metrics.si_snr(
+                filled_as_the_stage(scene.frames, relative, own_reference, fps, follow=follow, canvas=canvas), truth)
         sound = scene.displacement_px[:, None] * np.array(unit_vector(spec.direction_degrees))[None]  # as synth moves it
         for key, motion in (("procedure_camera", true), ("procedure_all", true + sound)):
             track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
@@ -528,7 +574,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
           f"reference before the shift (the default), the stage's strips (the largest fast motion so far, at least |d|) plus "
           f"{REFERENCE_RAMP_PX:g} px, the gain restored; perfect track: the same registered as the stage registers "
           "(the motion from the first block, its mean the reference); follow: the same two with strips only as wide "
-          "as what entered, |d(t)|, plus the ramp; ends out: "
+          "as what entered, |d(t)|, plus the ramp; exact beyond: a perfect track with the frames set into the "
+          f"scene itself {BEYOND_PX} px past the sides, the stage's strips / following |d(t)|; ends out: "
           f"stable and clean with the first and last {ENDS_LEFT_OUT:.0%} of the clip left out)")
     print(f"{'scene':36s} {'nuisance':8s} {'clean':>6s} {'stable':>6s} {'loss':>5s} | {'c.inner':>7s} "
           f"{'true':>6s} {'loss':>5s} {'p.cam':>6s} {'loss':>5s} {'p.all':>6s} {'loss':>5s} {'stable':>6s} "
@@ -550,7 +597,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
                   f"{r['static_clean'] - r['clean']:+5.1f}, static ref {r['static_ref'] - r['clean']:+5.1f}, over ref "
                   f"{r['over_ref'] - r['clean']:+5.1f}, perfect track {r['perfect_track'] - r['clean']:+5.1f}; follow: "
                   f"over ref {r['over_ref_follow'] - r['clean']:+5.1f}, perfect track "
-                  f"{r['perfect_track_follow'] - r['clean']:+5.1f}; ends out: "
+                  f"{r['perfect_track_follow'] - r['clean']:+5.1f}; exact beyond {r['exact_beyond'] - r['clean']:+5.1f} / "
+                  f"{r['exact_beyond_follow'] - r['clean']:+5.1f}; ends out: "
                   f"stable {r['stable_ends_out'] - r['clean_ends_out']:+5.1f}", flush=True)
     print()
     for nuisance in nuisances:
@@ -567,7 +615,7 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
               f"{max(r['excursion_px'] for r in of):.1f} px")
         fills = {key: [r[key] - r["clean"] for r in of]
                  for key in ("mirror_clean", "static_clean", "static_ref", "over_ref", "perfect_track",
-                             "over_ref_follow", "perfect_track_follow")}
+                             "over_ref_follow", "perfect_track_follow", "exact_beyond", "exact_beyond_follow")}
         ends_out = [r["stable_ends_out"] - r["clean_ends_out"] for r in of]
         print(f"{'':8s} whole frame, true motion, strips blended into the clean scene: |d| "
               f"{np.median(fills['mirror_clean']):+5.1f} ({min(fills['mirror_clean']):+5.1f}), static "
@@ -578,6 +626,9 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
               f"({min(fills['perfect_track']):+5.1f}); strips only as wide as what entered: set into the reference "
               f"{np.median(fills['over_ref_follow']):+5.1f} ({min(fills['over_ref_follow']):+5.1f}), a perfect track "
               f"{np.median(fills['perfect_track_follow']):+5.1f} ({min(fills['perfect_track_follow']):+5.1f}); "
+              f"a perfect track set into the scene past the sides {np.median(fills['exact_beyond']):+5.1f} "
+              f"({min(fills['exact_beyond']):+5.1f}), strips following |d(t)| "
+              f"{np.median(fills['exact_beyond_follow']):+5.1f} ({min(fills['exact_beyond_follow']):+5.1f}); "
               f"stabilised with "
               f"the ends left out {np.median(ends_out):+5.1f} ({min(ends_out):+5.1f})")
     print(f"CSV: {csv_path}")

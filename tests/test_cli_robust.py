@@ -171,3 +171,38 @@ def test_python_dash_m_vismic_runs():
 
     done = subprocess.run([sys.executable, "-m", "vismic", "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "vismic" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "names, says",
+    [
+        ({"-o": "out.mp3"}, "-o 'OUT/out.mp3' must end in .wav"),
+        ({"--save-motion": "m.txt"}, "must end in .npz or .csv"),
+        ({"--save-motion": "out.json"}, "must end in .npz or .csv"),  # the sidecar's name
+        ({"--report": "r.txt"}, "must end in .html or .htm"),
+        ({"--plot": "p.txt"}, "--plot 'OUT/p.txt' must end in"),
+        ({"--plot": "p"}, "must end in"),  # matplotlib would have written p.png
+    ],
+)
+def test_output_names_are_checked_before_anything_is_written(video, tmp_path, capsys, names, says):
+    (tmp_path / "out.wav").write_bytes(b"old")
+    argv = ["recover", str(video), "--fps", str(FPS), "-o", str(tmp_path / "out.wav"), "--quiet"]
+    for option, name in names.items():
+        if option == "-o":
+            argv[argv.index("-o") + 1] = str(tmp_path / name)
+        else:
+            argv += [option, str(tmp_path / name)]
+    assert run(argv) == 2
+    assert says.replace("OUT", str(tmp_path)) in one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"] and (tmp_path / "out.wav").read_bytes() == b"old"
+
+
+def test_output_folder_names_say_what_is_wrong(video, tmp_path, capsys):
+    (tmp_path / "file.wav").write_bytes(b"old")
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", f"{tmp_path / 'file.wav'}/", "--quiet"]) == 2
+    assert "names a folder, and it is a file" in one_error_line(capsys)
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(tmp_path / "file.wav" / "x.wav"), "--quiet"]) == 2
+    assert "is a file, not a folder" in one_error_line(capsys)
+    assert run(["recover", str(video), str(video), "--fps", str(FPS), "-o", str(tmp_path / "two.wav"), "--quiet"]) == 2
+    assert "several videos need -o to be a folder" in one_error_line(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.wav"]

@@ -142,7 +142,8 @@ def check_writable(path, inputs=(), *, folder: bool = False, overwrite: bool = F
     elif path.is_dir():
         raise OutputError(f"output path {str(path)!r} is a folder, not a file")
     if not parent.is_dir():
-        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
+        raise OutputError(f"cannot write {str(path)!r}: {str(parent)!r} is a file, not a folder" if parent.exists()
+                          else f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} is not writable")
     return path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 import tempfile
 import traceback
@@ -259,6 +260,39 @@ def _require_matplotlib(option: str) -> None:
         raise ImportError(f"{option} needs matplotlib: pip install matplotlib (or pip install 'vismic[plot]')") from None
 
 
+#: What each output of ``vismic recover`` must end in (any case): the WAV, and the options that name one file.
+OUTPUT_SUFFIXES = {"-o": (".wav",), "--save-motion": (".npz", ".csv"), "--report": (".html", ".htm")}
+
+
+def _check_output_names(args, *, to_folder: bool) -> None:
+    """Refuse, before any video is read, an output whose name says another format than vismic would write."""
+    names = {"--save-motion": args.save_motion, "--report": args.report, "--plot": args.plot}
+    if not to_folder:
+        names["-o"] = args.output
+    for option, name in names.items():
+        if not name:
+            continue
+        if option == "--plot":
+            from matplotlib.figure import Figure
+
+            allowed = tuple(f".{kind}" for kind in sorted(Figure().canvas.get_supported_filetypes()))
+        else:
+            allowed = OUTPUT_SUFFIXES[option]
+        if Path(name).suffix.lower() not in allowed:
+            raise ParameterError(f"{option} {name!r} must end in {', '.join(allowed[:-1])} or {allowed[-1]}"
+                                 if len(allowed) > 1 else f"{option} {name!r} must end in {allowed[0]}")
+
+
+def _check_distinct(named: dict) -> None:
+    """Refuse two outputs of one recovery that resolve to the same file."""
+    seen = {}
+    for option, path in named.items():
+        key = os.path.realpath(path)
+        if key in seen:
+            raise ParameterError(f"{seen[key]} and {option} both name {str(path)!r}: give each output its own file")
+        seen[key] = option
+
+
 def _recover_jobs(args) -> list:
     """``(video, output WAV)`` pairs: one video to ``-o OUT.wav``, or every video into ``-o OUTDIR/``."""
     import glob
@@ -272,13 +306,18 @@ def _recover_jobs(args) -> list:
         videos.extend(matches)
     output = Path(args.output)
     to_folder = len(videos) > 1 or output.is_dir() or args.output.endswith(("/", "\\"))
+    _check_output_names(args, to_folder=to_folder)
     if not to_folder:
         return [(videos[0], args.output)]
     if args.save_motion or args.report or args.plot:
         raise ParameterError("--save-motion, --report and --plot name one file: give one video to use them")
     if not output.is_dir():
         if output.exists():
-            raise ParameterError(f"several videos need -o to be a folder, and {args.output!r} is a file")
+            raise ParameterError(f"several videos need -o to be a folder, and {args.output!r} is a file"
+                                 if len(videos) > 1 else f"-o {args.output!r} names a folder, and it is a file")
+        if len(videos) > 1 and output.suffix.lower() == ".wav" and not args.output.endswith(("/", "\\")):
+            raise ParameterError(f"several videos need -o to be a folder (-o OUTDIR/), given the file name "
+                                 f"{args.output!r}")
         if not output.parent.is_dir():
             raise ParameterError(f"cannot create the output folder {args.output!r}: "
                                  f"{str(output.parent)!r} does not exist")
@@ -302,15 +341,17 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
 
     inputs = [video, args.equalise]
     output = check_writable(output_name, inputs)
-    sidecar = None
+    named = {"-o": output}
     if not args.no_sidecar:
         from .report import sidecar_path
 
-        sidecar = check_writable(sidecar_path(output), inputs + [output])
+        named["the sidecar"] = check_writable(sidecar_path(output), inputs)
     extras = {}
     for name in ("plot", "save_motion", "report"):
         if getattr(args, name):
-            extras[name] = check_writable(getattr(args, name), inputs + [output, sidecar] + list(extras.values()))
+            extras[name] = named["--" + name.replace("_", "-")] = check_writable(getattr(args, name), inputs)
+    _check_distinct(named)
+    sidecar = named.get("the sidecar")
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
