@@ -178,7 +178,7 @@ def test_python_dash_m_vismic_runs():
     [
         ({"-o": "out.mp3"}, "-o 'OUT/out.mp3' must end in .wav"),
         ({"--save-motion": "m.txt"}, "must end in .npz or .csv"),
-        ({"--save-motion": "out.json"}, "must end in .npz or .csv"),  # the sidecar's name
+        ({"--save-motion": "out.json"}, "the sidecar and --save-motion both name"),
         ({"--report": "r.txt"}, "must end in .html or .htm"),
         ({"--plot": "p.txt"}, "--plot 'OUT/p.txt' must end in"),
         ({"--plot": "p"}, "must end in"),  # matplotlib would have written p.png
@@ -206,3 +206,23 @@ def test_output_folder_names_say_what_is_wrong(video, tmp_path, capsys):
     assert run(["recover", str(video), str(video), "--fps", str(FPS), "-o", str(tmp_path / "two.wav"), "--quiet"]) == 2
     assert "several videos need -o to be a folder" in one_error_line(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.wav"]
+
+
+def test_white_frames_say_blank_and_write_nothing(tmp_path, capsys):
+    white = write_video(tmp_path / "white.avi", np.full((120, 32, 32), 255, dtype=np.uint8), playback_fps=30)
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(white), "--fps", str(FPS), "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "blank frames" in err and "nothing was recovered" in err and "Traceback" not in err
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_a_low_frame_rate_asks_for_a_lower_highpass_and_runs_with_it(tmp_path, capsys):
+    frames = np.round(synth.texture("brick", size=(32, 32))).astype(np.uint8)
+    moving = np.stack([np.roll(frames, k % 2, axis=1) for k in range(300)])  # a 15 Hz square wave at 30 fps
+    video = write_video(tmp_path / "slow.avi", moving, playback_fps=30)
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", "30", "-o", str(out), "--quiet"]) == 2
+    assert "not below the Nyquist frequency of 30 fps (15 Hz)" in one_error_line(capsys)
+    assert run(["recover", str(video), "--fps", "30", "-o", str(out), "--quiet", "--highpass", "0"]) == 0
+    assert out.exists()

@@ -166,3 +166,37 @@ def test_statistics_are_numpys_and_take_no_fresh_memory_per_batch(monkeypatch, c
     assert again == stats
     if compiled_loops:  # as large frames run (their projection loads numba; small frames' blocks are small)
         assert peak < 64 * 1024, peak  # a sample's per-pixel row is 128 kB
+
+
+def test_blank_frames_say_so_before_the_missing_motion():
+    stats = merge_statistics([batch_statistics(np.full((8, 32, 32), 255, dtype=np.uint8))])
+    found = findings(np.zeros(100), {"snr_estimate_db": 5.0}, stats)
+    assert found[0].startswith("blank frames") and found[1].startswith("no motion") and len(found) == 2
+
+
+def test_no_motion_still_names_the_frames_problems():
+    frames = np.random.default_rng(0).normal(100.0, 20.0, (8, 32, 32))  # noise: no stable texture
+    found = findings(np.zeros(100), {"snr_estimate_db": 5.0}, merge_statistics([batch_statistics(frames)]))
+    assert found[0].startswith("no motion") and any(line.startswith("no stable texture") for line in found)
+
+
+def test_a_few_saturated_pixels_are_clipped_frames_but_a_few_black_ones_are_not():
+    frames = np.tile(np.linspace(20, 200, 32), (8, 32, 1))
+    frames[:, :2, :] = 255.0  # 6 % at the 8-bit top
+    stats = merge_statistics([batch_statistics(frames)])
+    assert stats["bright_at_top"] > 0.05
+    assert any("brightest" in line for line in findings(0.01 * np.sin(np.arange(100)), {}, stats))
+    frames[:, :2, :] = 0.0  # 6 % black: a dark background
+    stats = merge_statistics([batch_statistics(frames)])
+    assert not any(line.startswith("clipped") for line in findings(0.01 * np.sin(np.arange(100)), {}, stats))
+    frames[:, :2, :] = 254.0  # 6 % at a value that is no format's top
+    stats = merge_statistics([batch_statistics(frames)])
+    assert stats["bright_at_top"] == 0.0
+
+
+def test_sources_asked_for_but_not_found_are_named():
+    samples = np.zeros((3, 200))
+    samples[0] = 0.01 * np.sin(np.arange(200))
+    found = findings(samples, {"snr_estimate_db": [30.0, -np.inf, -np.inf]})
+    assert found == ["only 1 of the 3 sources asked for were found: channels 2, 3 hold nothing; "
+                     "ask for fewer (--sources, n_sources=)"]

@@ -189,11 +189,15 @@ def _batching(args) -> dict:
 
 
 class Progress:
-    """A tqdm bar on stderr (or nothing), called with the frames of each batch."""
+    """A tqdm bar on stderr (or nothing), called with the frames of each batch.
+
+    Only where stderr is a terminal: redirected to a log, the bar's carriage returns would
+    run into the lines after it.
+    """
 
     def __init__(self, total, enabled: bool, desc: str = "recovering"):
         self.bar = None
-        if enabled:
+        if enabled and getattr(sys.stderr, "isatty", lambda: False)():
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="frame", desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)

@@ -5,6 +5,7 @@ Pure functions: :func:`batch_statistics` summarises a batch of frames in a few n
 :func:`merge_statistics` folds them over a video, and :func:`findings` looks at the
 finished recovery and those numbers and returns one sentence per problem found:
 
+- blank frames: every pixel the same in every frame (all black, all white, a lens cap);
 - no motion: the recovered motion is numerical dust (identical frames);
 - no stable texture: frames change as much over time as across the image (pure noise,
   a flat surface, nothing in focus), so there is no pattern whose motion could be read;
@@ -13,7 +14,10 @@ finished recovery and those numbers and returns one sentence per problem found:
   a pixel; beyond, the sound is distorted however confident the estimate
   (rendered scenes: 0.5 px peak gives 28-30 dB, 1 px 15-18 dB, 20 px below -10 dB
   while the estimate stays above 30 dB);
-- clipped frames: a large share of pixels at the darkest or brightest value.
+- clipped frames: a large share of pixels at the darkest or brightest value, or a small
+  one at the top of the data's range (saturated, as the stabiliser's report counts it).
+
+Where nothing moved, the frames' own findings (blank, no texture, clipped) say why.
 
 Thresholds are measured on :mod:`vismic.synth` scenes (``benchmarks/bench_reliability.py``).
 """
@@ -34,6 +38,7 @@ __all__ = [
     "SNR_FLOOR_DB",
     "MAX_LINEAR_PX",
     "MAX_CLIPPED_FRACTION",
+    "SATURATED_FRACTION",
     "batch_statistics",
     "held_blocks",
     "codec_innovation",
@@ -53,6 +58,12 @@ SNR_FLOOR_DB = 0.0
 MAX_LINEAR_PX = 0.6
 #: Share of pixels at the darkest or brightest value beyond which frames are called clipped.
 MAX_CLIPPED_FRACTION = 0.3
+#: Share of pixels at the top of 8, 10, 12, 14 or 16-bit data beyond which frames are called saturated, as
+#: the stabiliser's report counts them (black at 0 is left to :data:`MAX_CLIPPED_FRACTION`: a dark
+#: background holds no texture to lose, and 2 % of the real clips' pixels sat at 0).
+SATURATED_FRACTION = 0.02
+#: The top grey levels of 8, 10, 12, 14 and 16-bit data.
+TOP_LEVELS = (255.0, 1023.0, 4095.0, 16383.0, 65535.0)
 
 
 #: Pixels per frame the statistics look at (evenly spaced rows of larger frames).
@@ -67,7 +78,8 @@ def batch_statistics(frames) -> dict:
     dict
         ``texture`` (spatial standard deviation of the mean frame), ``flicker`` (mean temporal
         standard deviation of a pixel), ``dark`` and ``bright`` (share of pixels at the batch's
-        lowest and highest value), ``n`` (frames).
+        lowest and highest value), ``bright_at_top`` (``bright`` where that value is the top of 8
+        to 16-bit data, :data:`TOP_LEVELS`; else 0), ``n`` (frames).
 
     Examples
     --------
@@ -106,6 +118,7 @@ def batch_statistics(frames) -> dict:
         "flicker": flicker,
         "dark": dark,
         "bright": bright,
+        "bright_at_top": bright if float(high) in TOP_LEVELS else 0.0,
         "blocks": blocks,
         "difference_power": difference,
     }
@@ -323,6 +336,7 @@ def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
         if moving else 0.0,
         "dark": float(max(b["dark"] for b in batches)),
         "bright": float(max(b["bright"] for b in batches)),
+        "bright_at_top": float(max(b.get("bright_at_top", 0.0) for b in batches)),
         "held_blocks": float(blocks[0] / blocks[1]) if blocks[1] > 0 else 0.0,
         "whole_blocks": float(blocks[2] / blocks[3]) if blocks[3] > 0 else 0.0,
         "innovation": codec_innovation([d for b in batches for d in b.get("difference_power", ())]),
@@ -384,17 +398,28 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
     samples = np.asarray(samples, dtype=np.float64)
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     found = []
+    blank = statistics is not None and statistics["texture"] <= 0 and statistics["flicker"] <= 0
+    if blank:  # the cause of everything else: say it first
+        found.append("blank frames: every pixel holds the same value in every frame (all black, all white or one "
+                     "grey), so there is nothing whose motion can be read; check the exposure, the lens cap and --roi")
     if not np.isfinite(peak) or peak < NO_MOTION_PX:
         found.append(f"no motion found: the recovered motion peaks at {peak:.2g} px (numerical noise); "
                      "check that the frames differ and that --fps and --roi point at the vibrating object")
-        return found  # every other finding would only describe the dust
-    if statistics is not None:
-        texture, flicker = statistics["texture"], statistics["flicker"]
-        if texture <= 0 or texture < MIN_TEXTURE_RATIO * flicker:
-            found.append(f"no stable texture: pixels vary as much over time (mean deviation {flicker:.3g}) as "
-                         f"across the image ({texture:.3g}), so there is no pattern whose motion can be read; "
-                         "film a textured, focused, well-lit surface or choose it with --roi")
+        # what the frames show says why (texture, clipping); the SNR and size of the dust would not
+        return found if blank else found + _texture_findings(statistics) + _clipped_findings(statistics)
+    if blank:
+        return found
+    found += _texture_findings(statistics)
     snr = np.atleast_1d(np.asarray(info.get("snr_estimate_db", np.nan), dtype=np.float64))
+    if samples.ndim == 2 and samples.shape[0] > 1:
+        empty = np.max(np.abs(samples), axis=1) < NO_MOTION_PX
+        if np.any(empty):
+            found.append(f"only {int(np.sum(~empty))} of the {samples.shape[0]} sources asked for were found: "
+                         f"{'channels' if np.sum(empty) > 1 else 'channel'} "
+                         f"{', '.join(str(i + 1) for i in np.flatnonzero(empty))} "
+                         f"{'hold' if np.sum(empty) > 1 else 'holds'} nothing; ask for fewer (--sources, n_sources=)")
+            if snr.size == samples.shape[0]:
+                snr = snr[~empty]  # the empty channels' estimates say the same again
     if np.any(snr < SNR_FLOOR_DB):
         # more light does not undo a codec: its own finding says what would
         reliability = info.get("reliability", {})
@@ -410,9 +435,33 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
         found.append(f"motion too large: it peaks at {peak:.2f} px, beyond the ~{MAX_LINEAR_PX:g} px that local "
                      "phase follows linearly, so the sound is distorted whatever the SNR estimate says; "
                      "use --downsample to shrink the motion in pixels, or film from further away")
-    if statistics is not None:
-        for key, word in (("dark", "darkest"), ("bright", "brightest")):
-            if statistics[key] > MAX_CLIPPED_FRACTION:
-                found.append(f"clipped frames: {100 * statistics[key]:.0f} % of pixels sit at the {word} value, "
-                             "where motion leaves no trace; adjust the exposure or choose a region with --roi")
+    return found + _clipped_findings(statistics)
+
+
+def _texture_findings(statistics: Optional[Mapping]) -> List[str]:
+    """The frames hold no pattern that stays (from :func:`merge_statistics`; empty without statistics)."""
+    if statistics is None:
+        return []
+    texture, flicker = statistics["texture"], statistics["flicker"]
+    if texture > 0 and texture >= MIN_TEXTURE_RATIO * flicker:
+        return []
+    return [f"no stable texture: pixels vary as much over time (mean deviation {flicker:.3g}) as "
+            f"across the image ({texture:.3g}), so there is no pattern whose motion can be read; "
+            "film a textured, focused, well-lit surface or choose it with --roi"]
+
+
+def _clipped_findings(statistics: Optional[Mapping]) -> List[str]:
+    """A share of pixels at the frames' darkest or brightest value (empty without statistics).
+
+    More than :data:`MAX_CLIPPED_FRACTION` at any value, or more than :data:`SATURATED_FRACTION`
+    at the top of the data's range (:data:`TOP_LEVELS`), in some batch.
+    """
+    if statistics is None:
+        return []
+    found = []
+    for key, word in (("dark", "darkest"), ("bright", "brightest")):
+        share = statistics[key]
+        if share > MAX_CLIPPED_FRACTION or (key == "bright" and statistics.get("bright_at_top", 0.0) > SATURATED_FRACTION):
+            found.append(f"clipped frames: {100 * share:.0f} % of pixels sit at the {word} value, "
+                         "where motion leaves no trace; adjust the exposure or choose a region with --roi")
     return found

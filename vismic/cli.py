@@ -119,7 +119,8 @@ def _add_recover_parser(subparsers):
                    help="bytes of frames per batch, in MB (default 16)")
     p.add_argument("--strict", action="store_true",
                    help="exit with code 2, writing nothing, when the recovery looks unreliable "
-                        "(no motion, no texture, an estimate below the floor, motion too large, clipped frames)")
+                        "(any warning: blank frames, no motion, no texture, an estimate below the floor, motion "
+                        "too large, clipped frames, a damaged video, a lossy or inter-frame codec such as H.264)")
     p.add_argument("--levels", type=int, default=None, metavar="N", help="DTCWT levels (default: up to 4)")
     p.add_argument("--grid", default="8,8", metavar="ROWS,COLS",
                    help="finest grid of regions weighed by how strongly they carry the sound (default 8,8)")
@@ -264,11 +265,8 @@ def _require_matplotlib(option: str) -> None:
 OUTPUT_SUFFIXES = {"-o": (".wav",), "--save-motion": (".npz", ".csv"), "--report": (".html", ".htm")}
 
 
-def _check_output_names(args, *, to_folder: bool) -> None:
-    """Refuse, before any video is read, an output whose name says another format than vismic would write."""
-    names = {"--save-motion": args.save_motion, "--report": args.report, "--plot": args.plot}
-    if not to_folder:
-        names["-o"] = args.output
+def _check_output_names(names: dict) -> None:
+    """Refuse, before the video is read, an output whose name says another format than vismic would write."""
     for option, name in names.items():
         if not name:
             continue
@@ -279,8 +277,8 @@ def _check_output_names(args, *, to_folder: bool) -> None:
         else:
             allowed = OUTPUT_SUFFIXES[option]
         if Path(name).suffix.lower() not in allowed:
-            raise ParameterError(f"{option} {name!r} must end in {', '.join(allowed[:-1])} or {allowed[-1]}"
-                                 if len(allowed) > 1 else f"{option} {name!r} must end in {allowed[0]}")
+            raise ParameterError(f"{option} {str(name)!r} must end in {', '.join(allowed[:-1])} or {allowed[-1]}"
+                                 if len(allowed) > 1 else f"{option} {str(name)!r} must end in {allowed[0]}")
 
 
 def _check_distinct(named: dict) -> None:
@@ -306,7 +304,6 @@ def _recover_jobs(args) -> list:
         videos.extend(matches)
     output = Path(args.output)
     to_folder = len(videos) > 1 or output.is_dir() or args.output.endswith(("/", "\\"))
-    _check_output_names(args, to_folder=to_folder)
     if not to_folder:
         return [(videos[0], args.output)]
     if args.save_motion or args.report or args.plot:
@@ -351,6 +348,7 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
         if getattr(args, name):
             extras[name] = named["--" + name.replace("_", "-")] = check_writable(getattr(args, name), inputs)
     _check_distinct(named)
+    _check_output_names({option: path for option, path in named.items() if option != "the sidecar"})
     sidecar = named.get("the sidecar")
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -461,6 +459,8 @@ def run_demo(args) -> int:
         if not np.isfinite(value) or value < 0 or (value == 0 and name not in ("amplitude", "noise")):
             raise ParameterError(f"--{name} must be a {'non-negative' if name in ('amplitude', 'noise') else 'positive'} "
                                  f"number, given {value!r}")
+    if args.size < 8:
+        raise ParameterError(f"--size must be at least 8 px (the decomposition's smallest frame), given {args.size}")
     if args.texture not in synth.TEXTURES:
         raise ParameterError(f"unknown texture {args.texture!r}; choose from {', '.join(synth.TEXTURES)}")
     make = synth.music if args.audio == "music" else synth.speech

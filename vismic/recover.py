@@ -198,7 +198,8 @@ def recover_sound(
         :func:`default_pipeline`); ``'auto'`` (default) does so only when the first
         pass finds the frames moving too far below the sound band for the linear
         evidence (``info["reliability"]`` ``'large_motion'``): the video is then read
-        again, stabilised, and ``info["stabilised"]`` says why. False never does.
+        again, stabilised, and ``info["stabilised"]`` says why (True: ``"on request (stabilise=True)"``).
+        False never does.
     unhold : bool or 'auto'
         True puts :class:`vismic.codec.Unhold` first (see :func:`default_pipeline`);
         ``'auto'`` does so when the first pass finds the frames copying most of their
@@ -349,6 +350,8 @@ def recover_sound(
     run = dict(progress=progress, device=device, workers=workers, executor=executor, threads=threads, fuse=fuse,
                precision=precision)
     audio = _recover_once(pipeline, source, video, **run)
+    if stabilise is True:
+        audio.info["stabilised"] = "on request (stabilise=True)"
     stable = _stabilised(pipeline, audio, source, fuse=fuse) if stabilise == "auto" else None
     if stable is not None:
         moved = audio.info.get("slow_motion_px", float("nan"))
@@ -610,7 +613,9 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     _check_file_codec(info, getattr(source, "codec", None))
     found = findings(audio.samples, info, merged)
     # what the combination's own checks found (slow motion breaking the linearisation...), said once
-    found += [message for name, message in info.get("reliability", {}).items() if name != "low_snr"]
+    clipped = any(line.startswith("clipped frames") for line in found)
+    found += [message for name, message in info.get("reliability", {}).items()
+              if name != "low_snr" and not (clipped and name in ("saturated", "black"))]
     info["warnings"] = list(info.get("warnings", [])) + found
     return Audio(audio.samples, audio.sr, info, audio.noise)
 

@@ -308,7 +308,8 @@ def load_response(path) -> Response:
         with np.load(path, allow_pickle=False) as data:
             contents = {name: data[name] for name in data.files}
     except (OSError, ValueError, EOFError) as error:
-        raise ParameterError(f"cannot read response file {str(path)!r}: {error}") from None
+        raise ParameterError(f"cannot read response file {str(path)!r}: it is not a NumPy .npz archive written by "
+                             f"'vismic calibrate' ({type(error).__name__})") from None
     missing = [name for name in ("freqs_hz", "gain", "coherence", "sr") if name not in contents]
     if missing:
         raise ParameterError(

@@ -266,6 +266,7 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
     -------
     CodecReplica
     """
+    from ..combine._across import default_estimate_cutoff
     from ..denoise._filters import highpass
     from ..metrics import si_snr
     from ..synth import render_nuisance_scene, render_scene
@@ -328,7 +329,7 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
     noise_std = _matched_noise(target, lambda level: difference_variance(encode(render(trial_motion, level),
                                                                                 nearest)[0]))
     scene = render(drive, noise_std)
-    truth = highpass(scene.displacement_px, sr=fps)
+    truth = highpass(scene.displacement_px, sr=fps, cutoff_hz=default_estimate_cutoff(fps))
     measured = [(index, float(si_snr(np.asarray(recover(*encode(scene, setting)), dtype=np.float64), truth)))
                 for setting, index in settings]
     snr_db = measured[0][1]

@@ -450,11 +450,29 @@ def _interpolation_noise_shape(motion_px, noise: NoiseSpectrum, highpass_hz):
     return shape / total if total > 0 else None
 
 
+#: Where the output has no high-pass, the SNR estimate still measures above this (drift is not sound).
+ESTIMATE_CUTOFF_HZ = 20.0
+
+
 def _estimate_cutoff(evidence: RegionEvidence, cutoff):
-    """The cut-off the SNR estimate measures above (20 Hz when there is none), or None when it is not made."""
+    """The cut-off the SNR estimate measures above, or None when it is not made.
+
+    Without a high-pass, :func:`default_estimate_cutoff`.
+    """
     if evidence.grid is None or evidence.n < 64:
         return None
-    return cutoff if cutoff is not None else 20.0
+    return cutoff if cutoff is not None else default_estimate_cutoff(evidence.fps)
+
+
+def default_estimate_cutoff(fps: float) -> float:
+    """:data:`ESTIMATE_CUTOFF_HZ`, or a tenth of the Nyquist frequency at frame rates where it is not below it (Hz).
+
+    A 24 fps clip of a swaying crane has no band above 20 Hz to measure in.
+
+    >>> default_estimate_cutoff(2200.0), default_estimate_cutoff(30.0)
+    (20.0, 1.5)
+    """
+    return ESTIMATE_CUTOFF_HZ if ESTIMATE_CUTOFF_HZ < fps / 2.0 else fps / 20.0
 
 
 def _check_cutoff(highpass_hz, fps: float):
@@ -465,7 +483,7 @@ def _check_cutoff(highpass_hz, fps: float):
         raise ParameterError(f"highpass_hz must be a number of Hz or None, given highpass_hz={highpass_hz!r}")
     if not np.isfinite(cutoff) or cutoff < 0 or cutoff >= fps / 2:
         raise ParameterError(
-            f"highpass_hz must lie in [0, fps/2={fps / 2:g}) Hz (0 or None: no drift removal), "
-            f"given highpass_hz={highpass_hz!r}"
+            f"the drift high-pass at {highpass_hz!r} Hz is not below the Nyquist frequency of {fps:g} fps "
+            f"({fps / 2:g} Hz): give one below it (--highpass HZ, highpass_hz=), or 0 to keep the drift"
         )
     return cutoff if cutoff > 0 else None

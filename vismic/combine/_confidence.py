@@ -23,7 +23,7 @@ import numpy as np
 from scipy import linalg
 
 from ._evidence import RegionEvidence
-from .._reliability import codec_innovation
+from .._reliability import SATURATED_FRACTION, codec_innovation
 from ..data import BandSignals
 from ..denoise import highpass
 from ..denoise._filters import settled_span
@@ -209,7 +209,7 @@ def _rigid_px(rigid, fps, highpass_hz):
 
 
 def reliability_flags(report=None, *, snr_db: Optional[float] = None, min_snr_db: float = 0.0,
-                      max_motion_px: Optional[float] = None, saturated_limit: float = 0.02,
+                      max_motion_px: Optional[float] = None, saturated_limit: float = SATURATED_FRACTION,
                       black_limit: float = 0.5, min_texture: float = 0.5) -> dict:
     """Named problems that make a recovery unreliable, each with a message for the user.
 

@@ -94,11 +94,14 @@ def decompose(frames, *, n_levels: int = 4, biort: str = "near_sym_a", qshift: s
 
 def _check_levels(n_levels, shape) -> int:
     limit = max_levels(shape)
+    if limit == 0:
+        raise FrameShapeError(f"frames of {shape[1]}x{shape[0]} px are too small: the decomposition needs at least "
+                              "8x8 px (a larger --roi, or less --downsample)")
     if isinstance(n_levels, bool) or not isinstance(n_levels, (int, np.integer)) or n_levels < 1:
         raise ParameterError(f"n_levels must be a positive integer, given n_levels={n_levels!r}")
     if n_levels > limit:
         raise ParameterError(
-            f"n_levels={n_levels} is too many for frames of size {shape[1]}x{shape[0]}: at most {limit}"
+            f"n_levels={n_levels} (--levels) is too many for frames of size {shape[1]}x{shape[0]}: at most {limit}"
         )
     return int(n_levels)
 

@@ -204,14 +204,15 @@ def _bandlimit_design(sr, low_hz, high_hz, order):
         low_hz = check_positive(low_hz, "low_hz")
         if low_hz >= nyquist:
             raise ParameterError(
-                f"low_hz must be below the Nyquist frequency sr/2={nyquist:g} Hz, given low_hz={low_hz:g}"
+                f"low_hz (the bottom of --band) must be below the Nyquist frequency sr/2={nyquist:g} Hz, "
+                f"given low_hz={low_hz:g}"
             )
     if high_hz is not None:
         high_hz = check_positive(high_hz, "high_hz")
         if high_hz >= nyquist:
             warnings.warn(
-                f"high_hz={high_hz:g} is at or above the Nyquist frequency sr/2={nyquist:g} Hz: "
-                "no low-pass applied",
+                f"high_hz={high_hz:g} (the top of --band) is at or above the Nyquist frequency sr/2={nyquist:g} "
+                "Hz: no low-pass applied",
                 VismicWarning,
                 stacklevel=3,
             )

@@ -37,7 +37,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .._checks import check_finite_frames, check_int_tuple, check_positive_int, check_rate  # noqa: F401
+from .._checks import check_finite_frames, check_int_tuple, check_positive_int, check_rate, MAX_RATE_HZ  # noqa: F401
 from ..errors import (
     CorruptVideoError,
     DamagedVideoWarning,
@@ -164,7 +164,8 @@ def check_fps(fps) -> float:
     except ParameterError:
         raise ParameterError(
             "the capture rate fps is required (frames per second of the camera, e.g. fps=2200) and "
-            f"must be a positive number; a video container usually stores only a playback rate, given fps={fps!r}"
+            f"must be a positive number of at most {MAX_RATE_HZ:g}; a video container usually stores only a playback "
+            f"rate, given fps={fps!r}"
         ) from None
 
 
@@ -409,7 +410,7 @@ class FileReader:
             first = min(lost)
             raise CorruptVideoError(
                 f"{self.where} is damaged: its index shows {len(lost)} frame(s) whose data is overwritten, the "
-                f"first at frame {first} (strict=True refuses damaged videos)"
+                f"first at frame {first} (strict=True, --strict, refuses damaged videos)"
             )
         return lost, end - len(lost)
 
@@ -490,10 +491,10 @@ class FileReader:
             )
         message = f"{self.where} is damaged: " + "; ".join(parts)
         if self.strict:
-            raise CorruptVideoError(message + " (strict=True refuses damaged videos)")
+            raise CorruptVideoError(message + " (strict=True, --strict, refuses damaged videos)")
         warnings.warn(
             DamagedVideoWarning(
-                message + "; pass strict=True to refuse such a file",
+                message + "; pass strict=True (--strict) to refuse such a file",
                 expected=expected, decoded=decoded, filled=filled,
                 missing=(expected - length) if short else 0,
                 first_missing=filled[0] if filled else None,

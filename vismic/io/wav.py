@@ -232,7 +232,8 @@ def write_wav(
     if normalize:
         peak = float(np.max(np.abs(samples)))
         if peak == 0:
-            raise ParameterError("audio samples are silent (all zero); cannot normalize, no file was written")
+            raise ParameterError("nothing was recovered: the audio is silent (all zero), so no file was written "
+                                 "(the warnings say why)")
         if peak < SILENCE_FLOOR:
             raise ParameterError(
                 f"audio samples hold only numerical dust (peak {peak:.3g} < {SILENCE_FLOOR:g}): there is no "

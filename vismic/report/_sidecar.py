@@ -7,6 +7,8 @@ import os
 import warnings as _warnings
 from pathlib import Path
 
+import numpy as np
+
 from ..io._atomic import check_destination, check_not_input, temporary_file
 from ..errors import ParameterError
 from . import _common
@@ -49,9 +51,9 @@ def sidecar_dict(rec, *, source=None, pipeline=None, wav_info=None, warnings=(),
             "n_channels": 1 if samples.ndim == 1 else int(samples.shape[0]),
             "duration_seconds": samples.shape[-1] / sr,
             "units": "px (motion of the object in the frame)",
-            "snr_estimate_db": _common.finite_or_none(_common.field_of(rec, "snr_estimate_db")),
+            "snr_estimate_db": _per_channel(_common.field_of(rec, "snr_estimate_db")),
             "noise_std_px": _common.finite_or_none(_common.field_of(rec, "noise_std_px")),
-            "direction_degrees": _common.finite_or_none(_common.field_of(rec, "direction_degrees")),
+            "direction_degrees": _per_channel(_common.field_of(rec, "direction_degrees")),
             "combine_method": _common.json_safe(info.get("method")),
             "combine_grid": _common.json_safe(info.get("grid")),
             "projection_precision": _common.json_safe(info.get("precision")),
@@ -174,3 +176,14 @@ def _warning_text(warning) -> str:
     if isinstance(warning, Warning):
         return f"{type(warning).__name__}: {warning}"
     return str(warning)
+
+
+def _per_channel(value):
+    """One finite float (or None), or one per channel where a recovery has several (None where not finite).
+
+    >>> _per_channel(3.0), _per_channel([35.2, float("-inf")]), _per_channel(None)
+    (3.0, [35.2, None], None)
+    """
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_common.finite_or_none(v) for v in np.asarray(value, dtype=np.float64).ravel()]
+    return _common.finite_or_none(value)
