@@ -646,7 +646,7 @@ def main(argv=None) -> int:
                         help="instead: where the loss under camera motion lies (drift, sway, shake; the true "
                              "motion against the measured track, whole frame and inner pixels)")
     parser.add_argument("--margin", type=int, default=8, help="with --oracle: px left out along each side")
-    parser.add_argument("--fill-border", choices=["fast", "true", "false"], default="fast",
+    parser.add_argument("--fill-border", choices=["fast", "follow", "true", "false"], default="fast",
                         help="Stabilise(fill_border=...) for the stabilised columns (default fast)")
     parser.add_argument("--extend", choices=list(EXTENSIONS), default="reference",
                         help="Stabilise(extend=...) for the stabilised columns (default reference)")
@@ -661,7 +661,7 @@ def main(argv=None) -> int:
     parser.add_argument("--blur", type=float, default=0.0, metavar="PX",
                         help="blur every texture by a Gaussian of PX px before it is moved (detail below Nyquist)")
     args = parser.parse_args(argv)
-    stabiliser = {"fill_border": {"fast": "fast", "true": True, "false": False}[args.fill_border],
+    stabiliser = {"fill_border": {"fast": "fast", "follow": "follow", "true": True, "false": False}[args.fill_border],
                   "extend": args.extend}
     stabiliser.update({k: v for k, v in (("cutoff_hz", args.cutoff), ("kernel_seconds", args.kernel),
                                          ("block_seconds", args.block), ("border_ramp_px", args.border_ramp),

@@ -119,10 +119,11 @@ def _drift_scene(total_px=2.0, seconds=0.4, size=64, **extra):
                                        shift_x_px=drift, noise_std=1.0, fps=FPS, **extra)
 
 
-def test_result_does_not_depend_on_batch_size():
+@pytest.mark.parametrize("extend", ["reference", "mosaic"])
+def test_result_does_not_depend_on_batch_size(extend):
     scene = _drift_scene(seconds=0.12, size=32)
-    first, report = stabilise_frames(scene.frames, fps=FPS, batch_size=64)
-    second, _ = stabilise_frames(scene.frames, fps=FPS, batch_size=7)
+    first, report = stabilise_frames(scene.frames, fps=FPS, batch_size=64, extend=extend)
+    second, _ = stabilise_frames(scene.frames, fps=FPS, batch_size=7, extend=extend)
     assert first.shape == scene.frames.shape
     np.testing.assert_allclose(first, second, atol=1e-3)
     assert report.motion_px.shape == (len(scene), 2)

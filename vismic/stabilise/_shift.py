@@ -17,7 +17,7 @@ import scipy.fft
 from .._cores import map_on_cores
 from ..errors import ParameterError
 
-__all__ = ["shift_frames", "shift_frames_over", "spectral_gradient"]
+__all__ = ["shift_frames", "shift_frames_over", "shift_frames_into", "spectral_gradient"]
 
 
 #: Bytes of frames worked on at a time: the temporaries stay in the cache and in memory the allocator
@@ -172,7 +172,66 @@ def shift_frames_over(frames, shifts_x_px, shifts_y_px, reference, *, threads=No
     elif out.shape != frames.shape or out.dtype != dtype:
         raise ParameterError(f"out must be a {np.dtype(dtype).name} array of shape {frames.shape}, "
                              f"given {out.dtype.name} {out.shape}")
-    reference = reference.astype(dtype, copy=False)
+    return _set_into(frames, shifts_x_px, shifts_y_px, reference.astype(dtype, copy=False), 0, threads, out)
+
+
+def shift_frames_into(frames, shifts_x_px, shifts_y_px, canvas, margin_px: int, *, threads=None,
+                      out=None) -> np.ndarray:
+    """:func:`shift_frames_over` with a reference that reaches ``margin_px`` past the frame's sides.
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n, height, width)]
+    shifts_x_px, shifts_y_px : np.ndarray [shape=(n,)]
+        As :func:`shift_frames`: content moves by ``+shift``.
+    canvas : np.ndarray [shape=(height + 2 margin_px, width + 2 margin_px)]
+        The scene where the shifted frames lie, the frame's area ``margin_px`` in from each
+        side (a stabiliser's mosaic: what frames moved elsewhere saw past the reference's
+        sides). Where a shift needs more, the canvas is extended by its mirror image.
+    margin_px : int
+    threads, out
+        As :func:`shift_frames`.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, height, width)]
+        In :func:`shift_frames`' dtype.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> scene = rng.uniform(0, 255, (24, 40))
+    >>> frames = scene[None, 4:20, 4:36] + np.zeros((1, 1, 1))
+    >>> moved = shift_frames_into(frames, np.array([-3.0]), np.array([0.0]), scene, 4)
+    >>> bool(np.allclose(moved[0][:, -3:], scene[4:20, 33:36], atol=1e-6))  # what entered: the canvas there
+    True
+    >>> bool(np.allclose(moved[0][:, :-3], frames[0][:, 3:], atol=1e-6))
+    True
+    """
+    frames = np.asarray(frames)
+    canvas = np.asarray(canvas)
+    margin_px = int(margin_px)
+    if margin_px < 0 or canvas.shape != tuple(length + 2 * margin_px for length in frames.shape[1:]):
+        raise ParameterError(f"canvas must be the frame's shape {frames.shape[1:]} plus {margin_px} px along each "
+                             f"side, given {canvas.shape}")
+    shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
+    shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
+    if not shifts_x_px.shape == shifts_y_px.shape == frames.shape[:1]:
+        raise ParameterError(f"need one shift along x and y for each of the {frames.shape[0]} frames, given "
+                             f"{shifts_x_px.size} and {shifts_y_px.size}")
+    if not (np.all(np.isfinite(shifts_x_px)) and np.all(np.isfinite(shifts_y_px))):
+        raise ParameterError("shifts must be finite numbers of px")
+    dtype = np.float32 if frames.dtype == np.float32 or (out is not None and out.dtype == np.float32) else np.float64
+    if out is None:
+        out = np.empty(frames.shape, dtype=dtype)
+    elif out.shape != frames.shape or out.dtype != dtype:
+        raise ParameterError(f"out must be a {np.dtype(dtype).name} array of shape {frames.shape}, "
+                             f"given {out.dtype.name} {out.shape}")
+    return _set_into(frames, shifts_x_px, shifts_y_px, canvas.astype(dtype, copy=False), margin_px, threads, out)
+
+
+def _set_into(frames, shifts_x_px, shifts_y_px, canvas, margin_px: int, threads, out) -> np.ndarray:
+    """Each frame set into ``canvas`` (``margin_px`` past its sides) moved to it, moved back, cut to the frame."""
     # each frame's canvas from its own shift (a length the transforms are fast at), so a frame's
     # result does not depend on the frames it is shifted with
     sizes = np.stack([_canvas_length(shifts, length)
@@ -183,8 +242,13 @@ def shift_frames_over(frames, shifts_x_px, shifts_y_px, reference, *, threads=No
                 for total, length in zip(size, frames.shape[1:])]
         inside = (slice(None), slice(pads[0][0], pads[0][0] + frames.shape[1]),
                   slice(pads[1][0], pads[1][0] + frames.shape[2]))
-        canvas = np.pad(reference, pads, mode="symmetric")
-        over = shift_frames(np.broadcast_to(canvas, (which.size,) + canvas.shape), -shifts_x_px[which],
+        # the canvas cut to this size, extended by its mirror image where it does not reach
+        beyond = [(max(0, before - margin_px), max(0, after - margin_px)) for before, after in pads]
+        cut = tuple(slice(margin_px - (before - extra[0]), margin_px + length + (after - extra[1]))
+                    for (before, after), extra, length in zip(pads, beyond, frames.shape[1:]))
+        here = canvas[cut]
+        here = np.pad(here, beyond, mode="symmetric") if any(any(extra) for extra in beyond) else here
+        over = shift_frames(np.broadcast_to(here, (which.size,) + here.shape), -shifts_x_px[which],
                             -shifts_y_px[which], threads=threads)
         over[inside] = frames[which]
         out[which] = shift_frames(over, shifts_x_px[which], shifts_y_px[which], threads=threads)[inside]

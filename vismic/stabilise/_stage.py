@@ -17,15 +17,21 @@ from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
 from ..pipeline import Stage
 from ._border import _ClipHold, _border_profiles, _fill_border, kept_information
-from ._shift import chunk_frames, shift_frames, shift_frames_over
+from ._mosaic import MOSAIC_PX, Mosaic
+from ._shift import chunk_frames, shift_frames, shift_frames_into, shift_frames_over
 from ._track import (ShiftModel, TrackSettings, fit_light, measure_shift, measured_blocks, slow_track, sound_taken,
                      track_error, track_response)
 
 __all__ = ["Stabilise", "StabiliseReport", "stabilise_frames"]
 
 #: ``extend``'s choices: what a shift brings in from beyond the frame.
-EXTENSIONS = ("reference", "mirror")
-#: ``border_ramp_px``'s default with ``extend='reference'`` and ``extend='mirror'``.
+EXTENSIONS = ("reference", "mirror", "mosaic")
+#: With ``extend='mosaic'``, the mosaic a frame is set into holds the blocks up to the end of its group of
+#: this many blocks (folded in once a group, in order, so the result does not depend on the batches).
+MOSAIC_GROUP_BLOCKS = 8
+#: ``fill_border``'s choices besides True and False.
+FILLS = ("fast", "follow")
+#: ``border_ramp_px``'s default with ``extend='reference'`` (and ``'mosaic'``) and ``extend='mirror'``.
 REFERENCE_RAMP_PX, MIRROR_RAMP_PX = 1.0, 4.0
 
 #: Time constant of the slow part of the track that the border fill ignores (see ``fill_border``).
@@ -272,7 +278,7 @@ class Stabilise(Stage):
         Videos whose slow motion stays well below this are left alone (the evidence is
         linear there, and such a track is mostly the sound's own low end): the share of the
         motion removed is ``1 - exp(-(m / tolerance_px)^2)``, ``m`` the largest block motion up to half a kernel ahead.
-    extend : {'reference', 'mirror'}
+    extend : {'reference', 'mirror', 'mosaic'}
         What the shift brings in from beyond the frame's sides. ``'reference'``
         (default): each frame is first set into the static reference moved to it
         (:func:`~vismic.stabilise.shift_frames_over`), so the strips that enter hold
@@ -293,8 +299,21 @@ class Stabilise(Stage):
         (0.9)). At 192 px (``--size 192 --crop 16
         --nuisances shake4 --extend mirror``): brick / gravel / camera / coffee 21.8 /
         30.4 / 32.0 / 20.1 dB against 21.7 / 29.6 / 32.1 / 19.2, shake 3.4 (4.9) against
-        3.8 (5.6).
-    fill_border : {'fast', True, False}
+        3.8 (5.6). ``'mosaic'`` (opt-in): the reference reaches :data:`~vismic.stabilise._mosaic.MOSAIC_PX`
+        px past the sides (:class:`~vismic.stabilise._mosaic.Mosaic`), filled with what the
+        block means saw there as the camera moved (folded in in order, a group of
+        :data:`MOSAIC_GROUP_BLOCKS` blocks at a time, so the result does not depend on the
+        batches) and, where no block has been, the reference's mirror image smoothed: the
+        shift's interpolation carries the content past the sides into the frame, and a
+        guess's detail near the Nyquist frequency is what errs. ``bench_nuisance.py
+        --nuisances drift4 sway2 shake4 --extend mosaic`` (mirror-image borders): shake
+        0.6 (1.3) dB against ``'reference'``'s 0.6 (1.8), with ``mmse_lsa`` 0.9 (1.6) against
+        0.9 (1.9), drift 0.1 (0.3) against 0.1 (0.4), sway 0.2 (0.6) alike; with a camera's
+        borders (``--crop 16``) shake 0.9 (2.1) against 1.0 (1.9) (camera/music, whose texture
+        holds detail up to the Nyquist limit, the 2.1), drift 0.2 (0.4), sway 0.3 (0.5)
+        (docs/real-recordings.md). ``bench_stabilise.py``: 625 / 233 / 56 frames/s at 128 / 256 / 512 px
+        against 867 / 294 / 83 (a shift of the mosaic at every block).
+    fill_border : {'fast', 'follow', True, False}
         Hold strips along the sides at the static reference: what entered from beyond
         the frame, and the ramp beside it. The static strip carries no sound, so a strip
         that grows during the clip lowers the sound's gain (the report's
@@ -304,6 +323,10 @@ class Stabilise(Stage):
         motion so far (the track minus its causal average over :data:`FILL_SECONDS`): a
         strip that followed ``|d(t)|`` would pulse at every zero crossing of a sway,
         and slowly moving content past it does little harm; ``True`` by all of it;
+        ``'follow'`` only what entered, ``|d(t)|`` px (with ``extend='mosaic'`` shake loses 0.6 (1.8)
+        dB with a camera's borders against 0.9 (2.1) with ``'fast'``, but 1.0 (1.3) with
+        mirror-image ones against 0.6 (1.3): narrow strips let the shift's error in on
+        textures with detail up to the Nyquist limit);
         ``False`` holds nothing. With ``extend='reference'`` the strips also cover what
         entered, ``|d(t)|`` px, which holds the reference: as a drift brings it in, the
         sound's gain falls with it (strips that only followed ``|d(t)|`` did worse in
@@ -400,6 +423,8 @@ class Stabilise(Stage):
         self._error: Optional[np.ndarray] = None  # track_error of the motion released so far
         self._clip = None  # near-clipped pixels held at the reference (_ClipHold), fixed with the reference
         self._reference32 = None  # the reference as the shift sets frames into it, converted once
+        self._mosaic: Optional[Mosaic] = None  # extend='mosaic': the reference and what blocks saw past its sides
+        self._block_means: dict = {}  # extend='mosaic': block means measured, not yet folded into the mosaic
 
     # ------------------------------------------------------------------ sizes
     def held_bytes(self, frame_shape, fps: float, itemsize: int = 4) -> int:
@@ -458,10 +483,10 @@ class Stabilise(Stage):
             if self.border_ramp_px is not None:
                 check_positive(self.border_ramp_px, "border_ramp_px")
             check_non_negative(self.near_clip_levels, "near_clip_levels")
-            if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border != "fast":
-                raise ParameterError(f"fill_border must be 'fast', True or False, given {self.fill_border!r}")
+            if not any(self.fill_border is choice for choice in (True, False)) and self.fill_border not in FILLS:
+                raise ParameterError(f"fill_border must be 'fast', 'follow', True or False, given {self.fill_border!r}")
             if self.extend not in EXTENSIONS:
-                raise ParameterError(f"extend must be 'reference' or 'mirror', given {self.extend!r}")
+                raise ParameterError(f"extend must be 'reference', 'mirror' or 'mosaic', given {self.extend!r}")
             self.check_memory(np.shape(batch.frames)[1:], batch.fps, held_dtype(np.asarray(batch.frames).dtype).itemsize)
             self._frames.capacity = self._queue_frames(batch.fps)
         frames = np.asarray(batch.frames)
@@ -512,7 +537,7 @@ class Stabilise(Stage):
     def _ramp_px(self) -> float:
         if self.border_ramp_px is not None:
             return float(self.border_ramp_px)
-        return REFERENCE_RAMP_PX if self.extend == "reference" else MIRROR_RAMP_PX
+        return MIRROR_RAMP_PX if self.extend == "mirror" else REFERENCE_RAMP_PX
 
     def _fast_part(self, motion: np.ndarray) -> np.ndarray:
         fast, self._slow_state = fast_motion(motion, self._fps, self._slow_state)
@@ -527,9 +552,13 @@ class Stabilise(Stage):
             last = min(first + block, held)
             means.append(np.mean(self._frames.frames[first:last], axis=0, dtype=np.float64))  # no float64 copy
             self._centres.append(k * block + (last - first - 1) / 2.0)
+            if self.extend == "mosaic":
+                self._block_means[k] = means[-1].astype(np.float32)
         if means and self._model is None:
             self._model = ShiftModel(means[0])
             self._reference32 = self._model.reference.astype(np.float32)
+            if self.extend == "mosaic":
+                self._mosaic = Mosaic(self._model.reference)
             self._clip = _ClipHold.of(self._frames.frames[:block], self._model.reference, self.near_clip_levels)
             self._values.append((0.0, 0.0))
             means = means[1:]
@@ -566,10 +595,13 @@ class Stabilise(Stage):
             # The strip follows the running maximum of the motion: a smooth (C1) width, so the blend
             # adds nothing in the sound band (|d(t)| itself has kinks at every zero crossing of a sway).
             # The slow part of the motion is left out of a 'fast' strip: it would grow the strip during the clip.
-            size = np.abs(motion) if self.fill_border is True else np.abs(self._fast_part(motion))
-            strip = np.maximum.accumulate(np.vstack([self._strip[None], size]), axis=0)[1:]
-            self._strip = strip[-1]
-            if self.extend == "reference":  # what entered holds the reference, however slowly it came
+            if self.fill_border == "follow":  # only what entered: the rest of the frame keeps its sound
+                strip = np.abs(motion)
+            else:
+                size = np.abs(motion) if self.fill_border is True else np.abs(self._fast_part(motion))
+                strip = np.maximum.accumulate(np.vstack([self._strip[None], size]), axis=0)[1:]
+                self._strip = strip[-1]
+            if self.extend != "mirror":  # what entered holds the reference (or mosaic), however slowly it came
                 strip = np.maximum(strip, np.abs(motion))
             profiles = _border_profiles(frames.shape[1:], strip, self._ramp_px())
             kept = kept_information(profiles, self._model.information)
@@ -577,9 +609,11 @@ class Stabilise(Stage):
         # each few frames are shifted, filled and freed of light changes on a thread while they are in
         # the cache; every step is the frame's own, so the frames are the same for any split
         step = chunk_frames(frames.shape[1:], out.itemsize)
-        parts = map_on_cores(functools.partial(self._finish, frames, out, motion if np.any(motion) else None, profiles,
-                                               share),
-                             [(lo, min(lo + step, count)) for lo in range(0, count, step)])
+        moved = motion if np.any(motion) else None
+        parts = []
+        for lo, hi, canvas in self._canvases(start, count, moved is not None):
+            parts += map_on_cores(functools.partial(self._finish, frames, out, moved, profiles, share, canvas),
+                                  [(a, min(a + step, hi)) for a in range(lo, hi, step)])
         self._motion.extend(motion)
         self._kept.extend(kept)
         for gain, offset in parts:
@@ -587,7 +621,30 @@ class Stabilise(Stage):
             self._offset.extend(offset)
         return FrameBatch(out, self._first + start, self._fps)
 
-    def _finish(self, frames, out, motion, profiles, share, span) -> tuple:
+    def _canvases(self, start: int, count: int, moving: bool):
+        """``(lo, hi, canvas)`` spans of the ``count`` frames from ``start``: the mosaic each is set into (None: the reference).
+
+        With ``extend='mosaic'`` the frames of a group of :data:`MOSAIC_GROUP_BLOCKS` blocks are
+        set into the mosaic that holds every block up to the group's end (each measured by
+        then: a frame leaves once every block within its reach is), folded in in order.
+        """
+        if self.extend != "mosaic" or not moving or self._mosaic is None:
+            return [(0, count, None)]
+        block = self._block()
+        group = block * max(1, min(MOSAIC_GROUP_BLOCKS, int(self._settings().reach_frames // block) - 1))
+        spans = []
+        lo = 0
+        while lo < count:
+            number = (start + lo) // group
+            hi = min(count, (number + 1) * group - start)
+            upto = min((number + 1) * group // block, len(self._values))
+            for k in range(self._mosaic.folded, upto):
+                self._mosaic.fold(self._block_means.pop(k), self._values[k])
+            spans.append((lo, hi, self._mosaic.canvas().astype(np.float32)))
+            lo = hi
+        return spans
+
+    def _finish(self, frames, out, motion, profiles, share, canvas, span) -> tuple:
         """Frames ``span`` of ``frames`` shifted back by ``motion`` (None: copied), border filled, light removed, into ``out``.
 
         Near-clipped pixels are held static by the ``share`` of the motion removed from each frame.
@@ -599,7 +656,10 @@ class Stabilise(Stage):
         if motion is None:
             part[...] = frames[lo:hi]
         else:  # float32: rounding far below sensor noise
-            if self.extend == "reference":
+            if canvas is not None:
+                shift_frames_into(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], canvas, MOSAIC_PX,
+                                  threads=1, out=part)
+            elif self.extend in ("reference", "mosaic"):
                 shift_frames_over(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], self._reference32,
                                   threads=1, out=part)
             else:
