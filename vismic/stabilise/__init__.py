@@ -29,7 +29,7 @@ from ..combine._confidence import (
 )
 from ._border import kept_information, near_clip_noise, near_clip_weights
 from ._light import NormaliseLight, light_basis, remove_light
-from ._shift import shift_frames, shift_frames_over, spectral_gradient
+from ._shift import shift_frames, shift_frames_into, shift_frames_over, spectral_gradient
 from ._stage import Stabilise, StabiliseReport, compensated_share, stabilise_frames, stabilise_source
 from ._track import (
     correct_block_means,
@@ -49,7 +49,7 @@ from ._track import (
 )
 
 __all__ = ["Stabilise", "NormaliseLight", "light_basis", "remove_light", "StabiliseReport", "stabilise_frames", "stabilise_source", "compensated_share",
-           "kept_information", "near_clip_weights", "near_clip_noise", "shift_frames", "shift_frames_over", "spectral_gradient",
+           "kept_information", "near_clip_weights", "near_clip_noise", "shift_frames", "shift_frames_over", "shift_frames_into", "spectral_gradient",
            "measure_shift", "smooth_track", "correct_block_means", "interpolate_blocks", "extend_track",
            "slow_track", "measured_blocks", "track_error", "track_response", "sound_taken", "TrackSettings", "track_kernel",
            "fit_light", "taper",
