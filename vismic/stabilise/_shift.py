@@ -156,23 +156,10 @@ def shift_frames_over(frames, shifts_x_px, shifts_y_px, reference, *, threads=No
     True
     """
     frames = np.asarray(frames)
-    shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
-    shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
     reference = np.asarray(reference)
-    if not shifts_x_px.shape == shifts_y_px.shape == frames.shape[:1]:
-        raise ParameterError(f"need one shift along x and y for each of the {frames.shape[0]} frames, given "
-                             f"{shifts_x_px.size} and {shifts_y_px.size}")
-    if not (np.all(np.isfinite(shifts_x_px)) and np.all(np.isfinite(shifts_y_px))):
-        raise ParameterError("shifts must be finite numbers of px")
     if reference.shape != frames.shape[1:]:
         raise ParameterError(f"reference must be one frame's shape {frames.shape[1:]}, given {reference.shape}")
-    dtype = np.float32 if frames.dtype == np.float32 or (out is not None and out.dtype == np.float32) else np.float64
-    if out is None:
-        out = np.empty(frames.shape, dtype=dtype)
-    elif out.shape != frames.shape or out.dtype != dtype:
-        raise ParameterError(f"out must be a {np.dtype(dtype).name} array of shape {frames.shape}, "
-                             f"given {out.dtype.name} {out.shape}")
-    return _set_into(frames, shifts_x_px, shifts_y_px, reference.astype(dtype, copy=False), 0, threads, out)
+    return shift_frames_into(frames, shifts_x_px, shifts_y_px, reference, 0, threads=threads, out=out)
 
 
 def shift_frames_into(frames, shifts_x_px, shifts_y_px, canvas, margin_px: int, *, threads=None,
