@@ -226,3 +226,17 @@ def test_a_low_frame_rate_asks_for_a_lower_highpass_and_runs_with_it(tmp_path, c
     assert "not below the Nyquist frequency of 30 fps (15 Hz)" in one_error_line(capsys)
     assert run(["recover", str(video), "--fps", "30", "-o", str(out), "--quiet", "--highpass", "0"]) == 0
     assert out.exists()
+
+
+def test_batch_size_and_max_memory_together_are_refused(video, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--batch-size", "4",
+                "--max-memory", "4"]) == 2
+    assert "--batch-size or --max-memory, not both" in one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_with_several_videos_each_warning_names_its_video(video, still, tmp_path, capsys):
+    assert run(["recover", str(video), str(still), "--fps", str(FPS), "-o", f"{tmp_path / 'out'}/"]) == 2
+    err = capsys.readouterr().err  # the still video: nothing recovered, nothing written
+    assert f"vismic: warning: {still}: no motion found" in err and "recovered 1 of 2 videos" in err, err

@@ -149,10 +149,11 @@ def check_writable(path, inputs=(), *, folder: bool = False, overwrite: bool = F
     return path
 
 
-def print_warnings(caught) -> None:
+def print_warnings(caught, about: str = "") -> None:
+    """Each caught warning as a line (``about``, e.g. ``"clip.avi: "``, before it when several videos run)."""
     # Through the "vismic" logger, so -q hides them; the CLI's handler writes "vismic: warning: ...".
     for w in caught:
-        logging.getLogger("vismic").warning("%s", w.message)
+        logging.getLogger("vismic").warning("%s%s", about, w.message)
 
 
 def open_source(args, fps, roi, *, video=None):
@@ -176,6 +177,8 @@ def open_source(args, fps, roi, *, video=None):
 def _batching(args) -> dict:
     """``batch_size``, ``max_batch_bytes`` and ``strict`` from ``--batch-size``, ``--max-memory``, ``--strict``."""
     options = {"strict": bool(getattr(args, "strict", False))}
+    if getattr(args, "batch_size", None) is not None and getattr(args, "max_memory", None) is not None:
+        raise ParameterError("give --batch-size or --max-memory, not both (frames per batch, or the MB they may take)")
     if getattr(args, "batch_size", None) is not None:
         options["batch_size"] = parse_ints(args.batch_size, 1, "--batch-size")[0]
         if options["batch_size"] < 1:

@@ -166,6 +166,7 @@ def run_recover(args) -> int:
             _recover_one(args, options, *jobs[0])
             return 0
         failed = 0
+        args.several = True  # each video's warnings name it
         for video, output in jobs:
             try:
                 _recover_one(args, options, video, output)
@@ -369,7 +370,7 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
                                     key_frames="auto" if args.key_frames == "auto" else None)
         finally:
             progress.close()
-    print_warnings(caught)
+    print_warnings(caught, f"{video}: " if getattr(args, "several", False) else "")
     if args.strict and rec.info.get("warnings"):
         raise UnreliableRecoveryError(f"{video}: the recovery looks unreliable ({len(rec.info['warnings'])} "
                                       f"warning(s) above); nothing written (drop --strict to write it anyway)")
@@ -401,7 +402,7 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
             f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps "
             f"[{getattr(source, 'fps_source', 'argument')}] -> {rec.duration_seconds:.2f} s at {info.sr} Hz); "
             f"estimated SNR {', '.join(f'{v:.1f}' for v in snr)} dB{estimate_note(rec.info)}, "
-            f"motion direction {', '.join(f'{v:.0f}' for v in direction)} deg",
+            f"motion direction {', '.join(f'{v:.0f}' if not np.isfinite(v) else str(int(round(v))) for v in direction)} deg",
             file=sys.stderr,
         )
 

@@ -599,7 +599,8 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
             pool.shutdown(cancel_futures=True)
     if audio is None or seen["n_frames"] < MIN_FRAMES:
         raise TooFewFramesError(
-            f"{_describe(video)} has {seen['n_frames']} frames; vismic needs at least {MIN_FRAMES}"
+            f"{_describe(video)} has {seen['n_frames']} frame{'' if seen['n_frames'] == 1 else 's'}; vismic needs at least "
+            f"{MIN_FRAMES}"
         )
     if not isinstance(audio, Audio):
         raise ParameterError(f"the pipeline's last stage must return vismic.data.Audio, it gave {type(audio).__name__}")

@@ -43,7 +43,8 @@ def _check_fill(fill) -> str:
 def _check_frame_count(n_frames: int, described: str = "the video") -> None:
     if n_frames < MIN_FRAMES:
         raise TooFewFramesError(
-            f"{described} has {n_frames} frames; rolling-shutter recovery needs at least {MIN_FRAMES}"
+            f"{described} has {n_frames} frame{'' if n_frames == 1 else 's'}; rolling-shutter recovery needs at least "
+            f"{MIN_FRAMES}"
         )
 
 
