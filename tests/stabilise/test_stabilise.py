@@ -350,3 +350,15 @@ def test_shift_frames_over_gives_each_frame_alone_what_it_gives_it_with_others()
         shift_frames_over(frames, sx[:-1], sy, reference)
     with pytest.raises(ParameterError, match="finite"):
         shift_frames_over(frames, np.where(sx > 1, np.nan, sx), sy, reference)
+
+
+def test_the_mosaic_keeps_no_block_means_once_their_frames_left():
+    from vismic.data import FrameBatch
+    from vismic.stabilise import Stabilise
+
+    frames = np.repeat(synth.texture("gravel", size=(32, 32))[None], 600, axis=0).astype(np.float32)  # still
+    stage = Stabilise(extend="mosaic")
+    for i in range(0, len(frames), 50):
+        stage.transform(FrameBatch(frames[i:i + 50], i, FPS))
+    stage.flush()
+    assert stage._mosaic.folded == len(stage._values) and not stage._block_means

@@ -76,8 +76,11 @@ class Mosaic:
 
     def fold(self, mean, motion_px) -> None:
         """Add a block mean measured at ``motion_px`` ``(x, y)`` (the stabiliser's block motion) past the sides."""
-        mean = np.asarray(mean, dtype=np.float64)
         dx, dy = (float(v) for v in motion_px)
+        self.folded += 1
+        if max(abs(dx), abs(dy)) <= EDGE_PX + 0.5:  # it saw nothing past the sides that it would add
+            return
+        mean = np.asarray(mean, dtype=np.float64)
         m = self.margin_px
         height, width = self.reference.shape
         inside = (slice(m, m + height), slice(m, m + width))
@@ -88,7 +91,6 @@ class Mosaic:
         weight = np.outer(_block_profile(height, m, dy), _block_profile(width, m, dx)) * self._outside
         self._sum += weight * placed
         self._weight += weight
-        self.folded += 1
 
     def canvas(self) -> np.ndarray:
         """The reference with the mean of what was folded in past its sides: ``(height + 2 m, width + 2 m)``."""

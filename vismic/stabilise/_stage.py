@@ -552,7 +552,7 @@ class Stabilise(Stage):
             last = min(first + block, held)
             means.append(np.mean(self._frames.frames[first:last], axis=0, dtype=np.float64))  # no float64 copy
             self._centres.append(k * block + (last - first - 1) / 2.0)
-            if self.extend == "mosaic":
+            if self.extend == "mosaic" and self.motion:
                 self._block_means[k] = means[-1].astype(np.float32)
         if means and self._model is None:
             self._model = ShiftModel(means[0])
@@ -628,7 +628,7 @@ class Stabilise(Stage):
         set into the mosaic that holds every block up to the group's end (each measured by
         then: a frame leaves once every block within its reach is), folded in in order.
         """
-        if self.extend != "mosaic" or not moving or self._mosaic is None:
+        if self.extend != "mosaic" or self._mosaic is None:
             return [(0, count, None)]
         block = self._block()
         group = block * max(1, min(MOSAIC_GROUP_BLOCKS, int(self._settings().reach_frames // block) - 1))
@@ -638,9 +638,9 @@ class Stabilise(Stage):
             number = (start + lo) // group
             hi = min(count, (number + 1) * group - start)
             upto = min((number + 1) * group // block, len(self._values))
-            for k in range(self._mosaic.folded, upto):
+            for k in range(self._mosaic.folded, upto):  # folded whether or not these frames move: none is kept
                 self._mosaic.fold(self._block_means.pop(k), self._values[k])
-            spans.append((lo, hi, self._mosaic.canvas().astype(np.float32)))
+            spans.append((lo, hi, self._mosaic.canvas().astype(np.float32) if moving else None))
             lo = hi
         return spans
 
