@@ -401,8 +401,9 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
         print(
             f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps "
             f"[{getattr(source, 'fps_source', 'argument')}] -> {rec.duration_seconds:.2f} s at {info.sr} Hz); "
-            f"estimated SNR {', '.join(f'{v:.1f}' for v in snr)} dB{estimate_note(rec.info)}, "
-            f"motion direction {', '.join(f'{v:.0f}' if not np.isfinite(v) else str(int(round(v))) for v in direction)} deg",
+            f"estimated SNR {', '.join(f'{v:.1f}' if np.isfinite(v) else 'none' for v in snr)} dB"
+            f"{estimate_note(rec.info)}, "
+            f"motion direction {', '.join(str(int(round(v))) if np.isfinite(v) else 'none' for v in direction)} deg",
             file=sys.stderr,
         )
 
