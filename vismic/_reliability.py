@@ -374,6 +374,8 @@ def estimate_note(info: Mapping) -> str:
 
 #: How the finding of an SNR estimate below :data:`SNR_FLOOR_DB` begins.
 LOW_SNR_PREFIX = "the estimated SNR"
+#: How the finding of clipped frames begins (the stabiliser's ``saturated`` and ``black`` flags say it again).
+CLIPPED_PREFIX = "clipped frames"
 
 
 def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> List[str]:
@@ -462,6 +464,6 @@ def _clipped_findings(statistics: Optional[Mapping]) -> List[str]:
     for key, word in (("dark", "darkest"), ("bright", "brightest")):
         share = statistics[key]
         if share > MAX_CLIPPED_FRACTION or (key == "bright" and statistics.get("bright_at_top", 0.0) > SATURATED_FRACTION):
-            found.append(f"clipped frames: {100 * share:.0f} % of pixels sit at the {word} value, "
+            found.append(f"{CLIPPED_PREFIX}: {100 * share:.0f} % of pixels sit at the {word} value, "
                          "where motion leaves no trace; adjust the exposure or choose a region with --roi")
     return found

@@ -166,10 +166,9 @@ def run_recover(args) -> int:
             _recover_one(args, options, *jobs[0])
             return 0
         failed = 0
-        args.several = True  # each video's warnings name it
         for video, output in jobs:
             try:
-                _recover_one(args, options, video, output)
+                _recover_one(args, options, video, output, name_video=True)
             except VismicError as error:
                 failed += 1
                 print(f"vismic: error: {video}: {error}", file=sys.stderr)
@@ -269,8 +268,6 @@ OUTPUT_SUFFIXES = {"-o": (".wav",), "--save-motion": (".npz", ".csv"), "--report
 def _check_output_names(names: dict) -> None:
     """Refuse, before the video is read, an output whose name says another format than vismic would write."""
     for option, name in names.items():
-        if not name:
-            continue
         if option == "--plot":
             from matplotlib.figure import Figure
 
@@ -330,7 +327,8 @@ def _recover_jobs(args) -> list:
     return jobs
 
 
-def _recover_one(args, options: dict, video: str, output_name: str) -> None:
+def _recover_one(args, options: dict, video: str, output_name: str, *, name_video: bool = False) -> None:
+    """Recover one video into ``output_name`` (and its sidecar and extras); ``name_video``: its warnings say which."""
     import time
 
     import numpy as np
@@ -344,10 +342,9 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
         from .report import sidecar_path
 
         named["the sidecar"] = check_writable(sidecar_path(output), inputs)
-    extras = {}
-    for name in ("plot", "save_motion", "report"):
-        if getattr(args, name):
-            extras[name] = named["--" + name.replace("_", "-")] = check_writable(getattr(args, name), inputs)
+    for option, name in (("--plot", args.plot), ("--save-motion", args.save_motion), ("--report", args.report)):
+        if name:
+            named[option] = check_writable(name, inputs)
     _check_distinct(named)
     _check_output_names({option: path for option, path in named.items() if option != "the sidecar"})
     sidecar = named.get("the sidecar")
@@ -370,7 +367,7 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
                                     key_frames="auto" if args.key_frames == "auto" else None)
         finally:
             progress.close()
-    print_warnings(caught, f"{video}: " if getattr(args, "several", False) else "")
+    print_warnings(caught, f"{video}: " if name_video else "")
     if args.strict and rec.info.get("warnings"):
         raise UnreliableRecoveryError(f"{video}: the recovery looks unreliable ({len(rec.info['warnings'])} "
                                       f"warning(s) above); nothing written (drop --strict to write it anyway)")
@@ -381,18 +378,18 @@ def _recover_one(args, options: dict, video: str, output_name: str) -> None:
 
         write_sidecar(sidecar, rec, source=source, pipeline=options["pipeline"], wav_info=info, warnings=caught,
                       timings={"recover": recovered - started, "write": time.perf_counter() - recovered})
-    if "plot" in extras:
+    if "--plot" in named:
         from .plot import plot_recovery
 
-        plot_recovery(rec).savefig(extras["plot"], dpi=100)
-    if "save_motion" in extras:
+        plot_recovery(rec).savefig(named["--plot"], dpi=100)
+    if "--save-motion" in named:
         from .report import save_motion
 
-        save_motion(extras["save_motion"], rec)
-    if "report" in extras:
+        save_motion(named["--save-motion"], rec)
+    if "--report" in named:
         from .report import write_report
 
-        write_report(extras["report"], rec, wav_path=info.path, params=options["pipeline"], warnings=caught)
+        write_report(named["--report"], rec, wav_path=info.path, params=options["pipeline"], warnings=caught)
     if not args.quiet:
         snr = np.atleast_1d(rec.info.get("snr_estimate_db", np.nan))
         direction = np.atleast_1d(rec.info.get("direction_degrees", np.nan))

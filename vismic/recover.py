@@ -562,7 +562,7 @@ def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None):
 def _recover_once(pipeline: Pipeline, source, video, *, progress, device, workers, executor, threads,
                   fuse, precision="float32") -> Audio:
     """One pass of ``pipeline`` over ``source``; ``info["warnings"]`` lists the findings (not yet warned)."""
-    from ._reliability import batch_statistics, findings, merge_statistics
+    from ._reliability import CLIPPED_PREFIX, batch_statistics, findings, merge_statistics
     from .io._stream import VideoStream
     from .project._parallel import one_blas_thread
 
@@ -614,7 +614,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     _check_file_codec(info, getattr(source, "codec", None))
     found = findings(audio.samples, info, merged)
     # what the combination's own checks found (slow motion breaking the linearisation...), said once
-    clipped = any(line.startswith("clipped frames") for line in found)
+    clipped = any(line.startswith(CLIPPED_PREFIX) for line in found)
     found += [message for name, message in info.get("reliability", {}).items()
               if name != "low_snr" and not (clipped and name in ("saturated", "black"))]
     info["warnings"] = list(info.get("warnings", [])) + found
