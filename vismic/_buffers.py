@@ -1,4 +1,4 @@
-"""Arrays kept for the next call: per thread for work arrays, and handed-out arrays once let go.
+"""Arrays kept for the next call: per thread for work arrays, handed-out arrays once let go, and a stage's held frames.
 
 Per-batch work that takes a fresh array each time pays for it twice where freed
 memory goes back to the system at once (large arrays always do; Dask's workers set
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import Optional
 
 import numpy as np
 
-__all__ = ["ThreadBuffer", "ReturnedBuffer"]
+__all__ = ["ThreadBuffer", "ReturnedBuffer", "FrameQueue", "held_dtype"]
 
 
 class ThreadBuffer:
@@ -83,3 +84,71 @@ class ReturnedBuffer:
         del self._memories[:max(0, len(self._memories) - self.keep + 1)]  # one still held stays with its holder
         self._memories.append(np.empty(size, dtype=self.dtype))
         return self._memories[-1].reshape(shape)
+
+
+def held_dtype(dtype) -> np.dtype:
+    """How the stage holds frames of ``dtype``: integers as they are stored (uint8 is a quarter of float32), others as float32.
+
+    >>> held_dtype(np.uint8), held_dtype(np.float64)
+    (dtype('uint8'), dtype('float32'))
+    """
+    dtype = np.dtype(dtype)
+    return dtype if np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2 else np.dtype(np.float32)
+
+
+class FrameQueue:
+    """Frames held back: appended at the end, taken from the front, without copying the rest each time.
+
+    A batch's arrival copied every held frame again (``np.concatenate``); here the
+    held frames move only when the buffer must be compacted or grown. :meth:`take` returns a view that the next
+    :meth:`append` may overwrite. ``capacity`` frames are set aside at the first append (memory the
+    system gives only as it is written): a stage that knows how many frames it will hold does not
+    grow the buffer, each growth copying the held frames into fresh memory.
+    """
+
+    def __init__(self, capacity: int = 64):
+        self._data: Optional[np.ndarray] = None
+        self._lo = self._hi = 0
+        self.capacity = int(capacity)
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
+
+    @property
+    def frame_shape(self) -> Optional[tuple]:
+        """Shape of one frame, once any was appended."""
+        return None if self._data is None else self._data.shape[1:]
+
+    @property
+    def frames(self) -> np.ndarray:
+        """The held frames (a view)."""
+        return self._data[self._lo:self._hi]
+
+    def append(self, frames: np.ndarray) -> None:
+        n, held = len(frames), len(self)
+        dtype = held_dtype(frames.dtype)
+        if self._data is not None and not np.can_cast(dtype, self._data.dtype, "safe"):
+            dtype = np.promote_types(dtype, self._data.dtype)  # e.g. a float batch after integer ones
+            widened = np.empty((max(int(1.5 * (held + n)) + 1, self.capacity),) + self._data.shape[1:], dtype=dtype)
+            widened[:held] = self.frames
+            self._data, self._lo, self._hi = widened, 0, held
+        if self._data is None:
+            self._data = np.empty((max(n, self.capacity),) + frames.shape[1:], dtype=dtype)
+        elif self._hi + n > len(self._data):
+            if held + n <= 0.75 * len(self._data):  # room enough at the front: move the held frames there
+                # frame by frame, front first: numpy would copy the overlapping views through a temporary as
+                # large as the held frames, whose fresh pages the kernel must clear
+                for i in range(held):
+                    self._data[i] = self._data[self._lo + i]
+            else:  # grow by half: the buffer stays within 1.5x what must be held (a concatenation took 2x)
+                grown = np.empty((int(1.5 * (held + n)) + 1,) + self._data.shape[1:], dtype=self._data.dtype)
+                grown[:held] = self.frames
+                self._data = grown
+            self._lo, self._hi = 0, held
+        self._data[self._hi:self._hi + n] = frames
+        self._hi += n
+
+    def take(self, count: int) -> np.ndarray:
+        out = self._data[self._lo:self._lo + count]
+        self._lo += count
+        return out

@@ -510,7 +510,7 @@ def _held_itemsize(source, pipeline: Pipeline, stage, *, fuse: bool = True) -> i
     and frame stages before the product that all take them), else float32's 4.
     """
     from .project._fuse import split_fusable
-    from .stabilise._stage import held_dtype
+    from ._buffers import held_dtype
 
     head, fused = split_fusable(pipeline.streaming_steps)
     if (fuse and fused is not None and any(step is stage for _, step in head)

@@ -262,10 +262,10 @@ def test_a_shaken_result_does_not_depend_on_batch_size():
 
 
 def test_the_frame_queue_gives_back_what_was_appended_in_order():
-    from vismic.stabilise._stage import _FrameQueue
+    from vismic._buffers import FrameQueue
 
     rng = np.random.default_rng(0)
-    queue, expected, counter = _FrameQueue(), np.zeros((0, 3, 2), np.float32), 0
+    queue, expected, counter = FrameQueue(), np.zeros((0, 3, 2), np.float32), 0
     for _ in range(300):  # appends and takes of every size, the buffer compacted and grown on the way
         n = int(rng.integers(0, 40))
         frames = (counter + np.arange(n))[:, None, None] * np.ones((1, 3, 2), np.uint8)

@@ -30,7 +30,8 @@ from ..combine._confidence import (
 from ._border import kept_information, near_clip_noise, near_clip_weights
 from ._light import NormaliseLight, light_basis, remove_light
 from ._shift import shift_frames, shift_frames_into, shift_frames_over, spectral_gradient
-from ._stage import Stabilise, StabiliseReport, compensated_share, stabilise_frames, stabilise_source
+from ._report import StabiliseReport
+from ._stage import Stabilise, compensated_share, stabilise_frames, stabilise_source
 from ._track import (
     correct_block_means,
     extend_track,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
-import scipy.fft
 
-from .._buffers import ReturnedBuffer
+from .._buffers import FrameQueue, ReturnedBuffer, held_dtype
 from .._checks import check_non_negative, check_positive
 from .._cores import map_on_cores
 from .._reliability import PAIR_STRIDE, held_blocks
@@ -19,10 +17,10 @@ from ..pipeline import Stage
 from ._border import _ClipHold, _border_profiles, _fill_border, kept_information
 from ._mosaic import MOSAIC_PX, Mosaic
 from ._shift import chunk_frames, shift_frames, shift_frames_into, shift_frames_over
-from ._track import (ShiftModel, TrackSettings, fit_light, measure_shift, measured_blocks, slow_track, sound_taken,
-                     track_error, track_response)
+from ._report import StabiliseReport
+from ._track import ShiftModel, TrackSettings, fit_light, measure_shift, measured_blocks, slow_track, track_error
 
-__all__ = ["Stabilise", "StabiliseReport", "stabilise_frames"]
+__all__ = ["Stabilise", "stabilise_frames", "stabilise_source"]
 
 #: ``extend``'s choices: what a shift brings in from beyond the frame.
 EXTENSIONS = ("reference", "mirror", "mosaic")
@@ -49,166 +47,6 @@ def physical_memory_bytes() -> Optional[int]:
         return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
     except (AttributeError, ValueError, OSError):
         return None
-
-
-@dataclass
-class StabiliseReport:
-    """What the stabiliser measured, frame by frame (for diagnostics and the confidence checks).
-
-    Attributes
-    ----------
-    motion_px : np.ndarray [shape=(n, 2)]
-        Slow camera motion removed from each frame (x, y), px.
-    block_motion_px : np.ndarray [shape=(n_blocks, 2)]
-        Motion measured on each block mean before smoothing.
-    block_centres : np.ndarray [shape=(n_blocks,)]
-        Frame index of each block's centre.
-    gain, offset : np.ndarray [shape=(n,)]
-        Light gain and offset removed from each frame (1 and 0 when ``light`` is off).
-    saturated_fraction, black_fraction : np.ndarray [shape=(n,)]
-        Fraction of pixels at the top / bottom grey level of each input frame.
-    difference_power : np.ndarray [shape=(n,)]
-        Mean squared difference of each input frame to the one before (grey levels^2; the
-        first frame's is NaN). Steady for sensors and intra-frame codecs; an inter-frame codec
-        (MPEG-4, H.264) makes it collapse between key frames.
-    texture_rms : float
-        RMS gradient of the reference (grey levels per px): ~0 means no texture to track.
-    track_error_px : np.ndarray [shape=(n, 2)]
-        The track's own estimate of its error (:func:`~vismic.stabilise.track_error`): zeros
-        when nothing was removed.
-    share : np.ndarray [shape=(n,)]
-        Share of the track removed from each frame (:func:`~vismic.stabilise.compensated_share`).
-    settings : TrackSettings, optional
-        How the track was smoothed (its response: :func:`~vismic.stabilise.track_response`).
-    kept_information : np.ndarray [shape=(n,)]
-        Share of the reference's motion information each frame keeps outside the border
-        strips the fill replaced by the static reference (:func:`kept_information`; ones
-        without a fill). The sound's gain follows it, and :class:`~vismic.combine.Combine`
-        divides it out.
-    held_blocks, whole_blocks : float, optional
-        Share of textured 8x8 blocks copied bit for bit from the frame before, and share of the
-        pixels of the changed ones that changed (:func:`vismic._reliability.held_blocks`, on
-        pairs of input frames every ``PAIR_STRIDE`` frames): with ``difference_power``, what
-        tells an inter-frame codec (:func:`~vismic.stabilise.codec_finding`).
-    """
-
-    motion_px: np.ndarray
-    block_motion_px: np.ndarray
-    block_centres: np.ndarray
-    gain: np.ndarray
-    offset: np.ndarray
-    saturated_fraction: np.ndarray
-    black_fraction: np.ndarray
-    difference_power: np.ndarray
-    texture_rms: float
-    track_error_px: np.ndarray
-    share: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    settings: Optional[TrackSettings] = None
-    kept_information: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    held_blocks: Optional[float] = None
-    whole_blocks: Optional[float] = None
-
-    def sound_taken_px2(self, sound_px, *, highpass_hz: float = 20.0) -> float:
-        """Power (px^2, summed over the leading axes) of the sound this stabiliser's track followed and removed.
-
-        Where the whole scene vibrates with the sound, the track follows part of it
-        and removes it with the camera motion, alike in every region, so region
-        groups agree on the loss. Estimated from the recovered sound ``sound_px``
-        (``(..., n)`` px at the video's rate, high-passed at ``highpass_hz`` as the
-        output is) in two parts: the lowest frequencies, as the track's response
-        says they were taken (:func:`~vismic.stabilise.sound_taken`); and what the
-        track itself adds to its response (the sound the block means alias into the
-        track's band, the ends' extrapolation), from the track run on the sound put
-        back together, high-passed as the output is. Frequencies the track took almost
-        whole leave too little to scale, so on sounds loud there (speech's lowest
-        tens of Hz) this misses part of the taken power (a test holds it within 6 dB
-        below and 1 dB above the truth on white noise, speech and music at 2200 and
-        6000 fps: ``tests/stabilise/test_track.py``).
-        Where only part of the scene vibrates the track took less.
-        """
-        from ..denoise import highpass
-
-        sound = np.asarray(sound_px, dtype=np.float64)
-        n = sound.shape[-1]
-        if self.settings is None or self.share.shape[0] != n or not np.mean(self.share) > 0 or n <= 40:
-            return 0.0
-        share, fps = float(np.mean(self.share)), self.settings.fps
-        sound = sound.reshape(-1, n)
-        linear = sound_taken(sound, self.settings, share=share)
-        whole = sound + linear
-        response = share * track_response(scipy.fft.rfftfreq(n, 1.0 / fps), self.settings)
-        followed = share * (track_error(whole.T, self.settings).T + whole)
-        beyond = followed - scipy.fft.irfft(scipy.fft.rfft(whole, axis=-1) * response, n=n, axis=-1)
-        taken = linear + highpass(beyond, sr=fps, cutoff_hz=highpass_hz)
-        return float(np.sum(np.mean(taken ** 2, axis=-1)))
-
-
-def held_dtype(dtype) -> np.dtype:
-    """How the stage holds frames of ``dtype``: integers as they are stored (uint8 is a quarter of float32), others as float32.
-
-    >>> held_dtype(np.uint8), held_dtype(np.float64)
-    (dtype('uint8'), dtype('float32'))
-    """
-    dtype = np.dtype(dtype)
-    return dtype if np.issubdtype(dtype, np.integer) and dtype.itemsize <= 2 else np.dtype(np.float32)
-
-
-class _FrameQueue:
-    """Frames held back: appended at the end, taken from the front, without copying the rest each time.
-
-    A batch's arrival copied every held frame again (``np.concatenate``); here the
-    held frames move only when the buffer must be compacted or grown. :meth:`take` returns a view that the next
-    :meth:`append` may overwrite. ``capacity`` frames are set aside at the first append (memory the
-    system gives only as it is written): a stage that knows how many frames it will hold does not
-    grow the buffer, each growth copying the held frames into fresh memory.
-    """
-
-    def __init__(self, capacity: int = 64):
-        self._data: Optional[np.ndarray] = None
-        self._lo = self._hi = 0
-        self.capacity = int(capacity)
-
-    def __len__(self) -> int:
-        return self._hi - self._lo
-
-    @property
-    def frame_shape(self) -> Optional[tuple]:
-        """Shape of one frame, once any was appended."""
-        return None if self._data is None else self._data.shape[1:]
-
-    @property
-    def frames(self) -> np.ndarray:
-        """The held frames (a view)."""
-        return self._data[self._lo:self._hi]
-
-    def append(self, frames: np.ndarray) -> None:
-        n, held = len(frames), len(self)
-        dtype = held_dtype(frames.dtype)
-        if self._data is not None and not np.can_cast(dtype, self._data.dtype, "safe"):
-            dtype = np.promote_types(dtype, self._data.dtype)  # e.g. a float batch after integer ones
-            widened = np.empty((max(int(1.5 * (held + n)) + 1, self.capacity),) + self._data.shape[1:], dtype=dtype)
-            widened[:held] = self.frames
-            self._data, self._lo, self._hi = widened, 0, held
-        if self._data is None:
-            self._data = np.empty((max(n, self.capacity),) + frames.shape[1:], dtype=dtype)
-        elif self._hi + n > len(self._data):
-            if held + n <= 0.75 * len(self._data):  # room enough at the front: move the held frames there
-                # frame by frame, front first: numpy would copy the overlapping views through a temporary as
-                # large as the held frames, whose fresh pages the kernel must clear
-                for i in range(held):
-                    self._data[i] = self._data[self._lo + i]
-            else:  # grow by half: the buffer stays within 1.5x what must be held (a concatenation took 2x)
-                grown = np.empty((int(1.5 * (held + n)) + 1,) + self._data.shape[1:], dtype=self._data.dtype)
-                grown[:held] = self.frames
-                self._data = grown
-            self._lo, self._hi = 0, held
-        self._data[self._hi:self._hi + n] = frames
-        self._hi += n
-
-    def take(self, count: int) -> np.ndarray:
-        out = self._data[self._lo:self._lo + count]
-        self._lo += count
-        return out
 
 
 class Stabilise(Stage):
@@ -400,7 +238,7 @@ class Stabilise(Stage):
         self.reset()
 
     def reset(self) -> None:
-        self._frames = _FrameQueue()  # frames not yet released, float32
+        self._frames = FrameQueue()  # frames not yet released, float32
         self._output = ReturnedBuffer(np.float32)  # the batch released last, once the pipeline let go of it
         self._first = None  # absolute index of the video's first frame
         self._released = 0  # frames released so far (relative to _first)
