@@ -35,7 +35,7 @@ clips; ``--whole-frame`` makes every replica move the whole frame, as before thi
 rather than the regions of the recovery's sound map (:func:`vismic.codec.moving_regions`).
 
 ``--sound-map-floor DB`` sets the estimate below which a replica moves the whole frame
-(``vismic.recover.SOUND_MAP_FLOOR_DB``, -10 dB; ``--sound-map-floor=-inf``: the sound map's regions at
+(``vismic.codec.SOUND_MAP_FLOOR_DB``, -10 dB; ``--sound-map-floor=-inf``: the sound map's regions at
 any estimate).
 
 ``--bit-rate B`` / ``--crf C`` write each file with FFmpeg's libvpx through PyAV instead, as
@@ -74,7 +74,7 @@ from vismic.codec import read_quantisers  # noqa: E402
 from vismic._x264 import x264_options  # noqa: E402
 from vismic.codec._encoders import _encode, _to_8bit  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
-from vismic.recover import _replaceable_cap  # noqa: E402
+from vismic.codec._checks import replaceable_cap  # noqa: E402
 
 TEXTURES = ("brick", "gravel", "coffee", "camera")
 
@@ -200,7 +200,7 @@ def measure(spec: dict, folder: Path, codec: str = "vp9", writer=None) -> dict:
                 replica_error_db=replica["snr_db"] - true_db, error_db=measured.info["snr_estimate_db"] - true_db,
                 coding=replica.get("q_index", np.nan) if codec != "vp8" else replica.get("bits_per_pixel", np.nan), noise_found=replica["noise_std"], seconds_alone=between - started,
                 seconds_replica=ended - between,
-                replaced_cap_db=(_replaceable_cap(measured.info) or {}).get("cap_db", np.nan))
+                replaced_cap_db=(replaceable_cap(measured.info) or {}).get("cap_db", np.nan))
 
 
 STATISTICS = {"median": lambda q: np.median(q), "rms": lambda q: np.sqrt(np.mean(q.astype(np.float64) ** 2)),
@@ -297,7 +297,7 @@ def main(argv=None) -> int:
                              "of the sound map (vismic.codec.moving_regions)")
     parser.add_argument("--sound-map-floor", type=float, default=None, metavar="DB",
                         help="the estimate below which a replica moves the whole frame rather than the sound map's "
-                             "regions (vismic.recover.SOUND_MAP_FLOOR_DB, -10; -inf: the regions at any estimate)")
+                             "regions (vismic.codec.SOUND_MAP_FLOOR_DB, -10; -inf: the regions at any estimate)")
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.drive != "default":
@@ -307,7 +307,7 @@ def main(argv=None) -> int:
     if args.sound_map_floor is not None:
         import vismic.recover
 
-        vismic.recover.SOUND_MAP_FLOOR_DB = args.sound_map_floor
+        vismic.codec._checks.SOUND_MAP_FLOOR_DB = args.sound_map_floor
     writer = None if args.bit_rate is None else (args.bit_rate, args.crf)
     if args.codec == "h264":
         if args.bit_rate is not None:

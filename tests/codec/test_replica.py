@@ -394,8 +394,8 @@ def test_a_replica_moves_only_what_the_sound_moves(tmp_path):
 
 @pytest.mark.parametrize("floor_db, located", [(-100.0, True), (100.0, False)])
 def test_a_replica_moves_the_whole_frame_where_the_output_is_mostly_noise(vp9_clip, monkeypatch, floor_db, located):
-    # below vismic.recover.SOUND_MAP_FLOOR_DB the sound map is mostly noise too: it cannot say what moves
-    import vismic.recover
+    # below vismic.codec.SOUND_MAP_FLOOR_DB the sound map is mostly noise too: it cannot say what moves
+    import vismic.codec._checks
 
     path, _, _ = vp9_clip
     marked, given = np.ones((2, 2)), {}
@@ -406,7 +406,7 @@ def test_a_replica_moves_the_whole_frame_where_the_output_is_mostly_noise(vp9_cl
 
     monkeypatch.setattr(vismic.codec, "moving_regions", lambda sound_map, shape: marked)
     monkeypatch.setattr(vismic.codec, "codec_replica", measure)
-    monkeypatch.setattr(vismic.recover, "SOUND_MAP_FLOOR_DB", floor_db)
+    monkeypatch.setattr(vismic.codec._checks, "SOUND_MAP_FLOOR_DB", floor_db)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         vismic.recover_sound(path, fps=FPS, denoise=None)
@@ -452,11 +452,11 @@ def test_a_replica_replaces_the_cap_of_frames_that_barely_differ(tmp_path):
 @pytest.mark.parametrize("innovation, replaced", [(0.4, True), (0.05, False)])
 def test_only_a_cap_above_minus_10_db_gives_way_to_a_replica(innovation, replaced):
     # frames that kept under a tenth of their change lost the sound: their cap stands whatever a replica reads
-    from vismic.recover import REPLICA_OVER_CAP_DB, _check_codec, _replaceable_cap
+    from vismic.codec._checks import REPLICA_OVER_CAP_DB, check_codec, replaceable_cap
 
     info = {"snr_estimate_db": 12.0}
-    _check_codec(info, {"innovation": innovation, "held_blocks": 0.9, "whole_blocks": 0.5})
+    check_codec(info, {"innovation": innovation, "held_blocks": 0.9, "whole_blocks": 0.5})
     cap = 10 * np.log10(innovation)
     assert info["snr_estimate_db"] == pytest.approx(cap) and "inter_frame_codec" in info["reliability"]
     assert info["codec_cap"] == {"cap_db": pytest.approx(cap), "estimate_before_db": 12.0}
-    assert (_replaceable_cap(info) is not None) == replaced == (cap >= REPLICA_OVER_CAP_DB)
+    assert (replaceable_cap(info) is not None) == replaced == (cap >= REPLICA_OVER_CAP_DB)

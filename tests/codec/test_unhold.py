@@ -216,13 +216,13 @@ def test_a_drifting_mpeg4_clip_is_stabilised_and_unheld():
 
 def test_the_unhold_cap_applies_whoever_flagged_the_held_frames():
     from vismic.codec import UnholdReport
-    from vismic.recover import _check_codec
+    from vismic.codec._checks import check_codec
 
     report = UnholdReport(key_frames=10, frames=120, coded_share=0.01, snr_limit_db=1.5)
     info = {"snr_estimate_db": 9.0, "reliability": {"inter_frame_codec": "held (found by a Stabilise step)"}}
-    _check_codec(info, None, report)
+    check_codec(info, None, report)
     assert info["snr_estimate_db"] == 1.5 and info["unhold"]["snr_limit_db"] == 1.5
     assert "the coefficients the codec coded" in info["reliability"]["inter_frame_codec"]
     info = {"snr_estimate_db": 0.5}
-    _check_codec(info, None, report)  # the estimate below the cap stays
+    check_codec(info, None, report)  # the estimate below the cap stays
     assert info["snr_estimate_db"] == 0.5

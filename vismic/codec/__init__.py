@@ -25,9 +25,11 @@ at the file's QP (H.264, :func:`read_quantisers`), VP9's and H.264's driven by
 replica driven by the recovered motion passes that again), over the regions of the sound
 map (:func:`moving_regions`); :func:`vismic.recover_sound`
 runs it on such files (``codec_replica=True``) and caps its SNR estimate at what the replica
-recovered.
+recovered. Those checks of :func:`vismic.recover_sound` live in ``vismic/codec/_checks.py``
+(:data:`REPLICA_OVER_CAP_DB`, :data:`SOUND_MAP_FLOOR_DB` the thresholds they use).
 """
 
+from ._checks import REPLICA_OVER_CAP_DB, SOUND_MAP_FLOOR_DB
 from ._encoders import encode_like
 from ._file_coding import FileQuantiser, FileRate, read_quantisers, read_rate
 from ._replica import (
@@ -55,4 +57,5 @@ from ._unhold import (
 
 __all__ = ["KeyFrameRepair", "key_frame_weights", "read_key_frames", "repair_key_frames", "CodecReplica", "FileQuantiser", "FileRate", "read_rate", "codec_replica", "encode_like", "read_quantisers", "REPLICA_FRAMES",
            "independent_motion", "moving_regions", "MOVING_SHARE",
-           "NOISE_FRAMES", "BLOCK", "JUMP_RATIO", "KeyFrameJumps", "key_frame_jumps", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE"]
+           "NOISE_FRAMES", "BLOCK", "JUMP_RATIO", "KeyFrameJumps", "key_frame_jumps", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE",
+           "REPLICA_OVER_CAP_DB", "SOUND_MAP_FLOOR_DB"]
