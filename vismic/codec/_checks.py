@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-if TYPE_CHECKING:  # the recovery's types; importing them here would import the pipeline with the codec package
+if TYPE_CHECKING:  # for the annotations only: the checks import what they run when they run, as recover_sound does
     from ..data import Audio
     from ..pipeline import Pipeline
 
