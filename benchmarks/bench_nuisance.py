@@ -436,6 +436,41 @@ def set_into(frames, motion, canvas, beyond_px: int = BEYOND_PX) -> np.ndarray:
     return out
 
 
+#: ``--oracle``'s ``solved`` columns: iterations, the share of the frames used, the relaxation, and the least
+#: share of those frames that must have seen a canvas pixel for it to be solved (else the mirror image stays).
+SOLVE_ITERATIONS, SOLVE_STRIDE, SOLVE_RELAX, SOLVE_SEEN = 6, 4, 0.5, 0.1
+
+
+def solved_canvas(frames, motion, reference, beyond_px: int = BEYOND_PX) -> np.ndarray:
+    """The scene ``beyond_px`` past the reference's sides solved from the frames: least squares, the reference inside.
+
+    The canvas every :data:`SOLVE_STRIDE`-th frame, moved by its ``motion``, best matches,
+    by damped back-projection (each frame's residual moved back onto the canvas and
+    divided by how many frames saw each pixel; undamped it diverged), from the
+    reference's mirror image. A frame's near-Nyquist detail is kept where a mean of
+    block means set in by a shift loses it (docs/real-recordings.md).
+    """
+    height, width = reference.shape
+    inside = (slice(beyond_px, beyond_px + height), slice(beyond_px, beyond_px + width))
+    canvas = np.pad(np.asarray(reference, dtype=np.float64), beyond_px, mode="symmetric")
+    chosen = np.arange(0, len(frames), SOLVE_STRIDE)
+    floor = SOLVE_SEEN * chosen.size
+    for _ in range(SOLVE_ITERATIONS):
+        residual_sum, seen = np.zeros_like(canvas), np.zeros_like(canvas)
+        for lo in range(0, chosen.size, 64):
+            at = chosen[lo:lo + 64]
+            d = motion[at]
+            moved = shift_frames(np.repeat(canvas[None].astype(np.float32), at.size, axis=0), d[:, 0], d[:, 1])
+            residual, window = np.zeros_like(moved), np.zeros_like(moved)
+            residual[(slice(None),) + inside] = frames[at] - moved[(slice(None),) + inside]
+            window[(slice(None),) + inside] = 1.0
+            residual_sum += shift_frames(residual, -d[:, 0], -d[:, 1]).sum(axis=0)
+            seen += shift_frames(window, -d[:, 0], -d[:, 1]).sum(axis=0)
+        canvas += SOLVE_RELAX * np.where(seen > floor, residual_sum / np.maximum(seen, floor), 0.0)
+        canvas[inside] = reference
+    return canvas
+
+
 def filled_as_the_stage(frames, motion, reference, fps: float, *, follow: bool = False, canvas=None) -> np.ndarray:
     """The default stage's output for a given ``motion``, recovered: each frame set into ``reference``, moved back, its strips held.
 
@@ -494,7 +529,9 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     with every texture blurred by 0.8 px (detail well below Nyquist; ``--oracle --crop 16
     --nuisances shake4 --blur 0.8``) both lose −0.5 (−0.7) dB. ``follow`` repeats the two
     with strips only as wide as what entered (``|d(t)|``) plus the ramp: the sound the wider
-    strips hold still, against the shift's edge error that the narrower ones let in. ``ends out``:
+    strips hold still, against the shift's edge error that the narrower ones let in. ``solved``
+    repeats ``exact beyond`` with the scene past the sides solved from the frames themselves
+    (:func:`solved_canvas`): what a stabiliser could know there. ``ends out``:
     the stabilised whole frame with the first and last :data:`ENDS_LEFT_OUT` of the clip left
     out of the SI-SNR (of both it and the clean scene), where the track is carried past the
     blocks it measured.
@@ -548,6 +585,11 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
         for follow in (False, True):
             row["exact_beyond" + "_follow" * follow] = metrics.si_snr(
                 filled_as_the_stage(scene.frames, relative, own_reference, fps, follow=follow, canvas=canvas), truth)
+        # what the frames themselves tell of the scene past the sides: the canvas solved from them
+        solved = solved_canvas(scene.frames.astype(np.float32), relative, own_reference)
+        for follow in (False, True):
+            row["solved" + "_follow" * follow] = metrics.si_snr(
+                filled_as_the_stage(scene.frames, relative, own_reference, fps, follow=follow, canvas=solved), truth)
         sound = scene.displacement_px[:, None] * np.array(unit_vector(spec.direction_degrees))[None]  # as synth moves it
         for key, motion in (("procedure_camera", true), ("procedure_all", true + sound)):
             track = motion + track_error(motion, report.settings)  # what the procedure makes of exact block means
@@ -575,7 +617,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
           f"{REFERENCE_RAMP_PX:g} px, the gain restored; perfect track: the same registered as the stage registers "
           "(the motion from the first block, its mean the reference); follow: the same two with strips only as wide "
           "as what entered, |d(t)|, plus the ramp; exact beyond: a perfect track with the frames set into the "
-          f"scene itself {BEYOND_PX} px past the sides, the stage's strips / following |d(t)|; ends out: "
+          f"scene itself {BEYOND_PX} px past the sides, the stage's strips / following |d(t)|; solved: the same with "
+          "the scene past the sides solved from the frames by least squares; ends out: "
           f"stable and clean with the first and last {ENDS_LEFT_OUT:.0%} of the clip left out)")
     print(f"{'scene':36s} {'nuisance':8s} {'clean':>6s} {'stable':>6s} {'loss':>5s} | {'c.inner':>7s} "
           f"{'true':>6s} {'loss':>5s} {'p.cam':>6s} {'loss':>5s} {'p.all':>6s} {'loss':>5s} {'stable':>6s} "
@@ -598,7 +641,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
                   f"{r['over_ref'] - r['clean']:+5.1f}, perfect track {r['perfect_track'] - r['clean']:+5.1f}; follow: "
                   f"over ref {r['over_ref_follow'] - r['clean']:+5.1f}, perfect track "
                   f"{r['perfect_track_follow'] - r['clean']:+5.1f}; exact beyond {r['exact_beyond'] - r['clean']:+5.1f} / "
-                  f"{r['exact_beyond_follow'] - r['clean']:+5.1f}; ends out: "
+                  f"{r['exact_beyond_follow'] - r['clean']:+5.1f}; solved {r['solved'] - r['clean']:+5.1f} / "
+                  f"{r['solved_follow'] - r['clean']:+5.1f}; ends out: "
                   f"stable {r['stable_ends_out'] - r['clean_ends_out']:+5.1f}", flush=True)
     print()
     for nuisance in nuisances:
@@ -615,7 +659,8 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
               f"{max(r['excursion_px'] for r in of):.1f} px")
         fills = {key: [r[key] - r["clean"] for r in of]
                  for key in ("mirror_clean", "static_clean", "static_ref", "over_ref", "perfect_track",
-                             "over_ref_follow", "perfect_track_follow", "exact_beyond", "exact_beyond_follow")}
+                             "over_ref_follow", "perfect_track_follow", "exact_beyond", "exact_beyond_follow", "solved",
+                             "solved_follow")}
         ends_out = [r["stable_ends_out"] - r["clean_ends_out"] for r in of]
         print(f"{'':8s} whole frame, true motion, strips blended into the clean scene: |d| "
               f"{np.median(fills['mirror_clean']):+5.1f} ({min(fills['mirror_clean']):+5.1f}), static "
@@ -629,7 +674,9 @@ def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_
               f"a perfect track set into the scene past the sides {np.median(fills['exact_beyond']):+5.1f} "
               f"({min(fills['exact_beyond']):+5.1f}), strips following |d(t)| "
               f"{np.median(fills['exact_beyond_follow']):+5.1f} ({min(fills['exact_beyond_follow']):+5.1f}); "
-              f"stabilised with "
+              f"set into the scene solved from the frames {np.median(fills['solved']):+5.1f} "
+              f"({min(fills['solved']):+5.1f}), strips following |d(t)| {np.median(fills['solved_follow']):+5.1f} "
+              f"({min(fills['solved_follow']):+5.1f}); stabilised with "
               f"the ends left out {np.median(ends_out):+5.1f} ({min(ends_out):+5.1f})")
     print(f"CSV: {csv_path}")
 
