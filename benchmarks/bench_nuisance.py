@@ -447,25 +447,28 @@ def solved_canvas(frames, motion, reference, beyond_px: int = BEYOND_PX) -> np.n
     The canvas every :data:`SOLVE_STRIDE`-th frame, moved by its ``motion``, best matches,
     by damped back-projection (each frame's residual moved back onto the canvas and
     divided by how many frames saw each pixel; undamped it diverged), from the
-    reference's mirror image. A frame's near-Nyquist detail is kept where a mean of
-    block means set in by a shift loses it (docs/real-recordings.md).
+    reference's mirror image. It gained most over the stage's mosaic of block means on the
+    camera texture, whose detail reaches the Nyquist limit (docs/real-recordings.md).
     """
     height, width = reference.shape
     inside = (slice(beyond_px, beyond_px + height), slice(beyond_px, beyond_px + width))
     canvas = np.pad(np.asarray(reference, dtype=np.float64), beyond_px, mode="symmetric")
     chosen = np.arange(0, len(frames), SOLVE_STRIDE)
+    groups = [chosen[lo:lo + 64] for lo in range(0, chosen.size, 64)]
+    seen = np.zeros_like(canvas)  # how many of the chosen frames saw each canvas pixel: the same every iteration
+    for at in groups:
+        window = np.zeros((at.size,) + canvas.shape, dtype=np.float32)
+        window[(slice(None),) + inside] = 1.0
+        seen += shift_frames(window, -motion[at, 0], -motion[at, 1]).sum(axis=0)
     floor = SOLVE_SEEN * chosen.size
     for _ in range(SOLVE_ITERATIONS):
-        residual_sum, seen = np.zeros_like(canvas), np.zeros_like(canvas)
-        for lo in range(0, chosen.size, 64):
-            at = chosen[lo:lo + 64]
+        residual_sum = np.zeros_like(canvas)
+        for at in groups:
             d = motion[at]
             moved = shift_frames(np.repeat(canvas[None].astype(np.float32), at.size, axis=0), d[:, 0], d[:, 1])
-            residual, window = np.zeros_like(moved), np.zeros_like(moved)
+            residual = np.zeros_like(moved)
             residual[(slice(None),) + inside] = frames[at] - moved[(slice(None),) + inside]
-            window[(slice(None),) + inside] = 1.0
             residual_sum += shift_frames(residual, -d[:, 0], -d[:, 1]).sum(axis=0)
-            seen += shift_frames(window, -d[:, 0], -d[:, 1]).sum(axis=0)
         canvas += SOLVE_RELAX * np.where(seen > floor, residual_sum / np.maximum(seen, floor), 0.0)
         canvas[inside] = reference
     return canvas

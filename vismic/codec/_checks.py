@@ -73,14 +73,13 @@ def check_codec(info: dict, statistics, unheld=None) -> None:
     if unheld is not None:
         info["unhold"] = {"key_frames": unheld.key_frames, "frames": unheld.frames,
                           "coded_share": unheld.coded_share, "snr_limit_db": unheld.snr_limit_db}
+        info.pop("codec_cap", None)  # the coefficients' cap is measured, not a guess a replica replaces
         cap = unheld.snr_limit_db
         if "inter_frame_codec" in reliability:
             reliability["inter_frame_codec"] += (
                 f"; vismic measured the motion from the coefficients the codec coded (unhold: "
                 f"{unheld.coded_share:.2%} of the motion information a frame between key frames), and "
                 f"the estimate is at most {cap:.1f} dB, what they tell under its shrinkage")
-    if unheld is not None:
-        info.pop("codec_cap", None)  # the coefficients' cap is measured, not a guess a replica replaces
     if cap is None:
         return
     info["reliability"] = reliability
