@@ -45,6 +45,13 @@ Run::
     nice python benchmarks/bench_nuisance.py --crop 16 --nuisances shake4 --block 0.005   # the 5 ms blocks used before
     nice python benchmarks/bench_nuisance.py --near-clip 8     # near-clipped pixels held static (opt-in)
     nice python benchmarks/bench_nuisance.py --crop 16 --extend mirror   # a camera's borders; the mirror image brought in
+    nice python benchmarks/bench_nuisance.py --context 0.25 --nuisances shake4   # the truth: a longer sound's band
+
+The truth is the clip's displacement high-passed as the output is (its ends padded alike), so
+whatever the high-pass does at the ends it does to both and no column sees it. ``--context S``
+makes the sound ``S`` s longer at each end, renders the clip's part and measures against the
+longer sound's band: a change to how the ends are handled shows there, and the sound differs
+from the default run's (a longer draw of the same generator).
 
 In the stabilised columns the options' stage runs; ``auto`` is always ``recover_sound``'s
 default, so a run with options compares the two.
@@ -105,6 +112,9 @@ class SceneSpec:
     crop_px: int = 0
     #: the texture blurred by a Gaussian of this many px (0: as synth makes it, with detail up to Nyquist)
     blur_px: float = 0.0
+    #: the sound made this many seconds longer at each end and cut to the clip, the truth being the
+    #: longer sound's band (0: the clip's own displacement high-passed, ends padded as the pipeline pads)
+    context_seconds: float = 0.0
 
     def describe(self) -> str:
         blur = f" blur{self.blur_px:g}" if self.blur_px else ""
@@ -163,15 +173,24 @@ def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, keep=No
     """
     fps = spec.fps
     n = int(round(seconds * fps))
+    context = int(round(spec.context_seconds * fps))
     make = synth.music if spec.audio == "music" else synth.speech
-    sound = synth.make_displacement(make(duration_seconds=n / fps, sr=fps, seed=spec.seed), amplitude_px=spec.amplitude_px)
+    sound = synth.make_displacement(make(duration_seconds=(n + 2 * context) / fps, sr=fps, seed=spec.seed),
+                                    amplitude_px=spec.amplitude_px)
     extra = nuisance_parameters(nuisance, n, fps, spec.seed)
-    scene = synth.render_nuisance_scene(spec.texture_image(size), sound, direction_degrees=spec.direction_degrees,
-                                        noise_std=spec.noise_std, seed=spec.seed, fps=fps, crop_px=spec.crop_px,
-                                        **extra)
+    scene = synth.render_nuisance_scene(spec.texture_image(size), sound[context:context + n],
+                                        direction_degrees=spec.direction_degrees, noise_std=spec.noise_std,
+                                        seed=spec.seed, fps=fps, crop_px=spec.crop_px, **extra)
+    scene.sound_band = highpass(sound, sr=fps)[context:context + n] if context else None
     if nuisance in CODEC_NUISANCES:
         scene.frames = synth.compress(scene.frames, codec=CODEC_NUISANCES[nuisance], keep=keep)
     return scene
+
+
+def sound_truth(scene, fps: float) -> np.ndarray:
+    """What the SI-SNR is measured against: the sound band of the displacement (see ``SceneSpec.context_seconds``)."""
+    band = getattr(scene, "sound_band", None)
+    return band if band is not None else highpass(scene.displacement_px, sr=fps)
 
 
 def clip_path(folder, nuisance: str):
@@ -227,7 +246,7 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
     path = clip_path(folder, nuisance)
     scene = render(spec, nuisance, size=size, seconds=seconds, keep=path)
     fps = spec.fps
-    truth = highpass(scene.displacement_px, sr=fps)
+    truth = sound_truth(scene, fps)
     row = {"scene": spec.describe(), "nuisance": nuisance, "bound_db": bound, "noise_std": spec.noise_std,
            "codec_bound_loss_db": codec_bound_loss(spec, nuisance, size)}
     with warnings.catch_warnings():
@@ -544,7 +563,7 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
     clean = render(spec, "clean", size=size, seconds=seconds)
     motion = nuisance_parameters(nuisance, len(scene), fps, spec.seed)
     true = np.stack([motion["shift_x_px"], motion["shift_y_px"]], axis=1)
-    truth = highpass(scene.displacement_px, sr=fps)
+    truth = sound_truth(scene, fps)
     inner = (slice(None), slice(margin, size - margin), slice(margin, size - margin))
     snr = lambda frames: metrics.si_snr(recover(frames, fps)[0].samples, truth)
     ends = int(round(ENDS_LEFT_OUT * len(truth)))
@@ -708,6 +727,9 @@ def main(argv=None) -> int:
     parser.add_argument("--crop", type=int, default=0, metavar="PX",
                         help="render each scene PX px larger along every side and crop it: camera motion brings "
                              "the texture's own content into view, not the renderer's mirror image (as a camera)")
+    parser.add_argument("--context", type=float, default=0.0, metavar="S",
+                        help="measure against the sound band of a sound S s longer at each end, cut to the clip "
+                             "(default 0: the clip's displacement high-passed, its ends padded as the output's)")
     parser.add_argument("--blur", type=float, default=0.0, metavar="PX",
                         help="blur every texture by a Gaussian of PX px before it is moved (detail below Nyquist)")
     args = parser.parse_args(argv)
@@ -721,7 +743,9 @@ def main(argv=None) -> int:
         parser.error(f"--crop must be at least 0, given {args.crop}")
     if not (args.blur >= 0 and math.isfinite(args.blur)):
         parser.error(f"--blur must be a number of px >= 0, given {args.blur}")
-    specs = [replace(spec, crop_px=args.crop, blur_px=args.blur)
+    if not (args.context >= 0 and math.isfinite(args.context)):
+        parser.error(f"--context must be a number of seconds >= 0, given {args.context}")
+    specs = [replace(spec, crop_px=args.crop, blur_px=args.blur, context_seconds=args.context)
              for spec in (quick_scenes() if args.quick else full_scenes())]
     nuisances = QUICK_NUISANCES if args.quick else NUISANCES
     if args.nuisances:
