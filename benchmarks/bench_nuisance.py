@@ -757,8 +757,9 @@ def main(argv=None) -> int:
                    csv_path=args.csv or RESULTS / "bench_nuisance_oracle.csv")
         return 0
     cropped = f" (cropped from {args.size + 2 * args.crop})" if args.crop else ""
+    context = f" (of a sound {args.context:g} s longer at each end, cut to the clip)" if args.context else ""
     print(f"{len(specs)} scenes x {len(nuisances)} conditions, {args.size}x{args.size} px{cropped}, {seconds:g} s, 8-bit; "
-          "SI-SNR (dB) against the true displacement high-passed at 20 Hz; bound: Cramer-Rao SNR of the clean scene; "
+          f"SI-SNR (dB) against the true displacement high-passed at 20 Hz{context}; bound: Cramer-Rao SNR of the clean scene; "
           "loss: stabilised minus clean stabilised; auto: recover_sound's default (stabilise='auto'), est: its "
           "rec.info['snr_estimate_db'], err: est minus auto; err.st: the stabilised pipeline's estimate minus its "
           "SI-SNR (no denoising)")
