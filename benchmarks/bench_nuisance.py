@@ -626,7 +626,9 @@ def oracle_row(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, mar
 
 
 def run_oracle(specs, nuisances, *, size: int, seconds: float, margin: int, csv_path: Path) -> None:
-    print(f"Where the loss under camera motion lies ({size}x{size} px, {seconds:g} s; inner: the "
+    context = specs[0].context_seconds if specs else 0.0
+    truth = f"; truth: the band of a sound {context:g} s longer at each end, cut to the clip" if context else ""
+    print(f"Where the loss under camera motion lies ({size}x{size} px, {seconds:g} s{truth}; inner: the "
           f"{size - 2 * margin}x{size - 2 * margin} px {margin} px in from the sides; true: frames shifted back by "
           "the true camera motion, no border fill; stable: the default Stabilise; SI-SNR in dB, losses against "
           "the clean scene's same pixels; proc cam / proc all: frames shifted back by the stage's track procedure "

@@ -305,7 +305,7 @@ def main(argv=None) -> int:
     if args.whole_frame:
         force_whole_frame()
     if args.sound_map_floor is not None:
-        import vismic.recover
+        import vismic.codec._checks
 
         vismic.codec._checks.SOUND_MAP_FLOOR_DB = args.sound_map_floor
     writer = None if args.bit_rate is None else (args.bit_rate, args.crf)

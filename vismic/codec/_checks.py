@@ -182,7 +182,6 @@ def check_replica(audio: Audio, pipeline: Pipeline, source, run: dict, recover_o
         replica = open_video(frames, fps=audio.sr)
         return recover_once(head, replica, frames, **dict(run, progress=progress)).samples
 
-
     try:
         coding = (dict(rate=read_rate(source.path, max_frames=source.max_frames)) if codec == "VP8"
                   else dict(quantiser=read_quantisers(source.path, max_frames=source.max_frames)))
