@@ -166,6 +166,14 @@ def nuisance_parameters(nuisance: str, n: int, fps: float, seed: int) -> dict:
     return {}
 
 
+def scene_sound(spec: SceneSpec, n: int) -> np.ndarray:
+    """The scene's sound motion (px) for an ``n``-frame clip, ``spec.context_seconds`` longer at each end."""
+    context = int(round(spec.context_seconds * spec.fps))
+    make = synth.music if spec.audio == "music" else synth.speech
+    return synth.make_displacement(make(duration_seconds=(n + 2 * context) / spec.fps, sr=spec.fps, seed=spec.seed),
+                                   amplitude_px=spec.amplitude_px)
+
+
 def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, keep=None):
     """The scene's frames under one nuisance, and the clean scene (for the bound).
 
@@ -174,9 +182,7 @@ def render(spec: SceneSpec, nuisance: str, *, size: int, seconds: float, keep=No
     fps = spec.fps
     n = int(round(seconds * fps))
     context = int(round(spec.context_seconds * fps))
-    make = synth.music if spec.audio == "music" else synth.speech
-    sound = synth.make_displacement(make(duration_seconds=(n + 2 * context) / fps, sr=fps, seed=spec.seed),
-                                    amplitude_px=spec.amplitude_px)
+    sound = scene_sound(spec, n)
     extra = nuisance_parameters(nuisance, n, fps, spec.seed)
     scene = synth.render_nuisance_scene(spec.texture_image(size), sound[context:context + n],
                                         direction_degrees=spec.direction_degrees, noise_std=spec.noise_std,

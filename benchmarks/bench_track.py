@@ -45,8 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_nuisance import ENDS_LEFT_OUT, full_scenes, nuisance_parameters, render  # noqa: E402
-from vismic import synth  # noqa: E402
+from bench_nuisance import ENDS_LEFT_OUT, full_scenes, nuisance_parameters, render, scene_sound  # noqa: E402
 from vismic.decompose._gradient import unit_vector  # noqa: E402
 from vismic.denoise import bandlimit, highpass  # noqa: E402
 from vismic.stabilise import measured_blocks, slow_track, stabilise_frames, track_error  # noqa: E402
@@ -60,13 +59,6 @@ def block_means(motion: np.ndarray, block: int) -> np.ndarray:
     return motion[:count * block].reshape(count, block, -1).mean(axis=1)
 
 
-def longer_sound(spec, n: int, context: int) -> np.ndarray:
-    """The sound ``render`` made for ``spec``: ``context`` frames longer at each end."""
-    make = synth.music if spec.audio == "music" else synth.speech
-    return synth.make_displacement(make(duration_seconds=(n + 2 * context) / spec.fps, sr=spec.fps, seed=spec.seed),
-                                   amplitude_px=spec.amplitude_px)
-
-
 def scene_row(spec, *, size: int, seconds: float, stage: dict, self_correct) -> dict:
     fps = spec.fps
     scene = render(spec, "shake4", size=size, seconds=seconds)
@@ -75,10 +67,8 @@ def scene_row(spec, *, size: int, seconds: float, stage: dict, self_correct) -> 
         warnings.simplefilter("ignore")
         _, report = stabilise_frames(scene.frames, fps=fps, **stage)
     settings, block = report.settings, report.settings.block_frames
-    sound_long = longer_sound(spec, n, context)
+    sound_long = scene_sound(spec, n)
     sound = sound_long[context:context + n]
-    if not np.allclose(sound, scene.displacement_px):
-        raise RuntimeError("bench_nuisance.render's sound changed: longer_sound must draw it as render does")
     truth = highpass(sound_long, sr=fps)[context:context + n]
     along = np.array(unit_vector(spec.direction_degrees))
     parameters = nuisance_parameters("shake4", n, fps, spec.seed)
@@ -102,11 +92,11 @@ def scene_row(spec, *, size: int, seconds: float, stage: dict, self_correct) -> 
     def through(track_px):
         return snr(highpass((carried - track_px) @ along, sr=fps) - kept)
 
-    row = {"scene": spec.describe(), "measured": through(track(report.block_motion_px)),
+    measured = track(report.block_motion_px)
+    row = {"scene": spec.describe(), "measured": through(measured),
            "camera": through(track(block_means(camera, block))),
            "cam+sound": through(track(block_means(carried, block)))}
     if self_correct:
-        measured = track(report.block_motion_px)
         error = bandlimit(track_error(measured, settings).T, sr=fps, high_hz=self_correct).T
         row["corrected"] = through(measured - error)
     clip_track = track(block_means(sound[:, None], block))[:, 0]
