@@ -135,7 +135,7 @@ def run_clip(path: Path, clip: Clip, *, downsample: int, max_frames: Optional[in
     """Frames read, each method's (name, samples or None, frames/s, SNR estimate, direction, error), and
     the names of what ``recover_sound`` flagged (``rec.info['reliability']``)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the container's playback rate warning
+        warnings.simplefilter("ignore")  # the codec's warnings: the flags say the same
         raw, raw_seconds, raw_error = _timed(
             lambda: vismic.recover_sound(path, fps=clip.fps, denoise=None, downsample=downsample,
                                          max_frames=max_frames))

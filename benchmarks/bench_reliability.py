@@ -29,7 +29,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import List, Optional
 
 import numpy as np
 
@@ -298,9 +298,9 @@ def run_case(case: Case, source: Path, work: Path, cap: int) -> dict:
     temporaries = [os.fsdecode(n) for n in new if b"vismic-tmp" in n or os.fsdecode(n).startswith(".")]
     code = None if timed_out else child.returncode
     why = judge(case, code, err, lines, before, after, temporaries, new)
-    # the line that matters: the error, else a warning other than the playback-rate note every AVI here gets
+    # the line that matters: the error, else the first warning
     shown = ([line for line in lines if line.startswith(("vismic: error", "vismic: stopped", "vismic: interrupted"))]
-             + [line for line in lines if line.startswith("vismic: warning") and "playback rate" not in line]
+             + [line for line in lines if line.startswith("vismic: warning")]
              + lines)
     return dict(case=case, code="timeout" if timed_out else code, first=shown[0] if shown else "", why=why,
                 untouched=before == after, temporaries=temporaries, rss_mb=rss_mb, seconds=seconds)

@@ -128,10 +128,8 @@ def timed(function) -> float:
 
 def decode_all(path):
     n = 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the container's playback rate
-        for batch in open_video(path, fps=FPS):
-            n += len(batch)
+    for batch in open_video(path, fps=FPS):
+        n += len(batch)
     return n
 
 

@@ -10,7 +10,7 @@ import vismic
 
 def test_guitar_string_frequency_shows(footage_dir):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the container's 30 fps playback-rate warning
+        warnings.simplefilter("ignore")  # the H.264 codec's warning
         rec = vismic.recover_sound(footage_dir / "guitar.mp4", fps=600, denoise=None)
     freqs, power = signal.welch(rec.audio, fs=600, nperseg=256)
     band = (freqs > 60) & (freqs < 130)

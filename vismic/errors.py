@@ -61,7 +61,7 @@ class ModelError(VismicError, ValueError):
 
 
 class VismicWarning(UserWarning):
-    """Something looks wrong but vismic can go on (e.g. a playback rate given as capture rate)."""
+    """Something looks wrong but vismic can go on (e.g. a given fps that contradicts the capture rate a file stores)."""
 
 
 class DamagedVideoWarning(VismicWarning):

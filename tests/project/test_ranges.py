@@ -37,7 +37,6 @@ def later_ranges(monkeypatch):
     return calls
 
 
-@pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_workers_reading_their_own_ranges_give_the_serial_result(raw_avi, later_ranges):
     serial = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2))
     pooled = vismic.recover_sound(raw_avi, fps=2200.0, denoise=None, grid=(2, 2), workers=2)
@@ -52,7 +51,6 @@ def _missing(path):
     raise FileNotFoundError(2, "No such file or directory", path)
 
 
-@pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_workers_that_cannot_open_the_file_get_the_frames_sent(raw_avi, monkeypatch, later_ranges):
     from vismic.io import VideoSource
 
@@ -65,7 +63,6 @@ def test_workers_that_cannot_open_the_file_get_the_frames_sent(raw_avi, monkeypa
     np.testing.assert_array_equal(sent.samples, serial.samples)
 
 
-@pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_a_stage_that_is_not_frame_independent_keeps_the_frames_here(raw_avi, later_ranges):
     from vismic.stabilise import Stabilise
 
@@ -77,7 +74,6 @@ def test_a_stage_that_is_not_frame_independent_keeps_the_frames_here(raw_avi, la
     np.testing.assert_array_equal(pooled.samples, serial.samples)
 
 
-@pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_dask_workers_read_their_own_ranges(raw_avi, later_ranges):
     distributed = pytest.importorskip("distributed")
     precisions = ["float32"] + (["int8"] if int8_available() else [])  # int8: the workers build its plan too
@@ -92,7 +88,6 @@ def test_dask_workers_read_their_own_ranges(raw_avi, later_ranges):
         np.testing.assert_array_equal(remote[p].samples, serial[p].samples)
 
 
-@pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_a_file_source_pickles_as_a_recipe_and_reopens_once(raw_avi):
     source = open_video(raw_avi, fps=2200.0, roi=(2, 3, 40, 30), max_frames=100)
     first = pickle.loads(pickle.dumps(source))
@@ -132,7 +127,6 @@ def test_bad_light_reference_counts_are_one_clear_error(bad):
         Project(n_levels=2, grid=(2, 2), light_reference_frames=bad).transform(frames)
 
 
-@pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_a_stabilised_source_is_never_read_around_its_stabiliser(raw_avi, later_ranges):
     from vismic.stabilise import stabilise_source
 
@@ -144,7 +138,6 @@ def test_a_stabilised_source_is_never_read_around_its_stabiliser(raw_avi, later_
     np.testing.assert_array_equal(pooled.samples, serial.samples)
 
 
-@pytest.mark.filterwarnings("ignore:.*playback rate")
 @pytest.mark.parametrize("batch_size", [24, 64])
 def test_every_frame_is_summarised_once_whoever_reads_it(raw_avi, batch_size):
     from vismic.io import VideoStream
@@ -160,7 +153,6 @@ def test_every_frame_is_summarised_once_whoever_reads_it(raw_avi, batch_size):
         assert run(pool) == 400
 
 
-@pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_a_serial_run_projects_the_stored_frames_with_the_same_result(raw_avi):
     from vismic._reliability import batch_statistics
     from vismic.io import StoredBatch, VideoStream
@@ -181,7 +173,6 @@ def test_a_serial_run_projects_the_stored_frames_with_the_same_result(raw_avi):
     np.testing.assert_array_equal(from_stream.samples, from_floats.samples)
 
 
-@pytest.mark.filterwarnings("ignore:.*playback rate")
 def test_the_default_recovery_projects_on_threads_with_the_serial_result(raw_avi, monkeypatch):
     from vismic import recover
 

@@ -16,6 +16,7 @@ playback rate (24-30 fps for high-speed exports), so ``fps`` must be given.
 from __future__ import annotations
 
 import itertools
+import logging
 import numbers
 import os
 import warnings
@@ -38,8 +39,11 @@ __all__ = ["VideoSource", "CameraHeader", "open_video", "read_frames", "frame_co
 #: Above this playback rate OpenCV's writer silently drops frames and rewrites the rate.
 MAX_PLAYBACK_FPS = 1000.0
 
-#: Container rates at or below this look like a playback rate rather than a capture rate.
+#: Container rates at or below this look like a playback rate rather than a capture rate; a given fps that
+#: contradicts a higher one is warned about.
 PLAYBACK_FPS_LIMIT = 60.0
+
+logger = logging.getLogger(__name__)
 
 #: A given fps further than this (relative) from the rate a camera file stores is warned about.
 FPS_TOLERANCE = 1e-3
@@ -393,9 +397,10 @@ def open_video(
         lists) or that ends before the frame count its container promises.
     VismicWarning
         When a given ``fps`` differs from the capture rate a camera file stores
-        (by more than 0.1 %; ``fps`` is used), or from a container rate
-        (<= 60 fps) by more than 1 %: the usual sign of a high-speed export with
-        a playback rate.
+        (by more than 0.1 %; ``fps`` is used), or by more than 1 % from a container
+        rate above 60 fps, which may be the capture rate. A container rate of
+        60 fps or less is a playback rate, as every high-speed export stores:
+        that is only logged (``vismic -v``).
 
     Notes
     -----
@@ -486,14 +491,19 @@ def _choose_fps(reader, fps, *, require: bool, stacklevel: int):
             stacklevel=stacklevel,
         )
     container_fps = reader.container_fps
-    if container_fps is not None and container_fps <= PLAYBACK_FPS_LIMIT and abs(container_fps - fps) > 0.01 * fps:
-        warnings.warn(
-            f"{str(reader.path)!r} stores a rate of {container_fps:g} fps, which looks like a "
-            "playback rate: high-speed cameras export clips at a playback rate of 24-30 fps. "
-            f"vismic uses fps={fps:g} as the capture rate.",
-            VismicWarning,
-            stacklevel=stacklevel,
-        )
+    if container_fps is not None and abs(container_fps - fps) > 0.01 * fps:
+        if container_fps <= PLAYBACK_FPS_LIMIT:
+            # every high-speed export stores a playback rate of 24-30 fps: the usual case, not a warning
+            logger.info(f"{str(reader.path)!r} stores a playback rate of {container_fps:g} fps; "
+                        f"vismic uses fps={fps:g} as the capture rate")
+        else:
+            warnings.warn(
+                f"fps={fps:g} contradicts the rate of {container_fps:g} fps that {str(reader.path)!r} stores, "
+                f"which is above a playback rate (at most {PLAYBACK_FPS_LIMIT:g} fps) and may be the capture "
+                f"rate; vismic uses the given fps={fps:g}: check it",
+                VismicWarning,
+                stacklevel=stacklevel,
+            )
     return fps, FPS_FROM_ARGUMENT
 
 
