@@ -263,6 +263,9 @@ def test_a_playback_rate_is_logged_not_warned(tmp_path, rng, caplog):
 
 def test_a_container_rate_that_may_be_the_capture_rate_is_warned_once(tmp_path, rng):
     path = write_video(tmp_path / "clip.avi", _frames_u8(rng, n=3), playback_fps=500)
+    with pytest.raises(ParameterError, match=r"fps is required: .* stores a rate of 500 fps, which may be the "
+                                             r"capture rate or a playback rate; pass it with --fps"):
+        open_video(path)
     with pytest.warns(VismicWarning, match=r"fps=2200 contradicts the rate of 500 fps .* may be the capture rate") \
             as record:
         video = open_video(path, fps=2200)

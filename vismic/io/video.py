@@ -477,8 +477,12 @@ def _choose_fps(reader, fps, *, require: bool, stacklevel: int):
         if not require:
             return 1.0, "none (no capture rate given)"
         container = reader.container_fps
-        why = (f"{name} stores only a playback rate ({container:g} fps), not the camera's capture rate"
-               if container is not None else f"{name} stores no capture rate")
+        if container is None:
+            why = f"{name} stores no capture rate"
+        elif container <= PLAYBACK_FPS_LIMIT:
+            why = f"{name} stores only a playback rate ({container:g} fps), not the camera's capture rate"
+        else:  # not a playback rate, but a container's rate is never known to be the camera's
+            why = f"{name} stores a rate of {container:g} fps, which may be the capture rate or a playback rate"
         raise ParameterError(
             f"the capture rate fps is required: {why}; pass it with --fps on the command line or "
             f"fps= in Python (frames per second of the camera, e.g. fps=2200), given fps=None"
