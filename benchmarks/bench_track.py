@@ -48,15 +48,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_nuisance import ENDS_LEFT_OUT, full_scenes, nuisance_parameters, render, scene_sound  # noqa: E402
 from vismic.decompose._gradient import unit_vector  # noqa: E402
 from vismic.denoise import bandlimit, highpass  # noqa: E402
-from vismic.stabilise import measured_blocks, slow_track, stabilise_frames, track_error  # noqa: E402
+from vismic.stabilise import slow_track, stabilise_frames, track_error  # noqa: E402
 
 COLUMNS = ("measured", "camera", "cam+sound", "none", "clip", "longer")
 
 
-def block_means(motion: np.ndarray, block: int) -> np.ndarray:
-    """Means of ``motion`` ``(n, k)`` over the stage's blocks (anchored at frame 0, whole blocks)."""
-    count = measured_blocks(motion.shape[0], block, final=True)
-    return motion[:count * block].reshape(count, block, -1).mean(axis=1)
+def exact_track(motion, settings) -> np.ndarray:
+    """The track the stage makes of ``motion`` measured exactly: its block means through the procedure."""
+    motion = np.asarray(motion, dtype=np.float64)
+    return motion + track_error(motion, settings).reshape(motion.shape)
 
 
 def scene_row(spec, *, size: int, seconds: float, stage: dict, self_correct) -> dict:
@@ -75,12 +75,6 @@ def scene_row(spec, *, size: int, seconds: float, stage: dict, self_correct) -> 
     carried = np.stack([parameters["shift_x_px"], parameters["shift_y_px"]], axis=1) + np.outer(sound, along)
     carried = carried - carried[:block].mean(axis=0)  # as the stage measures it: from its first block's mean
     camera = carried - np.outer(sound - sound[:block].mean(), along)
-    frames = np.arange(n, dtype=np.float64)
-    centres = report.block_centres
-
-    def track(values):
-        return slow_track(frames, centres, values, settings, final=True)
-
     total, ends = float(np.sum(truth ** 2)), int(round(ENDS_LEFT_OUT * n))
 
     def snr(error):
@@ -92,18 +86,15 @@ def scene_row(spec, *, size: int, seconds: float, stage: dict, self_correct) -> 
     def through(track_px):
         return snr(highpass((carried - track_px) @ along, sr=fps) - kept)
 
-    measured = track(report.block_motion_px)
+    measured = slow_track(np.arange(n, dtype=np.float64), report.block_centres, report.block_motion_px, settings,
+                          final=True)
     row = {"scene": spec.describe(), "measured": through(measured),
-           "camera": through(track(block_means(camera, block))),
-           "cam+sound": through(track(block_means(carried, block)))}
+           "camera": through(exact_track(camera, settings)), "cam+sound": through(exact_track(carried, settings))}
     if self_correct:
         error = bandlimit(track_error(measured, settings).T, sr=fps, high_hz=self_correct).T
         row["corrected"] = through(measured - error)
-    clip_track = track(block_means(sound[:, None], block))[:, 0]
-    long_frames = np.arange(n + 2 * context, dtype=np.float64)
-    long_blocks = block_means(sound_long[:, None], block)
-    long_centres = block * np.arange(len(long_blocks)) + (block - 1) / 2.0
-    long_track = slow_track(long_frames, long_centres, long_blocks, settings, final=True)[context:context + n, 0]
+    clip_track = exact_track(sound, settings)
+    long_track = exact_track(sound_long, settings)[context:context + n]
     row.update(none=snr(kept - truth), clip=snr(highpass(sound - clip_track, sr=fps) - truth),
                longer=snr(highpass(sound - long_track, sr=fps) - truth))
     return row

@@ -498,11 +498,11 @@ def _choose_fps(reader, fps, *, require: bool, stacklevel: int):
     if container_fps is not None and abs(container_fps - fps) > 0.01 * fps:
         if container_fps <= PLAYBACK_FPS_LIMIT:
             # every high-speed export stores a playback rate of 24-30 fps: the usual case, not a warning
-            logger.info(f"{str(reader.path)!r} stores a playback rate of {container_fps:g} fps; "
+            logger.info(f"{name} stores a playback rate of {container_fps:g} fps; "
                         f"vismic uses fps={fps:g} as the capture rate")
         else:
             warnings.warn(
-                f"fps={fps:g} contradicts the rate of {container_fps:g} fps that {str(reader.path)!r} stores, "
+                f"fps={fps:g} contradicts the rate of {container_fps:g} fps that {name} stores, "
                 f"which is above a playback rate (at most {PLAYBACK_FPS_LIMIT:g} fps) and may be the capture "
                 f"rate; vismic uses the given fps={fps:g}: check it",
                 VismicWarning,

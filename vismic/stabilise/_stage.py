@@ -84,8 +84,8 @@ class Stabilise(Stage):
     ends, where the track is carried past the blocks: ``benchmarks/bench_track.py`` (192 px)
     puts the track's part of the output's error at 31.7-39.1 dB over the whole clip and
     35.9-48.4 dB with its first and last 2 % left out (on the camera/music scene most of it
-    the sound the block means hold, carried on past the ends); footage that starts before the sound of interest and
-    ends after it keeps that away from it.
+    the sound the block means hold, carried on past the ends); footage that starts before
+    the sound of interest and ends after it keeps that away from it.
 
     The result does not depend on how the video is split into batches: blocks
     are anchored at the first frame and a frame is released once every block
