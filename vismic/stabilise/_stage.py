@@ -65,27 +65,17 @@ class Stabilise(Stage):
     Near the clip's two ends, where the kernel reaches past the blocks, the
     track is continued as motion band-limited to the kernel's passband, fitted
     on one kernel's length of blocks at that end (:func:`~vismic.stabilise.extend_track`).
-    Measured with ``benchmarks/bench_nuisance.py --crop 16`` (4 scenes, each a
-    camera's view of a larger moving texture, against each clean scene): 4 px shake
-    to 10 Hz loses 1.0 dB median (worst 1.9), drift 0.2 (0.4), sway 0.3 (0.5); with
-    5 ms blocks (the default before) 1.2 (2.7), 0.4 (0.7), 0.5 (0.7), and with
-    the frame's mirror image brought in (``extend='mirror'``, the default before that)
-    shake lost 1.6 (3.3). On the scenes rendered with mirror-image borders shake loses
-    0.6 (1.8), and lost 1.1 (2.0) with 5 ms blocks, 1.4 (2.5) with the mirror image,
-    1.6 (2.6) with the 3 px ramp (``border_ramp_px``) used before that, 1.7 (2.7) before
-    :class:`~vismic.combine.Combine` restored the sound's gain that the border fill
-    takes (:attr:`StabiliseReport.kept_information`), 2.1 (3.5) when the raw block
-    means were low-passed straight onto the frames and 9.7 (20.3) with the odd
-    reflection about the end blocks used before that; drift 0.1 (0.3), sway 0.2 (0.6),
-    against 0.3 (0.5) and 0.4 (0.9) with 5 ms blocks and sway 0.7 (1.2) before the gain
-    was restored; on clean scenes the stage costs at most 0.03 dB. :meth:`report` holds
-    what was removed and the track's own estimate of its error
-    (:func:`~vismic.stabilise.track_error`). That error weighs most at the clip's two
-    ends, where the track is carried past the blocks: ``benchmarks/bench_track.py`` (192 px)
-    puts the track's part of the output's error at 31.7-39.1 dB over the whole clip and
-    35.9-48.4 dB with its first and last 2 % left out (on the camera/music scene most of it
-    the sound the block means hold, carried on past the ends); footage that starts before
-    the sound of interest and ends after it keeps that away from it.
+    :meth:`report` holds what was removed and the track's own estimate of its error
+    (:func:`~vismic.stabilise.track_error`), which weighs most at the clip's two ends:
+    footage that starts before the sound of interest and ends after it keeps that away
+    from it.
+
+    Measured with ``benchmarks/bench_nuisance.py --nuisances drift4 sway2 shake4`` (4 scenes,
+    96x96 px, median (worst) loss against each clean scene): 4 px shake to 10 Hz loses
+    0.6 dB (1.8), drift 0.1 (0.4), sway 0.2 (0.6); with a camera's borders (``--crop 16``)
+    1.0 (1.9), 0.2 (0.4), 0.3 (0.5). On clean scenes the stage costs at most 0.03 dB.
+    How each setting was chosen, with the figures of what was tried before it:
+    docs/real-recordings.md.
 
     The result does not depend on how the video is split into batches: blocks
     are anchored at the first frame and a frame is released once every block
@@ -100,23 +90,18 @@ class Stabilise(Stage):
     ----------
     cutoff_hz : float
         The kernel's cut-off: motion well below it is removed, motion well above
-        it kept (the defaults pass up to ~10 Hz and stop above ~34 Hz; on
-        ``bench_nuisance``'s scenes, ``--cutoff 20 --kernel 0.2`` loses 1.9 (2.5) dB on shake,
-        0.3 (0.8) on drift and 0.8 (1.2) on sway against the defaults' 1.7 (2.7), 0.3 (0.6)
-        and 0.7 (1.2), both before the fill's gain was restored: within the spread of 4
-        scenes, and the defaults hold fewer frames). The track past the clip's
-        ends is band-limited to ``cutoff_hz - 1.8 / kernel_seconds`` (the passband edge).
+        it kept (the defaults pass up to ~10 Hz and stop above ~34 Hz). The track
+        past the clip's ends is band-limited to ``cutoff_hz - 1.8 / kernel_seconds``
+        (the passband edge).
     kernel_seconds : float
         Length of the low-pass kernel; its transition band is ~3.6 / kernel_seconds Hz.
     block_seconds : float
         Length of the blocks whose means are measured (at least one frame). A block's
         mean averages the sound with it, and the sound near the block rate folds into the
-        track's band, where the track removes it with the camera motion and leaves it in
-        the sound band: 2 ms blocks lose 1.0 (1.9) dB on shake where 5 ms blocks lost 1.2
-        (2.7) (camera/music at 6000 fps: 30.0 against 29.3 dB; ``bench_nuisance.py --crop 16
-        --nuisances shake4 --block B``), and 1.5 or 1 ms no less: 1.1 (1.9), 1.0 (1.9).
-        Shorter blocks cost more measurements (:func:`~vismic.stabilise.measure_shift`, one
-        per block; ``bench_stabilise.py``).
+        track's band, where the track removes it with the camera motion and leaves its
+        error in the sound band: ``bench_nuisance.py --crop 16 --nuisances shake4 --block B``
+        gave shake 1.0 (1.9) dB at 2 ms against 1.2 (2.7) at 5 ms. Each block is one
+        measurement (:func:`~vismic.stabilise.measure_shift`; ``bench_stabilise.py``).
     tolerance_px : float
         Videos whose slow motion stays well below this are left alone (the evidence is
         linear there, and such a track is mostly the sound's own low end): the share of the
@@ -128,71 +113,38 @@ class Stabilise(Stage):
         the reference, and the frame's content meets no edge on that side (the side
         the content leaves keeps the shift's edge error, ``|d|`` px beyond the frame).
         Its shift does twice the work, on frames larger by the motion plus 4 px along
-        each side that moves. ``'mirror'`` (the default before): the frame's own mirror
-        image, the exact shift's symmetric extension; beside a camera's borders the
-        scene past the frame is not that image, and the shift errs a few px in.
-        ``bench_nuisance.py --crop 16 --nuisances drift4 sway2 shake4 --extend mirror``
-        (4 scenes with a camera's borders, median (worst) loss against the clean scene;
-        its ``stable`` column is ``'mirror'``, ``auto`` the default): shake 1.2 (2.7) dB
-        against 1.6 (3.3), sway 0.5 (0.7) against 0.6 (0.8), drift 0.4 (0.7) against 0.4
-        (0.6); with ``mmse_lsa`` shake 1.4 (4.9) against 1.8 (5.5) (the default's from a run
-        without ``--extend``, whose ``stable`` column it is). With the mirror-image
-        borders of scenes rendered without ``--crop`` (where the mirror image is what
-        enters): shake 1.1 (2.0) against 1.4 (2.5), drift and sway the same (0.3 (0.5), 0.4
-        (0.9)). At 192 px (``--size 192 --crop 16
-        --nuisances shake4 --extend mirror``): brick / gravel / camera / coffee 21.8 /
-        30.4 / 32.0 / 20.1 dB against 21.7 / 29.6 / 32.1 / 19.2, shake 3.4 (4.9) against
-        3.8 (5.6). ``'mosaic'`` (opt-in): the reference reaches :data:`~vismic.stabilise._mosaic.MOSAIC_PX`
-        px past the sides (:class:`~vismic.stabilise._mosaic.Mosaic`), filled with what the
-        block means saw there as the camera moved (folded in in order, a group of
-        :data:`MOSAIC_GROUP_BLOCKS` blocks at a time, so the result does not depend on the
-        batches) and, where no block has been, the reference's mirror image smoothed: the
-        shift's interpolation carries the content past the sides into the frame, and a
-        guess's detail near the Nyquist frequency is what errs. ``bench_nuisance.py
-        --nuisances drift4 sway2 shake4 --extend mosaic`` (mirror-image borders): shake
-        0.6 (1.3) dB against ``'reference'``'s 0.6 (1.8), with ``mmse_lsa`` 0.9 (1.6) against
-        0.9 (1.9), drift 0.1 (0.3) against 0.1 (0.4), sway 0.2 (0.6) alike; with a camera's
-        borders (``--crop 16``) shake 0.9 (2.1) against 1.0 (1.9) (camera/music, whose texture
-        holds detail up to the Nyquist limit, the 2.1), drift 0.2 (0.4), sway 0.3 (0.5)
-        (docs/real-recordings.md). ``bench_stabilise.py``: 625 / 233 / 56 frames/s at 128 / 256 / 512 px
-        against 867 / 294 / 83 (a shift of the mosaic at every block).
+        each side that moves. ``'mirror'``: the frame's own mirror image, the exact
+        shift's symmetric extension; beside a camera's borders the scene past the frame
+        is not that image, and the shift errs a few px in (with 5 ms blocks,
+        ``--crop 16 --extend mirror`` lost 1.6 (3.3) dB on shake where ``'reference'``
+        lost 1.2 (2.7)). ``'mosaic'`` (opt-in): the reference reaches
+        :data:`~vismic.stabilise._mosaic.MOSAIC_PX` px past the sides
+        (:class:`~vismic.stabilise._mosaic.Mosaic`), filled with what the block means saw
+        there as the camera moved (folded in in order, :data:`MOSAIC_GROUP_BLOCKS` blocks
+        at a time, so the result does not depend on the batches) and, where no block has
+        been, the reference's mirror image smoothed. ``bench_nuisance.py --nuisances drift4
+        sway2 shake4 --extend mosaic``: shake 0.6 (1.3) dB against ``'reference'``'s 0.6
+        (1.8); with a camera's borders (``--crop 16``) 0.9 (2.1) against 1.0 (1.9), the 2.1
+        on the texture whose detail reaches the Nyquist limit. ``bench_stabilise.py``:
+        625 / 233 / 56 frames/s at 128 / 256 / 512 px against 867 / 294 / 83.
     fill_border : {'fast', 'follow', True, False}
         Hold strips along the sides at the static reference: what entered from beyond
         the frame, and the ramp beside it. The static strip carries no sound, so a strip
         that grows during the clip lowers the sound's gain (the report's
-        ``kept_information``, which :class:`~vismic.combine.Combine` divides out; before
-        it did, a 4 px drift lost 3.6 dB on one scene with ``True``) and the information
-        in it. ``'fast'`` (default) sizes the strips by the largest fast part of the
-        motion so far (the track minus its causal average over :data:`FILL_SECONDS`): a
-        strip that followed ``|d(t)|`` would pulse at every zero crossing of a sway,
-        and slowly moving content past it does little harm; ``True`` by all of it;
-        ``'follow'`` only what entered, ``|d(t)|`` px (with ``extend='mosaic'`` shake loses 0.6 (1.8)
-        dB with a camera's borders against 0.9 (2.1) with ``'fast'``, but 1.0 (1.3) with
-        mirror-image ones against 0.6 (1.3): narrow strips let the shift's error in on
-        textures with detail up to the Nyquist limit);
-        ``False`` holds nothing. With ``extend='reference'`` the strips also cover what
-        entered, ``|d(t)|`` px, which holds the reference: as a drift brings it in, the
-        sound's gain falls with it (strips that only followed ``|d(t)|`` did worse in
-        one-off trials). Measured with ``extend='mirror'`` and the 3 px ramp used then
-        (``bench_nuisance.py --fill-border fast|true|false``, mirror-image borders):
-        drift 0.3 (0.5), sway 0.4 (0.9), shake 1.6 (2.6) dB with ``'fast'``; 0.5 (0.5), 0.5
-        (1.0), 1.6 (2.5) with ``True``; 0.3 (0.6), 0.6 (1.3), 7.2 (52.8) with ``False``.
+        ``kept_information``, which :class:`~vismic.combine.Combine` divides out) and
+        the information in it. ``'fast'`` (default) sizes the strips by the largest fast
+        part of the motion so far (the track minus its causal average over
+        :data:`FILL_SECONDS`): a strip that followed ``|d(t)|`` would pulse at every zero
+        crossing of a sway, and slowly moving content past it does little harm; ``True``
+        by all of it; ``'follow'`` only what entered, ``|d(t)|`` px, which lets the shift's
+        error in on textures with detail up to the Nyquist limit; ``False`` holds nothing
+        (shake then loses tens of dB). With ``extend='reference'`` the strips also cover
+        what entered, ``|d(t)|`` px, which holds the reference.
     border_ramp_px : float, optional
         Width of the ramp from a strip to the frame; None (default): 1 px with
-        ``extend='reference'``, 4 px with ``'mirror'``.
-        With ``'reference'`` (``bench_nuisance.py --crop 16 --nuisances shake4 --border-ramp
-        R``) shake loses 1.2 (2.6) dB at 0.5 px, 1.2 (2.7) at 1 and 1.3 (2.9) at 2.
-        With ``'mirror'`` the ramp also holds the shift's edge error beside a camera's
-        borders, and a shorter ramp keeps more of the frame and still loses more sound:
-        ``bench_nuisance.py --nuisances drift4 sway2 shake4 --border-ramp R`` gave a median
-        loss on shake / sway of 2.9 / 0.4 dB at 0.75 px, 2.3 / 0.4 at 1.5, 1.6 / 0.4 at 3,
-        1.4 / 0.4 at 4, 1.5 / 0.4 at 5, 1.6 / 0.5 at 6 and 2.0 / 0.7 at 8 (drift 0.3
-        throughout); at 192 px, 3.0 dB on shake at 3 and 4. With a camera's borders
-        (``--crop 16``) shake lost 1.7 (2.6) at 2, 1.6 (2.9) at 3 and 1.6 (3.3) at 4, with
-        ``mmse_lsa`` 2.1 (4.8), 1.9 (5.2) and 1.8 (5.5). ``bench_nuisance.py --oracle --crop
-        16`` (shake, the true motion's frames blended into the clean scene's) lost 5.7 (11.0)
-        dB with only the mirrored strips replaced, 0.0 (0.5) with strips of the largest
-        motion plus the 4 px ramp from the first frame.
+        ``extend='reference'``, 4 px with ``'mirror'``, where the ramp also holds the
+        shift's edge error beside a camera's borders (a shorter one kept more of the
+        frame and lost more sound).
     near_clip_levels : float
         Pixels of the reference within 3 noise standard deviations (``CLIP_NOISE_SIGMAS``;
         measured on the first block's frames, :func:`near_clip_noise`), and at most this many
@@ -202,14 +154,9 @@ class Stabilise(Stage):
         lifts a pixel past the clip level now and then, the clipped value does not move
         with the scene, and the exact shift back spreads that error, which follows the
         camera's motion, over the neighbourhood. 0 (the default) turns it off: it helps
-        scenes with near-clipped highlights and costs others the edges it holds.
-        ``bench_nuisance.py --size 192 --nuisances shake4 --near-clip 8`` against the
-        default (both with ``extend='mirror'``, the default then): the coffee/speech
-        scene (a highlight up to 253, dark coffee near 4, 2
-        grey levels of noise) 20.0 -> 22.2 dB, the camera/music scene (1 grey level)
-        33.0 -> 32.8, the two others unchanged (no such pixels); at 96x96 px
-        (``--nuisances drift4 sway2 shake4 --near-clip 8``) camera under shake 28.5 -> 28.1,
-        coffee under sway 18.2 -> 17.9, under shake 17.3 either way.
+        scenes with near-clipped highlights and costs others the edges it holds
+        (``bench_nuisance.py --size 192 --nuisances shake4 --near-clip 8``, with
+        ``extend='mirror'``: coffee/speech 20.0 -> 22.2 dB, camera/music 33.0 -> 32.8).
     motion, light : bool
         Remove slow motion / light changes.
 
