@@ -24,6 +24,7 @@ from vismic.io.video import auto_batch_size
 
 from camera_writers import write_cine, write_photron
 
+
 def _frames(rng, n=40, size=16):
     return rng.integers(0, 256, (n, size, size), dtype=np.uint8)
 
