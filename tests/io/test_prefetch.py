@@ -34,3 +34,30 @@ def test_early_close_stops_the_reader():
         if item == 3:
             break
     assert len(read) < 10 and not any(t.name == "vismic-reader" for t in threading.enumerate())
+
+
+
+def test_an_error_that_ends_the_program_leaves_it_cleanly():
+    """An uncaught error keeps the generator suspended until the interpreter exits (its traceback holds
+    it); a reader killed there inside a decoder's C++ code aborted the process (exit 134, no traceback)."""
+    import subprocess
+    import sys
+
+    script = """
+import cv2
+import numpy as np
+from vismic.io._prefetch import prefetch
+
+encoded = cv2.imencode(".png", np.random.default_rng(0).integers(0, 256, (512, 512), dtype=np.uint8))[1]
+
+def decoded():
+    while True:
+        yield cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+
+frames = prefetch(decoded(), depth=100_000)  # never waits for a slot: always decoding
+next(frames)
+raise ValueError("the program ends here")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "ValueError: the program ends here" in done.stderr and "terminate called" not in done.stderr

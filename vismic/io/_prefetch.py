@@ -36,12 +36,15 @@ def prefetch(items: Iterable, *, depth: int = 2) -> Iterator:
         raise ValueError(f"depth must be at least 1, given depth={depth!r}")
     slots: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    main = threading.main_thread()
 
     def put(item) -> bool:
-        while not stop.is_set():
+        # also stops once the program's main thread has ended: an error that ends the program can leave
+        # this generator suspended (its traceback holds it) until the interpreter exits
+        while not stop.is_set() and main.is_alive():
             try:
                 slots.put(item, timeout=0.1)
-                return not stop.is_set()  # stopped while it waited: read no further
+                return not stop.is_set() and main.is_alive()  # stopped while it waited: read no further
             except queue.Full:
                 continue
         return False
@@ -56,7 +59,9 @@ def prefetch(items: Iterable, *, depth: int = 2) -> Iterator:
             return
         put(_DONE)
 
-    reader = threading.Thread(target=read, name="vismic-reader", daemon=True)
+    # not a daemon: the interpreter kills daemon threads where they stand, and one inside a decoder's
+    # C++ code took the process down with it (SIGABRT, "terminate called without an active exception")
+    reader = threading.Thread(target=read, name="vismic-reader", daemon=False)
     reader.start()
     try:
         while True:
