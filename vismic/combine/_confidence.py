@@ -42,7 +42,10 @@ def region_groups(grid, *, n_groups: int = 4) -> np.ndarray:
 
     Four groups, each spread over the whole frame, so that any part of the
     object is seen by every group while neighbouring regions (which share
-    pixels through the wavelets' support) mostly fall in the same group.
+    pixels through the wavelets' support) mostly fall in the same group. A grid
+    of one row or column takes its regions in turn (the checkerboard would give it
+    two groups, too few to agree: the estimate needs three); fewer than three
+    regions make fewer than three groups, and no estimate.
 
     Examples
     --------
@@ -51,10 +54,14 @@ def region_groups(grid, *, n_groups: int = 4) -> np.ndarray:
            [0, 0, 1, 1],
            [2, 2, 3, 3],
            [2, 2, 3, 3]])
+    >>> region_groups((1, 6))
+    array([0, 1, 2, 3, 0, 1])
     """
     rows, cols = int(grid[0]), int(grid[1])
     if n_groups != 4:
         raise ParameterError(f"n_groups must be 4, given n_groups={n_groups!r}")
+    if min(rows, cols) == 1:
+        return np.arange(rows * cols) % n_groups
     cell = 2 if min(rows, cols) >= 4 else 1
     r = np.arange(rows)[:, None] // cell % 2
     c = np.arange(cols)[None, :] // cell % 2
@@ -146,20 +153,7 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
         rows_of = np.array([np.where(labels == label, weights[part], 0.0) for label in groups])
         cov += rows_of @ per_parity[part] @ rows_of.T
     cov /= n
-    k = len(groups)
-    power = np.zeros(k)
-    for i in range(k):
-        ratios = []
-        for j, l in itertools.combinations([m for m in range(k) if m != i], 2):
-            if abs(cov[j, l]) > 1e-300:
-                ratios.append(cov[i, j] * cov[i, l] / cov[j, l])
-        power[i] = max(float(np.median(ratios)) if ratios else 0.0, 0.0)
-    # Each group's signal amplitude, signed by its agreement with the others.
-    signs = np.sign(np.sum(cov - np.diag(np.diag(cov)), axis=1))
-    amplitude = np.sqrt(power) * np.where(signs == 0, 1.0, signs)
-    signal = float(np.sum(amplitude)) ** 2
-    total = float(np.sum(cov))
-    noise_fraction = min(max(1.0 - signal / max(total, 1e-300), 0.0), 1.0)
+    power, noise_fraction = _group_signal(cov)
     # Slow motion (drift, sway, a residual of stabilisation) leaks through the output's high-pass and
     # is coherent everywhere, so groups agree on it: measure it directly as the part of the
     # combined output that lies below the cut-off and still passes the high-pass.
@@ -182,10 +176,11 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
     snr = max((final_power - noise_power) / noise_power, 1e-6)
     group_noise = np.maximum(np.diag(cov) - power, 1e-300)
     correlation = cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov)) + 1e-300)
+    pairs = correlation[np.triu_indices(len(groups), 1)]
     return {
-        "snr_db": float(10 * np.log10(snr)),
+        "snr_db": float(10 * np.log10(snr)) if np.isfinite(noise_fraction) else float("nan"),
         "group_snr_db": 10 * np.log10(np.maximum(power, 1e-300) / group_noise),
-        "agreement": float(np.mean(correlation[np.triu_indices(k, 1)])),
+        "agreement": float(np.mean(pairs)) if pairs.size else float("nan"),
         "leak_fraction": leak_power / max(final_power, 1e-300),
         "slow_motion_px": slow_px,
         "rigid_power_px2": float(np.sum(np.mean(rigid_fast ** 2, axis=-1))),
@@ -193,6 +188,34 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
         "output_power": final_power,
         "rigid_response": response,
     }
+
+
+#: Region groups the consistency needs: each group's signal is measured against two others.
+MIN_GROUPS = 3
+
+
+def _group_signal(cov: np.ndarray) -> tuple:
+    """Each group's signal power from its covariance with every pair of others, and the output's noise share.
+
+    The noise share is NaN with fewer than :data:`MIN_GROUPS` groups (too few regions), where
+    nothing can be measured against two others.
+    """
+    k = cov.shape[0]
+    power = np.zeros(k)
+    if k < MIN_GROUPS:
+        return power, float("nan")
+    for i in range(k):
+        ratios = []
+        for j, l in itertools.combinations([m for m in range(k) if m != i], 2):
+            if abs(cov[j, l]) > 1e-300:
+                ratios.append(cov[i, j] * cov[i, l] / cov[j, l])
+        power[i] = max(float(np.median(ratios)) if ratios else 0.0, 0.0)
+    # Each group's signal amplitude, signed by its agreement with the others.
+    signs = np.sign(np.sum(cov - np.diag(np.diag(cov)), axis=1))
+    amplitude = np.sqrt(power) * np.where(signs == 0, 1.0, signs)
+    signal = float(np.sum(amplitude)) ** 2
+    total = float(np.sum(cov))
+    return power, min(max(1.0 - signal / max(total, 1e-300), 0.0), 1.0)
 
 
 def _rigid_px(rigid, fps, highpass_hz):
@@ -358,10 +381,15 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
         return evidence_snr_estimate(evidence, report=report, highpass_hz=highpass_hz)
 
 
-def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz: float = 20.0) -> dict:
-    """:func:`snr_estimate` on the evidence of a whole video (see :mod:`vismic.combine._evidence`)."""
+def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz: float = 20.0,
+                          fallback_db: float = float("nan")) -> dict:
+    """:func:`snr_estimate` on the evidence of a whole video (see :mod:`vismic.combine._evidence`).
+
+    ``fallback_db`` stands for the groups' agreement where there are too few regions to form
+    three groups (a grid of one or two regions); the other checks still cap it.
+    """
     measured = evidence_consistency(evidence, highpass_hz=highpass_hz)
-    estimate = measured["snr_db"]
+    estimate = measured["snr_db"] if np.isfinite(measured["snr_db"]) else float(fallback_db)
     slow = measured["slow_motion_px"]
     flags = {}
     if slow > MOTION_TOLERANCE_PX:
