@@ -169,3 +169,14 @@ def test_bad_signal(x):
 def test_bad_parameters(function, kwargs, name, rng):
     with pytest.raises(ParameterError, match=name):
         function(rng.standard_normal(1000), sr=SR, **kwargs)
+
+
+def test_noise_psd_may_be_a_noise_spectrum(notes):
+    """A recovery's ``rec.noise`` goes in as it is (it raised a TypeError from float())."""
+    from vismic.data import NoiseSpectrum
+
+    noisy, std = add_white_noise(notes, 5.0)
+    noise = NoiseSpectrum.white(std ** 2, sr=SR)
+    np.testing.assert_allclose(mmse_lsa(noisy, sr=SR, noise_psd=noise), mmse_lsa(noisy, sr=SR, noise_psd=noise.density))
+    with pytest.raises(ParameterError, match="NoiseSpectrum of a signal at 4400 Hz"):
+        wiener(noisy, sr=SR, noise_psd=NoiseSpectrum.white(std ** 2, sr=2 * SR))

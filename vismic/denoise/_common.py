@@ -34,9 +34,10 @@ DOC_FRAGMENTS = {
         Signal, time on the last axis; channels are processed independently.
     sr : float
         Sample rate in Hz.""",
-    "noise_psd": """noise_psd : np.ndarray [shape=(n_freqs,) or (n_channels, n_freqs)] or None
+    "noise_psd": """noise_psd : np.ndarray [shape=(n_freqs,) or (n_channels, n_freqs)], NoiseSpectrum or None
         One-sided noise PSD on ``np.linspace(0, sr / 2, n_freqs)`` (any ``n_freqs >= 2``;
-        see :func:`~vismic.denoise.estimate_noise_psd`); ``None`` estimates it from ``x``.""",
+        see :func:`~vismic.denoise.estimate_noise_psd`), or a :class:`~vismic.data.NoiseSpectrum`
+        at ``sr`` (a recovery's ``rec.noise``); ``None`` estimates it from ``x``.""",
     "frame_seconds": """frame_seconds : float
         Analysis frame duration (:func:`~vismic.denoise.frame_length`).""",
     "returns": """Returns

@@ -30,7 +30,7 @@ import inspect
 import numpy as np
 from scipy import special
 
-from ..data import Audio
+from ..data import Audio, NoiseSpectrum
 from ..errors import ParameterError
 from ..pipeline import Stage
 from ._common import (
@@ -77,6 +77,10 @@ class _Spectra:
         self.n_fft = fit_frame_length(frame_length(sr=self.sr, frame_seconds=frame_seconds), self.n)
         if noise_psd is None:
             noise_psd = estimate_noise_psd(self.x, sr=self.sr, frame_seconds=frame_seconds)
+        elif isinstance(noise_psd, NoiseSpectrum):  # e.g. a recovery's own ``rec.noise``
+            if not np.isclose(noise_psd.sr, self.sr, rtol=1e-9):
+                raise ParameterError(f"noise_psd is a NoiseSpectrum of a signal at {noise_psd.sr:g} Hz, but sr={self.sr:g}")
+            noise_psd = noise_psd.density
         lead = self.x.shape[:-1]
         n_freqs = self.n_fft // 2 + 1
         psd = match_noise_psd(noise_psd, n_freqs=n_freqs, lead_shape=lead)
