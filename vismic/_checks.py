@@ -45,6 +45,7 @@ __all__ = [
     "check_pair",
     "check_shape",
     "check_grid",
+    "check_data",
     "check_array",
     "check_signal",
     "check_image",
@@ -247,6 +248,32 @@ def check_shape(shape, name: str = "shape") -> Tuple[int, int]:
 def check_grid(grid, name: str = "grid") -> Tuple[int, int]:
     """A grid of regions ``(rows, cols)`` of two integers >= 1."""
     return check_pair(grid, name, what="(rows, cols)")
+
+
+def check_data(value, kind: type, stage: str):
+    """``value`` if it is a ``kind`` (one of :mod:`vismic.data`'s classes), else a ParameterError naming ``stage``.
+
+    A frame stage also takes what has a FrameBatch's ``frames``, ``start`` and ``fps`` (frames as
+    the source stores them, 8 or 16 bits, before their float32 conversion).
+
+    Examples
+    --------
+    >>> from vismic.data import FrameBatch
+    >>> check_data(np.zeros((2, 8, 8)), FrameBatch, "Decompose")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vismic.errors.ParameterError: Decompose takes vismic.data.FrameBatch, given a numpy array of shape (2, 8, 8): wrap...
+    """
+    if isinstance(value, kind):
+        return value
+    if kind.__name__ == "FrameBatch" and all(hasattr(value, name) for name in ("frames", "start", "fps")):
+        return value  # frames as the source stores them (vismic.io's StoredBatch), not yet float32
+    given = (f"a numpy array of shape {value.shape}" if isinstance(value, np.ndarray)
+             else type(value).__name__)
+    hint = ""
+    if kind.__name__ == "FrameBatch" and isinstance(value, np.ndarray):
+        hint = ": wrap frames as FrameBatch(frames, start, fps), or use vismic.recover_sound(frames, fps=...)"
+    raise ParameterError(f"{stage} takes vismic.data.{kind.__name__}, given {given}{hint}")
 
 
 def check_array(

@@ -34,6 +34,34 @@ __all__ = [
 MIN_FRAMES = 32
 
 
+def _brief(value) -> str:
+    """A field's value as a repr shows it: arrays by dtype and shape, not by their numbers."""
+    if isinstance(value, np.ndarray):
+        return f"<{value.dtype} array {value.shape}>" if value.size > 4 else repr(value.tolist())
+    if isinstance(value, (tuple, list)) and value and all(isinstance(v, np.ndarray) for v in value):
+        shapes = ", ".join(str(v.shape) for v in value)
+        return f"<{len(value)} {value[0].dtype} arrays: {shapes}>"
+    if isinstance(value, dict):
+        return f"<dict of {len(value)}>"
+    if isinstance(value, float):
+        return repr(float(f"{value:.6g}"))
+    return repr(value)
+
+
+def brief_repr(obj) -> str:
+    """``Class(field=..., ...)`` for a dataclass holding arrays, each array shown by dtype and shape.
+
+    Examples
+    --------
+    >>> FrameBatch(np.zeros((16, 32, 32), np.float32), start=64, fps=2200.0)
+    FrameBatch(frames=<float32 array (16, 32, 32)>, start=64, fps=2200.0)
+    """
+    from dataclasses import fields
+
+    shown = ", ".join(f"{f.name}={_brief(getattr(obj, f.name))}" for f in fields(obj) if f.repr)
+    return f"{type(obj).__name__}({shown})"
+
+
 
 @dataclass
 class FrameBatch:
@@ -48,6 +76,8 @@ class FrameBatch:
     fps : float
         Capture rate in frames per second.
     """
+
+    __repr__ = brief_repr
 
     frames: np.ndarray
     start: int
@@ -99,6 +129,8 @@ class Reference:
         the coefficients with respect to a shift of the image.
     """
 
+    __repr__ = brief_repr
+
     highpasses: tuple
     gradient_x: Optional[tuple] = None
     gradient_y: Optional[tuple] = None
@@ -132,6 +164,8 @@ class PyramidBatch:
         The reference frame's pyramid (and derivatives) when the decomposition
         stage chose one; otherwise the local-phase stage uses the first frame.
     """
+
+    __repr__ = brief_repr
 
     highpasses: tuple
     lowpass: np.ndarray
@@ -188,6 +222,8 @@ class PhaseBatch:
         As in :class:`FrameBatch`.
     """
 
+    __repr__ = brief_repr
+
     phase: tuple
     log_amplitude: tuple
     amplitude: tuple
@@ -239,6 +275,8 @@ class BandSignals:
         column ``r % cols``); ``rows * cols == n_regions``. None when unknown
         (the combination then uses the regions as they are).
     """
+
+    __repr__ = brief_repr
 
     scores: np.ndarray
     information: np.ndarray
@@ -341,6 +379,8 @@ class NoiseSpectrum:
     >>> round(float(halved.density[1] / noise.density[1]), 9)
     0.25
     """
+
+    __repr__ = brief_repr
 
     density: np.ndarray
     sr: float

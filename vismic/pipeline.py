@@ -287,6 +287,10 @@ class Pipeline:
         """
         check_fuse(fuse, device=device, executor=executor, precision=precision)
         streaming, whole = self._split()
+        if streaming and _is_array(batches):
+            raise ParameterError(f"Pipeline.run takes an iterable of vismic.data.FrameBatch, given an array of shape "
+                                 f"{batches.shape}: wrap frames as [FrameBatch(frames, 0, fps)], or use "
+                                 f"vismic.recover_sound(frames, fps=...)")
         if streaming:
             head, fused = streaming, None
             if fuse or device is not None or executor is not None or precision != "float32":
@@ -398,6 +402,11 @@ def find_report(reports: Optional[Mapping], kind: type):
         if isinstance(report, kind):
             return report
     return None
+
+
+def _is_array(value) -> bool:
+    """Whether ``value`` is a numpy array, without importing numpy here (``import vismic`` stays light)."""
+    return type(value).__module__ == "numpy" and hasattr(value, "shape")
 
 
 def _gather(parts, whole, reports: StageReports):

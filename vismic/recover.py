@@ -315,6 +315,9 @@ def recover_sound(
 
     check_precision(precision)
     check_fuse(fuse, device=device, executor=executor, precision=precision, workers=workers)
+    if pipeline is not None and not isinstance(pipeline, Pipeline):
+        raise ParameterError(f"pipeline must be a vismic.pipeline.Pipeline (e.g. vismic.default_pipeline(), or "
+                             f"Pipeline([(name, stage), ...])), given {type(pipeline).__name__}")
     if stabilise not in (True, False, "auto"):
         raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
     if not (unhold is True or unhold is False or (isinstance(unhold, str) and unhold == "auto")):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from .._checks import as_number
+from .._checks import as_number, check_data
 from ..data import MIN_FRAMES, Audio, BandSignals, NoiseSpectrum
 from ..denoise import HighPass
 from ..errors import ParameterError, TooFewFramesError
@@ -219,8 +219,7 @@ class Combine(Stage):
         cutoff = None
         try:
             for bands in parts:
-                if not isinstance(bands, BandSignals):
-                    raise ParameterError(f"Combine expects vismic.data.BandSignals, given {type(bands).__name__}")
+                check_data(bands, BandSignals, "Combine")
                 if evidence is None:
                     if self.method not in COMBINE_METHODS:
                         raise ParameterError(f"method must be one of {COMBINE_METHODS}, given method={self.method!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_data
 from ..data import BandSignals, PhaseBatch
 from ..decompose import DTCWT_ORIENTATIONS_DEGREES
 from ..errors import ParameterError
@@ -175,6 +176,7 @@ class BandSum(Stage):
         self.pool_bands = pool_bands
 
     def transform(self, batch: PhaseBatch) -> BandSignals:
+        check_data(batch, PhaseBatch, "BandSum")
         scores, information = band_signals(
             batch.phase,
             batch.amplitude,

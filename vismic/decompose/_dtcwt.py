@@ -7,6 +7,7 @@ from typing import Optional
 
 import numpy as np
 
+from .._checks import check_data
 from ..data import FrameBatch, PyramidBatch, Reference
 from ..errors import FrameShapeError, ParameterError
 from ..pipeline import Stage
@@ -120,6 +121,9 @@ def reference_pyramid(frame, *, n_levels: int = 4, biort: str = "near_sym_a", qs
         ``(height_l, width_l, 6)`` complex array per level.
     """
     frame = np.asarray(frame, dtype=np.float64)
+    if frame.ndim != 2:
+        raise FrameShapeError(f"a reference frame must have shape (height, width), given shape={frame.shape}"
+                              + (" (frames: give one, or their mean)" if frame.ndim == 3 else ""))
     gx, gy = image_gradient(frame)
     highpasses, _ = decompose(np.stack([frame, gx, gy]), n_levels=n_levels, biort=biort, qshift=qshift)
     return Reference(
@@ -212,6 +216,7 @@ class Decompose(Stage):
         return self._decompose(held)
 
     def transform(self, batch: FrameBatch) -> Optional[PyramidBatch]:
+        check_data(batch, FrameBatch, "Decompose")
         if self._reference is not None:
             return self._decompose(batch)
         return self._start(self._held.add(batch, self.n_reference_frames))

@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 
-from .._checks import check_choice, check_int, check_positive, check_positive_int, check_rate
+from .._checks import check_choice, check_data, check_int, check_positive, check_positive_int, check_rate
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
@@ -561,8 +561,7 @@ class Magnify(Stage):
         self.upscale_choice_ = None
 
     def transform(self, batch: FrameBatch) -> FrameBatch:
-        if not isinstance(batch, FrameBatch):
-            raise ParameterError(f"Magnify takes FrameBatch objects, given {type(batch).__name__}")
+        check_data(batch, FrameBatch, "Magnify")
         if self._core is None:
             alpha = _check_alpha(self.alpha)
             temporal = _check_mode(self.mode, self.fl_hz, self.fh_hz, batch.fps, self.filter)

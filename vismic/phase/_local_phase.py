@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_data
 from ..data import PhaseBatch, PyramidBatch, Reference
-from ..errors import FrameShapeError
+from ..errors import FrameShapeError, ParameterError
 from ..pipeline import Stage
 
 
@@ -34,6 +35,9 @@ def local_phase(highpasses, reference):
     >>> np.round(phase[0].ravel(), 3), np.round(log_amplitude[0].ravel(), 3)
     (array([0.1, 0.2], dtype=float32), array([0.693, 0.693], dtype=float32))
     """
+    if isinstance(reference, Reference):
+        raise ParameterError("reference must be the reference's coefficients per level: give reference.highpasses, "
+                             "not the Reference")
     if len(highpasses) != len(reference):
         raise FrameShapeError(f"pyramid has {len(highpasses)} levels but the reference has {len(reference)}")
     tiny = np.finfo(np.float64).tiny
@@ -94,6 +98,7 @@ class LocalPhase(Stage):
         self._maps = (None, None)
 
     def transform(self, batch: PyramidBatch) -> PhaseBatch:
+        check_data(batch, PyramidBatch, "LocalPhase")
         if self._reference is None:
             if batch.reference is not None:
                 self._reference = batch.reference

@@ -6,6 +6,7 @@ from typing import Optional
 
 import numpy as np
 
+from .._checks import check_data
 from ..data import BandSignals, FrameBatch
 from ..decompose import max_levels
 from ..decompose._dtcwt import HeldFrames, check_reference_frames
@@ -69,6 +70,7 @@ class Project(Stage):
 
         ``executor``, when given, builds the templates on its workers.
         """
+        check_data(batch, FrameBatch, "Project")
         if self.templates is None:
             count = check_reference_frames(self.n_reference_frames)
             if self.light_reference_frames is not None:

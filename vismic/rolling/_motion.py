@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_data
 from ..combine import band_signals
 from ..data import BandSignals, FrameBatch, Reference
 from ..decompose import decompose_rows, image_gradient, max_row_levels
@@ -245,8 +246,7 @@ class RowEvidence(Stage):
         self._rows = None
 
     def transform(self, batch: FrameBatch) -> BandSignals:
-        if not isinstance(batch, FrameBatch):
-            raise ParameterError(f"RowEvidence expects vismic.data.FrameBatch, given {type(batch).__name__}")
+        check_data(batch, FrameBatch, "RowEvidence")
         if self._rows is None:
             if self.reference is None:
                 raise ParameterError("RowEvidence needs a reference image (the video's mean frame) before the first batch")

@@ -14,6 +14,7 @@ from typing import Optional
 
 import numpy as np
 
+from .._checks import check_data
 from ..data import FrameBatch
 from ..decompose._dtcwt import HeldFrames
 from ..errors import ParameterError
@@ -117,6 +118,7 @@ class NormaliseLight(Stage):
         self._held = HeldFrames()
 
     def transform(self, batch: FrameBatch) -> Optional[FrameBatch]:
+        check_data(batch, FrameBatch, "NormaliseLight")
         if self._reference is None:
             batch = self._held.add(batch, self.n_reference_frames)
             if batch is None:

@@ -8,6 +8,7 @@ from typing import Optional
 import numpy as np
 import scipy.fft
 
+from ..data import brief_repr
 from ._track import TrackSettings, sound_taken, track_error, track_response
 
 __all__ = ["StabiliseReport"]
@@ -53,6 +54,8 @@ class StabiliseReport:
         pairs of input frames every ``PAIR_STRIDE`` frames): with ``difference_power``, what
         tells an inter-frame codec (:func:`~vismic.stabilise.codec_finding`).
     """
+
+    __repr__ = brief_repr
 
     motion_px: np.ndarray
     block_motion_px: np.ndarray

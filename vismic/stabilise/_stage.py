@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 
 from .._buffers import FrameQueue, ReturnedBuffer, held_dtype
-from .._checks import check_non_negative, check_positive
+from .._checks import check_data, check_non_negative, check_positive
 from .._cores import map_on_cores
 from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
@@ -266,6 +266,7 @@ class Stabilise(Stage):
 
     # ------------------------------------------------------------------ streaming
     def transform(self, batch: FrameBatch):
+        check_data(batch, FrameBatch, "Stabilise")
         if self._first is None:
             self._first = batch.start
             self._fps = batch.fps
@@ -558,6 +559,8 @@ def stabilise_frames(frames, *, fps: float, batch_size: int = 64, **params):
     ((40, 32, 32), (40, 2))
     """
     frames = np.asarray(frames)
+    if frames.ndim != 3:
+        raise FrameShapeError(f"frames must have shape (n, height, width), given shape={frames.shape}")
     stage = Stabilise(**params)
     result = np.empty(frames.shape, dtype=np.float32)
     released = 0

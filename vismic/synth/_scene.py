@@ -23,7 +23,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from ..data import FrameBatch
+from ..data import FrameBatch, brief_repr
 from ..errors import FrameShapeError, ParameterError
 from ._sensor import sense
 from ._checks import (
@@ -94,6 +94,8 @@ class Scene(_RenderedVideo):
     fps : float
         Capture rate in frames per second.
     """
+
+    __repr__ = brief_repr
 
     frames: np.ndarray
     displacement_px: np.ndarray

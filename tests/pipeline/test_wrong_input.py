@@ -1,0 +1,71 @@
+"""Common mistakes when composing stages get one vismic error that says what to give (they were raw
+AttributeErrors, broadcast ValueErrors and TypeErrors from deep inside)."""
+
+import numpy as np
+import pytest
+
+import vismic
+from vismic.combine import BandSum, Combine
+from vismic.data import FrameBatch
+from vismic.decompose import Decompose, decompose, reference_pyramid
+from vismic.errors import FrameShapeError, ParameterError
+from vismic.phase import LocalPhase, local_phase
+from vismic.project import Project
+from vismic.stabilise import NormaliseLight, Stabilise, stabilise_frames
+
+FRAMES = np.random.default_rng(0).uniform(0, 255, (40, 32, 32))
+
+
+@pytest.mark.parametrize("stage, takes", [(NormaliseLight(), "FrameBatch"), (Stabilise(), "FrameBatch"),
+                                          (Decompose(), "FrameBatch"), (Project(), "FrameBatch"),
+                                          (LocalPhase(), "PyramidBatch"), (BandSum(), "PhaseBatch"),
+                                          (Combine(), "BandSignals")])
+def test_a_stage_given_an_array_says_what_it_takes(stage, takes):
+    with pytest.raises(ParameterError, match=rf"{type(stage).__name__} takes vismic.data.{takes}, given a numpy array"):
+        stage.transform(FRAMES)
+
+
+def test_frame_stages_say_how_to_wrap_frames():
+    with pytest.raises(ParameterError, match=r"FrameBatch\(frames, start, fps\)"):
+        Decompose().transform(FRAMES)
+
+
+def test_a_pipeline_run_on_an_array():
+    with pytest.raises(ParameterError, match=r"iterable of vismic.data.FrameBatch, given an array of shape \(40, 32, 32\)"):
+        vismic.default_pipeline().run(FRAMES)
+    assert vismic.default_pipeline(grid=(2, 2)).run([FrameBatch(FRAMES, 0, 2200.0)]).samples.shape == (40,)
+
+
+def test_recover_sound_given_something_else_as_pipeline():
+    with pytest.raises(ParameterError, match="pipeline must be a vismic.pipeline.Pipeline.*given list"):
+        vismic.recover_sound(FRAMES, fps=2200.0, pipeline=[("x", 1)])
+
+
+def test_shapes_of_single_frames_and_stacks():
+    with pytest.raises(FrameShapeError, match=r"shape \(height, width\), given shape=\(4, 32, 32\)"):
+        reference_pyramid(FRAMES[:4])
+    with pytest.raises(FrameShapeError, match=r"shape \(n, height, width\), given shape=\(32, 32\)"):
+        stabilise_frames(FRAMES[0], fps=2200.0)
+
+
+def test_local_phase_given_the_reference_object():
+    reference = reference_pyramid(FRAMES[0], n_levels=2)
+    highpasses, _ = decompose(FRAMES[:2], n_levels=2)
+    with pytest.raises(ParameterError, match="give reference.highpasses"):
+        local_phase(highpasses, reference)
+    assert len(local_phase(highpasses, reference.highpasses)[0]) == len(highpasses)
+
+
+def test_containers_show_their_arrays_by_shape():
+    """A repr printed every number (a Scene at 32x32 px ran to 3 kB; a StabiliseReport to pages)."""
+    from vismic import synth
+    from vismic.data import NoiseSpectrum
+
+    batch = FrameBatch(FRAMES.astype(np.float32), 8, 2200.0)
+    assert repr(batch) == "FrameBatch(frames=<float32 array (40, 32, 32)>, start=8, fps=2200.0)"
+    assert repr(NoiseSpectrum.white(1e-4, sr=2000.0, n_freqs=9)) == "NoiseSpectrum(density=<float64 array (9,)>, sr=2000.0)"
+    scene = synth.render_scene(synth.texture("brick", size=(32, 32)), np.zeros(40), fps=2200.0)
+    _, report = stabilise_frames(scene.frames, fps=2200.0)
+    assert "<2 complex128 arrays: (16, 16, 6), (8, 8, 6)>" in repr(reference_pyramid(FRAMES[0], n_levels=2))
+    for text in (repr(scene), repr(report)):
+        assert len(text) < 800 and "e-" not in text
