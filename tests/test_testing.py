@@ -71,3 +71,27 @@ def test_check_stage_covers_whole_pipelines():
     broken = pipe.remove("light").replace("decompose", _FirstBatchReference(n_levels=2))
     with pytest.raises(StageCheckError, match="batch_size=8 gives a different result"):
         check_pipeline(broken)
+
+
+class _Renamed(Stage):
+    def __init__(self, sigma=1.0):
+        self.s = sigma
+
+    def transform(self, audio):
+        return audio
+
+
+class _Doubled(Stage):
+    def __init__(self, k=1.0):
+        self.k = 2 * k
+
+    def transform(self, audio):
+        return audio
+
+
+def test_parameters_stored_under_another_name_or_changed_are_named():
+    # the first raised a raw AttributeError from get_params (even from the message's repr); the second passed
+    with pytest.raises(StageCheckError, match="'sigma' is not stored as an attribute of the same name"):
+        check_stage(_Renamed())
+    with pytest.raises(StageCheckError, match=r"does not store 'k' as given \(2.0 became 4.0\)"):
+        check_stage(_Doubled())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import warnings
 from pathlib import Path
@@ -179,7 +180,7 @@ def recover_sound(
         See :func:`default_pipeline`.
     pipeline : Pipeline, optional
         Run this pipeline instead of the default one (the other stage
-        parameters are then ignored).
+        parameters are then ignored, with a warning where they were given).
     batch_size : int, optional
         Frames decoded at a time (default: sized in bytes, see ``max_batch_bytes``);
         the result does not depend on it.
@@ -318,6 +319,9 @@ def recover_sound(
     if pipeline is not None and not isinstance(pipeline, Pipeline):
         raise ParameterError(f"pipeline must be a vismic.pipeline.Pipeline (e.g. vismic.default_pipeline(), or "
                              f"Pipeline([(name, stage), ...])), given {type(pipeline).__name__}")
+    if pipeline is not None:
+        _warn_ignored(n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz,
+                      denoise=denoise, n_sources=n_sources)
     if stabilise not in (True, False, "auto"):
         raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
     if not (unhold is True or unhold is False or (isinstance(unhold, str) and unhold == "auto")):
@@ -355,6 +359,8 @@ def recover_sound(
     audio = _recover_once(pipeline, source, video, **run)
     if stabilise is True:
         audio.info["stabilised"] = "on request (stabilise=True)"
+    elif any(type(stage).__name__ == "Stabilise" for _, stage in pipeline.streaming_steps):
+        audio.info["stabilised"] = "by the pipeline's own Stabilise step"
     stable = _stabilised(pipeline, audio, source, fuse=fuse) if stabilise == "auto" else None
     if stable is not None:
         moved = audio.info.get("slow_motion_px", float("nan"))
@@ -562,6 +568,20 @@ def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None):
     if threads < 2 or split_fusable(pipeline.streaming_steps)[1] is None:
         return None
     return ThreadPoolExecutor(threads, thread_name_prefix="vismic-project")
+
+
+#: recover_sound's defaults for the stage parameters a given pipeline overrides.
+_STAGE_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(recover_sound).parameters.items()}
+
+
+def _warn_ignored(**given) -> None:
+    """Warn once about the stage parameters of :func:`recover_sound` given with a ``pipeline``, which decides."""
+    defaults = _STAGE_DEFAULTS
+    ignored = [f"{name}={value!r}" for name, value in given.items()
+               if not (value == defaults[name] or (isinstance(value, list) and tuple(value) == defaults[name]))]
+    if ignored:
+        warnings.warn(f"{', '.join(ignored)} ignored: the pipeline given decides (set them on its stages, "
+                      f"e.g. pipeline.set_params(combine__highpass_hz=...))", VismicWarning, stacklevel=3)
 
 
 def _recover_once(pipeline: Pipeline, source, video, *, progress, device, workers, executor, threads,

@@ -110,19 +110,52 @@ def _run_streaming(stage, batches) -> list:
     return [o for o in out if o is not None]
 
 
+def _same_value(a, b) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(np.all(np.asarray(a == b)))
+    except Exception:  # noqa: BLE001 - values that cannot be compared are not the same
+        return False
+
+
+def _check_round_trip(stage, params: dict) -> list:
+    """A stage built from ``get_params()`` must report the same parameters (``__init__`` stores them as given)."""
+    try:
+        again = type(stage)(**params).get_params()
+    except Exception as exc:  # noqa: BLE001
+        return [f"{type(stage).__name__}(**get_params()) failed: {type(exc).__name__}: {exc}"]
+    changed = [name for name in params if not _same_value(params[name], again.get(name))]
+    return [f"__init__ does not store {name!r} as given ({params[name]!r} became {again.get(name)!r}): "
+            f"keep parameters as given and derive values in transform" for name in changed]
+
+
+def _describe(stage) -> str:
+    """The stage's repr, or its class name where the repr itself fails (a broken get_params)."""
+    try:
+        return repr(stage)
+    except Exception:  # noqa: BLE001
+        return type(stage).__name__
+
+
 def _check_params(stage) -> list:
     """Problems with ``get_params``/``set_params``/``repr``."""
     problems = []
     if not hasattr(stage, "get_params"):
         return ["no get_params()/set_params(): derive from vismic.Stage"]
-    params = stage.get_params()
     names = [n for n, p in inspect.signature(type(stage).__init__).parameters.items()
              if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    missing = [name for name in names if not hasattr(stage, name)]
+    for name in missing:
+        problems.append(f"__init__ parameter {name!r} is not stored as an attribute of the same name")
+    try:
+        params = stage.get_params()
+    except Exception as exc:  # noqa: BLE001 - report whatever went wrong
+        return problems if missing else problems + [f"get_params() raised {type(exc).__name__}: {exc}"]
     if sorted(params) != sorted(names):
         problems.append(f"get_params() keys {sorted(params)} differ from __init__ parameters {sorted(names)}")
-    for name in names:
-        if not hasattr(stage, name):
-            problems.append(f"__init__ parameter {name!r} is not stored as an attribute of the same name")
+    else:
+        problems += _check_round_trip(stage, params)
     try:
         stage.set_params(**params)
     except Exception as exc:  # noqa: BLE001 - report whatever went wrong
@@ -134,8 +167,8 @@ def _check_params(stage) -> list:
         pass
     except Exception as exc:  # noqa: BLE001
         problems.append(f"set_params with an unknown name raised {type(exc).__name__}, not a ValueError")
-    if type(stage).__name__ not in repr(stage):
-        problems.append(f"repr {repr(stage)!r} does not name the class")
+    if type(stage).__name__ not in _describe(stage):
+        problems.append(f"repr {_describe(stage)!r} does not name the class")
     return problems
 
 
@@ -274,14 +307,14 @@ def check_stage(stage, *, sample=None) -> dict:
     if isinstance(stage, Pipeline):
         return check_pipeline(stage, frames=sample)
     if not callable(getattr(stage, "transform", None)):
-        raise StageCheckError(f"{stage!r} has no transform() method")
+        raise StageCheckError(f"{_describe(stage)} has no transform() method")
     streaming = bool(getattr(stage, "streaming", False))
     problems = _check_params(stage)
     candidates = {"sample": sample} if sample is not None else sample_inputs()
     chosen, output = _first_accepted(stage, candidates, streaming, problems, sample is not None)
     if chosen is None:
         problems.append("transform accepted none of the sample inputs " + ", ".join(candidates))
-        raise StageCheckError(f"{stage!r}:\n- " + "\n- ".join(problems))
+        raise StageCheckError(f"{_describe(stage)}:\n- " + "\n- ".join(problems))
     value = candidates[chosen]
     problems += _check_pure(stage, value, output, streaming)
     if streaming:
@@ -292,6 +325,6 @@ def check_stage(stage, *, sample=None) -> dict:
     elif isinstance(value, Audio) and isinstance(output, Audio) and output.sr != value.sr:
         problems.append(f"output sr {output.sr} differs from input sr {value.sr} (resample in the WAV writer)")
     if problems:
-        raise StageCheckError(f"{stage!r}:\n- " + "\n- ".join(problems))
+        raise StageCheckError(f"{_describe(stage)}:\n- " + "\n- ".join(problems))
     first = output[0] if streaming else output
     return {"input": chosen, "output": type(first).__name__, "streaming": streaming}

@@ -69,3 +69,16 @@ def test_containers_show_their_arrays_by_shape():
     assert "<2 complex128 arrays: (16, 16, 6), (8, 8, 6)>" in repr(reference_pyramid(FRAMES[0], n_levels=2))
     for text in (repr(scene), repr(report)):
         assert len(text) < 800 and "e-" not in text
+
+
+def test_stage_parameters_given_beside_a_pipeline_are_said_to_be_ignored():
+    from vismic.errors import VismicWarning
+
+    with pytest.warns(VismicWarning, match=r"grid=\(2, 2\), denoise='wiener' ignored: the pipeline given decides"):
+        vismic.recover_sound(FRAMES, fps=2200.0, pipeline=vismic.default_pipeline(grid=(2, 2)), grid=(2, 2),
+                             denoise="wiener", stabilise=False)
+
+
+def test_a_pipeline_with_its_own_stabiliser_says_so():
+    rec = vismic.recover_sound(FRAMES, fps=2200.0, pipeline=vismic.default_pipeline(grid=(2, 2), stabilise=True))
+    assert rec.info["stabilised"] == "by the pipeline's own Stabilise step"

@@ -9,7 +9,7 @@ import vismic
 from vismic import metrics, synth
 from vismic.data import FrameBatch
 from vismic.denoise import highpass
-from vismic.errors import FrameShapeError, ParameterError
+from vismic.errors import FrameShapeError, ParameterError, VismicWarning
 from vismic.stabilise import (
     Stabilise,
     measure_shift,
@@ -186,6 +186,9 @@ def test_bad_parameters_raise_parameter_errors():
         stabilise_frames(frames, fps=FPS, kernel_seconds=0.0)
     with pytest.raises(ParameterError, match="cutoff_hz"):
         stabilise_frames(frames, fps=FPS, cutoff_hz=-1.0)
+    # above half its blocks' rate the track follows everything (5000 Hz at 2200 fps took the sound without a word)
+    with pytest.warns(VismicWarning, match=r"cutoff_hz=5000\) is beyond .* 4-frame blocks at 2200 fps .*below 275 Hz"):
+        stabilise_frames(frames, fps=FPS, cutoff_hz=5000.0)
 
 
 def test_frames_that_change_size_mid_video_raise_a_frame_shape_error():

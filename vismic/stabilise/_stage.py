@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -12,7 +13,7 @@ from .._checks import check_data, check_non_negative, check_positive
 from .._cores import map_on_cores
 from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
-from ..errors import FrameShapeError, ParameterError
+from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
 from ._border import _ClipHold, _border_profiles, _fill_border, kept_information
 from ._mosaic import MOSAIC_PX, Mosaic
@@ -271,6 +272,12 @@ class Stabilise(Stage):
             self._first = batch.start
             self._fps = batch.fps
             check_positive(self.cutoff_hz, "cutoff_hz")
+            limit = batch.fps / (2.0 * self._block(batch.fps))
+            if self.cutoff_hz >= limit:  # a warning: clips at 30 fps and less still run, with nothing left below it
+                warnings.warn(f"Stabilise(cutoff_hz={self.cutoff_hz:g}) is beyond what a track of "
+                              f"{self._block(batch.fps)}-frame blocks at {batch.fps:g} fps can follow (below "
+                              f"{limit:g} Hz): it follows and removes all motion, the sound's too", VismicWarning,
+                              stacklevel=2)
             if self.border_ramp_px is not None:
                 check_positive(self.border_ramp_px, "border_ramp_px")
             check_non_negative(self.near_clip_levels, "near_clip_levels")
