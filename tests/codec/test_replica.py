@@ -460,3 +460,21 @@ def test_only_a_cap_above_minus_10_db_gives_way_to_a_replica(innovation, replace
     assert info["snr_estimate_db"] == pytest.approx(cap) and "inter_frame_codec" in info["reliability"]
     assert info["codec_cap"] == {"cap_db": pytest.approx(cap), "estimate_before_db": 12.0}
     assert (replaceable_cap(info) is not None) == replaced == (cap >= REPLICA_OVER_CAP_DB)
+
+
+def test_a_stabilised_recovery_reads_its_replica_without_the_stabiliser(tmp_path, monkeypatch):
+    # the replica holds no camera motion: the stabiliser found nothing there and took up to half its time
+    from vismic.stabilise import Stabilise
+
+    fps = 4000.0
+    sound = synth.make_displacement(synth.music(duration_seconds=0.25, sr=fps, seed=2), amplitude_px=0.1)
+    scene = synth.render_nuisance_scene(synth.texture("coffee", size=(64, 64)), sound, direction_degrees=135.0,
+                                        noise_std=1.0, fps=fps, seed=2)
+    path = _x264_clip(tmp_path / "clip.mp4", scene.frames, crf=10)
+    seen = []
+    original = Stabilise.transform
+    monkeypatch.setattr(Stabilise, "transform", lambda self, batch: seen.append(len(batch)) or original(self, batch))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(path, fps=fps, denoise=None, stabilise=True)
+    assert "codec_replica" in rec.info and sum(seen) == len(scene.frames)
