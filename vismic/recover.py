@@ -165,7 +165,7 @@ def recover_sound(
 
     Parameters
     ----------
-    video : str, Path, np.ndarray [shape=(n, height, width) or (n, height, width, 3)] or VideoSource
+    video : str, Path, np.ndarray [shape=(n, height, width), (n, height, width, 1) or (n, height, width, 3)] or VideoSource
         A video file OpenCV reads, a folder of frames (PNG, TIFF, 8 or 16 bit),
         or an array of frames.
     fps : float, optional

@@ -344,6 +344,12 @@ def test_array_of_wrong_shape(shape):
         open_video(np.zeros(shape), fps=10)
 
 
+def test_grey_frames_with_their_one_channel_kept_read_as_grey():
+    frames = np.random.default_rng(0).integers(0, 256, (4, 8, 12), dtype=np.uint8)
+    np.testing.assert_array_equal(open_video(frames[..., None], fps=10).read(0, 4).frames,
+                                  open_video(frames, fps=10).read(0, 4).frames)
+
+
 def test_bad_batch_size_and_source_type():
     with pytest.raises(ParameterError, match="batch_size=0"):
         open_video(np.zeros((2, 4, 4)), fps=10, batch_size=0)

@@ -656,12 +656,14 @@ class FolderReader:
 
 
 class ArrayReader:
-    """Frames already in memory: ``(n, h, w)`` grey or ``(n, h, w, 3)`` RGB."""
+    """Frames already in memory: ``(n, h, w)`` or ``(n, h, w, 1)`` grey, or ``(n, h, w, 3)`` RGB."""
 
     def __init__(self, frames: np.ndarray):
+        if frames.ndim == 4 and frames.shape[3] == 1:  # grey with its one channel kept (a channels-last habit)
+            frames = frames[..., 0]
         if frames.ndim not in (3, 4) or (frames.ndim == 4 and frames.shape[3] != 3):
             raise FrameShapeError(
-                "a frame array must have shape (n, height, width) for grey or "
+                "a frame array must have shape (n, height, width) or (n, height, width, 1) for grey or "
                 f"(n, height, width, 3) for RGB, given shape={frames.shape}"
             )
         if not (np.issubdtype(frames.dtype, np.integer) or np.issubdtype(frames.dtype, np.floating)
