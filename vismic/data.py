@@ -62,7 +62,6 @@ def brief_repr(obj) -> str:
     return f"{type(obj).__name__}({shown})"
 
 
-
 @dataclass
 class FrameBatch:
     """Consecutive grayscale frames.

@@ -359,7 +359,7 @@ def recover_sound(
     audio = _recover_once(pipeline, source, video, **run)
     if stabilise is True:
         audio.info["stabilised"] = "on request (stabilise=True)"
-    elif any(type(stage).__name__ == "Stabilise" for _, stage in pipeline.streaming_steps):
+    elif _has_stabiliser(pipeline):
         audio.info["stabilised"] = "by the pipeline's own Stabilise step"
     stable = _stabilised(pipeline, audio, source, fuse=fuse) if stabilise == "auto" else None
     if stable is not None:
@@ -456,7 +456,7 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
 
     if "large_motion" not in audio.info.get("reliability", {}):
         return None
-    if any(isinstance(stage, Stabilise) for _, stage in pipeline.steps):
+    if _has_stabiliser(pipeline):
         return None
     stage = Stabilise()
     stable = next((pipeline.insert(name, "stabilise", stage) for name, step in pipeline.steps
@@ -570,12 +570,18 @@ def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None):
     return ThreadPoolExecutor(threads, thread_name_prefix="vismic-project")
 
 
+def _has_stabiliser(pipeline: Pipeline) -> bool:
+    from .stabilise import Stabilise
+
+    return any(isinstance(stage, Stabilise) for _, stage in pipeline.streaming_steps)
+
+
 #: recover_sound's defaults for the stage parameters a given pipeline overrides.
 _STAGE_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(recover_sound).parameters.items()}
 
 
 def _warn_ignored(**given) -> None:
-    """Warn once about the stage parameters of :func:`recover_sound` given with a ``pipeline``, which decides."""
+    """Warn about the stage parameters of :func:`recover_sound` given with a ``pipeline``, which decides."""
     defaults = _STAGE_DEFAULTS
     ignored = [f"{name}={value!r}" for name, value in given.items()
                if not (value == defaults[name] or (isinstance(value, list) and tuple(value) == defaults[name]))]

@@ -176,7 +176,8 @@ def check_replica(audio: Audio, pipeline: Pipeline, source, run: dict, recover_o
     # way; throat.mp4 131 -> 116 s, 6.4 -> 6.2 dB)
     from ..stabilise import Stabilise
 
-    head = Pipeline(copy.deepcopy([step for step in pipeline.steps[:combine + 1] if not isinstance(step[1], Stabilise)]))
+    head = Pipeline(copy.deepcopy([(name, stage) for name, stage in pipeline.steps[:combine + 1]
+                                   if not isinstance(stage, Stabilise)]))
     repairs = head.steps[-1][1].key_frames is not None
     progress = run["progress"]
     logger.info("measuring what the %s compression cost on a replica of the scene", codec)
