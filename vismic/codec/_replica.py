@@ -273,7 +273,9 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
 
     if (quantiser is None) == (rate is None):
         raise ParameterError("give codec_replica one of quantiser (a VP9 file's) and rate (a VP8 file's)")
-    first_frames = np.asarray(first_frames, dtype=np.float64)
+    first_frames = np.asarray(first_frames)  # as read (difference_variance works a frame at a time in float64)
+    if not (np.issubdtype(first_frames.dtype, np.integer) or np.issubdtype(first_frames.dtype, np.floating)):
+        first_frames = first_frames.astype(np.float64)
     motion = np.asarray(motion, dtype=np.float64)
     if first_frames.ndim != 3 or motion.ndim != 1 or len(motion) < 2:
         raise ParameterError(f"first_frames must be (n, height, width) and motion one channel of samples, given "
@@ -282,7 +284,7 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
     first_frames = first_frames[:, :first_frames.shape[1] // 2 * 2, :first_frames.shape[2] // 2 * 2]
     if min(first_frames.shape[1:]) < 2:
         raise FrameShapeError(f"frames of {first_frames.shape[1]}x{first_frames.shape[2]} px are too small to encode")
-    texture = first_frames[0]
+    texture = first_frames[0].astype(np.float64)
     target = difference_variance(first_frames)
     trial_motion = motion[:len(first_frames)]
 
@@ -330,8 +332,13 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
                                                                                 nearest)[0]))
     scene = render(drive, noise_std)
     truth = highpass(scene.displacement_px, sr=fps, cutoff_hz=default_estimate_cutoff(fps))
-    measured = [(index, float(si_snr(np.asarray(recover(*encode(scene, setting)), dtype=np.float64), truth)))
-                for setting, index in settings]
+    coded = [(encode(scene, setting), index) for setting, index in settings]
+    del scene  # its frames are coded: the recoveries need only what the codec gave back
+    measured = []
+    while coded:
+        (decoded, key), index = coded.pop(0)
+        measured.append((index, float(si_snr(np.asarray(recover(decoded, key), dtype=np.float64), truth))))
+        del decoded
     snr_db = measured[0][1]
     if len(measured) == 2:
         (q0, snr0), (q1, snr1) = measured
