@@ -31,13 +31,15 @@ Recovery = Audio
 
 #: The region grid :func:`default_pipeline` and :func:`recover_sound` use unless given one.
 DEFAULT_GRID = (8, 8)
+#: The drift high-pass :func:`recover_sound` puts on the output, and the one ``Stabilise``'s defaults go with.
+HIGHPASS_DEFAULT_HZ = 20.0
 
 
 def default_pipeline(
     *,
     n_levels: Optional[int] = None,
     grid=DEFAULT_GRID,
-    highpass_hz: float = 20.0,
+    highpass_hz: float = HIGHPASS_DEFAULT_HZ,
     low_hz: Optional[float] = None,
     high_hz: Optional[float] = None,
     denoise: Optional[str] = "mmse_lsa",
@@ -108,9 +110,7 @@ def default_pipeline(
     from .stabilise._light import NormaliseLight
 
     if stabilise:
-        from .stabilise import Stabilise
-
-        steps.append(("stabilise", Stabilise()))
+        steps.append(("stabilise", stabiliser_for(highpass_hz)))
     # after Stabilise too: what is left of the light against the stabilised reference (the filled
     # border changes the frame's mean as the camera moves; gravel under drift +0.5 dB, others +-0.01)
     # after Unhold only a key frame is as the camera saw it: the others carry scaled-up coded changes
@@ -139,7 +139,7 @@ def recover_sound(
     downsample: int = 1,
     n_levels: Optional[int] = None,
     grid=DEFAULT_GRID,
-    highpass_hz: float = 20.0,
+    highpass_hz: float = HIGHPASS_DEFAULT_HZ,
     low_hz: Optional[float] = None,
     high_hz: Optional[float] = None,
     denoise: Optional[str] = "mmse_lsa",
@@ -458,7 +458,8 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
         return None
     if _has_stabiliser(pipeline):
         return None
-    stage = Stabilise()
+    combine = next((step for _, step in pipeline.steps if isinstance(step, Combine)), None)
+    stage = stabiliser_for(getattr(combine, "highpass_hz", None))
     stable = next((pipeline.insert(name, "stabilise", stage) for name, step in pipeline.steps
                    if isinstance(step, (NormaliseLight, Decompose, Project))), None)
     shape, fps = getattr(source, "frame_shape", None), getattr(source, "fps", None)
@@ -568,6 +569,29 @@ def _threads_for(pipeline: Pipeline, threads=None, frame_shape=None):
     if threads < 2 or split_fusable(pipeline.streaming_steps)[1] is None:
         return None
     return ThreadPoolExecutor(threads, thread_name_prefix="vismic-project")
+
+
+def stabiliser_for(highpass_hz):
+    """A :class:`~vismic.stabilise.Stabilise` whose track stops where the output's high-pass begins.
+
+    The stage's defaults (cut-off 22 Hz, kernel 0.15 s) go with the 20 Hz high-pass; a lower one
+    (clips at 40 fps or less need one below their Nyquist frequency) scales the cut-off down and
+    the kernel up alike, so the track still takes only what lies below the sound band, and can
+    follow it: at 24 fps the 22 Hz cut-off is past what one-frame blocks can follow, and the
+    track took all the motion. A high-pass of 20 Hz or more, or none, keeps the defaults.
+
+    Examples
+    --------
+    >>> stabiliser_for(2.0)
+    Stabilise(cutoff_hz=2.2, kernel_seconds=1.5)
+    """
+    from .stabilise import Stabilise
+
+    default = Stabilise()
+    if highpass_hz is None or not 0 < highpass_hz < HIGHPASS_DEFAULT_HZ:
+        return default
+    scale = highpass_hz / HIGHPASS_DEFAULT_HZ
+    return Stabilise(cutoff_hz=round(default.cutoff_hz * scale, 6), kernel_seconds=round(default.kernel_seconds / scale, 6))
 
 
 def _has_stabiliser(pipeline: Pipeline) -> bool:
