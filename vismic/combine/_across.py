@@ -407,13 +407,6 @@ def _honest_noise(noise, model_db, estimate_db, *, motion_px=None, highpass_hz=N
 #: be used (a slow drift's lies below it: the model's shape is kept).
 MIN_SOUND_BAND_SHARE = 1e-3
 
-#: The interpolation error's shape is used only where the frames moved at least this far (px,
-#: peak to peak along an axis): over less than half its 1 px period the error follows the motion
-#: itself, whose spectrum lies at the track's lowest frequencies, and cannot be what the estimate
-#: lacks. camera.mp4 (real H.264 footage, stabilised for 0.06 px) put its 23 dB of codec noise
-#: there, over its 41 Hz peak (``bench_footage.py --downsample 1``).
-MIN_SWEEP_PX = 0.5
-
 
 def _interpolation_noise_shape(motion_px, noise: NoiseSpectrum, highpass_hz):
     """Unit-power density on ``noise``'s grid of what a stabiliser's sub-pixel shifts add, or None.
@@ -424,7 +417,9 @@ def _interpolation_noise_shape(motion_px, noise: NoiseSpectrum, highpass_hz):
     period of 1 px. Its spectrum is taken as that of ``sin`` and ``cos`` of ``2 pi k d``
     (``k`` = 1, 2, each axis), above ``highpass_hz``: a 4 px shake at 10 Hz sweeps
     them up to a few hundred Hz, where the model's flat spectrum puts little of the excess.
-    None where the frames moved less than :data:`MIN_SWEEP_PX`.
+    None where the frames moved less than :data:`~vismic.combine._confidence.MIN_SWEEP_PX`: camera.mp4
+    (real H.264 footage, stabilised for 0.06 px) put its 23 dB of codec noise at the track's lowest
+    frequencies then, over its 41 Hz peak (``bench_footage.py --downsample 1``).
     ``bench_nuisance.py`` with ``mmse_lsa`` (recover_sound's default): shake -0.9 (-1.9) dB
     against -0.9 (-2.4) with the model's shape; with a camera's borders (``--crop 16``) -1.0
     (-3.3) against -1.1 (-3.6), one scene 0.1 dB down; ``--size 192 --crop 16`` -2.9 (-5.9)
@@ -434,6 +429,7 @@ def _interpolation_noise_shape(motion_px, noise: NoiseSpectrum, highpass_hz):
 
     from ..denoise import highpass
     from ..denoise._filters import settled_span
+    from ._confidence import MIN_SWEEP_PX
 
     motion = None if motion_px is None else np.asarray(motion_px, dtype=np.float64)
     if motion is None or motion.ndim != 2 or motion.shape[0] < 64 or np.max(np.ptp(motion, axis=0)) < MIN_SWEEP_PX:

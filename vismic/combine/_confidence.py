@@ -186,6 +186,7 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
         "rigid_power_px2": float(np.sum(np.mean(rigid_fast ** 2, axis=-1))),
         "rigid_px": rigid_fast,
         "output_power": final_power,
+        "output": final,
         "rigid_response": response,
     }
 
@@ -404,6 +405,13 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
                                  f"the sound is distorted or lost; {advice}")
     if report is not None and report.motion_px.shape[0] == evidence.n and evidence.n > 40:
         estimate = _with_track_error(estimate, measured, report, evidence.fps, highpass_hz)
+        share = camera_position_share(measured["output"], report.motion_px, fps=evidence.fps, highpass_hz=highpass_hz)
+        if share > CAMERA_POSITION_SHARE:
+            estimate = min(estimate, 10.0 * math.log10(max(1.0 - share, 1e-6) / share))
+            flags["camera_position"] = (
+                f"{share:.0%} of the output follows the camera's sub-pixel position: the stabiliser's shifts of frames "
+                "with detail finer than their pixels (aliased: a sharp sensor, or --downsample) wrote their own error "
+                "into it, not sound; try the frames as recorded (no --downsample) or a --roi on a smoother surface")
     innovation = codec_innovation(report.difference_power) if report is not None else 1.0
     codec = codec_finding(innovation, held_blocks=getattr(report, "held_blocks", None),
                           whole_blocks=getattr(report, "whole_blocks", None))
@@ -415,6 +423,48 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
     return {"snr_estimate_db": float(estimate), "flags": flags, "consistency_db": measured["snr_db"],
             "slow_motion_px": slow, "codec_innovation": innovation,
             "codec_cap_db": None if codec is None else float(codec[0]), "estimate_before_codec_db": before_codec}
+
+
+#: A stabiliser's interpolation error repeats with every whole pixel the frames move; over less than
+#: half that period it follows the motion itself (px, peak to peak along an axis).
+MIN_SWEEP_PX = 0.5
+
+#: Above this share of the output's power explained by the camera's sub-pixel position, the
+#: estimate is capped and the recovery flagged (``camera_position``); sound that has nothing to
+#: do with the camera leaves a few thousandths there by chance (8 regressors; 0.009 on a 96 px
+#: shake scene), the stabiliser's error on aliased frames 0.97 (the same scene downsampled 2x).
+CAMERA_POSITION_SHARE = 0.1
+
+
+def camera_position_share(output, motion_px, *, fps: float, highpass_hz: float) -> float:
+    """Share of ``output``'s power that is a function of where a stabiliser put the camera, to a sub-pixel.
+
+    A frame shifted back by ``d`` px errs where it holds detail its samples cannot carry
+    (aliased: a sensor's box-shaped pixels, block-averaged frames), and the error repeats
+    with every whole pixel: ``output`` is regressed on ``sin`` and ``cos`` of ``2 pi k d`` (``k`` =
+    1, 2, each axis of ``motion_px``, ``(n, 2)``), high-passed as the output is. Sound that has
+    nothing to do with the camera's position leaves only a chance share.
+
+    Examples
+    --------
+    >>> t = np.arange(2200) / 2200.0
+    >>> track = np.stack([2.0 * np.sin(2 * np.pi * 3.0 * t), np.zeros_like(t)], axis=1)
+    >>> error = 0.01 * np.sin(2 * np.pi * track[:, 0])
+    >>> sound = 0.01 * np.sin(2 * np.pi * 440.0 * t)
+    >>> round(camera_position_share(highpass(error, sr=2200.0), track, fps=2200.0, highpass_hz=20.0), 2)
+    1.0
+    >>> camera_position_share(highpass(sound, sr=2200.0), track, fps=2200.0, highpass_hz=20.0) < 0.01
+    True
+    """
+    output = np.asarray(output, dtype=np.float64).reshape(-1)
+    motion = np.asarray(motion_px, dtype=np.float64).reshape(output.shape[0], -1)
+    total = float(np.sum(output ** 2))
+    if total <= 0 or np.max(np.ptp(motion, axis=0)) < MIN_SWEEP_PX:  # under it the error follows the motion itself
+        return 0.0
+    phases = 2.0 * np.pi * np.concatenate([k * motion.T for k in (1, 2)])
+    features = highpass(np.concatenate([np.sin(phases), np.cos(phases)]), sr=fps, cutoff_hz=highpass_hz)
+    coefficients, *_ = np.linalg.lstsq(features.T, output, rcond=None)
+    return float(np.sum((features.T @ coefficients) ** 2) / total)
 
 
 def _with_track_error(estimate: float, measured: dict, report, fps: float, highpass_hz: float) -> float:
