@@ -429,13 +429,12 @@ def _interpolation_noise_shape(motion_px, noise: NoiseSpectrum, highpass_hz):
 
     from ..denoise import highpass
     from ..denoise._filters import settled_span
-    from ._confidence import MIN_SWEEP_PX
+    from ._confidence import MIN_SWEEP_PX, position_features
 
     motion = None if motion_px is None else np.asarray(motion_px, dtype=np.float64)
     if motion is None or motion.ndim != 2 or motion.shape[0] < 64 or np.max(np.ptp(motion, axis=0)) < MIN_SWEEP_PX:
         return None
-    phases = 2.0 * np.pi * np.concatenate([k * motion.T for k in (1, 2)])
-    features = np.concatenate([np.sin(phases), np.cos(phases)])
+    features = position_features(motion)
     features -= features.mean(axis=-1, keepdims=True)
     if highpass_hz:
         settled = settled_span(features.shape[-1], sr=noise.sr, cutoff_hz=highpass_hz)

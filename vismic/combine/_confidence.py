@@ -436,19 +436,28 @@ MIN_SWEEP_PX = 0.5
 CAMERA_POSITION_SHARE = 0.1
 
 
+def position_features(motion_px) -> np.ndarray:
+    """``sin`` and ``cos`` of ``2 pi k d`` (``k`` = 1, 2) for each axis of ``motion_px`` (``(n, axes)``): ``(4 axes, n)``.
+
+    What a function of the frames' sub-pixel position (period 1 px) is made of, to its second harmonic.
+    """
+    phases = 2.0 * np.pi * np.concatenate([k * np.asarray(motion_px, dtype=np.float64).T for k in (1, 2)])
+    return np.concatenate([np.sin(phases), np.cos(phases)])
+
+
 def camera_position_share(output, motion_px, *, fps: float, highpass_hz: float) -> float:
     """Share of ``output``'s power that is a function of where a stabiliser put the camera, to a sub-pixel.
 
     A frame shifted back by ``d`` px errs where it holds detail its samples cannot carry
     (aliased: a sensor's box-shaped pixels, block-averaged frames), and the error repeats
     with every whole pixel: ``output`` is regressed on ``sin`` and ``cos`` of ``2 pi k d`` (``k`` =
-    1, 2, each axis of ``motion_px``, ``(n, 2)``), high-passed as the output is. Sound that has
+    1, 2, each axis of ``motion_px``, ``(n, 2)``), both above twice ``highpass_hz``. Sound that has
     nothing to do with the camera's position leaves only a chance share.
 
     Examples
     --------
     >>> t = np.arange(2200) / 2200.0
-    >>> track = np.stack([2.0 * np.sin(2 * np.pi * 3.0 * t), np.zeros_like(t)], axis=1)
+    >>> track = np.stack([4.0 * np.sin(2 * np.pi * 8.0 * t), np.zeros_like(t)], axis=1)  # a shake
     >>> error = 0.01 * np.sin(2 * np.pi * track[:, 0])
     >>> sound = 0.01 * np.sin(2 * np.pi * 440.0 * t)
     >>> round(camera_position_share(highpass(error, sr=2200.0), track, fps=2200.0, highpass_hz=20.0), 2)
@@ -458,11 +467,16 @@ def camera_position_share(output, motion_px, *, fps: float, highpass_hz: float) 
     """
     output = np.asarray(output, dtype=np.float64).reshape(-1)
     motion = np.asarray(motion_px, dtype=np.float64).reshape(output.shape[0], -1)
-    total = float(np.sum(output ** 2))
-    if total <= 0 or np.max(np.ptp(motion, axis=0)) < MIN_SWEEP_PX:  # under it the error follows the motion itself
+    if np.max(np.ptp(motion, axis=0)) < MIN_SWEEP_PX:  # under it the error follows the motion itself
         return 0.0
-    phases = 2.0 * np.pi * np.concatenate([k * motion.T for k in (1, 2)])
-    features = highpass(np.concatenate([np.sin(phases), np.cos(phases)]), sr=fps, cutoff_hz=highpass_hz)
+    # above twice the high-pass: a slow drift's features lie at its edge, where sound near it can fit them
+    # (a 3 px drift over 0.3 s and a 26 Hz note read 0.1 there)
+    cutoff = min(2.0 * highpass_hz, 0.4 * fps)
+    output = highpass(output, sr=fps, cutoff_hz=cutoff)
+    total = float(np.sum(output ** 2))
+    if total <= 0:
+        return 0.0
+    features = highpass(position_features(motion), sr=fps, cutoff_hz=cutoff)
     coefficients, *_ = np.linalg.lstsq(features.T, output, rcond=None)
     return float(np.sum((features.T @ coefficients) ** 2) / total)
 
