@@ -240,3 +240,17 @@ def test_with_several_videos_each_warning_names_its_video(video, still, tmp_path
     assert run(["recover", str(video), str(still), "--fps", str(FPS), "-o", f"{tmp_path / 'out'}/"]) == 2
     err = capsys.readouterr().err  # the still video: nothing recovered, nothing written
     assert f"vismic: warning: {still}: no motion found" in err and "recovered 1 of 2 videos" in err, err
+
+
+def test_a_band_past_nyquist_is_refused_before_the_recovery_and_zero_means_no_lower_edge(video, tmp_path, capsys,
+                                                                                        monkeypatch):
+    import vismic.recover
+
+    ran = []
+    monkeypatch.setattr(vismic.recover, "recover_sound", lambda *args, **kwargs: ran.append(1))
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--band", f"{FPS},{2 * FPS}"]) == 2
+    assert "at or above the Nyquist frequency" in one_error_line(capsys) and not ran and not out.exists()
+    monkeypatch.undo()
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--band", "0,500"]) == 0
+    assert out.exists()  # it said "low_hz must be a positive number" after the whole recovery

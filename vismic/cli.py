@@ -198,6 +198,7 @@ def _recover_options(args) -> dict:
         low_hz, high_hz = parse_floats(args.band, 2, "--band")
         if not 0 <= low_hz < high_hz:
             raise ParameterError(f"--band must be LOW,HIGH in Hz with 0 <= LOW < HIGH, given {args.band!r}")
+        low_hz = low_hz or None  # 0: no lower edge
     workers = None
     if args.workers is not None:
         workers = parse_ints(args.workers, 1, "--workers")[0]
@@ -354,6 +355,9 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         source, total = open_source(args, options["fps"], options["roi"], video=video)
         fps = source.fps
         logging.getLogger("vismic").info("capture rate %g fps (%s)", fps, getattr(source, "fps_source", "argument"))
+        if options["low_hz"] is not None and options["low_hz"] >= fps / 2:  # said now, not after the recovery
+            raise ParameterError(f"--band starts at {options['low_hz']:g} Hz, at or above the Nyquist frequency of "
+                                 f"{fps:g} fps ({fps / 2:g} Hz): nothing would be left")
         progress = Progress(total, not args.quiet, "recovering")
         try:
             if args.rolling_shutter:
