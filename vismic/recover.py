@@ -452,7 +452,7 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
     added to ``audio.info["warnings"]``, and the first pass's result stands).
     """
     from .project import Project
-    from .stabilise import NormaliseLight, Stabilise
+    from .stabilise import NormaliseLight
 
     if "large_motion" not in audio.info.get("reliability", {}):
         return None
