@@ -247,7 +247,7 @@ def test_a_band_past_nyquist_is_refused_before_the_recovery_and_zero_means_no_lo
     import vismic.recover
 
     ran = []
-    monkeypatch.setattr(vismic.recover, "recover_sound", lambda *args, **kwargs: ran.append(1))
+    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
     out = tmp_path / "out.wav"
     assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--band", f"{FPS},{2 * FPS}"]) == 2
     assert "at or above the Nyquist frequency" in one_error_line(capsys) and not ran and not out.exists()

@@ -355,10 +355,6 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         source, total = open_source(args, options["fps"], options["roi"], video=video)
         fps = source.fps
         logging.getLogger("vismic").info("capture rate %g fps (%s)", fps, getattr(source, "fps_source", "argument"))
-        if not args.rolling_shutter and options["low_hz"] is not None and options["low_hz"] >= fps / 2:
-            # said now, not after the recovery (a rolling shutter's output runs at its row rate, far above fps)
-            raise ParameterError(f"--band starts at {options['low_hz']:g} Hz, at or above the Nyquist frequency of "
-                                 f"{fps:g} fps ({fps / 2:g} Hz): nothing would be left")
         progress = Progress(total, not args.quiet, "recovering")
         try:
             if args.rolling_shutter:

@@ -353,6 +353,7 @@ def recover_sound(
     if not pipeline.streaming_steps:
         raise ParameterError("the pipeline has no streaming stage to read frames")
     _check_grid_fits(pipeline, source, fuse=fuse)
+    _check_band_fits(pipeline, source)
     pipeline = _with_key_frames(pipeline, _key_frames(key_frames, source))
     run = dict(progress=progress, device=device, workers=workers, executor=executor, threads=threads, fuse=fuse,
                precision=precision)
@@ -592,6 +593,16 @@ def stabiliser_for(highpass_hz):
         return default
     scale = highpass_hz / HIGHPASS_DEFAULT_HZ
     return Stabilise(cutoff_hz=round(default.cutoff_hz * scale, 6), kernel_seconds=round(default.kernel_seconds / scale, 6))
+
+
+def _check_band_fits(pipeline: Pipeline, source) -> None:
+    """A band-limit step whose lower edge is past the Nyquist frequency, refused before the video is read."""
+    fps = getattr(source, "fps", None)
+    for _, stage in pipeline.steps:
+        low_hz = getattr(stage, "low_hz", None) if isinstance(stage, BandLimit) else None
+        if fps and isinstance(low_hz, (int, float)) and low_hz >= fps / 2:
+            raise ParameterError(f"low_hz (the bottom of --band) is {low_hz:g} Hz, at or above the Nyquist frequency "
+                                 f"of {fps:g} fps ({fps / 2:g} Hz): nothing would be left")
 
 
 def _has_stabiliser(pipeline: Pipeline) -> bool:

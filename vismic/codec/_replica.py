@@ -274,8 +274,6 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
     if (quantiser is None) == (rate is None):
         raise ParameterError("give codec_replica one of quantiser (a VP9 file's) and rate (a VP8 file's)")
     first_frames = np.asarray(first_frames)  # as read (difference_variance works a frame at a time in float64)
-    if not (np.issubdtype(first_frames.dtype, np.integer) or np.issubdtype(first_frames.dtype, np.floating)):
-        first_frames = first_frames.astype(np.float64)
     motion = np.asarray(motion, dtype=np.float64)
     if first_frames.ndim != 3 or motion.ndim != 1 or len(motion) < 2:
         raise ParameterError(f"first_frames must be (n, height, width) and motion one channel of samples, given "
