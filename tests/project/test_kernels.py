@@ -61,7 +61,7 @@ def test_scores_are_the_same_with_and_without_the_compiled_loop(dtype, monkeypat
     frames = frames.astype(dtype) if dtype != np.uint8 else np.rint(frames).astype(np.uint8)
     compiled = project(frames, templates)
     monkeypatch.setattr(_kernels, "ENABLED", False)
-    np.testing.assert_array_equal(project(frames, templates), compiled)
+    _same_to_rounding(project(frames, templates), compiled)
 
 
 @needs_numba
@@ -82,6 +82,13 @@ def test_a_chunk_in_pieces_projects_as_one_array_with_and_without_the_compiled_t
     compiled_difference = project_difference(difference, templates)
     monkeypatch.setattr(_kernels, "ENABLED", False)
     for pieces, scores in zip(cases, compiled):
-        np.testing.assert_array_equal(project_frames(pieces, templates, rows), scores)
+        _same_to_rounding(project_frames(pieces, templates, rows), scores)
     np.testing.assert_array_equal(compiled[0], compiled[1])
-    np.testing.assert_array_equal(project_difference(difference, templates), compiled_difference)
+    _same_to_rounding(project_difference(difference, templates), compiled_difference)
+
+
+def _same_to_rounding(numpy_scores, compiled_scores):
+    # numba's products call SciPy's BLAS, numpy's its own: the same on some CPUs bit for bit, on others
+    # (AVX-512 kernels of different OpenBLAS builds) summed in another order, a few float32 roundings apart
+    scale = float(np.max(np.abs(compiled_scores)))
+    np.testing.assert_allclose(numpy_scores, compiled_scores, rtol=0, atol=1e-5 * scale)

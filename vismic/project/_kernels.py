@@ -125,8 +125,9 @@ def tiles_kernel():
     for each tile, the chunk's differences from ``reference`` (or the frames as given,
     ``subtract`` false) on the tile's rectangle go into ``buffer``, rows past the frames
     zero, and ``scores[:, columns] += (block @ differences.T).T`` with BLAS's product
-    (numba calls SciPy's BLAS sgemm): here the same numbers as the tile by tile numpy loop
-    (``_templates._product``; tests hold them equal). One call releases the GIL for
+    (numba calls SciPy's BLAS sgemm): the same numbers as the tile by tile numpy loop
+    (``_templates._product``) to float32 rounding (bit for bit where SciPy's and numpy's BLAS
+    sum alike; on an AVX-512 machine with SciPy 1.17 they differ by a few roundings). One call releases the GIL for
     the whole chunk: a pool's threads no longer hand it to each other a few times per
     tile, which made two threads slower than one on large frames.
     """
