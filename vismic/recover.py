@@ -285,7 +285,10 @@ def recover_sound(
         one sentence per reason not to trust the result (no motion, no stable
         texture, an SNR estimate below 0 dB, motion too large to linearise,
         clipped frames, an inter-frame codec; see :mod:`vismic._reliability`), each also emitted as an
-        :class:`~vismic.errors.UnreliableRecoveryWarning`.
+        :class:`~vismic.errors.UnreliableRecoveryWarning`. A video that starts with blank frames (black,
+        burnt out, :mod:`vismic._lead_in`) is recovered from its first textured frame on, and the samples
+        are silent before it: ``info["start_frame"]`` is that frame, ``info["lead_in"]`` says so (also a
+        :class:`~vismic.errors.VismicWarning`), ``n_frames`` counts the video's frames, lead-in included.
 
     Raises
     ------
@@ -345,6 +348,9 @@ def recover_sound(
         source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
                             max_batch_bytes=BATCH_BYTES if max_batch_bytes is None else max_batch_bytes,
                             strict=strict, max_frames=max_frames)
+    lead_in = _blank_lead_in(source)
+    if lead_in:
+        source = source.starting_at(source.start_frame + lead_in)
     if pipeline is None:
         pipeline = default_pipeline(
             n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,
@@ -354,7 +360,7 @@ def recover_sound(
         raise ParameterError("the pipeline has no streaming stage to read frames")
     _check_grid_fits(pipeline, source, fuse=fuse)
     _check_band_fits(pipeline, source)
-    pipeline = _with_key_frames(pipeline, _key_frames(key_frames, source))
+    pipeline = _with_key_frames(pipeline, _from_start(_key_frames(key_frames, source), source))
     run = dict(progress=progress, device=device, workers=workers, executor=executor, threads=threads, fuse=fuse,
                precision=precision)
     audio = _recover_once(pipeline, source, video, **run)
@@ -388,9 +394,41 @@ def recover_sound(
 
         check_replica(audio, pipeline, source, dict(run, progress=progress), _recover_once)
     audio.info["precision"] = precision
+    if lead_in:
+        audio = _after_lead_in(audio, lead_in)
+        warnings.warn(audio.info["lead_in"], VismicWarning, stacklevel=2)
     for finding in audio.info["warnings"]:
         warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
     return audio
+
+
+def _blank_lead_in(source) -> int:
+    """Blank frames at the start of ``source`` (:func:`vismic._lead_in.blank_lead_in`), scanned up to 2 s or half the video."""
+    from ._lead_in import blank_lead_in
+
+    max_scan = max(256, int(2 * source.fps))
+    if source.frame_count_hint is not None:
+        max_scan = min(max_scan, source.frame_count_hint // 2)
+    return blank_lead_in(source.frames(), max_scan=max_scan)
+
+
+def _after_lead_in(audio: Audio, lead_in: int) -> Audio:
+    """``audio``, recovered after ``lead_in`` blank frames, with silence for them: it keeps the video's time."""
+    widths = [(0, 0)] * (audio.samples.ndim - 1) + [(lead_in, 0)]
+    info = dict(audio.info)
+    info["start_frame"] = lead_in
+    info["n_frames"] = info.get("n_frames", 0) + lead_in
+    info["lead_in"] = (f"the first {lead_in} frames ({lead_in / audio.sr:.3g} s) are blank (black, burnt out or without "
+                       f"texture): the sound is recovered from frame {lead_in} on, and is silent before it")
+    return Audio(np.pad(audio.samples, widths), audio.sr, info, audio.noise)
+
+
+def _from_start(key_frames, source):
+    """Key frame indices of the video counted from ``source``'s first frame (those before it dropped)."""
+    start = getattr(source, "start_frame", 0)
+    if key_frames is None or not start:
+        return key_frames
+    return key_frames[key_frames >= start] - start
 
 
 #: Codecs whose key frames ``key_frames='auto'`` repairs (:func:`vismic.io._codec.inter_frame_codec`'s names).

@@ -111,6 +111,9 @@ class VideoSource:
         Frames per batch: as given, or chosen from ``max_batch_bytes`` when None was given.
     downsample, max_frames, strict
         As given.
+    start_frame : int
+        The video's frame that is frame 0 here (0 unless made by :meth:`starting_at`): batch
+        starts, :meth:`read` and ``frame_count_hint`` count from it.
     """
 
     def __init__(self, reader, *, fps, roi, downsample, batch_size, max_frames, fps_source=FPS_FROM_ARGUMENT,
@@ -136,6 +139,29 @@ class VideoSource:
         if hint is not None and max_frames is not None:
             hint = min(hint, max_frames)
         self.frame_count_hint = hint
+        self.start_frame = 0
+
+    def starting_at(self, start_frame: int) -> "VideoSource":
+        """The same video from frame ``start_frame`` on, as a source whose frame 0 is that frame.
+
+        ``max_frames`` still counts from the video's first frame.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from vismic.io import open_video
+        >>> video = open_video(np.arange(10 * 4 * 4).reshape(10, 4, 4), fps=1000).starting_at(4)
+        >>> video.frame_count_hint, float(video.read(0, 1).frames[0, 0, 0])
+        (6, 64.0)
+        """
+        if isinstance(start_frame, bool) or not isinstance(start_frame, numbers.Integral) or start_frame < 0:
+            raise ParameterError(f"start_frame must be a frame index (an integer >= 0), given {start_frame!r}")
+        later = object.__new__(VideoSource)  # not copy.copy: that goes through __reduce__, which reopens the file
+        later.__dict__.update(self.__dict__)
+        later.start_frame = int(start_frame)
+        if self.frame_count_hint is not None:
+            later.frame_count_hint = max(0, self.frame_count_hint + self.start_frame - later.start_frame)
+        return later
 
     def _convert(self, raw: np.ndarray) -> np.ndarray:
         """Frames as read (full size, stored type) -> float32 grey after roi and downsample."""
@@ -173,8 +199,9 @@ class VideoSource:
         return FrameBatch(frames, start, self.fps)
 
     def _stop(self) -> int:
+        """Frames here (from :attr:`start_frame`) of a random-access source."""
         total = self._reader.count_hint
-        return total if self.max_frames is None else min(total, self.max_frames)
+        return max(0, (total if self.max_frames is None else min(total, self.max_frames)) - self.start_frame)
 
     def read(self, start: int, count: int) -> FrameBatch:
         """Frames ``start .. start + count - 1`` as one :class:`~vismic.data.FrameBatch`.
@@ -203,7 +230,7 @@ class VideoSource:
                 raise ParameterError(
                     f"start={start} is past the last frame ({self._stop() - 1}) of {self._describe()}"
                 )
-            return self._batch(self._reader.read(start, stop - start), start)
+            return self._batch(self._reader.read(self.start_frame + start, stop - start), start)
         frames = []
         for index, frame in enumerate(self.frames()):
             if index >= start + count:
@@ -227,10 +254,11 @@ class VideoSource:
         if self.random_access and self.downsample == 1:
             stop = min(start + count, self._stop())
             if start < stop:
+                first = self.start_frame + start
                 if into is not None and getattr(self._reader, "reads_into", False):
-                    raw = self._reader.read(start, stop - start, into=into)
+                    raw = self._reader.read(first, stop - start, into=into)
                 else:
-                    raw = self._reader.read(start, stop - start)
+                    raw = self._reader.read(first, stop - start)
                 if raw.ndim == 3 and np.issubdtype(raw.dtype, np.integer):
                     x, y, w, h = self.roi
                     return raw[:, y: y + h, x: x + w]
@@ -246,14 +274,15 @@ class VideoSource:
         for frame in self._reader.frames(self.roi):
             if self.max_frames is not None and n >= self.max_frames:
                 return
-            yield _frames.block_mean(frame, self.downsample)
+            if n >= self.start_frame:
+                yield _frames.block_mean(frame, self.downsample)
             n += 1
 
     def __iter__(self) -> Iterator[FrameBatch]:
         if self.random_access:
             stop = self._stop()
             for start in range(0, stop, self.batch_size):
-                raw = self._reader.read(start, min(self.batch_size, stop - start))
+                raw = self._reader.read(self.start_frame + start, min(self.batch_size, stop - start))
                 yield self._batch(raw, start)
             return
         height, width = self.frame_shape
@@ -280,13 +309,14 @@ class VideoSource:
         if self.path is None:
             return super().__reduce__()
         return _reopen, (str(self.path), self.fps, self.fps_source, self.roi, self.downsample, self.batch_size,
-                         self.max_frames, self.strict)
+                         self.max_frames, self.strict, self.start_frame)
 
     def __repr__(self) -> str:
         source = str(self.path) if self.path is not None else "array"
+        start = f", start_frame={self.start_frame}" if self.start_frame else ""
         return (
             f"VideoSource({source!r}, fps={self.fps:g}, frame_shape={self.frame_shape}, "
-            f"roi={self.roi}, downsample={self.downsample}, batch_size={self.batch_size})"
+            f"roi={self.roi}, downsample={self.downsample}, batch_size={self.batch_size}{start})"
         )
 
 
@@ -294,7 +324,7 @@ class VideoSource:
 _REOPENED: dict = {}
 
 
-def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, strict) -> VideoSource:
+def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, strict, start_frame=0) -> VideoSource:
     """A pickled :class:`VideoSource` opened again (the parent already said what opening it warns about)."""
     info = os.stat(path)
     key = (path, info.st_size, info.st_mtime_ns, fps, roi, downsample, batch_size, max_frames, strict)
@@ -308,7 +338,7 @@ def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, stri
         while len(_REOPENED) >= 2:
             _REOPENED.pop(next(iter(_REOPENED)))
         _REOPENED[key] = found
-    return found
+    return found.starting_at(start_frame) if start_frame else found
 
 
 def open_video(

@@ -1,0 +1,108 @@
+"""Blank frames at the start of a video (a lens cap, a black lead-in): skipped, and silent in the output."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import tifffile
+
+import vismic
+from vismic import synth
+from vismic._lead_in import blank_lead_in
+from vismic.errors import UnreliableRecoveryWarning, VismicWarning
+from vismic.io import open_video, write_video
+from vismic.metrics import si_snr
+
+FPS = 2200.0
+
+
+@pytest.fixture(scope="module")
+def clean():
+    sound = synth.music(duration_seconds=0.25, sr=FPS)
+    scene = synth.render_scene(synth.texture("brick", size=(64, 64)), synth.make_displacement(sound, amplitude_px=0.05),
+                               noise_std=2.0, fps=FPS)
+    return sound, scene.frames
+
+
+def black(n, rng, shape=(64, 64)):
+    return rng.normal(2.0, 1.5, (n,) + shape).clip(0, None).astype(np.float32)  # a dark sensor's noise
+
+
+def test_frames_textured_from_the_first_have_no_lead_in(clean, rng):
+    assert blank_lead_in(iter(clean[1]), max_scan=100) == 0
+    # a camera panning fast at a low rate: every frame far from the next, none blank
+    texture = synth.texture("gravel", size=(96, 96)).astype(np.float32)
+    panning = [np.roll(texture, 3 * i, axis=1)[:64, :64] for i in range(30)]
+    assert blank_lead_in(iter(panning), max_scan=100) == 0
+
+
+@pytest.mark.parametrize("kind", ["zeros", "dark noise", "burnt out"])
+def test_blank_frames_before_the_texture_are_counted(clean, rng, kind):
+    lead = {"zeros": np.zeros((37, 64, 64), np.float32), "dark noise": black(37, rng),
+            "burnt out": np.full((37, 64, 64), 255.0, np.float32)}[kind]
+    assert blank_lead_in(iter(np.concatenate([lead, clean[1]])), max_scan=200) == 37
+
+
+def test_no_texture_anywhere_or_beyond_the_scan_is_no_lead_in(clean, rng):
+    assert blank_lead_in(iter(rng.normal(128, 20, (100, 64, 64))), max_scan=200) == 0
+    assert blank_lead_in(iter(np.concatenate([black(60, rng), clean[1]])), max_scan=50) == 0
+
+
+@pytest.mark.parametrize("n_black", [5, 40])
+def test_a_black_lead_in_is_recovered_after_and_silent(clean, rng, n_black):
+    sound, frames = clean
+    frames = frames.copy()
+    frames[:n_black] = black(n_black, rng)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
+    reference = vismic.recover_sound(clean[1][n_black:], fps=FPS, denoise=None)
+    assert rec.samples.shape == (len(frames),) and np.all(rec.samples[:n_black] == 0)
+    assert rec.info["start_frame"] == n_black and f"first {n_black} frames" in rec.info["lead_in"]
+    assert si_snr(rec.samples[n_black:], sound[n_black:]) > si_snr(reference.samples, sound[n_black:]) - 0.5
+    assert [str(w.message) for w in caught if issubclass(w.category, VismicWarning)] == [rec.info["lead_in"]]
+    assert not [w for w in caught if issubclass(w.category, UnreliableRecoveryWarning)]
+    assert abs(rec.info["snr_estimate_db"] - reference.info["snr_estimate_db"]) < 1.0
+
+
+def test_a_video_without_lead_in_says_nothing_of_it(clean):
+    rec = vismic.recover_sound(clean[1], fps=FPS, denoise=None)
+    assert "lead_in" not in rec.info and "start_frame" not in rec.info
+
+
+def test_a_lead_in_in_a_file_read_in_order_and_one_read_at_random(tmp_path, clean, rng):
+    sound, frames = clean
+    frames = np.concatenate([black(30, rng), frames[30:]]).round().clip(0, 255).astype(np.uint8)
+    avi = write_video(tmp_path / "clip.avi", frames)
+    tif = tmp_path / "clip.tif"
+    tifffile.imwrite(tif, frames)
+    outputs = []
+    for path in (avi, tif):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", VismicWarning)
+            outputs.append(vismic.recover_sound(path, fps=FPS, denoise=None).samples)
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-9 * np.abs(outputs[1]).max())
+    assert si_snr(outputs[0][30:], sound[30:]) > 15
+
+
+def test_a_source_starting_later_reads_ranges_batches_and_pickles_from_there(tmp_path, rng):
+    frames = rng.integers(0, 255, (50, 8, 8)).astype(np.uint8)
+    tif = tmp_path / "clip.tif"
+    tifffile.imwrite(tif, frames)
+    for source in (open_video(frames, fps=FPS, batch_size=16), open_video(tif, fps=FPS, batch_size=16),
+                   open_video(write_video(tmp_path / "clip.avi", frames), fps=FPS, batch_size=16),
+                   open_video(tif, fps=FPS, batch_size=16, max_frames=40)):
+        later = source.starting_at(12)
+        stop = 40 if source.max_frames else 50
+        assert later.start_frame == 12 and source.start_frame == 0
+        assert [batch.start for batch in later] == list(range(0, stop - 12, 16))
+        np.testing.assert_array_equal(np.concatenate([b.frames for b in later]), frames[12:stop])
+        np.testing.assert_array_equal(later.read(3, 2).frames, frames[15:17])
+        np.testing.assert_array_equal(later.read_stored(3, 2), frames[15:17])
+        if later.path is not None:
+            np.testing.assert_array_equal(pickle.loads(pickle.dumps(later)).read(0, 1).frames, frames[12:13])
+        if later.random_access:
+            assert later.frame_count_hint == stop - 12
+    with pytest.raises(vismic.errors.ParameterError, match="start_frame"):
+        open_video(frames, fps=FPS).starting_at(-1)
