@@ -123,3 +123,19 @@ def test_stabilise_and_small_batches_run(videos, tmp_path):
     assert main(["recover", str(videos[0]), "--fps", "2200", "-o", str(out), "--quiet", "--stabilise",
                  "--max-memory", "0.05", "--denoise", "none"]) == 0
     assert sf.info(out).frames > 0
+
+
+def test_the_sidecar_lists_the_stabiliser_a_second_pass_added(tmp_path):
+    from vismic.io import write_video
+
+    sound = synth.music(duration_seconds=0.3, sr=FPS)
+    drift = synth.drift_motion(len(sound), total_px=4.0)
+    scene = synth.render_nuisance_scene(synth.texture("brick", size=(72, 72)),
+                                        synth.make_displacement(sound, amplitude_px=0.05), shift_x_px=drift,
+                                        noise_std=2, fps=FPS, crop_px=4)
+    video = write_video(tmp_path / "drift.avi", scene.frames)
+    out = tmp_path / "out.wav"
+    assert main(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", "--denoise", "none"]) == 0
+    sidecar = json.loads((tmp_path / "out.json").read_text())
+    assert sidecar["result"]["stabilised"].startswith("automatically")
+    assert "stabilise" in [step["name"] for step in sidecar["pipeline"]["steps"]]

@@ -337,6 +337,9 @@ def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
         "dark": float(max(b["dark"] for b in batches)),
         "bright": float(max(b["bright"] for b in batches)),
         "bright_at_top": float(max(b.get("bright_at_top", 0.0) for b in batches)),
+        # the share of frames in batches clipped by _clipped_findings' tests, dark and bright
+        "dark_frames": float(np.average([_clipped(b, "dark") for b in batches], weights=weights)),
+        "bright_frames": float(np.average([_clipped(b, "bright") for b in batches], weights=weights)),
         "held_blocks": float(blocks[0] / blocks[1]) if blocks[1] > 0 else 0.0,
         "whole_blocks": float(blocks[2] / blocks[3]) if blocks[3] > 0 else 0.0,
         "innovation": codec_innovation([d for b in batches for d in b.get("difference_power", ())]),
@@ -422,7 +425,14 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
                          f"{'hold' if np.sum(empty) > 1 else 'holds'} nothing; ask for fewer (--sources, n_sources=)")
             if snr.size == samples.shape[0]:
                 snr = snr[~empty]  # the empty channels' estimates say the same again
-    if np.any(snr < SNR_FLOOR_DB):
+    if samples.ndim == 2 and samples.shape[0] > 1 and snr.size > 1 and 0 < np.sum(snr < SNR_FLOOR_DB) < snr.size:
+        low = np.flatnonzero(snr < SNR_FLOOR_DB)
+        named = np.flatnonzero(~empty)[low] if snr.size < samples.shape[0] else low
+        found.append(f"{LOW_SNR_PREFIX} of channel{'s' if low.size > 1 else ''} "
+                     f"{', '.join(str(i + 1) for i in named)} ({', '.join(f'{v:.1f}' for v in snr[low])} dB) is below "
+                     f"{SNR_FLOOR_DB:g} dB: {'they are' if low.size > 1 else 'it is'} mostly noise, regions that no "
+                     "source of their own moves; the video may hold fewer sources than asked (--sources, n_sources=)")
+    elif np.any(snr < SNR_FLOOR_DB):
         # more light does not undo a codec: its own finding says what would
         reliability = info.get("reliability", {})
         if "inter_frame_codec" in reliability or "key_frame_jumps" in reliability:
@@ -462,8 +472,15 @@ def _clipped_findings(statistics: Optional[Mapping]) -> List[str]:
         return []
     found = []
     for key, word in (("dark", "darkest"), ("bright", "brightest")):
-        share = statistics[key]
-        if share > MAX_CLIPPED_FRACTION or (key == "bright" and statistics.get("bright_at_top", 0.0) > SATURATED_FRACTION):
-            found.append(f"{CLIPPED_PREFIX}: {100 * share:.0f} % of pixels sit at the {word} value, "
+        if _clipped(statistics, key):
+            frames = statistics.get(f"{key}_frames")
+            where = "" if frames is None else f"in {100 * frames:.0f} % of the frames, up to "
+            found.append(f"{CLIPPED_PREFIX}: {where}{100 * statistics[key]:.0f} % of pixels sit at the {word} value, "
                          "where motion leaves no trace; adjust the exposure or choose a region with --roi")
     return found
+
+
+def _clipped(statistics: Mapping, key: str) -> bool:
+    """Whether a batch's (or a video's worst) share of pixels at the darkest or brightest value counts as clipped."""
+    return bool(statistics[key] > MAX_CLIPPED_FRACTION
+                or (key == "bright" and statistics.get("bright_at_top", 0.0) > SATURATED_FRACTION))

@@ -377,7 +377,8 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
     if sidecar is not None:
         from .report import write_sidecar
 
-        write_sidecar(sidecar, rec, source=source, pipeline=options["pipeline"], wav_info=info, warnings=caught,
+        write_sidecar(sidecar, rec, source=source, pipeline=rec.info.get("pipeline", options["pipeline"]),
+                      wav_info=info, warnings=caught,
                       timings={"recover": recovered - started, "write": time.perf_counter() - recovered})
     if "--plot" in named:
         from .plot import plot_recovery
@@ -390,7 +391,8 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
     if "--report" in named:
         from .report import write_report
 
-        write_report(named["--report"], rec, wav_path=info.path, params=options["pipeline"], warnings=caught)
+        write_report(named["--report"], rec, wav_path=info.path, params=rec.info.get("pipeline", options["pipeline"]),
+                     warnings=caught)
     if not args.quiet:
         snr = np.atleast_1d(rec.info.get("snr_estimate_db", np.nan))
         direction = np.atleast_1d(rec.info.get("direction_degrees", np.nan))
@@ -399,11 +401,23 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         print(
             f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps "
             f"[{getattr(source, 'fps_source', 'argument')}] -> {rec.duration_seconds:.2f} s at {info.sr} Hz); "
-            f"estimated SNR {', '.join(f'{v:.1f}' if np.isfinite(v) else 'none' for v in snr)} dB"
+            f"estimated SNR {_per_channel(snr, '{:.1f} dB', 'nothing')}"
             f"{estimate_note(rec.info)}, "
-            f"motion direction {', '.join(str(int(round(v))) if np.isfinite(v) else 'none' for v in direction)} deg",
+            f"motion direction {_per_channel(direction, '{:.0f} deg', 'none')}",
             file=sys.stderr,
         )
+
+
+def _per_channel(values, form: str, missing: str) -> str:
+    """``values`` as ``form`` (``missing`` where not finite), each channel named when there are several.
+
+    >>> _per_channel([21.66, float("-inf")], "{:.1f} dB", "nothing")
+    '21.7 dB (channel 1), nothing (channel 2)'
+    """
+    said = [form.format(float(v)) if math.isfinite(float(v)) else missing for v in values]
+    if len(said) == 1:
+        return said[0]
+    return ", ".join(f"{text} (channel {index + 1})" for index, text in enumerate(said))
 
 
 def _recover_rolling(args, options, source, fps, progress):

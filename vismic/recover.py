@@ -278,7 +278,9 @@ def recover_sound(
     vismic.data.Audio
         ``rec.samples`` (also ``rec.audio``), ``rec.sr`` (the rate of the
         frames), ``rec.info``; ``rec.to_wav(path)`` writes it. ``info`` adds
-        ``n_frames``, ``fps``, ``precision``, ``reference_frame`` (the first frame, for plots),
+        ``n_frames``, ``fps``, ``precision``, ``pipeline`` (the :class:`~vismic.pipeline.Pipeline` that gave
+        the samples: the one given or made, with any stage a second pass added), ``reference_frame`` (the first
+        frame, for plots),
         ``source_path`` (when read from a file or folder: :meth:`to_wav`
         refuses to write over it) and ``codec`` (a video file's FourCC, see
         :attr:`vismic.io.VideoSource.codec`) to what the stages report, and ``warnings``:
@@ -394,6 +396,7 @@ def recover_sound(
 
         check_replica(audio, pipeline, source, dict(run, progress=progress), _recover_once)
     audio.info["precision"] = precision
+    audio.info["pipeline"] = pipeline  # with any Stabilise or Unhold a second pass added
     if lead_in:
         audio = _after_lead_in(audio, lead_in)
         warnings.warn(audio.info["lead_in"], VismicWarning, stacklevel=2)

@@ -266,7 +266,12 @@ class Combine(Stage):
 
     def _combine(self, evidence: RegionEvidence, cutoff, reports) -> Audio:
         if self.n_sources != 1:
-            return separate_sources(evidence.to_bands(), n_sources=self.n_sources, highpass_hz=cutoff)
+            one = self._one_source(evidence, cutoff, reports)
+            return _checked_as(separate_sources(evidence.to_bands(), n_sources=self.n_sources, highpass_hz=cutoff),
+                               one)
+        return self._one_source(evidence, cutoff, reports)
+
+    def _one_source(self, evidence: RegionEvidence, cutoff, reports) -> Audio:
         if evidence.n < MIN_FRAMES:
             raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {evidence.n}")
         estimate_cutoff = _estimate_cutoff(evidence, cutoff)
@@ -276,6 +281,28 @@ class Combine(Stage):
         audio = combine_evidence(evidence, method=self.method, highpass_hz=cutoff)
         report = _stabiliser_report(reports)
         return _honest_estimate(_restore_gain(audio, report), evidence, cutoff, report)
+
+
+#: Findings on the whole frame's motion that hold for every source separated from it: the frames moved,
+#: or a codec held them (what the output holds, ``low_snr`` and ``camera_position``, is each channel's own).
+_SHARED_FINDINGS = ("large_motion", "inter_frame_codec", "saturated", "black", "no_texture")
+
+
+def _checked_as(sources: Audio, one: Audio) -> Audio:
+    """Separated ``sources`` with the checks of ``one`` (the same evidence combined as one source) that hold for all.
+
+    The frames' slow motion (which sends :func:`vismic.recover_sound` round again through
+    the stabiliser) and a codec's cap are the frames', not a channel's: each channel's
+    estimate is capped at ``one``'s where they apply.
+    """
+    info = dict(sources.info)
+    shared = {name: message for name, message in one.info.get("reliability", {}).items() if name in _SHARED_FINDINGS}
+    info["reliability"] = {**shared, **info.get("reliability", {})}
+    info["slow_motion_px"] = one.info.get("slow_motion_px", float("nan"))
+    cap = one.info.get("snr_estimate_db")
+    if shared.keys() & {"large_motion", "inter_frame_codec"} and cap is not None and np.isfinite(cap):
+        info["snr_estimate_db"] = [min(float(value), float(cap)) for value in info["snr_estimate_db"]]
+    return Audio(sources.samples, sources.sr, info, sources.noise)
 
 
 def _restore_gain(audio: Audio, report) -> Audio:

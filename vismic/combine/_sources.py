@@ -6,7 +6,9 @@ import numpy as np
 
 from ..data import Audio, BandSignals
 from ..errors import ParameterError
-from ._maxsnr import combine_regions, highpass_for_statistics, max_snr_directions, region_displacements, region_statistics
+from ._confidence import region_groups
+from ._maxsnr import (combine_regions, highpass_for_statistics, max_snr_directions, max_snr_weights, region_displacements,
+                      region_statistics)
 
 
 def _grid(bands: BandSignals) -> tuple:
@@ -59,6 +61,44 @@ def _coherence(cross: np.ndarray, out_power: float, energy: np.ndarray) -> np.nd
     return np.clip(coherence, 0.0, 1.0)
 
 
+def agreement_db(displacement, covariance, labels, *, fps: float, highpass_hz=20.0) -> float:
+    """SNR, in dB, of the combination of some regions, from what disjoint groups of them agree on.
+
+    Each parity of frames is combined with the weights the other parity gives
+    (:func:`~vismic.combine.combine_regions`'s, held out, so they cannot fit the noise they are
+    judged on); each group's part of the output is measured against every pair of
+    others (as :func:`vismic.stabilise.snr_estimate` does for the whole frame).
+
+    Parameters
+    ----------
+    displacement : np.ndarray [shape=(n_regions, 2, n)]
+    covariance : np.ndarray [shape=(n_regions, 2, 2)]
+    labels : np.ndarray [shape=(n_regions,)]
+        Each region's group (:func:`vismic.combine.region_groups`).
+
+    Returns
+    -------
+    float
+        NaN where the regions fall in fewer than three groups.
+    """
+    from ._confidence import MIN_GROUPS, _group_signal
+
+    names = np.unique(labels)
+    if len(names) < MIN_GROUPS or displacement.shape[-1] < 4:
+        return float("nan")
+    y, noise = region_statistics(displacement, covariance, fps=fps, highpass_hz=highpass_hz)
+    rows = np.repeat(labels, 2)
+    cov = np.zeros((len(names), len(names)))
+    for parity in (0, 1):
+        fitted, judged = y[:, parity::2], y[:, 1 - parity::2]
+        weights = max_snr_weights(fitted @ fitted.T / fitted.shape[1], noise)[0]
+        parts = np.stack([np.where(rows == name, weights, 0.0) @ judged for name in names])
+        cov += parts @ parts.T  # a weight's sign flips every part alike: the products keep theirs
+    _, noise_share = _group_signal(cov)
+    noise_share = min(max(noise_share, 1e-12), 1.0)
+    return float(10 * np.log10(max((1.0 - noise_share) / noise_share, 1e-6)))
+
+
 def separate_sources(bands: BandSignals, *, n_sources: int, highpass_hz=20.0) -> Audio:
     """Recover several signals carried by different regions (one channel each).
 
@@ -80,6 +120,10 @@ def separate_sources(bands: BandSignals, *, n_sources: int, highpass_hz=20.0) ->
         ``samples`` of shape (n_sources, n), strongest source first; ``info``
         has ``source_of_region`` (rows, cols; -1 for regions given to no
         source) and per-source ``snr_estimate_db`` and ``direction_degrees``.
+        Each source's estimate is what disjoint groups of its regions agree on
+        (:func:`agreement_db`), at most its combination's own model figure
+        (``snr_model_db``): a source asked for that the video does not hold
+        gathers regions of noise, which the model alone called good.
     """
     if isinstance(n_sources, bool) or not isinstance(n_sources, (int, np.integer)) or n_sources < 1:
         raise ParameterError(f"n_sources must be a positive integer, given n_sources={n_sources!r}")
@@ -114,18 +158,23 @@ def separate_sources(bands: BandSignals, *, n_sources: int, highpass_hz=20.0) ->
     assignment = np.argmax(similarity, axis=1)
     weak = strength < 0.05 * strength.max()
     assignment[weak] = -1
-    channels, snrs, angles = [], [], []
+    channels, snrs, angles, models = [], [], [], []
+    groups = region_groups(grid)
     for k in range(n_sources):
         members = np.flatnonzero(assignment == k)
         if members.size == 0:
             channels.append(np.zeros(n))
             snrs.append(float("-inf"))
+            models.append(float("-inf"))
             angles.append(float("nan"))
             continue
         motion, _, details = combine_regions(displacement[members], covariance[members], fps=bands.fps,
                                              highpass_hz=highpass_hz)
         channels.append(motion)
-        snrs.append(details["snr_estimate_db"])
+        models.append(details["snr_estimate_db"])
+        agreed = agreement_db(displacement[members], covariance[members], groups[members], fps=bands.fps,
+                              highpass_hz=highpass_hz)
+        snrs.append(min(models[-1], agreed) if np.isfinite(agreed) else models[-1])
         angles.append(details["direction_degrees"])
     order = np.argsort(snrs)[::-1]
     remap = {int(old): new for new, old in enumerate(order)}
@@ -134,6 +183,7 @@ def separate_sources(bands: BandSignals, *, n_sources: int, highpass_hz=20.0) ->
         "method": "sources",
         "source_of_region": source_of_region,
         "snr_estimate_db": [snrs[i] for i in order],
+        "snr_model_db": [models[i] for i in order],
         "direction_degrees": [angles[i] for i in order],
         "grid": tuple(grid),
     }

@@ -39,7 +39,8 @@ def save_motion(path, rec):
     ``n_frames``.
 
     ``.csv`` starts with ``#`` comment lines (vismic version, ``sr_hz``,
-    ``direction_degrees``, ``snr_estimate_db``, units), then a header row
+    ``direction_degrees``, ``snr_estimate_db`` (comma-separated, one per
+    channel, for several), units), then a header row
     ``time_s,motion_px`` (``time_s,motion_px_0,motion_px_1,...`` for several
     channels) and one row per frame, numbers written to round-trip exactly.
 
@@ -81,15 +82,21 @@ def save_motion(path, rec):
 
 
 def _scalars(rec) -> dict:
+    """The recovery's direction, estimate and noise: a float each, or a 1-D float array of one per channel."""
     scalars = {}
     for name in ("direction_degrees", "snr_estimate_db", "noise_std_px"):
         value = _common.field_of(rec, name)
-        if value is not None and np.ndim(value) == 0:
+        if value is not None and np.ndim(value) <= 1:
             try:
-                scalars[name] = float(value)
+                array = np.asarray(value, dtype=np.float64)
             except (TypeError, ValueError):
                 continue
+            scalars[name] = float(array) if array.ndim == 0 else array
     return scalars
+
+
+def _csv_value(value) -> str:
+    return repr(float(value)) if np.ndim(value) == 0 else ",".join(repr(float(v)) for v in value)
 
 
 def _write_npz(temporary, rec, samples, time_s, sr) -> None:
@@ -102,7 +109,7 @@ def _write_npz(temporary, rec, samples, time_s, sr) -> None:
         array = np.asarray(value)
         if np.issubdtype(array.dtype, np.number):  # never an object array: the file must load without pickles
             arrays[name] = array
-    arrays.update({name: np.float64(value) for name, value in _scalars(rec).items()})
+    arrays.update({name: np.asarray(value, dtype=np.float64) for name, value in _scalars(rec).items()})
     n_frames = _common.info_of(rec).get("n_frames")
     if n_frames is not None:
         arrays["n_frames"] = np.int64(n_frames)
@@ -115,8 +122,8 @@ def _write_csv(temporary, rec, samples, time_s, sr) -> None:
     lines = [
         f"# vismic {_common.version()} motion export",
         f"# sr_hz={sr!r}",
-        f"# direction_degrees={scalars.get('direction_degrees', float('nan'))!r}",
-        f"# snr_estimate_db={scalars.get('snr_estimate_db', float('nan'))!r}",
+        f"# direction_degrees={_csv_value(scalars.get('direction_degrees', float('nan')))}",
+        f"# snr_estimate_db={_csv_value(scalars.get('snr_estimate_db', float('nan')))}",
         "# time_s in seconds from the first frame; motion_px in pixels along the direction of motion",
     ]
     channels = samples[None] if samples.ndim == 1 else samples

@@ -57,7 +57,8 @@ def sidecar_dict(rec, *, source=None, pipeline=None, wav_info=None, warnings=(),
             "combine_method": _common.json_safe(info.get("method")),
             "combine_grid": _common.json_safe(info.get("grid")),
             "projection_precision": _common.json_safe(info.get("precision")),
-            # steps recover_sound added on a second pass (the pipeline above is the one it was given)
+            # why recover_sound added steps on a second pass (the pipeline above, when it is rec.info["pipeline"],
+            # holds them)
             "stabilised": _common.json_safe(info.get("stabilised")),
             "unheld": _common.json_safe(info.get("unheld")),
             "unhold": _common.json_safe(info.get("unhold")),
