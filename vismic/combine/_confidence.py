@@ -412,6 +412,14 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
                 f"{share:.0%} of the output follows the camera's sub-pixel position: the stabiliser's shifts of frames "
                 "with detail finer than their pixels (aliased: a sharp sensor, or --downsample) wrote their own error "
                 "into it, not sound; try the frames as recorded (no --downsample) or a --roi on a smoother surface")
+        gain = getattr(report, "gain", None)
+        share = light_share(measured["output"], gain, fps=evidence.fps, highpass_hz=highpass_hz) if (
+            gain is not None and np.shape(gain) == (evidence.n,)) else 0.0
+        if share > LIGHT_SHARE:
+            estimate = min(estimate, 10.0 * math.log10(max(1.0 - share, 1e-6) / share))
+            flags["light"] = (
+                f"{share:.0%} of the output follows the light's gain (flicker, exposure) that the stabiliser "
+                "measured and removed: light leaked into the motion evidence, not sound; try a larger --roi")
     innovation = codec_innovation(report.difference_power) if report is not None else 1.0
     codec = codec_finding(innovation, held_blocks=getattr(report, "held_blocks", None),
                           whole_blocks=getattr(report, "whole_blocks", None))
@@ -436,6 +444,37 @@ MIN_SWEEP_PX = 0.5
 CAMERA_POSITION_SHARE = 0.1
 
 
+#: Above this share of the output's power explained by the light gain the stabiliser removed, the estimate
+#: is capped and the recovery flagged (``light``): 0.85-0.97 where border strips held at the reference and
+#: divided by the frame's gain leaked a 120 Hz flicker into a 48 px ROI under shake (before the light was
+#: removed ahead of the fill), at most 0.03 on shaky, flickering brick and gravel scenes that kept their sound
+#: (one-off sweep: 2 textures, 4 seeds, 4 ROIs; ``tests/stabilise/test_confidence.py``).
+LIGHT_SHARE = 0.1
+
+
+def light_share(output, gain, *, fps: float, highpass_hz: float) -> float:
+    """Share of ``output``'s power that is a function of the frames' light gain ``gain`` (``(n,)``), above twice ``highpass_hz``.
+
+    Flicker that reaches the evidence (a region held at the reference in another light than the
+    frame's) is coherent across regions, so the region groups agree on it; regressed on the relative
+    gain, its square and its inverse, it shows.
+    """
+    output = np.asarray(output, dtype=np.float64).reshape(-1)
+    gain = np.asarray(gain, dtype=np.float64).reshape(-1)
+    mean = float(np.mean(gain))
+    if gain.shape != output.shape or not (mean > 0) or np.ptp(gain) <= 1e-6 * mean:
+        return 0.0
+    cutoff = min(2.0 * highpass_hz, 0.4 * fps)
+    output = highpass(output, sr=fps, cutoff_hz=cutoff)
+    total = float(np.sum(output ** 2))
+    if total <= 0:
+        return 0.0
+    relative = gain / mean - 1.0
+    features = highpass(np.stack([relative, relative ** 2, 1.0 / (1.0 + relative) - 1.0]), sr=fps, cutoff_hz=cutoff)
+    coefficients, *_ = np.linalg.lstsq(features.T, output, rcond=None)
+    return float(np.sum((features.T @ coefficients) ** 2) / total)
+
+
 def position_features(motion_px) -> np.ndarray:
     """``sin`` and ``cos`` of ``2 pi k d`` (``k`` = 1, 2) for each axis of ``motion_px`` (``(n, axes)``): ``(4 axes, n)``.
 
@@ -452,7 +491,9 @@ def camera_position_share(output, motion_px, *, fps: float, highpass_hz: float) 
     (aliased: a sensor's box-shaped pixels, block-averaged frames), and the error repeats
     with every whole pixel: ``output`` is regressed on ``sin`` and ``cos`` of ``2 pi k d`` (``k`` =
     1, 2, each axis of ``motion_px``, ``(n, 2)``), both above twice ``highpass_hz``. Sound that has
-    nothing to do with the camera's position leaves only a chance share.
+    nothing to do with the camera's position leaves only a chance share: what the same features
+    explain shifted in time (the median of four shifts) is taken as chance, and the share is
+    what they explain beyond it, as a share of what chance leaves.
 
     Examples
     --------
@@ -477,6 +518,16 @@ def camera_position_share(output, motion_px, *, fps: float, highpass_hz: float) 
     if total <= 0:
         return 0.0
     features = highpass(position_features(motion), sr=fps, cutoff_hz=cutoff)
+    share = _fitted_share(features, output, total)
+    # what the same features explain by chance, shifted in time away from the output: on a short clip
+    # (400 frames under a 4 px shake) their few cycles fitted 15 % of sound that had nothing to do with them
+    n = output.shape[0]
+    chance = float(np.median([_fitted_share(np.roll(features, k * n // 5, axis=-1), output, total)
+                              for k in range(1, 5)]))
+    return max(share - chance, 0.0) / max(1.0 - chance, 1e-12)
+
+
+def _fitted_share(features: np.ndarray, output: np.ndarray, total: float) -> float:
     coefficients, *_ = np.linalg.lstsq(features.T, output, rcond=None)
     return float(np.sum((features.T @ coefficients) ** 2) / total)
 

@@ -443,9 +443,11 @@ class Stabilise(Stage):
         return spans
 
     def _finish(self, frames, out, motion, profiles, share, canvas, span) -> tuple:
-        """Frames ``span`` of ``frames`` shifted back by ``motion`` (None: copied), border filled, light removed, into ``out``.
+        """Frames ``span`` of ``frames`` shifted back by ``motion`` (None: copied), light removed, border filled, into ``out``.
 
         Near-clipped pixels are held static by the ``share`` of the motion removed from each frame.
+        Both holds come after the light's removal: they hold the reference, whose light is the
+        reference's own, not the frame's.
 
         Returns their gain and offset (ones and zeros without ``light``).
         """
@@ -462,15 +464,20 @@ class Stabilise(Stage):
                                   threads=1, out=part)
             else:
                 shift_frames(frames[lo:hi], -motion[lo:hi, 0], -motion[lo:hi, 1], threads=1, out=part)
+        if self.light:
+            # The light is removed before anything is held at the reference: the reference is in its own
+            # light, and a strip held there and divided by the frame's gain afterwards flickered at 1/gain
+            # beside content that did not, an edge whose contrast changes with the light (read as motion).
+            gain, offset = fit_light(part, self._model)
+            gain = np.where(gain > 1e-3, gain, 1.0)
+            _remove_light(part, gain, offset)
+        else:
+            gain, offset = np.ones(hi - lo), np.zeros(hi - lo)
+        if motion is not None:
             if profiles is not None:
                 _fill_border(part, (profiles[0][lo:hi], profiles[1][lo:hi]), self._model.reference)
             if self._clip is not None:
                 self._clip.apply(part, share[lo:hi])
-        if not self.light:
-            return np.ones(hi - lo), np.zeros(hi - lo)
-        gain, offset = fit_light(part, self._model)
-        gain = np.where(gain > 1e-3, gain, 1.0)
-        _remove_light(part, gain, offset)
         return gain, offset
 
     def _measure_input(self, frames: np.ndarray, start: int) -> None:
