@@ -144,6 +144,19 @@ def test_auto_stabilise_reads_a_drifting_video_again_stabilised():
     assert metrics.si_snr(auto.samples, truth) > metrics.si_snr(clean.samples, clean_truth) - 4.5
 
 
+def test_auto_stabilise_keeps_the_slow_motion_a_recovery_without_highpass_asked_for():
+    scene, _ = _drifting(3.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        kept = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, highpass_hz=0)
+        steady = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None, highpass_hz=0, stabilise=True)
+    assert "stabilised" not in kept.info
+    said = [w for w in kept.info["warnings"] if "they were not stabilised" in w]
+    assert len(said) == 1 and "--stabilise on" in said[0] and said[0] in [str(w.message) for w in caught]
+    # the drift is in the output, 3 px of it (the evidence reads large motion short: it saturates)
+    assert np.ptp(kept.samples) > 1.0 and steady.info["stabilised"].startswith("on request")
+
+
 def test_auto_stabilise_leaves_a_steady_video_alone():
     scene, _ = _drifting(0.0)
     auto = vismic.recover_sound(scene.frames, fps=2200.0, denoise=None)

@@ -490,8 +490,9 @@ def _with_key_frames(pipeline: Pipeline, key_frames) -> Pipeline:
 def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = True) -> Optional[Pipeline]:
     """The pipeline with :class:`~vismic.stabilise.Stabilise` before its decomposition, when ``audio`` needs it.
 
-    None also when the stage would hold more frames than the machine can (the finding is
-    added to ``audio.info["warnings"]``, and the first pass's result stands).
+    None also when the stage would hold more frames than the machine can, or when the
+    combination keeps the slow motion (no high-pass: the stabiliser would take out what was
+    asked for); the finding is added to ``audio.info["warnings"]``, and the first pass's result stands.
     """
     from .project import Project
     from .stabilise import NormaliseLight
@@ -501,6 +502,12 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
     if _has_stabiliser(pipeline):
         return None
     combine = next((step for _, step in pipeline.steps if isinstance(step, Combine)), None)
+    if combine is not None and not combine.highpass_hz:
+        audio.info["warnings"].append(
+            "the frames move below the sound band, but they were not stabilised: with no high-pass (--highpass 0, "
+            "highpass_hz=0) the slow motion is what was asked for, and the stabiliser would take it out; "
+            "--stabilise on (stabilise=True) reads them stabilised")
+        return None
     stage = stabiliser_for(getattr(combine, "highpass_hz", None))
     stable = next((pipeline.insert(name, "stabilise", stage) for name, step in pipeline.steps
                    if isinstance(step, (NormaliseLight, Decompose, Project))), None)

@@ -413,8 +413,9 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
                 "with detail finer than their pixels (aliased: a sharp sensor, or --downsample) wrote their own error "
                 "into it, not sound; try the frames as recorded (no --downsample) or a --roi on a smoother surface")
         gain = getattr(report, "gain", None)
+        # aliased frames' mean light follows the camera's sub-pixel position too: said once, as the position
         share = light_share(measured["output"], gain, fps=evidence.fps, highpass_hz=highpass_hz) if (
-            gain is not None and np.shape(gain) == (evidence.n,)) else 0.0
+            gain is not None and np.shape(gain) == (evidence.n,) and "camera_position" not in flags) else 0.0
         if share > LIGHT_SHARE:
             estimate = min(estimate, 10.0 * math.log10(max(1.0 - share, 1e-6) / share))
             flags["light"] = (
