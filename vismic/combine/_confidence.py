@@ -458,22 +458,16 @@ def light_share(output, gain, *, fps: float, highpass_hz: float) -> float:
 
     Flicker that reaches the evidence (a region held at the reference in another light than the
     frame's) is coherent across regions, so the region groups agree on it; regressed on the relative
-    gain, its square and its inverse, it shows.
+    gain, its square and its inverse, it shows (beyond chance, as :func:`camera_position_share`).
     """
     output = np.asarray(output, dtype=np.float64).reshape(-1)
     gain = np.asarray(gain, dtype=np.float64).reshape(-1)
     mean = float(np.mean(gain))
     if gain.shape != output.shape or not (mean > 0) or np.ptp(gain) <= 1e-6 * mean:
         return 0.0
-    cutoff = min(2.0 * highpass_hz, 0.4 * fps)
-    output = highpass(output, sr=fps, cutoff_hz=cutoff)
-    total = float(np.sum(output ** 2))
-    if total <= 0:
-        return 0.0
     relative = gain / mean - 1.0
-    features = highpass(np.stack([relative, relative ** 2, 1.0 / (1.0 + relative) - 1.0]), sr=fps, cutoff_hz=cutoff)
-    coefficients, *_ = np.linalg.lstsq(features.T, output, rcond=None)
-    return float(np.sum((features.T @ coefficients) ** 2) / total)
+    return _share_beyond_chance(output, np.stack([relative, relative ** 2, 1.0 / (1.0 + relative) - 1.0]), fps=fps,
+                                highpass_hz=highpass_hz)
 
 
 def position_features(motion_px) -> np.ndarray:
@@ -511,18 +505,27 @@ def camera_position_share(output, motion_px, *, fps: float, highpass_hz: float) 
     motion = np.asarray(motion_px, dtype=np.float64).reshape(output.shape[0], -1)
     if np.max(np.ptp(motion, axis=0)) < MIN_SWEEP_PX:  # under it the error follows the motion itself
         return 0.0
-    # above twice the high-pass: a slow drift's features lie at its edge, where sound near it can fit them
-    # (a 3 px drift over 0.3 s and a 26 Hz note read 0.1 there)
+    return _share_beyond_chance(output, position_features(motion), fps=fps, highpass_hz=highpass_hz)
+
+
+def _share_beyond_chance(output: np.ndarray, features: np.ndarray, *, fps: float, highpass_hz: float) -> float:
+    """Share of ``output``'s power that ``features`` (``(k, n)``) explain by least squares beyond chance.
+
+    Both above twice the high-pass: a slow drift's features lie at its edge, where sound near
+    it can fit them (a 3 px drift over 0.3 s and a 26 Hz note read 0.1 there). Chance is what
+    the same features explain shifted in time away from the output (the median of four
+    shifts): on a short clip (400 frames under a 4 px shake) the camera position's few cycles
+    fitted 15 % of sound that had nothing to do with them. Returned as the excess over chance,
+    a share of what chance leaves.
+    """
     cutoff = min(2.0 * highpass_hz, 0.4 * fps)
     output = highpass(output, sr=fps, cutoff_hz=cutoff)
     total = float(np.sum(output ** 2))
     if total <= 0:
         return 0.0
-    features = highpass(position_features(motion), sr=fps, cutoff_hz=cutoff)
-    share = _fitted_share(features, output, total)
-    # what the same features explain by chance, shifted in time away from the output: on a short clip
-    # (400 frames under a 4 px shake) their few cycles fitted 15 % of sound that had nothing to do with them
+    features = highpass(features, sr=fps, cutoff_hz=cutoff)
     n = output.shape[0]
+    share = _fitted_share(features, output, total)
     chance = float(np.median([_fitted_share(np.roll(features, k * n // 5, axis=-1), output, total)
                               for k in range(1, 5)]))
     return max(share - chance, 0.0) / max(1.0 - chance, 1e-12)
