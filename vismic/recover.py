@@ -412,7 +412,11 @@ def _blank_lead_in(source) -> int:
     max_scan = max(256, int(2 * source.fps))
     if source.frame_count_hint is not None:
         max_scan = min(max_scan, source.frame_count_hint // 2)
-    return blank_lead_in(source.frames(), max_scan=max_scan)
+    frames = source.frames()
+    try:
+        return blank_lead_in(frames, max_scan=max_scan)
+    finally:
+        frames.close()  # the decoder stops here, not whenever the abandoned generator is collected
 
 
 def _after_lead_in(audio: Audio, lead_in: int) -> Audio:
