@@ -165,6 +165,20 @@ def test_strict_writes_a_good_recovery(video, tmp_path, capsys):
     assert out.exists() and "unreliable" not in capsys.readouterr().err
 
 
+def test_strict_refuses_on_any_warning_said_not_only_the_findings(tmp_path, capsys):
+    # a blank lead-in is said by a VismicWarning, not in rec.info["warnings"]: --help promises "any warning"
+    sound = synth.music(duration_seconds=0.15, sr=2200.0)
+    frames = synth.render_scene(synth.texture("brick", size=(48, 48)), synth.make_displacement(sound, amplitude_px=0.05),
+                                noise_std=2.0, fps=2200.0).frames
+    frames[:30] = 0.0
+    video = write_video(tmp_path / "lead.avi", np.round(frames).clip(0, 255).astype(np.uint8))
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "vismic: warning: the first 30 frames" in err and "1 warning(s) above" in err and not out.exists()
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet"]) == 0 and out.exists()
+
+
 def test_python_dash_m_vismic_runs():
     import subprocess
     import sys

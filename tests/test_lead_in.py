@@ -106,3 +106,14 @@ def test_a_source_starting_later_reads_ranges_batches_and_pickles_from_there(tmp
             assert later.frame_count_hint == stop - 12
     with pytest.raises(vismic.errors.ParameterError, match="start_frame"):
         open_video(frames, fps=FPS).starting_at(-1)
+
+
+def test_a_lead_in_longer_than_what_follows_it(clean, rng):
+    sound, frames = clean
+    frames = frames.copy()
+    n_black = 400  # of 550: the recovery runs on the last 150 frames
+    frames[:n_black] = black(n_black, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VismicWarning)
+        rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
+    assert rec.info["start_frame"] == n_black and si_snr(rec.samples[n_black:], sound[n_black:]) > 10.0

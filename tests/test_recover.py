@@ -105,6 +105,9 @@ def test_too_few_frames_names_the_video():
     scene = _scene(0.0, seconds=0.1)
     with pytest.raises(TooFewFramesError, match="the video has 31 frames; vismic needs at least 32"):
         vismic.recover_sound(scene.frames[:31], fps=FPS)
+    # the video is longer: what cut it short is named
+    with pytest.raises(TooFewFramesError, match=r"max_frames=16 \(--max-frames\) reads 16 frames of the video"):
+        vismic.recover_sound(scene.frames, fps=FPS, max_frames=16)
 
 
 def _drifting(total_px):

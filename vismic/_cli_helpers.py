@@ -156,10 +156,11 @@ def print_warnings(caught, about: str = "") -> None:
         logging.getLogger("vismic").warning("%s%s", about, w.message)
 
 
-def open_source(args, fps, roi, *, video=None):
+def open_source(args, fps, roi, *, video=None, collect=None):
     """Open ``video`` (default ``args.video``; vismic's warnings printed as lines) and the number of frames to expect.
 
-    ``fps`` None takes the capture rate a camera file stores.
+    ``fps`` None takes the capture rate a camera file stores. ``collect`` (a list) receives the
+    warnings printed (``--strict`` refuses on them).
     """
     from .io import open_video
 
@@ -168,6 +169,8 @@ def open_source(args, fps, roi, *, video=None):
         source = open_video(args.video if video is None else video, fps=fps, roi=roi, downsample=args.downsample,
                             max_frames=args.max_frames, **_batching(args))
     print_warnings(caught)
+    if collect is not None:
+        collect.extend(caught)
     total = source.frame_count_hint
     if args.max_frames is not None and total is not None:
         total = min(total, args.max_frames)

@@ -31,7 +31,7 @@ from ._cli_helpers import (
     parse_rate,
     print_warnings,
 )
-from .errors import ParameterError, VismicError
+from .errors import ParameterError, VismicError, VismicWarning
 
 
 class UnreliableRecoveryError(VismicError):
@@ -350,9 +350,10 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
     _check_output_names({option: path for option, path in named.items() if option != "the sidecar"})
     sidecar = named.get("the sidecar")
     started = time.perf_counter()
+    opened = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        source, total = open_source(args, options["fps"], options["roi"], video=video)
+        source, total = open_source(args, options["fps"], options["roi"], video=video, collect=opened)
         fps = source.fps
         logging.getLogger("vismic").info("capture rate %g fps (%s)", fps, getattr(source, "fps_source", "argument"))
         progress = Progress(total, not args.quiet, "recovering")
@@ -369,8 +370,12 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         finally:
             progress.close()
     print_warnings(caught, f"{video}: " if name_video else "")
-    if args.strict and rec.info.get("warnings"):
-        raise UnreliableRecoveryError(f"{video}: the recovery looks unreliable ({len(rec.info['warnings'])} "
+    # every vismic warning said above, not only the findings in rec.info (a rate that contradicts the
+    # camera file's, a blank lead-in, a band with no low-pass): --help promises "any warning"
+    said = list(dict.fromkeys([*rec.info.get("warnings", []),
+                               *(str(w.message) for w in opened + caught if issubclass(w.category, VismicWarning))]))
+    if args.strict and said:
+        raise UnreliableRecoveryError(f"{video}: the recovery looks unreliable ({len(said)} "
                                       f"warning(s) above); nothing written (drop --strict to write it anyway)")
     recovered = time.perf_counter()
     info = rec.to_wav(output, target_sr=options["target_sr"], subtype="FLOAT" if args.float else "PCM_16")

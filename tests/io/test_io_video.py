@@ -429,3 +429,23 @@ def test_real_footage_guitar(footage_dir):
     frames = batches[0].frames
     assert frames.shape == (100, 192, 432) and 0 <= frames.min() and frames.max() <= 255
     assert frames.std() > 10  # a real picture, not a blank
+
+
+def test_a_source_reopened_in_a_worker_warns_nothing_and_leaves_the_warning_filters_alone(tmp_path, rng, monkeypatch):
+    # projection threads reopen sources side by side: warnings.catch_warnings there swapped the process's
+    # filters under each other, and the CLI's recorder was left ignoring the recovery's own warnings
+    import pickle
+    import warnings as warnings_module
+
+    import tifffile
+
+    path = tmp_path / "clip.tif"
+    tifffile.imwrite(path, rng.integers(0, 255, (40, 16, 16)).astype(np.uint8))
+    source = open_video(path, fps=2200.0)
+
+    def swapped(*args, **kwargs):
+        raise AssertionError("warnings.catch_warnings is not thread-safe")
+
+    monkeypatch.setattr(warnings_module, "catch_warnings", swapped)
+    reopened = pickle.loads(pickle.dumps(source.starting_at(3)))
+    assert reopened.fps == 2200.0 and reopened.start_frame == 3

@@ -330,10 +330,12 @@ def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, stri
     key = (path, info.st_size, info.st_mtime_ns, fps, roi, downsample, batch_size, max_frames, strict)
     found = _REOPENED.get(key)
     if found is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            found = open_video(path, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
-                               max_frames=max_frames, strict=strict)
+        # quiet, not warnings.catch_warnings(): projection threads reopen sources side by side, and
+        # catch_warnings swaps the process's filters, so threads restored each other's and the CLI's
+        # recorder was left ignoring the recovery's own warnings (in 1-6 runs of 8 on a TIFF stack)
+        found = _open(path, fps=fps if fps is None else _frames.check_fps(fps), roi=roi, downsample=downsample,
+                      batch_size=batch_size, max_frames=max_frames, stacklevel=2, require_fps=True, strict=strict,
+                      quiet=True)
         found.fps_source = fps_source
         while len(_REOPENED) >= 2:
             _REOPENED.pop(next(iter(_REOPENED)))
@@ -477,7 +479,7 @@ def auto_batch_size(frame_shape: Tuple[int, int], max_batch_bytes: int = BATCH_B
 
 
 def _open(source, *, fps, roi=None, downsample=1, batch_size=None, max_frames=None, stacklevel, require_fps=False,
-          max_batch_bytes=BATCH_BYTES, strict=False) -> VideoSource:
+          max_batch_bytes=BATCH_BYTES, strict=False, quiet=False) -> VideoSource:
     roi = _frames.parse_roi(roi)
     _frames.check_positive_int(downsample, "downsample")
     batch_size = _frames.check_positive_int(batch_size, "batch_size", allow_none=True)
@@ -490,15 +492,15 @@ def _open(source, *, fps, roi=None, downsample=1, batch_size=None, max_frames=No
         check_complete(reader, max_frames)
     roi = _frames.fit_roi(roi, reader.full_shape)
     downsample = _frames.check_downsample(downsample, roi)
-    fps, fps_source = _choose_fps(reader, fps, require=require_fps, stacklevel=stacklevel + 1)
+    fps, fps_source = _choose_fps(reader, fps, require=require_fps, stacklevel=stacklevel + 1, quiet=quiet)
     if batch_size is None:
         batch_size = auto_batch_size(_frames.downsampled_shape(roi, downsample), max_batch_bytes)
     return VideoSource(reader, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
                        max_frames=max_frames, fps_source=fps_source, strict=strict)
 
 
-def _choose_fps(reader, fps, *, require: bool, stacklevel: int):
-    """The capture rate to use and where it came from (warning when sources disagree)."""
+def _choose_fps(reader, fps, *, require: bool, stacklevel: int, quiet: bool = False):
+    """The capture rate to use and where it came from (warning when sources disagree, unless ``quiet``)."""
     name = repr(str(reader.path)) if getattr(reader, "path", None) is not None else "the frame array"
     stored = getattr(reader, "capture_fps", None)
     if fps is None:
@@ -517,6 +519,8 @@ def _choose_fps(reader, fps, *, require: bool, stacklevel: int):
             f"the capture rate fps is required: {why}; pass it with --fps on the command line or "
             f"fps= in Python (frames per second of the camera, e.g. fps=2200), given fps=None"
         )
+    if quiet:
+        return fps, FPS_FROM_ARGUMENT
     if stored is not None and abs(stored - fps) > FPS_TOLERANCE * stored:
         warnings.warn(
             f"fps={fps:g} contradicts the capture rate of {stored:g} fps that {name} stores in its "
