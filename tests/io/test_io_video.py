@@ -449,3 +449,32 @@ def test_a_source_reopened_in_a_worker_warns_nothing_and_leaves_the_warning_filt
     monkeypatch.setattr(warnings_module, "catch_warnings", swapped)
     reopened = pickle.loads(pickle.dumps(source.starting_at(3)))
     assert reopened.fps == 2200.0 and reopened.start_frame == 3
+
+
+def test_a_frame_missing_from_a_numbered_folder_is_filled_and_named(tmp_path, rng):
+    from vismic.errors import CorruptVideoError, DamagedVideoWarning
+
+    frames = rng.integers(0, 255, (30, 8, 8)).astype(np.uint8)
+    folder = write_video(tmp_path / "frames", frames)
+    (folder / "frame_000005.png").unlink()
+    (folder / "frame_000006.png").unlink()
+    with pytest.warns(DamagedVideoWarning, match=r"2 frame\(s\) are missing .* indices 5, 6") as caught:
+        read = read_frames(folder, fps=1000.0)
+    assert caught[0].message.filled == (5, 6)
+    # the time axis keeps its length: the frame before the gap stands in for the missing ones
+    np.testing.assert_array_equal(read, frames[[0, 1, 2, 3, 4, 4, 4, *range(7, 30)]])
+    with pytest.raises(CorruptVideoError, match=r"2 frame\(s\) missing before"):
+        read_frames(folder, fps=1000.0, strict=True)
+    assert open_video(folder, fps=1000.0).frame_count_hint == 30
+
+
+@pytest.mark.parametrize("names", [("a.png", "b7.png", "b9.png"), ("f1.png", "f2.png", "f9.png", "f30.png"),
+                                   ("f0.png", "f2.png", "f4.png", "f6.png")])
+def test_names_that_are_no_gapped_sequence_are_read_as_they_sort(tmp_path, rng, names):
+    # several prefixes; sparse numbers (more missing than a tenth of those there); every other frame saved
+    frames = rng.integers(0, 255, (len(names), 8, 8)).astype(np.uint8)
+    for name, frame in zip(names, frames):
+        cv2.imwrite(str(tmp_path / name), frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(read_frames(tmp_path, fps=1000.0), frames)

@@ -622,14 +622,27 @@ class FolderReader:
                 f"(looked for {', '.join(IMAGE_SUFFIXES)})"
             )
         self.files = [path / name for name in sorted(names, key=natural_key)]
+        self.numbers = _frame_numbers([file.name for file in self.files])
+        self.strict = False
         self.container_fps = None
-        self.count_hint = len(self.files)
+        # a numbered sequence with gaps: the missing frames are filled, so the time axis spans them all
+        self.count_hint = len(self.files) if self.numbers is None else int(self.numbers[-1] - self.numbers[0] + 1)
         first = _read_image(self.files[0])
         self.full_shape = tuple(first.shape[:2])
         self.kind = _image_kind(first)
 
     def frames(self, roi: Roi) -> Iterator[np.ndarray]:
+        filled = []
+        previous = None
         for index, file in enumerate(self.files):
+            gap = 0 if self.numbers is None or index == 0 else int(self.numbers[index] - self.numbers[index - 1]) - 1
+            if gap:
+                if self.strict:
+                    raise CorruptVideoError(f"{self.where}: {gap} frame(s) missing before {file.name!r} (its number "
+                                            f"follows {self.files[index - 1].name!r}'s); the sequence is damaged")
+                for _ in range(gap):
+                    filled.append(len(filled) + index)
+                    yield previous
             try:
                 image = _read_image(file)
             except VideoError as error:
@@ -649,10 +662,48 @@ class FolderReader:
                     f"({self.files[0].name!r}) is {self.kind}; all frames of a video must have one "
                     "bit depth and colour type (convert them alike, or remove the odd files)"
                 )
-            yield to_grey(image, channel_order="BGR", roi=roi, where=f"image {str(file)!r}")
+            previous = to_grey(image, channel_order="BGR", roi=roi, where=f"image {str(file)!r}")
+            yield previous
+        if filled:
+            shown = ", ".join(str(i) for i in filled[:10]) + (", ..." if len(filled) > 10 else "")
+            warnings.warn(DamagedVideoWarning(
+                f"{self.where} is damaged: {len(filled)} frame(s) are missing from its numbered sequence and were "
+                f"filled by repeating the frame before them, at time-axis indices {shown} (so the sound after them "
+                "keeps its time); pass strict=True (--strict) to refuse such a folder",
+                expected=self.count_hint, decoded=len(self.files), filled=filled,
+                first_missing=filled[0]), stacklevel=4)
 
     def count(self) -> int:
-        return len(self.files)
+        return self.count_hint
+
+
+#: The number a frame file's name ends in (before its suffix): ``frame_000500.png`` -> 500.
+_FRAME_NUMBER = re.compile(r"^(.*?)(\d+)$")
+
+
+#: Most frames a numbered folder may lack, as a share of those it holds, for its gaps to be taken for
+#: frames lost from one sequence (sparser numbers are names, not frame numbers).
+MAX_MISSING_SHARE = 0.1
+
+
+def _frame_numbers(names) -> Optional[np.ndarray]:
+    """The time-axis positions of ``names`` (in order) where they number one sequence with gaps, else None.
+
+    One sequence: every name is a common prefix and a number, the numbers increasing by one
+    step (every frame, or every ``k``-th one saved: the smallest difference), but for at most
+    :data:`MAX_MISSING_SHARE` of missing frames. Anything else is left in its natural order.
+    """
+    parts = [_FRAME_NUMBER.match(os.path.splitext(name)[0]) for name in names]
+    if len(names) < 3 or not all(parts) or len({part.group(1) for part in parts}) != 1:
+        return None
+    numbers = np.array([int(part.group(2)) for part in parts], dtype=np.int64)
+    steps = np.diff(numbers)
+    step = int(steps.min())
+    if step <= 0 or np.any(steps % step):
+        return None
+    positions = (numbers - numbers[0]) // step
+    missing = int(positions[-1] + 1 - len(names))
+    return positions if 0 < missing <= MAX_MISSING_SHARE * len(names) else None
 
 
 class ArrayReader:

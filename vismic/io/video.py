@@ -426,7 +426,8 @@ def open_video(
     DamagedVideoWarning
         While iterating a video file whose time stamps jump (the missing frames
         are filled by repeating the frame before them, at the indices the warning
-        lists) or that ends before the frame count its container promises.
+        lists) or that ends before the frame count its container promises; or a
+        frame folder whose numbered names skip a few numbers (filled alike).
     VismicWarning
         When a given ``fps`` differs from the capture rate a camera file stores
         (by more than 0.1 %; ``fps`` is used), or by more than 1 % from a container
