@@ -35,3 +35,15 @@ def test_termination_leaves_no_temporary_file(tmp_path, signum):
     process.wait(timeout=20)
     assert process.returncode == 128 + signum
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_before_the_run_begins_is_one_line(monkeypatch, capsys):
+    # while the parser and the first modules load, before the run's own handlers (a traceback through scipy)
+    from vismic import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["recover", "clip.avi"]) == 130
+    assert capsys.readouterr().err == "vismic: interrupted\n"

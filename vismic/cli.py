@@ -557,6 +557,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # also while the first modules load, before the run's own handlers
+        print("vismic: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv) -> int:
     from ._logging import configure
 
     parser = build_parser()

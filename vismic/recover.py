@@ -278,7 +278,8 @@ def recover_sound(
     vismic.data.Audio
         ``rec.samples`` (also ``rec.audio``), ``rec.sr`` (the rate of the
         frames), ``rec.info``; ``rec.to_wav(path)`` writes it. ``info`` adds
-        ``n_frames``, ``fps``, ``precision``, ``pipeline`` (the :class:`~vismic.pipeline.Pipeline` that gave
+        ``n_frames``, ``fps``, ``precision``, ``downsample`` (the samples are in pixels of the frames
+        as analysed: ``downsample`` source pixels each), ``pipeline`` (the :class:`~vismic.pipeline.Pipeline` that gave
         the samples: the one given or made, with any stage a second pass added), ``reference_frame`` (the first
         frame, for plots),
         ``source_path`` (when read from a file or folder: :meth:`to_wav`
@@ -397,6 +398,7 @@ def recover_sound(
         check_replica(audio, pipeline, source, dict(run, progress=progress), _recover_once)
     audio.info["precision"] = precision
     audio.info["pipeline"] = pipeline  # with any Stabilise or Unhold a second pass added
+    audio.info["downsample"] = getattr(source, "downsample", 1)  # the samples are in pixels of the frames analysed
     if lead_in:
         audio = _after_lead_in(audio, lead_in)
         warnings.warn(audio.info["lead_in"], VismicWarning, stacklevel=2)

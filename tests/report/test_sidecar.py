@@ -183,3 +183,13 @@ def test_json_safe_conversions(recovery):
     assert converted["complex"] == {"real": 1.0, "imag": 2.0}
     assert converted["set"] == [1, 2]
     json.dumps(converted, allow_nan=False)
+
+
+def test_units_say_when_the_pixels_are_the_downsampled_frames():
+    from vismic.data import Audio
+    from vismic.report import sidecar_dict
+
+    plain = Audio(np.sin(np.arange(100.0)), 1000.0, {"downsample": 1})
+    halved = Audio(np.sin(np.arange(100.0)), 1000.0, {"downsample": 2})
+    assert sidecar_dict(plain)["result"]["units"] == "px (motion of the object in the frame)"
+    assert "2x2 source px each (--downsample 2)" in sidecar_dict(halved)["result"]["units"]

@@ -238,6 +238,15 @@ def _text(value) -> str:
     return repr(json_safe(value)) if isinstance(value, (np.generic, np.ndarray)) else repr(value)
 
 
+def motion_units(rec) -> str:
+    """What the samples' pixels are: the frame's, or after ``--downsample`` those of the frames analysed."""
+    factor = info_of(rec).get("downsample", 1)
+    if isinstance(factor, (int, np.integer)) and factor > 1:
+        return (f"px of the frames as analysed, {factor}x{factor} source px each (--downsample {factor}): "
+                f"multiply by {factor} for the source's px")
+    return "px (motion of the object in the frame)"
+
+
 def source_description(source, rec) -> dict:
     """What the sidecar says about the input: path, size, format, frames, rate and its origin."""
     info = info_of(rec)

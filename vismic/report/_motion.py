@@ -124,7 +124,7 @@ def _write_csv(temporary, rec, samples, time_s, sr) -> None:
         f"# sr_hz={sr!r}",
         f"# direction_degrees={_csv_value(scalars.get('direction_degrees', float('nan')))}",
         f"# snr_estimate_db={_csv_value(scalars.get('snr_estimate_db', float('nan')))}",
-        "# time_s in seconds from the first frame; motion_px in pixels along the direction of motion",
+        f"# time_s in seconds from the first frame; motion_px along the direction of motion, in {_common.motion_units(rec)}",
     ]
     channels = samples[None] if samples.ndim == 1 else samples
     names = ["motion_px"] if samples.ndim == 1 else [f"motion_px_{index}" for index in range(len(channels))]
