@@ -95,6 +95,14 @@ def test_a_flagged_codec_is_named_beside_the_estimate(tmp_path):
     assert "h264" in page.visible and "12.0 dB (the codec's error not counted)" in page.visible
 
 
+def test_several_sources_give_a_row_a_channel(tmp_path):
+    info = {"snr_estimate_db": [21.5, -np.inf], "direction_degrees": [30.0, float("nan")]}
+    audio = Audio(np.vstack([np.sin(np.arange(4000) * 0.3), np.zeros(4000)]), sr=8000.0, info=info)
+    page = _Page(write_report(tmp_path / "report.html", audio).read_text(encoding="utf-8"))
+    assert "channel 1" in page.visible and "21.5 dB" in page.visible and "30.0 degrees" in page.visible
+    assert "nothing found" in page.visible
+
+
 def test_long_and_fast_recordings_are_cut_for_the_player(tmp_path):
     sr = 20000.0  # above the player's 16 kHz
     n = int(61 * sr)

@@ -209,12 +209,17 @@ def _summary_rows(rec, samples, sr, wav_path) -> list:
         from .._reliability import estimate_note
 
         rows.append(("SNR estimate (from the video alone)", f"{snr:.1f} dB{estimate_note(info)}"))
+    else:
+        rows += _channel_rows(_common.field_of(rec, "snr_estimate_db"), "SNR estimate (from the video alone)", "{:.1f} dB")
     noise = _common.finite_or_none(_common.field_of(rec, "noise_std_px"))
     if noise is not None:
         rows.append(("noise (std)", f"{noise:.3g} px"))
     direction = _common.finite_or_none(_common.field_of(rec, "direction_degrees"))
     if direction is not None:
         rows.append(("direction of motion", f"{direction:.1f} degrees (x right, y down)"))
+    else:
+        rows += _channel_rows(_common.field_of(rec, "direction_degrees"), "direction of motion",
+                              "{:.1f} degrees (x right, y down)")
     peak = np.max(np.abs(samples)) if np.isfinite(samples).all() else None
     if peak is not None:
         rows.append(("peak motion", f"{peak:.3g} px"))
@@ -222,6 +227,17 @@ def _summary_rows(rec, samples, sr, wav_path) -> list:
         grid = info.get("grid")
         grid_text = f", grid {grid[0]}x{grid[1]}" if isinstance(grid, (tuple, list)) and len(grid) == 2 else ""
         rows.append(("combination", f"{info['method']}{grid_text}"))
+    return rows
+
+
+def _channel_rows(values, label: str, form: str) -> list:
+    """One row a channel where a recovery of several sources gives one value each (none otherwise)."""
+    if not isinstance(values, (list, tuple, np.ndarray)) or np.ndim(values) != 1 or len(values) < 2:
+        return []
+    rows = []
+    for index, value in enumerate(values):
+        value = _common.finite_or_none(value)
+        rows.append((f"{label}, channel {index + 1}", form.format(value) if value is not None else "nothing found"))
     return rows
 
 
