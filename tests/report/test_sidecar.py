@@ -193,3 +193,13 @@ def test_units_say_when_the_pixels_are_the_downsampled_frames():
     halved = Audio(np.sin(np.arange(100.0)), 1000.0, {"downsample": 2})
     assert sidecar_dict(plain)["result"]["units"] == "px (motion of the object in the frame)"
     assert "2x2 source px each (--downsample 2)" in sidecar_dict(halved)["result"]["units"]
+
+
+def test_the_sound_maps_regions_are_also_placed_in_the_video():
+    # read through --roi 32,16,64,64 --downsample 2: the analysed frame is 32x32 px of the video's 64x64
+    from vismic.report._common import sound_map_summary
+
+    sound_map = np.zeros((4, 4))
+    sound_map[1, 2] = 0.9
+    top = sound_map_summary(sound_map, (32, 32), n_top=1, roi=(32, 16, 64, 64), downsample=2)["top_regions"][0]
+    assert top["box_px"] == [16, 8, 8, 8] and top["box_px_in_video"] == [64, 32, 16, 16]

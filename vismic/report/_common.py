@@ -299,12 +299,14 @@ def _size(path: Path):
         return None
 
 
-def sound_map_summary(sound_map, reference_shape=None, *, n_top: int = 5):
+def sound_map_summary(sound_map, reference_shape=None, *, n_top: int = 5, roi=None, downsample: int = 1):
     """Grid shape, max, mean and the ``n_top`` strongest regions of a sound map; None without one.
 
     Each region gives its ``row``, ``col``, ``value`` and, when the frame size is
     known, its ``box_px`` ``[x, y, width, height]`` in the analysed frame (the
-    grid splits the frame evenly, as :func:`vismic.combine.region_labels` does).
+    grid splits the frame evenly, as :func:`vismic.combine.region_labels` does)
+    and, given the ``roi`` ``(x, y, width, height)`` read and the ``downsample``
+    factor, ``box_px_in_video``: the same box in the video's own pixels.
     """
     sound_map = array_or_none(sound_map, 2)
     if sound_map is None:
@@ -323,6 +325,9 @@ def sound_map_summary(sound_map, reference_shape=None, *, n_top: int = 5):
             y0, y1 = -(-row * height // rows), -(-(row + 1) * height // rows)
             x0, x1 = -(-col * width // cols), -(-(col + 1) * width // cols)
             region["box_px"] = [x0, y0, x1 - x0, y1 - y0]
+            if roi is not None:
+                k = int(downsample)
+                region["box_px_in_video"] = [int(roi[0]) + k * x0, int(roi[1]) + k * y0, k * (x1 - x0), k * (y1 - y0)]
         top.append(region)
     values = sound_map[np.isfinite(sound_map)]
     return {
