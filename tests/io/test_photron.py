@@ -41,7 +41,8 @@ def test_rate_from_header_and_save_step(tmp_path, rng):
                                   record_rate=60000, save_step=36, xml=xml)
         video = open_video(header)
         assert video.fps == pytest.approx(60000 / 36)
-        assert video.fps_source == "file header (Record Rate(fps) 60000 / Save Step 36)"
+        assert video.fps_source == ("file header (recordInfo/recordRate 60000 / frameInfo/skipFrame 36)" if xml
+                                    else "file header (Record Rate(fps) 60000 / Save Step 36)")
         assert video.header.details["Save Step"] == 36
 
 

@@ -131,7 +131,7 @@ def separate_sources(bands: BandSignals, *, n_sources: int, highpass_hz=20.0) ->
     displacement, covariance = region_displacements(bands)
     n_regions, _, n = displacement.shape
     if n_sources > n_regions:
-        raise ParameterError(f"cannot separate n_sources={n_sources} with only {n_regions} regions; use a finer grid")
+        raise ParameterError(f"cannot separate n_sources={n_sources} with only {n_regions} regions; use a finer grid (grid=, --grid ROWS,COLS)")
     y, noise = region_statistics(displacement, covariance, fps=bands.fps, highpass_hz=highpass_hz)
     total = y @ y.T / n
     eigenvalues, vectors = max_snr_directions(total, noise)

@@ -220,8 +220,11 @@ class PhotronReader(CameraReader):
         self.store = FrameStore(data_path, offsets[:readable], width=width, height=height, packing=packing)
         if record_rate > 0:
             rate = record_rate / step
-            source = (f"file header (Record Rate(fps) {record_rate:g} / Save Step {step})" if step > 1
-                      else "file header (Record Rate(fps))")
+            # named as the header names them: a .cihx holds XML elements, not the .cih's lines
+            names = (("Record Rate(fps)", "Save Step") if header_path.suffix.lower() != ".cihx"
+                     else (_CIHX_FIELDS["Record Rate(fps)"], _CIHX_FIELDS["Save Step"]))
+            source = (f"file header ({names[0]} {record_rate:g} / {names[1]} {step})" if step > 1
+                      else f"file header ({names[0]})")
         else:
             rate, source = None, None
         start = _number(fields, "Start Frame", where_header, default=0)
