@@ -164,8 +164,7 @@ def check_fps(fps) -> float:
     except ParameterError:
         raise ParameterError(
             "the capture rate fps is required (frames per second of the camera, e.g. fps=2200) and "
-            f"must be a positive number of at most {MAX_RATE_HZ:g}; a video container usually stores only a playback "
-            f"rate, given fps={fps!r}"
+            f"must be a positive number of at most {MAX_RATE_HZ:g}, given fps={fps!r}"
         ) from None
 
 
