@@ -117,3 +117,32 @@ def test_a_lead_in_longer_than_what_follows_it(clean, rng):
         warnings.simplefilter("ignore", VismicWarning)
         rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
     assert rec.info["start_frame"] == n_black and si_snr(rec.samples[n_black:], sound[n_black:]) > 10.0
+
+
+@pytest.mark.parametrize("lead", [0, 25])
+def test_blank_frames_at_the_end_of_a_video_read_at_random_are_silent(clean, rng, lead):
+    sound, frames = clean
+    frames = frames.copy()
+    n, tail = len(frames), 60
+    frames[:lead] = black(lead, rng)
+    frames[n - tail:] = black(tail, rng)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
+    reference = vismic.recover_sound(clean[1][lead:n - tail], fps=FPS, denoise=None)
+    assert rec.samples.shape == (n,) and np.all(rec.samples[n - tail:] == 0) and rec.info["n_frames"] == n
+    assert f"the last {tail} frames" in rec.info["blank_end"] and f"up to frame {n - tail}" in rec.info["blank_end"]
+    np.testing.assert_allclose(rec.samples[lead:n - tail], reference.samples, atol=1e-12)
+    assert rec.info["blank_end"] in [str(w.message) for w in caught]
+
+
+def test_a_video_read_in_order_keeps_its_end(tmp_path, clean, rng):
+    # decoded frames cannot be read backwards: their end is left as it is (a finding may name it)
+    sound, frames = clean
+    frames = frames.copy()
+    frames[-40:] = black(40, rng)
+    avi = write_video(tmp_path / "clip.avi", frames.round().clip(0, 255).astype(np.uint8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(avi, fps=FPS, denoise=None)
+    assert "blank_end" not in rec.info and rec.samples.shape == (len(frames),)

@@ -292,6 +292,8 @@ def recover_sound(
         burnt out, :mod:`vismic._lead_in`) is recovered from its first textured frame on, and the samples
         are silent before it: ``info["start_frame"]`` is that frame, ``info["lead_in"]`` says so (also a
         :class:`~vismic.errors.VismicWarning`), ``n_frames`` counts the video's frames, lead-in included.
+        Blank frames at the end of a video read at random (camera files, TIFF stacks, arrays) are
+        silent alike (``info["blank_end"]``).
 
     Raises
     ------
@@ -354,6 +356,9 @@ def recover_sound(
     lead_in = _blank_lead_in(source)
     if lead_in:
         source = source.starting_at(source.start_frame + lead_in)
+    tail = _blank_tail(source)
+    if tail:
+        source = source.ending_before(source.frame_count_hint - tail)
     if pipeline is None:
         pipeline = default_pipeline(
             n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,
@@ -402,6 +407,9 @@ def recover_sound(
     if lead_in:
         audio = _after_lead_in(audio, lead_in)
         warnings.warn(audio.info["lead_in"], VismicWarning, stacklevel=2)
+    if tail:
+        audio = _before_tail(audio, tail)
+        warnings.warn(audio.info["blank_end"], VismicWarning, stacklevel=2)
     for finding in audio.info["warnings"]:
         warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
     return audio
@@ -422,6 +430,37 @@ def _blank_lead_in(source) -> int:
         return blank_lead_in(frames, max_scan=max_scan)
     finally:
         frames.close()  # the decoder stops here, not whenever the abandoned generator is collected
+
+
+def _blank_tail(source) -> int:
+    """Blank frames at the end of a random-access ``source`` (read backwards); 0 for others (decoded in order only).
+
+    Black frames after the texture (a lens cap, the light going off) gave the output noise
+    there and a step into it that the high-pass spread back over the sound.
+    """
+    from ._lead_in import blank_lead_in
+
+    n = source.frame_count_hint
+    if not source.random_access or n is None or n < 2:
+        return 0
+
+    def backwards():
+        for stop in range(n, 0, -source.batch_size):
+            start = max(0, stop - source.batch_size)
+            yield from source.read(start, stop - start).frames[::-1]
+
+    return blank_lead_in(backwards(), max_scan=n)
+
+
+def _before_tail(audio: Audio, tail: int) -> Audio:
+    """``audio``, recovered before ``tail`` blank frames, with silence for them."""
+    widths = [(0, 0)] * (audio.samples.ndim - 1) + [(0, tail)]
+    info = dict(audio.info)
+    n = info.get("n_frames", audio.samples.shape[-1])
+    info["n_frames"] = n + tail
+    info["blank_end"] = (f"the last {tail} frames ({tail / audio.sr:.3g} s) are blank (black, burnt out or without "
+                         f"texture): the sound is recovered up to frame {n}, and is silent after it")
+    return Audio(np.pad(audio.samples, widths), audio.sr, info, audio.noise)
 
 
 def _after_lead_in(audio: Audio, lead_in: int) -> Audio:

@@ -163,6 +163,27 @@ class VideoSource:
             later.frame_count_hint = max(0, self.frame_count_hint + self.start_frame - later.start_frame)
         return later
 
+    def ending_before(self, stop: int) -> "VideoSource":
+        """The same video up to frame ``stop`` here (excluded), as a source that stops there.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from vismic.io import open_video
+        >>> video = open_video(np.arange(10 * 4 * 4).reshape(10, 4, 4), fps=1000).starting_at(2).ending_before(5)
+        >>> video.frame_count_hint, [len(batch) for batch in video]
+        (5, [5])
+        """
+        if isinstance(stop, bool) or not isinstance(stop, numbers.Integral) or stop < 1:
+            raise ParameterError(f"stop must be a frame count (an integer >= 1), given {stop!r}")
+        earlier = object.__new__(VideoSource)  # not copy.copy: that goes through __reduce__, which reopens the file
+        earlier.__dict__.update(self.__dict__)
+        limit = self.start_frame + int(stop)  # max_frames counts from the video's first frame
+        earlier.max_frames = limit if self.max_frames is None else min(self.max_frames, limit)
+        if self.frame_count_hint is not None:
+            earlier.frame_count_hint = min(self.frame_count_hint, int(stop))
+        return earlier
+
     def _convert(self, raw: np.ndarray) -> np.ndarray:
         """Frames as read (full size, stored type) -> float32 grey after roi and downsample."""
         x, y, w, h = self.roi
