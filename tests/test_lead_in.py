@@ -106,6 +106,21 @@ def test_a_source_starting_later_reads_ranges_batches_and_pickles_from_there(tmp
             assert later.frame_count_hint == stop - 12
     with pytest.raises(vismic.errors.ParameterError, match="start_frame"):
         open_video(frames, fps=FPS).starting_at(-1)
+    # stopping early is the source's own limit, not the user's max_frames (the sidecar records that one)
+    for source in (open_video(tif, fps=FPS, batch_size=16), open_video(frames, fps=FPS, batch_size=16)):
+        between = source.starting_at(12).ending_before(20)
+        assert between.max_frames is None and between.frame_count_hint == 20
+        np.testing.assert_array_equal(np.concatenate([b.frames for b in between]), frames[12:32])
+        if between.path is not None:
+            again = pickle.loads(pickle.dumps(between))
+            assert again.frame_count_hint == 20 and len(np.concatenate([b.frames for b in again])) == 20
+
+
+def test_a_recovery_the_blank_frames_leave_too_short_says_why(clean, rng):
+    frames = clean[1].copy()
+    frames[:530] = black(530, rng)
+    with pytest.raises(vismic.errors.TooFewFramesError, match="from frame 530 on; .* the rest of it is blank"):
+        vismic.recover_sound(frames, fps=FPS, denoise=None)
 
 
 def test_a_lead_in_longer_than_what_follows_it(clean, rng):

@@ -371,7 +371,13 @@ def recover_sound(
     pipeline = _with_key_frames(pipeline, _from_start(_key_frames(key_frames, source), source))
     run = dict(progress=progress, device=device, workers=workers, executor=executor, threads=threads, fuse=fuse,
                precision=precision)
-    audio = _recover_once(pipeline, source, video, **run)
+    try:
+        audio = _recover_once(pipeline, source, video, **run)
+    except TooFewFramesError as error:
+        if not (lead_in or tail):
+            raise
+        raise TooFewFramesError(f"{error}; the rest of it is blank (black, burnt out or without texture: "
+                                f"{lead_in} frames before, {tail} after)") from None
     if stabilise is True:
         audio.info["stabilised"] = "on request (stabilise=True)"
     elif _has_stabiliser(pipeline):
@@ -404,12 +410,11 @@ def recover_sound(
     audio.info["precision"] = precision
     audio.info["pipeline"] = pipeline  # with any Stabilise or Unhold a second pass added
     audio.info["downsample"] = getattr(source, "downsample", 1)  # the samples are in pixels of the frames analysed
-    if lead_in:
-        audio = _after_lead_in(audio, lead_in)
-        warnings.warn(audio.info["lead_in"], VismicWarning, stacklevel=2)
-    if tail:
-        audio = _before_tail(audio, tail)
-        warnings.warn(audio.info["blank_end"], VismicWarning, stacklevel=2)
+    if lead_in or tail:
+        audio = _silent_ends(audio, lead_in, tail)
+        for name in ("lead_in", "blank_end"):
+            if name in audio.info:
+                warnings.warn(audio.info[name], VismicWarning, stacklevel=2)
     for finding in audio.info["warnings"]:
         warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
     return audio
@@ -452,25 +457,20 @@ def _blank_tail(source) -> int:
     return blank_lead_in(backwards(), max_scan=n)
 
 
-def _before_tail(audio: Audio, tail: int) -> Audio:
-    """``audio``, recovered before ``tail`` blank frames, with silence for them."""
-    widths = [(0, 0)] * (audio.samples.ndim - 1) + [(0, tail)]
+def _silent_ends(audio: Audio, lead_in: int, tail: int) -> Audio:
+    """``audio``, recovered between ``lead_in`` and ``tail`` blank frames, with silence for them: it keeps the video's time."""
+    widths = [(0, 0)] * (audio.samples.ndim - 1) + [(lead_in, tail)]
     info = dict(audio.info)
-    n = info.get("n_frames", audio.samples.shape[-1])
-    info["n_frames"] = n + tail
-    info["blank_end"] = (f"the last {tail} frames ({tail / audio.sr:.3g} s) are blank (black, burnt out or without "
-                         f"texture): the sound is recovered up to frame {n}, and is silent after it")
-    return Audio(np.pad(audio.samples, widths), audio.sr, info, audio.noise)
-
-
-def _after_lead_in(audio: Audio, lead_in: int) -> Audio:
-    """``audio``, recovered after ``lead_in`` blank frames, with silence for them: it keeps the video's time."""
-    widths = [(0, 0)] * (audio.samples.ndim - 1) + [(lead_in, 0)]
-    info = dict(audio.info)
-    info["start_frame"] = lead_in
-    info["n_frames"] = info.get("n_frames", 0) + lead_in
-    info["lead_in"] = (f"the first {lead_in} frames ({lead_in / audio.sr:.3g} s) are blank (black, burnt out or without "
-                       f"texture): the sound is recovered from frame {lead_in} on, and is silent before it")
+    stop = lead_in + info.get("n_frames", audio.samples.shape[-1])
+    info["n_frames"] = stop + tail
+    blank = "blank (black, burnt out or without texture)"
+    if lead_in:
+        info["start_frame"] = lead_in
+        info["lead_in"] = (f"the first {lead_in} frames ({lead_in / audio.sr:.3g} s) are {blank}: the sound is "
+                           f"recovered from frame {lead_in} on, and is silent before it")
+    if tail:
+        info["blank_end"] = (f"the last {tail} frames ({tail / audio.sr:.3g} s) are {blank}: the sound is recovered "
+                             f"up to frame {stop}, and is silent after it")
     return Audio(np.pad(audio.samples, widths), audio.sr, info, audio.noise)
 
 
@@ -763,9 +763,10 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     if audio is None or seen["n_frames"] < MIN_FRAMES:
         n, limit = seen["n_frames"], getattr(source, "max_frames", None)
         frames = f"{n} frame{'' if n == 1 else 's'}"
+        start = getattr(source, "start_frame", 0)
         has = (f"max_frames={limit} (--max-frames) reads {frames} of {_describe(video)}"
-               if limit is not None and n == limit - getattr(source, "start_frame", 0) else
-               f"{_describe(video)} has {frames}")
+               if limit is not None and n == limit - start else
+               f"{_describe(video)} has {frames}" + (f" from frame {start} on" if start else ""))
         raise TooFewFramesError(f"{has}; vismic needs at least {MIN_FRAMES}")
     if not isinstance(audio, Audio):
         raise ParameterError(f"the pipeline's last stage must return vismic.data.Audio, it gave {type(audio).__name__}")

@@ -621,11 +621,11 @@ class FolderReader:
                 f"(looked for {', '.join(IMAGE_SUFFIXES)})"
             )
         self.files = [path / name for name in sorted(names, key=natural_key)]
-        self.numbers = _frame_numbers([file.name for file in self.files])
+        self.positions = _frame_positions([file.name for file in self.files])
         self.strict = False
         self.container_fps = None
         # a numbered sequence with gaps: the missing frames are filled, so the time axis spans them all
-        self.count_hint = len(self.files) if self.numbers is None else int(self.numbers[-1] - self.numbers[0] + 1)
+        self.count_hint = len(self.files) if self.positions is None else int(self.positions[-1]) + 1
         first = _read_image(self.files[0])
         self.full_shape = tuple(first.shape[:2])
         self.kind = _image_kind(first)
@@ -634,7 +634,9 @@ class FolderReader:
         filled = []
         previous = None
         for index, file in enumerate(self.files):
-            gap = 0 if self.numbers is None or index == 0 else int(self.numbers[index] - self.numbers[index - 1]) - 1
+            gap = 0
+            if self.positions is not None and index > 0:
+                gap = int(self.positions[index] - self.positions[index - 1]) - 1
             if gap:
                 if self.strict:
                     raise CorruptVideoError(f"{self.where}: {gap} frame(s) missing before {file.name!r} (its number "
@@ -685,7 +687,7 @@ _FRAME_NUMBER = re.compile(r"^(.*?)(\d+)$")
 MAX_MISSING_SHARE = 0.1
 
 
-def _frame_numbers(names) -> Optional[np.ndarray]:
+def _frame_positions(names) -> Optional[np.ndarray]:
     """The time-axis positions of ``names`` (in order) where they number one sequence with gaps, else None.
 
     One sequence: every name is a common prefix and a number, the numbers increasing by one

@@ -114,6 +114,8 @@ class VideoSource:
     start_frame : int
         The video's frame that is frame 0 here (0 unless made by :meth:`starting_at`): batch
         starts, :meth:`read` and ``frame_count_hint`` count from it.
+    stop_frame : int or None
+        The video's frame this source stops before (None unless made by :meth:`ending_before`).
     """
 
     def __init__(self, reader, *, fps, roi, downsample, batch_size, max_frames, fps_source=FPS_FROM_ARGUMENT,
@@ -140,6 +142,7 @@ class VideoSource:
             hint = min(hint, max_frames)
         self.frame_count_hint = hint
         self.start_frame = 0
+        self.stop_frame = None
 
     def starting_at(self, start_frame: int) -> "VideoSource":
         """The same video from frame ``start_frame`` on, as a source whose frame 0 is that frame.
@@ -156,8 +159,7 @@ class VideoSource:
         """
         if isinstance(start_frame, bool) or not isinstance(start_frame, numbers.Integral) or start_frame < 0:
             raise ParameterError(f"start_frame must be a frame index (an integer >= 0), given {start_frame!r}")
-        later = object.__new__(VideoSource)  # not copy.copy: that goes through __reduce__, which reopens the file
-        later.__dict__.update(self.__dict__)
+        later = self._copy()
         later.start_frame = int(start_frame)
         if self.frame_count_hint is not None:
             later.frame_count_hint = max(0, self.frame_count_hint + self.start_frame - later.start_frame)
@@ -176,13 +178,23 @@ class VideoSource:
         """
         if isinstance(stop, bool) or not isinstance(stop, numbers.Integral) or stop < 1:
             raise ParameterError(f"stop must be a frame count (an integer >= 1), given {stop!r}")
-        earlier = object.__new__(VideoSource)  # not copy.copy: that goes through __reduce__, which reopens the file
-        earlier.__dict__.update(self.__dict__)
-        limit = self.start_frame + int(stop)  # max_frames counts from the video's first frame
-        earlier.max_frames = limit if self.max_frames is None else min(self.max_frames, limit)
+        earlier = self._copy()
+        limit = self.start_frame + int(stop)
+        earlier.stop_frame = limit if self.stop_frame is None else min(self.stop_frame, limit)
         if self.frame_count_hint is not None:
             earlier.frame_count_hint = min(self.frame_count_hint, int(stop))
         return earlier
+
+    def _copy(self) -> "VideoSource":
+        # not copy.copy: that goes through __reduce__, which reopens the file
+        copied = object.__new__(VideoSource)
+        copied.__dict__.update(self.__dict__)
+        return copied
+
+    def _limit(self) -> Optional[int]:
+        """The video's frame reading stops before (``max_frames``, ``stop_frame``), or None."""
+        limits = [limit for limit in (self.max_frames, self.stop_frame) if limit is not None]
+        return min(limits) if limits else None
 
     def _convert(self, raw: np.ndarray) -> np.ndarray:
         """Frames as read (full size, stored type) -> float32 grey after roi and downsample."""
@@ -222,7 +234,8 @@ class VideoSource:
     def _stop(self) -> int:
         """Frames here (from :attr:`start_frame`) of a random-access source."""
         total = self._reader.count_hint
-        return max(0, (total if self.max_frames is None else min(total, self.max_frames)) - self.start_frame)
+        limit = self._limit()
+        return max(0, (total if limit is None else min(total, limit)) - self.start_frame)
 
     def read(self, start: int, count: int) -> FrameBatch:
         """Frames ``start .. start + count - 1`` as one :class:`~vismic.data.FrameBatch`.
@@ -291,9 +304,9 @@ class VideoSource:
             for batch in self:
                 yield from batch.frames
             return
-        n = 0
+        n, limit = 0, self._limit()
         for frame in self._reader.frames(self.roi):
-            if self.max_frames is not None and n >= self.max_frames:
+            if limit is not None and n >= limit:
                 return
             if n >= self.start_frame:
                 yield _frames.block_mean(frame, self.downsample)
@@ -330,7 +343,7 @@ class VideoSource:
         if self.path is None:
             return super().__reduce__()
         return _reopen, (str(self.path), self.fps, self.fps_source, self.roi, self.downsample, self.batch_size,
-                         self.max_frames, self.strict, self.start_frame)
+                         self.max_frames, self.strict, self.start_frame, self.stop_frame)
 
     def __repr__(self) -> str:
         source = str(self.path) if self.path is not None else "array"
@@ -345,7 +358,8 @@ class VideoSource:
 _REOPENED: dict = {}
 
 
-def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, strict, start_frame=0) -> VideoSource:
+def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, strict, start_frame=0,
+            stop_frame=None) -> VideoSource:
     """A pickled :class:`VideoSource` opened again (the parent already said what opening it warns about)."""
     info = os.stat(path)
     key = (path, info.st_size, info.st_mtime_ns, fps, roi, downsample, batch_size, max_frames, strict)
@@ -361,7 +375,8 @@ def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, stri
         while len(_REOPENED) >= 2:
             _REOPENED.pop(next(iter(_REOPENED)))
         _REOPENED[key] = found
-    return found.starting_at(start_frame) if start_frame else found
+    found = found.starting_at(start_frame) if start_frame else found
+    return found.ending_before(stop_frame - start_frame) if stop_frame is not None else found
 
 
 def open_video(
