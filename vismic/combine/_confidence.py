@@ -407,7 +407,7 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
         estimate = _with_track_error(estimate, measured, report, evidence.fps, highpass_hz)
         share = camera_position_share(measured["output"], report.motion_px, fps=evidence.fps, highpass_hz=highpass_hz)
         if share > CAMERA_POSITION_SHARE:
-            estimate = min(estimate, 10.0 * math.log10(max(1.0 - share, 1e-6) / share))
+            estimate = min(estimate, _left_by(share))
             flags["camera_position"] = (
                 f"{share:.0%} of the output follows the camera's sub-pixel position: the stabiliser's shifts of frames "
                 "with detail finer than their pixels (aliased: a sharp sensor, or --downsample) wrote their own error "
@@ -417,7 +417,7 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
         share = light_share(measured["output"], gain, fps=evidence.fps, highpass_hz=highpass_hz) if (
             gain is not None and np.shape(gain) == (evidence.n,) and "camera_position" not in flags) else 0.0
         if share > LIGHT_SHARE:
-            estimate = min(estimate, 10.0 * math.log10(max(1.0 - share, 1e-6) / share))
+            estimate = min(estimate, _left_by(share))
             flags["light"] = (
                 f"{share:.0%} of the output follows the light's gain (flicker, exposure) that the stabiliser "
                 "measured and removed: light leaked into the motion evidence, not sound; try a larger --roi")
@@ -451,6 +451,11 @@ CAMERA_POSITION_SHARE = 0.1
 #: removed ahead of the fill), at most 0.03 on shaky, flickering brick and gravel scenes that kept their sound
 #: (one-off sweep: 2 textures, 4 seeds, 4 ROIs; ``tests/stabilise/test_confidence.py``).
 LIGHT_SHARE = 0.1
+
+
+def _left_by(share: float) -> float:
+    """The SNR, in dB, of an output whose ``share`` of power is not sound: what the rest leaves."""
+    return 10.0 * math.log10(max(1.0 - share, 1e-6) / share)
 
 
 def light_share(output, gain, *, fps: float, highpass_hz: float) -> float:
