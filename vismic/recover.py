@@ -289,7 +289,7 @@ def recover_sound(
         texture, an SNR estimate below 0 dB, motion too large to linearise,
         clipped frames, an inter-frame codec; see :mod:`vismic._reliability`), each also emitted as an
         :class:`~vismic.errors.UnreliableRecoveryWarning`. A video that starts with blank frames (black,
-        burnt out, :mod:`vismic._lead_in`) is recovered from its first textured frame on, and the samples
+        burnt out, :mod:`vismic._blank`) is recovered from its first textured frame on, and the samples
         are silent before it: ``info["start_frame"]`` is that frame, ``info["lead_in"]`` says so (also a
         :class:`~vismic.errors.VismicWarning`), ``n_frames`` counts the video's frames, lead-in included.
         Blank frames at the end of a video read at random (camera files, TIFF stacks, arrays) are
@@ -421,13 +421,13 @@ def recover_sound(
 
 
 def _blank_lead_in(source) -> int:
-    """Blank frames at the start of ``source`` (:func:`vismic._lead_in.blank_lead_in`).
+    """Blank frames at the start of ``source`` (:func:`vismic._blank.blank_lead_in`).
 
     The scan stops at the first textured frame, however late (it stopped at 2 s or half the
     video, and 560 black frames of 1100 lost the whole recovery); a video with none is
     decoded once more for it, and its findings say what its frames lack.
     """
-    from ._lead_in import blank_lead_in
+    from ._blank import blank_lead_in
 
     max_scan = source.frame_count_hint if source.frame_count_hint is not None else np.iinfo(np.int64).max
     frames = source.frames()
@@ -443,7 +443,7 @@ def _blank_tail(source) -> int:
     Black frames after the texture (a lens cap, the light going off) gave the output noise
     there and a step into it that the high-pass spread back over the sound.
     """
-    from ._lead_in import blank_lead_in
+    from ._blank import blank_lead_in
 
     n = source.frame_count_hint
     if not source.random_access or n is None or n < 2:

@@ -278,7 +278,7 @@ def source_description(source, rec) -> dict:
     described["roi"] = json_safe(getattr(source, "roi", None))
     described["downsample"] = json_safe(getattr(source, "downsample", None))
     described["max_frames"] = json_safe(getattr(source, "max_frames", None))
-    # after a blank lead-in (vismic._lead_in): the frame the recovery started from, silence before it
+    # after a blank lead-in (vismic._blank): the frame the recovery started from, silence before it
     described["start_frame"] = json_safe(info.get("start_frame", 0))
     return described
 

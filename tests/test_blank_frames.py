@@ -9,7 +9,7 @@ import tifffile
 
 import vismic
 from vismic import synth
-from vismic._lead_in import blank_lead_in
+from vismic._blank import blank_lead_in
 from vismic.errors import UnreliableRecoveryWarning, VismicWarning
 from vismic.io import open_video, write_video
 from vismic.metrics import si_snr
