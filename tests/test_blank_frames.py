@@ -1,4 +1,4 @@
-"""Blank frames at the start of a video (a lens cap, a black lead-in): skipped, and silent in the output."""
+"""Blank frames (a lens cap, a black lead-in, the light going off, frames dropped as black): silent and named."""
 
 import pickle
 import warnings
@@ -9,7 +9,7 @@ import tifffile
 
 import vismic
 from vismic import synth
-from vismic._blank import blank_lead_in
+from vismic._blank import blank_frames, blank_lead_in, frame_contrasts
 from vismic.errors import UnreliableRecoveryWarning, VismicWarning
 from vismic.io import open_video, write_video
 from vismic.metrics import si_snr
@@ -161,3 +161,64 @@ def test_a_video_read_in_order_keeps_its_end(tmp_path, clean, rng):
         warnings.simplefilter("ignore")
         rec = vismic.recover_sound(avi, fps=FPS, denoise=None)
     assert "blank_end" not in rec.info and rec.samples.shape == (len(frames),)
+    # ... and the blank frames there are silent and named as any blank frames are
+    assert rec.info["blank_spans"] == [[len(frames) - 40, len(frames)]] and np.all(rec.samples[-40:] == 0)
+
+
+def test_dark_textured_frames_are_not_blank(rng):
+    # a fade to a fifth of the light, an exposure step to a third on a low-contrast texture: dark, not blank
+    texture = synth.texture("moon", size=(64, 64)).astype(np.float64)
+    gain = np.concatenate([np.ones(40), np.linspace(1, 0.2, 40), np.full(20, 0.3), np.ones(20)])
+    frames = gain[:, None, None] * texture + rng.normal(0, 2.0, (len(gain), 64, 64))
+    assert not blank_frames(*frame_contrasts(frames.round().clip(0, 255))).any()
+    frames[50:53] = black(3, rng)
+    frames[90] = 255.0
+    assert np.flatnonzero(blank_frames(*frame_contrasts(frames))).tolist() == [50, 51, 52, 90]
+
+
+@pytest.mark.parametrize("kind", ["zeros", "dark noise", "burnt out"])
+def test_blank_frames_in_the_middle_are_silent_and_named(clean, rng, kind):
+    sound, frames = clean
+    frames = frames.copy()
+    spans = [(200, 230), (400, 401)]
+    for start, stop in spans:
+        frames[start:stop] = {"zeros": np.zeros((stop - start, 64, 64)), "dark noise": black(stop - start, rng),
+                              "burnt out": np.full((stop - start, 64, 64), 255.0)}[kind]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
+    reference = vismic.recover_sound(clean[1], fps=FPS, denoise=None)
+    keep = np.ones(len(frames), bool)
+    for start, stop in spans:
+        assert np.all(rec.samples[start:stop] == 0)
+        keep[start:stop] = False
+    assert rec.info["blank_spans"] == [list(span) for span in spans]
+    assert "31 frames" in rec.info["blank_frames"] and "frames 200-229, 400;" in rec.info["blank_frames"]
+    assert si_snr(rec.samples[keep], sound[keep]) > si_snr(reference.samples[keep], sound[keep]) - 0.5
+    assert abs(rec.info["snr_estimate_db"] - reference.info["snr_estimate_db"]) < 1.0
+    # named once, as what they are: not as clipped frames or an unreliable recovery
+    assert [str(w.message) for w in caught] == [rec.info["blank_frames"]]
+
+
+def test_blank_frames_are_found_alike_when_workers_read_the_video(tmp_path, clean, rng):
+    frames = clean[1].copy()
+    frames[300:340] = black(40, rng)
+    tif = tmp_path / "clip.tif"
+    tifffile.imwrite(tif, frames.round().clip(0, 255).astype(np.uint8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VismicWarning)
+        serial = vismic.recover_sound(tif, fps=FPS, denoise=None, batch_size=16)
+        parallel = vismic.recover_sound(tif, fps=FPS, denoise=None, batch_size=16, workers=2)
+    assert serial.info["blank_spans"] == parallel.info["blank_spans"] == [[300, 340]]
+    np.testing.assert_allclose(parallel.samples, serial.samples, atol=1e-9 * np.abs(serial.samples).max())
+
+
+def test_a_blank_span_keeps_its_frame_numbers_after_a_lead_in(clean, rng):
+    frames = clean[1].copy()
+    frames[:20] = black(20, rng)
+    frames[300:310] = black(10, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VismicWarning)
+        rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
+    assert rec.info["start_frame"] == 20 and rec.info["blank_spans"] == [[300, 310]]
+    assert np.all(rec.samples[300:310] == 0) and np.all(rec.samples[:20] == 0)

@@ -69,7 +69,9 @@ def test_statistics_merge_by_frames():
     a = batch_statistics(np.zeros((4, 8, 8)))
     b = batch_statistics(np.arange(2 * 64, dtype=float).reshape(2, 8, 8))
     merged = merge_statistics([a, b])
-    assert merged["n"] == 6 and merged["dark"] == 1.0
+    # the black batch is named as blank frames, not as the video's clipping
+    assert merged["n"] == 6 and merged["blank_spans"] == [(0, 4)] and merged["dark"] == b["dark"] < 0.1
+    assert merge_statistics([a])["dark"] == 1.0  # a video of nothing else keeps its numbers
     assert merge_statistics([]) is None
 
 

@@ -1,4 +1,4 @@
-"""Blank frames at the start of a video: a lens cap, a black lead-in before the light comes up.
+"""Blank frames: a lens cap, a black lead-in before the light comes up, frames dropped as black.
 
 The stages take their references from the first frames (the light normaliser, the
 decomposition, the stabiliser), so a video that starts black gave them nothing to
@@ -10,13 +10,20 @@ A frame is *textured* when its spatial contrast stands well above the noise betw
 and the next frame (a black or burnt-out frame holds only that noise, or nothing);
 the lead-in is the run of frames, from the first, whose contrast is a small share of the
 first textured frame's. A first frame that is textured ends the scan at once.
+
+Blank frames later in the video (the light going off for a moment, frames a camera
+dropped and wrote black, the black end of a decoded video) are found from a few
+numbers per frame that :func:`frame_contrasts` gathers while the video streams:
+:func:`blank_frames` marks them, and the recovery is silent over them and says so.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TEXTURE_OVER_NOISE", "BLANK_SHARE", "blank_lead_in"]
+from ._buffers import ThreadBuffer
+
+__all__ = ["TEXTURE_OVER_NOISE", "BLANK_SHARE", "NOISE_ONLY", "blank_lead_in", "frame_contrasts", "blank_frames", "spans"]
 
 #: Spatial standard deviation over the frame-to-frame noise (the difference's over sqrt 2) above which a
 #: frame holds texture: a black frame's is about 1 (its contrast is that noise), a still scene's tens.
@@ -25,6 +32,15 @@ TEXTURE_OVER_NOISE = 2.0
 BLANK_SHARE = 0.25
 #: Pixels a frame the scan looks at (evenly spaced rows and columns).
 _SAMPLED_PIXELS = 16384
+#: Pixels a frame :func:`frame_contrasts` looks at: every frame of the video is measured, and a
+#: standard deviation over 1k pixels is good to a few per cent, far finer than the tests need.
+_CONTRAST_PIXELS = 1024
+#: Contrast over the noise beside a frame at most which :func:`blank_frames` counts it as holding
+#: nothing but that noise (a black frame's is about 1; a low-contrast texture darkened by an
+#: exposure step to a third of its light still shows 2).
+NOISE_ONLY = 1.5
+#: Share of the video's frames whose contrast stands for a textured frame's (see :func:`blank_frames`).
+_REFERENCE_QUANTILE = 0.9
 
 
 def _sample(frame: np.ndarray) -> np.ndarray:
@@ -77,3 +93,92 @@ def blank_lead_in(frames, *, max_scan: int) -> int:
             contrasts.append(contrast)
         previous = sample
     return 0
+
+
+def frame_contrasts(frames) -> tuple:
+    """Each frame's spatial contrast and the noise between it and the frame before.
+
+    Parameters
+    ----------
+    frames : np.ndarray [shape=(n, height, width) or (n, height, width, channels)]
+
+    Returns
+    -------
+    contrast, change : np.ndarray [shape=(n,)]
+        The standard deviation of each frame's pixels (a subgrid of about 1k of them), and
+        the noise between it and the frame before scaled to its light (nan for the first frame).
+
+    Examples
+    --------
+    >>> contrast, change = frame_contrasts(np.stack([np.eye(8), np.eye(8), np.zeros((8, 8))]))
+    >>> contrast.round(2).tolist(), change.round(2).tolist()
+    ([0.33, 0.33, 0.0], [nan, 0.0, 0.0])
+    """
+    n, height, width = frames.shape[:3]
+    step = max(1, int(np.sqrt(height * width / _CONTRAST_PIXELS)))
+    view = frames[:, ::step, ::step]
+    # a copy into memory kept for the thread's next batch (see vismic._buffers), never the caller's frames;
+    # moments rather than centred copies: numpy's broadcast subtraction takes a fresh 64 kB buffer every call
+    sample = _SAMPLE.get((n, view[0].size))
+    np.copyto(sample.reshape(view.shape), view)
+    m = sample.shape[1]
+    mean = np.einsum("ij->i", sample) / m
+    variance = np.maximum(np.einsum("ij,ij->i", sample, sample) / m - mean ** 2, 0.0)
+    change = np.full(n, np.nan)
+    if n > 1:
+        # each frame less the frame before scaled to its light: a fade or an exposure step leaves only the noise
+        # (sqrt(1 + gain^2) times one frame's), a frame gone black leaves its own noise
+        covariance = np.einsum("ij,ij->i", sample[:-1], sample[1:]) / m - mean[:-1] * mean[1:]
+        before, after = variance[:-1], variance[1:]
+        gain = np.divide(covariance, before, out=np.zeros(n - 1), where=before > 0)
+        left = np.maximum(after - 2.0 * gain * covariance + gain ** 2 * before, 0.0)
+        change[1:] = np.sqrt(left / (1.0 + gain ** 2))
+    return np.sqrt(variance), change
+
+
+_SAMPLE = ThreadBuffer(np.float64)
+
+
+def blank_frames(contrast, change) -> np.ndarray:
+    """Which frames of a video are blank, from :func:`frame_contrasts` of all its frames in order.
+
+    A frame is blank when its contrast is under :data:`BLANK_SHARE` of a textured frame's
+    (the contrast that 10 % of the frames reach) *and* no more than :data:`NOISE_ONLY`
+    times the noise between it and a neighbour (the smaller of the two differences): a frame
+    darkened by a fade or an exposure step keeps its texture well above its noise, and is not
+    blank. A video with no textured frames has no blank ones either (its findings say what it lacks).
+
+    Returns
+    -------
+    np.ndarray [shape=(n,), dtype=bool]
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> texture = rng.uniform(0, 200, (32, 32))
+    >>> frames = np.stack([texture + rng.normal(0, 1, (32, 32)) for _ in range(12)])
+    >>> frames[5:7] = rng.normal(2, 1, (2, 32, 32))  # two black frames
+    >>> frames[9] *= 0.2  # a dark one: still textured
+    >>> np.flatnonzero(blank_frames(*frame_contrasts(frames))).tolist()
+    [5, 6]
+    """
+    contrast, change = np.asarray(contrast, dtype=np.float64), np.asarray(change, dtype=np.float64)
+    if contrast.size < 2:
+        return np.zeros(contrast.size, dtype=bool)
+    # the noise beside each frame: the quieter side, so a frame next to a step is judged by its other neighbour
+    after = np.append(change[1:], np.nan)
+    with np.errstate(invalid="ignore"):
+        noise = np.fmin(change, after)
+    reference = float(np.quantile(contrast, _REFERENCE_QUANTILE))
+    return (contrast < BLANK_SHARE * reference) & (contrast <= NOISE_ONLY * noise)
+
+
+def spans(mask) -> list:
+    """The runs of True in ``mask`` as ``[(start, stop), ...]``.
+
+    >>> spans(np.array([0, 1, 1, 0, 0, 1], bool))
+    [(1, 3), (5, 6)]
+    """
+    padded = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]

@@ -28,6 +28,7 @@ from typing import List, Mapping, Optional
 
 import numpy as np
 
+from ._blank import blank_frames, frame_contrasts, spans
 from ._buffers import ThreadBuffer
 from ._compiled import compiled, numba_loaded
 from .codec import BLOCK
@@ -79,7 +80,10 @@ def batch_statistics(frames) -> dict:
         ``texture`` (spatial standard deviation of the mean frame), ``flicker`` (mean temporal
         standard deviation of a pixel), ``dark`` and ``bright`` (share of pixels at the batch's
         lowest and highest value), ``bright_at_top`` (``bright`` where that value is the top of 8
-        to 16-bit data, :data:`TOP_LEVELS`; else 0), ``n`` (frames).
+        to 16-bit data, :data:`TOP_LEVELS`; else 0), ``n`` (frames), ``contrast`` and ``change``
+        (per frame, :func:`vismic._blank.frame_contrasts`; ``change`` from the second frame on). Frames blank beside the batch's
+        others (:func:`vismic._blank.blank_frames`) are left out of the texture, flicker and
+        clipping figures.
 
     Examples
     --------
@@ -88,6 +92,11 @@ def batch_statistics(frames) -> dict:
     (0.0, 1.0)
     """
     frames = np.asarray(frames)
+    contrast, change = frame_contrasts(frames)
+    everything = frames
+    blank = blank_frames(contrast, change)
+    if blank.any() and not blank.all():
+        frames = frames[~blank]  # named by their own finding; here they would read as clipped frames or flicker
     # Whole rows, evenly spaced, about 16k pixels a frame: these are coarse checks, and the full
     # frames would cost as much as the recovery itself on large frames (a strided subgrid
     # would too: it touches every cache line of the rows it visits).
@@ -111,9 +120,9 @@ def batch_statistics(frames) -> dict:
         flicker = float(np.sqrt(np.maximum(squares, 0.0, out=squares), out=squares).mean())
     np.subtract(mean_frame, np.add.reduce(mean_frame) / mean_frame.size, out=scratch)
     texture = float(np.sqrt(np.add.reduce(np.multiply(scratch, scratch, out=scratch)) / scratch.size))
-    blocks, difference = held_blocks(frames)
+    blocks, difference = held_blocks(everything)
     return {
-        "n": int(n),
+        "n": len(everything),
         "texture": texture,
         "flicker": flicker,
         "dark": dark,
@@ -121,6 +130,9 @@ def batch_statistics(frames) -> dict:
         "bright_at_top": bright if float(high) in TOP_LEVELS else 0.0,
         "blocks": blocks,
         "difference_power": difference,
+        # plain numbers, as the rest (summaries compare equal however the frames were read); the first has no change
+        "contrast": contrast.tolist(),
+        "change": change[1:].tolist(),
     }
 
 
@@ -322,15 +334,23 @@ def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
     """One summary of :func:`batch_statistics` over a video: frame-weighted means, the worst clipping.
 
     Batches of a single frame carry no temporal deviation and are left out of ``flicker``.
+    ``blank_spans`` lists the runs of blank frames (:func:`vismic._blank.blank_frames`) as
+    ``(start, stop)`` frames of the batches in order; batches of nothing else are left out
+    of the other figures (a video of nothing else keeps them: its findings say what it lacks).
     """
     batches = [b for b in batches if b and b.get("n", 0) > 0]
     if not batches:
         return None
+    blank = _blank(batches)
+    starts = np.cumsum([0] + [b["n"] for b in batches])
+    textured = [b for b, start in zip(batches, starts) if not blank[start:start + b["n"]].all()]
+    blocks = np.array([c for b in batches for c in b.get("blocks", ())], dtype=np.float64).reshape(-1, 4).sum(axis=0)
+    innovation = codec_innovation([d for b in batches for d in b.get("difference_power", ())])
+    batches = textured or batches  # whole batches of blank frames are named by their spans, not as clipped frames
     weights = np.array([b["n"] for b in batches], dtype=np.float64)
     moving = [b for b in batches if b["n"] > 1]
-    blocks = np.array([c for b in batches for c in b.get("blocks", ())], dtype=np.float64).reshape(-1, 4).sum(axis=0)
     merged = {
-        "n": int(weights.sum()),
+        "n": int(starts[-1]),
         "texture": float(np.average([b["texture"] for b in batches], weights=weights)),
         "flicker": float(np.average([b["flicker"] for b in moving], weights=[b["n"] for b in moving]))
         if moving else 0.0,
@@ -342,9 +362,19 @@ def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
         "bright_frames": float(np.average([_clipped(b, "bright") for b in batches], weights=weights)),
         "held_blocks": float(blocks[0] / blocks[1]) if blocks[1] > 0 else 0.0,
         "whole_blocks": float(blocks[2] / blocks[3]) if blocks[3] > 0 else 0.0,
-        "innovation": codec_innovation([d for b in batches for d in b.get("difference_power", ())]),
+        "innovation": innovation,
+        "blank_spans": spans(blank),
     }
     return merged
+
+
+def _blank(batches: List[Mapping]) -> np.ndarray:
+    """Which frames of the batches, in order, are blank (none where a batch lacks the per-frame numbers)."""
+    n = sum(b["n"] for b in batches)
+    if not all(len(b.get("contrast", ())) == b["n"] for b in batches):
+        return np.zeros(n, dtype=bool)
+    return blank_frames(np.concatenate([b["contrast"] for b in batches]),
+                        np.concatenate([[np.nan] + list(b["change"]) for b in batches]))
 
 
 def cap_snr_estimate(info: dict, cap_db: float) -> None:

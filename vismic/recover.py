@@ -412,9 +412,9 @@ def recover_sound(
     audio.info["downsample"] = getattr(source, "downsample", 1)  # the samples are in pixels of the frames analysed
     if lead_in or tail:
         audio = _silent_ends(audio, lead_in, tail)
-        for name in ("lead_in", "blank_end"):
-            if name in audio.info:
-                warnings.warn(audio.info[name], VismicWarning, stacklevel=2)
+    for name in ("lead_in", "blank_end", "blank_frames"):
+        if name in audio.info:
+            warnings.warn(audio.info[name], VismicWarning, stacklevel=2)
     for finding in audio.info["warnings"]:
         warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
     return audio
@@ -776,15 +776,43 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     if source.path is not None:
         info["source_path"] = str(source.path)
     merged = merge_statistics(statistics)
+    samples = _silent_over_blanks(audio.samples, info, merged, getattr(source, "start_frame", 0))
     check_codec(info, merged, unhold_report(pipeline))
     check_file_codec(info, getattr(source, "codec", None))
-    found = findings(audio.samples, info, merged)
+    found = findings(samples, info, merged)
     # what the combination's own checks found (slow motion breaking the linearisation...), said once
     clipped = any(line.startswith(CLIPPED_PREFIX) for line in found)
     found += [message for name, message in info.get("reliability", {}).items()
               if name != "low_snr" and not (clipped and name in ("saturated", "black"))]
     info["warnings"] = list(info.get("warnings", [])) + found
-    return Audio(audio.samples, audio.sr, info, audio.noise)
+    return Audio(samples, audio.sr, info, audio.noise)
+
+
+def _silent_over_blanks(samples: np.ndarray, info: dict, statistics, start_frame: int) -> np.ndarray:
+    """``samples`` silent over the blank frames the statistics found, which ``info["blank_frames"]`` names.
+
+    Nothing can be read from a black or burnt-out frame; the combination already gave them
+    little weight (their output was a few per cent of the sound's), and silence says so.
+    ``info["blank_spans"]`` lists them as ``[start, stop)`` frames of the video.
+    """
+    found = [] if statistics is None or statistics["n"] != samples.shape[-1] else statistics["blank_spans"]
+    if not found:
+        return samples
+    samples = samples.copy()
+    for start, stop in found:
+        samples[..., start:stop] = 0.0
+    sr = info["fps"]
+    found = [(start + start_frame, stop + start_frame) for start, stop in found]
+    n = sum(stop - start for start, stop in found)
+    named = [f"{start}" if stop == start + 1 else f"{start}-{stop - 1}" for start, stop in found[:4]]
+    where = ", ".join(named) + (f" and {len(found) - 4} more runs" if len(found) > 4 else "")
+    first, last = found[0][0] / sr, found[-1][1] / sr
+    info["blank_spans"] = [[start, stop] for start, stop in found]
+    info["blank_frames"] = (f"{n} frame{'s' if n > 1 else ''} ({n / sr:.3g} s, between {first:.3g} and {last:.3g} s) "
+                            f"{'are' if n > 1 else 'is'} blank (black, burnt out or without texture): frame"
+                            f"{'s' if n > 1 else ''} {where}; nothing can be read there, and the sound is silent "
+                            "over them")
+    return samples
 
 
 #: The lowest filter cut-off :func:`default_pipeline` accepts, in Hz (0 means no filter).
