@@ -7,6 +7,7 @@ import warnings
 import cv2
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from vismic.data import FrameBatch
 from vismic.errors import (
@@ -18,6 +19,7 @@ from vismic.errors import (
     VismicWarning,
 )
 from vismic.io import VideoSource, frame_count, open_video, read_frames, write_video
+from vismic.io._frames import downsample_frame
 
 
 def _frames_u8(rng, n=12, h=24, w=32):
@@ -212,9 +214,18 @@ def test_roi_and_downsample_shapes_and_values(rng):
     assert video.roi == (5, 3, 21, 17)
     got = read_frames(frames, roi=(5, 3, 21, 17), downsample=4)
     crop = frames[:, 3:3 + 16, 5:5 + 20]
-    expected = crop.reshape(3, 4, 4, 5, 4).mean(axis=(2, 4))
+    # a Gaussian of 0.45 x 4 px to 4 px each side (mirrored at the roi's edges), then 4 x 4 block means
+    sigma = 0.45 * 4
+    smooth = ndimage.gaussian_filter(crop.astype(np.float64), (0, sigma, sigma), mode="mirror", truncate=4 / sigma)
+    expected = smooth.reshape(3, 4, 4, 5, 4).mean(axis=(2, 4))
     assert got.shape == (3, 4, 5)
-    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    # block means alone, on request
+    blocks = np.stack([downsample_frame(frame, 4, sigma=0) for frame in crop])
+    np.testing.assert_allclose(blocks, crop.reshape(3, 4, 4, 5, 4).mean(axis=(2, 4)), rtol=1e-6, atol=1e-6)
+    # 8-bit frames are filtered as they are, to the same numbers
+    eight = rng.integers(0, 256, (40, 50)).astype(np.uint8)
+    np.testing.assert_allclose(downsample_frame(eight, 2), downsample_frame(eight.astype(np.float32), 2), atol=1e-3)
     np.testing.assert_array_equal(read_frames(frames, roi=(5, 3, 21, 17)), frames[:, 3:20, 5:26])
 
 

@@ -143,6 +143,30 @@ class VideoSource:
         self.frame_count_hint = hint
         self.start_frame = 0
         self.stop_frame = None
+        #: The low-pass before ``downsample``'s block means (:func:`~vismic.io._frames.downsample_frame`'s ``sigma``).
+        self.anti_alias = _frames.ANTI_ALIAS_SIGMA
+
+    def with_anti_alias(self, sigma: float) -> "VideoSource":
+        """The same video with another low-pass before ``downsample``'s block means (0: the block means alone).
+
+        A rolling-shutter reading takes each reduced row at its block's mean time, so it reads
+        block means alone; ``sigma`` is in pixels of the frames read per unit of ``downsample``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from vismic.io import open_video
+        >>> frames = np.tile([0.0, 4.0, 0.0, 0.0], (3, 4, 1))
+        >>> video = open_video(frames, fps=1000, downsample=2)
+        >>> video.with_anti_alias(0).read(0, 1).frames[0].tolist()
+        [[2.0, 0.0], [2.0, 0.0]]
+        """
+        sigma = float(sigma)
+        if not (np.isfinite(sigma) and sigma >= 0):
+            raise ParameterError(f"sigma must be a number >= 0, given {sigma!r}")
+        other = self._copy()
+        other.anti_alias = sigma
+        return other
 
     def starting_at(self, start_frame: int) -> "VideoSource":
         """The same video from frame ``start_frame`` on, as a source whose frame 0 is that frame.
@@ -217,12 +241,12 @@ class VideoSource:
                         out[i] = frame
                 return out
             for i, frame in enumerate(crop):
-                out[i] = _frames.block_mean(frame.astype(np.float32), self.downsample)
+                out[i] = _frames.downsample_frame(frame, self.downsample, sigma=self.anti_alias)
             return out
         order = "RGB"
         for i, frame in enumerate(raw):
-            out[i] = _frames.block_mean(_frames.to_grey(frame, channel_order=order, roi=self.roi, where=where),
-                                        self.downsample)
+            out[i] = _frames.downsample_frame(_frames.to_grey(frame, channel_order=order, roi=self.roi, where=where),
+                                              self.downsample, sigma=self.anti_alias)
         return out
 
     def _batch(self, raw: np.ndarray, start: int) -> FrameBatch:
@@ -309,7 +333,7 @@ class VideoSource:
             if limit is not None and n >= limit:
                 return
             if n >= self.start_frame:
-                yield _frames.block_mean(frame, self.downsample)
+                yield _frames.downsample_frame(frame, self.downsample, sigma=self.anti_alias)
             n += 1
 
     def __iter__(self) -> Iterator[FrameBatch]:
@@ -343,7 +367,7 @@ class VideoSource:
         if self.path is None:
             return super().__reduce__()
         return _reopen, (str(self.path), self.fps, self.fps_source, self.roi, self.downsample, self.batch_size,
-                         self.max_frames, self.strict, self.start_frame, self.stop_frame)
+                         self.max_frames, self.strict, self.start_frame, self.stop_frame, self.anti_alias)
 
     def __repr__(self) -> str:
         source = str(self.path) if self.path is not None else "array"
@@ -359,7 +383,7 @@ _REOPENED: dict = {}
 
 
 def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, strict, start_frame=0,
-            stop_frame=None) -> VideoSource:
+            stop_frame=None, anti_alias=_frames.ANTI_ALIAS_SIGMA) -> VideoSource:
     """A pickled :class:`VideoSource` opened again (the parent already said what opening it warns about)."""
     info = os.stat(path)
     key = (path, info.st_size, info.st_mtime_ns, fps, roi, downsample, batch_size, max_frames, strict)
@@ -376,6 +400,7 @@ def _reopen(path, fps, fps_source, roi, downsample, batch_size, max_frames, stri
             _REOPENED.pop(next(iter(_REOPENED)))
         _REOPENED[key] = found
     found = found.starting_at(start_frame) if start_frame else found
+    found = found.with_anti_alias(anti_alias) if anti_alias != found.anti_alias else found
     return found.ending_before(stop_frame - start_frame) if stop_frame is not None else found
 
 
@@ -411,8 +436,10 @@ def open_video(
         Region to keep, in pixels of the full frame (top row is y = 0). Checked
         against the first frame before anything else is decoded.
     downsample : int, default 1
-        Integer factor; ``downsample x downsample`` blocks are averaged (after
-        the roi), which low-passes before decimating.
+        Integer factor; after the roi, each frame is low-passed (a Gaussian of
+        0.45 ``downsample`` px) and ``downsample x downsample`` blocks are averaged
+        (:func:`vismic.io._frames.downsample_frame`): block means alone let aliased detail
+        through, which moves the wrong way when the camera moves.
     batch_size : int, optional
         Frames per :class:`~vismic.data.FrameBatch`. By default (None) as many
         as fit in ``max_batch_bytes`` of float32 frames (after roi and

@@ -387,6 +387,8 @@ def recover_rolling_shutter_video(
     else:
         source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
                             max_frames=max_frames)
+    # each reduced row is read at its block's mean time: block means alone, no low-pass mixing rows of other times
+    source = source.with_anti_alias(0.0)
     _, roi_y, _, _ = source.roi
     factor = int(source.downsample)
     described = str(source.path) if source.path is not None else "the video"
