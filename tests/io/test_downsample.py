@@ -56,3 +56,16 @@ def test_the_low_pass_travels_with_the_source(tmp_path, rng):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(source)).read(0, 1).frames, source.read(0, 1).frames)
     with pytest.raises(ParameterError, match="sigma"):
         source.with_anti_alias(-1)
+
+
+@pytest.mark.parametrize("degrees", [30.0, 135.0])
+def test_the_direction_read_at_half_size_is_the_motions(degrees):
+    # block means alone aliased the camera texture's detail: its direction read -87 for 30 and -85 for 135
+    sound = synth.make_displacement(synth.music(duration_seconds=0.2, sr=FPS), amplitude_px=0.05)
+    scene = synth.render_scene(synth.texture("camera", size=(128, 128)), sound, direction_degrees=degrees,
+                               noise_std=2.0, fps=FPS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(scene.frames, fps=FPS, denoise=None, downsample=2)
+    error = (rec.info["direction_degrees"] - degrees + 90.0) % 180.0 - 90.0  # an axis: 135 and -45 are one
+    assert abs(error) < 5.0
