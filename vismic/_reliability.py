@@ -81,9 +81,9 @@ def batch_statistics(frames) -> dict:
         standard deviation of a pixel), ``dark`` and ``bright`` (share of pixels at the batch's
         lowest and highest value), ``bright_at_top`` (``bright`` where that value is the top of 8
         to 16-bit data, :data:`TOP_LEVELS`; else 0), ``n`` (frames), ``contrast`` and ``change``
-        (per frame, :func:`vismic._blank.frame_contrasts`; ``change`` from the second frame on). Frames blank beside the batch's
-        others (:func:`vismic._blank.blank_frames`) are left out of the texture, flicker and
-        clipping figures.
+        (per frame, :func:`vismic._blank.frame_contrasts`; ``change`` from the second frame
+        on). Frames blank beside the batch's others (:func:`vismic._blank.blank_frames`) are
+        left out of the texture, flicker and clipping figures.
 
     Examples
     --------

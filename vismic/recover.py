@@ -293,7 +293,9 @@ def recover_sound(
         are silent before it: ``info["start_frame"]`` is that frame, ``info["lead_in"]`` says so (also a
         :class:`~vismic.errors.VismicWarning`), ``n_frames`` counts the video's frames, lead-in included.
         Blank frames at the end of a video read at random (camera files, TIFF stacks, arrays) are
-        silent alike (``info["blank_end"]``).
+        silent alike (``info["blank_end"]``), and so are blank frames anywhere else, named in
+        ``info["blank_frames"]`` (a warning) and listed in ``info["blank_spans"]`` (``[start, stop)``
+        frames of the video).
 
     Raises
     ------

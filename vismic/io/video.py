@@ -161,9 +161,13 @@ class VideoSource:
         >>> video.with_anti_alias(0).read(0, 1).frames[0].tolist()
         [[2.0, 0.0], [2.0, 0.0]]
         """
-        sigma = float(sigma)
-        if not (np.isfinite(sigma) and sigma >= 0):
+        try:
+            value = float(sigma)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not (np.isfinite(value) and value >= 0):
             raise ParameterError(f"sigma must be a number >= 0, given {sigma!r}")
+        sigma = value
         other = self._copy()
         other.anti_alias = sigma
         return other
