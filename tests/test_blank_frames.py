@@ -222,3 +222,47 @@ def test_a_blank_span_keeps_its_frame_numbers_after_a_lead_in(clean, rng):
         rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
     assert rec.info["start_frame"] == 20 and rec.info["blank_spans"] == [[300, 310]]
     assert np.all(rec.samples[300:310] == 0) and np.all(rec.samples[:20] == 0)
+
+
+def test_frames_alone_in_their_batch_are_judged_as_the_others(tmp_path, clean, rng):
+    # batches of 7 cut at the projection's 64-frame chunks leave frames alone in a batch (one is frame 319)
+    frames = clean[1].copy()
+    frames[300:340] = black(40, rng)
+    tif = tmp_path / "clip.tif"
+    tifffile.imwrite(tif, frames.round().clip(0, 255).astype(np.uint8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VismicWarning)
+        threaded = vismic.recover_sound(tif, fps=FPS, denoise=None, batch_size=7)
+        one = vismic.recover_sound(tif, fps=FPS, denoise=None, batch_size=7, threads=1)
+    assert threaded.info["blank_spans"] == one.info["blank_spans"] == [[300, 340]]
+    assert np.all(threaded.samples[300:340] == 0)
+
+
+def test_a_batch_mostly_blank_is_not_called_clipped(clean):
+    frames = clean[1].copy()
+    frames[289:340] = 0.0  # 15 of the 16 frames of batch 18 black, and the batches after
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(frames, fps=FPS, denoise=None, batch_size=16)
+    assert rec.info["blank_spans"] == [[289, 340]]
+    assert [str(w.message) for w in caught] == [rec.info["blank_frames"]]
+
+
+def test_dark_frames_with_a_fixed_pattern_are_blank(rng):
+    # a lens cap: hot pixels and offsets stay from frame to frame, so they are not noise between them
+    texture = synth.texture("gravel", size=(64, 64)).astype(np.float64)
+    frames = texture + rng.normal(0, 1.0, (100, 64, 64))
+    frames[30:70] = 3.0 + rng.normal(0, 2.0, (64, 64)) + rng.normal(0, 0.4, (40, 64, 64))
+    assert np.flatnonzero(blank_frames(*frame_contrasts(frames))).tolist() == list(range(30, 70))
+
+
+def test_blank_spans_count_from_the_outputs_first_sample(clean, rng):
+    # a source that starts later: the spans, the lead-in and the times are the output's, as its samples
+    frames = clean[1].copy()
+    frames[50:70] = black(20, rng)
+    frames[300:310] = black(10, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VismicWarning)
+        rec = vismic.recover_sound(open_video(frames, fps=FPS).starting_at(50), denoise=None)
+    assert rec.info["start_frame"] == 20 and rec.info["blank_spans"] == [[250, 260]]
+    assert np.all(rec.samples[250:260] == 0) and f"between {250 / FPS:.3g} and" in rec.info["blank_frames"]

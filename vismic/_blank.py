@@ -23,7 +23,7 @@ import numpy as np
 
 from ._buffers import ThreadBuffer
 
-__all__ = ["TEXTURE_OVER_NOISE", "BLANK_SHARE", "NOISE_ONLY", "blank_lead_in", "frame_contrasts", "blank_frames", "spans"]
+__all__ = ["TEXTURE_OVER_NOISE", "BLANK_SHARE", "NOISE_ONLY", "NEARLY_BLACK", "blank_lead_in", "frame_contrasts", "blank_frames", "spans"]
 
 #: Spatial standard deviation over the frame-to-frame noise (the difference's over sqrt 2) above which a
 #: frame holds texture: a black frame's is about 1 (its contrast is that noise), a still scene's tens.
@@ -39,6 +39,9 @@ _CONTRAST_PIXELS = 1024
 #: nothing but that noise (a black frame's is about 1; a low-contrast texture darkened by an
 #: exposure step to a third of its light still shows 2).
 NOISE_ONLY = 1.5
+#: Share of a textured frame's contrast below which a frame is blank whatever its noise: a dark frame's
+#: fixed pattern (hot pixels, column offsets) stays from frame to frame, so it is not noise between them.
+NEARLY_BLACK = 0.15
 #: Share of the video's frames whose contrast stands for a textured frame's (see :func:`blank_frames`).
 _REFERENCE_QUANTILE = 0.9
 
@@ -139,14 +142,17 @@ def frame_contrasts(frames) -> tuple:
 _SAMPLE = ThreadBuffer(np.float64)
 
 
-def blank_frames(contrast, change) -> np.ndarray:
+def blank_frames(contrast, change, *, quantile: float = _REFERENCE_QUANTILE) -> np.ndarray:
     """Which frames of a video are blank, from :func:`frame_contrasts` of all its frames in order.
 
     A frame is blank when its contrast is under :data:`BLANK_SHARE` of a textured frame's
-    (the contrast that 10 % of the frames reach) *and* no more than :data:`NOISE_ONLY`
-    times the noise between it and a neighbour (the smaller of the two differences): a frame
-    darkened by a fade or an exposure step keeps its texture well above its noise, and is not
-    blank. A video with no textured frames has no blank ones either (its findings say what it lacks).
+    (the contrast that a share ``1 - quantile`` of the frames reach) *and* no more than
+    :data:`NOISE_ONLY` times the noise between it and a neighbour (the smaller of the two
+    differences; where neither is known, a frame alone in its batch, the nearest known one),
+    or when its contrast is under :data:`NEARLY_BLACK` of a textured frame's whatever its
+    noise. A frame darkened by a fade or an exposure step keeps its texture well above its
+    noise, and is not blank. A video with no textured frames has no blank ones either (its
+    findings say what it lacks).
 
     Returns
     -------
@@ -169,8 +175,17 @@ def blank_frames(contrast, change) -> np.ndarray:
     after = np.append(change[1:], np.nan)
     with np.errstate(invalid="ignore"):
         noise = np.fmin(change, after)
-    reference = float(np.quantile(contrast, _REFERENCE_QUANTILE))
-    return (contrast < BLANK_SHARE * reference) & (contrast <= NOISE_ONLY * noise)
+    known = np.flatnonzero(np.isfinite(noise))
+    if known.size and known.size < noise.size:
+        # the nearest known noise: a frame alone in its batch has no difference of its own
+        positions = np.arange(noise.size)
+        right = np.minimum(np.searchsorted(known, positions), known.size - 1)
+        left = np.maximum(right - 1, 0)
+        nearer_left = positions - known[left] <= np.abs(known[right] - positions)
+        noise = noise[np.where(nearer_left, known[left], known[right])]
+    reference = float(np.quantile(contrast, quantile))
+    dark = contrast < BLANK_SHARE * reference
+    return dark & ((contrast <= NOISE_ONLY * noise) | (contrast < NEARLY_BLACK * reference))
 
 
 def spans(mask) -> list:

@@ -94,7 +94,8 @@ def batch_statistics(frames) -> dict:
     frames = np.asarray(frames)
     contrast, change = frame_contrasts(frames)
     everything = frames
-    blank = blank_frames(contrast, change)
+    # judged against the batch's most textured frame: a batch mostly of blank frames has them as its 90th percentile
+    blank = blank_frames(contrast, change, quantile=1.0)
     if blank.any() and not blank.all():
         frames = frames[~blank]  # named by their own finding; here they would read as clipped frames or flicker
     # Whole rows, evenly spaced, about 16k pixels a frame: these are coarse checks, and the full

@@ -359,6 +359,7 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         progress = Progress(total, not args.quiet, "recovering")
         try:
             if args.rolling_shutter:
+                source = source.with_anti_alias(0.0)  # as the rolling reader reads it (and the sidecar records)
                 rec = _recover_rolling(args, options, source, fps, progress)
             else:
                 rec = recover_sound(source, pipeline=options["pipeline"], progress=progress, device=args.device,

@@ -295,7 +295,7 @@ def recover_sound(
         Blank frames at the end of a video read at random (camera files, TIFF stacks, arrays) are
         silent alike (``info["blank_end"]``), and so are blank frames anywhere else, named in
         ``info["blank_frames"]`` (a warning) and listed in ``info["blank_spans"]`` (``[start, stop)``
-        frames of the video).
+        frames counted from the output's first sample, as ``start_frame``).
 
     Raises
     ------
@@ -414,6 +414,7 @@ def recover_sound(
     audio.info["downsample"] = getattr(source, "downsample", 1)  # the samples are in pixels of the frames analysed
     if lead_in or tail:
         audio = _silent_ends(audio, lead_in, tail)
+    _name_blanks(audio.info, lead_in)
     for name in ("lead_in", "blank_end", "blank_frames"):
         if name in audio.info:
             warnings.warn(audio.info[name], VismicWarning, stacklevel=2)
@@ -778,7 +779,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     if source.path is not None:
         info["source_path"] = str(source.path)
     merged = merge_statistics(statistics)
-    samples = _silent_over_blanks(audio.samples, info, merged, getattr(source, "start_frame", 0))
+    samples = _silent_over_blanks(audio.samples, info, merged)
     check_codec(info, merged, unhold_report(pipeline))
     check_file_codec(info, getattr(source, "codec", None))
     found = findings(samples, info, merged)
@@ -790,12 +791,13 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     return Audio(samples, audio.sr, info, audio.noise)
 
 
-def _silent_over_blanks(samples: np.ndarray, info: dict, statistics, start_frame: int) -> np.ndarray:
-    """``samples`` silent over the blank frames the statistics found, which ``info["blank_frames"]`` names.
+def _silent_over_blanks(samples: np.ndarray, info: dict, statistics) -> np.ndarray:
+    """``samples`` silent over the blank frames the statistics found, listed in ``info["blank_spans"]``.
 
     Nothing can be read from a black or burnt-out frame; the combination already gave them
     little weight (their output was a few per cent of the sound's), and silence says so.
-    ``info["blank_spans"]`` lists them as ``[start, stop)`` frames of the video.
+    The spans are ``[start, stop)`` frames of what this pass read (:func:`_name_blanks` moves
+    them past a lead-in and names them).
     """
     found = [] if statistics is None or statistics["n"] != samples.shape[-1] else statistics["blank_spans"]
     if not found:
@@ -803,8 +805,19 @@ def _silent_over_blanks(samples: np.ndarray, info: dict, statistics, start_frame
     samples = samples.copy()
     for start, stop in found:
         samples[..., start:stop] = 0.0
+    info["blank_spans"] = [[start, stop] for start, stop in found]
+    return samples
+
+
+def _name_blanks(info: dict, lead_in: int) -> None:
+    """``info["blank_spans"]`` in frames of the output (after a ``lead_in``), and ``info["blank_frames"]`` naming them.
+
+    Frame numbers and times count from the output's first sample, as ``start_frame`` does.
+    """
+    if not info.get("blank_spans"):
+        return
+    found = [(start + lead_in, stop + lead_in) for start, stop in info["blank_spans"]]
     sr = info["fps"]
-    found = [(start + start_frame, stop + start_frame) for start, stop in found]
     n = sum(stop - start for start, stop in found)
     named = [f"{start}" if stop == start + 1 else f"{start}-{stop - 1}" for start, stop in found[:4]]
     where = ", ".join(named) + (f" and {len(found) - 4} more runs" if len(found) > 4 else "")
@@ -814,7 +827,6 @@ def _silent_over_blanks(samples: np.ndarray, info: dict, statistics, start_frame
                             f"{'are' if n > 1 else 'is'} blank (black, burnt out or without texture): frame"
                             f"{'s' if n > 1 else ''} {where}; nothing can be read there, and the sound is silent "
                             "over them")
-    return samples
 
 
 #: The lowest filter cut-off :func:`default_pipeline` accepts, in Hz (0 means no filter).

@@ -1,5 +1,6 @@
 """Rolling shutter runs the shared path: open_video batches, one Pipeline, the main path's stages, Audio out."""
 
+import json
 import subprocess
 import sys
 
@@ -110,7 +111,10 @@ def run_cli(video_path, out, *options):
 def test_cli_recovers_and_honours_band_and_plot(video_path, tmp_path, scene):
     import soundfile
 
-    assert run_cli(video_path, tmp_path / "all.wav", "--denoise", "none", "--float") == 0
+    assert run_cli(video_path, tmp_path / "all.wav", "--denoise", "none", "--float", "--downsample", "1") == 0
+    assert run_cli(video_path, tmp_path / "half.wav", "--denoise", "none", "--downsample", "2") == 0
+    # the rows are read as block means alone, and the sidecar says so
+    assert json.loads((tmp_path / "half.json").read_text())["input"]["anti_alias"] == 0.0
     assert run_cli(video_path, tmp_path / "band.wav", "--denoise", "none", "--float", "--band", "300,700",
                    "--plot", str(tmp_path / "band.png")) == 0
     assert (tmp_path / "band.png").stat().st_size > 0

@@ -162,7 +162,7 @@ class VideoSource:
         [[2.0, 0.0], [2.0, 0.0]]
         """
         try:
-            value = float(sigma)
+            value = float("nan") if isinstance(sigma, bool) else float(sigma)
         except (TypeError, ValueError):
             value = float("nan")
         if not (np.isfinite(value) and value >= 0):

@@ -341,7 +341,9 @@ def recover_rolling_shutter_video(
     memory holds one batch of frames plus a few numbers per row and frame. The
     rows' times account for the crop and the block averaging: row ``y`` of
     the output frames is sensor rows ``roi_y + downsample * y ...`` (their mean
-    time), and the line delay is checked against the full frame's height.
+    time: the rows are block means alone, with no low-pass mixing rows of other times, so a
+    given :class:`~vismic.io.VideoSource` is read with ``with_anti_alias(0)``), and the line
+    delay is checked against the full frame's height.
     This is what ``vismic recover --rolling-shutter --line-delay SECONDS`` runs.
 
     Parameters
