@@ -266,3 +266,18 @@ def test_blank_spans_count_from_the_outputs_first_sample(clean, rng):
         rec = vismic.recover_sound(open_video(frames, fps=FPS).starting_at(50), denoise=None)
     assert rec.info["start_frame"] == 20 and rec.info["blank_spans"] == [[250, 260]]
     assert np.all(rec.samples[250:260] == 0) and f"between {250 / FPS:.3g} and" in rec.info["blank_frames"]
+
+
+def test_a_lead_in_with_a_fixed_pattern_is_skipped_after_the_first_pass(clean, rng):
+    # the scan takes a lens cap's fixed pattern for texture; the whole video's numbers do not, and it is read again
+    sound, frames = clean
+    frames = frames.round().clip(0, 255).astype(np.uint8)
+    frames[:40] = (6.0 + rng.normal(0, 2.0, (64, 64)) + rng.normal(0, 0.4, (40, 64, 64))).clip(0, 255).round()
+    assert blank_lead_in(iter(frames), max_scan=200) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
+    reference = vismic.recover_sound(frames[40:], fps=FPS, denoise=None)
+    assert rec.info["start_frame"] == 40 and "blank_spans" not in rec.info and np.all(rec.samples[:40] == 0)
+    assert si_snr(rec.samples[40:], sound[40:]) > si_snr(reference.samples, sound[40:]) - 0.5
+    assert [str(w.message) for w in caught] == [rec.info["lead_in"]]

@@ -370,16 +370,23 @@ def recover_sound(
         raise ParameterError("the pipeline has no streaming stage to read frames")
     _check_grid_fits(pipeline, source, fuse=fuse)
     _check_band_fits(pipeline, source)
-    pipeline = _with_key_frames(pipeline, _from_start(_key_frames(key_frames, source), source))
+    keys = _key_frames(key_frames, source)
+    given = pipeline
+    pipeline = _with_key_frames(given, _from_start(keys, source))
     run = dict(progress=progress, device=device, workers=workers, executor=executor, threads=threads, fuse=fuse,
                precision=precision)
-    try:
-        audio = _recover_once(pipeline, source, video, **run)
-    except TooFewFramesError as error:
-        if not (lead_in or tail):
-            raise
-        raise TooFewFramesError(f"{error}; the rest of it is blank (black, burnt out or without texture: "
-                                f"{lead_in} frames before, {tail} after)") from None
+    audio = _recover_after_blanks(pipeline, source, video, run, lead_in, tail)
+    more = _blank_start(audio)
+    if more:
+        # a lead-in the scan took for texture (a lens cap's fixed pattern) gave the stages their references:
+        # the whole video's numbers call it blank, so the video is read again from after it
+        logger.info("the first %d frames are blank: reading the video again from frame %d", more, lead_in + more)
+        if hasattr(progress, "restart"):
+            progress.restart("after the blank frames")
+        lead_in += more
+        source = source.starting_at(source.start_frame + more)
+        pipeline = _with_key_frames(given, _from_start(keys, source))
+        audio = _recover_after_blanks(pipeline, source, video, run, lead_in, tail)
     if stabilise is True:
         audio.info["stabilised"] = "on request (stabilise=True)"
     elif _has_stabiliser(pipeline):
@@ -421,6 +428,26 @@ def recover_sound(
     for finding in audio.info["warnings"]:
         warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=2)
     return audio
+
+
+def _recover_after_blanks(pipeline: Pipeline, source, video, run: dict, lead_in: int, tail: int) -> Audio:
+    """:func:`_recover_once`, whose too-few-frames error names the blank frames left out."""
+    try:
+        return _recover_once(pipeline, source, video, **run)
+    except TooFewFramesError as error:
+        if not (lead_in or tail):
+            raise
+        raise TooFewFramesError(f"{error}; the rest of it is blank (black, burnt out or without texture: "
+                                f"{lead_in} frames before, {tail} after)") from None
+
+
+def _blank_start(audio: Audio) -> int:
+    """Frames at the start of a pass's output that the whole video's numbers call blank (0 when none, or too many)."""
+    found = audio.info.get("blank_spans")
+    if not found or found[0][0] != 0:
+        return 0
+    stop = int(found[0][1])
+    return stop if audio.samples.shape[-1] - stop >= MIN_FRAMES else 0
 
 
 def _blank_lead_in(source) -> int:
