@@ -200,17 +200,23 @@ def test_blank_frames_in_the_middle_are_silent_and_named(clean, rng, kind):
     assert [str(w.message) for w in caught] == [rec.info["blank_frames"]]
 
 
-def test_blank_frames_are_found_alike_when_workers_read_the_video(tmp_path, clean, rng):
+@pytest.mark.parametrize("serial, other", [
+    (dict(batch_size=16), dict(batch_size=16, workers=2)),  # workers summarise their own frame ranges
+    # batches of 7 cut at the projection's 64-frame chunks leave frames alone in a batch (one is frame 319)
+    (dict(batch_size=7, threads=1), dict(batch_size=7)),
+])
+def test_blank_frames_are_found_alike_however_the_video_is_read(tmp_path, clean, rng, serial, other):
     frames = clean[1].copy()
     frames[300:340] = black(40, rng)
     tif = tmp_path / "clip.tif"
     tifffile.imwrite(tif, frames.round().clip(0, 255).astype(np.uint8))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VismicWarning)
-        serial = vismic.recover_sound(tif, fps=FPS, denoise=None, batch_size=16)
-        parallel = vismic.recover_sound(tif, fps=FPS, denoise=None, batch_size=16, workers=2)
-    assert serial.info["blank_spans"] == parallel.info["blank_spans"] == [[300, 340]]
-    np.testing.assert_allclose(parallel.samples, serial.samples, atol=1e-9 * np.abs(serial.samples).max())
+        one = vismic.recover_sound(tif, fps=FPS, denoise=None, **serial)
+        two = vismic.recover_sound(tif, fps=FPS, denoise=None, **other)
+    assert one.info["blank_spans"] == two.info["blank_spans"] == [[300, 340]]
+    assert np.all(two.samples[300:340] == 0)
+    np.testing.assert_allclose(two.samples, one.samples, atol=1e-9 * np.abs(one.samples).max())
 
 
 def test_a_blank_span_keeps_its_frame_numbers_after_a_lead_in(clean, rng):
@@ -222,20 +228,6 @@ def test_a_blank_span_keeps_its_frame_numbers_after_a_lead_in(clean, rng):
         rec = vismic.recover_sound(frames, fps=FPS, denoise=None)
     assert rec.info["start_frame"] == 20 and rec.info["blank_spans"] == [[300, 310]]
     assert np.all(rec.samples[300:310] == 0) and np.all(rec.samples[:20] == 0)
-
-
-def test_frames_alone_in_their_batch_are_judged_as_the_others(tmp_path, clean, rng):
-    # batches of 7 cut at the projection's 64-frame chunks leave frames alone in a batch (one is frame 319)
-    frames = clean[1].copy()
-    frames[300:340] = black(40, rng)
-    tif = tmp_path / "clip.tif"
-    tifffile.imwrite(tif, frames.round().clip(0, 255).astype(np.uint8))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", VismicWarning)
-        threaded = vismic.recover_sound(tif, fps=FPS, denoise=None, batch_size=7)
-        one = vismic.recover_sound(tif, fps=FPS, denoise=None, batch_size=7, threads=1)
-    assert threaded.info["blank_spans"] == one.info["blank_spans"] == [[300, 340]]
-    assert np.all(threaded.samples[300:340] == 0)
 
 
 def test_a_batch_mostly_blank_is_not_called_clipped(clean):
