@@ -94,7 +94,8 @@ def _add_recover_parser(subparsers):
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="project frame batches on a Dask cluster (tcp://host:8786; needs vismic[distributed])")
     p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
-    p.add_argument("--downsample", type=int, default=1, metavar="N", help="reduce frames N times (a low-pass, then N x N block means)")
+    p.add_argument("--downsample", type=int, default=1, metavar="N",
+                   help="reduce frames N times (a low-pass, then N x N block means)")
     p.add_argument("--stabilise", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
                    help="remove camera drift/sway/shake below the sound band and light flicker first: 'on' "
                         "(also plain --stabilise), 'off', or 'auto' (default: only when the frames move too far "

@@ -1,4 +1,4 @@
-"""Frames read at ``downsample=N``: a low-pass before the block means, so detail finer than the new pixels does not alias."""
+"""Frames read at ``downsample=N``: a low-pass before the block means, so finer detail does not alias."""
 
 import pickle
 import warnings

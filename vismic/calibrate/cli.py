@@ -62,7 +62,8 @@ def add_calibrate_parser(subparsers):
                    help="the sound played while filming (any rate; resampled to the capture rate)")
     p.add_argument("-o", "--output", required=True, metavar="RESPONSE.npz", help="response file to write")
     p.add_argument("--roi", metavar="X,Y,W,H", help="region of interest in pixels")
-    p.add_argument("--downsample", type=int, default=1, metavar="N", help="reduce frames N times (a low-pass, then N x N block means)")
+    p.add_argument("--downsample", type=int, default=1, metavar="N",
+                   help="reduce frames N times (a low-pass, then N x N block means)")
     p.add_argument("--highpass", type=finite_float, default=20.0, metavar="HZ", help="drift removal cut-off (default 20; 0 keeps the drift)")
     p.add_argument("--n-fft", type=int, default=None, metavar="N",
                    help="Welch segment length (default about 0.1 s, shorter for short videos)")

@@ -225,7 +225,9 @@ ANTI_ALIAS_SIGMA = 0.45
 
 
 def downsample_frame(frame: np.ndarray, factor: int, *, sigma: float = ANTI_ALIAS_SIGMA) -> np.ndarray:
-    """A 2-D frame low-passed and reduced by ``factor``: its ``factor x factor`` block means (a trailing partial block is dropped).
+    """A 2-D frame low-passed and reduced by ``factor``: its ``factor x factor`` block means.
+
+    A trailing partial block is dropped.
 
     Parameters
     ----------
