@@ -7,7 +7,7 @@ import inspect
 import logging
 import warnings
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from .denoise import DENOISE_METHODS, BandLimit, Denoise
 from .errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning, VismicWarning
 from .phase import LocalPhase
 from .pipeline import Pipeline, check_fuse
+
+if TYPE_CHECKING:
+    from .io import VideoSource
 
 logger = logging.getLogger("vismic")
 
@@ -175,7 +178,12 @@ def recover_sound(
     roi : (x, y, width, height), optional
         Region of interest in pixels.
     downsample : int
-        Spatial block-averaging factor, applied after the ROI.
+        Spatial reduction factor, applied after the ROI: a Gaussian low-pass of
+        ``0.45 * downsample`` px, then ``downsample x downsample`` block means
+        (:meth:`vismic.io.VideoSource.with_anti_alias` chooses another low-pass). Where
+        the stabiliser finds the camera moving faster, in px/s of the frames read, than
+        the high-pass in Hz, the video is read again with ``0.6 * downsample`` px
+        (``info["fast_motion"]`` says so; ``bench_downsample.py``).
     n_levels, grid, highpass_hz, low_hz, high_hz, denoise, n_sources
         See :func:`default_pipeline`.
     pipeline : Pipeline, optional
@@ -279,7 +287,9 @@ def recover_sound(
         ``rec.samples`` (also ``rec.audio``), ``rec.sr`` (the rate of the
         frames), ``rec.info``; ``rec.to_wav(path)`` writes it. ``info`` adds
         ``n_frames``, ``fps``, ``precision``, ``downsample`` (the samples are in pixels of the frames
-        as analysed: ``downsample`` source pixels each), ``pipeline`` (the :class:`~vismic.pipeline.Pipeline` that gave
+        as analysed: ``downsample`` source pixels each), ``anti_alias`` (the low-pass the frames were
+        read with, None without ``downsample``), ``camera_speed_px_s`` (where a stabiliser ran:
+        :meth:`~vismic.stabilise.StabiliseReport.speed_px_s`), ``pipeline`` (the :class:`~vismic.pipeline.Pipeline` that gave
         the samples: the one given or made, with any stage a second pass added), ``reference_frame`` (the first
         frame, for plots),
         ``source_path`` (when read from a file or folder: :meth:`to_wav`
@@ -401,6 +411,24 @@ def recover_sound(
         audio.info["stabilised"] = (f"automatically: the first pass found the frames moving {moved:.2f} px "
                                     "below the sound band")
         pipeline = stable
+    speed = _faster_than_highpass(pipeline, audio, source)
+    sharper = _sharper(source) if speed else None
+    if sharper is not None:
+        logger.info("the camera moved at up to %.0f px/s: reading the frames again with a stronger low-pass", speed)
+        if hasattr(progress, "restart"):
+            progress.restart("with a stronger low-pass")
+        stabilised = audio.info.get("stabilised")
+        audio = _recover_once(pipeline, sharper, video, **run)
+        if stabilised is not None:
+            audio.info["stabilised"] = stabilised
+        audio.info["fast_motion"] = (
+            f"the camera moved at up to {speed:.0f} px/s in the frames as read (downsample={source.downsample}), "
+            f"faster than the {_highpass_of(pipeline):g} Hz high-pass: a shift of the detail the reduction folds "
+            "back errs once a pixel, in the sound band, so the frames were read again with a low-pass of "
+            f"{sharper.anti_alias:g} x {source.downsample} px before the block means, not {source.anti_alias:g}")
+        source = sharper
+    if speed:
+        _cap_below_camera_speed(audio.info, audio.samples, audio.sr, _highpass_of(pipeline), speed)
     unheld = _unheld(pipeline, audio, source) if unhold == "auto" else None
     if unheld is not None:
         logger.info("the frames copy most blocks from the frame before: reading them again, unheld")
@@ -419,6 +447,7 @@ def recover_sound(
     audio.info["precision"] = precision
     audio.info["pipeline"] = pipeline  # with any Stabilise or Unhold a second pass added
     audio.info["downsample"] = getattr(source, "downsample", 1)  # the samples are in pixels of the frames analysed
+    audio.info["anti_alias"] = getattr(source, "anti_alias", None) if audio.info["downsample"] > 1 else None
     if lead_in or tail:
         audio = _silent_ends(audio, lead_in, tail)
     _name_blanks(audio.info, lead_in)
@@ -597,6 +626,59 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
             audio.info["warnings"].append(f"the frames move below the sound band, but they were not stabilised: {error}")
             return None
     return stable
+
+
+def _highpass_of(pipeline: Pipeline) -> float:
+    combine = next((step for _, step in pipeline.steps if isinstance(step, Combine)), None)
+    return float(getattr(combine, "highpass_hz", None) or 0.0)
+
+
+def _faster_than_highpass(pipeline: Pipeline, audio: Audio, source) -> float:
+    """The camera's speed (px/s of the frames read) where a downsampled video's stabiliser found it past the high-pass.
+
+    0 otherwise. A sub-pixel shift of the detail the block means fold back errs
+    periodically with the position, one period a pixel, so at that speed the error lands
+    in the sound band.
+    """
+    speed = audio.info.get("camera_speed_px_s")
+    highpass_hz = _highpass_of(pipeline)
+    if speed is None or not highpass_hz or speed <= highpass_hz or getattr(source, "downsample", 1) <= 1:
+        return 0.0
+    return float(speed)
+
+
+def _sharper(source) -> Optional[VideoSource]:
+    """``source`` read with :data:`~vismic.io._frames.FAST_MOTION_ANTI_ALIAS`'s low-pass (None: a low-pass it was given)."""
+    from .io._frames import FAST_MOTION_ANTI_ALIAS
+
+    if (getattr(source, "anti_alias_given", True) or not callable(getattr(source, "with_anti_alias", None))
+            or getattr(source, "anti_alias", None) >= FAST_MOTION_ANTI_ALIAS):
+        return None
+    return source.with_anti_alias(FAST_MOTION_ANTI_ALIAS)
+
+
+def _cap_below_camera_speed(info: dict, samples: np.ndarray, sr: float, highpass_hz: float, speed: float) -> None:
+    """Cap ``info["snr_estimate_db"]`` counting the output between the high-pass and the camera's speed as error.
+
+    What the stronger low-pass leaves of the shift's error lies there (its frequency is the
+    camera's speed in px/s), and it shifts every region alike, so the region groups agree on
+    it: on a shaken gravel clip read at half size the output read 7.3 dB against an estimate
+    of 14.3, with 80 % of its error between 20 and 80 Hz (``tests/io/test_downsample.py``).
+    Sound there counts as error too: the cap errs low for sound loud below the camera's speed.
+    ``info["fast_motion_cap_db"]`` records the cap (one per channel).
+    """
+    samples = np.atleast_2d(np.asarray(samples, dtype=np.float64))
+    power = np.abs(np.fft.rfft(samples, axis=-1)) ** 2
+    frequencies = np.fft.rfftfreq(samples.shape[-1], 1.0 / sr)
+    below = np.sum(power[:, (frequencies >= highpass_hz) & (frequencies <= speed)], axis=-1)
+    share = below / np.maximum(np.sum(power[:, frequencies >= highpass_hz], axis=-1), 1e-300)
+    caps = 10.0 * np.log10(np.maximum(1.0 - share, 1e-12) / np.maximum(share, 1e-12))
+    estimate = info.get("snr_estimate_db")
+    if estimate is None:
+        return
+    capped = np.minimum(np.asarray(estimate, dtype=np.float64), caps if np.ndim(estimate) else caps[0])
+    info["snr_estimate_db"] = capped.tolist() if capped.ndim else float(capped)
+    info["fast_motion_cap_db"] = caps.tolist() if np.ndim(estimate) else float(caps[0])
 
 
 #: Most regions a side of the grid after :class:`~vismic.codec.Unhold`: its frames carry about 1 % of

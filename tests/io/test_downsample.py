@@ -12,6 +12,7 @@ from vismic import metrics, synth
 from vismic.denoise import highpass
 from vismic.errors import ParameterError
 from vismic.io import open_video
+from vismic.io._frames import ANTI_ALIAS_SIGMA, FAST_MOTION_ANTI_ALIAS
 
 FPS = 2200.0
 
@@ -37,6 +38,31 @@ def test_a_drifting_scene_read_at_half_size_keeps_its_sound_and_an_honest_estima
     # block means alone let the aliased detail move with the camera (bench_downsample.py: 12.4 -> 22.0 dB at 0.5 s)
     assert snr > before + 3.0 and snr > 15.0
     assert abs(low_passed.info["snr_estimate_db"] - snr) < 3.0
+    # a drift is slow: the shift's error on the folded-back detail stays below the high-pass
+    assert low_passed.info["anti_alias"] == ANTI_ALIAS_SIGMA and "fast_motion" not in low_passed.info
+    assert low_passed.info["camera_speed_px_s"] < 20.0
+
+
+def test_a_shaken_scene_read_at_half_size_is_read_again_with_a_stronger_low_pass():
+    n = 880
+    sound = synth.make_displacement(synth.speech(duration_seconds=n / FPS, sr=FPS, seed=1), amplitude_px=0.05)
+    shake = [synth.shake_motion(n, fps=FPS, peak_px=4.0, low_hz=0.5, high_hz=10.0, seed=seed) for seed in (1, 101)]
+    scene = synth.render_nuisance_scene(synth.texture("gravel", size=(128, 128)), sound, direction_degrees=90.0,
+                                        noise_std=2.0, fps=FPS, seed=1, shift_x_px=shake[0], shift_y_px=shake[1])
+    truth = highpass(scene.displacement_px, sr=FPS)
+    source = open_video(scene.frames, fps=FPS, downsample=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(source, denoise=None)
+        kept = vismic.recover_sound(source.with_anti_alias(ANTI_ALIAS_SIGMA), denoise=None)  # chosen: kept
+    snr, before = metrics.si_snr(rec.samples, truth), metrics.si_snr(kept.samples, truth)
+    # the camera moved ~80 px/s of the frames read: the error of 0.45's shifts reached the sound band
+    # (this scene: 0.6 dB with 0.45, 13.6 with 0.6)
+    assert rec.info["anti_alias"] == FAST_MOTION_ANTI_ALIAS and kept.info["anti_alias"] == ANTI_ALIAS_SIGMA
+    assert rec.info["camera_speed_px_s"] > 40.0 and "px/s" in rec.info["fast_motion"]
+    assert "fast_motion" not in kept.info
+    assert snr > before + 6.0 and snr > 10.0
+    assert abs(rec.info["snr_estimate_db"] - snr) < 3.0
 
 
 def test_the_low_pass_travels_with_the_source(tmp_path, rng):
@@ -69,3 +95,18 @@ def test_the_direction_read_at_half_size_is_the_motions(degrees):
         rec = vismic.recover_sound(scene.frames, fps=FPS, denoise=None, downsample=2)
     error = (rec.info["direction_degrees"] - degrees + 90.0) % 180.0 - 90.0  # an axis: 135 and -45 are one
     assert abs(error) < 5.0
+
+
+def test_the_estimate_counts_the_output_below_the_cameras_speed_as_error_channel_by_channel():
+    from vismic.recover import _cap_below_camera_speed
+
+    t = np.arange(4400) / FPS
+    low, high = np.sin(2 * np.pi * 50.0 * t), np.sin(2 * np.pi * 300.0 * t)
+    info = {"snr_estimate_db": [20.0, 20.0]}
+    _cap_below_camera_speed(info, np.stack([low + 0.1 * high, high + 0.1 * low]), FPS, 20.0, 100.0)
+    # 99 % of the first channel lies below 100 Hz, 1 % of the second
+    np.testing.assert_allclose(info["fast_motion_cap_db"], [-20.0, 20.0], atol=0.01)
+    np.testing.assert_allclose(info["snr_estimate_db"], [-20.0, 20.0], atol=0.01)
+    one = {"snr_estimate_db": 30.0}
+    _cap_below_camera_speed(one, high + 0.1 * low, FPS, 20.0, 100.0)
+    assert abs(one["snr_estimate_db"] - 20.0) < 0.01 and isinstance(one["snr_estimate_db"], float)

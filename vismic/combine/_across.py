@@ -280,7 +280,12 @@ class Combine(Stage):
             evidence.measure(("statistics", cutoff), ("output", estimate_cutoff))
         audio = combine_evidence(evidence, method=self.method, highpass_hz=cutoff)
         report = _stabiliser_report(reports)
-        return _honest_estimate(_restore_gain(audio, report), evidence, cutoff, report)
+        audio = _honest_estimate(_restore_gain(audio, report), evidence, cutoff, report)
+        if report is not None and np.any(report.motion_px):
+            # in px/s of the frames analysed: how fast the camera moved (vismic.recover_sound's low-pass reads it)
+            info = {**audio.info, "camera_speed_px_s": report.speed_px_s()}
+            audio = Audio(audio.samples, audio.sr, info, audio.noise)
+        return audio
 
 
 #: Findings on the whole frame's motion that hold for every source separated from it: the frames moved,
@@ -299,6 +304,8 @@ def _checked_as(sources: Audio, one: Audio) -> Audio:
     shared = {name: message for name, message in one.info.get("reliability", {}).items() if name in _SHARED_FINDINGS}
     info["reliability"] = {**shared, **info.get("reliability", {})}
     info["slow_motion_px"] = one.info.get("slow_motion_px", float("nan"))
+    if "camera_speed_px_s" in one.info:
+        info["camera_speed_px_s"] = one.info["camera_speed_px_s"]
     cap = one.info.get("snr_estimate_db")
     if shared.keys() & {"large_motion", "inter_frame_codec"} and cap is not None and np.isfinite(cap):
         info["snr_estimate_db"] = [min(float(value), float(cap)) for value in info["snr_estimate_db"]]

@@ -223,6 +223,13 @@ def downsampled_shape(roi: Roi, factor: int) -> Tuple[int, int]:
 #: ``benchmarks/bench_downsample.py`` measured what that cost and what this filter gives back.
 ANTI_ALIAS_SIGMA = 0.45
 
+#: The low-pass :func:`vismic.recover_sound` reads a downsampled video with again when its stabiliser found
+#: the camera moving faster (px/s) than the output's high-pass (Hz): the shift's error on aliased detail
+#: then lands in the sound band. ``bench_downsample.py``: under 4 px of shake to 10 Hz read at half size,
+#: 0.45 lost three of six scenes (-24.9 to 3.2 dB) where 0.6 recovered 9.1-23.0 dB; 0.75 gave the same
+#: to 1.7 dB, and every step costs still scenes about 1 dB.
+FAST_MOTION_ANTI_ALIAS = 0.6
+
 
 def downsample_frame(frame: np.ndarray, factor: int, *, sigma: float = ANTI_ALIAS_SIGMA) -> np.ndarray:
     """A 2-D frame low-passed and reduced by ``factor``: its ``factor x factor`` block means.

@@ -145,6 +145,8 @@ class VideoSource:
         self.stop_frame = None
         #: The low-pass before ``downsample``'s block means (:func:`~vismic.io._frames.downsample_frame`'s ``sigma``).
         self.anti_alias = _frames.ANTI_ALIAS_SIGMA
+        #: Whether ``anti_alias`` was chosen (:meth:`with_anti_alias`): :func:`vismic.recover_sound` keeps it then.
+        self.anti_alias_given = False
 
     def with_anti_alias(self, sigma: float) -> "VideoSource":
         """The same video with another low-pass before ``downsample``'s block means (0: the block means alone).
@@ -170,6 +172,7 @@ class VideoSource:
         sigma = value
         other = self._copy()
         other.anti_alias = sigma
+        other.anti_alias_given = True
         return other
 
     def starting_at(self, start_frame: int) -> "VideoSource":

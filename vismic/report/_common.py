@@ -278,7 +278,8 @@ def source_description(source, rec) -> dict:
     described["roi"] = json_safe(getattr(source, "roi", None))
     described["downsample"] = json_safe(getattr(source, "downsample", None))
     # the low-pass before the block means, in px of the frames read per unit of downsample (0: block means alone)
-    described["anti_alias"] = (json_safe(getattr(source, "anti_alias", None))
+    # (recover_sound's own where it read the frames again with a stronger one: info["fast_motion"])
+    described["anti_alias"] = (json_safe(info.get("anti_alias", getattr(source, "anti_alias", None)))
                                if (getattr(source, "downsample", 1) or 1) > 1 else None)
     described["max_frames"] = json_safe(getattr(source, "max_frames", None))
     # after a blank lead-in (vismic._blank): the frame the recovery started from, silence before it

@@ -13,6 +13,10 @@ from ._track import TrackSettings, sound_taken, track_error, track_response
 
 __all__ = ["StabiliseReport"]
 
+#: The share of frames :meth:`StabiliseReport.speed_px_s` reads the speed below: the camera's fastest moments,
+#: past the odd frame.
+SPEED_QUANTILE = 0.99
+
 
 @dataclass
 class StabiliseReport:
@@ -72,6 +76,32 @@ class StabiliseReport:
     kept_information: np.ndarray = field(default_factory=lambda: np.zeros(0))
     held_blocks: Optional[float] = None
     whole_blocks: Optional[float] = None
+
+    def speed_px_s(self, quantile: float = SPEED_QUANTILE) -> float:
+        """How fast the removed motion moved the frames: its speed's ``quantile`` over the frames, px/s.
+
+        A sub-pixel shift of detail above the frames' Nyquist limit errs periodically with
+        the position, one period a pixel, so that error's frequency is the speed in px/s:
+        above the output's high-pass it lands in the sound band (:func:`vismic.recover_sound`
+        then reads a downsampled video again with a stronger low-pass). 0 when nothing
+        moved or the report has no settings.
+
+        Examples
+        --------
+        >>> from vismic.stabilise._track import TrackSettings
+        >>> t = np.arange(1000) / 1000.0
+        >>> motion = np.stack([2.0 * np.sin(2 * np.pi * 5.0 * t), np.zeros_like(t)], axis=1)
+        >>> empty = np.zeros(0)
+        >>> report = StabiliseReport(motion, empty, empty, empty, empty, empty, empty, empty, 0.0, 0 * motion,
+        ...                          settings=TrackSettings(1000.0, 22.0, 0.15, 2))
+        >>> round(report.speed_px_s(1.0))   # 2 px at 5 Hz: 2 pi 5 2 px/s at its fastest
+        63
+        """
+        motion = np.asarray(self.motion_px, dtype=np.float64).reshape(-1, 2)
+        if self.settings is None or motion.shape[0] < 2 or not np.any(motion):
+            return 0.0
+        speed = np.hypot(*np.diff(motion, axis=0).T) * self.settings.fps
+        return float(np.quantile(speed, quantile))
 
     def sound_taken_px2(self, sound_px, *, highpass_hz: float = 20.0) -> float:
         """Power (px^2, summed over the leading axes) of the sound this stabiliser's track followed and removed.
