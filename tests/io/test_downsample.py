@@ -110,3 +110,9 @@ def test_the_estimate_counts_the_output_below_the_cameras_speed_as_error_channel
     one = {"snr_estimate_db": 30.0}
     _cap_below_camera_speed(one, high + 0.1 * low, FPS, 20.0, 100.0)
     assert abs(one["snr_estimate_db"] - 20.0) < 0.01 and isinstance(one["snr_estimate_db"], float)
+    # sound loud below the camera's speed: what changed there from the weaker low-pass's pass bounds the error
+    sound, error = high + 0.5 * low, 0.002 * np.sin(2 * np.pi * 60.0 * t + 1.0)
+    alone, both = {"snr_estimate_db": 40.0}, {"snr_estimate_db": 40.0}
+    _cap_below_camera_speed(alone, sound + error, FPS, 20.0, 100.0)
+    _cap_below_camera_speed(both, sound + error, FPS, 20.0, 100.0, before=2.0 * (sound + 10.0 * error))
+    assert alone["snr_estimate_db"] < 7.0 and 20.0 < both["snr_estimate_db"] < 40.0
