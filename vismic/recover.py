@@ -411,7 +411,8 @@ def recover_sound(
         audio.info["stabilised"] = (f"automatically: the first pass found the frames moving {moved:.2f} px "
                                     "below the sound band")
         pipeline = stable
-    speed = _faster_than_highpass(pipeline, audio, source)
+    highpass_hz = _highpass_of(pipeline)
+    speed = _faster_than_highpass(audio, source, highpass_hz)
     sharper = _sharper(source) if speed else None
     if sharper is not None:
         logger.info("the camera moved at up to %.0f px/s: reading the frames again with a stronger low-pass", speed)
@@ -423,12 +424,12 @@ def recover_sound(
             audio.info["stabilised"] = stabilised
         audio.info["fast_motion"] = (
             f"the camera moved at up to {speed:.0f} px/s in the frames as read (downsample={source.downsample}), "
-            f"faster than the {_highpass_of(pipeline):g} Hz high-pass: a shift of the detail the reduction folds "
+            f"faster than the {highpass_hz:g} Hz high-pass: a shift of the detail the reduction folds "
             "back errs once a pixel, in the sound band, so the frames were read again with a low-pass of "
             f"{sharper.anti_alias:g} x {source.downsample} px before the block means, not {source.anti_alias:g}")
         source = sharper
     if speed:
-        _cap_below_camera_speed(audio.info, audio.samples, audio.sr, _highpass_of(pipeline), speed,
+        _cap_below_camera_speed(audio.info, audio.samples, audio.sr, highpass_hz, speed,
                                 weaker if sharper is not None else None)
     unheld = _unheld(pipeline, audio, source) if unhold == "auto" else None
     if unheld is not None:
@@ -634,7 +635,7 @@ def _highpass_of(pipeline: Pipeline) -> float:
     return float(getattr(combine, "highpass_hz", None) or 0.0)
 
 
-def _faster_than_highpass(pipeline: Pipeline, audio: Audio, source) -> float:
+def _faster_than_highpass(audio: Audio, source, highpass_hz: float) -> float:
     """The camera's speed (px/s of the frames read) where a downsampled video's stabiliser found it past the high-pass.
 
     0 otherwise. A sub-pixel shift of the detail the block means fold back errs
@@ -642,7 +643,6 @@ def _faster_than_highpass(pipeline: Pipeline, audio: Audio, source) -> float:
     in the sound band.
     """
     speed = audio.info.get("camera_speed_px_s")
-    highpass_hz = _highpass_of(pipeline)
     if speed is None or not highpass_hz or speed <= highpass_hz or getattr(source, "downsample", 1) <= 1:
         return 0.0
     return float(speed)
@@ -665,7 +665,8 @@ def _cap_below_camera_speed(info: dict, samples: np.ndarray, sr: float, highpass
     What the stronger low-pass leaves of the shift's error lies there (its frequency is the
     camera's speed in px/s), and it shifts every region alike, so the region groups agree on
     it: on a shaken gravel clip read at half size the output read 7.3 dB against an estimate
-    of 14.3, with 80 % of its error between 20 and 80 Hz (``tests/stabilise/test_confidence.py``).
+    of 14.3, with 80 % of its error between 20 and 80 Hz (one-off; the clip is
+    ``tests/stabilise/test_confidence.py``'s).
     That error is at most the output's power there, and at most what changed there from the
     pass ``before`` (the same frames with the weaker low-pass, whose error was larger), scaled
     to it: the smaller of the two counts as error. Both err low where the sound is loud below

@@ -43,14 +43,19 @@ def test_a_drifting_scene_read_at_half_size_keeps_its_sound_and_an_honest_estima
     assert low_passed.info["camera_speed_px_s"] < 20.0
 
 
-def test_a_shaken_scene_read_at_half_size_is_read_again_with_a_stronger_low_pass():
+@pytest.fixture(scope="module")
+def shaken():
     n = 880
     sound = synth.make_displacement(synth.speech(duration_seconds=n / FPS, sr=FPS, seed=1), amplitude_px=0.05)
     shake = [synth.shake_motion(n, fps=FPS, peak_px=4.0, low_hz=0.5, high_hz=10.0, seed=seed) for seed in (1, 101)]
     scene = synth.render_nuisance_scene(synth.texture("gravel", size=(128, 128)), sound, direction_degrees=90.0,
                                         noise_std=2.0, fps=FPS, seed=1, shift_x_px=shake[0], shift_y_px=shake[1])
-    truth = highpass(scene.displacement_px, sr=FPS)
-    source = open_video(scene.frames, fps=FPS, downsample=2)
+    return scene.frames, highpass(scene.displacement_px, sr=FPS)
+
+
+def test_a_shaken_scene_read_at_half_size_is_read_again_with_a_stronger_low_pass(shaken):
+    frames, truth = shaken
+    source = open_video(frames, fps=FPS, downsample=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rec = vismic.recover_sound(source, denoise=None)

@@ -226,8 +226,8 @@ ANTI_ALIAS_SIGMA = 0.45
 #: The low-pass :func:`vismic.recover_sound` reads a downsampled video with again when its stabiliser found
 #: the camera moving faster (px/s) than the output's high-pass (Hz): the shift's error on aliased detail
 #: then lands in the sound band. ``bench_downsample.py``: under 4 px of shake to 10 Hz read at half size,
-#: 0.45 lost three of six scenes (-24.9 to 3.2 dB) where 0.6 recovered 9.1-23.0 dB; 0.75 gave the same
-#: to 1.7 dB, and every step costs still scenes about 1 dB.
+#: 0.45 lost three of six scenes (-24.9 to 3.3 dB) where 0.6 recovered 9.1-23.0 dB; 0.75 gave the same
+#: to 1.7 dB (one-off). Still scenes lose 0.8-1.8 dB from 0.45 to 0.6, and 0.8-2.3 more at 0.75 (one-off).
 FAST_MOTION_ANTI_ALIAS = 0.6
 
 
