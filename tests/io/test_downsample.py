@@ -121,3 +121,17 @@ def test_the_estimate_counts_the_output_below_the_cameras_speed_as_error_channel
     _cap_below_camera_speed(alone, sound + error, FPS, 20.0, 100.0)
     _cap_below_camera_speed(both, sound + error, FPS, 20.0, 100.0, before=2.0 * (sound + 10.0 * error))
     assert alone["snr_estimate_db"] < 7.0 and 20.0 < both["snr_estimate_db"] < 40.0
+
+
+def test_the_sidecar_records_the_low_pass_the_frames_were_read_with(shaken, tmp_path):
+    import json
+
+    from vismic.cli import main
+
+    frames, _ = shaken
+    tif = tmp_path / "shaken.tif"
+    tifffile.imwrite(tif, frames)
+    assert main(["recover", str(tif), "--fps", repr(FPS), "-o", str(tmp_path / "out.wav"), "--downsample", "2",
+                 "--denoise", "none", "--quiet"]) == 0
+    described = json.loads((tmp_path / "out.json").read_text())["input"]
+    assert described["anti_alias"] == FAST_MOTION_ANTI_ALIAS and described["downsample"] == 2
