@@ -268,3 +268,32 @@ def test_a_band_past_nyquist_is_refused_before_the_recovery_and_zero_means_no_lo
     monkeypatch.undo()
     assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--band", "0,500"]) == 0
     assert out.exists()  # it said "low_hz must be a positive number" after the whole recovery
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError(28, "No space left on device", "out.json")])
+def test_stopped_after_the_wav_leaves_no_wav_without_its_sidecar(video, tmp_path, capsys, monkeypatch, stop):
+    import vismic.report
+
+    def stopped(*args, **kwargs):
+        raise stop
+
+    monkeypatch.setattr(vismic.report, "write_sidecar", stopped)
+    out = tmp_path / "out.wav"
+    keep = tmp_path / "other.wav"
+    keep.write_bytes(b"RIFF not ours")
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet"]) in (2, 130)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["other.wav"]
+    assert keep.read_bytes() == b"RIFF not ours"
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_outputs_together_keeps_files_it_did_not_write(tmp_path):
+    from vismic._cli_helpers import outputs_together
+
+    before, written = tmp_path / "before.wav", tmp_path / "new.json"
+    before.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with outputs_together([before, written]):
+            written.write_text("{}")
+            raise RuntimeError("stopped")
+    assert before.read_bytes() == b"old" and not written.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -147,6 +148,35 @@ def check_writable(path, inputs=(), *, folder: bool = False, overwrite: bool = F
     if not os.access(parent, os.W_OK):
         raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} is not writable")
     return path
+
+
+def _identity(path: Path):
+    """What tells a file written now from the one there before (vismic replaces whole files), or None."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+@contextlib.contextmanager
+def outputs_together(paths):
+    """One run's output files (a WAV, its sidecar, plots...) all written, or none of them left.
+
+    Each file is written atomically; this makes the set so: an interruption (Ctrl-C,
+    SIGTERM) or a failure inside the block removes every one of ``paths`` it wrote, so a
+    WAV is never left without the sidecar that says how it was made.
+    """
+    paths = [Path(path) for path in paths]
+    before = {path: _identity(path) for path in paths}
+    try:
+        yield
+    except BaseException:
+        for path in paths:
+            if _identity(path) not in (None, before[path]):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        raise
 
 
 def print_warnings(caught, about: str = "") -> None:

@@ -24,6 +24,7 @@ from ._cli_helpers import (
     Progress,
     check_option,
     check_writable,
+    outputs_together,
     finite_float,
     open_source,
     parse_floats,
@@ -380,26 +381,27 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         raise UnreliableRecoveryError(f"{video}: the recovery looks unreliable ({len(said)} "
                                       f"warning(s) above); nothing written (drop --strict to write it anyway)")
     recovered = time.perf_counter()
-    info = rec.to_wav(output, target_sr=options["target_sr"], subtype="FLOAT" if args.float else "PCM_16")
-    if sidecar is not None:
-        from .report import write_sidecar
+    with outputs_together(named.values()):  # Ctrl-C after the WAV leaves no WAV without its sidecar
+        info = rec.to_wav(output, target_sr=options["target_sr"], subtype="FLOAT" if args.float else "PCM_16")
+        if sidecar is not None:
+            from .report import write_sidecar
 
-        write_sidecar(sidecar, rec, source=source, pipeline=rec.info.get("pipeline", options["pipeline"]),
-                      wav_info=info, warnings=caught,
-                      timings={"recover": recovered - started, "write": time.perf_counter() - recovered})
-    if "--plot" in named:
-        from .plot import plot_recovery
+            write_sidecar(sidecar, rec, source=source, pipeline=rec.info.get("pipeline", options["pipeline"]),
+                          wav_info=info, warnings=caught,
+                          timings={"recover": recovered - started, "write": time.perf_counter() - recovered})
+        if "--plot" in named:
+            from .plot import plot_recovery
 
-        plot_recovery(rec).savefig(named["--plot"], dpi=100)
-    if "--save-motion" in named:
-        from .report import save_motion
+            plot_recovery(rec).savefig(named["--plot"], dpi=100)
+        if "--save-motion" in named:
+            from .report import save_motion
 
-        save_motion(named["--save-motion"], rec)
-    if "--report" in named:
-        from .report import write_report
+            save_motion(named["--save-motion"], rec)
+        if "--report" in named:
+            from .report import write_report
 
-        write_report(named["--report"], rec, wav_path=info.path, params=rec.info.get("pipeline", options["pipeline"]),
-                     warnings=caught)
+            write_report(named["--report"], rec, wav_path=info.path, params=rec.info.get("pipeline", options["pipeline"]),
+                         warnings=caught)
     if not args.quiet:
         snr = np.atleast_1d(rec.info.get("snr_estimate_db", np.nan))
         direction = np.atleast_1d(rec.info.get("direction_degrees", np.nan))
