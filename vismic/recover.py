@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
+from ._blank import blank_end_note, lead_in_note, source_lead_in, source_tail
 from .combine import BandSum, Combine
 from .data import MIN_FRAMES, Audio
 from .decompose import Decompose
@@ -365,10 +366,10 @@ def recover_sound(
         source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
                             max_batch_bytes=BATCH_BYTES if max_batch_bytes is None else max_batch_bytes,
                             strict=strict, max_frames=max_frames)
-    lead_in = _blank_lead_in(source)
+    lead_in = source_lead_in(source)
     if lead_in:
         source = source.starting_at(source.start_frame + lead_in)
-    tail = _blank_tail(source)
+    tail = source_tail(source)
     if tail:
         source = source.ending_before(source.frame_count_hint - tail)
     if pipeline is None:
@@ -481,57 +482,17 @@ def _blank_start(audio: Audio) -> int:
     return stop if audio.samples.shape[-1] - stop >= MIN_FRAMES else 0
 
 
-def _blank_lead_in(source) -> int:
-    """Blank frames at the start of ``source`` (:func:`vismic._blank.blank_lead_in`).
-
-    The scan stops at the first textured frame, however late (it stopped at 2 s or half the
-    video, and 560 black frames of 1100 lost the whole recovery); a video with none is
-    decoded once more for it, and its findings say what its frames lack.
-    """
-    from ._blank import blank_lead_in
-
-    max_scan = source.frame_count_hint if source.frame_count_hint is not None else np.iinfo(np.int64).max
-    frames = source.frames()
-    try:
-        return blank_lead_in(frames, max_scan=max_scan)
-    finally:
-        frames.close()  # the decoder stops here, not whenever the abandoned generator is collected
-
-
-def _blank_tail(source) -> int:
-    """Blank frames at the end of a random-access ``source`` (read backwards); 0 for others (decoded in order only).
-
-    Black frames after the texture (a lens cap, the light going off) gave the output noise
-    there and a step into it that the high-pass spread back over the sound.
-    """
-    from ._blank import blank_lead_in
-
-    n = source.frame_count_hint
-    if not source.random_access or n is None or n < 2:
-        return 0
-
-    def backwards():
-        for stop in range(n, 0, -source.batch_size):
-            start = max(0, stop - source.batch_size)
-            yield from source.read(start, stop - start).frames[::-1]
-
-    return blank_lead_in(backwards(), max_scan=n)
-
-
 def _silent_ends(audio: Audio, lead_in: int, tail: int) -> Audio:
     """``audio``, recovered between ``lead_in`` and ``tail`` blank frames, with silence for them: it keeps the video's time."""
     widths = [(0, 0)] * (audio.samples.ndim - 1) + [(lead_in, tail)]
     info = dict(audio.info)
     stop = lead_in + info.get("n_frames", audio.samples.shape[-1])
     info["n_frames"] = stop + tail
-    blank = "blank (black, burnt out or without texture)"
     if lead_in:
         info["start_frame"] = lead_in
-        info["lead_in"] = (f"the first {lead_in} frames ({lead_in / audio.sr:.3g} s) are {blank}: the sound is "
-                           f"recovered from frame {lead_in} on, and is silent before it")
+        info["lead_in"] = lead_in_note(lead_in, audio.sr)
     if tail:
-        info["blank_end"] = (f"the last {tail} frames ({tail / audio.sr:.3g} s) are {blank}: the sound is recovered "
-                             f"up to frame {stop}, and is silent after it")
+        info["blank_end"] = blank_end_note(tail, stop, audio.sr)
     return Audio(np.pad(audio.samples, widths), audio.sr, info, audio.noise)
 
 
