@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from vismic import Pipeline, metrics, synth
 from vismic.cli import main
 from vismic.data import MIN_FRAMES, Audio, FrameBatch
 from vismic.denoise import BandLimit, Denoise, HighPass
-from vismic.errors import ParameterError, TooFewFramesError
+from vismic.errors import ParameterError, TooFewFramesError, VismicWarning
 from vismic.io import open_video, write_video
 from vismic.rolling import (
     FillRows,
@@ -153,3 +154,34 @@ def test_row_evidence_passes_check_stage(scene):
     from vismic.testing import check_stage
 
     check_stage(RowEvidence(reference=scene.frames.mean(axis=0)), sample=list(scene.batches(8)))
+
+
+def test_blank_frames_at_either_end_are_left_out_and_silent(scene, tmp_path):
+    # the reference is the mean frame: black frames before the texture darken it and gave their rows noise
+    frames = scene.frames
+    black = np.full((5,) + frames.shape[1:], 3, dtype=frames.dtype)
+    plain = recover_rolling_shutter_video(frames, fps=FPS, line_delay_seconds=DELAY)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        padded = recover_rolling_shutter_video(np.concatenate([black, frames, black[:3]]), fps=FPS,
+                                               line_delay_seconds=DELAY)
+    said = [str(w.message) for w in caught if issubclass(w.category, VismicWarning)]
+    assert len(said) == 2 and "first 5 frames" in said[0] and "last 3 frames" in said[1]
+    per_frame = padded.sr / FPS
+    before = int(round(5 * per_frame))
+    assert padded.samples.size == before + plain.samples.size + int(round(8 * per_frame)) - before
+    assert padded.info["n_frames"] == len(frames) + 8 and padded.info["start_frame"] == 5
+    assert "blank_end" in padded.info and "last 3 frames" in padded.info["blank_end"]
+    assert not np.any(padded.samples[:before]) and not np.any(padded.samples[before + plain.samples.size:])
+    inside = padded.samples[before:before + plain.samples.size]
+    np.testing.assert_allclose(inside, plain.samples, atol=1e-9 * np.abs(plain.samples).max())
+    assert padded.info["row_times_seconds"][0, 0] == pytest.approx(plain.info["row_times_seconds"][0, 0] + before / padded.sr)
+
+
+def test_cli_names_a_blank_lead_in_and_the_sidecar_records_it(scene, tmp_path, capsys):
+    black = np.full((4,) + scene.frames.shape[1:], 2, dtype=scene.frames.dtype)
+    path = str(write_video(tmp_path / "lead.avi", np.concatenate([black, scene.frames]), playback_fps=FPS))
+    assert main(["recover", path, "--fps", "60", "-o", str(tmp_path / "lead.wav"), "--rolling-shutter",
+                 "--line-delay", repr(DELAY), "--resample", "none"]) == 0
+    assert "first 4 frames" in capsys.readouterr().err
+    assert json.loads((tmp_path / "lead.json").read_text())["input"]["start_frame"] == 4

@@ -11,13 +11,15 @@ uniform samples at the line rate) -> the main path's
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable, Optional
 
 import numpy as np
 
 from ..data import MIN_FRAMES, Audio, BandSignals, FrameBatch
 from ..denoise import BandLimit, Denoise, HighPass
-from ..errors import ParameterError, TooFewFramesError
+from .._blank import blank_end_note, lead_in_note, source_lead_in, source_tail
+from ..errors import ParameterError, TooFewFramesError, VismicWarning
 from ..pipeline import Pipeline, Stage
 from ._fill import FILL_METHODS, fill_gaps
 from ._motion import RowEvidence, pooled_displacement
@@ -368,7 +370,11 @@ def recover_rolling_shutter_video(
     vismic.data.Audio
         Motion in px at ``sr`` (by default the line rate); ``info`` as
         :func:`recover_rolling_shutter`'s, with ``roi`` and, for a file or
-        folder, ``source_path``.
+        folder, ``source_path``. Blank frames at the start (black, burnt out:
+        :mod:`vismic._blank`) and, for a random-access video, at the end are left
+        out of the reference and the measurement; the output keeps the video's
+        length, silent over them, and ``info["start_frame"]``, ``info["lead_in"]``
+        and ``info["blank_end"]`` say so (with a warning), as :func:`vismic.recover_sound`'s.
 
     Examples
     --------
@@ -391,16 +397,52 @@ def recover_rolling_shutter_video(
                             max_frames=max_frames)
     # each reduced row is read at its block's mean time: block means alone, no low-pass mixing rows of other times
     source = source.with_anti_alias(0.0)
+    # the reference is the mean frame: blank frames at either end darken it and give their rows nothing to read
+    lead_in = source_lead_in(source)
+    if lead_in:
+        source = source.starting_at(source.start_frame + lead_in)
+    tail = source_tail(source)
+    if tail:
+        source = source.ending_before(source.frame_count_hint - tail)
     _, roi_y, _, _ = source.roi
     factor = int(source.downsample)
     described = str(source.path) if source.path is not None else "the video"
+    if lead_in or tail:
+        described += f" ({lead_in} blank frames before, {tail} after)"
     audio = _recover(source, described=described, line_delay_seconds=line_delay_seconds,
                      first_row=roi_y + (factor - 1) / 2.0, row_step=factor, sensor_rows=source.full_shape[0],
                      reference=None, progress=progress, n_levels=n_levels, sr=sr,
                      max_frequency_hz=max_frequency_hz, fill=fill, highpass_hz=highpass_hz, low_hz=low_hz,
                      high_hz=high_hz, denoise=denoise)
     audio.info["roi"] = tuple(int(v) for v in source.roi)
+    if lead_in or tail:
+        audio = _silent_ends(audio, lead_in, tail)
+        for name in ("lead_in", "blank_end"):
+            if name in audio.info:
+                warnings.warn(audio.info[name], VismicWarning, stacklevel=2)
     return audio
+
+
+def _silent_ends(audio: Audio, lead_in: int, tail: int) -> Audio:
+    """``audio``, recovered between ``lead_in`` and ``tail`` blank frames, with silence for them at the line rate.
+
+    A frame lasts ``sr / fps`` samples, rarely a whole number: the recovered samples are
+    placed at the nearest sample of the whole video's time (at most half a sample off).
+    """
+    info = dict(audio.info)
+    per_frame = audio.sr / info["fps"]
+    stop = lead_in + info["n_frames"]
+    before = int(round(lead_in * per_frame))
+    after = int(round((lead_in + tail) * per_frame)) - before
+    info["n_frames"] = stop + tail
+    info["row_times_seconds"] = info["row_times_seconds"] + before / audio.sr
+    if lead_in:
+        info["start_frame"] = lead_in
+        info["lead_in"] = lead_in_note(lead_in, info["fps"])
+    if tail:
+        info["blank_end"] = blank_end_note(tail, stop, info["fps"])
+    widths = [(0, 0)] * (audio.samples.ndim - 1) + [(before, after)]
+    return Audio(np.pad(audio.samples, widths), audio.sr, info, audio.noise)
 
 
 class RollingShutterRecovery(Stage):
