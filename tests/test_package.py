@@ -193,3 +193,12 @@ def test_wheel_ships_py_typed_license_and_weights(tmp_path):
     assert "vismic/py.typed" in names
     assert any(n.startswith("vismic/magnify/weights/") and n.endswith(".pt") for n in names)
     assert any(n.endswith(".dist-info/LICENSE") or "/licenses/LICENSE" in n for n in names)
+
+
+def test_every_stage_package_is_an_attribute_of_vismic():
+    # `import vismic` then `vismic.codec...`, as the README writes it, for every public sub-package
+    packages = sorted(path.parent.name for path in (ROOT / "vismic").glob("*/__init__.py")
+                      if not path.parent.name.startswith("_"))
+    assert "codec" in packages
+    for name in packages:
+        assert name in dir(vismic) and getattr(vismic, name).__name__ == f"vismic.{name}"

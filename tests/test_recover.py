@@ -170,6 +170,19 @@ def test_auto_stabilise_leaves_a_steady_video_alone():
         vismic.recover_sound(scene.frames, fps=2200.0, stabilise="yes")
 
 
+def test_a_numpy_true_stabilises_and_one_is_refused():
+    # the stage is added with `is True`: np.True_ passed the check and was quietly ignored
+    scene, _ = _drifting(0.0)
+    asked = vismic.recover_sound(scene.frames[:120], fps=2200.0, denoise=None, stabilise=np.True_)
+    assert asked.info["stabilised"].startswith("on request")
+    assert "stabilise" in dict(vismic.default_pipeline(stabilise=np.True_).steps)
+    for bad in (1, 0.0, None):
+        with pytest.raises(ValueError, match="stabilise must be True, False or 'auto'"):
+            vismic.recover_sound(scene.frames[:120], fps=2200.0, stabilise=bad)
+        with pytest.raises(ValueError, match="unhold must be"):
+            vismic.recover_sound(scene.frames[:120], fps=2200.0, unhold=bad)
+
+
 def test_the_stabiliser_stops_below_a_lower_highpass():
     # at 24 fps the 22 Hz default is past what one-frame blocks can follow: the track took all the motion
     from vismic.recover import stabiliser_for

@@ -25,7 +25,7 @@ from ._version import __version__
 _SUBMODULES = {
     "io", "magnify", "decompose", "phase", "combine", "denoise", "synth", "metrics",
     "plot", "testing", "stages", "errors", "data", "pipeline", "recover", "cli", "calibrate",
-    "rolling", "project", "report", "stabilise",
+    "rolling", "project", "report", "stabilise", "codec",
 }
 _NAMES = {
     "recover_sound": "recover",

@@ -93,10 +93,8 @@ def default_pipeline(
         :class:`~vismic.errors.VismicWarning` says so when a finer grid than the default
         was asked for).
     """
-    if not isinstance(stabilise, bool):
-        raise ParameterError(f"stabilise must be True or False, given stabilise={stabilise!r}")
-    if not isinstance(unhold, bool):
-        raise ParameterError(f"unhold must be True or False, given unhold={unhold!r}")
+    stabilise = _check_switch(stabilise, "stabilise")
+    unhold = _check_switch(unhold, "unhold")
     _check_pipeline_args(n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz,
                          n_sources=n_sources)
     steps = []
@@ -343,10 +341,8 @@ def recover_sound(
     if pipeline is not None:
         _warn_ignored(n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz,
                       denoise=denoise, n_sources=n_sources)
-    if stabilise not in (True, False, "auto"):
-        raise ParameterError(f"stabilise must be True, False or 'auto', given stabilise={stabilise!r}")
-    if not (unhold is True or unhold is False or (isinstance(unhold, str) and unhold == "auto")):
-        raise ParameterError(f"unhold must be True, False or 'auto', given unhold={unhold!r}")
+    stabilise = _check_switch(stabilise, "stabilise", auto=True)
+    unhold = _check_switch(unhold, "unhold", auto=True)
     if not isinstance(codec_replica, bool):
         raise ParameterError(f"codec_replica must be True or False, given codec_replica={codec_replica!r}")
     key_frames = _check_key_frames(key_frames)
@@ -910,6 +906,19 @@ def _name_blanks(info: dict, lead_in: int) -> None:
                             f"{'are' if n > 1 else 'is'} blank (black, burnt out or without texture): frame"
                             f"{'s' if n > 1 else ''} {where}; nothing can be read there, and the sound is silent "
                             "over them")
+
+
+def _check_switch(value, name: str, *, auto: bool = False):
+    """``value`` as True or False (a numpy bool too), or ``'auto'`` where ``auto``; anything else refused.
+
+    1 and 0 are refused rather than taken for True and False: the code decides with ``is True``.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if auto and isinstance(value, str) and value == "auto":
+        return "auto"
+    allowed = "True, False or 'auto'" if auto else "True or False"
+    raise ParameterError(f"{name} must be {allowed}, given {name}={value!r}")
 
 
 #: The lowest filter cut-off :func:`default_pipeline` accepts, in Hz (0 means no filter).
