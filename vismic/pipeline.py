@@ -238,11 +238,22 @@ class Pipeline:
         return params
 
     def set_params(self, **params) -> "Pipeline":
+        """Change stage parameters (``step__param``) or whole steps (``step=stage``), in place.
+
+        Steps are replaced first, so ``set_params(**other.get_params())`` copies
+        ``other``'s stages and their settings, as scikit-learn's ``Pipeline`` does.
+        """
+        for key, value in params.items():
+            if "__" not in key:
+                index = self._index(key)
+                if not callable(getattr(value, "transform", None)):
+                    raise ParameterError(f"step {key!r} must be given a stage with a transform() method, "
+                                         f"given {value!r}")
+                self.steps[index] = (key, value)
         for key, value in params.items():
             name, sep, param = key.partition("__")
-            if not sep:
-                raise ParameterError(f"pipeline parameters are named step__param, given {key!r}")
-            self[name].set_params(**{param: value})
+            if sep:
+                self[name].set_params(**{param: value})
         return self
 
     def _split(self):

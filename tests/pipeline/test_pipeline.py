@@ -18,6 +18,19 @@ def test_import_is_light():
     assert out.split() == ["False", "False"]
 
 
+def test_set_params_takes_what_get_params_gives_and_whole_steps():
+    pipe = vismic.default_pipeline(denoise=None)
+    other = vismic.default_pipeline(denoise=None, n_levels=3, highpass_hz=40.0)
+    pipe.set_params(**other.get_params())  # refused before: "named step__param, given 'light'"
+    assert pipe.get_params()["decompose__n_levels"] == 3 and pipe["combine"] is other["combine"]
+    pipe.set_params(combine=stages.Combine(highpass_hz=60.0), combine__n_sources=2)  # the step first, then its own
+    assert pipe["combine"].highpass_hz == 60.0 and pipe["combine"].n_sources == 2
+    with pytest.raises(ParameterError, match="no step named 'nothing'"):
+        pipe.set_params(nothing=stages.Combine())
+    with pytest.raises(ParameterError, match="transform"):
+        pipe.set_params(combine=42)
+
+
 def test_pipeline_params_and_editing():
     pipe = vismic.default_pipeline(denoise=None)
     assert [n for n, _ in pipe.steps] == ["light", "decompose", "phase", "bands", "combine"]
