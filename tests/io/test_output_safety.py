@@ -108,3 +108,16 @@ def test_magnify_refuses_existing_folder_and_its_input(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not empty" in err and "would overwrite the input" in err
     assert {p: _digest(p) for p in (frames_dir, other)} == before
+
+
+def test_odd_sided_frames_are_refused_for_a_video_file_and_kept_in_a_frame_folder(tmp_path):
+    # OpenCV's writer stored 63x61 frames as 62x60 and the read-back check only counted frames
+    from vismic.errors import FrameShapeError
+    from vismic.io import read_frames
+
+    frames = np.random.default_rng(0).integers(0, 256, (4, 63, 61), dtype=np.uint8)
+    for name in ("odd.avi", "odd.mkv"):
+        with pytest.raises(FrameShapeError, match="61x63 px frames have an odd side"):
+            write_video(tmp_path / name, frames)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert np.array_equal(read_frames(write_video(tmp_path / "frames", frames), fps=1000.0), frames)

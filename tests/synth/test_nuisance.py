@@ -94,6 +94,23 @@ def test_compression_round_trips_through_a_real_lossy_encoder(codec):
     assert 0.1 < error < 30.0  # lossy, but the same picture
 
 
+@pytest.mark.parametrize("shape", [(4, 4), (8, 6), (31, 32), (32, 33)])
+def test_compress_refuses_frames_the_encoders_cannot_hold_before_encoding(shape):
+    # 4x4 and 8x6 aborted the interpreter inside OpenCV's FFmpeg (mp4v, VP8, VP9); odd sides were cropped
+    for codec in ("mp4v", "VP80", "VP90", "MJPG"):
+        with pytest.raises(FrameShapeError, match="even sides of at least 8 px"):
+            synth.compress(np.zeros((3,) + shape, np.uint8), codec=codec)
+
+
+def test_compress_quality_is_a_number_from_0_to_100_for_mjpeg_only():
+    frames = np.zeros((3, 8, 8), np.uint8)
+    for bad in (200, -5, float("nan")):
+        with pytest.raises(ParameterError, match="quality"):
+            synth.compress(frames, codec="MJPG", quality=bad)
+    with pytest.raises(ParameterError, match="MJPG' only"):
+        synth.compress(frames, codec="mp4v", quality=50)
+
+
 def test_a_compressed_clip_can_be_kept_and_reads_back_as_the_frames_given(tmp_path):
     from vismic.io import open_video, read_frames
 
@@ -131,7 +148,7 @@ def test_h264_without_pyav_says_what_to_install(monkeypatch):
 def test_bad_nuisance_arguments_raise_parameter_errors():
     with pytest.raises(ParameterError, match="codec"):
         synth.compress(np.zeros((2, 8, 8), np.uint8), codec="H265")
-    with pytest.raises(FrameShapeError, match="even frame sides"):
+    with pytest.raises(FrameShapeError, match="even sides"):
         synth.compress(np.zeros((2, 8, 7), np.uint8), codec="H264")
     with pytest.raises(ParameterError, match="uint8"):
         synth.compress(np.zeros((2, 8, 8)), codec="MJPG")

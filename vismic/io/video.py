@@ -776,6 +776,14 @@ def _write_file(path: Path, frames: np.ndarray, more, codec: str, playback_fps: 
             f"{'RGB' if colour else 'grey'} frames with codec={codec!r} (convert to uint8 or "
             "use a path without suffix)"
         )
+    height, width = frames.shape[1:3]
+    if height % 2 or width % 2:
+        # OpenCV's FFmpeg writer crops odd sides to even ones, whatever the codec
+        raise FrameShapeError(
+            f"cannot write video {str(path)!r}: its {width}x{height} px frames have an odd side, and OpenCV's "
+            f"video writer keeps only even sides (it would store {width - width % 2}x{height - height % 2}); "
+            "crop the frames to even sides, or write a PNG folder (a path without suffix), which keeps any size"
+        )
     if codec.upper() == "FFV1" and frames.dtype != np.uint16:
         candidates = _LOSSLESS_COLOUR if colour else _LOSSLESS_GREY
     else:

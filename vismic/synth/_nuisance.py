@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 
 from ..errors import FrameShapeError, OutputError, ParameterError
-from .._checks import check_int
+from .._checks import check_int, check_range
 from ._checks import check_direction, check_non_negative, check_positive, check_texture, unit_vector
 from ._fourier import _Shifter
 from ._scene import Scene, _check_displacement
@@ -320,6 +320,10 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
                  quantization_step=1.0 if quantize else 0.0, fps=fps)
 
 
+#: Shortest frame side :func:`compress` accepts.
+MIN_SIDE_PX = 8
+
+
 def _write_opencv(frames, path: str, codec: str, quality, playback_fps: float) -> None:
     import cv2
 
@@ -366,6 +370,7 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
     Parameters
     ----------
     frames : np.ndarray [shape=(n, height, width)], uint8
+        Even sides of at least :data:`MIN_SIDE_PX` px.
     codec : {'MJPG', 'mp4v', 'VP80', 'VP90', 'H264'}
         Motion JPEG (intra-frame), MPEG-4 part 2, VP8, VP9 or H.264 (inter-frame:
         frames predicted from the ones before by motion compensation), at the
@@ -403,13 +408,22 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
     if codec not in CODECS:
         raise ParameterError(f"codec must be one of {sorted(CODECS)}, given codec={codec!r}")
     playback_fps = check_positive(playback_fps, "playback_fps")
+    if quality is not None:
+        if codec != "MJPG":
+            raise ParameterError(f"quality applies to codec='MJPG' only (OpenCV ignores it for {codec!r}), "
+                                 f"given quality={quality!r}")
+        quality = check_range(quality, "quality", 0.0, 100.0)
     if keep is not None:
         if not isinstance(keep, (str, os.PathLike)) or os.path.splitext(os.fspath(keep))[1].lower() != CODECS[codec]:
             raise ParameterError(f"keep must name a {CODECS[codec]} file for codec={codec!r}, given keep={keep!r}")
         if not os.path.isdir(os.path.dirname(os.path.abspath(os.fspath(keep)))):
             raise OutputError(f"cannot keep the compressed clip at {os.fspath(keep)!r}: its folder does not exist")
-    if codec == "H264" and (frames.shape[1] % 2 or frames.shape[2] % 2):
-        raise FrameShapeError(f"H.264 (4:2:0 chroma) needs even frame sides, given {frames.shape[2]}x{frames.shape[1]} px")
+    height, width = frames.shape[1:]
+    if height % 2 or width % 2 or min(height, width) < MIN_SIDE_PX:
+        # OpenCV's writer crops odd sides, x264's 4:2:0 chroma needs even ones, and OpenCV's FFmpeg
+        # encoders aborted the whole process on some frames with a side under 8 px (4x4, 8x6)
+        raise FrameShapeError(f"compress needs frames with even sides of at least {MIN_SIDE_PX} px (the encoders' "
+                              f"4:2:0 chroma and 8x8 blocks), given {width}x{height} px")
     folder = tempfile.mkdtemp(prefix="vismic-compress-")
     path = os.path.join(folder, "clip" + CODECS[codec])
     try:
