@@ -324,11 +324,11 @@ class Pipeline:
         return data
 
     @staticmethod
-    def _stream(streaming, batches, progress):
+    def _stream(streaming, batches, progress, *, frames: bool = False):
         for _, stage in streaming:
             stage.reset()
         for batch in batches:
-            data = _through(batch, streaming)
+            data = _through(batch, streaming, frames=frames)
             if data is not None:
                 yield data
             if progress is not None:
@@ -337,7 +337,9 @@ class Pipeline:
         for index, (_, stage) in enumerate(streaming):
             flush = getattr(stage, "flush", None)
             held = flush() if flush is not None else None
-            data = _through(held, streaming[index + 1:]) if held is not None else None
+            if frames and held is not None:
+                _check_frame_stage_output(streaming[index][0], stage, held)
+            data = _through(held, streaming[index + 1:], frames=frames) if held is not None else None
             if data is not None:
                 yield data
 
@@ -448,10 +450,27 @@ def _non_empty(parts):
         raise ParameterError("the pipeline received no frames")
 
 
-def _through(data, steps):
-    """``data`` run through ``steps`` in order (None as soon as one holds it back)."""
-    for _, stage in steps:
+def _through(data, steps, *, frames: bool = False):
+    """``data`` run through ``steps`` in order (None as soon as one holds it back).
+
+    ``frames``: the steps are frame stages before the fused projection, and each must hand on a
+    :class:`~vismic.data.FrameBatch`; one that does not is named (the projection's own error came
+    from deep inside it).
+    """
+    for name, stage in steps:
         data = stage.transform(data)
         if data is None:
             return None
+        if frames:
+            _check_frame_stage_output(name, stage, data)
     return data
+
+
+def _check_frame_stage_output(name: str, stage, data) -> None:
+    from .data import FrameBatch
+
+    if not isinstance(data, FrameBatch):
+        given = (f"a numpy array of shape {data.shape}" if _is_array(data) else type(data).__name__)
+        raise ParameterError(f"step {name!r} ({type(stage).__name__}) returned {given}; a frame stage before the "
+                             "decomposition must return a vismic.data.FrameBatch, e.g. "
+                             "FrameBatch(frames, batch.start, batch.fps)")

@@ -82,3 +82,25 @@ def test_stage_parameters_given_beside_a_pipeline_are_said_to_be_ignored():
 def test_a_pipeline_with_its_own_stabiliser_says_so():
     rec = vismic.recover_sound(FRAMES, fps=2200.0, pipeline=vismic.default_pipeline(grid=(2, 2), stabilise=True))
     assert rec.info["stabilised"] == "by the pipeline's own Stabilise step"
+
+
+def test_a_frame_stage_that_returns_an_array_is_named_on_the_fused_path_too():
+    # the fused projection failed with "'numpy.ndarray' object has no attribute 'start'" from deep inside it
+    from vismic import synth
+    from vismic.pipeline import Stage
+
+    class Crop(Stage):
+        streaming = True
+
+        def __init__(self, n=32):
+            self.n = n
+
+        def transform(self, batch):
+            return batch.frames[:, :self.n, :self.n]  # forgot FrameBatch
+
+    frames = synth.render_scene(synth.texture("brick", size=(48, 48)), np.zeros(80), noise_std=1.0).frames
+    pipe = vismic.default_pipeline().insert("light", "crop", Crop())
+    with pytest.raises(ParameterError, match="step 'crop' \\(Crop\\) returned a numpy array of shape"):
+        vismic.recover_sound(frames, fps=2200.0, pipeline=pipe)
+    with pytest.raises(ParameterError, match="takes vismic.data.FrameBatch"):
+        vismic.recover_sound(frames, fps=2200.0, pipeline=pipe, fuse=False)

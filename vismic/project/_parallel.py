@@ -297,7 +297,7 @@ def _project_batches(stage, batches: Iterable, executor, head) -> Iterator:
     if head:
         from ..pipeline import Pipeline
 
-        batches = Pipeline._stream(head, batches, None)
+        batches = Pipeline._stream(head, batches, None, frames=True)
     chunks = chunks_of(batches)
     for start, fps, pieces in chunks:
         # templates are built here: on 2 workers, with the rows pickled back, they took longer (bench_speed)

@@ -67,7 +67,7 @@ def _flushed(head) -> Iterator[FrameBatch]:
     """What the head stages held back (a video shorter than their references), through the stages after each."""
     for index, (_, stage) in enumerate(head):
         held = stage.flush()
-        data = _through(held, head[index + 1:]) if held is not None else None
+        data = _through(held, head[index + 1:], frames=True) if held is not None else None
         if data is not None:
             yield data
 
@@ -81,7 +81,7 @@ def project_ranges(stage, head, stream, executor) -> Iterator:
     try:
         for start, fps, pieces in chunks:
             consumed = start + sum(len(piece) for piece in pieces)
-            prepared = _through(FrameBatch(_joined(pieces), start, fps), head)
+            prepared = _through(FrameBatch(_joined(pieces), start, fps), head, frames=True)
             out = None if prepared is None else stage.transform(prepared)
             if out is not None:
                 yield out
@@ -140,7 +140,7 @@ def _read_here(stream, head, first: int, stop: int, size: int) -> Iterator:
             skip = min(max(0, summarised - batch.start), len(batch))
             if skip < len(batch):
                 stream.observe(batch.frames[skip:])
-            pieces.append(_through(batch, head).frames)
+            pieces.append(_through(batch, head, frames=True).frames)
         yield start, stream.source.fps, pieces
 
 
@@ -245,7 +245,7 @@ class RangeTask:
                 if self.summarise is not None and skip < len(frames):
                     summaries.append(self.summarise(frames[skip:]))
                 if head:
-                    prepared.append(_through(FrameBatch(frames, piece, source.fps), head).frames)
+                    prepared.append(_through(FrameBatch(frames, piece, source.fps), head, frames=True).frames)
             out.append((at, self._project(prepared, templates, size), summaries))
         return out
 
