@@ -89,7 +89,9 @@ def test_one_result_type_with_the_rate_from_the_data():
     scene = _scene(0.0, seconds=0.1)
     assert vismic.Recovery is Audio and vismic.MIN_FRAMES == MIN_FRAMES == 32
     source = open_video(scene.frames, fps=FPS)
-    rec = vismic.recover_sound(source, fps=1.0)  # a VideoSource knows its rate: the argument is not used
+    with pytest.warns(vismic.errors.VismicWarning, match="fps=1.0, roi=\\(0, 0, 8, 8\\) ignored: the VideoSource"):
+        vismic.recover_sound(source, fps=1.0, roi=(0, 0, 8, 8), denoise=None)  # it was said nowhere
+    rec = vismic.recover_sound(source, fps=FPS)  # a VideoSource knows its rate: the same one is no news
     assert isinstance(rec, Audio) and rec.sr == FPS and rec.info["fps"] == FPS
     assert rec.audio is rec.samples and rec.duration_seconds == pytest.approx(len(scene) / FPS)
     assert rec.info["n_frames"] == len(scene) and rec.info["reference_frame"].shape == scene.frames.shape[1:]

@@ -356,6 +356,8 @@ def recover_sound(
         raise ParameterError(f"progress must be a callable taking a number of frames, given {progress!r}")
     if isinstance(video, VideoSource):
         source = video
+        _warn_ignored_by_source(source, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
+                                max_batch_bytes=max_batch_bytes, strict=strict, max_frames=max_frames)
     else:
         from .io import BATCH_BYTES
 
@@ -801,6 +803,24 @@ def _warn_ignored(**given) -> None:
     if ignored:
         warnings.warn(f"{', '.join(ignored)} ignored: the pipeline given decides (set them on its stages, "
                       f"e.g. pipeline.set_params(combine__highpass_hz=...))", VismicWarning, stacklevel=3)
+
+
+def _warn_ignored_by_source(source, **given) -> None:
+    """Warn about the reading arguments of :func:`recover_sound` given with a ``VideoSource``, which was opened with its own."""
+    defaults = dict(fps=source.fps, roi=None, downsample=1, batch_size=None, max_batch_bytes=None, strict=False,
+                    max_frames=None)
+    ignored = [f"{name}={value!r}" for name, value in given.items()
+               if value is not None and not (name in defaults and _same(value, defaults[name]))]
+    if ignored:
+        warnings.warn(f"{', '.join(ignored)} ignored: the VideoSource given was opened with its own (pass them to "
+                      "vismic.io.open_video, or use its with_... methods)", VismicWarning, stacklevel=3)
+
+
+def _same(value, default) -> bool:
+    try:
+        return bool(np.all(np.asarray(value) == np.asarray(default)))
+    except (TypeError, ValueError):
+        return False
 
 
 def _recover_once(pipeline: Pipeline, source, video, *, progress, device, workers, executor, threads,
