@@ -111,6 +111,14 @@ def test_stoi_drops_with_noise_and_handles_fractional_rates():
     assert 0.3 < score < 0.95
 
 
+@pytest.mark.parametrize("sound, silence", [(600, 0), (50, 0), (600, 3000)])
+def test_stoi_refuses_too_little_sound_rather_than_scoring_it(sound, silence):
+    # pystoi returned 1e-5 (a "score") for 0.27 s, and numpy's AxisError for 50 samples
+    y = np.concatenate([np.random.default_rng(0).standard_normal(sound), np.zeros(silence)])
+    with pytest.raises(ParameterError, match="at least 30 frames"):
+        metrics.stoi(y, y, sr=2200.0)
+
+
 def test_stoi_names_the_missing_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "pystoi", None)
     y = np.random.default_rng(0).standard_normal(5000)

@@ -9,6 +9,7 @@ global least-squares scale, which may be negative.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -153,6 +154,15 @@ def segmental_snr(
     return float(np.mean(np.clip(snr, low, high)))
 
 
+#: Seconds of sound STOI needs: 30 frames of 25.6 ms, half overlapping (pystoi returns 1e-5 with fewer).
+STOI_MIN_SECONDS = 31 * 0.0128
+
+
+def _too_short(seconds: float) -> str:
+    return (f"stoi needs at least 30 frames of 25.6 ms above its silence threshold (about {STOI_MIN_SECONDS:.2f} s "
+            f"of sound); the {seconds:.3g} s given leave fewer")
+
+
 def stoi(estimate, reference, *, sr: float) -> float:
     """Short-time objective intelligibility (Taal et al. 2011) via ``pystoi``.
 
@@ -177,6 +187,8 @@ def stoi(estimate, reference, *, sr: float) -> float:
     ------
     ImportError
         When ``pystoi`` is not installed.
+    ParameterError
+        Too little sound for 30 frames (:data:`STOI_MIN_SECONDS`), also once silent frames are left out.
 
     Examples
     --------
@@ -191,6 +203,9 @@ def stoi(estimate, reference, *, sr: float) -> float:
         import pystoi
     except ImportError:
         raise ImportError("vismic.metrics.stoi needs pystoi: pip install pystoi") from None
+    seconds = estimate.size / sr
+    if seconds < STOI_MIN_SECONDS:
+        raise ParameterError(_too_short(seconds))
     fitted, reference = _fit(estimate, reference)
     if sr != round(sr):  # pystoi's polyphase resampler needs an integer rate
         from ..io.wav import resample
@@ -198,4 +213,12 @@ def stoi(estimate, reference, *, sr: float) -> float:
         fitted = resample(fitted, sr=sr, target_sr=10000.0)
         reference = resample(reference, sr=sr, target_sr=10000.0)
         sr = 10000.0
-    return float(pystoi.stoi(reference, fitted, int(round(sr)), extended=False))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        score = float(pystoi.stoi(reference, fitted, int(round(sr)), extended=False))
+    if any("Not enough STFT frames" in str(w.message) for w in caught):
+        # pystoi returns 1e-5 then, a score that reads as "unintelligible"
+        raise ParameterError(_too_short(seconds))
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return score
