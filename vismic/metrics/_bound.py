@@ -212,7 +212,8 @@ def gap_to_bound_db(snr_db: float, bound_db: float) -> float:
 
     Positive means below the bound; a negative gap means the method used
     something the per-frame bound does not (e.g. temporal filtering), or a
-    biased estimate.
+    biased estimate. The README's tables print the other sign (SI-SNR minus
+    the bound, negative below it).
 
     Examples
     --------
