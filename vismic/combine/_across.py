@@ -356,8 +356,10 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None
     info = dict(audio.info)
     model = info["snr_model_db"] = info.get("snr_estimate_db")
     # with too few regions for the groups to agree on anything, the model's figure stands in for theirs
+    samples = np.asarray(audio.samples)
     estimate = evidence_snr_estimate(evidence, report=report, highpass_hz=highpass_hz,
-                                     fallback_db=model if model is not None else float("nan"))
+                                     fallback_db=model if model is not None else float("nan"),
+                                     output=samples if samples.ndim == 1 else None)
 
     def at_most_model(value):
         return float(model if model is not None and np.isfinite(model) and model < value else value)

@@ -383,13 +383,20 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
 
 
 def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz: float = 20.0,
-                          fallback_db: float = float("nan")) -> dict:
+                          fallback_db: float = float("nan"), output=None) -> dict:
     """:func:`snr_estimate` on the evidence of a whole video (see :mod:`vismic.combine._evidence`).
 
     ``fallback_db`` stands for the groups' agreement where there are too few regions to form
-    three groups (a grid of one or two regions); the other checks still cap it.
+    three groups (a grid of one or two regions); the other checks still cap it. ``output``
+    (``(n,)``), the combination's own output, is what the checks for the camera's position and the
+    light look for in; without it, the groups' held-out combination (which weighs every region of
+    the finest grid, and can read the stabiliser's error near a camera's borders as the loudest
+    signal where the combination does not).
     """
     measured = evidence_consistency(evidence, highpass_hz=highpass_hz)
+    checked = measured["output"]
+    if output is not None and np.shape(output) == np.shape(checked) and np.all(np.isfinite(output)):
+        checked = np.asarray(output, dtype=np.float64)
     estimate = measured["snr_db"] if np.isfinite(measured["snr_db"]) else float(fallback_db)
     slow = measured["slow_motion_px"]
     flags = {}
@@ -405,7 +412,7 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
                                  f"the sound is distorted or lost; {advice}")
     if report is not None and report.motion_px.shape[0] == evidence.n and evidence.n > 40:
         estimate = _with_track_error(estimate, measured, report, evidence.fps, highpass_hz)
-        share = camera_position_share(measured["output"], report.motion_px, fps=evidence.fps, highpass_hz=highpass_hz)
+        share = camera_position_share(checked, report.motion_px, fps=evidence.fps, highpass_hz=highpass_hz)
         if share > CAMERA_POSITION_SHARE:
             estimate = min(estimate, _left_by(share))
             flags["camera_position"] = (
@@ -414,7 +421,7 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
                 "into it, not sound; try the frames as recorded (no --downsample) or a --roi on a smoother surface")
         gain = getattr(report, "gain", None)
         # aliased frames' mean light follows the camera's sub-pixel position too: said once, as the position
-        share = light_share(measured["output"], gain, fps=evidence.fps, highpass_hz=highpass_hz) if (
+        share = light_share(checked, gain, fps=evidence.fps, highpass_hz=highpass_hz) if (
             gain is not None and np.shape(gain) == (evidence.n,) and "camera_position" not in flags) else 0.0
         if share > LIGHT_SHARE:
             estimate = min(estimate, _left_by(share))
