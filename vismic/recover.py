@@ -376,7 +376,11 @@ def recover_sound(
             n_sources=n_sources, stabilise=stabilise is True, unhold=unhold is True,
         )
     if not pipeline.streaming_steps:
-        raise ParameterError("the pipeline has no streaming stage to read frames")
+        name, first = pipeline.steps[0] if pipeline.steps else ("", None)
+        raise ParameterError("the pipeline has no streaming stage to read frames" if first is None else
+                             f"the pipeline's first step {name!r} ({type(first).__name__}) takes the whole video "
+                             "at once: recover_sound streams frames into the streaming steps (frame stages, "
+                             "Decompose, LocalPhase, BandSum), which must come first")
     _check_grid_fits(pipeline, source, fuse=fuse)
     _check_band_fits(pipeline, source)
     keys = _key_frames(key_frames, source)

@@ -10,6 +10,7 @@ from vismic.data import FrameBatch
 from vismic.decompose import Decompose, decompose, reference_pyramid
 from vismic.errors import FrameShapeError, ParameterError
 from vismic.phase import LocalPhase, local_phase
+from vismic.pipeline import Pipeline
 from vismic.project import Project
 from vismic.stabilise import NormaliseLight, Stabilise, stabilise_frames
 
@@ -104,3 +105,25 @@ def test_a_frame_stage_that_returns_an_array_is_named_on_the_fused_path_too():
         vismic.recover_sound(frames, fps=2200.0, pipeline=pipe)
     with pytest.raises(ParameterError, match="takes vismic.data.FrameBatch"):
         vismic.recover_sound(frames, fps=2200.0, pipeline=pipe, fuse=False)
+
+
+def test_combine_checks_say_what_is_wrong():
+    from vismic.combine import combine_bands
+    from vismic.data import BandSignals
+
+    bands = BandSignals(np.zeros((1, 1, 4, 2, 64)), np.broadcast_to(np.eye(2), (1, 1, 4, 2, 2)), 0, 2200.0)
+    with pytest.raises(ParameterError, match="combine_bands takes vismic.data.BandSignals"):
+        combine_bands(np.zeros((3, 40)))  # it said "need at least 32 frames, got 3"
+    with pytest.raises(ParameterError, match=">= 0"):
+        combine_bands(bands, highpass_hz=-5)  # accepted before
+    with pytest.raises(ParameterError, match="Nyquist"):
+        combine_bands(bands, highpass_hz=5000)
+    with pytest.raises(ParameterError, match=">= 0"):
+        Combine(highpass_hz=-5).transform(bands)  # it said "-5 Hz is not below the Nyquist frequency"
+
+
+def test_a_pipeline_that_starts_with_a_whole_signal_stage_is_named():
+    pipe = vismic.default_pipeline()
+    whole = Pipeline([("combine", Combine()), *[(n, s) for n, s in pipe.steps if n != "combine"]])
+    with pytest.raises(ParameterError, match="first step 'combine' \\(Combine\\) takes the whole video"):
+        vismic.recover_sound(np.zeros((40, 16, 16)), fps=2200.0, pipeline=whole)

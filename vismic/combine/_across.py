@@ -123,6 +123,8 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", highpass_hz=20
     """
     if method not in COMBINE_METHODS:
         raise ParameterError(f"method must be one of {COMBINE_METHODS}, given method={method!r}")
+    check_data(bands, BandSignals, "combine_bands")
+    _check_cutoff(highpass_hz, bands.fps)
     if len(bands) < MIN_FRAMES:
         raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {len(bands)}")
     evidence = RegionEvidence.from_bands(bands)
@@ -521,7 +523,10 @@ def _check_cutoff(highpass_hz, fps: float):
     cutoff = as_number(highpass_hz)
     if cutoff is None:
         raise ParameterError(f"highpass_hz must be a number of Hz or None, given highpass_hz={highpass_hz!r}")
-    if not np.isfinite(cutoff) or cutoff < 0 or cutoff >= fps / 2:
+    if not np.isfinite(cutoff) or cutoff < 0:
+        raise ParameterError(f"highpass_hz must be a finite number of Hz >= 0 (0 or None: no high-pass), given "
+                             f"highpass_hz={highpass_hz!r}")
+    if cutoff >= fps / 2:
         raise ParameterError(
             f"the drift high-pass at {highpass_hz!r} Hz is not below the Nyquist frequency of {fps:g} fps "
             f"({fps / 2:g} Hz): give one below it (--highpass HZ, highpass_hz=), or 0 to keep the drift"
