@@ -88,6 +88,9 @@ class FrameBatch:
             raise FrameShapeError(
                 f"frames must have shape (n, height, width), given shape={self.frames.shape}"
             )
+        if np.iscomplexobj(self.frames) or not (np.issubdtype(self.frames.dtype, np.number)
+                                                 or self.frames.dtype == np.bool_):
+            raise ParameterError(f"frames must hold real grey levels, given dtype={self.frames.dtype}")
         if not np.issubdtype(self.frames.dtype, np.floating):
             self.frames = self.frames.astype(np.float32)
         self.start = check_int(self.start, "start", minimum=0)
@@ -112,6 +115,11 @@ class FrameBatch:
     @classmethod
     def concat(cls, batches: Sequence["FrameBatch"]) -> "FrameBatch":
         batches = list(batches)
+        if not batches:
+            raise ParameterError("FrameBatch.concat needs at least one batch, given none")
+        shapes = {b.frames.shape[1:] for b in batches}
+        if len(shapes) > 1:
+            raise FrameShapeError(f"batches to join must have one frame size, given {sorted(shapes)}")
         return cls(np.concatenate([b.frames for b in batches]), batches[0].start, batches[0].fps)
 
 

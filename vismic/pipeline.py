@@ -28,7 +28,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Iterable, Optional
 
-from .errors import ParameterError
+from .errors import FrameShapeError, ParameterError
 
 __all__ = ["Stage", "Pipeline", "StageReports"]
 
@@ -303,6 +303,7 @@ class Pipeline:
                                  f"{batches.shape}: wrap frames as [FrameBatch(frames, 0, fps)], or use "
                                  f"vismic.recover_sound(frames, fps=...)")
         if streaming:
+            batches = _one_frame_size(batches)
             head, fused = streaming, None
             if fuse or device is not None or executor is not None or precision != "float32":
                 from .project._fuse import describe_unfusable, split_fusable
@@ -420,6 +421,32 @@ def find_report(reports: Optional[Mapping], kind: type):
 def _is_array(value) -> bool:
     """Whether ``value`` is a numpy array, without importing numpy here (``import vismic`` stays light)."""
     return type(value).__module__ == "numpy" and hasattr(value, "shape")
+
+
+def _one_frame_size(batches):
+    """``batches`` (a single :class:`~vismic.data.FrameBatch` taken as one), refusing a frame size that changes.
+
+    A video source (:class:`vismic.io.VideoStream`) is passed on as it is: its frames have one size, and
+    its readers are what the fused path reads through.
+    """
+    from .data import FrameBatch
+
+    if isinstance(batches, FrameBatch):
+        return [batches]
+    if hasattr(batches, "stored") or not hasattr(batches, "__iter__"):
+        return batches
+
+    def checked():
+        size = None
+        for batch in batches:
+            shape = getattr(batch, "shape", None) if isinstance(batch, FrameBatch) else None
+            if shape is not None and size is not None and shape != size:
+                raise FrameShapeError(f"the frames change size from {size[1]}x{size[0]} to {shape[1]}x{shape[0]} "
+                                      f"px at frame {batch.start}: a video's frames must all have one size")
+            size = shape if size is None else size
+            yield batch
+
+    return checked()
 
 
 def _gather(parts, whole, reports: StageReports):

@@ -127,3 +127,28 @@ def test_a_pipeline_that_starts_with_a_whole_signal_stage_is_named():
     whole = Pipeline([("combine", Combine()), *[(n, s) for n, s in pipe.steps if n != "combine"]])
     with pytest.raises(ParameterError, match="first step 'combine' \\(Combine\\) takes the whole video"):
         vismic.recover_sound(np.zeros((40, 16, 16)), fps=2200.0, pipeline=whole)
+
+
+def test_wrong_frames_get_one_clear_error_at_every_entry():
+    # each used to fail deep inside: LinAlgError, reshape's ValueError, "not iterable", numpy's concatenate
+    from vismic.stabilise import shift_frames
+
+    frames = np.random.default_rng(0).uniform(0, 255, (40, 32, 32)).astype(np.float32)
+    holed = frames.copy()
+    holed[3, 5, 5] = np.nan
+    with pytest.raises(ParameterError, match="frame 3 contains NaN"):
+        stabilise_frames(holed, fps=2200.0)
+    with pytest.raises(ParameterError, match="one shift along x and y for each of the 5 frames"):
+        shift_frames(frames[:5], np.ones(4), np.zeros(5))
+    with pytest.raises(FrameShapeError, match="shape \\(n, height, width\\)"):
+        shift_frames(frames[0], np.ones(1), np.zeros(1))
+    pipe = vismic.default_pipeline(denoise=None)
+    one = pipe.run(FrameBatch(frames, 0, 2200.0))  # a single batch is taken as the whole video
+    assert one.samples.shape == (40,)
+    for fuse in (True, False):
+        with pytest.raises(FrameShapeError, match="change size from 32x32 to 16x16 px at frame 20"):
+            pipe.run([FrameBatch(frames[:20], 0, 2200.0), FrameBatch(frames[20:, :16, :16], 20, 2200.0)], fuse=fuse)
+    with pytest.raises(ParameterError, match="at least one batch"):
+        FrameBatch.concat([])
+    with pytest.raises(ParameterError, match="real grey levels"):
+        FrameBatch(frames.astype(np.complex64), 0, 2200.0)

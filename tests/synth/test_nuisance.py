@@ -162,3 +162,10 @@ def test_bad_nuisance_arguments_raise_parameter_errors():
         synth.render_nuisance_scene(np.ones((8, 8)), np.zeros(4), crop_px=-1)
     with pytest.raises(ParameterError, match="low_hz"):
         synth.shake_motion(100, fps=FPS, peak_px=1.0, low_hz=8.0, high_hz=7.0)
+
+
+@pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), "10", 0, 2.5, True])
+def test_motion_renderers_refuse_a_frame_count_that_is_not_one(bad):
+    for render in (lambda n: synth.shake_motion(n, fps=2200.0, peak_px=1.0), lambda n: synth.drift_motion(n, total_px=1.0)):
+        with pytest.raises(ParameterError, match="n_frames must be a positive integer"):
+            render(bad)

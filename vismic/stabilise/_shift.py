@@ -15,7 +15,7 @@ import numpy as np
 import scipy.fft
 
 from .._cores import map_on_cores
-from ..errors import ParameterError
+from ..errors import FrameShapeError, ParameterError
 
 __all__ = ["shift_frames", "shift_frames_over", "shift_frames_into", "spectral_gradient"]
 
@@ -82,11 +82,14 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None, out=None) ->
     True
     """
     frames = np.asarray(frames)
+    if frames.ndim != 3:
+        raise FrameShapeError(f"frames must have shape (n, height, width), given shape={frames.shape}")
     dtype = np.float32 if frames.dtype == np.float32 else np.float64
     if out is not None and np.issubdtype(frames.dtype, np.integer) and out.dtype in (np.float32, np.float64):
         dtype = out.dtype  # 8- and 16-bit frames are exact in float32
     shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
     shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
+    _check_shifts(shifts_x_px, shifts_y_px, frames.shape[0])
     if threads is not None and int(threads) < 1:
         raise ParameterError(f"threads must be at least 1, given threads={threads!r}")
     if out is None:
@@ -203,11 +206,7 @@ def shift_frames_into(frames, shifts_x_px, shifts_y_px, canvas, margin_px: int, 
                              f"side, given {canvas.shape}")
     shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
     shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
-    if not shifts_x_px.shape == shifts_y_px.shape == frames.shape[:1]:
-        raise ParameterError(f"need one shift along x and y for each of the {frames.shape[0]} frames, given "
-                             f"{shifts_x_px.size} and {shifts_y_px.size}")
-    if not (np.all(np.isfinite(shifts_x_px)) and np.all(np.isfinite(shifts_y_px))):
-        raise ParameterError("shifts must be finite numbers of px")
+    _check_shifts(shifts_x_px, shifts_y_px, frames.shape[0])
     dtype = np.float32 if frames.dtype == np.float32 or (out is not None and out.dtype == np.float32) else np.float64
     if out is None:
         out = np.empty(frames.shape, dtype=dtype)
@@ -215,6 +214,14 @@ def shift_frames_into(frames, shifts_x_px, shifts_y_px, canvas, margin_px: int, 
         raise ParameterError(f"out must be a {np.dtype(dtype).name} array of shape {frames.shape}, "
                              f"given {out.dtype.name} {out.shape}")
     return _set_into(frames, shifts_x_px, shifts_y_px, canvas.astype(dtype, copy=False), margin_px, threads, out)
+
+
+def _check_shifts(shifts_x_px: np.ndarray, shifts_y_px: np.ndarray, n_frames: int) -> None:
+    if not shifts_x_px.shape == shifts_y_px.shape == (n_frames,):
+        raise ParameterError(f"need one shift along x and y for each of the {n_frames} frames, given "
+                             f"{shifts_x_px.size} and {shifts_y_px.size}")
+    if not (np.all(np.isfinite(shifts_x_px)) and np.all(np.isfinite(shifts_y_px))):
+        raise ParameterError("shifts must be finite numbers of px")
 
 
 def _set_into(frames, shifts_x_px, shifts_y_px, canvas, margin_px: int, threads, out) -> np.ndarray:

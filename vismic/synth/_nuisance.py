@@ -52,7 +52,11 @@ _BATCH = 16
 
 
 def _check_count(n_frames) -> int:
-    if isinstance(n_frames, bool) or int(n_frames) != n_frames or n_frames < 1:
+    try:
+        whole = not isinstance(n_frames, bool) and int(n_frames) == n_frames and n_frames >= 1
+    except (TypeError, ValueError, OverflowError):  # None, nan, inf, text
+        whole = False
+    if not whole:
         raise ParameterError(f"n_frames must be a positive integer, given n_frames={n_frames!r}")
     return int(n_frames)
 
