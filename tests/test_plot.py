@@ -42,3 +42,17 @@ def test_plot_leaves_the_matplotlib_backend_alone(rec):
         assert plt.get_fignums() == figures  # nothing left open in pyplot
     finally:
         matplotlib.use(before)
+
+
+def test_plots_refuse_what_they_cannot_draw(rec):
+    # a TypeError from float(Audio), an IndexError from channel 5, a plot drawn for sr=-1
+    pytest.importorskip("matplotlib")
+    import vismic.plot
+    from vismic.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="audio.samples, with sr=audio.sr"):
+        vismic.plot.plot_spectrogram(rec, sr=rec.sr)
+    with pytest.raises(ParameterError, match="sr"):
+        vismic.plot.plot_spectrogram(rec.samples, sr=-1.0)
+    with pytest.raises(ParameterError, match="channel must be one of the recovery's 1 channel"):
+        vismic.plot.plot_recovery(rec, channel=5)

@@ -60,9 +60,19 @@ def plot_spectrogram(audio, *, sr: float, ax=None, max_db_range: float = 60.0):
     """
     from scipy import signal
 
+    from ._checks import check_rate
+    from .data import Audio
+    from .errors import ParameterError
+
+    if isinstance(audio, Audio):
+        raise ParameterError("plot_spectrogram takes the samples (audio.samples, with sr=audio.sr); "
+                             "plot_recovery(audio) draws an Audio whole")
+    sr = check_rate(sr, "sr")
+    audio = np.asarray(audio, dtype=float)
+    if audio.ndim != 1 or audio.size < 2 or not np.all(np.isfinite(audio)):
+        raise ParameterError(f"plot_spectrogram takes one channel of finite samples (n,), given shape={audio.shape}")
     if ax is None:
         ax = _figure((6, 4)).subplots()
-    audio = np.asarray(audio, dtype=float)
     nperseg = int(min(len(audio), 2 ** int(np.round(np.log2(max(sr * 0.03, 32))))))
     freqs, times, power = signal.spectrogram(audio, fs=sr, nperseg=nperseg, noverlap=nperseg * 3 // 4)
     db = 10 * np.log10(power + 1e-30)
@@ -86,6 +96,12 @@ def plot_recovery(recovery, *, channel: int = 0):
     figure = _figure((11, 4), layout="constrained")
     left, right = figure.subplots(1, 2)
     samples = recovery.samples
+    n_channels = 1 if samples.ndim == 1 else samples.shape[0]
+    if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)) or not 0 <= channel < n_channels:
+        from .errors import ParameterError
+
+        raise ParameterError(f"channel must be one of the recovery's {n_channels} channel(s) (0 to {n_channels - 1}), "
+                             f"given channel={channel!r}")
     audio = samples if samples.ndim == 1 else samples[channel]
     info = recovery.info
     if info.get("sound_map") is not None:

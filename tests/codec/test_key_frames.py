@@ -134,3 +134,14 @@ def test_key_frames_that_carry_the_motion_are_kept(tmp_path):
     np.testing.assert_array_equal(auto.samples, none.samples)
     np.testing.assert_array_equal(given.samples, none.samples)
     assert "key_frame_jumps" in given.info["reliability"]
+
+
+def test_read_key_frames_names_a_missing_or_unreadable_file(tmp_path):
+    pytest.importorskip("av")
+    from vismic.errors import CorruptVideoError, VideoNotFoundError
+
+    with pytest.raises(VideoNotFoundError, match="no video file"):
+        read_key_frames(tmp_path / "missing.mkv")  # av.error.FileNotFoundError before
+    (tmp_path / "text.mkv").write_text("not a video")
+    with pytest.raises(CorruptVideoError, match="cannot read the packets"):
+        read_key_frames(tmp_path / "text.mkv")

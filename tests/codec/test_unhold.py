@@ -129,6 +129,10 @@ def test_bad_input_is_one_clear_error():
     _, state, _, _ = unhold(np.zeros((2, 16, 16)))
     with pytest.raises(FrameShapeError, match="do not continue"):
         unhold(np.zeros((2, 16, 24)), state)
+    with pytest.raises(FrameShapeError, match="at least one frame"):
+        unhold(np.zeros((0, 16, 16)))  # an AttributeError before
+    with pytest.raises(ParameterError, match="NaN"):
+        unhold(np.full((2, 16, 16), np.nan))
     with pytest.raises(ParameterError, match="unhold must be"):
         vismic.default_pipeline(unhold="yes")
     with pytest.raises(ParameterError, match="unhold must be"):

@@ -20,6 +20,7 @@ by itself, the key frames' among them, and only power above every distance's is 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,19 +63,30 @@ def read_key_frames(path, max_frames=None) -> np.ndarray:
     ------
     ImportError
         PyAV is not installed (``pip install vismic[codecs]``).
+    VideoNotFoundError, CorruptVideoError
+        No file there, or not one PyAV can demux.
     """
     try:
         import av
     except ImportError as error:
         raise ImportError("reading a file's key frames needs PyAV: pip install vismic[codecs]") from error
+    from ..errors import CorruptVideoError, VideoNotFoundError
+
+    if not os.path.isfile(os.fspath(path)):
+        raise VideoNotFoundError(f"no video file at {os.fspath(path)!r}")
     stamps, keys = [], []
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        for packet in container.demux(stream):
-            if packet.size == 0:
-                continue
-            stamps.append(packet.pts if packet.pts is not None else len(stamps))
-            keys.append(bool(packet.is_keyframe))
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise CorruptVideoError(f"{os.fspath(path)!r} holds no video stream")
+            stream = container.streams.video[0]
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                stamps.append(packet.pts if packet.pts is not None else len(stamps))
+                keys.append(bool(packet.is_keyframe))
+    except av.error.FFmpegError as error:
+        raise CorruptVideoError(f"cannot read the packets of {os.fspath(path)!r}: {error}") from None
     order = np.argsort(np.asarray(stamps, dtype=np.float64), kind="stable")
     key = np.asarray(keys, dtype=bool)[order]
     if max_frames is not None:

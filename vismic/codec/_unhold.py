@@ -34,6 +34,7 @@ from typing import Optional
 
 import numpy as np
 
+from .._checks import check_finite_frames
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError
 from ..pipeline import Stage
@@ -106,7 +107,11 @@ def block_dct(frames, dtype=np.float64) -> np.ndarray:
     ((1, 2, 3, 8, 8), 80.0)
     """
     matrix = _DCT.astype(dtype)
-    blocks = _whole_blocks(np.asarray(frames, dtype=dtype))
+    frames = np.asarray(frames, dtype=dtype)
+    if frames.ndim != 3 or frames.shape[1] < BLOCK or frames.shape[2] < BLOCK:
+        raise FrameShapeError(f"block_dct needs frames (n, height, width) of at least {BLOCK}x{BLOCK} px, given "
+                              f"shape={frames.shape}")
+    blocks = _whole_blocks(frames)
     # two products over the whole video, one per axis of the blocks (tensordot: one BLAS call each)
     across = np.tensordot(blocks, matrix, axes=([4], [1]))  # (n, rows, y, cols, v)
     both = np.tensordot(across, matrix, axes=([2], [1]))  # (n, rows, cols, v, u)
@@ -219,6 +224,9 @@ def unhold(frames, state: Optional[UnholdState] = None, *, shrinkage: float = SH
         raise FrameShapeError(f"unhold needs grey frames (n, height, width), given shape={frames.shape}")
     if frames.shape[1] < BLOCK or frames.shape[2] < BLOCK:
         raise FrameShapeError(f"unhold needs frames of at least {BLOCK}x{BLOCK} px, given {frames.shape[1:]}")
+    if frames.shape[0] == 0:
+        raise FrameShapeError("unhold needs at least one frame, given none")
+    check_finite_frames(frames)
     if not (np.isfinite(shrinkage) and shrinkage > 0):
         raise ParameterError(f"shrinkage must be a positive number, given shrinkage={shrinkage!r}")
     if not (np.isfinite(coded_change) and coded_change > 0):
