@@ -507,6 +507,8 @@ class Audio:
     noise: Optional[NoiseSpectrum] = None
 
     def __post_init__(self):
+        if np.iscomplexobj(self.samples):
+            raise ParameterError("audio samples must be real numbers, given complex ones")
         self.samples = np.asarray(self.samples, dtype=np.float64)
         if self.samples.ndim not in (1, 2):
             raise FrameShapeError(

@@ -152,3 +152,17 @@ def test_wrong_frames_get_one_clear_error_at_every_entry():
         FrameBatch.concat([])
     with pytest.raises(ParameterError, match="real grey levels"):
         FrameBatch(frames.astype(np.complex64), 0, 2200.0)
+
+
+def test_nan_frames_and_complex_samples_are_refused_not_passed_on():
+    # decompose gave all-NaN coefficients, Audio dropped the imaginary part with numpy's warning only
+    from vismic.data import Audio
+
+    holed = np.zeros((2, 32, 32))
+    holed[1, 3, 3] = np.nan
+    with pytest.raises(ParameterError, match="frame 1 contains NaN"):
+        decompose(holed, n_levels=2)
+    with pytest.raises(ParameterError, match="NaN"):
+        reference_pyramid(holed[1], n_levels=2)
+    with pytest.raises(ParameterError, match="real numbers"):
+        Audio(np.ones(64) * 1j, sr=2200.0)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from .._checks import check_data
+from .._checks import check_data, check_finite_frames
 from ..data import FrameBatch, PyramidBatch, Reference
 from ..errors import FrameShapeError, ParameterError
 from ..pipeline import Stage
@@ -76,6 +76,7 @@ def decompose(frames, *, n_levels: int = 4, biort: str = "near_sym_a", qshift: s
     transform = _transform(biort, qshift)
     if len(frames) == 0:
         raise FrameShapeError("cannot decompose an empty stack of frames")
+    check_finite_frames(frames)
     from ._fast import forward, supported_filters
 
     if supported_filters(transform.biort, transform.qshift):
@@ -124,6 +125,8 @@ def reference_pyramid(frame, *, n_levels: int = 4, biort: str = "near_sym_a", qs
     if frame.ndim != 2:
         raise FrameShapeError(f"a reference frame must have shape (height, width), given shape={frame.shape}"
                               + (" (frames: give one, or their mean)" if frame.ndim == 3 else ""))
+    if not np.all(np.isfinite(frame)):
+        raise ParameterError("the reference frame contains NaN or infinite pixels")
     gx, gy = image_gradient(frame)
     highpasses, _ = decompose(np.stack([frame, gx, gy]), n_levels=n_levels, biort=biort, qshift=qshift)
     return Reference(
