@@ -82,6 +82,10 @@ def test_bad_inputs(tiny_model, frames_u8):
         magnify([frames_u8[0], frames_u8[1, :30]], alpha=2, model=tiny_model)
     with pytest.raises(FrameShapeError):
         magnify(frames_u8[0], alpha=2, model=tiny_model)
+    holed = frames_u8.astype(np.float32)
+    holed[1, 2, 2] = np.nan
+    with pytest.raises(ParameterError, match="frame 1 contains NaN"):
+        magnify(holed, alpha=2, model=tiny_model)  # the pixel came out grey
     with pytest.raises(ParameterError, match="mode"):
         magnify(frames_u8, alpha=2, mode="spatial", model=tiny_model)
     with pytest.raises(ParameterError, match="fps"):

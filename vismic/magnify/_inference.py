@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 
-from .._checks import check_choice, check_data, check_int, check_positive, check_positive_int, check_rate
+from .._checks import check_choice, check_data, check_finite_frames, check_int, check_positive, check_positive_int, check_rate
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
@@ -124,6 +124,7 @@ def _as_frames(frames) -> np.ndarray:
             f"frames must have shape (n, height, width) or (n, height, width, 3), given shape={frames.shape}")
     if frames.shape[0] < 1 or frames.shape[1] < 4 or frames.shape[2] < 4:
         raise FrameShapeError(f"need at least one frame of at least 4x4 pixels, given shape={frames.shape}")
+    check_finite_frames(frames)  # NaN pixels came out as grey (127.5), the whole frame when all were NaN
     return frames
 
 
