@@ -154,6 +154,7 @@ def test_demo_runs(tmp_path, capsys):
     assert main(["demo", "-o", str(out), "--size", "48", "--seconds", "0.3", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "Cramer-Rao bound" in text and "vismic" in text and out.exists()
+    assert text.count("n/a") == 3  # STOI needs 0.4 s of sound: not scored rather than refused
 
 
 def test_a_bug_shows_as_a_bug(video, tmp_path, capsys, monkeypatch):

@@ -506,13 +506,16 @@ def run_demo(args) -> int:
     rec = default_pipeline()["denoise"].transform(raw)  # the default pipeline's last step, on the same run
     for finding in raw.info.get("warnings", []):
         logging.getLogger("vismic").warning("%s", finding)
-    info = rec.to_wav(output)
+    # STOI needs about 0.4 s of sound: a shorter demo prints n/a there (the table comes before the WAV, so
+    # nothing is written when a score fails)
+    scored = len(reference) / args.fps >= metrics.STOI_MIN_SECONDS
     rows = [("Cramer-Rao bound", bound.snr_db, None, None)]
     for name, samples in (("published method (Davis et al.)", baseline.samples),
                           ("vismic, no denoising", raw.audio), ("vismic (default)", rec.audio)):
         rows.append((name, metrics.si_snr(samples, reference),
                      metrics.segmental_snr(samples, reference, sr=args.fps),
-                     metrics.stoi(samples, reference, sr=args.fps)))
+                     metrics.stoi(samples, reference, sr=args.fps) if scored else float("nan")))
+    info = rec.to_wav(output)
     print(f"scene: {args.texture} {args.size}x{args.size}, {args.audio}, {args.amplitude:g} px peak at "
           f"{args.direction:g} deg, noise {args.noise:g} grey levels, {len(scene)} frames at {args.fps:g} fps")
     print(f"{'':34s} {'SI-SNR dB':>10s} {'to bound':>9s} {'segSNR dB':>10s} {'STOI':>6s}")
@@ -520,7 +523,8 @@ def run_demo(args) -> int:
         if seg is None:
             print(f"{name:34s} {si:10.1f}")
         else:
-            print(f"{name:34s} {si:10.1f} {si - bound.snr_db:+9.1f} {seg:10.1f} {st:6.3f}")
+            print(f"{name:34s} {si:10.1f} {si - bound.snr_db:+9.1f} {seg:10.1f} "
+                  + (f"{st:6.3f}" if np.isfinite(st) else f"{'n/a':>6s}"))
     print(f"estimated SNR from the video alone: {raw.info['snr_estimate_db']:.1f} dB; "
           f"direction {raw.info['direction_degrees']:.0f} deg")
     print(f"wrote {info.path} at {info.sr} Hz")

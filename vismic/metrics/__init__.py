@@ -19,12 +19,13 @@ Examples
 
 from ._bound import Bound, bound_snr_db, cramer_rao_bound, gap_to_bound_db, scene_bound
 from ._codec import dct_quantiser_loss_db, jpeg_quantisation_table
-from ._signal import segmental_snr, si_snr, stoi
+from ._signal import STOI_MIN_SECONDS, segmental_snr, si_snr, stoi
 
 __all__ = [
     "si_snr",
     "segmental_snr",
     "stoi",
+    "STOI_MIN_SECONDS",
     "cramer_rao_bound",
     "bound_snr_db",
     "scene_bound",
