@@ -342,9 +342,10 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
     output = check_writable(output_name, inputs)
     named = {"-o": output}
     if not args.no_sidecar:
-        from .report import sidecar_path
+        from .report import check_sidecar_replaceable, sidecar_path
 
         named["the sidecar"] = check_writable(sidecar_path(output), inputs)
+        check_sidecar_replaceable(named["the sidecar"])  # a clip.json of the user's own beside clip.wav
     for option, name in (("--plot", args.plot), ("--save-motion", args.save_motion), ("--report", args.report)):
         if name:
             named[option] = check_writable(name, inputs)

@@ -121,3 +121,18 @@ def test_odd_sided_frames_are_refused_for_a_video_file_and_kept_in_a_frame_folde
             write_video(tmp_path / name, frames)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     assert np.array_equal(read_frames(write_video(tmp_path / "frames", frames), fps=1000.0), frames)
+
+
+def test_the_sidecar_never_replaces_a_json_file_vismic_did_not_write(clip, tmp_path, capsys):
+    # the sidecar's name comes from the WAV's: a clip.json of the user's own beside clip.wav was replaced
+    out = tmp_path / "clip.wav"
+    mine = tmp_path / "clip.json"
+    mine.write_text('{"camera": 1}')
+    assert cli.main(["recover", str(clip), "--fps", "2200", "-o", str(out), "--quiet"]) == 2
+    assert "is not a sidecar vismic wrote" in capsys.readouterr().err
+    assert mine.read_text() == '{"camera": 1}' and not out.exists()
+    assert cli.main(["recover", str(clip), "--fps", "2200", "-o", str(out), "--quiet", "--no-sidecar"]) == 0
+    mine.unlink()
+    for _ in range(2):  # its own sidecar is replaced by a rerun
+        assert cli.main(["recover", str(clip), "--fps", "2200", "-o", str(out), "--quiet"]) == 0
+    assert '"vismic_version"' in mine.read_text()

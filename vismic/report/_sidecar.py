@@ -13,7 +13,7 @@ from ..io._atomic import check_destination, check_not_input, temporary_file
 from ..errors import ParameterError
 from . import _common
 
-__all__ = ["sidecar_path", "sidecar_dict", "write_sidecar"]
+__all__ = ["sidecar_path", "sidecar_dict", "write_sidecar", "check_sidecar_replaceable"]
 
 #: Version of the sidecar's layout; raised when a key changes meaning or disappears.
 SIDECAR_SCHEMA = 1
@@ -30,6 +30,36 @@ def sidecar_path(wav_path) -> Path:
     if not isinstance(wav_path, (str, os.PathLike)):
         raise ParameterError(f"the WAV path must be a string or path, given {wav_path!r}")
     return Path(wav_path).with_suffix(".json")
+
+
+def check_sidecar_replaceable(path) -> None:
+    """Refuse to let a sidecar replace a file at ``path`` that is not an earlier vismic sidecar.
+
+    The command line names the sidecar after the WAV (``out.wav`` -> ``out.json``), so the
+    user never chose that name: a ``clip.json`` of their own beside ``clip.wav`` was replaced
+    without a word. An earlier sidecar (a JSON object with vismic's ``schema`` and
+    ``vismic_version``) is replaced, as a rerun expects.
+
+    Raises
+    ------
+    OutputError
+        Naming the file and what to do instead.
+    """
+    from ..errors import OutputError
+
+    path = Path(path)
+    if not path.exists():
+        return
+    try:
+        with open(path, "rb") as file:
+            text = file.read(1 << 22)
+        found = json.loads(text.decode("utf-8"))
+        ours = isinstance(found, dict) and "schema" in found and "vismic_version" in found
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        raise OutputError(f"{str(path)!r} exists and is not a sidecar vismic wrote: the WAV's provenance sidecar "
+                          "would replace it; choose another -o, move that file, or give --no-sidecar")
 
 
 def sidecar_dict(rec, *, source=None, pipeline=None, wav_info=None, warnings=(), timings=None, extra=None) -> dict:
