@@ -201,3 +201,12 @@ def test_the_stabiliser_stops_below_a_lower_highpass():
         warnings.simplefilter("always")
         vismic.recover_sound(scene.frames, fps=fps, highpass_hz=1.0, stabilise=True, denoise=None)
     assert not [w for w in caught if "Stabilise(cutoff_hz" in str(w.message)]
+
+
+def test_a_clip_too_short_to_check_says_its_estimate_is_unknown():
+    # 44 frames of noise: the model's figure alone said 142 dB, with no warning
+    frames = np.random.default_rng(1).integers(0, 256, (44, 64, 64), dtype=np.uint8)
+    with pytest.warns(vismic.errors.UnreliableRecoveryWarning, match="only 44 frames"):
+        rec = vismic.recover_sound(frames, fps=2200.0)
+    assert np.isnan(rec.info["snr_estimate_db"]) and "too_short" in rec.info["reliability"]
+    assert rec.info["snr_model_db"] > 60.0  # what it said before, kept where the model's figure goes

@@ -411,7 +411,7 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         print(
             f"wrote {info.path} ({rec.info['n_frames']} frames at {fps:g} fps "
             f"[{getattr(source, 'fps_source', 'argument')}] -> {rec.duration_seconds:.2f} s at {info.sr} Hz); "
-            f"estimated SNR {_per_channel(snr, '{:.1f} dB', 'nothing')}"
+            f"estimated SNR {_per_channel(snr, '{:.1f} dB', 'unknown')}"
             f"{estimate_note(rec.info)}, "
             f"motion direction {_per_channel(direction, '{:.0f} deg', 'none')}",
             file=sys.stderr,
