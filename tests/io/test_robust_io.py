@@ -298,3 +298,18 @@ def test_numerical_dust_is_not_normalised_to_full_scale(tmp_path):
     assert os.listdir(tmp_path) == []
     quiet = 1e-6 * np.sin(np.arange(2200) / 3.0)  # tiny but real: still written
     assert write_wav(tmp_path / "b.wav", quiet, sr=2200).n_samples == 8000
+
+
+def test_a_folder_of_tiff_stacks_is_refused_not_read_a_page_a_file(tmp_path):
+    # 3 stacks of 25 pages read as 3 frames, 72 dropped without a word
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(0)
+    for index in range(3):
+        tifffile.imwrite(tmp_path / f"take_{index:03d}.tif", rng.integers(0, 256, (25, 32, 32), dtype=np.uint8))
+    with pytest.raises(VideoError, match="is a stack of 25 pages, but a frame folder holds one frame a file"):
+        read_frames(tmp_path, fps=1000.0)
+    single = tmp_path / "single"
+    single.mkdir()
+    for index in range(3):
+        tifffile.imwrite(single / f"frame_{index:03d}.tif", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    assert read_frames(single, fps=1000.0).shape == (3, 32, 32)  # an RGB page is one frame

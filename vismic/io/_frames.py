@@ -610,8 +610,14 @@ def _check_image_header(data: np.ndarray, path: Path) -> None:
             with tifffile.TiffFile(io.BytesIO(data.tobytes())) as tif:
                 page = tif.pages.first
                 shape, itemsize = page.shape, np.dtype(page.dtype).itemsize if page.dtype else 1
+                n_pages = len(tif.pages)
         except Exception as error:  # tifffile raises many kinds on damaged files
             raise VideoError(f"cannot decode {where}: not a readable TIFF ({type(error).__name__})") from None
+        if n_pages > 1:
+            # a folder is read as a frame a file: its first page only, the rest dropped without a word
+            raise VideoError(f"{where} is a stack of {n_pages} pages, but a frame folder holds one frame a file; "
+                             "give each stack file on its own (a multi-page TIFF is a video), or split the stacks "
+                             "into one image a frame")
         size = int(np.prod(shape)) * itemsize
         if size > MAX_FRAME_BYTES:
             raise VideoError(
