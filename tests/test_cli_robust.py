@@ -248,6 +248,9 @@ def test_batch_size_and_max_memory_together_are_refused(video, tmp_path, capsys)
                 "--max-memory", "4"]) == 2
     assert "--batch-size or --max-memory, not both" in one_error_line(capsys)
     assert not out.exists()
+    # --batch-size alone: refused every time while --max-memory had a default of its own
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--batch-size", "8"]) == 0
+    assert out.exists()
 
 
 def test_with_several_videos_each_warning_names_its_video(video, still, tmp_path, capsys):

@@ -117,7 +117,7 @@ def _add_recover_parser(subparsers):
                         "makes, from the frames beside it (default auto; needs PyAV to read the key frames)")
     p.add_argument("--batch-size", type=str, default=None, metavar="N",
                    help="frames decoded at a time (default: as many as fit in --max-memory)")
-    p.add_argument("--max-memory", type=str, default="16", metavar="MB",
+    p.add_argument("--max-memory", type=str, default=None, metavar="MB",
                    help="bytes of frames per batch, in MB (default 16)")
     p.add_argument("--strict", action="store_true",
                    help="exit with code 2, writing nothing, when the recovery looks unreliable "
