@@ -300,3 +300,11 @@ def test_outputs_together_keeps_files_it_did_not_write(tmp_path):
             written.write_text("{}")
             raise RuntimeError("stopped")
     assert before.read_bytes() == b"old" and not written.exists()
+
+
+def test_resample_none_with_a_fractional_rate_is_refused_before_the_recovery(video, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", "2200.5", "--resample", "none", "-o", str(out), "--quiet"]) == 2
+    line = one_error_line(capsys)
+    assert "--resample none keeps the capture rate, 2200.5 fps" in line and "target_sr" not in line
+    assert not out.exists()

@@ -358,6 +358,10 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         warnings.simplefilter("always")
         source, total = open_source(args, options["fps"], options["roi"], video=video, collect=opened)
         fps = source.fps
+        if options["target_sr"] is None and fps != round(fps) and not args.rolling_shutter:
+            # found now, not after the whole recovery: the WAV would be refused then
+            raise ParameterError(f"--resample none keeps the capture rate, {fps:g} fps, and a WAV file stores a "
+                                 "whole number of samples a second: give --resample auto (the default) or a rate")
         logging.getLogger("vismic").info("capture rate %g fps (%s)", fps, getattr(source, "fps_source", "argument"))
         progress = Progress(total, not args.quiet, "recovering")
         try:
