@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+import vismic
 from vismic import Pipeline, metrics, synth
 from vismic.cli import main
 from vismic.data import MIN_FRAMES, Audio, FrameBatch
@@ -185,3 +186,20 @@ def test_cli_names_a_blank_lead_in_and_the_sidecar_records_it(scene, tmp_path, c
                  "--line-delay", repr(DELAY), "--resample", "none"]) == 0
     assert "first 4 frames" in capsys.readouterr().err
     assert json.loads((tmp_path / "lead.json").read_text())["input"]["start_frame"] == 4
+
+
+def test_the_frames_checks_and_the_codec_flag_apply_to_rolling_shutter_too(scene, tmp_path, capsys):
+    # noise and an inter-frame codec were recovered without a word, and --strict let them through
+    noise = np.random.default_rng(1).integers(0, 256, (40, ROWS, 64), dtype=np.uint8)
+    with pytest.warns(vismic.errors.UnreliableRecoveryWarning, match="no stable texture"):
+        audio = recover_rolling_shutter_video(noise, fps=FPS, line_delay_seconds=DELAY)
+    assert any(line.startswith("no stable texture") for line in audio.info["warnings"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to say on the clean scene
+        assert recover_rolling_shutter_video(scene.frames, fps=FPS, line_delay_seconds=DELAY).info["warnings"] == []
+    path = tmp_path / "clip.avi"
+    synth.compress(scene.frames, codec="mp4v", keep=path)
+    out = tmp_path / "strict.wav"
+    assert main(["recover", str(path), "--fps", "60", "-o", str(out), "--rolling-shutter", "--line-delay",
+                 repr(DELAY), "--quiet", "--strict"]) == 2
+    assert "inter-frame codec" in capsys.readouterr().err and not out.exists()

@@ -19,7 +19,10 @@ import numpy as np
 from ..data import MIN_FRAMES, Audio, BandSignals, FrameBatch
 from ..denoise import BandLimit, Denoise, HighPass
 from .._blank import blank_end_note, lead_in_note, source_lead_in, source_tail
-from ..errors import ParameterError, TooFewFramesError, VismicWarning
+from .._reliability import batch_statistics, findings, merge_statistics
+from ..codec._checks import check_file_codec
+from ..errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning, VismicWarning
+from ..io._stream import VideoStream
 from ..pipeline import Pipeline, Stage
 from ._fill import FILL_METHODS, fill_gaps
 from ._motion import RowEvidence, pooled_displacement
@@ -196,12 +199,27 @@ def _recover(source, *, described: str, line_delay_seconds, first_row, row_step,
         reference = _mean_frame(source, described)
     pipeline = rolling_pipeline(line_delay_seconds=line_delay_seconds, reference=reference, first_row=first_row,
                                 row_step=row_step, **options)
-    audio = pipeline.run(source, progress=progress)
+    statistics = []
+    # a few numbers per batch where the frames are read, for the main path's checks of what they show
+    audio = pipeline.run(VideoStream(source, batch_statistics, statistics.append), progress=progress)
     if source.path is not None:
         audio.info["source_path"] = str(source.path)
-    if getattr(source, "codec", None) is not None:
-        audio.info["codec"] = source.codec  # provenance; phone video is nearly always inter-frame coded
+    _check_frames(audio.info, audio.samples, merge_statistics(statistics), getattr(source, "codec", None))
     return audio
+
+
+def _check_frames(info: dict, samples, statistics, codec) -> None:
+    """The main path's findings on the frames (no texture, clipped, blank) and the file's codec, warned and listed.
+
+    ``info["warnings"]`` lists them (the command line's ``--strict`` refuses on them); the SNR
+    estimate's own findings do not apply: this path has none (``snr_estimate_db`` is absent).
+    """
+    check_file_codec(info, codec)  # provenance, and an inter-frame codec (phone video nearly always is) flagged
+    found = [line for line in findings(samples, info, statistics) if not line.startswith("the estimated SNR")]
+    found += list(info.get("reliability", {}).values())
+    info["warnings"] = list(dict.fromkeys(found))
+    for finding in info["warnings"]:
+        warnings.warn(finding, UnreliableRecoveryWarning, stacklevel=4)
 
 
 def recover_rolling_shutter(
