@@ -203,3 +203,18 @@ def test_the_frames_checks_and_the_codec_flag_apply_to_rolling_shutter_too(scene
     assert main(["recover", str(path), "--fps", "60", "-o", str(out), "--rolling-shutter", "--line-delay",
                  repr(DELAY), "--quiet", "--strict"]) == 2
     assert "inter-frame codec" in capsys.readouterr().err and not out.exists()
+
+
+def test_highpass_zero_keeps_the_drift_as_on_the_main_path(video_path, tmp_path):
+    # "cutoff_hz must be a positive number, given cutoff_hz=0.0", where --help says 0 keeps the drift
+    assert run_cli(video_path, tmp_path / "drift.wav", "--highpass", "0", "--denoise", "none") == 0
+    assert [name for name, _ in rolling_pipeline(line_delay_seconds=DELAY, highpass_hz=0).steps] == ["rows", "fill"]
+
+
+def test_the_report_names_the_camera_rate_and_the_line_rate_apart(scene, tmp_path):
+    pytest.importorskip("matplotlib")
+    from vismic.report import write_report
+
+    audio = recover_rolling_shutter_video(scene.frames, fps=FPS, line_delay_seconds=DELAY)
+    page = write_report(tmp_path / "report.html", audio).read_text()
+    assert "60 frames/s" in page and f"{audio.sr:g} Hz" in page  # it said "capture rate 2304 frames/s"

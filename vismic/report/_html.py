@@ -200,7 +200,10 @@ def _summary_rows(rec, samples, sr, wav_path) -> list:
     n_frames = info.get("n_frames")
     if n_frames is not None:
         rows.append(("frames", f"{n_frames}"))
-    rows.append(("capture rate", f"{sr:g} frames/s"))
+    fps = _common.finite_or_none(info.get("fps"))
+    rows.append(("capture rate", f"{fps if fps is not None else sr:g} frames/s"))
+    if fps is not None and fps != sr:  # rolling shutter: the rows are the samples, at the line rate
+        rows.append(("sample rate", f"{sr:g} Hz"))
     rows.append(("duration", f"{samples.shape[-1] / sr:.3f} s ({samples.shape[-1]} samples)"))
     if samples.ndim == 2:
         rows.append(("channels", f"{samples.shape[0]}"))

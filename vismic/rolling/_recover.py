@@ -166,7 +166,7 @@ def rolling_pipeline(*, line_delay_seconds: float, reference=None, n_levels: Opt
         ("fill", FillRows(line_delay_seconds, first_row=first_row, row_step=row_step, sr=sr,
                           max_frequency_hz=max_frequency_hz, fill=fill)),
     ]
-    if highpass_hz is not None:
+    if highpass_hz is not None and highpass_hz != 0:  # 0 keeps the drift, as the main path's highpass_hz=0
         steps.append(("highpass", HighPass(cutoff_hz=highpass_hz)))
     if low_hz is not None or high_hz is not None:
         steps.append(("bandlimit", BandLimit(low_hz=low_hz, high_hz=high_hz)))
