@@ -32,11 +32,8 @@ from ._cli_helpers import (
     parse_rate,
     print_warnings,
 )
-from .errors import ParameterError, VismicError, VismicWarning
+from .errors import ParameterError, UnreliableRecoveryError, VismicError, VismicWarning
 
-
-class UnreliableRecoveryError(VismicError):
-    """``vismic recover --strict`` found a reason not to trust the recovery (exit code 2, nothing written)."""
 
 __all__ = ["main"]
 

@@ -17,6 +17,7 @@ __all__ = [
     "FrameShapeError",
     "OutputError",
     "ModelError",
+    "UnreliableRecoveryError",
     "VismicWarning",
     "DamagedVideoWarning",
     "UnreliableRecoveryWarning",
@@ -58,6 +59,14 @@ class OutputError(VismicError, OSError):
 
 class ModelError(VismicError, ValueError):
     """A model or weights file cannot be loaded or used."""
+
+
+class UnreliableRecoveryError(VismicError, ValueError):
+    """The recovery (or a calibration made from it) is not to be trusted, so nothing was written.
+
+    ``vismic recover --strict`` raises it on any warning; ``vismic calibrate`` when the played
+    sound is not visible in the recording.
+    """
 
 
 class VismicWarning(UserWarning):

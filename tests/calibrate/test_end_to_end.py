@@ -85,3 +85,17 @@ def test_cli_rejects_an_unwritable_output(tmp_path):
                                  "-o", str(tmp_path / "missing" / "r.npz")])
     with pytest.raises(OutputError, match="does not exist"):
         run_calibrate(args)
+
+
+def test_cli_writes_nothing_when_the_played_sound_is_not_in_the_video(tmp_path):
+    # a still scene: the response had no coherent frequency, was written and the exit was 0
+    played = sweep(0.4, f0_hz=40.0, f1_hz=1050.0)
+    still = synth.render_scene(synth.texture("brick", size=(32, 32)), np.zeros(played.size), noise_std=1.0, fps=SR)
+    video = still.write_video(tmp_path / "still.avi")
+    soundfile.write(str(tmp_path / "sweep.wav"), played, int(SR), subtype="FLOAT")
+    output = tmp_path / "response.npz"
+    args = _parser().parse_args(["calibrate", str(video), "--fps", "2200", "--played", str(tmp_path / "sweep.wav"),
+                                 "-o", str(output), "--quiet"])
+    with pytest.raises(vismic.errors.UnreliableRecoveryError, match="not visible in the recording"):
+        run_calibrate(args)
+    assert not output.exists()

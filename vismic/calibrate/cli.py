@@ -29,7 +29,7 @@ from .._cli_helpers import (
     parse_rate,
     print_warnings,
 )
-from ..errors import ParameterError
+from ..errors import ParameterError, UnreliableRecoveryError
 
 __all__ = ["add_calibrate_parser", "run_calibrate", "read_played"]
 
@@ -132,6 +132,12 @@ def run_calibrate(args) -> int:
         response = estimate_response(samples, played, sr=rec.sr, played_sr=played_sr, n_fft=args.n_fft,
                                      smoothing_octaves=args.smoothing)
     print_warnings(caught)
+    if response.band_hz() is None:
+        # an equaliser from it would amplify noise at every frequency: nothing is written, and the exit says so
+        raise UnreliableRecoveryError(
+            f"the played sound is not visible in the recording: no frequency reached coherence 0.5 (best "
+            f"{float(np.max(response.coherence)):.2f}); nothing written. Check --roi, --fps and that the sound played "
+            "while the camera recorded")
     path = response.save(output)
     if not args.quiet:
         print(f"wrote {path} from {rec.info.get('n_frames', len(samples))} frames at {rec.sr:g} fps "
