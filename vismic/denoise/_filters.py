@@ -294,4 +294,50 @@ class BandLimit(Stage):
         if design is None:
             return audio.filtered(samples.copy(), response=1.0)
         sos, sr, edge = design
-        return audio.filtered(_filtfilt(sos, samples, sr=sr, edge_hz=edge), response=zero_phase_response(sos, sr=sr))
+        out = audio.filtered(_filtfilt(sos, samples, sr=sr, edge_hz=edge), response=zero_phase_response(sos, sr=sr))
+        return estimate_in_band(audio, out)
+
+
+#: The lowest SNR, in dB, :func:`estimate_in_band` reports: an output of noise alone.
+SNR_FLOOR_DB = -60.0
+
+
+def estimate_in_band(before: Audio, after: Audio) -> Audio:
+    """``after`` (``before`` through a linear filter) with ``info["snr_estimate_db"]`` for what the filter kept.
+
+    The estimate says how much of ``before``'s power is noise; the noise spectrum (its shape)
+    says how much of that noise the filter keeps, and the rest of ``after``'s power is sound. A
+    band that leaves the sound out leaves noise alone, and says so: ``--band 500,1000`` on a
+    440 Hz tone kept its 38 dB (one-off). Without an estimate or a noise spectrum, ``after`` is returned as it is.
+
+    Examples
+    --------
+    >>> from vismic.data import NoiseSpectrum
+    >>> from vismic.metrics import si_snr
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(8800) / 2200.0
+    >>> tone = 0.1 * np.sin(2 * np.pi * 440.0 * t)
+    >>> noisy = Audio(tone + 0.01 * rng.standard_normal(t.size), 2200.0, {"snr_estimate_db": 17.0},
+    ...               NoiseSpectrum.white(1e-4, sr=2200.0))
+    >>> kept = BandLimit(low_hz=300, high_hz=600).transform(noisy)  # noise cut, the tone kept
+    >>> round(kept.info["snr_estimate_db"], 1), round(si_snr(kept.samples, tone), 1)
+    (23.6, 23.6)
+    >>> cut = BandLimit(low_hz=500, high_hz=1000).transform(noisy)  # the tone mostly cut
+    >>> round(cut.info["snr_estimate_db"], 1), round(si_snr(cut.samples, tone), 1)
+    (6.8, 6.8)
+    """
+    estimate = before.info.get("snr_estimate_db")
+    if estimate is None or before.noise is None or after.noise is None:
+        return after
+    snr = np.asarray(estimate, dtype=np.float64)
+    power_before = np.mean(np.atleast_2d(before.samples) ** 2, axis=-1)
+    power_after = np.mean(np.atleast_2d(after.samples) ** 2, axis=-1)
+    total = np.atleast_2d(before.noise.density).sum(axis=-1)
+    kept = np.atleast_2d(after.noise.density).sum(axis=-1) / np.maximum(total, 1e-300)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        noise = kept * power_before / (1.0 + 10.0 ** (np.atleast_1d(snr) / 10.0))
+        new = 10.0 * np.log10(np.maximum(power_after - noise, 1e-6 * noise) / noise)
+    new = np.where(np.isfinite(np.atleast_1d(snr)) & (noise > 0), np.maximum(new, SNR_FLOOR_DB), np.atleast_1d(snr))
+    info = dict(after.info)
+    info["snr_estimate_db"] = float(new[0]) if snr.ndim == 0 else [float(v) for v in new]
+    return Audio(after.samples, after.sr, info, after.noise)
