@@ -358,6 +358,35 @@ def with_lineage(info: dict, earlier) -> dict:
                 total_training_hours=round(info["training_hours"] + hours, 3))
 
 
+def _say_ignored(path: Path, config, settings: dict, kept_config, kept: dict, log) -> None:
+    """Name what a resumed run was given and keeps its own of instead (its network, its schedule...).
+
+    Resuming on ``--config published --steps 4`` built the light network of the checkpoint and ran
+    the last steps at the schedule's floor, without a word.
+    """
+    import warnings
+
+    from ..errors import VismicWarning
+
+    ignored = [f"{name}={settings[name]!r} (kept {kept[name]!r})" for name in sorted(settings)
+               if name in kept and not _same_setting(settings[name], kept[name])]
+    given = _model_config(config)
+    if given != kept_config:
+        ignored.insert(0, f"config {given} (kept {kept_config})")
+    if ignored:
+        message = (f"resuming {str(path)!r}: the run keeps the network and settings it started with; ignored: "
+                   + "; ".join(ignored) + " (start a new RUN_DIR to change them)")
+        log(message)
+        warnings.warn(message, VismicWarning, stacklevel=4)
+
+
+def _same_setting(a, b) -> bool:
+    try:
+        return bool(np.all(np.asarray(a, dtype=object) == np.asarray(b, dtype=object)))
+    except (TypeError, ValueError):
+        return a == b
+
+
 def _model_config(config) -> MagNetConfig:
     if not isinstance(config, str):
         return config
@@ -428,6 +457,7 @@ class _Run:
             self.config = MagNetConfig.from_dict(checkpoint["config"])
             self.settings = checkpoint["settings"]
             log(f"resuming {self.checkpoint_path} at step {checkpoint['step']}")
+            _say_ignored(self.checkpoint_path, config, settings, self.config, self.settings, log)
         else:
             self.config = _model_config(config)
             self.settings = settings
