@@ -308,3 +308,11 @@ def test_resample_none_with_a_fractional_rate_is_refused_before_the_recovery(vid
     line = one_error_line(capsys)
     assert "--resample none keeps the capture rate, 2200.5 fps" in line and "target_sr" not in line
     assert not out.exists()
+
+
+def test_a_bare_switch_before_the_video_does_not_take_its_name(video, tmp_path):
+    # "invalid choice: 'clip.avi'" for --stabilise and --unhold written before the video
+    for switch in ("--stabilise", "--unhold"):
+        out = tmp_path / f"{switch[2:]}.wav"
+        assert run(["recover", switch, str(video), "--fps", "2200", "-o", str(out), "--quiet"]) == 0
+        assert out.exists()

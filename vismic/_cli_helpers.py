@@ -28,7 +28,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):
         args = sys.argv[1:] if args is None else list(args)
-        return super().parse_args(join_negative_values(self, args), namespace)
+        return super().parse_args(bare_switches(self, join_negative_values(self, args)), namespace)
 
 
 def _value_options(parser: argparse.ArgumentParser) -> set:
@@ -70,6 +70,47 @@ def join_negative_values(parser: argparse.ArgumentParser, argv: list) -> list:
             continue
         out.append(token)
         i += 1
+    return out
+
+
+def _switch_options(parser: argparse.ArgumentParser) -> dict:
+    """Options of ``parser`` and its sub-parsers whose value may be left out (``nargs='?'`` with choices): option -> choices."""
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found.update(_switch_options(sub))
+        elif action.option_strings and action.nargs == "?" and action.choices:
+            found.update({option: set(action.choices) for option in action.option_strings})
+    return found
+
+
+def bare_switches(parser: argparse.ArgumentParser, argv: list) -> list:
+    """``--stabilise clip.avi`` as ``--stabilise=on clip.avi``: argparse took the video's name for the switch's value.
+
+    >>> import argparse
+    >>> p = argparse.ArgumentParser(); _ = p.add_argument("--stabilise", nargs="?", const="on", choices=["on", "off"])
+    >>> bare_switches(p, ["--stabilise", "clip.avi"]), bare_switches(p, ["--stabilise", "off", "clip.avi"])
+    (['--stabilise=on', 'clip.avi'], ['--stabilise', 'off', 'clip.avi'])
+    """
+    switches = _switch_options(parser)
+    consts = {}
+    stack = [parser]
+    while stack:
+        current = stack.pop()
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+            elif action.option_strings and action.nargs == "?":
+                consts.update({option: action.const for option in action.option_strings})
+    out = []
+    for index, token in enumerate(argv):
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if token in switches and following is not None and not following.startswith("-") \
+                and following not in switches[token]:
+            out.append(f"{token}={consts[token]}")
+        else:
+            out.append(token)
     return out
 
 
