@@ -139,3 +139,15 @@ def test_the_sidecar_lists_the_stabiliser_a_second_pass_added(tmp_path):
     sidecar = json.loads((tmp_path / "out.json").read_text())
     assert sidecar["result"]["stabilised"].startswith("automatically")
     assert "stabilise" in [step["name"] for step in sidecar["pipeline"]["steps"]]
+
+
+def test_a_run_that_writes_nothing_leaves_no_output_folder_behind(tmp_path, capsys):
+    from vismic.io import write_video
+
+    short = write_video(tmp_path / "short.avi", np.zeros((3, 16, 16), np.uint8))
+    folder = tmp_path / "new"
+    assert main(["recover", str(short), "--fps", "2200", "-o", f"{folder}/", "--quiet"]) == 2
+    assert "short.avi has 3 frames" in capsys.readouterr().err  # it said "the video"
+    assert not folder.exists()
+    assert main(["recover", str(short), str(short), "--fps", "2200", "-o", f"{folder}/", "--quiet"]) == 2
+    assert "is given twice" in capsys.readouterr().err and not folder.exists()

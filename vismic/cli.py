@@ -10,6 +10,7 @@ to report it, and the exit code is 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import os
@@ -146,8 +147,6 @@ def _add_recover_parser(subparsers):
 
 def run_recover(args) -> int:
     """``vismic recover``: one WAV (with its sidecar) per input; with several inputs, a failure does not stop the rest."""
-    import contextlib
-
     options = _recover_options(args)
     jobs = _recover_jobs(args)
     with contextlib.ExitStack() as stack:
@@ -162,7 +161,10 @@ def run_recover(args) -> int:
             executor = stack.enter_context(process_pool(options["workers"]))
         options["executor"] = executor
         if len(jobs) == 1:
-            _recover_one(args, options, *jobs[0])
+            try:
+                _recover_one(args, options, *jobs[0])
+            finally:
+                _remove_if_empty(getattr(args, "created_folder", None))
             return 0
         failed = 0
         for video, output in jobs:
@@ -176,7 +178,15 @@ def run_recover(args) -> int:
                 print(f"vismic: error: {video}: {error.strerror or error}", file=sys.stderr)
     if not args.quiet or failed:
         print(f"vismic: recovered {len(jobs) - failed} of {len(jobs)} videos", file=sys.stderr)
+    _remove_if_empty(getattr(args, "created_folder", None))
     return EXIT_ERROR if failed else 0
+
+
+def _remove_if_empty(folder) -> None:
+    """The output folder this run created, removed when every video failed (it holds nothing)."""
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only an empty folder goes
 
 
 def _recover_options(args) -> dict:
@@ -316,14 +326,18 @@ def _recover_jobs(args) -> list:
         if not output.parent.is_dir():
             raise ParameterError(f"cannot create the output folder {args.output!r}: "
                                  f"{str(output.parent)!r} does not exist")
-        output.mkdir()
     jobs, seen = [], {}
     for video in videos:
         wav = output / (Path(video.rstrip("/\\")).stem + ".wav")
         if wav in seen:
-            raise ParameterError(f"{video!r} and {seen[wav]!r} would both be written to {str(wav)!r}: rename one")
+            said = (f"{video!r} is given twice" if video == seen[wav] else f"{video!r} and {seen[wav]!r} would both "
+                    f"be written to {str(wav)!r}: rename one")
+            raise ParameterError(said)
         seen[wav] = video
         jobs.append((video, str(wav)))
+    if not output.is_dir():
+        output.mkdir()
+        args.created_folder = output  # removed again if the run leaves nothing in it
     return jobs
 
 

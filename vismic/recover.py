@@ -993,4 +993,5 @@ def _check_grid_fits(pipeline: Pipeline, source, *, fuse: bool = True) -> None:
 def _describe(video) -> str:
     if isinstance(video, (str, Path)):
         return str(video)
-    return "the video"
+    path = getattr(video, "path", None)  # a VideoSource of a file or folder (what the command line passes)
+    return str(path) if path is not None else "the video"
