@@ -403,7 +403,7 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
     if slow > MOTION_TOLERANCE_PX:
         estimate = min(estimate, -40.0 * math.log10(slow / 0.2) - 10.0)
         if report is None:
-            advice = "remove slow motion first (vismic.stabilise.Stabilise)"
+            advice = "remove slow motion first (--stabilise on, stabilise=True, or a vismic.stabilise.Stabilise step)"
         else:  # the stabiliser ran and left this: its advice would send the user round in a circle
             advice = ("the stabiliser could not follow all of it (motion that is not one shift of the whole frame: "
                       "rotation, zoom, parts moving on their own; or faster than its kernel); try a --roi on the "
