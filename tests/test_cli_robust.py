@@ -316,3 +316,11 @@ def test_a_bare_switch_before_the_video_does_not_take_its_name(video, tmp_path):
         out = tmp_path / f"{switch[2:]}.wav"
         assert run(["recover", switch, str(video), "--fps", "2200", "-o", str(out), "--quiet"]) == 0
         assert out.exists()
+
+
+def test_method_and_tile_are_checked_in_the_command_lines_words(video, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", "--denoise", "foo"]) == 2
+    assert "--denoise must be one of" in one_error_line(capsys)  # it said "denoise must be ... or None"
+    assert run(["magnify", str(video), "--alpha", "5", "-o", str(tmp_path / "m.avi"), "--tile", "16"]) == 2
+    assert "--tile" in one_error_line(capsys)  # it said "tile must be an integer >= 32, given tile=16"

@@ -222,6 +222,10 @@ def _recover_options(args) -> dict:
     from .project._templates import check_precision
 
     check_precision(args.precision)
+    from .denoise import DENOISE_METHODS
+
+    if args.denoise not in DENOISE_METHODS:
+        raise ParameterError(f"--denoise must be one of {', '.join(DENOISE_METHODS)}, given {args.denoise!r}")
     denoise = None if args.denoise == "none" else args.denoise
     if args.rolling_shutter and args.line_delay is None:
         raise ParameterError("--rolling-shutter needs --line-delay SECONDS (the time between two rows' exposures)")

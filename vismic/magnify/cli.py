@@ -200,7 +200,7 @@ def _check_magnify_args(args) -> None:
     """Every number of ``vismic magnify`` in range before the video is opened."""
     check_option(args.alpha, "--alpha", positive=True)
     check_option(args.batch_size, "--batch-size", positive=True, integer=True)
-    check_option(args.tile, "--tile", minimum=16)
+    check_option(args.tile, "--tile", minimum=32)  # what magnify() accepts
     for name in ("fl", "fh", "fps", "playback_fps"):
         check_option(getattr(args, name), f"--{name.replace('_', '-')}", positive=True)
     if args.mode == "temporal":
