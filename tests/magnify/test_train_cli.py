@@ -252,3 +252,17 @@ def test_a_dead_rendering_worker_is_one_clear_error():
     with BatchFeed(_DiesInWorker(), 2, workers=1) as feed:
         with pytest.raises(WorkerError, match="rendering training examples stopped"):
             feed.batch(0)
+
+
+def test_quiet_means_errors_only_for_magnify(torch, tmp_path, tiny_model, capsys):
+    # -q still showed the bar and "wrote N frames"
+    from vismic.cli import main
+    from vismic.io import write_video
+    from vismic.magnify import save_model
+
+    write_video(tmp_path / "in.avi", np.random.default_rng(0).integers(0, 256, (4, 20, 28), dtype=np.uint8))
+    weights = save_model(tiny_model, tmp_path / "w.pt")
+    assert main(["-q", "magnify", str(tmp_path / "in.avi"), "-o", str(tmp_path / "out.avi"), "--alpha", "3",
+                 "--weights", str(weights)]) == 0
+    said = capsys.readouterr()
+    assert said.err == "" and said.out == ""

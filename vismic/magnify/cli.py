@@ -172,7 +172,7 @@ def run_magnify(args) -> int:
     written = []
 
     def magnified():  # batch by batch into the writer: the video is never held whole
-        progress = Progress(video.frame_count_hint, True, "magnifying")
+        progress = Progress(video.frame_count_hint, not _quiet(args), "magnifying")
         try:
             for batch in itertools.chain(_drain(held), batches):
                 out = stage.transform(batch).frames
@@ -186,8 +186,14 @@ def run_magnify(args) -> int:
     if playback is None:
         playback = video.container_fps if video.container_fps and video.container_fps <= 1000 else 30.0
     path = write_video(output, magnified(), playback_fps=playback, overwrite=args.overwrite)
-    print(f"wrote {sum(written)} frames to {path}", file=sys.stderr)
+    if not _quiet(args):
+        print(f"wrote {sum(written)} frames to {path}", file=sys.stderr)
     return 0
+
+
+def _quiet(args) -> bool:
+    """``-q`` (errors only), before or after the sub-command."""
+    return getattr(args, "verbosity", 0) < 0
 
 
 def _drain(items: list):
@@ -243,7 +249,8 @@ def run_train(args) -> int:
         raise ParameterError("give --steps or --hours to bound the training")
 
     def log(line):
-        print(line, flush=True)
+        if not _quiet(args):
+            print(line, flush=True)
 
     train(args.run_dir, config=args.config, steps=args.steps, hours=args.hours, batch_size=args.batch_size,
           patch_size=args.patch_size, learning_rate=args.lr, seed=args.seed, epoch_samples=args.epoch_samples,
@@ -256,5 +263,6 @@ def run_train(args) -> int:
     if args.export:
         best = Path(args.run_dir) / "best.pt"
         shutil.copyfile(best if best.is_file() else Path(args.run_dir) / "model.pt", args.export)
-        print(f"exported {args.export}", flush=True)
+        if not _quiet(args):
+            print(f"exported {args.export}", flush=True)
     return 0
