@@ -253,7 +253,7 @@ def test_rgb_array_and_bgr_file_give_the_same_luma(tmp_path):
 
 @pytest.mark.parametrize("fps", [None, 0, -30, float("nan"), float("inf"), "600", True])
 def test_fps_is_required(fps):
-    with pytest.raises(ParameterError, match="the capture rate fps is required") as info:
+    with pytest.raises(ParameterError, match="the capture rate fps") as info:
         open_video(np.zeros((2, 4, 4)), fps=fps)
     assert repr(fps) in str(info.value)
 

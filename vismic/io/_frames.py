@@ -162,9 +162,10 @@ def check_fps(fps) -> float:
     try:
         return check_rate(fps, "fps")
     except ParameterError:
+        need = "is required and must be" if fps is None else "must be"
         raise ParameterError(
-            "the capture rate fps is required (frames per second of the camera, e.g. fps=2200) and "
-            f"must be a positive number of at most {MAX_RATE_HZ:g}, given fps={fps!r}"
+            f"the capture rate fps (frames per second of the camera, e.g. fps=2200, --fps 2200) {need} a "
+            f"positive number of at most {MAX_RATE_HZ:g}, given fps={fps!r}"
         ) from None
 
 
