@@ -208,7 +208,8 @@ def test_equalise_runs_before_denoising(video, tmp_path, monkeypatch):
     assert seen["steps"][-2:] == ["equalise", "denoise"]
 
 
-@pytest.mark.parametrize("args", [["--size", "0"], ["--seconds", "-1"], ["--fps", "0"]])
+@pytest.mark.parametrize("args", [["--size", "0"], ["--seconds", "-1"], ["--fps", "0"], ["--seconds", "0.01"],
+                                  ["--size", "20000"]])  # 22 frames named a temporary file; 1.2 TiB was rendered
 def test_demo_bad_options(tmp_path, capsys, args):
     assert main(["demo", "-o", str(tmp_path / "d.wav"), "--quiet", *args]) == 2
     assert "Traceback" not in capsys.readouterr().err

@@ -42,6 +42,9 @@ EXIT_ERROR = 2
 EXIT_BUG = 1
 
 
+#: Bytes of 8-bit frames ``vismic demo`` renders at most (it holds the scene in memory).
+DEMO_MAX_BYTES = 2 * 2**30
+
 #: Output rates ``--resample`` accepts, in Hz: below this a WAV holds almost nothing, above it no player reads it.
 RESAMPLE_RANGE_HZ = (1000, 768000)
 
@@ -504,6 +507,16 @@ def run_demo(args) -> int:
                                  f"number, given {value!r}")
     if args.size < 8:
         raise ParameterError(f"--size must be at least 8 px (the decomposition's smallest frame), given {args.size}")
+    from .data import MIN_FRAMES
+
+    n_frames = int(round(args.seconds * args.fps))
+    if n_frames < MIN_FRAMES:
+        raise ParameterError(f"--seconds {args.seconds:g} at --fps {args.fps:g} makes {n_frames} frames; the demo needs "
+                             f"at least {MIN_FRAMES}")
+    if args.size * args.size * n_frames > DEMO_MAX_BYTES:
+        raise ParameterError(f"a {args.size:g} px scene of {n_frames} frames holds {args.size ** 2 * n_frames / 2**30:.1f} "
+                             f"GiB of frames, more than the demo renders ({DEMO_MAX_BYTES / 2**30:g} GiB): lower --size "
+                             "or --seconds")
     if args.texture not in synth.TEXTURES:
         raise ParameterError(f"unknown texture {args.texture!r}; choose from {', '.join(synth.TEXTURES)}")
     make = synth.music if args.audio == "music" else synth.speech
