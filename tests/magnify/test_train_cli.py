@@ -266,3 +266,11 @@ def test_quiet_means_errors_only_for_magnify(torch, tmp_path, tiny_model, capsys
                  "--weights", str(weights)]) == 0
     said = capsys.readouterr()
     assert said.err == "" and said.out == ""
+
+
+def test_a_run_dir_that_is_a_file_is_refused_in_one_line(tmp_path, capsys):
+    from vismic.cli import main
+
+    (tmp_path / "run").write_text("not a folder")
+    assert main(["train-magnet", str(tmp_path / "run"), "--steps", "1"]) == 2
+    assert "is a file: give a folder" in capsys.readouterr().err  # it said "File exists"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .._cli_helpers import check_option, finite_float
-from ..errors import ParameterError, VismicWarning
+from ..errors import OutputError, ParameterError, VismicWarning
 from ._inference import ENSEMBLES, FILTERS, MODES
 
 __all__ = ["add_magnify_parser", "add_train_parser", "run_magnify", "run_train"]
@@ -224,6 +224,10 @@ def run_train(args) -> int:
 
     if args.steps is None and args.hours is None:
         raise ParameterError("give --steps or --hours to bound the training")
+    run_dir = Path(args.run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise OutputError(f"RUN_DIR {args.run_dir!r} is a file: give a folder for the run's checkpoints (a new one, "
+                          "or a run's folder to resume it)")
     try:
         _check_train_args(steps=args.steps, hours=args.hours, batch_size=args.batch_size, patch_size=args.patch_size,
                           learning_rate=args.lr, epoch_samples=args.epoch_samples,
