@@ -56,7 +56,7 @@ def test_channels(tmp_path):
     samples = np.vstack([np.sin(np.arange(50.0)), np.cos(np.arange(50.0))])
     rec = Audio(samples, 1000.0, {"snr_estimate_db": [21.5, -np.inf], "direction_degrees": [10.0, float("nan")]})
     comments, header, table = _read_csv(save_motion(tmp_path / "motion.CSV", rec))
-    assert header == ["time_s", "motion_px_0", "motion_px_1"]
+    assert header == ["time_s", "motion_px_1", "motion_px_2"]  # channels 1 and 2, as the summary names them
     assert comments["snr_estimate_db"] == "21.5,-inf" and comments["direction_degrees"] == "10.0,nan"  # one a channel
     np.testing.assert_array_equal(table[:, 1:].T, samples)
     with np.load(save_motion(tmp_path / "motion.npz", rec)) as motion:

@@ -41,7 +41,7 @@ def save_motion(path, rec):
     ``.csv`` starts with ``#`` comment lines (vismic version, ``sr_hz``,
     ``direction_degrees``, ``snr_estimate_db`` (comma-separated, one per
     channel, for several), units), then a header row
-    ``time_s,motion_px`` (``time_s,motion_px_0,motion_px_1,...`` for several
+    ``time_s,motion_px`` (``time_s,motion_px_1,motion_px_2,...`` for several
     channels) and one row per frame, numbers written to round-trip exactly.
 
     Raises
@@ -127,7 +127,8 @@ def _write_csv(temporary, rec, samples, time_s, sr) -> None:
         f"# time_s in seconds from the first frame; motion_px along the direction of motion, in {_common.motion_units(rec)}",
     ]
     channels = samples[None] if samples.ndim == 1 else samples
-    names = ["motion_px"] if samples.ndim == 1 else [f"motion_px_{index}" for index in range(len(channels))]
+    # channels counted from 1, as the summary, the report and the sidecar name them
+    names = ["motion_px"] if samples.ndim == 1 else [f"motion_px_{index + 1}" for index in range(len(channels))]
     table = np.column_stack([time_s, channels.T])
     with open(temporary, "w", encoding="utf-8", newline="") as file:
         file.write("\n".join(lines) + "\n")
