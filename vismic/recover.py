@@ -575,10 +575,14 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
         return None
     combine = next((step for _, step in pipeline.steps if isinstance(step, Combine)), None)
     if combine is not None and not combine.highpass_hz:
+        # one finding, not two that contradict each other ("remove slow motion first" and "it was asked for")
+        said = audio.info["reliability"]["large_motion"]
+        audio.info["warnings"] = [line for line in audio.info["warnings"] if line != said]
         audio.info["warnings"].append(
-            "the frames move below the sound band, but they were not stabilised: with no high-pass (--highpass 0, "
-            "highpass_hz=0) the slow motion is what was asked for, and the stabiliser would take it out; "
-            "--stabilise on (stabilise=True) reads them stabilised")
+            f"the frames moved {audio.info.get('slow_motion_px', float('nan')):.2f} px (or more) from the reference "
+            "in slow motion, and were not stabilised: with no high-pass (--highpass 0, highpass_hz=0) that motion is "
+            "what was asked for, read with an error that grows with its size (the evidence is linear over a "
+            "fraction of a pixel); --stabilise on (stabilise=True) takes it out")
         return None
     stage = stabiliser_for(getattr(combine, "highpass_hz", None))
     stable = next((pipeline.insert(name, "stabilise", stage) for name, step in pipeline.steps
