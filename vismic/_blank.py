@@ -24,7 +24,8 @@ import numpy as np
 from ._buffers import ThreadBuffer
 
 __all__ = ["TEXTURE_OVER_NOISE", "BLANK_SHARE", "NOISE_ONLY", "NEARLY_BLACK", "blank_lead_in", "frame_contrasts",
-           "blank_frames", "spans", "source_lead_in", "source_tail", "lead_in_note", "blank_end_note"]
+           "blank_frames", "spans", "source_lead_in", "source_tail", "without_blank_ends", "lead_in_note",
+           "blank_end_note"]
 
 #: Spatial standard deviation over the frame-to-frame noise (the difference's over sqrt 2) above which a
 #: frame holds texture: a black frame's is about 1 (its contrast is that noise), a still scene's tens.
@@ -130,6 +131,17 @@ def source_tail(source) -> int:
             yield from source.read(start, stop - start).frames[::-1]
 
     return blank_lead_in(backwards(), max_scan=n)
+
+
+def without_blank_ends(source) -> tuple:
+    """``(source, lead_in, tail)``: ``source`` read from after its blank lead-in and up to its blank tail."""
+    lead_in = source_lead_in(source)
+    if lead_in:
+        source = source.starting_at(source.start_frame + lead_in)
+    tail = source_tail(source)
+    if tail:
+        source = source.ending_before(source.frame_count_hint - tail)
+    return source, lead_in, tail
 
 
 _BLANK = "blank (black, burnt out or without texture)"

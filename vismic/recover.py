@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
-from ._blank import blank_end_note, lead_in_note, source_lead_in, source_tail
+from ._blank import blank_end_note, lead_in_note, without_blank_ends
 from .combine import BandSum, Combine
 from .data import MIN_FRAMES, Audio
 from .decompose import Decompose
@@ -364,12 +364,7 @@ def recover_sound(
         source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
                             max_batch_bytes=BATCH_BYTES if max_batch_bytes is None else max_batch_bytes,
                             strict=strict, max_frames=max_frames)
-    lead_in = source_lead_in(source)
-    if lead_in:
-        source = source.starting_at(source.start_frame + lead_in)
-    tail = source_tail(source)
-    if tail:
-        source = source.ending_before(source.frame_count_hint - tail)
+    source, lead_in, tail = without_blank_ends(source)
     if pipeline is None:
         pipeline = default_pipeline(
             n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,

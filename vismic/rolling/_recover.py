@@ -18,7 +18,7 @@ import numpy as np
 
 from ..data import MIN_FRAMES, Audio, BandSignals, FrameBatch
 from ..denoise import BandLimit, Denoise, HighPass
-from .._blank import blank_end_note, lead_in_note, source_lead_in, source_tail
+from .._blank import blank_end_note, lead_in_note, without_blank_ends
 from .._reliability import batch_statistics, findings, merge_statistics
 from ..codec._checks import check_file_codec
 from ..errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning, VismicWarning
@@ -416,12 +416,7 @@ def recover_rolling_shutter_video(
     # each reduced row is read at its block's mean time: block means alone, no low-pass mixing rows of other times
     source = source.with_anti_alias(0.0)
     # the reference is the mean frame: blank frames at either end darken it and give their rows nothing to read
-    lead_in = source_lead_in(source)
-    if lead_in:
-        source = source.starting_at(source.start_frame + lead_in)
-    tail = source_tail(source)
-    if tail:
-        source = source.ending_before(source.frame_count_hint - tail)
+    source, lead_in, tail = without_blank_ends(source)
     _, roi_y, _, _ = source.roi
     factor = int(source.downsample)
     described = str(source.path) if source.path is not None else "the video"
