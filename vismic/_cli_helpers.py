@@ -74,7 +74,7 @@ def join_negative_values(parser: argparse.ArgumentParser, argv: list) -> list:
 
 
 def _switch_options(parser: argparse.ArgumentParser) -> dict:
-    """Options of ``parser`` and its sub-parsers whose value may be left out (``nargs='?'`` with choices): option -> choices."""
+    """Options of ``parser`` and its sub-parsers whose value may be left out (``nargs='?'``, with choices)."""
     found = {}
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):

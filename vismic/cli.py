@@ -423,8 +423,8 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         if "--report" in named:
             from .report import write_report
 
-            write_report(named["--report"], rec, wav_path=info.path, params=rec.info.get("pipeline", options["pipeline"]),
-                         warnings=caught)
+            write_report(named["--report"], rec, wav_path=info.path,
+                         params=rec.info.get("pipeline", options["pipeline"]), warnings=caught)
     if not args.quiet:
         snr = np.atleast_1d(rec.info.get("snr_estimate_db", np.nan))
         direction = np.atleast_1d(rec.info.get("direction_degrees", np.nan))
@@ -511,12 +511,12 @@ def run_demo(args) -> int:
 
     n_frames = int(round(args.seconds * args.fps))
     if n_frames < MIN_FRAMES:
-        raise ParameterError(f"--seconds {args.seconds:g} at --fps {args.fps:g} makes {n_frames} frames; the demo needs "
-                             f"at least {MIN_FRAMES}")
+        raise ParameterError(f"--seconds {args.seconds:g} at --fps {args.fps:g} makes {n_frames} frames; the demo "
+                             f"needs at least {MIN_FRAMES}")
     if args.size * args.size * n_frames > DEMO_MAX_BYTES:
-        raise ParameterError(f"a {args.size:g} px scene of {n_frames} frames holds {args.size ** 2 * n_frames / 2**30:.1f} "
-                             f"GiB of frames, more than the demo renders ({DEMO_MAX_BYTES / 2**30:g} GiB): lower --size "
-                             "or --seconds")
+        gib = args.size ** 2 * n_frames / 2**30
+        raise ParameterError(f"a {args.size:g} px scene of {n_frames} frames holds {gib:.1f} GiB of frames, more than "
+                             f"the demo renders ({DEMO_MAX_BYTES / 2**30:g} GiB): lower --size or --seconds")
     if args.texture not in synth.TEXTURES:
         raise ParameterError(f"unknown texture {args.texture!r}; choose from {', '.join(synth.TEXTURES)}")
     make = synth.music if args.audio == "music" else synth.speech

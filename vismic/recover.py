@@ -809,7 +809,7 @@ def _warn_ignored(**given) -> None:
 
 
 def _warn_ignored_by_source(source, **given) -> None:
-    """Warn about the reading arguments of :func:`recover_sound` given with a ``VideoSource``, which was opened with its own."""
+    """Warn about reading arguments given to :func:`recover_sound` with a ``VideoSource`` (opened with its own)."""
     defaults = dict(fps=source.fps, roi=None, downsample=1, batch_size=None, max_batch_bytes=None, strict=False,
                     max_frames=None)
     ignored = [f"{name}={value!r}" for name, value in given.items()

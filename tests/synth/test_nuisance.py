@@ -166,6 +166,7 @@ def test_bad_nuisance_arguments_raise_parameter_errors():
 
 @pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), "10", 0, 2.5, True])
 def test_motion_renderers_refuse_a_frame_count_that_is_not_one(bad):
-    for render in (lambda n: synth.shake_motion(n, fps=2200.0, peak_px=1.0), lambda n: synth.drift_motion(n, total_px=1.0)):
+    for render in (lambda n: synth.shake_motion(n, fps=2200.0, peak_px=1.0),
+                   lambda n: synth.drift_motion(n, total_px=1.0)):
         with pytest.raises(ParameterError, match="n_frames must be a positive integer"):
             render(bad)

@@ -360,7 +360,7 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None
         info = dict(audio.info)
         info["snr_model_db"] = info.get("snr_estimate_db")
         info["snr_estimate_db"] = float("nan")
-        info["reliability"] = {"too_short": (
+        info["reliability"] = {**info.get("reliability", {}), "too_short": (
             f"only {evidence.n} frames: the SNR estimate needs {MIN_ESTIMATE_FRAMES} to check the recovery on frames "
             "it was not fitted to, so how much of the output is sound is unknown")}
         return Audio(audio.samples, audio.sr, info, audio.noise)

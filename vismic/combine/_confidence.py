@@ -534,7 +534,7 @@ def camera_position_share(output, motion_px, *, fps: float, highpass_hz: float) 
 
 
 def camera_position_noise(output, motion_px, *, fps: float, highpass_hz: float) -> float:
-    """Share of ``output``'s power above ``highpass_hz`` that follows the camera's sub-pixel position, where it clearly does.
+    """Share of ``output``'s power above ``highpass_hz`` that clearly follows the camera's sub-pixel position.
 
     :func:`camera_position_share` looks above twice the high-pass and flags a large share;
     a camera moving a few tens of px/s puts the shift's error just above the high-pass, where a

@@ -36,7 +36,8 @@ import warnings
 
 import numpy as np
 
-from .._checks import check_choice, check_data, check_finite_frames, check_int, check_positive, check_positive_int, check_rate
+from .._checks import (check_choice, check_data, check_finite_frames, check_int, check_positive, check_positive_int,
+                       check_rate)
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
