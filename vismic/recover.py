@@ -364,6 +364,7 @@ def recover_sound(
         source = open_video(video, fps=fps, roi=roi, downsample=downsample, batch_size=batch_size,
                             max_batch_bytes=BATCH_BYTES if max_batch_bytes is None else max_batch_bytes,
                             strict=strict, max_frames=max_frames)
+    _check_key_frames_fit(key_frames, source)
     source, lead_in, tail = without_blank_ends(source)
     if pipeline is None:
         pipeline = default_pipeline(
@@ -542,6 +543,15 @@ def _check_key_frames(key_frames):
             or (index.size and (not np.issubdtype(index.dtype, np.integer) or index.min() < 0))):
         raise ParameterError(f"key_frames must be 'auto', None or a 1-D array of frame indices, given {key_frames!r}")
     return index
+
+
+def _check_key_frames_fit(key_frames, source) -> None:
+    """Refuse key frames given past the video's end (counted from its first frame, as ``read_key_frames`` counts)."""
+    n = getattr(source, "frame_count_hint", None)
+    if isinstance(key_frames, np.ndarray) and key_frames.size and n is not None:
+        whole = n + getattr(source, "start_frame", 0)
+        if int(key_frames.max()) >= whole:
+            raise ParameterError(f"key_frames holds frame {int(key_frames.max())}, past the video's last ({whole - 1})")
 
 
 def _with_key_frames(pipeline: Pipeline, key_frames) -> Pipeline:

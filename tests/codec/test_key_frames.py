@@ -145,3 +145,12 @@ def test_read_key_frames_names_a_missing_or_unreadable_file(tmp_path):
     (tmp_path / "text.mkv").write_text("not a video")
     with pytest.raises(CorruptVideoError, match="cannot read the packets"):
         read_key_frames(tmp_path / "text.mkv")
+
+
+def test_key_frames_past_the_end_are_refused():
+    import vismic
+    from vismic.errors import ParameterError
+
+    frames = np.random.default_rng(0).integers(0, 255, (40, 32, 32)).astype(np.uint8)
+    with pytest.raises(ParameterError, match="key_frames holds frame 10000, past the video's last \\(39\\)"):
+        vismic.recover_sound(frames, fps=2200.0, key_frames=[10000])  # accepted and ignored before
