@@ -546,12 +546,16 @@ def _check_key_frames(key_frames):
 
 
 def _check_key_frames_fit(key_frames, source) -> None:
-    """Refuse key frames given past the video's end (counted from its first frame, as ``read_key_frames`` counts)."""
+    """Refuse key frames that all lie past the video's end (counted from its first frame, as ``read_key_frames``).
+
+    Those of a whole file read with ``max_frames`` reach past it, and the ones inside apply.
+    """
     n = getattr(source, "frame_count_hint", None)
     if isinstance(key_frames, np.ndarray) and key_frames.size and n is not None:
         whole = n + getattr(source, "start_frame", 0)
-        if int(key_frames.max()) >= whole:
-            raise ParameterError(f"key_frames holds frame {int(key_frames.max())}, past the video's last ({whole - 1})")
+        if int(key_frames.min()) >= whole:
+            raise ParameterError(f"key_frames holds frames from {int(key_frames.min())} on, past the video's last "
+                                 f"({whole - 1}): none of them applies")
 
 
 def _with_key_frames(pipeline: Pipeline, key_frames) -> Pipeline:

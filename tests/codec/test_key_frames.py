@@ -152,5 +152,5 @@ def test_key_frames_past_the_end_are_refused():
     from vismic.errors import ParameterError
 
     frames = np.random.default_rng(0).integers(0, 255, (40, 32, 32)).astype(np.uint8)
-    with pytest.raises(ParameterError, match="key_frames holds frame 10000, past the video's last \\(39\\)"):
+    with pytest.raises(ParameterError, match="key_frames holds frames from 10000 on, past the video.s last \\(39\\)"):
         vismic.recover_sound(frames, fps=2200.0, key_frames=[10000])  # accepted and ignored before
