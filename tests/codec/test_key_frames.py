@@ -154,3 +154,6 @@ def test_key_frames_past_the_end_are_refused():
     frames = np.random.default_rng(0).integers(0, 255, (40, 32, 32)).astype(np.uint8)
     with pytest.raises(ParameterError, match="key_frames holds frames from 10000 on, past the video.s last \\(39\\)"):
         vismic.recover_sound(frames, fps=2200.0, key_frames=[10000])  # accepted and ignored before
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert vismic.recover_sound(frames, fps=2200.0, key_frames=[12, 10000]).samples.shape == (40,)  # 12 applies
