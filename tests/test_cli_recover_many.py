@@ -151,3 +151,10 @@ def test_a_run_that_writes_nothing_leaves_no_output_folder_behind(tmp_path, caps
     assert not folder.exists()
     assert main(["recover", str(short), str(short), "--fps", "2200", "-o", f"{folder}/", "--quiet"]) == 2
     assert "is given twice" in capsys.readouterr().err and not folder.exists()
+
+
+def test_a_scheduler_address_that_is_not_one_is_named(videos, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    assert main(["recover", str(videos[0]), "--fps", "2200", "-o", str(tmp_path / "o.wav"), "--quiet",
+                 "--scheduler", "foo"]) == 2
+    assert "'foo' is not a Dask scheduler's address" in capsys.readouterr().err  # "did not answer within 10 s"

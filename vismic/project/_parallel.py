@@ -458,7 +458,10 @@ class dask_executor:
             raise ImportError("a Dask scheduler needs dask.distributed: pip install 'vismic[distributed]'") from None
         try:
             self.client = Client(self.address, timeout=self.timeout_seconds)
-        except (OSError, TimeoutError, ValueError) as error:
+        except ValueError as error:  # no scheduler was asked: the address itself is not one
+            raise WorkerError(f"{self.address!r} is not a Dask scheduler's address ({error}); give one such as "
+                              "'tcp://host:8786'") from None
+        except (OSError, TimeoutError) as error:
             raise WorkerError(f"the Dask scheduler at {self.address!r} did not answer within "
                               f"{self.timeout_seconds:g} s ({type(error).__name__}: {error})") from None
         return self.client.get_executor()
