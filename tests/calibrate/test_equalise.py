@@ -152,3 +152,5 @@ def test_add_equaliser_goes_before_denoising(response):
     assert names[-3:] == ["combine", "equalise", "denoise"]
     plain = add_equaliser(vismic.default_pipeline(denoise=None), response, max_gain_db=10.0)
     assert plain.steps[-1][0] == "equalise" and plain["equalise"].max_gain_db == 10.0
+    with pytest.raises(vismic.errors.ParameterError, match="takes a vismic.Pipeline"):
+        add_equaliser([("combine", None)], response)  # an AttributeError before

@@ -441,6 +441,11 @@ def add_equaliser(pipeline, response, *, name: str = "equalise", **options):
     >>> [n for n, _ in add_equaliser(vismic.default_pipeline(), flat).steps][-3:]
     ['combine', 'equalise', 'denoise']
     """
+    from ..pipeline import Pipeline
+
+    if not isinstance(pipeline, Pipeline):
+        raise ParameterError(f"add_equaliser takes a vismic.Pipeline (e.g. vismic.default_pipeline()), given "
+                             f"{type(pipeline).__name__}")
     stage = Equalise(response, **options)
     names = [n for n, _ in pipeline.steps]
     if "denoise" in names:
