@@ -324,3 +324,24 @@ def test_method_and_tile_are_checked_in_the_command_lines_words(video, tmp_path,
     assert "--denoise must be one of" in one_error_line(capsys)  # it said "denoise must be ... or None"
     assert run(["magnify", str(video), "--alpha", "5", "-o", str(tmp_path / "m.avi"), "--tile", "16"]) == 2
     assert "--tile" in one_error_line(capsys)  # it said "tile must be an integer >= 32, given tile=16"
+
+
+def test_the_progress_bar_counts_a_step_of_other_frames_without_a_total(monkeypatch):
+    # the codec replica's noise search showed the bar stuck at the last pass's share for tens of seconds
+    import io
+
+    from vismic._cli_helpers import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stderr", Terminal())
+    progress = Progress(120, True)
+    progress(60)
+    progress.restart("codec replica: matching the file's noise", counted=False)
+    progress(257)
+    assert progress.bar.total is None and progress.bar.n == 257
+    progress.restart("codec replica")
+    assert progress.bar.total == 120 and progress.bar.n == 0
+    progress.close()

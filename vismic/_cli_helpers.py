@@ -274,6 +274,7 @@ class Progress:
 
     def __init__(self, total, enabled: bool, desc: str = "recovering"):
         self.bar = None
+        self.total = total
         if enabled and getattr(sys.stderr, "isatty", lambda: False)():
             from tqdm import tqdm
 
@@ -283,10 +284,16 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
 
-    def restart(self, desc: str):
-        """Start over for a second pass over the frames (e.g. stabilised)."""
+    def restart(self, desc: str, *, counted: bool = True):
+        """Start over for a second pass over the frames (e.g. stabilised).
+
+        ``counted=False``: a step whose frames are not the video's (a codec replica's noise search),
+        counted with no total.
+        """
         if self.bar is not None:
-            self.bar.reset()
+            self.bar.reset(total=self.total)
+            if not counted:
+                self.bar.total = None  # tqdm's reset keeps the total it is given None for
             self.bar.set_description(desc)
 
     def close(self):

@@ -198,8 +198,14 @@ def check_replica(audio: Audio, pipeline: Pipeline, source, run: dict, recover_o
         shape = moving_regions(info["sound_map"], first.shape[1:3]) if located else None
         # VP8's replica follows the output itself: driven by another waveform it read FFmpeg's -crf 10 files
         # 3.3 dB low (median; 3/8 within 3 dB, 7/8 driven by the output; benchmarks/bench_replica.py --drive)
+        if hasattr(progress, "restart"):  # the noise search renders and codes a few short replicas first
+            try:
+                progress.restart("codec replica: matching the file's noise", counted=False)
+            except TypeError:  # a progress of one's own, whose restart takes the label alone
+                progress.restart("codec replica: matching the file's noise")
         found = codec_replica(first, audio.samples, recover, **coding, mode_shape=shape, independent=codec != "VP8",
-                              direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr)
+                              direction_degrees=float(np.atleast_1d(info["direction_degrees"])[0]), fps=audio.sr,
+                              progress=progress)
     except (av.error.FFmpegError, OSError, ValueError) as error:  # ParameterError and FrameShapeError are ValueErrors
         logger.warning("the %s file's compression could not be measured on a replica (%s); its estimate stands",
                        codec, error)

@@ -220,7 +220,7 @@ def moving_regions(sound_map, shape) -> Optional[np.ndarray]:
 
 def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuantiser] = None,
                   rate: Optional[FileRate] = None, direction_degrees: float, fps: float, seed: int = 0,
-                  independent: bool = True, mode_shape=None) -> CodecReplica:
+                  independent: bool = True, mode_shape=None, progress=None) -> CodecReplica:
     """Measure what a VP9, VP8 or H.264 file's compression costs the sound, on a replica of its scene.
 
     VP9 and H.264 are replicated at the file's quantiser (``quantiser``), VP8 as its frame
@@ -257,6 +257,9 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
         +8.1 dB from the truth (5 more than 3 dB too high), driven by the independent
         motion -3.1 to +3.8 (1). :func:`vismic.recover_sound` gives False for VP8 files,
         whose constant-quality replicas read 3.3 dB low (median) driven by another waveform.
+    progress : callable, optional
+        Called with the number of frames of each trial replica of the noise search once it
+        is coded (the recoveries report through ``recover``).
     mode_shape : np.ndarray [shape=(height, width)], optional
         What moves, per pixel of the frames (0 stands still, 1 moves by the motion; e.g.
         :func:`moving_regions` of the recovery's sound map), as
@@ -326,8 +329,13 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
 
     # the noise is matched once, at the setting nearest the file's: the two are a few index steps apart
     nearest = settings[0][0] if len(settings) == 1 else min(settings, key=lambda pair: abs(pair[1] - wanted))[0]
-    noise_std = _matched_noise(target, lambda level: difference_variance(encode(render(trial_motion, level),
-                                                                                nearest)[0]))
+    def trial(level):
+        changes = difference_variance(encode(render(trial_motion, level), nearest)[0])
+        if progress is not None:
+            progress(len(trial_motion))
+        return changes
+
+    noise_std = _matched_noise(target, trial)
     scene = render(drive, noise_std)
     truth = highpass(scene.displacement_px, sr=fps, cutoff_hz=default_estimate_cutoff(fps))
     coded = [(encode(scene, setting), index) for setting, index in settings]
