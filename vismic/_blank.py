@@ -24,8 +24,8 @@ import numpy as np
 from ._buffers import ThreadBuffer
 
 __all__ = ["TEXTURE_OVER_NOISE", "BLANK_SHARE", "NOISE_ONLY", "NEARLY_BLACK", "blank_lead_in", "frame_contrasts",
-           "blank_frames", "spans", "source_lead_in", "source_tail", "without_blank_ends", "lead_in_note",
-           "blank_end_note"]
+           "blank_frames", "spans", "source_lead_in", "source_tail", "without_blank_ends", "silent_ends",
+           "lead_in_note", "blank_end_note"]
 
 #: Spatial standard deviation over the frame-to-frame noise (the difference's over sqrt 2) above which a
 #: frame holds texture: a black frame's is about 1 (its contrast is that noise), a still scene's tens.
@@ -142,6 +142,33 @@ def without_blank_ends(source) -> tuple:
     if tail:
         source = source.ending_before(source.frame_count_hint - tail)
     return source, lead_in, tail
+
+
+def silent_ends(audio, lead_in: int, tail: int, *, fps: float):
+    """``audio``, recovered between ``lead_in`` and ``tail`` blank frames, with silence for them: the video's time kept.
+
+    A frame lasts ``audio.sr / fps`` samples (one on the main path; a rolling shutter's line
+    rate holds rarely a whole number): the recovered samples start at the nearest sample of the
+    whole video's time (at most half a sample off), and ``info["row_times_seconds"]``, where
+    there, moves with them. ``info`` gains ``start_frame`` and ``lead_in`` / ``blank_end``.
+    """
+    from .data import Audio
+
+    info = dict(audio.info)
+    per_frame = audio.sr / fps
+    stop = lead_in + info.get("n_frames", int(round(audio.samples.shape[-1] / per_frame)))
+    before = int(round(lead_in * per_frame))
+    after = int(round((lead_in + tail) * per_frame)) - before
+    info["n_frames"] = stop + tail
+    if "row_times_seconds" in info:
+        info["row_times_seconds"] = info["row_times_seconds"] + before / audio.sr
+    if lead_in:
+        info["start_frame"] = lead_in
+        info["lead_in"] = lead_in_note(lead_in, fps)
+    if tail:
+        info["blank_end"] = blank_end_note(tail, stop, fps)
+    widths = [(0, 0)] * (audio.samples.ndim - 1) + [(before, after)]
+    return Audio(np.pad(audio.samples, widths), audio.sr, info, audio.noise)
 
 
 _BLANK = "blank (black, burnt out or without texture)"

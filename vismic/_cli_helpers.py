@@ -74,14 +74,17 @@ def join_negative_values(parser: argparse.ArgumentParser, argv: list) -> list:
 
 
 def _switch_options(parser: argparse.ArgumentParser) -> dict:
-    """Options of ``parser`` and its sub-parsers whose value may be left out (``nargs='?'``, with choices)."""
+    """Options of ``parser`` and its sub-parsers whose value may be left out (``nargs='?'``, with choices).
+
+    Option -> ``(choices, const)``.
+    """
     found = {}
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in action.choices.values():
                 found.update(_switch_options(sub))
         elif action.option_strings and action.nargs == "?" and action.choices:
-            found.update({option: set(action.choices) for option in action.option_strings})
+            found.update({option: (set(action.choices), action.const) for option in action.option_strings})
     return found
 
 
@@ -94,21 +97,11 @@ def bare_switches(parser: argparse.ArgumentParser, argv: list) -> list:
     (['--stabilise=on', 'clip.avi'], ['--stabilise', 'off', 'clip.avi'])
     """
     switches = _switch_options(parser)
-    consts = {}
-    stack = [parser]
-    while stack:
-        current = stack.pop()
-        for action in current._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                stack.extend(action.choices.values())
-            elif action.option_strings and action.nargs == "?":
-                consts.update({option: action.const for option in action.option_strings})
     out = []
-    for index, token in enumerate(argv):
-        following = argv[index + 1] if index + 1 < len(argv) else None
+    for token, following in zip(argv, argv[1:] + [None]):
         if token in switches and following is not None and not following.startswith("-") \
-                and following not in switches[token]:
-            out.append(f"{token}={consts[token]}")
+                and following not in switches[token][0]:
+            out.append(f"{token}={switches[token][1]}")
         else:
             out.append(token)
     return out

@@ -151,7 +151,18 @@ def _add_recover_parser(subparsers):
 def run_recover(args) -> int:
     """``vismic recover``: one WAV (with its sidecar) per input; with several inputs, a failure does not stop the rest."""
     options = _recover_options(args)
-    jobs = _recover_jobs(args)
+    jobs, new_folder = _recover_jobs(args)
+    if new_folder is not None:
+        new_folder.mkdir()
+    try:
+        return _recover_all(args, options, jobs)
+    finally:
+        if new_folder is not None:
+            with contextlib.suppress(OSError):
+                new_folder.rmdir()  # only an empty folder goes: one this run created and wrote nothing into
+
+
+def _recover_all(args, options: dict, jobs: list) -> int:
     with contextlib.ExitStack() as stack:
         executor = None
         if args.scheduler:
@@ -164,10 +175,7 @@ def run_recover(args) -> int:
             executor = stack.enter_context(process_pool(options["workers"]))
         options["executor"] = executor
         if len(jobs) == 1:
-            try:
-                _recover_one(args, options, *jobs[0])
-            finally:
-                _remove_if_empty(getattr(args, "created_folder", None))
+            _recover_one(args, options, *jobs[0])
             return 0
         failed = 0
         for video, output in jobs:
@@ -181,15 +189,7 @@ def run_recover(args) -> int:
                 print(f"vismic: error: {video}: {error.strerror or error}", file=sys.stderr)
     if not args.quiet or failed:
         print(f"vismic: recovered {len(jobs) - failed} of {len(jobs)} videos", file=sys.stderr)
-    _remove_if_empty(getattr(args, "created_folder", None))
     return EXIT_ERROR if failed else 0
-
-
-def _remove_if_empty(folder) -> None:
-    """The output folder this run created, removed when every video failed (it holds nothing)."""
-    if folder is not None:
-        with contextlib.suppress(OSError):
-            folder.rmdir()  # only an empty folder goes
 
 
 def _recover_options(args) -> dict:
@@ -306,8 +306,9 @@ def _check_distinct(named: dict) -> None:
         seen[key] = option
 
 
-def _recover_jobs(args) -> list:
-    """``(video, output WAV)`` pairs: one video to ``-o OUT.wav``, or every video into ``-o OUTDIR/``."""
+def _recover_jobs(args) -> tuple:
+    """``(video, output WAV)`` pairs (one video to ``-o OUT.wav``, or every video into ``-o OUTDIR/``), and
+    the output folder to create (None when it exists or there is none)."""
     import glob
 
     videos = []
@@ -320,7 +321,7 @@ def _recover_jobs(args) -> list:
     output = Path(args.output)
     to_folder = len(videos) > 1 or output.is_dir() or args.output.endswith(("/", "\\"))
     if not to_folder:
-        return [(videos[0], args.output)]
+        return [(videos[0], args.output)], None
     if args.save_motion or args.report or args.plot:
         raise ParameterError("--save-motion, --report and --plot name one file: give one video to use them")
     if not output.is_dir():
@@ -342,10 +343,7 @@ def _recover_jobs(args) -> list:
             raise ParameterError(said)
         seen[wav] = video
         jobs.append((video, str(wav)))
-    if not output.is_dir():
-        output.mkdir()
-        args.created_folder = output  # removed again if the run leaves nothing in it
-    return jobs
+    return jobs, (None if output.is_dir() else output)
 
 
 def _recover_one(args, options: dict, video: str, output_name: str, *, name_video: bool = False) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
-from ._blank import blank_end_note, lead_in_note, without_blank_ends
+from ._blank import silent_ends, without_blank_ends
 from .combine import BandSum, Combine
 from .data import MIN_FRAMES, Audio
 from .decompose import Decompose
@@ -450,7 +450,7 @@ def recover_sound(
     audio.info["downsample"] = getattr(source, "downsample", 1)  # the samples are in pixels of the frames analysed
     audio.info["anti_alias"] = getattr(source, "anti_alias", None) if audio.info["downsample"] > 1 else None
     if lead_in or tail:
-        audio = _silent_ends(audio, lead_in, tail)
+        audio = silent_ends(audio, lead_in, tail, fps=audio.sr)
     _name_blanks(audio.info, lead_in)
     for name in ("lead_in", "blank_end", "blank_frames"):
         if name in audio.info:
@@ -478,20 +478,6 @@ def _blank_start(audio: Audio) -> int:
         return 0
     stop = int(found[0][1])
     return stop if audio.samples.shape[-1] - stop >= MIN_FRAMES else 0
-
-
-def _silent_ends(audio: Audio, lead_in: int, tail: int) -> Audio:
-    """``audio``, recovered between ``lead_in`` and ``tail`` blank frames, with silence for them: it keeps the video's time."""
-    widths = [(0, 0)] * (audio.samples.ndim - 1) + [(lead_in, tail)]
-    info = dict(audio.info)
-    stop = lead_in + info.get("n_frames", audio.samples.shape[-1])
-    info["n_frames"] = stop + tail
-    if lead_in:
-        info["start_frame"] = lead_in
-        info["lead_in"] = lead_in_note(lead_in, audio.sr)
-    if tail:
-        info["blank_end"] = blank_end_note(tail, stop, audio.sr)
-    return Audio(np.pad(audio.samples, widths), audio.sr, info, audio.noise)
 
 
 def _from_start(key_frames, source):
@@ -582,7 +568,7 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
         return None
     if _has_stabiliser(pipeline):
         return None
-    combine = next((step for _, step in pipeline.steps if isinstance(step, Combine)), None)
+    combine = _combine_of(pipeline)
     if combine is not None and not combine.highpass_hz:
         # one finding, not two that contradict each other ("remove slow motion first" and "it was asked for")
         said = audio.info["reliability"]["large_motion"]
@@ -606,9 +592,12 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
     return stable
 
 
+def _combine_of(pipeline: Pipeline) -> Optional[Combine]:
+    return next((step for _, step in pipeline.steps if isinstance(step, Combine)), None)
+
+
 def _highpass_of(pipeline: Pipeline) -> float:
-    combine = next((step for _, step in pipeline.steps if isinstance(step, Combine)), None)
-    return float(getattr(combine, "highpass_hz", None) or 0.0)
+    return float(getattr(_combine_of(pipeline), "highpass_hz", None) or 0.0)
 
 
 def _faster_than_highpass(audio: Audio, source, highpass_hz: float) -> float:
@@ -827,7 +816,7 @@ def _warn_ignored_by_source(source, **given) -> None:
     defaults = dict(fps=source.fps, roi=None, downsample=1, batch_size=None, max_batch_bytes=None, strict=False,
                     max_frames=None)
     ignored = [f"{name}={value!r}" for name, value in given.items()
-               if value is not None and not (name in defaults and _same(value, defaults[name]))]
+               if value is not None and not _same(value, defaults[name])]
     if ignored:
         warnings.warn(f"{', '.join(ignored)} ignored: the VideoSource given was opened with its own (pass them to "
                       "vismic.io.open_video, or use its with_... methods)", VismicWarning, stacklevel=3)

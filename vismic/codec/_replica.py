@@ -329,6 +329,7 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
 
     # the noise is matched once, at the setting nearest the file's: the two are a few index steps apart
     nearest = settings[0][0] if len(settings) == 1 else min(settings, key=lambda pair: abs(pair[1] - wanted))[0]
+
     def trial(level):
         changes = difference_variance(encode(render(trial_motion, level), nearest)[0])
         if progress is not None:

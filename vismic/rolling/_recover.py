@@ -18,7 +18,7 @@ import numpy as np
 
 from ..data import MIN_FRAMES, Audio, BandSignals, FrameBatch
 from ..denoise import BandLimit, Denoise, HighPass
-from .._blank import blank_end_note, lead_in_note, without_blank_ends
+from .._blank import silent_ends, without_blank_ends
 from .._reliability import batch_statistics, findings, merge_statistics
 from ..codec._checks import check_file_codec
 from ..errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning, VismicWarning
@@ -429,33 +429,11 @@ def recover_rolling_shutter_video(
                      high_hz=high_hz, denoise=denoise)
     audio.info["roi"] = tuple(int(v) for v in source.roi)
     if lead_in or tail:
-        audio = _silent_ends(audio, lead_in, tail)
+        audio = silent_ends(audio, lead_in, tail, fps=audio.info["fps"])
         for name in ("lead_in", "blank_end"):
             if name in audio.info:
                 warnings.warn(audio.info[name], VismicWarning, stacklevel=2)
     return audio
-
-
-def _silent_ends(audio: Audio, lead_in: int, tail: int) -> Audio:
-    """``audio``, recovered between ``lead_in`` and ``tail`` blank frames, with silence for them at the line rate.
-
-    A frame lasts ``sr / fps`` samples, rarely a whole number: the recovered samples are
-    placed at the nearest sample of the whole video's time (at most half a sample off).
-    """
-    info = dict(audio.info)
-    per_frame = audio.sr / info["fps"]
-    stop = lead_in + info["n_frames"]
-    before = int(round(lead_in * per_frame))
-    after = int(round((lead_in + tail) * per_frame)) - before
-    info["n_frames"] = stop + tail
-    info["row_times_seconds"] = info["row_times_seconds"] + before / audio.sr
-    if lead_in:
-        info["start_frame"] = lead_in
-        info["lead_in"] = lead_in_note(lead_in, info["fps"])
-    if tail:
-        info["blank_end"] = blank_end_note(tail, stop, info["fps"])
-    widths = [(0, 0)] * (audio.samples.ndim - 1) + [(before, after)]
-    return Audio(np.pad(audio.samples, widths), audio.sr, info, audio.noise)
 
 
 class RollingShutterRecovery(Stage):
