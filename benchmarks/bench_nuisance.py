@@ -28,7 +28,9 @@ same pipeline after :class:`vismic.stabilise.Stabilise`, each without
 denoising and with the default ``mmse_lsa`` (and what ``recover_sound``'s default
 ``stabilise='auto'`` gives: the stabilised result when the first pass flags large
 motion, the plain one otherwise), and for frames an MPEG-4 part 2 codec held what the
-opt-in ``unhold='auto'`` gives (:class:`vismic.codec.Unhold`, summary line only), and for VP8 and VP9
+opt-in ``unhold='auto'`` gives (:class:`vismic.codec.Unhold`, summary line only) and what the
+uncompressed frames read through FFmpeg's MPEG-4 part 2 encoder at the file's quantiser scale and
+at its finest (:func:`vismic.codec.encode_like`, summary line), and for VP8 and VP9
 files what repairing their key frames gained (``recover_sound``'s default ``key_frames='auto'``: its
 ``auto`` column against the default column, which reads the same frames as an array, summary line);
 then ``recover_sound``'s own
@@ -80,7 +82,7 @@ from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
 from vismic._reliability import batch_statistics, merge_statistics  # noqa: E402
-from vismic.codec import JUMP_RATIO, key_frame_jumps  # noqa: E402
+from vismic.codec import JUMP_RATIO, FileQuantiser, encode_like, key_frame_jumps, read_quantisers  # noqa: E402
 from vismic.data import FrameBatch  # noqa: E402
 from vismic.decompose._gradient import unit_vector  # noqa: E402
 from vismic.denoise import highpass  # noqa: E402
@@ -303,7 +305,30 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
     frames = scene.frames
     read = merge_statistics([batch_statistics(frames[i:i + 64]) for i in range(0, len(frames), 64)])
     row.update(held_blocks=read["held_blocks"], whole_blocks=read["whole_blocks"], innovation=read["innovation"])
+    row.update(mpeg4_measures(spec, path, size=size, seconds=seconds, truth=truth) if nuisance == "mp4v"
+               else dict.fromkeys(MPEG4_KEYS, math.nan))
     return row
+
+
+MPEG4_KEYS = ("mpeg4_like_file", "mpeg4_finest", "mpeg4_scale")
+
+
+def mpeg4_measures(spec: SceneSpec, path, *, size: int, seconds: float, truth) -> dict:
+    """The scene through FFmpeg's MPEG-4 part 2 encoder at the file's quantiser scale and at the finest.
+
+    The uncompressed frames through :func:`vismic.codec.encode_like` as the file's quantisers
+    read (:func:`vismic.codec.read_quantisers`): how near the encoder the file came from, at
+    constant scale, reproduces what the file cost; then at scale 1, the finest MPEG-4 part 2
+    codes, what the codec costs at its best. Recovered by the default pipeline, as decoded.
+    """
+    coded = read_quantisers(path)
+    frames = render(spec, "clean", size=size, seconds=seconds).frames
+    finest = FileQuantiser(np.ones_like(coded.q_index), coded.key, coded.codec, coded.b_frames)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        measured = {f"mpeg4_{key}": metrics.si_snr(recover(encode_like(frames, quantiser), spec.fps)[0].samples, truth)
+                    for key, quantiser in (("like_file", coded), ("finest", finest))}
+    return dict(measured, mpeg4_scale=coded.effective_q_index)
 
 
 HEADER = (f"{'scene':36s} {'nuisance':8s} {'bound':>6s} | {'davis':>6s} | {'default':>6s} {'+lsa':>6s} | "
@@ -383,6 +408,17 @@ def summary(rows) -> str:
                 + " (rendered " + " / ".join(f"{r['noise_std']:g}" for r in replicated) + "); "
                 f"recover_sound took {np.median([r['user_seconds'] for r in replicated]):.1f} s (median; "
                 f"{np.median([r['user_seconds'] for r in rows if r['nuisance'] == 'clean']):.1f} s on the clean rows)"
+            )
+        like = [r for r in of if np.isfinite(r.get("mpeg4_like_file", math.nan))]
+        if like:
+            lines.append(
+                f"{'':8s} the scene through FFmpeg's MPEG-4 part 2 encoder (vismic.codec.encode_like) at the file's "
+                "quantiser scale " + " / ".join(f"{r['mpeg4_scale']:g}" for r in like) + ": SI-SNR "
+                + " / ".join(f"{r['mpeg4_like_file']:.1f}" for r in like) + " dB against the file's "
+                + " / ".join(f"{r['default_none']:.1f}" for r in like) + "; at scale 1, the finest: "
+                + " / ".join(f"{r['mpeg4_finest']:.1f}" for r in like) + " dB, loss "
+                + f"{np.median([r['mpeg4_finest'] - clean[r['scene']]['default_none'] for r in like]):+.1f} (worst "
+                + f"{min(r['mpeg4_finest'] - clean[r['scene']]['default_none'] for r in like):+.1f})"
             )
         lines.append(
             f"{'':8s} key-frame jumps (vismic.codec.key_frame_jumps; found at a ratio of {JUMP_RATIO:g}): ratio "

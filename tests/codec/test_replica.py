@@ -52,7 +52,7 @@ def test_read_quantisers_gives_every_frame_its_index_and_the_key_frames(vp9_clip
 def test_read_quantisers_refuses_other_codecs(tmp_path):
     frames = _scene(seconds=0.02)[0].frames
     synth.compress(frames, codec="MJPG", keep=tmp_path / "clip.avi")
-    with pytest.raises(ParameterError, match="not VP9"):
+    with pytest.raises(ParameterError, match="not VP9, H.264 or MPEG-4 part 2"):
         read_quantisers(tmp_path / "clip.avi")
 
 
@@ -328,6 +328,25 @@ def test_read_quantisers_reads_an_h264_files_qp(tmp_path):
     # encoded as that file was: x264 at its QP, without B-frames
     again = encode_like(frames, plain)
     assert again.shape == frames.shape and 0 < np.abs(again.astype(float) - frames).mean() < 4.0
+
+
+def test_read_quantisers_reads_an_mpeg4_part2_files_scale_and_encode_like_repeats_its_coding(tmp_path):
+    # OpenCV's mp4v writer: FFmpeg's MPEG-4 part 2 encoder, rate-controlled, a key frame every 12 frames
+    frames = _scene(seconds=0.03)[0].frames
+    path = tmp_path / "clip.avi"
+    file_frames = synth.compress(frames, codec="mp4v", keep=path)
+    q = read_quantisers(path)
+    assert q.codec == "MPEG-4 part 2" and not q.b_frames
+    assert q.q_index.shape == (len(frames),) and np.all((q.q_index >= 1) & (q.q_index <= 31))
+    assert q.key_interval == 12 and np.array_equal(np.flatnonzero(q.key), np.arange(0, len(frames), 12))
+    # the same frames coded at the scale the file's read: the same decoded frames (the file sat at one scale)
+    assert np.unique(q.q_index).size == 1
+    again = encode_like(frames, q)
+    assert again.shape == frames.shape and again.dtype == np.uint8
+    assert np.abs(again.astype(float) - file_frames).mean() < 0.05 * np.abs(file_frames - frames).mean()
+    # a finer scale codes the frames more closely
+    finer = encode_like(frames, FileQuantiser(np.ones(len(frames)), q.key, q.codec))
+    assert np.abs(finer.astype(float) - frames).mean() < np.abs(again.astype(float) - frames).mean()
 
 
 def test_an_independent_motion_keeps_the_spectrum_and_loses_the_waveform():

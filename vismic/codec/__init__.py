@@ -27,6 +27,10 @@ map (:func:`moving_regions`); :func:`vismic.recover_sound`
 runs it on such files (``codec_replica=True``) and caps its SNR estimate at what the replica
 recovered. Those checks of :func:`vismic.recover_sound` live in ``vismic/codec/_checks.py``
 (:data:`REPLICA_OVER_CAP_DB`, :data:`SOUND_MAP_FLOOR_DB` the thresholds they use).
+:func:`read_quantisers` also reads an MPEG-4 part 2 file's quantiser scales, and
+:func:`encode_like` codes frames as that file was (FFmpeg's encoder at its scale): what
+the codec costs a rendered scene. An MPEG-4 part 2 replica read the lost sound of held files
+far too high, and such files keep the frames' own cap (docs/real-recordings.md).
 """
 
 from ._checks import REPLICA_OVER_CAP_DB, SOUND_MAP_FLOOR_DB

@@ -1,6 +1,6 @@
-"""How a VP9, H.264 or VP8 file's frames were coded: their quantisers, key frames and bits.
+"""How a VP9, H.264, MPEG-4 part 2 or VP8 file's frames were coded: their quantisers, key frames and bits.
 
-VP9's and H.264's decoders export each frame's quantiser (FFmpeg's ``venc_params``,
+VP9's, H.264's and MPEG-4 part 2's decoders export each frame's quantiser (FFmpeg's ``venc_params``,
 :func:`read_quantisers`); VP8's export none, and its frame headers are read instead
 (:func:`read_rate`). :mod:`vismic.codec._encoders` codes a replica's frames as these say
 the file's were. Reading needs PyAV (``pip install vismic[codecs]``).
@@ -47,15 +47,16 @@ def _video_stream(container, codec: str, path, what: str):
 
 @dataclass(frozen=True)
 class FileQuantiser:
-    """How a VP9 or H.264 file's frames were quantised.
+    """How a VP9, H.264 or MPEG-4 part 2 file's frames were quantised.
 
     Attributes
     ----------
-    q_index : np.ndarray [shape=(n_frames,)], int
-        Each shown frame's base quantiser: VP9's index (0-255), H.264's QP (0-51); lower is finer.
+    q_index : np.ndarray [shape=(n_frames,)]
+        Each shown frame's base quantiser: VP9's index (0-255), H.264's QP (0-51), MPEG-4 part
+        2's quantiser scale (1-31, the median over the frame's macroblocks); lower is finer.
     key : np.ndarray [shape=(n_frames,)], bool
         Whether the frame is a key frame.
-    codec : {'VP9', 'H.264'}
+    codec : {'VP9', 'H.264', 'MPEG-4 part 2'}
         The file's codec.
     b_frames : bool
         Whether the file has bidirectionally predicted frames (H.264's B-frames).
@@ -103,16 +104,30 @@ def _key_interval(key) -> int:
 PICTURE_TYPE_B = 3
 
 #: The decoders whose frames export their quantiser (FFmpeg's ``venc_params``), by the name :class:`FileQuantiser` gives.
-QUANTISER_DECODERS = {"vp9": "VP9", "h264": "H.264"}
+QUANTISER_DECODERS = {"vp9": "VP9", "h264": "H.264", "mpeg4": "MPEG-4 part 2"}
+
+#: FFmpeg's MPEG-1/2/4 part 2 decoders export each macroblock's quantiser scale doubled (``venc_params``
+#: of MPEG-2's kind, whose scale steps by 2): FFmpeg's own encoder at ``qmin = qmax = 3`` reads back 6.
+MPEG_QP_PER_SCALE = 2
+
+
+def _frame_quantiser(params, codec: str) -> float:
+    """A decoded frame's base quantiser from its ``venc_params``: H.264's and VP9's frame QP, MPEG-4's median block scale."""
+    if codec != "MPEG-4 part 2":
+        return int(params.qp)
+    # the frame's own qp is 0 there: every macroblock carries its scale as its delta (qp_map: PyAV 14 and later)
+    qp_map = getattr(params, "qp_map", None)
+    scales = qp_map() if qp_map is not None else [params.block_params(i).delta_qp for i in range(params.nb_blocks)]
+    return float(np.median(scales)) / MPEG_QP_PER_SCALE
 
 
 def read_quantisers(path, max_frames=None) -> FileQuantiser:
-    """The quantiser of each frame of a VP9 or H.264 file (its first ``max_frames`` frames).
+    """The quantiser of each frame of a VP9, H.264 or MPEG-4 part 2 file (its first ``max_frames`` frames).
 
     Raises
     ------
     ParameterError
-        The file's video stream is neither, or its decoder exported no quantiser.
+        The file's video stream is none of those, or its decoder exported no quantiser.
     ImportError
         PyAV is not installed.
     """
@@ -122,13 +137,14 @@ def read_quantisers(path, max_frames=None) -> FileQuantiser:
         stream = container.streams.video[0]
         codec = QUANTISER_DECODERS.get(stream.codec_context.name)
         if codec is None:
-            raise ParameterError(f"{path} is {stream.codec_context.name}, not VP9 or H.264: its quantiser is not read")
+            raise ParameterError(f"{path} is {stream.codec_context.name}, not VP9, H.264 or MPEG-4 part 2: its "
+                                 "quantiser is not read")
         stream.codec_context.options = {"export_side_data": "venc_params"}
         for frame in container.decode(stream):
             params = [data for data in frame.side_data if hasattr(data, "qp")]
             if not params:
                 raise ParameterError(f"the {codec} decoder exported no quantiser for frame {len(q_index)} of {path}")
-            q_index.append(int(params[0].qp))
+            q_index.append(_frame_quantiser(params[0], codec))
             key.append(bool(frame.key_frame))
             b_frames |= int(getattr(frame.pict_type, "value", frame.pict_type)) == PICTURE_TYPE_B
             if max_frames is not None and len(q_index) >= max_frames:
