@@ -70,6 +70,44 @@ def test_default_pipeline_keeps_its_snr_under_flicker_and_exposure_steps(kind):
     assert _si_snr(lit, pipeline) > _si_snr(lit, without) + 1.0
 
 
+@pytest.mark.parametrize("fuse", [True, False])
+def test_light_steps_beyond_half_or_double_are_divided_out(fuse):
+    # an exposure step to 0.4 and a fade to 0.3 scale the texture, and the sound's trace with it: kept
+    # within 0.5-2 the step to 0.49 halved the sound after it (23 -> 11 dB, the estimate at 26, no finding)
+    n = 660
+    step = synth.exposure_steps(n, fps=FPS, times_seconds=[0.15], gains=[0.4])
+    fade = synth.fade_gain(n, end_gain=0.3)
+    pipeline = vismic.default_pipeline(denoise=None)
+    clean_db = _si_snr(_scene(n=n), pipeline)
+    for gain, darker in ((step, 0.4), (fade, 0.3)):
+        scene = _scene(gain=gain, n=n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rec = vismic.recover_sound(scene.frames, fps=FPS, denoise=None, fuse=fuse)
+        truth = highpass(scene.displacement_px, sr=FPS)
+        got = metrics.si_snr(rec.samples, truth)
+        assert got > clean_db - 6.0  # less light, more noise against it: 26.8 -> 22.5 and 22.8 measured
+        # the sound keeps its size after the step (it halved before)
+        half = n // 2
+        ratio = np.std(rec.samples[half + 50:-20]) / np.std(rec.samples[40:half - 50])
+        assert ratio == pytest.approx(np.std(truth[half + 50:-20]) / np.std(truth[40:half - 50]), rel=0.25)
+        assert abs(rec.info["snr_estimate_db"] - got) < 3.0
+
+
+def test_a_frame_moved_by_pixels_is_not_read_as_a_dark_one():
+    rng = np.random.default_rng(3)
+    reference = rng.uniform(50, 200, (32, 32))
+    frames = np.stack([0.3 * reference, np.roll(reference, 6, axis=1), 0.45 * np.roll(reference, 6, axis=1)])
+    out = remove_light(frames, reference, light_basis(reference))
+    np.testing.assert_allclose(out[0], reference, atol=1e-3)  # light: divided out
+    # shifted by pixels: its correlation with the reference reads as a "gain" the mean does not follow
+    change = frames[1] - reference
+    basis = light_basis(reference)
+    left = change - np.einsum("k,khw->hw", np.einsum("khw,hw->k", basis, change), basis)
+    np.testing.assert_allclose(out[1], reference + left, atol=1e-3)
+    assert np.std(out[2] - reference) < 2 * np.std(out[1] - reference)  # not amplified by 1 / 0.45...
+
+
 def _shaky_flickering_brick(seconds=0.5, seed=1, size=96):
     n = int(round(seconds * FPS))
     sound = synth.make_displacement(synth.music(duration_seconds=n / FPS, sr=FPS, seed=seed), amplitude_px=0.05)

@@ -252,11 +252,18 @@ class LightCorrection:
         ``T (r - p)``.
     texture_norm : float
         Divides the texture coefficient into the gain (0 when the basis has no texture image).
+    reference_mean : float
+        The light reference's mean, which the constant coefficient moves as a gain does
+        (:func:`vismic.stabilise.gain_divisor`); 0 keeps gains to 0.5-2.
+    n_pixels : int
+        Of the light reference.
     """
 
     basis_scores: np.ndarray
     offset: np.ndarray
     texture_norm: float
+    reference_mean: float = 0.0
+    n_pixels: int = 1
 
     @property
     def n_basis(self) -> int:
@@ -267,9 +274,10 @@ class LightCorrection:
         coefficients = np.asarray(coefficients, dtype=np.float64)
         corrected = scores.astype(np.float64) - coefficients @ self.basis_scores
         if self.texture_norm:
-            gain = 1.0 + coefficients[:, 1] / self.texture_norm
+            from ..stabilise._light import gain_divisor
+
             # as NormaliseLight: a frame far from the reference reads as a wild gain, left unscaled
-            corrected /= np.where((gain > 0.5) & (gain < 2.0), gain, 1.0)[:, None]
+            corrected /= gain_divisor(coefficients, self.texture_norm, self.reference_mean, self.n_pixels)[:, None]
         return (corrected + self.offset).astype(np.float32)
 
 
@@ -290,7 +298,8 @@ def with_light(templates: Templates, light_reference) -> Templates:
         texture_norm = float(basis[1].ravel().astype(np.float64) @ (reference32.ravel() - reference32.mean()))
     images = np.concatenate([basis, (reference32 - templates.reference)[None]])
     projected = project_difference(images, templates).astype(np.float64)
-    light = LightCorrection(projected[:-1], projected[-1], texture_norm)
+    light = LightCorrection(projected[:-1], projected[-1], texture_norm,
+                            float(reference32.astype(np.float64).mean()), reference32.size)
     extra = 2 * templates.n_regions + np.arange(len(basis))
     rows = _rounded if templates.precision == "int8" else np.ascontiguousarray  # int8: the basis rounded too
     if templates.full_width and len(templates.tiles) > 1:  # bands overlap: the basis is one more tile, over the whole frame
