@@ -188,6 +188,8 @@ def recover_sound(
     pipeline : Pipeline, optional
         Run this pipeline instead of the default one (the other stage
         parameters are then ignored, with a warning where they were given).
+        ``stabilise=True`` and ``unhold=True`` add their steps to a copy of it where
+        it lacks them; ``False`` beside a pipeline that has them is ignored, with a warning.
     batch_size : int, optional
         Frames decoded at a time (default: sized in bytes, see ``max_batch_bytes``);
         the result does not depend on it.
@@ -371,6 +373,8 @@ def recover_sound(
             n_levels=n_levels, grid=grid, highpass_hz=highpass_hz, low_hz=low_hz, high_hz=high_hz, denoise=denoise,
             n_sources=n_sources, stabilise=stabilise is True, unhold=unhold is True,
         )
+    else:
+        pipeline = _with_requested_steps(pipeline, stabilise=stabilise, unhold=unhold)
     if not pipeline.streaming_steps:
         name, first = pipeline.steps[0] if pipeline.steps else ("", None)
         raise ParameterError("the pipeline has no streaming stage to read frames" if first is None else
@@ -679,8 +683,6 @@ def _unheld(pipeline: Pipeline, audio: Audio, source=None) -> Optional[Pipeline]
     """
     from .codec import Unhold
     from .io._codec import codes_8x8_blocks
-    from .project import Project
-    from .stabilise import NormaliseLight
 
     if "inter_frame_codec" not in audio.info.get("reliability", {}):
         return None
@@ -692,6 +694,15 @@ def _unheld(pipeline: Pipeline, audio: Audio, source=None) -> Optional[Pipeline]
     roi = getattr(source, "roi", None)
     if getattr(source, "downsample", 1) != 1 or (roi is not None and (roi[0] % 8 or roi[1] % 8)):
         return None
+    return _with_unhold(pipeline)
+
+
+def _with_unhold(pipeline: Pipeline) -> Pipeline:
+    """The pipeline with :class:`~vismic.codec.Unhold` first, its references one key frame, its grid at most 4x4."""
+    from .codec import Unhold
+    from .project import Project
+    from .stabilise import NormaliseLight
+
     unheld = pipeline.insert(pipeline.steps[0][0], "unhold", Unhold())
     for _, stage in unheld.steps:
         if isinstance(stage, (NormaliseLight, Decompose, Project)):
@@ -789,6 +800,36 @@ def _check_band_fits(pipeline: Pipeline, source) -> None:
         if fps and isinstance(low_hz, (int, float)) and low_hz >= fps / 2:
             raise ParameterError(f"low_hz (the bottom of --band) is {low_hz:g} Hz, at or above the Nyquist frequency "
                                  f"of {fps:g} fps ({fps / 2:g} Hz): nothing would be left")
+
+
+def _with_requested_steps(pipeline: Pipeline, *, stabilise, unhold) -> Pipeline:
+    """A given pipeline with the steps ``stabilise=True`` and ``unhold=True`` ask for, where it lacks them.
+
+    :class:`~vismic.stabilise.Stabilise` goes before its light normalisation or decomposition,
+    as :func:`default_pipeline` puts it, and :class:`~vismic.codec.Unhold` first (the pipeline
+    given is left as it is). ``False`` beside a pipeline that has the step is named: the step stays.
+    """
+    from .codec import Unhold
+    from .project import Project
+    from .stabilise import NormaliseLight
+
+    has_unhold = any(isinstance(stage, Unhold) for _, stage in pipeline.steps)
+    kept = [f"{name}=False" for name, asked, has in (("stabilise", stabilise, _has_stabiliser(pipeline)),
+                                                     ("unhold", unhold, has_unhold)) if asked is False and has]
+    if kept:
+        warnings.warn(f"{' and '.join(kept)} ignored: the pipeline given has its own "
+                      f"{' and '.join(name.split('=')[0].capitalize() for name in kept)} step (remove it from the "
+                      "pipeline instead)", VismicWarning, stacklevel=3)
+    if stabilise is True and not _has_stabiliser(pipeline):
+        before = next((name for name, stage in pipeline.steps if isinstance(stage, (NormaliseLight, Decompose, Project))),
+                      None)
+        if before is None:
+            raise ParameterError("stabilise=True puts vismic.stabilise.Stabilise before the pipeline's NormaliseLight "
+                                 "or Decompose step, and the pipeline given has neither: add the stage to it yourself")
+        pipeline = pipeline.insert(before, "stabilise", stabiliser_for(_highpass_of(pipeline) or None))
+    if unhold is True and not has_unhold:
+        pipeline = _with_unhold(pipeline)
+    return pipeline
 
 
 def _has_stabiliser(pipeline: Pipeline) -> bool:

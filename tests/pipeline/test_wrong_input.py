@@ -85,6 +85,35 @@ def test_a_pipeline_with_its_own_stabiliser_says_so():
     assert rec.info["stabilised"] == "by the pipeline's own Stabilise step"
 
 
+def test_stabilise_and_unhold_true_beside_a_pipeline_add_their_steps():
+    # they were dropped while info["stabilised"] said "on request": a shaken scene read -29.8 dB
+    from vismic import metrics, synth
+    from vismic.codec import Unhold
+
+    sound = synth.make_displacement(synth.music(duration_seconds=0.3, sr=2200.0, seed=1), amplitude_px=0.05)
+    shake = synth.shake_motion(len(sound), fps=2200.0, peak_px=4.0, seed=2)
+    scene = synth.render_nuisance_scene(synth.texture("brick", size=(64, 64)), sound, noise_std=1.0, shift_x_px=shake)
+    given = vismic.default_pipeline(denoise=None)
+    rec = vismic.recover_sound(scene.frames, fps=2200.0, pipeline=given, stabilise=True)
+    assert list(rec.info["pipeline"].named_steps)[:2] == ["stabilise", "light"]
+    assert list(given.named_steps)[0] == "light"  # the pipeline given is left as it is
+    assert metrics.si_snr(rec.samples, sound) > 15.0
+    with pytest.warns(Warning):  # the frames hold no held blocks: Unhold runs all the same, as asked
+        rec = vismic.recover_sound(FRAMES, fps=2200.0, pipeline=vismic.default_pipeline(grid=(2, 2)), unhold=True,
+                                   stabilise=False)
+    assert isinstance(rec.info["pipeline"].steps[0][1], Unhold)
+    with pytest.raises(ParameterError, match="has neither"):
+        vismic.recover_sound(FRAMES, fps=2200.0, pipeline=Pipeline([("combine", Combine())]), stabilise=True)
+
+
+def test_stabilise_false_beside_a_pipeline_with_its_own_stabiliser_is_named():
+    from vismic.errors import VismicWarning
+
+    with pytest.warns(VismicWarning, match="stabilise=False ignored: the pipeline given has its own Stabilise step"):
+        vismic.recover_sound(FRAMES, fps=2200.0, pipeline=vismic.default_pipeline(grid=(2, 2), stabilise=True),
+                             stabilise=False)
+
+
 def test_a_frame_stage_that_returns_an_array_is_named_on_the_fused_path_too():
     # the fused projection failed with "'numpy.ndarray' object has no attribute 'start'" from deep inside it
     from vismic import synth
