@@ -107,6 +107,30 @@ def test_drift_that_breaks_the_evidence_is_flagged_not_trusted():
     assert abs(estimate["snr_estimate_db"] - truth) < 3.0
 
 
+@pytest.mark.parametrize("texture, noise", [("brick", 1.0), ("gravel", 2.0)])
+def test_a_small_drift_costs_the_estimate_what_it_costs_the_sound(texture, noise):
+    # the cap was -40 log10(slow / 0.2) - 10 dB from 0.05 px on: a 0.3 px drift (read 0.157 px) of a
+    # 24.9 dB recovery was estimated at -5.9 dB and flagged "distorted or lost"; 0.25 px reads about 0.125
+    sound = synth.make_displacement(synth.music(duration_seconds=0.5, sr=FPS, seed=3), amplitude_px=0.05)
+    drift = synth.drift_motion(len(sound), total_px=0.25)
+    scene = synth.render_nuisance_scene(synth.texture(texture, size=(64, 64)), sound, direction_degrees=30.0,
+                                        noise_std=noise, shift_x_px=0.6 * drift, shift_y_px=0.8 * drift, fps=FPS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = vismic.recover_sound(scene.frames, fps=FPS, denoise=None, stabilise=False)
+    truth = metrics.si_snr(rec.samples, highpass(scene.displacement_px, sr=FPS))
+    assert 0.1 < rec.info["slow_motion_px"] < 0.15 and "large_motion" not in rec.info["reliability"]
+    assert truth > 14.0 and abs(rec.info["snr_estimate_db"] - truth) < 3.0
+
+
+def test_the_motion_cap_adds_a_distortion_and_holds_saturated_readings_low():
+    from vismic.combine._confidence import SATURATED_READING_PX, motion_cap_db
+
+    assert motion_cap_db(0.05) > 40.0 and 20.0 < motion_cap_db(0.2) < 25.0
+    # readings past a third of a pixel may be motions of pixels read small: their sound was lost
+    assert motion_cap_db(SATURATED_READING_PX * 1.01) < -15.0 < motion_cap_db(SATURATED_READING_PX)
+
+
 def test_motion_a_stabiliser_left_is_not_answered_with_use_a_stabiliser():
     scene = _scene(drift_px=3.0)
     unmoved, report = stabilise_frames(scene.frames, fps=FPS, motion=False)  # a stabiliser that followed nothing
