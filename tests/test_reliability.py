@@ -170,6 +170,17 @@ def test_statistics_are_numpys_and_take_no_fresh_memory_per_batch(monkeypatch, c
         assert peak < 64 * 1024, peak  # a sample's per-pixel row is 128 kB
 
 
+def test_global_flicker_is_not_an_unstable_texture():
+    # 20 % of flicker, which NormaliseLight takes out, read as "no stable texture" on a 26.5 dB recovery
+    sound = synth.make_displacement(synth.music(duration_seconds=0.3, sr=2200.0), amplitude_px=0.05)
+    frames = synth.render_nuisance_scene(synth.texture("brick", size=(64, 64)), sound, noise_std=1.0,
+                                         gain=synth.flicker_gain(len(sound), fps=2200.0, depth=0.2)).frames
+    rec, _ = recover(frames)
+    assert not any(w.startswith("no stable texture") for w in rec.info["warnings"])
+    stats = merge_statistics([batch_statistics(frames[i:i + 64]) for i in range(0, len(frames), 64)])
+    assert stats["unsteady"] < 0.2 * stats["flicker"]
+
+
 def test_blank_frames_say_so_before_the_missing_motion():
     stats = merge_statistics([batch_statistics(np.full((8, 32, 32), 255, dtype=np.uint8))])
     found = findings(np.zeros(100), {"snr_estimate_db": 5.0}, stats)
