@@ -111,6 +111,16 @@ def test_compress_quality_is_a_number_from_0_to_100_for_mjpeg_only():
         synth.compress(frames, codec="mp4v", quality=50)
 
 
+def test_mjpeg_quality_sets_the_quantisation():
+    # OpenCV's FFmpeg writer ignored it: every quality gave the same frames
+    frames = np.repeat(synth.texture("brick", size=(32, 32)).clip(0, 255).astype(np.uint8)[None], 3, axis=0)
+    errors = [np.sqrt(np.mean((synth.compress(frames, codec="MJPG", quality=q).astype(float) - frames) ** 2))
+              for q in (10, 50, 95)]
+    assert errors[0] > 2 * errors[1] > 0 and errors[1] > errors[2] and errors[2] < 2.0  # levels kept as they were
+    # OpenCV's own MJPEG encoder remapped grey frames' levels (a mean of 111 read back as 60)
+    assert abs(synth.compress(frames, codec="MJPG", quality=95).mean() - frames.mean()) < 0.5
+
+
 def test_a_compressed_clip_can_be_kept_and_reads_back_as_the_frames_given(tmp_path):
     from vismic.io import open_video, read_frames
 

@@ -332,14 +332,19 @@ def _write_opencv(frames, path: str, codec: str, quality, playback_fps: float) -
     import cv2
 
     height, width = frames.shape[1:]
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*codec), playback_fps, (width, height), isColor=False)
+    if quality is None:
+        writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*codec), playback_fps, (width, height), isColor=False)
+    else:  # OpenCV's FFmpeg writer ignores the quality (its set() returns False): OpenCV's own MJPEG encoder takes it
+        writer = cv2.VideoWriter(path, cv2.CAP_OPENCV_MJPEG, cv2.VideoWriter_fourcc(*codec), playback_fps,
+                                 (width, height), isColor=True)
     if not writer.isOpened():
         raise OutputError(f"OpenCV cannot write {codec!r} video here (no such encoder in its FFmpeg)")
     try:
-        if quality is not None:
-            writer.set(cv2.VIDEOWRITER_PROP_QUALITY, float(quality))
+        if quality is not None and not writer.set(cv2.VIDEOWRITER_PROP_QUALITY, float(quality)):
+            raise OutputError(f"OpenCV's MJPEG writer refused quality={quality!r}")
         for frame in frames:
-            writer.write(np.ascontiguousarray(frame))
+            # that encoder's grey files decode with their levels remapped (mean 111 read back as 60): grey as colour
+            writer.write(np.ascontiguousarray(frame if quality is None else np.repeat(frame[:, :, None], 3, axis=2)))
     finally:
         writer.release()
 
@@ -384,7 +389,9 @@ def compress(frames, *, codec: str = "MJPG", quality=None, playback_fps: float =
         its AVX-512 code, which wrote different files from run to run
         (:func:`vismic._x264.x264_options`).
     quality : float, optional
-        ``cv2.VIDEOWRITER_PROP_QUALITY`` (0-100, MJPG only); None keeps the default.
+        JPEG quality (0-100, MJPG only), through OpenCV's own MJPEG encoder
+        (``cv2.CAP_OPENCV_MJPEG``; its FFmpeg writer ignores the setting). None (default)
+        writes with OpenCV's FFmpeg writer at its default quality.
     playback_fps : float
     keep : str or os.PathLike, optional
         Keep the compressed file there (its suffix must be the codec's container,
