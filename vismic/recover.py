@@ -532,7 +532,7 @@ def _check_key_frames(key_frames):
     if (index is None or index.ndim != 1
             or (index.size and (not np.issubdtype(index.dtype, np.integer) or index.min() < 0))):
         raise ParameterError(f"key_frames must be 'auto', None or a 1-D array of frame indices, given {key_frames!r}")
-    return index
+    return index.astype(np.intp)  # an empty list is float64: no key frames
 
 
 def _check_key_frames_fit(key_frames, source) -> None:

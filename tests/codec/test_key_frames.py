@@ -157,3 +157,19 @@ def test_key_frames_past_the_end_are_refused():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert vismic.recover_sound(frames, fps=2200.0, key_frames=[12, 10000]).samples.shape == (40,)  # 12 applies
+
+
+def test_no_key_frames_repair_nothing_and_weights_are_shares():
+    # an empty list is float64, and crashed as indices (IndexError) in repair_key_frames and recover_sound
+    series = np.random.default_rng(0).normal(size=300)
+    repaired, report = repair_key_frames(series, [])
+    assert report.frames == 0 and np.array_equal(repaired, series)
+    frames = np.random.default_rng(1).normal(128, 20, (80, 32, 32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert vismic.recover_sound(frames, fps=2200.0, key_frames=[]).samples.shape == (80,)
+    for bad in ([np.nan], [2.0], [-1.0], [0.5, 0.5]):  # NaN made NaN output, 2 doubled the leap
+        with pytest.raises(ParameterError, match="weights"):
+            repair_key_frames(series, [10, 20], weights=bad)
+    half, _ = repair_key_frames(series, [10, 20], weights=0.5)  # one share for every series
+    assert np.array_equal(half, repair_key_frames(series, [10, 20], weights=[0.5])[0])

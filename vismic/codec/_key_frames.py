@@ -99,6 +99,7 @@ def key_frame_masks(key_frames, n: int):
     index = np.asarray(key_frames)
     if index.ndim != 1 or (index.size and not np.issubdtype(index.dtype, np.integer)):
         raise ParameterError(f"key_frames must be a 1-D array of frame indices, given {key_frames!r}")
+    index = index.astype(np.intp)  # an empty list is float64: no key frames
     key = np.zeros(n, dtype=bool)
     key[index[(index >= 0) & (index < n)]] = True
     near = key.copy()
@@ -183,8 +184,9 @@ def repair_key_frames(series, key_frames, weights=None):
     key_frames : array_like of int
         Frame indices of the key frames (e.g. :func:`read_key_frames`); a key frame at
         either end, or beside another key frame, is left as it is.
-    weights : np.ndarray [shape=(m,)], optional
-        Default :func:`key_frame_weights` of ``series``.
+    weights : np.ndarray [shape=(m,)] or float, optional
+        The share of each series' residual kept, 0-1 (one for all). Default
+        :func:`key_frame_weights` of ``series``.
 
     Returns
     -------
@@ -209,7 +211,13 @@ def repair_key_frames(series, key_frames, weights=None):
     if weights is None:
         weights, ratio = key_frame_weights(flat, key_frames)
     else:
+        given = weights
         weights, ratio = np.asarray(weights, dtype=np.float64), np.full(flat.shape[0], np.nan)
+        if weights.ndim == 0:
+            weights = np.full(flat.shape[0], float(weights))
+        if weights.shape != (flat.shape[0],) or not np.all((weights >= 0) & (weights <= 1)):
+            raise ParameterError(f"weights must hold one share from 0 to 1 per series ({flat.shape[0]}), "
+                                 f"given {given!r}")
     repairable, _ = key_frame_masks(key_frames, flat.shape[1])
     at = np.flatnonzero(repairable)
     out = flat.copy()
