@@ -191,6 +191,17 @@ def check_int(value, name: str, *, minimum: Optional[int] = None, maximum: Optio
     return int(value)
 
 
+def check_bool(value, name: str) -> bool:
+    """True or False (NumPy's too).
+
+    >>> check_bool(np.True_, "quantize")
+    True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} must be True or False, given {name}={value!r}")
+    return bool(value)
+
+
 def check_positive_int(value, name: str, *, allow_none: bool = False) -> Optional[int]:
     """An integer >= 1 (or None where ``allow_none``)."""
     if value is None and allow_none:

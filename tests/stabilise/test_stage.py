@@ -205,3 +205,19 @@ def test_a_bad_near_clip_level_is_one_clear_error():
     for levels in (-1.0, float("nan"), "8", True):
         with pytest.raises(ValueError, match="near_clip_levels"):
             Stabilise(near_clip_levels=levels).transform(FrameBatch(np.zeros((4, 8, 8), np.float32), 0, 2000.0))
+
+
+
+def test_stabilise_frames_checks_its_batch_size_and_rate():
+    # batch_size=-1 returned the uninitialised output buffer; 0, 2.5, None and fps=nan raised from inside
+    import numpy as np
+    import pytest
+
+    from vismic.errors import ParameterError
+    from vismic.stabilise import stabilise_frames
+
+    frames = np.random.default_rng(0).uniform(0, 255, (40, 32, 32))
+    for bad in (dict(batch_size=-1), dict(batch_size=0), dict(batch_size=2.5), dict(batch_size=None),
+                dict(fps=float("nan"))):
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            stabilise_frames(frames, **dict(dict(fps=2200.0), **bad))

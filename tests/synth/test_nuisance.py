@@ -180,3 +180,19 @@ def test_motion_renderers_refuse_a_frame_count_that_is_not_one(bad):
                    lambda n: synth.drift_motion(n, total_px=1.0)):
         with pytest.raises(ParameterError, match="n_frames must be a positive integer"):
             render(bad)
+
+
+def test_the_test_beds_light_seed_and_switches_are_checked():
+    # a gain of -1 rendered black frames, a NaN step time was dropped, seed=-1 and quantize='no' went through
+    texture = synth.texture("brick", size=(16, 16))
+    for bad in (dict(gain=-1.0), dict(gain=0.0), dict(seed=-1), dict(seed=1.5), dict(quantize="no")):
+        with pytest.raises(ParameterError, match=next(iter(bad))):
+            synth.render_nuisance_scene(texture, np.zeros(20), **bad)
+    with pytest.raises(ParameterError, match="times_seconds"):
+        synth.exposure_steps(4, fps=4.0, times_seconds=[float("nan")], gains=[1.5])
+    with pytest.raises(ParameterError, match="seed"):
+        synth.shake_motion(10, fps=100.0, peak_px=1.0, seed=-2)
+    for bad in (None, "a", float("nan")):
+        with pytest.raises(ParameterError, match="total_px"):
+            synth.drift_motion(10, total_px=bad)
+    assert synth.drift_motion(3, total_px=-2.0).tolist() == pytest.approx([0.0, -1.0, -2.0])

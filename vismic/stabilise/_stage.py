@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 
 from .._buffers import FrameQueue, ReturnedBuffer, held_dtype
-from .._checks import check_data, check_finite_frames, check_non_negative, check_positive
+from .._checks import check_data, check_finite_frames, check_int, check_non_negative, check_positive
 from .._cores import map_on_cores
 from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
@@ -576,6 +576,8 @@ def stabilise_frames(frames, *, fps: float, batch_size: int = 64, **params):
     if frames.ndim != 3:
         raise FrameShapeError(f"frames must have shape (n, height, width), given shape={frames.shape}")
     check_finite_frames(frames)
+    fps = check_positive(fps, "fps")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     stage = Stabilise(**params)
     result = np.empty(frames.shape, dtype=np.float32)
     released = 0

@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 
 from ..errors import FrameShapeError, OutputError, ParameterError
-from .._checks import check_int, check_range
+from .._checks import check_int, check_number, check_range
 from ._checks import check_direction, check_non_negative, check_positive, check_texture, unit_vector
 from ._fourier import _Shifter
 from ._scene import Scene, _check_displacement
@@ -101,6 +101,7 @@ def shake_motion(n_frames: int, *, fps: float, peak_px: float, low_hz: float = 0
     high_hz = check_positive(high_hz, "high_hz")
     if low_hz >= high_hz:
         raise ParameterError(f"low_hz must be below high_hz, given low_hz={low_hz!r}, high_hz={high_hz!r}")
+    seed = check_int(seed, "seed", minimum=0)
     rng = np.random.default_rng(seed)
     spectrum = np.fft.rfft(rng.standard_normal(n))
     frequency = np.fft.rfftfreq(n, d=1.0 / fps)
@@ -138,9 +139,7 @@ def drift_motion(n_frames: int, *, total_px: float) -> np.ndarray:
     array([0., 1., 2.])
     """
     n = _check_count(n_frames)
-    total_px = float(total_px)
-    if not np.isfinite(total_px):
-        raise ParameterError(f"total_px must be finite, given total_px={total_px!r}")
+    total_px = check_number(total_px, "total_px")  # negative: a drift the other way
     if n == 1:
         return np.zeros(1)
     return total_px * 0.5 * (1.0 - np.cos(np.pi * np.arange(n) / (n - 1)))
@@ -203,6 +202,8 @@ def exposure_steps(n_frames: int, *, fps: float, times_seconds, gains) -> np.nda
         raise ParameterError(f"times_seconds and gains must have the same length, given {times.size} and {values.size}")
     if not np.all(np.isfinite(values)) or np.any(values <= 0):
         raise ParameterError(f"gains must be positive, given gains={gains!r}")
+    if not np.all(np.isfinite(times)):
+        raise ParameterError(f"times_seconds must be finite, given times_seconds={times_seconds!r}")
     gain = np.ones_like(t)
     for when, value in sorted(zip(times, values)):
         gain[t >= when] = value
@@ -302,6 +303,8 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
     shift_x_px = _per_frame(shift_x_px, n, "shift_x_px", 0.0)
     shift_y_px = _per_frame(shift_y_px, n, "shift_y_px", 0.0)
     gain = _per_frame(gain, n, "gain", 1.0)
+    if np.any(gain <= 0):  # as exposure_steps and fade_gain refuse them: a light that is off or negative
+        raise ParameterError(f"gain must be positive in every frame, given a gain of {float(gain.min()):g}")
     offset = _per_frame(offset, n, "offset", 0.0)
     ux, uy = unit_vector(direction_degrees)
     total_x = displacement_px * ux + shift_x_px

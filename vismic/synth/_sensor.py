@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .._checks import check_bool, check_int
+
 
 def sense(batches, *, n_frames: int, shape, batch_size: int, noise_std: float, quantize: bool, seed: int):
     """Add sensor noise to clean rendered batches and quantise them, into one frame stack.
@@ -28,6 +30,8 @@ def sense(batches, *, n_frames: int, shape, batch_size: int, noise_std: float, q
     -------
     np.ndarray [shape=(n_frames, height, width)]
     """
+    seed = check_int(seed, "seed", minimum=0)
+    quantize = check_bool(quantize, "quantize")
     rng = np.random.Generator(np.random.SFC64(seed))  # ~1.5x faster normals than PCG64
     frames = np.empty((n_frames,) + tuple(shape), dtype=np.uint8 if quantize else np.float32)
     with ThreadPoolExecutor(max_workers=1) as pool:
