@@ -436,7 +436,7 @@ def test_a_replica_refuses_a_mode_shape_smaller_than_the_frames():
     scene, _ = _scene()
     with pytest.raises(ParameterError, match="mode_shape"):
         codec_replica(scene.frames[:8], scene.displacement_px, lambda frames, key: None, mode_shape=np.ones((8, 8)),
-                      quantiser=FileQuantiser(np.full(8, 10.0), np.zeros(8, bool), 12), direction_degrees=0.0, fps=FPS)
+                      quantiser=FileQuantiser(np.full(8, 10.0), np.zeros(8, bool)), direction_degrees=0.0, fps=FPS)
 
 
 def test_a_replica_replaces_the_cap_of_frames_that_barely_differ(tmp_path):
@@ -497,3 +497,27 @@ def test_a_stabilised_recovery_reads_its_replica_without_the_stabiliser(tmp_path
         warnings.simplefilter("ignore")
         rec = vismic.recover_sound(path, fps=fps, denoise=None, stabilise=True)
     assert "codec_replica" in rec.info and sum(seen) == len(scene.frames)
+
+
+def test_reading_a_files_coding_names_a_missing_or_unreadable_file(tmp_path):
+    # a bare FileNotFoundError and PyAV's own InvalidDataError, where read_key_frames named them
+    from vismic.codec import read_key_frames
+    from vismic.errors import CorruptVideoError, VideoNotFoundError
+
+    (tmp_path / "text.mp4").write_text("not a video")
+    for read in (read_quantisers, read_rate, read_key_frames):
+        with pytest.raises(VideoNotFoundError):
+            read(tmp_path / "missing.mp4")
+        with pytest.raises(CorruptVideoError, match="text.mp4"):
+            read(tmp_path / "text.mp4")
+        for bad in (0, -1, 2.5):  # 0 and -1 gave one frame, or all but the last
+            with pytest.raises(ParameterError, match="max_frames"):
+                read(tmp_path / "text.mp4", max_frames=bad)
+
+
+def test_a_file_quantiser_names_its_codec_and_one_value_per_frame():
+    # codec="H264" (for "H.264") made encode_like encode VP9
+    with pytest.raises(ParameterError, match="codec"):
+        FileQuantiser(np.array([20, 22]), np.array([True, False]), "H264")
+    with pytest.raises(ParameterError, match="q_index and key"):
+        FileQuantiser(np.array([20, 22]), np.array([True, False, False]))

@@ -8,10 +8,13 @@ the file's were. Reading needs PyAV (``pip install vismic[codecs]``).
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import check_int
 from ..errors import ParameterError
 
 __all__ = ["FileQuantiser", "FileRate", "read_quantisers", "read_rate", "EFFECTIVE_PERCENTILE", "VP8_QMIN",
@@ -33,8 +36,36 @@ def _av():
     try:
         import av
     except ImportError as error:
-        raise ImportError("measuring a VP9 file's compression needs PyAV: pip install vismic[codecs]") from error
+        raise ImportError("reading how a video file was coded (quantisers, key frames, bits) needs PyAV: "
+                          "pip install vismic[codecs]") from error
     return av
+
+
+@contextmanager
+def opened_video(path, what: str):
+    """``(av, container)`` of the video file at ``path``: one error naming it where it is missing or unreadable.
+
+    ``what`` says what is read (``"quantisers"``...). Raises :class:`~vismic.errors.VideoNotFoundError`
+    and :class:`~vismic.errors.CorruptVideoError` (PyAV's own errors, inside the block too), and
+    ImportError without PyAV.
+    """
+    from ..errors import CorruptVideoError, VideoNotFoundError
+
+    av = _av()
+    if not os.path.isfile(os.fspath(path)):
+        raise VideoNotFoundError(f"no video file at {os.fspath(path)!r}")
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise CorruptVideoError(f"{os.fspath(path)!r} holds no video stream")
+            yield av, container
+    except av.error.FFmpegError as error:
+        raise CorruptVideoError(f"cannot read the {what} of {os.fspath(path)!r}: {error}") from None
+
+
+def check_max_frames(max_frames):
+    """None, or a number of frames >= 1."""
+    return None if max_frames is None else check_int(max_frames, "max_frames", minimum=1)
 
 
 def _video_stream(container, codec: str, path, what: str):
@@ -73,6 +104,14 @@ class FileQuantiser:
     key: np.ndarray
     codec: str = "VP9"
     b_frames: bool = False
+
+    def __post_init__(self):
+        if self.codec not in QUANTISER_DECODERS.values():
+            raise ParameterError(f"codec must be one of {sorted(QUANTISER_DECODERS.values())}, given {self.codec!r}")
+        q, key = np.asarray(self.q_index), np.asarray(self.key)
+        if q.ndim != 1 or key.shape != q.shape or not q.size or not np.all(np.isfinite(q.astype(np.float64))):
+            raise ParameterError(f"q_index and key must be two 1-D arrays of one finite value per frame, given shapes "
+                                 f"{q.shape} and {key.shape}")
 
     @property
     def effective_q_index(self) -> float:
@@ -128,12 +167,14 @@ def read_quantisers(path, max_frames=None) -> FileQuantiser:
     ------
     ParameterError
         The file's video stream is none of those, or its decoder exported no quantiser.
+    VideoNotFoundError, CorruptVideoError
+        No file there, or not one PyAV can read.
     ImportError
         PyAV is not installed.
     """
-    av = _av()
+    max_frames = check_max_frames(max_frames)
     q_index, key, b_frames = [], [], False
-    with av.open(str(path)) as container:
+    with opened_video(path, "quantisers") as (_, container):
         stream = container.streams.video[0]
         codec = QUANTISER_DECODERS.get(stream.codec_context.name)
         if codec is None:
@@ -234,14 +275,16 @@ def read_rate(path, max_frames=None) -> FileRate:
     ------
     ParameterError
         The file's video stream is not VP8, or holds no frames.
+    VideoNotFoundError, CorruptVideoError
+        No file there, or not one PyAV can read.
     ImportError
         PyAV is not installed.
     """
     from ._vp8_header import vp8_frame_quantiser
 
-    av = _av()
+    max_frames = check_max_frames(max_frames)
     sizes, keys, q_index = [], [], []
-    with av.open(str(path)) as container:
+    with opened_video(path, "bit rate") as (_, container):
         stream = _video_stream(container, "VP8", path, "bit rate")
         pixels = stream.codec_context.width * stream.codec_context.height
         for packet in container.demux(stream):

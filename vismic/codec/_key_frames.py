@@ -20,7 +20,6 @@ by itself, the key frames' among them, and only power above every distance's is 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,27 +65,17 @@ def read_key_frames(path, max_frames=None) -> np.ndarray:
     VideoNotFoundError, CorruptVideoError
         No file there, or not one PyAV can demux.
     """
-    try:
-        import av
-    except ImportError as error:
-        raise ImportError("reading a file's key frames needs PyAV: pip install vismic[codecs]") from error
-    from ..errors import CorruptVideoError, VideoNotFoundError
+    from ._file_coding import check_max_frames, opened_video
 
-    if not os.path.isfile(os.fspath(path)):
-        raise VideoNotFoundError(f"no video file at {os.fspath(path)!r}")
+    max_frames = check_max_frames(max_frames)
     stamps, keys = [], []
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise CorruptVideoError(f"{os.fspath(path)!r} holds no video stream")
-            stream = container.streams.video[0]
-            for packet in container.demux(stream):
-                if packet.size == 0:
-                    continue
-                stamps.append(packet.pts if packet.pts is not None else len(stamps))
-                keys.append(bool(packet.is_keyframe))
-    except av.error.FFmpegError as error:
-        raise CorruptVideoError(f"cannot read the packets of {os.fspath(path)!r}: {error}") from None
+    with opened_video(path, "packets") as (_, container):
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            stamps.append(packet.pts if packet.pts is not None else len(stamps))
+            keys.append(bool(packet.is_keyframe))
     order = np.argsort(np.asarray(stamps, dtype=np.float64), kind="stable")
     key = np.asarray(keys, dtype=bool)[order]
     if max_frames is not None:
