@@ -367,6 +367,8 @@ def recover_sound(
                             max_batch_bytes=BATCH_BYTES if max_batch_bytes is None else max_batch_bytes,
                             strict=strict, max_frames=max_frames)
     _check_key_frames_fit(key_frames, source)
+    if unhold is True:
+        _check_on_codec_grid(source)
     source, lead_in, tail = without_blank_ends(source)
     if pipeline is None:
         pipeline = default_pipeline(
@@ -695,6 +697,21 @@ def _unheld(pipeline: Pipeline, audio: Audio, source=None) -> Optional[Pipeline]
     if getattr(source, "downsample", 1) != 1 or (roi is not None and (roi[0] % 8 or roi[1] % 8)):
         return None
     return _with_unhold(pipeline)
+
+
+def _check_on_codec_grid(source) -> None:
+    """Refuse ``unhold=True`` where the frames are off the codec's 8x8 grid (``unhold='auto'`` passes them by).
+
+    Unhold reads each 8x8 block's coded coefficients: after ``downsample`` or an ROI that
+    does not start at a multiple of 8 px, its blocks straddle the codec's, and it measured
+    nothing (a coded share of 0) with no word.
+    """
+    roi = getattr(source, "roi", None)
+    downsample = getattr(source, "downsample", 1)
+    if downsample != 1 or (roi is not None and (roi[0] % 8 or roi[1] % 8)):
+        read = f"downsample={downsample}" if downsample != 1 else f"roi={tuple(roi)!r}"
+        raise ParameterError(f"unhold=True (--unhold on) reads the codec's 8x8 blocks, and {read} moves the frames off "
+                             "their grid: read at full size, with an ROI whose x and y are multiples of 8 px")
 
 
 def _with_unhold(pipeline: Pipeline) -> Pipeline:

@@ -195,3 +195,10 @@ def test_nan_frames_and_complex_samples_are_refused_not_passed_on():
         reference_pyramid(holed[1], n_levels=2)
     with pytest.raises(ParameterError, match="real numbers"):
         Audio(np.ones(64) * 1j, sr=2200.0)
+
+
+@pytest.mark.parametrize("reading", [dict(downsample=2), dict(roi=(3, 5, 24, 24))])
+def test_unhold_true_off_the_codecs_grid_is_refused(reading):
+    # it ran on blocks that straddle the codec's and measured nothing (a coded share of 0), with no word
+    with pytest.raises(ParameterError, match="off their grid"):
+        vismic.recover_sound(FRAMES, fps=2200.0, unhold=True, **reading)
