@@ -271,7 +271,11 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
     Scene
         ``displacement_px`` is the sound's motion alone (what a recovery should
         give back); the camera motion and light changes are in the frames only.
-        ``texture`` and ``mode_shape`` are cropped as the frames are.
+        ``texture`` and ``mode_shape`` are cropped as the frames are, and ``texture``
+        is scaled by the light's gain as the bound sees it (:func:`vismic.metrics.scene_bound`):
+        ``1 / sqrt(mean(1 / gain**2))``, the gain whose frames hold the same motion
+        information on average (a constant gain of 0.3 scaled the frames and not the
+        texture, and the bound read 10.5 dB above them).
 
     Examples
     --------
@@ -322,8 +326,10 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
     texture = texture[view]
     frames = sense(batches(), n_frames=n, shape=texture.shape, batch_size=_BATCH, noise_std=noise_std,
                    quantize=quantize, seed=seed)
+    # each frame's motion information goes with its gain squared: the bound's noise with the mean of 1 / gain^2
+    lit = texture / np.sqrt(np.mean(1.0 / gain ** 2))
     return Scene(frames=frames, displacement_px=displacement_px, direction_degrees=direction_degrees,
-                 mode_shape=np.ones(texture.shape), texture=texture, noise_std=noise_std,
+                 mode_shape=np.ones(texture.shape), texture=lit, noise_std=noise_std,
                  quantization_step=1.0 if quantize else 0.0, fps=fps)
 
 
