@@ -213,3 +213,10 @@ def test_sources_asked_for_but_not_found_are_named():
     found = findings(samples, {"snr_estimate_db": [30.0, -np.inf, -np.inf]})
     assert found == ["only 1 of the 3 sources asked for were found: channels 2, 3 hold nothing; "
                      "ask for fewer (--sources, n_sources=)"]
+
+
+def test_the_low_snr_finding_defers_to_the_slow_motion_that_caps_it():
+    # "try a larger --roi, more light or a closer view" stood beside "remove slow motion first"
+    info = {"snr_estimate_db": -12.0, "reliability": {"large_motion": "the frames moved 0.6 px (or more)..."}}
+    low = [line for line in findings(0.01 * np.sin(np.arange(500) * 0.3), info) if line.startswith("the estimated SNR")]
+    assert len(low) == 1 and "slow motion" in low[0] and "more light" not in low[0]

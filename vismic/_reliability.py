@@ -497,7 +497,9 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
     elif np.any(snr < SNR_FLOOR_DB):
         # more light does not undo a codec: its own finding says what would
         reliability = info.get("reliability", {})
-        if "inter_frame_codec" in reliability or "key_frame_jumps" in reliability:
+        if "large_motion" in reliability:  # more light does not undo slow motion either
+            advice = "the slow motion below the sound band caps it (see that finding)"
+        elif "inter_frame_codec" in reliability or "key_frame_jumps" in reliability:
             advice = "the inter-frame codec caps it (see that finding)"
         elif "lossy_codec" in reliability:
             advice = "the codec's own error comes on top of it (see that finding)"

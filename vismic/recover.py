@@ -413,8 +413,8 @@ def recover_sound(
         if hasattr(progress, "restart"):
             progress.restart("stabilised")
         audio = _recover_once(stable, source, video, **run)
-        audio.info["stabilised"] = (f"automatically: the first pass found the frames moving {moved:.2f} px "
-                                    "below the sound band")
+        audio.info["stabilised"] = (f"automatically: the first pass found the frames moving {moved:.2f} px (or more: "
+                                    "the linear evidence reads motions of pixels small) below the sound band")
         pipeline = stable
     highpass_hz = _highpass_of(pipeline)
     speed = _faster_than_highpass(audio, source, highpass_hz)
