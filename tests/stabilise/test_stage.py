@@ -221,3 +221,26 @@ def test_stabilise_frames_checks_its_batch_size_and_rate():
                 dict(fps=float("nan"))):
         with pytest.raises(ParameterError, match=next(iter(bad))):
             stabilise_frames(frames, **dict(dict(fps=2200.0), **bad))
+
+
+def test_the_stage_and_its_shifts_check_what_they_are_given():
+    # 2x2 frames flooded numpy's warnings, motion='yes' went through, threads=1.5 was taken, 2-D frames were
+    # refused as "reference must be one frame's shape (16,)"
+    import numpy as np
+    import pytest
+
+    from vismic.errors import FrameShapeError, ParameterError
+    from vismic.stabilise import shift_frames, shift_frames_over, stabilise_frames
+
+    with pytest.raises(FrameShapeError, match="at least 4 px"):
+        stabilise_frames(np.ones((10, 2, 2)), fps=100.0)
+    with pytest.raises(ParameterError, match="motion must be True or False"):
+        stabilise_frames(np.random.default_rng(0).uniform(0, 99, (10, 16, 16)), fps=100.0, motion="yes")
+    for threads in (float("nan"), 1.5, 0):
+        with pytest.raises(ParameterError, match="threads"):
+            shift_frames(np.ones((2, 8, 8)), np.zeros(2), np.zeros(2), threads=threads)
+    with pytest.raises(FrameShapeError, match=r"\(n, height, width\)"):
+        shift_frames_over(np.ones((8, 16)), np.zeros(8), np.zeros(8), np.ones(16))
+    # frames of noise fit gains near 0: they are no light, and are not divided by them
+    out, _ = stabilise_frames(np.random.default_rng(0).uniform(0, 255, (300, 32, 32)), fps=2200.0)
+    assert np.abs(out).max() < 2e4

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
+from .._checks import check_int
 from .._cores import map_on_cores
 from ..errors import FrameShapeError, ParameterError
 
@@ -90,8 +91,8 @@ def shift_frames(frames, shifts_x_px, shifts_y_px, *, threads=None, out=None) ->
     shifts_x_px = np.asarray(shifts_x_px, dtype=np.float64).reshape(-1)
     shifts_y_px = np.asarray(shifts_y_px, dtype=np.float64).reshape(-1)
     _check_shifts(shifts_x_px, shifts_y_px, frames.shape[0])
-    if threads is not None and int(threads) < 1:
-        raise ParameterError(f"threads must be at least 1, given threads={threads!r}")
+    if threads is not None:
+        threads = check_int(threads, "threads", minimum=1)
     if out is None:
         out = np.empty(frames.shape, dtype=dtype)
     elif out.shape != frames.shape or out.dtype != dtype:
@@ -160,6 +161,8 @@ def shift_frames_over(frames, shifts_x_px, shifts_y_px, reference, *, threads=No
     """
     frames = np.asarray(frames)
     reference = np.asarray(reference)
+    if frames.ndim != 3:
+        raise FrameShapeError(f"frames must have shape (n, height, width), given shape={frames.shape}")
     if reference.shape != frames.shape[1:]:
         raise ParameterError(f"reference must be one frame's shape {frames.shape[1:]}, given {reference.shape}")
     return shift_frames_into(frames, shifts_x_px, shifts_y_px, reference, 0, threads=threads, out=out)

@@ -9,12 +9,13 @@ from typing import Optional
 import numpy as np
 
 from .._buffers import FrameQueue, ReturnedBuffer, held_dtype
-from .._checks import check_data, check_finite_frames, check_int, check_non_negative, check_positive
+from .._checks import check_bool, check_data, check_finite_frames, check_int, check_non_negative, check_positive
 from .._cores import map_on_cores
 from .._reliability import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
+from ._light import LIGHT_GAINS
 from ._border import _ClipHold, _border_profiles, _fill_border, kept_information
 from ._mosaic import MOSAIC_PX, Mosaic
 from ._shift import chunk_frames, shift_frames, shift_frames_into, shift_frames_over
@@ -30,6 +31,9 @@ EXTENSIONS = ("reference", "mirror", "mosaic")
 MOSAIC_GROUP_BLOCKS = 8
 #: ``fill_border``'s choices besides True and False.
 FILLS = ("fast", "follow")
+#: The smallest frame side the stage takes (1x1 and 2x2 frames flooded numpy's invalid-value warnings).
+MIN_SIDE_PX = 4
+
 #: ``border_ramp_px``'s default with ``extend='reference'`` (and ``'mosaic'``) and ``extend='mirror'``.
 REFERENCE_RAMP_PX, MIRROR_RAMP_PX = 1.0, 4.0
 
@@ -285,6 +289,10 @@ class Stabilise(Stage):
                 raise ParameterError(f"fill_border must be 'fast', 'follow', True or False, given {self.fill_border!r}")
             if self.extend not in EXTENSIONS:
                 raise ParameterError(f"extend must be 'reference', 'mirror' or 'mosaic', given {self.extend!r}")
+            self.motion, self.light = check_bool(self.motion, "motion"), check_bool(self.light, "light")
+            if min(np.shape(batch.frames)[1:3]) < MIN_SIDE_PX:
+                raise FrameShapeError(f"Stabilise needs frames of at least {MIN_SIDE_PX} px a side (its blocks' shift "
+                                      f"and light fit), given {np.shape(batch.frames)[2]}x{np.shape(batch.frames)[1]} px")
             self.check_memory(np.shape(batch.frames)[1:], batch.fps, held_dtype(np.asarray(batch.frames).dtype).itemsize)
             self._frames.capacity = self._queue_frames(batch.fps)
         frames = np.asarray(batch.frames)
@@ -469,7 +477,9 @@ class Stabilise(Stage):
             # light, and a strip held there and divided by the frame's gain afterwards flickered at 1/gain
             # beside content that did not, an edge whose contrast changes with the light (read as motion).
             gain, offset = fit_light(part, self._model)
-            gain = np.where(gain > 1e-3, gain, 1.0)
+            # as NormaliseLight: a gain out of LIGHT_GAINS is no light (frames of noise fit 0.0013, and their
+            # values went to +-1.6e5)
+            gain = np.where((gain > LIGHT_GAINS[0]) & (gain < LIGHT_GAINS[1]), gain, 1.0)
             _remove_light(part, gain, offset)
         else:
             gain, offset = np.ones(hi - lo), np.zeros(hi - lo)
