@@ -155,3 +155,12 @@ def test_bound_holds_for_a_vibrating_membrane():
     gap = error_gap_db(least_squares(scene.frames.astype(np.float64), texture, weights), scene)
     luck = -10 * math.log10(1 - 3 * math.sqrt(2 / 1000))
     assert -luck < gap < 0.5
+
+
+def test_a_mode_shape_of_nan_is_refused():
+    # it gave a bound of NaN
+    texture = np.random.default_rng(0).uniform(0, 255, (16, 16))
+    shape = np.ones((16, 16))
+    shape[3, 4] = np.nan
+    with pytest.raises(ParameterError, match="mode_shape"):
+        metrics.cramer_rao_bound(texture, direction_degrees=0.0, noise_std=2.0, mode_shape=shape)

@@ -110,6 +110,8 @@ def cramer_rao_bound(
             raise FrameShapeError(
                 f"mode_shape shape {mode_shape.shape} does not match texture shape {texture.shape}"
             )
+        if not np.all(np.isfinite(mode_shape)):
+            raise ParameterError("mode_shape contains NaN or infinite values")
         derivative = derivative * mode_shape
     signal = float(np.sum(derivative**2))
     # Exact zeros are lost to rounding in the FFT: call the motion invisible
