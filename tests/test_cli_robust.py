@@ -290,6 +290,27 @@ def test_stopped_after_the_wav_leaves_no_wav_without_its_sidecar(video, tmp_path
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError(28, "No space left on device", "out.html")])
+def test_a_run_stopped_while_it_writes_leaves_the_last_runs_outputs(video, tmp_path, capsys, monkeypatch, stop):
+    # the outputs it had replaced were removed, and the last run's with them: its WAV, sidecar and plot gone
+    import vismic.report
+
+    out, plot, report = tmp_path / "out.wav", tmp_path / "plot.png", tmp_path / "report.html"
+    command = ["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", "--plot", str(plot),
+               "--report", str(report)]
+    assert run(command) == 0
+    last = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    assert sorted(last) == ["out.json", "out.wav", "plot.png", "report.html"]
+
+    def stopped(*args, **kwargs):
+        raise stop
+
+    monkeypatch.setattr(vismic.report, "write_report", stopped)  # the last output: the others are new by then
+    assert run(command + ["--denoise", "none"]) in (2, 130)
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == last
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_outputs_together_keeps_files_it_did_not_write(tmp_path):
     from vismic._cli_helpers import outputs_together
 

@@ -184,33 +184,39 @@ def check_writable(path, inputs=(), *, folder: bool = False, overwrite: bool = F
     return path
 
 
-def _identity(path: Path):
-    """What tells a file written now from the one there before (vismic replaces whole files), or None."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_ino, stat.st_mtime_ns, stat.st_size
-
-
 @contextlib.contextmanager
 def outputs_together(paths):
-    """One run's output files (a WAV, its sidecar, plots...) all written, or none of them left.
+    """One run's output files (a WAV, its sidecar, plots...) all written, or the set as it was before.
 
     Each file is written atomically; this makes the set so: an interruption (Ctrl-C,
-    SIGTERM) or a failure inside the block removes every one of ``paths`` it wrote, so a
-    WAV is never left without the sidecar that says how it was made.
+    SIGTERM) or a failure inside the block removes every one of ``paths`` it wrote and
+    puts back the file each replaced, so a WAV is never left without the sidecar that
+    says how it was made, and a run stopped while it writes leaves the last run's outputs
+    as they were (they were removed with the new ones). The files there before are moved
+    aside (renamed beside them) while the block runs, and removed once it has written its own.
     """
     paths = [Path(path) for path in paths]
-    before = {path: _identity(path) for path in paths}
+    kept = {}
     try:
+        for path in paths:
+            if path.is_file():
+                kept[path] = path.with_name(f".{path.name}.vismic-previous-{os.getpid()}")
+                os.replace(path, kept[path])
         yield
     except BaseException:
         for path in paths:
-            if _identity(path) not in (None, before[path]):
-                with contextlib.suppress(OSError):
-                    path.unlink()
+            with contextlib.suppress(OSError):
+                if path in kept:
+                    os.replace(kept.pop(path), path)
+                else:
+                    path.unlink(missing_ok=True)
         raise
+    for path, previous in kept.items():  # written: the last run's goes; not written (none here): it stays
+        with contextlib.suppress(OSError):
+            if path.exists():
+                previous.unlink()
+            else:
+                os.replace(previous, path)
 
 
 def print_warnings(caught, about: str = "") -> None:
