@@ -311,6 +311,20 @@ def test_a_run_stopped_while_it_writes_leaves_the_last_runs_outputs(video, tmp_p
     assert "Traceback" not in capsys.readouterr().err
 
 
+def test_no_sidecar_takes_away_the_sidecar_of_the_wav_it_replaces(video, tmp_path):
+    # the old sidecar stayed beside the new WAV and described another recording
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet"]) == 0
+    assert (tmp_path / "out.json").exists()
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", "--no-sidecar"]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.wav"]
+    mine = tmp_path / "other.json"
+    mine.write_text('{"mine": 1}')
+    assert run(["recover", str(video), "--fps", "2200", "-o", str(tmp_path / "other.wav"), "--quiet",
+                "--no-sidecar"]) == 0
+    assert mine.read_text() == '{"mine": 1}'  # not a sidecar of vismic's: not touched
+
+
 def test_outputs_together_keeps_files_it_did_not_write(tmp_path):
     from vismic._cli_helpers import outputs_together
 

@@ -185,7 +185,7 @@ def check_writable(path, inputs=(), *, folder: bool = False, overwrite: bool = F
 
 
 @contextlib.contextmanager
-def outputs_together(paths):
+def outputs_together(paths, removed=()):
     """One run's output files (a WAV, its sidecar, plots...) all written, or the set as it was before.
 
     Each file is written atomically; this makes the set so: an interruption (Ctrl-C,
@@ -194,8 +194,11 @@ def outputs_together(paths):
     says how it was made, and a run stopped while it writes leaves the last run's outputs
     as they were (they were removed with the new ones). The files there before are moved
     aside (renamed beside them) while the block runs, and removed once it has written its own.
+    ``removed`` are files the set replaces without writing again (a sidecar of the WAV replaced
+    with ``--no-sidecar``): moved aside alike, and gone once the block ends.
     """
-    paths = [Path(path) for path in paths]
+    removed = [Path(path) for path in removed if Path(path).is_file()]
+    paths = [Path(path) for path in paths] + removed
     kept = {}
     try:
         for path in paths:
@@ -211,9 +214,9 @@ def outputs_together(paths):
                 else:
                     path.unlink(missing_ok=True)
         raise
-    for path, previous in kept.items():  # written: the last run's goes; not written (none here): it stays
+    for path, previous in kept.items():  # written (or removed): the last run's goes; not written: it stays
         with contextlib.suppress(OSError):
-            if path.exists():
+            if path.exists() or path in removed:
                 previous.unlink()
             else:
                 os.replace(previous, path)

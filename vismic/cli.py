@@ -80,7 +80,8 @@ def _add_recover_parser(subparsers):
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav",
                    help="WAV file to write, or a folder (OUTDIR/) for one WAV per input")
     p.add_argument("--no-sidecar", action="store_true",
-                   help="do not write OUT.json (provenance: input, rate, pipeline, SNR, warnings, timings)")
+                   help="do not write OUT.json (provenance: input, rate, pipeline, SNR, warnings, timings); "
+                        "a sidecar vismic wrote for the WAV this run replaces is removed with it")
     p.add_argument("--save-motion", metavar="OUT.npz|OUT.csv",
                    help="also save the motion in pixels with its time axis, region gains and sound map")
     p.add_argument("--report", metavar="OUT.html", help="also write a self-contained HTML report")
@@ -357,11 +358,14 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
     inputs = [video, args.equalise]
     output = check_writable(output_name, inputs)
     named = {"-o": output}
-    if not args.no_sidecar:
-        from .report import check_sidecar_replaceable, sidecar_path
+    from .report import check_sidecar_replaceable, is_vismic_sidecar, sidecar_path
 
+    stale = []
+    if not args.no_sidecar:
         named["the sidecar"] = check_writable(sidecar_path(output), inputs)
         check_sidecar_replaceable(named["the sidecar"])  # a clip.json of the user's own beside clip.wav
+    elif output.exists() and is_vismic_sidecar(sidecar_path(output)):
+        stale = [sidecar_path(output)]  # it describes the WAV this run replaces
     for option, name in (("--plot", args.plot), ("--save-motion", args.save_motion), ("--report", args.report)):
         if name:
             named[option] = check_writable(name, inputs)
@@ -402,7 +406,7 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         raise UnreliableRecoveryError(f"{video}: the recovery looks unreliable ({len(said)} "
                                       f"warning(s) above); nothing written (drop --strict to write it anyway)")
     recovered = time.perf_counter()
-    with outputs_together(named.values()):  # Ctrl-C after the WAV leaves no WAV without its sidecar
+    with outputs_together(named.values(), removed=stale):  # Ctrl-C after the WAV leaves no WAV without its sidecar
         info = rec.to_wav(output, target_sr=options["target_sr"], subtype="FLOAT" if args.float else "PCM_16")
         if sidecar is not None:
             from .report import write_sidecar

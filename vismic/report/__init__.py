@@ -23,7 +23,7 @@ when the destination cannot be written.
 from ._common import json_safe
 from ._html import write_report
 from ._motion import MOTION_FORMATS, save_motion
-from ._sidecar import check_sidecar_replaceable, sidecar_dict, sidecar_path, write_sidecar
+from ._sidecar import check_sidecar_replaceable, is_vismic_sidecar, sidecar_dict, sidecar_path, write_sidecar
 
-__all__ = ["write_sidecar", "sidecar_path", "sidecar_dict", "check_sidecar_replaceable", "save_motion", "MOTION_FORMATS",
+__all__ = ["write_sidecar", "sidecar_path", "sidecar_dict", "check_sidecar_replaceable", "is_vismic_sidecar", "save_motion", "MOTION_FORMATS",
            "write_report", "json_safe"]

@@ -32,6 +32,17 @@ def sidecar_path(wav_path) -> Path:
     return Path(wav_path).with_suffix(".json")
 
 
+def is_vismic_sidecar(path) -> bool:
+    """Whether ``path`` is a sidecar vismic wrote (a JSON object with its ``schema`` and ``vismic_version``)."""
+    try:
+        with open(path, "rb") as file:
+            text = file.read(1 << 22)
+        found = json.loads(text.decode("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and "schema" in found and "vismic_version" in found
+
+
 def check_sidecar_replaceable(path) -> None:
     """Refuse to let a sidecar replace a file at ``path`` that is not an earlier vismic sidecar.
 
@@ -48,16 +59,7 @@ def check_sidecar_replaceable(path) -> None:
     from ..errors import OutputError
 
     path = Path(path)
-    if not path.exists():
-        return
-    try:
-        with open(path, "rb") as file:
-            text = file.read(1 << 22)
-        found = json.loads(text.decode("utf-8"))
-        ours = isinstance(found, dict) and "schema" in found and "vismic_version" in found
-    except (OSError, ValueError):
-        ours = False
-    if not ours:
+    if path.exists() and not is_vismic_sidecar(path):
         raise OutputError(f"{str(path)!r} exists and is not a sidecar vismic wrote: the WAV's provenance sidecar "
                           "would replace it; choose another -o, move that file, or give --no-sidecar")
 
