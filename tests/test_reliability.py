@@ -220,3 +220,11 @@ def test_the_low_snr_finding_defers_to_the_slow_motion_that_caps_it():
     info = {"snr_estimate_db": -12.0, "reliability": {"large_motion": "the frames moved 0.6 px (or more)..."}}
     low = [line for line in findings(0.01 * np.sin(np.arange(500) * 0.3), info) if line.startswith("the estimated SNR")]
     assert len(low) == 1 and "slow motion" in low[0] and "more light" not in low[0]
+
+
+def test_a_burnt_out_batch_sits_at_the_brightest_value():
+    # one value in the whole batch was counted at the darkest: a burnt-out clip read "sit at the darkest value"
+    stats = merge_statistics([batch_statistics(np.full((8, 32, 32), 255, dtype=np.uint8))])
+    assert stats["bright"] == 1.0 and stats["dark"] == 0.0
+    black = merge_statistics([batch_statistics(np.zeros((8, 32, 32), dtype=np.uint8))])
+    assert black["dark"] == 1.0 and black["bright"] == 0.0

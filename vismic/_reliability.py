@@ -110,6 +110,8 @@ def batch_statistics(frames) -> dict:
     size = sample.size
     dark = n_low / size
     bright = n_high / size if high > low else 0.0
+    if high == low and float(high) in TOP_LEVELS:  # one value, at the top of the data's range: burnt out, not dark
+        dark, bright = 0.0, 1.0
     # numpy's own steps for ``sums / m``, ``(squares / m - mean ** 2).clip(0) ** 0.5`` and ``std``, into
     # memory kept for the thread's next batch (see _moments): the same numbers without fresh blocks
     mean_frame = np.divide(sums, m, out=sums)
