@@ -353,6 +353,15 @@ def test_a_bare_switch_before_the_video_does_not_take_its_name(video, tmp_path):
         assert out.exists()
 
 
+def test_a_mistyped_switch_value_is_named_not_taken_for_a_video(video, tmp_path, capsys):
+    # "--stabilise Off clip.avi" said "several videos need -o to be a folder"; with -o a folder it took "Off"
+    # for a missing video and recovered the other one
+    out = tmp_path / "out.wav"
+    for argv in (["--stabilise", "Off", str(video)], [str(video), "--unhold", "yes"]):
+        assert run(["recover", *argv, "--fps", "2200", "-o", str(out), "--quiet"]) == 2
+        assert "invalid choice" in one_error_line(capsys) and not out.exists()
+
+
 def test_method_and_tile_are_checked_in_the_command_lines_words(video, tmp_path, capsys):
     out = tmp_path / "out.wav"
     assert run(["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet", "--denoise", "foo"]) == 2

@@ -100,11 +100,22 @@ def bare_switches(parser: argparse.ArgumentParser, argv: list) -> list:
     out = []
     for token, following in zip(argv, argv[1:] + [None]):
         if token in switches and following is not None and not following.startswith("-") \
-                and following not in switches[token][0]:
+                and following not in switches[token][0] and not _mistyped_value(following):
             out.append(f"{token}={switches[token][1]}")
         else:
             out.append(token)
     return out
+
+
+def _mistyped_value(text: str) -> bool:
+    """A word that is no file (no dot, no separator, nothing there): a switch's value mistyped, for argparse to name.
+
+    ``--stabilise Off clip.avi`` took 'Off' for the video ('several videos need -o to be a folder').
+
+    >>> _mistyped_value("Off"), _mistyped_value("clip.avi"), _mistyped_value("frames/")
+    (True, False, False)
+    """
+    return not any(mark in text for mark in (".", "/", os.sep)) and not os.path.exists(text)
 
 
 def finite_float(text: str) -> float:
