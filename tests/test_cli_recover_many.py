@@ -111,6 +111,7 @@ def test_a_scheduler_that_does_not_answer_is_one_line(videos, tmp_path, capsys):
     (["--max-memory", "0"], "--max-memory"),
     (["--batch-size", "0"], "--batch-size"),
     (["--stabilise", "--rolling-shutter", "--line-delay", "1e-5"], "--stabilise"),
+    (["--unhold", "auto", "--rolling-shutter", "--line-delay", "1e-5"], "--unhold"),  # it was ignored
 ])
 def test_bad_batching_and_stabilise_options(videos, tmp_path, capsys, option, message):
     out = tmp_path / "out.wav"

@@ -236,7 +236,7 @@ def _recover_options(args) -> dict:
     if args.line_delay is not None and not args.rolling_shutter:
         raise ParameterError("--line-delay only applies with --rolling-shutter")
     if args.rolling_shutter and (args.device or workers or args.scheduler or args.stabilise == "on"
-                                 or args.unhold == "on" or args.precision != "float32"):
+                                 or args.unhold != "off" or args.precision != "float32"):
         raise ParameterError("--device, --workers, --scheduler, --precision, --stabilise and --unhold apply to "
                              "global-shutter recovery, not --rolling-shutter")
     from ._cli_helpers import _batching
