@@ -208,6 +208,16 @@ def test_equalise_runs_before_denoising(video, tmp_path, monkeypatch):
     assert seen["steps"][-2:] == ["equalise", "denoise"]
 
 
+def test_demo_and_calibrate_outputs_carry_their_formats_name_and_minus_q_is_errors_only(tmp_path, capsys):
+    # demo wrote WAV data into d.mp3, calibrate an archive into r.txt; -q still printed the scores
+    assert main(["demo", "-o", str(tmp_path / "d.mp3"), "--size", "48", "--seconds", "0.3"]) == 2
+    assert "must end in .wav" in capsys.readouterr().err and not (tmp_path / "d.mp3").exists()
+    assert main(["calibrate", "v.avi", "--fps", "2200", "--played", "p.wav", "-o", str(tmp_path / "r.txt")]) == 2
+    assert "must end in .npz" in capsys.readouterr().err
+    assert main(["-q", "demo", "-o", str(tmp_path / "d.wav"), "--size", "48", "--seconds", "0.3"]) == 0
+    assert capsys.readouterr().out == "" and (tmp_path / "d.wav").exists()
+
+
 @pytest.mark.parametrize("args", [["--size", "0"], ["--seconds", "-1"], ["--fps", "0"], ["--seconds", "0.01"],
                                   ["--size", "20000"]])  # 22 frames named a temporary file; 1.2 TiB was rendered
 def test_demo_bad_options(tmp_path, capsys, args):

@@ -488,7 +488,7 @@ def _add_demo_parser(subparsers):
     p.add_argument("--size", type=int, default=128, metavar="PX", help="frame size")
     p.add_argument("--seconds", type=finite_float, default=1.5, help="duration")
     p.add_argument("--fps", type=finite_float, default=2200.0, help="capture rate")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (-q: errors only, no scores either)")
     p.set_defaults(func=run_demo)
 
 
@@ -502,6 +502,7 @@ def run_demo(args) -> int:
     from .recover import default_pipeline, recover_sound
 
     output = check_writable(args.output)
+    _check_output_names({"-o": output})  # it wrote WAV data into d.mp3
     for name in ("amplitude", "noise", "size", "seconds", "fps"):
         value = getattr(args, name)
         if not np.isfinite(value) or value < 0 or (value == 0 and name not in ("amplitude", "noise")):
@@ -551,6 +552,8 @@ def run_demo(args) -> int:
                      metrics.segmental_snr(samples, reference, sr=args.fps),
                      metrics.stoi(samples, reference, sr=args.fps) if scored else float("nan")))
     info = rec.to_wav(output)
+    if getattr(args, "verbosity", 0) < 0:  # -q: errors only, as its help says (--quiet hides the progress bar)
+        return 0
     print(f"scene: {args.texture} {args.size}x{args.size}, {args.audio}, {args.amplitude:g} px peak at "
           f"{args.direction:g} deg, noise {args.noise:g} grey levels, {len(scene)} frames at {args.fps:g} fps")
     print(f"{'':34s} {'SI-SNR dB':>10s} {'to bound':>9s} {'segSNR dB':>10s} {'STOI':>6s}")

@@ -108,6 +108,8 @@ def run_calibrate(args) -> int:
 
     fps = parse_rate(args.fps) if args.fps is not None else None
     output = check_writable(args.output, [args.video, args.played])
+    if Path(output).suffix.lower() != ".npz":  # it wrote a NumPy archive named resp.txt
+        raise ParameterError(f"-o {str(args.output)!r} must end in .npz (the response is a NumPy archive)")
     roi = parse_ints(args.roi, 4, "--roi", minimum=0) if args.roi else None
     check_option(args.downsample, "--downsample", positive=True, integer=True)
     check_option(args.highpass, "--highpass", minimum=0)
