@@ -218,6 +218,22 @@ def test_demo_and_calibrate_outputs_carry_their_formats_name_and_minus_q_is_erro
     assert capsys.readouterr().out == "" and (tmp_path / "d.wav").exists()
 
 
+def test_an_equaliser_measured_at_another_rate_is_refused_before_the_recovery(video, tmp_path, capsys, monkeypatch):
+    # refused after the whole recovery, in words that named neither --equalise nor --fps
+    import numpy as np
+
+    import vismic.recover
+    from vismic.calibrate import Response
+
+    path = Response(np.linspace(0, 1100, 129), np.ones(129), np.ones(129), sr=FPS, n_fft=256).save(tmp_path / "r.npz")
+    ran = []
+    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
+    out = tmp_path / "o.wav"
+    assert main(["recover", str(video), "--fps", str(2 * FPS), "-o", str(out), "--quiet", "--equalise", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "--equalise" in err and f"{2 * FPS:g} fps" in err and not ran and not out.exists()
+
+
 @pytest.mark.parametrize("args", [["--size", "0"], ["--seconds", "-1"], ["--fps", "0"], ["--seconds", "0.01"],
                                   ["--size", "20000"]])  # 22 frames named a temporary file; 1.2 TiB was rendered
 def test_demo_bad_options(tmp_path, capsys, args):

@@ -382,6 +382,12 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
             # found now, not after the whole recovery: the WAV would be refused then
             raise ParameterError(f"--resample none keeps the capture rate, {fps:g} fps, and a WAV file stores a "
                                  "whole number of samples a second: give --resample auto (the default) or a rate")
+        equaliser = options["equaliser"]
+        if equaliser is not None and not math.isclose(fps, equaliser.response.sr, rel_tol=1e-9):
+            # found now, not after the whole recovery: the equaliser refused the audio then, naming neither option
+            raise ParameterError(f"--equalise {args.equalise!r} was measured at {equaliser.response.sr:g} fps and this "
+                                 f"video is recovered at {fps:g} fps ({getattr(source, 'fps_source', 'argument')}): "
+                                 "calibrate at the rate you recover at")
         logging.getLogger("vismic").info("capture rate %g fps (%s)", fps, getattr(source, "fps_source", "argument"))
         progress = Progress(total, not args.quiet, "recovering")
         try:
