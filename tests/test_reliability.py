@@ -228,3 +228,20 @@ def test_a_burnt_out_batch_sits_at_the_brightest_value():
     assert stats["bright"] == 1.0 and stats["dark"] == 0.0
     black = merge_statistics([batch_statistics(np.zeros((8, 32, 32), dtype=np.uint8))])
     assert black["dark"] == 1.0 and black["bright"] == 0.0
+
+
+def test_frames_repeated_whole_are_named_not_taken_for_a_codec():
+    # each frame twice in a lossless file: flagged as an inter-frame codec (and key-frame jumps), estimated at
+    # -60 dB for an output of 27.6 dB
+    from vismic.denoise import highpass
+
+    sound = synth.make_displacement(synth.music(duration_seconds=0.15, sr=FPS), amplitude_px=0.05)
+    frames = synth.render_nuisance_scene(synth.texture("brick", size=(64, 64)), sound, direction_degrees=30.0,
+                                         noise_std=2.0, fps=FPS).frames
+    rec, _ = recover(np.repeat(frames, 2, axis=0))
+    assert "repeated_frames" in rec.info["reliability"]
+    assert not {"inter_frame_codec", "key_frame_jumps"} & set(rec.info["reliability"])
+    truth = vismic.metrics.si_snr(rec.samples, highpass(np.repeat(sound, 2), sr=FPS))
+    assert abs(rec.info["snr_estimate_db"] - truth) < 3.0
+    plain, _ = recover(frames)
+    assert "repeated_frames" not in plain.info["reliability"]

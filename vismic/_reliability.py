@@ -398,8 +398,57 @@ def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
         "whole_blocks": float(blocks[2] / blocks[3]) if blocks[3] > 0 else 0.0,
         "innovation": innovation,
         "blank_spans": spans(blank),
+        "repeated": _repeated_share(batches, blank),
     }
     return merged
+
+
+def _repeated_share(batches: List[Mapping], blank: np.ndarray) -> float:
+    """The share of the textured frames that repeat the frame before exactly, where they do so in a cadence.
+
+    Frames of a camera differ by their noise; a file whose every frame is there twice (a rate
+    converted on export) repeats every other one, in step. An inter-frame codec also copies a
+    noisy frame whole now and then (x264 at its defaults repeated 28 % of a scene's frames),
+    but not in a cadence: 0 there. Pairs across two batches are not seen (their change is unknown).
+    """
+    if not all(len(b.get("change", ())) == b["n"] - 1 and len(b.get("contrast", ())) == b["n"] for b in batches):
+        return 0.0
+    change = np.concatenate([[np.nan] + list(b["change"]) for b in batches])
+    contrast = np.concatenate([b["contrast"] for b in batches])
+    seen = np.isfinite(change) & (contrast > 0)
+    if blank.size == change.size:
+        seen &= ~blank
+    if not seen.any():
+        return 0.0
+    repeated = seen & (change == 0)
+    share = float(np.mean(repeated[seen]))
+    # nearly all repeated: nothing moves (its own finding), not a duplication
+    return share if share < 0.9 and _in_cadence(repeated, seen) else 0.0
+
+
+#: Cadences (frames) a duplication repeats in: 2 (every frame twice) to 6 (24 fps as 30 repeats one in five: 5).
+CADENCES = range(2, 7)
+
+
+def _in_cadence(repeated: np.ndarray, seen: np.ndarray) -> bool:
+    """Whether the repeats fall on some phases of a short cadence: at least 90 % of the frames seen at those phases repeat,
+    and at least 90 % of the repeats are there.
+
+    >>> seen = np.ones(40, bool)
+    >>> _in_cadence(np.arange(40) % 2 == 1, seen), _in_cadence(np.random.default_rng(0).random(40) < 0.3, seen)
+    (True, False)
+    """
+    total = int(repeated.sum())
+    if total == 0:
+        return False
+    positions = np.arange(repeated.size)
+    for period in CADENCES:
+        phases = [phase for phase in range(period)
+                  if seen[positions % period == phase].any()
+                  and np.mean(repeated[(positions % period == phase) & seen]) >= 0.9]
+        if phases and np.isin(positions[repeated] % period, phases).mean() >= 0.9:
+            return True
+    return False
 
 
 def _blank(batches: List[Mapping]) -> np.ndarray:

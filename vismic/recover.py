@@ -943,7 +943,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
         info["source_path"] = str(source.path)
     merged = merge_statistics(statistics)
     samples = _silent_over_blanks(audio.samples, info, merged)
-    check_codec(info, merged, unhold_report(pipeline))
+    check_codec(info, merged, unhold_report(pipeline), getattr(source, "codec", None))
     check_file_codec(info, getattr(source, "codec", None))
     found = findings(samples, info, merged)
     # what the combination's own checks found (slow motion breaking the linearisation...), said once

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # for the annotations only: the checks import what they run w
 logger = logging.getLogger("vismic")
 
 __all__ = ["check_codec", "check_file_codec", "check_replica", "replaceable_cap", "unhold_report",
-           "REPLICA_OVER_CAP_DB", "SOUND_MAP_FLOOR_DB"]
+           "REPLICA_OVER_CAP_DB", "SOUND_MAP_FLOOR_DB", "REPEATED_SHARE"]
 
 
 def unhold_report(pipeline: Pipeline):
@@ -47,7 +47,25 @@ REPLICA_OVER_CAP_DB = -10.0
 SOUND_MAP_FLOOR_DB = -10.0
 
 
-def check_codec(info: dict, statistics, unheld=None) -> None:
+#: Share of a video's textured frames that repeat the frame before exactly beyond which, in a file of no
+#: inter-frame codec (or an array), the frames are called repeated rather than held by a codec.
+REPEATED_SHARE = 0.2
+
+
+def _repeated_frames(statistics, fourcc) -> Optional[str]:
+    """The finding of frames repeated whole, where the file's codec does not explain them (else None)."""
+    from ..io._codec import inter_frame_codec
+
+    share = 0.0 if statistics is None else float(statistics.get("repeated", 0.0))
+    if share < REPEATED_SHARE or inter_frame_codec(fourcc) is not None:
+        return None
+    return (f"{share:.0%} of the frames repeat the frame before exactly, every pixel: the video holds fewer distinct "
+            "frames than its rate says (frames duplicated, as when a rate is converted on export), and the sound is "
+            "sampled at the distinct frames' rate, its higher frequencies folded back; recover the camera's own "
+            "export, or one with the duplicates removed (at their own rate)")
+
+
+def check_codec(info: dict, statistics, unheld=None, fourcc=None) -> None:
     """Flag frames an inter-frame codec held (measured where they were read) and cap ``snr_estimate_db``.
 
     The region groups of the estimate all see the same held frames and agree on
@@ -62,6 +80,16 @@ def check_codec(info: dict, statistics, unheld=None) -> None:
 
     reliability = dict(info.get("reliability", {}))
     cap = None
+    repeated = _repeated_frames(statistics, fourcc)
+    if repeated is not None:  # whole frames repeated: no codec holds them, and its cap would say -60 dB
+        reliability["repeated_frames"] = repeated
+        if reliability.pop("key_frame_jumps", None) is not None:  # the repeats' steps, read as key frames' leaps
+            before = info.get("key_frame_jumps", {}).get("estimate_before_db")
+            if before is not None:
+                info["snr_estimate_db"] = before
+            info.pop("key_frame_jumps", None)
+        info["reliability"] = reliability
+        statistics = None
     if statistics is not None and "inter_frame_codec" not in reliability:
         codec = codec_finding(statistics["innovation"], held_blocks=statistics["held_blocks"],
                               whole_blocks=statistics["whole_blocks"])

@@ -408,7 +408,7 @@ def _cap_at_key_frame_jumps(audio: Audio) -> Audio:
     info = dict(audio.info)
     info["reliability"] = dict(info.get("reliability", {}))
     info["key_frame_jumps"] = {"period": jumps.period, "phase": jumps.phase, "ratio": jumps.ratio,
-                               "snr_db": jumps.snr_db}
+                               "snr_db": jumps.snr_db, "estimate_before_db": info.get("snr_estimate_db")}
     info["reliability"]["key_frame_jumps"] = (
         f"the recovered motion jumps every {jumps.period} frames (into frame {jumps.phase} and every "
         f"{jumps.period}th after, {jumps.ratio:.0f} times the changes around them): an inter-frame codec's key "
