@@ -39,6 +39,7 @@ __all__ = [
     "check_rate",
     "check_finite_frames",
     "check_int",
+    "check_bool",
     "check_positive_int",
     "check_choice",
     "check_int_tuple",
