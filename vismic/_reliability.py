@@ -490,6 +490,9 @@ def estimate_note(info: Mapping) -> str:
 
 #: How the finding of an SNR estimate below :data:`SNR_FLOOR_DB` begins.
 LOW_SNR_PREFIX = "the estimated SNR"
+#: How the finding of frames without a pattern that stays begins.
+NO_TEXTURE_PREFIX = "no stable texture"
+
 #: How the finding of clipped frames begins (the stabiliser's ``saturated`` and ``black`` flags say it again).
 CLIPPED_PREFIX = "clipped frames"
 
@@ -573,7 +576,7 @@ def _texture_findings(statistics: Optional[Mapping]) -> List[str]:
     texture, flicker = statistics["texture"], statistics.get("unsteady", statistics["flicker"])
     if texture > 0 and texture >= MIN_TEXTURE_RATIO * flicker:
         return []
-    return [f"no stable texture: pixels vary as much over time (mean deviation {flicker:.3g}) as "
+    return [f"{NO_TEXTURE_PREFIX}: pixels vary as much over time (mean deviation {flicker:.3g}) as "
             f"across the image ({texture:.3g}), so there is no pattern whose motion can be read; "
             "film a textured, focused, well-lit surface or choose it with --roi"]
 
