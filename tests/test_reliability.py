@@ -258,3 +258,12 @@ def test_a_shaken_scene_stabilised_is_not_said_to_lack_texture():
     rec, _ = recover(frames)
     assert "stabilised" in rec.info
     assert not any(line.startswith("no stable texture") for line in rec.info["warnings"])
+
+
+def test_the_summary_says_not_to_trust_an_estimate_of_motion_too_large():
+    from vismic._reliability import estimate_note
+
+    found = findings(0.9 * np.sin(np.arange(500) * 0.3), {"snr_estimate_db": 8.8})
+    assert any(line.startswith("motion too large") for line in found)
+    assert "not to be trusted" in estimate_note({"warnings": found, "reliability": {"lossy_codec": "..."}})
+    assert estimate_note({"warnings": []}) == ""

@@ -479,7 +479,13 @@ def estimate_note(info: Mapping) -> str:
     " (the codec's error not counted)"
     >>> estimate_note({"reliability": {"lossy_codec": "..."}, "codec_replica": {"snr_db": 9.5}})
     ' (at most the 9.5 dB a replica through the codec gave)'
+
+    Output whose motion is too large for the linear evidence is said not to be trusted: a
+    camera shaking at 5-60 Hz, in the sound band, read 8.8 dB for an output of -33.9 (an audit, one-off; the
+    regions agree on the frame's motion; the warning said so, the summary line did not).
     """
+    if any(line.startswith(TOO_LARGE_PREFIX) for line in info.get("warnings", [])):
+        return " (not to be trusted: the motion is too large for the linear evidence, see the warning)"
     if "lossy_codec" not in info.get("reliability", {}):
         return ""
     replica = info.get("codec_replica")
@@ -487,6 +493,9 @@ def estimate_note(info: Mapping) -> str:
         return f" (at most the {replica['snr_db']:.1f} dB a replica through the codec gave)"
     return " (the codec's error not counted)"
 
+
+#: How the finding of motion beyond what local phase follows linearly begins.
+TOO_LARGE_PREFIX = "motion too large"
 
 #: How the finding of an SNR estimate below :data:`SNR_FLOOR_DB` begins.
 LOW_SNR_PREFIX = "the estimated SNR"
@@ -562,7 +571,7 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
         found.append(f"{LOW_SNR_PREFIX} ({', '.join(f'{v:.1f}' for v in snr)} dB) is below {SNR_FLOOR_DB:g} dB: "
                      f"the output is mostly noise; {advice}")
     if peak > MAX_LINEAR_PX:
-        found.append(f"motion too large: it peaks at {peak:.2f} px, beyond the ~{MAX_LINEAR_PX:g} px that local "
+        found.append(f"{TOO_LARGE_PREFIX}: it peaks at {peak:.2f} px, beyond the ~{MAX_LINEAR_PX:g} px that local "
                      "phase follows linearly, so the sound is distorted whatever the SNR estimate says; "
                      "use --downsample to shrink the motion in pixels, or film from further away")
     return found + _clipped_findings(statistics)
