@@ -136,3 +136,11 @@ def test_the_sidecar_never_replaces_a_json_file_vismic_did_not_write(clip, tmp_p
     for _ in range(2):  # its own sidecar is replaced by a rerun
         assert cli.main(["recover", str(clip), "--fps", "2200", "-o", str(out), "--quiet"]) == 0
     assert '"vismic_version"' in mine.read_text()
+
+
+def test_lossless_video_into_a_container_that_cannot_hold_it_is_refused_before_opencv_tries(tmp_path, capfd):
+    # OpenCV printed a line for each lossless codec it tried in an .mp4 before vismic's error
+    frames = np.zeros((4, 16, 16), np.uint8)
+    with pytest.raises(OutputError, match=r"\.avi, \.mkv, \.mov or \.nut files, not \.mp4"):
+        write_video(tmp_path / "out.mp4", frames)
+    assert "OpenCV" not in capfd.readouterr().err and not list(tmp_path.iterdir())

@@ -767,6 +767,10 @@ def _check_playback_fps(playback_fps) -> float:
         ) from None
 
 
+#: The containers whose files OpenCV writes lossless grey and colour video into (FFV1, or its fallbacks).
+LOSSLESS_CONTAINERS = (".avi", ".mkv", ".mov", ".nut")
+
+
 def _write_file(path: Path, frames: np.ndarray, more, codec: str, playback_fps: float) -> Path:
     """Write ``frames`` and the batches of ``more`` through a temporary name, count them, then move it onto ``path``."""
     colour = frames.ndim == 4
@@ -786,6 +790,11 @@ def _write_file(path: Path, frames: np.ndarray, more, codec: str, playback_fps: 
         )
     if codec.upper() == "FFV1" and frames.dtype != np.uint16:
         candidates = _LOSSLESS_COLOUR if colour else _LOSSLESS_GREY
+        if path.suffix.lower() not in LOSSLESS_CONTAINERS:
+            # no container of these holds them: OpenCV would print a line for each it tried before failing
+            raise OutputError(f"cannot write video {str(path)!r}: OpenCV writes lossless video into "
+                              f"{', '.join(LOSSLESS_CONTAINERS[:-1])} or {LOSSLESS_CONTAINERS[-1]} files, not "
+                              f"{path.suffix or 'this one'} (or give a path without suffix for PNG frames)")
     else:
         candidates = (codec,)
     with temporary_file(path, what="video") as temporary, _frames.opencv_path(temporary) as name:
