@@ -47,3 +47,32 @@ def test_ctrl_c_before_the_run_begins_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert cli.main(["recover", "clip.avi"]) == 130
     assert capsys.readouterr().err == "vismic: interrupted\n"
+
+
+def test_an_error_raised_while_handling_ctrl_c_is_the_interruption(monkeypatch, capsys):
+    # Ctrl-C inside a queue's lock release left "RuntimeError: release unlocked lock", shown as a bug in vismic
+    from vismic import cli
+
+    def interrupted_in_a_lock(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("release unlocked lock")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "run_demo", interrupted_in_a_lock)
+    parser._subparsers._group_actions[0].choices["demo"].set_defaults(func=interrupted_in_a_lock)
+    assert cli.main(["demo"]) == 130
+    assert capsys.readouterr().err == "vismic: interrupted\n"
+
+
+def test_a_stopped_pool_does_not_wait_for_its_tasks():
+    # a pool shut down as a context manager waited for its workers; after a signal that wait could hang
+    from vismic.project._parallel import process_pool, stop_pool
+
+    pool = process_pool(1)
+    pool.submit(time.sleep, 60)
+    started = time.monotonic()
+    stop_pool(pool)
+    assert time.monotonic() - started < 20

@@ -171,9 +171,9 @@ def _recover_all(args, options: dict, jobs: list) -> int:
 
             executor = stack.enter_context(dask_executor(args.scheduler))
         elif options["workers"] is not None:
-            from .project import process_pool
+            from .project._parallel import pool_closed, process_pool
 
-            executor = stack.enter_context(process_pool(options["workers"]))
+            executor = stack.enter_context(pool_closed(process_pool(options["workers"])))
         options["executor"] = executor
         if len(jobs) == 1:
             _recover_one(args, options, *jobs[0])
@@ -651,8 +651,26 @@ def _main(argv) -> int:
     except MemoryError:
         print("vismic: error: out of memory; try a smaller --roi, --downsample or --max-frames", file=sys.stderr)
         return EXIT_ERROR
-    except Exception:  # noqa: BLE001 - anything else is a bug: show it as one
+    except Exception as exc:  # noqa: BLE001 - anything else is a bug: show it as one
+        stop = _interruption_behind(exc)
+        if stop is not None:
+            # Ctrl-C raised inside a lock's release (a queue between threads) leaves "release unlocked lock"
+            # behind it: the interruption, not a bug
+            print(f"vismic: stopped by {stop}" if isinstance(stop, Terminated) else "vismic: interrupted",
+                  file=sys.stderr)
+            return 128 + stop.signum if isinstance(stop, Terminated) else 130
         return _report_bug()
+
+
+def _interruption_behind(exc: BaseException):
+    """The KeyboardInterrupt (or Terminated) an exception was raised while handling, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        exc = exc.__context__
+    return None
 
 
 def _report_bug() -> int:

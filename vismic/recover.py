@@ -906,11 +906,11 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
         if progress is not None:
             progress(n)
 
-    pool = None
+    pool = processes = None
     if workers is not None:
-        from .project import process_pool
+        from .project._parallel import process_pool, stop_pool
 
-        pool = executor = process_pool(workers)
+        pool = processes = executor = process_pool(workers)
     elif executor is None and device is None and fuse:
         pool = executor = _threads_for(pipeline, threads, getattr(source, "frame_shape", None))
     try:
@@ -923,6 +923,11 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
         if seen["n_frames"] >= MIN_FRAMES:
             raise
         audio = None
+    except BaseException:
+        if processes is not None:  # interrupted: its workers are stopped, not waited on (a wait hung after signals)
+            stop_pool(processes)
+            pool = None
+        raise
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
