@@ -389,3 +389,18 @@ def test_the_progress_bar_counts_a_step_of_other_frames_without_a_total(monkeypa
     progress.restart("codec replica")
     assert progress.bar.total == 120 and progress.bar.n == 0
     progress.close()
+
+
+def test_errors_name_the_command_lines_options(video, tmp_path, capsys):
+    # the library's words leaked: "roi must be ..., given roi=(0, 0, 0, 0)", "grid=(16, 16)", "1 comma-separated
+    # integers", "[Errno 2] ... (/proc/x.png)" for a plot, "output path ... is a folder" for a sidecar never named
+    out = tmp_path / "out.wav"
+    base = ["recover", str(video), "--fps", "2200", "-o", str(out), "--quiet"]
+    for extra, said in ((["--roi", "0,0,0,0"], "--roi must be"), (["--grid", "16,16"], "--grid (16, 16)"),
+                        (["--batch-size", "2.5"], "--batch-size must be an integer")):
+        assert run(base + extra) == 2
+        line = one_error_line(capsys)
+        assert said in line and "roi=" not in line and "grid=" not in line
+    (tmp_path / "out.json").mkdir()
+    assert run(base) == 2
+    assert "the sidecar" in one_error_line(capsys) and not out.exists()

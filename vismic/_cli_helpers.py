@@ -140,10 +140,19 @@ def parse_floats(text: str, count: int, name: str) -> list:
 
 
 def parse_ints(text: str, count: int, name: str, *, minimum=None) -> tuple:
-    values = parse_floats(text, count, name)
+    """``count`` comma-separated integers (``--batch-size 2.5`` said "must be 1 comma-separated integers").
+
+    >>> parse_ints("4,4", 2, "--grid")
+    (4, 4)
+    """
+    floor = f" >= {minimum}" if minimum is not None else ""
+    wanted = f"an integer{floor}" if count == 1 else f"{count} comma-separated integers{floor}"
+    try:
+        values = parse_floats(text, count, name)
+    except ParameterError:
+        raise ParameterError(f"{name} must be {wanted}, given {text!r}") from None
     if any(v != int(v) for v in values) or (minimum is not None and any(v < minimum for v in values)):
-        floor = f" >= {minimum}" if minimum is not None else ""
-        raise ParameterError(f"{name} must be {count} comma-separated integers{floor}, given {text!r}")
+        raise ParameterError(f"{name} must be {wanted}, given {text!r}")
     return tuple(int(v) for v in values)
 
 

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -33,7 +34,7 @@ from ._cli_helpers import (
     parse_rate,
     print_warnings,
 )
-from .errors import ParameterError, UnreliableRecoveryError, VismicError, VismicWarning
+from .errors import OutputError, ParameterError, UnreliableRecoveryError, VismicError, VismicWarning
 
 
 __all__ = ["main"]
@@ -362,6 +363,9 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
 
     stale = []
     if not args.no_sidecar:
+        if sidecar_path(output).is_dir():  # the user never named it: say where its name comes from
+            raise OutputError(f"the sidecar {str(sidecar_path(output))!r}, named after -o, is a folder: choose another -o "
+                              "or give --no-sidecar")
         named["the sidecar"] = check_writable(sidecar_path(output), inputs)
         check_sidecar_replaceable(named["the sidecar"])  # a clip.json of the user's own beside clip.wav
     elif output.exists() and is_vismic_sidecar(sidecar_path(output)):
@@ -423,7 +427,10 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         if "--plot" in named:
             from .plot import plot_recovery
 
-            plot_recovery(rec).savefig(named["--plot"], dpi=100)
+            try:
+                plot_recovery(rec).savefig(named["--plot"], dpi=100)
+            except OSError as error:  # as --report says it: which output, and why
+                raise OutputError(f"cannot write plot {str(named['--plot'])!r}: {error.strerror or error}") from None
         if "--save-motion" in named:
             from .report import save_motion
 
@@ -638,7 +645,7 @@ def _main(argv) -> int:
         print("vismic: interrupted", file=sys.stderr)
         return 130
     except VismicError as exc:
-        print(f"vismic: error: {exc}", file=sys.stderr)
+        print(f"vismic: error: {in_option_words(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:
         if exc.filename is None:
@@ -660,6 +667,24 @@ def _main(argv) -> int:
                   file=sys.stderr)
             return 128 + stop.signum if isinstance(stop, Terminated) else 130
         return _report_bug()
+
+
+#: The library's parameter names and the command line's options for them, as errors name them.
+OPTION_WORDS = {"roi": "--roi", "grid": "--grid", "precision": "--precision", "fps": "--fps",
+                "amplitude_px": "--amplitude", "n_levels": "--levels", "downsample": "--downsample",
+                "highpass_hz": "--highpass", "n_sources": "--sources", "max_frames": "--max-frames"}
+
+
+def in_option_words(message: str) -> str:
+    """A library error in the command line's words: ``roi must ..., given roi=(0, 0, 0, 0)`` -> ``--roi must ..., given --roi (0, 0, 0, 0)``.
+
+    >>> in_option_words("grid must fit the frame, given grid=(16, 16); at 2200 fps")
+    '--grid must fit the frame, given --grid (16, 16); at 2200 fps'
+    """
+    names = "|".join(OPTION_WORDS)
+    message = re.sub(rf"(?<![\w-])({names})=", lambda m: f"{OPTION_WORDS[m.group(1)]} ", message)
+    message = re.sub(rf"(^|: )({names}) must", lambda m: f"{m.group(1)}{OPTION_WORDS[m.group(2)]} must", message)
+    return re.sub(r"(--[\w-]+ [^,;()]+), \1\b", r"\1", message)  # "e.g. --fps 2200, fps=2200" said it twice
 
 
 def _interruption_behind(exc: BaseException):
