@@ -141,6 +141,6 @@ def test_the_sidecar_never_replaces_a_json_file_vismic_did_not_write(clip, tmp_p
 def test_lossless_video_into_a_container_that_cannot_hold_it_is_refused_before_opencv_tries(tmp_path, capfd):
     # OpenCV printed a line for each lossless codec it tried in an .mp4 before vismic's error
     frames = np.zeros((4, 16, 16), np.uint8)
-    with pytest.raises(OutputError, match=r"\.avi, \.mkv, \.mov or \.nut files, not \.mp4"):
+    with pytest.raises(OutputError, match=r"\.avi, \.mkv, \.mov or \.nut files, not '\.mp4'"):
         write_video(tmp_path / "out.mp4", frames)
     assert "OpenCV" not in capfd.readouterr().err and not list(tmp_path.iterdir())

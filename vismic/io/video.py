@@ -794,7 +794,7 @@ def _write_file(path: Path, frames: np.ndarray, more, codec: str, playback_fps: 
             # no container of these holds them: OpenCV would print a line for each it tried before failing
             raise OutputError(f"cannot write video {str(path)!r}: OpenCV writes lossless video into "
                               f"{', '.join(LOSSLESS_CONTAINERS[:-1])} or {LOSSLESS_CONTAINERS[-1]} files, not "
-                              f"{path.suffix or 'this one'} (or give a path without suffix for PNG frames)")
+                              f"{path.suffix!r} (or give a path without suffix for PNG frames)")
     else:
         candidates = (codec,)
     with temporary_file(path, what="video") as temporary, _frames.opencv_path(temporary) as name:
