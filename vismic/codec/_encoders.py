@@ -24,6 +24,13 @@ ENCODER_Q_MAX = 63
 #: The frame rate a replica is encoded at: a rate-controlled replica's bit rate is per second of it.
 PLAYBACK_FPS = 30
 
+#: libvpx-vp9's speed setting for replicas (FFmpeg's ``-cpu-used``; its default, 1, searches hardest). Encoding
+#: took 36.5 of a 96 px VP9 file's 38.8 s recovery (one-off). At 4, ``benchmarks/bench_nuisance.py --nuisances
+#: vp9``: a recovery 11.2 s (median), the replicas -1.0 to +0.0 dB from the truth (-0.4 to +0.2 at 1);
+#: ``benchmarks/bench_replica.py``: 12x the recovery alone against 46x, what ``recover_sound`` reports -2.8 to
+#: +2.3 dB from the truth on 16/16 scenes (-2.4 to +2.6 at 1).
+VP9_CPU_USED = 4
+
 #: MPEG-4 part 2's quantiser scales.
 MPEG4_SCALES = (1, 31)
 
@@ -38,7 +45,7 @@ def _encode(frames: np.ndarray, setting: int, key_interval: int):
     def configure(stream):
         stream.codec_context.qmin = stream.codec_context.qmax = setting
         stream.bit_rate = 0
-        stream.options = {"crf": str(setting)}
+        stream.options = {"crf": str(setting), "cpu-used": str(VP9_CPU_USED)}
 
     return _through("libvpx-vp9", frames, key_interval, configure)
 

@@ -119,7 +119,7 @@ class FileQuantiser:
 
         A rate-controlled file (OpenCV's VP9 writer) codes some frames far more coarsely than
         the median, and the coarser frames' errors set the loss. The true scenes through constant indices (``benchmarks/bench_replica.py
-        --q-statistics``, 16 scenes) read -2.6 to +1.0 dB from the file's SI-SNR at the 90th
+        --q-statistics``, 16 scenes, at libvpx-vp9's default speed) read -2.6 to +1.0 dB from the file's SI-SNR at the 90th
         percentile, -1.1 to +2.1 at the 75th, -0.3 to +3.2 at the root mean square and -0.2
         to +3.0 at the median; the replica itself adds a little optimism (its sweep: -1.5 to
         +3.0 dB). Of all frames where none is between key frames.
