@@ -61,7 +61,6 @@ def test_an_error_raised_while_handling_ctrl_c_is_the_interruption(monkeypatch, 
 
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    monkeypatch.setattr(cli, "run_demo", interrupted_in_a_lock)
     parser._subparsers._group_actions[0].choices["demo"].set_defaults(func=interrupted_in_a_lock)
     assert cli.main(["demo"]) == 130
     assert capsys.readouterr().err == "vismic: interrupted\n"

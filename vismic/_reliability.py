@@ -416,7 +416,7 @@ def _repeated_share(batches: List[Mapping], blank: np.ndarray) -> float:
     change = np.concatenate([[np.nan] + list(b["change"]) for b in batches])
     contrast = np.concatenate([b["contrast"] for b in batches])
     seen = np.isfinite(change) & (contrast > 0)
-    if blank.size == change.size:
+    if blank.size == change.size:  # whole blank batches are left out of ``batches`` (``blank`` spans them all)
         seen &= ~blank
     if not seen.any():
         return 0.0

@@ -361,15 +361,15 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
     named = {"-o": output}
     from .report import check_sidecar_replaceable, is_vismic_sidecar, sidecar_path
 
-    stale = []
+    beside, stale = sidecar_path(output), []
     if not args.no_sidecar:
-        if sidecar_path(output).is_dir():  # the user never named it: say where its name comes from
-            raise OutputError(f"the sidecar {str(sidecar_path(output))!r}, named after -o, is a folder: choose another -o "
+        if beside.is_dir():  # the user never named it: say where its name comes from
+            raise OutputError(f"the sidecar {str(beside)!r}, named after -o, is a folder: choose another -o "
                               "or give --no-sidecar")
-        named["the sidecar"] = check_writable(sidecar_path(output), inputs)
-        check_sidecar_replaceable(named["the sidecar"])  # a clip.json of the user's own beside clip.wav
-    elif output.exists() and is_vismic_sidecar(sidecar_path(output)):
-        stale = [sidecar_path(output)]  # it describes the WAV this run replaces
+        named["the sidecar"] = check_writable(beside, inputs)
+        check_sidecar_replaceable(beside)  # a clip.json of the user's own beside clip.wav
+    elif output.exists() and is_vismic_sidecar(beside):
+        stale = [beside]  # it describes the WAV this run replaces
     for option, name in (("--plot", args.plot), ("--save-motion", args.save_motion), ("--report", args.report)):
         if name:
             named[option] = check_writable(name, inputs)
@@ -633,17 +633,13 @@ def _main(argv) -> int:
     if args.verbosity < 0 and hasattr(args, "quiet"):
         args.quiet = True
     logger.debug("%s", " ".join(sys.argv[:1] + list(sys.argv[1:] if argv is None else argv)))
-    from ._signals import Terminated, terminate_as_interrupt
+    from ._signals import terminate_as_interrupt
 
     try:
         with terminate_as_interrupt():  # SIGTERM/SIGHUP unwind too: no temporary file is left behind
             return int(args.func(args) or 0)
-    except Terminated as stop:
-        print(f"vismic: stopped by {stop}", file=sys.stderr)
-        return 128 + stop.signum
-    except KeyboardInterrupt:
-        print("vismic: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # Terminated too (SIGTERM, SIGHUP)
+        return _report_stop(stop)
     except VismicError as exc:
         print(f"vismic: error: {in_option_words(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
@@ -660,13 +656,9 @@ def _main(argv) -> int:
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - anything else is a bug: show it as one
         stop = _interruption_behind(exc)
-        if stop is not None:
-            # Ctrl-C raised inside a lock's release (a queue between threads) leaves "release unlocked lock"
-            # behind it: the interruption, not a bug
-            print(f"vismic: stopped by {stop}" if isinstance(stop, Terminated) else "vismic: interrupted",
-                  file=sys.stderr)
-            return 128 + stop.signum if isinstance(stop, Terminated) else 130
-        return _report_bug()
+        # Ctrl-C raised inside a lock's release (a queue between threads) leaves "release unlocked lock"
+        # behind it: the interruption, not a bug
+        return _report_stop(stop) if stop is not None else _report_bug()
 
 
 #: The library's parameter names and the command line's options for them, as errors name them.
@@ -685,6 +677,17 @@ def in_option_words(message: str) -> str:
     message = re.sub(rf"(?<![\w-])({names})=", lambda m: f"{OPTION_WORDS[m.group(1)]} ", message)
     message = re.sub(rf"(^|: )({names}) must", lambda m: f"{m.group(1)}{OPTION_WORDS[m.group(2)]} must", message)
     return re.sub(r"(--[\w-]+ [^,;()]+), \1\b", r"\1", message)  # "e.g. --fps 2200, fps=2200" said it twice
+
+
+def _report_stop(stop: KeyboardInterrupt) -> int:
+    """One line for an interruption (Ctrl-C) or a termination (SIGTERM, SIGHUP), and its exit code."""
+    from ._signals import Terminated
+
+    if isinstance(stop, Terminated):
+        print(f"vismic: stopped by {stop}", file=sys.stderr)
+        return 128 + stop.signum
+    print("vismic: interrupted", file=sys.stderr)
+    return 130
 
 
 def _interruption_behind(exc: BaseException):

@@ -567,9 +567,6 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
     combination keeps the slow motion (no high-pass: the stabiliser would take out what was
     asked for); the finding is added to ``audio.info["warnings"]``, and the first pass's result stands.
     """
-    from .project import Project
-    from .stabilise import NormaliseLight
-
     if "large_motion" not in audio.info.get("reliability", {}):
         return None
     if _has_stabiliser(pipeline):
@@ -586,8 +583,7 @@ def _stabilised(pipeline: Pipeline, audio: Audio, source=None, *, fuse: bool = T
             "fraction of a pixel); --stabilise on (stabilise=True) takes it out")
         return None
     stage = stabiliser_for(getattr(combine, "highpass_hz", None))
-    stable = next((pipeline.insert(name, "stabilise", stage) for name, step in pipeline.steps
-                   if isinstance(step, (NormaliseLight, Decompose, Project))), None)
+    stable = _with_stabiliser(pipeline, stage)
     shape, fps = getattr(source, "frame_shape", None), getattr(source, "fps", None)
     if stable is not None and shape is not None and len(shape) >= 2 and fps:
         try:
@@ -693,14 +689,11 @@ def _unheld(pipeline: Pipeline, audio: Audio, source=None) -> Optional[Pipeline]
     codec = getattr(source, "codec", None)
     if codec is not None and not codes_8x8_blocks(codec):
         return None
-    roi = getattr(source, "roi", None)
-    if getattr(source, "downsample", 1) != 1 or (roi is not None and (roi[0] % 8 or roi[1] % 8)):
-        return None
-    return _with_unhold(pipeline)
+    return None if _off_codec_grid(source) else _with_unhold(pipeline)
 
 
-def _check_on_codec_grid(source) -> None:
-    """Refuse ``unhold=True`` where the frames are off the codec's 8x8 grid (``unhold='auto'`` passes them by).
+def _off_codec_grid(source) -> Optional[str]:
+    """What moves the frames off the codec's 8x8 grid (``downsample=2``, ``roi=(...)``), or None.
 
     Unhold reads each 8x8 block's coded coefficients: after ``downsample`` or an ROI that
     does not start at a multiple of 8 px, its blocks straddle the codec's, and it measured
@@ -708,8 +701,15 @@ def _check_on_codec_grid(source) -> None:
     """
     roi = getattr(source, "roi", None)
     downsample = getattr(source, "downsample", 1)
-    if downsample != 1 or (roi is not None and (roi[0] % 8 or roi[1] % 8)):
-        read = f"downsample={downsample}" if downsample != 1 else f"roi={tuple(roi)!r}"
+    if downsample != 1:
+        return f"downsample={downsample}"
+    return f"roi={tuple(roi)!r}" if roi is not None and (roi[0] % 8 or roi[1] % 8) else None
+
+
+def _check_on_codec_grid(source) -> None:
+    """Refuse ``unhold=True`` where the frames are off the codec's 8x8 grid (``unhold='auto'`` passes them by)."""
+    read = _off_codec_grid(source)
+    if read is not None:
         raise ParameterError(f"unhold=True (--unhold on) reads the codec's 8x8 blocks, and {read} moves the frames off "
                              "their grid: read at full size, with an ROI whose x and y are multiples of 8 px")
 
@@ -827,8 +827,6 @@ def _with_requested_steps(pipeline: Pipeline, *, stabilise, unhold) -> Pipeline:
     given is left as it is). ``False`` beside a pipeline that has the step is named: the step stays.
     """
     from .codec import Unhold
-    from .project import Project
-    from .stabilise import NormaliseLight
 
     has_unhold = any(isinstance(stage, Unhold) for _, stage in pipeline.steps)
     kept = [f"{name}=False" for name, asked, has in (("stabilise", stabilise, _has_stabiliser(pipeline)),
@@ -838,15 +836,23 @@ def _with_requested_steps(pipeline: Pipeline, *, stabilise, unhold) -> Pipeline:
                       f"{' and '.join(name.split('=')[0].capitalize() for name in kept)} step (remove it from the "
                       "pipeline instead)", VismicWarning, stacklevel=3)
     if stabilise is True and not _has_stabiliser(pipeline):
-        before = next((name for name, stage in pipeline.steps if isinstance(stage, (NormaliseLight, Decompose, Project))),
-                      None)
-        if before is None:
+        stable = _with_stabiliser(pipeline, stabiliser_for(_highpass_of(pipeline) or None))
+        if stable is None:
             raise ParameterError("stabilise=True puts vismic.stabilise.Stabilise before the pipeline's NormaliseLight "
                                  "or Decompose step, and the pipeline given has neither: add the stage to it yourself")
-        pipeline = pipeline.insert(before, "stabilise", stabiliser_for(_highpass_of(pipeline) or None))
+        pipeline = stable
     if unhold is True and not has_unhold:
         pipeline = _with_unhold(pipeline)
     return pipeline
+
+
+def _with_stabiliser(pipeline: Pipeline, stage) -> Optional[Pipeline]:
+    """``pipeline`` (a copy) with ``stage`` before its light normalisation or decomposition; None without either."""
+    from .project import Project
+    from .stabilise import NormaliseLight
+
+    return next((pipeline.insert(name, "stabilise", stage) for name, step in pipeline.steps
+                 if isinstance(step, (NormaliseLight, Decompose, Project))), None)
 
 
 def _has_stabiliser(pipeline: Pipeline) -> bool:
@@ -906,11 +912,11 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
         if progress is not None:
             progress(n)
 
-    pool = processes = None
+    pool = None
     if workers is not None:
         from .project._parallel import process_pool, stop_pool
 
-        pool = processes = executor = process_pool(workers)
+        pool = executor = process_pool(workers)
     elif executor is None and device is None and fuse:
         pool = executor = _threads_for(pipeline, threads, getattr(source, "frame_shape", None))
     try:
@@ -924,8 +930,8 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
             raise
         audio = None
     except BaseException:
-        if processes is not None:  # interrupted: its workers are stopped, not waited on (a wait hung after signals)
-            stop_pool(processes)
+        if workers is not None:  # interrupted: its workers are stopped, not waited on (a wait hung after signals)
+            stop_pool(pool)
             pool = None
         raise
     finally:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_positive_int
 from ..errors import ParameterError
 
 __all__ = ["FileQuantiser", "FileRate", "read_quantisers", "read_rate", "EFFECTIVE_PERCENTILE", "VP8_QMIN",
@@ -43,7 +43,7 @@ def _av():
 
 @contextmanager
 def opened_video(path, what: str):
-    """``(av, container)`` of the video file at ``path``: one error naming it where it is missing or unreadable.
+    """The container of the video file at ``path``: one error naming it where it is missing or unreadable.
 
     ``what`` says what is read (``"quantisers"``...). Raises :class:`~vismic.errors.VideoNotFoundError`
     and :class:`~vismic.errors.CorruptVideoError` (PyAV's own errors, inside the block too), and
@@ -58,14 +58,9 @@ def opened_video(path, what: str):
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise CorruptVideoError(f"{os.fspath(path)!r} holds no video stream")
-            yield av, container
+            yield container
     except av.error.FFmpegError as error:
         raise CorruptVideoError(f"cannot read the {what} of {os.fspath(path)!r}: {error}") from None
-
-
-def check_max_frames(max_frames):
-    """None, or a number of frames >= 1."""
-    return None if max_frames is None else check_int(max_frames, "max_frames", minimum=1)
 
 
 def _video_stream(container, codec: str, path, what: str):
@@ -172,9 +167,9 @@ def read_quantisers(path, max_frames=None) -> FileQuantiser:
     ImportError
         PyAV is not installed.
     """
-    max_frames = check_max_frames(max_frames)
+    max_frames = check_positive_int(max_frames, "max_frames", allow_none=True)
     q_index, key, b_frames = [], [], False
-    with opened_video(path, "quantisers") as (_, container):
+    with opened_video(path, "quantisers") as container:
         stream = container.streams.video[0]
         codec = QUANTISER_DECODERS.get(stream.codec_context.name)
         if codec is None:
@@ -282,9 +277,9 @@ def read_rate(path, max_frames=None) -> FileRate:
     """
     from ._vp8_header import vp8_frame_quantiser
 
-    max_frames = check_max_frames(max_frames)
+    max_frames = check_positive_int(max_frames, "max_frames", allow_none=True)
     sizes, keys, q_index = [], [], []
-    with opened_video(path, "bit rate") as (_, container):
+    with opened_video(path, "bit rate") as container:
         stream = _video_stream(container, "VP8", path, "bit rate")
         pixels = stream.codec_context.width * stream.codec_context.height
         for packet in container.demux(stream):

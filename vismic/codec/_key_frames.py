@@ -65,11 +65,12 @@ def read_key_frames(path, max_frames=None) -> np.ndarray:
     VideoNotFoundError, CorruptVideoError
         No file there, or not one PyAV can demux.
     """
-    from ._file_coding import check_max_frames, opened_video
+    from .._checks import check_positive_int
+    from ._file_coding import opened_video
 
-    max_frames = check_max_frames(max_frames)
+    max_frames = check_positive_int(max_frames, "max_frames", allow_none=True)
     stamps, keys = [], []
-    with opened_video(path, "packets") as (_, container):
+    with opened_video(path, "packets") as container:
         stream = container.streams.video[0]
         for packet in container.demux(stream):
             if packet.size == 0:

@@ -275,7 +275,7 @@ def render_nuisance_scene(texture, displacement_px, *, direction_degrees: float 
         is scaled by the light's gain as the bound sees it (:func:`vismic.metrics.scene_bound`):
         ``1 / sqrt(mean(1 / gain**2))``, the gain whose frames hold the same motion
         information on average (a constant gain of 0.3 scaled the frames and not the
-        texture, and the bound read 10.5 dB above them).
+        texture, and the bound read 10.5 dB above them; one-off).
 
     Examples
     --------
