@@ -81,7 +81,7 @@ import vismic  # noqa: E402
 from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
-from vismic._reliability import batch_statistics, merge_statistics  # noqa: E402
+from vismic._reliability import FrameStatistics, frame_extract  # noqa: E402
 from vismic.codec import JUMP_RATIO, FileQuantiser, encode_like, key_frame_jumps, read_quantisers  # noqa: E402
 from vismic.data import FrameBatch  # noqa: E402
 from vismic.decompose._gradient import unit_vector  # noqa: E402
@@ -303,7 +303,9 @@ def _run(spec, nuisance, *, size, seconds, bound, stabiliser, folder) -> dict:
     row["jumps_found"] = "key_frame_jumps" in user.info
     # what recover_sound's codec check reads from the frames (vismic.stabilise.codec_finding)
     frames = scene.frames
-    read = merge_statistics([batch_statistics(frames[i:i + 64]) for i in range(0, len(frames), 64)])
+    folded = FrameStatistics()
+    folded.add(frame_extract(frames))
+    read = folded.merged()
     row.update(held_blocks=read["held_blocks"], whole_blocks=read["whole_blocks"], innovation=read["innovation"])
     row.update(mpeg4_measures(spec, path, size=size, seconds=seconds, truth=truth) if nuisance == "mp4v"
                else dict.fromkeys(MPEG4_KEYS, math.nan))

@@ -4,10 +4,12 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vismic
 from vismic import synth
-from vismic._reliability import batch_statistics, findings, merge_statistics
+from vismic._reliability import FrameStatistics, batch_statistics, findings, frame_extract, merge_statistics
 from vismic.errors import ParameterError, UnreliableRecoveryWarning
 
 FPS = 2200.0
@@ -159,13 +161,18 @@ def test_statistics_are_numpys_and_take_no_fresh_memory_per_batch(monkeypatch, c
     stats = batch_statistics(frames)
     assert stats["texture"] == float(mean.std())
     assert stats["flicker"] == float(np.sqrt(np.maximum((sample ** 2).sum(axis=0) / 8 - mean * mean, 0.0)).mean())
+    # the extract keeps its sampled rows (128 kB of uint8: they outlive the frames); folding them takes no copy
+    piece = frame_extract(frames, 0)
+    assert piece["rows"].nbytes == sample.size
+    folded = FrameStatistics()
     tracemalloc.start()
     try:
-        again = batch_statistics(frames)
+        folded.add(piece)
+        folded.close()
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert again == stats
+    assert folded.windows == [stats]
     if compiled_loops:  # as large frames run (their projection loads numba; small frames' blocks are small)
         assert peak < 64 * 1024, peak  # a sample's per-pixel row is 128 kB
 
@@ -267,3 +274,82 @@ def test_the_summary_says_not_to_trust_an_estimate_of_motion_too_large():
     assert any(line.startswith("motion too large") for line in found)
     assert "not to be trusted" in estimate_note({"warnings": found, "reliability": {"lossy_codec": "..."}})
     assert estimate_note({"warnings": []}) == ""
+
+
+def _video_with_everything(n=300):
+    # texture, black frames, a held frame, a repeated cadence and clipping: every figure has something to read
+    rng = np.random.default_rng(11)
+    texture = synth.texture("gravel", size=(40, 48)).astype(np.float64)
+    frames = texture + rng.normal(0, 2.0, (n, 40, 48))
+    frames[100:130] = rng.normal(2, 1, (30, 40, 48))
+    frames[200:260:2] = frames[201:261:2]
+    frames[:100, :6] = frames[130:, :6] = 255.0
+    return frames.round().clip(0, 255).astype(np.uint8)
+
+
+@given(cuts=st.lists(st.integers(1, 299), max_size=12, unique=True))
+@settings(max_examples=40, deadline=None)
+def test_the_statistics_do_not_depend_on_how_the_video_is_cut(cuts):
+    frames = _video_with_everything()
+    whole, pieces = FrameStatistics(), FrameStatistics()
+    whole.add(frame_extract(frames))
+    edges = [0] + sorted(cuts) + [len(frames)]
+    for start, stop in zip(edges[:-1], edges[1:]):
+        pieces.add(frame_extract(frames[start:stop], start))
+    assert pieces.merged() == whole.merged()
+    assert [w["n"] for w in whole.windows] == [64] * 4 + [44]
+
+
+def test_the_statistics_pair_frames_across_pieces():
+    # the change of a piece's first frame and held_blocks' pair across two pieces are those of the frames together
+    frames = _video_with_everything()
+    folded = FrameStatistics()
+    for start in range(0, len(frames), 5):
+        folded.add(frame_extract(frames[start:start + 5], start))
+    merged = folded.merged()
+    windows = folded.windows
+    change = np.concatenate([[np.nan if c is None else c for c in w["change"]] for w in windows])
+    assert np.isnan(change[0]) and np.isfinite(change[1:]).all()
+    np.testing.assert_allclose(change[1:], frame_contrasts_of(frames)[1:], rtol=1e-9)
+    pairs = sum(len(w["blocks"]) for w in windows)
+    assert pairs == len(range(0, len(frames) - 1, 11))
+    assert np.flatnonzero(change == 0).tolist() == list(range(201, 261, 2))  # the held frames, 5 of them at edges
+    assert [tuple(span) for span in merged["blank_spans"]] == [(100, 130)]
+
+
+def frame_contrasts_of(frames):
+    from vismic._blank import frame_contrasts
+
+    return frame_contrasts(frames)[1]
+
+
+def test_a_recovery_reads_the_same_numbers_at_any_batch_size(tmp_path):
+    # the findings and the estimate's caps came from per-batch numbers: an mp4v file read -14.5 / -13.2 / -14.4 /
+    # -14.7 dB at batch sizes 16 / 24 / 64 / 100 (its truth -21.2); the windows are now the video's, not the batches'
+    sound = synth.make_displacement(synth.music(duration_seconds=0.3, sr=FPS), amplitude_px=0.05)
+    frames = synth.render_nuisance_scene(synth.texture("brick", size=(64, 64)), sound, noise_std=1.0).frames
+    path = tmp_path / "clip.avi"
+    synth.compress(frames, codec="mp4v", keep=path)
+    read = []
+    for batch_size in (16, 24, 64, 100):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rec = vismic.recover_sound(path, fps=FPS, batch_size=batch_size)
+        read.append((rec.info["snr_estimate_db"], rec.info["warnings"], sorted(rec.info["reliability"])))
+    assert all(r == read[0] for r in read[1:]) and read[0][2] == ["inter_frame_codec"]
+
+
+def test_workers_read_the_same_numbers_as_one_process(tmp_path):
+    # workers summarise their own frame ranges: the windows and the pairs across ranges are the same
+    import tifffile
+
+    frames = _video_with_everything(400)
+    path = tmp_path / "clip.tif"
+    tifffile.imwrite(path, frames)
+    infos = []
+    for options in (dict(batch_size=13), dict(batch_size=64, workers=2)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rec = vismic.recover_sound(path, fps=FPS, denoise=None, **options)
+        infos.append({key: rec.info.get(key) for key in ("snr_estimate_db", "warnings", "blank_spans")})
+    assert infos[0] == infos[1]

@@ -25,7 +25,7 @@ from ._buffers import ThreadBuffer
 
 __all__ = ["TEXTURE_OVER_NOISE", "BLANK_SHARE", "NOISE_ONLY", "NEARLY_BLACK", "blank_lead_in", "frame_contrasts",
            "blank_frames", "spans", "source_lead_in", "source_tail", "without_blank_ends", "silent_ends",
-           "lead_in_note", "blank_end_note"]
+           "lead_in_note", "blank_end_note", "contrast_grid"]
 
 #: Spatial standard deviation over the frame-to-frame noise (the difference's over sqrt 2) above which a
 #: frame holds texture: a black frame's is about 1 (its contrast is that noise), a still scene's tens.
@@ -186,6 +186,17 @@ def blank_end_note(tail: int, stop: int, fps: float) -> str:
             "and is silent after it")
 
 
+def contrast_grid(frames) -> np.ndarray:
+    """The pixels of each frame, shape (n, height, width[, channels]), that :func:`frame_contrasts` looks at (a view).
+
+    A grid's own grid is itself (it holds under 4096 pixels), so the contrasts of two frames
+    from different batches can be found from their grids alone.
+    """
+    height, width = frames.shape[1:3]
+    step = max(1, int(np.sqrt(height * width / _CONTRAST_PIXELS)))
+    return frames[:, ::step, ::step]
+
+
 def frame_contrasts(frames) -> tuple:
     """Each frame's spatial contrast and the noise between it and the frame before.
 
@@ -205,9 +216,8 @@ def frame_contrasts(frames) -> tuple:
     >>> contrast.round(2).tolist(), change.round(2).tolist()
     ([0.33, 0.33, 0.0], [nan, 0.0, 0.0])
     """
-    n, height, width = frames.shape[:3]
-    step = max(1, int(np.sqrt(height * width / _CONTRAST_PIXELS)))
-    view = frames[:, ::step, ::step]
+    n = frames.shape[0]
+    view = contrast_grid(frames)
     # a copy into memory kept for the thread's next batch (see vismic._buffers), never the caller's frames;
     # moments rather than centred copies: numpy's broadcast subtraction takes a fresh 64 kB buffer every call
     sample = _SAMPLE.get((n, view[0].size))

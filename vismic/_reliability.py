@@ -28,7 +28,7 @@ from typing import List, Mapping, Optional
 
 import numpy as np
 
-from ._blank import blank_frames, frame_contrasts, spans
+from ._blank import blank_frames, contrast_grid, frame_contrasts, spans
 from ._buffers import ThreadBuffer
 from ._compiled import compiled, numba_loaded
 from .codec import BLOCK
@@ -40,7 +40,10 @@ __all__ = [
     "MAX_LINEAR_PX",
     "MAX_CLIPPED_FRACTION",
     "SATURATED_FRACTION",
+    "WINDOW",
     "batch_statistics",
+    "frame_extract",
+    "FrameStatistics",
     "held_blocks",
     "codec_innovation",
     "merge_statistics",
@@ -69,10 +72,20 @@ TOP_LEVELS = (255.0, 1023.0, 4095.0, 16383.0, 65535.0)
 
 #: Pixels per frame the statistics look at (evenly spaced rows of larger frames).
 _SAMPLED_PIXELS = 16384
+#: Frames of each window the statistics are taken over, counted from the video's first frame: the
+#: findings and the estimate's caps read the same numbers however the video is read (any batch size,
+#: frame ranges read by workers). 64 frames: a batch of small frames (:func:`vismic.io.auto_batch_size`),
+#: on which the thresholds were measured.
+WINDOW = 64
+#: Frames of a window whose rows the moments read (every ``WINDOW // 8``-th frame of the video).
+_WINDOW_SAMPLES = 8
 
 
 def batch_statistics(frames) -> dict:
     """A few numbers about a batch of frames, shape (n, height, width[, channels]), from a subgrid of pixels.
+
+    The batch is one window of :class:`FrameStatistics` (which a recovery folds over the
+    video's fixed windows instead, whatever its batches).
 
     Returns
     -------
@@ -81,10 +94,12 @@ def batch_statistics(frames) -> dict:
         standard deviation of a pixel), ``unsteady`` (the same once each frame's global gain and
         offset are fitted out, :func:`_unsteady_share`), ``dark`` and ``bright`` (share of pixels at the batch's
         lowest and highest value), ``bright_at_top`` (``bright`` where that value is the top of 8
-        to 16-bit data, :data:`TOP_LEVELS`; else 0), ``n`` (frames), ``contrast`` and ``change``
-        (per frame, :func:`vismic._blank.frame_contrasts`; ``change`` from the second frame
-        on). Frames blank beside the batch's others (:func:`vismic._blank.blank_frames`) are
-        left out of the texture, flicker and clipping figures.
+        to 16-bit data, :data:`TOP_LEVELS`; else 0), ``n`` (frames), ``sampled`` (frames the
+        moments read: every ``n // 8``-th), ``blocks`` and ``difference_power``
+        (:func:`held_blocks`), ``contrast`` and ``change`` (per frame,
+        :func:`vismic._blank.frame_contrasts`; the first frame's change nan). Frames blank beside
+        the batch's others (:func:`vismic._blank.blank_frames`) are left out of the texture,
+        flicker and clipping figures.
 
     Examples
     --------
@@ -93,19 +108,146 @@ def batch_statistics(frames) -> dict:
     (0.0, 1.0)
     """
     frames = np.asarray(frames)
-    contrast, change = frame_contrasts(frames)
-    everything = frames
-    # judged against the batch's most textured frame: a batch mostly of blank frames has them as its 90th percentile
-    blank = blank_frames(contrast, change, quantile=1.0)
-    if blank.any() and not blank.all():
-        frames = frames[~blank]  # named by their own finding; here they would read as clipped frames or flicker
-    # Whole rows, evenly spaced, about 16k pixels a frame: these are coarse checks, and the full
-    # frames would cost as much as the recovery itself on large frames (a strided subgrid
-    # would too: it touches every cache line of the rows it visits).
-    row_step = max(1, frames.shape[1] * frames.shape[2] // _SAMPLED_PIXELS)
+    window = max(1, len(frames))
+    statistics = FrameStatistics(window)
+    statistics.add(frame_extract(frames, 0, window=window))
+    statistics.close()
+    return statistics.windows[0]
+
+
+def frame_extract(frames, start: int = 0, *, window: int = WINDOW) -> dict:
+    """What the statistics need of frames ``start:start + n`` of a video, shape (n, height, width[, channels]).
+
+    Computed where the frames are read (the reader's thread, a worker) and small to send:
+    each frame's contrast and change (:func:`vismic._blank.frame_contrasts`), the rows the
+    moments read of the frames whose index in the video is a multiple of ``window // 8``,
+    :func:`held_blocks`' numbers for the pairs whose first index is a multiple of
+    :data:`PAIR_STRIDE`, and the first and last frames' grids and bands, which pair them
+    with the frames either side. :class:`FrameStatistics` folds the pieces into windows.
+    """
+    frames = np.asarray(frames)
     n = len(frames)
-    sample = frames[:: max(1, n // 8), ::row_step]  # and at most ~8 frames of the batch
+    if n == 0 or frames.ndim < 3:
+        return {"start": int(start), "n": 0}
+    contrast, change = frame_contrasts(frames)
+    every = max(1, window // _WINDOW_SAMPLES)
+    sampled = np.arange(-start % every, n, every)
+    pairs = np.arange(-start % PAIR_STRIDE, n - 1, PAIR_STRIDE)
+    counts, difference = _held_pairs(frames, pairs)
+    row_step = max(1, frames.shape[1] * frames.shape[2] // _SAMPLED_PIXELS)
+    return {
+        "start": int(start), "n": n, "contrast": contrast, "change": change,
+        "sampled": start + sampled, "rows": np.array(frames[sampled, ::row_step]),
+        "pairs": start + pairs, "blocks": np.array(counts, dtype=np.int64).reshape(-1, 4),
+        "difference_power": np.array(difference, dtype=np.float64),
+        "grids": np.array(contrast_grid(frames[[0, -1]])), "bands": (held_bands(frames[0]), held_bands(frames[-1])),
+    }
+
+
+#: What :class:`FrameStatistics` keeps of its pieces until their windows close: per frame, per sampled frame, per pair.
+_PER_FRAME, _PER_SAMPLE, _PER_PAIR = ("contrast", "change"), ("sampled", "rows"), ("pairs", "blocks", "difference_power")
+
+
+class FrameStatistics:
+    """:func:`batch_statistics` over fixed windows of a video, folded from :func:`frame_extract`'s pieces in order.
+
+    Windows are ``window`` frames from frame 0 on, whatever pieces the frames came in;
+    the pieces' edges are paired (the change of a piece's first frame, a pair of
+    :func:`held_blocks` across them), so the numbers are those of the whole video read at
+    once. :attr:`windows` holds the closed windows; :meth:`merged` closes the last and
+    returns :func:`merge_statistics` of them.
+
+    Examples
+    --------
+    >>> frames = np.random.default_rng(0).integers(0, 255, (150, 16, 16)).astype(np.uint8)
+    >>> whole, pieces = FrameStatistics(), FrameStatistics()
+    >>> whole.add(frame_extract(frames))
+    >>> for start in range(0, 150, 37):
+    ...     pieces.add(frame_extract(frames[start:start + 37], start))
+    >>> len(whole.windows), whole.merged() == pieces.merged()
+    (2, True)
+    """
+
+    def __init__(self, window: int = WINDOW):
+        self.window = int(window)
+        self.windows: List[dict] = []
+        self._kept = {key: [] for key in _PER_FRAME + _PER_SAMPLE + _PER_PAIR}
+        # the first frame not yet in a window; the frame after the last piece; the first frame after a gap
+        self._at = self._end = self._first = None
+        self._edges = None  # the last piece's last grid and bands
+
+    def add(self, piece: Optional[Mapping]) -> None:
+        """Take the next piece (:func:`frame_extract` of the frames after the last piece's)."""
+        if not piece or piece.get("n", 0) == 0:
+            return
+        start = piece["start"]
+        if self._end is not None and start != self._end:
+            self.close()  # not the frames after the last: what came before is folded as it stands
+            self._edges = None
+        pieces = {key: [piece[key]] for key in self._kept}
+        pieces["change"] = [np.array(piece["change"], dtype=np.float64)]
+        if self._edges is not None:
+            grid, band = self._edges
+            pieces["change"][0][0] = frame_contrasts(np.stack([grid, piece["grids"][0]]))[1][1]
+            if (start - 1) % PAIR_STRIDE == 0 and band is not None and piece["bands"][0] is not None:
+                counts, difference = held_blocks(np.stack([band, piece["bands"][0]]), stride=1)
+                pieces["pairs"].insert(0, np.array([start - 1]))
+                pieces["blocks"].insert(0, np.array(counts, dtype=np.int64).reshape(-1, 4))
+                pieces["difference_power"].insert(0, np.array(difference))
+        for key, values in pieces.items():
+            self._kept[key] += values
+        self._edges = (piece["grids"][-1], piece["bands"][1])
+        if self._at is None:
+            self._at = self._first = start
+        self._end = start + piece["n"]
+        self._close_windows(last=False)
+
+    def close(self) -> None:
+        """Close every window, the last (shorter) one included."""
+        self._close_windows(last=True)
+        self._at = self._end = None
+
+    def merged(self) -> Optional[dict]:
+        """:func:`merge_statistics` of every window (closing the last)."""
+        self.close()
+        return merge_statistics(self.windows)
+
+    def _close_windows(self, last: bool) -> None:
+        while self._at is not None and self._at < self._end:
+            stop = (self._at // self.window + 1) * self.window
+            if stop >= self._end and not last:
+                return  # the pair from the window's last frame to the next piece's first is still to come
+            stop = min(stop, self._end)
+            # views where a piece holds the window (no fresh copy of the rows: see _moments)
+            kept = {key: values[0] if len(values) == 1 else np.concatenate(values) for key, values in self._kept.items()}
+            n = stop - self._at
+            sampled, pairs = np.searchsorted(kept["sampled"], stop), np.searchsorted(kept["pairs"], stop)
+            self.windows.append(_window_statistics(
+                kept["contrast"][:n], kept["change"][:n], kept["sampled"][:sampled] - self._at,
+                kept["rows"][:sampled], kept["blocks"][:pairs], kept["difference_power"][:pairs],
+                known_first=self._at != self._first))
+            self._kept = {key: [kept[key][n:]] for key in _PER_FRAME}
+            self._kept.update({key: [kept[key][sampled:]] for key in _PER_SAMPLE})
+            self._kept.update({key: [kept[key][pairs:]] for key in _PER_PAIR})
+            self._at = stop
+
+
+def _window_statistics(contrast, change, sampled, rows, blocks, difference, known_first: bool = False) -> dict:
+    """:func:`batch_statistics` of a window from its pieces: per frame, the sampled frames' rows, the pairs' numbers."""
+    # the first frame's change, unknown, is None (as nan, the summaries of equal frames would not compare equal)
+    changes = [float(c) for c in change[1:]]
+    changes.insert(0, float(change[0]) if known_first else None)
+    # judged against the window's most textured frame: a window mostly of blank frames has them as its 90th percentile
+    blank = blank_frames(contrast, change, quantile=1.0)
+    sample = rows
+    if blank.any() and not blank.all() and not blank[sampled].all():
+        sample = rows[~blank[sampled]]  # named by their own finding; here they would read as clipped frames or flicker
     m = len(sample)
+    if m == 0:  # a window after a gap in the pieces may hold no sampled frame: its frames count, its pixels are unknown
+        return {"n": len(contrast), "sampled": 0, "texture": 0.0, "flicker": 0.0, "unsteady": 0.0, "dark": 0.0,
+                "bright": 0.0, "bright_at_top": 0.0, "blocks": [tuple(int(v) for v in row) for row in blocks],
+                "difference_power": [float(d) for d in difference], "contrast": [float(c) for c in contrast],
+                "change": changes}
     low, high, n_low, n_high, sums, squares = _moments(sample)
     size = sample.size
     dark = n_low / size
@@ -113,7 +255,7 @@ def batch_statistics(frames) -> dict:
     if high == low and float(high) in TOP_LEVELS:  # one value, at the top of the data's range: burnt out, not dark
         dark, bright = 0.0, 1.0
     # numpy's own steps for ``sums / m``, ``(squares / m - mean ** 2).clip(0) ** 0.5`` and ``std``, into
-    # memory kept for the thread's next batch (see _moments): the same numbers without fresh blocks
+    # memory kept for the thread's next window (see _moments): the same numbers without fresh blocks
     mean_frame = np.divide(sums, m, out=sums)
     scratch = _SCRATCH.get(mean_frame.shape)
     flicker = 0.0
@@ -124,20 +266,20 @@ def batch_statistics(frames) -> dict:
         flicker = float(np.sqrt(np.maximum(squares, 0.0, out=squares), out=squares).mean())
     np.subtract(mean_frame, np.add.reduce(mean_frame) / mean_frame.size, out=scratch)
     texture = float(np.sqrt(np.add.reduce(np.multiply(scratch, scratch, out=scratch)) / scratch.size))
-    blocks, difference = held_blocks(everything)
     return {
-        "n": len(everything),
+        "n": len(contrast),
+        "sampled": m,
         "texture": texture,
         "flicker": flicker,
         "unsteady": flicker * _unsteady_share(sample) if m > 1 else 0.0,
         "dark": dark,
         "bright": bright,
         "bright_at_top": bright if float(high) in TOP_LEVELS else 0.0,
-        "blocks": blocks,
-        "difference_power": difference,
-        # plain numbers, as the rest (summaries compare equal however the frames were read); the first has no change
-        "contrast": contrast.tolist(),
-        "change": change[1:].tolist(),
+        # plain numbers, as the rest (summaries compare equal however the frames were read)
+        "blocks": [tuple(int(v) for v in row) for row in blocks],
+        "difference_power": [float(d) for d in difference],
+        "contrast": [float(c) for c in contrast],
+        "change": changes,
     }
 
 
@@ -341,18 +483,45 @@ def held_blocks(frames, *, stride: int = PAIR_STRIDE):
     [(0, 4, 256, 256), (4, 4, 0, 0)]
     """
     frames = np.asarray(frames)
-    n, height, width = frames.shape[:3]
+    return _held_pairs(frames, np.arange(0, len(frames) - 1, stride))
+
+
+def _held_geometry(height: int, width: int) -> tuple:
+    """``(rows, left, blocks)`` :func:`held_blocks` looks at; None for frames under a block."""
     b = CODEC_BLOCK
-    if n < 2 or height < b or width < b:
-        return [], []
+    if height < b or width < b:
+        return None
     # two bands of 8 rows, at a third and two thirds of the height, of blocks centred across the width
     bands = 2 if height >= 2 * b else 1
     rows = ((np.arange(1, bands + 1) * height // (bands + 1)) // b * b)[:, None]
     rows = (np.minimum(rows, height - b) + np.arange(b)).ravel()
     blocks = min(width // b, _HELD_BLOCKS_PER_BAND)
-    left = (width // b - blocks) // 2 * b
+    return rows, (width // b - blocks) // 2 * b, blocks
+
+
+def held_bands(frame) -> Optional[np.ndarray]:
+    """The pixels of ``frame`` (height, width[, channels]) :func:`held_blocks` compares, as a small frame of their own.
+
+    Its own bands are itself: :func:`held_blocks` of two frames' bands gives the two frames' numbers.
+    """
+    geometry = _held_geometry(*frame.shape[:2])
+    if geometry is None:
+        return None
+    rows, left, blocks = geometry
+    bands = frame[rows, left:left + blocks * CODEC_BLOCK]
+    return np.array(bands[..., 0] if bands.ndim == 3 else bands)
+
+
+def _held_pairs(frames, first) -> tuple:
+    """:func:`held_blocks`' two lists for the pairs ``(i, i + 1)``, ``i`` in ``first``."""
+    geometry = _held_geometry(*frames.shape[1:3])
+    first = np.asarray(first, dtype=np.int64)
+    if geometry is None or len(frames) < 2 or first.size == 0:
+        return [], []
+    rows, left, blocks = geometry
+    b = CODEC_BLOCK
+    bands = len(rows) // b
     columns = slice(left, left + blocks * b)
-    first = np.arange(0, n - 1, stride)
     kernel = compiled(_held_loop) if numba_loaded() and frames.ndim == 3 and frames.dtype in _KERNEL_TYPES else False
     if kernel:
         counts, difference = np.zeros((len(first), 4), dtype=np.int64), np.zeros(len(first))
@@ -379,8 +548,9 @@ def merge_statistics(batches: List[Mapping]) -> Optional[dict]:
     blocks = np.array([c for b in batches for c in b.get("blocks", ())], dtype=np.float64).reshape(-1, 4).sum(axis=0)
     innovation = codec_innovation([d for b in batches for d in b.get("difference_power", ())])
     batches = textured or batches  # whole batches of blank frames are named by their spans, not as clipped frames
+    batches = [b for b in batches if b.get("sampled", 1) > 0] or batches
     weights = np.array([b["n"] for b in batches], dtype=np.float64)
-    moving = [b for b in batches if b["n"] > 1]
+    moving = [b for b in batches if b.get("sampled", b["n"]) > 1]
     merged = {
         "n": int(starts[-1]),
         "texture": float(np.average([b["texture"] for b in batches], weights=weights)),
@@ -409,11 +579,11 @@ def _repeated_share(batches: List[Mapping], blank: np.ndarray) -> float:
     Frames of a camera differ by their noise; a file whose every frame is there twice (a rate
     converted on export) repeats every other one, in step. An inter-frame codec also copies a
     noisy frame whole now and then (x264 at its defaults repeated 28 % of a scene's frames),
-    but not in a cadence: 0 there. Pairs across two batches are not seen (their change is unknown).
+    but not in a cadence: 0 there.
     """
-    if not all(len(b.get("change", ())) == b["n"] - 1 and len(b.get("contrast", ())) == b["n"] for b in batches):
+    if not all(len(b.get("contrast", ())) == b["n"] for b in batches):
         return 0.0
-    change = np.concatenate([[np.nan] + list(b["change"]) for b in batches])
+    change = np.concatenate([_changes(b) for b in batches])
     contrast = np.concatenate([b["contrast"] for b in batches])
     seen = np.isfinite(change) & (contrast > 0)
     if blank.size == change.size:  # whole blank batches are left out of ``batches`` (``blank`` spans them all)
@@ -456,8 +626,14 @@ def _blank(batches: List[Mapping]) -> np.ndarray:
     n = sum(b["n"] for b in batches)
     if not all(len(b.get("contrast", ())) == b["n"] for b in batches):
         return np.zeros(n, dtype=bool)
-    return blank_frames(np.concatenate([b["contrast"] for b in batches]),
-                        np.concatenate([[np.nan] + list(b["change"]) for b in batches]))
+    return blank_frames(np.concatenate([b["contrast"] for b in batches]), np.concatenate([_changes(b) for b in batches]))
+
+
+def _changes(batch: Mapping) -> np.ndarray:
+    """A batch's change per frame (a first frame's unknown, None or left out: nan)."""
+    change = list(batch.get("change", ()))
+    change = change if len(change) == batch["n"] else [None] + change[:batch["n"] - 1]
+    return np.array(change, dtype=np.float64)
 
 
 def cap_snr_estimate(info: dict, cap_db: float) -> None:

@@ -896,16 +896,17 @@ def _same(value, default) -> bool:
 def _recover_once(pipeline: Pipeline, source, video, *, progress, device, workers, executor, threads,
                   fuse, precision="float32") -> Audio:
     """One pass of ``pipeline`` over ``source``; ``info["warnings"]`` lists the findings (not yet warned)."""
-    from ._reliability import CLIPPED_PREFIX, NO_TEXTURE_PREFIX, batch_statistics, findings, merge_statistics
+    from ._reliability import CLIPPED_PREFIX, NO_TEXTURE_PREFIX, FrameStatistics, findings, frame_extract
     from .codec._checks import check_codec, check_file_codec, unhold_report
     from .io._stream import VideoStream
     from .project._parallel import one_blas_thread
 
     seen = {"n_frames": 0, "reference_frame": None}
-    statistics = []
+    statistics = FrameStatistics()
 
-    # batches decode ahead in a thread; a few numbers per batch for the findings, computed where frames are read
-    batches = VideoStream(source, batch_statistics, statistics.append)
+    # batches decode ahead in a thread; what the findings need of them is extracted where frames are read
+    # and folded over fixed windows of the video, whatever its batches
+    batches = VideoStream(source, frame_extract, statistics.add)
 
     def count(n):
         seen["n_frames"] += n
@@ -952,7 +953,7 @@ def _recover_once(pipeline: Pipeline, source, video, *, progress, device, worker
     info.update(seen, fps=audio.sr, fps_source=getattr(source, "fps_source", "argument"))
     if source.path is not None:
         info["source_path"] = str(source.path)
-    merged = merge_statistics(statistics)
+    merged = statistics.merged()
     samples = _silent_over_blanks(audio.samples, info, merged)
     check_codec(info, merged, unhold_report(pipeline), getattr(source, "codec", None))
     check_file_codec(info, getattr(source, "codec", None))

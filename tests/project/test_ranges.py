@@ -138,13 +138,17 @@ def test_a_stabilised_source_is_never_read_around_its_stabiliser(raw_avi, later_
     np.testing.assert_array_equal(pooled.samples, serial.samples)
 
 
+def _count(frames, start):
+    return len(frames)
+
+
 @pytest.mark.parametrize("batch_size", [24, 64])
 def test_every_frame_is_summarised_once_whoever_reads_it(raw_avi, batch_size):
     from vismic.io import VideoStream
 
     def run(executor):
         counts = []
-        stream = VideoStream(open_video(raw_avi, fps=2200.0, batch_size=batch_size), len, counts.append)
+        stream = VideoStream(open_video(raw_avi, fps=2200.0, batch_size=batch_size), _count, counts.append)
         vismic.default_pipeline(denoise=None, grid=(2, 2)).run(stream, executor=executor)
         return sum(counts)
 
@@ -154,18 +158,18 @@ def test_every_frame_is_summarised_once_whoever_reads_it(raw_avi, batch_size):
 
 
 def test_a_serial_run_projects_the_stored_frames_with_the_same_result(raw_avi):
-    from vismic._reliability import batch_statistics
+    from vismic._reliability import FrameStatistics, frame_extract
     from vismic.io import StoredBatch, VideoStream
 
     source = open_video(raw_avi, fps=2200.0, batch_size=48)
-    summaries = {"stored": [], "float": []}
-    stored = list(VideoStream(source, batch_statistics, summaries["stored"].append).stored())
-    floats = list(VideoStream(source, batch_statistics, summaries["float"].append))
+    summaries = {"stored": FrameStatistics(), "float": FrameStatistics()}
+    stored = list(VideoStream(source, frame_extract, summaries["stored"].add).stored())
+    floats = list(VideoStream(source, frame_extract, summaries["float"].add))
     assert all(isinstance(b, StoredBatch) and b.frames.dtype == np.uint8 for b in stored)
     assert [b.start for b in stored] == [b.start for b in floats]
     np.testing.assert_array_equal(np.concatenate([b.frames for b in stored]),
                                   np.concatenate([b.frames for b in floats]))
-    assert summaries["stored"] == summaries["float"]
+    assert summaries["stored"].merged() == summaries["float"].merged()
 
     pipe = lambda: vismic.default_pipeline(denoise=None, grid=(2, 2))
     from_stream = pipe().run(VideoStream(source))  # stored uint8 frames into the projection

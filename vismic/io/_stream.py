@@ -38,8 +38,9 @@ class VideoStream:
 
     Iterating yields the source's :class:`~vismic.data.FrameBatch` objects, as
     iterating the source does, while the next batches decode in a background
-    thread. ``summarise(frames)`` runs on each batch's frames where they are read
-    (in that thread) and its result goes to ``collect`` as the batch is taken. A
+    thread. ``summarise(frames, start)`` runs on each batch's frames (``start``: the
+    first one's index in the video) where they are read (in that thread) and its
+    result goes to ``collect`` as the batch is taken, in the video's order. A
     parallel run (``Pipeline.run`` with an executor) whose workers can open the
     source themselves
     (:attr:`readable_by_workers`) has them read their own frame ranges
@@ -51,7 +52,7 @@ class VideoStream:
     ----------
     source : VideoSource
     summarise : callable, optional
-        ``frames (n, height, width) -> summary``; picklable (a module-level
+        ``(frames (n, height, width), start) -> summary``; picklable (a module-level
         function) so that workers can run it.
     collect : callable, optional
         Called with each summary, in this process.
@@ -60,10 +61,11 @@ class VideoStream:
     --------
     >>> import numpy as np
     >>> from vismic.io import open_video
-    >>> sums = []
-    >>> stream = VideoStream(open_video(np.ones((10, 4, 4)), fps=1000, batch_size=4), np.sum, sums.append)
-    >>> [len(batch) for batch in stream], [float(s) for s in sums]
-    ([4, 4, 2], [64.0, 64.0, 32.0])
+    >>> from vismic._reliability import FrameStatistics, frame_extract
+    >>> statistics = FrameStatistics()
+    >>> stream = VideoStream(open_video(np.ones((10, 4, 4)), fps=1000, batch_size=4), frame_extract, statistics.add)
+    >>> [len(batch) for batch in stream], statistics.merged()["n"]
+    ([4, 4, 2], 10)
     """
 
     def __init__(self, source, summarise: Optional[Callable[[Any], Any]] = None,
@@ -109,7 +111,7 @@ class VideoStream:
     def _summarised(self, batches) -> Iterator:
         """``(batch, summary)``: run in the reader thread, so the summaries cost the consumer nothing."""
         for batch in batches:
-            yield batch, (self.summarise(batch.frames) if self.summarise is not None else None)
+            yield batch, (self.summarise(batch.frames, batch.start) if self.summarise is not None else None)
 
     def _observed(self, pairs) -> Iterator:
         for batch, summary in pairs:
@@ -120,9 +122,9 @@ class VideoStream:
             self.observed_until = batch.start + len(batch)
             yield batch
 
-    def observe(self, frames) -> None:
-        """Summarise ``frames`` here and hand the summary to ``collect``."""
+    def observe(self, frames, start: int) -> None:
+        """Summarise ``frames`` (from frame ``start`` of the video) here and hand the summary to ``collect``."""
         if self.summarise is not None:
-            summary = self.summarise(frames)
+            summary = self.summarise(frames, start)
             if self.collect is not None:
                 self.collect(summary)

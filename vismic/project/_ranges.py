@@ -139,7 +139,7 @@ def _read_here(stream, head, first: int, stop: int, size: int) -> Iterator:
         for batch in _pieces(stream.source, start, min(start + size, stop), stored=not head):
             skip = min(max(0, summarised - batch.start), len(batch))
             if skip < len(batch):
-                stream.observe(batch.frames[skip:])
+                stream.observe(batch.frames[skip:], batch.start + skip)
             pieces.append(_through(batch, head, frames=True).frames)
         yield start, stream.source.fps, pieces
 
@@ -243,7 +243,7 @@ class RangeTask:
                 frames = chunk[piece - at: piece - at + count] if not head else source.read(piece, count).frames
                 skip = min(max(0, self.summarised_until - piece), len(frames))
                 if self.summarise is not None and skip < len(frames):
-                    summaries.append(self.summarise(frames[skip:]))
+                    summaries.append(self.summarise(frames[skip:], piece + skip))
                 if head:
                     prepared.append(_through(FrameBatch(frames, piece, source.fps), head, frames=True).frames)
             out.append((at, self._project(prepared, templates, size), summaries))

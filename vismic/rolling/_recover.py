@@ -19,7 +19,7 @@ import numpy as np
 from ..data import MIN_FRAMES, Audio, BandSignals, FrameBatch
 from ..denoise import BandLimit, Denoise, HighPass
 from .._blank import silent_ends, without_blank_ends
-from .._reliability import batch_statistics, findings, merge_statistics
+from .._reliability import FrameStatistics, findings, frame_extract
 from ..codec._checks import check_file_codec
 from ..errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning, VismicWarning
 from ..io._stream import VideoStream
@@ -199,12 +199,12 @@ def _recover(source, *, described: str, line_delay_seconds, first_row, row_step,
         reference = _mean_frame(source, described)
     pipeline = rolling_pipeline(line_delay_seconds=line_delay_seconds, reference=reference, first_row=first_row,
                                 row_step=row_step, **options)
-    statistics = []
+    statistics = FrameStatistics()
     # a few numbers per batch where the frames are read, for the main path's checks of what they show
-    audio = pipeline.run(VideoStream(source, batch_statistics, statistics.append), progress=progress)
+    audio = pipeline.run(VideoStream(source, frame_extract, statistics.add), progress=progress)
     if source.path is not None:
         audio.info["source_path"] = str(source.path)
-    _check_frames(audio.info, audio.samples, merge_statistics(statistics), getattr(source, "codec", None))
+    _check_frames(audio.info, audio.samples, statistics.merged(), getattr(source, "codec", None))
     return audio
 
 
