@@ -173,3 +173,31 @@ def test_no_key_frames_repair_nothing_and_weights_are_shares():
             repair_key_frames(series, [10, 20], weights=bad)
     half, _ = repair_key_frames(series, [10, 20], weights=0.5)  # one share for every series
     assert np.array_equal(half, repair_key_frames(series, [10, 20], weights=[0.5])[0])
+
+
+def test_a_few_key_frames_that_do_not_leap_keep_their_values():
+    # two key frames' residual power is a chi-squared of two: 2.8 times the baseline is common (a weight of 0.36 took
+    # 0.7 dB off a clean scene); only power beyond chance is a leap
+    lowered = []
+    for seed in range(200):
+        motion = _motion(n=600, seed=seed)
+        keys = np.sort(np.random.default_rng(seed).choice(np.arange(20, 580), 2, replace=False))
+        weights, _ = key_frame_weights(motion[None], keys)
+        lowered.append(weights[0] < 1)
+    assert np.mean(lowered) < 0.06  # 0.03 here; 0.4 before (any power over the baseline)
+    # a leap of a few baselines at two key frames is still taken out
+    motion = _motion(n=600, seed=1)
+    leap = np.zeros(600)
+    leap[[200, 400]] = 8.0 * np.std(np.diff(motion, 2)) / 2
+    weights, ratio = key_frame_weights((motion + leap)[None], [200, 400])
+    assert ratio[0] > 8 and weights[0] < 0.3
+
+
+def test_recover_sound_keeps_a_clean_scene_given_two_key_frames():
+    sound = synth.music(duration_seconds=0.2, sr=FPS)
+    scene = synth.render_scene(synth.texture("brick", size=(48, 48)), synth.make_displacement(sound, amplitude_px=0.05),
+                               noise_std=1.0, fps=FPS)
+    plain = vismic.recover_sound(scene.frames, fps=FPS, denoise=None)
+    given = vismic.recover_sound(scene.frames, fps=FPS, denoise=None, key_frames=(12, 24))
+    assert given.info["key_frames"]["weight"] == 1.0
+    np.testing.assert_allclose(given.samples, plain.samples, atol=1e-6 * np.abs(plain.samples).max())

@@ -45,7 +45,7 @@ from ._replica import (
     moving_regions,
     MOVING_SHARE,
 )
-from ._key_frames import KeyFrameRepair, key_frame_weights, read_key_frames, repair_key_frames
+from ._key_frames import KeyFrameRepair, chance_ratio, key_frame_weights, read_key_frames, repair_key_frames
 from ._jumps import JUMP_RATIO, KeyFrameJumps, key_frame_jumps
 from ._unhold import (
     BLOCK,
@@ -59,7 +59,7 @@ from ._unhold import (
     unhold,
 )
 
-__all__ = ["KeyFrameRepair", "key_frame_weights", "read_key_frames", "repair_key_frames", "CodecReplica", "FileQuantiser", "FileRate", "read_rate", "codec_replica", "encode_like", "read_quantisers", "REPLICA_FRAMES",
+__all__ = ["KeyFrameRepair", "chance_ratio", "key_frame_weights", "read_key_frames", "repair_key_frames", "CodecReplica", "FileQuantiser", "FileRate", "read_rate", "codec_replica", "encode_like", "read_quantisers", "REPLICA_FRAMES",
            "independent_motion", "moving_regions", "MOVING_SHARE",
            "NOISE_FRAMES", "BLOCK", "JUMP_RATIO", "KeyFrameJumps", "key_frame_jumps", "Unhold", "UnholdReport", "UnholdState", "unhold", "block_dct", "block_idct", "CODED_CHANGE", "SHRINKAGE",
            "REPLICA_OVER_CAP_DB", "SOUND_MAP_FLOOR_DB"]
