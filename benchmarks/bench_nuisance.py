@@ -81,7 +81,7 @@ import vismic  # noqa: E402
 from _table import write_csv  # noqa: E402
 from vismic import metrics, synth  # noqa: E402
 from vismic.combine import davis_baseline  # noqa: E402
-from vismic._reliability import FrameStatistics, frame_extract  # noqa: E402
+from vismic._frame_statistics import FrameStatistics, frame_extract  # noqa: E402
 from vismic.codec import JUMP_RATIO, FileQuantiser, encode_like, key_frame_jumps, read_quantisers  # noqa: E402
 from vismic.data import FrameBatch  # noqa: E402
 from vismic.decompose._gradient import unit_vector  # noqa: E402

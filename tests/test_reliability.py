@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import vismic
 from vismic import synth
-from vismic._reliability import FrameStatistics, batch_statistics, findings, frame_extract, merge_statistics
+from vismic._frame_statistics import FrameStatistics, batch_statistics, frame_extract, merge_statistics
+from vismic._reliability import findings
 from vismic.errors import ParameterError, UnreliableRecoveryWarning
 
 FPS = 2200.0
@@ -109,7 +110,7 @@ def _frames_of(kind):
 @pytest.mark.parametrize("kind", ["uint8", "uint16", "float32", "float64"])
 @pytest.mark.parametrize("n_frames", [1, 2, 13, 24])
 def test_statistics_compiled_and_numpy_agree(monkeypatch, kind, n_frames):
-    import vismic._reliability as reliability
+    import vismic._frame_statistics as reliability
     from vismic.project._kernels import compiled_available
 
     if not compiled_available():
@@ -126,7 +127,7 @@ def test_statistics_compiled_and_numpy_agree(monkeypatch, kind, n_frames):
 
 
 def test_statistics_compiled_on_fractional_frames(monkeypatch):
-    import vismic._reliability as reliability
+    import vismic._frame_statistics as reliability
     from vismic.project._kernels import compiled_available
 
     if not compiled_available():
@@ -149,7 +150,7 @@ def test_statistics_are_numpys_and_take_no_fresh_memory_per_batch(monkeypatch, c
     # 128 kB temporary per batch is page-faulted in again every time, and its tasks ran slower
     import tracemalloc
 
-    import vismic._reliability as reliability
+    import vismic._frame_statistics as reliability
     from vismic.project._kernels import compiled_available
 
     if compiled_loops and not compiled_available():

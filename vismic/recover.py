@@ -896,7 +896,8 @@ def _same(value, default) -> bool:
 def _recover_once(pipeline: Pipeline, source, video, *, progress, device, workers, executor, threads,
                   fuse, precision="float32") -> Audio:
     """One pass of ``pipeline`` over ``source``; ``info["warnings"]`` lists the findings (not yet warned)."""
-    from ._reliability import CLIPPED_PREFIX, NO_TEXTURE_PREFIX, FrameStatistics, findings, frame_extract
+    from ._frame_statistics import FrameStatistics, frame_extract
+    from ._reliability import CLIPPED_PREFIX, NO_TEXTURE_PREFIX, findings
     from .codec._checks import check_codec, check_file_codec, unhold_report
     from .io._stream import VideoStream
     from .project._parallel import one_blas_thread

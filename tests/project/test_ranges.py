@@ -158,7 +158,7 @@ def test_every_frame_is_summarised_once_whoever_reads_it(raw_avi, batch_size):
 
 
 def test_a_serial_run_projects_the_stored_frames_with_the_same_result(raw_avi):
-    from vismic._reliability import FrameStatistics, frame_extract
+    from vismic._frame_statistics import FrameStatistics, frame_extract
     from vismic.io import StoredBatch, VideoStream
 
     source = open_video(raw_avi, fps=2200.0, batch_size=48)

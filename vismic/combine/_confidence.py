@@ -23,7 +23,8 @@ import numpy as np
 from scipy import linalg
 
 from ._evidence import RegionEvidence
-from .._reliability import SATURATED_FRACTION, codec_innovation
+from .._frame_statistics import codec_innovation
+from .._reliability import SATURATED_FRACTION
 from ..data import BandSignals
 from ..denoise import highpass
 from ..denoise._filters import settled_span
@@ -328,7 +329,7 @@ def reliability_flags(report=None, *, snr_db: Optional[float] = None, min_snr_db
 #: scenes 0.71-0.94, mp4v 0.03-0.11).
 MIN_INNOVATION = 0.5
 #: Share of textured 8x8 blocks left exactly unchanged from one frame to the next above which a
-#: codec may have held them (:func:`vismic._reliability.held_blocks`; ``bench_nuisance``: scenes
+#: codec may have held them (:func:`vismic._frame_statistics.held_blocks`; ``bench_nuisance``: scenes
 #: with sensor noise, MJPG included, 0.00-0.01, mp4v 0.33-0.78). 8-bit frames rendered without
 #: noise hold many blocks too, which the next test tells apart.
 MAX_HELD_BLOCKS = 0.2
@@ -348,7 +349,7 @@ def codec_finding(innovation: float, held_blocks: Optional[float] = None, whole_
         :func:`codec_innovation` of the frames.
     held_blocks, whole_blocks : float, optional
         Share of textured blocks exactly unchanged from the frame before, and share of the
-        pixels of the changed ones that changed (:func:`vismic._reliability.held_blocks`).
+        pixels of the changed ones that changed (:func:`vismic._frame_statistics.held_blocks`).
         Given, they must show a codec: frames without sensor noise (rendered, or 8-bit
         with the motion below a grey level) barely differ from frame to frame either,
         but a few pixels at a time.

@@ -61,7 +61,7 @@ class VideoStream:
     --------
     >>> import numpy as np
     >>> from vismic.io import open_video
-    >>> from vismic._reliability import FrameStatistics, frame_extract
+    >>> from vismic._frame_statistics import FrameStatistics, frame_extract
     >>> statistics = FrameStatistics()
     >>> stream = VideoStream(open_video(np.ones((10, 4, 4)), fps=1000, batch_size=4), frame_extract, statistics.add)
     >>> [len(batch) for batch in stream], statistics.merged()["n"]

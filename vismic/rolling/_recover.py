@@ -19,7 +19,8 @@ import numpy as np
 from ..data import MIN_FRAMES, Audio, BandSignals, FrameBatch
 from ..denoise import BandLimit, Denoise, HighPass
 from .._blank import silent_ends, without_blank_ends
-from .._reliability import FrameStatistics, findings, frame_extract
+from .._frame_statistics import FrameStatistics, frame_extract
+from .._reliability import findings
 from ..codec._checks import check_file_codec
 from ..errors import ParameterError, TooFewFramesError, UnreliableRecoveryWarning, VismicWarning
 from ..io._stream import VideoStream

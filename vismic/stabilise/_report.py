@@ -54,7 +54,7 @@ class StabiliseReport:
         divides it out.
     held_blocks, whole_blocks : float, optional
         Share of textured 8x8 blocks copied bit for bit from the frame before, and share of the
-        pixels of the changed ones that changed (:func:`vismic._reliability.held_blocks`, on
+        pixels of the changed ones that changed (:func:`vismic._frame_statistics.held_blocks`, on
         pairs of input frames every ``PAIR_STRIDE`` frames): with ``difference_power``, what
         tells an inter-frame codec (:func:`~vismic.stabilise.codec_finding`).
     """

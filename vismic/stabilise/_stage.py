@@ -11,7 +11,7 @@ import numpy as np
 from .._buffers import FrameQueue, ReturnedBuffer, held_dtype
 from .._checks import check_bool, check_data, check_finite_frames, check_int, check_non_negative, check_positive
 from .._cores import map_on_cores
-from .._reliability import PAIR_STRIDE, held_blocks
+from .._frame_statistics import PAIR_STRIDE, held_blocks
 from ..data import FrameBatch
 from ..errors import FrameShapeError, ParameterError, VismicWarning
 from ..pipeline import Stage
