@@ -521,3 +521,24 @@ def test_a_file_quantiser_names_its_codec_and_one_value_per_frame():
         FileQuantiser(np.array([20, 22]), np.array([True, False]), "H264")
     with pytest.raises(ParameterError, match="q_index and key"):
         FileQuantiser(np.array([20, 22]), np.array([True, False, False]))
+
+
+def test_the_replicas_first_frames_are_held_as_the_integers_they_are():
+    # an H.264 file's grey reads as float32 integers to a few 1e-5 (its colour conversion): 257 frames of 1280x800
+    # took 1 GB, and as much again stacked; they are held as 8-bit where they are integers
+    from vismic.codec._checks import _first_frames
+    from vismic.io import open_video
+
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (40, 16, 24)).astype(np.float32)
+    near = grey + rng.uniform(-2e-5, 2e-5, grey.shape).astype(np.float32)
+    held = _first_frames(open_video(near, fps=1000.0), 30)
+    assert held.dtype == np.uint8 and held.shape == (30, 16, 24)
+    np.testing.assert_array_equal(held, grey[:30])
+    deep = _first_frames(open_video(grey * 200, fps=1000.0), 50)  # past 8 bits; the video is shorter than asked
+    assert deep.dtype == np.uint16 and len(deep) == 40
+    later = grey.copy()
+    later[5] += 0.5  # a frame of fractions after integral ones: all held as they read
+    mixed = _first_frames(open_video(later, fps=1000.0), 40)
+    assert mixed.dtype == np.float32
+    np.testing.assert_array_equal(mixed, later)

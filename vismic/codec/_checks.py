@@ -8,6 +8,7 @@ same codec that caps ``snr_estimate_db`` at what it recovered (:func:`check_repl
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 from typing import TYPE_CHECKING, Callable, Optional
 
@@ -220,7 +221,7 @@ def check_replica(audio: Audio, pipeline: Pipeline, source, run: dict, recover_o
     try:
         coding = (dict(rate=read_rate(source.path, max_frames=source.max_frames)) if codec == "VP8"
                   else dict(quantiser=read_quantisers(source.path, max_frames=source.max_frames)))
-        first = source.read(0, NOISE_FRAMES).frames
+        first = _first_frames(source, NOISE_FRAMES)
         estimate = info.get("snr_estimate_db")
         located = info.get("sound_map") is not None and (estimate is None or estimate >= SOUND_MAP_FLOOR_DB)
         shape = moving_regions(info["sound_map"], first.shape[1:3]) if located else None
@@ -271,3 +272,41 @@ def check_replica(audio: Audio, pipeline: Pipeline, source, run: dict, recover_o
     # the estimate may now be below the floor: say so with its new value
     said = [line for line in said if not line.startswith(LOW_SNR_PREFIX)]
     info["warnings"] = said + [line for line in findings(audio.samples, info) if line.startswith(LOW_SNR_PREFIX)]
+
+
+def _first_frames(source, count: int) -> np.ndarray:
+    """The first ``count`` frames of ``source`` as read, held as 8 or 16-bit integers where they are.
+
+    A file's frames read as float32, four times their 8 bits (an H.264 file's grey, through its
+    colour conversion, as integers to a few 1e-5): 257 frames of 1280x800 took 1 GB, and as
+    much again while a file read in order stacked them.
+    """
+    out, dtype, n = None, None, 0
+    for frame in itertools.islice(source.frames(), count):
+        kind = _integer_kind(frame) if dtype is None or dtype != np.float32 else np.dtype(np.float32)
+        if out is None:
+            out, dtype = np.empty((count,) + frame.shape, dtype=kind), kind
+        elif np.promote_types(dtype, kind) != dtype:
+            dtype = np.promote_types(dtype, kind)
+            out = out.astype(dtype)
+        out[n] = np.rint(frame) if dtype != np.float32 else frame
+        n += 1
+    if out is None:
+        from ..errors import ParameterError
+
+        raise ParameterError("the video has no frames to measure its compression on")
+    return out[:n]
+
+
+#: How far from integers frames may read and still be held as integers (float32 rounding of a colour conversion).
+_INTEGER_TOLERANCE = 1e-3
+
+
+def _integer_kind(frame: np.ndarray) -> np.dtype:
+    """uint8 or uint16 where ``frame``'s values are integers of that range, else float32."""
+    if not np.allclose(frame, np.rint(frame), rtol=0.0, atol=_INTEGER_TOLERANCE):
+        return np.dtype(np.float32)
+    low, high = float(frame.min()), float(frame.max())
+    if low >= -0.5 and high < 255.5:
+        return np.dtype(np.uint8)
+    return np.dtype(np.uint16) if low >= -0.5 and high < 65535.5 else np.dtype(np.float32)

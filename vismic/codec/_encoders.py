@@ -124,15 +124,20 @@ def _through(encoder: str, frames: np.ndarray, key_interval: int, configure):
         for packet in stream.encode():
             container.mux(packet)
     buffer.seek(0)
-    decoded, q_index, key = [], [], []
+    # into one array as they decode: a list of frames stacked at the end held the replica twice
+    decoded = np.empty(frames.shape, dtype=np.uint8)
+    count, q_index, key = 0, [], []
     with av.open(buffer) as container:
         stream = container.streams.video[0]
         stream.codec_context.options = {"export_side_data": "venc_params"}
         for frame in container.decode(stream):
-            decoded.append(_luma(frame))
+            if count == len(decoded):
+                decoded = np.concatenate([decoded, np.empty_like(decoded[:1])])
+            decoded[count] = _luma(frame)
+            count += 1
             key.append(bool(frame.key_frame))
             q_index.extend(int(data.qp) for data in frame.side_data if hasattr(data, "qp"))
-    return np.stack(decoded), np.asarray(q_index), np.asarray(key)
+    return decoded[:count], np.asarray(q_index), np.asarray(key)
 
 
 def _luma(frame) -> np.ndarray:

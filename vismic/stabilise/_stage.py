@@ -314,9 +314,21 @@ class Stabilise(Stage):
     def flush(self):
         """Release the frames still held at the end of the video (None if none)."""
         if not len(self._frames):
+            self._let_go()
             return None
         self._measure_blocks(final=True)
-        return self._release(len(self._frames), final=True)
+        last = self._release(len(self._frames), final=True)
+        self._let_go()
+        return last
+
+    def _let_go(self) -> None:
+        """Give back the memory the frames were held in (the video has ended; the last batch keeps its own).
+
+        Held until the stage went, it stayed beside what came next: a 720x1144 H.264 clip's
+        codec replica ran on top of 2 GB the stage no longer used.
+        """
+        self._frames = FrameQueue()
+        self._output = ReturnedBuffer(np.float32)
 
     def report(self) -> StabiliseReport:
         """What was measured on the frames released so far."""
