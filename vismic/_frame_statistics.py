@@ -109,7 +109,7 @@ def frame_extract(frames, start: int = 0, *, window: int = WINDOW) -> dict:
         "sampled": start + sampled, "rows": np.array(frames[sampled, ::row_step]),
         "pairs": start + pairs, "blocks": np.array(counts, dtype=np.int64).reshape(-1, 4),
         "difference_power": np.array(difference, dtype=np.float64),
-        "grids": np.array(contrast_grid(frames[[0, -1]])), "bands": (held_bands(frames[0]), held_bands(frames[-1])),
+        "grids": contrast_grid(frames)[[0, -1]], "bands": (held_bands(frames[0]), held_bands(frames[-1])),
     }
 
 

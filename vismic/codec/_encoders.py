@@ -39,7 +39,7 @@ MPEG4_SCALES = (1, 31)
 UNBOUND_RATE_FACTOR = 4.0
 
 
-def _encode(frames: np.ndarray, setting: int, key_interval: int):
+def _encode(frames: np.ndarray, setting: int, key_interval: int, *, into_frames: bool = False):
     """``frames`` through libvpx-vp9 at quantiser ``setting`` (0-63): the decoded frames, their quantiser indices and key flags."""
 
     def configure(stream):
@@ -47,10 +47,10 @@ def _encode(frames: np.ndarray, setting: int, key_interval: int):
         stream.bit_rate = 0
         stream.options = {"crf": str(setting), "cpu-used": str(VP9_CPU_USED)}
 
-    return _through("libvpx-vp9", frames, key_interval, configure)
+    return _through("libvpx-vp9", frames, key_interval, configure, into_frames=into_frames)
 
 
-def _encode_h264(frames: np.ndarray, quantiser: float, key_interval: int, b_frames: bool):
+def _encode_h264(frames: np.ndarray, quantiser: float, key_interval: int, b_frames: bool, *, into_frames: bool = False):
     """``frames`` through x264 at constant rate factor ``quantiser`` (its frames' QP where nothing else moves it).
 
     x264's ``crf`` keeps each frame near that QP as ``-crf`` files are written (FFmpeg's
@@ -62,7 +62,7 @@ def _encode_h264(frames: np.ndarray, quantiser: float, key_interval: int, b_fram
     def configure(stream):
         stream.options = {"crf": f"{quantiser:.2f}", **({} if b_frames else {"bf": "0"}), **x264_options()}
 
-    return _through("libx264", frames, key_interval, configure)
+    return _through("libx264", frames, key_interval, configure, into_frames=into_frames)
 
 
 def _encode_mpeg4(frames: np.ndarray, scale: int, key_interval: int, b_frames: bool):
@@ -83,7 +83,7 @@ def _encode_mpeg4(frames: np.ndarray, scale: int, key_interval: int, b_frames: b
     return _through("mpeg4", frames, key_interval, configure)
 
 
-def _encode_vp8(frames: np.ndarray, rate: FileRate):
+def _encode_vp8(frames: np.ndarray, rate: FileRate, *, into_frames: bool = False):
     """``frames`` through libvpx's VP8 as ``rate``'s file was coded: the decoded frames, their quantiser indices and key flags.
 
     Where the file's frames between key frames hold one quantiser (:attr:`FileRate.one_quantiser`)
@@ -105,11 +105,15 @@ def _encode_vp8(frames: np.ndarray, rate: FileRate):
         else:
             stream.bit_rate = max(int(round(rate.bits_per_pixel * pixels_per_second)), 1)
 
-    return _through("libvpx", frames, rate.key_interval, configure)
+    return _through("libvpx", frames, rate.key_interval, configure, into_frames=into_frames)
 
 
-def _through(encoder: str, frames: np.ndarray, key_interval: int, configure):
-    """``frames`` (uint8) encoded by ``encoder`` as ``configure(stream)`` sets it, and decoded."""
+def _through(encoder: str, frames: np.ndarray, key_interval: int, configure, *, into_frames: bool = False):
+    """``frames`` (uint8) encoded by ``encoder`` as ``configure(stream)`` sets it, and decoded.
+
+    ``into_frames``: decoded into ``frames`` themselves (all are coded before any is decoded), where
+    the caller needs them no more: a replica's frames and the codec's, side by side, doubled its memory.
+    """
     av = _av()
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="matroska") as container:
@@ -125,7 +129,7 @@ def _through(encoder: str, frames: np.ndarray, key_interval: int, configure):
             container.mux(packet)
     buffer.seek(0)
     # into one array as they decode: a list of frames stacked at the end held the replica twice
-    decoded = np.empty(frames.shape, dtype=np.uint8)
+    decoded = frames if into_frames and frames.dtype == np.uint8 else np.empty(frames.shape, dtype=np.uint8)
     count, q_index, key = 0, [], []
     with av.open(buffer) as container:
         stream = container.streams.video[0]

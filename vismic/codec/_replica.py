@@ -317,14 +317,15 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
     else:
         wanted, settings = rate.level_index, [(rate.bits_per_pixel, float("nan"))]
 
-    def encode(scene, setting):
+    def encode(scene, setting, last: bool = True):
+        # the scene's own frames (uint8) take the codec's back where nothing codes them again
         frames = _to_8bit(scene.frames)
         if h264:
-            decoded, _, key = _encode_h264(frames, setting, coding.key_interval, coding.b_frames)
+            decoded, _, key = _encode_h264(frames, setting, coding.key_interval, coding.b_frames, into_frames=last)
         elif quantiser is not None:
-            decoded, _, key = _encode(frames, setting, coding.key_interval)
+            decoded, _, key = _encode(frames, setting, coding.key_interval, into_frames=last)
         else:
-            decoded, _, key = _encode_vp8(frames, coding)
+            decoded, _, key = _encode_vp8(frames, coding, into_frames=last)
         return decoded, np.flatnonzero(key)
 
     # the noise is matched once, at the setting nearest the file's: the two are a few index steps apart
@@ -339,8 +340,9 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
     noise_std = _matched_noise(target, trial)
     scene = render(drive, noise_std)
     truth = highpass(scene.displacement_px, sr=fps, cutoff_hz=default_estimate_cutoff(fps))
-    coded = [(encode(scene, setting), index) for setting, index in settings]
-    del scene  # its frames are coded: the recoveries need only what the codec gave back
+    coded = [(encode(scene, setting, last=number == len(settings) - 1), index)
+             for number, (setting, index) in enumerate(settings)]
+    del scene  # its frames are coded (the last coding into them): the recoveries need only what the codec gave back
     measured = []
     while coded:
         (decoded, key), index = coded.pop(0)
