@@ -68,7 +68,7 @@ class VideoStream:
     ([4, 4, 2], 10)
     """
 
-    def __init__(self, source, summarise: Optional[Callable[[Any], Any]] = None,
+    def __init__(self, source, summarise: Optional[Callable[[Any, int], Any]] = None,
                  collect: Optional[Callable[[Any], None]] = None):
         self.source = source
         self.summarise = summarise
