@@ -236,8 +236,8 @@ def recover_sound(
         frames barely differ its figure replaces their cap (above
         ``vismic.codec.REPLICA_OVER_CAP_DB``; ``info["codec_cap"]``). On by default: the estimate
         alone read -1.2 to +13.5 dB from the truth on ``benchmarks/bench_replica.py``'s 16
-        VP9 scenes (-2.7 to +2.3 with the replica) and -1.0 to +7.8 on the same scenes as
-        VP8 files (``--codec vp8``: -2.0 to +2.1); on x264 files (``--codec h264``) it read
+        VP9 scenes (-2.7 to +2.3 with the replica) and -1.0 to +7.7 on the same scenes as
+        VP8 files (``--codec vp8``: -2.0 to +2.0); on x264 files (``--codec h264``) it read
         -14.3 to +16.6 at ``-crf 10`` (6 of 16 more than 3 dB too high; none with the replica,
         -3.2 to +3.0) and up to 80 dB too high at x264's defaults, where the sound is lost
         (9 of 16; 4 with the replica, three of them at -14.3 to -17.1 dB); where the sound moves
