@@ -106,7 +106,7 @@ def frame_extract(frames, start: int = 0, *, window: int = WINDOW) -> dict:
     row_step = max(1, frames.shape[1] * frames.shape[2] // _SAMPLED_PIXELS)
     return {
         "start": int(start), "n": n, "contrast": contrast, "change": change,
-        "sampled": start + sampled, "rows": np.array(frames[sampled, ::row_step]),
+        "sampled": start + sampled, "rows": frames[sampled, ::row_step],  # a copy (indexed by an array)
         "pairs": start + pairs, "blocks": np.array(counts, dtype=np.int64).reshape(-1, 4),
         "difference_power": np.array(difference, dtype=np.float64),
         "grids": contrast_grid(frames)[[0, -1]], "bands": (held_bands(frames[0]), held_bands(frames[-1])),

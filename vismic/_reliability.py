@@ -27,7 +27,6 @@ from typing import List, Mapping, Optional
 
 import numpy as np
 
-
 __all__ = [
     "NO_MOTION_PX",
     "MIN_TEXTURE_RATIO",

@@ -283,7 +283,7 @@ def _first_frames(source, count: int) -> np.ndarray:
     """
     out, dtype, n = None, None, 0
     for frame in itertools.islice(source.frames(), count):
-        kind = _integer_kind(frame) if dtype is None or dtype != np.float32 else np.dtype(np.float32)
+        kind = np.dtype(np.float32) if dtype == np.float32 else _integer_kind(frame)
         if out is None:
             out, dtype = np.empty((count,) + frame.shape, dtype=kind), kind
         elif np.promote_types(dtype, kind) != dtype:

@@ -137,7 +137,7 @@ def _weights_from_power(key_power, key_count, base_power, base_count):
     if key_count == 0 or base_count == 0:
         ratio = np.full_like(key_power, np.nan)
     leap = np.where(np.isfinite(ratio), np.maximum(ratio - chance_ratio(key_count), 0.0), 0.0)
-    return np.clip(1.0 / (1.0 + leap), 0.0, 1.0), ratio
+    return 1.0 / (1.0 + leap), ratio
 
 
 def key_frame_weights(series, key_frames):

@@ -16,7 +16,6 @@ order and equal the serial run's bit for bit.
 from __future__ import annotations
 
 import contextlib
-
 import functools
 import hashlib
 from collections import deque
