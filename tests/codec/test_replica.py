@@ -204,6 +204,15 @@ def test_difference_variance_of_white_noise_is_twice_its_variance():
     assert difference_variance(frames) == pytest.approx(18.0, rel=0.05)
 
 
+@pytest.mark.parametrize("dtype, top", [(np.uint8, 255), (np.uint16, 65535)])
+def test_difference_variance_of_integer_frames_is_the_float_sums(dtype, top):
+    frames = np.random.default_rng(1).integers(0, top + 1, (257, 8, 12)).astype(dtype)
+    frames[:, 0, 0] = top  # a pixel at the top and one leaping across the range: no overflow
+    frames[::2, 0, 1], frames[1::2, 0, 1] = 0, top
+    assert difference_variance(frames) == pytest.approx(difference_variance(frames.astype(np.float64)), rel=1e-12)
+    assert np.isnan(difference_variance(frames[:1]))
+
+
 @pytest.fixture(scope="module")
 def vp8_clip(tmp_path_factory):
     return _clip(tmp_path_factory, "VP80", texture="camera", direction=0.0, amplitude_px=0.08, noise_std=1.0)
@@ -542,3 +551,15 @@ def test_the_replicas_first_frames_are_held_as_the_integers_they_are():
     mixed = _first_frames(open_video(later, fps=1000.0), 40)
     assert mixed.dtype == np.float32
     np.testing.assert_array_equal(mixed, later)
+
+
+@pytest.mark.parametrize("motion, direction, match", [("nan", 0.0, "motion must be finite"),
+                                                      ("ok", float("inf"), "direction_degrees")])
+def test_a_replica_refuses_motion_or_direction_it_cannot_render(motion, direction, match):
+    scene, _ = _scene()
+    moved = scene.displacement_px.copy()
+    if motion == "nan":
+        moved[3] = np.nan
+    with pytest.raises(ParameterError, match=match):
+        codec_replica(scene.frames[:8], moved, lambda frames, key: None,
+                      quantiser=FileQuantiser(np.full(8, 10.0), np.zeros(8, bool)), direction_degrees=direction, fps=FPS)

@@ -155,28 +155,59 @@ def _check_mode_shape(mode_shape, shape) -> Optional[np.ndarray]:
     return check_array(array, "mode_shape", ndim=(2,))
 
 
-def _frame_batches(texture, displacement_px, direction_degrees, mode_shape):
-    """Yield ``(start, frames)`` with clean float64 frames, batch by batch.
+class _Renderer:
+    """Clean float64 frames of one texture moved along one direction, batch by batch, for many motions.
 
     Motions up to 2 px use the Taylor series of :mod:`._warp` (fastest); larger
     rigid motions (``mode_shape`` None or constant) use the DCT shift of
-    :mod:`._fourier`. Both render the same band-limited texture.
+    :mod:`._fourier`. Both render the same band-limited texture. The series is
+    built once, for ``reach_px`` or the largest motion given so far, and kept:
+    a search that renders one scene many times (the codec replica's noise
+    search) builds it once.
     """
-    ux, uy = unit_vector(direction_degrees)
-    n = displacement_px.shape[0]
-    if mode_shape is None:
-        mode_shape = np.ones(texture.shape)
-    largest_px = float(np.max(np.abs(displacement_px)))
-    scale = float(mode_shape.flat[0])
-    if np.all(mode_shape == scale) and largest_px * abs(scale) > _TAYLOR_LIMIT_PX:
-        shifter = _Shifter(texture)
+
+    def __init__(self, texture: np.ndarray, direction_degrees: float, mode_shape=None, reach_px: float = 0.0):
+        self.texture = texture
+        self.ux, self.uy = unit_vector(direction_degrees)
+        self.mode_shape = np.ones(texture.shape) if mode_shape is None else mode_shape
+        self.scale = float(self.mode_shape.flat[0])
+        self.rigid = bool(np.all(self.mode_shape == self.scale))
+        self.reach_px = float(reach_px)
+        self._warper = None
+        self._shifter = None
+
+    def batches(self, displacement_px: np.ndarray):
+        """Yield ``(start, frames)``: float64 frames of ``_BATCH`` at a time."""
+        n = displacement_px.shape[0]
+        largest_px = float(np.max(np.abs(displacement_px), initial=0.0))
+        if self.rigid and largest_px * abs(self.scale) > _TAYLOR_LIMIT_PX:
+            if self._shifter is None:
+                self._shifter = _Shifter(self.texture)
+            for start in range(0, n, _BATCH):
+                shifts = displacement_px[start : start + _BATCH] * self.scale
+                yield start, self._shifter(shifts * self.ux, shifts * self.uy)
+            return
+        if self._warper is None or largest_px > self.reach_px:
+            self.reach_px = max(self.reach_px, largest_px)
+            self._warper = _Warper(self.texture, self.mode_shape, self.ux, self.uy, self.reach_px)
         for start in range(0, n, _BATCH):
-            shifts = displacement_px[start : start + _BATCH] * scale
-            yield start, shifter(shifts * ux, shifts * uy)
-        return
-    warper = _Warper(texture, mode_shape, ux, uy, largest_px)
-    for start in range(0, n, _BATCH):
-        yield start, warper(displacement_px[start : start + _BATCH])
+            yield start, self._warper(displacement_px[start : start + _BATCH])
+
+    def scene(self, displacement_px: np.ndarray, *, direction_degrees: float, noise_std: float, quantize: bool,
+              seed: int, fps: float) -> "Scene":
+        """The :class:`Scene` of ``displacement_px`` with its sensor's noise (arguments checked by the caller)."""
+        frames = sense(self.batches(displacement_px), n_frames=displacement_px.shape[0], shape=self.texture.shape,
+                       batch_size=_BATCH, noise_std=noise_std, quantize=quantize, seed=seed)
+        return Scene(
+            frames=frames,
+            displacement_px=displacement_px,
+            direction_degrees=direction_degrees,
+            mode_shape=self.mode_shape,
+            texture=self.texture,
+            noise_std=noise_std,
+            quantization_step=1.0 if quantize else 0.0,
+            fps=fps,
+        )
 
 
 def render_frames(texture, displacement_px, *, direction_degrees: float = 0.0, mode_shape=None) -> np.ndarray:
@@ -217,7 +248,7 @@ def render_frames(texture, displacement_px, *, direction_degrees: float = 0.0, m
     direction_degrees = check_direction(direction_degrees)
     mode_shape = _check_mode_shape(mode_shape, texture.shape)
     frames = np.empty((displacement_px.shape[0],) + texture.shape)
-    for start, batch in _frame_batches(texture, displacement_px, direction_degrees, mode_shape):
+    for start, batch in _Renderer(texture, direction_degrees, mode_shape).batches(displacement_px):
         frames[start : start + batch.shape[0]] = batch
     return frames
 
@@ -298,21 +329,9 @@ def render_scene(
     mode_shape = _check_mode_shape(mode_shape, texture.shape)
     noise_std = check_non_negative(noise_std, "noise_std")
     fps = check_rate(fps, "fps")
-    n = displacement_px.shape[0]
-    frames = sense(
-        _frame_batches(texture, displacement_px, direction_degrees, mode_shape),
-        n_frames=n, shape=texture.shape, batch_size=_BATCH, noise_std=noise_std, quantize=quantize, seed=seed,
-    )
-    return Scene(
-        frames=frames,
-        displacement_px=displacement_px,
-        direction_degrees=direction_degrees,
-        mode_shape=np.ones(texture.shape) if mode_shape is None else mode_shape,
-        texture=texture,
-        noise_std=noise_std,
-        quantization_step=1.0 if quantize else 0.0,
-        fps=fps,
-    )
+    return _Renderer(texture, direction_degrees, mode_shape).scene(
+        displacement_px, direction_degrees=direction_degrees, noise_std=noise_std, quantize=quantize, seed=seed,
+        fps=fps)
 
 
 def make_displacement(audio, *, amplitude_px: float) -> np.ndarray:
