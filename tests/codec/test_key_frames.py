@@ -136,6 +136,26 @@ def test_key_frames_that_carry_the_motion_are_kept(tmp_path):
     assert "key_frame_jumps" in given.info["reliability"]
 
 
+def test_key_frames_that_leap_across_the_motion_are_repaired():
+    # every 12th frame leaps 0.05 px across the sound: the output takes the leaps' direction and jumps at
+    # the key frames as held motion does; along the repaired output's direction the key frames do not jump
+    sound = synth.make_displacement(synth.music(duration_seconds=0.5, sr=FPS, seed=4), amplitude_px=0.05)
+    keys = np.arange(0, len(sound), 12)
+    leaps = np.zeros(len(sound))
+    leaps[keys] = 0.05 * np.random.default_rng(0).choice([-1.0, 1.0], len(keys))
+    scene = synth.render_nuisance_scene(synth.texture("gravel", size=(64, 64)), sound, shift_y_px=leaps,
+                                        noise_std=1.0, fps=FPS, seed=4)
+    truth = highpass(scene.displacement_px, sr=FPS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        as_taken = vismic.recover_sound(scene.frames, fps=FPS, denoise=None, key_frames=None, stabilise=False)
+        repaired = vismic.recover_sound(scene.frames, fps=FPS, denoise=None, key_frames=keys, stabilise=False)
+    assert "key_frame_jumps" in as_taken.info["reliability"] and metrics.si_snr(as_taken.samples, truth) < -10
+    assert repaired.info["key_frames"]["weight"] < 0.01 and "key_frame_jumps" not in repaired.info.get("reliability", {})
+    assert metrics.si_snr(repaired.samples, truth) > 12
+    assert abs(np.atleast_1d(repaired.info["direction_degrees"])[0]) < 10
+
+
 def test_read_key_frames_names_a_missing_or_unreadable_file(tmp_path):
     pytest.importorskip("av")
     from vismic.errors import CorruptVideoError, VideoNotFoundError

@@ -238,6 +238,29 @@ def repair_key_frames(series, key_frames, weights=None):
     return out.reshape(values.shape), KeyFrameRepair(int(at.size), weights, ratio)
 
 
+def restored_key_frames(series, key_frames, weight: float) -> np.ndarray:
+    """``series`` (m, n) whose key frames kept the share ``weight`` of their residual, with the whole of it back.
+
+    A repair leaves a key frame's neighbours as they were, so the residual it kept is ``weight``
+    times the one it had, and any linear reading of the repaired scores (a combination's output)
+    is restored so too: the output as the frames came, along the repaired output's direction.
+
+    >>> series = np.array([[0.0, 1.0, 4.0, 1.0, 0.0]])
+    >>> repaired, _ = repair_key_frames(series, [2], weights=np.array([0.25]))
+    >>> repaired
+    array([[0.  , 1.  , 1.75, 1.  , 0.  ]])
+    >>> restored_key_frames(repaired, [2], 0.25)
+    array([[0., 1., 4., 1., 0.]])
+    """
+    values = np.array(np.atleast_2d(series), dtype=np.float64)
+    if not 0.0 < weight <= 1.0:
+        raise ParameterError(f"weight must be in (0, 1], given weight={weight!r}")
+    repairable, _ = key_frame_masks(key_frames, values.shape[1])
+    at = np.flatnonzero(repairable)
+    values[:, at] += (1.0 / weight - 1.0) * neighbour_residual(values)[:, at - 1]
+    return values
+
+
 def repaired_values(values: np.ndarray, residual: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Key frames' ``values`` (m, k) with the share ``1 - weights`` of their ``residual`` (m, k) taken out."""
     return values - (1.0 - weights[:, None]) * residual

@@ -251,20 +251,28 @@ class Combine(Stage):
         (:func:`vismic.codec.key_frame_weights`) scales every region's key-frame residual
         alike, which is the frames' own repair since the scores are linear in them.
         Output that jumps at the key frames and holds between them (:func:`vismic.codec.key_frame_jumps`)
-        is left as it is: there the key frames carry the motion.
+        is left as it is, where the jumps stay along the repaired output's direction: there the
+        key frames carry the motion. Key frames that leap across the motion take the direction
+        to themselves and jump alike; along the repaired direction they do not.
         """
         from ..codec import key_frame_jumps, key_frame_weights
+        from ..codec._key_frames import restored_key_frames
 
         motion = np.atleast_2d(np.asarray(audio.samples, dtype=np.float64))
         weights, ratio = key_frame_weights(motion.sum(axis=0, keepdims=True) if motion.shape[0] > 1 else motion,
                                            self.key_frames)
-        if not np.isfinite(ratio[0]) or (motion.shape[1] > 1 and key_frame_jumps(motion).found):
+        if not np.isfinite(ratio[0]):
+            return audio
+        weight = float(weights[0])
+        jumps = motion.shape[1] > 1 and key_frame_jumps(motion).found
+        if jumps and weight >= 1.0:
             return audio  # a codec that held the motion between its key frames coded it there: keep them
-        repaired = evidence.repair_key_frames(self.key_frames, float(weights[0]))
-        if weights[0] < 1.0:
-            audio = self._combine(evidence, cutoff, reports)
-        audio.info["key_frames"] = {"repaired": repaired, "weight": float(weights[0]), "spike_ratio": float(ratio[0])}
-        return audio
+        repaired = evidence.repair_key_frames(self.key_frames, weight)
+        fixed = self._combine(evidence, cutoff, reports) if weight < 1.0 else audio
+        if jumps and key_frame_jumps(restored_key_frames(fixed.samples, self.key_frames, weight)).found:
+            return audio
+        fixed.info["key_frames"] = {"repaired": repaired, "weight": weight, "spike_ratio": float(ratio[0])}
+        return fixed
 
     def _combine(self, evidence: RegionEvidence, cutoff, reports) -> Audio:
         if self.n_sources != 1:
