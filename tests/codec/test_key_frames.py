@@ -110,7 +110,7 @@ def test_recover_sound_repairs_a_vp8_files_key_frames(tmp_path):
                                      key_frames=np.arange(0, 2000, 12))
     assert "key_frames" not in as_decoded.info
     found = repaired.info["key_frames"]
-    assert found["repaired"] == 166 and found["weight"] < 0.2 and found["spike_ratio"] > 5
+    assert found["repaired"] == 167 and found["weight"] < 0.2 and found["spike_ratio"] > 5  # 166 inner, the first frame
     assert metrics.si_snr(repaired.samples, truth) > metrics.si_snr(as_decoded.samples, truth) + 6
     assert abs(np.atleast_1d(repaired.info["direction_degrees"])[0]) == pytest.approx(90, abs=5)
     np.testing.assert_allclose(given.samples, repaired.samples, atol=1e-9)  # the same frames, keys given by hand
@@ -136,13 +136,16 @@ def test_key_frames_that_carry_the_motion_are_kept(tmp_path):
     assert "key_frame_jumps" in given.info["reliability"]
 
 
-def test_key_frames_that_leap_across_the_motion_are_repaired():
-    # every 12th frame leaps 0.05 px across the sound: the output takes the leaps' direction and jumps at
-    # the key frames as held motion does; along the repaired output's direction the key frames do not jump
+@pytest.mark.parametrize("leap_px", [0.05, 0.2])
+def test_key_frames_that_leap_across_the_motion_are_repaired(leap_px):
+    # every 12th frame leaps across the sound: the output takes the leaps' direction and jumps at the key
+    # frames as held motion does; along the repaired output's direction the key frames do not jump. The
+    # first frame leaps too, an end the inner repair leaves: held against the frame beside it (at 0.2 px
+    # the leaps took the repaired output's direction as well)
     sound = synth.make_displacement(synth.music(duration_seconds=0.5, sr=FPS, seed=4), amplitude_px=0.05)
     keys = np.arange(0, len(sound), 12)
     leaps = np.zeros(len(sound))
-    leaps[keys] = 0.05 * np.random.default_rng(0).choice([-1.0, 1.0], len(keys))
+    leaps[keys] = leap_px * np.random.default_rng(0).choice([-1.0, 1.0], len(keys))
     scene = synth.render_nuisance_scene(synth.texture("gravel", size=(64, 64)), sound, shift_y_px=leaps,
                                         noise_std=1.0, fps=FPS, seed=4)
     truth = highpass(scene.displacement_px, sr=FPS)
@@ -151,6 +154,7 @@ def test_key_frames_that_leap_across_the_motion_are_repaired():
         as_taken = vismic.recover_sound(scene.frames, fps=FPS, denoise=None, key_frames=None, stabilise=False)
         repaired = vismic.recover_sound(scene.frames, fps=FPS, denoise=None, key_frames=keys, stabilise=False)
     assert "key_frame_jumps" in as_taken.info["reliability"] and metrics.si_snr(as_taken.samples, truth) < -10
+    assert repaired.info["key_frames"]["repaired"] == len(keys)
     assert repaired.info["key_frames"]["weight"] < 0.01 and "key_frame_jumps" not in repaired.info.get("reliability", {})
     assert metrics.si_snr(repaired.samples, truth) > 12
     assert abs(np.atleast_1d(repaired.info["direction_degrees"])[0]) < 10

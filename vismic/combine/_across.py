@@ -235,6 +235,8 @@ class Combine(Stage):
             audio = self._combine(evidence, cutoff, reports)
             if self.key_frames is not None:
                 audio = self._repaired(audio, evidence, cutoff, reports)
+            if self.n_sources == 1:
+                audio = self._without_lone_leaps(audio, evidence, cutoff, reports)
         finally:
             if evidence is not None:
                 evidence.close()
@@ -267,11 +269,38 @@ class Combine(Stage):
         jumps = motion.shape[1] > 1 and key_frame_jumps(motion).found
         if jumps and weight >= 1.0:
             return audio  # a codec that held the motion between its key frames coded it there: keep them
-        repaired = evidence.repair_key_frames(self.key_frames, weight)
+        # a video's first frame is a key frame too, at an end the inner repair leaves (held against the frame beside it)
+        repaired = evidence.repair_key_frames(self.key_frames, weight) + evidence.repair_ends(self.key_frames, weight)
         fixed = self._combine(evidence, cutoff, reports) if weight < 1.0 else audio
         if jumps and key_frame_jumps(restored_key_frames(fixed.samples, self.key_frames, weight)).found:
             return audio
         fixed.info["key_frames"] = {"repaired": repaired, "weight": weight, "spike_ratio": float(ratio[0])}
+        return fixed
+
+    def _without_lone_leaps(self, audio: Audio, evidence: RegionEvidence, cutoff, reports) -> Audio:
+        """Combined again without frames that leap alone, where they had taken the output's direction.
+
+        See :mod:`vismic.combine._lone_leaps`: candidates are single-frame spikes of the
+        output's residual; their residual is taken out of every region's scores as a key
+        frame's is, and the new output is kept only where its direction turned by
+        :data:`~vismic.combine._lone_leaps.TURN_DEGREES` or more or its estimate rose by
+        :data:`~vismic.combine._lone_leaps.GAIN_DB` or more (``info["lone_leaps"]``).
+        """
+        from ._lone_leaps import GAIN_DB, TURN_DEGREES, leap_weight, lone_leaps, turned
+
+        frames = lone_leaps(audio.samples)
+        if frames.size == 0 or "direction_degrees" not in audio.info:
+            return audio
+        weight = leap_weight(audio.samples, frames)
+        evidence.repair_key_frames(frames, weight)
+        evidence.repair_ends(frames, weight)
+        fixed = self._combine(evidence, cutoff, reports)
+        turn = turned(audio.info["direction_degrees"], fixed.info.get("direction_degrees", np.nan))
+        gain = fixed.info.get("snr_estimate_db", np.nan) - audio.info.get("snr_estimate_db", np.nan)
+        if not (turn >= TURN_DEGREES or gain >= GAIN_DB):
+            return audio
+        fixed.info["lone_leaps"] = {"frames": [int(f) for f in frames], "weight": weight, "turned_degrees": turn,
+                                    "estimate_gain_db": float(gain)}
         return fixed
 
     def _combine(self, evidence: RegionEvidence, cutoff, reports) -> Audio:

@@ -98,6 +98,24 @@ class RegionEvidence:
         self._statistics.clear()
         return int(repairable.sum())
 
+    def repair_ends(self, frames, weight: float) -> int:
+        """Keep the share ``weight`` of the first or last frame's difference from the frame beside it.
+
+        The ends :meth:`repair_key_frames` leaves alone (they have one neighbour). Returns the
+        number of frames repaired.
+        """
+        repaired = 0
+        for frame in sorted({int(f) for f in frames if int(f) in (0, self.n - 1)}):
+            beside = 1 if frame == 0 else self.n - 2
+            if beside < 0 or beside == frame:
+                continue
+            own, other = self.series.read(frame, frame + 1), self.series.read(beside, beside + 1)
+            self.series.update(np.array([frame]), other + float(weight) * (own - other))
+            repaired += 1
+        if repaired:
+            self._statistics.clear()
+        return repaired
+
     def _residual_chunks(self):
         """``(frames, scores, residual)`` of the inner frames, chunk by chunk (one frame read either side)."""
         from ..codec._key_frames import neighbour_residual
