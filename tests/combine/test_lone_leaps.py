@@ -84,6 +84,11 @@ def test_a_frame_leaping_across_the_sound_is_repaired(frame):
     assert metrics.si_snr(rec.samples, truth) > metrics.si_snr(still.samples, truth) - 1.0
     assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 3.0
     assert "lone_leaps" not in still.info
+    if frame == 0:  # the sidecar says what was repaired
+        from vismic.report import sidecar_dict
+
+        said = sidecar_dict(rec)["result"]["lone_leaps"]
+        assert said["frames"] == [0] and said["weight"] < 1e-3
 
 
 def test_the_sounds_own_pulses_are_left_as_they_are():

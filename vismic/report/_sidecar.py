@@ -98,6 +98,8 @@ def sidecar_dict(rec, *, source=None, pipeline=None, wav_info=None, warnings=(),
             "key_frame_jumps": _common.json_safe(info.get("key_frame_jumps")),
             "codec_replica": _common.json_safe(info.get("codec_replica")),
             "key_frames": _common.json_safe(info.get("key_frames")),
+            # frames that leapt alone, repaired (vismic.combine._lone_leaps)
+            "lone_leaps": _common.json_safe(info.get("lone_leaps")),
         },
         "sound_map": _common.sound_map_summary(sound_map, None if reference is None else reference.shape,
                                                roi=getattr(source, "roi", None),
