@@ -284,13 +284,21 @@ class Combine(Stage):
         output's residual; their residual is taken out of every region's scores as a key
         frame's is, and the new output is kept only where its direction turned by
         :data:`~vismic.combine._lone_leaps.TURN_DEGREES` or more or its estimate rose by
-        :data:`~vismic.combine._lone_leaps.GAIN_DB` or more (``info["lone_leaps"]``).
+        :data:`~vismic.combine._lone_leaps.GAIN_DB` or more (``info["lone_leaps"]``). Spikes at
+        key frames a codec held the motion between (kept by :meth:`_repaired`, or repeating as
+        :func:`vismic.codec.key_frame_jumps` finds) are left: they carry the motion.
         """
         from ._lone_leaps import GAIN_DB, TURN_DEGREES, leap_weight, lone_leaps, turned
 
+        if self.key_frames is not None and "key_frames" not in audio.info:
+            return audio  # key frames kept as they came (they carry the motion): their spikes are no leaps
         frames = lone_leaps(audio.samples)
         if frames.size == 0 or "direction_degrees" not in audio.info:
             return audio
+        from ..codec import key_frame_jumps
+
+        if np.shape(audio.samples)[-1] > 1 and key_frame_jumps(audio.samples).found:
+            return audio  # spikes that repeat at a codec's key frames are what it held, not leaps
         weight = leap_weight(audio.samples, frames)
         evidence.repair_key_frames(frames, weight)
         evidence.repair_ends(frames, weight)
