@@ -40,7 +40,8 @@ GAIN_DB = 3.0
 def lone_leaps(motion) -> np.ndarray:
     """Frames of ``motion`` (n,) or (channels, n) whose residual stands out alone (see the module notes).
 
-    End frames count against the frame beside them. At most :data:`MAX_LONE_LEAPS`, the largest.
+    End frames count against the frame beside them. None where more than :data:`MAX_LONE_LEAPS`
+    stand out: so many are the sound's own.
 
     >>> motion = np.sin(np.arange(400) / 7.0) + 0.01 * np.random.default_rng(0).standard_normal(400)
     >>> motion[200] += 3.0
