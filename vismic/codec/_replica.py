@@ -151,10 +151,15 @@ def _matched_noise(target: float, changes, refinements: int = NOISE_REFINEMENTS,
     return _interpolated(target, below, above)
 
 
+def _distance(trial, target: float) -> float:
+    """How far a trial ``(level, changes)`` is from ``target``, in log changes."""
+    tiny = 1e-12
+    return abs(float(np.log(max(trial[1], tiny) / max(target, tiny))))
+
+
 def _slope(trials, target: float) -> float:
     """The log-log slope of ``changes`` through the two trials nearest ``target`` (NaN where it cannot be read)."""
-    tiny = 1e-12
-    nearest = sorted(trials, key=lambda trial: abs(np.log(max(trial[1], tiny) / max(target, tiny))))[:2]
+    nearest = sorted(trials, key=lambda trial: _distance(trial, target))[:2]
     if len(nearest) < 2 or min(nearest[0][1], nearest[1][1]) <= 0 or nearest[0][0] == nearest[1][0]:
         return float("nan")
     return float(np.log(nearest[0][1] / nearest[1][1]) / np.log(nearest[0][0] / nearest[1][0]))
@@ -180,7 +185,7 @@ def _refined_noise(target: float, changes, start: float, slope: float, trials: i
                 return _interpolated(target, below, above)
         measured = _slope(tried, target)
         slope = measured if np.isfinite(measured) and measured > 0.5 else slope
-        nearest = min(tried, key=lambda trial: abs(np.log(max(trial[1], 1e-12) / max(target, 1e-12))))
+        nearest = min(tried, key=lambda trial: _distance(trial, target))
         step = float(np.clip((max(target, 1e-12) / max(nearest[1], 1e-12)) ** (1.0 / np.clip(slope, 1.0, 20.0)),
                              0.5, 2.0))
         level = float(np.clip(nearest[0] * (step * FINE_OVERSHOOT if step >= 1 else step / FINE_OVERSHOOT), low, high))
@@ -403,8 +408,7 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
                          reach_px=float(max(np.max(np.abs(trial_motion)), np.max(np.abs(drive)))))
 
     def render(drive, noise_std):
-        return renderer.scene(drive, direction_degrees=direction_degrees, noise_std=noise_std, quantize=True,
-                              seed=seed, fps=fps)
+        return renderer.scene(drive, noise_std=noise_std, quantize=True, seed=seed, fps=fps)
 
     coding = quantiser if quantiser is not None else rate
     h264 = quantiser is not None and quantiser.codec == "H.264"

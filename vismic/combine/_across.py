@@ -288,6 +288,7 @@ class Combine(Stage):
         key frames a codec held the motion between (kept by :meth:`_repaired`, or repeating as
         :func:`vismic.codec.key_frame_jumps` finds) are left: they carry the motion.
         """
+        from ..codec import key_frame_jumps
         from ._lone_leaps import GAIN_DB, TURN_DEGREES, leap_weight, lone_leaps, turned
 
         if self.key_frames is not None and "key_frames" not in audio.info:
@@ -295,8 +296,6 @@ class Combine(Stage):
         frames = lone_leaps(audio.samples)
         if frames.size == 0 or "direction_degrees" not in audio.info:
             return audio
-        from ..codec import key_frame_jumps
-
         if np.shape(audio.samples)[-1] > 1 and key_frame_jumps(audio.samples).found:
             return audio  # spikes that repeat at a codec's key frames are what it held, not leaps
         weight = leap_weight(audio.samples, frames)

@@ -168,6 +168,7 @@ class _Renderer:
 
     def __init__(self, texture: np.ndarray, direction_degrees: float, mode_shape=None, reach_px: float = 0.0):
         self.texture = texture
+        self.direction_degrees = direction_degrees
         self.ux, self.uy = unit_vector(direction_degrees)
         self.mode_shape = np.ones(texture.shape) if mode_shape is None else mode_shape
         self.scale = float(self.mode_shape.flat[0])
@@ -193,15 +194,14 @@ class _Renderer:
         for start in range(0, n, _BATCH):
             yield start, self._warper(displacement_px[start : start + _BATCH])
 
-    def scene(self, displacement_px: np.ndarray, *, direction_degrees: float, noise_std: float, quantize: bool,
-              seed: int, fps: float) -> "Scene":
+    def scene(self, displacement_px: np.ndarray, *, noise_std: float, quantize: bool, seed: int, fps: float) -> "Scene":
         """The :class:`Scene` of ``displacement_px`` with its sensor's noise (arguments checked by the caller)."""
         frames = sense(self.batches(displacement_px), n_frames=displacement_px.shape[0], shape=self.texture.shape,
                        batch_size=_BATCH, noise_std=noise_std, quantize=quantize, seed=seed)
         return Scene(
             frames=frames,
             displacement_px=displacement_px,
-            direction_degrees=direction_degrees,
+            direction_degrees=self.direction_degrees,
             mode_shape=self.mode_shape,
             texture=self.texture,
             noise_std=noise_std,
@@ -330,8 +330,7 @@ def render_scene(
     noise_std = check_non_negative(noise_std, "noise_std")
     fps = check_rate(fps, "fps")
     return _Renderer(texture, direction_degrees, mode_shape).scene(
-        displacement_px, direction_degrees=direction_degrees, noise_std=noise_std, quantize=quantize, seed=seed,
-        fps=fps)
+        displacement_px, noise_std=noise_std, quantize=quantize, seed=seed, fps=fps)
 
 
 def make_displacement(audio, *, amplitude_px: float) -> np.ndarray:
