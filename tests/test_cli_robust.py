@@ -135,7 +135,7 @@ def test_train_missing_device_is_one_line(tmp_path, capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     assert run(["train-magnet", str(tmp_path / "run"), "--steps", "1", "--device", "cuda"]) == 2
-    assert "device='cuda'" in one_error_line(capsys)
+    assert "--device cuda cannot be used here" in one_error_line(capsys)
 
 
 @pytest.mark.parametrize("args", [["--n-fft", "2"], ["--smoothing", "nan"], ["--roi", "0,0,inf,5"]])
@@ -404,3 +404,95 @@ def test_errors_name_the_command_lines_options(video, tmp_path, capsys):
     (tmp_path / "out.json").mkdir()
     assert run(base) == 2
     assert "the sidecar" in one_error_line(capsys) and not out.exists()
+
+
+def test_errors_and_warnings_say_each_option_once_in_its_own_words(video, tmp_path, capsys):
+    # "(--highpass HZ, --highpass )", "--levels 10 (--levels)", "or --fps  in Python ..., given --fps None",
+    # "(--sources, n_sources=)" in a warning: the library's two forms, half turned into options
+    out = tmp_path / "out.wav"
+    for argv, said in (
+        (["--fps", "30"], "give one below it (--highpass HZ), or 0"),
+        (["--fps", "2200", "--levels", "10"], "--levels 10 is too many"),
+        (["--fps", "2200", "--max-frames", "10"], "--max-frames 10 reads 10 frames"),
+    ):
+        assert run(["recover", str(video), "-o", str(out), "--quiet"] + argv) == 2
+        line = one_error_line(capsys)
+        assert said in line and "=" not in line.split("(")[-1] and not out.exists(), line
+    assert run(["recover", str(video), "--fps", "2200", "--sources", "4", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "ask for fewer (--sources)" in err and "n_sources" not in err, err
+
+
+def test_a_capture_rate_kept_outside_the_audio_rates_is_refused_before_the_recovery(video, tmp_path, capsys,
+                                                                                    monkeypatch):
+    import vismic.recover
+
+    ran = []
+    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", "600", "--resample", "none", "-o", str(out), "--quiet"]) == 2
+    line = one_error_line(capsys)  # it said "sr=600 with target_sr=None would write a WAV at 600 Hz" at the end
+    assert "--resample none keeps the capture rate, 600 fps, outside the audio rates" in line and "sr=" not in line
+    assert not ran and not out.exists()
+
+
+@pytest.mark.parametrize("band", ["0,1", "1,15", "5,20"])
+def test_a_band_at_or_below_the_drift_highpass_is_refused_before_the_recovery(video, tmp_path, capsys, monkeypatch,
+                                                                              band):
+    # --band 0,1 wrote the leftover noise at full volume with an estimate of 214 dB
+    import vismic.recover
+
+    ran = []
+    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
+    out = tmp_path / "out.wav"
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--band", band]) == 2
+    line = one_error_line(capsys)
+    assert "at or below the drift high-pass at 20 Hz" in line and "(--highpass HZ; 0 for none)" in line, line
+    assert not ran and not out.exists()
+    monkeypatch.undo()
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--band", band,
+                "--highpass", "0"]) == 0
+    assert out.exists()
+
+
+def test_the_drift_highpass_past_nyquist_is_refused_before_the_video_is_read(video, tmp_path, capsys, monkeypatch):
+    import vismic.recover
+
+    ran = []
+    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
+    assert run(["recover", str(video), "--fps", "24", "-o", str(tmp_path / "out.wav"), "--quiet"]) == 2
+    assert "not below the Nyquist frequency of 24 fps" in one_error_line(capsys) and not ran
+
+
+def test_an_output_replaced_keeps_its_permissions_and_a_read_only_one_is_refused(video, tmp_path, capsys,
+                                                                                 monkeypatch):
+    import os
+
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"old")
+    os.chmod(out, 0o600)
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet"]) == 0
+    assert out.stat().st_mode & 0o777 == 0o600 and out.read_bytes()[:4] == b"RIFF"  # it came back 0644
+    before = out.read_bytes()
+    # a read-only file (root may write anything: its permissions are what os.access reports to others)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if str(path) == str(out) and mode == os.W_OK
+                        else real_access(path, mode, **kw))
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet"]) == 2
+    assert "the file is read-only" in one_error_line(capsys) and out.read_bytes() == before
+
+
+def test_opencvs_own_lines_on_a_damaged_avi_stay_off_the_terminal(tmp_path, capfd):
+    # its AVI parser printed "Unexpected list type. Expected: hdrl. Got: ..." and the header's bytes
+    bad = tmp_path / "hdr.avi"
+    bad.write_bytes(b"RIFF\x10\x00\x00\x00AVI LIST")
+    assert run(["recover", str(bad), "--fps", str(FPS), "-o", str(tmp_path / "out.wav")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("vismic: error: cannot decode video"), err
+
+
+def test_an_unknown_device_is_named_with_the_ones_there_are(video, tmp_path, capsys):
+    pytest.importorskip("torch")
+    assert run(["recover", str(video), "--fps", str(FPS), "-o", str(tmp_path / "out.wav"), "--device", "foo"]) == 2
+    line = one_error_line(capsys)  # it listed torch's 20 device types
+    assert "unknown device 'foo': give 'cpu' or 'cuda'" in line and "mkldnn" not in line

@@ -374,3 +374,13 @@ def test_a_shaken_scene_reads_the_same_at_any_batch_size():
     np.testing.assert_allclose(one.samples, two.samples, atol=1e-9 * peak)  # sums in another order: 1e-13
     assert one.info["snr_estimate_db"] == pytest.approx(two.info["snr_estimate_db"], abs=1e-6)
     assert one.info["warnings"] == two.info["warnings"]
+
+
+def test_the_low_snr_finding_says_a_codec_replica_measured_the_codecs_error():
+    # after "at most the -15.4 dB a replica through the codec gave" it said "the codec's own error comes on top of it"
+    info = {"snr_estimate_db": -15.4, "reliability": {"lossy_codec": "the video is compressed with H.264"}}
+    low = [w for w in findings(0.01 * np.ones(10), info) if "below 0 dB" in w]
+    assert len(low) == 1 and "comes on top of it" in low[0]
+    info["codec_replica"] = {"snr_db": -15.4}
+    low = [w for w in findings(0.01 * np.ones(10), info) if "below 0 dB" in w]
+    assert len(low) == 1 and "measured on a replica" in low[0] and "on top" not in low[0]

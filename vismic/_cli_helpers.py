@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -196,6 +197,9 @@ def check_writable(path, inputs=(), *, folder: bool = False, overwrite: bool = F
         check_replaceable_folder(path, what="output folder", overwrite=overwrite)
     elif path.is_dir():
         raise OutputError(f"output path {str(path)!r} is a folder, not a file")
+    elif path.is_file() and not os.access(path, os.W_OK):
+        raise OutputError(f"cannot write {str(path)!r}: the file is read-only; make it writable, remove it or choose "
+                          "another name")
     if not parent.is_dir():
         raise OutputError(f"cannot write {str(path)!r}: {str(parent)!r} is a file, not a folder" if parent.exists()
                           else f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
@@ -237,6 +241,8 @@ def outputs_together(paths, removed=()):
     for path, previous in kept.items():  # written (or removed): the last run's goes; not written: it stays
         with contextlib.suppress(OSError):
             if path.exists() or path in removed:
+                if path.exists():  # a file replaced keeps its permissions (a private 0600 WAV stays private)
+                    shutil.copymode(previous, path)
                 previous.unlink()
             else:
                 os.replace(previous, path)

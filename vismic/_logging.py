@@ -22,12 +22,14 @@ Python warnings from other packages (scipy, ...) become debug lines.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import threading
 import warnings
 
-__all__ = ["configure", "import_cv2", "quiet_opencv", "verbosity_level"]
+__all__ = ["configure", "import_cv2", "native_stderr_hidden", "quiet_opencv", "verbosity_level"]
 
 LOGGER_NAME = "vismic"
 
@@ -50,6 +52,8 @@ def verbosity_level(verbosity: int) -> int:
 
 
 class _LineFormatter(logging.Formatter):
+    """``vismic: warning: ...`` lines; warnings and errors name the command line's options."""
+
     _PREFIX = {logging.DEBUG: "vismic: debug: ", logging.INFO: "vismic: ", logging.WARNING: "vismic: warning: "}
 
     def format(self, record: logging.LogRecord) -> str:
@@ -57,7 +61,12 @@ class _LineFormatter(logging.Formatter):
             prefix = "vismic: error: "
         else:
             prefix = self._PREFIX.get(record.levelno, "vismic: ")
-        text = prefix + record.getMessage()
+        text = record.getMessage()
+        if record.levelno >= logging.WARNING:  # the library's words for Python turned into the options'
+            from ._option_words import in_option_words
+
+            text = in_option_words(text)
+        text = prefix + text
         if record.exc_info and record.levelno <= logging.DEBUG:
             text += "\n" + self.formatException(record.exc_info)
         return text
@@ -142,4 +151,40 @@ def configure(verbosity: int = 0) -> logging.Logger:
         logger.addHandler(_HANDLER)
     warnings.showwarning = _show_warning
     quiet_opencv(verbosity)
+    global _HIDE_NATIVE_STDERR
+    _HIDE_NATIVE_STDERR = verbosity < 2
     return logger
+
+
+#: Set by :func:`configure`: the command line hides what C libraries print outside their log levels.
+_HIDE_NATIVE_STDERR = False
+
+
+@contextlib.contextmanager
+def native_stderr_hidden():
+    """The process's stderr (file descriptor 2) sent to nothing for the block, on the command line below ``-vv``.
+
+    OpenCV's AVI parser prints what it finds wrong with a file ("Unexpected list type.
+    Expected: hdrl. Got: ..." and the header's bytes) straight to stderr, whatever its
+    log level, ahead of vismic's own one-line error. Only in the main thread, where files
+    are first opened before any reader thread runs: another thread's lines would go too.
+    """
+    if not _HIDE_NATIVE_STDERR or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = os.dup(2)
+        nothing = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no descriptor to spare: the lines stay
+        yield
+        return
+    try:
+        os.dup2(nothing, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(nothing)

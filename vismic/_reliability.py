@@ -157,6 +157,8 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
             advice = "the slow motion below the sound band caps it (see that finding)"
         elif "inter_frame_codec" in reliability or "key_frame_jumps" in reliability:
             advice = "the inter-frame codec caps it (see that finding)"
+        elif "lossy_codec" in reliability and info.get("codec_replica") is not None:
+            advice = "the codec's own error is in it, measured on a replica (see that finding)"
         elif "lossy_codec" in reliability:
             advice = "the codec's own error comes on top of it (see that finding)"
         else:

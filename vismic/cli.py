@@ -14,7 +14,6 @@ import contextlib
 import logging
 import math
 import os
-import re
 import sys
 import tempfile
 import traceback
@@ -34,6 +33,7 @@ from ._cli_helpers import (
     parse_rate,
     print_warnings,
 )
+from ._option_words import in_option_words
 from .errors import OutputError, ParameterError, UnreliableRecoveryError, VismicError, VismicWarning
 
 
@@ -48,6 +48,17 @@ DEMO_MAX_BYTES = 2 * 2**30
 
 #: Output rates ``--resample`` accepts, in Hz: below this a WAV holds almost nothing, above it no player reads it.
 RESAMPLE_RANGE_HZ = (1000, 768000)
+
+
+def _check_kept_rate(fps: float) -> None:
+    """Refuse ``--resample none`` where the capture rate is no rate a WAV file can be written at."""
+    low, high = RESAMPLE_RANGE_HZ
+    if fps != round(fps):
+        raise ParameterError(f"--resample none keeps the capture rate, {fps:g} fps, and a WAV file stores a "
+                             "whole number of samples a second: give --resample auto (the default) or a rate")
+    if not low <= fps <= high:
+        raise ParameterError(f"--resample none keeps the capture rate, {fps:g} fps, outside the audio rates a WAV "
+                             f"file is played at ({low} to {high} Hz): give --resample auto (the default) or a rate")
 
 
 def _target_sr(text: str):
@@ -382,10 +393,8 @@ def _recover_one(args, options: dict, video: str, output_name: str, *, name_vide
         warnings.simplefilter("always")
         source, total = open_source(args, options["fps"], options["roi"], video=video, collect=opened)
         fps = source.fps
-        if options["target_sr"] is None and fps != round(fps) and not args.rolling_shutter:
-            # found now, not after the whole recovery: the WAV would be refused then
-            raise ParameterError(f"--resample none keeps the capture rate, {fps:g} fps, and a WAV file stores a "
-                                 "whole number of samples a second: give --resample auto (the default) or a rate")
+        if options["target_sr"] is None and not args.rolling_shutter:
+            _check_kept_rate(fps)  # now, not after the whole recovery: the WAV would be refused then
         equaliser = options["equaliser"]
         if equaliser is not None and not math.isclose(fps, equaliser.response.sr, rel_tol=1e-9):
             # found now, not after the whole recovery: the equaliser refused the audio then, naming neither option
@@ -659,24 +668,6 @@ def _main(argv) -> int:
         # Ctrl-C raised inside a lock's release (a queue between threads) leaves "release unlocked lock"
         # behind it: the interruption, not a bug
         return _report_stop(stop) if stop is not None else _report_bug()
-
-
-#: The library's parameter names and the command line's options for them, as errors name them.
-OPTION_WORDS = {"roi": "--roi", "grid": "--grid", "precision": "--precision", "fps": "--fps",
-                "amplitude_px": "--amplitude", "n_levels": "--levels", "downsample": "--downsample",
-                "highpass_hz": "--highpass", "n_sources": "--sources", "max_frames": "--max-frames"}
-
-
-def in_option_words(message: str) -> str:
-    """A library error in the command line's words: ``roi must ..., given roi=(0, 0, 0, 0)`` -> ``--roi must ..., given --roi (0, 0, 0, 0)``.
-
-    >>> in_option_words("grid must fit the frame, given grid=(16, 16); at 2200 fps")
-    '--grid must fit the frame, given --grid (16, 16); at 2200 fps'
-    """
-    names = "|".join(OPTION_WORDS)
-    message = re.sub(rf"(?<![\w-])({names})=", lambda m: f"{OPTION_WORDS[m.group(1)]} ", message)
-    message = re.sub(rf"(^|: )({names}) must", lambda m: f"{m.group(1)}{OPTION_WORDS[m.group(2)]} must", message)
-    return re.sub(r"(--[\w-]+ [^,;()]+), \1\b", r"\1", message)  # "e.g. --fps 2200, fps=2200" said it twice
 
 
 def _report_stop(stop: KeyboardInterrupt) -> int:

@@ -73,7 +73,7 @@ def default_pipeline(
     highpass_hz : float or None
         Drift removal cut-off (see :class:`vismic.combine.Combine`).
     low_hz, high_hz : float, optional
-        Extra band limits of the output.
+        Extra band limits of the output (``low_hz`` 0: no lower edge).
     denoise : str or None
         One of :data:`vismic.denoise.DENOISE_METHODS`, or None.
     magnify : Stage, optional
@@ -124,6 +124,7 @@ def default_pipeline(
         ("bands", BandSum(grid=grid)),
         ("combine", Combine(highpass_hz=highpass_hz, n_sources=n_sources)),
     ]
+    low_hz = low_hz or None  # 0: no lower edge, as the high-pass's 0
     if low_hz is not None or high_hz is not None:
         steps.append(("bandlimit", BandLimit(low_hz=low_hz, high_hz=high_hz)))
     if denoise is not None and denoise != "none":
@@ -811,13 +812,31 @@ def stabiliser_for(highpass_hz):
 
 
 def _check_band_fits(pipeline: Pipeline, source) -> None:
-    """A band-limit step whose lower edge is past the Nyquist frequency, refused before the video is read."""
+    """Refuse, before the video is read, filters that leave nothing of the sound.
+
+    A drift high-pass or a band's lower edge past the Nyquist frequency, or a band whose top
+    lies at or below the drift high-pass (what was left after it was leftover noise, scaled
+    to full volume, with an estimate of 214 dB).
+    """
+    from .combine._across import _check_cutoff
+
     fps = getattr(source, "fps", None)
+    combine = _combine_of(pipeline)
+    highpass = getattr(combine, "highpass_hz", None)
+    if fps and combine is not None:
+        highpass = _check_cutoff(highpass, fps)
     for _, stage in pipeline.steps:
-        low_hz = getattr(stage, "low_hz", None) if isinstance(stage, BandLimit) else None
+        if not isinstance(stage, BandLimit):
+            continue
+        low_hz, high_hz = getattr(stage, "low_hz", None), getattr(stage, "high_hz", None)
         if fps and isinstance(low_hz, (int, float)) and low_hz >= fps / 2:
             raise ParameterError(f"low_hz (the bottom of --band) is {low_hz:g} Hz, at or above the Nyquist frequency "
                                  f"of {fps:g} fps ({fps / 2:g} Hz): nothing would be left")
+        if isinstance(highpass, (int, float)) and highpass > 0 and isinstance(high_hz, (int, float)) \
+                and high_hz <= highpass:
+            raise ParameterError(f"high_hz (the top of --band) is {high_hz:g} Hz, at or below the drift high-pass at "
+                                 f"{highpass:g} Hz: nothing of the sound would be left; give a band above it, or a "
+                                 "lower high-pass (--highpass HZ, highpass_hz=; 0 for none)")
 
 
 def _with_requested_steps(pipeline: Pipeline, *, stabilise, unhold) -> Pipeline:

@@ -144,3 +144,20 @@ def test_lossless_video_into_a_container_that_cannot_hold_it_is_refused_before_o
     with pytest.raises(OutputError, match=r"\.avi, \.mkv, \.mov or \.nut files, not '\.mp4'"):
         write_video(tmp_path / "out.mp4", frames)
     assert "OpenCV" not in capfd.readouterr().err and not list(tmp_path.iterdir())
+
+
+def test_a_wav_written_over_a_file_keeps_its_permissions_and_a_read_only_one_is_refused(tmp_path, monkeypatch):
+    from vismic.data import Audio
+
+    out = tmp_path / "private.wav"
+    out.write_bytes(b"old")
+    os.chmod(out, 0o600)
+    Audio(np.sin(np.arange(2000) / 5.0), sr=2000).to_wav(out)
+    assert out.stat().st_mode & 0o777 == 0o600 and out.read_bytes()[:4] == b"RIFF"
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if str(path) == str(out) and mode == os.W_OK
+                        else real_access(path, mode, **kw))
+    before = out.read_bytes()
+    with pytest.raises(OutputError, match="read-only"):
+        Audio(np.zeros(2000), sr=2000).to_wav(out)
+    assert out.read_bytes() == before

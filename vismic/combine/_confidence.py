@@ -462,7 +462,7 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
             flags["camera_position"] = (
                 f"{share:.0%} of the output follows the camera's sub-pixel position: the stabiliser's shifts of frames "
                 "with detail finer than their pixels (aliased: a sharp sensor, or --downsample) wrote their own error "
-                "into it, not sound; try the frames as recorded (no --downsample) or a --roi on a smoother surface")
+                "into it, not sound; try a --roi on a smoother surface (or, read with --downsample, the frames as recorded)")
         gain = getattr(report, "gain", None)
         # aliased frames' mean light follows the camera's sub-pixel position too: said once, as the position
         share = light_share(checked, gain, fps=evidence.fps, highpass_hz=highpass_hz) if (

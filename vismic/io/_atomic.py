@@ -27,6 +27,8 @@ def check_destination(path, *, what: str, folder: bool = False) -> Path:
             raise OutputError(f"cannot write {what} {str(path)!r}: a file of that name exists")
     elif path.is_dir():
         raise OutputError(f"cannot write {what} {str(path)!r}: it is a folder")
+    elif path.is_file() and not os.access(path, os.W_OK):
+        raise OutputError(f"cannot write {what} {str(path)!r}: the file is read-only")
     return path
 
 
@@ -130,6 +132,8 @@ def temporary_file(path: Path, *, what: str):
         raise OutputError(f"cannot create a temporary file next to {str(path)!r}")
     try:
         yield temporary
+        if path.is_file():  # the file replaced keeps its permissions
+            shutil.copymode(path, temporary)
         os.replace(temporary, path)
     except OSError as error:
         _remove(temporary)

@@ -410,7 +410,9 @@ class FileReader:
         self.avi_index = read_avi_index(path)
 
     def _open(self, name: str, *, use_native_grey):
-        with quiet_opencv():
+        from .._logging import native_stderr_hidden
+
+        with quiet_opencv(), native_stderr_hidden():
             capture = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
             if not capture.isOpened():
                 capture.release()

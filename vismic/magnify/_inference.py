@@ -151,8 +151,9 @@ def _check_device(device):
     torch = require_torch()
     try:
         device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ParameterError(f"unknown device {device!r}: {exc}") from None
+    except (RuntimeError, TypeError):
+        raise ParameterError(f"unknown device {device!r}: give a PyTorch device such as 'cpu' or 'cuda' "
+                             "('cuda:N' for the N-th GPU)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ParameterError(f"device={str(device)!r} asked for but CUDA is not available")
     return device

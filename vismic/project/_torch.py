@@ -19,8 +19,8 @@ def torch_device(device):
         ) from None
     try:
         resolved = torch.device(device)
-    except (RuntimeError, TypeError, ValueError) as error:
-        raise ParameterError(f"unknown device {device!r}: {error}") from None
+    except (RuntimeError, TypeError, ValueError):
+        raise ParameterError(f"unknown device {device!r}: give 'cpu' or 'cuda' ('cuda:N' for the N-th GPU)") from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ParameterError(f"device={str(device)!r} asked for, but this machine has no CUDA GPU (use 'cpu')")
     if resolved.type not in ("cpu", "cuda"):
