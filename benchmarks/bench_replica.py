@@ -23,7 +23,11 @@ stands for a rate-controlled file (:attr:`vismic.codec.FileQuantiser.effective_q
 
 ``--codec h264 [--crf C]`` writes each file with x264 through PyAV, as ``ffmpeg -c:v libx264
 [-crf C]`` does (its defaults otherwise: a key frame every 250 frames, B-frames; ``-crf 23``
-without ``--crf``), the way most H.264 exports are written.
+without ``--crf``), the way most H.264 exports are written. ``--preset P`` writes them at
+x264's preset ``P`` (the real clips of ``../shared/footage`` were written at ``fast``,
+``veryfast`` and ``ultrafast``); the replica codes with the settings x264 wrote into the
+file (:mod:`vismic.codec._x264_settings`), or at x264's defaults with ``--x264-defaults``
+(as before that module: the baseline, in the same run).
 
 ``--drive output|independent`` forces what moves every replica: the recovered motion itself, or
 :func:`vismic.codec.independent_motion` of it (the default keeps ``recover_sound``'s: the latter
@@ -49,6 +53,7 @@ Run::
     nice python benchmarks/bench_replica.py [--codec vp9|vp8] [--scenes 16] [--seed 7] [--q-statistics]
     nice python benchmarks/bench_replica.py --codec vp8 --bit-rate 1000000 --crf 10   # FFmpeg's libvpx
     nice python benchmarks/bench_replica.py --codec h264 --crf 10                     # x264
+    nice python benchmarks/bench_replica.py --codec h264 --crf 10 --preset fast [--x264-defaults]
     nice python benchmarks/bench_replica.py --codec h264 --crf 10 --drive output      # driven by the output itself
     nice python benchmarks/bench_replica.py --codec h264 --crf 10 --object 0.4 --scenes 8 [--whole-frame]
     nice python benchmarks/bench_replica.py --codec h264 --sound-map-floor=-inf        # the map's regions at any estimate
@@ -95,14 +100,15 @@ def scene_specs(n: int, seed: int) -> list:
 CODECS = {"vp9": ("VP90", ".mkv"), "vp8": ("VP80", ".mkv"), "h264": ("H264", ".mp4")}
 
 
-def write_x264(frames, path: Path, crf=None, playback_fps: float = 30.0) -> None:
-    """``frames`` (uint8 grey) written by x264 through PyAV at its defaults, as ``ffmpeg -c:v libx264 [-crf C]``."""
+def write_x264(frames, path: Path, crf=None, preset=None, playback_fps: float = 30.0) -> None:
+    """``frames`` (uint8 grey) written by x264 through PyAV, as ``ffmpeg -c:v libx264 [-crf C] [-preset P]``."""
     import av
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=int(playback_fps))
         stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
-        stream.options = {**({} if crf is None else {"crf": str(crf)}), **x264_options()}
+        stream.options = {**({} if crf is None else {"crf": str(crf)}), **({} if preset is None else {"preset": preset}),
+                          **x264_options()}
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="gray")):
                 container.mux(packet)
@@ -155,7 +161,7 @@ def render(spec: dict, folder: Path, codec: str = "vp9", writer=None):
     """The scene, its VP9 or VP8 file and the true motion high-passed as the recovery's.
 
     ``writer``: None for OpenCV's encoder at its defaults, or ``(bit_rate, crf)`` for
-    :func:`write_libvpx`; for H.264, x264's ``crf`` (None: its default).
+    :func:`write_libvpx`; for H.264, x264's ``(crf, preset)`` (None: its default).
     """
     make = synth.speech if spec["audio"] == "speech" else synth.music
     fps = spec["fps"]
@@ -172,7 +178,7 @@ def render(spec: dict, folder: Path, codec: str = "vp9", writer=None):
     fourcc, suffix = CODECS[codec]
     path = folder / ("clip" + suffix)
     if codec == "h264":
-        write_x264(scene.frames, path, writer)
+        write_x264(scene.frames, path, *writer)
     elif writer is None:
         synth.compress(scene.frames, codec=fourcc, keep=path)
     else:
@@ -298,8 +304,18 @@ def main(argv=None) -> int:
     parser.add_argument("--sound-map-floor", type=float, default=None, metavar="DB",
                         help="the estimate below which a replica moves the whole frame rather than the sound map's "
                              "regions (vismic.codec.SOUND_MAP_FLOOR_DB, -10; -inf: the regions at any estimate)")
+    parser.add_argument("--preset", default=None, help="with --codec h264: x264's -preset for the files (default medium)")
+    parser.add_argument("--x264-defaults", action="store_true",
+                        help="with --codec h264: code the replicas at x264's defaults, not with the settings x264 "
+                             "wrote into the file (as before this version)")
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
+    if (args.preset is not None or args.x264_defaults) and args.codec != "h264":
+        parser.error("--preset and --x264-defaults are x264's: use them with --codec h264")
+    if args.x264_defaults:
+        import vismic.codec._file_coding
+
+        vismic.codec._file_coding.read_x264_settings = lambda path: None
     if args.drive != "default":
         force_drive(args.drive == "independent")
     if args.whole_frame:
@@ -312,7 +328,7 @@ def main(argv=None) -> int:
     if args.codec == "h264":
         if args.bit_rate is not None:
             parser.error("--bit-rate is libvpx's: x264 writes at its -crf (--crf)")
-        writer = args.crf
+        writer = (args.crf, args.preset)
     elif args.crf is not None and writer is None:
         parser.error("--crf goes with --bit-rate (FFmpeg's libvpx) or --codec h264")
     results = Path(__file__).parent / "results"
@@ -322,7 +338,8 @@ def main(argv=None) -> int:
         parser.error("--q-statistics reads OpenCV's files: leave --bit-rate out")
     name = "bench_replica" if args.codec == "vp9" else f"bench_replica_{args.codec}"
     if args.codec == "h264":
-        name += "" if args.crf is None else f"_crf{args.crf:g}"
+        name += ("" if args.crf is None else f"_crf{args.crf:g}") + ("" if args.preset is None else f"_{args.preset}")
+        name += "_x264_defaults" if args.x264_defaults else ""
     elif writer is not None:
         name += f"_libvpx_b{args.bit_rate}" + ("" if args.crf is None else f"_crf{args.crf:g}")
     if args.drive != "default":
@@ -340,7 +357,9 @@ def main(argv=None) -> int:
         print(f"{'scene':46s} {'truth':>6s} | " + " | ".join(f"{name:>11s}" for name in STATISTICS))
         run, show = q_statistics, format_statistics
     else:
-        made = (f"x264, -crf {23 if args.crf is None else args.crf:g}" if args.codec == "h264" else
+        made = (f"x264, -crf {23 if args.crf is None else args.crf:g} -preset {args.preset or 'medium'}; replicas "
+                f"coded {'at x264 defaults' if args.x264_defaults else 'with the settings x264 wrote into the file'}"
+                if args.codec == "h264" else
                 "OpenCV's encoder at its defaults" if writer is None else
                 f"FFmpeg's libvpx, -b:v {args.bit_rate}" + ("" if args.crf is None else f" -crf {args.crf:g}"))
         if args.drive != "default":

@@ -383,6 +383,7 @@ def test_read_quantisers_reads_an_h264_files_qp(tmp_path):
     frames = _scene(seconds=0.05)[0].frames
     q = read_quantisers(_x264_clip(tmp_path / "crf16.mp4", frames, crf=16))
     assert q.codec == "H.264" and q.b_frames and q.key[0]
+    assert q.encoder_settings["crf"] == "16.0" and q.encoder_settings["subme"] == "7"  # x264's medium, as written
     assert q.q_index.shape == (len(frames),)
     assert abs(np.median(q.q_index[~q.key]) - 16) <= 2
     plain = read_quantisers(_x264_clip(tmp_path / "plain.mp4", frames, crf=16, bf=0))
@@ -398,7 +399,7 @@ def test_read_quantisers_reads_an_mpeg4_part2_files_scale_and_encode_like_repeat
     path = tmp_path / "clip.avi"
     file_frames = synth.compress(frames, codec="mp4v", keep=path)
     q = read_quantisers(path)
-    assert q.codec == "MPEG-4 part 2" and not q.b_frames
+    assert q.codec == "MPEG-4 part 2" and not q.b_frames and q.encoder_settings is None
     assert q.q_index.shape == (len(frames),) and np.all((q.q_index >= 1) & (q.q_index <= 31))
     assert q.key_interval == 12 and np.array_equal(np.flatnonzero(q.key), np.arange(0, len(frames), 12))
     # the same frames coded at the scale the file's read: the same decoded frames (the file sat at one scale)

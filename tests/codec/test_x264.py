@@ -69,3 +69,46 @@ def test_x264_takes_the_options_on_this_machine_and_codes_a_clip_alike_twice():
         av.logging.set_level(level)
     assert not [message for message in logs if "Error parsing option" in message[2]]
     assert len(first) == len(frames) and first == encode()
+
+
+def _coded(frames, options) -> bytes:
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="matroska") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.options = options
+        for frame in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="gray")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+#: What the replica sets from the file's frames or leaves to the machine, not from x264's message.
+NOT_COPIED = {"threads", "lookahead_threads", "keyint", "keyint_min", "crf", "intra_refresh", "interlaced",
+              "bluray_compat", "constrained_intra", "cqm", "chroma_qp_offset", "rc", "analyse"}
+
+
+@pytest.mark.parametrize("preset", ["ultrafast", "veryfast", "fast", "slow"])
+def test_a_replica_codes_with_the_settings_x264_wrote_into_the_file(tmp_path, preset):
+    # the real clips were coded at fast, veryfast and ultrafast; the replica coded them at x264's medium
+    from vismic.codec import read_quantisers
+    from vismic.codec._encoders import x264_params
+    from vismic.codec._x264_settings import parse_x264_message
+
+    scene = synth.render_scene(synth.texture("gravel", size=(64, 64)), 0.05 * synth.music(duration_seconds=0.02, sr=2200.0),
+                               noise_std=2.0, seed=1)
+    frames = _to_8bit(scene.frames)
+    path = tmp_path / "clip.mkv"
+    path.write_bytes(_coded(frames, {"preset": preset, "crf": "20", **x264_options()}))
+    settings = read_quantisers(path).encoder_settings
+    assert settings is not None and settings["crf"] == "20.0"
+    replica = parse_x264_message(_coded(frames, {"crf": "20", "x264-params": x264_params(settings)}))
+    differ = {name: (value, replica.get(name)) for name, value in settings.items()
+              if name not in NOT_COPIED and replica.get(name) != value}
+    assert not differ
+    # the inter partitions are copied (the intra ones follow the preset: ultrafast codes none)
+    assert settings["analyse"].split(":")[1] == replica["analyse"].split(":")[1]

@@ -199,6 +199,7 @@ def check_replica(audio: Audio, pipeline: Pipeline, source, run: dict, recover_o
                     codec)
         return
     from . import NOISE_FRAMES, codec_replica, moving_regions, read_quantisers, read_rate
+    from ._x264_settings import replica_x264_params
 
     # the replica holds no camera motion: a stabiliser measures next to nothing there and moves next to nothing,
     # at a quarter of the whole recovery's time (camera.mp4 read whole: 64 -> 49 s, its replica -0.963 dB either
@@ -239,9 +240,12 @@ def check_replica(audio: Audio, pipeline: Pipeline, source, run: dict, recover_o
         logger.warning("the %s file's compression could not be measured on a replica (%s); its estimate stands",
                        codec, error)
         return
+    settings = getattr(coding.get("quantiser"), "encoder_settings", None) if codec == "H.264" else None
     info["codec_replica"] = {"snr_db": found.snr_db, "noise_std": found.noise_std, "q_index": found.q_index,
                              "bits_per_pixel": found.bits_per_pixel, "key_interval": found.key_interval,
                              "frames": found.frames}
+    if settings is not None:  # how x264 was told to code it: as the file says it was
+        info["codec_replica"]["x264_params"] = replica_x264_params(settings)
     reliability = dict(info.get("reliability", {}))
     held = replaceable_cap(info)
     if held is not None:
@@ -252,7 +256,7 @@ def check_replica(audio: Audio, pipeline: Pipeline, source, run: dict, recover_o
     if codec == "VP9":
         at = f"libvpx-vp9, index {found.q_index:.0f}"
     elif codec == "H.264":
-        at = f"x264, QP {found.q_index:.1f}"
+        at = f"x264, QP {found.q_index:.1f}" + (", with the settings x264 wrote into the file" if settings else "")
     else:
         at = f"libvpx's VP8, {found.bits_per_pixel:.2f} bits a pixel" + (
             f", index {found.q_index:.0f} between key frames" if np.isfinite(found.q_index) else "")

@@ -15,6 +15,7 @@ import numpy as np
 from .._x264 import x264_options
 from ..errors import FrameShapeError
 from ._file_coding import FileQuantiser, FileRate, _av
+from ._x264_settings import replica_x264_params
 
 __all__ = ["encode_like", "ENCODER_Q_MAX", "MPEG4_SCALES", "PLAYBACK_FPS", "UNBOUND_RATE_FACTOR"]
 
@@ -50,19 +51,30 @@ def _encode(frames: np.ndarray, setting: int, key_interval: int, *, into_frames:
     return _through("libvpx-vp9", frames, key_interval, configure, into_frames=into_frames)
 
 
-def _encode_h264(frames: np.ndarray, quantiser: float, key_interval: int, b_frames: bool, *, into_frames: bool = False):
+def _encode_h264(frames: np.ndarray, quantiser: float, key_interval: int, b_frames: bool, *, settings=None,
+                 into_frames: bool = False):
     """``frames`` through x264 at constant rate factor ``quantiser`` (its frames' QP where nothing else moves it).
 
     x264's ``crf`` keeps each frame near that QP as ``-crf`` files are written (FFmpeg's
     default, 23, and the quality settings of most exports); B-frames only where the file has them.
-    Its AVX-512 code is left out (:func:`vismic._x264.x264_options`): with it, the same replica
-    was coded to different bits from run to run.
+    ``settings``: the file's own x264 settings (:func:`~vismic.codec._x264_settings.read_x264_settings`),
+    coded with, else x264's defaults. Its AVX-512 code is left out (:func:`vismic._x264.x264_options`):
+    with it, the same replica was coded to different bits from run to run.
     """
+    params = x264_params(settings)
 
     def configure(stream):
-        stream.options = {"crf": f"{quantiser:.2f}", **({} if b_frames else {"bf": "0"}), **x264_options()}
+        stream.options = {"crf": f"{quantiser:.2f}", **({} if b_frames else {"bf": "0"}),
+                          **({"x264-params": params} if params else {})}
 
     return _through("libx264", frames, key_interval, configure, into_frames=into_frames)
+
+
+def x264_params(settings=None) -> str:
+    """The ``x264-params`` a replica is coded with: the file's own ``settings`` and the instruction sets (or '')."""
+    params = [x264_options().get("x264-params")] + [f"{name}={value}" for name, value in
+                                                    replica_x264_params(settings).items()]
+    return ":".join(param for param in params if param)
 
 
 def _encode_mpeg4(frames: np.ndarray, scale: int, key_interval: int, b_frames: bool):
@@ -199,7 +211,8 @@ def encode_like(frames, quantiser: FileQuantiser) -> np.ndarray:
     """``frames`` (grey levels, 0-255) encoded as the file of ``quantiser`` was, and decoded.
 
     libvpx-vp9 at the setting nearest the file's quantiser (:attr:`FileQuantiser.effective_q_index`)
-    and at its key-frame interval; for an H.264 file, x264 at that QP; for an MPEG-4 part 2
+    and at its key-frame interval; for an H.264 file, x264 at that QP with the file's own x264
+    settings (:attr:`FileQuantiser.encoder_settings`); for an MPEG-4 part 2
     file, FFmpeg's encoder at the nearest quantiser scale.
 
     Returns
@@ -208,7 +221,8 @@ def encode_like(frames, quantiser: FileQuantiser) -> np.ndarray:
     """
     frames = _to_8bit(frames)
     if quantiser.codec == "H.264":
-        return _encode_h264(frames, quantiser.effective_q_index, quantiser.key_interval, quantiser.b_frames)[0]
+        return _encode_h264(frames, quantiser.effective_q_index, quantiser.key_interval, quantiser.b_frames,
+                            settings=quantiser.encoder_settings)[0]
     if quantiser.codec == "MPEG-4 part 2":
         scale = int(np.clip(np.rint(quantiser.effective_q_index), *MPEG4_SCALES))
         return _encode_mpeg4(frames, scale, quantiser.key_interval, quantiser.b_frames)[0]

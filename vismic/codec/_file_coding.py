@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
 from .._checks import check_positive_int
 from ..errors import ParameterError
+from ._x264_settings import read_x264_settings
 
 __all__ = ["FileQuantiser", "FileRate", "read_quantisers", "read_rate", "EFFECTIVE_PERCENTILE", "VP8_QMIN",
            "COARSER_SHARE"]
@@ -86,6 +88,10 @@ class FileQuantiser:
         The file's codec.
     b_frames : bool
         Whether the file has bidirectionally predicted frames (H.264's B-frames).
+    encoder_settings : dict, optional
+        The settings x264 wrote into an H.264 file (:func:`vismic.codec._x264_settings.read_x264_settings`:
+        ``{'ref': '2', 'subme': '6', ...}``), which its replica is coded with; None where the file
+        holds none.
 
     Examples
     --------
@@ -99,6 +105,7 @@ class FileQuantiser:
     key: np.ndarray
     codec: str = "VP9"
     b_frames: bool = False
+    encoder_settings: Optional[dict] = None
 
     def __post_init__(self):
         if self.codec not in QUANTISER_DECODERS.values():
@@ -187,7 +194,8 @@ def read_quantisers(path, max_frames=None) -> FileQuantiser:
                 break
     if not q_index:
         raise ParameterError(f"{path} has no frames to read a quantiser from")
-    return FileQuantiser(np.asarray(q_index), np.asarray(key), codec, b_frames)
+    settings = read_x264_settings(path) if codec == "H.264" else None
+    return FileQuantiser(np.asarray(q_index), np.asarray(key), codec, b_frames, settings)
 
 
 @dataclass(frozen=True)

@@ -425,7 +425,8 @@ def codec_replica(first_frames, motion, recover, *, quantiser: Optional[FileQuan
         # the scene's own frames (uint8) take the codec's back where nothing codes them again
         frames = _to_8bit(scene.frames)
         if h264:
-            decoded, _, key = _encode_h264(frames, setting, coding.key_interval, coding.b_frames, into_frames=last)
+            decoded, _, key = _encode_h264(frames, setting, coding.key_interval, coding.b_frames,
+                                           settings=coding.encoder_settings, into_frames=last)
         elif quantiser is not None:
             decoded, _, key = _encode(frames, setting, coding.key_interval, into_frames=last)
         else:
