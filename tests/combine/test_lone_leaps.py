@@ -116,3 +116,38 @@ def test_a_leap_that_leaves_the_direction_is_repaired_where_the_groups_agree_bet
     found = rec.info["lone_leaps"]
     assert found["frames"] == [len(sound) // 2] and found["turned_degrees"] < 10 and found["estimate_gain_db"] > 1.0
     assert metrics.si_snr(rec.samples, truth) > 17.0
+
+
+@pytest.mark.parametrize("frame, leap_px", [(300, 0.1), (300, 0.05), (0, 0.1)])
+def test_a_frame_leaping_across_the_sound_that_the_output_does_not_show_is_found_across_it(frame, leap_px):
+    # read along the sound the output kept its 25.5 dB, and the region groups, whose evidence the leap took
+    # past its linear range, disagreed over the whole clip: estimated 12.2 (0.1 px) and 17.8 (0.05 px), one-off
+    clean, truth = _scene(None, 0.0)
+    leapt, _ = _scene(frame, leap_px)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        still = vismic.recover_sound(clean.frames, fps=FPS, denoise=None, stabilise=False)
+        rec = vismic.recover_sound(leapt.frames, fps=FPS, denoise=None, stabilise=False)
+    assert rec.info["lone_leaps"]["frames"] == [frame] and rec.info["lone_leaps"]["estimate_gain_db"] > 3.0
+    assert metrics.si_snr(rec.samples, truth) > metrics.si_snr(still.samples, truth) - 0.5
+    assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 1.5
+
+
+def test_the_whole_frames_shift_across_the_output_is_what_every_region_reads():
+    from vismic.combine._confidence import rigid_motion
+    from vismic.combine._evidence import RegionEvidence
+    from vismic.combine._lone_leaps import across
+    from vismic.data import BandSignals
+
+    # every region reads the same (x, y) shift: the rigid motion is that shift, and across 0 degrees it is y
+    rng = np.random.default_rng(4)
+    shift = rng.standard_normal((2, 80))
+    information = np.tile(np.eye(2), (1, 1, 4, 1, 1)) * rng.uniform(1.0, 3.0, (1, 1, 4, 1, 1))
+    scores = np.einsum("blrij,jn->blrin", information, shift)
+    bands = BandSignals(scores, information, 0, FPS, grid=(2, 2))
+    evidence = RegionEvidence.empty_like(bands)
+    evidence.append(bands)
+    rigid = rigid_motion(evidence)
+    evidence.close()
+    np.testing.assert_allclose(rigid, shift - shift.mean(axis=1, keepdims=True), atol=1e-4)  # float32 scores
+    np.testing.assert_allclose(across(rigid, 0.0), rigid[1], atol=1e-12)

@@ -289,18 +289,33 @@ class Combine(Stage):
         :func:`vismic.codec.key_frame_jumps` finds) are left: they carry the motion.
         """
         from ..codec import key_frame_jumps
-        from ._lone_leaps import GAIN_DB, TURN_DEGREES, leap_weight, lone_leaps, turned
+        from ._confidence import rigid_motion
+        from ._lone_leaps import GAIN_DB, MAX_LONE_LEAPS, TURN_DEGREES, across, leap_weight, lone_leaps, turned
 
         if self.key_frames is not None and "key_frames" not in audio.info:
             return audio  # key frames kept as they came (they carry the motion): their spikes are no leaps
-        frames = lone_leaps(audio.samples)
-        if frames.size == 0 or "direction_degrees" not in audio.info:
+        if "direction_degrees" not in audio.info:
+            return audio
+        # leaps along the output stand out in it; leaps across it, in the whole frame's shift across it
+        crossing = across(rigid_motion(evidence), audio.info["direction_degrees"])
+        found = [(series, frames) for series, frames in ((audio.samples, lone_leaps(audio.samples)),
+                                                         (crossing, lone_leaps(crossing))) if frames.size]
+        if not found:
             return audio
         if np.shape(audio.samples)[-1] > 1 and key_frame_jumps(audio.samples).found:
             return audio  # spikes that repeat at a codec's key frames are what it held, not leaps
-        weight = leap_weight(audio.samples, frames)
-        evidence.repair_key_frames(frames, weight)
-        evidence.repair_ends(frames, weight)
+        if len(found) == 2:  # a frame found both ways is repaired once, by its leap along the output
+            found[1] = (crossing, np.setdiff1d(found[1][1], found[0][1]))
+        found = [(series, frames) for series, frames in found if frames.size]
+        frames = np.unique(np.concatenate([frames for _, frames in found]))
+        if frames.size > MAX_LONE_LEAPS:
+            return audio
+        weights = []
+        for series, part in found:
+            weights.append(leap_weight(series, part))
+            evidence.repair_key_frames(part, weights[-1])
+            evidence.repair_ends(part, weights[-1])
+        weight = float(max(weights))
         fixed = self._combine(evidence, cutoff, reports)
         turn = turned(audio.info["direction_degrees"], fixed.info.get("direction_degrees", np.nan))
         gain = fixed.info.get("snr_estimate_db", np.nan) - audio.info.get("snr_estimate_db", np.nan)

@@ -191,8 +191,7 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
     # Slow motion (drift, sway, a residual of stabilisation) leaks through the output's high-pass and
     # is coherent everywhere, so groups agree on it: measure it directly as the part of the
     # combined output that lies below the cut-off and still passes the high-pass.
-    information = np.linalg.inv(covariance)
-    rigid_map = np.linalg.pinv(information.sum(axis=0)) @ np.hstack(list(information))
+    rigid_map = _rigid_map(covariance)
     combined = np.stack([np.stack([weights[p] @ to_displacement, *(rigid_map @ to_displacement)]) for p in (0, 1)])
     series = evidence.project(combined, by_parity=True)  # motion, then the rigid (x, y) shift
     motion = series[0]
@@ -251,6 +250,22 @@ def _group_signal(cov: np.ndarray) -> tuple:
     signal = float(np.sum(amplitude)) ** 2
     total = float(np.sum(cov))
     return power, min(max(1.0 - signal / max(total, 1e-300), 0.0), 1.0)
+
+
+def _rigid_map(covariance) -> np.ndarray:
+    """``(2, 2R)``: the least-squares (x, y) shift of every region alike, from the regions' displacements."""
+    information = np.linalg.inv(covariance)
+    return np.linalg.pinv(information.sum(axis=0)) @ np.hstack(list(information))
+
+
+def rigid_motion(evidence: RegionEvidence) -> np.ndarray:
+    """``(2, n)``: the whole frame's (x, y) shift in px at each frame, as every region reads it (least squares).
+
+    What the combination's output, read along one direction, does not show: a frame moved
+    across it (:mod:`vismic.combine._lone_leaps`).
+    """
+    to_displacement = evidence.displacement_map()
+    return evidence.project(_rigid_map(evidence.covariance()) @ to_displacement)
 
 
 def _rigid_px(rigid, fps, highpass_hz):

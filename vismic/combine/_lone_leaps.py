@@ -10,7 +10,9 @@ at 2200 fps), so a spike alone proves nothing: the frames are repaired (their re
 their neighbours taken out of every region's scores, as a codec's key frames are) and the
 repair is kept only where it turns the output's direction back or where the output's own
 estimate rises with it, which is what a leap across the sound did and what repairing the
-sound's own pulses does not.
+sound's own pulses does not. A leap across the sound may not show in the output at all, which
+reads the frames along it: it is found in the whole frame's shift across the output
+(:func:`across`).
 """
 
 from __future__ import annotations
@@ -87,6 +89,22 @@ def leap_weight(motion, frames) -> float:
     power, typical = _residual_power(np.atleast_2d(np.asarray(motion, dtype=np.float64)).sum(axis=0))
     ratio = float(np.mean(power[np.asarray(frames, dtype=np.intp)])) / typical
     return 1.0 / (1.0 + max(0.0, ratio - chance_ratio(len(frames))))
+
+
+def across(rigid_px, direction_degrees) -> np.ndarray:
+    """``(n,)``: the whole frame's shift ``rigid_px`` (``(2, n)``, x and y) across the output's direction.
+
+    A frame that leaps across the sound leaves the output, read along it, as it was, and every
+    region's evidence past its linear range: the region groups then disagree over the whole clip
+    (a 64 px scene with one frame 0.1 px across read 25.5 dB, estimated 12.2; one-off). Across
+    the direction the leap stands alone as it does in the output when it leaps along it.
+
+    >>> rigid = np.zeros((2, 5)); rigid[1, 2] = 0.1
+    >>> across(rigid, 0.0).round(2).tolist()
+    [0.0, 0.0, 0.1, 0.0, 0.0]
+    """
+    angle = np.radians(float(np.atleast_1d(direction_degrees)[0]))
+    return np.array([-np.sin(angle), np.cos(angle)]) @ np.asarray(rigid_px, dtype=np.float64)
 
 
 def turned(before_degrees, after_degrees) -> float:
