@@ -240,8 +240,10 @@ class Pipeline:
     def set_params(self, **params) -> "Pipeline":
         """Change stage parameters (``step__param``) or whole steps (``step=stage``), in place.
 
-        Steps are replaced first, so ``set_params(**other.get_params())`` copies
-        ``other``'s stages and their settings, as scikit-learn's ``Pipeline`` does.
+        Steps are replaced first, so ``set_params(**other.get_params())`` takes
+        ``other``'s stages and their settings. As in scikit-learn's ``Pipeline``, a step given
+        is that very stage, not a copy: both pipelines then hold it, and a change to one's is
+        the other's (``copy.deepcopy(other).get_params()`` gives stages of their own).
         """
         for key, value in params.items():
             if "__" not in key:
@@ -437,16 +439,34 @@ def _one_frame_size(batches):
         return batches
 
     def checked():
-        size = None
+        size = last = None
         for batch in batches:
+            if _is_array(batch):
+                raise ParameterError(f"Pipeline.run takes an iterable of vismic.data.FrameBatch, given arrays (shape "
+                                     f"{batch.shape}): wrap each as FrameBatch(frames, start, fps)")
             shape = getattr(batch, "shape", None) if isinstance(batch, FrameBatch) else None
             if shape is not None and size is not None and shape != size:
                 raise FrameShapeError(f"the frames change size from {size[1]}x{size[0]} to {shape[1]}x{shape[0]} "
                                       f"px at frame {batch.start}: a video's frames must all have one size")
             size = shape if size is None else size
+            if isinstance(batch, FrameBatch):
+                _check_follows(last, batch)
+                last = batch
             yield batch
 
     return checked()
+
+
+def _check_follows(last, batch) -> None:
+    """Refuse a batch of another rate than the one before, or one that does not start where it ended."""
+    if last is None:
+        return
+    if batch.fps != last.fps:
+        raise ParameterError(f"the batches change rate from {last.fps:g} to {batch.fps:g} fps at frame {batch.start}: "
+                             "a video's frames have one capture rate")
+    if batch.start != last.start + len(last):
+        raise ParameterError(f"a batch starts at frame {batch.start} after one of frames {last.start}-"
+                             f"{last.start + len(last) - 1}: batches must follow each other in order, without gaps")
 
 
 def _gather(parts, whole, reports: StageReports):
@@ -464,6 +484,11 @@ def _gather(parts, whole, reports: StageReports):
             return method(parts, reports=reports), whole[1:]
         return method(parts), whole[1:]
     parts = list(parts)
+    if len(parts) > 1 and not hasattr(type(parts[0]), "concat"):
+        taker = f"the step {whole[0][0]!r} ({type(whole[0][1]).__name__})" if whole else "the pipeline's result"
+        raise ParameterError(f"the streaming steps hand on {type(parts[0]).__name__} batches, which {taker} cannot "
+                             "take joined: end the streaming steps with a stage whose output joins (BandSum's "
+                             "BandSignals, before Combine)")
     data = type(parts[0]).concat(parts) if len(parts) > 1 else parts[0]
     return data, whole
 

@@ -333,3 +333,26 @@ def test_ensemble_sizes_are_checked(tiny_model, frames_u8, ensemble):
         magnify(frames_u8, alpha=2, model=tiny_model, ensemble=ensemble)
     with pytest.raises(ParameterError, match="ensemble"):
         Magnify(alpha=2, model=tiny_model, ensemble=ensemble).transform(FrameBatch(frames_u8, 0, 100.0))
+
+
+def test_sixteen_bit_frames_read_as_floats_keep_their_range(tiny_model, frames_u8):
+    # a 16-bit camera file reads as float32 in its own units (0-65535): taken for 0-255, every pixel sat at white
+    wide = frames_u8.astype(np.float32) * 257.0
+    out = magnify(wide, alpha=2, model=tiny_model, precision="float32")
+    narrow = magnify(frames_u8.astype(np.float32), alpha=2, model=tiny_model, precision="float32")
+    assert np.allclose(out / 257.0, narrow, atol=1e-2)
+    stage = Magnify(alpha=2, model=tiny_model, precision="float32")
+    streamed = stage.transform(FrameBatch(wide, 0, 2200.0)).frames
+    assert np.allclose(streamed / 257.0, narrow, atol=1e-2) and np.mean(streamed >= 65535) < 0.01
+    # past 8 bits by a little (light scaled, a render past white) is still 8 bits
+    brighter = frames_u8.astype(np.float32) * 1.6
+    assert np.allclose(magnify(brighter, alpha=2, model=tiny_model, precision="float32"),
+                       magnify(brighter, alpha=2, model=tiny_model, precision="float32", value_range=(0, 255)))
+
+
+def test_frames_too_small_for_the_network_are_named(tiny_model):
+    frames = np.random.default_rng(0).uniform(0, 255, (3, 4, 4))  # the network's padding failed in torch
+    with pytest.raises(FrameShapeError, match="too small for the network at upscale=1"):
+        magnify(frames, alpha=10, model=tiny_model)
+    assert magnify(frames, alpha=10, model=tiny_model, upscale=2).shape == (3, 4, 4)
+    assert magnify(np.random.default_rng(0).uniform(0, 255, (3, 5, 5)), alpha=10, model=tiny_model).shape == (3, 5, 5)

@@ -164,3 +164,14 @@ def test_a_mode_shape_of_nan_is_refused():
     shape[3, 4] = np.nan
     with pytest.raises(ParameterError, match="mode_shape"):
         metrics.cramer_rao_bound(texture, direction_degrees=0.0, noise_std=2.0, mode_shape=shape)
+
+
+def test_a_reference_of_another_length_than_the_scene_is_refused():
+    # 7 values for a 400-frame scene read 53.5 dB where the bound is 28.0
+    scene = synth.render_scene(synth.texture("brick", size=(32, 32)), 0.05 * np.sin(np.arange(400) / 5.0),
+                               noise_std=2.0)
+    with pytest.raises(ParameterError, match="the scene has 400 frames, given 7 values"):
+        metrics.scene_bound(scene, reference=np.sin(np.arange(7)))
+    with pytest.raises(ParameterError, match="given 2 values"):
+        metrics.bound_snr_db(scene, reference=[1.0, 2.0])
+    assert metrics.bound_snr_db(scene, reference=scene.displacement_px) == pytest.approx(metrics.bound_snr_db(scene))

@@ -202,3 +202,43 @@ def test_unhold_true_off_the_codecs_grid_is_refused(reading):
     # it ran on blocks that straddle the codec's and measured nothing (a coded share of 0), with no word
     with pytest.raises(ParameterError, match="off their grid"):
         vismic.recover_sound(FRAMES, fps=2200.0, unhold=True, **reading)
+
+
+def _hand_built(grid=(2, 2)):
+    return Pipeline([("decompose", Decompose()), ("phase", LocalPhase()), ("bands", BandSum(grid=grid)),
+                     ("combine", Combine())])
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+@pytest.mark.parametrize("grid", [(0, 1), 3, (2.5, 2)])
+def test_a_hand_built_bandsums_grid_is_checked_on_either_path(grid, fuse):
+    # fused, (0, 1) and 3 failed deep inside; (2.5, 2) ran as (2, 2) on either path
+    with pytest.raises(ParameterError, match="grid must be 2 integers"):
+        _hand_built(grid).run([FrameBatch(FRAMES, 0, 2200.0)], fuse=fuse)
+
+
+def test_a_grid_too_fine_for_the_frames_is_refused_by_the_projection():
+    # (32, 32) on 64 px frames took 69 s and 705 MB for 64 frames, (100, 100) past 12.8 GB; BandSum alone
+    # (fuse=False) places the few coefficients of such regions one by one
+    with pytest.raises(ParameterError, match="too fine for 32x32 frames"):
+        _hand_built((32, 32)).run([FrameBatch(FRAMES, 0, 2200.0)])
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_batches_that_are_arrays_skip_frames_or_change_rate_are_refused(fuse):
+    pipeline = _hand_built()
+    with pytest.raises(ParameterError, match=r"wrap each as FrameBatch"):  # fused: an AttributeError
+        pipeline.run([FRAMES[:20], FRAMES[20:]], fuse=fuse)
+    with pytest.raises(ParameterError, match="change rate from 2200 to 1000 fps at frame 20"):
+        pipeline.run([FrameBatch(FRAMES[:20], 0, 2200.0), FrameBatch(FRAMES[20:], 20, 1000.0)], fuse=fuse)
+    with pytest.raises(ParameterError, match="starts at frame 30 after one of frames 0-19"):
+        pipeline.run([FrameBatch(FRAMES[:20], 0, 2200.0), FrameBatch(FRAMES[20:], 30, 2200.0)], fuse=fuse)
+    out = pipeline.run([FrameBatch(FRAMES[:20], 5, 2200.0), FrameBatch(FRAMES[20:], 25, 2200.0)], fuse=fuse)
+    assert out.samples.shape == (40,)
+
+
+def test_streaming_steps_whose_batches_do_not_join_are_named():
+    # it was "type object 'PhaseBatch' has no attribute 'concat'"
+    pipeline = Pipeline([("decompose", Decompose()), ("phase", LocalPhase())])
+    with pytest.raises(ParameterError, match="hand on PhaseBatch batches.*BandSum"):
+        pipeline.run([FrameBatch(FRAMES[:20], 0, 2200.0), FrameBatch(FRAMES[20:], 20, 2200.0)])

@@ -7,18 +7,13 @@ import numpy as np
 from .._checks import check_data
 from ..data import BandSignals, PhaseBatch
 from ..decompose import DTCWT_ORIENTATIONS_DEGREES
-from ..errors import ParameterError
 from ..pipeline import Stage
 
 
 def _check_grid(grid) -> tuple:
-    try:
-        rows, cols = (int(g) for g in grid)
-    except (TypeError, ValueError):
-        raise ParameterError(f"grid must be (rows, cols), given grid={grid!r}") from None
-    if rows < 1 or cols < 1:
-        raise ParameterError(f"grid must be (rows, cols) of positive integers, given grid={grid!r}")
-    return rows, cols
+    from .._checks import check_grid
+
+    return check_grid(grid)  # as the fused projection checks it: (2.5, 2) ran as (2, 2)
 
 
 def region_labels(height: int, width: int, grid) -> np.ndarray:

@@ -36,8 +36,13 @@ def max_levels(shape) -> int:
     """Largest useful number of levels for frames of ``shape=(height, width)``.
 
     The coarsest level keeps at least 4 coefficients along the smaller side.
+
+    >>> max_levels((64, 48))
+    3
     """
-    smallest = min(shape)
+    from .._checks import check_shape
+
+    smallest = min(check_shape(shape))
     levels = 0
     while smallest // 2 ** (levels + 1) >= 4:
         levels += 1

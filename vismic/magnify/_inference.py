@@ -106,8 +106,41 @@ def _value_range(frames, value_range):
     if frames.dtype == np.uint16:
         return 0.0, 65535.0
     if np.issubdtype(frames.dtype, np.floating) or np.issubdtype(frames.dtype, np.integer):
-        return 0.0, 255.0
+        return 0.0, _white_level(frames)
     raise ParameterError(f"frames must hold numbers, given dtype={frames.dtype}")
+
+
+#: The white levels of the bit depths cameras record beyond 8 bits (10, 12, 14 and 16).
+WIDE_WHITE_LEVELS = (1023.0, 4095.0, 16383.0, 65535.0)
+
+#: Float frames up to this are taken for 8-bit ones (0-255): frames scaled by their light, or rendered past white.
+EIGHT_BIT_UP_TO = 510.0
+
+
+def _white_level(frames) -> float:
+    """The white level of float or wide integer frames: 255 up to :data:`EIGHT_BIT_UP_TO`, else the smallest bit depth's that holds them.
+
+    A 16-bit camera file is read as float32 in its own units (0-65535); taken for 0-255, every
+    pixel of it sat at white in the network, and the sound was lost (an estimate of -120 dB for
+    24.3; one-off). A wider camera's frames darker than :data:`EIGHT_BIT_UP_TO` are taken for
+    8-bit ones: give ``value_range``.
+    """
+    brightest = float(np.nanmax(frames)) if frames.size else 0.0
+    if brightest <= EIGHT_BIT_UP_TO:
+        return 255.0
+    return next((level for level in WIDE_WHITE_LEVELS if brightest <= level), brightest)
+
+
+#: The smallest frame side the network runs at: its first layers pad by reflection, which needs more than 4 px.
+MIN_SIDE_PX = 5
+
+
+def _check_network_size(shape, upscale: int) -> None:
+    """Refuse frames of ``shape`` (n, height, width[, 3]) that the network, at ``upscale`` times their size, cannot take."""
+    if min(shape[1], shape[2]) * upscale < MIN_SIDE_PX:
+        raise FrameShapeError(f"frames of {shape[2]}x{shape[1]} pixels are too small for the network at upscale="
+                              f"{upscale} (it runs on at least {MIN_SIDE_PX}x{MIN_SIDE_PX}): give upscale=2 or larger "
+                              "frames")
 
 
 def _as_frames(frames) -> np.ndarray:
@@ -456,7 +489,9 @@ def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, f
     tile : int, optional
         Process frames in tiles of this size (with overlap and blending) to bound memory.
     value_range : (low, high), optional
-        Range of the grey levels: (0, 255) for uint8 and floats, (0, 65535) for uint16.
+        Range of the grey levels: (0, 255) for uint8, (0, 65535) for uint16; for floats and other
+        integers (0, 255) where they stay within 510, else from 0 to the white level of the
+        smallest bit depth that holds them (10, 12, 14 or 16 bits: 1023, 4095, 16383, 65535).
     precision : {"auto", "float32", "mixed", "bfloat16"}
         Arithmetic of the network. ``"mixed"``: the encoder in float32 (the
         difference of two nearby shape codes must not be rounded), the
@@ -511,6 +546,7 @@ def magnify(frames, *, alpha, mode="static", fl_hz=None, fh_hz=None, fps=None, f
     network = _get_model(model, device)
     if upscale == "auto":
         upscale = choose_upscale(frames, alpha=alpha, model=network, mode=mode, value_range=low_high).factor
+    _check_network_size(frames.shape, upscale)
     core = _core(ensemble, frames.shape[1:], lambda shape: _Magnifier(
         network, alpha=alpha, mode=mode, temporal=temporal, device=device, batch_size=batch_size, tile=tile,
         value_range=low_high, frame_shape=shape, precision=precision, color=color), upscale)
@@ -526,7 +562,8 @@ class Magnify(Stage):
     Place it before the decomposition. State (the reference frame's shape code,
     the previous frame's, the temporal filter) is kept across batches until
     :meth:`reset`. The capture rate of the temporal mode is the batches' ``fps``.
-    Parameters are those of :func:`magnify`; ``upscale="auto"`` chooses on the
+    Parameters are those of :func:`magnify`; the grey levels' range, unless given, is
+    :func:`magnify`'s for the first batch and kept; ``upscale="auto"`` chooses on the
     first batch (:attr:`upscale_choice_` says what it measured), so give it a
     batch that shows the motion, or choose with :func:`choose_upscale` on frames
     of your own choosing and pass the factor.
@@ -540,7 +577,7 @@ class Magnify(Stage):
     streaming = True
 
     def __init__(self, alpha=10.0, mode="static", fl_hz=None, fh_hz=None, filter="butter", model=None,
-                 device="cpu", batch_size=None, tile=None, value_range=(0.0, 255.0), precision="auto",
+                 device="cpu", batch_size=None, tile=None, value_range=None, precision="auto",
                  color="channels", ensemble=1, upscale=1):
         self.alpha = alpha
         self.mode = mode
@@ -580,6 +617,7 @@ class Magnify(Stage):
                 self.upscale_choice_ = choose_upscale(batch.frames, alpha=alpha, model=network, mode=self.mode,
                                                       value_range=low_high)
                 upscale = self.upscale_choice_.factor
+            _check_network_size(batch.frames.shape, upscale)
             self._core = _core(ensemble, batch.frames.shape[1:], lambda shape: _Magnifier(
                 network, alpha=alpha, mode=self.mode, temporal=temporal, device=device, batch_size=batch_size,
                 tile=tile, value_range=low_high, frame_shape=shape, precision=precision, color=self.color), upscale)

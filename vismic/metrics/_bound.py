@@ -143,6 +143,10 @@ def _scene_parts(scene, reference):
     )
     motion = scene.displacement_px if reference is None else reference
     motion = check_signal(motion, "reference")
+    frames = np.shape(scene.displacement_px)[-1]
+    if reference is not None and motion.shape[-1] != frames:
+        raise ParameterError(f"reference must be the scene's motion, one value a frame: the scene has {frames} frames, "
+                             f"given {motion.shape[-1]} values")
     std = float(np.std(motion))
     return crb, std
 

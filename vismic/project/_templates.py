@@ -36,6 +36,7 @@ from typing import Optional
 import numpy as np
 
 from .._buffers import ThreadBuffer
+from .._checks import check_grid_fits
 from ..decompose import image_gradient
 from ..decompose._dtcwt import _check_levels, _transform
 from ..decompose._fast import forward
@@ -254,7 +255,7 @@ class LightCorrection:
         Divides the texture coefficient into the gain (0 when the basis has no texture image).
     reference_mean : float
         The light reference's mean, which the constant coefficient moves as a gain does
-        (:func:`vismic.stabilise.gain_divisor`); 0 keeps gains to 0.5-2.
+        (:func:`vismic.stabilise._light.gain_divisor`); 0 keeps gains to 0.5-2.
     n_pixels : int
         Of the light reference.
     """
@@ -374,7 +375,9 @@ def make_templates(reference, *, n_levels: int = 4, grid=(8, 8), biort: str = "n
     reference = np.asarray(reference, dtype=np.float64)
     precision = check_precision(precision)
     n_levels = _check_levels(n_levels, reference.shape)
-    rows, cols = (int(g) for g in grid)
+    # checked as BandSum checks it unfused: 3, (0, 1) and (2.5, 2) failed deep inside, (32, 32) on 64 px frames
+    # took 69 s and 705 MB for 64 frames
+    rows, cols = check_grid_fits(grid, reference.shape)
     _transform(biort, qshift)  # unknown filters: the error here, before any work
     check_template_size(reference.shape, (rows, cols))
     task = RowTask(reference, n_levels=n_levels, grid=(rows, cols), biort=biort, qshift=qshift)
