@@ -45,6 +45,7 @@ __all__ = [
     "check_int_tuple",
     "check_pair",
     "check_shape",
+    "check_frame_indices",
     "check_grid",
     "check_data",
     "check_array",
@@ -255,6 +256,23 @@ def check_pair(value, name: str, *, what: str = "(first, second)") -> Tuple[int,
 def check_shape(shape, name: str = "shape") -> Tuple[int, int]:
     """An image size ``(height, width)`` of two integers >= 1."""
     return check_pair(shape, name, what="(height, width)")
+
+
+def check_frame_indices(value, name: str, *, also: str = "") -> np.ndarray:
+    """Frame indices: a 1-D array of integers >= 0 (``also`` names what else the parameter takes).
+
+    >>> check_frame_indices([0, 12, 24], "key_frames").tolist()
+    [0, 12, 24]
+    >>> check_frame_indices([-1, 5], "key_frames")
+    Traceback (most recent call last):
+    ...
+    vismic.errors.ParameterError: key_frames must be a 1-D array of frame indices (integers >= 0), given [-1, 5]
+    """
+    index = None if isinstance(value, str) else np.asarray(value)
+    if (index is None or index.ndim != 1
+            or (index.size and (not np.issubdtype(index.dtype, np.integer) or index.min() < 0))):
+        raise ParameterError(f"{name} must be {also}a 1-D array of frame indices (integers >= 0), given {value!r}")
+    return index.astype(np.intp)  # an empty list is float64: no frames
 
 
 def check_grid(grid, name: str = "grid") -> Tuple[int, int]:

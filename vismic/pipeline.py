@@ -167,15 +167,24 @@ class Pipeline:
         named = []
         for step in steps:
             if isinstance(step, tuple):
+                if len(step) != 2:
+                    raise ParameterError(f"a step is a stage or a (name, stage) pair, given a tuple of {len(step)}: "
+                                         f"{step!r}")
                 name, stage = step
             else:
                 name, stage = type(step).__name__.lower(), step
+            if "__" in str(name):  # set_params("name__param") could not reach it
+                raise ParameterError(f"step names cannot hold '__' (set_params splits step__param there), given "
+                                     f"{name!r}")
             named.append((str(name), stage))
         names = [n for n, _ in named]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ParameterError(f"step names must be unique, repeated: {', '.join(duplicated)}")
         for name, stage in named:
+            if isinstance(stage, type):
+                raise ParameterError(f"step {name!r} is the class {stage.__name__}, not a stage: give "
+                                     f"{stage.__name__}(...)")
             if not callable(getattr(stage, "transform", None)):
                 raise ParameterError(f"step {name!r} has no transform() method: {stage!r}")
         self.steps = named

@@ -532,11 +532,9 @@ def _check_key_frames(key_frames):
     """``key_frames`` as :func:`recover_sound` takes it: 'auto', None, or checked frame indices (an array)."""
     if key_frames is None or (isinstance(key_frames, str) and key_frames == "auto"):
         return key_frames
-    index = None if isinstance(key_frames, str) else np.asarray(key_frames)
-    if (index is None or index.ndim != 1
-            or (index.size and (not np.issubdtype(index.dtype, np.integer) or index.min() < 0))):
-        raise ParameterError(f"key_frames must be 'auto', None or a 1-D array of frame indices, given {key_frames!r}")
-    return index.astype(np.intp)  # an empty list is float64: no key frames
+    from ._checks import check_frame_indices
+
+    return check_frame_indices(key_frames, "key_frames", also="'auto', None or ")
 
 
 def _check_key_frames_fit(key_frames, source) -> None:

@@ -242,3 +242,23 @@ def test_streaming_steps_whose_batches_do_not_join_are_named():
     pipeline = Pipeline([("decompose", Decompose()), ("phase", LocalPhase())])
     with pytest.raises(ParameterError, match="hand on PhaseBatch batches.*BandSum"):
         pipeline.run([FrameBatch(FRAMES[:20], 0, 2200.0), FrameBatch(FRAMES[20:], 20, 2200.0)])
+
+
+def test_steps_that_are_classes_triples_or_unreachable_names_are_refused():
+    from vismic.denoise import HighPass
+
+    with pytest.raises(ParameterError, match="the class HighPass, not a stage: give HighPass"):
+        Pipeline([("a", HighPass)])  # accepted, then failed at run
+    with pytest.raises(ParameterError, match="a tuple of 3"):
+        Pipeline([("a", HighPass(), "b")])  # "too many values to unpack"
+    with pytest.raises(ParameterError, match="cannot hold '__'"):
+        Pipeline([("high__pass", HighPass())])
+
+
+def test_combines_key_frames_are_checked_as_recover_sounds_are():
+    # -1 repaired the last frame (numpy's index) without a word
+    bands = vismic.default_pipeline(grid=(2, 2)).steps[:-2]
+    with pytest.raises(ParameterError, match=r"key_frames must be a 1-D array of frame indices \(integers >= 0\)"):
+        Pipeline(bands + [("combine", Combine(key_frames=[-1, 12]))]).run([FrameBatch(FRAMES, 0, 2200.0)])
+    with pytest.raises(ParameterError, match="key_frames must be 'auto', None or a 1-D array"):
+        vismic.recover_sound(FRAMES, fps=2200.0, key_frames=[-1, 12])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from .._checks import as_number, check_data
+from .._checks import as_number, check_data, check_frame_indices
 from ..data import MIN_FRAMES, Audio, BandSignals, NoiseSpectrum
 from ..denoise import HighPass
 from ..errors import ParameterError, TooFewFramesError
@@ -225,6 +225,8 @@ class Combine(Stage):
                 if evidence is None:
                     if self.method not in COMBINE_METHODS:
                         raise ParameterError(f"method must be one of {COMBINE_METHODS}, given method={self.method!r}")
+                    if self.key_frames is not None:  # -1 repaired the last frame, as numpy indexes
+                        check_frame_indices(self.key_frames, "key_frames")
                     cutoff = _check_cutoff(self.highpass_hz, bands.fps)
                     evidence = RegionEvidence.empty_like(bands)
                 elif bands.information.shape[2:] != (evidence.n_regions, 2, 2):
