@@ -70,16 +70,22 @@ def _scene(leap_frame, leap_px, direction=0.0, audio="music"):
     return scene, highpass(scene.displacement_px, sr=FPS)
 
 
-@pytest.mark.parametrize("frame", [0, 1, 500])
-def test_a_frame_leaping_across_the_sound_is_repaired(frame):
-    # one frame 0.4 px across the sound took the output's direction (-28 to -45 dB, one-off) and, at the
-    # first frame, the estimate said 13 dB; repaired, the scene reads as it does without the leap
+def _recovered(frame, leap_px):
+    """The scene without a leap and with one of ``leap_px`` across the sound at ``frame``, recovered; the truth."""
     clean, truth = _scene(None, 0.0)
-    leapt, _ = _scene(frame, 0.4)
+    leapt, _ = _scene(frame, leap_px)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         still = vismic.recover_sound(clean.frames, fps=FPS, denoise=None, stabilise=False)
         rec = vismic.recover_sound(leapt.frames, fps=FPS, denoise=None, stabilise=False)
+    return still, rec, truth
+
+
+@pytest.mark.parametrize("frame", [0, 1, 500])
+def test_a_frame_leaping_across_the_sound_is_repaired(frame):
+    # one frame 0.4 px across the sound took the output's direction (-28 to -45 dB, one-off) and, at the
+    # first frame, the estimate said 13 dB; repaired, the scene reads as it does without the leap
+    still, rec, truth = _recovered(frame, 0.4)
     assert rec.info["lone_leaps"]["frames"] == [frame] and rec.info["lone_leaps"]["estimate_gain_db"] > 10
     assert metrics.si_snr(rec.samples, truth) > metrics.si_snr(still.samples, truth) - 1.0
     assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 3.0
@@ -122,12 +128,7 @@ def test_a_leap_that_leaves_the_direction_is_repaired_where_the_groups_agree_bet
 def test_a_frame_leaping_across_the_sound_that_the_output_does_not_show_is_found_across_it(frame, leap_px):
     # read along the sound the output kept its 25.5 dB, and the region groups, whose evidence the leap took
     # past its linear range, disagreed over the whole clip: estimated 12.2 (0.1 px) and 17.8 (0.05 px), one-off
-    clean, truth = _scene(None, 0.0)
-    leapt, _ = _scene(frame, leap_px)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        still = vismic.recover_sound(clean.frames, fps=FPS, denoise=None, stabilise=False)
-        rec = vismic.recover_sound(leapt.frames, fps=FPS, denoise=None, stabilise=False)
+    still, rec, truth = _recovered(frame, leap_px)
     assert rec.info["lone_leaps"]["frames"] == [frame] and rec.info["lone_leaps"]["estimate_gain_db"] > 3.0
     assert metrics.si_snr(rec.samples, truth) > metrics.si_snr(still.samples, truth) - 0.5
     assert abs(rec.info["snr_estimate_db"] - metrics.si_snr(rec.samples, truth)) < 1.5
