@@ -816,13 +816,13 @@ def _check_band_fits(pipeline: Pipeline, source) -> None:
     lies at or below the drift high-pass (what was left after it was leftover noise, scaled
     to full volume, with an estimate of 214 dB).
     """
-    from .combine._across import _check_cutoff
+    from .combine._across import check_highpass
 
     fps = getattr(source, "fps", None)
     combine = _combine_of(pipeline)
     highpass = getattr(combine, "highpass_hz", None)
     if fps and combine is not None:
-        highpass = _check_cutoff(highpass, fps)
+        highpass = check_highpass(highpass, fps)
     for _, stage in pipeline.steps:
         if not isinstance(stage, BandLimit):
             continue

@@ -9,6 +9,7 @@ from vismic.combine import _series
 from vismic.combine._evidence import RegionEvidence, _filter_spec
 from vismic.combine._series import RegionSeries, filtered_chunks
 from vismic.data import BandSignals
+from vismic.errors import ParameterError
 from vismic.denoise import highpass
 from vismic.pipeline import Pipeline
 
@@ -177,3 +178,9 @@ def test_the_estimate_never_says_more_than_the_noise_model(monkeypatch, shift_db
     audio = Combine().transform(bands)
     assert audio.info["snr_model_db"] == pytest.approx(model)
     assert audio.info["snr_estimate_db"] == pytest.approx(model + min(shift_db, 0.0))
+
+
+def test_a_sound_map_of_a_signal_of_another_length_is_refused():
+    bands = _bands(n=200)
+    with pytest.raises(ParameterError, match=r"shape \(200,\), given shape \(100,\)"):  # numpy's matmul said it
+        sound_map(bands, np.zeros(100))

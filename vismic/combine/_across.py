@@ -124,7 +124,7 @@ def combine_bands(bands: BandSignals, *, method: str = "optimal", highpass_hz=20
     if method not in COMBINE_METHODS:
         raise ParameterError(f"method must be one of {COMBINE_METHODS}, given method={method!r}")
     check_data(bands, BandSignals, "combine_bands")
-    _check_cutoff(highpass_hz, bands.fps)
+    check_highpass(highpass_hz, bands.fps)
     if len(bands) < MIN_FRAMES:
         raise TooFewFramesError(f"need at least {MIN_FRAMES} frames to combine bands, got {len(bands)}")
     evidence = RegionEvidence.from_bands(bands)
@@ -227,7 +227,7 @@ class Combine(Stage):
                         raise ParameterError(f"method must be one of {COMBINE_METHODS}, given method={self.method!r}")
                     if self.key_frames is not None:  # -1 repaired the last frame, as numpy indexes
                         check_frame_indices(self.key_frames, "key_frames")
-                    cutoff = _check_cutoff(self.highpass_hz, bands.fps)
+                    cutoff = check_highpass(self.highpass_hz, bands.fps)
                     evidence = RegionEvidence.empty_like(bands)
                 elif bands.information.shape[2:] != (evidence.n_regions, 2, 2):
                     raise ParameterError("band signals of one video must keep the same regions")
@@ -592,7 +592,8 @@ def default_estimate_cutoff(fps: float) -> float:
     return ESTIMATE_CUTOFF_HZ if ESTIMATE_CUTOFF_HZ < fps / 2.0 else fps / 20.0
 
 
-def _check_cutoff(highpass_hz, fps: float):
+def check_highpass(highpass_hz, fps: float):
+    """The drift high-pass in Hz (None for none), refused past the Nyquist frequency of ``fps``."""
     if highpass_hz is None:
         return None
     cutoff = as_number(highpass_hz)

@@ -36,6 +36,9 @@ def sound_map(bands: BandSignals, motion, *, highpass_hz=20.0) -> np.ndarray:
     grid = _grid(bands)
     displacement, _ = region_displacements(bands)
     n_regions, _, n = displacement.shape
+    if np.shape(motion) != (n,):  # numpy's matmul said it
+        raise ParameterError(f"motion must be the recovered signal, one value a frame: shape ({n},), given "
+                             f"shape {np.shape(motion)}")
     y = highpass_for_statistics(displacement.reshape(2 * n_regions, n), fps=bands.fps, cutoff_hz=highpass_hz)
     s = highpass_for_statistics(np.asarray(motion, dtype=np.float64)[None], fps=bands.fps, cutoff_hz=highpass_hz)[0]
     return _coherence(y @ s, float(s @ s), np.sum(y.reshape(n_regions, 2, n) ** 2, axis=(1, 2))).reshape(grid)

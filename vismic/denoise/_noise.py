@@ -171,7 +171,8 @@ def estimate_noise_psd(x, *, sr: float, frame_seconds: float = DEFAULT_FRAME_SEC
         Sample rate in Hz.
     frame_seconds : float
         Analysis frame duration; the frame length is :func:`frame_length` of it (a power
-        of two >= 64 samples), Hann window, 75 % overlap.
+        of two >= 64 samples, halved for a shorter signal until it holds one frame, never below
+        8), Hann window, 75 % overlap.
     method : {"minimum", "quantile"}
         Minimum statistics or low quantile (see the module description).
     window_seconds : float
