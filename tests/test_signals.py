@@ -1,3 +1,4 @@
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,3 +88,27 @@ def _ended(process) -> bool:
     except ProcessLookupError:
         return True
     return False
+
+
+def _sigint_disposition(queue):
+    queue.put(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+
+
+def test_workers_start_ignoring_ctrl_c_before_they_import_anything():
+    # a Ctrl-C in a --workers run's first second reached workers still importing numpy and scipy, before their
+    # initializer ignored it: 11 of 16 runs stopped at 0.45-1.35 s printed the workers' tracebacks (one-off)
+    import multiprocessing
+
+    from vismic.project._parallel import _children_ignore_interrupts
+
+    context = multiprocessing.get_context("spawn")
+    seen = []
+    for ignored in (True, False):
+        queue = context.Queue()
+        with _children_ignore_interrupts() if ignored else contextlib.nullcontext():
+            child = context.Process(target=_sigint_disposition, args=(queue,))
+            child.start()
+        seen.append(queue.get(timeout=60))
+        child.join(timeout=60)
+    assert seen == [True, False]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the parent's own, given back
