@@ -29,6 +29,8 @@ import sys
 import threading
 import warnings
 
+from ._option_words import in_option_words
+
 __all__ = ["configure", "import_cv2", "native_stderr_hidden", "quiet_opencv", "verbosity_level"]
 
 LOGGER_NAME = "vismic"
@@ -63,8 +65,6 @@ class _LineFormatter(logging.Formatter):
             prefix = self._PREFIX.get(record.levelno, "vismic: ")
         text = record.getMessage()
         if record.levelno >= logging.WARNING:  # the library's words for Python turned into the options'
-            from ._option_words import in_option_words
-
             text = in_option_words(text)
         text = prefix + text
         if record.exc_info and record.levelno <= logging.DEBUG:

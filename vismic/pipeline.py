@@ -314,7 +314,7 @@ class Pipeline:
                                  f"{batches.shape}: wrap frames as [FrameBatch(frames, 0, fps)], or use "
                                  f"vismic.recover_sound(frames, fps=...)")
         if streaming:
-            batches = _one_frame_size(batches)
+            batches = _checked_batches(batches)
             head, fused = streaming, None
             if fuse or device is not None or executor is not None or precision != "float32":
                 from .project._fuse import describe_unfusable, split_fusable
@@ -434,8 +434,8 @@ def _is_array(value) -> bool:
     return type(value).__module__ == "numpy" and hasattr(value, "shape")
 
 
-def _one_frame_size(batches):
-    """``batches`` (a single :class:`~vismic.data.FrameBatch` taken as one), refusing a frame size that changes.
+def _checked_batches(batches):
+    """``batches`` (a single :class:`~vismic.data.FrameBatch` taken as one), refusing arrays, and frames that change size or rate or skip.
 
     A video source (:class:`vismic.io.VideoStream`) is passed on as it is: its frames have one size, and
     its readers are what the fused path reads through.

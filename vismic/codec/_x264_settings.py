@@ -22,8 +22,9 @@ SEARCH_BYTES = 4 << 20
 
 _MARK = b"x264 - core"
 
-#: Settings that x264's parameter parser takes under another name (the message's name: the parser's).
-_RENAMED = {"cabac": "cabac", "ref": "ref", "me": "me", "subme": "subme", "psy": "psy", "mixed_ref": "mixed-refs",
+#: The settings x264's parameter parser takes as they are written, under the parser's own names (the message's
+#: name: the parser's).
+_PARSER_NAMES = {"cabac": "cabac", "ref": "ref", "me": "me", "subme": "subme", "psy": "psy", "mixed_ref": "mixed-refs",
             "me_range": "merange", "chroma_me": "chroma-me", "trellis": "trellis", "8x8dct": "8x8dct",
             "fast_pskip": "fast-pskip", "nr": "nr", "decimate": "dct-decimate", "sliced_threads": "sliced-threads",
             "bframes": "bframes", "b_adapt": "b-adapt", "b_bias": "b-bias", "weightb": "weightb",
@@ -102,10 +103,10 @@ def replica_x264_params(settings: Optional[dict]) -> dict:
         return {}
     params = {}
     for name, value in settings.items():
-        if name in _RENAMED:
+        if name in _PARSER_NAMES:
             found = value if name == "me" and value.isalpha() else _number(value)
             if found is not None:
-                params[_RENAMED[name]] = found
+                params[_PARSER_NAMES[name]] = found
     deblock = settings.get("deblock", "").split(":")
     if len(deblock) == 3 and all(_number(part) for part in deblock):
         params["deblock"] = f"{deblock[1]},{deblock[2]}" if deblock[0] != "0" else "false"
