@@ -227,7 +227,7 @@ def test_an_equaliser_measured_at_another_rate_is_refused_before_the_recovery(vi
 
     path = Response(np.linspace(0, 1100, 129), np.ones(129), np.ones(129), sr=FPS, n_fft=256).save(tmp_path / "r.npz")
     ran = []
-    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
+    monkeypatch.setattr(vismic.recover._sound, "recover_once", lambda *args, **kwargs: ran.append(1))
     out = tmp_path / "o.wav"
     assert main(["recover", str(video), "--fps", str(2 * FPS), "-o", str(out), "--quiet", "--equalise", str(path)]) == 2
     err = capsys.readouterr().err

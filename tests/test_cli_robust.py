@@ -264,7 +264,7 @@ def test_a_band_past_nyquist_is_refused_before_the_recovery_and_zero_means_no_lo
     import vismic.recover
 
     ran = []
-    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
+    monkeypatch.setattr(vismic.recover._sound, "recover_once", lambda *args, **kwargs: ran.append(1))
     out = tmp_path / "out.wav"
     assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--band", f"{FPS},{2 * FPS}"]) == 2
     assert "at or above the Nyquist frequency" in one_error_line(capsys) and not ran and not out.exists()
@@ -428,7 +428,7 @@ def test_a_capture_rate_kept_outside_the_audio_rates_is_refused_before_the_recov
     import vismic.recover
 
     ran = []
-    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
+    monkeypatch.setattr(vismic.recover._sound, "recover_once", lambda *args, **kwargs: ran.append(1))
     out = tmp_path / "out.wav"
     assert run(["recover", str(video), "--fps", "600", "--resample", "none", "-o", str(out), "--quiet"]) == 2
     line = one_error_line(capsys)  # it said "sr=600 with target_sr=None would write a WAV at 600 Hz" at the end
@@ -443,7 +443,7 @@ def test_a_band_at_or_below_the_drift_highpass_is_refused_before_the_recovery(vi
     import vismic.recover
 
     ran = []
-    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
+    monkeypatch.setattr(vismic.recover._sound, "recover_once", lambda *args, **kwargs: ran.append(1))
     out = tmp_path / "out.wav"
     assert run(["recover", str(video), "--fps", str(FPS), "-o", str(out), "--quiet", "--band", band]) == 2
     line = one_error_line(capsys)
@@ -459,7 +459,7 @@ def test_the_drift_highpass_past_nyquist_is_refused_before_the_video_is_read(vid
     import vismic.recover
 
     ran = []
-    monkeypatch.setattr(vismic.recover, "_recover_once", lambda *args, **kwargs: ran.append(1))
+    monkeypatch.setattr(vismic.recover._sound, "recover_once", lambda *args, **kwargs: ran.append(1))
     assert run(["recover", str(video), "--fps", "24", "-o", str(tmp_path / "out.wav"), "--quiet"]) == 2
     assert "not below the Nyquist frequency of 24 fps" in one_error_line(capsys) and not ran
 

@@ -166,7 +166,7 @@ def test_recover_sound_leaves_frames_no_codec_held(mp4v):
 
 
 def test_only_frames_on_an_8x8_dct_codec_grid_are_unheld():
-    from vismic.recover import _unheld
+    from vismic.recover._passes import unheld_pipeline as _unheld
 
     flagged = Audio(np.zeros(100), FPS, {"reliability": {"inter_frame_codec": "held"}})
     pipe = vismic.default_pipeline()

@@ -103,7 +103,7 @@ def test_the_direction_read_at_half_size_is_the_motions(degrees):
 
 
 def test_the_estimate_counts_the_output_below_the_cameras_speed_as_error_channel_by_channel():
-    from vismic.recover import _cap_below_camera_speed
+    from vismic.recover._passes import cap_below_camera_speed as _cap_below_camera_speed
 
     t = np.arange(4400) / FPS
     low, high = np.sin(2 * np.pi * 50.0 * t), np.sin(2 * np.pi * 300.0 * t)

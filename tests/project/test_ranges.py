@@ -178,15 +178,16 @@ def test_a_serial_run_projects_the_stored_frames_with_the_same_result(raw_avi):
 
 
 def test_the_default_recovery_projects_on_threads_with_the_serial_result(raw_avi, monkeypatch):
-    from vismic import recover
+    from vismic._cores import usable_cores
+    from vismic.recover import _once
 
     used = []
-    original = recover._threads_for
-    monkeypatch.setattr(recover, "_threads_for", lambda *a: used.append(original(*a)) or used[-1])
+    original = _once.threads_for
+    monkeypatch.setattr(_once, "threads_for", lambda *a: used.append(original(*a)) or used[-1])
     frames = flicker_frames(n_frames=300)
     threaded = [vismic.recover_sound(video, fps=2200.0, denoise=None, grid=(2, 2), batch_size=24)
                 for video in (raw_avi, frames)]  # workers read the file's ranges / chunks are sent
-    assert len(used) == 2 and all(pool is not None for pool in used) or recover.os.cpu_count() == 1
+    assert len(used) == 2 and all(pool is not None for pool in used) or usable_cores() == 1
     serial = [vismic.recover_sound(video, fps=2200.0, denoise=None, grid=(2, 2), batch_size=24, threads=1)
               for video in (raw_avi, frames)]
     assert used[-1] is None
@@ -196,21 +197,21 @@ def test_the_default_recovery_projects_on_threads_with_the_serial_result(raw_avi
 
 
 def test_large_frames_default_to_one_thread_without_the_compiled_tiles_unless_threads_are_asked_for(monkeypatch):
-    from vismic import recover
     from vismic._cores import usable_cores
     from vismic.project import _kernels
+    from vismic.recover import _once
 
     pipeline = vismic.default_pipeline()
-    with_kernel = recover._threads_for(pipeline, None, (1024, 1024))  # 16-frame chunks, one call each
+    with_kernel = _once.threads_for(pipeline, None, (1024, 1024))  # 16-frame chunks, one call each
     assert (with_kernel is not None) == (usable_cores() > 1 and _kernels.compiled_available())
     if with_kernel is not None:
         with_kernel.shutdown()
     monkeypatch.setattr(_kernels, "compiled_available", lambda: False)
-    assert recover._threads_for(pipeline, None, (1024, 1024)) is None  # numpy's tile by tile calls
-    asked = recover._threads_for(pipeline, 2, (1024, 1024))
+    assert _once.threads_for(pipeline, None, (1024, 1024)) is None  # numpy's tile by tile calls
+    asked = _once.threads_for(pipeline, 2, (1024, 1024))
     assert asked is not None and asked._max_workers == 2
     asked.shutdown()
-    default = recover._threads_for(pipeline, None, (512, 512))
+    default = _once.threads_for(pipeline, None, (512, 512))
     from vismic._cores import usable_cores
 
     assert (default is not None) == (usable_cores() > 1)

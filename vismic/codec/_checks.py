@@ -175,7 +175,7 @@ def check_replica(audio: Audio, pipeline: Pipeline, source, run: dict, recover_o
     pipeline up to its combination (less a stabiliser: the replica holds no camera motion),
     whose estimate it checks, repairing the replica's own
     key frames where the file's were repaired. ``recover_once`` is the recovery's own run of a
-    pipeline on a source (``vismic.recover._recover_once``), which recovers the replica.
+    pipeline on a source (``vismic.recover._once.recover_once``), which recovers the replica.
     """
     from .._reliability import LOW_SNR_PREFIX, cap_snr_estimate, findings
     from ..combine import Combine
