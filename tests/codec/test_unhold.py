@@ -148,6 +148,9 @@ def test_recover_sound_unholds_mpeg4_frames_and_its_estimate_follows(mp4v):
     gained = metrics.si_snr(rec.samples, truth) - metrics.si_snr(before.samples, truth)
     assert gained > 4.0  # 8.7 dB measured (64 px, 0.5 s)
     assert "unheld" in rec.info and "unheld" not in before.info
+    # the pipeline that gave the samples (the sidecar's provenance), not the first pass's
+    assert isinstance(rec.info["pipeline"].steps[0][1], Unhold)
+    assert not any(isinstance(stage, Unhold) for _, stage in before.info["pipeline"].steps)
     assert rec.info["unhold"]["frames"] == len(held)
     # OpenCV's GOP is 12 frames; a frame between key frames that held almost no block passes as one
     assert len(held) / 12 - 1 <= rec.info["unhold"]["key_frames"] <= 1.2 * len(held) / 12

@@ -263,7 +263,7 @@ def recover_sound(
         audio, pipeline = _again_stabilised(audio, pipeline, source, video, run)
     audio, source = _again_sharper(audio, pipeline, source, video, run)
     if unhold == "auto":
-        audio = _again_unheld(audio, pipeline, source, video, run)
+        audio, pipeline = _again_unheld(audio, pipeline, source, video, run)
     if codec_replica:
         from ..codec._checks import check_replica
 
@@ -290,9 +290,13 @@ def _check_run_arguments(*, pipeline, codec_replica, batch_size, max_frames, pro
                              f"Pipeline([(name, stage), ...])), given {type(pipeline).__name__}")
     if not isinstance(codec_replica, bool):
         raise ParameterError(f"codec_replica must be True or False, given codec_replica={codec_replica!r}")
-    for name, value in (("batch_size", batch_size), ("max_frames", max_frames), ("workers", workers)):
+    for name, value in (("batch_size", batch_size), ("max_frames", max_frames)):
         if value is not None:
             check_int(value, name, minimum=1)
+    if workers is not None:
+        from ..project._parallel import check_workers
+
+        check_workers(workers)
     if progress is not None and not callable(progress):
         raise ParameterError(f"progress must be a callable taking a number of frames, given {progress!r}")
 
@@ -402,14 +406,11 @@ def _again_sharper(audio: Audio, pipeline: Pipeline, source, video, run: dict):
     return audio, source
 
 
-def _again_unheld(audio: Audio, pipeline: Pipeline, source, video, run: dict) -> Audio:
-    """The audio again with :class:`~vismic.codec.Unhold` first, where the frames hold a codec's copied blocks.
-
-    The pipeline returned with the audio stays the one without it, as before this step.
-    """
+def _again_unheld(audio: Audio, pipeline: Pipeline, source, video, run: dict):
+    """The audio and pipeline again with :class:`~vismic.codec.Unhold` first, where the frames hold a codec's blocks."""
     unheld = unheld_pipeline(pipeline, audio, source)
     if unheld is None:
-        return audio
+        return audio, pipeline
     logger.info("the frames copy most blocks from the frame before: reading them again, unheld")
     _restart(run, "unheld")
     stabilised = audio.info.get("stabilised")
@@ -418,7 +419,7 @@ def _again_unheld(audio: Audio, pipeline: Pipeline, source, video, run: dict) ->
         audio.info["stabilised"] = stabilised
     audio.info["unheld"] = ("automatically: the first pass found the frames copying most of their textured "
                             "8x8 blocks from the frame before (an inter-frame codec's held blocks)")
-    return audio
+    return audio, unheld
 
 
 def _finished(audio: Audio, pipeline: Pipeline, source, *, precision: str, lead_in: int, tail: int) -> Audio:
