@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import os
 import shutil
 import sys
@@ -161,13 +162,21 @@ def check_option(value, name: str, *, minimum=None, maximum=None, positive=False
     """An option's parsed number in range, or a ParameterError that names the option and says what to give."""
     if value is None:
         return None
-    if positive and not (np.isfinite(value) and value > 0):
+    if positive and not (_finite(value) and value > 0):
         raise ParameterError(f"{name} must be a positive {'integer' if integer else 'number'}, given {value!r}")
     if minimum is not None and value < minimum:
         raise ParameterError(f"{name} must be >= {minimum:g}, given {value!r}")
     if maximum is not None and value > maximum:
         raise ParameterError(f"{name} must be <= {maximum:g}, given {value!r}")
     return value
+
+
+def _finite(value) -> bool:
+    """Whether a number is finite, a Python integer past float's range too (20 digits broke numpy's test)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def parse_rate(text: str, name: str = "--fps") -> float:

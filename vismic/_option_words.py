@@ -15,7 +15,8 @@ __all__ = ["OPTION_WORDS", "in_option_words"]
 OPTION_WORDS = {"roi": "--roi", "grid": "--grid", "precision": "--precision", "fps": "--fps",
                 "amplitude_px": "--amplitude", "n_levels": "--levels", "downsample": "--downsample",
                 "highpass_hz": "--highpass", "n_sources": "--sources", "max_frames": "--max-frames",
-                "strict": "--strict", "stabilise": "--stabilise", "unhold": "--unhold", "device": "--device"}
+                "strict": "--strict", "stabilise": "--stabilise", "unhold": "--unhold", "device": "--device",
+                "workers": "--workers"}
 
 #: Options that take no value, and options whose on/off is Python's True/False.
 FLAGS, SWITCHES = ("strict",), ("stabilise", "unhold")

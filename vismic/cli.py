@@ -229,6 +229,9 @@ def _recover_options(args) -> dict:
         workers = parse_ints(args.workers, 1, "--workers")[0]
         if workers < 1:
             raise ParameterError(f"--workers must be a positive integer, given {args.workers!r}")
+        from .project._parallel import check_workers
+
+        check_workers(workers)
     if workers is not None and args.scheduler:
         raise ParameterError("give --workers or --scheduler, not both")
     if args.device is not None:
@@ -324,8 +327,14 @@ def _recover_jobs(args) -> tuple:
     the output folder to create (None when it exists or there is none)."""
     import glob
 
+    if not args.output.strip():
+        raise ParameterError(f"-o is an empty name ({args.output!r}): give the WAV file (-o OUT.wav) or a folder "
+                             "for several videos (-o OUTDIR/)")
     videos = []
     for pattern in args.video:
+        if not pattern.strip():
+            raise ParameterError(f"VIDEO is an empty name ({pattern!r}): give a video file, a frame folder or a "
+                                 "camera file")
         matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") and not Path(pattern).exists() \
             else [pattern]
         if not matches:

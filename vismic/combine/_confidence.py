@@ -207,7 +207,7 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
     noise_power = min(noise_fraction * final_power + leak_power, final_power)
     noise_power = max(noise_power, 1e-12 * max(final_power, 1e-300))
     snr = max((final_power - noise_power) / noise_power, 1e-6)
-    group_noise = np.maximum(np.diag(cov) - power, 1e-300)
+    group_noise = np.maximum(np.diag(cov) - power, np.maximum(1e-30 * power, 1e-300))  # at most 300 dB
     correlation = cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov)) + 1e-300)
     pairs = correlation[np.triu_indices(len(groups), 1)]
     return {

@@ -27,7 +27,7 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import numpy as np
 
-from ..errors import CorruptVideoError
+from ..errors import CorruptVideoError, VideoError
 
 #: Largest decoded frame (bytes) a camera header may declare (as ``_frames.MAX_FRAME_BYTES``).
 MAX_FRAME_BYTES = 1 << 30
@@ -323,4 +323,6 @@ def file_size(path: Path, where: str) -> int:
     if not stat.S_ISREG(info.st_mode):
         # A FIFO, socket or device would block or never end when opened.
         raise CorruptVideoError(f"cannot read {where}: {str(path)!r} is not a regular file")
+    if not os.access(path, os.R_OK):  # a header's data file: its opening raised a bare PermissionError
+        raise VideoError(f"cannot read {where}: permission denied")
     return info.st_size

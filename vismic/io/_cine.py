@@ -71,7 +71,10 @@ class CineReader(CameraReader):
             if count < 1:
                 raise CorruptVideoError(f"{self.where}: its header says it holds {count} images")
             for name, offset, length in (("BITMAPINFOHEADER", off_bitmap, 40), ("SETUP", off_setup, 144)):
-                if offset < header_size or offset + length > size:
+                if offset < header_size:
+                    raise CorruptVideoError(f"{self.where}: the header puts its {name} at byte {offset}, inside the "
+                                            f"header itself ({header_size} bytes): the header is damaged")
+                if offset + length > size:
                     raise CorruptVideoError(
                         f"{self.where}: the header puts its {name} at byte {offset}, outside the "
                         f"file of {size} bytes (truncated or damaged)"
@@ -94,6 +97,7 @@ class CineReader(CameraReader):
                 )
             file.seek(off_table)
             offsets = np.frombuffer(file.read(table_bytes), dtype="<i8").astype(np.int64)
+            self._header_size = header_size
 
         frame_rate16 = _unpack("H", setup, 0)[0]
         long_setup = setup_length >= _SETUP_MIN_LENGTH and len(setup) >= _SETUP_MIN_LENGTH
@@ -150,8 +154,9 @@ class CineReader(CameraReader):
 
     def _frame_layout(self, offsets: np.ndarray, size: int, frame_bytes: int):
         """Pixel offsets of the frames and how many leading frames the file holds whole."""
-        inside = (offsets >= 0) & (offsets + 8 <= size)
+        inside = (offsets >= self._header_size) & (offsets <= size - 8)  # not offsets + 8: it overflowed near 2**63
         head_ok = int(inside.size if inside.all() else np.argmin(inside))
+        self._check_not_damaged(inside, offsets, "its offset table puts it at byte", size)
         data = np.memmap(self.path, dtype=np.uint8, mode="r")
         where = offsets[:head_ok, None] + np.arange(4)
         annotation = data[where].view("<u4")[:, 0].astype(np.int64) if head_ok else np.zeros(0, np.int64)
@@ -166,7 +171,19 @@ class CineReader(CameraReader):
         data_offsets = offsets.copy()
         data_offsets[:head_ok] += annotation
         data_offsets[head_ok:] = size + 1  # unreadable
+        whole = data_offsets <= size - frame_bytes
+        self._check_not_damaged(whole, data_offsets, "its annotation block ends at byte", size)
         return data_offsets, readable_frames(size, data_offsets, frame_bytes)
+
+    def _check_not_damaged(self, whole: np.ndarray, where: np.ndarray, says: str, size: int) -> None:
+        """Refuse an image the file cannot hold where a later one lies whole in it: damage, not truncation."""
+        bad = np.flatnonzero(~whole)
+        if bad.size and whole[bad[0]:].any():
+            i = int(bad[0])
+            raise CorruptVideoError(
+                f"{self.where}: image {i} cannot be read ({says} {int(where[i])}, and the file holds "
+                f"{size} bytes) though later images can: the file is damaged, not truncated"
+            )
 
     def _image_sizes(self, data_offsets: np.ndarray) -> np.ndarray:
         """The 32-bit image size that ends each frame's annotation block."""

@@ -19,6 +19,7 @@ Also here: the small validation helpers for ``fps``, ``roi`` and
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import shutil
@@ -89,6 +90,10 @@ def check_readable_path(path: Path, what: str = "video file or frame folder") ->
                 f"cannot read {what} {str(path)!r}: it is {kind}, not a file; vismic reads regular "
                 "files and folders only (save the stream to a file first)"
             )
+    # named here: past this point OpenCV says only that it cannot open the file, and numpy's readers raise
+    # a bare PermissionError
+    if not os.access(path, os.R_OK | (os.X_OK if stat.S_ISDIR(mode) else 0)):
+        raise VideoError(f"cannot read {what} {str(path)!r}: permission denied")
     return info
 
 
@@ -333,6 +338,34 @@ def to_grey(frame: np.ndarray, *, channel_order: str, roi: Roi, where: str) -> n
         f"{where}: cannot make a grey frame from an image of shape {frame.shape}; "
         "expected (height, width), (height, width, 3) or (height, width, 4)"
     )
+
+
+#: Largest grey level vismic reads: float32 products of frames past it overflow (levels of 1e18 did).
+MAX_GREY_LEVEL = 1e12
+#: Smallest brightest grey level of a frame that is not black: float32 products below it underflow.
+MIN_GREY_LEVEL = 1e-6
+
+
+def check_levels(frames: np.ndarray, where: str, *, start: int = 0, error=VideoError) -> None:
+    """Refuse frames ``(n, h, w[, c])`` holding NaN, infinities, or grey levels float32 cannot carry.
+
+    Integers of up to 32 bits always pass (without a pass over them). Frame numbers in the
+    message count from ``start``; ``error`` is the class raised (``ParameterError`` for arrays).
+    """
+    if frames.size == 0 or (frames.dtype.kind in "biu" and frames.dtype.itemsize <= 4):
+        return
+    with np.errstate(invalid="ignore"):
+        top, bottom = float(np.max(frames)), float(np.min(frames))
+    if not (math.isfinite(top) and math.isfinite(bottom)):
+        flat = frames.reshape(frames.shape[0], -1)
+        index = start + int(np.argmin(np.isfinite(flat).all(axis=1)))
+        raise error(f"{where}: frame {index} contains NaN or infinite pixels; replace them (e.g. np.nan_to_num) "
+                    "or drop that frame")
+    peak = max(abs(top), abs(bottom))
+    if peak > MAX_GREY_LEVEL or 0 < peak < MIN_GREY_LEVEL:
+        raise error(f"{where}: grey levels reach {peak:.3g}, {'above' if peak > 1 else 'a peak below'} what vismic "
+                    f"computes with ({MIN_GREY_LEVEL:g} to {MAX_GREY_LEVEL:g} for the brightest pixel); scale the "
+                    "frames (e.g. to 0-255 or 0-65535) first")
 
 
 def _check_frame_shape(shape, full_shape, index: int, where: str) -> None:
@@ -589,12 +622,20 @@ _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 def _check_image_header(data: np.ndarray, path: Path) -> None:
     """Refuse an image whose header declares an absurd size, before it is decoded.
 
-    PNG headers are read here (the IHDR chunk); TIFF by tifffile; other formats rely on
-    OpenCV's own limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, 2^30 pixels by default).
+    PNG headers are read here (the IHDR chunk), JPEG's frame header (SOF) and BMP's; TIFF by
+    tifffile; other formats rely on OpenCV's own limit (``OPENCV_IO_MAX_IMAGE_PIXELS``, 2^30
+    pixels by default, which lets a colour frame take 3 GiB).
     """
     head = data[:33].tobytes()
     where = f"image frame {str(path)!r}"
-    if head.startswith(_PNG_SIGNATURE):
+    if head.startswith(b"\xff\xd8"):
+        size = _jpeg_size(data)
+        if size is not None:
+            check_frame_bytes(*size, where)
+    elif head.startswith(b"BM") and len(head) >= 30:
+        width, height, _, bits = struct.unpack("<iiHH", head[18:30])
+        check_frame_bytes(abs(width), abs(height), max(1, -(-bits // 8)), where)
+    elif head.startswith(_PNG_SIGNATURE):
         if len(head) < 33 or head[12:16] != b"IHDR":
             raise VideoError(f"cannot decode {where}: a PNG without its IHDR header (damaged file)")
         width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
@@ -627,6 +668,67 @@ def _check_image_header(data: np.ndarray, path: Path) -> None:
                 f"{where}: its TIFF header declares a page of shape {tuple(shape)} ({size / 2**30:.1f} GiB "
                 f"decoded), more than the {MAX_FRAME_BYTES / 2**30:g} GiB vismic reads per frame"
             )
+
+
+def _jpeg_size(data: np.ndarray) -> Optional[tuple]:
+    """``(width, height, channels)`` from a JPEG's frame header (SOF), or None where none is found.
+
+    The segments are walked from the start (each a marker and its length) up to the first
+    frame header; a damaged walk gives None and leaves the file to the decoder.
+    """
+    data = data.tobytes()
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            if at + 10 > len(data):
+                return None
+            height, width = int.from_bytes(data[at + 5:at + 7], "big"), int.from_bytes(data[at + 7:at + 9], "big")
+            return width, height, data[at + 9]
+        if marker == 0xDA or length < 2:  # the scan starts before any frame header: a damaged file
+            return None
+        at += 2 + length
+    return None
+
+
+def _declared_size(path: Path) -> Optional[tuple]:
+    """``(width, height)`` a PNG, JPEG or BMP file's header declares, read without decoding (None: unknown)."""
+    try:
+        with open(path, "rb") as file:
+            head = np.frombuffer(file.read(1 << 20), dtype=np.uint8)
+    except OSError:
+        return None
+    start = head[:33].tobytes()
+    if start.startswith(_PNG_SIGNATURE) and len(start) >= 24:
+        return struct.unpack(">II", start[16:24])
+    if start.startswith(b"\xff\xd8"):
+        size = _jpeg_size(head)
+        return None if size is None else size[:2]
+    if start.startswith(b"BM") and len(start) >= 26:
+        width, height = struct.unpack("<ii", start[18:26])
+        return abs(width), abs(height)
+    return None
+
+
+def _check_first_sizes(files, where: str) -> None:
+    """Refuse a folder whose first two frames' headers declare different sizes, before either is decoded.
+
+    Frame 0 sets the video's size: a damaged header there (a JPEG declaring 32000x32000 px)
+    was decoded, and converted, before frame 1 showed the mismatch (5 GB for a folder of
+    64x48 px frames).
+    """
+    if len(files) < 2:
+        return
+    first, second = _declared_size(files[0]), _declared_size(files[1])
+    if first is not None and second is not None and tuple(first) != tuple(second):
+        raise FrameShapeError(f"{where}: frame 1 ({files[1].name!r}) has size {second[0]}x{second[1]} (width x "
+                              f"height) but frame 0 ({files[0].name!r}) has size {first[0]}x{first[1]}")
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -680,6 +782,7 @@ class FolderReader:
         self.container_fps = None
         # a numbered sequence with gaps: the missing frames are filled, so the time axis spans them all
         self.count_hint = len(self.files) if self.positions is None else int(self.positions[-1]) + 1
+        _check_first_sizes(self.files, self.where)
         first = _read_image(self.files[0])
         self.full_shape = tuple(first.shape[:2])
         self.kind = _image_kind(first)
@@ -717,6 +820,7 @@ class FolderReader:
                     f"({self.files[0].name!r}) is {self.kind}; all frames of a video must have one "
                     "bit depth and colour type (convert them alike, or remove the odd files)"
                 )
+            check_levels(image[None], f"{self.where}: {file.name!r}", start=index)
             previous = to_grey(image, channel_order="BGR", roi=roi, where=f"image {str(file)!r}")
             yield previous
         if filled:
@@ -751,7 +855,15 @@ def _frame_positions(names) -> Optional[np.ndarray]:
     parts = [_FRAME_NUMBER.match(os.path.splitext(name)[0]) for name in names]
     if len(names) < 3 or not all(parts) or len({part.group(1) for part in parts}) != 1:
         return None
-    numbers = np.array([int(part.group(2)) for part in parts], dtype=np.int64)
+    numbers = [int(part.group(2)) for part in parts]
+    same = next((i for i in range(1, len(numbers)) if numbers[i] == numbers[i - 1]), None)
+    if same is not None:
+        # img_5 and img_05: where one goes on the time axis is unknown, and taking both moves every later frame
+        raise VideoError(f"frames {names[same - 1]!r} and {names[same]!r} both carry frame number "
+                              f"{numbers[same]}: keep one of them")
+    if numbers[-1] - numbers[0] >= 2**62:  # numbers past int64 (a camera's serial), not frame numbers
+        return None
+    numbers = np.array([number - numbers[0] for number in numbers], dtype=np.int64)
     steps = np.diff(numbers)
     step = int(steps.min())
     if step <= 0 or np.any(steps % step):
@@ -780,6 +892,7 @@ class ArrayReader:
         if frames.shape[1] == 0 or frames.shape[2] == 0:
             raise FrameShapeError(f"frames must not be empty, given shape={frames.shape}")
         check_finite_frames(frames, "the frame array")
+        check_levels(frames, "the frame array", error=ParameterError)
         self.array = frames
         self.path = None
         self.where = "frame array"
@@ -808,6 +921,8 @@ def make_reader(source):
     if isinstance(source, np.ndarray):
         return ArrayReader(source)
     if isinstance(source, (str, os.PathLike)):
+        if not os.fspath(source).strip():  # Path("") is the working folder, read as a frame folder
+            raise VideoError(f"the video's path is empty ({os.fspath(source)!r})")
         path = Path(source)
         info = check_readable_path(path)
         if stat.S_ISDIR(info.st_mode):

@@ -35,6 +35,7 @@ Header fields read (``.cih`` name / ``.cihx`` element):
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import xml.etree.ElementTree as ElementTree
@@ -44,7 +45,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..errors import CorruptVideoError, VideoError
-from ._camera import CameraHeader, CameraReader, FrameStore, check_packable, file_size, image_bytes, readable_frames
+from ._camera import CameraHeader, CameraReader, FrameStore, check_packable, file_size, image_bytes
 
 HEADER_SUFFIXES = (".cih", ".cihx")
 DATA_SUFFIX = ".mraw"
@@ -135,13 +136,15 @@ def _number(fields, key, where, *, kind=int, default=None):
             return default
         raise CorruptVideoError(f"{where}: the header has no {key!r} field")
     try:
-        number = kind(float(value)) if kind is int else kind(value)
+        number = float(value)
     except ValueError:
         match = re.match(r"\s*([-+]?\d+(\.\d*)?)", value)
         if not match:
             raise CorruptVideoError(f"{where}: the header's {key!r} is {value!r}, not a number") from None
-        number = kind(float(match.group(1)))
-    return number
+        number = float(match.group(1))
+    if not math.isfinite(number):
+        raise CorruptVideoError(f"{where}: the header's {key!r} is {value!r}, not a finite number")
+    return kind(number)
 
 
 class PhotronReader(CameraReader):
@@ -207,7 +210,9 @@ class PhotronReader(CameraReader):
 
         frame_bytes = image_bytes(width, height, packing)
         size = self.data_path_size = file_size(data_path, self.where)
-        offsets = np.arange(count, dtype=np.int64) * frame_bytes
+        # a header that promises more frames than the file holds is a truncation check_complete names;
+        # only the frames the file can hold get offsets (a lying count once took gigabytes for them)
+        offsets = np.arange(min(count, size // frame_bytes), dtype=np.int64) * frame_bytes
         if size > count * frame_bytes:
             whole, extra = divmod(size, frame_bytes)
             raise CorruptVideoError(
@@ -216,7 +221,7 @@ class PhotronReader(CameraReader):
                 f"in all); the file has {whole} frames" + (f" and {extra} bytes" if extra else "")
                 + ": the header contradicts its data"
             )
-        readable = readable_frames(size, offsets, frame_bytes)
+        readable = offsets.size
         self.store = FrameStore(data_path, offsets[:readable], width=width, height=height, packing=packing)
         if record_rate > 0:
             rate = record_rate / step

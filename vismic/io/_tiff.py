@@ -23,6 +23,17 @@ from ..errors import CorruptVideoError, FrameShapeError, VideoError, VismicError
 from ._camera import MAX_FRAME_BYTES, STREAM_FRAMES
 
 
+class _Kept(logging.Handler):
+    """The messages of the records it is handed (what tifffile logged while reading)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
 @contextlib.contextmanager
 def _tifffile_guard(where: str, what: str):
     """Turn whatever tifffile raises on a damaged file into one :class:`CorruptVideoError`.
@@ -30,12 +41,14 @@ def _tifffile_guard(where: str, what: str):
     tifffile parses untrusted bytes with many kinds of failure (``struct.error``,
     ``zlib.error``, ``IndexError``, ...), and logs what it skips: both are kept off
     the user's screen, replaced by one message naming the file and what was read.
+    Yields the list of what it logged (warnings and errors), filled as it reads.
     """
     logger = logging.getLogger("tifffile")
-    disabled = logger.disabled
-    logger.disabled = True
+    saved = logger.disabled, logger.propagate, logger.handlers
+    kept = _Kept()
+    logger.disabled, logger.propagate, logger.handlers = False, False, [kept]
     try:
-        yield
+        yield kept.messages
     except (VismicError, KeyboardInterrupt):
         raise
     except MemoryError as error:
@@ -51,7 +64,7 @@ def _tifffile_guard(where: str, what: str):
             f"({type(error).__name__}: {str(error)[:200]})"
         ) from None
     finally:
-        logger.disabled = disabled
+        logger.disabled, logger.propagate, logger.handlers = saved
 
 
 class TiffStackReader:
@@ -67,9 +80,13 @@ class TiffStackReader:
 
         self.path = path
         self.where = f"TIFF file {str(path)!r}"
-        with _tifffile_guard(self.where, "the header"), tifffile.TiffFile(path) as tif:
+        with _tifffile_guard(self.where, "the header") as logged, tifffile.TiffFile(path) as tif:
             pages = tif.pages
             n_pages = len(pages)
+            pages.first  # noqa: B018 - reads the first page's tags (and logs what is damaged in them)
+            # the chain of pages broke (a truncated file, a damaged page list): tifffile stops there, and says so
+            # only in its log; the pages before the break read well and would pass for the whole stack
+            self.damage = next((line for line in logged if line.startswith("<tifffile.TiffPages")), None)
             if n_pages < 1:
                 raise VideoError(f"cannot decode video {str(path)!r}: the TIFF file holds no pages")
             first = pages.first
@@ -83,6 +100,10 @@ class TiffStackReader:
                     f"({page_bytes / 2**30:.1f} GiB each), more than the {MAX_FRAME_BYTES / 2**30:g} GiB "
                     "vismic reads per frame; the file is damaged or not a video"
                 )
+            self.dtype = np.dtype(first.dtype or np.uint8)
+            if self.dtype.kind not in "buif":
+                raise VideoError(f"{self.where} holds pages of {self.dtype} values, not grey levels (vismic reads "
+                                 "integer and real-valued images)")
             # Colour samples in separate planes come as (samples, h, w): moved last on reading.
             self.planar = len(first.shape) == 3 and first.planarconfig == 2
             self.full_shape = tuple(first.shape[1:3] if self.planar else first.shape[:2])
@@ -98,6 +119,17 @@ class TiffStackReader:
                     self.use_opencv = True
         self.count_hint = n_pages
         self._map = None
+        self._decoded = None
+
+    def check_complete(self, max_frames: Optional[int]) -> None:
+        """Refuse a stack whose chain of pages breaks, unless only the pages before the break are asked for."""
+        if self.damage is None or (max_frames is not None and max_frames <= self.count_hint):
+            return
+        n = self.count_hint
+        raise CorruptVideoError(
+            f"{self.where} is damaged or truncated: its chain of pages breaks after page {n - 1} "
+            f"({self.damage.split('> ', 1)[-1][:120]}). vismic does not present part of a stack as the whole; "
+            f"to use the {n} page{'s' if n != 1 else ''} before the damage pass max_frames={n} (--max-frames {n})")
 
     def _contiguous_layout(self, tif, n_pages: int):
         """``(offset, dtype, shape)`` when every page lies uncompressed back to back, else None."""
@@ -162,6 +194,7 @@ class TiffStackReader:
                                             f"({file_bytes} bytes); the file is damaged or truncated")
                 page = page.asarray()
                 self._check_size(page.shape, index)
+                self._check_type(page.dtype, index)
                 out.append(page)
         return self._stack(out, start, count)
 
@@ -180,6 +213,7 @@ class TiffStackReader:
         out = []
         for index, page in enumerate(pages, start):
             self._check_size(page.shape, index)
+            self._check_type(page.dtype, index)
             # OpenCV hands out BGR(A); this reader's frames are RGB(A) like tifffile's.
             out.append(page[..., [2, 1, 0] + ([3] if page.shape[2] == 4 else [])] if page.ndim == 3 else page)
         return self._stack(out, start, count)
@@ -192,6 +226,17 @@ class TiffStackReader:
                 f"height) but frame 0 has size {self.full_shape[1]}x{self.full_shape[0]}; all "
                 "frames of a video must have one size"
             )
+
+    def _check_type(self, dtype, index: int) -> None:
+        """Refuse a page of another type than the first page decoded (as OpenCV or tifffile decode them)."""
+        if self._decoded is None:
+            self._decoded = (np.dtype(dtype), index)
+        elif np.dtype(dtype) != self._decoded[0]:
+            # different grey scales: read as one video (np.stack makes them one type) they make steps a
+            # thousand times the motion, as a frame folder's would
+            raise VideoError(f"{self.where}: page {index} holds {np.dtype(dtype)} values but page "
+                             f"{self._decoded[1]} holds {self._decoded[0]}; all frames of a video must have one "
+                             "bit depth (convert them alike)")
 
     def _stack(self, out, start: int, count: int) -> np.ndarray:
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import numbers
 import os
 import warnings
@@ -28,7 +29,7 @@ import numpy as np
 
 from .._checks import check_range
 from ..data import FrameBatch
-from ..errors import FrameShapeError, OutputError, ParameterError, VideoError, VismicWarning
+from ..errors import CorruptVideoError, FrameShapeError, OutputError, ParameterError, VideoError, VismicWarning
 from . import _frames
 from ._camera import CameraHeader, check_complete
 from ._atomic import FOLDER_MARK, check_destination, temporary_file, temporary_folder
@@ -258,9 +259,11 @@ class VideoSource:
 
     def _batch(self, raw: np.ndarray, start: int) -> FrameBatch:
         frames = self._convert(raw)
-        if np.issubdtype(raw.dtype, np.integer):  # converted integers are finite: no pass to check them
-            return FrameBatch._of_finite(frames, start, self.fps)
-        return FrameBatch(frames, start, self.fps)
+        # converted integers are finite: no pass to check them; the rest are checked naming the video
+        if not (raw.dtype.kind in "biu" and raw.dtype.itemsize <= 4):
+            _frames.check_levels(frames, self._describe(), start=start,
+                                 error=ParameterError if self.path is None else VideoError)
+        return FrameBatch._of_finite(frames, start, self.fps)
 
     def _stop(self) -> int:
         """Frames here (from :attr:`start_frame`) of a random-access source."""
@@ -561,6 +564,8 @@ def _open(source, *, fps, roi=None, downsample=1, batch_size=None, max_frames=No
     reader = _frames.make_reader(source)
     if hasattr(reader, "store"):
         check_complete(reader, max_frames)
+    elif callable(getattr(reader, "check_complete", None)):
+        reader.check_complete(max_frames)
     roi = _frames.fit_roi(roi, reader.full_shape)
     downsample = _frames.check_downsample(downsample, roi)
     fps, fps_source = _choose_fps(reader, fps, require=require_fps, stacklevel=stacklevel + 1, quiet=quiet)
@@ -570,12 +575,23 @@ def _open(source, *, fps, roi=None, downsample=1, batch_size=None, max_frames=No
                        max_frames=max_frames, fps_source=fps_source, strict=strict)
 
 
+def _check_stored_fps(stored: float, name: str, where: str) -> None:
+    """Refuse a capture rate a file stores that no camera records at (a damaged header), naming the header."""
+    from .._checks import MAX_RATE_HZ
+
+    if not (math.isfinite(stored) and 0 < stored <= MAX_RATE_HZ):
+        raise CorruptVideoError(f"{name} stores a capture rate of {stored:g} fps in its {where}, which no camera "
+                                f"records at (0 to {MAX_RATE_HZ:g}): the header is damaged; pass the camera's rate "
+                                "with --fps (fps= in Python)")
+
+
 def _choose_fps(reader, fps, *, require: bool, stacklevel: int, quiet: bool = False):
     """The capture rate to use and where it came from (warning when sources disagree, unless ``quiet``)."""
     name = repr(str(reader.path)) if getattr(reader, "path", None) is not None else "the frame array"
     stored = getattr(reader, "capture_fps", None)
     if fps is None:
         if stored is not None:
+            _check_stored_fps(stored, name, reader.capture_fps_source)
             return stored, reader.capture_fps_source
         if not require:
             return 1.0, "none (no capture rate given)"
