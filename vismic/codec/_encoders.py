@@ -29,7 +29,7 @@ PLAYBACK_FPS = 30
 #: took 36.5 of a 96 px VP9 file's 38.8 s recovery (one-off). At 4, ``benchmarks/bench_nuisance.py --nuisances
 #: vp9``: a recovery 11.2 s (median), the replicas -1.0 to +0.0 dB from the truth (-0.4 to +0.2 at 1);
 #: ``benchmarks/bench_replica.py``: 12x the recovery alone against 46x, what ``recover_sound`` reports -2.8 to
-#: +2.3 dB from the truth on 16/16 scenes (-2.4 to +2.6 at 1).
+#: +2.3 dB from the truth on 16/16 scenes (-2.4 to +2.6 at 1); rerun later, 10x and -2.7 to +2.4.
 VP9_CPU_USED = 4
 
 #: MPEG-4 part 2's quantiser scales.

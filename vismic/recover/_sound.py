@@ -136,7 +136,7 @@ def recover_sound(
         frames barely differ its figure replaces their cap (above
         ``vismic.codec.REPLICA_OVER_CAP_DB``; ``info["codec_cap"]``). On by default: the estimate
         alone read -1.2 to +13.5 dB from the truth on ``benchmarks/bench_replica.py``'s 16
-        VP9 scenes (-2.8 to +2.4 with the replica) and -1.0 to +7.7 on the same scenes as
+        VP9 scenes (-2.7 to +2.4 with the replica) and -1.0 to +7.7 on the same scenes as
         VP8 files (``--codec vp8``: -1.8 to +1.9); on x264 files (``--codec h264``) it read
         -14.3 to +16.6 at ``-crf 10`` (6 of 16 more than 3 dB too high; one with the replica,
         -3.0 to +3.0, at +3.0) and up to 80 dB too high at x264's defaults, where the sound is lost
@@ -144,7 +144,7 @@ def recover_sound(
         an object over a still background (``--object 0.4``) the replica read VP9 -1.9 to
         +2.9 (8 of 8 within 3 dB; at libvpx-vp9's default speed). A VP9 replica encodes and
         recovers up to :data:`vismic.codec.REPLICA_FRAMES` frames twice more, with a few short
-        trials: the recovery took 12x as long there (median, 64-128 px; 46x before VP9 replicas
+        trials: the recovery took 10x as long there (median, 64-128 px; 46x before VP9 replicas
         were encoded at ``cpu-used`` 4); a VP8 replica once, 9x; an H.264 replica once, 6-7x (3-7x on real H.264 clips:
         ``docs/real-recordings.md``; 5-12x on ``benchmarks/bench_codec_memory.py``'s x264 files of
         640x400 and 1280x800 px, 12-28x before its noise search matched short replicas first).
