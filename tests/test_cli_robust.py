@@ -135,7 +135,7 @@ def test_train_missing_device_is_one_line(tmp_path, capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     assert run(["train-magnet", str(tmp_path / "run"), "--steps", "1", "--device", "cuda"]) == 2
-    assert "--device cuda cannot be used here" in one_error_line(capsys)
+    assert "--device cuda asked for, but this machine has no CUDA GPU" in one_error_line(capsys)
 
 
 @pytest.mark.parametrize("args", [["--n-fft", "2"], ["--smoothing", "nan"], ["--roi", "0,0,inf,5"]])

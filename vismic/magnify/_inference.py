@@ -137,10 +137,12 @@ MIN_SIDE_PX = 5
 
 def _check_network_size(shape, upscale: int) -> None:
     """Refuse frames of ``shape`` (n, height, width[, 3]) that the network, at ``upscale`` times their size, cannot take."""
-    if min(shape[1], shape[2]) * upscale < MIN_SIDE_PX:
+    side = min(shape[1], shape[2])
+    if side * upscale < MIN_SIDE_PX:
+        needed = -(-MIN_SIDE_PX // max(side, 1))
         raise FrameShapeError(f"frames of {shape[2]}x{shape[1]} pixels are too small for the network at upscale="
-                              f"{upscale} (it runs on at least {MIN_SIDE_PX}x{MIN_SIDE_PX}): give upscale=2 or larger "
-                              "frames")
+                              f"{upscale} (it runs on at least {MIN_SIDE_PX}x{MIN_SIDE_PX}): give upscale={needed} or "
+                              "larger frames")
 
 
 def _as_frames(frames) -> np.ndarray:
@@ -181,15 +183,11 @@ def _check_precision(precision, device):
 
 
 def _check_device(device):
-    torch = require_torch()
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ParameterError(f"unknown device {device!r}: give a PyTorch device such as 'cpu' or 'cuda' "
-                             "('cuda:N' for the N-th GPU)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ParameterError(f"device={str(device)!r} asked for but CUDA is not available")
-    return device
+    """``device`` as a torch device, 'cpu' or 'cuda[:N]' (mps, xpu and meta ran into torch's tracebacks)."""
+    from ..project._torch import torch_device
+
+    require_torch()
+    return torch_device(device)
 
 
 def _get_model(model, device):

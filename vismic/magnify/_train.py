@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import ModelError, OutputError, ParameterError
 from ..io._atomic import temporary_file
 from ._config import MagNetConfig
 from ._feed import N_SYMMETRIES, BatchFeed
@@ -219,6 +219,9 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
     check_int(views, "views", minimum=1, maximum=N_SYMMETRIES)  # the square's symmetries
     if schedule_steps is not None:
         check_int(schedule_steps, "schedule_steps", minimum=1)
+    # a schedule's length derived from steps is not something a resumed run should say it ignored: the
+    # documented way to train longer is to rerun with a larger steps
+    derived = () if schedule_steps is not None else ("schedule_steps",)
     schedule_steps = schedule_steps if schedule_steps is not None else steps
     if schedule == "cosine" and schedule_steps is None:
         schedule = "constant"
@@ -236,7 +239,7 @@ def train(output_dir, *, config="light", steps=None, hours=None, batch_size=4, p
                     warmup_steps=int(warmup_steps), init=None if init is None else str(init),
                     ssim_weight=float(ssim_weight), texture_scale=[float(v) for v in texture_scale],
                     views=int(views))
-    run = _Run(Path(output_dir), config, settings, device=device, log=log)
+    run = _Run(Path(output_dir), config, settings, device=device, log=log, derived=derived)
     stream, held_out = data_streams(run.settings)
     held_out = {name: _RenderedOnce(generator) for name, generator in held_out.items()}
     bs = run.settings["batch_size"]
@@ -313,6 +316,9 @@ def _check_train_args(*, steps, hours, batch_size, patch_size, learning_rate, ep
 
 def _check_device(torch, device) -> None:
     """One clear error for a device this machine does not have (torch's own is a long RuntimeError)."""
+    from ..project._torch import torch_device
+
+    torch_device(device)
     try:
         torch.empty(0, device=device)
     except (RuntimeError, AssertionError, ValueError, TypeError) as error:
@@ -321,10 +327,30 @@ def _check_device(torch, device) -> None:
                              f"or a device this machine has") from None
 
 
+#: The files a run writes in its folder (besides ``checkpoint.pt``).
+RUN_FILES = ("model.pt", "best.pt", "history.json")
+
+
+def _check_run_folder(output_dir: Path) -> None:
+    """Refuse a run folder whose files a new run would replace without resuming them.
+
+    A ``checkpoint.pt`` that is not a file (a new run started beside it, and failed an epoch
+    later writing it), or a run's files without the checkpoint that resumes them (a user's
+    ``model.pt`` or ``history.json`` were replaced without a word).
+    """
+    checkpoint = output_dir / "checkpoint.pt"
+    if checkpoint.exists() and not checkpoint.is_file():
+        raise OutputError(f"{str(checkpoint)!r} is not a file: the run's checkpoint is written there (move it away, "
+                          "or give another folder)")
+    if not checkpoint.exists() and output_dir.is_dir():
+        found = [name for name in RUN_FILES if (output_dir / name).exists()]
+        if found:
+            raise OutputError(f"{str(output_dir)!r} holds {', '.join(found)} but no checkpoint.pt to resume: a new "
+                              "run would replace them; give a new or empty folder (or move them away)")
+
+
 def _load_checkpoint(torch, path: Path) -> dict:
     """The checkpoint of an interrupted run, or a ModelError naming the file when it is damaged."""
-    from ..errors import ModelError
-
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)
         if not isinstance(checkpoint, dict):
@@ -358,7 +384,7 @@ def with_lineage(info: dict, earlier) -> dict:
                 total_training_hours=round(info["training_hours"] + hours, 3))
 
 
-def _say_ignored(path: Path, config, settings: dict, kept_config, kept: dict, log) -> None:
+def _say_ignored(path: Path, config, settings: dict, kept_config, kept: dict) -> None:
     """Name what a resumed run was given and keeps its own of instead (its network, its schedule...).
 
     Resuming on ``--config published --steps 4`` built the light network of the checkpoint and ran
@@ -376,8 +402,7 @@ def _say_ignored(path: Path, config, settings: dict, kept_config, kept: dict, lo
     if ignored:
         message = (f"resuming {str(path)!r}: the run keeps the network and settings it started with; ignored: "
                    + "; ".join(ignored) + " (start a new RUN_DIR to change them)")
-        log(message)
-        warnings.warn(message, VismicWarning, stacklevel=4)
+        warnings.warn(message, VismicWarning, stacklevel=4)  # once: it was also logged, and printed twice
 
 
 def _same_setting(a, b) -> bool:
@@ -441,7 +466,7 @@ class _LossMeter:
 class _Run:
     """One training run in its folder: model, optimiser, progress; resumed from ``checkpoint.pt`` if there."""
 
-    def __init__(self, output_dir: Path, config, settings: dict, *, device, log):
+    def __init__(self, output_dir: Path, config, settings: dict, *, device, log, derived=()):
         torch = require_torch()
         from ._model import MagNet
 
@@ -449,15 +474,16 @@ class _Run:
         if torch.device(device).type == "cuda":
             torch.backends.cudnn.benchmark = True  # the patches keep one size: pick the fastest convolutions once
         self.output_dir = output_dir
-        output_dir.mkdir(parents=True, exist_ok=True)
         self.checkpoint_path = output_dir / "checkpoint.pt"
+        _check_run_folder(output_dir)
         checkpoint = None
         if self.checkpoint_path.is_file():
             checkpoint = _load_checkpoint(torch, self.checkpoint_path)
             self.config = MagNetConfig.from_dict(checkpoint["config"])
             self.settings = checkpoint["settings"]
             log(f"resuming {self.checkpoint_path} at step {checkpoint['step']}")
-            _say_ignored(self.checkpoint_path, config, settings, self.config, self.settings, log)
+            _say_ignored(self.checkpoint_path, config, {k: v for k, v in settings.items() if k not in derived},
+                         self.config, self.settings)
         else:
             self.config = _model_config(config)
             self.settings = settings
@@ -473,6 +499,7 @@ class _Run:
             dict(start.info or {}) if init is not None else None)
         torch.manual_seed(self.settings["seed"])
         self.model = MagNet(self.config).to(device)
+        output_dir.mkdir(parents=True, exist_ok=True)  # once the starting model loaded: none left after a bad --init
         if checkpoint is None and init is not None:
             self.model.load_state_dict(start.state_dict())
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.settings["learning_rate"])
@@ -517,6 +544,12 @@ class _Run:
         loss = loss_y + REGULARISATION_WEIGHT * (loss_ac + loss_bm + loss_bc)
         if self.settings.get("ssim_weight"):  # absent from checkpoints older than the option: the paper's loss
             loss = loss + self.settings["ssim_weight"] * ssim_loss(output, m)
+        if not bool(torch.isfinite(loss)):
+            # stopped before the step: its NaN weights went into model.pt, best.pt and an export, whose
+            # network turned every frame flat grey; the last checkpoint stays as it was
+            raise ModelError(f"the training diverged at step {self.step + 1}: the loss is {float(loss.detach())} (a "
+                             f"learning rate of {learning_rate_at(self.step, self.settings):g} is likely too high); "
+                             f"{str(self.checkpoint_path)!r} keeps the run before it")
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate_at(self.step, self.settings)
         self.optimizer.zero_grad()

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import ModelError
-from ..io._atomic import temporary_file
+from ..errors import ModelError, ParameterError
+from ..io._atomic import check_destination, temporary_file
 from ._config import MagNetConfig
 
 __all__ = [
@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 FORMAT = "vismic-magnet"
+#: The version of :data:`FORMAT` this vismic writes, and the newest it reads.
+MODEL_VERSION = 1
 _WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 #: The models shipped with vismic, by the names ``load_model``, ``magnify(model=)`` and
 #: ``--weights`` take: ``"published"`` (the paper's sizes, trained on a GPU; the default) and
@@ -92,12 +94,18 @@ def convert_port_state_dict(state_dict) -> dict:
 
 
 def save_model(model, path, *, info=None) -> Path:
-    """Write ``model`` (a :class:`~vismic.magnify.MagNet`) as a vismic model file."""
+    """Write ``model`` (a :class:`~vismic.magnify.MagNet`) as a vismic model file, atomically.
+
+    The folder must exist, as for every writer of vismic's.
+    """
     torch = require_torch()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ._model import MagNet
+
+    if not isinstance(model, MagNet):
+        raise ParameterError(f"model must be a vismic.magnify.MagNet, given {type(model).__name__}")
+    path = check_destination(path, what="model file")
     state = {k: v.detach().to("cpu", torch.float32).clone() for k, v in model.state_dict().items()}
-    payload = {"format": FORMAT, "version": 1, "config": model.config.to_dict(),
+    payload = {"format": FORMAT, "version": MODEL_VERSION, "config": model.config.to_dict(),
                "state_dict": state, "info": dict(info or {})}
     with temporary_file(path, what="model file") as temporary:
         torch.save(payload, temporary)
@@ -132,13 +140,16 @@ def shipped_path(weights):
 def _read(path):
     torch = require_torch()
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"weights file {str(path)!r} is a folder; give a model file (.pt)")
     if not path.is_file():
         names = " and ".join(repr(name) for name in SHIPPED_WEIGHTS)
         raise ModelError(f"weights file not found: {str(path)!r} (the shipped models are named {names})")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelError(f"cannot read weights file {str(path)!r}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - torch's loader raises many kinds; its own advice (weights_only=False) is unsafe
+        raise ModelError(f"cannot read weights file {str(path)!r}: it is not a model file torch loads safely "
+                         f"(a vismic model or a state dict; {type(exc).__name__})") from None
 
 
 def load_model(weights=None, *, device="cpu"):
@@ -161,8 +172,10 @@ def load_model(weights=None, *, device="cpu"):
         The file is missing or unreadable, or its parameters do not fit.
     """
     torch = require_torch()
+    from ..project._torch import torch_device
     from ._model import MagNet
 
+    device = torch_device(device)
     if isinstance(weights, MagNet):
         return weights.to(device).eval()
     weights = shipped_path(weights) or weights
@@ -172,6 +185,10 @@ def load_model(weights=None, *, device="cpu"):
         raise ModelError(f"{name} holds a {type(source).__name__}, not a state dict or a vismic model")
     info = {}
     if source.get("format") == FORMAT:
+        version = source.get("version", 1)
+        if not isinstance(version, int) or version > MODEL_VERSION:
+            raise ModelError(f"{name} is a vismic model file of format version {version!r}; this vismic reads up to "
+                             f"{MODEL_VERSION} (a newer vismic wrote it)")
         config = MagNetConfig.from_dict(source.get("config"))
         state_dict = source.get("state_dict")
         info = dict(source.get("info") or {})
@@ -193,6 +210,11 @@ def load_model(weights=None, *, device="cpu"):
             config = _guess_config(state_dict, name)
     if not all(torch.is_tensor(v) for v in state_dict.values()):
         raise ModelError(f"{name}: the state dict holds values that are not tensors")
+    broken = next((key for key, value in state_dict.items()
+                   if value.is_floating_point() and not bool(torch.isfinite(value).all())), None)
+    if broken is not None:
+        # a diverged training's weights: the network's output was a flat grey frame, written without a word
+        raise ModelError(f"{name}: parameter {broken} holds NaN or infinite values (a training that diverged)")
     model = MagNet(config)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state_dict))

@@ -244,11 +244,19 @@ def run_train(args) -> int:
     if args.texture_scale is not None and not 0 < args.texture_scale[0] <= args.texture_scale[1]:
         raise ParameterError("--texture-scale must be LOW HIGH with 0 < LOW <= HIGH, given "
                              f"{args.texture_scale[0]:g} {args.texture_scale[1]:g}")
-    if args.init is not None and not Path(args.init).is_file():
-        raise ParameterError(f"--init {args.init!r} is not a file; give a vismic model file (.pt)")
+    from ._weights import shipped_path
+
+    if args.init is not None and shipped_path(args.init) is None and not Path(args.init).is_file():
+        raise ParameterError(f"--init {args.init!r} is not a file; give a vismic model file (.pt) or a shipped "
+                             "model's name (light, published)")
     if args.export:
-        run_dir = Path(args.run_dir)
-        check_writable(args.export, [run_dir / "best.pt", run_dir / "model.pt"])
+        if Path(args.export).suffix.lower() not in (".pt", ".pth"):
+            # a video given by mistake was replaced by a model file
+            raise ParameterError(f"--export {args.export!r} must name a model file ending in .pt")
+        inputs = [run_dir / "best.pt", run_dir / "model.pt", run_dir / "checkpoint.pt"]
+        if args.init is not None and shipped_path(args.init) is None:
+            inputs.append(Path(args.init))  # --export init.pt replaced the model the run started from
+        check_writable(args.export, inputs)
     if args.steps is None and args.hours is None:
         raise ParameterError("give --steps or --hours to bound the training")
 
@@ -265,8 +273,11 @@ def run_train(args) -> int:
           **({} if args.texture_scale is None else dict(texture_scale=tuple(args.texture_scale))),
           **(dict(mix=None, p_blur=0.0, noise_model="shot") if args.data == "original" else {}))
     if args.export:
+        from ..io._atomic import temporary_file
+
         best = Path(args.run_dir) / "best.pt"
-        shutil.copyfile(best if best.is_file() else Path(args.run_dir) / "model.pt", args.export)
+        with temporary_file(Path(args.export), what="model file") as temporary:
+            shutil.copyfile(best if best.is_file() else Path(args.run_dir) / "model.pt", temporary)
         if not _quiet(args):
             print(f"exported {args.export}", flush=True)
     return 0
