@@ -32,11 +32,23 @@ def plot_sound_map(sound_map, *, frame=None, ax=None, alpha: float = 0.5):
         Background image (``rec.info['reference_frame']``).
     ax : matplotlib Axes, optional
     """
+    from .errors import FrameShapeError
+
+    try:
+        sound_map = np.asarray(sound_map, dtype=float)
+    except (TypeError, ValueError):
+        raise FrameShapeError(f"sound_map must be an array of numbers (rows, cols), given {type(sound_map).__name__}") \
+            from None
+    if sound_map.ndim != 2 or 0 in sound_map.shape:
+        raise FrameShapeError(f"sound_map must have shape (rows, cols), given shape {sound_map.shape}")
+    if frame is not None:
+        frame = np.asarray(frame)
+        if frame.ndim not in (2, 3) or 0 in frame.shape[:2]:
+            raise FrameShapeError(f"frame must be an image (height, width), given shape {frame.shape}")
     if ax is None:
         ax = _figure((5, 4)).subplots()
-    sound_map = np.asarray(sound_map, dtype=float)
     if frame is not None:
-        height, width = np.asarray(frame).shape[:2]
+        height, width = frame.shape[:2]
         ax.imshow(frame, cmap="gray")
         extent = (-0.5, width - 0.5, height - 0.5, -0.5)
         image = ax.imshow(sound_map, cmap="inferno", vmin=0, vmax=1, alpha=alpha, extent=extent, interpolation="nearest")
@@ -93,6 +105,11 @@ def plot_recovery(recovery, *, channel: int = 0):
         A figure of its own, not registered with pyplot (the matplotlib backend
         is left as it is): ``figure.savefig(path)`` writes it, a notebook shows it.
     """
+    if not (hasattr(recovery, "samples") and hasattr(recovery, "info")):
+        from .errors import ParameterError
+
+        raise ParameterError(f"recovery must be what recover_sound returns (vismic.data.Audio), given "
+                             f"{type(recovery).__name__}")
     figure = _figure((11, 4), layout="constrained")
     left, right = figure.subplots(1, 2)
     samples = recovery.samples

@@ -166,3 +166,10 @@ def test_a_rate_far_below_the_target_is_resampled_with_a_small_filter(monkeypatc
     # a subnormal rate made the float ratio infinite (OverflowError, found by the fuzzer)
     with pytest.raises(ParameterError, match="times below"):
         write_wav(os.devnull, np.sin(np.arange(500) / 3.0), sr=2.225073858507203e-309)
+
+
+@pytest.mark.parametrize("name", ["x.flac", "x.MP3", "x.ogg"])
+def test_other_audio_formats_names_are_refused_not_filled_with_wav_data(tmp_path, name):
+    with pytest.raises(ParameterError, match="written as WAV: name it .wav"):
+        write_wav(tmp_path / name, _tone(8000), sr=8000)
+    assert not (tmp_path / name).exists()

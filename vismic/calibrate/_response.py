@@ -135,6 +135,12 @@ class Response:
         self.lag_seconds = float(self.lag_seconds)
         self.n_fft = int(self.n_fft)
         self.smoothing_octaves = float(self.smoothing_octaves)
+        if not np.isfinite(self.lag_seconds):
+            raise ParameterError(f"lag_seconds must be a finite number, given {self.lag_seconds!r}")
+        if self.n_fft < 0:  # 0: not recorded
+            raise ParameterError(f"n_fft must be >= 0, given {self.n_fft}")
+        if not (np.isfinite(self.smoothing_octaves) and self.smoothing_octaves >= 0):
+            raise ParameterError(f"smoothing_octaves must be a finite number >= 0, given {self.smoothing_octaves!r}")
 
     def __len__(self) -> int:
         return self.freqs_hz.size
@@ -302,12 +308,18 @@ def load_response(path) -> Response:
     if not isinstance(path, (str, os.PathLike)):
         raise ParameterError(f"the response path must be a string or path, given {path!r}")
     path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"response file {str(path)!r} is a folder; give the .npz file 'vismic calibrate' wrote")
     if not path.is_file():
         raise ResponseNotFoundError(f"response file {str(path)!r} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            contents = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError) as error:
+        with open(path, "rb") as file:  # closed here whatever np.load makes of it (a damaged zip left it open)
+            data = np.load(file, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):  # a .npy array under a .npz name
+                raise ValueError(f"a single {type(data).__name__}, not an archive")
+            with data:
+                contents = {name: data[name] for name in data.files}
+    except Exception as error:  # noqa: BLE001 - zipfile, numpy and the OS raise many kinds on damaged files
         raise ParameterError(f"cannot read response file {str(path)!r}: it is not a NumPy .npz archive written by "
                              f"'vismic calibrate' ({type(error).__name__})") from None
     missing = [name for name in ("freqs_hz", "gain", "coherence", "sr") if name not in contents]
@@ -316,7 +328,11 @@ def load_response(path) -> Response:
             f"{str(path)!r} is not a vismic response file (missing {', '.join(missing)}); "
             "write one with 'vismic calibrate' or Response.save"
         )
-    version = int(contents.get("version", FILE_VERSION))
+    try:
+        version = int(contents.get("version", FILE_VERSION))
+    except (TypeError, ValueError):
+        raise ParameterError(f"response file {str(path)!r} has a format version of {contents['version']!r}, not a "
+                             "number") from None
     if version > FILE_VERSION:
         raise ParameterError(
             f"response file {str(path)!r} has format version {version}; this vismic reads up to {FILE_VERSION}"
@@ -331,7 +347,7 @@ def load_response(path) -> Response:
             n_fft=int(contents.get("n_fft", 0)),
             smoothing_octaves=float(contents.get("smoothing_octaves", 0.0)),
         )
-    except (ParameterError, TypeError) as error:
+    except (ParameterError, TypeError, ValueError) as error:
         raise ParameterError(f"response file {str(path)!r} is invalid: {error}") from None
 
 
@@ -566,7 +582,15 @@ def _check_pair(recovered, played, *, sr, played_sr):
         if played_sr != sr:
             from ..io import resample
 
-            played = np.asarray(resample(played, sr=played_sr, target_sr=sr), dtype=np.float64)
+            try:
+                played = np.asarray(resample(played, sr=played_sr, target_sr=sr), dtype=np.float64)
+            except ParameterError as error:  # resample names its own sr and target_sr
+                raise ParameterError(f"played at played_sr={played_sr:g} Hz cannot be brought to the video's "
+                                     f"{sr:g} Hz ({error})") from None
+            if played.size < 2:
+                raise ParameterError(f"played lasts {played.size / sr:.3g} s: at the video's rate of {sr:g} Hz it "
+                                     f"leaves {played.size} sample{'s' if played.size != 1 else ''}; play a longer "
+                                     "sound")
     else:
         longer, shorter = max(recovered.size, played.size), min(recovered.size, played.size)
         if longer > 4 * shorter:

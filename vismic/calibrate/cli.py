@@ -94,7 +94,13 @@ def read_played(path) -> tuple:
         raise ParameterError(f"cannot read --played sound file {str(path)!r}: {error}") from None
     if samples.shape[0] == 0:
         raise ParameterError(f"--played sound file {str(path)!r} holds no samples")
-    return samples.mean(axis=1), float(sr)
+    mono = samples.mean(axis=1)
+    loudest = float(np.max(np.abs(samples)))
+    if samples.shape[1] > 1 and loudest > 0 and float(np.max(np.abs(mono))) < 1e-3 * loudest:
+        # the mix was called silent ("played is constant") though each channel played
+        raise ParameterError(f"--played sound file {str(path)!r}: its {samples.shape[1]} channels cancel when mixed to "
+                             "mono (one is the other inverted); give a file of the channel the speaker played")
+    return mono, float(sr)
 
 
 def run_calibrate(args) -> int:

@@ -39,6 +39,8 @@ __all__ = ["VideoSource", "CameraHeader", "open_video", "read_frames", "frame_co
 
 #: Above this playback rate OpenCV's writer silently drops frames and rewrites the rate.
 MAX_PLAYBACK_FPS = 1000.0
+#: Below this playback rate OpenCV's lossless encoders do not open (0.001 failed as "no writer for codec").
+MIN_PLAYBACK_FPS = 0.01
 
 #: Container rates at or below this look like a playback rate rather than a capture rate; a given fps that
 #: contradicts a higher one is warned about.
@@ -776,10 +778,11 @@ def _batches_to_write(frames):
 
 def _check_playback_fps(playback_fps) -> float:
     try:
-        return check_range(playback_fps, "playback_fps", 0.0, MAX_PLAYBACK_FPS, include_low=False)
+        return check_range(playback_fps, "playback_fps", MIN_PLAYBACK_FPS, MAX_PLAYBACK_FPS)
     except ParameterError as error:
         raise ParameterError(
-            f"{error} (OpenCV's writer drops frames above about 1000 fps; store a playback rate such as 30)"
+            f"{error} (OpenCV's writer drops frames above about 1000 fps, and its codecs open at no rate below "
+            f"{MIN_PLAYBACK_FPS:g}; store a playback rate such as 30)"
         ) from None
 
 

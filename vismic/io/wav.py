@@ -7,6 +7,7 @@ or above it by default.
 
 from __future__ import annotations
 
+import os
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -156,6 +157,10 @@ def resample(samples: np.ndarray, *, sr: float, target_sr: float) -> np.ndarray:
     return np.concatenate([out, np.zeros(out.shape[:-1] + (n_out - out.shape[-1],))], axis=-1)
 
 
+#: Suffixes of other audio formats, which :func:`write_wav` refuses (it writes WAV data only).
+OTHER_AUDIO_SUFFIXES = (".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff", ".wma")
+
+
 def write_wav(
     path,
     samples: np.ndarray,
@@ -225,6 +230,10 @@ def write_wav(
         )
     subtype_name = check_choice(subtype.upper() if isinstance(subtype, str) else subtype, "subtype", SUBTYPES)
     out_sr = _output_rate(sr, target_sr)
+    suffix = os.path.splitext(os.fspath(path))[1].lower() if isinstance(path, (str, os.PathLike)) else ""
+    if suffix in OTHER_AUDIO_SUFFIXES:  # x.flac held WAV data that FLAC players refuse
+        raise ParameterError(f"{os.fspath(path)!r} names a {suffix} file, but the audio is written as WAV: "
+                             "name it .wav")
     path = check_destination(path, what="WAV file")
 
     if out_sr != sr:

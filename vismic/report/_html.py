@@ -114,7 +114,7 @@ def _matplotlib():
 
 
 def _page(rec, samples, sr, *, wav_path, params, title, warnings) -> str:
-    from ._sidecar import _warning_text
+    from ._sidecar import warning_texts as texts_of
 
     info = _common.info_of(rec)
     source = info.get("source_path")
@@ -155,7 +155,7 @@ def _page(rec, samples, sr, *, wav_path, params, title, warnings) -> str:
     parts.append(_image(_draw_waveform(channels, sr), alt="recovered motion against time"))
     if len(channels) > MAX_CHANNELS_DRAWN:
         parts.append(f'<p class="note">The first {MAX_CHANNELS_DRAWN} of {len(channels)} channels are drawn.</p>')
-    warning_texts = [_warning_text(warning) for warning in warnings or ()]
+    warning_texts = texts_of(warnings)
     if warning_texts:
         parts.append("<h2>Warnings</h2><ul>")
         parts.extend(f"<li>{_escape(text)}</li>" for text in warning_texts)

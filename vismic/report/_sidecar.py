@@ -105,7 +105,7 @@ def sidecar_dict(rec, *, source=None, pipeline=None, wav_info=None, warnings=(),
                                                roi=getattr(source, "roi", None),
                                                downsample=getattr(source, "downsample", 1) or 1),
         "wav": _wav_description(wav_info),
-        "warnings": [_warning_text(warning) for warning in warnings or ()],
+        "warnings": warning_texts(warnings),
         "timings_seconds": _common.json_safe(dict(timings)) if timings else {},
     }
     if extra:
@@ -205,6 +205,13 @@ def _wav_description(wav_info):
     if sr and n_samples is not None:
         described["duration_seconds"] = n_samples / sr
     return described
+
+
+def warning_texts(warnings) -> list:
+    """One text per warning; a single text or warning is one (a string was listed character by character)."""
+    if isinstance(warnings, (str, Warning, _warnings.WarningMessage)):
+        warnings = [warnings]
+    return [_warning_text(warning) for warning in warnings or ()]
 
 
 def _warning_text(warning) -> str:
