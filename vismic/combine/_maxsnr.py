@@ -159,8 +159,10 @@ def max_snr_weights(total: np.ndarray, noise: np.ndarray):
     to_px = px_per_unit / (weights @ gain)
     region_gain = per_region / px_per_unit if px_per_unit != 0 else per_region
     noise_variance = noise_scale * float(weights @ noise @ weights) * to_px**2
+    second = max(eigenvalues[-2] / noise_scale - 1.0, 1e-12) if len(eigenvalues) > 2 else 1e-12
     details = {
         "snr_estimate_db": float(10 * np.log10(snr)),
+        "second_snr_db": float(10 * np.log10(second)),
         "noise_std_px": float(np.sqrt(noise_variance)),
         "direction_degrees": float(np.degrees(np.arctan2(direction[1], direction[0]))),
         "region_gain": region_gain,
