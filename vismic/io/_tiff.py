@@ -83,13 +83,12 @@ class TiffStackReader:
         with _tifffile_guard(self.where, "the header") as logged, tifffile.TiffFile(path) as tif:
             pages = tif.pages
             n_pages = len(pages)
-            pages.first  # noqa: B018 - reads the first page's tags (and logs what is damaged in them)
-            # the chain of pages broke (a truncated file, a damaged page list): tifffile stops there, and says so
-            # only in its log; the pages before the break read well and would pass for the whole stack
-            self.damage = next((line for line in logged if line.startswith("<tifffile.TiffPages")), None)
             if n_pages < 1:
                 raise VideoError(f"cannot decode video {str(path)!r}: the TIFF file holds no pages")
             first = pages.first
+            # the chain of pages broke (a truncated file, a damaged page list): tifffile stops there, and says so
+            # only in its log; the pages before the break read well and would pass for the whole stack
+            self.damage = next((line for line in logged if line.startswith("<tifffile.TiffPages")), None)
             self.page_shape = tuple(first.shape)
             if len(self.page_shape) not in (2, 3) or min(self.page_shape) < 1:
                 raise VideoError(f"{self.where}: its first page has shape {self.page_shape}, not an image")
