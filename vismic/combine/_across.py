@@ -436,7 +436,6 @@ def _honest_estimate(audio: Audio, evidence: RegionEvidence, cutoff, report=None
 
     if np.isfinite(estimate["snr_estimate_db"]):
         info["snr_estimate_db"] = at_most_model(estimate["snr_estimate_db"])
-    _count_distortion(info, samples)
     info["reliability"] = dict(estimate["flags"])
     _name_second_motion(info)
     info["slow_motion_px"] = float(estimate["slow_motion_px"])
@@ -475,28 +474,6 @@ def _name_second_motion(info: dict) -> None:
         f"the regions carry a second motion of their own, {second:.1f} dB above the noise, besides the output's: "
         "where it is about as strong, the output mixes the two and the SNR estimate does not see it; "
         "--sources 2 (n_sources=2) separates them")
-
-
-def _count_distortion(info: dict, samples: np.ndarray) -> None:
-    """Add the sound's own harmonic distortion (:func:`~._confidence.sound_distortion_db`) to the estimate's error.
-
-    The region groups agree on it, so their estimate counts it as sound; it is independent of
-    the noise they measure, so the two errors add. ``info["sound_distortion_db"]`` records it.
-    """
-    from ._confidence import sound_distortion_db
-
-    estimate = info.get("snr_estimate_db")
-    samples = np.atleast_2d(np.asarray(samples, dtype=np.float64))
-    if estimate is None or samples.size == 0 or not np.all(np.isfinite(samples)):
-        return
-    distortion = np.array([sound_distortion_db(float(np.max(np.abs(channel)))) for channel in samples])
-    values = np.asarray(estimate, dtype=np.float64)
-    if values.ndim and values.size != distortion.size:
-        return
-    both = -10.0 * np.log10(10.0 ** (-values / 10.0) + 10.0 ** (-(distortion if values.ndim else distortion[0]) / 10.0))
-    combined = np.where(np.isfinite(values), both, values)
-    info["snr_estimate_db"] = combined.tolist() if combined.ndim else float(combined)
-    info["sound_distortion_db"] = distortion.tolist() if values.ndim else float(distortion[0])
 
 
 def _cap_at_key_frame_jumps(audio: Audio) -> Audio:

@@ -31,7 +31,7 @@ from ..denoise._filters import settled_span
 from ..errors import ParameterError
 
 __all__ = ["consistency_snr_db", "region_groups", "reliability_flags", "snr_estimate", "codec_innovation",
-           "codec_finding", "motion_cap_db", "sound_distortion_db", "MOTION_TOLERANCE_PX", "SATURATED_READING_PX"]
+           "codec_finding", "motion_cap_db", "MOTION_TOLERANCE_PX", "SATURATED_READING_PX"]
 
 #: Slow excursion from the reference (px) below which the linear evidence is not distorted by more than
 #: about a dB: ``benchmarks/bench_small_motion.py`` (drifts and sways of 0.1-3 px on four textures, 64 px,
@@ -69,26 +69,6 @@ def motion_cap_db(slow_px: float) -> float:
     if slow_px > SATURATED_READING_PX:
         cap = min(cap, -40.0 * math.log10(slow_px / 0.2) - 10.0)
     return cap
-
-
-def sound_distortion_db(peak_px: float) -> float:
-    """The SNR (dB) the sound's own size leaves the linear evidence: its third harmonic, at the sound's peak.
-
-    A band reads a motion ``d`` as ``sin(k d)``; a sinusoid of amplitude ``A`` comes out with a
-    third harmonic ``(k A)^2 / 24`` of itself (Bessel's ``J3 / J1``), ``27.6 - 40 log10(k A)`` dB
-    with the finest levels' ``k`` near 2 rad/px, as :func:`motion_cap_db` takes it. Every region
-    distorts the sound alike, so the region groups agree on the harmonic and count it as sound:
-    the camera texture's music at 2200 fps, peaks of 0.3 / 0.4 / 0.5 / 0.59 px, read 36.9 / 33.3 /
-    29.9 / 27.3 dB against estimates of 41.4 / 42.0 / 41.0 / 40.3 (a random sweep of scenes found
-    22 of 48 scenes read at 0.3 px or more over 3 dB too high, one-off); this figure is 36.5 / 31.5 /
-    27.6 / 24.7 dB.
-
-    Examples
-    --------
-    >>> [round(sound_distortion_db(a), 1) for a in (0.05, 0.1, 0.3, 0.59)]
-    [67.6, 55.6, 36.5, 24.7]
-    """
-    return 20.0 * math.log10(24.0) - 40.0 * math.log10(max(2.0 * peak_px, 1e-12))
 
 
 def region_groups(grid, *, n_groups: int = 4) -> np.ndarray:
