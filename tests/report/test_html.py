@@ -137,7 +137,7 @@ def test_unwritable_path_fails_before_drawing(tmp_path, recovery, monkeypatch):
     with pytest.raises(OutputError, match="folder"):
         write_report(tmp_path, rec)
     wav = rec.to_wav(tmp_path / "out.wav")
-    with pytest.raises(OutputError, match="overwrite the input"):
+    with pytest.raises(OutputError, match="overwrite the WAV file it plays"):
         write_report(wav.path, rec, wav_path=wav.path)
     assert soundfile.info(str(wav.path)).frames == 800
 

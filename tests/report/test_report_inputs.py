@@ -33,3 +33,12 @@ def test_plots_name_what_they_were_given():
         plot_sound_map(np.ones(4))
     with pytest.raises(FrameShapeError, match="frame must be an image"):
         plot_sound_map(np.ones((2, 2)), frame=np.ones(5))
+
+
+def test_a_report_over_its_own_wav_names_the_wav(tmp_path):
+    from vismic.errors import OutputError
+
+    path = tmp_path / "r.wav"
+    path.write_bytes(b"RIFF")
+    with pytest.raises(OutputError, match="would overwrite the WAV file it plays"):
+        write_report(path, _audio(), wav_path=path)

@@ -65,12 +65,12 @@ def _same_file(a, b) -> bool:
         return False
 
 
-def check_not_input(output, inputs, *, what: str) -> None:
+def check_not_input(output, inputs, *, what: str, kind: str = "the input") -> None:
     """Refuse an ``output`` that would overwrite or delete one of ``inputs``.
 
     The output may not resolve (through symbolic links, or as a hard link) to an
     input file or folder, lie inside an input folder, or be a folder that holds
-    an input. ``inputs`` entries that are None are skipped.
+    an input. ``inputs`` entries that are None are skipped; ``kind`` names them in the message.
 
     Raises
     ------
@@ -84,7 +84,7 @@ def check_not_input(output, inputs, *, what: str) -> None:
         real = _real(source)
         if _inside(out, real) or _inside(real, out) or _same_file(output, source):
             raise OutputError(
-                f"refusing to write {what} {os.fspath(output)!r}: it would overwrite the input "
+                f"refusing to write {what} {os.fspath(output)!r}: it would overwrite {kind} "
                 f"{os.fspath(source)!r}; choose another output path"
             )
 

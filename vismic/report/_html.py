@@ -91,7 +91,8 @@ def write_report(path, rec, *, wav_path=None, params=None, title=None, warnings=
     """
     path = check_destination(path, what="report")
     info = _common.info_of(rec)
-    check_not_input(path, [info.get("source_path"), wav_path], what="report")
+    check_not_input(path, [info.get("source_path")], what="report")
+    check_not_input(path, [wav_path], what="report", kind="the WAV file it plays")  # was called "the input"
     samples = _common.samples_of(rec)
     sr = _common.sr_of(rec)
     _matplotlib()
