@@ -628,14 +628,7 @@ def _check_image_header(data: np.ndarray, path: Path) -> None:
     """
     head = data[:33].tobytes()
     where = f"image frame {str(path)!r}"
-    if head.startswith(b"\xff\xd8"):
-        size = _jpeg_size(data)
-        if size is not None:
-            check_frame_bytes(*size, where)
-    elif head.startswith(b"BM") and len(head) >= 30:
-        width, height, _, bits = struct.unpack("<iiHH", head[18:30])
-        check_frame_bytes(abs(width), abs(height), max(1, -(-bits // 8)), where)
-    elif head.startswith(_PNG_SIGNATURE):
+    if head.startswith(_PNG_SIGNATURE):
         if len(head) < 33 or head[12:16] != b"IHDR":
             raise VideoError(f"cannot decode {where}: a PNG without its IHDR header (damaged file)")
         width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
@@ -644,7 +637,7 @@ def _check_image_header(data: np.ndarray, path: Path) -> None:
                 f"cannot decode {where}: its PNG header declares {width}x{height} pixels, bit depth "
                 f"{depth}, colour type {colour} (damaged file)"
             )
-        check_frame_bytes(width, height, _PNG_CHANNELS[colour] * (2 if depth == 16 else 1), where)
+        check_frame_bytes(*_declared_dimensions(data), where)
     elif head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         import io
 
@@ -668,6 +661,10 @@ def _check_image_header(data: np.ndarray, path: Path) -> None:
                 f"{where}: its TIFF header declares a page of shape {tuple(shape)} ({size / 2**30:.1f} GiB "
                 f"decoded), more than the {MAX_FRAME_BYTES / 2**30:g} GiB vismic reads per frame"
             )
+    else:
+        size = _declared_dimensions(data)  # JPEG, BMP
+        if size is not None:
+            check_frame_bytes(*size, where)
 
 
 def _jpeg_size(data: np.ndarray) -> Optional[tuple]:
@@ -676,7 +673,7 @@ def _jpeg_size(data: np.ndarray) -> Optional[tuple]:
     The segments are walked from the start (each a marker and its length) up to the first
     frame header; a damaged walk gives None and leaves the file to the decoder.
     """
-    data = data.tobytes()
+    data = memoryview(np.ascontiguousarray(data, dtype=np.uint8))  # no copy of the file a frame
     at = 2
     while at + 4 <= len(data):
         if data[at] != 0xFF:
@@ -697,23 +694,28 @@ def _jpeg_size(data: np.ndarray) -> Optional[tuple]:
     return None
 
 
+def _declared_dimensions(data: np.ndarray) -> Optional[tuple]:
+    """``(width, height, bytes a pixel)`` a PNG, JPEG or BMP header declares, read without decoding (None: unknown)."""
+    head = data[:33].tobytes()
+    if head.startswith(b"\xff\xd8"):
+        return _jpeg_size(data)
+    if head.startswith(b"BM") and len(head) >= 30:
+        width, height, _, bits = struct.unpack("<iiHH", head[18:30])
+        return abs(width), abs(height), max(1, -(-bits // 8))
+    if head.startswith(_PNG_SIGNATURE) and len(head) >= 26:
+        width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+        return width, height, _PNG_CHANNELS.get(colour, 1) * (2 if depth == 16 else 1)
+    return None
+
+
 def _declared_size(path: Path) -> Optional[tuple]:
-    """``(width, height)`` a PNG, JPEG or BMP file's header declares, read without decoding (None: unknown)."""
+    """``(width, height)`` an image file's header declares (:func:`_declared_dimensions`; None: unknown)."""
     try:
         with open(path, "rb") as file:
-            head = np.frombuffer(file.read(1 << 20), dtype=np.uint8)
+            size = _declared_dimensions(np.frombuffer(file.read(1 << 20), dtype=np.uint8))
     except OSError:
         return None
-    start = head[:33].tobytes()
-    if start.startswith(_PNG_SIGNATURE) and len(start) >= 24:
-        return struct.unpack(">II", start[16:24])
-    if start.startswith(b"\xff\xd8"):
-        size = _jpeg_size(head)
-        return None if size is None else size[:2]
-    if start.startswith(b"BM") and len(start) >= 26:
-        width, height = struct.unpack("<ii", start[18:26])
-        return abs(width), abs(height)
-    return None
+    return None if size is None else size[:2]
 
 
 def _check_first_sizes(files, where: str) -> None:

@@ -99,9 +99,9 @@ class TiffStackReader:
                     f"({page_bytes / 2**30:.1f} GiB each), more than the {MAX_FRAME_BYTES / 2**30:g} GiB "
                     "vismic reads per frame; the file is damaged or not a video"
                 )
-            self.dtype = np.dtype(first.dtype or np.uint8)
-            if self.dtype.kind not in "buif":
-                raise VideoError(f"{self.where} holds pages of {self.dtype} values, not grey levels (vismic reads "
+            stored = np.dtype(first.dtype or np.uint8)
+            if stored.kind not in "buif":
+                raise VideoError(f"{self.where} holds pages of {stored} values, not grey levels (vismic reads "
                                  "integer and real-valued images)")
             # Colour samples in separate planes come as (samples, h, w): moved last on reading.
             self.planar = len(first.shape) == 3 and first.planarconfig == 2
