@@ -47,14 +47,25 @@ MIN_TEXTURE_RATIO = 1.0
 SNR_FLOOR_DB = 0.0
 #: Peak recovered motion, in pixels, beyond which local phase no longer follows it linearly.
 MAX_LINEAR_PX = 0.6
-#: Peak motion (px) beyond which the sound's own harmonics may read as sound in the SNR estimate: every region
-#: reads ``sin(k d)`` alike, so the region groups agree on its third harmonic. A random sweep of scenes (one-off)
-#: found 22 of 48 brick and camera scenes at 0.3-0.59 px estimated more than 3 dB high (camera/music: 27.3-36.9
-#: dB estimated 40.3-42.0), none below; gravel's coarser texture read right. A term for the harmonic with the
-#: finest levels' wavenumber set camera right but read gravel up to 26 dB low: the texture decides. Scenes
-#: rendered at 0.3 px peak a little below it once high-passed (camera and stripes at 0.3 read 4.1-5.3 dB high
-#: unwarned at a threshold of 0.3); at 0.2 px every scene was within 1.6 dB.
-HARMONICS_PX = 0.25
+#: Wavenumber (rad/px) of the finest levels, with which a motion's harmonics are reckoned (:func:`harmonics_limit_db`).
+#: Every region reads ``sin(k d)`` alike, so the region groups agree on its third harmonic and count it as sound.
+#: 160 scenes (8 textures, tones at 0.3 and 0.88 Nyquist, music, speech, 0.12-0.5 px, noise 0.5, one-off) had
+#: 48 estimates more than 3 dB high: every one above the limit this gives, and the others at most 0.1 dB high;
+#: 1.5 rad/px left one unwarned (+3.6). A warning from a peak of 0.25 px alone, before, left estimates up to 6 dB
+#: high unwarned at 0.12-0.25 px, and warned on scenes whose noise lay far above their harmonics. As a term in
+#: the estimate it read gravel's coarser texture up to 26 dB low: the texture decides, so it is a warning.
+HARMONICS_K = 2.0
+
+
+def harmonics_limit_db(peak_px: float) -> float:
+    """The SNR (dB) the third harmonic of a sine of ``peak_px`` leaves on the finest levels: ``(k d)^2 / 24`` of it.
+
+    Examples
+    --------
+    >>> [round(harmonics_limit_db(d), 1) for d in (0.1, 0.2, 0.3, 0.5)]
+    [55.6, 43.5, 36.5, 27.6]
+    """
+    return -20.0 * np.log10(max(HARMONICS_K * float(peak_px), 1e-12) ** 2 / 24.0)
 #: Share of pixels at the darkest or brightest value beyond which frames are called clipped.
 MAX_CLIPPED_FRACTION = 0.3
 #: Share of pixels at the top of 8, 10, 12, 14 or 16-bit data beyond which frames are called saturated, as
@@ -182,10 +193,10 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
         found.append(f"{TOO_LARGE_PREFIX}: it peaks at {peak:.2f} px, beyond the ~{MAX_LINEAR_PX:g} px that local "
                      "phase follows linearly, so the sound is distorted whatever the SNR estimate says; "
                      "use --downsample to shrink the motion in pixels, or film from further away")
-    elif peak > HARMONICS_PX:
-        found.append(f"{HARMONICS_PREFIX}: it peaks at {peak:.2f} px; past ~{HARMONICS_PX:g} px the sound's own "
-                     "harmonics, which every region reads alike, may count as sound in the SNR estimate (up to "
-                     "13 dB too high on finely textured surfaces); --downsample shrinks the motion in pixels")
+    elif np.any(snr > harmonics_limit_db(peak)):
+        found.append(f"{HARMONICS_PREFIX}: it peaks at {peak:.2f} px, where the sound's own harmonics, which every "
+                     f"region reads alike, may lie {harmonics_limit_db(peak):.0f} dB below it; an SNR estimate above "
+                     "that may count them as sound and read high; --downsample shrinks the motion in pixels")
     return found + _clipped_findings(statistics)
 
 
