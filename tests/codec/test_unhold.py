@@ -178,7 +178,7 @@ def test_only_frames_on_an_8x8_dct_codec_grid_are_unheld():
     assert unheld.steps[0][0] == "unhold"
     assert unheld["decompose"].n_reference_frames == 1 and unheld["light"].n_reference_frames == 1
     assert unheld["bands"].grid == (4, 4)
-    assert pipe["decompose"].n_reference_frames == 16 and pipe["bands"].grid == (8, 8)  # the original is kept
+    assert pipe["decompose"].n_reference_frames == "auto" and pipe["bands"].grid == (8, 8)  # the original is kept
     assert _unheld(pipe, flagged, SimpleNamespace(codec="XVID", roi=(16, 8, 32, 32), downsample=1)) is not None
     for source in (SimpleNamespace(codec="avc1", roi=None, downsample=1),   # H.264: 4x4 transforms
                    SimpleNamespace(codec=None, roi=(4, 0, 32, 32), downsample=1),   # off the grid
@@ -191,7 +191,7 @@ def test_default_pipeline_with_unhold():
     pipe = vismic.default_pipeline(unhold=True)
     assert pipe.steps[0][0] == "unhold" and isinstance(pipe["unhold"], Unhold)
     assert pipe["decompose"].n_reference_frames == 1 and pipe["bands"].grid == (4, 4)
-    assert vismic.default_pipeline()["decompose"].n_reference_frames == 16
+    assert vismic.default_pipeline()["decompose"].n_reference_frames == "auto"
 
 
 def test_default_pipeline_with_unhold_says_when_it_coarsens_a_grid_asked_for():

@@ -96,7 +96,7 @@ def test_a_file_source_pickles_as_a_recipe_and_reopens_once(raw_avi):
     np.testing.assert_array_equal(first.read(50, 7).frames, source.read(50, 7).frames)
 
 
-@pytest.mark.parametrize("counts", [(16, 16), (8, 24), (24, 8)])
+@pytest.mark.parametrize("counts", [(16, 16), (8, 24), (24, 8), ("auto", "auto"), (8, "auto")])
 def test_light_folded_into_the_projection_equals_the_stage_before_it(counts):
     light_frames, reference_frames = counts
     frames = flicker_frames(n_frames=160).astype(np.float32)
@@ -117,7 +117,7 @@ def test_the_default_pipeline_folds_light_into_the_projection():
     from vismic.project._fuse import split_fusable
 
     head, fused = split_fusable(vismic.default_pipeline().streaming_steps)
-    assert head == [] and fused.light_reference_frames == 16
+    assert head == [] and fused.light_reference_frames == "auto"
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True])

@@ -44,7 +44,7 @@ def test_round_trip_keys(tmp_path, recovery):
     steps = sidecar["pipeline"]["steps"]
     assert [step["name"] for step in steps] == [name for name, _ in pipeline.steps]
     params = {step["name"]: step["params"] for step in steps}
-    assert params["light"]["n_reference_frames"] == 16
+    assert params["light"]["n_reference_frames"] == "auto"
     assert params["decompose"]["n_levels"] is None
     assert params["decompose"]["biort"] == "near_sym_a"
     assert params["bands"]["grid"] == [8, 8]

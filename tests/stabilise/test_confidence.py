@@ -405,14 +405,17 @@ def test_output_that_follows_the_cameras_sub_pixel_position_is_flagged():
     assert abs(whole.info["snr_estimate_db"] - metrics.si_snr(whole.samples, truth)) < 3.0
     assert metrics.si_snr(blocks.samples, truth) < -10.0
     assert "camera_position" in blocks.info["reliability"] and blocks.info["snr_estimate_db"] < 0.0
-    # the reader's low-pass before the block means leaves less to alias (-5.4 dB here), still lost and said so
-    assert metrics.si_snr(halved.samples, truth) < 0.0
-    assert "camera_position" in halved.info["reliability"] and halved.info["snr_estimate_db"] < 0.0
-    # the camera moved ~80 px/s: recover_sound reads it again with 0.6 N px (7.3 dB here), and the estimate counts
-    # what lies between the high-pass and that speed as error (14.3 dB without: the groups agree on that error)
+    # the reader's low-pass before the block means leaves less to alias: against a reference averaged over 50 ms
+    # of the camera's positions the sound is read (8.0 dB here; -5.4, lost and flagged, against the first 16
+    # frames), and the estimate says so
+    snr = metrics.si_snr(halved.samples, truth)
+    assert snr > 3.0 and abs(halved.info["snr_estimate_db"] - snr) < 3.0
+    # the camera moved ~80 px/s: recover_sound reads it again with 0.6 N px (11.7 dB here, 7.3 against the first
+    # 16 frames), and the estimate counts what lies between the high-pass and that speed as error (a cap of
+    # 14.6 dB; the groups agree on that error)
     snr = metrics.si_snr(default.samples, truth)
     assert default.info["anti_alias"] == 0.6 and snr > 3.0
-    assert abs(default.info["snr_estimate_db"] - snr) < 3.0 and default.info["fast_motion_cap_db"] < 12.0
+    assert abs(default.info["snr_estimate_db"] - snr) < 3.0 and default.info["fast_motion_cap_db"] < 20.0
     # under half a pixel of motion the error follows the motion itself: nothing is measured
     assert camera_position_share(truth, np.full((n, 2), 0.1), fps=FPS, highpass_hz=20.0) == 0.0
 
@@ -486,9 +489,10 @@ def test_a_steady_light_is_not_taken_for_light_in_the_output():
 
 
 def test_the_shifts_error_just_above_the_highpass_is_counted():
-    # A sharp brick at 48 px under a 2 px shake along x: 13 % of the output follows the camera's position,
+    # A sharp brick at 48 px under a 2 px shake along x: 13 % of the output followed the camera's position,
     # most of it between 20 and 40 Hz, where the camera-position flag does not look; estimated 23.6 dB
-    # for an output of 8.3 (one-off figures).
+    # for an output of 8.3 (one-off figures). Against a reference averaged over 50 ms of stabilised frames
+    # (16 before) the output reads 20.2 dB, the still scene's 21.7, and the estimate follows it.
     sound = synth.make_displacement(synth.music(duration_seconds=0.5, sr=FPS, seed=2), amplitude_px=0.05)
     shake = synth.shake_motion(sound.size, fps=FPS, peak_px=2.0, low_hz=0.5, high_hz=10.0, seed=2)
     scene = synth.render_nuisance_scene(synth.texture("brick", size=(64, 64)), sound, direction_degrees=30,
@@ -497,4 +501,4 @@ def test_the_shifts_error_just_above_the_highpass_is_counted():
         warnings.simplefilter("ignore")
         rec = vismic.recover_sound(scene.frames, fps=FPS, denoise=None)
     truth = metrics.si_snr(rec.samples, highpass(scene.displacement_px, sr=FPS))
-    assert truth < 12.0 and rec.info["snr_estimate_db"] - truth < 3.0
+    assert truth > 17.0 and abs(rec.info["snr_estimate_db"] - truth) < 3.0

@@ -86,10 +86,12 @@ def test_frames_set_into_the_reference_lose_less_to_shake_beside_a_camera_s_bord
         pipe.set_params(stabilise__extend=extend, stabilise__fill_border=fill)
         batches = (FrameBatch(scene.frames[i:i + 64], i, fps) for i in range(0, n, 64))
         results[extend, fill] = metrics.si_snr(pipe.run(batches).samples, truth)
-    # the mirror image the plain shift brings in, and its edge error, cost 1.35 dB here (20.57 against 19.22 dB)
+    # the mirror image the plain shift brings in, and its edge error, cost 1.47 dB here (20.59 against 19.12 dB;
+    # 20.57 against 19.22 with the 16-frame reference before the default pipeline's 50 ms)
     assert results["reference", "fast"] > results["mirror", "fast"] + 0.7, results
-    # what the blocks saw past the reference's sides: 21.47 dB, and with strips only as wide as what entered 22.34
-    assert results["mosaic", "fast"] > results["reference", "fast"] + 0.4, results
+    # what the blocks saw past the reference's sides: 20.98 dB (21.47 before), and with strips only as wide as
+    # what entered 22.18 (22.34)
+    assert results["mosaic", "fast"] > results["reference", "fast"] + 0.2, results
     assert results["mosaic", "follow"] > results["reference", "fast"] + 1.0, results
 
 

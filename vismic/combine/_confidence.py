@@ -171,7 +171,8 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
         ``snr_db`` (the estimate), ``group_snr_db`` (per group),
         ``agreement`` (mean correlation between groups' outputs),
         ``leak_fraction`` (power of slow motion leaking through the high-pass / output power),
-        ``slow_motion_px`` (largest excursion of the regions' common shift below :data:`LEAK_SPLIT` of the high-pass),
+        ``slow_motion_px`` (largest excursion of the regions' common shift below :data:`SLOW_SPLIT` of the high-pass),
+        ``offset_px`` (that slow shift's rms distance from the reference, its mean included),
         ``rigid_power_px2`` and ``rigid_px`` (that shift above the high-pass: its power and
         its ``(2, n)`` x, y series), ``output_power`` (the combined motion's power above the
         high-pass, in its own units) and ``rigid_response`` (what it reads for a 1 px shift of
@@ -229,7 +230,7 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
     combined = np.stack([np.stack([weights[p] @ to_displacement, *(rigid_map @ to_displacement)]) for p in (0, 1)])
     series = evidence.project(combined, by_parity=True)  # motion, then the rigid (x, y) shift
     motion = series[0]
-    slow_px, rigid_fast = _rigid_px(series[1:], evidence.fps, highpass_hz)
+    slow_px, rigid_fast, offset_px = _rigid_px(series[1:], evidence.fps, highpass_hz)
     final = highpass(motion, sr=evidence.fps, cutoff_hz=highpass_hz) if highpass_hz and n > 40 else motion
     final_power = float(np.mean(final ** 2))
     leak_power = _leak_share(motion, final, evidence.fps, highpass_hz) * final_power if highpass_hz and n > 40 else 0.0
@@ -248,6 +249,7 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
         "agreement": float(np.mean(pairs)) if pairs.size else float("nan"),
         "leak_fraction": leak_power / max(final_power, 1e-300),
         "slow_motion_px": slow_px,
+        "offset_px": offset_px,
         "rigid_power_px2": float(np.sum(np.mean(rigid_fast ** 2, axis=-1))),
         "rigid_px": rigid_fast,
         "output_power": final_power,
@@ -256,22 +258,24 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
     }
 
 
-#: Share of the high-pass's cut-off below which motion counts as slow (a nuisance): its leak through the
-#: high-pass, and its excursion from the reference (:func:`_rigid_px`). The complement of the high-pass counted a 25 Hz tone's own transition-band part as
-#: leak (estimates held near 15 dB whatever the truth), and the filter's end transients of any sound that
-#: starts with the clip (tones of 40 Hz to 0.9 Nyquist estimated 5-26 dB low): ``bench_estimate_sweep.py``.
-#: Drift, sway and shake (below 10 Hz) lie below it in full.
-LEAK_SPLIT = 0.6
+#: Share of the high-pass's cut-off below which the regions' common shift counts as a slow excursion from the
+#: reference (:func:`_rigid_px`). The high-pass's complement held a loud low note's own transition band: a 25 Hz
+#: tone of 0.24 px read 0.16 px, and ``stabilise='auto'`` took it away with the note (11.3 dB, 32.3 without;
+#: ``bench_estimate_sweep.py``). Drift, sway and shake (below 10 Hz) lie below it in full. The leak through the
+#: high-pass (:func:`_leak_share`) keeps the complement: a real clip's motion at the cut-off (camera.mp4, 20.5 Hz,
+#: the output's strongest peak, where the sound is at 36-62 Hz) is as likely a nuisance as sound, and a split
+#: below it estimated that clip 20.7 dB instead of 7.0.
+SLOW_SPLIT = 0.6
 
 
 def _leak_share(motion, final, fps: float, highpass_hz: float) -> float:
-    """Power share of ``final`` (``motion`` high-passed) that is motion below ``LEAK_SPLIT * highpass_hz`` let through.
+    """Power share of ``final`` (``motion`` high-passed) that is motion below the cut-off let through.
 
     Measured where the filters have settled (:func:`settled_span`): at the ends their transients
-    are the sound's own, in the truth as in the output.
+    are the sound's own, in the truth as in the output (tones of 40 Hz to 0.9 Nyquist starting with
+    the clip were estimated 5-26 dB low, ``bench_estimate_sweep.py``).
     """
-    slow = bandlimit(motion, sr=fps, high_hz=LEAK_SPLIT * highpass_hz)
-    leak = highpass(slow, sr=fps, cutoff_hz=highpass_hz)
+    leak = highpass(motion - final, sr=fps, cutoff_hz=highpass_hz)
     span = settled_span(motion.shape[-1], sr=fps, cutoff_hz=highpass_hz)
     return float(np.mean(leak[span] ** 2)) / max(float(np.mean(final[span] ** 2)), 1e-300)
 
@@ -321,9 +325,11 @@ def rigid_motion(evidence: RegionEvidence) -> np.ndarray:
 
 
 def _rigid_px(rigid, fps, highpass_hz):
-    """The rigid least-squares (x, y) shift of all regions: slow part's largest excursion, and the sound-band part.
+    """The rigid least-squares (x, y) shift of all regions: its slow part's largest excursion, its sound-band
+    part, and the rms distance of its slow part from the reference (the mean included: the reference is the
+    first frames', which a loud note may have moved off the motion's centre).
 
-    The slow part lies below :data:`LEAK_SPLIT` of the high-pass: the high-pass's complement held
+    The slow part lies below :data:`SLOW_SPLIT` of the high-pass: the high-pass's complement held
     a loud low note's own transition-band part, read as slow motion (a 25 Hz tone of 0.24 px read
     0.16 px, was stabilised away and recovered at 11.3 dB instead of 32.3).
 
@@ -331,12 +337,14 @@ def _rigid_px(rigid, fps, highpass_hz):
     motions read smaller than they are; that is still far above what the
     evidence tolerates.
     """
-    rigid = rigid - rigid.mean(axis=-1, keepdims=True)
+    centre = rigid.mean(axis=-1, keepdims=True)
+    rigid = rigid - centre
     if not (highpass_hz and rigid.shape[-1] > 40):
-        return 0.0, rigid
+        return 0.0, rigid, float(np.hypot(*centre[:, 0]))
     fast = highpass(rigid, sr=fps, cutoff_hz=highpass_hz)
-    slow = bandlimit(rigid, sr=fps, high_hz=LEAK_SPLIT * highpass_hz)
-    return float(np.max(np.hypot(*slow))), fast
+    slow = bandlimit(rigid, sr=fps, high_hz=SLOW_SPLIT * highpass_hz)
+    offset = float(np.sqrt(np.mean(np.sum((slow + centre) ** 2, axis=0))))
+    return float(np.max(np.hypot(*slow))), fast, offset
 
 
 def reliability_flags(report=None, *, snr_db: Optional[float] = None, min_snr_db: float = 0.0,
@@ -510,14 +518,15 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
     flags = {}
     if slow > 0:
         cap = motion_cap_db(slow)
-        if slow <= SATURATED_READING_PX:
-            cap = _power_sum_db(cap, offset_cap_db(slow, measured["rigid_px"]))
         # the distortion adds to the noise the groups measured; past a saturated reading it is a bound
         if slow > SATURATED_READING_PX:
             estimate = min(estimate, cap)
         elif not math.isnan(estimate):
             lower = min(estimate, cap)
             estimate = lower - 10.0 * math.log10(1.0 + 10.0 ** (-abs(estimate - cap) / 10.0))
+    if slow <= SATURATED_READING_PX and not math.isnan(estimate):
+        cap = offset_cap_db(measured["offset_px"], measured["rigid_px"])
+        estimate = _power_sum_db(estimate, cap)
     if slow > MOTION_TOLERANCE_PX:
         if report is None:
             advice = "remove slow motion first (--stabilise on, stabilise=True, or a vismic.stabilise.Stabilise step)"

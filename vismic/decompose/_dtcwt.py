@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Optional
 
@@ -141,29 +142,65 @@ def reference_pyramid(frame, *, n_levels: int = 4, biort: str = "near_sym_a", qs
     )
 
 
-def check_reference_frames(k, name: str = "n_reference_frames") -> int:
-    """``k`` as a frame count for a reference, or :class:`ParameterError`."""
+#: Seconds of video an ``n_reference_frames='auto'`` reference averages (:func:`vismic.default_pipeline`'s):
+#: a period of the 20 Hz high-pass. The mean of the first 16 frames (7 ms at 2200 fps) sat where a loud low
+#: note had moved the object, off the motion's centre, and every band read a second harmonic of the note from
+#: there: tones of 0.22 px at 25-100 Hz read 33.2-38.6 dB against 39.1-42.6 from 50 ms, and 100 ms read the
+#: same (one-off).
+REFERENCE_SECONDS = 0.05
+#: The fewest frames an ``'auto'`` reference averages (their mean removes the reference's own sensor noise).
+MIN_REFERENCE_FRAMES = 16
+#: The most bytes of float32 frames an ``'auto'`` reference holds back: large frames at high rates average
+#: fewer than :data:`REFERENCE_SECONDS` (at least :data:`MIN_REFERENCE_FRAMES`).
+REFERENCE_BYTES = 64 * 2 ** 20
+
+
+def check_reference_frames(k, name: str = "n_reference_frames"):
+    """``k`` as a frame count for a reference (or ``'auto'``), or :class:`ParameterError`."""
+    if isinstance(k, str) and k == "auto":
+        return k
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ParameterError(f"{name} must be a positive integer, given {k!r}")
+        raise ParameterError(f"{name} must be a positive integer or 'auto', given {k!r}")
     return int(k)
 
 
+def reference_frame_count(k, batch: FrameBatch, name: str = "n_reference_frames") -> int:
+    """The frames a reference of ``n_reference_frames=k`` averages in a video whose first batch is ``batch``.
+
+    ``'auto'``: the first :data:`REFERENCE_SECONDS` of the video, at least :data:`MIN_REFERENCE_FRAMES`
+    frames and at most :data:`REFERENCE_BYTES` of them.
+
+    >>> batch = FrameBatch(np.zeros((4, 32, 32), np.float32), start=0, fps=2200.0)
+    >>> reference_frame_count("auto", batch), reference_frame_count(8, batch)
+    (110, 8)
+    """
+    k = check_reference_frames(k, name)
+    if k != "auto":
+        return k
+    wanted = max(MIN_REFERENCE_FRAMES, math.ceil(REFERENCE_SECONDS * batch.fps))
+    frame_bytes = 4 * int(np.prod(batch.frames.shape[1:]))
+    return max(MIN_REFERENCE_FRAMES, min(wanted, REFERENCE_BYTES // max(frame_bytes, 1)))
+
+
 class HeldFrames:
-    """Batches held back until the first ``n_reference_frames`` frames of the video have arrived.
+    """Batches held back until the first reference frames of the video have arrived.
 
     For stages whose reference is the mean of the video's first frames
     (:class:`Decompose`, :class:`vismic.project.Project`): holding the batches
     makes the result independent of how the video is split into batches.
+    ``count`` is the number of frames the reference averages, known from the first batch.
     """
 
     def __init__(self):
         self._batches = []
+        self.count: Optional[int] = None
 
     def add(self, batch: FrameBatch, n_reference_frames) -> Optional[FrameBatch]:
-        """Hold ``batch``; once ``n_reference_frames`` frames are held, release them all (else None)."""
-        k = check_reference_frames(n_reference_frames)
+        """Hold ``batch``; once the reference's frames are held, release them all (else None)."""
+        if self.count is None:
+            self.count = reference_frame_count(n_reference_frames, batch)
         self._batches.append(batch)
-        if sum(len(b) for b in self._batches) < k:
+        if sum(len(b) for b in self._batches) < self.count:
             return None
         return self.release()
 
@@ -184,18 +221,21 @@ class Decompose(Stage):
         ``None`` picks ``min(4, max_levels(frame size))``.
     biort, qshift : str
         DTCWT filters.
-    n_reference_frames : int
+    n_reference_frames : int or 'auto'
         The reference frame is the mean of the video's first ``n_reference_frames``
-        frames; its pyramid and derivative pyramids ride along with every batch.
+        frames (``'auto'``: its first 50 ms, see :func:`reference_frame_count`, as
+        :func:`vismic.default_pipeline` takes it);
+        its pyramid and derivative pyramids ride along with every batch.
         Averaging removes the reference's own sensor noise, which otherwise costs
-        up to 2 dB on noisy, low-contrast scenes. The stage holds frames back
+        up to 2 dB on noisy, low-contrast scenes, and sets it at the centre of
+        the sound's motion. The stage holds frames back
         until it has them all (or the video ends, see :meth:`flush`), so the
         result does not depend on how the video is split into batches.
     """
 
     streaming = True
 
-    def __init__(self, n_levels=None, biort: str = "near_sym_a", qshift: str = "qshift_a", n_reference_frames: int = 16):
+    def __init__(self, n_levels=None, biort: str = "near_sym_a", qshift: str = "qshift_a", n_reference_frames=16):
         self.n_levels = n_levels
         self.biort = biort
         self.qshift = qshift
@@ -218,7 +258,7 @@ class Decompose(Stage):
         if held is None:
             return None
         self._reference = reference_pyramid(
-            held.frames[: self.n_reference_frames].mean(axis=0), n_levels=self._levels(held),
+            held.frames[: self._held.count].mean(axis=0), n_levels=self._levels(held),
             biort=self.biort, qshift=self.qshift,
         )
         return self._decompose(held)

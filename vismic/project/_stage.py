@@ -9,7 +9,7 @@ import numpy as np
 from .._checks import check_data
 from ..data import BandSignals, FrameBatch
 from ..decompose import max_levels
-from ..decompose._dtcwt import HeldFrames, check_reference_frames
+from ..decompose._dtcwt import HeldFrames, reference_frame_count
 from ..pipeline import Stage
 from ..stabilise import light_basis, remove_light
 from ._templates import Templates, check_precision, make_templates, project, with_light
@@ -27,10 +27,11 @@ class Project(Stage):
     n_levels : int or None
         DTCWT levels; None picks ``min(4, max_levels(frame size))``.
     grid : (rows, cols)
-    n_reference_frames : int
-        The reference is the mean of the first frames of the video; frames are
-        held back until that many have arrived, so the result does not depend on
-        how the video is split into batches.
+    n_reference_frames : int or 'auto'
+        The reference is the mean of the first frames of the video (``'auto'``: its
+        first 50 ms, see :func:`vismic.decompose.reference_frame_count`);
+        frames are held back until that many have arrived, so the result does not
+        depend on how the video is split into batches.
     biort, qshift : str
         DTCWT filters.
     device : str, optional
@@ -41,7 +42,7 @@ class Project(Stage):
         (``benchmarks/bench_speed.py``), and the recovered sound within a few
         hundredths of a dB of float32's (``benchmarks/bench_recover.py --precision int8``). Float
         frames take the float32 product of the same rounded templates.
-    light_reference_frames : int, optional
+    light_reference_frames : int or 'auto', optional
         When given, the stage is ``NormaliseLight(light_reference_frames)``
         followed by the projection, in one product (:func:`with_light`): light
         changes cost two dot products a frame instead of a pass of their own.
@@ -49,7 +50,7 @@ class Project(Stage):
 
     streaming = True
 
-    def __init__(self, n_levels=None, grid=(8, 8), n_reference_frames: int = 16, biort: str = "near_sym_a",
+    def __init__(self, n_levels=None, grid=(8, 8), n_reference_frames=16, biort: str = "near_sym_a",
                  qshift: str = "qshift_a", device=None, light_reference_frames=None, precision: str = "float32"):
         self.n_levels = n_levels
         self.grid = grid
@@ -64,6 +65,7 @@ class Project(Stage):
     def reset(self) -> None:
         self.templates: Optional[Templates] = None
         self._held = HeldFrames()
+        self._counts = None
 
     def transform(self, batch: FrameBatch, *, executor=None):
         """Band evidence of ``batch`` (None while frames are held back for the reference).
@@ -72,10 +74,11 @@ class Project(Stage):
         """
         check_data(batch, FrameBatch, "Project")
         if self.templates is None:
-            count = check_reference_frames(self.n_reference_frames)
-            if self.light_reference_frames is not None:
-                count = max(count, check_reference_frames(self.light_reference_frames, "light n_reference_frames"))
-            batch = self._held.add(batch, count)
+            if self._counts is None:
+                light = (None if self.light_reference_frames is None else
+                         reference_frame_count(self.light_reference_frames, batch, "light n_reference_frames"))
+                self._counts = (reference_frame_count(self.n_reference_frames, batch), light)
+            batch = self._held.add(batch, max(count for count in self._counts if count is not None))
             if batch is None:
                 return None
             self._start(batch, executor)
@@ -89,9 +92,10 @@ class Project(Stage):
     def _start(self, batch: FrameBatch, executor=None) -> None:
         """Templates for the reference: the mean of the first ``n_reference_frames`` frames of ``batch``."""
         levels = self.n_levels if self.n_levels is not None else min(4, max_levels(batch.shape))
-        frames, light_reference = batch.frames[: self.n_reference_frames], None
-        if self.light_reference_frames is not None:  # as NormaliseLight takes its reference and applies it
-            light_reference = batch.frames[: self.light_reference_frames].astype(np.float32).mean(axis=0)
+        count, light_count = self._counts
+        frames, light_reference = batch.frames[:count], None
+        if light_count is not None:  # as NormaliseLight takes its reference and applies it
+            light_reference = batch.frames[:light_count].astype(np.float32).mean(axis=0)
             light_reference = light_reference.astype(np.float64)
             frames = remove_light(frames, light_reference, light_basis(light_reference))
         reference = frames.astype(np.float32).mean(axis=0)

@@ -98,7 +98,7 @@ def default_pipeline(
     # after Stabilise too: what is left of the light against the stabilised reference (the filled
     # border changes the frame's mean as the camera moves; gravel under drift +0.5 dB, others +-0.01)
     # after Unhold only a key frame is as the camera saw it: the others carry scaled-up coded changes
-    n_reference_frames = 1 if unhold else 16
+    n_reference_frames = 1 if unhold else "auto"
     steps.append(("light", NormaliseLight(n_reference_frames=n_reference_frames)))
     steps += [
         ("decompose", Decompose(n_levels=n_levels, n_reference_frames=n_reference_frames)),

@@ -140,7 +140,8 @@ class NormaliseLight(Stage):
 
     Parameters
     ----------
-    n_reference_frames : int
+    n_reference_frames : int or 'auto'
+        As :class:`~vismic.decompose.Decompose` (``'auto'``: the first 50 ms).
     """
 
     streaming = True
@@ -148,7 +149,7 @@ class NormaliseLight(Stage):
     #: run can apply a started copy to their own frame ranges.
     frame_independent = True
 
-    def __init__(self, n_reference_frames: int = 16):
+    def __init__(self, n_reference_frames=16):
         self.n_reference_frames = n_reference_frames
         self.reset()
 
@@ -169,7 +170,7 @@ class NormaliseLight(Stage):
         return FrameBatch(remove_light(batch.frames, self._reference, self._basis), batch.start, batch.fps)
 
     def _start(self, batch: FrameBatch) -> None:
-        self._reference = batch.frames[: self.n_reference_frames].astype(np.float32).mean(axis=0).astype(np.float64)
+        self._reference = batch.frames[: self._held.count].astype(np.float32).mean(axis=0).astype(np.float64)
         self._basis = light_basis(self._reference)
 
     def flush(self) -> Optional[FrameBatch]:
