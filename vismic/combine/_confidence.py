@@ -42,8 +42,8 @@ MOTION_TOLERANCE_PX = 0.15
 
 #: Readings of the slow excursion beyond this (px) may be a motion of pixels read small: the linear evidence
 #: saturates past a quarter wavelength of the finest level, and in the same benchmark motions of 0.75-3 px
-#: read 0.33-0.91 px (one of 2 px read 0.355, its SI-SNR -8.3 dB), while every reading up to 0.3 came from
-#: 0.5 px or less. Beyond it the estimate is capped steeply (:func:`motion_cap_db`).
+#: read 0.34-1.49 px (0.33-0.91 with the 16-frame reference; one of 2 px read 0.355, its SI-SNR -8.3 dB),
+#: while every reading up to 0.3 came from 0.5 px or less. Beyond it the estimate is capped steeply (:func:`motion_cap_db`).
 SATURATED_READING_PX = 0.3
 
 
@@ -58,7 +58,7 @@ def motion_cap_db(slow_px: float) -> float:
     replaces, ``-40 log10(d / 0.2) - 10`` dB from 0.05 px on, read 48 of them 6-40 dB low,
     one-off). Readings past :data:`SATURATED_READING_PX` may stand for far larger motions, and
     are still held to that steep cap (-17 dB at 0.3 px, where the sound of such motions was
-    lost; 15 of those 91 scenes were more than 3 dB lower still, all flagged).
+    lost; 8 of those 91 scenes were more than 3 dB lower still, all flagged).
 
     Examples
     --------
@@ -69,41 +69,6 @@ def motion_cap_db(slow_px: float) -> float:
     if slow_px > SATURATED_READING_PX:
         cap = min(cap, -40.0 * math.log10(slow_px / 0.2) - 10.0)
     return cap
-
-
-def offset_cap_db(offset_px: float, sound_px) -> float:
-    """The SNR (dB) the sound's own second harmonic leaves where the frames sit ``offset_px`` from the reference.
-
-    A band reads ``sin(k (d - r))``: with the reference ``r`` off the motion's centre (the mean
-    of the first frames, taken while a loud low note had moved the object), its second-order
-    term ``sin(k r) (k d)^2 / 2`` is a second harmonic of the sound, ``(k^2 r / 2)^2 var(d^2) / <d^2>``
-    of its power, alike in every region (with the finest levels' ``k`` near 2 rad/px, as
-    :func:`motion_cap_db`). ``sound_px`` (``(2, n)``) is the frames' common shift in the sound
-    band; its principal direction is the sound's. A 25 Hz tone of 0.24 px whose reference sat
-    0.08 px off read 32.3 dB, estimated 36.4 without it (``bench_estimate_sweep.py``).
-
-    Examples
-    --------
-    >>> t = np.arange(2200) / 2200.0
-    >>> sound = np.stack([0.2 * np.sin(2 * np.pi * 25 * t), np.zeros(2200)])
-    >>> round(offset_cap_db(0.08, sound), 1)   # (k^2 r A / 4)^2 of a sine: 4 * 0.08 * 0.2 / 4 = 0.016
-    35.9
-    """
-    sound = np.asarray(sound_px, dtype=np.float64)
-    if sound.ndim != 2 or sound.shape[-1] < 2 or not offset_px > 0:
-        return float("inf")
-    _, vectors = np.linalg.eigh(sound @ sound.T)
-    d = vectors[:, -1] @ sound
-    power = float(np.mean(d ** 2))
-    if not power > 0:
-        return float("inf")
-    share = (2.0 * offset_px) ** 2 * float(np.var(d ** 2)) / power  # (k^2 r / 2)^2 with k = 2
-    return -10.0 * math.log10(max(share, 1e-30))
-
-
-def _power_sum_db(*snr_db: float) -> float:
-    """The SNR of the noises of several SNRs (dB) added together."""
-    return -10.0 * math.log10(sum(10.0 ** (-v / 10.0) for v in snr_db))
 
 
 def region_groups(grid, *, n_groups: int = 4) -> np.ndarray:
@@ -172,7 +137,6 @@ def consistency_snr_db(bands: BandSignals, *, grid, highpass_hz: float = 20.0, n
         ``agreement`` (mean correlation between groups' outputs),
         ``leak_fraction`` (power of slow motion leaking through the high-pass / output power),
         ``slow_motion_px`` (largest excursion of the regions' common shift below :data:`SLOW_SPLIT` of the high-pass),
-        ``offset_px`` (that slow shift's rms distance from the reference, its mean included),
         ``rigid_power_px2`` and ``rigid_px`` (that shift above the high-pass: its power and
         its ``(2, n)`` x, y series), ``output_power`` (the combined motion's power above the
         high-pass, in its own units) and ``rigid_response`` (what it reads for a 1 px shift of
@@ -230,7 +194,7 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
     combined = np.stack([np.stack([weights[p] @ to_displacement, *(rigid_map @ to_displacement)]) for p in (0, 1)])
     series = evidence.project(combined, by_parity=True)  # motion, then the rigid (x, y) shift
     motion = series[0]
-    slow_px, rigid_fast, offset_px = _rigid_px(series[1:], evidence.fps, highpass_hz)
+    slow_px, rigid_fast = _rigid_px(series[1:], evidence.fps, highpass_hz)
     final = highpass(motion, sr=evidence.fps, cutoff_hz=highpass_hz) if highpass_hz and n > 40 else motion
     final_power = float(np.mean(final ** 2))
     leak_power = _leak_share(motion, final, evidence.fps, highpass_hz) * final_power if highpass_hz and n > 40 else 0.0
@@ -249,7 +213,6 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
         "agreement": float(np.mean(pairs)) if pairs.size else float("nan"),
         "leak_fraction": leak_power / max(final_power, 1e-300),
         "slow_motion_px": slow_px,
-        "offset_px": offset_px,
         "rigid_power_px2": float(np.sum(np.mean(rigid_fast ** 2, axis=-1))),
         "rigid_px": rigid_fast,
         "output_power": final_power,
@@ -260,7 +223,7 @@ def evidence_consistency(evidence: RegionEvidence, *, highpass_hz: float = 20.0)
 
 #: Share of the high-pass's cut-off below which the regions' common shift counts as a slow excursion from the
 #: reference (:func:`_rigid_px`). The high-pass's complement held a loud low note's own transition band: a 25 Hz
-#: tone of 0.24 px read 0.16 px, and ``stabilise='auto'`` took it away with the note (11.3 dB, 32.3 without;
+#: tone of 0.24 px read 0.16 px, and ``stabilise='auto'`` took it away with the note (11.3 dB, 38.4 read as it is;
 #: ``bench_estimate_sweep.py``). Drift, sway and shake (below 10 Hz) lie below it in full. The leak through the
 #: high-pass (:func:`_leak_share`) keeps the complement: a real clip's motion at the cut-off (camera.mp4, 20.5 Hz,
 #: the output's strongest peak, where the sound is at 36-62 Hz) is as likely a nuisance as sound, and a split
@@ -325,26 +288,22 @@ def rigid_motion(evidence: RegionEvidence) -> np.ndarray:
 
 
 def _rigid_px(rigid, fps, highpass_hz):
-    """The rigid least-squares (x, y) shift of all regions: its slow part's largest excursion, its sound-band
-    part, and the rms distance of its slow part from the reference (the mean included: the reference is the
-    first frames', which a loud note may have moved off the motion's centre).
+    """The rigid least-squares (x, y) shift of all regions: slow part's largest excursion, and the sound-band part.
 
     The slow part lies below :data:`SLOW_SPLIT` of the high-pass: the high-pass's complement held
     a loud low note's own transition-band part, read as slow motion (a 25 Hz tone of 0.24 px read
-    0.16 px, was stabilised away and recovered at 11.3 dB instead of 32.3).
+    0.16 px, was stabilised away and recovered at 11.3 dB instead of 38.4).
 
     The linear evidence saturates beyond about a quarter wavelength, so large
     motions read smaller than they are; that is still far above what the
     evidence tolerates.
     """
-    centre = rigid.mean(axis=-1, keepdims=True)
-    rigid = rigid - centre
+    rigid = rigid - rigid.mean(axis=-1, keepdims=True)
     if not (highpass_hz and rigid.shape[-1] > 40):
-        return 0.0, rigid, float(np.hypot(*centre[:, 0]))
+        return 0.0, rigid
     fast = highpass(rigid, sr=fps, cutoff_hz=highpass_hz)
     slow = bandlimit(rigid, sr=fps, high_hz=SLOW_SPLIT * highpass_hz)
-    offset = float(np.sqrt(np.mean(np.sum((slow + centre) ** 2, axis=0))))
-    return float(np.max(np.hypot(*slow))), fast, offset
+    return float(np.max(np.hypot(*slow))), fast
 
 
 def reliability_flags(report=None, *, snr_db: Optional[float] = None, min_snr_db: float = 0.0,
@@ -467,8 +426,7 @@ def snr_estimate(bands: BandSignals, *, grid, report=None, highpass_hz: float = 
     motion that leaks through the high-pass counted as noise,
     :func:`consistency_snr_db`); a cap for a broken linearisation,
     the distortion a slow excursion of the frame from the reference leaves
-    (:func:`motion_cap_db`, and the second harmonic it makes of the sound, :func:`offset_cap_db`,
-    added to the groups' noise; a bound past
+    (:func:`motion_cap_db`, added to the groups' noise; a bound past
     :data:`SATURATED_READING_PX`), flagged beyond :data:`MOTION_TOLERANCE_PX`; with ``report``, the motion the stabiliser
     removed in the sound band counted as noise (a track error), as much of it as the
     combined output reads for a shift of the whole frame; and, when ``report`` shows an
@@ -524,9 +482,6 @@ def evidence_snr_estimate(evidence: RegionEvidence, *, report=None, highpass_hz:
         elif not math.isnan(estimate):
             lower = min(estimate, cap)
             estimate = lower - 10.0 * math.log10(1.0 + 10.0 ** (-abs(estimate - cap) / 10.0))
-    if slow <= SATURATED_READING_PX and not math.isnan(estimate):
-        cap = offset_cap_db(measured["offset_px"], measured["rigid_px"])
-        estimate = _power_sum_db(estimate, cap)
     if slow > MOTION_TOLERANCE_PX:
         if report is None:
             advice = "remove slow motion first (--stabilise on, stabilise=True, or a vismic.stabilise.Stabilise step)"
