@@ -617,3 +617,23 @@ def test_a_replica_refuses_motion_or_direction_it_cannot_render(motion, directio
     with pytest.raises(ParameterError, match=match):
         codec_replica(scene.frames[:8], moved, lambda frames, key: None,
                       quantiser=FileQuantiser(np.full(8, 10.0), np.zeros(8, bool)), direction_degrees=direction, fps=FPS)
+
+
+def test_encoding_parameters_are_read_from_either_kind_of_side_data():
+    # PyAV up to 18.1.0 iterates a frame's side data as the side data, 18.1.1 as their types (a mapping):
+    # with 18.1.1 every file read as having no quantiser
+    from types import SimpleNamespace
+
+    from vismic.codec._file_coding import encoding_parameters
+
+    params = SimpleNamespace(qp=37)
+
+    class Mapping(dict):
+        def __iter__(self):
+            return iter(self.keys())
+
+    as_list = SimpleNamespace(side_data=[SimpleNamespace(name="other"), params])
+    as_mapping = SimpleNamespace(side_data=Mapping({"VIDEO_ENC_PARAMS": params, "OTHER": SimpleNamespace()}))
+    assert encoding_parameters(as_list) == [params]
+    assert encoding_parameters(as_mapping) == [params]
+    assert encoding_parameters(SimpleNamespace(side_data=[])) == []

@@ -3,7 +3,6 @@ import pytest
 
 from vismic.decompose import decompose, image_gradient, max_levels, reference_pyramid
 from vismic.errors import FrameShapeError, ParameterError
-from vismic.phase import local_frequency, local_phase
 from vismic import synth
 
 

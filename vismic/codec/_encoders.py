@@ -14,7 +14,7 @@ import numpy as np
 
 from .._x264 import x264_options
 from ..errors import FrameShapeError
-from ._file_coding import FileQuantiser, FileRate, _av
+from ._file_coding import FileQuantiser, FileRate, _av, encoding_parameters
 from ._x264_settings import replica_x264_params
 
 __all__ = ["encode_like", "ENCODER_Q_MAX", "MPEG4_SCALES", "PLAYBACK_FPS", "UNBOUND_RATE_FACTOR"]
@@ -152,7 +152,7 @@ def _through(encoder: str, frames: np.ndarray, key_interval: int, configure, *, 
             decoded[count] = _luma(frame)
             count += 1
             key.append(bool(frame.key_frame))
-            q_index.extend(int(data.qp) for data in frame.side_data if hasattr(data, "qp"))
+            q_index.extend(int(data.qp) for data in encoding_parameters(frame))
     return decoded[:count], np.asarray(q_index), np.asarray(key)
 
 

@@ -162,6 +162,20 @@ def _frame_quantiser(params, codec: str) -> float:
     return float(np.median(scales)) / MPEG_QP_PER_SCALE
 
 
+def encoding_parameters(frame) -> list:
+    """The encoding parameters (``VideoEncParams``, with a ``qp``) a decoder exported with a frame.
+
+    Decoding must ask for them (``codec_context.options = {"export_side_data": "venc_params"}``).
+    PyAV up to 18.1.0 iterates a frame's side data as the side data themselves, 18.1.1 as their
+    types (a mapping): with 18.1.1 every file read as having no quantiser.
+    """
+    data = frame.side_data
+    items = list(data)
+    if items and not any(hasattr(item, "qp") for item in items):
+        items = [data[item] for item in items]
+    return [item for item in items if hasattr(item, "qp")]
+
+
 def read_quantisers(path, max_frames=None) -> FileQuantiser:
     """The quantiser of each frame of a VP9, H.264 or MPEG-4 part 2 file (its first ``max_frames`` frames).
 
@@ -184,7 +198,7 @@ def read_quantisers(path, max_frames=None) -> FileQuantiser:
                                  "quantiser is not read")
         stream.codec_context.options = {"export_side_data": "venc_params"}
         for frame in container.decode(stream):
-            params = [data for data in frame.side_data if hasattr(data, "qp")]
+            params = encoding_parameters(frame)
             if not params:
                 raise ParameterError(f"the {codec} decoder exported no quantiser for frame {len(q_index)} of {path}")
             q_index.append(_frame_quantiser(params[0], codec))

@@ -43,7 +43,8 @@ MOTION_TOLERANCE_PX = 0.15
 #: Readings of the slow excursion beyond this (px) may be a motion of pixels read small: the linear evidence
 #: saturates past a quarter wavelength of the finest level, and in the same benchmark motions of 0.75-3 px
 #: read 0.34-1.49 px (0.33-0.91 with the 16-frame reference; one of 2 px read 0.355, its SI-SNR -8.3 dB),
-#: while every reading up to 0.3 came from 0.5 px or less. Beyond it the estimate is capped steeply (:func:`motion_cap_db`).
+#: while every reading up to 0.3 came from 0.5 px or less. Beyond it the estimate is capped steeply
+#: (:func:`motion_cap_db`).
 SATURATED_READING_PX = 0.3
 
 
