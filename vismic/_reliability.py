@@ -193,9 +193,9 @@ def findings(samples, info: Mapping, statistics: Optional[Mapping] = None) -> Li
         found.append(f"{TOO_LARGE_PREFIX}: it peaks at {peak:.2f} px, beyond the ~{MAX_LINEAR_PX:g} px that local "
                      "phase follows linearly, so the sound is distorted whatever the SNR estimate says; "
                      "use --downsample to shrink the motion in pixels, or film from further away")
-    elif np.any(snr > harmonics_limit_db(peak)):
+    elif np.any(snr > (harmonics_db := harmonics_limit_db(peak))):
         found.append(f"{HARMONICS_PREFIX}: it peaks at {peak:.2f} px, where the sound's own harmonics, which every "
-                     f"region reads alike, may lie {harmonics_limit_db(peak):.0f} dB below it; an SNR estimate above "
+                     f"region reads alike, may lie {harmonics_db:.0f} dB below it; an SNR estimate above "
                      "that may count them as sound and read high; --downsample shrinks the motion in pixels")
     return found + _clipped_findings(statistics)
 

@@ -275,9 +275,9 @@ def run_train(args) -> int:
     if args.export:
         from ..io._atomic import temporary_file
 
-        best = Path(args.run_dir) / "best.pt"
+        best = run_dir / "best.pt"
         with temporary_file(Path(args.export), what="model file") as temporary:
-            shutil.copyfile(best if best.is_file() else Path(args.run_dir) / "model.pt", temporary)
+            shutil.copyfile(best if best.is_file() else run_dir / "model.pt", temporary)
         if not _quiet(args):
             print(f"exported {args.export}", flush=True)
     return 0
