@@ -11,6 +11,11 @@ estimate is more than 3 dB above its SI-SNR and neither ``info["reliability"]`` 
 
     nice python benchmarks/bench_estimate_sweep.py                 # seeds 1-3: 80 + 100 + 100 scenes
     nice python benchmarks/bench_estimate_sweep.py --runs 20:4     # 20 scenes drawn with seed 4
+    nice python benchmarks/bench_estimate_sweep.py --denoise       # the same scenes, every one denoised
+
+With ``--denoise`` every scene is recovered with ``recover_sound``'s default denoiser
+(``mmse_lsa``), whose output carries the denoiser's own estimate (:mod:`vismic.denoise._estimate`);
+the summary then also scores the estimate from before denoising against the same outputs.
 
 Prints one line a scene and the summary (about 5 minutes on 2 cores for the default).
 """
@@ -119,19 +124,23 @@ def render(spec: dict):
     return scene.frames, motion
 
 
-def evaluate(spec: dict) -> dict:
+def evaluate(spec: dict, denoise=None) -> dict:
+    """The scene recovered and scored (``denoise`` replaces the specification's denoiser where given)."""
     frames, motion = render(spec)
     fps = spec["fps"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rec = vismic.recover_sound(frames, fps=fps, denoise=spec.get("denoise"), downsample=spec.get("downsample", 1))
+        rec = vismic.recover_sound(frames, fps=fps, denoise=denoise or spec.get("denoise"),
+                                   downsample=spec.get("downsample", 1))
     truth = highpass(motion, sr=fps)
     centred = truth - truth.mean()
     true = float("-inf") if centred @ centred <= 1e-20 * truth.size else metrics.si_snr(rec.samples, truth)
     estimate = rec.info.get("snr_estimate_db")
     estimate = float(estimate) if estimate is not None else float("nan")
     said = sorted(rec.info.get("reliability", {}) or {}) + list(rec.info.get("warnings", []) or [])
-    return dict(spec=spec, true=true, estimate=estimate, error=estimate - true, said=said)
+    before = (rec.info.get("denoised") or {}).get("estimate_before_db", estimate)
+    return dict(spec=spec, true=true, estimate=estimate, error=estimate - true, said=said,
+                before_error=float(before) - true)
 
 
 def summary(rows) -> str:
@@ -143,6 +152,10 @@ def summary(rows) -> str:
              "(an estimate of nan, a clip too short, counts as outside)",
              f"more than 3 dB too high with nothing said: {len(silent_high)}/{len(rows)}",
              f"more than 3 dB too low: {len(low)} ({sum(bool(r['said']) for r in low)} with a finding or warning)"]
+    before = [r["before_error"] for r in sounding]
+    lines.append(f"the estimate from before the denoiser (where one ran), against the same outputs: within 3 dB on "
+                 f"{sum(abs(e) <= 3 for e in before)}/{len(sounding)}, more than 3 dB low {sum(e < -3 for e in before)}, "
+                 f"median error {np.nanmedian(before):+.1f} dB (the estimate above: {np.nanmedian([r['error'] for r in sounding]):+.1f})")
     for r in silent_high:
         s = r["spec"]
         lines.append(f"  {r['error']:+.1f} dB: {s['audio']} {s['texture']} {s['size']} {s['fps']:g} fps "
@@ -154,6 +167,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", nargs="+", default=["80:1", "100:2", "100:3"], metavar="N:SEED",
                         help="scenes and seed of each run (default 80:1 100:2 100:3)")
+    parser.add_argument("--denoise", action="store_true", help="denoise every scene (mmse_lsa, recover_sound's default)")
     args = parser.parse_args(argv)
     rows = []
     for run in args.runs:
@@ -162,7 +176,7 @@ def main(argv=None) -> int:
         for index in range(count):
             spec = draw(rng, index, seed)
             try:
-                row = evaluate(spec)
+                row = evaluate(spec, "mmse_lsa" if args.denoise else None)
             except vismic.errors.VismicError as error:  # a scene vismic refuses is not scored
                 print(f"seed {seed} #{index:3d} refused: {error}", flush=True)
                 continue

@@ -197,10 +197,12 @@ def run_scene(spec: SceneSpec, *, size: int, seconds: float, fps: float, precisi
         raw = vismic.recover_sound(scene.frames, fps=fps, denoise=None)
         raw_seconds = time.perf_counter() - start
         outputs = {"davis": (baseline.samples, davis_seconds), "none": (raw.audio, raw_seconds)}
+        estimates = {"none": raw.info.get("snr_estimate_db", math.nan)}
         for key, method in DENOISERS.items():
             start = time.perf_counter()
-            denoised = Denoise(method=method).transform(raw).samples  # as recover_sound: with the measured noise
-            outputs[key] = (denoised, raw_seconds + time.perf_counter() - start)
+            denoised = Denoise(method=method).transform(raw)  # as recover_sound: with the measured noise
+            outputs[key] = (denoised.samples, raw_seconds + time.perf_counter() - start)
+            estimates[key] = denoised.info.get("snr_estimate_db", math.nan)
     for key in METHODS:
         samples, seconds_taken = outputs[key]
         scores = score(samples, reference, fps)
@@ -209,6 +211,8 @@ def run_scene(spec: SceneSpec, *, size: int, seconds: float, fps: float, precisi
         row[f"{key}_seg_snr"] = scores["seg_snr"]
         row[f"{key}_stoi"] = scores["stoi"]
         row[f"{key}_fps"] = n / seconds_taken
+        if key in estimates:  # the SNR estimate of that output against its true SI-SNR
+            row[f"{key}_estimate_error_db"] = estimates[key] - scores["si_snr"]
     if precision != "float32":  # the same recovery with the projection's other templates, against float32's
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -302,6 +306,20 @@ def summary(rows) -> str:
                 )
         else:
             lines.append(f"{name} never falls below the baseline's SI-SNR ({len(rows)} scenes)")
+
+    for key in ("none", "lsa", "wiener"):
+        errors = np.array([r[f"{key}_estimate_error_db"] for r in rows])
+        lines.append(
+            f"snr_estimate_db of {METHOD_TITLES[key]} against its true SI-SNR: median {np.median(errors):+.2f} dB, "
+            f"median distance {np.median(np.abs(errors)):.2f}, range {errors.min():+.2f} to {errors.max():+.2f}; "
+            f"within 3 dB on {int(np.sum(np.abs(errors) <= 3.0))}/{len(rows)}"
+        )
+    kept = np.array([r["none_estimate_error_db"] + r["none_si_snr"] - r["lsa_si_snr"] for r in rows])
+    lines.append(
+        f"  (a denoised row's estimate is the denoiser's: Stein's unbiased risk estimate; the estimate before "
+        f"denoising, against {METHOD_TITLES['lsa']}'s true SI-SNR: median {np.median(kept):+.2f} dB, range "
+        f"{kept.min():+.2f} to {kept.max():+.2f})"
+    )
 
     speech = [r for r in rows if r["audio"] == "speech" and r["bound_db"] >= 10]
     lines.append("")

@@ -78,6 +78,7 @@ def check_codec(info: dict, statistics, unheld=None, fourcc=None) -> None:
     """
     from .._reliability import cap_snr_estimate
     from ..combine._confidence import codec_finding
+    from ..denoise._estimate import restore_before_denoising
 
     reliability = dict(info.get("reliability", {}))
     cap = None
@@ -109,6 +110,8 @@ def check_codec(info: dict, statistics, unheld=None, fourcc=None) -> None:
                 f"; vismic measured the motion from the coefficients the codec coded (unhold: "
                 f"{unheld.coded_share:.2%} of the motion information a frame between key frames), and "
                 f"the estimate is at most {cap:.1f} dB, what they tell under its shrinkage")
+    if "inter_frame_codec" in reliability:
+        restore_before_denoising(info)  # the held motion's error follows the sound: no denoiser removes it
     if cap is None:
         return
     info["reliability"] = reliability
@@ -137,6 +140,7 @@ def check_file_codec(info: dict, fourcc) -> None:
     on a replica (``codec_replica``). Its ``h264`` rows (x264's defaults) lose the sound
     altogether; the combination flags them from the jumps at the key frames (``key_frame_jumps``).
     """
+    from ..denoise._estimate import restore_before_denoising
     from ..io._codec import inter_frame_codec
 
     if fourcc is None:
@@ -152,6 +156,7 @@ def check_file_codec(info: dict, fourcc) -> None:
         "scenes the true SNR was up to 13.7 dB lower, and x264 at its default quality kept nothing of a 0.05 px "
         "motion); use the camera's uncompressed or intra-frame export")
     info["reliability"] = reliability
+    restore_before_denoising(info)
 
 
 def refresh_low_snr(info: dict, reliability: dict) -> None:

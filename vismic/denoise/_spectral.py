@@ -48,6 +48,7 @@ from ._common import (
     match_noise_psd,
     stft,
 )
+from ._estimate import estimate_denoised
 from ._noise import estimate_noise_psd
 
 __all__ = [
@@ -307,6 +308,14 @@ class Denoise(Stage):
     ``noise`` is None (what is left is no longer a linear function of the noise),
     except for ``method="none"``.
 
+    Where the audio carries an SNR estimate and the noise's spectrum is known (the
+    first two cases), the output's ``info["snr_estimate_db"]`` is what the denoiser
+    kept, by Stein's unbiased risk estimate (:mod:`vismic.denoise._estimate`, four more
+    runs of the denoiser); ``info["denoised"]["estimate_before_db"]`` is the input's.
+    ``benchmarks/bench_recover.py``: a median 0.28 dB from the true SI-SNR (within 3 dB on
+    23 of 24 scenes; the 24th, at -4.7 dB before denoising, is left as it was), where the
+    estimate before denoising read the denoised outputs a median 2.8 dB low.
+
     Parameters
     ----------
     method : str
@@ -375,4 +384,8 @@ class Denoise(Stage):
         if noise_psd is not None:
             kwargs["noise_psd"] = noise_psd
         samples = denoise(audio.samples, sr=audio.sr, method=self.method, **kwargs)
-        return audio.filtered(samples, response=1.0 if self.method == "none" else None)
+        out = audio.filtered(samples, response=1.0 if self.method == "none" else None)
+        if self.method == "none" or noise_psd is None:
+            return out
+        noise = audio.noise if self.noise_psd is None else NoiseSpectrum(noise_psd, audio.sr)
+        return estimate_denoised(audio, out, lambda x: denoise(x, sr=audio.sr, method=self.method, **kwargs), noise)
