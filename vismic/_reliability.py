@@ -85,17 +85,31 @@ def cap_snr_estimate(info: dict, cap_db: float) -> None:
 
 
 def estimate_note(info: Mapping) -> str:
-    """What to say after ``snr_estimate_db`` where a codec's error is or is not in it ('' otherwise).
+    """What to say after ``snr_estimate_db``: where a codec's error is or is not in it, and a denoiser's gain ('' otherwise).
 
     >>> estimate_note({"reliability": {"lossy_codec": "..."}})
     " (the codec's error not counted)"
     >>> estimate_note({"reliability": {"lossy_codec": "..."}, "codec_replica": {"snr_db": 9.5}})
     ' (at most the 9.5 dB a replica through the codec gave)'
+    >>> estimate_note({"denoised": {"estimate_before_db": 16.2}})
+    ' (after denoising; 16.2 dB before)'
 
     Output whose motion is too large for the linear evidence is said not to be trusted: a
     camera shaking at 5-60 Hz, in the sound band, read 8.8 dB for an output of -33.9 (an audit, one-off; the
     regions agree on the frame's motion; the warning said so, the summary line did not).
     """
+    return _caveat(info) + _denoised_note(info)
+
+
+def _denoised_note(info: Mapping) -> str:
+    held = info.get("denoised") or {}
+    before = np.atleast_1d(np.asarray(held.get("estimate_before_db", np.nan), dtype=np.float64))
+    if held.get("restored") or before.size != 1 or not np.isfinite(before[0]):
+        return ""
+    return f" (after denoising; {before[0]:.1f} dB before)"
+
+
+def _caveat(info: Mapping) -> str:
     if any(line.startswith(TOO_LARGE_PREFIX) for line in info.get("warnings", [])):
         return " (not to be trusted: the motion is too large for the linear evidence, see the warning)"
     if any(line.startswith(HARMONICS_PREFIX) for line in info.get("warnings", [])):

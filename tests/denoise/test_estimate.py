@@ -131,3 +131,21 @@ def test_recover_sound_reports_the_denoised_outputs_snr():
     before = rec.info["denoised"]["estimate_before_db"]
     assert true > before + 2.0  # the estimate before denoising read it low
     assert abs(rec.info["snr_estimate_db"] - true) < 1.5
+
+
+def test_the_command_line_says_the_estimate_is_the_denoised_outputs(tmp_path, capsys):
+    import json
+
+    import tifffile
+
+    from vismic.cli import main
+
+    fps = 2200.0
+    sound = synth.make_displacement(synth.speech(duration_seconds=0.5, sr=fps, seed=5), amplitude_px=0.03)
+    scene = synth.render_scene(synth.texture("gravel", size=(48, 48)), sound, noise_std=2.0, seed=5, fps=fps)
+    tifffile.imwrite(tmp_path / "clip.tif", scene.frames)
+    assert main(["recover", str(tmp_path / "clip.tif"), "--fps", "2200", "-o", str(tmp_path / "out.wav")]) == 0
+    result = json.loads((tmp_path / "out.json").read_text())["result"]
+    before = result["denoised"]["estimate_before_db"]
+    assert result["snr_estimate_db"] > before
+    assert f"(after denoising; {before:.1f} dB before)" in capsys.readouterr().err

@@ -53,6 +53,7 @@ def test_round_trip_keys(tmp_path, recovery):
     assert result["snr_estimate_db"] == pytest.approx(rec.info["snr_estimate_db"])
     assert result["direction_degrees"] == pytest.approx(rec.info["direction_degrees"])
     assert result["lone_leaps"] is None and result["key_frames"] is None
+    assert result["denoised"] is None  # no denoiser: the estimate is the combination's
     summary = sidecar["sound_map"]
     assert summary["grid"] == [8, 8]
     assert summary["max"] == pytest.approx(float(np.max(rec.info["sound_map"])))

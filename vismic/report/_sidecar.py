@@ -84,6 +84,8 @@ def sidecar_dict(rec, *, source=None, pipeline=None, wav_info=None, warnings=(),
             "duration_seconds": samples.shape[-1] / sr,
             "units": _common.motion_units(rec),
             "snr_estimate_db": _per_channel(_common.field_of(rec, "snr_estimate_db")),
+            # a denoiser's own estimate replaced it (vismic.denoise._estimate): the one before
+            "denoised": _common.json_safe(info.get("denoised")),
             "noise_std_px": _common.finite_or_none(_common.field_of(rec, "noise_std_px")),
             "direction_degrees": _per_channel(_common.field_of(rec, "direction_degrees")),
             "combine_method": _common.json_safe(info.get("method")),
