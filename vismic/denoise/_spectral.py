@@ -312,7 +312,7 @@ class Denoise(Stage):
     first two cases), the output's ``info["snr_estimate_db"]`` is what the denoiser
     kept, by Stein's unbiased risk estimate (:mod:`vismic.denoise._estimate`, four more
     runs of the denoiser); ``info["denoised"]["estimate_before_db"]`` is the input's.
-    ``benchmarks/bench_recover.py``: a median 0.28 dB from the true SI-SNR (within 3 dB on
+    ``benchmarks/bench_recover.py``: a median 0.23 dB from the true SI-SNR (within 3 dB on
     23 of 24 scenes; the 24th, at -4.7 dB before denoising, is left as it was), where the
     estimate before denoising read the denoised outputs a median 2.8 dB low.
 
