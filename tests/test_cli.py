@@ -155,6 +155,7 @@ def test_demo_runs(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Cramer-Rao bound" in text and "vismic" in text and out.exists()
     assert text.count("n/a") == 3  # STOI needs 0.4 s of sound: not scored rather than refused
+    assert "dB denoised (the default)" in text  # the denoised output's own estimate, beside the table's row
 
 
 def test_a_bug_shows_as_a_bug(video, tmp_path, capsys, monkeypatch):
