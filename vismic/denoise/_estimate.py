@@ -179,10 +179,10 @@ def restore_before_denoising(info: dict) -> None:
     >>> restore_before_denoising(info); info["snr_estimate_db"]
     18.0
     """
+    from .._reliability import cap_snr_estimate
+
     held = info.get("denoised")
-    if not held or info.get("snr_estimate_db") is None:
+    if not held:
         return
-    now = np.asarray(info["snr_estimate_db"], dtype=np.float64)
-    restored = np.minimum(now, np.asarray(held["estimate_before_db"], dtype=np.float64))
-    info["snr_estimate_db"] = restored.tolist() if restored.ndim else float(restored)
+    cap_snr_estimate(info, np.asarray(held["estimate_before_db"], dtype=np.float64))  # one per channel, or one
     info["denoised"] = dict(held, restored=True)
